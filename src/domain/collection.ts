@@ -1,0 +1,68 @@
+import { DomainError } from './errors.ts';
+import type { CollectionEvent } from './events.ts';
+
+/** The collection aggregate: a titled grouping that objects name in `collectionId`. */
+export type CollectionState =
+  | { status: 'absent' }
+  | { status: 'active'; collectionId: string; title: string; description?: string; parentId?: string };
+
+export const initialCollectionState: CollectionState = { status: 'absent' };
+
+export type CollectionCommand =
+  | { type: 'CreateCollection'; collectionId: string; title: string; description?: string; parentId?: string }
+  | { type: 'EditCollection'; collectionId: string; title?: string; description?: string | null };
+
+export function decideCollection(command: CollectionCommand, state: CollectionState): CollectionEvent[] {
+  switch (command.type) {
+    case 'CreateCollection': {
+      if (state.status !== 'absent') {
+        throw new DomainError(
+          'already-exists',
+          {
+            vi: `Bộ sưu tập "${command.collectionId}" đã tồn tại.`,
+            en: `Collection "${command.collectionId}" already exists.`,
+          },
+          { collectionId: command.collectionId },
+        );
+      }
+      const { type: _type, ...data } = command;
+      return [{ type: 'CollectionCreated', data }];
+    }
+    case 'EditCollection': {
+      if (state.status === 'absent') {
+        throw new DomainError(
+          'not-found',
+          {
+            vi: `Không tìm thấy bộ sưu tập "${command.collectionId}".`,
+            en: `Collection "${command.collectionId}" does not exist.`,
+          },
+          { collectionId: command.collectionId },
+        );
+      }
+      const data: { collectionId: string; title?: string; description?: string | null } = {
+        collectionId: command.collectionId,
+      };
+      if (command.title !== undefined && command.title !== state.title) data.title = command.title;
+      if (command.description !== undefined && command.description !== (state.description ?? null)) {
+        data.description = command.description;
+      }
+      if (Object.keys(data).length === 1) return [];
+      return [{ type: 'CollectionEdited', data }];
+    }
+  }
+}
+
+export function evolveCollection(state: CollectionState, event: CollectionEvent): CollectionState {
+  switch (event.type) {
+    case 'CollectionCreated':
+      return { status: 'active', ...event.data };
+    case 'CollectionEdited': {
+      if (state.status === 'absent') return state;
+      const next = { ...state };
+      if (event.data.title !== undefined) next.title = event.data.title;
+      if (event.data.description === null) delete next.description;
+      else if (event.data.description !== undefined) next.description = event.data.description;
+      return next;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { EventMetadata, NewEvent, RecordedEvent } from './port.ts';
+
+/**
+ * Each stream is a hash chain: an event's `hash` is SHA-256 over the canonical JSON of its
+ * type, data and metadata (which includes `prevHash`, the hash of the event before it).
+ * The first event's prevHash is derived from the stream id, so a whole stream cannot be
+ * moved under another name unnoticed. Canonical JSON: object keys sorted by code unit,
+ * no whitespace, JSON.stringify for scalars (RFC 8785 in spirit; our payloads hold no
+ * floats whose shortest form differs between engines).
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const s = JSON.stringify(value);
+    // undefined, functions and symbols have no JSON form: treat as null like JSON.stringify in arrays.
+    return s === undefined ? 'null' : s;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function genesisHash(streamId: string): string {
+  return createHash('sha256').update(`thukho-stream:${streamId}`).digest('hex');
+}
+
+export function eventHash(type: string, data: unknown, metadata: Omit<EventMetadata, 'hash'> & { hash?: string }): string {
+  const { hash: _hash, ...unhashed } = metadata;
+  return createHash('sha256').update(canonicalJson({ type, data, metadata: unhashed })).digest('hex');
+}
+
+/** Chain a batch onto a stream whose head hash is `prevHash` (the genesis hash for a new stream). */
+export function chainEvents(prevHash: string, events: NewEvent[]): Array<NewEvent & { metadata: EventMetadata }> {
+  let prev = prevHash;
+  return events.map((e) => {
+    const metadata = { ...e.metadata, prevHash: prev };
+    const hash = eventHash(e.type, e.data, metadata);
+    prev = hash;
+    return { ...e, metadata: { ...metadata, hash } };
+  });
+}
+
+export interface BrokenLink {
+  streamId: string;
+  revision: bigint;
+  eventId: string;
+  reason: string;
+}
+
+/**
+ * Walks one stream and returns the first broken link, or null when the chain holds.
+ * Stops at the first break: everything after it is suspect anyway.
+ */
+export async function verifyStreamChain(streamId: string, events: AsyncIterable<RecordedEvent>): Promise<
+  { ok: true; count: number; head: string } | { ok: false; count: number; broken: BrokenLink }
+> {
+  let prev = genesisHash(streamId);
+  let count = 0;
+  let expectedRevision = 0n;
+  for await (const e of events) {
+    const at = { streamId, revision: e.revision, eventId: e.id };
+    if (e.revision !== expectedRevision) {
+      return { ok: false, count, broken: { ...at, reason: `revision ${expectedRevision} is missing` } };
+    }
+    if (e.metadata.prevHash !== prev) {
+      return { ok: false, count, broken: { ...at, reason: 'prevHash does not match the previous event’s hash' } };
+    }
+    const recomputed = eventHash(e.type, e.data, e.metadata);
+    if (recomputed !== e.metadata.hash) {
+      return { ok: false, count, broken: { ...at, reason: 'content does not match its hash (event was altered)' } };
+    }
+    prev = e.metadata.hash;
+    count++;
+    expectedRevision++;
+  }
+  return { ok: true, count, head: prev };
+}

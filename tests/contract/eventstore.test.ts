@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
+import { eventStoreContract } from './eventstore.contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'thukho-es-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+eventStoreContract(test, 'sqlite', async () => new SqliteEventStore(join(dir, `events-${n++}.sqlite`)));
+
+const esdb = process.env.THUKHO_TEST_ESDB;
+if (esdb) {
+  const { EsdbEventStore } = await import('../../src/eventstore/esdb.ts');
+  eventStoreContract(test, 'esdb', async () => EsdbEventStore.connect(esdb));
+} else {
+  console.log('esdb contract: SKIPPED — THUKHO_TEST_ESDB is not set (EventStoreDB cannot run on this machine; set it to an esdb:// connection string to run the same suite live)');
+}
