@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from './access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from './metadata.ts';
 
 /**
@@ -74,6 +75,10 @@ export const eventSchemas = {
     title: z.string().min(1).max(2000).optional(),
     description: z.string().max(20000).nullable().optional(),
   }),
+  UserCreated: z.object({ userId: Id, name: z.string().min(1).max(200), role: z.enum(ROLES), tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  UserTokenRotated: z.object({ userId: Id, tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  UserRoleChanged: z.object({ userId: Id, role: z.enum(ROLES) }),
+  UserDisabled: z.object({ userId: Id }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -97,6 +102,7 @@ export type ObjectEvent = Extract<
   }
 >;
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
+export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' }>;
 
 /** Current payload version of each type. Bump it together with a new upcaster. */
 export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
@@ -108,6 +114,10 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   ObjectWithdrawn: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
+  UserCreated: 1,
+  UserTokenRotated: 1,
+  UserRoleChanged: 1,
+  UserDisabled: 1,
 };
 
 type Upcaster = (data: unknown) => unknown;
@@ -124,6 +134,11 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   ObjectWithdrawn: 'deaccession',
   CollectionCreated: 'creation',
   CollectionEdited: 'metadata modification',
+  // Account changes are not preservation events; PREMIS has no closer term than this.
+  UserCreated: 'creation',
+  UserTokenRotated: 'metadata modification',
+  UserRoleChanged: 'policy assignment',
+  UserDisabled: 'metadata modification',
 };
 
 export function isEventType(type: string): type is EventType {

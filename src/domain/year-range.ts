@@ -14,6 +14,7 @@ export interface YearRange {
 const REIGN_ERAS: ReadonlyArray<[string, number]> = [
   ['gia long', 1802],
   ['minh mang', 1820],
+  ['minh menh', 1820], // the same era, as historians usually spell it (Minh Mệnh)
   ['thieu tri', 1841],
   ['tu duc', 1848],
   ['kien phuc', 1884],
@@ -55,15 +56,17 @@ export function normaliseYearRange(text: string): YearRange | undefined {
   const t = fold(text);
 
   for (const [era, start] of REIGN_ERAS) {
-    const m = new RegExp(`${era}\\s*(?:nam\\s*)?(?:thu\\s*)?(\\d{1,2})`).exec(t);
-    if (m) {
+    // (?!\d): "Tự Đức 1850" is a Gregorian year after an era name, not Tự Đức 18.
+    const m = new RegExp(`${era}\\s*(?:nam\\s*)?(?:thu\\s*)?(\\d{1,2})(?!\\d)`).exec(t);
+    if (m && Number(m[1]) >= 1) {
       const year = start + Number(m[1]) - 1;
       return { yearFrom: year, yearTo: year };
     }
   }
 
   const cent =
-    /(?:the ky|tk)\s*([ivxl]+|\d{1,2})\b/.exec(t) ?? /\b(\d{1,2})(?:st|nd|rd|th)\s*century/.exec(t);
+    // "thế kỷ" and "thế kỉ" are both standard spellings; "thế kỷ thứ XIX" is common too.
+    /(?:the k[yi]|tk)\s*(?:thu\s*)?([ivxl]+|\d{1,2})\b/.exec(t) ?? /\b(\d{1,2})(?:st|nd|rd|th)[\s-]*century/.exec(t);
   if (cent) {
     const raw = cent[1] as string;
     const n = /^\d+$/.test(raw) ? Number(raw) : romanToInt(raw);

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { type CollectionCommand, type CollectionState, decideCollection, evolveCollection, initialCollectionState } from '../domain/collection.ts';
+import type { CollectionEvent, ObjectEvent } from '../domain/events.ts';
+import { decideObject, evolveObject, initialObjectState, type ObjectCommand, type ObjectState } from '../domain/object.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { type CommandContext, type CommandResult, type Decider, handleCommand, loadStream } from './command-handler.ts';
+
+/** Stream names, as in DESIGN: one stream per object and per collection. */
+export const objectStream = (objectId: string) => `object-${objectId}`;
+export const collectionStream = (collectionId: string) => `collection-${collectionId}`;
+
+export const objectDecider: Decider<ObjectState, ObjectCommand, ObjectEvent> = {
+  initial: initialObjectState,
+  evolve: evolveObject,
+  decide: decideObject,
+};
+
+export const collectionDecider: Decider<CollectionState, CollectionCommand, CollectionEvent> = {
+  initial: initialCollectionState,
+  evolve: evolveCollection,
+  decide: decideCollection,
+};
+
+/**
+ * New ids: 12 characters of lowercase base32 (60 bits), short enough to read aloud over the
+ * phone and to print on a call slip, long enough never to collide in a library's lifetime.
+ */
+const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+export function newId(): string {
+  const bytes = randomBytes(12);
+  let id = '';
+  for (const b of bytes) id += ALPHABET[b % 32];
+  return id;
+}
+
+export function executeObjectCommand(
+  store: EventStore,
+  command: ObjectCommand,
+  context: CommandContext,
+  expectedRevision?: bigint,
+): Promise<CommandResult<ObjectState, ObjectEvent>> {
+  return handleCommand(store, objectStream(command.objectId), objectDecider, command, context, expectedRevision);
+}
+
+export function executeCollectionCommand(
+  store: EventStore,
+  command: CollectionCommand,
+  context: CommandContext,
+  expectedRevision?: bigint,
+): Promise<CommandResult<CollectionState, CollectionEvent>> {
+  return handleCommand(store, collectionStream(command.collectionId), collectionDecider, command, context, expectedRevision);
+}
+
+export function loadObject(store: EventStore, objectId: string) {
+  return loadStream(store, objectStream(objectId), objectDecider.initial, objectDecider.evolve);
+}

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import type { Role } from '../domain/access-policy.ts';
+import type { UserEvent } from '../domain/events.ts';
+import { decideUser, evolveUser, initialUserState, type UserCommand, type UserState } from '../domain/user.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { hashToken } from '../projections/user-read-model.ts';
+import { type CommandContext, type Decider, handleCommand } from './command-handler.ts';
+
+export const userStream = (userId: string) => `user-${userId}`;
+
+const userDecider: Decider<UserState, UserCommand, UserEvent> = {
+  initial: initialUserState,
+  evolve: evolveUser,
+  decide: decideUser,
+};
+
+/** API tokens: 32 random bytes, prefixed so that a leaked token is recognisable in a scan. */
+export function newToken(): string {
+  return `thk_${randomBytes(32).toString('base64url')}`;
+}
+
+export async function createUser(store: EventStore, userId: string, name: string, role: Role, context: CommandContext) {
+  const token = newToken();
+  const result = await handleCommand(store, userStream(userId), userDecider, { type: 'CreateUser', userId, name, role, tokenHash: hashToken(token) }, context);
+  return { token, position: result.position };
+}
+
+export async function rotateToken(store: EventStore, userId: string, context: CommandContext) {
+  const token = newToken();
+  const result = await handleCommand(store, userStream(userId), userDecider, { type: 'RotateToken', userId, tokenHash: hashToken(token) }, context);
+  return { token, position: result.position };
+}
+
+export function runUserCommand(store: EventStore, command: UserCommand, context: CommandContext) {
+  return handleCommand(store, userStream(command.userId), userDecider, command, context);
+}

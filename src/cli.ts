@@ -1,0 +1,204 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createUser, rotateToken, runUserCommand } from './application/users.ts';
+import { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } from './cli/demo-collection.ts';
+import { progress } from './cli/progress.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ROLES, type Role } from './domain/access-policy.ts';
+import { DomainError } from './domain/errors.ts';
+import { ID_PATTERN } from './domain/metadata.ts';
+import { openEventStore } from './eventstore/open.ts';
+import { verifyLog } from './eventstore/verify.ts';
+import { createLogger } from './logger.ts';
+import { objectReadModel } from './projections/object-read-model.ts';
+import type { Projection } from './projections/projection.ts';
+import { openReadModelDb } from './projections/read-model-db.ts';
+import { rebuildProjection } from './projections/runtime.ts';
+import { listUsers, userReadModel } from './projections/user-read-model.ts';
+import { startServer } from './serve.ts';
+
+/**
+ * The `thukho` command. Every subcommand reads the same configuration (environment, see
+ * README); output for people goes to stdout, JSON logs to stderr.
+ */
+const PROJECTIONS: Record<string, Projection> = { objects: objectReadModel, users: userReadModel };
+const CLI_ACTOR = { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`thukho: cấu hình sai / configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+  });
+}
+
+async function serve(cfg: Config, onReady?: (url: string) => Promise<void>): Promise<void> {
+  const logger = createLogger(cfg.logLevel);
+  const server = await startServer(cfg, logger);
+  await onReady?.(server.url);
+  const signal = await waitForSignal();
+  logger.info({ signal }, 'stopping');
+  await server.stop();
+}
+
+const program = new Command()
+  .name('thukho')
+  .description('Thư khố — kho lưu trữ số / event-sourced digital preservation repository')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Chạy máy chủ / run the server (HTTP API and projections)')
+  .action(async () => {
+    const cfg = config();
+    await serve(cfg, async (url) => {
+      process.stdout.write(`thukho: đang phục vụ tại / serving at ${url}\n`);
+    });
+  });
+
+program
+  .command('demo')
+  .description('Tạo bộ sưu tập mẫu rồi chạy máy chủ / create the demo collection, then serve it')
+  .action(async () => {
+    const cfg = config();
+    if (cfg.eventStore.kind !== 'sqlite') {
+      process.stderr.write('thukho demo chạy trên hồ sơ nhúng (SQLite) / runs on the embedded profile only: unset THUKHO_EVENTSTORE\n');
+      process.exit(2);
+    }
+    const store = await openEventStore(cfg.eventStore);
+    const seeded = await seedDemo(store, { actor: CLI_ACTOR });
+    let token: string | undefined;
+    let demoUserExists = false;
+    for await (const _ of store.readStream('user-demo', { maxCount: 1 })) demoUserExists = true;
+    if (!demoUserExists) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
+    await store.close();
+    await serve(cfg, async (url) => {
+      const lines = [
+        '',
+        `  Thư khố đang chạy / thukho is running: ${url}`,
+        `  Bộ sưu tập mẫu / demo collection: "${DEMO_COLLECTION.title}" (${DEMO_OBJECTS.length} tài liệu / objects${seeded.created ? '' : ', đã có sẵn / already present'})`,
+        `  API: ${url}/api/objects   ·   ${url}/health   ·   ${url}/api/openapi.json`,
+        token
+          ? `  Mã truy cập cán bộ / staff token (hiển thị một lần / shown once): ${token}`
+          : '  Mã truy cập cán bộ đã tạo trước đó; tạo mới: thukho users rotate demo / staff token made earlier; new one: thukho users rotate demo',
+        '  Dừng / stop: Ctrl-C',
+        '',
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  });
+
+program
+  .command('verify')
+  .description('Kiểm tra chuỗi băm của toàn bộ nhật ký / verify the hash chain of every stream')
+  .option('--json', 'report as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const cfg = config();
+    const store = await openEventStore(cfg.eventStore);
+    const bar = progress('verify', 'events');
+    const report = await verifyLog(store, (p) => bar.update(p.events, undefined, `${p.streams} streams`));
+    await store.close();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
+    } else if (report.broken.length === 0) {
+      bar.finish(`OK: ${report.streams} luồng / streams, ${report.events} sự kiện / events — chuỗi băm nguyên vẹn / hash chains intact`);
+    } else {
+      bar.finish(`HỎNG / BROKEN: ${report.broken.length} luồng có mắt xích hỏng / stream(s) with a broken link`);
+      for (const b of report.broken) {
+        process.stdout.write(`  ${b.streamId} @ revision ${b.revision}${b.eventId ? ` (event ${b.eventId})` : ''}: ${b.reason}\n`);
+      }
+    }
+    process.exitCode = report.broken.length === 0 ? 0 : 1;
+  });
+
+program
+  .command('rebuild')
+  .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
+  .argument('<name>', `projection: ${Object.keys(PROJECTIONS).join(', ')}, or "all"`)
+  .action(async (name: string) => {
+    const cfg = config();
+    const chosen = name === 'all' ? Object.values(PROJECTIONS) : [PROJECTIONS[name]];
+    if (chosen.some((p) => p === undefined)) {
+      process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, all\n`);
+      process.exit(2);
+    }
+    const store = await openEventStore(cfg.eventStore);
+    const db = openReadModelDb(cfg.readModelPath);
+    for (const projection of chosen as Projection[]) {
+      const bar = progress(`rebuild ${projection.name}`, 'events');
+      const started = Date.now();
+      const result = await rebuildProjection(store, db, projection, (p) => bar.update(Number(p.position), Number(p.head), `${p.events} applied`));
+      const secs = (Date.now() - started) / 1000;
+      bar.finish(`rebuild ${projection.name}: ${result.events} sự kiện / events in ${secs.toFixed(1)} s (${Math.round(result.events / Math.max(secs, 0.001))}/s)`);
+    }
+    db.close();
+    await store.close();
+  });
+
+const parseRole = (value: string): Role => {
+  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
+  return value as Role;
+};
+const parseUserId = (value: string): string => {
+  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('user id: lowercase letters, digits, "-" or "_"');
+  return value;
+};
+
+const users = program.command('users').description('Quản lý tài khoản / manage accounts and API tokens');
+users
+  .command('add')
+  .argument('<id>', 'user id, e.g. "lan.nguyen" → use "lan-nguyen"', parseUserId)
+  .requiredOption('--name <name>', 'full name')
+  .option('--role <role>', `one of ${ROLES.join(', ')}`, parseRole, 'staff' as Role)
+  .action(async (id: string, opts: { name: string; role: Role }) => {
+    const store = await openEventStore(config().eventStore);
+    const { token } = await createUser(store, id, opts.name, opts.role, { actor: CLI_ACTOR });
+    await store.close();
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(`Đã tạo "${id}" (${opts.role}). Mã trên chỉ hiện một lần / the token above is shown once.\n`);
+  });
+users
+  .command('rotate')
+  .description('issue a new token (the old one stops working)')
+  .argument('<id>', 'user id', parseUserId)
+  .action(async (id: string) => {
+    const store = await openEventStore(config().eventStore);
+    const { token } = await rotateToken(store, id, { actor: CLI_ACTOR });
+    await store.close();
+    process.stdout.write(`${token}\n`);
+  });
+users
+  .command('disable')
+  .argument('<id>', 'user id', parseUserId)
+  .action(async (id: string) => {
+    const store = await openEventStore(config().eventStore);
+    await runUserCommand(store, { type: 'DisableUser', userId: id }, { actor: CLI_ACTOR });
+    await store.close();
+  });
+users
+  .command('list')
+  .description('accounts as the server sees them (from the read model)')
+  .action(() => {
+    const db = openReadModelDb(config().readModelPath);
+    for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}\n`);
+    db.close();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof DomainError) {
+    process.stderr.write(`thukho: ${err.messages.vi} / ${err.messages.en}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * One typed configuration, from environment variables (and optionally a JSON file named by
+ * THUKHO_CONFIG, whose keys are the same variable names; the environment wins). Validated
+ * once at start: a bad value stops start-up with one line that names the variable.
+ */
+const EventStoreUrl = z
+  .string()
+  .refine((s) => s.startsWith('sqlite:') || s.startsWith('esdb://') || s.startsWith('esdb+discover://') || s.startsWith('kurrentdb://'), {
+    message: 'use sqlite:PATH or an esdb:// connection string',
+  });
+
+const SearchUrl = z
+  .string()
+  .refine((s) => s === 'embedded' || /^typesense:\/\/[^@]+@[^,]+(,[^,]+)*$/.test(s), {
+    message: 'use "embedded" or typesense://KEY@host:port[,host:port]',
+  });
+
+const Port = z.coerce.number().int().min(0).max(65535);
+
+const EnvSchema = z.object({
+  THUKHO_DATA_DIR: z.string().min(1).default('./data'),
+  THUKHO_HOST: z.string().min(1).default('0.0.0.0'),
+  THUKHO_PORT: Port.default(8080),
+  THUKHO_PUBLIC_URL: z.string().url().optional(),
+  THUKHO_EVENTSTORE: EventStoreUrl.optional(),
+  THUKHO_SEARCH: SearchUrl.default('embedded'),
+  REDIS_URL: z
+    .string()
+    .regex(/^(redis|rediss|unix|redis\+unix):\/\//, 'use redis://host:port or unix:///path/to/socket')
+    .optional(),
+  THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
+});
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** The URL the outside world reaches us at, for links in manifests and the demo message. */
+  publicUrl: string | undefined;
+  eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string };
+  search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
+  redisUrl: string | undefined;
+  logLevel: z.infer<typeof EnvSchema>['THUKHO_LOG_LEVEL'];
+  maxJsonBytes: number;
+  institution: string;
+  readModelPath: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fromFile(path: string): Record<string, string> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`THUKHO_CONFIG: cannot read ${path} as JSON (${(err as Error).message})`);
+  }
+  const parsed = z.record(z.string(), z.union([z.string(), z.number()])).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`THUKHO_CONFIG: ${path} must be a JSON object of variable names to values`);
+  return Object.fromEntries(Object.entries(parsed.data).map(([k, v]) => [k, String(v)]));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const file = env.THUKHO_CONFIG ? fromFile(env.THUKHO_CONFIG) : {};
+  const merged: Record<string, string | undefined> = { ...file };
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'configuration');
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(merged[name] ?? null)})`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.THUKHO_DATA_DIR);
+  const es = e.THUKHO_EVENTSTORE ?? `sqlite:${join(dataDir, 'events.sqlite')}`;
+  return {
+    dataDir,
+    host: e.THUKHO_HOST,
+    port: e.THUKHO_PORT,
+    publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
+    eventStore: es.startsWith('sqlite:')
+      ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
+      : { kind: 'esdb', connectionString: es },
+    search: e.THUKHO_SEARCH === 'embedded' ? { kind: 'embedded' } : { kind: 'typesense', url: e.THUKHO_SEARCH },
+    redisUrl: e.REDIS_URL,
+    logLevel: e.THUKHO_LOG_LEVEL,
+    maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
+    institution: e.THUKHO_INSTITUTION,
+    readModelPath: join(dataDir, 'readmodel.sqlite'),
+  };
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
+import { CreateObjectBody, EditObjectBody, WithdrawBody } from './routes/objects.ts';
+
+/**
+ * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
+ * schemas the routes validate with, so that the document cannot drift from the code.
+ */
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+const problem = {
+  description: 'Problem details (RFC 9457) with `detail` in Vietnamese or English and `messages` in both',
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+};
+
+const json = (s: unknown) => ({ content: { 'application/json': { schema: s } } });
+const bearer = [{ bearer: [] }];
+
+export function openApiDocument(serverUrl: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'thukho API',
+      version: '1',
+      description:
+        'Kho lưu trữ số Thư khố — JSON API cho cán bộ thư viện và hệ thống tích hợp. / The thukho JSON API for library staff and integrations.',
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from `thukho users add`' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+            messages: { type: 'object', properties: { vi: { type: 'string' }, en: { type: 'string' } } },
+          },
+        },
+        CreateObject: schema(CreateObjectBody),
+        EditObject: schema(EditObjectBody),
+        Withdraw: schema(WithdrawBody),
+        CreateCollection: schema(CreateCollectionBody),
+        EditCollection: schema(EditCollectionBody),
+        Object: {
+          type: 'object',
+          description: 'Metadata fields as in CreateObject, plus:',
+          required: ['id', 'revision', 'title', 'status', 'accessLevel', 'files'],
+          properties: {
+            id: { type: 'string' },
+            revision: { type: 'integer', description: 'Stream revision; send it back in If-Match' },
+            status: { enum: ['active', 'withdrawn'] },
+            accessLevel: { enum: ['open', 'restricted', 'confidential'] },
+            files: { type: 'array', items: { type: 'object' } },
+            createdAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+    paths: {
+      '/health': { get: { summary: 'Status of event store, redis and projections', responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } } } },
+      '/api/objects': {
+        get: {
+          summary: 'List objects visible to the caller, newest first',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+            { name: 'cursor', in: 'query', schema: { type: 'integer' }, description: 'From the previous page’s `next`' },
+            { name: 'collectionId', in: 'query', schema: { type: 'string' } },
+            { name: 'includeWithdrawn', in: 'query', schema: { enum: ['true', 'false'] }, description: 'Staff only' },
+          ],
+          responses: { 200: { description: 'A page of objects' }, 400: problem },
+        },
+        post: {
+          summary: 'Register an object (staff)',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateObject' }) },
+          responses: { 201: { description: 'Created', ...json({ $ref: '#/components/schemas/Object' }) }, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem },
+        },
+      },
+      '/api/objects/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'One object', responses: { 200: json({ $ref: '#/components/schemas/Object' }), 404: problem, 410: problem } },
+        patch: {
+          summary: 'Edit metadata or access level (staff); `null` clears a field',
+          security: bearer,
+          parameters: [{ name: 'If-Match', in: 'header', schema: { type: 'string' }, description: 'The revision you edited, e.g. "3"; 409 if it is stale' }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditObject' }) },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 404: problem, 409: problem, 413: problem, 422: problem },
+        },
+      },
+      '/api/objects/{id}/withdraw': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary: 'Withdraw an object (staff); it takes no more changes', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/Withdraw' }) }, responses: { 200: { description: 'Withdrawn' }, 404: problem, 409: problem } },
+      },
+      '/api/objects/{id}/events': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'The object’s event stream with its hash chain (staff)', security: bearer, responses: { 200: { description: 'Events' }, 404: problem } },
+      },
+      '/api/collections': {
+        get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },
+        post: { summary: 'Create a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateCollection' }) }, responses: { 201: { description: 'Created' }, 400: problem, 409: problem } },
+      },
+      '/api/collections/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'One collection', responses: { 200: { description: 'Collection' }, 404: problem } },
+        patch: { summary: 'Edit a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditCollection' }) }, responses: { 200: { description: 'Collection' }, 404: problem, 409: problem } },
+      },
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { DomainError, type Bilingual } from '../domain/errors.ts';
+import { EventSchemaError } from '../domain/events.ts';
+import { EventStoreUnavailableError, IdempotencyConflictError, WrongExpectedVersionError } from '../eventstore/port.ts';
+
+/**
+ * Errors as RFC 9457 problem details. `type` is a stable machine code (a relative URI
+ * under /problems/), `detail` is in the language the client prefers (Vietnamese unless it
+ * asks for English), and `messages` carries both for clients that show either.
+ */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly messages: Bilingual,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(messages.en);
+    this.name = 'Problem';
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  428: 'Precondition Required',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const DOMAIN_STATUS: Record<DomainError['code'], number> = {
+  'invalid-input': 422,
+  'not-found': 404,
+  'already-exists': 409,
+  withdrawn: 409,
+  'invalid-order': 422,
+};
+
+export function prefersEnglish(ctx: Context): boolean {
+  return ctx.acceptsLanguages('vi', 'en') === 'en';
+}
+
+function zodMessages(err: ZodError): { messages: Bilingual; errors: Array<{ field: string; message: string }> } {
+  const errors = err.issues.map((i) => ({
+    field: i.path.length ? i.path.join('.') : '(body)',
+    message: i.code === 'unrecognized_keys' ? `trường không được hỗ trợ / unknown field(s): ${i.keys.join(', ')}` : i.message,
+  }));
+  const list = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return {
+    messages: { vi: `Dữ liệu không hợp lệ — ${list}`, en: `Invalid input — ${list}` },
+    errors,
+  };
+}
+
+export function toProblem(err: unknown): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof ZodError) {
+    const { messages, errors } = zodMessages(err);
+    return new Problem(400, 'invalid-input', messages, { errors });
+  }
+  if (err instanceof DomainError) {
+    return new Problem(DOMAIN_STATUS[err.code], err.code, err.messages, err.detail);
+  }
+  if (err instanceof WrongExpectedVersionError) {
+    const current = err.actual === 'no_stream' ? null : Number(err.actual);
+    return new Problem(
+      409,
+      'revision-conflict',
+      {
+        vi: `Tài liệu đã được người khác sửa (phiên bản hiện tại: ${current}). Hãy tải lại rồi sửa tiếp.`,
+        en: `The record was changed meanwhile (current revision: ${current}). Reload it and apply your edit again.`,
+      },
+      { currentRevision: current },
+    );
+  }
+  if (err instanceof IdempotencyConflictError) {
+    return new Problem(409, 'idempotency-conflict', { vi: 'Mã sự kiện đã được dùng cho một thao tác khác.', en: err.message });
+  }
+  if (err instanceof EventStoreUnavailableError) {
+    return new Problem(503, 'event-store-unavailable', {
+      vi: 'Kho sự kiện tạm thời không truy cập được; vui lòng thử lại sau.',
+      en: 'The event store is unavailable; please retry later.',
+    });
+  }
+  if (err instanceof EventSchemaError) {
+    return new Problem(500, 'corrupt-event', { vi: 'Một sự kiện đã lưu không đọc được; hãy báo quản trị viên.', en: err.message });
+  }
+  // koa's own errors (ctx.throw, body parser) carry a status.
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const message = (err as Error).message;
+    return new Problem(status, 'http-error', { vi: message, en: message });
+  }
+  return new Problem(500, 'internal', {
+    vi: 'Lỗi máy chủ nội bộ; lỗi đã được ghi nhật ký.',
+    en: 'Internal server error; it has been logged.',
+  });
+}
+
+export function sendProblem(ctx: Context, problem: Problem): void {
+  ctx.status = problem.status;
+  ctx.type = 'application/problem+json';
+  ctx.body = {
+    type: `/problems/${problem.code}`,
+    title: TITLES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: prefersEnglish(ctx) ? problem.messages.en : problem.messages.vi,
+    instance: ctx.path,
+    messages: problem.messages,
+    ...problem.extra,
+  };
+}
+
+export function problemMiddleware(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new Problem(404, 'not-found', {
+          vi: `Không có tài nguyên nào ở ${ctx.path}.`,
+          en: `Nothing is served at ${ctx.path}.`,
+        });
+      }
+    } catch (err) {
+      const problem = toProblem(err);
+      if (problem.status >= 500) logger.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
+      sendProblem(ctx, problem);
+    }
+  };
+}

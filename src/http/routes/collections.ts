@@ -1,0 +1,66 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { executeCollectionCommand } from '../../application/object-commands.ts';
+import { Id } from '../../domain/metadata.ts';
+import { findCollection, listCollections } from '../../projections/object-read-model.ts';
+import { requireStaff } from '../auth.ts';
+import { readJson } from '../body.ts';
+import { ifMatchRevision, setRevisionEtag } from '../etag.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+import { commandContext } from './objects.ts';
+
+const Title = z.string().transform((s) => s.normalize('NFC').trim()).pipe(z.string().min(1).max(2000));
+const Description = z.string().max(20000).transform((s) => s.normalize('NFC').trim());
+
+export const CreateCollectionBody = z
+  .object({ id: Id, title: Title, description: Description.optional(), parentId: Id.optional() })
+  .strict();
+export const EditCollectionBody = z.object({ title: Title.optional(), description: Description.nullable().optional() }).strict();
+
+export function collectionRoutes(services: AppServices): Router {
+  const router = new Router();
+  const { store, readDb, objects, config } = services;
+
+  const view = async (id: string, position: bigint | null) => {
+    if (position !== null) await objects.waitForPosition(position, 5000);
+    const c = findCollection(readDb, id);
+    if (!c) throw new Problem(404, 'not-found', { vi: `Không tìm thấy bộ sưu tập "${id}".`, en: `Collection "${id}" does not exist.` });
+    return c;
+  };
+
+  router.post('/api/collections', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const body = CreateCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const { id, ...rest } = body;
+    const result = await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest }, { ...commandContext(ctx), actor });
+    const c = await view(id, result.position);
+    ctx.status = 201;
+    ctx.set('Location', `/api/collections/${id}`);
+    setRevisionEtag(ctx, c.revision);
+    ctx.body = c;
+  });
+
+  router.get('/api/collections', async (ctx) => {
+    ctx.body = { items: listCollections(readDb) };
+  });
+
+  router.get('/api/collections/:id', async (ctx) => {
+    const c = await view(ctx.params.id as string, null);
+    setRevisionEtag(ctx, c.revision);
+    ctx.body = c;
+  });
+
+  router.patch('/api/collections/:id', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const id = ctx.params.id as string;
+    const expected = ifMatchRevision(ctx);
+    const body = EditCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const result = await executeCollectionCommand(store, { type: 'EditCollection', collectionId: id, ...body }, { ...commandContext(ctx), actor }, expected);
+    const c = await view(id, result.position);
+    setRevisionEtag(ctx, c.revision);
+    ctx.body = c;
+  });
+
+  return router;
+}

@@ -1,0 +1,53 @@
+import Router from '@koa/router';
+import type { AppServices } from '../services.ts';
+
+/**
+ * /health for monitoring and load balancers: 200 when every dependency answers, 503 with
+ * the failing part named otherwise. A projection that is retrying makes the service
+ * "degraded" (still 200: reads and writes work, some views are stale).
+ */
+async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ status: 'ok' } | { status: 'down'; error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'ok' };
+  } catch (err) {
+    return { status: 'down', error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(services: AppServices): Router {
+  const router = new Router();
+  router.get('/health', async (ctx) => {
+    const [eventStore, redis] = await Promise.all([check(() => services.store.ping()), check(() => services.pingRedis())]);
+    const head = eventStore.status === 'ok' ? await services.store.headPosition() : null;
+    const projections = services.projections.map((p) => {
+      // Positions of the SQLite log count events, so this is "events behind" there;
+      // on EventStoreDB it is a distance in the transaction log (bytes), still 0 when current.
+      return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
+    });
+    const down = eventStore.status !== 'ok' || redis.status !== 'ok';
+    const degraded = projections.some((p) => p.state === 'retrying');
+    ctx.status = down ? 503 : 200;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      status: down ? 'down' : degraded ? 'degraded' : 'ok',
+      eventStore: { ...eventStore, kind: services.store.kind, headPosition: head === null ? null : String(head) },
+      redis,
+      projections,
+    };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.type = 'text/plain; version=0.0.4';
+    ctx.body = await services.metrics.render();
+  });
+  return router;
+}

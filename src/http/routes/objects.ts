@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { executeObjectCommand, newId, objectStream } from '../../application/object-commands.ts';
+import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
+import { findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
+import { authOf, requireStaff } from '../auth.ts';
+import { readJson } from '../body.ts';
+import { ifMatchRevision, setRevisionEtag } from '../etag.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+
+export const CreateObjectBody = z
+  .object({ ...Metadata.shape, id: Id.optional(), accessLevel: AccessLevel.optional() })
+  .strict();
+export const EditObjectBody = z.object({ ...MetadataChanges.shape, accessLevel: AccessLevel.optional() }).strict();
+export const WithdrawBody = z.object({ reason: z.string().trim().min(1).max(2000) }).strict();
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.coerce.number().int().positive().optional(),
+  collectionId: Id.optional(),
+  includeWithdrawn: z.enum(['true', 'false']).optional(),
+});
+
+/** How long a write waits for the read model, so that the next GET sees it. */
+const READ_YOUR_WRITES_MS = 5000;
+
+function notFound(id: string): Problem {
+  return new Problem(404, 'not-found', {
+    vi: `Không tìm thấy tài liệu "${id}".`,
+    en: `Object "${id}" does not exist.`,
+  }, { objectId: id });
+}
+
+export function commandContext(ctx: Context) {
+  const { actor } = authOf(ctx);
+  return { actor, correlationId: ctx.get('x-request-id') || randomUUID() };
+}
+
+export function objectRoutes(services: AppServices): Router {
+  const router = new Router();
+  const { store, readDb, objects, config } = services;
+
+  const viewAfterWrite = async (id: string, position: bigint | null, ctx: Context): Promise<ObjectView> => {
+    if (position !== null) await objects.waitForPosition(position, READ_YOUR_WRITES_MS);
+    const found = findObject(readDb, id, authOf(ctx).viewer);
+    if (!found.found) throw notFound(id);
+    return found.object;
+  };
+
+  router.post('/api/objects', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const { id: requestedId, accessLevel, ...metadata } = body;
+    const objectId = requestedId ?? newId();
+    const result = await executeObjectCommand(
+      store,
+      { type: 'RegisterObject', objectId, metadata, accessLevel: accessLevel ?? 'open' },
+      { ...commandContext(ctx), actor },
+    );
+    const view = await viewAfterWrite(objectId, result.position, ctx);
+    ctx.status = 201;
+    ctx.set('Location', `/api/objects/${objectId}`);
+    setRevisionEtag(ctx, view.revision);
+    ctx.body = view;
+  });
+
+  router.get('/api/objects', async (ctx) => {
+    const q = ListQuery.parse(ctx.query);
+    const { viewer } = authOf(ctx);
+    const staff = viewer.role === 'staff' || viewer.role === 'admin';
+    const page = listObjects(readDb, {
+      viewer,
+      limit: q.limit,
+      ...(q.cursor !== undefined ? { before: q.cursor } : {}),
+      ...(q.collectionId ? { collectionId: q.collectionId } : {}),
+      includeWithdrawn: staff && q.includeWithdrawn === 'true',
+    });
+    ctx.body = {
+      items: page.items,
+      total: page.total,
+      next: page.next === null ? null : `/api/objects?${new URLSearchParams({ ...(q.collectionId ? { collectionId: q.collectionId } : {}), limit: String(q.limit), cursor: String(page.next) })}`,
+    };
+  });
+
+  router.get('/api/objects/:id', async (ctx) => {
+    const id = ctx.params.id as string;
+    const found = findObject(readDb, id, authOf(ctx).viewer);
+    if (!found.found) {
+      if (found.reason === 'hidden') {
+        throw new Problem(403, 'restricted', {
+          vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
+          en: 'This object is for registered readers or the reading room only.',
+        });
+      }
+      throw notFound(id);
+    }
+    const view = found.object;
+    const staff = authOf(ctx).viewer.role === 'staff' || authOf(ctx).viewer.role === 'admin';
+    if (view.status === 'withdrawn' && !staff) {
+      throw new Problem(410, 'withdrawn', {
+        vi: `Tài liệu "${id}" đã được rút khỏi kho.`,
+        en: `Object "${id}" has been withdrawn.`,
+      });
+    }
+    setRevisionEtag(ctx, view.revision);
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.body = view;
+  });
+
+  router.patch('/api/objects/:id', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const id = ctx.params.id as string;
+    const expected = ifMatchRevision(ctx);
+    const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const { accessLevel, ...changes } = body;
+    const result = await executeObjectCommand(
+      store,
+      { type: 'EditMetadata', objectId: id, changes, ...(accessLevel ? { accessLevel } : {}) },
+      { ...commandContext(ctx), actor },
+      expected,
+    );
+    const view = await viewAfterWrite(id, result.position, ctx);
+    setRevisionEtag(ctx, view.revision);
+    ctx.body = view;
+  });
+
+  router.post('/api/objects/:id/withdraw', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const id = ctx.params.id as string;
+    const expected = ifMatchRevision(ctx);
+    const { reason } = WithdrawBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const result = await executeObjectCommand(store, { type: 'WithdrawObject', objectId: id, reason }, { ...commandContext(ctx), actor }, expected);
+    const view = await viewAfterWrite(id, result.position, ctx);
+    setRevisionEtag(ctx, view.revision);
+    ctx.body = view;
+  });
+
+  router.get('/api/objects/:id/events', async (ctx) => {
+    requireStaff(ctx);
+    const id = ctx.params.id as string;
+    const events = [];
+    for await (const e of store.readStream(objectStream(id))) {
+      events.push({
+        revision: Number(e.revision),
+        position: String(e.position),
+        id: e.id,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+      });
+    }
+    if (events.length === 0) throw notFound(id);
+    ctx.body = { streamId: objectStream(id), events };
+  });
+
+  return router;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { ReadModelDb } from '../projections/read-model-db.ts';
+import type { ProjectionRunner } from '../projections/runtime.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What the HTTP layer is given: ports and read models, never adapters' internals. */
+export interface AppServices {
+  config: Config;
+  logger: Logger;
+  store: EventStore;
+  readDb: ReadModelDb;
+  projections: ProjectionRunner[];
+  /** The runner of the object read model, for read-your-writes after a command. */
+  objects: ProjectionRunner;
+  pingRedis: () => Promise<void>;
+  metrics: Metrics;
+}

@@ -1,0 +1,264 @@
+import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
+import { evolveCollection, type CollectionState } from '../domain/collection.ts';
+import { type CollectionEvent, type ObjectEvent, isEventType, parseEventData } from '../domain/events.ts';
+import type { AccessLevel, Metadata } from '../domain/metadata.ts';
+import { evolveObject, type ObjectState, type StoredFile } from '../domain/object.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * The object read model: current metadata, files in order, revision and access level of
+ * every object and collection, folded with the same `evolve` functions the domain uses,
+ * so that the read model can never disagree with what a command would see.
+ */
+const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'AccessPolicyChanged', 'ObjectWithdrawn'];
+const COLLECTION_TYPES = ['CollectionCreated', 'CollectionEdited'];
+
+interface ObjectRow {
+  id: string;
+  revision: number;
+  seq: number;
+  status: string;
+  access_level: AccessLevel;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface CollectionRow {
+  id: string;
+  revision: number;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; updatedAt: string; filesChanged: boolean };
+
+function decodeObjectEvent(e: RecordedEvent): ObjectEvent | undefined {
+  if (!isEventType(e.type) || !OBJECT_TYPES.includes(e.type)) return undefined;
+  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectEvent;
+}
+
+function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
+  if (!isEventType(e.type) || !COLLECTION_TYPES.includes(e.type)) return undefined;
+  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as CollectionEvent;
+}
+
+export const objectReadModel: Projection = {
+  name: 'objects',
+  version: 1,
+  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
+
+  setup(db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS objects (
+        id           TEXT PRIMARY KEY,
+        revision     INTEGER NOT NULL,
+        seq          INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        access_level TEXT NOT NULL,
+        collection_id TEXT,
+        title        TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (seq);
+      CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
+      CREATE TABLE IF NOT EXISTS files (
+        file_id   TEXT PRIMARY KEY,
+        object_id TEXT NOT NULL,
+        sequence  INTEGER NOT NULL,
+        sha512    TEXT NOT NULL,
+        data      TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS files_by_object ON files (object_id, sequence);
+      CREATE TABLE IF NOT EXISTS collections (
+        id         TEXT PRIMARY KEY,
+        revision   INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `);
+  },
+
+  reset(db) {
+    db.exec('DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections;');
+  },
+
+  apply(db, events) {
+    const getObject = db.prepare<[string], ObjectRow>('SELECT * FROM objects WHERE id = ?');
+    const getCollection = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?');
+    const objects = new Map<string, Loaded<ObjectState>>();
+    const collections = new Map<string, Loaded<CollectionState>>();
+
+    for (const e of events) {
+      const at = e.metadata.occurredAt;
+      if (e.streamId.startsWith('object-')) {
+        const event = decodeObjectEvent(e);
+        if (!event) continue;
+        const id = e.streamId.slice('object-'.length);
+        let cur = objects.get(id);
+        if (!cur) {
+          const row = getObject.get(id);
+          cur = row
+            ? { state: JSON.parse(row.state) as ObjectState, revision: row.revision, seq: row.seq, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
+            : { state: { status: 'absent' }, revision: -1, seq: Number(e.position), createdAt: at, updatedAt: at, filesChanged: false };
+          objects.set(id, cur);
+        }
+        // At-least-once delivery: an event at or below the stored revision is already in.
+        if (Number(e.revision) <= cur.revision) continue;
+        cur.state = evolveObject(cur.state, event);
+        cur.revision = Number(e.revision);
+        cur.updatedAt = at;
+        if (event.type === 'ObjectRegistered') {
+          cur.seq = Number(e.position);
+          cur.createdAt = at;
+        }
+        if (event.type === 'FileIngested' || event.type === 'FilesReordered') cur.filesChanged = true;
+      } else if (e.streamId.startsWith('collection-')) {
+        const event = decodeCollectionEvent(e);
+        if (!event) continue;
+        const id = e.streamId.slice('collection-'.length);
+        let cur = collections.get(id);
+        if (!cur) {
+          const row = getCollection.get(id);
+          cur = row
+            ? { state: JSON.parse(row.state) as CollectionState, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
+            : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
+          collections.set(id, cur);
+        }
+        if (Number(e.revision) <= cur.revision) continue;
+        cur.state = evolveCollection(cur.state, event);
+        cur.revision = Number(e.revision);
+        cur.updatedAt = at;
+      }
+    }
+
+    const upsertObject = db.prepare(
+      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, title, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
+         access_level = excluded.access_level, collection_id = excluded.collection_id, title = excluded.title,
+         state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    const deleteFiles = db.prepare('DELETE FROM files WHERE object_id = ?');
+    const insertFile = db.prepare('INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512, data) VALUES (?, ?, ?, ?, ?)');
+    for (const [id, cur] of objects) {
+      const s = cur.state;
+      if (s.status === 'absent') continue;
+      upsertObject.run(id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title, JSON.stringify(s), cur.createdAt, cur.updatedAt);
+      if (cur.filesChanged) {
+        deleteFiles.run(id);
+        for (const f of s.files) insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, JSON.stringify(f));
+      }
+    }
+    const upsertCollection = db.prepare(
+      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    for (const [id, cur] of collections) {
+      if (cur.state.status === 'absent') continue;
+      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+    }
+  },
+};
+
+/** An object as the API shows it: metadata flattened beside id, revision and files. */
+export interface ObjectView extends Metadata {
+  id: string;
+  revision: number;
+  status: 'active' | 'withdrawn';
+  accessLevel: AccessLevel;
+  files: StoredFile[];
+  withdrawnReason?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toView(row: ObjectRow): ObjectView {
+  const state = JSON.parse(row.state) as Exclude<ObjectState, { status: 'absent' }>;
+  return {
+    id: row.id,
+    revision: row.revision,
+    ...state.metadata,
+    status: state.status,
+    accessLevel: state.accessLevel,
+    files: state.files,
+    ...(state.withdrawnReason ? { withdrawnReason: state.withdrawnReason } : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type ObjectLookup = { found: true; object: ObjectView } | { found: false; reason: 'absent' | 'hidden' };
+
+/** One object as `viewer` may see it; a confidential object is "absent" to non-staff. */
+export function findObject(db: ReadModelDb, id: string, viewer: Viewer): ObjectLookup {
+  const row = db.prepare<[string], ObjectRow>('SELECT * FROM objects WHERE id = ?').get(id);
+  if (!row) return { found: false, reason: 'absent' };
+  if (!canSee(row.access_level, viewer)) {
+    return { found: false, reason: row.access_level === 'confidential' ? 'absent' : 'hidden' };
+  }
+  return { found: true, object: toView(row) };
+}
+
+export interface ListQuery {
+  viewer: Viewer;
+  collectionId?: string;
+  includeWithdrawn?: boolean;
+  limit: number;
+  /** Objects registered before this sequence number (from the previous page's `next`). */
+  before?: number;
+}
+
+export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
+  const levels = visibleLevels(q.viewer);
+  const where = [`access_level IN (${levels.map(() => '?').join(', ')})`];
+  const params: unknown[] = [...levels];
+  if (!q.includeWithdrawn) where.push("status = 'active'");
+  if (q.collectionId) {
+    where.push('collection_id = ?');
+    params.push(q.collectionId);
+  }
+  const total = (db.prepare(`SELECT COUNT(*) AS n FROM objects WHERE ${where.join(' AND ')}`).get(...params) as { n: number }).n;
+  if (q.before !== undefined) {
+    where.push('seq < ?');
+    params.push(q.before);
+  }
+  const rows = db
+    .prepare<unknown[], ObjectRow>(`SELECT * FROM objects WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
+    .all(...params, q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return { items: page.map(toView), total, next: rows.length > q.limit && last ? last.seq : null };
+}
+
+export interface CollectionView {
+  id: string;
+  revision: number;
+  title: string;
+  description?: string;
+  parentId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function findCollection(db: ReadModelDb, id: string): CollectionView | undefined {
+  const row = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?').get(id);
+  if (!row) return undefined;
+  const s = JSON.parse(row.state) as Extract<CollectionState, { status: 'active' }>;
+  const { status: _status, collectionId: _cid, ...rest } = s;
+  return { id: row.id, revision: row.revision, ...rest, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+export function listCollections(db: ReadModelDb): CollectionView[] {
+  const ids = db.prepare<[], { id: string }>('SELECT id FROM collections ORDER BY id').all();
+  return ids.flatMap(({ id }) => {
+    const c = findCollection(db, id);
+    return c ? [c] : [];
+  });
+}

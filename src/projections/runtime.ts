@@ -1,0 +1,282 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * Runs projections: catch up from the checkpoint, then follow the log live, applying events
+ * in batches. Each batch and its checkpoint commit together, guarded by compare-and-set on
+ * the checkpoint, so that two runners of one projection (a server and an online
+ * `thukho rebuild`) never apply a batch twice: the loser re-reads and resumes.
+ */
+export interface ProjectionStatus {
+  name: string;
+  state: 'starting' | 'catching-up' | 'live' | 'retrying' | 'stopped';
+  position: string | null;
+  retries: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+type ApplyOutcome = { kind: 'applied'; position: bigint | null } | { kind: 'moved'; position: bigint | null };
+
+/** Prepare a projection's tables; a changed version means its tables are stale: start over. */
+export function prepareProjection(db: ReadModelDb, projection: Projection, logger?: Logger): void {
+  db.transaction(() => {
+    const cp = readCheckpoint(db, projection.name);
+    if (cp && cp.version !== projection.version) {
+      logger?.warn({ projection: projection.name, from: cp.version, to: projection.version }, 'projection version changed: rebuilding from the start');
+      projection.reset(db);
+      writeCheckpoint(db, projection.name, { version: projection.version, position: null });
+    }
+    projection.setup(db);
+    if (!cp) writeCheckpoint(db, projection.name, { version: projection.version, position: null });
+  })();
+}
+
+/** Apply a batch if the checkpoint is still where the caller last saw it. */
+export function applyBatch(
+  db: ReadModelDb,
+  projection: Projection,
+  expected: bigint | null,
+  events: RecordedEvent[],
+): ApplyOutcome {
+  return db
+    .transaction((): ApplyOutcome => {
+      const current = readCheckpoint(db, projection.name)?.position ?? null;
+      if (current !== expected) return { kind: 'moved', position: current };
+      const fresh = expected === null ? events : events.filter((e) => e.position > expected);
+      const last = fresh[fresh.length - 1];
+      if (!last) return { kind: 'applied', position: current };
+      projection.apply(db, fresh);
+      writeCheckpoint(db, projection.name, { version: projection.version, position: last.position });
+      return { kind: 'applied', position: last.position };
+    })
+    .immediate();
+}
+
+export interface RunnerOptions {
+  batchSize?: number;
+  maxBackoffMs?: number;
+}
+
+const IDLE = Symbol('idle');
+
+export class ProjectionRunner {
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private applied: bigint | null = null;
+  /** True while the subscription has delivered everything it has and the runner waits. */
+  private idle = false;
+  private readonly waiters = new Set<{ position: bigint; resolve: (ok: boolean) => void }>();
+  private readonly stopSignal = new AbortController();
+  private current: ProjectionStatus;
+  private readonly batchSize: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: ReadModelDb,
+    readonly projection: Projection,
+    private readonly logger: Logger,
+    options: RunnerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.current = {
+      name: projection.name,
+      state: 'starting',
+      position: null,
+      retries: 0,
+      lastError: null,
+      lastErrorAt: null,
+    };
+  }
+
+  start(): void {
+    prepareProjection(this.db, this.projection, this.logger);
+    this.loop = this.run();
+  }
+
+  status(): ProjectionStatus {
+    return { ...this.current, position: this.applied === null ? null : String(this.applied) };
+  }
+
+  /**
+   * How far behind the log head the projection is. A filtered projection's checkpoint stays
+   * at the last event it handles, so while it is idle it is current whatever the head says.
+   */
+  lagBehind(head: bigint): number {
+    if (this.idle && this.current.state === 'live') return 0;
+    return Number(head - (this.applied ?? 0n));
+  }
+
+  /** Resolves true once events up to `position` are in the read model (read-your-writes). */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.applied !== null && this.applied >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopSignal.abort();
+    await this.subscription?.close();
+    await this.loop;
+    this.current.state = 'stopped';
+    for (const w of [...this.waiters]) w.resolve(false);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      this.applied = readCheckpoint(this.db, this.projection.name)?.position ?? null;
+      this.current.state = 'catching-up';
+      const sub = this.store.subscribeToAll({ fromPosition: this.applied ?? 'start', filter: this.projection.filter });
+      this.subscription = sub;
+      void sub.caughtUp.then(() => {
+        if (this.subscription === sub && this.current.state === 'catching-up') this.current.state = 'live';
+      });
+      try {
+        await this.consume(sub);
+        failures = 0;
+      } catch (err) {
+        // The subscription itself failed (store unreachable, unreadable event): back off, resubscribe.
+        failures++;
+        this.recordError(err);
+        await this.backoff(failures);
+      } finally {
+        await sub.close();
+      }
+    }
+  }
+
+  private async consume(sub: Subscription): Promise<void> {
+    const it = sub[Symbol.asyncIterator]();
+    let batch: RecordedEvent[] = [];
+    let pending = it.next();
+    // One "end of this turn" marker shared by all events of a turn: when the next event is
+    // not ready before it fires, the subscription has nothing buffered and the batch goes.
+    let tick: Promise<typeof IDLE> | undefined;
+    while (!this.stopped) {
+      let r: IteratorResult<RecordedEvent> | typeof IDLE;
+      if (batch.length === 0) {
+        this.idle = true;
+        r = await pending;
+        this.idle = false;
+      } else {
+        tick ??= new Promise((resolve) => setImmediate(() => resolve(IDLE)));
+        r = await Promise.race([pending, tick]);
+      }
+      if (this.stopped) return;
+      if (r !== IDLE) {
+        if (r.done) return;
+        batch.push(r.value);
+        pending = it.next();
+        if (batch.length < this.batchSize) continue;
+      }
+      tick = undefined;
+      if (!(await this.flush(batch))) return;
+      batch = [];
+    }
+  }
+
+  /** Applies the batch, retrying with backoff. False means the checkpoint moved: resubscribe. */
+  private async flush(batch: RecordedEvent[]): Promise<boolean> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const outcome = applyBatch(this.db, this.projection, this.applied, batch);
+        if (outcome.kind === 'moved') {
+          this.logger.info({ projection: this.projection.name, position: String(outcome.position) }, 'checkpoint moved by another runner: resuming from it');
+          return false;
+        }
+        this.applied = outcome.position;
+        if (this.current.state === 'retrying') this.current.state = 'catching-up';
+        this.current.retries = 0;
+        for (const w of [...this.waiters]) if (this.applied !== null && this.applied >= w.position) w.resolve(true);
+        return true;
+      } catch (err) {
+        this.recordError(err);
+        await this.backoff(attempt);
+      }
+    }
+    return false;
+  }
+
+  private recordError(err: unknown): void {
+    this.current.state = 'retrying';
+    this.current.retries++;
+    this.current.lastError = err instanceof Error ? err.message : String(err);
+    this.current.lastErrorAt = new Date().toISOString();
+    this.logger.error({ projection: this.projection.name, err, retries: this.current.retries }, 'projection failed; will retry');
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const ms = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(attempt, 20));
+    await sleep(ms, undefined, { signal: this.stopSignal.signal }).catch(() => {});
+  }
+}
+
+export interface RebuildProgress {
+  position: bigint;
+  head: bigint;
+  events: number;
+}
+
+/**
+ * Drops a projection's tables and replays the whole log into them. Safe while a server runs:
+ * both go through the checkpoint compare-and-set, and whoever is behind resumes from it.
+ */
+export async function rebuildProjection(
+  store: EventStore,
+  db: ReadModelDb,
+  projection: Projection,
+  onProgress?: (p: RebuildProgress) => void,
+  batchSize = 5000,
+): Promise<{ events: number }> {
+  db.transaction(() => {
+    projection.reset(db);
+    projection.setup(db);
+    writeCheckpoint(db, projection.name, { version: projection.version, position: null });
+  })();
+  const head = (await store.headPosition()) ?? 0n;
+  let applied: bigint | null = null;
+  let events = 0;
+  for (;;) {
+    let batch: RecordedEvent[] = [];
+    let moved = false;
+    // Returns false when another runner moved the checkpoint: re-read from where it is.
+    const flush = (): boolean => {
+      const outcome = applyBatch(db, projection, applied, batch);
+      applied = outcome.position;
+      if (outcome.kind === 'applied') events += batch.length;
+      batch = [];
+      onProgress?.({ position: applied ?? 0n, head, events });
+      return outcome.kind === 'applied';
+    };
+    for await (const e of store.readAll({ fromPosition: applied === null ? 'start' : applied + 1n, filter: projection.filter })) {
+      if (e.position > head) break;
+      batch.push(e);
+      if (batch.length >= batchSize && !flush()) {
+        moved = true;
+        break;
+      }
+    }
+    if (!moved && batch.length && !flush()) moved = true;
+    if (!moved) break;
+  }
+  return { events };
+}

@@ -1,0 +1,553 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * Where BullMQ (and anything else that needs Redis) connects.
+ *
+ * - cluster profile: REDIS_URL is set; we only check that it answers PING.
+ * - embedded profile: REDIS_URL is unset; we run a private `redis-server` child process that
+ *   listens on a unix socket under `<dataDir>/redis/` (no TCP port), with AOF persistence in
+ *   that directory, and stop it on `stop()`.
+ */
+export interface ResolvedRedis {
+  /** `redis://…` / `rediss://…` (as given) or `unix:///…/redis.sock` (embedded). */
+  url: string;
+  /** The embedded redis-server's process id; undefined when REDIS_URL is used. */
+  pid?: number | undefined;
+  /** Stops the embedded redis-server (SIGTERM, waits for exit). A no-op for REDIS_URL. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ResolveRedisOptions {
+  redisUrl?: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  /** How long to wait for the embedded server (or REDIS_URL) to answer PING. Default 10 s. */
+  timeoutMs?: number | undefined;
+}
+
+export class RedisUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+const INSTALL_COMMAND = 'sudo apt-get install -y redis-server';
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+// ---------------------------------------------------------------------------------------------
+// URLs → ioredis options
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * ioredis options for a Redis URL, ready for BullMQ (`maxRetriesPerRequest: null`).
+ *
+ * Accepted forms:
+ * - `redis://[[user]:password@]host[:port][/db]` (`rediss://` for TLS)
+ * - `unix:///path/to/redis.sock[?db=N&password=…]`, `unix:/path/…`, `redis+unix:///path/…`,
+ *   also with credentials: `unix://[user:password@]/path/…`
+ * - a bare absolute socket path `/path/to/redis.sock`
+ * Query parameters `db`, `password` and `username` are honoured for every form.
+ */
+export function redisConnectionOptions(url: string): RedisOptions {
+  const base: RedisOptions = { maxRetriesPerRequest: null };
+  const unix = /^(?:unix|redis\+unix|redis-socket):/i.exec(url);
+  if (unix || url.startsWith('/')) {
+    let rest = unix ? url.slice(unix[0].length) : url;
+    let query = '';
+    const q = rest.search(/[?#]/);
+    if (q !== -1) {
+      query = rest[q] === '?' ? rest.slice(q + 1).replace(/#.*$/, '') : '';
+      rest = rest.slice(0, q);
+    }
+    let username: string | undefined;
+    let password: string | undefined;
+    if (rest.startsWith('//')) {
+      // authority: empty, "localhost", or "user:password@"
+      const slash = rest.indexOf('/', 2);
+      const authority = slash === -1 ? rest.slice(2) : rest.slice(2, slash);
+      rest = slash === -1 ? '' : rest.slice(slash);
+      const at = authority.lastIndexOf('@');
+      if (at !== -1) {
+        const userinfo = authority.slice(0, at);
+        const colon = userinfo.indexOf(':');
+        const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+        if (colon !== -1) password = decodeURIComponent(userinfo.slice(colon + 1));
+        if (user) username = decodeURIComponent(user);
+        if (colon === -1 && user) {
+          // unix://password@/path is how some tools spell a password-only URL
+          password = username;
+          username = undefined;
+        }
+      }
+    }
+    const path = decodeURIComponent(rest);
+    if (!path.startsWith('/')) throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}" names no absolute socket path (use unix:///path/to/redis.sock)`);
+    const options: RedisOptions = { ...base, path };
+    if (username !== undefined) options.username = username;
+    if (password !== undefined) options.password = password;
+    applyQuery(options, new URLSearchParams(query), url);
+    return options;
+  }
+
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}" is not a URL (use redis://host:port/db or unix:///path/to/redis.sock)`);
+  }
+  const protocol = parsed.protocol.toLowerCase();
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new RedisUnavailableError(`REDIS_URL: unsupported scheme "${parsed.protocol}" (use redis://, rediss:// or unix://)`);
+  }
+  const options: RedisOptions = {
+    ...base,
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+  };
+  if (parsed.username) options.username = decodeURIComponent(parsed.username);
+  if (parsed.password) options.password = decodeURIComponent(parsed.password);
+  const dbPath = parsed.pathname.replace(/^\/+|\/+$/g, '');
+  if (dbPath) options.db = parseDb(dbPath, url);
+  if (protocol === 'rediss:') options.tls = { servername: options.host };
+  applyQuery(options, parsed.searchParams, url);
+  return options;
+}
+
+function applyQuery(options: RedisOptions, params: URLSearchParams, url: string): void {
+  const db = params.get('db');
+  if (db !== null && db !== '') options.db = parseDb(db, url);
+  const password = params.get('password');
+  if (password !== null) options.password = password;
+  const username = params.get('username') ?? params.get('user');
+  if (username !== null) options.username = username;
+}
+
+function parseDb(value: string, url: string): number {
+  if (!/^\d+$/.test(value)) throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}": database "${value}" is not a number`);
+  return Number(value);
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^/@]*?:)[^/@]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/i, '$1***');
+}
+
+/** `unix://` URL for a socket path (characters that would break URL parsing are percent-encoded). */
+export function unixSocketUrl(socketPath: string): string {
+  return `unix://${socketPath.replace(/[%?#\s]/g, (ch) => encodeURIComponent(ch))}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PING
+// ---------------------------------------------------------------------------------------------
+
+/** One connection, one PING, then disconnect. Rejects with the underlying error (e.g. ECONNREFUSED). */
+export async function pingRedis(options: RedisOptions, timeoutMs: number): Promise<void> {
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    reconnectOnError: null,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    // ioredis keeps a (non-unref'd) timer of this length after disconnect() when the socket had
+    // already failed, which would hold the event loop open for 2 s; a ping has nothing to flush.
+    disconnectTimeout: 0,
+  });
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => {
+    lastError ??= err;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const attempt = (async () => {
+      await client.connect();
+      const reply = await client.ping();
+      if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
+    })();
+    attempt.catch(() => {}); // the race below reports it; avoid an unhandled rejection after a timeout
+    await Promise.race([attempt, timeout]);
+  } catch (err) {
+    // "Connection is closed." hides the reason; prefer the socket error when there is one.
+    const reason = lastError && /connection is closed/i.test((err as Error).message) ? lastError : (err as Error);
+    throw reason;
+  } finally {
+    if (timer) clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolveRedis
+// ---------------------------------------------------------------------------------------------
+
+export async function resolveRedis(options: ResolveRedisOptions): Promise<ResolvedRedis> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (options.redisUrl) {
+    const url = options.redisUrl;
+    const connection = redisConnectionOptions(url);
+    try {
+      await pingRedis(connection, Math.min(timeoutMs, 5_000));
+    } catch (err) {
+      const reason = (err as Error).message || String(err);
+      throw new RedisUnavailableError(
+        `REDIS_URL=${redactUrl(url)} does not answer PING (${reason}). Check that Redis runs there, or unset REDIS_URL to use the embedded redis-server. ` +
+          `/ REDIS_URL=${redactUrl(url)} không trả lời PING (${reason}). Hãy kiểm tra Redis, hoặc bỏ REDIS_URL để dùng redis-server nhúng.`,
+        { cause: err },
+      );
+    }
+    options.logger.info({ redis: redactUrl(url) }, 'using Redis at REDIS_URL');
+    return { url, pid: undefined, stop: async () => {} };
+  }
+  return startEmbedded(options.dataDir, options.logger, timeoutMs);
+}
+
+interface OwnerRecord {
+  ownerPid: number;
+  redisPid: number | undefined;
+  startedAt: string;
+}
+
+async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number): Promise<ResolvedRedis> {
+  const dir = join(resolve(dataDir), 'redis');
+  const socketPath = join(dir, 'redis.sock');
+  const confPath = join(dir, 'redis.conf');
+  const logPath = join(dir, 'redis.log');
+  const ownerPath = join(dir, 'owner.json');
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new RedisUnavailableError(
+      `THUKHO_DATA_DIR is too deep for a unix socket: ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes. ` +
+        `Use a shorter THUKHO_DATA_DIR, or set REDIS_URL. / Đường dẫn THUKHO_DATA_DIR quá dài cho unix socket; hãy dùng đường dẫn ngắn hơn hoặc đặt REDIS_URL.`,
+    );
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const socketOptions = redisConnectionOptions(unixSocketUrl(socketPath));
+
+  await clearSocket(socketPath, ownerPath, socketOptions, logger);
+
+  const binary = await ensureRedisServer(logger);
+  writeFileSync(confPath, embeddedConfig({ dir, socketPath, logPath }), { mode: 0o600 });
+
+  const child = spawn(binary, [confPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new Tail(8 * 1024);
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  let stopping = false;
+  let started = false;
+  const exitPromise = new Promise<void>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      if (!stopping && started) {
+        logger.error({ code, signal, output: output.text(), log: readTail(logPath) }, 'embedded redis-server exited unexpectedly');
+      }
+      resolveExit();
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      if (child.pid === undefined) resolveExit(); // never started: no 'exit' will follow
+    });
+  });
+
+  // If this Node process exits without calling stop() (uncaught exception, process.exit),
+  // don't leave an orphan redis-server holding the AOF.
+  const onExit = (): void => {
+    if (exited === undefined && child.pid !== undefined) {
+      try {
+        child.kill('SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  process.once('exit', onExit);
+
+  const describe = (): string => {
+    const parts: string[] = [];
+    const out = output.text().trim();
+    if (out) parts.push(`output:\n${out}`);
+    const log = readTail(logPath).trim();
+    if (log) parts.push(`${logPath}:\n${log}`);
+    return parts.length ? `\n${parts.join('\n')}` : '';
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  let lastError: Error | undefined;
+  for (;;) {
+    if (spawnError && child.pid === undefined) {
+      process.removeListener('exit', onExit);
+      throw new RedisUnavailableError(`cannot start ${binary}: ${spawnError.message}`, { cause: spawnError });
+    }
+    if (exited) {
+      process.removeListener('exit', onExit);
+      throw new RedisUnavailableError(
+        `embedded redis-server exited during start-up (code ${exited.code ?? 'none'}, signal ${exited.signal ?? 'none'}); config ${confPath}${describe()}`,
+      );
+    }
+    try {
+      await pingRedis(socketOptions, 1_000);
+      break;
+    } catch (err) {
+      lastError = err as Error;
+    }
+    if (Date.now() >= deadline) {
+      stopping = true;
+      await terminate(child, exitPromise, () => exited !== undefined);
+      process.removeListener('exit', onExit);
+      throw new RedisUnavailableError(
+        `embedded redis-server did not answer PING on ${socketPath} within ${timeoutMs} ms (${lastError?.message ?? 'no answer'})${describe()}`,
+      );
+    }
+    await sleep(50);
+  }
+  started = true;
+
+  const owner: OwnerRecord = { ownerPid: process.pid, redisPid: child.pid, startedAt: new Date().toISOString() };
+  writeFileSync(ownerPath, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  logger.info({ redisPid: child.pid, socket: socketPath, dir }, 'embedded redis-server started');
+
+  let stopPromise: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopPromise ??= (async () => {
+      stopping = true;
+      await terminate(child, exitPromise, () => exited !== undefined);
+      process.removeListener('exit', onExit);
+      // redis-server unlinks its socket on a clean shutdown; make sure, in case it was killed.
+      rmSync(socketPath, { force: true });
+      try {
+        const record = JSON.parse(readFileSync(ownerPath, 'utf8')) as OwnerRecord;
+        if (record.ownerPid === process.pid && record.redisPid === child.pid) rmSync(ownerPath, { force: true });
+      } catch {
+        /* no owner file */
+      }
+      logger.info({ redisPid: child.pid, code: exited?.code, signal: exited?.signal }, 'embedded redis-server stopped');
+    })();
+    return stopPromise;
+  };
+
+  return { url: unixSocketUrl(socketPath), pid: child.pid, stop };
+}
+
+/**
+ * Makes sure nothing is in the way of a new server on `socketPath`:
+ * - a socket file nobody answers on (left by a crash) is removed;
+ * - a server that answers and whose owner process is gone (an orphan from a crash) is shut
+ *   down (SHUTDOWN flushes the AOF), so that we own the new child;
+ * - a server whose owner is alive means another thukho process uses this data directory: error.
+ */
+async function clearSocket(socketPath: string, ownerPath: string, socketOptions: RedisOptions, logger: Logger): Promise<void> {
+  if (!pathExists(socketPath)) return;
+  let answers = true;
+  try {
+    await pingRedis(socketOptions, 1_000);
+  } catch {
+    answers = false;
+  }
+  if (!answers) {
+    logger.warn({ socket: socketPath }, 'removing stale redis socket (nothing answers on it)');
+    rmSync(socketPath, { force: true });
+    return;
+  }
+  let owner: OwnerRecord | undefined;
+  try {
+    owner = JSON.parse(readFileSync(ownerPath, 'utf8')) as OwnerRecord;
+  } catch {
+    owner = undefined;
+  }
+  if (owner && isAlive(owner.ownerPid)) {
+    throw new RedisUnavailableError(
+      `the embedded redis-server on ${socketPath} belongs to a running process (pid ${owner.ownerPid}${owner.ownerPid === process.pid ? ', this one' : ''}); ` +
+        `is another thukho using the same THUKHO_DATA_DIR? / redis-server nhúng đang thuộc về tiến trình ${owner.ownerPid}; có thể một thukho khác đang dùng cùng THUKHO_DATA_DIR.`,
+    );
+  }
+  logger.warn({ socket: socketPath, owner }, 'an orphaned embedded redis-server still runs (left by a crash); shutting it down');
+  const client = new Redis({ ...socketOptions, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 0 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.call('SHUTDOWN').catch(() => {}); // the connection drops when the server exits
+  } finally {
+    client.disconnect();
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      await pingRedis(socketOptions, 500);
+    } catch {
+      rmSync(socketPath, { force: true });
+      return;
+    }
+    await sleep(100);
+  }
+  throw new RedisUnavailableError(`the orphaned redis-server on ${socketPath} did not shut down; stop it by hand (see ${ownerPath})`);
+}
+
+async function terminate(child: ChildProcess, exitPromise: Promise<void>, hasExited: () => boolean): Promise<void> {
+  if (hasExited() || child.pid === undefined) return;
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), 15_000);
+  });
+  const outcome = await Promise.race([exitPromise.then(() => 'exited' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'timeout' && !hasExited()) {
+    child.kill('SIGKILL');
+    await exitPromise;
+  }
+}
+
+function embeddedConfig(paths: { dir: string; socketPath: string; logPath: string }): string {
+  return [
+    '# Written by thukho at every start of the embedded profile; edits are overwritten.',
+    'daemonize no',
+    'supervised no',
+    'port 0',
+    `unixsocket ${quoteConf(paths.socketPath)}`,
+    'unixsocketperm 700',
+    `dir ${quoteConf(paths.dir)}`,
+    `logfile ${quoteConf(paths.logPath)}`,
+    'loglevel notice',
+    'always-show-logo no',
+    'save ""',
+    'appendonly yes',
+    'appendfsync everysec',
+    'appendfilename "appendonly.aof"',
+    'appenddirname "appendonlydir"',
+    'aof-use-rdb-preamble yes',
+    // BullMQ needs its keys kept: never evict.
+    'maxmemory-policy noeviction',
+    '',
+  ].join('\n');
+}
+
+/** A double-quoted redis.conf value (redis parses it with sdssplitargs). */
+function quoteConf(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding (and, as root, installing) redis-server
+// ---------------------------------------------------------------------------------------------
+
+export function findRedisServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const candidate of [...dirs.map((d) => join(d, 'redis-server')), '/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server']) {
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+async function ensureRedisServer(logger: Logger): Promise<string> {
+  const found = findRedisServer();
+  if (found) return found;
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) {
+    throw new RedisUnavailableError(
+      `Không tìm thấy redis-server. Hãy chạy lệnh: ${INSTALL_COMMAND}\n` +
+        `redis-server was not found. Run: ${INSTALL_COMMAND}\n` +
+        `(or set REDIS_URL to an existing Redis / hoặc đặt REDIS_URL trỏ tới một Redis có sẵn)`,
+    );
+  }
+  logger.warn('redis-server not found; installing it with apt-get install -y redis-server (running as root)');
+  let result = await run('apt-get', ['install', '-y', 'redis-server']);
+  if (result.code !== 0) {
+    logger.warn({ output: result.output }, 'apt-get install failed; running apt-get update and trying again');
+    const update = await run('apt-get', ['update']);
+    if (update.code !== 0) logger.warn({ output: update.output }, 'apt-get update failed');
+    result = await run('apt-get', ['install', '-y', 'redis-server']);
+  }
+  const installed = findRedisServer();
+  if (result.code !== 0 || !installed) {
+    throw new RedisUnavailableError(
+      `Cài redis-server thất bại / installing redis-server failed (apt-get exit ${result.code}). Run by hand: ${INSTALL_COMMAND}\n${result.output}`,
+    );
+  }
+  logger.info({ binary: installed }, 'installed redis-server');
+  return installed;
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolveRun) => {
+    const output = new Tail(16 * 1024);
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+    child.once('error', (err) => resolveRun({ code: 127, output: `${command}: ${err.message}` }));
+    child.once('close', (code) => resolveRun({ code: code ?? 1, output: output.text() }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Keeps the last `limit` bytes of a stream, for error messages. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.limit && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+  }
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
+
+function readTail(path: string, bytes = 4096): string {
+  try {
+    const all = readFileSync(path);
+    return all.subarray(Math.max(0, all.length - bytes)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return existsSync(path);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { openEventStore } from './eventstore/open.ts';
+import type { EventStore } from './eventstore/port.ts';
+import { createApp } from './http/app.ts';
+import { Metrics } from './http/metrics.ts';
+import { objectReadModel } from './projections/object-read-model.ts';
+import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.ts';
+import { ProjectionRunner } from './projections/runtime.ts';
+import { userReadModel } from './projections/user-read-model.ts';
+import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
+
+/**
+ * Composition root of `thukho serve`: open the event store and the read models, start the
+ * projections, the redis connection and the HTTP server; stop all of it in reverse order.
+ */
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: EventStore;
+  readDb: ReadModelDb;
+  projections: ProjectionRunner[];
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const store = await openEventStore(config.eventStore);
+  const readDb = openReadModelDb(config.readModelPath);
+  const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
+  const redisClient = new Redis({ ...redisConnectionOptions(redis.url), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redisClient.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await redisClient.connect().catch(() => {});
+
+  const metrics = new Metrics();
+  const objects = new ProjectionRunner(store, readDb, objectReadModel, logger);
+  const users = new ProjectionRunner(store, readDb, userReadModel, logger);
+  const projections = [objects, users];
+  for (const p of projections) p.start();
+
+  metrics.onCollect(async () => {
+    const head = await store.headPosition().catch(() => null);
+    if (head !== null) metrics.set('thukho_eventstore_head_position', 'Global position of the newest event', {}, Number(head));
+    for (const p of projections) {
+      const s = p.status();
+      metrics.set('thukho_projection_position', 'Last position applied by each projection', { projection: s.name }, Number(s.position ?? 0));
+      if (head !== null) metrics.set('thukho_projection_lag', 'Positions the projection is behind the log', { projection: s.name }, p.lagBehind(head));
+      metrics.set('thukho_projection_retrying', '1 while the projection is failing and retrying', { projection: s.name }, s.state === 'retrying' ? 1 : 0);
+    }
+  });
+
+  const app = createApp({
+    config,
+    logger,
+    store,
+    readDb,
+    projections,
+    objects,
+    metrics,
+    pingRedis: async () => {
+      if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});
+      await redisClient.ping();
+    },
+  });
+  const server: Server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = config.publicUrl ?? `http://${host}:${port}`;
+  logger.info({ url, eventStore: store.kind }, 'thukho is serving');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const p of projections) await p.stop();
+      redisClient.disconnect();
+      await redis.stop();
+      await store.close();
+      readDb.close();
+    })();
+    return stopping;
+  };
+  return { url, port, store, readDb, projections, stop };
+}
