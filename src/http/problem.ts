@@ -111,7 +111,7 @@ export function toProblem(err: unknown): Problem {
 
 export function sendProblem(ctx: Context, problem: Problem): void {
   ctx.status = problem.status;
-  ctx.type = 'application/problem+json';
+  ctx.type = 'application/problem+json; charset=utf-8';
   ctx.body = {
     type: `/problems/${problem.code}`,
     title: TITLES[problem.status] ?? 'Error',

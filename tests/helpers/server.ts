@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createUser } from '../../src/application/users.ts';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningServer, startServer } from '../../src/serve.ts';
+
+/**
+ * A real thukho server on a random loopback port, with its own data directory, the
+ * machine's redis (REDIS_URL, default 127.0.0.1:6379), and a staff and a reader token.
+ */
+export interface TestServer extends RunningServer {
+  staffToken: string;
+  readerToken: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'thukho-e2e-'));
+  const config = loadConfig({
+    THUKHO_DATA_DIR: dataDir,
+    THUKHO_PORT: '0',
+    THUKHO_HOST: '127.0.0.1',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    ...env,
+  });
+  const server = await startServer(config, pino({ level: 'silent' }));
+  const actor = { actor: { id: 'test', role: 'admin' } };
+  const staff = await createUser(server.store, 'staff', 'Cán bộ thử', 'staff', actor);
+  const reader = await createUser(server.store, 'reader', 'Bạn đọc thử', 'reader', actor);
+  const users = server.projections.find((p) => p.projection.name === 'users');
+  if (users && reader.position !== null) await users.waitForPosition(reader.position, 5000);
+  return {
+    ...server,
+    staffToken: staff.token,
+    readerToken: reader.token,
+    dataDir,
+    async close() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
