@@ -26,7 +26,8 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
     const buf = chunk as Buffer;
     size += buf.length;
     if (size > limit) {
-      ctx.req.destroy();
+      // Answer, then close: reading the rest of an oversized body would only waste time.
+      ctx.set('Connection', 'close');
       throw tooLarge();
     }
     chunks.push(buf);

@@ -127,10 +127,11 @@ test.serial('an oversized body is refused with 413, declared or chunked', async 
       res.resume();
       resolve(res.statusCode ?? 0);
     });
-    req.on('error', reject);
+    // Once the answer is in, the server closing the socket under our remaining writes is expected.
+    req.on('error', (err) => reject(err));
     for (let i = 0; i < 40; i++) req.write('x'.repeat(64 * 1024));
     req.end();
-  }).catch(() => 413); // the server may close the socket after answering
+  });
   t.is(chunked, 413);
   t.is(await head(t), before);
 });
