@@ -74,10 +74,13 @@ export async function handleCommand<S, C, E extends DomainEvent>(
     if (decided.length === 0) return { state, revision, position: null, events: [] };
     const now = (context.now ?? (() => new Date()))().toISOString();
     const correlationId = context.correlationId ?? randomUUID();
-    const withIds = decided.map((e): E & { id: string } => ({ ...e, id: randomUUID() }));
+    // Validate what we write as strictly as what we read: a bad payload must never reach the
+    // log, and what is written is exactly the parsed payload (unknown keys stripped).
+    const withIds = decided.map((e): E & { id: string } => {
+      const data: unknown = eventSchemas[e.type as EventType].parse(e.data);
+      return { ...e, data, id: randomUUID() } as unknown as E & { id: string };
+    });
     const newEvents = withIds.map((e) => {
-      // Validate what we write as strictly as what we read: a bad payload must never reach the log.
-      eventSchemas[e.type as EventType].parse(e.data);
       return {
         id: e.id,
         type: e.type,
@@ -94,7 +97,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
     });
     try {
       const result = await store.append(streamId, newEvents, revision < 0n ? 'no_stream' : revision);
-      const next = decided.reduce(decider.evolve, state);
+      const next = withIds.reduce(decider.evolve, state);
       return { state: next, revision: result.nextExpectedRevision, position: result.position, events: withIds };
     } catch (err) {
       if (!(err instanceof WrongExpectedVersionError) || expectedRevision !== undefined || attempt >= RETRIES) throw err;

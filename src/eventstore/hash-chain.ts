@@ -9,7 +9,12 @@ import type { EventMetadata, NewEvent, RecordedEvent } from './port.ts';
  * no whitespace, JSON.stringify for scalars (RFC 8785 in spirit; our payloads hold no
  * floats whose shortest form differs between engines).
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(input: unknown): string {
+  // Like JSON.stringify, honour toJSON (a Date becomes its ISO string, as it is stored).
+  const value =
+    input !== null && typeof input === 'object' && typeof (input as { toJSON?: unknown }).toJSON === 'function'
+      ? (input as { toJSON: () => unknown }).toJSON()
+      : input;
   if (value === null || typeof value !== 'object') {
     const s = JSON.stringify(value);
     // undefined, functions and symbols have no JSON form: treat as null like JSON.stringify in arrays.
