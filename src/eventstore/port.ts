@@ -108,13 +108,6 @@ export class WrongExpectedVersionError extends Error {
   }
 }
 
-export class StreamNotFoundError extends Error {
-  constructor(readonly streamId: string) {
-    super(`stream ${streamId} does not exist`);
-    this.name = 'StreamNotFoundError';
-  }
-}
-
 /** A re-send whose ids partly match events already written: not a retry, a bug upstream. */
 export class IdempotencyConflictError extends Error {
   constructor(
@@ -135,7 +128,8 @@ export class EventStoreUnavailableError extends Error {
 
 export function matchesFilter(filter: EventFilter | undefined, streamId: string, type: string): boolean {
   if (!filter) return true;
-  if (filter.eventTypes && !filter.eventTypes.includes(type)) return false;
-  if (filter.streamPrefixes && !filter.streamPrefixes.some((p) => streamId.startsWith(p))) return false;
+  // An empty list is no constraint, as in the SQLite adapter's SQL.
+  if (filter.eventTypes?.length && !filter.eventTypes.includes(type)) return false;
+  if (filter.streamPrefixes?.length && !filter.streamPrefixes.some((p) => streamId.startsWith(p))) return false;
   return true;
 }
