@@ -245,6 +245,11 @@ test.serial('a withdrawn object takes no more changes and is gone for the public
 test.serial('collections: create, list, edit, and objects filtered by collection', async (t) => {
   const c = await call(t, 'POST', '/api/collections', { body: { id: 'dia-ba', title: 'Địa bạ triều Nguyễn' } });
   t.is(c.status, 201);
+  const orphan = await call(t, 'POST', '/api/objects', { body: { title: 'Địa bạ', collectionId: 'dia-bạ-typo' } });
+  t.is(orphan.status, 400);
+  const typo = await call(t, 'POST', '/api/objects', { body: { title: 'Địa bạ', collectionId: 'dia-ba-typo' } });
+  t.is(typo.status, 422);
+  t.is(typo.json.type, '/problems/unknown-collection');
   const dup = await call(t, 'POST', '/api/collections', { body: { id: 'dia-ba', title: 'x' } });
   t.is(dup.status, 409);
   const o = await call(t, 'POST', '/api/objects', { body: { title: 'Địa bạ làng Phú Xuân', collectionId: 'dia-ba' } });
@@ -258,6 +263,7 @@ test.serial('collections: create, list, edit, and objects filtered by collection
 });
 
 test.serial('pagination walks every object exactly once', async (t) => {
+  t.is((await call(t, 'POST', '/api/collections', { body: { id: 'trang', title: 'Trang' } })).status, 201);
   for (let i = 0; i < 7; i++) await call(t, 'POST', '/api/objects', { body: { title: `Trang ${i}`, collectionId: 'trang' } });
   const seen: string[] = [];
   let next: string | null = '/api/objects?collectionId=trang&limit=3';

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { executeObjectCommand, newId, objectStream } from '../../application/object-commands.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
-import { findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
+import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { authOf, requireStaff } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, setRevisionEtag } from '../etag.ts';
@@ -49,10 +49,21 @@ export function objectRoutes(services: AppServices): Router {
     return found.object;
   };
 
+  // Collections live in their own streams, so the object decider cannot see them: a
+  // collection id that names nothing (a typo, usually) is caught here.
+  const requireCollection = (collectionId: string | null | undefined) => {
+    if (!collectionId || findCollection(readDb, collectionId)) return;
+    throw new Problem(422, 'unknown-collection', {
+      vi: `Không có bộ sưu tập "${collectionId}"; hãy tạo nó trước (POST /api/collections) hoặc sửa mã.`,
+      en: `There is no collection "${collectionId}"; create it first (POST /api/collections) or correct the id.`,
+    }, { collectionId });
+  };
+
   router.post('/api/objects', async (ctx) => {
     const actor = requireStaff(ctx);
     const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id: requestedId, accessLevel, ...metadata } = body;
+    requireCollection(metadata.collectionId);
     const objectId = requestedId ?? newId();
     const result = await executeObjectCommand(
       store,
@@ -118,6 +129,7 @@ export function objectRoutes(services: AppServices): Router {
     const expected = ifMatchRevision(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { accessLevel, ...changes } = body;
+    requireCollection(changes.collectionId);
     const result = await executeObjectCommand(
       store,
       { type: 'EditMetadata', objectId: id, changes, ...(accessLevel ? { accessLevel } : {}) },
