@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm run demo [-- ARGS]`: make sure the system has what thukho needs (node 20+, npm deps,
+# redis-server for the embedded profile), then run `thukho demo`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/ensure-system.sh redis-server
+exec node --import tsx src/cli.ts demo "$@"
