@@ -14,7 +14,9 @@ import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { listUsers, userReadModel } from './projections/user-read-model.ts';
-import { startServer } from './serve.ts';
+import { resolveRedis } from './queue/redis.ts';
+import { type ServeOptions, startServer } from './serve.ts';
+import { WORKERS } from '../workers/index.ts';
 
 /**
  * The `thukho` command. Every subcommand reads the same configuration (environment, see
@@ -41,9 +43,9 @@ function waitForSignal(): Promise<string> {
   });
 }
 
-async function serve(cfg: Config, onReady?: (url: string) => Promise<void>): Promise<void> {
+async function serve(cfg: Config, options: ServeOptions, onReady?: (url: string) => Promise<void>): Promise<void> {
   const logger = createLogger(cfg.logLevel);
-  const server = await startServer(cfg, logger);
+  const server = await startServer(cfg, logger, options);
   await onReady?.(server.url);
   const signal = await waitForSignal();
   logger.info({ signal }, 'stopping');
@@ -57,10 +59,11 @@ const program = new Command()
 
 program
   .command('serve')
-  .description('Chạy máy chủ / run the server (HTTP API and projections)')
-  .action(async () => {
+  .description('Chạy máy chủ / run the server (HTTP API, projections, and the workers as child processes)')
+  .option('--no-workers', 'do not start the workers (run them with `thukho worker NAME` elsewhere)')
+  .action(async (opts: { workers: boolean }) => {
     const cfg = config();
-    await serve(cfg, async (url) => {
+    await serve(cfg, { workers: opts.workers }, async (url) => {
       process.stdout.write(`thukho: đang phục vụ tại / serving at ${url}\n`);
     });
   });
@@ -81,7 +84,7 @@ program
     for await (const _ of store.readStream('user-demo', { maxCount: 1 })) demoUserExists = true;
     if (!demoUserExists) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
     await store.close();
-    await serve(cfg, async (url) => {
+    await serve(cfg, { workers: true }, async (url) => {
       const lines = [
         '',
         `  Thư khố đang chạy / thukho is running: ${url}`,
@@ -141,6 +144,28 @@ program
       bar.finish(`rebuild ${projection.name}: ${result.events} sự kiện / events in ${secs.toFixed(1)} s (${Math.round(result.events / Math.max(secs, 0.001))}/s)`);
     }
     db.close();
+    await store.close();
+  });
+
+program
+  .command('worker')
+  .description('Chạy một tiến trình xử lý nền / run one background worker alone (cluster profile)')
+  .argument('<name>', `one of: ${Object.keys(WORKERS).join(', ')}`)
+  .action(async (name: string) => {
+    const start = WORKERS[name];
+    if (!start) {
+      process.stderr.write(`thukho worker: không có "${name}" / no worker "${name}"; choose one of: ${Object.keys(WORKERS).join(', ')}\n`);
+      process.exit(2);
+    }
+    const cfg = config();
+    const logger = createLogger(cfg.logLevel, `thukho-worker-${name}`);
+    const store = await openEventStore(cfg.eventStore);
+    const redis = await resolveRedis({ redisUrl: cfg.redisUrl, dataDir: cfg.dataDir, logger });
+    const worker = await start({ store, redisUrl: redis.url, logger });
+    logger.info({ worker: name }, 'worker running');
+    await waitForSignal();
+    await worker.close();
+    await redis.stop();
     await store.close();
   });
 

@@ -12,7 +12,11 @@ import { objectReadModel } from './projections/object-read-model.ts';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.ts';
 import { ProjectionRunner } from './projections/runtime.ts';
 import { userReadModel } from './projections/user-read-model.ts';
+import { fileURLToPath } from 'node:url';
+import { AuditResult, LAST_AUDIT_KEY } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
+import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
+import { WORKERS } from '../workers/index.ts';
 
 /**
  * Composition root of `thukho serve`: open the event store and the read models, start the
@@ -27,7 +31,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export interface ServeOptions {
+  /** Run the workers as child processes (the embedded profile's default). */
+  workers?: boolean;
+}
+
+const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
+
+export async function startServer(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
   const store = await openEventStore(config.eventStore);
   const readDb = openReadModelDb(config.readModelPath);
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
@@ -52,6 +63,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
   });
 
+  // Children share our redis (the private one's socket, or REDIS_URL) and our event store.
+  const children: SupervisedWorker[] = options.workers
+    ? Object.keys(WORKERS).map((name) =>
+        superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, logger),
+      )
+    : [];
+
   const app = createApp({
     config,
     logger,
@@ -60,6 +78,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     projections,
     objects,
     metrics,
+    lastAudit: async () => {
+      const raw = await redisClient.get(LAST_AUDIT_KEY).catch(() => null);
+      if (!raw) return null;
+      const parsed = AuditResult.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : null;
+    },
     pingRedis: async () => {
       if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});
       await redisClient.ping();
@@ -76,6 +100,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const stop = () => {
     stopping ??= (async () => {
       server.closeAllConnections();
+      for (const c of children) await c.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const p of projections) await p.stop();
       redisClient.disconnect();

@@ -68,6 +68,13 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly pollIntervalMs: number;
   private readonly stmts;
+  /**
+   * The transaction wrappers, built once: better-sqlite3's `db.transaction()` allocates four
+   * wrapper variants per call, which cost as much as a small insert on every append.
+   * `appendInSavepoint` always runs inside `commitBatch`, so it uses a savepoint.
+   */
+  private readonly appendInSavepoint: (req: PendingAppend, now: number) => AppendResult;
+  private readonly commitBatch: (batch: PendingAppend[], now: number, outcomes: Array<{ ok: AppendResult } | { err: unknown }>) => void;
 
   constructor(path: string, options: SqliteEventStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -127,6 +134,18 @@ export class SqliteEventStore implements EventStore {
         'SELECT stream_id, revision, head_hash FROM streams WHERE stream_id > ? ORDER BY stream_id LIMIT ?',
       ),
     };
+    this.appendInSavepoint = this.db.transaction((req: PendingAppend, now: number) => this.appendOne(req, now));
+    this.commitBatch = this.db.transaction(
+      (batch: PendingAppend[], now: number, outcomes: Array<{ ok: AppendResult } | { err: unknown }>) => {
+        for (const req of batch) {
+          try {
+            outcomes.push({ ok: this.appendInSavepoint(req, now) });
+          } catch (err) {
+            outcomes.push({ err });
+          }
+        }
+      },
+    ).immediate;
   }
 
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -149,17 +168,7 @@ export class SqliteEventStore implements EventStore {
     const outcomes: Array<{ ok: AppendResult } | { err: unknown }> = [];
     const now = Date.now();
     try {
-      this.db
-        .transaction(() => {
-          for (const req of batch) {
-            try {
-              outcomes.push({ ok: this.db.transaction(() => this.appendOne(req, now))() });
-            } catch (err) {
-              outcomes.push({ err });
-            }
-          }
-        })
-        .immediate();
+      this.commitBatch(batch, now, outcomes);
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is stored.
       for (const req of batch) req.reject(err);

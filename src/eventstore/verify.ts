@@ -23,12 +23,27 @@ export async function verifyLog(
       const result = await verifyStreamChain(head.streamId, store.readStream(head.streamId));
       report.events += result.count;
       if (!result.ok) report.broken.push(result.broken);
-      else if (result.head !== head.hash || BigInt(result.count - 1) !== head.revision) {
+      else if (BigInt(result.count - 1) < head.revision) {
         report.broken.push({
           streamId: head.streamId,
           revision: BigInt(result.count),
           eventId: '',
           reason: `the stream ends at revision ${result.count - 1} but its recorded head is revision ${head.revision} with another hash (events removed?)`,
+        });
+      } else if (BigInt(result.count - 1) > head.revision) {
+        report.broken.push({
+          streamId: head.streamId,
+          revision: head.revision + 1n,
+          eventId: '',
+          reason: `the stream continues past its recorded head, revision ${head.revision} (events inserted?)`,
+        });
+      } else if (result.head !== head.hash) {
+        // Same length, different last hash: the last event was altered and re-hashed (or the head edited).
+        report.broken.push({
+          streamId: head.streamId,
+          revision: head.revision,
+          eventId: '',
+          reason: `the last event's hash does not match the stream's recorded head hash (event altered and re-hashed?)`,
         });
       }
     } catch (err) {

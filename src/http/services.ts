@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
+import type { AuditResult } from '../queue/queues.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What the HTTP layer is given: ports and read models, never adapters' internals. */
@@ -15,5 +16,7 @@ export interface AppServices {
   /** The runner of the object read model, for read-your-writes after a command. */
   objects: ProjectionRunner;
   pingRedis: () => Promise<void>;
+  /** The last scheduled hash-chain audit (null before the first one). */
+  lastAudit: () => Promise<AuditResult | null>;
   metrics: Metrics;
 }

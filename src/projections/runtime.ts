@@ -71,6 +71,8 @@ export class ProjectionRunner {
   private applied: bigint | null = null;
   /** True while the subscription has delivered everything it has and the runner waits. */
   private idle = false;
+  /** True once the current subscription has delivered everything that existed when it started. */
+  private caughtUp = false;
   private readonly waiters = new Set<{ position: bigint; resolve: (ok: boolean) => void }>();
   private readonly stopSignal = new AbortController();
   private current: ProjectionStatus;
@@ -117,6 +119,8 @@ export class ProjectionRunner {
   /** Resolves true once events up to `position` are in the read model (read-your-writes). */
   waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
     if (this.applied !== null && this.applied >= position) return Promise.resolve(true);
+    // A stopped runner applies nothing more: answer now instead of at the timeout.
+    if (this.stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter = {
         position,
@@ -147,8 +151,11 @@ export class ProjectionRunner {
       this.current.state = 'catching-up';
       const sub = this.store.subscribeToAll({ fromPosition: this.applied ?? 'start', filter: this.projection.filter });
       this.subscription = sub;
+      this.caughtUp = false;
       void sub.caughtUp.then(() => {
-        if (this.subscription === sub && this.current.state === 'catching-up') this.current.state = 'live';
+        if (this.subscription !== sub) return;
+        this.caughtUp = true;
+        if (this.current.state === 'catching-up') this.current.state = 'live';
       });
       try {
         await this.consume(sub);
@@ -204,7 +211,8 @@ export class ProjectionRunner {
           return false;
         }
         this.applied = outcome.position;
-        if (this.current.state === 'retrying') this.current.state = 'catching-up';
+        // A retry that ends after the subscription caught up must not leave the runner 'catching-up' for good.
+        if (this.current.state === 'retrying') this.current.state = this.caughtUp ? 'live' : 'catching-up';
         this.current.retries = 0;
         for (const w of [...this.waiters]) if (this.applied !== null && this.applied >= w.position) w.resolve(true);
         return true;

@@ -33,8 +33,9 @@ export function healthRoutes(services: AppServices): Router {
       // on EventStoreDB it is a distance in the transaction log (bytes), still 0 when current.
       return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
     });
+    const audit = redis.status === 'ok' ? await services.lastAudit() : null;
     const down = eventStore.status !== 'ok' || redis.status !== 'ok';
-    const degraded = projections.some((p) => p.state === 'retrying');
+    const degraded = projections.some((p) => p.state === 'retrying') || (audit !== null && audit.broken.length > 0);
     ctx.status = down ? 503 : 200;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
@@ -42,6 +43,7 @@ export function healthRoutes(services: AppServices): Router {
       eventStore: { ...eventStore, kind: services.store.kind, headPosition: head === null ? null : String(head) },
       redis,
       projections,
+      audit,
     };
   });
 

@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+
+/**
+ * Keeps worker child processes running for `thukho serve` in the embedded profile: a
+ * worker that dies is restarted after a backoff (1 s doubling to 1 min, reset after a
+ * minute of good health), so one poisoned job cannot take the server down with it.
+ */
+export interface SupervisedWorker {
+  name: string;
+  pid(): number | undefined;
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+export function superviseWorker(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logger: Logger): SupervisedWorker {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restarts = 0;
+  let delay = 1000;
+  let timer: NodeJS.Timeout | undefined;
+
+  const start = () => {
+    const startedAt = Date.now();
+    child = spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    logger.info({ worker: name, pid: child.pid }, 'worker started');
+    child.once('exit', (code, signal) => {
+      child = undefined;
+      if (stopping) return;
+      if (Date.now() - startedAt > 60_000) delay = 1000;
+      logger.error({ worker: name, code, signal, restartInMs: delay }, 'worker exited; restarting');
+      restarts++;
+      timer = setTimeout(start, delay);
+      delay = Math.min(delay * 2, 60_000);
+    });
+  };
+  start();
+
+  return {
+    name,
+    pid: () => child?.pid,
+    restarts: () => restarts,
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      const exited = once(c, 'exit');
+      c.kill('SIGTERM');
+      const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}

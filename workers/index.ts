@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { EventStore } from '../src/eventstore/port.ts';
+import { startAuditWorker } from './audit.ts';
+
+/** Every worker `thukho worker NAME` can run, and that `thukho serve` starts as children. */
+export interface WorkerContext {
+  store: EventStore;
+  redisUrl: string;
+  logger: Logger;
+}
+
+export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): Promise<void> }>> = {
+  audit: (ctx) => startAuditWorker(ctx),
+};
