@@ -1,0 +1,85 @@
+/**
+ * Simple Dublin Core as an OAI-PMH `oai_dc:dc` record, for bags (data/metadata/dc.xml) and
+ * the OAI-PMH mapping.
+ *
+ * Mapping from our metadata (src/domain/metadata.ts):
+ *   title, alternativeTitle → dc:title (no xml:lang: a title may be Vietnamese, Han-Nôm or
+ *                             French, and tagging it "vi" would be wrong as often as right)
+ *   creator → dc:creator     subject → dc:subject        description → dc:description
+ *   date → dc:date (when absent, yearFrom/yearTo as "1820" or "1820/1830")
+ *   type → dc:type           format, extent → dc:format (DCMI: extent is a refinement of format)
+ *   identifier and the object id → dc:identifier        source → dc:source
+ *   language → dc:language (ISO 639-3 codes as given)  collectionId → dc:relation
+ *   rights → dc:rights
+ * Unknown fields are ignored. A string or an array of strings is accepted for every field.
+ * Text is NFC-normalised, escaped, and stripped of characters XML 1.0 does not allow.
+ */
+
+export const OAI_DC_NS = 'http://www.openarchives.org/OAI/2.0/oai_dc/';
+export const DC_NS = 'http://purl.org/dc/elements/1.1/';
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const OAI_DC_XSD = 'http://www.openarchives.org/OAI/2.0/oai_dc.xsd';
+
+/** Characters outside the XML 1.0 `Char` production (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * Escapes text for XML element content (also safe in a quoted attribute value, where a line
+ * break reads as a space): NFC, characters XML 1.0 does not allow removed, CR and CRLF made LF.
+ */
+export function escapeXml(text: string): string {
+  return text
+    .normalize('NFC')
+    .replace(NOT_XML_CHAR, '')
+    .replace(/\r\n?/g, '\n') // what an XML parser would make of them anyway
+    .replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+}
+
+function values(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  for (const v of list) {
+    if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) {
+      const s = String(v).trim();
+      if (s && s.normalize('NFC').replace(NOT_XML_CHAR, '').trim()) out.push(s);
+    }
+  }
+  return out;
+}
+
+function yearRange(from: unknown, to: unknown): string[] {
+  const ok = (y: unknown): y is number => typeof y === 'number' && Number.isInteger(y);
+  if (ok(from) && ok(to)) return [from === to ? String(from) : `${from}/${to}`];
+  if (ok(from)) return [String(from)];
+  if (ok(to)) return [String(to)];
+  return [];
+}
+
+/** The `oai_dc:dc` document (with an XML declaration) for one object. */
+export function dublinCoreXml(metadata: Record<string, unknown>, id: string): string {
+  const m = metadata;
+  const dates = values(m.date);
+  const elements: Array<[string, string[]]> = [
+    ['title', [...values(m.title), ...values(m.alternativeTitle)]],
+    ['creator', values(m.creator)],
+    ['subject', values(m.subject)],
+    ['description', values(m.description)],
+    ['date', dates.length > 0 ? dates : yearRange(m.yearFrom, m.yearTo)],
+    ['type', values(m.type)],
+    ['format', [...values(m.format), ...values(m.extent)]],
+    ['identifier', [...values(id), ...values(m.identifier)]],
+    ['source', values(m.source)],
+    ['language', values(m.language)],
+    ['relation', values(m.collectionId)],
+    ['rights', values(m.rights)],
+  ];
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<oai_dc:dc xmlns:oai_dc="${OAI_DC_NS}" xmlns:dc="${DC_NS}" xmlns:xsi="${XSI_NS}" xsi:schemaLocation="${OAI_DC_NS} ${OAI_DC_XSD}">`,
+  ];
+  for (const [name, texts] of elements) {
+    for (const text of new Set(texts)) lines.push(`  <dc:${name}>${escapeXml(text)}</dc:${name}>`);
+  }
+  lines.push('</oai_dc:dc>');
+  return `${lines.join('\n')}\n`;
+}
