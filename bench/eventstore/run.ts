@@ -27,6 +27,7 @@ import { objectReadModel } from '../../src/projections/object-read-model.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
 import { rebuildProjection } from '../../src/projections/runtime.ts';
+import { newEventId } from '../../src/eventstore/event-id.ts';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -151,7 +152,7 @@ function envelope(id: string, correlationId: string, causationId: string | null)
 }
 
 function newEvent(type: string, data: unknown, correlationId = randomUUID(), causationId: string | null = randomUUID()): NewEvent {
-  const id = randomUUID();
+  const id = newEventId();
   return { id, type, data, metadata: envelope(id, correlationId, causationId) };
 }
 

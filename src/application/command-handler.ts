@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newEventId } from '../eventstore/event-id.ts';
 import {
   CURRENT_SCHEMA_VERSION,
   type DomainEvent,
@@ -78,7 +79,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
     // log, and what is written is exactly the parsed payload (unknown keys stripped).
     const withIds = decided.map((e): E & { id: string } => {
       const data: unknown = eventSchemas[e.type as EventType].parse(e.data);
-      return { ...e, data, id: randomUUID() } as unknown as E & { id: string };
+      return { ...e, data, id: newEventId() } as unknown as E & { id: string };
     });
     const newEvents = withIds.map((e) => {
       return {

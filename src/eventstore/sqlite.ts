@@ -210,7 +210,7 @@ export class SqliteEventStore implements EventStore {
         revision,
         e.id,
         e.type,
-        JSON.stringify(e.data),
+        e.dataJson,
         JSON.stringify(e.metadata),
         now,
       );

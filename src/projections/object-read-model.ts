@@ -48,7 +48,7 @@ function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
 
 export const objectReadModel: Projection = {
   name: 'objects',
-  version: 1,
+  version: 2,
   filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
 
   setup(db) {
@@ -67,12 +67,13 @@ export const objectReadModel: Projection = {
       );
       CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (seq);
       CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
+      -- A lookup index only (file id → object): the file's facts live once, in objects.state.
+      -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       CREATE TABLE IF NOT EXISTS files (
         file_id   TEXT PRIMARY KEY,
         object_id TEXT NOT NULL,
         sequence  INTEGER NOT NULL,
-        sha512    TEXT NOT NULL,
-        data      TEXT NOT NULL
+        sha512    TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS files_by_object ON files (object_id, sequence);
       CREATE TABLE IF NOT EXISTS collections (
@@ -146,14 +147,14 @@ export const objectReadModel: Projection = {
          state = excluded.state, updated_at = excluded.updated_at`,
     );
     const deleteFiles = db.prepare('DELETE FROM files WHERE object_id = ?');
-    const insertFile = db.prepare('INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512, data) VALUES (?, ?, ?, ?, ?)');
+    const insertFile = db.prepare('INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512) VALUES (?, ?, ?, ?)');
     for (const [id, cur] of objects) {
       const s = cur.state;
       if (s.status === 'absent') continue;
       upsertObject.run(id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title, JSON.stringify(s), cur.createdAt, cur.updatedAt);
       if (cur.filesChanged) {
         deleteFiles.run(id);
-        for (const f of s.files) insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, JSON.stringify(f));
+        for (const f of s.files) insertFile.run(f.fileId, id, f.sequence, f.digests.sha512);
       }
     }
     const upsertCollection = db.prepare(
