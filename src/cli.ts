@@ -1,5 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createUser, rotateToken, runUserCommand } from './application/users.ts';
+import { rm } from 'node:fs/promises';
+import { openIngest } from './application/open-ingest.ts';
+import { reconcileIngests } from './application/reconcile.ts';
+import { BagRefusedError, importBag } from './application/bag-import.ts';
+import { exportBag } from './application/bag-export.ts';
+import { bulkIngest, reasonOf } from './cli/bulk-ingest.ts';
 import { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } from './cli/demo-collection.ts';
 import { progress } from './cli/progress.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -167,6 +173,97 @@ program
     await worker.close();
     await redis.stop();
     await store.close();
+  });
+
+program
+  .command('ingest')
+  .description('Nhập hàng loạt một thư mục / bulk-ingest a folder of object folders')
+  .argument('<dir>', 'a folder holding one folder per object (and optionally metadata.csv)')
+  .requiredOption('--collection <id>', 'the collection the objects belong to')
+  .option('--dry-run', 'check everything, write nothing')
+  .option('--json', 'print the summary as JSON')
+  .action(async (dir: string, opts: { collection: string; dryRun?: boolean; json?: boolean }) => {
+    const cfg = config();
+    const logger = createLogger(cfg.logLevel);
+    const store = await openEventStore(cfg.eventStore);
+    const ingest = await openIngest(cfg, store);
+    const reconciled = await reconcileIngests(ingest, logger);
+    if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
+    try {
+      const summary = await bulkIngest(ingest, { dir, collectionId: opts.collection, dryRun: opts.dryRun === true, actor: CLI_ACTOR });
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else {
+        const s = summary;
+        process.stdout.write(
+          [
+            `Tài liệu / objects: ${s.objects.total} (mới / registered ${s.objects.registered}, đã có / existing ${s.objects.existing})`,
+            `Tệp / files: ${s.files.total} (nhập / ingested ${s.files.ingested}, bỏ qua vì đã có / skipped ${s.files.skipped}, trùng nội dung / duplicates ${s.files.duplicates})`,
+            `Dung lượng / bytes: ${(s.bytes.ingested / 1e6).toFixed(1)} MB nhập / ingested of ${(s.bytes.total / 1e6).toFixed(1)} MB`,
+            `Bị từ chối / rejected: ${s.rejected.length}`,
+            ...s.rejected.map((r) => `  ✗ ${r.folder}${r.file ? `/${r.file}` : ''}: ${r.reason}`),
+          ].join('\n') + '\n',
+        );
+      }
+      process.exitCode = summary.rejected.length ? 1 : 0;
+    } catch (err) {
+      process.stderr.write(`thukho ingest: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    } finally {
+      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await store.close();
+    }
+  });
+
+program
+  .command('export-bag')
+  .description('Xuất một tài liệu thành gói BagIt / export an object as a BagIt 1.0 bag')
+  .argument('<objectId>')
+  .argument('<outDir>', 'must not exist or be empty')
+  .action(async (objectId: string, outDir: string) => {
+    const cfg = config();
+    const store = await openEventStore(cfg.eventStore);
+    const ingest = await openIngest(cfg, store);
+    try {
+      const result = await exportBag({ store, ocfl: ingest.ocfl, institution: cfg.institution }, objectId, outDir);
+      process.stdout.write(`${outDir}: ${result.files} tệp/files, ${result.bytes} bytes (Payload-Oxum ${result.payloadOxum})\n`);
+    } catch (err) {
+      process.stderr.write(`thukho export-bag: ${reasonOf(err)}\n`);
+      process.exitCode = 1;
+    } finally {
+      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await store.close();
+    }
+  });
+
+program
+  .command('ingest-bag')
+  .description('Kiểm tra và nhập một gói BagIt / validate a BagIt bag, then ingest it')
+  .argument('<dir>')
+  .option('--collection <id>', 'collection for the object (default: from the bag)')
+  .action(async (dir: string, opts: { collection?: string }) => {
+    const cfg = config();
+    const logger = createLogger(cfg.logLevel);
+    const store = await openEventStore(cfg.eventStore);
+    const ingest = await openIngest(cfg, store);
+    await reconcileIngests(ingest, logger);
+    const bar = progress('kiểm tra gói / validating bag', 'B');
+    try {
+      const result = await importBag(ingest, dir, {
+        ...(opts.collection ? { collectionId: opts.collection } : {}),
+        actor: CLI_ACTOR,
+        onProgress: (p) => bar.update(p.bytes, undefined, `${p.files} files`),
+      });
+      bar.finish(`Đã nhập / ingested: ${result.objectId} (${result.files} tệp/files)`);
+    } catch (err) {
+      if (err instanceof BagRefusedError) {
+        bar.finish(`Gói không hợp lệ, không nhập / the bag is not valid, nothing ingested (${err.problems.length}):`);
+        for (const p of err.problems) process.stdout.write(`  ✗ ${p.path ?? ''} [${p.code}] ${p.message.vi} / ${p.message.en}\n`);
+      } else process.stderr.write(`thukho ingest-bag: ${reasonOf(err)}\n`);
+      process.exitCode = 1;
+    } finally {
+      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await store.close();
+    }
   });
 
 const parseRole = (value: string): Role => {

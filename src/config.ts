@@ -35,6 +35,9 @@ const EnvSchema = z.object({
   THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
+  THUKHO_MAX_PIXELS: z.coerce.number().int().min(1_000_000).default(1_000_000_000),
+  THUKHO_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 ** 3),
+  THUKHO_MD5: z.enum(['true', 'false']).default('false'),
 });
 
 export interface Config {
@@ -50,6 +53,13 @@ export interface Config {
   maxJsonBytes: number;
   institution: string;
   readModelPath: string;
+  /** OCFL storage root for the masters. */
+  ocflRoot: string;
+  /** Refuse images whose header claims more pixels than this (decompression bombs). */
+  maxPixels: number;
+  maxUploadBytes: number;
+  /** Also compute MD5 at ingest, for old catalogues that still quote it. */
+  md5: boolean;
 }
 
 export class ConfigError extends Error {
@@ -101,5 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
     institution: e.THUKHO_INSTITUTION,
     readModelPath: join(dataDir, 'readmodel.sqlite'),
+    ocflRoot: join(dataDir, 'ocfl'),
+    maxPixels: e.THUKHO_MAX_PIXELS,
+    maxUploadBytes: e.THUKHO_MAX_UPLOAD_BYTES,
+    md5: e.THUKHO_MD5 === 'true',
   };
 }

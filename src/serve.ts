@@ -1,9 +1,12 @@
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import { openIngest } from './application/open-ingest.ts';
+import { reconcileIngests } from './application/reconcile.ts';
 import { openEventStore } from './eventstore/open.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { createApp } from './http/app.ts';
@@ -41,6 +44,9 @@ const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
 export async function startServer(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
   const store = await openEventStore(config.eventStore);
   const readDb = openReadModelDb(config.readModelPath);
+  const ingest = await openIngest(config, store);
+  const reconciled = await reconcileIngests(ingest, logger);
+  if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
   const redisClient = new Redis({ ...redisConnectionOptions(redis.url), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redisClient.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -78,6 +84,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     projections,
     objects,
     metrics,
+    ingest,
     lastAudit: async () => {
       const raw = await redisClient.get(LAST_AUDIT_KEY).catch(() => null);
       if (!raw) return null;
@@ -105,6 +112,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       for (const p of projections) await p.stop();
       redisClient.disconnect();
       await redis.stop();
+      await rm(ingest.stagingDir, { recursive: true, force: true });
       await store.close();
       readDb.close();
     })();

@@ -29,8 +29,10 @@ export const IngestedFile = z.object({
       bitDepth: z.number().int().positive().optional(),
       iccProfile: z.string().max(500).optional(),
       dpi: z.number().positive().optional(),
+      pages: z.number().int().positive().optional(),
     })
     .optional(),
+  pdf: z.object({ version: z.string().max(10), pages: z.number().int().positive().optional() }).optional(),
   storage: z.object({
     ocflObjectId: z.string().min(1),
     version: z.string().regex(/^v\d+$/),

@@ -4,6 +4,7 @@ import { authMiddleware } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { problemMiddleware } from './problem.ts';
 import { collectionRoutes } from './routes/collections.ts';
+import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { objectRoutes } from './routes/objects.ts';
 import type { AppServices } from './services.ts';
@@ -16,6 +17,9 @@ export function createApp(services: AppServices): Koa {
   const app = new Koa();
   app.proxy = true;
   const { logger, metrics } = services;
+  // Errors that never reach a route (a client that hangs up mid-body) are the client's
+  // business: log them, do not print stack traces to the console.
+  app.on('error', (err: Error) => logger.warn({ err: err.message }, 'connection error'));
 
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
@@ -49,7 +53,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), collectionRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), fileRoutes(services), collectionRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { DomainError, type Bilingual } from '../domain/errors.ts';
 import { EventSchemaError } from '../domain/events.ts';
+import { IngestError } from '../application/ingest.ts';
+import { DigestHeaderError, StagingError } from '../storage/digest.ts';
+import { FileNameError } from '../storage/file-name.ts';
+import { FormatError } from '../storage/format.ts';
+import { MultipartError } from './multipart.ts';
 import { EventStoreUnavailableError, IdempotencyConflictError, WrongExpectedVersionError } from '../eventstore/port.ts';
 
 /**
@@ -72,6 +77,26 @@ export function toProblem(err: unknown): Problem {
   }
   if (err instanceof DomainError) {
     return new Problem(DOMAIN_STATUS[err.code], err.code, err.messages, err.detail);
+  }
+  if (err instanceof IngestError || err instanceof MultipartError) {
+    return new Problem(err.status, err.code, err.messages, err.detail);
+  }
+  if (err instanceof FormatError) return new Problem(422, err.code, err.messages, err.detail);
+  if (err instanceof FileNameError) return new Problem(400, err.code, err.messages, err.detail);
+  if (err instanceof DigestHeaderError) {
+    return new Problem(400, 'invalid-digest-header', {
+      vi: `Tiêu đề giá trị băm không hợp lệ (${err.message}); dùng dạng RFC 9530, ví dụ Content-Digest: sha-256=:BASE64:`,
+      en: `Invalid digest header (${err.message}); use RFC 9530 form, e.g. Content-Digest: sha-256=:BASE64:`,
+    });
+  }
+  if (err instanceof StagingError) {
+    if (err.code === 'too-large') {
+      return new Problem(413, 'file-too-large', { vi: 'Tệp vượt quá dung lượng cho phép.', en: 'The file is larger than allowed.' }, err.detail);
+    }
+    return new Problem(400, 'upload-interrupted', {
+      vi: 'Việc tải lên bị gián đoạn trước khi xong; không có gì được lưu. Hãy gửi lại.',
+      en: 'The upload was interrupted before it finished; nothing was stored. Send it again.',
+    });
   }
   if (err instanceof WrongExpectedVersionError) {
     const current = err.actual === 'no_stream' ? null : Number(err.actual);

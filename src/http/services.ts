@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { IngestServices } from '../application/ingest.ts';
 import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
@@ -19,4 +20,5 @@ export interface AppServices {
   /** The last scheduled hash-chain audit (null before the first one). */
   lastAudit: () => Promise<AuditResult | null>;
   metrics: Metrics;
+  ingest: IngestServices;
 }

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { IngestedFile } from '../domain/events.ts';
+import { fsyncDir } from '../storage/digest.ts';
+
+/**
+ * The ingest journal closes the gap between "bytes committed to OCFL" and "event appended":
+ * an intent naming the file is made durable before the OCFL version is written and removed
+ * after the event is in the log. At start-up, a leftover intent is finished (see
+ * reconcile.ts), so the work of a crash is never lost and never half-visible.
+ */
+export const IngestIntent = z.object({
+  intentId: z.string().uuid(),
+  objectId: z.string(),
+  /** The file as the event will record it, minus the OCFL version (known only after writing). */
+  file: IngestedFile.omit({ storage: true }),
+  logicalPath: z.string(),
+  sequence: z.number().int().nonnegative().optional(),
+  actor: z.object({ id: z.string(), role: z.string() }),
+  correlationId: z.string(),
+  createdAt: z.string(),
+});
+export type IngestIntent = z.infer<typeof IngestIntent>;
+
+export class IngestJournal {
+  constructor(private readonly dir: string) {}
+
+  async record(intent: Omit<IngestIntent, 'intentId' | 'createdAt'>): Promise<IngestIntent> {
+    await mkdir(this.dir, { recursive: true });
+    const full: IngestIntent = { ...intent, intentId: randomUUID(), createdAt: new Date().toISOString() };
+    const tmp = join(this.dir, `.${full.intentId}.tmp`);
+    const handle = await open(tmp, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(full));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, join(this.dir, `${full.intentId}.json`));
+    await fsyncDir(this.dir);
+    return full;
+  }
+
+  async done(intentId: string): Promise<void> {
+    await rm(join(this.dir, `${intentId}.json`), { force: true });
+  }
+
+  /** Leftover intents; temp files of a crash mid-write are removed (they never took effect). */
+  async pending(): Promise<IngestIntent[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: IngestIntent[] = [];
+    for (const name of names) {
+      const path = join(this.dir, name);
+      if (name.endsWith('.tmp')) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (!name.endsWith('.json')) continue;
+      const parsed = IngestIntent.safeParse(JSON.parse(await readFile(path, 'utf8')));
+      if (parsed.success) out.push(parsed.data);
+      else await rename(path, `${path}.unreadable`);
+    }
+    return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+  }
+}

@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import { type IngestServices, completeIntent } from './ingest.ts';
+import { loadObject } from './object-commands.ts';
+
+/**
+ * Start-up repair of interrupted ingests, from the journal's leftover intents:
+ *  - an OCFL version that was being written (no root inventory names it) is removed: it
+ *    was never committed, and the client never got a 201, so it will send again;
+ *  - a committed version whose event is missing is COMPLETED, not rolled back: the bytes
+ *    are durable and verified, OCFL forbids changing a written version, and for a bulk
+ *    ingest of hundreds of gigabytes finishing the work beats redoing it;
+ *  - an intent whose event is already in the log is simply dropped.
+ */
+export interface ReconcileReport {
+  completed: number;
+  discarded: number;
+  alreadyDone: number;
+}
+
+export async function reconcileIngests(services: IngestServices, logger: Logger): Promise<ReconcileReport> {
+  const report: ReconcileReport = { completed: 0, discarded: 0, alreadyDone: 0 };
+  for (const intent of await services.journal.pending()) {
+    const { objectId } = intent;
+    if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
+    const { state } = await loadObject(services.store, objectId);
+    const inEvents = state.status !== 'absent' && state.files.some((f) => f.fileId === intent.file.fileId);
+    if (inEvents) {
+      report.alreadyDone++;
+      await services.journal.done(intent.intentId);
+      continue;
+    }
+    const committed = await findCommitted(services, intent.objectId, intent.logicalPath, intent.file.digests.sha512);
+    if (!committed) {
+      report.discarded++;
+      logger.info({ objectId, fileId: intent.file.fileId }, 'reconcile: ingest interrupted before its OCFL version was committed; discarded');
+      await services.journal.done(intent.intentId);
+      continue;
+    }
+    await completeIntent(services, intent, committed.version, committed.contentPath);
+    report.completed++;
+    logger.warn({ objectId, fileId: intent.file.fileId, version: committed.version }, 'reconcile: OCFL version had no event; event appended');
+    await services.journal.done(intent.intentId);
+  }
+  return report;
+}
+
+async function findCommitted(services: IngestServices, objectId: string, logicalPath: string, sha512: string) {
+  const inventory = await services.ocfl.readInventory(objectId);
+  if (!inventory) return undefined;
+  const contentPath = inventory.manifest[sha512]?.[0];
+  if (!contentPath) return undefined;
+  const versions = Object.keys(inventory.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  for (const v of versions) {
+    const paths = inventory.versions[v]?.state[sha512] ?? [];
+    if (paths.includes(logicalPath)) return { version: v, contentPath };
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { ingestFile } from '../../application/ingest.ts';
+import { FileRole } from '../../domain/events.ts';
+import { findObject } from '../../projections/object-read-model.ts';
+import { parseDigestHeader } from '../../storage/digest.ts';
+import { authOf, requireStaff } from '../auth.ts';
+import { fileFromMultipart } from '../multipart.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+import { commandContext } from './objects.ts';
+
+/**
+ * File upload and download. Uploads stream straight to staging: `multipart/form-data` with
+ * a `file` field (as browsers send; put `role`/`sequence` fields before the file), or a raw
+ * body with `?name=` (as scripts send, with an optional RFC 9530 Content-Digest/Repr-Digest
+ * that is checked before anything is kept).
+ */
+const UploadOptions = z.object({
+  name: z.string().min(1).optional(),
+  role: FileRole.default('master'),
+  sequence: z.coerce.number().int().min(1).max(1_000_000).optional(),
+});
+
+function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+export function fileRoutes(services: AppServices): Router {
+  const router = new Router();
+  const { ingest, readDb, objects } = services;
+
+  router.post('/api/objects/:id/files', async (ctx: Context) => {
+    // Whatever happens, do not keep reading a body we will not use.
+    ctx.set('Connection', 'close');
+    const actor = requireStaff(ctx);
+    const objectId = ctx.params.id as string;
+    let source: NodeJS.ReadableStream;
+    let options: z.infer<typeof UploadOptions>;
+    let expectedDigests: ReturnType<typeof parseDigestHeader> = [];
+    if (ctx.is('multipart/form-data')) {
+      const part = await fileFromMultipart(ctx.req, ctx.headers, { maxFileBytes: ingest.maxFileBytes, fieldName: 'file' });
+      source = part.stream;
+      options = UploadOptions.parse({ name: part.filename, ...part.fields, ...ctx.query });
+    } else {
+      options = UploadOptions.parse(ctx.query);
+      if (!options.name) {
+        throw new Problem(400, 'missing-file-name', {
+          vi: 'Thiếu tên tệp: gửi ?name=tên_tệp.tif cùng nội dung, hoặc dùng multipart/form-data với trường "file".',
+          en: 'The file name is missing: send ?name=file.tif with a raw body, or use multipart/form-data with a "file" field.',
+        });
+      }
+      expectedDigests = parseDigestHeader({
+        'content-digest': ctx.get('content-digest') || undefined,
+        'repr-digest': ctx.get('repr-digest') || undefined,
+        digest: ctx.get('digest') || undefined,
+      });
+      source = ctx.req;
+    }
+    const outcome = await ingestFile(ingest, {
+      objectId,
+      source,
+      name: options.name ?? 'file',
+      role: options.role,
+      ...(options.sequence !== undefined ? { sequence: options.sequence } : {}),
+      expectedDigests,
+      ...commandContext(ctx),
+      actor,
+    });
+    if (outcome.position !== null) await objects.waitForPosition(outcome.position, 5000);
+    ctx.status = outcome.status === 'created' ? 201 : 200;
+    ctx.set('Location', `/api/objects/${objectId}/files/${outcome.file.fileId}`);
+    ctx.body = { objectId, ...outcome.file, duplicate: outcome.status === 'duplicate' };
+  });
+
+  const lookup = (ctx: Context) => {
+    const objectId = ctx.params.id as string;
+    const found = findObject(readDb, objectId, authOf(ctx).viewer);
+    const file = found.found && found.object.status === 'active' ? found.object.files.find((f) => f.fileId === ctx.params.fileId) : undefined;
+    if (!file) {
+      throw new Problem(404, 'not-found', {
+        vi: `Không tìm thấy tệp "${ctx.params.fileId}" trong tài liệu "${objectId}".`,
+        en: `File "${ctx.params.fileId}" does not exist in object "${objectId}".`,
+      });
+    }
+    return { objectId, file };
+  };
+
+  router.get('/api/objects/:id/files/:fileId', async (ctx) => {
+    const { objectId, file } = lookup(ctx);
+    ctx.body = { objectId, ...file };
+  });
+
+  router.get('/api/objects/:id/files/:fileId/content', async (ctx) => {
+    const { file } = lookup(ctx);
+    const path = await ingest.ocfl.contentFile(file.storage.ocflObjectId, `${file.fileId}/${file.name}`);
+    const facts = await stat(path);
+    ctx.set('ETag', `"${file.digests.sha256}"`);
+    // RFC 9530: lets the client check what it received against what we preserved.
+    ctx.set('Repr-Digest', `sha-512=:${hexToBase64(file.digests.sha512)}:, sha-256=:${hexToBase64(file.digests.sha256)}:`);
+    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
+    ctx.set('Cache-Control', 'private, max-age=86400, immutable');
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = file.mediaType;
+    ctx.length = facts.size;
+    ctx.body = createReadStream(path);
+  });
+
+  return router;
+}
