@@ -35,6 +35,7 @@ const EnvSchema = z.object({
   THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
+  THUKHO_STORAGE_DIR: z.string().min(1).optional(),
   THUKHO_MAX_PIXELS: z.coerce.number().int().min(1_000_000).default(1_000_000_000),
   THUKHO_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 ** 3),
   THUKHO_MD5: z.enum(['true', 'false']).default('false'),
@@ -53,7 +54,11 @@ export interface Config {
   maxJsonBytes: number;
   institution: string;
   readModelPath: string;
-  /** OCFL storage root for the masters. */
+  /**
+   * Where the masters live: `ocfl/` (the OCFL storage root) and `staging/` beside it, on
+   * the same filesystem so that a finished upload is moved in by rename, not copied.
+   */
+  storageDir: string;
   ocflRoot: string;
   /** Refuse images whose header claims more pixels than this (decompression bombs). */
   maxPixels: number;
@@ -96,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const dataDir = resolve(e.THUKHO_DATA_DIR);
+  const storageDir = resolve(e.THUKHO_STORAGE_DIR ?? dataDir);
   const es = e.THUKHO_EVENTSTORE ?? `sqlite:${join(dataDir, 'events.sqlite')}`;
   return {
     dataDir,
@@ -111,7 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
     institution: e.THUKHO_INSTITUTION,
     readModelPath: join(dataDir, 'readmodel.sqlite'),
-    ocflRoot: join(dataDir, 'ocfl'),
+    storageDir,
+    ocflRoot: join(storageDir, 'ocfl'),
     maxPixels: e.THUKHO_MAX_PIXELS,
     maxUploadBytes: e.THUKHO_MAX_UPLOAD_BYTES,
     md5: e.THUKHO_MD5 === 'true',

@@ -183,8 +183,8 @@ function intentCorrelation(): string {
 }
 
 /** A staging folder of this process; folders of dead processes are swept at start-up. */
-export async function processStagingDir(dataDir: string): Promise<string> {
-  const root = join(dataDir, 'staging');
+export async function processStagingDir(storageDir: string): Promise<string> {
+  const root = join(storageDir, 'staging');
   await mkdir(root, { recursive: true });
   for (const entry of await readdir(root)) {
     const pid = Number(entry.split('-')[0]);

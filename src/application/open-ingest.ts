@@ -12,7 +12,7 @@ export async function openIngest(config: Config, store: EventStore): Promise<Ing
     store,
     ocfl: await OcflStorageRoot.open(config.ocflRoot),
     journal: new IngestJournal(join(config.dataDir, 'ingest-journal')),
-    stagingDir: await processStagingDir(config.dataDir),
+    stagingDir: await processStagingDir(config.storageDir),
     maxPixels: config.maxPixels,
     maxFileBytes: config.maxUploadBytes,
     md5: config.md5,
