@@ -1,7 +1,9 @@
 import { executeCollectionCommand, executeObjectCommand, collectionStream, loadObject } from '../application/object-commands.ts';
 import type { CommandContext } from '../application/command-handler.ts';
 import type { Metadata, AccessLevel } from '../domain/metadata.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import { Readable } from 'node:stream';
+import { type IngestServices, ingestFile } from '../application/ingest.ts';
+import { renderDemoPage } from './demo-pages.ts';
 
 /**
  * The demo collection `thukho demo` registers: a handful of well-known Vietnamese works
@@ -111,7 +113,10 @@ export const DEMO_OBJECTS: Array<{ id: string; accessLevel: AccessLevel; metadat
   },
 ];
 
-export async function seedDemo(store: EventStore, context: CommandContext): Promise<{ created: number; position: bigint | null }> {
+const DEMO_PAGES = 3;
+
+export async function seedDemo(ingest: IngestServices, context: CommandContext): Promise<{ created: number; position: bigint | null }> {
+  const { store } = ingest;
   let created = 0;
   let position: bigint | null = null;
   let collectionExists = false;
@@ -127,6 +132,11 @@ export async function seedDemo(store: EventStore, context: CommandContext): Prom
     const r = await executeObjectCommand(store, { type: 'RegisterObject', objectId: o.id, metadata: o.metadata, accessLevel: o.accessLevel }, context);
     position = r.position ?? position;
     created++;
+    for (let folio = 1; folio <= DEMO_PAGES; folio++) {
+      const page = await renderDemoPage(o.metadata.title, folio);
+      const done = await ingestFile(ingest, { objectId: o.id, source: Readable.from([page]), name: `trang_${folio}.tif`, role: 'master', ...context });
+      position = done.position ?? position;
+    }
   }
   return { created, position };
 }
