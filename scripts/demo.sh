@@ -3,5 +3,5 @@
 # redis-server for the embedded profile), then run `thukho demo`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/ensure-system.sh redis-server
+bash scripts/ensure-system.sh redis-server fonts-dejavu-core
 exec node --import tsx src/cli.ts demo "$@"
