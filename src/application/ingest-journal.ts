@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { IngestedFile } from '../domain/events.ts';
 import { fsyncDir } from '../storage/digest.ts';
+import { isAlive } from './keyed-lock.ts';
 
 /**
  * The ingest journal closes the gap between "bytes committed to OCFL" and "event appended":
@@ -30,7 +31,8 @@ export class IngestJournal {
   async record(intent: Omit<IngestIntent, 'intentId' | 'createdAt'>): Promise<IngestIntent> {
     await mkdir(this.dir, { recursive: true });
     const full: IngestIntent = { ...intent, intentId: randomUUID(), createdAt: new Date().toISOString() };
-    const tmp = join(this.dir, `.${full.intentId}.tmp`);
+    // The writer's pid is in the name: only intents of processes that are gone are leftovers.
+    const tmp = join(this.dir, `.${process.pid}-${full.intentId}.tmp`);
     const handle = await open(tmp, 'wx');
     try {
       await handle.writeFile(JSON.stringify(full));
@@ -38,33 +40,39 @@ export class IngestJournal {
     } finally {
       await handle.close();
     }
-    await rename(tmp, join(this.dir, `${full.intentId}.json`));
+    await rename(tmp, join(this.dir, `${process.pid}-${full.intentId}.json`));
     await fsyncDir(this.dir);
     return full;
   }
 
-  async done(intentId: string): Promise<void> {
-    await rm(join(this.dir, `${intentId}.json`), { force: true });
+  async done(intent: IngestIntent, owner: number = process.pid): Promise<void> {
+    await rm(join(this.dir, `${owner}-${intent.intentId}.json`), { force: true });
   }
 
-  /** Leftover intents; temp files of a crash mid-write are removed (they never took effect). */
-  async pending(): Promise<IngestIntent[]> {
+  /**
+   * Intents left by processes that are no longer running (a live server's or bulk ingest's
+   * intents are work in progress, not leftovers). Temp files of a crash mid-write are removed:
+   * they never took effect.
+   */
+  async pending(): Promise<Array<IngestIntent & { owner: number }>> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch {
       return [];
     }
-    const out: IngestIntent[] = [];
+    const out: Array<IngestIntent & { owner: number }> = [];
     for (const name of names) {
       const path = join(this.dir, name);
+      const owner = Number(/^\.?(\d+)-/.exec(name)?.[1] ?? 0);
+      if (owner === process.pid || (owner > 0 && isAlive(owner))) continue;
       if (name.endsWith('.tmp')) {
         await rm(path, { force: true });
         continue;
       }
       if (!name.endsWith('.json')) continue;
       const parsed = IngestIntent.safeParse(JSON.parse(await readFile(path, 'utf8')));
-      if (parsed.success) out.push(parsed.data);
+      if (parsed.success) out.push({ ...parsed.data, owner });
       else await rename(path, `${path}.unreadable`);
     }
     return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));

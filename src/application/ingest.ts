@@ -9,9 +9,11 @@ import { checkDigests, type parseDigestHeader, stageStream } from '../storage/di
 import { safeFileName } from '../storage/file-name.ts';
 import { identifyFile } from '../storage/format.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
-import type { IngestIntent, IngestJournal } from './ingest-journal.ts';
-import type { KeyedLock } from './keyed-lock.ts';
-import { executeObjectCommand, loadObject, newId } from './object-commands.ts';
+import { completeIntent } from './complete-ingest.ts';
+import type { IngestJournal } from './ingest-journal.ts';
+import { reconcileObject } from './reconcile.ts';
+import { isAlive, type KeyedLock } from './keyed-lock.ts';
+import { loadObject, newId } from './object-commands.ts';
 
 /**
  * The write path for bytes. Order is what makes it safe:
@@ -86,27 +88,6 @@ const diskFull = () =>
     en: 'The storage disk is full; nothing was stored. Ask the administrator to free space, then upload again.',
   });
 
-/** Append the event for an OCFL version that is already committed (also used by reconcile). */
-export async function completeIntent(services: IngestServices, intent: IngestIntent, version: string, contentPath: string) {
-  const context = { actor: intent.actor, correlationId: intent.correlationId };
-  const result = await executeObjectCommand(
-    services.store,
-    { type: 'RecordFileIngested', objectId: intent.objectId, file: { ...intent.file, storage: { ocflObjectId: intent.objectId, version, path: contentPath } } },
-    context,
-  );
-  let state = result.state;
-  let position = result.position;
-  if (intent.sequence !== undefined && state.status === 'active') {
-    const order = state.files.map((f) => f.fileId).filter((id) => id !== intent.file.fileId);
-    order.splice(Math.min(intent.sequence - 1, order.length), 0, intent.file.fileId);
-    const reordered = await executeObjectCommand(services.store, { type: 'ReorderFiles', objectId: intent.objectId, order }, context);
-    state = reordered.state;
-    position = reordered.position ?? position;
-  }
-  const file = state.status === 'absent' ? undefined : state.files.find((f) => f.digests.sha512 === intent.file.digests.sha512);
-  return { file, position };
-}
-
 export async function ingestFile(services: IngestServices, input: IngestInput): Promise<IngestOutcome> {
   const name = safeFileName(input.name);
   // Refuse before reading a byte of the body when the object cannot take files.
@@ -131,6 +112,8 @@ export async function ingestFile(services: IngestServices, input: IngestInput): 
     const facts = await identifyFile(staged.path, { maxPixels: services.maxPixels });
 
     return await services.locks.run(input.objectId, async () => {
+      // Under the object lock nobody else is writing it: what a dead process left is finished first.
+      await reconcileObject(services, input.objectId);
       const state = activeState((await loadObject(services.store, input.objectId)).state, input.objectId);
       const existing = state.files.find((f) => f.digests.sha512 === staged.digests.sha512);
       if (existing) return { status: 'duplicate' as const, file: existing, position: null };
@@ -164,12 +147,12 @@ export async function ingestFile(services: IngestServices, input: IngestInput): 
       } catch (err) {
         // Not committed: undo the partial version and the intent, keep nothing.
         await services.ocfl.discardIncompleteVersion(input.objectId).catch(() => {});
-        await services.journal.done(intent.intentId);
+        await services.journal.done(intent);
         throw isDiskFull(err) ? diskFull() : err;
       }
       const contentPath = written.contentPaths[logicalPath] as string;
       const done = await completeIntent(services, intent, written.version, contentPath);
-      await services.journal.done(intent.intentId);
+      await services.journal.done(intent);
       if (!done.file) throw new Error(`file ${fileId} missing from object ${input.objectId} after its event`);
       return { status: 'created' as const, file: done.file, position: done.position };
     });
@@ -195,13 +178,4 @@ export async function processStagingDir(storageDir: string): Promise<string> {
   const dir = join(root, `${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   return dir;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
 }

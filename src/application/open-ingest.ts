@@ -16,6 +16,6 @@ export async function openIngest(config: Config, store: EventStore): Promise<Ing
     maxPixels: config.maxPixels,
     maxFileBytes: config.maxUploadBytes,
     md5: config.md5,
-    locks: new KeyedLock(),
+    locks: new KeyedLock(join(config.storageDir, 'locks')),
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { type IngestServices, completeIntent } from './ingest.ts';
+import { completeIntent } from './complete-ingest.ts';
+import type { IngestServices } from './ingest.ts';
 import { loadObject } from './object-commands.ts';
 
 /**
@@ -17,31 +18,51 @@ export interface ReconcileReport {
   alreadyDone: number;
 }
 
-export async function reconcileIngests(services: IngestServices, logger: Logger): Promise<ReconcileReport> {
+export async function reconcileIngests(services: IngestServices, logger?: Logger): Promise<ReconcileReport> {
   const report: ReconcileReport = { completed: 0, discarded: 0, alreadyDone: 0 };
   for (const intent of await services.journal.pending()) {
-    const { objectId } = intent;
-    if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
-    const { state } = await loadObject(services.store, objectId);
-    const inEvents = state.status !== 'absent' && state.files.some((f) => f.fileId === intent.file.fileId);
-    if (inEvents) {
-      report.alreadyDone++;
-      await services.journal.done(intent.intentId);
-      continue;
-    }
-    const committed = await findCommitted(services, intent.objectId, intent.logicalPath, intent.file.digests.sha512);
-    if (!committed) {
-      report.discarded++;
-      logger.info({ objectId, fileId: intent.file.fileId }, 'reconcile: ingest interrupted before its OCFL version was committed; discarded');
-      await services.journal.done(intent.intentId);
-      continue;
-    }
-    await completeIntent(services, intent, committed.version, committed.contentPath);
-    report.completed++;
-    logger.warn({ objectId, fileId: intent.file.fileId, version: committed.version }, 'reconcile: OCFL version had no event; event appended');
-    await services.journal.done(intent.intentId);
+    await services.locks.run(intent.objectId, async () => {
+      report[await reconcileOne(services, intent, logger)]++;
+    });
   }
   return report;
+}
+
+/**
+ * The same for one object, for a caller that already holds its lock (ingest does, so that
+ * an object left half-written by a killed `thukho ingest` heals on the next upload rather
+ * than at the next restart).
+ */
+export async function reconcileObject(services: IngestServices, objectId: string, logger?: Logger): Promise<void> {
+  for (const intent of await services.journal.pending()) {
+    if (intent.objectId === objectId) await reconcileOne(services, intent, logger);
+  }
+  if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
+}
+
+async function reconcileOne(
+  services: IngestServices,
+  intent: Awaited<ReturnType<IngestServices['journal']['pending']>>[number],
+  logger: Logger | undefined,
+): Promise<keyof ReconcileReport> {
+  const { objectId } = intent;
+  if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
+  const { state } = await loadObject(services.store, objectId);
+  const inEvents = state.status !== 'absent' && state.files.some((f) => f.fileId === intent.file.fileId);
+  if (inEvents) {
+    await services.journal.done(intent, intent.owner);
+    return 'alreadyDone';
+  }
+  const committed = await findCommitted(services, intent.objectId, intent.logicalPath, intent.file.digests.sha512);
+  if (!committed) {
+    logger?.info({ objectId, fileId: intent.file.fileId }, 'reconcile: ingest interrupted before its OCFL version was committed; discarded');
+    await services.journal.done(intent, intent.owner);
+    return 'discarded';
+  }
+  await completeIntent(services, intent, committed.version, committed.contentPath);
+  logger?.warn({ objectId, fileId: intent.file.fileId, version: committed.version }, 'reconcile: OCFL version had no event; event appended');
+  await services.journal.done(intent, intent.owner);
+  return 'completed';
 }
 
 async function findCommitted(services: IngestServices, objectId: string, logicalPath: string, sha512: string) {
