@@ -84,7 +84,9 @@ program
       process.exit(2);
     }
     const store = await openEventStore(cfg.eventStore);
-    const seeded = await seedDemo(store, { actor: CLI_ACTOR });
+    const ingest = await openIngest(cfg, store);
+    const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
+    await rm(ingest.stagingDir, { recursive: true, force: true });
     let token: string | undefined;
     let demoUserExists = false;
     for await (const _ of store.readStream('user-demo', { maxCount: 1 })) demoUserExists = true;
