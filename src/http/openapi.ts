@@ -101,6 +101,47 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: { summary: 'The object’s event stream with its hash chain (staff)', security: bearer, responses: { 200: { description: 'Events' }, 404: problem } },
       },
+      '/api/objects/{id}/files': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          summary: 'Upload a file (staff), streamed: multipart/form-data with a `file` field (fields before it), or a raw body with ?name=',
+          security: bearer,
+          parameters: [
+            { name: 'name', in: 'query', schema: { type: 'string' }, description: 'File name (required for a raw body)' },
+            { name: 'role', in: 'query', schema: { enum: ['master', 'access', 'supplement'], default: 'master' } },
+            { name: 'sequence', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'Page position (1-based)' },
+            { name: 'Content-Digest', in: 'header', schema: { type: 'string' }, description: 'RFC 9530, e.g. sha-256=:BASE64: (raw bodies); a mismatch is 400 and nothing is kept' },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': { schema: { type: 'object', properties: { role: { type: 'string' }, sequence: { type: 'integer' }, file: { type: 'string', format: 'binary' } }, required: ['file'] } },
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+              'image/tiff': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          responses: {
+            201: { description: 'Stored: the file with its digests, format facts and OCFL location' },
+            200: { description: 'The same bytes are already in this object (`duplicate: true`)' },
+            400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 422: problem,
+            507: problem,
+          },
+        },
+      },
+      '/api/objects/{id}/files/{fileId}': {
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        get: { summary: 'A file’s facts: name, role, size, media type, digests, image facts, OCFL location', responses: { 200: { description: 'File' }, 404: problem } },
+      },
+      '/api/objects/{id}/files/{fileId}/content': {
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        get: { summary: 'The original bytes, with Repr-Digest (RFC 9530)', responses: { 200: { description: 'The file' }, 404: problem } },
+      },
       '/api/collections': {
         get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },
         post: { summary: 'Create a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateCollection' }) }, responses: { 201: { description: 'Created' }, 400: problem, 409: problem } },

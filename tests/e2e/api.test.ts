@@ -283,7 +283,7 @@ test.serial('openapi.json describes the API from the same schemas', async (t) =>
   t.is(r.status, 200);
   t.is(r.json.openapi, '3.1.0');
   const paths = r.json.paths as Json;
-  for (const p of ['/api/objects', '/api/objects/{id}', '/api/objects/{id}/events', '/health']) t.truthy(paths[p], p);
+  for (const p of ['/api/objects', '/api/objects/{id}', '/api/objects/{id}/events', '/api/objects/{id}/files', '/health']) t.truthy(paths[p], p);
   const create = ((r.json.components as Json).schemas as Json).CreateObject as Json;
   t.true((create.required as string[]).includes('title'));
   t.is(create.additionalProperties, false);
