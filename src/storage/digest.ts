@@ -130,14 +130,40 @@ export async function stageStream(
   }
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   if (signal?.aborted) throw abortReason(signal);
+  // An abort must also interrupt a read that is waiting for bytes that never come. Listening
+  // starts before the first await, so that no abort can slip through unseen.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    if (!signal) return;
+    onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
 
   const path = join(stagingDir, `.staging-${randomUUID()}`);
-  const handle = await open(path, 'wx', 0o644);
-  const hash = new MultiHash(options.md5 === true);
   const readable = isNodeReadable(source);
   const iterator: AsyncIterator<unknown> = readable
     ? (source as Readable).iterator({ destroyOnReturn: false })
     : (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  // Ask for the first chunk at once: that attaches the stream's listeners, so an error (a
+  // client that disconnects) while the file is being created is caught, not left unhandled.
+  let pending = iterator.next();
+  pending.catch(() => {});
+  const stopSource = () => {
+    // Not awaited: return() of a generator that is stuck in a read would wait for it.
+    Promise.resolve()
+      .then(() => iterator.return?.())
+      .catch(() => {});
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'wx', 0o644);
+  } catch (err) {
+    stopSource();
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    throw err;
+  }
+  const hash = new MultiHash(options.md5 === true);
 
   let size = 0;
   let position = 0;
@@ -147,15 +173,6 @@ export async function stageStream(
   let writeError: unknown = null;
   let iteratorDone = false;
   let handleClosed = false;
-
-  // An abort must also interrupt a read that is waiting for bytes that never come.
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    if (!signal) return;
-    onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
 
   let writeback: Promise<void> | null = null;
   let writtenSinceWriteback = 0;
@@ -189,7 +206,7 @@ export async function stageStream(
 
   try {
     for (;;) {
-      const step = await (signal ? Promise.race([iterator.next(), aborted]) : iterator.next());
+      const step = await (signal ? Promise.race([pending, aborted]) : pending);
       if (step.done) {
         iteratorDone = true;
         break;
@@ -202,12 +219,16 @@ export async function stageStream(
       if (size + value.byteLength > maxBytes) {
         throw new StagingError('too-large', `the file is larger than the limit of ${maxBytes} bytes`, { maxBytes });
       }
-      if (value.byteLength === 0) continue;
-      size += value.byteLength;
-      hash.update(value);
-      batch.push(readable ? value : new Uint8Array(value));
-      batchBytes += value.byteLength;
-      if (batchBytes >= BATCH_BYTES || batch.length >= MAX_BATCH_BUFFERS) await flush();
+      if (value.byteLength > 0) {
+        size += value.byteLength;
+        hash.update(value);
+        batch.push(readable ? value : new Uint8Array(value));
+        batchBytes += value.byteLength;
+        if (batchBytes >= BATCH_BYTES || batch.length >= MAX_BATCH_BUFFERS) await flush();
+      }
+      // Only now the next chunk: the source waits while the writes are behind (backpressure),
+      // and a producer that reuses its buffer may do so (it was hashed and copied above).
+      pending = iterator.next();
     }
     await flush();
     await Promise.all(inFlight);
@@ -219,12 +240,7 @@ export async function stageStream(
     await handle.close();
     return { path, size, digests: hash.digests() };
   } catch (err) {
-    if (!iteratorDone && typeof iterator.return === 'function') {
-      // Not awaited: return() of a generator that is stuck in a read would wait for it.
-      Promise.resolve()
-        .then(() => iterator.return?.())
-        .catch(() => {});
-    }
+    if (!iteratorDone) stopSource();
     await Promise.allSettled(inFlight);
     await writeback;
     if (!handleClosed) await handle.close().catch(() => {});

@@ -267,8 +267,6 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-const sha512Hex = (data: string | Buffer) => createHash('sha512').update(data).digest('hex');
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -287,8 +285,22 @@ const heldLockFiles = new Set<string>();
 
 const INVENTORY_CACHE_SIZE = 256;
 
+interface CacheEntry {
+  key: string;
+  inventory: Inventory;
+  sidecarOk: string | null;
+}
+
+const fileKey = (facts: { ino: bigint; mtimeNs: bigint; size: bigint }) => `${facts.ino}:${facts.mtimeNs}:${facts.size}`;
+
 export class OcflStorageRoot {
-  private readonly cache = new Map<string, { key: string; inventory: Inventory }>();
+  /**
+   * Parsed committed inventories, keyed by the inventory file's inode, mtime and size (a new
+   * inventory always arrives by rename, so any change gives a new key). `sidecarOk` is the same
+   * kind of key of the sidecar file once it was checked (or written) against exactly that
+   * inventory. The inventories are never mutated.
+   */
+  private readonly cache = new Map<string, CacheEntry>();
 
   private constructor(
     readonly root: string,
@@ -345,6 +357,10 @@ export class OcflStorageRoot {
   }
 
   private async loadInventory(ocflId: string): Promise<Inventory | null> {
+    return (await this.loadCommitted(ocflId))?.inventory ?? null;
+  }
+
+  private async loadCommitted(ocflId: string): Promise<CacheEntry | null> {
     const path = join(this.objectDir(ocflId), 'inventory.json');
     let facts;
     try {
@@ -356,28 +372,29 @@ export class OcflStorageRoot {
       }
       throw err;
     }
-    const key = `${facts.ino}:${facts.mtimeNs}:${facts.size}`;
+    const key = fileKey(facts);
     const cached = this.cache.get(ocflId);
     if (cached && cached.key === key) {
       this.cache.delete(ocflId);
       this.cache.set(ocflId, cached);
-      return cached.inventory;
+      return cached;
     }
     const inventory = parseInventory(await readFile(path), path);
     if (inventory.id !== ocflId) {
       throw new OcflError('invalid-inventory', `${path} is the inventory of "${inventory.id}", not of "${ocflId}"`, { path });
     }
-    this.remember(ocflId, key, inventory);
-    return inventory;
+    return this.remember(ocflId, key, inventory, null);
   }
 
-  private remember(ocflId: string, key: string, inventory: Inventory): void {
+  private remember(ocflId: string, key: string, inventory: Inventory, sidecarOk: string | null): CacheEntry {
+    const entry: CacheEntry = { key, inventory, sidecarOk };
     this.cache.delete(ocflId);
-    this.cache.set(ocflId, { key, inventory });
+    this.cache.set(ocflId, entry);
     while (this.cache.size > INVENTORY_CACHE_SIZE) {
       const oldest = this.cache.keys().next().value as string;
       this.cache.delete(oldest);
     }
+    return entry;
   }
 
   /** Absolute path of the bytes of `logicalPath` in the head (or the given) version. */
@@ -551,8 +568,8 @@ export class OcflStorageRoot {
     await rename(from, to);
   }
 
-  /** A second name for `path` (hard link; a fsynced copy of `bytes` where links fail). */
-  private async keepForUndo(path: string, bytes: Buffer): Promise<string> {
+  /** A second name for `path` (a hard link; a fsynced copy where links are not supported). */
+  private async keepForUndo(path: string): Promise<string> {
     const dir = dirname(path);
     const name = path.slice(dir.length + 1);
     const tmp = join(dir, `.${name}.undo.${randomUUID()}.tmp`);
@@ -561,8 +578,8 @@ export class OcflStorageRoot {
       await link(path, tmp);
       return tmp;
     } catch (err) {
-      if (errorCode(err) === 'ENOSPC') throw err;
-      return this.writeTemp(dir, `${name}.undo`, bytes);
+      if (errorCode(err) === 'ENOSPC' || errorCode(err) === 'ENOENT') throw err;
+      return this.writeTemp(dir, `${name}.undo`, await readFile(path));
     }
   }
 
@@ -626,19 +643,21 @@ export class OcflStorageRoot {
         { ocflId, path: incomplete.path },
       );
     }
-    this.cache.delete(ocflId);
-    const previousBytes = await readFile(join(objectDir, 'inventory.json')).catch((err: unknown) => {
-      if (errorCode(err) === 'ENOENT') return null;
-      throw err;
-    });
-    const previous = previousBytes ? parseInventory(previousBytes, join(objectDir, 'inventory.json')) : null;
-    if (previous && previous.id !== ocflId) throw new OcflError('invalid-inventory', `${objectDir} holds "${previous.id}", not "${ocflId}"`);
+    // findIncomplete() just read (and cached) the committed inventory and checked its sidecar.
+    const previous = (await this.loadCommitted(ocflId))?.inventory ?? null;
 
     const version = previous ? nextVersionName(previous.head) : 'v1';
     const algorithm = previous?.digestAlgorithm ?? 'sha512';
     const contentDirectory = previous?.contentDirectory ?? 'content';
+    // Shallow copies: the previous inventory (shared with the cache) is never mutated, and
+    // cloning a large inventory deeply would cost more than everything else here.
     const inventory: Inventory = previous
-      ? structuredClone(previous)
+      ? {
+          ...previous,
+          manifest: { ...previous.manifest },
+          versions: { ...previous.versions },
+          ...(previous.fixity ? { fixity: Object.fromEntries(Object.entries(previous.fixity).map(([alg, block]) => [alg, { ...block }])) } : {}),
+        }
       : { id: ocflId, type: INVENTORY_TYPE, digestAlgorithm: 'sha512', head: 'v1', manifest: {}, versions: {} };
     inventory.head = version;
     inventory.type = INVENTORY_TYPE;
@@ -677,7 +696,7 @@ export class OcflStorageRoot {
       const addFixity = (alg: string, value: string | undefined) => {
         if (value === undefined) return;
         const block = (fixity[alg] ??= {});
-        (block[value] ??= []).push(contentPath);
+        block[value] = [...(block[value] ?? []), contentPath];
       };
       addFixity(algorithm === 'sha512' ? 'sha256' : 'sha512', algorithm === 'sha512' ? f.digests.sha256 : f.digests.sha512);
       addFixity('md5', f.digests.md5);
@@ -694,8 +713,6 @@ export class OcflStorageRoot {
       user: { name: info.user.name, ...(info.user.address !== undefined ? { address: info.user.address } : {}) },
       state: newState,
     };
-    // The object must hold its own inventory's shape; never write one that would not parse.
-    Inventory.parse(inventory);
 
     // ---- 1. object root (new object) and the version directory
     if (!previous) {
@@ -738,8 +755,8 @@ export class OcflStorageRoot {
     for (const d of [...dirs].sort((a, b) => b.length - a.length)) await this.fsyncDirChecked(d);
 
     // ---- 3. the version's own inventory + sidecar
-    const text = serializeInventory(inventory);
-    const sidecar = `${algorithm === 'sha512' ? sha512Hex(text) : createHash('sha256').update(text).digest('hex')} inventory.json\n`;
+    const text = Buffer.from(serializeInventory(inventory), 'utf8');
+    const sidecar = `${createHash(algorithm).update(text).digest('hex')} inventory.json\n`;
     const sidecarName = `inventory.json.${algorithm}`;
     await this.writeDurable(versionDir, 'inventory.json', text);
     await this.writeDurable(versionDir, sidecarName, sidecar);
@@ -757,10 +774,12 @@ export class OcflStorageRoot {
       temps.push(sidecarTmp);
       // The old root files are kept under temp names (a hard link, or a copy where links are
       // not supported) before the commit, so that undoing it needs no free space.
-      const undoInventory = previousBytes ? await this.keepForUndo(rootInventory, previousBytes) : null;
+      const undoInventory = previous ? await this.keepForUndo(rootInventory) : null;
       if (undoInventory) temps.push(undoInventory);
-      const previousSidecar = previousBytes ? await readFile(rootSidecar).catch(() => null) : null;
-      const undoSidecar = previousSidecar ? await this.keepForUndo(rootSidecar, previousSidecar) : null;
+      const undoSidecar = previous ? await this.keepForUndo(rootSidecar).catch((err: unknown) => {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      }) : null;
       if (undoSidecar) temps.push(undoSidecar);
 
       await this.renameChecked(inventoryTmp, rootInventory); // COMMIT
@@ -806,8 +825,10 @@ export class OcflStorageRoot {
 
     // ---- 5. committed: drop staged files that were not moved, remember the inventory
     for (const p of [...dedupStaged, ...copied]) await rm(p, { force: true }).catch(() => {});
-    const facts = await stat(join(objectDir, 'inventory.json'), { bigint: true }).catch(() => null);
-    if (facts) this.remember(ocflId, `${facts.ino}:${facts.mtimeNs}:${facts.size}`, inventory);
+    const facts = await stat(rootInventory, { bigint: true }).catch(() => null);
+    const sidecarFacts = await stat(rootSidecar, { bigint: true }).catch(() => null);
+    if (facts) this.remember(ocflId, fileKey(facts), inventory, sidecarFacts ? fileKey(sidecarFacts) : null);
+    else this.cache.delete(ocflId);
     return { version, contentPaths };
   }
 
@@ -843,8 +864,9 @@ export class OcflStorageRoot {
       const versions = entries.filter((e) => parseVersionName(e));
       return { kind: 'uncommitted-object', path: versions.length === 1 ? join(objectDir, versions[0] as string) : objectDir };
     }
-    const bytes = await readFile(join(objectDir, 'inventory.json'));
-    const inventory = parseInventory(bytes, join(objectDir, 'inventory.json'));
+    const committed = await this.loadCommitted(ocflId);
+    if (!committed) return { kind: 'uncommitted-object', path: objectDir };
+    const { inventory } = committed;
     const head = parseVersionName(inventory.head)?.n ?? 0;
     const beyond = entries
       .map((e) => ({ e, v: parseVersionName(e) }))
@@ -854,11 +876,19 @@ export class OcflStorageRoot {
     const temp = entries.find((e) => e.startsWith('.') && e.endsWith('.tmp'));
     if (temp) return { kind: 'temp', path: join(objectDir, temp) };
     const sidecarName = `inventory.json.${inventory.digestAlgorithm}`;
-    const digest = createHash(inventory.digestAlgorithm).update(bytes).digest('hex');
-    const sidecar = await readFile(join(objectDir, sidecarName), 'utf8').catch(() => '');
-    if (sidecar.trim().split(/[ \t]+/)[0]?.toLowerCase() !== digest) {
-      const headCopy = await readFile(join(objectDir, inventory.head, 'inventory.json')).catch(() => null);
-      if (headCopy && headCopy.equals(bytes)) return { kind: 'sidecar', path: join(objectDir, sidecarName) };
+    const sidecarFacts = await stat(join(objectDir, sidecarName), { bigint: true }).catch(() => null);
+    const sidecarKey = sidecarFacts ? fileKey(sidecarFacts) : null;
+    if (sidecarKey === null || committed.sidecarOk !== sidecarKey) {
+      const bytes = await readFile(join(objectDir, 'inventory.json'));
+      const digest = createHash(inventory.digestAlgorithm).update(bytes).digest('hex');
+      const sidecar = await readFile(join(objectDir, sidecarName), 'utf8').catch(() => '');
+      if (sidecar.trim().split(/[ \t]+/)[0]?.toLowerCase() === digest) committed.sidecarOk = sidecarKey;
+      else {
+        // Stale only if the root inventory is the head version's own (a crash between the two
+        // renames of the commit); anything else is damage for the validator to report.
+        const headCopy = await readFile(join(objectDir, inventory.head, 'inventory.json')).catch(() => null);
+        if (headCopy && headCopy.equals(bytes)) return { kind: 'sidecar', path: join(objectDir, sidecarName) };
+      }
     }
     return null;
   }
