@@ -95,7 +95,9 @@ export async function ingestFile(services: IngestServices, input: IngestInput): 
 
   let staged: Awaited<ReturnType<typeof stageStream>>;
   try {
-    staged = await stageStream(input.source, services.stagingDir, { md5: services.md5, maxBytes: services.maxFileBytes });
+    // A client that sends an MD5 gets it checked even when MD5 is not kept by default.
+    const md5 = services.md5 || (input.expectedDigests ?? []).some((d) => d.algorithm === 'md5');
+    staged = await stageStream(input.source, services.stagingDir, { md5, maxBytes: services.maxFileBytes });
   } catch (err) {
     throw isDiskFull(err) ? diskFull() : err;
   }
