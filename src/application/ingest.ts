@@ -10,7 +10,7 @@ import { safeFileName } from '../storage/file-name.ts';
 import { identifyFile } from '../storage/format.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
 import { completeIntent } from './complete-ingest.ts';
-import type { IngestJournal } from './ingest-journal.ts';
+import type { IngestIntent, IngestJournal } from './ingest-journal.ts';
 import { reconcileObject } from './reconcile.ts';
 import { isAlive, type KeyedLock } from './keyed-lock.ts';
 import { loadObject, newId } from './object-commands.ts';
@@ -88,11 +88,20 @@ const diskFull = () =>
     en: 'The storage disk is full; nothing was stored. Ask the administrator to free space, then upload again.',
   });
 
-export async function ingestFile(services: IngestServices, input: IngestInput): Promise<IngestOutcome> {
-  const name = safeFileName(input.name);
-  // Refuse before reading a byte of the body when the object cannot take files.
-  activeState((await loadObject(services.store, input.objectId)).state, input.objectId);
+/** An upload streamed to staging, digest-checked and identified, not yet in OCFL. */
+export interface StagedUpload {
+  path: string;
+  size: number;
+  digests: Awaited<ReturnType<typeof stageStream>>['digests'];
+  facts: Awaited<ReturnType<typeof identifyFile>>;
+  name: string;
+  role: FileRole;
+  sequence?: number;
+}
 
+/** Steps 1–2: stream to staging while hashing, then check digest and format. Keeps nothing on failure. */
+export async function stageUpload(services: IngestServices, input: Omit<IngestInput, 'objectId' | 'actor' | 'correlationId'>): Promise<StagedUpload> {
+  const name = safeFileName(input.name);
   let staged: Awaited<ReturnType<typeof stageStream>>;
   try {
     // A client that sends an MD5 gets it checked even when MD5 is not kept by default.
@@ -112,55 +121,106 @@ export async function ingestFile(services: IngestServices, input: IngestInput): 
       }
     }
     const facts = await identifyFile(staged.path, { maxPixels: services.maxPixels });
+    return { ...staged, facts, name, role: input.role, ...(input.sequence !== undefined ? { sequence: input.sequence } : {}) };
+  } catch (err) {
+    await rm(staged.path, { force: true });
+    throw err;
+  }
+}
 
-    return await services.locks.run(input.objectId, async () => {
+/**
+ * Steps 3–6 for one or more staged files of one object, as ONE OCFL version: a bulk ingest
+ * of a 600-page manuscript must not become 600 versions, each inventory repeating the whole
+ * state. Returns an outcome per staged file, in order; staged files are consumed.
+ */
+export async function commitStaged(
+  services: IngestServices,
+  objectId: string,
+  uploads: StagedUpload[],
+  context: { actor: { id: string; role: string }; correlationId?: string },
+): Promise<IngestOutcome[]> {
+  try {
+    return await services.locks.run(objectId, async () => {
       // Under the object lock nobody else is writing it: what a dead process left is finished first.
-      await reconcileObject(services, input.objectId);
-      const state = activeState((await loadObject(services.store, input.objectId)).state, input.objectId);
-      const existing = state.files.find((f) => f.digests.sha512 === staged.digests.sha512);
-      if (existing) return { status: 'duplicate' as const, file: existing, position: null };
-
-      const fileId = newId();
-      const logicalPath = `${fileId}/${name}`;
-      const intent = await services.journal.record({
-        objectId: input.objectId,
-        file: {
-          fileId,
-          name,
-          role: input.role,
-          size: staged.size,
-          mediaType: facts.mediaType,
-          digests: staged.digests,
-          ...(facts.image ? { image: facts.image } : {}),
-          ...(facts.pdf ? { pdf: facts.pdf } : {}),
-        },
-        logicalPath,
-        ...(input.sequence !== undefined ? { sequence: input.sequence } : {}),
-        actor: input.actor,
-        correlationId: input.correlationId ?? intentCorrelation(),
-      });
-      let written: Awaited<ReturnType<OcflStorageRoot['addVersion']>>;
-      try {
-        written = await services.ocfl.addVersion(
-          input.objectId,
-          [{ logicalPath, stagedPath: staged.path, size: staged.size, digests: staged.digests }],
-          { created: new Date().toISOString(), message: `thukho: ${input.role} ${fileId} "${name}"`, user: { name: input.actor.id } },
-        );
-      } catch (err) {
-        // Not committed: undo the partial version and the intent, keep nothing.
-        await services.ocfl.discardIncompleteVersion(input.objectId).catch(() => {});
-        await services.journal.done(intent);
-        throw isDiskFull(err) ? diskFull() : err;
+      await reconcileObject(services, objectId);
+      const state = activeState((await loadObject(services.store, objectId)).state, objectId);
+      const outcomes: Array<IngestOutcome | undefined> = uploads.map(() => undefined);
+      const fresh: Array<{ index: number; upload: StagedUpload; intent: IngestIntent }> = [];
+      const seen = new Map<string, number>();
+      const correlationId = context.correlationId ?? intentCorrelation();
+      for (const [index, upload] of uploads.entries()) {
+        const existing = state.files.find((f) => f.digests.sha512 === upload.digests.sha512);
+        if (existing) {
+          outcomes[index] = { status: 'duplicate', file: existing, position: null };
+          continue;
+        }
+        if (seen.has(upload.digests.sha512)) continue; // the same bytes twice in one batch: the first stands
+        seen.set(upload.digests.sha512, index);
+        const fileId = newId();
+        const intent = await services.journal.record({
+          objectId,
+          file: {
+            fileId,
+            name: upload.name,
+            role: upload.role,
+            size: upload.size,
+            mediaType: upload.facts.mediaType,
+            digests: upload.digests,
+            ...(upload.facts.image ? { image: upload.facts.image } : {}),
+            ...(upload.facts.pdf ? { pdf: upload.facts.pdf } : {}),
+          },
+          logicalPath: `${fileId}/${upload.name}`,
+          ...(upload.sequence !== undefined ? { sequence: upload.sequence } : {}),
+          actor: context.actor,
+          correlationId,
+        });
+        fresh.push({ index, upload, intent });
       }
-      const contentPath = written.contentPaths[logicalPath] as string;
-      const done = await completeIntent(services, intent, written.version, contentPath);
-      await services.journal.done(intent);
-      if (!done.file) throw new Error(`file ${fileId} missing from object ${input.objectId} after its event`);
-      return { status: 'created' as const, file: done.file, position: done.position };
+      if (fresh.length) {
+        let written: Awaited<ReturnType<OcflStorageRoot['addVersion']>>;
+        try {
+          written = await services.ocfl.addVersion(
+            objectId,
+            fresh.map(({ upload, intent }) => ({ logicalPath: intent.logicalPath, stagedPath: upload.path, size: upload.size, digests: upload.digests })),
+            {
+              created: new Date().toISOString(),
+              message: `thukho: ${fresh.map(({ intent }) => `${intent.file.role} ${intent.file.fileId} "${intent.file.name}"`).join('; ')}`,
+              user: { name: context.actor.id },
+            },
+          );
+        } catch (err) {
+          // Not committed: undo the partial version and the intents, keep nothing.
+          await services.ocfl.discardIncompleteVersion(objectId).catch(() => {});
+          for (const { intent } of fresh) await services.journal.done(intent);
+          throw isDiskFull(err) ? diskFull() : err;
+        }
+        for (const { index, intent } of fresh) {
+          const done = await completeIntent(services, intent, written.version, written.contentPaths[intent.logicalPath] as string);
+          await services.journal.done(intent);
+          if (!done.file) throw new Error(`file ${intent.file.fileId} missing from object ${objectId} after its event`);
+          outcomes[index] = { status: 'created', file: done.file, position: done.position };
+        }
+      }
+      // Duplicates within the batch answer with the file their first copy became.
+      return outcomes.map((o, i) => {
+        if (o) return o;
+        const first = outcomes[seen.get(uploads[i]?.digests.sha512 ?? '') ?? -1];
+        if (!first) throw new Error('internal: batch duplicate without its original');
+        return { status: 'duplicate', file: first.file, position: null };
+      });
     });
   } finally {
-    await rm(staged.path, { force: true });
+    for (const u of uploads) await rm(u.path, { force: true });
   }
+}
+
+export async function ingestFile(services: IngestServices, input: IngestInput): Promise<IngestOutcome> {
+  // Refuse before reading a byte of the body when the object cannot take files.
+  activeState((await loadObject(services.store, input.objectId)).state, input.objectId);
+  const upload = await stageUpload(services, input);
+  const [outcome] = await commitStaged(services, input.objectId, [upload], input);
+  if (!outcome) throw new Error('internal: no outcome for a single upload');
+  return outcome;
 }
 
 function intentCorrelation(): string {

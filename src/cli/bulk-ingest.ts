@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
-import { ingestFile } from '../application/ingest.ts';
+import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
@@ -35,6 +35,9 @@ export interface BulkIngestSummary {
   rejected: Rejection[];
   seconds: number;
 }
+
+const BATCH_FILES = 50;
+const BATCH_BYTES = 8 * 1024 ** 3;
 
 interface PlannedObject {
   folder: string;
@@ -150,6 +153,27 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         continue;
       }
     }
+    // Files go into OCFL in batches (one version per batch): few versions per object, and
+    // an interruption costs at most one batch of staging.
+    let batch: Array<{ upload: StagedUpload; file: (typeof o.files)[number] }> = [];
+    let batchBytes = 0;
+    const commit = async () => {
+      if (!batch.length) return;
+      const current = batch;
+      batch = [];
+      batchBytes = 0;
+      try {
+        const outcomes = await commitStaged(services, o.objectId, current.map((b) => b.upload), context);
+        outcomes.forEach((outcome, i) => {
+          if (outcome.status === 'created') {
+            summary.files.ingested++;
+            summary.bytes.ingested += current[i]?.file.size ?? 0;
+          } else summary.files.duplicates++;
+        });
+      } catch (err) {
+        for (const b of current) rejected.push({ folder: o.folder, file: b.file.name, reason: reasonOf(err) });
+      }
+    };
     for (const f of o.files) {
       tick(f.name);
       try {
@@ -159,11 +183,9 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         } else if (options.dryRun) {
           await identifyFile(f.path, { maxPixels: services.maxPixels });
         } else {
-          const outcome = await ingestFile(services, { objectId: o.objectId, source: createReadStream(f.path), name, role: 'master', ...context });
-          if (outcome.status === 'created') {
-            summary.files.ingested++;
-            summary.bytes.ingested += f.size;
-          } else summary.files.duplicates++;
+          batch.push({ upload: await stageUpload(services, { source: createReadStream(f.path), name, role: 'master' }), file: f });
+          batchBytes += f.size;
+          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
         }
       } catch (err) {
         rejected.push({ folder: o.folder, file: f.name, reason: reasonOf(err) });
@@ -171,6 +193,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
       bytesDone += f.size;
       filesDone++;
     }
+    await commit();
   }
   summary.seconds = (Date.now() - started) / 1000;
   bar.finish(

@@ -73,6 +73,8 @@ test.serial('bulk ingest: natural page order, Vietnamese CSV headers, dry run, r
     t.is(state.status, 'active');
     if (state.status === 'active') {
       t.deepEqual(state.files.map((f) => f.name), ['page_1.tif', 'page_2.tif', 'page_10.tif']);
+      // One OCFL version for the folder, not one per page.
+      t.deepEqual(state.files.map((f) => f.storage.version), ['v1', 'v1', 'v1']);
       t.is(state.metadata.title, 'Truyện Kiều, bản Liễu Văn đường');
       t.deepEqual(state.metadata.language, ['vie', 'lzh']);
       t.is(state.metadata.yearFrom, 1871);
