@@ -78,6 +78,8 @@ program
   .command('demo')
   .description('Tạo bộ sưu tập mẫu rồi chạy máy chủ / create the demo collection, then serve it')
   .action(async () => {
+    // The demo is watched by a person in a terminal: request logs only when asked for.
+    process.env.THUKHO_LOG_LEVEL ??= 'warn';
     const cfg = config();
     if (cfg.eventStore.kind !== 'sqlite') {
       process.stderr.write('thukho demo chạy trên hồ sơ nhúng (SQLite) / runs on the embedded profile only: unset THUKHO_EVENTSTORE\n');
