@@ -21,7 +21,7 @@ import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { listUsers, userReadModel } from './projections/user-read-model.ts';
 import { resolveRedis } from './queue/redis.ts';
-import { type ServeOptions, startServer } from './serve.ts';
+import type { ServeOptions } from './serve.ts';
 import { WORKERS } from '../workers/index.ts';
 
 /**
@@ -51,6 +51,8 @@ function waitForSignal(): Promise<string> {
 
 async function serve(cfg: Config, options: ServeOptions, onReady?: (url: string) => Promise<void>): Promise<void> {
   const logger = createLogger(cfg.logLevel);
+  // Loaded here, not at the top: the HTTP stack costs a second of start-up to every other command.
+  const { startServer } = await import('./serve.ts');
   const server = await startServer(cfg, logger, options);
   await onReady?.(server.url);
   const signal = await waitForSignal();

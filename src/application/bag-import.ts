@@ -77,7 +77,7 @@ export async function importBag(
     if (!expected) throw new Error(`${BAG_OBJECT_JSON} names ${f.path}, which is not in the bag's payload`);
     await ingestFile(services, {
       objectId: plan.id,
-      source: createReadStream(join(dir, 'data', f.path)),
+      source: createReadStream(join(dir, 'data', f.path), { highWaterMark: 1 << 20 }),
       name: f.name,
       role: f.role,
       expectedDigests: [{ algorithm: 'sha-512', hex: expected }],

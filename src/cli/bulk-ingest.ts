@@ -183,7 +183,9 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         } else if (options.dryRun) {
           await identifyFile(f.path, { maxPixels: services.maxPixels });
         } else {
-          batch.push({ upload: await stageUpload(services, { source: createReadStream(f.path), name, role: 'master' }), file: f });
+          // 1 MiB reads: with Node's default 64 KiB the per-chunk overhead costs a third of the rate.
+          const source = createReadStream(f.path, { highWaterMark: 1 << 20 });
+          batch.push({ upload: await stageUpload(services, { source, name, role: 'master' }), file: f });
           batchBytes += f.size;
           if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
         }

@@ -51,8 +51,10 @@ const MAX_BATCH_BUFFERS = 512;
  * Start writing back to the disk every this many bytes (fdatasync in the thread pool, one at a
  * time), so that the final fsync does not have to flush the whole file at once: the disk works
  * while the next bytes are hashed, and dirty pages stay bounded for multi-GB files.
+ * 8 MiB rather than 32: the final fsync then waits for at most ~8 MiB, and staging a 100 MB
+ * scan measured 11–18 % faster (bench/ingest); 2–16 MiB all did about as well, 32 worse.
  */
-const WRITEBACK_BYTES = 32 << 20;
+const WRITEBACK_BYTES = 8 << 20;
 /** Write batches that may be outstanding at once (bounded memory: ~MAX_IN_FLIGHT × BATCH_BYTES). */
 const MAX_IN_FLIGHT = 4;
 
