@@ -20,15 +20,13 @@ import sharp from 'sharp';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { completeIntent } from '../../src/application/complete-ingest.ts';
-import type { IngestServices } from '../../src/application/ingest.ts';
-import { IngestJournal } from '../../src/application/ingest-journal.ts';
-import { KeyedLock } from '../../src/application/keyed-lock.ts';
+import { openIngest } from '../../src/application/open-ingest.ts';
 import { executeCollectionCommand, executeObjectCommand, newId } from '../../src/application/object-commands.ts';
 import { idFromFolder } from '../../src/cli/metadata-sheet.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { stageStream } from '../../src/storage/digest.ts';
 import { identifyFile } from '../../src/storage/format.ts';
-import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { DatasetFile } from './dataset.ts';
 
 /** Wall seconds and CPU seconds (user + sys of the whole process, all threads) of one step. */
@@ -98,18 +96,9 @@ export async function breakdown(files: DatasetFile[], dataDir: string, sync: () 
   const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
   const actor = { id: 'bench', role: 'admin' };
   await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'bench', title: 'Bench' }, { actor });
-  const stagingDir = join(dataDir, 'staging', 'bench');
-  await mkdir(stagingDir, { recursive: true });
-  const services: IngestServices = {
-    store,
-    ocfl: await OcflStorageRoot.open(join(dataDir, 'ocfl')),
-    journal: new IngestJournal(join(dataDir, 'ingest-journal')),
-    stagingDir,
-    maxPixels: 1_000_000_000,
-    maxFileBytes: 64 * 1024 ** 3,
-    md5: false,
-    locks: new KeyedLock(join(dataDir, 'locks')),
-  };
+  // The same wiring as `thukho ingest`, over this data dir with the default limits.
+  const services = await openIngest(loadConfig({ THUKHO_DATA_DIR: dataDir }), store);
+  const { stagingDir } = services;
   const registered = new Set<string>();
   const out: StepTimes[] = [];
   try {

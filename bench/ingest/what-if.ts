@@ -16,12 +16,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitStaged, type IngestServices, type StagedUpload, stageUpload } from '../../src/application/ingest.ts';
-import { IngestJournal } from '../../src/application/ingest-journal.ts';
-import { KeyedLock } from '../../src/application/keyed-lock.ts';
+import { openIngest } from '../../src/application/open-ingest.ts';
 import { executeCollectionCommand, executeObjectCommand } from '../../src/application/object-commands.ts';
 import { idFromFolder } from '../../src/cli/metadata-sheet.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { DatasetFile } from './dataset.ts';
 
 export type Variant = 'sequential-64K' | 'sequential-1M' | 'pipelined-1M';
@@ -38,18 +37,8 @@ export async function runVariant(variant: Variant, files: DatasetFile[], dataDir
   await mkdir(dataDir, { recursive: true });
   const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
   const actor = { id: 'bench', role: 'admin' };
-  const stagingDir = join(dataDir, 'staging', 'bench');
-  await mkdir(stagingDir, { recursive: true });
-  const services: IngestServices = {
-    store,
-    ocfl: await OcflStorageRoot.open(join(dataDir, 'ocfl')),
-    journal: new IngestJournal(join(dataDir, 'ingest-journal')),
-    stagingDir,
-    maxPixels: 1_000_000_000,
-    maxFileBytes: 64 * 1024 ** 3,
-    md5: false,
-    locks: new KeyedLock(join(dataDir, 'locks')),
-  };
+  // The same wiring as `thukho ingest`, over this data dir with the default limits.
+  const services = await openIngest(loadConfig({ THUKHO_DATA_DIR: dataDir }), store);
   try {
     await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'bench', title: 'Bench' }, { actor });
     for (const objectId of new Set(files.map((f) => idFromFolder(f.folder)))) {
