@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { completeIntent } from '../../src/application/complete-ingest.ts';
 import { openIngest } from '../../src/application/open-ingest.ts';
 import { executeCollectionCommand, executeObjectCommand, newId } from '../../src/application/object-commands.ts';
-import { idFromFolder } from '../../src/cli/metadata-sheet.ts';
+import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { stageStream } from '../../src/storage/digest.ts';
 import { identifyFile } from '../../src/storage/format.ts';
@@ -103,7 +103,7 @@ export async function breakdown(files: DatasetFile[], dataDir: string, sync: () 
   const out: StepTimes[] = [];
   try {
     for (const f of files) {
-      const objectId = idFromFolder(f.folder);
+      const objectId = idFromName(f.folder);
       if (!registered.has(objectId)) {
         await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: { title: f.folder, collectionId: 'bench' }, accessLevel: 'open' }, { actor });
         registered.add(objectId);

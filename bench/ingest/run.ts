@@ -35,7 +35,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executeCollectionCommand } from '../../src/application/object-commands.ts';
 import type { BulkIngestSummary } from '../../src/cli/bulk-ingest.ts';
-import { idFromFolder } from '../../src/cli/metadata-sheet.ts';
+import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { digestFile } from '../../src/storage/digest.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
@@ -271,7 +271,7 @@ async function runOurs(ds: Dataset, work: string, cache: 'warm' | 'cold', tag: s
   const sample = ds.files[sampleIndex % n] as DatasetFile;
   const want = sha512.get(sample.path) as string;
   const ocfl = await OcflStorageRoot.open(join(dataDir, 'ocfl'));
-  const objectId = idFromFolder(sample.folder);
+  const objectId = idFromName(sample.folder);
   const inventory = await ocfl.readInventory(objectId);
   const contentPath = inventory?.manifest[want]?.[0];
   if (!inventory || !contentPath) throw new Error(`OCFL object ${objectId} has no content with the sha512 of ${sample.path}`);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { commitStaged, type IngestServices, type StagedUpload, stageUpload } from '../../src/application/ingest.ts';
 import { openIngest } from '../../src/application/open-ingest.ts';
 import { executeCollectionCommand, executeObjectCommand } from '../../src/application/object-commands.ts';
-import { idFromFolder } from '../../src/cli/metadata-sheet.ts';
+import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatasetFile } from './dataset.ts';
@@ -41,7 +41,7 @@ export async function runVariant(variant: Variant, files: DatasetFile[], dataDir
   const services = await openIngest(loadConfig({ THUKHO_DATA_DIR: dataDir }), store);
   try {
     await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'bench', title: 'Bench' }, { actor });
-    for (const objectId of new Set(files.map((f) => idFromFolder(f.folder)))) {
+    for (const objectId of new Set(files.map((f) => idFromName(f.folder)))) {
       await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: { title: objectId, collectionId: 'bench' }, accessLevel: 'open' }, { actor });
     }
     const highWaterMark = variant === 'sequential-64K' ? 64 * 1024 : 1 << 20;
@@ -59,7 +59,7 @@ export async function runVariant(variant: Variant, files: DatasetFile[], dataDir
       if (outcomes.some((o) => o.status !== 'created')) throw new Error(`${objectId}: not every file was created`);
     };
     const objects = new Map<string, DatasetFile[]>();
-    for (const f of files) objects.set(idFromFolder(f.folder), [...(objects.get(idFromFolder(f.folder)) ?? []), f]);
+    for (const f of files) objects.set(idFromName(f.folder), [...(objects.get(idFromName(f.folder)) ?? []), f]);
 
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();

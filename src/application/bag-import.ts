@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { FileRole } from '../domain/events.ts';
 import { AccessLevel, Id, Metadata } from '../domain/metadata.ts';
+import { idFromName } from '../domain/vietnamese-fold.ts';
 import { type BagProblem, validateBag } from '../storage/bagit.ts';
 import { naturalCompare } from '../storage/file-name.ts';
 import { type IngestServices, ingestFile } from './ingest.ts';
@@ -47,14 +48,7 @@ export async function importBag(
   } else {
     const external = bag.info['External-Identifier']?.[0];
     const title = bag.info.Title?.[0] ?? bag.info['External-Description']?.[0] ?? basename(dir);
-    const id = (external ?? basename(dir))
-      .normalize('NFD')
-      .replace(/\p{M}/gu, '')
-      .replace(/[đĐ]/g, 'd')
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 64);
+    const id = idFromName(external ?? basename(dir));
     plan = {
       id: Id.parse(id),
       accessLevel: 'open',

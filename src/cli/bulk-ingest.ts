@@ -7,7 +7,8 @@ import { collectionStream, executeObjectCommand, loadObject } from '../applicati
 import { identifyFile } from '../storage/format.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
 import { progress } from './progress.ts';
-import { SheetEntry, idFromFolder, readMetadataCsv } from './metadata-sheet.ts';
+import { idFromName } from '../domain/vietnamese-fold.ts';
+import { SheetEntry, readMetadataCsv } from './metadata-sheet.ts';
 
 /**
  * `thukho ingest DIR --collection ID`: DIR holds one folder per object; the files of a
@@ -82,7 +83,7 @@ async function plan(dir: string, rejected: Rejection[]): Promise<PlannedObject[]
       rejected.push({ folder, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(metadata)'}: ${i.message}`).join('; ') });
       continue;
     }
-    const objectId = parsed.data.id ?? idFromFolder(folder);
+    const objectId = parsed.data.id ?? idFromName(folder);
     if (!objectId) {
       rejected.push({ folder, reason: 'cannot derive an object id from the folder name; give an "id" column' });
       continue;

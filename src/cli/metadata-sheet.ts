@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccessLevel, Id, Metadata } from '../domain/metadata.ts';
+import { foldVietnamese } from '../domain/vietnamese-fold.ts';
 import { parseCsv } from './csv.ts';
 
 /**
@@ -9,12 +10,7 @@ import { parseCsv } from './csv.ts';
  * languages) separate values with `;` or `|`.
  */
 const fold = (s: string) =>
-  s
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toLowerCase()
+  foldVietnamese(s)
     .replace(/[\s_\-.]+/g, ' ')
     .trim();
 
@@ -89,13 +85,4 @@ export function readMetadataCsv(text: string): Map<string, Record<string, unknow
     out.set(folder, entry);
   });
   return out;
-}
-
-/** An object id from a folder name: "Truyện Kiều 1871" → "truyen-kieu-1871". */
-export function idFromFolder(folder: string): string {
-  return fold(folder)
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 64)
-    .replace(/-+$/, '');
 }

@@ -1,3 +1,5 @@
+import { foldVietnamese } from './vietnamese-fold.ts';
+
 /**
  * Normalises a free-text date as cataloguers write it ("1820", "khoảng 1820-1840",
  * "thế kỷ XIX", "19th century", "Tự Đức thứ 5") into a year range, so that search can
@@ -39,21 +41,12 @@ function romanToInt(roman: string): number | undefined {
   return total > 0 && total <= 30 ? total : undefined;
 }
 
-function fold(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toLowerCase();
-}
-
 function century(n: number): YearRange {
   return { yearFrom: (n - 1) * 100 + 1, yearTo: n * 100 };
 }
 
 export function normaliseYearRange(text: string): YearRange | undefined {
-  const t = fold(text);
+  const t = foldVietnamese(text);
 
   for (const [era, start] of REIGN_ERAS) {
     // (?!\d): "Tự Đức 1850" is a Gregorian year after an era name, not Tự Đức 18.
