@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createUser, rotateToken, runUserCommand } from './application/users.ts';
-import { rm } from 'node:fs/promises';
-import { openIngest } from './application/open-ingest.ts';
+import { streamExists } from './application/command-handler.ts';
+import { createUser, rotateToken, runUserCommand, userStream } from './application/users.ts';
+import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { BagRefusedError, importBag } from './application/bag-import.ts';
 import { exportBag } from './application/bag-export.ts';
@@ -90,11 +90,9 @@ program
     const store = await openEventStore(cfg.eventStore);
     const ingest = await openIngest(cfg, store);
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
-    await rm(ingest.stagingDir, { recursive: true, force: true });
+    await closeIngest(ingest);
     let token: string | undefined;
-    let demoUserExists = false;
-    for await (const _ of store.readStream('user-demo', { maxCount: 1 })) demoUserExists = true;
-    if (!demoUserExists) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
+    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
     await store.close();
     await serve(cfg, { workers: true }, async (url) => {
       const lines = [
@@ -215,7 +213,7 @@ program
       process.stderr.write(`thukho ingest: ${(err as Error).message}\n`);
       process.exitCode = 2;
     } finally {
-      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await closeIngest(ingest);
       await store.close();
     }
   });
@@ -236,7 +234,7 @@ program
       process.stderr.write(`thukho export-bag: ${reasonOf(err)}\n`);
       process.exitCode = 1;
     } finally {
-      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await closeIngest(ingest);
       await store.close();
     }
   });
@@ -267,7 +265,7 @@ program
       } else process.stderr.write(`thukho ingest-bag: ${reasonOf(err)}\n`);
       process.exitCode = 1;
     } finally {
-      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await closeIngest(ingest);
       await store.close();
     }
   });

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import { openIngest } from './application/open-ingest.ts';
+import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { openEventStore } from './eventstore/open.ts';
 import type { EventStore } from './eventstore/port.ts';
@@ -112,7 +111,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       for (const p of projections) await p.stop();
       redisClient.disconnect();
       await redis.stop();
-      await rm(ingest.stagingDir, { recursive: true, force: true });
+      await closeIngest(ingest);
       await store.close();
       readDb.close();
     })();

@@ -58,6 +58,12 @@ export async function loadStream<S, E extends DomainEvent>(
   return { state, revision };
 }
 
+/** Whether a stream has any event (reads at most one). */
+export async function streamExists(store: EventStore, streamId: string): Promise<boolean> {
+  for await (const _ of store.readStream(streamId, { maxCount: 1 })) return true;
+  return false;
+}
+
 export async function handleCommand<S, C, E extends DomainEvent>(
   store: EventStore,
   streamId: string,

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -18,4 +19,9 @@ export async function openIngest(config: Config, store: EventStore): Promise<Ing
     md5: config.md5,
     locks: new KeyedLock(join(config.storageDir, 'locks')),
   };
+}
+
+/** Remove this process's staging folder (what is in it was never committed). */
+export async function closeIngest(services: IngestServices): Promise<void> {
+  await rm(services.stagingDir, { recursive: true, force: true });
 }

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
+import { streamExists } from '../application/command-handler.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
@@ -103,9 +104,7 @@ async function plan(dir: string, rejected: Rejection[]): Promise<PlannedObject[]
 export async function bulkIngest(services: IngestServices, options: BulkIngestOptions): Promise<BulkIngestSummary> {
   const started = Date.now();
   const rejected: Rejection[] = [];
-  let collectionExists = false;
-  for await (const _ of services.store.readStream(collectionStream(options.collectionId), { maxCount: 1 })) collectionExists = true;
-  if (!collectionExists) {
+  if (!(await streamExists(services.store, collectionStream(options.collectionId)))) {
     throw new Error(
       `không có bộ sưu tập "${options.collectionId}" / there is no collection "${options.collectionId}": create it first (POST /api/collections)`,
     );

@@ -1,5 +1,5 @@
 import { executeCollectionCommand, executeObjectCommand, collectionStream, loadObject } from '../application/object-commands.ts';
-import type { CommandContext } from '../application/command-handler.ts';
+import { type CommandContext, streamExists } from '../application/command-handler.ts';
 import type { Metadata, AccessLevel } from '../domain/metadata.ts';
 import { Readable } from 'node:stream';
 import { type IngestServices, ingestFile } from '../application/ingest.ts';
@@ -119,9 +119,7 @@ export async function seedDemo(ingest: IngestServices, context: CommandContext):
   const { store } = ingest;
   let created = 0;
   let position: bigint | null = null;
-  let collectionExists = false;
-  for await (const _ of store.readStream(collectionStream(DEMO_COLLECTION.collectionId), { maxCount: 1 })) collectionExists = true;
-  if (!collectionExists) {
+  if (!(await streamExists(store, collectionStream(DEMO_COLLECTION.collectionId)))) {
     const r = await executeCollectionCommand(store, { type: 'CreateCollection', ...DEMO_COLLECTION }, context);
     position = r.position ?? position;
     created++;
