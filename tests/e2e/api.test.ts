@@ -1,16 +1,8 @@
 import { request } from 'node:http';
-import anyTest, { type TestFn } from 'ava';
 import { verifyStreamChain } from '../../src/eventstore/hash-chain.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { type TestServer, testWithServer } from '../helpers/server.ts';
 
-const test = anyTest as TestFn<{ server: TestServer }>;
-
-test.before(async (t) => {
-  t.context.server = await startTestServer();
-});
-test.after.always(async (t) => {
-  await t.context.server?.close();
-});
+const test = testWithServer();
 
 type Json = Record<string, unknown>;
 

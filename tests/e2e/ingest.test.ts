@@ -2,19 +2,11 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import anyTest, { type TestFn } from 'ava';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { page, pngBombHeader } from '../helpers/images.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { type TestServer, testWithServer } from '../helpers/server.ts';
 
-const test = anyTest as TestFn<{ server: TestServer }>;
-
-test.before(async (t) => {
-  t.context.server = await startTestServer();
-});
-test.after.always(async (t) => {
-  await t.context.server?.close();
-});
+const test = testWithServer();
 
 type Json = Record<string, unknown>;
 type Ctx = { context: { server: TestServer } };

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
 import { createUser } from '../../src/application/users.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -42,4 +43,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** ava's `test`, typed with a server in its context that starts before the file's tests and stops after. */
+export function testWithServer(env: Record<string, string> = {}): TestFn<{ server: TestServer }> {
+  const test = anyTest as TestFn<{ server: TestServer }>;
+  test.before(async (t) => {
+    t.context.server = await startTestServer(env);
+  });
+  test.after.always(async (t) => {
+    await t.context.server?.close();
+  });
+  return test;
 }
