@@ -20,7 +20,7 @@ export function canSee(level: AccessLevel, viewer: Viewer): boolean {
     case 'restricted':
       return viewer.role !== 'public' || viewer.inReadingRoom === true;
     case 'confidential':
-      return viewer.role === 'staff' || viewer.role === 'admin';
+      return isStaff(viewer);
   }
 }
 
@@ -29,6 +29,7 @@ export function visibleLevels(viewer: Viewer): AccessLevel[] {
   return (['open', 'restricted', 'confidential'] as const).filter((l) => canSee(l, viewer));
 }
 
-export function canEdit(viewer: Viewer): boolean {
+/** Library staff: may edit, and may see confidential material. */
+export function isStaff(viewer: Viewer): boolean {
   return viewer.role === 'staff' || viewer.role === 'admin';
 }

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { type Role, type Viewer } from '../domain/access-policy.ts';
+import { isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
 import { findUserByToken } from '../projections/user-read-model.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import { Problem } from './problem.ts';
@@ -47,7 +47,7 @@ export function authOf(ctx: Context): AuthState {
 
 export function requireStaff(ctx: Context): Actor {
   const { actor } = authOf(ctx);
-  if (actor.role === 'staff' || actor.role === 'admin') return actor;
+  if (isStaff(actor)) return actor;
   if (actor.role === 'public') {
     ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
     throw new Problem(401, 'authentication-required', {

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { executeObjectCommand, newId, objectStream } from '../../application/object-commands.ts';
+import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { authOf, requireStaff } from '../auth.ts';
@@ -80,7 +81,7 @@ export function objectRoutes(services: AppServices): Router {
   router.get('/api/objects', async (ctx) => {
     const q = ListQuery.parse(ctx.query);
     const { viewer } = authOf(ctx);
-    const staff = viewer.role === 'staff' || viewer.role === 'admin';
+    const staff = isStaff(viewer);
     const page = listObjects(readDb, {
       viewer,
       limit: q.limit,
@@ -108,7 +109,7 @@ export function objectRoutes(services: AppServices): Router {
       throw notFound(id);
     }
     const view = found.object;
-    const staff = authOf(ctx).viewer.role === 'staff' || authOf(ctx).viewer.role === 'admin';
+    const staff = isStaff(authOf(ctx).viewer);
     if (view.status === 'withdrawn' && !staff) {
       throw new Problem(410, 'withdrawn', {
         vi: `Tài liệu "${id}" đã được rút khỏi kho.`,
