@@ -248,18 +248,17 @@ export interface CollectionView {
   updatedAt: string;
 }
 
-export function findCollection(db: ReadModelDb, id: string): CollectionView | undefined {
-  const row = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?').get(id);
-  if (!row) return undefined;
+function toCollectionView(row: CollectionRow): CollectionView {
   const s = JSON.parse(row.state) as Extract<CollectionState, { status: 'active' }>;
   const { status: _status, collectionId: _cid, ...rest } = s;
   return { id: row.id, revision: row.revision, ...rest, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
+export function findCollection(db: ReadModelDb, id: string): CollectionView | undefined {
+  const row = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?').get(id);
+  return row ? toCollectionView(row) : undefined;
+}
+
 export function listCollections(db: ReadModelDb): CollectionView[] {
-  const ids = db.prepare<[], { id: string }>('SELECT id FROM collections ORDER BY id').all();
-  return ids.flatMap(({ id }) => {
-    const c = findCollection(db, id);
-    return c ? [c] : [];
-  });
+  return db.prepare<[], CollectionRow>('SELECT * FROM collections ORDER BY id').all().map(toCollectionView);
 }
