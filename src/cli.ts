@@ -171,7 +171,7 @@ program
     const logger = createLogger(cfg.logLevel, `thukho-worker-${name}`);
     const store = await openEventStore(cfg.eventStore);
     const redis = await resolveRedis({ redisUrl: cfg.redisUrl, dataDir: cfg.dataDir, logger });
-    const worker = await start({ store, redisUrl: redis.url, logger });
+    const worker = await start({ store, redisUrl: redis.url, logger, config: cfg });
     logger.info({ worker: name }, 'worker running');
     await waitForSignal();
     await worker.close();

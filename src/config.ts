@@ -39,6 +39,14 @@ const EnvSchema = z.object({
   THUKHO_MAX_PIXELS: z.coerce.number().int().min(1_000_000).default(1_000_000_000),
   THUKHO_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 ** 3),
   THUKHO_MD5: z.enum(['true', 'false']).default('false'),
+  THUKHO_DERIVATIVES_DIR: z.string().min(1).optional(),
+  THUKHO_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, "_", ".", ":" or "-"').default('thukho'),
+  THUKHO_IIIF_MAX_WIDTH: z.coerce.number().int().min(256).default(10_000),
+  THUKHO_IIIF_MAX_HEIGHT: z.coerce.number().int().min(256).default(10_000),
+  THUKHO_IIIF_MAX_AREA: z.coerce.number().int().min(65_536).default(50_000_000),
+  THUKHO_IIIF_MEMORY_CACHE_MB: z.coerce.number().int().min(0).default(256),
+  THUKHO_IIIF_DISK_CACHE_MB: z.coerce.number().int().min(0).default(2048),
+  THUKHO_IIIF_TILE_SIZE: z.coerce.number().int().refine((n) => n === 256 || n === 512, 'use 256 or 512').default(256),
 });
 
 export interface Config {
@@ -65,6 +73,20 @@ export interface Config {
   maxUploadBytes: number;
   /** Also compute MD5 at ingest, for old catalogues that still quote it. */
   md5: boolean;
+  /** Reproducible access copies (pyramids, tiles), outside OCFL, keyed by the master's digest. */
+  derivativesDir: string;
+  /** Prefix of every BullMQ key, so that several installations (or tests) can share one redis. */
+  queuePrefix: string;
+  iiif: {
+    maxWidth: number;
+    maxHeight: number;
+    maxArea: number;
+    tileSize: number;
+    memoryCacheBytes: number;
+    diskCacheBytes: number;
+    /** Rendered responses that are not pre-cut tiles. */
+    cacheDir: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -122,5 +144,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPixels: e.THUKHO_MAX_PIXELS,
     maxUploadBytes: e.THUKHO_MAX_UPLOAD_BYTES,
     md5: e.THUKHO_MD5 === 'true',
+    derivativesDir: resolve(e.THUKHO_DERIVATIVES_DIR ?? join(storageDir, 'derivatives')),
+    queuePrefix: e.THUKHO_QUEUE_PREFIX,
+    iiif: {
+      maxWidth: e.THUKHO_IIIF_MAX_WIDTH,
+      maxHeight: e.THUKHO_IIIF_MAX_HEIGHT,
+      maxArea: e.THUKHO_IIIF_MAX_AREA,
+      tileSize: e.THUKHO_IIIF_TILE_SIZE,
+      memoryCacheBytes: e.THUKHO_IIIF_MEMORY_CACHE_MB * 1024 * 1024,
+      diskCacheBytes: e.THUKHO_IIIF_DISK_CACHE_MB * 1024 * 1024,
+      cacheDir: join(dataDir, 'cache', 'iiif'),
+    },
   };
 }

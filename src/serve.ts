@@ -19,6 +19,13 @@ import { AuditResult, LAST_AUDIT_KEY } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
 import { WORKERS } from '../workers/index.ts';
+import { Queue } from 'bullmq';
+import { DerivativeStore } from './iiif/derivative-store.ts';
+import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
+import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
+import { dispatcher, outboxCounts } from './projections/dispatcher.ts';
+import { DispatchPump } from './queue/dispatch-pump.ts';
+import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
 
 /**
  * Composition root of `thukho serve`: open the event store and the read models, start the
@@ -54,8 +61,43 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const metrics = new Metrics();
   const objects = new ProjectionRunner(store, readDb, objectReadModel, logger);
   const users = new ProjectionRunner(store, readDb, userReadModel, logger);
-  const projections = [objects, users];
+  const dispatch = new ProjectionRunner(store, readDb, dispatcher, logger);
+  const projections = [objects, users, dispatch];
   for (const p of projections) p.start();
+
+  // The outbox pump and the image server's "make it again" share one queue client.
+  const queueRedis = queueConnection(redis.url);
+  queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
+  const derivativeQueue = new Queue(QUEUES.derivatives, { connection: queueRedis, prefix: config.queuePrefix });
+  const pump = new DispatchPump({
+    db: readDb,
+    queues: { [QUEUES.derivatives]: derivativeQueue },
+    jobOptions: JOB_OPTIONS,
+    redis: queueRedis,
+    markerKey: `${config.queuePrefix}:dispatch:epoch`,
+    logger,
+  });
+  pump.start();
+
+  const derivatives = new DerivativeStore(config.derivativesDir);
+  const images = new ImageService({
+    derivatives,
+    masterPath: (file) => ingest.ocfl.contentPathOnDisk(file.ocflObjectId, file.contentPath),
+    limits: { maxWidth: config.iiif.maxWidth, maxHeight: config.iiif.maxHeight, maxArea: config.iiif.maxArea },
+    tileSize: config.iiif.tileSize,
+    maxPixels: config.maxPixels,
+    memory: new MemoryLru<RememberedResponse>(config.iiif.memoryCacheBytes),
+    disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
+    requestDerivative: (file) => {
+      const job: DerivativeJob = { objectId: file.objectId, fileId: file.fileId, masterSha512: file.sha512, cause: 'missing' };
+      // One request per file per ten minutes however many tiles find it missing.
+      const jobId = `missing-${file.fileId}-${Math.floor(Date.now() / 600_000)}`;
+      derivativeQueue
+        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], jobId })
+        .then(() => logger.warn({ fileId: file.fileId }, 'derivative missing: rendering from the master and making it again'))
+        .catch((err: Error) => logger.warn({ err: err.message, fileId: file.fileId }, 'could not request the derivative again'));
+    },
+  });
 
   metrics.onCollect(async () => {
     const head = await store.headPosition().catch(() => null);
@@ -65,6 +107,10 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       metrics.set('thukho_projection_position', 'Last position applied by each projection', { projection: s.name }, Number(s.position ?? 0));
       if (head !== null) metrics.set('thukho_projection_lag', 'Positions the projection is behind the log', { projection: s.name }, p.lagBehind(head));
       metrics.set('thukho_projection_retrying', '1 while the projection is failing and retrying', { projection: s.name }, s.state === 'retrying' ? 1 : 0);
+    }
+    const outbox = outboxCounts(readDb);
+    for (const state of ['pending', 'enqueued'] as const) {
+      metrics.set('thukho_dispatch_jobs', 'Background jobs caused by events and not yet finished, by state', { state }, outbox[state]);
     }
   });
 
@@ -84,6 +130,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     objects,
     metrics,
     ingest,
+    images,
     lastAudit: async () => {
       const raw = await redisClient.get(LAST_AUDIT_KEY).catch(() => null);
       if (!raw) return null;
@@ -108,7 +155,10 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       server.closeAllConnections();
       for (const c of children) await c.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pump.stop();
       for (const p of projections) await p.stop();
+      await derivativeQueue.close().catch(() => {});
+      queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();
       await closeIngest(ingest);

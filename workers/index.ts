@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
+import type { Config } from '../src/config.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { startAuditWorker } from './audit.ts';
+import { startDerivativesWorker } from './derivatives.ts';
 
 /** Every worker `thukho worker NAME` can run, and that `thukho serve` starts as children. */
 export interface WorkerContext {
   store: EventStore;
   redisUrl: string;
   logger: Logger;
+  config: Config;
 }
 
 export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): Promise<void> }>> = {
   audit: (ctx) => startAuditWorker(ctx),
+  derivatives: (ctx) => startDerivativesWorker(ctx),
 };

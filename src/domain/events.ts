@@ -41,6 +41,24 @@ export const IngestedFile = z.object({
 });
 export type IngestedFile = z.infer<typeof IngestedFile>;
 
+/**
+ * Access derivatives of one image master: a tiled pyramidal TIFF, the standard IIIF tile
+ * grid cut once, and whole-image sizes. Reproducible from the master, so they live outside
+ * OCFL under a folder named by the master's sha512; `pyramid.sha256` pins what was made.
+ */
+export const DerivativeInfo = z.object({
+  masterSha512: Sha512,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  pyramid: z.object({ sha256: Sha256, size: z.number().int().nonnegative(), levels: z.number().int().positive() }),
+  tileSize: z.number().int().positive(),
+  scaleFactors: z.array(z.number().int().positive()).min(1),
+  tiles: z.number().int().nonnegative(),
+  sizes: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive() })),
+  software: z.string().max(200),
+});
+export type DerivativeInfo = z.infer<typeof DerivativeInfo>;
+
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
@@ -65,6 +83,14 @@ export const eventSchemas = {
   ObjectWithdrawn: z.object({
     objectId: Id,
     reason: z.string().min(1).max(2000),
+  }),
+  DerivativeCreated: DerivativeInfo.extend({ objectId: Id, fileId: Id }),
+  DerivativeFailed: z.object({
+    objectId: Id,
+    fileId: Id,
+    masterSha512: Sha512,
+    reason: z.string().min(1).max(2000),
+    attempts: z.number().int().positive(),
   }),
   CollectionCreated: z.object({
     collectionId: Id,
@@ -100,7 +126,9 @@ export type ObjectEvent = Extract<
       | 'FileIngested'
       | 'FilesReordered'
       | 'AccessPolicyChanged'
-      | 'ObjectWithdrawn';
+      | 'ObjectWithdrawn'
+      | 'DerivativeCreated'
+      | 'DerivativeFailed';
   }
 >;
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
@@ -114,6 +142,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FilesReordered: 1,
   AccessPolicyChanged: 1,
   ObjectWithdrawn: 1,
+  DerivativeCreated: 1,
+  DerivativeFailed: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
   UserCreated: 1,
@@ -134,6 +164,9 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   FilesReordered: 'metadata modification',
   AccessPolicyChanged: 'policy assignment',
   ObjectWithdrawn: 'deaccession',
+  // PREMIS has no "derivation"; making access copies is the creation of new files.
+  DerivativeCreated: 'creation',
+  DerivativeFailed: 'creation',
   CollectionCreated: 'creation',
   CollectionEdited: 'metadata modification',
   // Account changes are not preservation events; PREMIS has no closer term than this.

@@ -46,6 +46,10 @@ export const metadataFields = {
   rights: z.string().url('một URI, ví dụ http://rightsstatements.org/vocab/InC/1.0/ / a URI such as http://rightsstatements.org/vocab/InC/1.0/').max(500),
   extent: text(500),
   collectionId: Id,
+  /** IIIF reading order; Han-Nôm books read right to left. Unset: from the language (lzh → right-to-left). */
+  viewingDirection: z.enum(['left-to-right', 'right-to-left', 'top-to-bottom', 'bottom-to-top']),
+  /** IIIF behavior of the object as a whole: a bound book is `paged`, loose leaves `individuals`. */
+  behavior: z.enum(['paged', 'individuals', 'continuous', 'unordered']),
 } as const;
 
 export type MetadataField = keyof typeof metadataFields;
@@ -70,6 +74,8 @@ export const Metadata = z
     rights: metadataFields.rights.optional(),
     extent: metadataFields.extent.optional(),
     collectionId: metadataFields.collectionId.optional(),
+    viewingDirection: metadataFields.viewingDirection.optional(),
+    behavior: metadataFields.behavior.optional(),
   })
   .strict();
 export type Metadata = z.infer<typeof Metadata>;
@@ -96,6 +102,8 @@ export const MetadataChanges = z
     rights: metadataFields.rights.nullable().optional(),
     extent: metadataFields.extent.nullable().optional(),
     collectionId: metadataFields.collectionId.nullable().optional(),
+    viewingDirection: metadataFields.viewingDirection.nullable().optional(),
+    behavior: metadataFields.behavior.nullable().optional(),
   })
   .strict();
 export type MetadataChanges = z.infer<typeof MetadataChanges>;

@@ -1,5 +1,5 @@
 import { DomainError } from './errors.ts';
-import type { IngestedFile, ObjectEvent } from './events.ts';
+import type { DerivativeInfo, IngestedFile, ObjectEvent } from './events.ts';
 import {
   type AccessLevel,
   type Metadata,
@@ -16,6 +16,10 @@ import { normaliseYearRange } from './year-range.ts';
  */
 export interface StoredFile extends IngestedFile {
   sequence: number;
+  /** Access derivatives, once made (images only). */
+  derivative?: DerivativeInfo;
+  /** Why the last attempt to make derivatives failed, until one succeeds. */
+  derivativeFailure?: { reason: string; attempts: number };
 }
 
 export type ObjectState =
@@ -37,7 +41,9 @@ export type ObjectCommand =
   | { type: 'RecordFileIngested'; objectId: string; file: IngestedFile }
   | { type: 'ReorderFiles'; objectId: string; order: string[] }
   | { type: 'ChangeAccessPolicy'; objectId: string; accessLevel: AccessLevel; reason?: string }
-  | { type: 'WithdrawObject'; objectId: string; reason: string };
+  | { type: 'WithdrawObject'; objectId: string; reason: string }
+  | { type: 'RecordDerivative'; objectId: string; fileId: string; derivative: DerivativeInfo }
+  | { type: 'RecordDerivativeFailure'; objectId: string; fileId: string; masterSha512: string; reason: string; attempts: number };
 
 function notFound(objectId: string): DomainError {
   return new DomainError(
@@ -175,7 +181,41 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       requireActive(state, command.objectId);
       return [{ type: 'ObjectWithdrawn', data: { objectId: command.objectId, reason: command.reason } }];
     }
+    case 'RecordDerivative': {
+      const file = requireImageFile(requireActive(state, command.objectId), command.fileId, command.derivative.masterSha512);
+      // Re-made derivatives of the same master with the same pyramid are the same fact.
+      if (file.derivative?.pyramid.sha256 === command.derivative.pyramid.sha256) return [];
+      return [{ type: 'DerivativeCreated', data: { ...command.derivative, objectId: command.objectId, fileId: command.fileId } }];
+    }
+    case 'RecordDerivativeFailure': {
+      const file = requireImageFile(requireActive(state, command.objectId), command.fileId, command.masterSha512);
+      if (file.derivative) return [];
+      const { type: _type, ...data } = command;
+      return [{ type: 'DerivativeFailed', data }];
+    }
   }
+}
+
+function requireImageFile(state: Exclude<ObjectState, { status: 'absent' }>, fileId: string, sha512: string): StoredFile {
+  const file = state.files.find((f) => f.fileId === fileId);
+  if (!file) {
+    throw new DomainError(
+      'not-found',
+      { vi: `Không có tệp "${fileId}" trong tài liệu "${state.objectId}".`, en: `Object "${state.objectId}" has no file "${fileId}".` },
+      { objectId: state.objectId, fileId },
+    );
+  }
+  if (file.digests.sha512 !== sha512) {
+    throw new DomainError(
+      'invalid-input',
+      {
+        vi: `Bản phái sinh được tạo từ nội dung khác với tệp gốc "${fileId}".`,
+        en: `The derivative was made from other bytes than master "${fileId}".`,
+      },
+      { fileId },
+    );
+  }
+  return file;
 }
 
 export function evolveObject(state: ObjectState, event: ObjectEvent): ObjectState {
@@ -209,5 +249,20 @@ export function evolveObject(state: ObjectState, event: ObjectEvent): ObjectStat
       return { ...state, accessLevel: event.data.to };
     case 'ObjectWithdrawn':
       return { ...state, status: 'withdrawn', withdrawnReason: event.data.reason };
+    case 'DerivativeCreated': {
+      const { objectId: _o, fileId, ...derivative } = event.data;
+      return {
+        ...state,
+        files: state.files.map((f) => {
+          if (f.fileId !== fileId) return f;
+          const { derivativeFailure: _failure, ...rest } = f;
+          return { ...rest, derivative };
+        }),
+      };
+    }
+    case 'DerivativeFailed': {
+      const { fileId, reason, attempts } = event.data;
+      return { ...state, files: state.files.map((f) => (f.fileId === fileId ? { ...f, derivativeFailure: { reason, attempts } } : f)) };
+    }
   }
 }

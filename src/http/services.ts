@@ -5,6 +5,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
 import type { AuditResult } from '../queue/queues.ts';
+import type { ImageService } from '../iiif/image-service.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What the HTTP layer is given: ports and read models, never adapters' internals. */
@@ -21,4 +22,5 @@ export interface AppServices {
   lastAudit: () => Promise<AuditResult | null>;
   metrics: Metrics;
   ingest: IngestServices;
+  images: ImageService;
 }

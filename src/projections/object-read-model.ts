@@ -12,7 +12,7 @@ import type { ReadModelDb } from './read-model-db.ts';
  * every object and collection, folded with the same `evolve` functions the domain uses,
  * so that the read model can never disagree with what a command would see.
  */
-const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'AccessPolicyChanged', 'ObjectWithdrawn'];
+const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'AccessPolicyChanged', 'ObjectWithdrawn', 'DerivativeCreated', 'DerivativeFailed'];
 const COLLECTION_TYPES = ['CollectionCreated', 'CollectionEdited'];
 
 interface ObjectRow {
@@ -48,7 +48,7 @@ function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
 
 export const objectReadModel: Projection = {
   name: 'objects',
-  version: 2,
+  version: 3,
   filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
 
   setup(db) {
@@ -69,11 +69,19 @@ export const objectReadModel: Projection = {
       CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
+      -- Image columns serve the Image API, which looks up a file per tile and must not parse
+      -- the whole object to do it.
       CREATE TABLE IF NOT EXISTS files (
         file_id   TEXT PRIMARY KEY,
         object_id TEXT NOT NULL,
         sequence  INTEGER NOT NULL,
-        sha512    TEXT NOT NULL
+        sha512    TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        width     INTEGER,
+        height    INTEGER,
+        ocfl_object_id TEXT NOT NULL,
+        content_path TEXT NOT NULL,
+        derivative INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS files_by_object ON files (object_id, sequence);
       CREATE TABLE IF NOT EXISTS collections (
@@ -119,7 +127,7 @@ export const objectReadModel: Projection = {
           cur.seq = Number(e.position);
           cur.createdAt = at;
         }
-        if (event.type === 'FileIngested' || event.type === 'FilesReordered') cur.filesChanged = true;
+        if (event.type === 'FileIngested' || event.type === 'FilesReordered' || event.type === 'DerivativeCreated') cur.filesChanged = true;
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);
         if (!event) continue;
@@ -147,14 +155,19 @@ export const objectReadModel: Projection = {
          state = excluded.state, updated_at = excluded.updated_at`,
     );
     const deleteFiles = db.prepare('DELETE FROM files WHERE object_id = ?');
-    const insertFile = db.prepare('INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512) VALUES (?, ?, ?, ?)');
+    const insertFile = db.prepare(
+      `INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512, media_type, width, height, ocfl_object_id, content_path, derivative)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     for (const [id, cur] of objects) {
       const s = cur.state;
       if (s.status === 'absent') continue;
       upsertObject.run(id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title, JSON.stringify(s), cur.createdAt, cur.updatedAt);
       if (cur.filesChanged) {
         deleteFiles.run(id);
-        for (const f of s.files) insertFile.run(f.fileId, id, f.sequence, f.digests.sha512);
+        for (const f of s.files) {
+          insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, f.mediaType, f.image?.width ?? null, f.image?.height ?? null, f.storage.ocflObjectId, f.storage.path, f.derivative ? 1 : 0);
+        }
       }
     }
     const upsertCollection = db.prepare(
@@ -261,4 +274,60 @@ export function findCollection(db: ReadModelDb, id: string): CollectionView | un
 
 export function listCollections(db: ReadModelDb): CollectionView[] {
   return db.prepare<[], CollectionRow>('SELECT * FROM collections ORDER BY id').all().map(toCollectionView);
+}
+
+/** What the Image API needs of one file, with its object's access level and status. */
+export interface ImageFile {
+  fileId: string;
+  objectId: string;
+  accessLevel: AccessLevel;
+  status: 'active' | 'withdrawn';
+  sha512: string;
+  mediaType: string;
+  /** Absent for files that are not images (PDFs, text). */
+  width: number | null;
+  height: number | null;
+  ocflObjectId: string;
+  contentPath: string;
+  hasDerivative: boolean;
+}
+
+interface ImageFileRow {
+  file_id: string;
+  object_id: string;
+  access_level: AccessLevel;
+  status: 'active' | 'withdrawn';
+  sha512: string;
+  media_type: string;
+  width: number | null;
+  height: number | null;
+  ocfl_object_id: string;
+  content_path: string;
+  derivative: number;
+}
+
+/** A prepared lookup of one file by id (one indexed join; called for every tile). */
+export function imageFileLookup(db: ReadModelDb): (fileId: string) => ImageFile | undefined {
+  const stmt = db.prepare<[string], ImageFileRow>(
+    `SELECT f.file_id, f.object_id, o.access_level, o.status, f.sha512, f.media_type, f.width, f.height,
+            f.ocfl_object_id, f.content_path, f.derivative
+       FROM files f JOIN objects o ON o.id = f.object_id WHERE f.file_id = ?`,
+  );
+  return (fileId) => {
+    const r = stmt.get(fileId);
+    if (!r) return undefined;
+    return {
+      fileId: r.file_id,
+      objectId: r.object_id,
+      accessLevel: r.access_level,
+      status: r.status,
+      sha512: r.sha512,
+      mediaType: r.media_type,
+      width: r.width,
+      height: r.height,
+      ocflObjectId: r.ocfl_object_id,
+      contentPath: r.content_path,
+      hasDerivative: r.derivative === 1,
+    };
+  };
 }

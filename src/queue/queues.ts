@@ -5,6 +5,29 @@ import { redisConnectionOptions } from './redis.ts';
 /** Queue names and job payloads: the contract between whoever enqueues and the workers. */
 export const QUEUES = {
   audit: 'thukho-audit',
+  derivatives: 'thukho-derivatives',
+} as const;
+
+/** Made by the dispatcher from a FileIngested event; jobId = that event's id. */
+export const DerivativeJob = z
+  .object({
+    objectId: z.string().min(1).max(64),
+    fileId: z.string().min(1).max(64),
+    masterSha512: z.string().regex(/^[0-9a-f]{128}$/),
+    /** The event that caused the job (FileIngested), or "missing" when the image server found the derivative gone. */
+    cause: z.string().min(1).max(64),
+  })
+  .strict();
+export type DerivativeJob = z.infer<typeof DerivativeJob>;
+
+/** Retries and retention per queue: completed jobs are kept a while so a re-offered jobId stays one job. */
+export const JOB_OPTIONS = {
+  [QUEUES.derivatives]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  },
 } as const;
 
 export const AuditJob = z.object({ kind: z.literal('verify-chain') }).strict();

@@ -346,6 +346,15 @@ export class OcflStorageRoot {
     return hashedNTupleObjectRoot(ocflId, this.layout);
   }
 
+  /** Absolute path of a content path (`v1/content/...`) as recorded at ingest: no inventory read. */
+  contentPathOnDisk(ocflId: string, contentPath: string): string {
+    const parts = contentPath.split('/');
+    if (parts.some((p) => p === '..' || p === '' || p === '.')) {
+      throw new OcflError('invalid-logical-path', `content path "${contentPath}" is not a plain relative path`, { contentPath });
+    }
+    return join(this.objectDir(ocflId), ...parts);
+  }
+
   private objectDir(ocflId: string): string {
     return join(this.root, ...this.objectRoot(ocflId).split('/'));
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
 import { createUser } from '../../src/application/users.ts';
-import { loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/serve.ts';
 
 /**
@@ -15,6 +15,7 @@ export interface TestServer extends RunningServer {
   staffToken: string;
   readerToken: string;
   dataDir: string;
+  config: Config;
   close(): Promise<void>;
 }
 
@@ -25,6 +26,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     THUKHO_PORT: '0',
     THUKHO_HOST: '127.0.0.1',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // Test servers share one redis: each gets its own queues.
+    THUKHO_QUEUE_PREFIX: `t-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...env,
   });
   const server = await startServer(config, pino({ level: 'silent' }));
@@ -38,6 +41,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     staffToken: staff.token,
     readerToken: reader.token,
     dataDir,
+    config,
     async close() {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { DomainError, type DomainErrorCode } from '../../src/domain/errors.ts';
-import type { IngestedFile, ObjectEvent } from '../../src/domain/events.ts';
+import type { DerivativeInfo, IngestedFile, ObjectEvent } from '../../src/domain/events.ts';
 import { Metadata, MetadataChanges } from '../../src/domain/metadata.ts';
 import {
   decideObject,
@@ -627,4 +627,86 @@ test('MetadataChanges: null clears optional fields but the title cannot be clear
   t.false(MetadataChanges.safeParse({ title: ' ' }).success);
   t.false(MetadataChanges.safeParse({ nonsense: 1 }).success);
   t.is(MetadataChanges.parse({ title: 'Tự Đức'.normalize('NFD') }).title, 'Tự Đức'.normalize('NFC'));
+});
+
+// ---------------------------------------------------------------------------------------
+// RecordDerivative / RecordDerivativeFailure
+
+function derivative(f: IngestedFile, pyramidSeed = 'p'): DerivativeInfo {
+  return {
+    masterSha512: f.digests.sha512,
+    width: 4000,
+    height: 6000,
+    pyramid: { sha256: hex('sha256', pyramidSeed), size: 123_456, levels: 6 },
+    tileSize: 256,
+    scaleFactors: [1, 2, 4, 8, 16, 32],
+    tiles: 500,
+    sizes: [{ width: 125, height: 188 }],
+    software: 'sharp test',
+  };
+}
+const created = (f: IngestedFile, seed = 'p'): ObjectEvent => ({ type: 'DerivativeCreated', data: { ...derivative(f, seed), objectId: ID, fileId: f.fileId } });
+
+table('RecordDerivative', [
+  {
+    name: 'records the derivatives of a master',
+    given: threeFiles,
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb) },
+    then: [created(fb)],
+  },
+  {
+    name: 'the same pyramid again is no news',
+    given: [...threeFiles, created(fb)],
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb) },
+    then: [],
+  },
+  {
+    name: 'a remade pyramid with other bytes is recorded',
+    given: [...threeFiles, created(fb)],
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb, 'q') },
+    then: [created(fb, 'q')],
+  },
+  {
+    name: 'refuses a derivative made from other bytes than the master',
+    given: threeFiles,
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fa) },
+    then: 'invalid-input',
+  },
+  {
+    name: 'refuses an unknown file',
+    given: threeFiles,
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-9', derivative: derivative(fa) },
+    then: 'not-found',
+  },
+  {
+    name: 'a withdrawn object gets no derivatives',
+    given: [...threeFiles, withdrawn],
+    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-1', derivative: derivative(fa) },
+    then: 'withdrawn',
+  },
+]);
+
+table('RecordDerivativeFailure', [
+  {
+    name: 'records why the derivatives could not be made',
+    given: threeFiles,
+    when: { type: 'RecordDerivativeFailure', objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'cannot decode', attempts: 1 },
+    then: [{ type: 'DerivativeFailed', data: { objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'cannot decode', attempts: 1 } }],
+  },
+  {
+    name: 'a failure after a success changes nothing',
+    given: [...threeFiles, created(fa)],
+    when: { type: 'RecordDerivativeFailure', objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'disk full', attempts: 5 },
+    then: [],
+  },
+]);
+
+test('a derivative made after a failure clears the failure; reordering keeps it', (t) => {
+  const failed: ObjectEvent = { type: 'DerivativeFailed', data: { objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'x', attempts: 5 } };
+  const state = fold([...threeFiles, failed, created(fa), { type: 'FilesReordered', data: { objectId: ID, order: ['page-3', 'page-1', 'page-2'] } }]);
+  if (state.status !== 'active') return t.fail();
+  const p1 = state.files.find((f) => f.fileId === 'page-1');
+  t.is(p1?.derivativeFailure, undefined);
+  t.is(p1?.derivative?.pyramid.sha256, hex('sha256', 'p'));
+  t.is(p1?.sequence, 1);
 });

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { outboxCounts } from '../../projections/dispatcher.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -44,6 +45,8 @@ export function healthRoutes(services: AppServices): Router {
       redis,
       projections,
       audit,
+      // Background work the log has asked for and whose outcome is not in the log yet.
+      jobs: (({ pending, enqueued }) => ({ pending, enqueued }))(outboxCounts(services.readDb)),
     };
   });
 

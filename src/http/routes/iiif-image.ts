@@ -1,0 +1,107 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { canSee, isStaff } from '../../domain/access-policy.ts';
+import { ID_PATTERN } from '../../domain/metadata.ts';
+import { ImageRequestError } from '../../iiif/image-request.ts';
+import { ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
+import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
+import { authOf } from '../auth.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+
+/**
+ * IIIF Image API 3 at /iiif/3/{fileId}/…: the one access check, then the image service.
+ * Errors are problem+json with the Image API's statuses: 400 for a request the spec does
+ * not allow, 404 for an unknown or hidden image, 410 for a withdrawn object's image.
+ */
+const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
+// Open images are content-addressed by the master's digest, so they may be kept long; an
+// image whose object is later restricted is still in caches that already hold it.
+const PUBLIC_CACHE = 'public, max-age=31536000, immutable';
+const PRIVATE_CACHE = 'private, max-age=3600';
+
+export function imageRoutes(services: AppServices): Router {
+  const router = new Router();
+  const lookup = imageFileLookup(services.readDb);
+  const images = services.images;
+  const base = (ctx: Context) => services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+
+  const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
+    const fileId = ctx.params.fileId as string;
+    const file = ID_PATTERN.test(fileId) ? lookup(fileId) : undefined;
+    const viewer = authOf(ctx).viewer;
+    const unknown = () =>
+      new Problem(404, 'image-not-found', {
+        vi: `Không có ảnh "${fileId.slice(0, 100)}".`,
+        en: `There is no image "${fileId.slice(0, 100)}".`,
+      });
+    if (!file || file.width === null || file.height === null) throw unknown();
+    if (!canSee(file.accessLevel, viewer)) {
+      if (file.accessLevel === 'confidential') throw unknown();
+      throw new Problem(403, 'restricted', {
+        vi: 'Ảnh này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
+        en: 'This image is for registered readers or the reading room only.',
+      });
+    }
+    if (file.status === 'withdrawn' && !isStaff(viewer)) {
+      throw new Problem(410, 'withdrawn', {
+        vi: `Tài liệu chứa ảnh này đã được rút khỏi kho.`,
+        en: `The object holding this image has been withdrawn.`,
+      });
+    }
+    ctx.set('Cache-Control', file.accessLevel === 'open' ? PUBLIC_CACHE : PRIVATE_CACHE);
+    if (file.accessLevel !== 'open') ctx.set('Vary', 'Authorization');
+    return { ...file, width: file.width, height: file.height };
+  };
+
+  router.get('/iiif/3/:fileId', (ctx) => {
+    resolve(ctx);
+    ctx.status = 303;
+    ctx.redirect(`${base(ctx)}/iiif/3/${ctx.params.fileId as string}/info.json`);
+  });
+
+  router.get('/iiif/3/:fileId/info.json', (ctx) => {
+    const file = resolve(ctx);
+    const id = `${base(ctx)}/iiif/3/${file.fileId}`;
+    const info = images.info(file, id);
+    ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.etag = `"${file.sha512.slice(0, 32)}-${Buffer.from(id).toString('base64url').slice(-16)}"`;
+    ctx.status = 200; // koa judges freshness only of a 2xx
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.body = info;
+    ctx.type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
+  });
+
+  router.get('/iiif/3/:fileId/:region/:size/:rotation/:qualityFormat', async (ctx) => {
+    const file = resolve(ctx);
+    const p = ctx.params as Record<string, string>;
+    try {
+      const res = await images.image(file, { region: p.region!, size: p.size!, rotation: p.rotation!, qualityFormat: p.qualityFormat! });
+      ctx.set('Link', `<${base(ctx)}/iiif/3/${file.fileId}/${res.canonical}>;rel="canonical", <${LEVEL2_PROFILE_URI}>;rel="profile"`);
+      ctx.etag = res.etag.slice(1, -1);
+      ctx.status = 200;
+      if (ctx.fresh) {
+        ctx.status = 304;
+        return;
+      }
+      ctx.type = res.contentType;
+      ctx.body = res.body;
+    } catch (err) {
+      if (err instanceof ImageRequestError) throw new Problem(400, err.code, err.messages);
+      if (err instanceof ImageUnavailableError) {
+        services.logger.error({ fileId: file.fileId, reason: err.reason }, 'stored image cannot be rendered');
+        throw new Problem(422, 'image-unreadable', {
+          vi: `Không thể hiển thị ảnh "${file.fileId}": tệp gốc không giải mã được.`,
+          en: `Image "${file.fileId}" cannot be shown: the master cannot be decoded.`,
+        });
+      }
+      throw err;
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ImageFile } from '../projections/object-read-model.ts';
+import { type DerivativeStore, gridScaleFactors, gridSizes } from './derivative-store.ts';
+import { type ImageLimits, type ImageRequest, parseImageRequest } from './image-request.ts';
+import { CONTENT_TYPES, type RenderSource, readLevels, renderImage } from './render.ts';
+import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
+
+/**
+ * The Image API 3 service (level 2) over stored images, free of HTTP. An image request is
+ * parsed to its canonical form, then answered from the first place that has it:
+ *   1. the memory cache;
+ *   2. the pre-cut file of that canonical request (the standard tile grid and whole-image
+ *      sizes, cut at derivative time): read, no decode, no encode;
+ *   3. the disk cache of earlier renders;
+ *   4. a render from the pyramid level closest to the requested scale;
+ *   5. a render from the master, when the derivative is not there (yet, or any more — then
+ *      it is requested again).
+ */
+export interface ImageServiceOptions {
+  derivatives: DerivativeStore;
+  /** Where a master's bytes are on disk. */
+  masterPath: (file: ImageFile) => string;
+  limits: ImageLimits;
+  tileSize: number;
+  maxPixels: number;
+  memory: MemoryLru<RememberedResponse>;
+  disk: DiskCache;
+  /** Ask for the derivatives of a file again (its pyramid was expected but is missing). */
+  requestDerivative: (file: ImageFile) => void;
+  /** Renders at once; libvips uses several threads per render already. */
+  maxConcurrentRenders?: number;
+}
+
+export type ImageSource = 'memory' | 'tile' | 'disk' | 'pyramid' | 'master';
+/** Where cached bytes came from: a pre-cut file, a pyramid render or a master render. */
+type Origin = 'f' | 'p' | 'm';
+export interface RememberedResponse extends CachedResponse {
+  origin: Origin;
+}
+
+export interface ImageResponse {
+  body: Buffer;
+  contentType: string;
+  /** Strong: the same canonical request of the same master from the same kind of source. */
+  etag: string;
+  canonical: string;
+  source: ImageSource;
+}
+
+export class ImageUnavailableError extends Error {
+  constructor(
+    readonly fileId: string,
+    readonly reason: string,
+  ) {
+    super(`image ${fileId} cannot be rendered: ${reason}`);
+    this.name = 'ImageUnavailableError';
+  }
+}
+
+export const IMAGE_CONTEXT = 'http://iiif.io/api/image/3/context.json';
+export const LEVEL2_PROFILE_URI = 'http://iiif.io/api/image/3/level2.json';
+// Level 2 already requires jpg+png, default+color+gray, regions by px/pct/square and every size form.
+const EXTRA_FEATURES = ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader', 'rotationArbitrary', 'sizeUpscaling'];
+
+export class ImageService {
+  private readonly levels = new Map<string, Promise<RenderSource['levels']>>();
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly o: ImageServiceOptions) {}
+
+  info(file: ImageFile & { width: number; height: number }, serviceId: string): Record<string, unknown> {
+    const { width, height } = file;
+    const scaleFactors = gridScaleFactors(width, height, this.o.tileSize);
+    return {
+      '@context': IMAGE_CONTEXT,
+      id: serviceId,
+      type: 'ImageService3',
+      protocol: 'http://iiif.io/api/image',
+      profile: 'level2',
+      width,
+      height,
+      maxWidth: this.o.limits.maxWidth,
+      maxHeight: this.o.limits.maxHeight,
+      maxArea: this.o.limits.maxArea,
+      sizes: gridSizes(width, height, scaleFactors),
+      tiles: [{ width: this.o.tileSize, height: this.o.tileSize, scaleFactors }],
+      preferredFormats: ['jpg', 'webp'],
+      extraFormats: ['webp'],
+      extraQualities: ['bitonal'],
+      extraFeatures: EXTRA_FEATURES,
+    };
+  }
+
+  /** Parse (throws ImageRequestError, a 400) and answer one image request. */
+  async image(
+    file: ImageFile & { width: number; height: number },
+    segments: { region: string; size: string; rotation: string; qualityFormat: string },
+  ): Promise<ImageResponse> {
+    const req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
+    const key = `${file.sha512}/${req.canonical}`;
+    const contentType = CONTENT_TYPES[req.format];
+    const respond = (body: Buffer, source: ImageSource, etagSource: Origin): ImageResponse => ({
+      body,
+      contentType,
+      etag: etagFor(file.sha512, req.canonical, etagSource),
+      canonical: req.canonical,
+      source,
+    });
+
+    const cached = this.o.memory.get(key);
+    if (cached) return respond(cached.body, 'memory', cached.origin);
+
+    if (file.hasDerivative) {
+      const tile = await this.readTile(file.sha512, req);
+      if (tile) {
+        this.remember(key, tile, contentType, 'f');
+        return respond(tile, 'tile', 'f');
+      }
+    }
+    const onDisk = await this.o.disk.get(key, contentType);
+    if (onDisk) {
+      const origin: Origin = file.hasDerivative ? 'p' : 'm';
+      this.remember(key, onDisk.body, contentType, origin);
+      return respond(onDisk.body, 'disk', origin);
+    }
+    const { body, source } = await this.render(file, req);
+    const origin: Origin = source === 'pyramid' ? 'p' : 'm';
+    this.remember(key, body, contentType, origin);
+    // Renders from the master are stop-gaps until the derivative exists: not worth the disk.
+    if (source === 'pyramid') await this.o.disk.set(key, { body, contentType });
+    return respond(body, source, origin);
+  }
+
+  private remember(key: string, body: Buffer, contentType: string, origin: Origin): void {
+    this.o.memory.set(key, { body, contentType, origin });
+  }
+
+  private async readTile(sha512: string, req: ImageRequest): Promise<Buffer | undefined> {
+    // Only unrotated default/colour JPEGs are cut in advance; anything else is rendered.
+    if (req.format !== 'jpg' || req.rotation.degrees !== 0 || req.rotation.mirror) return undefined;
+    if (req.quality !== 'default' && req.quality !== 'color') return undefined;
+    // "full/max" files are the whole image at full size; a server limit below that makes
+    // "max" smaller, and the file would be the wrong answer.
+    const { maxWidth, maxHeight, maxArea } = this.o.limits;
+    if (req.fullRegion && (req.region.w > maxWidth || req.region.h > maxHeight || req.region.w * req.region.h > maxArea) && req.canonical.startsWith('full/max/')) return undefined;
+    const canonical = req.quality === 'color' ? req.canonical.replace(/\/color\.jpg$/, '/default.jpg') : req.canonical;
+    try {
+      return await readFile(this.o.derivatives.tilePath(sha512, canonical));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async render(file: ImageFile, req: ImageRequest): Promise<{ body: Buffer; source: 'pyramid' | 'master' }> {
+    await this.acquire();
+    try {
+      if (file.hasDerivative) {
+        const path = this.o.derivatives.pyramidPath(file.sha512);
+        const levels = await this.pyramidLevels(file.sha512, path);
+        if (levels) {
+          try {
+            return { body: await renderImage({ path, levels, limitInputPixels: this.o.maxPixels }, req), source: 'pyramid' };
+          } catch {
+            this.levels.delete(file.sha512);
+          }
+        }
+        // Recorded but gone or unreadable (deleted, lost disk): serve from the master and have it made again.
+        this.o.requestDerivative(file);
+      }
+      const master = this.o.masterPath(file);
+      try {
+        const levels = [{ width: file.width ?? 0, height: file.height ?? 0 }];
+        return { body: await renderImage({ path: master, levels, limitInputPixels: this.o.maxPixels }, req), source: 'master' };
+      } catch (err) {
+        throw new ImageUnavailableError(file.fileId, (err as Error).message);
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private async pyramidLevels(sha512: string, path: string): Promise<RenderSource['levels'] | undefined> {
+    let levels = this.levels.get(sha512);
+    if (!levels) {
+      levels = readLevels(path);
+      this.levels.set(sha512, levels);
+      if (this.levels.size > 10_000) this.levels.delete(this.levels.keys().next().value as string);
+    }
+    try {
+      return await levels;
+    } catch {
+      this.levels.delete(sha512);
+      return undefined;
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.running < (this.o.maxConcurrentRenders ?? 4)) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+
+function etagFor(sha512: string, canonical: string, origin: Origin): string {
+  return `"${createHash('sha1').update(sha512).update(canonical).update(origin).digest('base64url')}"`;
+}

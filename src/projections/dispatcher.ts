@@ -1,0 +1,108 @@
+import { isEventType, parseEventData } from '../domain/events.ts';
+import type { DerivativeJob } from '../queue/queues.ts';
+import { QUEUES } from '../queue/queues.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * The dispatcher: the log is the outbox. Events that call for background work become rows
+ * of `dispatch_outbox` (jobId = the causing event's id) in the same transaction as the
+ * checkpoint, so no job is ever lost or invented; the dispatch pump moves pending rows to
+ * BullMQ. A row closes when the log shows the work's outcome (DerivativeCreated or
+ * DerivativeFailed), so if Redis loses its data the pump can re-enqueue every row still open.
+ */
+const TYPES = ['FileIngested', 'DerivativeCreated', 'DerivativeFailed', 'ObjectWithdrawn'];
+
+export type OutboxState = 'pending' | 'enqueued' | 'done';
+
+export interface OutboxRow {
+  job_id: string;
+  queue: string;
+  name: string;
+  payload: string;
+  subject: string;
+  state: OutboxState;
+  created_at: string;
+}
+
+export const dispatcher: Projection = {
+  name: 'dispatcher',
+  version: 1,
+  filter: { streamPrefixes: ['object-'], eventTypes: TYPES },
+
+  setup(db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS dispatch_outbox (
+        job_id     TEXT PRIMARY KEY,
+        queue      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS dispatch_outbox_by_state ON dispatch_outbox (state, created_at);
+      CREATE INDEX IF NOT EXISTS dispatch_outbox_by_subject ON dispatch_outbox (subject);
+    `);
+  },
+
+  reset(db) {
+    db.exec('DROP TABLE IF EXISTS dispatch_outbox;');
+  },
+
+  apply(db, events) {
+    const insert = db.prepare(
+      `INSERT OR IGNORE INTO dispatch_outbox (job_id, queue, name, payload, subject, state, created_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
+    );
+    const close = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject = ? AND queue = ?");
+    const closeObject = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject >= ? AND subject < ?");
+    for (const e of events) {
+      if (!isEventType(e.type)) continue;
+      switch (e.type) {
+        case 'FileIngested': {
+          const f = parseEventData('FileIngested', e.metadata.schemaVersion, e.data);
+          if (!f.image || !f.mediaType.startsWith('image/')) break;
+          const job: DerivativeJob = { objectId: f.objectId, fileId: f.fileId, masterSha512: f.digests.sha512, cause: e.id };
+          insert.run(e.id, QUEUES.derivatives, 'derive', JSON.stringify(job), `${f.objectId}/${f.fileId}`, e.metadata.occurredAt);
+          break;
+        }
+        case 'DerivativeCreated':
+        case 'DerivativeFailed': {
+          const d = parseEventData(e.type, e.metadata.schemaVersion, e.data);
+          close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
+          break;
+        }
+        case 'ObjectWithdrawn': {
+          const w = parseEventData('ObjectWithdrawn', e.metadata.schemaVersion, e.data);
+          // Every subject of the object: "id/" up to (not including) "id0" ('0' follows '/').
+          closeObject.run(`${w.objectId}/`, `${w.objectId}0`);
+          break;
+        }
+      }
+    }
+  },
+};
+
+export function pendingOutbox(db: ReadModelDb, limit: number): OutboxRow[] {
+  return db.prepare<[number], OutboxRow>("SELECT * FROM dispatch_outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?").all(limit);
+}
+
+export function outboxCounts(db: ReadModelDb): Record<OutboxState, number> {
+  const counts: Record<OutboxState, number> = { pending: 0, enqueued: 0, done: 0 };
+  for (const r of db.prepare<[], { state: OutboxState; n: number }>('SELECT state, COUNT(*) AS n FROM dispatch_outbox GROUP BY state').all()) counts[r.state] = r.n;
+  return counts;
+}
+
+/**
+ * The pump's bookkeeping: only the state column, which the projection sets to 'pending'
+ * and 'done' and the pump moves between 'pending' and 'enqueued'. A rebuild starts over
+ * and may enqueue again; the jobs are idempotent.
+ */
+export function markOutbox(db: ReadModelDb, jobId: string, from: OutboxState, to: OutboxState): void {
+  db.prepare('UPDATE dispatch_outbox SET state = ? WHERE job_id = ? AND state = ?').run(to, jobId, from);
+}
+
+export function requeueEnqueued(db: ReadModelDb): number {
+  return db.prepare("UPDATE dispatch_outbox SET state = 'pending' WHERE state = 'enqueued'").run().changes;
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { executeObjectCommand } from '../../src/application/object-commands.ts';
+import type { DerivativeInfo, IngestedFile } from '../../src/domain/events.ts';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
+import { dispatcher, outboxCounts } from '../../src/projections/dispatcher.ts';
+import { openReadModelDb } from '../../src/projections/read-model-db.ts';
+import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
+import { DispatchPump } from '../../src/queue/dispatch-pump.ts';
+import { JOB_OPTIONS, QUEUES } from '../../src/queue/queues.ts';
+import { collect } from '../helpers/events.ts';
+
+/**
+ * The dispatcher (the log as outbox) and its pump, on a real SQLite log and the machine's
+ * real redis: jobs are keyed by the causing event, offered once, closed by the outcome
+ * event, and offered again when redis loses them.
+ */
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const root = mkdtempSync(join(tmpdir(), 'thukho-dispatch-'));
+test.after.always(() => rmSync(root, { recursive: true, force: true }));
+const ctx = { actor: { id: 'test', role: 'staff' } };
+
+const hex = (c: string, n: number) => c.repeat(n);
+function file(fileId: string, c: string, image = true): IngestedFile {
+  return {
+    fileId,
+    name: `${fileId}.tif`,
+    role: 'master',
+    size: 10,
+    mediaType: image ? 'image/tiff' : 'application/pdf',
+    digests: { sha512: hex(c, 128), sha256: hex(c, 64) },
+    ...(image ? { image: { width: 100, height: 100 } } : {}),
+    storage: { ocflObjectId: 'o1', version: 'v1', path: `v1/content/${fileId}/${fileId}.tif` },
+  };
+}
+
+test.serial('image ingests become one job each, keyed by the event, closed by DerivativeCreated', async (t) => {
+  const store = new SqliteEventStore(join(root, 'events.sqlite'));
+  const db = openReadModelDb(join(root, 'readmodel.sqlite'));
+  const prefix = `t-dispatch-${process.pid}`;
+  const redis = new Redis(REDIS, { maxRetriesPerRequest: 1 });
+  const queue = new Queue(QUEUES.derivatives, { connection: redis, prefix });
+  const pump = new DispatchPump({
+    db,
+    queues: { [QUEUES.derivatives]: queue },
+    jobOptions: JOB_OPTIONS,
+    redis,
+    markerKey: `${prefix}:dispatch:epoch`,
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    await redis.del(`${prefix}:dispatch:epoch`);
+    await queue.obliterate({ force: true });
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o1', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('p1', 'a') }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('p2', 'b') }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('pdf', 'c', false) }, ctx);
+    prepareProjection(db, dispatcher);
+    const events = await collect(store.readAll({ fromPosition: 'start', filter: dispatcher.filter }));
+    applyBatch(db, dispatcher, null, events);
+    // Delivered again (at-least-once): still one row per event.
+    db.prepare("UPDATE projection_checkpoints SET position = NULL WHERE name = 'dispatcher'").run();
+    applyBatch(db, dispatcher, null, events);
+    t.deepEqual(outboxCounts(db), { pending: 2, enqueued: 0, done: 0 });
+
+    t.is(await pump.pumpOnce(), 2);
+    t.is(await pump.pumpOnce(), 0);
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
+    const ingested = events.filter((e) => e.type === 'FileIngested').slice(0, 2).map((e) => e.id).sort();
+    t.deepEqual(jobs.map((j) => j.id).sort(), ingested);
+    t.like(jobs.find((j) => j.id === ingested[0])?.opts, { attempts: 5 });
+
+    // Redis loses everything: the marker is gone, and every open job is offered again.
+    await queue.obliterate({ force: true });
+    await redis.del(`${prefix}:dispatch:epoch`);
+    t.is(await pump.pumpOnce(), 2);
+    t.is((await queue.getJobs(['waiting', 'prioritized'])).length, 2);
+
+    const derivative: DerivativeInfo = {
+      masterSha512: hex('a', 128),
+      width: 100,
+      height: 100,
+      pyramid: { sha256: hex('d', 64), size: 1000, levels: 1 },
+      tileSize: 256,
+      scaleFactors: [1],
+      tiles: 2,
+      sizes: [{ width: 100, height: 100 }],
+      software: 'test',
+    };
+    await executeObjectCommand(store, { type: 'RecordDerivative', objectId: 'o1', fileId: 'p1', derivative }, ctx);
+    await executeObjectCommand(store, { type: 'RecordDerivativeFailure', objectId: 'o1', fileId: 'p2', masterSha512: hex('b', 128), reason: 'cannot decode', attempts: 1 }, ctx);
+    const last = events[events.length - 1]!.position;
+    const more = await collect(store.readAll({ fromPosition: last + 1n, filter: dispatcher.filter }));
+    applyBatch(db, dispatcher, last, more);
+    t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 2 });
+    // Closed jobs are not offered again even when redis is lost once more.
+    await redis.del(`${prefix}:dispatch:epoch`);
+    t.is(await pump.pumpOnce(), 0);
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    redis.disconnect();
+    db.close();
+    await store.close();
+  }
+});
+
+test.serial('a withdrawn object closes its open jobs', async (t) => {
+  const store = new SqliteEventStore(join(root, 'w-events.sqlite'));
+  const db = openReadModelDb(':memory:');
+  try {
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o2', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o2', file: file('q1', 'e') }, ctx);
+    await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'o2', reason: 'Trả lại' }, ctx);
+    prepareProjection(db, dispatcher);
+    applyBatch(db, dispatcher, null, await collect(store.readAll({ fromPosition: 'start', filter: dispatcher.filter })));
+    t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 1 });
+  } finally {
+    db.close();
+    await store.close();
+  }
+});

@@ -1,0 +1,109 @@
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { executeObjectCommand, loadObject } from '../src/application/object-commands.ts';
+import type { Config } from '../src/config.ts';
+import { DomainError } from '../src/domain/errors.ts';
+import type { EventStore } from '../src/eventstore/port.ts';
+import { DerivativeError, DerivativeStore } from '../src/iiif/derivative-store.ts';
+import { DerivativeJob, QUEUES, queueConnection } from '../src/queue/queues.ts';
+import { OcflStorageRoot } from '../src/storage/ocfl.ts';
+
+/**
+ * The derivatives worker: for each ingested image, a pyramidal TIFF and the pre-cut IIIF
+ * tile grid (see DerivativeStore), then `DerivativeCreated` on the object's stream.
+ * Idempotent: the folder is keyed by the master's digest, and the decider appends nothing
+ * when the same pyramid is already recorded. A master sharp cannot decode fails at once
+ * (`DerivativeFailed`, no retries); I/O trouble is retried with backoff and recorded as a
+ * failure only when the attempts run out.
+ */
+const ACTOR = { actor: { id: 'worker:derivatives', role: 'admin' } };
+
+export type DerivativeOutcome = { outcome: 'created' | 'recorded-already'; tiles: number; ms: number } | { outcome: 'skipped'; reason: string };
+
+export interface DerivativesWorker {
+  queue: Queue;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+export async function startDerivativesWorker(options: {
+  store: EventStore;
+  redisUrl: string;
+  logger: Logger;
+  config: Config;
+  concurrency?: number;
+}): Promise<DerivativesWorker> {
+  const { store, logger, config } = options;
+  const ocfl = await OcflStorageRoot.open(config.ocflRoot);
+  const derivatives = new DerivativeStore(config.derivativesDir);
+  const swept = await derivatives.sweepTemporary();
+  if (swept) logger.warn({ folders: swept }, 'removed derivative builds left by a crash');
+
+  const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
+    try {
+      await executeObjectCommand(
+        store,
+        { type: 'RecordDerivativeFailure', objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: reason.slice(0, 2000), attempts },
+        { ...ACTOR, causationId: job.cause },
+      );
+    } catch (err) {
+      logger.error({ err, objectId: job.objectId, fileId: job.fileId }, 'could not record the derivative failure');
+    }
+  };
+
+  const process = async (job: Job): Promise<DerivativeOutcome> => {
+    const parsed = DerivativeJob.safeParse(job.data);
+    // A malformed payload will never get better: fail it without retries.
+    if (!parsed.success) throw new UnrecoverableError(`bad derivative job payload: ${parsed.error.message}`);
+    const data = parsed.data;
+    const { state } = await loadObject(store, data.objectId);
+    if (state.status !== 'active') return { outcome: 'skipped', reason: `object is ${state.status}` };
+    const file = state.files.find((f) => f.fileId === data.fileId);
+    if (!file || file.digests.sha512 !== data.masterSha512) return { outcome: 'skipped', reason: 'no such master in the object' };
+    const started = Date.now();
+    const master = ocfl.contentPathOnDisk(file.storage.ocflObjectId, file.storage.path);
+    try {
+      const info = await derivatives.build(master, data.masterSha512, { tileSize: config.iiif.tileSize, maxPixels: config.maxPixels });
+      const result = await executeObjectCommand(
+        store,
+        { type: 'RecordDerivative', objectId: data.objectId, fileId: data.fileId, derivative: info },
+        { ...ACTOR, causationId: data.cause },
+      );
+      const ms = Date.now() - started;
+      logger.info({ objectId: data.objectId, fileId: data.fileId, tiles: info.tiles, ms }, 'derivatives made');
+      return { outcome: result.events.length ? 'created' : 'recorded-already', tiles: info.tiles, ms };
+    } catch (err) {
+      if (err instanceof DomainError && (err.code === 'withdrawn' || err.code === 'not-found')) return { outcome: 'skipped', reason: err.messages.en };
+      const attempts = job.attemptsMade + 1;
+      if (err instanceof DerivativeError && err.kind === 'undecodable') {
+        await recordFailure(data, err.message, attempts);
+        throw new UnrecoverableError(err.message);
+      }
+      if (attempts >= (job.opts.attempts ?? 1)) await recordFailure(data, (err as Error).message, attempts);
+      throw err;
+    }
+  };
+
+  const queueRedis = queueConnection(options.redisUrl);
+  const workerRedis = queueConnection(options.redisUrl);
+  const queue = new Queue(QUEUES.derivatives, { connection: queueRedis, prefix: config.queuePrefix });
+  const worker = new Worker(QUEUES.derivatives, process, {
+    connection: workerRedis,
+    prefix: config.queuePrefix,
+    // libvips already uses every core for one image; two at once only thrash memory.
+    concurrency: options.concurrency ?? 1,
+    // A 140-megapixel master takes tens of seconds; keep the lock well beyond that.
+    lockDuration: 5 * 60_000,
+  });
+  worker.on('failed', (job, err) => logger.error({ job: job?.id, err: err.message }, 'derivative job failed'));
+  return {
+    queue,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.close();
+      queueRedis.disconnect();
+      workerRedis.disconnect();
+    },
+  };
+}
