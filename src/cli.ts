@@ -16,6 +16,8 @@ import { openEventStore } from './eventstore/open.ts';
 import { verifyLog } from './eventstore/verify.ts';
 import { createLogger } from './logger.ts';
 import { objectReadModel } from './projections/object-read-model.ts';
+import { dispatcher } from './projections/dispatcher.ts';
+import { manifestReadModel } from './projections/manifest-read-model.ts';
 import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
@@ -28,7 +30,7 @@ import { WORKERS } from '../workers/index.ts';
  * The `thukho` command. Every subcommand reads the same configuration (environment, see
  * README); output for people goes to stdout, JSON logs to stderr.
  */
-const PROJECTIONS: Record<string, Projection> = { objects: objectReadModel, users: userReadModel };
+const PROJECTIONS: Record<string, Projection> = { objects: objectReadModel, users: userReadModel, manifests: manifestReadModel, dispatcher };
 const CLI_ACTOR = { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
 
 function config(): Config {

@@ -24,6 +24,7 @@ import { DerivativeStore } from './iiif/derivative-store.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { dispatcher, outboxCounts } from './projections/dispatcher.ts';
+import { manifestReadModel } from './projections/manifest-read-model.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
 
@@ -62,7 +63,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const objects = new ProjectionRunner(store, readDb, objectReadModel, logger);
   const users = new ProjectionRunner(store, readDb, userReadModel, logger);
   const dispatch = new ProjectionRunner(store, readDb, dispatcher, logger);
-  const projections = [objects, users, dispatch];
+  const manifests = new ProjectionRunner(store, readDb, manifestReadModel, logger);
+  const projections = [objects, users, dispatch, manifests];
   for (const p of projections) p.start();
 
   // The outbox pump and the image server's "make it again" share one queue client.

@@ -12,9 +12,22 @@ export type CollectionCommand =
   | { type: 'CreateCollection'; collectionId: string; title: string; description?: string; parentId?: string }
   | { type: 'EditCollection'; collectionId: string; title?: string; description?: string | null };
 
+export const RESERVED_COLLECTION_IDS: readonly string[] = ['top'];
+
 export function decideCollection(command: CollectionCommand, state: CollectionState): CollectionEvent[] {
   switch (command.type) {
     case 'CreateCollection': {
+      // The IIIF top collection is /iiif/collection/top: no collection may take that name.
+      if (RESERVED_COLLECTION_IDS.includes(command.collectionId)) {
+        throw new DomainError(
+          'invalid-input',
+          {
+            vi: `Mã "${command.collectionId}" được dành riêng cho hệ thống; hãy chọn mã khác.`,
+            en: `The id "${command.collectionId}" is reserved; choose another id.`,
+          },
+          { collectionId: command.collectionId },
+        );
+      }
       if (state.status !== 'absent') {
         throw new DomainError(
           'already-exists',

@@ -60,3 +60,36 @@ export function requireStaff(ctx: Context): Actor {
     en: 'Only library staff may do this.',
   });
 }
+
+/**
+ * The answer for restricted material the viewer may not see: anonymous readers are asked
+ * to sign in (401), signed-in readers without the right are refused (403).
+ */
+export function restrictedProblem(ctx: Context): Problem {
+  if (authOf(ctx).viewer.role === 'public') {
+    ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+    return new Problem(401, 'authentication-required', {
+      vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc; hãy đăng nhập (Authorization: Bearer …).',
+      en: 'This material is for registered readers or the reading room only; sign in (Authorization: Bearer …).',
+    });
+  }
+  return new Problem(403, 'restricted', {
+    vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
+    en: 'This material is for registered readers or the reading room only.',
+  });
+}
+
+/** Host names and IP literals with an optional port: anything else in Host is refused, not echoed into documents. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The URL the outside world reaches us at: THUKHO_PUBLIC_URL, else the request's own host. */
+export function publicBase(publicUrl: string | undefined, ctx: Context): string {
+  if (publicUrl) return publicUrl;
+  if (!HOST.test(ctx.host)) {
+    throw new Problem(400, 'invalid-host', {
+      vi: 'Tiêu đề Host không hợp lệ; không thể tạo địa chỉ cho tài liệu IIIF.',
+      en: 'The Host header is not a valid host name; IIIF addresses cannot be made from it.',
+    });
+  }
+  return `${ctx.protocol}://${ctx.host}`;
+}

@@ -18,3 +18,19 @@ export function ifMatchRevision(ctx: Context): bigint | undefined {
   }
   return BigInt(m[1] as string);
 }
+
+/**
+ * Answers 304 when If-None-Match names `etag` (weak comparison, RFC 9110 §13.1.2), after
+ * setting it. koa's ctx.fresh is not used: it judges only a response already marked 2xx.
+ */
+export function notModified(ctx: Context, etag: string): boolean {
+  ctx.set('ETag', etag);
+  const header = ctx.get('if-none-match').trim();
+  if (!header) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  if (header === '*' || header.split(',').some((tag) => opaque(tag) === opaque(etag))) {
+    ctx.status = 304;
+    return true;
+  }
+  return false;
+}

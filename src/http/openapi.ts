@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
-import { CreateObjectBody, EditObjectBody, WithdrawBody } from './routes/objects.ts';
+import { CreateObjectBody, EditObjectBody, ReorderBody, WithdrawBody } from './routes/objects.ts';
 
 /**
  * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
@@ -44,6 +44,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         CreateObject: schema(CreateObjectBody),
         EditObject: schema(EditObjectBody),
         Withdraw: schema(WithdrawBody),
+        Reorder: schema(ReorderBody),
         CreateCollection: schema(CreateCollectionBody),
         EditCollection: schema(EditCollectionBody),
         Object: {
@@ -96,6 +97,10 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/api/objects/{id}/withdraw': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         post: { summary: 'Withdraw an object (staff); it takes no more changes', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/Withdraw' }) }, responses: { 200: { description: 'Withdrawn' }, 404: problem, 409: problem } },
+      },
+      '/api/objects/{id}/files/order': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        put: { summary: 'Set the page order (staff): every file id of the object once', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/Reorder' }) }, responses: { 200: json({ $ref: '#/components/schemas/Object' }), 404: problem, 409: problem, 422: problem } },
       },
       '/api/objects/{id}/events': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],

@@ -34,7 +34,7 @@ test.serial('health reports event store, redis and projections', async (t) => {
   t.is((r.json.eventStore as Json).status, 'ok');
   t.is((r.json.redis as Json).status, 'ok');
   const names = (r.json.projections as Json[]).map((p) => p.name);
-  t.deepEqual(names.sort(), ['objects', 'users']);
+  t.deepEqual(names.sort(), ['dispatcher', 'manifests', 'objects', 'users']);
 });
 
 test.serial('create, read, list an object with Vietnamese metadata', async (t) => {
@@ -192,7 +192,8 @@ test.serial('confidential objects are invisible to the public, restricted ones n
   t.is((await call(t, 'GET', `/api/objects/${sid}`, { token: null })).status, 404);
   t.is((await call(t, 'GET', `/api/objects/${sid}`, { token: t.context.server.readerToken })).status, 404);
   t.is((await call(t, 'GET', `/api/objects/${sid}`)).status, 200);
-  t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: null })).status, 403);
+  // Anonymous readers are asked to sign in; the same answer as for its manifest and images.
+  t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: null })).status, 401);
   t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: t.context.server.readerToken })).status, 200);
   const publicList = await call(t, 'GET', '/api/objects?limit=200', { token: null });
   const ids = (publicList.json.items as Json[]).map((o) => o.id);

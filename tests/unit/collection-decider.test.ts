@@ -175,3 +175,8 @@ test('decide → evolve round trip', (t) => {
   for (const c of commands) state = decideCollection(c, state).reduce(evolveCollection, state);
   t.deepEqual(state, { status: 'active', collectionId: ID, title: 'Kho Hán Nôm' });
 });
+
+test('"top" is reserved for the IIIF top collection', (t) => {
+  const err = t.throws(() => decideCollection({ type: 'CreateCollection', collectionId: 'top', title: 'Đỉnh' }, initialCollectionState), { instanceOf: DomainError });
+  t.is(err?.code, 'invalid-input');
+});

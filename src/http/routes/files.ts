@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { notModified } from '../etag.ts';
 import { stat } from 'node:fs/promises';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -98,15 +99,11 @@ export function fileRoutes(services: AppServices): Router {
     const { file } = lookup(ctx);
     const path = await ingest.ocfl.contentFile(file.storage.ocflObjectId, `${file.fileId}/${file.name}`);
     const facts = await stat(path);
-    ctx.set('ETag', `"${file.digests.sha256}"`);
     // RFC 9530: lets the client check what it received against what we preserved.
     ctx.set('Repr-Digest', `sha-512=:${hexToBase64(file.digests.sha512)}:, sha-256=:${hexToBase64(file.digests.sha256)}:`);
     ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
     ctx.set('Cache-Control', 'private, max-age=86400, immutable');
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
-    }
+    if (notModified(ctx, `"${file.digests.sha256}"`)) return;
     ctx.type = file.mediaType;
     ctx.length = facts.size;
     ctx.body = createReadStream(path);

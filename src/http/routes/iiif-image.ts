@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { canSee, isStaff } from '../../domain/access-policy.ts';
@@ -5,7 +6,8 @@ import { ID_PATTERN } from '../../domain/metadata.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
 import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
-import { authOf } from '../auth.ts';
+import { authOf, publicBase, restrictedProblem } from '../auth.ts';
+import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
@@ -24,7 +26,7 @@ export function imageRoutes(services: AppServices): Router {
   const router = new Router();
   const lookup = imageFileLookup(services.readDb);
   const images = services.images;
-  const base = (ctx: Context) => services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+  const base = (ctx: Context) => publicBase(services.config.publicUrl, ctx);
 
   const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
     const fileId = ctx.params.fileId as string;
@@ -38,10 +40,7 @@ export function imageRoutes(services: AppServices): Router {
     if (!file || file.width === null || file.height === null) throw unknown();
     if (!canSee(file.accessLevel, viewer)) {
       if (file.accessLevel === 'confidential') throw unknown();
-      throw new Problem(403, 'restricted', {
-        vi: 'Ảnh này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
-        en: 'This image is for registered readers or the reading room only.',
-      });
+      throw restrictedProblem(ctx);
     }
     if (file.status === 'withdrawn' && !isStaff(viewer)) {
       throw new Problem(410, 'withdrawn', {
@@ -66,12 +65,7 @@ export function imageRoutes(services: AppServices): Router {
     const info = images.info(file, id);
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
     ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.etag = `"${file.sha512.slice(0, 32)}-${Buffer.from(id).toString('base64url').slice(-16)}"`;
-    ctx.status = 200; // koa judges freshness only of a 2xx
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
-    }
+    if (notModified(ctx, `"${createHash('sha1').update(file.sha512).update(id).digest('base64url')}"`)) return;
     ctx.body = info;
     ctx.type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
   });
@@ -82,12 +76,7 @@ export function imageRoutes(services: AppServices): Router {
     try {
       const res = await images.image(file, { region: p.region!, size: p.size!, rotation: p.rotation!, qualityFormat: p.qualityFormat! });
       ctx.set('Link', `<${base(ctx)}/iiif/3/${file.fileId}/${res.canonical}>;rel="canonical", <${LEVEL2_PROFILE_URI}>;rel="profile"`);
-      ctx.etag = res.etag.slice(1, -1);
-      ctx.status = 200;
-      if (ctx.fresh) {
-        ctx.status = 304;
-        return;
-      }
+      if (notModified(ctx, res.etag)) return;
       ctx.type = res.contentType;
       ctx.body = res.body;
     } catch (err) {

@@ -6,9 +6,9 @@ import { executeObjectCommand, newId, objectStream } from '../../application/obj
 import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
-import { authOf, requireStaff } from '../auth.ts';
+import { authOf, requireStaff, restrictedProblem } from '../auth.ts';
 import { readJson } from '../body.ts';
-import { ifMatchRevision, setRevisionEtag } from '../etag.ts';
+import { ifMatchRevision, notModified, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
@@ -17,6 +17,7 @@ export const CreateObjectBody = z
   .strict();
 export const EditObjectBody = z.object({ ...MetadataChanges.shape, accessLevel: AccessLevel.optional() }).strict();
 export const WithdrawBody = z.object({ reason: z.string().trim().min(1).max(2000) }).strict();
+export const ReorderBody = z.object({ order: z.array(Id).min(1).max(100_000) }).strict();
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.coerce.number().int().positive().optional(),
@@ -100,12 +101,7 @@ export function objectRoutes(services: AppServices): Router {
     const id = ctx.params.id as string;
     const found = findObject(readDb, id, authOf(ctx).viewer);
     if (!found.found) {
-      if (found.reason === 'hidden') {
-        throw new Problem(403, 'restricted', {
-          vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
-          en: 'This object is for registered readers or the reading room only.',
-        });
-      }
+      if (found.reason === 'hidden') throw restrictedProblem(ctx);
       throw notFound(id);
     }
     const view = found.object;
@@ -116,11 +112,7 @@ export function objectRoutes(services: AppServices): Router {
         en: `Object "${id}" has been withdrawn.`,
       });
     }
-    setRevisionEtag(ctx, view.revision);
-    if (ctx.fresh) {
-      ctx.status = 304;
-      return;
-    }
+    if (notModified(ctx, `"${view.revision}"`)) return;
     ctx.body = view;
   });
 
@@ -137,6 +129,18 @@ export function objectRoutes(services: AppServices): Router {
       { ...commandContext(ctx), actor },
       expected,
     );
+    const view = await viewAfterWrite(id, result.position, ctx);
+    setRevisionEtag(ctx, view.revision);
+    ctx.body = view;
+  });
+
+  // The page order readers see (manifest canvases): every file id once, in the new order.
+  router.put('/api/objects/:id/files/order', async (ctx) => {
+    const actor = requireStaff(ctx);
+    const id = ctx.params.id as string;
+    const expected = ifMatchRevision(ctx);
+    const { order } = ReorderBody.parse(await readJson(ctx, config.maxJsonBytes));
+    const result = await executeObjectCommand(store, { type: 'ReorderFiles', objectId: id, order }, { ...commandContext(ctx), actor }, expected);
     const view = await viewAfterWrite(id, result.position, ctx);
     setRevisionEtag(ctx, view.revision);
     ctx.body = view;

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { Id } from '../../domain/metadata.ts';
+import { DEFAULT_PAGE_SIZE, buildCollectionDocument, isPaged, pageCount, pageWindow } from '../../iiif/manifest.ts';
+import {
+  BASE_PLACEHOLDER,
+  TOP,
+  countCollectionItems,
+  findCollectionHeader,
+  findManifest,
+  listCollectionItems,
+  renderStoredJson,
+} from '../../projections/manifest-read-model.ts';
+import { authOf, publicBase, restrictedProblem } from '../auth.ts';
+import { notModified } from '../etag.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+
+/**
+ * IIIF Presentation 3: manifests (built by the manifests projection, served as stored text)
+ * and collections (listed per request, because what a collection shows depends on who asks).
+ * Access follows the one policy: confidential objects do not exist for non-staff, restricted
+ * ones ask anonymous users to sign in (401) and tell signed-in readers no (403).
+ */
+export const PRESENTATION_3_MEDIA_TYPE = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"';
+
+function validId(raw: string | undefined, what: 'object' | 'collection'): string {
+  const parsed = Id.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new Problem(
+    400,
+    'invalid-id',
+    what === 'object'
+      ? { vi: `Mã tài liệu không hợp lệ: "${raw ?? ''}".`, en: `Invalid object id: "${raw ?? ''}".` }
+      : { vi: `Mã bộ sưu tập không hợp lệ: "${raw ?? ''}".`, en: `Invalid collection id: "${raw ?? ''}".` },
+    { id: raw ?? null },
+  );
+}
+
+function shortHash(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 27);
+}
+
+/** Send a Presentation 3 document, or 304 when the client has it already. */
+function sendDocument(ctx: Context, body: string, etag: string, cacheControl: string): void {
+  ctx.set('Cache-Control', cacheControl);
+  // The answer depends on the bearer token for anything not open to all.
+  ctx.vary('Authorization');
+  if (notModified(ctx, etag)) return;
+  ctx.status = 200;
+  // Set before the body, or koa would call a string body text/plain.
+  ctx.set('Content-Type', PRESENTATION_3_MEDIA_TYPE);
+  ctx.body = body;
+}
+
+/**
+ * The projection's tables exist only once the manifests projection has started; until then
+ * (or if it is not wired in) answer 503 rather than 500.
+ */
+function readModel<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof Error && /no such table: iiif_/.test(err.message)) {
+      throw new Problem(503, 'manifests-unavailable', {
+        vi: 'Các tài liệu IIIF đang được dựng; vui lòng thử lại sau ít phút.',
+        en: 'IIIF documents are being built; please retry in a few minutes.',
+      });
+    }
+    throw err;
+  }
+}
+
+function collectionNotFound(id: string): Problem {
+  return new Problem(404, 'not-found', {
+    vi: `Không tìm thấy bộ sưu tập "${id}".`,
+    en: `Collection "${id}" does not exist.`,
+  }, { collectionId: id });
+}
+
+export function presentationRoutes(services: AppServices): Router {
+  const router = new Router();
+  const { readDb, config } = services;
+  const institution = config.institution;
+
+  router.get('/iiif/manifest/:objectId', async (ctx) => {
+    const objectId = validId(ctx.params.objectId, 'object');
+    const { viewer } = authOf(ctx);
+    const found = readModel(() => findManifest(readDb, objectId, viewer));
+    switch (found.status) {
+      case 'absent':
+        throw new Problem(404, 'not-found', {
+          vi: `Không tìm thấy tài liệu "${objectId}".`,
+          en: `Object "${objectId}" does not exist.`,
+        }, { objectId });
+      case 'hidden':
+        throw restrictedProblem(ctx);
+      case 'gone':
+        throw new Problem(410, 'withdrawn', {
+          vi: `Tài liệu "${objectId}" đã được rút khỏi kho. Lý do: ${found.reason}`,
+          en: `Object "${objectId}" has been withdrawn. Reason: ${found.reason}`,
+        }, { objectId, reason: found.reason });
+      case 'empty':
+        throw new Problem(404, 'no-images', {
+          vi: `Tài liệu "${objectId}" chưa có ảnh nào nên chưa có manifest IIIF.`,
+          en: `Object "${objectId}" has no images yet, so it has no IIIF manifest.`,
+        }, { objectId });
+      case 'ok': {
+        const base = publicBase(services.config.publicUrl, ctx);
+        // The stored ETag names the template; base and institution complete the representation.
+        const etag = `"${shortHash(found.etag, base, institution)}"`;
+        const cache = found.accessLevel === 'open' ? 'public, max-age=60' : 'private';
+        const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution });
+        sendDocument(ctx, body, etag, cache);
+        return;
+      }
+    }
+  });
+
+  /** A collection, the page list of a big one, or one of its pages. */
+  const collection = (ctx: Context, rawId: string | undefined, page: number | undefined) => {
+    const id = rawId === TOP ? TOP : validId(rawId, 'collection');
+    const { viewer } = authOf(ctx);
+    const header = readModel(() => findCollectionHeader(readDb, id));
+    if (!header) throw collectionNotFound(id);
+    const total = readModel(() => countCollectionItems(readDb, id, viewer));
+    if (page !== undefined && (page > pageCount(total) || (page > 1 && !isPaged(total)))) {
+      throw new Problem(404, 'no-such-page', {
+        vi: `Bộ sưu tập "${id}" không có trang ${page}.`,
+        en: `Collection "${id}" has no page ${page}.`,
+      }, { collectionId: id, page, pages: pageCount(total) });
+    }
+    const window = pageWindow(total, page, DEFAULT_PAGE_SIZE);
+    const items = window.limit > 0 ? readModel(() => listCollectionItems(readDb, id, viewer, window.offset, window.limit)) : [];
+    const doc = buildCollectionDocument({
+      base: BASE_PLACEHOLDER,
+      id,
+      label: header.label,
+      ...(header.summary ? { summary: header.summary } : {}),
+      ...(header.parent ? { parent: header.parent } : {}),
+      total,
+      items,
+      ...(page !== undefined ? { page } : {}),
+    });
+    const body = renderStoredJson(JSON.stringify(doc), { base: publicBase(services.config.publicUrl, ctx), institution });
+    // What a collection lists depends on the viewer: only the anonymous view is shareable.
+    const onlyOpen = viewer.role === 'public' && viewer.inReadingRoom !== true;
+    sendDocument(ctx, body, `"${shortHash(body)}"`, onlyOpen ? 'public, max-age=60' : 'private');
+  };
+
+  router.get('/iiif/collection/:collectionId', async (ctx) => {
+    collection(ctx, ctx.params.collectionId, undefined);
+  });
+
+  router.get('/iiif/collection/:collectionId/page/:n', async (ctx) => {
+    const raw = ctx.params.n ?? '';
+    if (!/^[1-9]\d{0,8}$/.test(raw)) {
+      throw new Problem(400, 'invalid-page', {
+        vi: `Số trang phải là số nguyên dương; nhận được "${raw}".`,
+        en: `The page number must be a positive integer; got "${raw}".`,
+      });
+    }
+    collection(ctx, ctx.params.collectionId, Number(raw));
+  });
+
+  return router;
+}

@@ -1,0 +1,464 @@
+import { createHash } from 'node:crypto';
+import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
+import { type CollectionState, evolveCollection } from '../domain/collection.ts';
+import { type CollectionEvent, type ObjectEvent, isEventType, parseEventData } from '../domain/events.ts';
+import type { AccessLevel } from '../domain/metadata.ts';
+import { type ObjectState, evolveObject } from '../domain/object.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import {
+  type CollectionItemRef,
+  type ImageResource,
+  type LanguageMap,
+  type PresentableObject,
+  TOP_COLLECTION_LABEL,
+  bilingual,
+  buildManifest,
+  imageFiles,
+  textMap,
+  thumbnailFor,
+  thumbnailSize,
+} from '../iiif/manifest.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * IIIF Presentation 3 manifests, built once per change by this projection and served as
+ * stored text. The projection folds object and collection streams itself (with the domain's
+ * evolve functions) instead of reading the object read model, because projections run and
+ * rebuild independently: nothing guarantees the other one is at the same position.
+ *
+ * Stored documents carry placeholders instead of the public base URL and the institution
+ * name, which come from configuration and the request; `renderStoredJson` puts them in at
+ * serve time with a plain string replace, so no request ever rebuilds a manifest.
+ */
+export const BASE_PLACEHOLDER = 'urn:thukho:base';
+export const INSTITUTION_PLACEHOLDER = 'urn:thukho:institution';
+
+const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'DerivativeCreated', 'DerivativeFailed', 'AccessPolicyChanged', 'ObjectWithdrawn'];
+const COLLECTION_TYPES = ['CollectionCreated', 'CollectionEdited'];
+
+interface ObjectStateRow {
+  object_id: string;
+  revision: number;
+  seq: number;
+  state: string;
+}
+
+interface CollectionRow {
+  collection_id: string;
+  revision: number;
+  seq: number;
+  parent_id: string | null;
+  title: string;
+  state: string;
+}
+
+interface ManifestRow {
+  object_id: string;
+  revision: number;
+  status: 'active' | 'withdrawn';
+  access_level: AccessLevel;
+  collection_id: string | null;
+  seq: number;
+  label: string;
+  thumbnail: string | null;
+  canvases: number;
+  manifest: string | null;
+  etag: string | null;
+  input_hash: string | null;
+  withdrawn_reason: string | null;
+}
+
+interface Loaded<S> {
+  state: S;
+  revision: number;
+  seq: number;
+}
+
+function decodeObjectEvent(e: RecordedEvent): ObjectEvent | undefined {
+  if (!isEventType(e.type) || !OBJECT_TYPES.includes(e.type)) return undefined;
+  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectEvent;
+}
+
+function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
+  if (!isEventType(e.type) || !COLLECTION_TYPES.includes(e.type)) return undefined;
+  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as CollectionEvent;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+type ActiveCollection = Extract<CollectionState, { status: 'active' }>;
+
+/** One batch's view of the tables: rows loaded once, changes kept in memory, written at the end. */
+class Batch {
+  readonly objects = new Map<string, Loaded<ObjectState>>();
+  readonly collections = new Map<string, Loaded<CollectionState>>();
+  /** Objects whose state changed in this batch. */
+  readonly changedObjects = new Set<string>();
+  readonly changedCollections = new Set<string>();
+  /** Collections whose title is new or different: their objects' partOf and metadata change. */
+  readonly retitled = new Set<string>();
+
+  constructor(private readonly db: ReadModelDb) {}
+
+  object(id: string, position: bigint): Loaded<ObjectState> {
+    let cur = this.objects.get(id);
+    if (!cur) {
+      const row = this.db.prepare<[string], ObjectStateRow>('SELECT * FROM iiif_object_state WHERE object_id = ?').get(id);
+      cur = row
+        ? { state: JSON.parse(row.state) as ObjectState, revision: row.revision, seq: row.seq }
+        : { state: { status: 'absent' }, revision: -1, seq: Number(position) };
+      this.objects.set(id, cur);
+    }
+    return cur;
+  }
+
+  collection(id: string, position: bigint): Loaded<CollectionState> {
+    let cur = this.collections.get(id);
+    if (!cur) {
+      const row = this.db.prepare<[string], CollectionRow>('SELECT * FROM iiif_collections WHERE collection_id = ?').get(id);
+      cur = row
+        ? { state: JSON.parse(row.state) as CollectionState, revision: row.revision, seq: row.seq }
+        : { state: { status: 'absent' }, revision: -1, seq: Number(position) };
+      this.collections.set(id, cur);
+    }
+    return cur;
+  }
+
+  /** The title a manifest shows for its collection, with this batch's changes. */
+  collectionTitle(id: string): string | undefined {
+    const cur = this.collections.get(id);
+    if (cur) return cur.state.status === 'active' ? cur.state.title : undefined;
+    return this.db.prepare<[string], { title: string }>('SELECT title FROM iiif_collections WHERE collection_id = ?').get(id)?.title;
+  }
+
+  applyObject(e: RecordedEvent, event: ObjectEvent): void {
+    const id = e.streamId.slice('object-'.length);
+    const cur = this.object(id, e.position);
+    // At-least-once delivery: an event at or below the stored revision is already in.
+    if (Number(e.revision) <= cur.revision) return;
+    cur.state = evolveObject(cur.state, event);
+    cur.revision = Number(e.revision);
+    if (event.type === 'ObjectRegistered') cur.seq = Number(e.position);
+    this.changedObjects.add(id);
+  }
+
+  applyCollection(e: RecordedEvent, event: CollectionEvent): void {
+    const id = e.streamId.slice('collection-'.length);
+    const cur = this.collection(id, e.position);
+    if (Number(e.revision) <= cur.revision) return;
+    const before = cur.state.status === 'active' ? cur.state.title : undefined;
+    cur.state = evolveCollection(cur.state, event);
+    cur.revision = Number(e.revision);
+    if (event.type === 'CollectionCreated') cur.seq = Number(e.position);
+    this.changedCollections.add(id);
+    if (cur.state.status === 'active' && cur.state.title !== before) this.retitled.add(id);
+  }
+
+  /** Objects in retitled collections, not already changed here, loaded for a rebuild. */
+  objectsOfRetitled(): string[] {
+    if (this.retitled.size === 0) return [];
+    const ids = [...this.retitled];
+    const rows = this.db
+      .prepare<string[], { object_id: string }>(
+        `SELECT object_id FROM iiif_manifests WHERE status = 'active' AND collection_id IN (${ids.map(() => '?').join(', ')})`,
+      )
+      .all(...ids);
+    return rows.map((r) => r.object_id).filter((id) => !this.changedObjects.has(id));
+  }
+}
+
+/** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
+function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined): string {
+  const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f)]);
+  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null }));
+}
+
+interface ManifestColumns {
+  canvases: number;
+  label: string;
+  thumbnail: string | null;
+  manifest: string | null;
+  etag: string | null;
+  inputHash: string | null;
+}
+
+function manifestColumns(objectId: string, state: PresentableObject, batch: Batch, previous: ManifestRow | undefined): ManifestColumns {
+  const files = imageFiles(state);
+  const first = files[0];
+  const columns = {
+    canvases: files.length,
+    label: JSON.stringify(textMap(state.metadata.title)),
+    thumbnail: first ? JSON.stringify([thumbnailFor(BASE_PLACEHOLDER, first)]) : null,
+  };
+  // A withdrawn object's manifest is never served again: do not keep a copy around.
+  if (state.status === 'withdrawn') return { ...columns, manifest: null, etag: null, inputHash: null };
+  const collectionId = state.metadata.collectionId;
+  const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
+  const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
+  const inputHash = buildInputs(state, collection);
+  if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
+    // Access changes, failed derivatives and re-deliveries do not change the document.
+    return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
+  }
+  const manifest = JSON.stringify(
+    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, ...(collection ? { collection } : {}) }),
+  );
+  return { ...columns, manifest, etag: sha256(manifest), inputHash };
+}
+
+function writeCollections(db: ReadModelDb, batch: Batch): void {
+  const upsert = db.prepare(
+    `INSERT INTO iiif_collections (collection_id, revision, seq, parent_id, title, state) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (collection_id) DO UPDATE SET revision = excluded.revision, parent_id = excluded.parent_id,
+       title = excluded.title, state = excluded.state`,
+  );
+  for (const id of batch.changedCollections) {
+    const cur = batch.collections.get(id);
+    if (!cur || cur.state.status !== 'active') continue;
+    upsert.run(id, cur.revision, cur.seq, cur.state.parentId ?? null, cur.state.title, JSON.stringify(cur.state));
+  }
+}
+
+function writeObjects(db: ReadModelDb, batch: Batch): void {
+  const upsertState = db.prepare(
+    `INSERT INTO iiif_object_state (object_id, revision, seq, state) VALUES (?, ?, ?, ?)
+     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, state = excluded.state`,
+  );
+  const getManifest = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?');
+  const upsertManifest = db.prepare(
+    `INSERT INTO iiif_manifests (object_id, revision, status, access_level, collection_id, seq, label, thumbnail, canvases, manifest, etag, input_hash, withdrawn_reason)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
+       access_level = excluded.access_level, collection_id = excluded.collection_id, label = excluded.label,
+       thumbnail = excluded.thumbnail, canvases = excluded.canvases, manifest = excluded.manifest,
+       etag = excluded.etag, input_hash = excluded.input_hash, withdrawn_reason = excluded.withdrawn_reason`,
+  );
+  for (const id of [...batch.changedObjects, ...batch.objectsOfRetitled()]) {
+    const cur = batch.object(id, 0n);
+    const s = cur.state;
+    if (s.status === 'absent') continue;
+    if (batch.changedObjects.has(id)) upsertState.run(id, cur.revision, cur.seq, JSON.stringify(s));
+    const c = manifestColumns(id, s, batch, getManifest.get(id));
+    upsertManifest.run(
+      id, cur.revision, s.status, s.accessLevel, s.metadata.collectionId ?? null, cur.seq,
+      c.label, c.thumbnail, c.canvases, c.manifest, c.etag, c.inputHash, s.withdrawnReason ?? null,
+    );
+  }
+}
+
+export const manifestReadModel: Projection = {
+  name: 'manifests',
+  version: 1,
+  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
+
+  setup(db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS iiif_object_state (
+        object_id TEXT PRIMARY KEY,
+        revision  INTEGER NOT NULL,
+        seq       INTEGER NOT NULL,
+        state     TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS iiif_collections (
+        collection_id TEXT PRIMARY KEY,
+        revision      INTEGER NOT NULL,
+        seq           INTEGER NOT NULL,
+        parent_id     TEXT,
+        title         TEXT NOT NULL,
+        state         TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS iiif_collections_by_parent ON iiif_collections (parent_id, seq);
+      CREATE TABLE IF NOT EXISTS iiif_manifests (
+        object_id        TEXT PRIMARY KEY,
+        revision         INTEGER NOT NULL,
+        status           TEXT NOT NULL,
+        access_level     TEXT NOT NULL,
+        collection_id    TEXT,
+        seq              INTEGER NOT NULL,
+        label            TEXT NOT NULL,   -- language map (JSON)
+        thumbnail        TEXT,            -- [Image] (JSON, placeholder base) or NULL
+        canvases         INTEGER NOT NULL,
+        manifest         TEXT,            -- the document (JSON, placeholders) or NULL once withdrawn
+        etag             TEXT,
+        input_hash       TEXT,
+        withdrawn_reason TEXT
+      );
+      CREATE INDEX IF NOT EXISTS iiif_manifests_by_collection ON iiif_manifests (collection_id, seq);
+      CREATE INDEX IF NOT EXISTS iiif_manifests_by_seq ON iiif_manifests (seq);
+    `);
+  },
+
+  reset(db) {
+    db.exec('DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections;');
+  },
+
+  apply(db, events) {
+    const batch = new Batch(db);
+    for (const e of events) {
+      if (e.streamId.startsWith('object-')) {
+        const event = decodeObjectEvent(e);
+        if (event) batch.applyObject(e, event);
+      } else if (e.streamId.startsWith('collection-')) {
+        const event = decodeCollectionEvent(e);
+        if (event) batch.applyCollection(e, event);
+      }
+    }
+    // Collections first: the manifests written next read their titles.
+    writeCollections(db, batch);
+    writeObjects(db, batch);
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// Serving
+
+/** JSON string content for `text` (what goes between the quotes). */
+function jsonStringContent(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+/**
+ * A stored document with the real base URL and institution name put in. Both are escaped
+ * as JSON string content, so a strange Host header cannot break out of the JSON.
+ */
+export function renderStoredJson(stored: string, values: { base: string; institution: string }): string {
+  return stored
+    .split(BASE_PLACEHOLDER)
+    .join(jsonStringContent(values.base))
+    .split(INSTITUTION_PLACEHOLDER)
+    .join(jsonStringContent(values.institution));
+}
+
+export type ManifestLookup =
+  | { status: 'ok'; json: string; etag: string; revision: number; accessLevel: AccessLevel }
+  /** Registered, visible, but without any image yet: there is no valid manifest to give. */
+  | { status: 'empty'; accessLevel: AccessLevel }
+  | { status: 'gone'; reason: string }
+  | { status: 'absent' | 'hidden' };
+
+/**
+ * The stored manifest (with placeholders: see renderStoredJson) as `viewer` may see it. Like
+ * findObject, a confidential object is "absent" to non-staff, a restricted one "hidden".
+ */
+export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer): ManifestLookup {
+  const row = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+  if (!row) return { status: 'absent' };
+  if (!canSee(row.access_level, viewer)) return { status: row.access_level === 'confidential' ? 'absent' : 'hidden' };
+  if (row.status === 'withdrawn') return { status: 'gone', reason: row.withdrawn_reason ?? '' };
+  if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', accessLevel: row.access_level };
+  return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, accessLevel: row.access_level };
+}
+
+// ---------------------------------------------------------------------------------------
+// Collections
+
+export const TOP = 'top';
+
+export interface CollectionHeader {
+  id: string;
+  label: LanguageMap;
+  summary?: LanguageMap;
+  /** The enclosing collection; the top collection has none. */
+  parent?: { id: string; label: LanguageMap };
+}
+
+const TOP_SUMMARY: LanguageMap = bilingual(
+  `Tài liệu số hoá của ${INSTITUTION_PLACEHOLDER}`,
+  `Digitised documents of ${INSTITUTION_PLACEHOLDER}`,
+);
+
+function collectionRow(db: ReadModelDb, id: string): CollectionRow | undefined {
+  return db.prepare<[string], CollectionRow>('SELECT * FROM iiif_collections WHERE collection_id = ?').get(id);
+}
+
+/**
+ * Label, summary and parent of 'top' or a collection; undefined for an unknown id. A
+ * collection whose parent is unknown (or itself) hangs under 'top', so none is unreachable.
+ */
+export function findCollectionHeader(db: ReadModelDb, id: string): CollectionHeader | undefined {
+  if (id === TOP) return { id: TOP, label: TOP_COLLECTION_LABEL, summary: TOP_SUMMARY };
+  const row = collectionRow(db, id);
+  if (!row) return undefined;
+  const state = JSON.parse(row.state) as ActiveCollection;
+  const parentRow = row.parent_id && row.parent_id !== id ? collectionRow(db, row.parent_id) : undefined;
+  return {
+    id,
+    label: textMap(row.title),
+    ...(state.description ? { summary: textMap(state.description) } : {}),
+    parent: parentRow ? { id: parentRow.collection_id, label: textMap(parentRow.title) } : { id: TOP, label: TOP_COLLECTION_LABEL },
+  };
+}
+
+/** SQL conditions (and parameters) for the members of 'top' or of one collection. */
+function memberFilters(id: string): { collections: [string, string[]]; manifests: [string, string[]] } {
+  if (id === TOP) {
+    return {
+      collections: ['(c.parent_id IS NULL OR c.parent_id = c.collection_id OR c.parent_id NOT IN (SELECT collection_id FROM iiif_collections))', []],
+      manifests: ['(m.collection_id IS NULL OR m.collection_id NOT IN (SELECT collection_id FROM iiif_collections))', []],
+    };
+  }
+  return {
+    collections: ['c.parent_id = ? AND c.collection_id <> ?', [id, id]],
+    manifests: ['m.collection_id = ?', [id]],
+  };
+}
+
+/** Manifests a viewer may open: active, with at least one canvas, at a level they can see. */
+function visibleManifests(viewer: Viewer, id: string): { where: string; params: string[] } {
+  const levels = visibleLevels(viewer);
+  const [members, params] = memberFilters(id).manifests;
+  return {
+    where: `m.status = 'active' AND m.canvases > 0 AND m.access_level IN (${levels.map(() => '?').join(', ')}) AND ${members}`,
+    params: [...levels, ...params],
+  };
+}
+
+function countChildCollections(db: ReadModelDb, id: string): number {
+  const [where, params] = memberFilters(id).collections;
+  return db.prepare<string[], { n: number }>(`SELECT COUNT(*) AS n FROM iiif_collections c WHERE ${where}`).get(...params)?.n ?? 0;
+}
+
+/** Items of 'top' or a collection as `viewer` may see them: child collections, then manifests. */
+export function countCollectionItems(db: ReadModelDb, id: string, viewer: Viewer): number {
+  const m = visibleManifests(viewer, id);
+  const manifests = db.prepare<string[], { n: number }>(`SELECT COUNT(*) AS n FROM iiif_manifests m WHERE ${m.where}`).get(...m.params)?.n ?? 0;
+  return countChildCollections(db, id) + manifests;
+}
+
+/**
+ * One window of a collection's items: child collections first (in creation order), then the
+ * viewer's visible manifests in registration order. Thumbnails carry BASE_PLACEHOLDER.
+ */
+export function listCollectionItems(db: ReadModelDb, id: string, viewer: Viewer, offset: number, limit: number): CollectionItemRef[] {
+  const items: CollectionItemRef[] = [];
+  const collectionCount = countChildCollections(db, id);
+  if (offset < collectionCount && limit > 0) {
+    const [where, params] = memberFilters(id).collections;
+    const rows = db
+      .prepare<Array<string | number>, { collection_id: string; title: string }>(
+        `SELECT c.collection_id, c.title FROM iiif_collections c WHERE ${where} ORDER BY c.seq LIMIT ? OFFSET ?`,
+      )
+      .all(...params, limit, offset);
+    for (const r of rows) items.push({ kind: 'Collection', id: r.collection_id, label: textMap(r.title) });
+  }
+  const remaining = limit - items.length;
+  if (remaining <= 0) return items;
+  const m = visibleManifests(viewer, id);
+  const rows = db
+    .prepare<Array<string | number>, { object_id: string; label: string; thumbnail: string | null }>(
+      `SELECT m.object_id, m.label, m.thumbnail FROM iiif_manifests m WHERE ${m.where} ORDER BY m.seq LIMIT ? OFFSET ?`,
+    )
+    .all(...m.params, remaining, Math.max(0, offset - collectionCount));
+  for (const r of rows) {
+    items.push({
+      kind: 'Manifest',
+      id: r.object_id,
+      label: JSON.parse(r.label) as LanguageMap,
+      ...(r.thumbnail ? { thumbnail: JSON.parse(r.thumbnail) as ImageResource[] } : {}),
+    });
+  }
+  return items;
+}
