@@ -145,6 +145,29 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     },
   });
   const server: Server = app.listen(config.port, config.host);
+  // Requests node's parser refuses (raw non-ASCII bytes in the path, oversized headers) never
+  // reach koa: answer them as problem+json too, not with a bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    // A HEAD answer has no body, or the client reads it as the next response.
+    const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    const body = JSON.stringify({
+      type: status === 431 ? '/problems/headers-too-large' : '/problems/bad-request',
+      title: status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
+      status,
+      detail: 'Yêu cầu HTTP không đúng cú pháp (ví dụ: ký tự không phải ASCII chưa được mã hoá trong đường dẫn).',
+      messages: {
+        vi: 'Yêu cầu HTTP không đúng cú pháp (ví dụ: ký tự không phải ASCII chưa được mã hoá trong đường dẫn).',
+        en: 'Malformed HTTP request (for example, non-ASCII characters not percent-encoded in the path).',
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/problem+json; charset=utf-8\r\nAccess-Control-Allow-Origin: *\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+    );
+  });
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

@@ -84,7 +84,10 @@ export class ImageService {
       maxWidth: this.o.limits.maxWidth,
       maxHeight: this.o.limits.maxHeight,
       maxArea: this.o.limits.maxArea,
-      sizes: gridSizes(width, height, scaleFactors),
+      // Only sizes this server will render: an operator's limits may be below a level's size.
+      sizes: gridSizes(width, height, scaleFactors).filter(
+        (s) => s.width <= this.o.limits.maxWidth && s.height <= this.o.limits.maxHeight && s.width * s.height <= this.o.limits.maxArea,
+      ),
       tiles: [{ width: this.o.tileSize, height: this.o.tileSize, scaleFactors }],
       preferredFormats: ['jpg', 'webp'],
       extraFormats: ['webp'],

@@ -1,0 +1,283 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
+import { page as textPage } from '../helpers/images.ts';
+import { type TestServer, testWithServer } from '../helpers/server.ts';
+
+/**
+ * The real-client check: Mirador 4 (its UMD build, as an institution would embed it) in
+ * Debian's headless Chromium, on a page served from another origin, opens the manifest of a
+ * three-page demo manuscript and draws its first page with OpenSeadragon from our Image API.
+ * Screenshots go to test-output/mirador/.
+ */
+const test = testWithServer();
+type Json = Record<string, unknown>;
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = join(ROOT, 'test-output', 'mirador');
+const MIRADOR_JS = join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TITLE = 'Truyện Kiều — bản Liễu Văn Đường năm Tự Đức thứ 24';
+const PAGES = ['Trăm năm trong cõi người ta,', 'Chữ tài chữ mệnh khéo là ghét nhau.', 'Trải qua một cuộc bể dâu,'];
+/**
+ * Console errors that are Mirador's own and not ours: Mirador 4.0.0's bundled dependencies
+ * read element.ref, which React 19 reports as an error (ProjectMirador/mirador#4295).
+ */
+const EXPECTED_PROBLEMS = [
+  /^console\.error: Accessing element\.ref was removed in React 19\. ref is now a regular prop\./,
+  // OpenSeadragon may cancel a tile it no longer needs; the client's choice, not a failure.
+  /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_ABORTED$/,
+];
+/** The scans' paper colour (tests/helpers/images.ts). */
+const PAPER = { r: 236, g: 228, b: 210 };
+
+let worker: DerivativesWorker | undefined;
+let browser: Browser | undefined;
+let viewerSite: Server | undefined;
+let objectId = '';
+let fileIds: string[] = [];
+
+test.after.always(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (viewerSite ? viewerSite.close(() => resolve()) : resolve()));
+  viewerSite?.closeAllConnections();
+  await worker?.close();
+});
+
+async function api(s: TestServer, method: string, path: string, body?: unknown): Promise<Json> {
+  const res = await fetch(`${s.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Json;
+}
+
+async function poll<T>(what: string, ms: number, probe: () => Promise<T | undefined>, every = 250): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** The embedding page of an external site: nothing but Mirador and our manifest's URL. */
+function viewerHtml(manifestId: string): string {
+  return `<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<title>Mirador — thử nghiệm</title>
+<style>html, body { margin: 0; height: 100%; } #mirador { position: absolute; inset: 0; }</style>
+</head>
+<body>
+<div id="mirador"></div>
+<script src="/mirador.min.js"></script>
+<script>
+  window.miradorInstance = Mirador.viewer({
+    id: 'mirador',
+    windows: [{ manifestId: ${JSON.stringify(manifestId)} }],
+    window: { allowClose: false, sideBarOpen: false },
+    workspaceControlPanel: { enabled: false },
+  });
+</script>
+</body>
+</html>`;
+}
+
+async function startViewerSite(manifestId: string): Promise<{ server: Server; url: string }> {
+  const html = viewerHtml(manifestId);
+  const js = readFileSync(MIRADOR_JS);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    } else if (path === '/mirador.min.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': js.length }).end(js);
+    } else if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
+/**
+ * What a screenshot of the canvas holds: spread of pixel values, distinct colours, paper and
+ * ink pixels. Its bottom 15% is left out: Mirador lays its zoom buttons and "1 of 3" over the
+ * canvas there, which are neither blank nor the page.
+ */
+async function pixelStats(png: Buffer) {
+  const meta = await sharp(png).metadata();
+  const crop = { left: 0, top: 0, width: meta.width!, height: Math.floor(meta.height! * 0.85) };
+  const { data, info } = await sharp(png).extract(crop).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const stats = await sharp(png).extract(crop).removeAlpha().stats();
+  const colours = new Set<number>();
+  let paper = 0;
+  let ink = 0;
+  const n = info.width * info.height;
+  for (let i = 0; i < data.length; i += info.channels) {
+    const r = data[i]!;
+    const g = data[i + 1]!;
+    const b = data[i + 2]!;
+    colours.add((r << 16) | (g << 8) | b);
+    if (Math.abs(r - PAPER.r) <= 10 && Math.abs(g - PAPER.g) <= 10 && Math.abs(b - PAPER.b) <= 10) paper++;
+    if (0.299 * r + 0.587 * g + 0.114 * b < 110) ink++;
+  }
+  return {
+    width: info.width,
+    height: info.height,
+    stdev: Math.max(...stats.channels.map((c) => c.stdev)),
+    colours: colours.size,
+    paperShare: paper / n,
+    inkPixels: ink,
+  };
+}
+
+test.serial('a three-page Vietnamese manuscript is ingested, its derivatives made and its manifest served', async (t) => {
+  const s = t.context.server;
+  worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
+  objectId = (await api(s, 'POST', '/api/objects', { title: TITLE, accessLevel: 'open' })).id as string;
+  for (const [i, text] of PAGES.entries()) {
+    const bytes = await textPage(text, { width: 1200, height: 1600 });
+    const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=kieu_${String(i + 1).padStart(3, '0')}.tif`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+    t.is(res.status, 201, `upload of page ${i + 1}`);
+    fileIds.push(((await res.json()) as Json).fileId as string);
+  }
+  await poll('the derivatives of all three pages', 60_000, async () => {
+    const o = await api(s, 'GET', `/api/objects/${objectId}`);
+    const files = o.files as Json[];
+    const failed = files.find((f) => f.derivativeFailure);
+    if (failed) throw new Error(`derivative failed: ${JSON.stringify(failed.derivativeFailure)}`);
+    return fileIds.every((id) => files.find((f) => f.fileId === id)?.derivative) ? true : undefined;
+  });
+  // The manifests projection catches up on its own: the manifest appears with all three canvases.
+  const manifestUrl = `${s.url}/iiif/manifest/${objectId}`;
+  let last = '';
+  const manifest = await poll(`a manifest with three canvases at ${manifestUrl}`, 15_000, async () => {
+    const res = await fetch(manifestUrl);
+    const body = await res.text();
+    last = `${res.status} ${body.slice(0, 300)}`;
+    if (res.status !== 200) return undefined;
+    const m = JSON.parse(body) as Json;
+    return (m.items as unknown[] | undefined)?.length === 3 ? m : undefined;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; last answer: ${last}`);
+  });
+  t.is(manifest.type, 'Manifest');
+  t.true(JSON.stringify(manifest.label).includes(TITLE), `label ${JSON.stringify(manifest.label)}`);
+});
+
+test.serial('Mirador 4 in Chromium, from another origin, shows the first page from our Image API', async (t) => {
+  t.timeout(110_000);
+  t.truthy(objectId, 'the manuscript was ingested');
+  const s = t.context.server;
+  mkdirSync(OUT, { recursive: true });
+  const manifestUrl = `${s.url}/iiif/manifest/${objectId}`;
+  const site = await startViewerSite(manifestUrl);
+  viewerSite = site.server;
+  t.not(new URL(site.url).origin, new URL(s.url).origin, 'the viewer page is on another origin');
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+  const page: Page = await context.newPage();
+
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()} (${m.location().url})`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  const imageApi: Array<{ url: string; status: number; type: string }> = [];
+  const manifestAnswers: number[] = [];
+  page.on('response', (r) => {
+    const url = r.url();
+    if (url.startsWith(`${s.url}/iiif/3/`)) imageApi.push({ url, status: r.status(), type: r.headers()['content-type'] ?? '' });
+    if (url.startsWith(manifestUrl)) manifestAnswers.push(r.status());
+  });
+
+  const shot = async (name: string) => page.screenshot({ path: join(OUT, name) }).catch(() => undefined);
+  try {
+    await page.goto(site.url, { waitUntil: 'load' });
+    t.true(await page.evaluate(() => typeof (window as unknown as { Mirador?: { viewer?: unknown } }).Mirador?.viewer === 'function'), 'the UMD build defines Mirador.viewer');
+
+    // OpenSeadragon asks for info.json, then tiles: wait until an image tile has come back.
+    const isTile = (r: { url: string; type: string }) => !r.url.endsWith('/info.json') && r.type.startsWith('image/');
+    await poll('an image tile from /iiif/3/', 30_000, async () => (imageApi.some(isTile) ? true : undefined)).catch(async (err: Error) => {
+      await shot('no-tiles.png');
+      throw new Error(`${err.message}; manifest answers ${JSON.stringify(manifestAnswers)}; image API answers ${JSON.stringify(imageApi)}; problems ${JSON.stringify(problems)}`);
+    });
+
+    // … and until the canvas shows the page: paper-coloured pixels and ink, not one flat colour.
+    const canvas = page.locator('#mirador .openseadragon-canvas canvas').first();
+    await canvas.waitFor({ state: 'visible', timeout: 30_000 });
+    let stats: Awaited<ReturnType<typeof pixelStats>> | undefined;
+    let png: Buffer | undefined;
+    await poll('the OpenSeadragon canvas to show the page', 30_000, async () => {
+      png = await canvas.screenshot();
+      stats = await pixelStats(png);
+      return stats.paperShare > 0.05 && stats.inkPixels > 200 && stats.stdev > 8 ? true : undefined;
+    }, 500).catch(() => undefined);
+    if (png) await sharp(png).toFile(join(OUT, 'canvas.png'));
+    await shot('mirador.png');
+    t.log(`canvas ${stats?.width}×${stats?.height}: stdev ${stats?.stdev.toFixed(1)}, ${stats?.colours} colours, ${((stats?.paperShare ?? 0) * 100).toFixed(1)}% paper, ${stats?.inkPixels} ink pixels`);
+    t.truthy(stats, 'the canvas could be captured');
+    t.true(stats!.colours > 16, `the canvas is (nearly) one colour: ${stats!.colours} colours`);
+    t.true(stats!.stdev > 8, `pixel standard deviation ${stats!.stdev.toFixed(2)} is that of a blank canvas`);
+    t.true(stats!.paperShare > 0.05, `only ${(stats!.paperShare * 100).toFixed(2)}% of the canvas is the page's paper colour`);
+    t.true(stats!.inkPixels > 200, `only ${stats!.inkPixels} dark (text) pixels on the canvas`);
+
+    // The window's title bar names the object in Vietnamese.
+    const topBar = page.locator('#mirador .mirador-window-top-bar').first();
+    await poll('the window title', 15_000, async () => ((await topBar.textContent().catch(() => ''))?.includes(TITLE) ? true : undefined)).catch(() => undefined);
+    const barText = (await topBar.textContent().catch(() => null)) ?? '';
+    t.true(barText.includes(TITLE), `window top bar says ${JSON.stringify(barText)}`);
+    await shot('mirador.png');
+
+    // The next canvas is the second page uploaded: its tiles come from its own image service.
+    await page.locator('#mirador .mirador-next-canvas-button').first().click();
+    const second = await poll('a tile of the second page', 30_000, async () =>
+      imageApi.some((r) => r.url.includes(`/iiif/3/${fileIds[1]}/`) && isTileEntry(r)) ? true : undefined,
+    ).catch(() => false);
+    t.true(second, `no tile of the second page (${fileIds[1]}) after "next"`);
+    await poll('the second page drawn', 30_000, async () => {
+      const st = await pixelStats(await canvas.screenshot());
+      return st.paperShare > 0.05 && st.inkPixels > 200 ? true : undefined;
+    }, 500).catch(() => undefined);
+    await shot('mirador-page-2.png');
+  } finally {
+    await shot('mirador-final.png');
+  }
+
+  // Every answer of the Image API was a 200, and tiles (not only info.json) were among them.
+  const tiles = imageApi.filter(isTileEntry);
+  t.log(`image API: ${imageApi.length} answers, ${tiles.length} images, e.g. ${tiles.slice(0, 4).map((r) => r.url.slice(s.url.length)).join(' ')}`);
+  t.deepEqual(imageApi.filter((r) => r.status !== 200), [], 'Image API answers other than 200');
+  t.true(imageApi.some((r) => r.url.endsWith('/info.json')), 'info.json was fetched');
+  t.true(tiles.length >= 1, 'at least one tile image was fetched');
+  t.true(tiles.some((r) => /\/iiif\/3\/[^/]+\/\d+,\d+,\d+,\d+\//.test(r.url)), 'OpenSeadragon fetched region tiles (x,y,w,h), not only whole images');
+  t.deepEqual(manifestAnswers.filter((st) => st !== 200 && st !== 304), [], 'manifest answers');
+  const unexpected = problems.filter((p) => !EXPECTED_PROBLEMS.some((re) => re.test(p)));
+  if (problems.length) console.log(`Mirador page problems${unexpected.length ? '' : ' (all expected)'}:\n  ${problems.join('\n  ')}`);
+  t.deepEqual(unexpected, [], 'console errors, page errors or failed requests in the Mirador page');
+});
+
+function isTileEntry(r: { url: string; type: string }): boolean {
+  return !r.url.endsWith('/info.json') && r.type.startsWith('image/');
+}
