@@ -15,7 +15,7 @@ import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.t
 import { ProjectionRunner } from './projections/runtime.ts';
 import { userReadModel } from './projections/user-read-model.ts';
 import { fileURLToPath } from 'node:url';
-import { AuditResult, LAST_AUDIT_KEY } from './queue/queues.ts';
+import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
 import { WORKERS } from '../workers/index.ts';
@@ -134,7 +134,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     ingest,
     images,
     lastAudit: async () => {
-      const raw = await redisClient.get(LAST_AUDIT_KEY).catch(() => null);
+      const raw = await redisClient.get(lastAuditKey(config.queuePrefix)).catch(() => null);
       if (!raw) return null;
       const parsed = AuditResult.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : null;

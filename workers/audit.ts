@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { verifyLog } from '../src/eventstore/verify.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
-import { AuditJob, type AuditResult, LAST_AUDIT_KEY, QUEUES, queueConnection } from '../src/queue/queues.ts';
+import { AuditJob, type AuditResult, QUEUES, lastAuditKey, queueConnection } from '../src/queue/queues.ts';
 
 /**
  * The chain-audit worker: re-verifies every stream's hash chain on a schedule (BullMQ job
@@ -18,12 +18,13 @@ export async function startAuditWorker(options: {
   store: EventStore;
   redisUrl: string;
   logger: Logger;
+  queuePrefix: string;
   everyMs?: number;
 }): Promise<AuditWorker> {
   const { store, logger } = options;
   const queueRedis = queueConnection(options.redisUrl);
   const workerRedis = queueConnection(options.redisUrl);
-  const queue = new Queue(QUEUES.audit, { connection: queueRedis });
+  const queue = new Queue(QUEUES.audit, { connection: queueRedis, prefix: options.queuePrefix });
   await queue.upsertJobScheduler(
     'verify-chain',
     { every: options.everyMs ?? 24 * 3600 * 1000 },
@@ -40,12 +41,12 @@ export async function startAuditWorker(options: {
         events: report.events,
         broken: report.broken.map((b) => ({ streamId: b.streamId, revision: Number(b.revision), reason: b.reason })),
       };
-      await queueRedis.set(LAST_AUDIT_KEY, JSON.stringify(result));
+      await queueRedis.set(lastAuditKey(options.queuePrefix), JSON.stringify(result));
       if (result.broken.length) logger.error({ broken: result.broken }, 'hash chain broken: the event log was altered');
       else logger.info({ streams: result.streams, events: result.events }, 'hash chains verified');
       return result;
     },
-    { connection: workerRedis, concurrency: 1 },
+    { connection: workerRedis, concurrency: 1, prefix: options.queuePrefix },
   );
   worker.on('failed', (job, err) => logger.error({ job: job?.id, err }, 'audit job failed'));
   return {

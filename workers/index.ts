@@ -13,6 +13,6 @@ export interface WorkerContext {
 }
 
 export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): Promise<void> }>> = {
-  audit: (ctx) => startAuditWorker(ctx),
+  audit: (ctx) => startAuditWorker({ ...ctx, queuePrefix: ctx.config.queuePrefix }),
   derivatives: (ctx) => startDerivativesWorker(ctx),
 };

@@ -33,8 +33,8 @@ export const JOB_OPTIONS = {
 export const AuditJob = z.object({ kind: z.literal('verify-chain') }).strict();
 export type AuditJob = z.infer<typeof AuditJob>;
 
-/** Where the last chain audit's result is kept, for /health. */
-export const LAST_AUDIT_KEY = 'thukho:audit:last';
+/** Where the last chain audit's result is kept, for /health (under the installation's queue prefix). */
+export const lastAuditKey = (queuePrefix: string) => `${queuePrefix}:audit:last`;
 
 export const AuditResult = z.object({
   finishedAt: z.string(),

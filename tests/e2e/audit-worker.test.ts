@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { AuditResult, LAST_AUDIT_KEY } from '../../src/queue/queues.ts';
+import { AuditResult, lastAuditKey } from '../../src/queue/queues.ts';
 import { startAuditWorker } from '../../workers/audit.ts';
 
 // A database of its own on the machine's redis, so that other suites' queues are not touched.
@@ -15,7 +15,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379/7';
 
 async function lastAudit(redis: Redis, after: string): Promise<AuditResult> {
   for (let i = 0; i < 100; i++) {
-    const raw = await redis.get(LAST_AUDIT_KEY);
+    const raw = await redis.get(lastAuditKey('thukho'));
     if (raw) {
       const result = AuditResult.parse(JSON.parse(raw));
       if (result.finishedAt > after) return result;
@@ -38,7 +38,7 @@ test.serial('the audit worker verifies every chain on its schedule and reports a
   }
   const logger = pino({ level: 'silent' });
   const started = new Date().toISOString();
-  let worker = await startAuditWorker({ store, redisUrl: REDIS_URL, logger, everyMs: 60 * 60 * 1000 });
+  let worker = await startAuditWorker({ store, redisUrl: REDIS_URL, logger, queuePrefix: 'thukho', everyMs: 60 * 60 * 1000 });
   try {
     const clean = await lastAudit(redis, started);
     t.is(clean.streams, 3);
@@ -54,7 +54,7 @@ test.serial('the audit worker verifies every chain on its schedule and reports a
     // A new period: the scheduler is replaced and its first run comes at once.
     await redis.flushdb();
     const again = new Date().toISOString();
-    worker = await startAuditWorker({ store, redisUrl: REDIS_URL, logger, everyMs: 60 * 60 * 1000 });
+    worker = await startAuditWorker({ store, redisUrl: REDIS_URL, logger, queuePrefix: 'thukho', everyMs: 60 * 60 * 1000 });
     const tampered = await lastAudit(redis, again);
     t.is(tampered.broken.length, 1);
     t.is(tampered.broken[0]?.streamId, 'object-b');
