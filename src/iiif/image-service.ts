@@ -36,7 +36,7 @@ export type ImageSource = 'memory' | 'tile' | 'disk' | 'pyramid' | 'master';
 /** Where cached bytes came from: a pre-cut file, a pyramid render or a master render. */
 type Origin = 'f' | 'p' | 'm';
 export interface RememberedResponse extends CachedResponse {
-  origin: Origin;
+  etag: string;
 }
 
 export interface ImageResponse {
@@ -104,40 +104,26 @@ export class ImageService {
     const req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
     const key = `${file.sha512}/${req.canonical}`;
     const contentType = CONTENT_TYPES[req.format];
-    const respond = (body: Buffer, source: ImageSource, etagSource: Origin): ImageResponse => ({
-      body,
-      contentType,
-      etag: etagFor(file.sha512, req.canonical, etagSource),
-      canonical: req.canonical,
-      source,
-    });
-
     const cached = this.o.memory.get(key);
-    if (cached) return respond(cached.body, 'memory', cached.origin);
+    if (cached) return { body: cached.body, contentType, etag: cached.etag, canonical: req.canonical, source: 'memory' };
+    const respond = (body: Buffer, source: ImageSource, origin: Origin): ImageResponse => {
+      const etag = etagFor(file.sha512, req.canonical, origin);
+      this.o.memory.set(key, { body, contentType, etag });
+      return { body, contentType, etag, canonical: req.canonical, source };
+    };
 
     if (file.hasDerivative) {
       const tile = await this.readTile(file.sha512, req);
-      if (tile) {
-        this.remember(key, tile, contentType, 'f');
-        return respond(tile, 'tile', 'f');
-      }
+      if (tile) return respond(tile, 'tile', 'f');
     }
     const onDisk = await this.o.disk.get(key, contentType);
     if (onDisk) {
-      const origin: Origin = file.hasDerivative ? 'p' : 'm';
-      this.remember(key, onDisk.body, contentType, origin);
-      return respond(onDisk.body, 'disk', origin);
+      return respond(onDisk.body, 'disk', file.hasDerivative ? 'p' : 'm');
     }
     const { body, source } = await this.render(file, req);
-    const origin: Origin = source === 'pyramid' ? 'p' : 'm';
-    this.remember(key, body, contentType, origin);
     // Renders from the master are stop-gaps until the derivative exists: not worth the disk.
     if (source === 'pyramid') await this.o.disk.set(key, { body, contentType });
-    return respond(body, source, origin);
-  }
-
-  private remember(key: string, body: Buffer, contentType: string, origin: Origin): void {
-    this.o.memory.set(key, { body, contentType, origin });
+    return respond(body, source, source === 'pyramid' ? 'p' : 'm');
   }
 
   private async readTile(sha512: string, req: ImageRequest): Promise<Buffer | undefined> {

@@ -103,6 +103,11 @@ export class ProjectionRunner {
     this.loop = this.run();
   }
 
+  /** Last position applied to the read model: a cheap "has anything changed" for caches. */
+  appliedPosition(): bigint | null {
+    return this.applied;
+  }
+
   status(): ProjectionStatus {
     return { ...this.current, position: this.applied === null ? null : String(this.applied) };
   }

@@ -24,7 +24,22 @@ const PRIVATE_CACHE = 'private, max-age=3600';
 
 export function imageRoutes(services: AppServices): Router {
   const router = new Router();
-  const lookup = imageFileLookup(services.readDb);
+  const query = imageFileLookup(services.readDb);
+  // Every tile needs its file's facts and access level. They change only when the object
+  // read model applies events, so a lookup stays good until the runner's position moves.
+  const cache = new Map<string, ImageFile | undefined>();
+  let cachedAt: bigint | null | undefined;
+  const lookup = (fileId: string): ImageFile | undefined => {
+    const at = services.objects.appliedPosition();
+    if (at !== cachedAt || cache.size > 10_000) {
+      cache.clear();
+      cachedAt = at;
+    }
+    if (cache.has(fileId)) return cache.get(fileId);
+    const file = query(fileId);
+    cache.set(fileId, file);
+    return file;
+  };
   const images = services.images;
   const base = (ctx: Context) => publicBase(services.config.publicUrl, ctx);
 
