@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
@@ -10,13 +10,17 @@ import { DerivativeInfo } from '../domain/events.ts';
  *
  *   {root}/ab/cd/{sha512 of master}/
  *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB: renders any region at any scale
- *     tiles/{canonical}  the standard IIIF tile grid and whole-image sizes, cut once, named by
- *                        their canonical Image API 3 request ("0,0,256,256/256,256/0/default.jpg")
+ *     tiles.zip          the standard IIIF tile grid cut once (a plain "stored" zip, readable
+ *                        with unzip), each entry named by its canonical Image API 3 request
+ *                        ("0,0,256,256/256,256/0/default.jpg")
+ *     tiles.index.json   canonical request → [offset, length] of its bytes in tiles.zip
+ *     sizes/W,H.jpg      whole-image sizes (thumbnails, page strips)
  *     derivative.json    what was made (DerivativeInfo), written last
  *
- * Serving a deep-zoom session is then reading small files: no decode, no encode. A build
- * happens in a temporary folder and is renamed into place whole, so a crash never leaves a
- * half-made derivative where the image server would find it.
+ * Serving a deep-zoom session is then one read per tile at a known offset of one open file:
+ * no decode, no encode, no directory lookups, and thousands of tiles cost one inode, not
+ * thousands. A build happens in a temporary folder and is renamed into place whole, so a
+ * crash never leaves a half-made derivative where the image server would find it.
  */
 const JPEG_QUALITY = 85;
 /** Whole-image sizes up to this edge get their own file (thumbnails, page strips). */
@@ -65,9 +69,21 @@ export class DerivativeStore {
     return join(this.dir(sha512), 'pyramid.tif');
   }
 
-  /** File of a pre-cut response, by its canonical request path (validated by the caller). */
-  tilePath(sha512: string, canonical: string): string {
-    return join(this.dir(sha512), 'tiles', canonical);
+  /** File of a whole-image size. */
+  sizePath(sha512: string, width: number, height: number): string {
+    return join(this.dir(sha512), 'sizes', `${width},${height}.jpg`);
+  }
+
+  /** The pre-cut tile grid of a master, opened for reading; null when there is none. */
+  async openTiles(sha512: string): Promise<TilePack | null> {
+    let entries: Record<string, [number, number]>;
+    try {
+      entries = JSON.parse(await readFile(join(this.dir(sha512), 'tiles.index.json'), 'utf8')) as Record<string, [number, number]>;
+    } catch {
+      return null;
+    }
+    const handle = await open(join(this.dir(sha512), 'tiles.zip'), 'r').catch(() => null);
+    return handle ? new TilePack(handle, new Map(Object.entries(entries))) : null;
   }
 
   /** What was made for this master, or null when nothing (complete) is there. */
@@ -79,7 +95,10 @@ export class DerivativeStore {
       return null;
     }
     const parsed = DerivativeInfo.safeParse(JSON.parse(raw));
-    return parsed.success && parsed.data.masterSha512 === sha512 ? parsed.data : null;
+    if (!parsed.success || parsed.data.masterSha512 !== sha512) return null;
+    // A folder of an older layout (loose tile files) is remade, not served half.
+    const index = await stat(join(this.dir(sha512), 'tiles.index.json')).catch(() => null);
+    return index ? parsed.data : null;
   }
 
   /** Makes the derivatives of one master (or returns those already made: idempotent). */
@@ -148,32 +167,30 @@ export class DerivativeStore {
       throw new DerivativeError('undecodable', `sharp cannot read the master: ${(err as Error).message}`);
     }
     const pyramid = join(tmp, 'pyramid.tif');
-    const tiles = join(tmp, 'tiles');
     try {
-      await open()
-        .tiff({ tile: true, tileWidth: options.tileSize, tileHeight: options.tileSize, pyramid: true, compression: 'jpeg', quality: JPEG_QUALITY })
-        .toFile(pyramid);
-      await open().jpeg({ quality: JPEG_QUALITY }).tile({ size: options.tileSize, overlap: 0, layout: 'iiif3' }).toFile(tiles);
+      // Two passes over the master at once: libvips streams both, and the two cores share them.
+      await Promise.all([
+        open()
+          .tiff({ tile: true, tileWidth: options.tileSize, tileHeight: options.tileSize, pyramid: true, compression: 'jpeg', quality: JPEG_QUALITY })
+          .toFile(pyramid),
+        open().jpeg({ quality: JPEG_QUALITY }).tile({ size: options.tileSize, overlap: 0, layout: 'iiif3', container: 'zip' }).toFile(join(tmp, 'tiles.zip')),
+      ]);
     } catch (err) {
       const message = (err as Error).message;
       if (/ENOSPC|EACCES|EIO|EROFS|EMFILE/.test(message)) throw new DerivativeError('io', message);
       throw new DerivativeError('undecodable', `sharp cannot decode the master: ${message}`);
     }
-    await rm(join(tiles, 'info.json'), { force: true });
+    const index = await indexTileZip(join(tmp, 'tiles.zip'), { width, height });
+    await writeFile(join(tmp, 'tiles.index.json'), JSON.stringify(Object.fromEntries(index)));
     const scaleFactors = gridScaleFactors(width, height, options.tileSize);
-    // The top grid tile of an image no larger than one tile is the whole image at full size,
-    // whose canonical name is "full/max".
-    const top = join(tiles, 'full', `${width},${height}`);
-    if (await exists(top)) await rename(top, join(tiles, 'full', 'max'));
     const sizes = gridSizes(width, height, scaleFactors);
+    await mkdir(join(tmp, 'sizes'));
     for (const size of sizes) {
-      const full = size.width === width && size.height === height;
-      const dir = join(tiles, 'full', full ? 'max' : `${size.width},${size.height}`, '0');
-      const file = join(dir, 'default.jpg');
-      if (await exists(file)) continue;
-      await mkdir(dir, { recursive: true });
       // From the pyramid: a small size never needs the full master decoded again.
-      await sharp(pyramid, { page: pageFor(width, size.width) }).resize(size.width, size.height, { fit: 'fill' }).jpeg({ quality: JPEG_QUALITY }).toFile(file);
+      await sharp(pyramid, { page: pageFor(width, size.width) })
+        .resize(size.width, size.height, { fit: 'fill' })
+        .jpeg({ quality: JPEG_QUALITY })
+        .toFile(join(tmp, 'sizes', `${size.width},${size.height}.jpg`));
     }
     const pyramidMeta = await sharp(pyramid).metadata();
     const info: DerivativeInfo = {
@@ -183,13 +200,93 @@ export class DerivativeStore {
       pyramid: { sha256: await sha256File(pyramid), size: (await stat(pyramid)).size, levels: pyramidMeta.pages ?? 1 },
       tileSize: options.tileSize,
       scaleFactors,
-      tiles: await countFiles(tiles),
+      tiles: index.size,
       sizes,
       software: `sharp ${sharp.versions.sharp ?? '?'} / libvips ${sharp.versions.vips}`,
     };
     await writeFile(join(tmp, 'derivative.json'), `${JSON.stringify(info, null, 2)}\n`);
     return info;
   }
+}
+
+/** Tiles of one master: one open file, one positioned read per tile. */
+export class TilePack {
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly index: Map<string, [number, number]>,
+  ) {}
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(canonical: string): boolean {
+    return this.index.has(canonical);
+  }
+
+  async read(canonical: string): Promise<Buffer | undefined> {
+    const entry = this.index.get(canonical);
+    if (!entry) return undefined;
+    const [offset, length] = entry;
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await this.handle.read(buffer, 0, length, offset);
+    return bytesRead === length ? buffer : undefined;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/**
+ * Where each tile's bytes are in the zip libvips wrote (entries are "stored", uncompressed),
+ * keyed by canonical request: the central directory gives each local header, whose own
+ * lengths give the data offset. The one tile of an image no larger than a tile is the whole
+ * image at full size, canonically "full/max".
+ */
+export async function indexTileZip(path: string, full: { width: number; height: number }): Promise<Map<string, [number, number]>> {
+  const zip = await readFile(path);
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new DerivativeError('io', 'tile zip has no end of central directory');
+  let count = zip.readUInt16LE(eocd + 10);
+  let cd = zip.readUInt32LE(eocd + 16);
+  const locator = eocd - 20;
+  if (locator >= 0 && zip.readUInt32LE(locator) === 0x07064b50) {
+    const eocd64 = Number(zip.readBigUInt64LE(locator + 8));
+    count = Number(zip.readBigUInt64LE(eocd64 + 32));
+    cd = Number(zip.readBigUInt64LE(eocd64 + 48));
+  }
+  const index = new Map<string, [number, number]>();
+  for (let i = 0, p = cd; i < count; i++) {
+    if (zip.readUInt32LE(p) !== 0x02014b50) throw new DerivativeError('io', `tile zip: bad central directory entry ${i}`);
+    const method = zip.readUInt16LE(p + 10);
+    let size = zip.readUInt32LE(p + 20);
+    const nameLength = zip.readUInt16LE(p + 28);
+    const extraLength = zip.readUInt16LE(p + 30);
+    const commentLength = zip.readUInt16LE(p + 32);
+    let local = zip.readUInt32LE(p + 42);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
+    // ZIP64: sizes and offsets that do not fit 32 bits are in the extra field, in this order.
+    for (let e = p + 46 + nameLength; e < p + 46 + nameLength + extraLength; ) {
+      const id = zip.readUInt16LE(e);
+      const len = zip.readUInt16LE(e + 2);
+      if (id === 0x0001) {
+        let q = e + 4;
+        if (zip.readUInt32LE(p + 24) === 0xffffffff) q += 8;
+        if (size === 0xffffffff) (size = Number(zip.readBigUInt64LE(q))), (q += 8);
+        if (local === 0xffffffff) local = Number(zip.readBigUInt64LE(q));
+      }
+      e += 4 + len;
+    }
+    p += 46 + nameLength + extraLength + commentLength;
+    if (method !== 0 || !name.endsWith('.jpg')) continue;
+    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    // Entries are "{folder}/{region}/{size}/0/default.jpg": drop the folder.
+    let canonical = name.slice(name.indexOf('/') + 1);
+    if (canonical === `full/${full.width},${full.height}/0/default.jpg`) canonical = 'full/max/0/default.jpg';
+    index.set(canonical, [data, size]);
+  }
+  return index;
 }
 
 /** The pyramid page (level) whose width is the smallest still at least `wanted`. */
@@ -203,20 +300,7 @@ export function pageFor(fullWidth: number, wanted: number, levels = 64): number 
   return page;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function countFiles(dir: string): Promise<number> {
-  let n = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) if (entry.isFile()) n++;
-  return n;
-}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ImageFile } from '../projections/object-read-model.ts';
-import { type DerivativeStore, gridScaleFactors, gridSizes } from './derivative-store.ts';
+import { type DerivativeStore, gridScaleFactors, gridSizes, type TilePack } from './derivative-store.ts';
 import { type ImageLimits, type ImageRequest, parseImageRequest } from './image-request.ts';
 import { CONTENT_TYPES, type RenderSource, readLevels, renderImage } from './render.ts';
 import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
@@ -58,6 +58,9 @@ export class ImageUnavailableError extends Error {
   }
 }
 
+/** Tile packs kept open (one file descriptor each). */
+const MAX_OPEN_PACKS = 256;
+
 export const IMAGE_CONTEXT = 'http://iiif.io/api/image/3/context.json';
 export const LEVEL2_PROFILE_URI = 'http://iiif.io/api/image/3/level2.json';
 // Level 2 already requires jpg+png, default+color+gray, regions by px/pct/square and every size form.
@@ -65,6 +68,7 @@ const EXTRA_FEATURES = ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader',
 
 export class ImageService {
   private readonly levels = new Map<string, Promise<RenderSource['levels']>>();
+  private readonly packs = new Map<string, Promise<TilePack | null>>();
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -130,16 +134,43 @@ export class ImageService {
     // Only unrotated default/colour JPEGs are cut in advance; anything else is rendered.
     if (req.format !== 'jpg' || req.rotation.degrees !== 0 || req.rotation.mirror) return undefined;
     if (req.quality !== 'default' && req.quality !== 'color') return undefined;
-    // "full/max" files are the whole image at full size; a server limit below that makes
-    // "max" smaller, and the file would be the wrong answer.
+    // "full/max" is the whole image at full size in the files; a server limit below that
+    // makes "max" smaller, and the file would be the wrong answer.
     const { maxWidth, maxHeight, maxArea } = this.o.limits;
     if (req.fullRegion && (req.region.w > maxWidth || req.region.h > maxHeight || req.region.w * req.region.h > maxArea) && req.canonical.startsWith('full/max/')) return undefined;
     const canonical = req.quality === 'color' ? req.canonical.replace(/\/color\.jpg$/, '/default.jpg') : req.canonical;
-    try {
-      return await readFile(this.o.derivatives.tilePath(sha512, canonical));
-    } catch {
-      return undefined;
+    const pack = await this.tilePack(sha512);
+    if (pack?.has(canonical)) {
+      const bytes = await pack.read(canonical).catch(() => undefined);
+      if (bytes) return bytes;
+      this.packs.delete(sha512);
     }
+    if (req.fullRegion && !req.size.upscaled) {
+      return readFile(this.o.derivatives.sizePath(sha512, req.size.width, req.size.height)).catch(() => undefined);
+    }
+    return undefined;
+  }
+
+  /** Open tile packs, least recently used first; a closed one is closed late, after reads in flight. */
+  private tilePack(sha512: string): Promise<TilePack | null> {
+    let pack = this.packs.get(sha512);
+    if (pack) {
+      this.packs.delete(sha512);
+      this.packs.set(sha512, pack);
+      return pack;
+    }
+    pack = this.o.derivatives.openTiles(sha512).catch(() => null);
+    this.packs.set(sha512, pack);
+    // Not there yet (the worker may be making it): ask again next time.
+    void pack.then((p) => {
+      if (!p && this.packs.get(sha512) === pack) this.packs.delete(sha512);
+    });
+    if (this.packs.size > MAX_OPEN_PACKS) {
+      const [oldest, evicted] = this.packs.entries().next().value as [string, Promise<TilePack | null>];
+      this.packs.delete(oldest);
+      void evicted.then((p) => p && setTimeout(() => void p.close().catch(() => {}), 30_000).unref());
+    }
+    return pack;
   }
 
   private async render(file: ImageFile, req: ImageRequest): Promise<{ body: Buffer; source: 'pyramid' | 'master' }> {

@@ -41,6 +41,8 @@ test.serial('every tile of the standard grid is a file named by its canonical re
   const info = await store.build(path, SHA('a'), { tileSize: 256, maxPixels: 1e9 });
   t.is(info.width, 1001);
   t.deepEqual(info.scaleFactors, [1, 2, 4, 8]);
+  const pack = await store.openTiles(SHA('a'));
+  if (!pack) return t.fail('no tile pack');
   let checked = 0;
   for (const s of info.scaleFactors) {
     for (let y = 0; y < 1403; y += 256 * s) {
@@ -48,17 +50,20 @@ test.serial('every tile of the standard grid is a file named by its canonical re
         const w = Math.min(256 * s, 1001 - x);
         const h = Math.min(256 * s, 1403 - y);
         const req = parseImageRequest({ region: `${x},${y},${w},${h}`, size: `${Math.ceil(w / s)},`, rotation: '0', qualityFormat: 'default.jpg' }, { width: 1001, height: 1403 }, LIMITS);
-        const file = store.tilePath(SHA('a'), req.canonical);
-        const m = await sharp(file).metadata();
+        const bytes = await pack.read(req.canonical);
+        if (!bytes) return t.fail(`no tile ${req.canonical}`);
+        const m = await sharp(bytes).metadata();
         t.deepEqual([m.width, m.height], [req.size.width, req.size.height], req.canonical);
         checked++;
       }
     }
   }
-  t.is(checked, info.tiles - info.sizes.length + 1, 'the top tile is also the smallest size');
+  t.is(checked, info.tiles);
+  t.is(pack.size, info.tiles);
+  await pack.close();
   for (const size of info.sizes) {
-    const req = parseImageRequest({ region: 'full', size: `${size.width},${size.height}`, rotation: '0', qualityFormat: 'default.jpg' }, { width: 1001, height: 1403 }, LIMITS);
-    t.truthy(await stat(store.tilePath(SHA('a'), req.canonical)), req.canonical);
+    const m = await sharp(store.sizePath(SHA('a'), size.width, size.height)).metadata();
+    t.deepEqual([m.width, m.height], [size.width, size.height]);
   }
   const levels = await readLevels(store.pyramidPath(SHA('a')));
   t.is(levels.length, info.pyramid.levels);
@@ -70,13 +75,15 @@ test.serial('every tile of the standard grid is a file named by its canonical re
 
 test.serial('building again is idempotent and leaves no temporary folders', async (t) => {
   const store = new DerivativeStore(join(root, 'store'));
-  const path = await master('again.tif', 300, 200);
+  const path = await master('again.tif', 200, 150);
   const first = await store.build(path, SHA('b'), { tileSize: 256, maxPixels: 1e9 });
   const second = await store.build(path, SHA('b'), { tileSize: 256, maxPixels: 1e9 });
   t.deepEqual(second, first);
   t.deepEqual(await store.read(SHA('b')), first);
   // A one-tile image: its only tile is the whole image at full size, "full/max".
-  t.truthy(await stat(store.tilePath(SHA('b'), 'full/max/0/default.jpg')));
+  const pack = await store.openTiles(SHA('b'));
+  t.deepEqual(pack && (await sharp((await pack.read('full/max/0/default.jpg'))!).metadata()).width, 200);
+  await pack?.close();
   t.deepEqual(await readdir(join(root, 'store', '.tmp')), []);
 });
 
