@@ -1,0 +1,191 @@
+/**
+ * Process and machine helpers of the IIIF bench: servers run as child processes, each the
+ * leader of its own process group (detached), so that stopping one stops everything it
+ * started (thukho's workers, for instance); every live group is recorded so that an error
+ * or Ctrl-C still stops it. Also: free ports, TCP readiness, CPU seconds of a process
+ * group, the page cache, and the machine's busy time.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import os from 'node:os';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface Group {
+  name: string;
+  child: ChildProcess;
+  /** = the leader's pid. */
+  pgid: number;
+  logPath: string;
+  exited: boolean;
+  exit: Promise<void>;
+}
+
+const live = new Set<Group>();
+
+/** Starts `cmd` as the leader of a new process group; stdout and stderr go to `logPath`. */
+export function startGroup(name: string, cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; logPath: string }): Group {
+  const fd = openSync(options.logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { env: options.env ?? process.env, cwd: options.cwd, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
+  const group: Group = { name, child, pgid: child.pid, logPath: options.logPath, exited: false, exit: Promise.resolve() };
+  group.exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      group.exited = true;
+      resolve();
+    });
+    child.once('error', () => {
+      group.exited = true;
+      resolve();
+    });
+  });
+  live.add(group);
+  return group;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * SIGTERM to the leader (a server stops its own children cleanly on SIGTERM), then, after
+ * `graceMs`, SIGKILL to the whole group; waits until no process of the group is left.
+ */
+export async function stopGroup(g: Group, graceMs = 15_000): Promise<void> {
+  if (!g.exited) {
+    try {
+      g.child.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+    await Promise.race([g.exit, sleep(graceMs)]);
+  }
+  // Whatever is left of the group (a worker that did not stop, for instance).
+  if (groupAlive(g.pgid)) {
+    signalGroup(g.pgid, 'SIGTERM');
+    for (let i = 0; i < 20 && groupAlive(g.pgid); i++) await sleep(100);
+    if (groupAlive(g.pgid)) signalGroup(g.pgid, 'SIGKILL');
+  }
+  for (let i = 0; i < 50 && groupAlive(g.pgid); i++) await sleep(100);
+  live.delete(g);
+}
+
+/** Synchronous last resort (signal handlers, exit): SIGKILL every group still recorded. */
+export function killAllGroups(): void {
+  for (const g of live) signalGroup(g.pgid, 'SIGKILL');
+  live.clear();
+}
+
+/** A free TCP port on 127.0.0.1 (free now; we bind it a moment later). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (without sending a request). */
+export async function waitForPort(port: number, timeoutMs: number, group?: Group): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (group?.exited) throw new Error(`${group.name} exited before listening on ${port}; see ${group.logPath}:\n${tail(group.logPath)}`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms${group ? `; see ${group.logPath}:\n${tail(group.logPath)}` : ''}`);
+    await sleep(100);
+  }
+}
+
+export function tail(path: string, chars = 3000): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.slice(-chars);
+  } catch {
+    return '(no log)';
+  }
+}
+
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** CPU seconds (user + system) used so far by the live processes of a process group. */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after "(comm)": state ppid pgrp … utime(14) stime(15), numbered from 1 overall.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) !== pgid) continue;
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat). */
+export function machineBusy(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
+/**
+ * Waits (up to `maxSeconds`) for a second in which the machine is nearly idle, so that a
+ * measurement does not start in the middle of somebody else's work; returns the busy
+ * fraction of the last second.
+ */
+export async function waitQuiet(maxSeconds = 15): Promise<number> {
+  const cores = os.cpus().length;
+  let busy = 1;
+  for (let i = 0; i < maxSeconds; i++) {
+    const b0 = machineBusy();
+    await sleep(1000);
+    busy = (machineBusy() - b0) / cores;
+    if (busy < 0.15) break;
+  }
+  return busy;
+}
+
+/** sync, then drop the page cache, dentries and inodes; false when not permitted. */
+export function dropCaches(): boolean {
+  spawnSync('sync');
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * IIIF tile-serving benchmark: thukho side by side with IIPImage, in one run, on the same
+ * machine, the same source image and the same requests, printing requests/s, p50 and p99
+ * for both and the ratios thukho / IIPImage against the targets (throughput ≥ 1.0×, p99 ≤
+ * 1.0×, cold and warm), the info.json p50s, and the time to make the pyramid of one
+ * 140-megapixel TIFF. The reference is set up as /work/shared/REFERENCE.md describes.
+ *
+ *   npm run bench:iiif                 c = 8 and 32, cold then warm, wrk -d10s (≈ 5 min + ingest)
+ *   npm run bench:iiif -- --quick      c = 8 only, wrk -d5s, the sharp pyramid time from the cache
+ *
+ * Options: --keep (keep the run dir: thukho's data dir, logs, path lists; re-use it with
+ * --reuse-thukho=DIR to skip the ingest), --only=iip | --only=thukho (one half; the other
+ * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration).
+ * THUKHO_IIIF_* variables set when the bench starts are passed on to `thukho serve`.
+ * Needs: `apt-get install iipimage-server lighttpd wrk`, redis on REDIS_URL (default
+ * redis://127.0.0.1:6379); root to drop the page cache (else cold = fresh server only).
+ *
+ * Method.
+ *  - Source (bench/iiif/source.ts, cached under $TMPDIR/thukho-bench-iiif/): a 10,000 ×
+ *    14,000 px RGB scan-like master (paper grey + gaussian grain + rows of Vietnamese and
+ *    Han text), kept as an uncompressed TIFF (what thukho ingests), and IIPImage's copy,
+ *    written from it by sharp as a tiled (256²) pyramidal JPEG-q85 TIFF. Writing that
+ *    pyramid is timed on every full run ("plain sharp" pyramid time).
+ *  - IIPImage 1.1 (bench/iiif/iip.ts): one iipsrv.fcgi per core (FILESYSTEM_PREFIX,
+ *    VERBOSITY=0, MAX_IMAGE_CACHE_SIZE=256, --bind 127.0.0.1:PORT --backlog 1024) behind
+ *    lighttpd (mod_fastcgi, both backends under /iiif, check-local disable), all on
+ *    127.0.0.1; requests /iiif?IIIF=big.tif/{region}/{size}/0/default.jpg.
+ *  - thukho (bench/iiif/thukho.ts): `node bin/thukho.js serve` as a child process (its own
+ *    process group, with its workers), a fresh THUKHO_DATA_DIR, a staff token from
+ *    `thukho users add`, the master uploaded through the HTTP API as a librarian's script
+ *    would (POST /api/objects, raw POST /api/objects/{id}/files?name= with Content-Digest),
+ *    then GET /api/objects/{id} polled until files[0].derivative appears: upload complete →
+ *    derivative present is thukho's pyramid time (pyramid + pre-cut tile grid + event).
+ *    Requests /iiif/3/{fileId}/{region}/{size}/0/default.jpg: the same region/size strings.
+ *  - Like with like (bench/iiif/check.ts): before the load, 20 tiles from each server (every
+ *    scale factor, the clipped corner tiles) must be 200 image/jpeg of the requested pixel
+ *    size, and info.json must say 10,000 × 14,000; the two servers' tiles are compared
+ *    pixel by pixel (mean absolute difference) and their sizes shown.
+ *  - Load (bench/iiif/tiles.ts, walk.lua): every tile of the standard IIIF grid at every
+ *    scale factor 1…64 (2,952 tiles: region x,y,w,h with w,h = 256·s clipped at the edges,
+ *    size ceil(w/s),), shuffled with a fixed seed; `wrk -t2 -cC -dDs --timeout 10s -s
+ *    walk.lua`, each wrk thread cycling through the list from its own offset (at ≈ 1,500
+ *    rps a 10 s run walks the list ≈ 5 times, so "cold" is cold for its first pass only).
+ *    walk.lua counts every response that is not a 200 (and empty bodies): a run with any is
+ *    printed as INVALID and the bench exits 1 — a server answering errors fast cannot win.
+ *  - Cold / warm: for each concurrency (8, then 32) and each server in turn (never both at
+ *    once: 2 vCPU), `sync; echo 3 > /proc/sys/vm/drop_caches` (if permitted: said in the
+ *    output; thukho's on-disk response cache, $THUKHO_DATA_DIR/cache/iiif, is emptied too,
+ *    its pre-cut tiles are not), then the server is started fresh, we wait for a quiet machine
+ *    (≤ 15 s), run wrk ("cold"), and run it again at once ("warm"); then the server stops.
+ *    After the last warm run, the same process serves info.json: `wrk -t2 -c8 -d5s`.
+ *  - Every run line also shows the CPU seconds the server (all its processes), wrk and
+ *    everybody else on this shared machine used during the run ("others"); a run in which
+ *    others used more than 15 % of the machine is marked "disturbed", and a ratio built on
+ *    one is marked "unreliable": re-run when the machine is quiet.
+ *  - Servers are stopped (SIGTERM, then SIGKILL to the process group) on every path,
+ *    including errors and Ctrl-C; the bench's BullMQ keys (THUKHO_QUEUE_PREFIX) are deleted
+ *    from redis at the end unless --keep.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { checkServer, compareSamples, type CheckResult } from './check.ts';
+import { APT, type IipServer, missingTools, startIip, stopIip } from './iip.ts';
+import { dropCaches, killAllGroups, sleep, waitQuiet } from './procs.ts';
+import { HEIGHT, prepareSource, type Source, WIDTH } from './source.ts';
+import {
+  createStaffToken,
+  dropQueueKeys,
+  ingestMaster,
+  passthroughEnv,
+  REDIS_URL,
+  startThukho,
+  stopThukho,
+  thukhoPaths,
+  type ThukhoServer,
+  type ThukhoSetup,
+  waitForDerivative,
+} from './thukho.ts';
+import { sampleTiles, SCALE_FACTORS, SEED, shuffled, tileGrid } from './tiles.ts';
+import { clean, killWrk, runWrk, type WrkResult } from './wrk.ts';
+
+// ---------------------------------------------------------------------------------------
+// Settings
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const strArg = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const numArg = (name: string): number | undefined => {
+  const v = strArg(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} wants a positive number`);
+  return n;
+};
+const known = ['quick', 'keep', 'only', 'reuse-thukho', 'derivative-timeout', 'seconds'];
+for (const a of args) {
+  const name = a.replace(/^--/, '').split('=')[0] ?? '';
+  if (!a.startsWith('--') || !known.includes(name)) {
+    process.stderr.write(`unknown argument ${a}; options: ${known.map((k) => `--${k}`).join(' ')}\n`);
+    process.exit(2);
+  }
+}
+const QUICK = flag('quick');
+const KEEP = flag('keep');
+const ONLY = strArg('only');
+if (ONLY !== undefined && ONLY !== 'iip' && ONLY !== 'thukho') throw new Error('--only=iip or --only=thukho');
+const RUN_IIP = ONLY !== 'thukho';
+const RUN_THUKHO = ONLY !== 'iip';
+const REUSE = strArg('reuse-thukho');
+const DERIVATIVE_TIMEOUT_MS = (numArg('derivative-timeout') ?? 10) * 60_000;
+const SECONDS = Math.max(1, Math.round(numArg('seconds') ?? (QUICK ? 5 : 10)));
+const CONCURRENCY = QUICK ? [8] : [8, 32];
+const THREADS = 2;
+const INFO_SECONDS = 5;
+const WRK_TIMEOUT_S = 10;
+const TARGET_RPS = 1.0;
+const TARGET_P99 = 1.0;
+const CACHE = join(os.tmpdir(), 'thukho-bench-iiif');
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const fmt = (n: number, digits = 1) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+
+// ---------------------------------------------------------------------------------------
+// Types
+
+type Side = 'IIPImage' | 'thukho';
+type Cache = 'cold' | 'warm';
+
+interface Run {
+  side: Side;
+  c: number;
+  cache: Cache;
+  r: WrkResult;
+}
+
+interface Paths {
+  tilePath(region: string, size: string): string;
+  infoPath: string;
+}
+
+interface Started {
+  baseUrl: string;
+  pgids: number[];
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up checks and shared state
+
+const missing = missingTools();
+if (missing.length) {
+  log(`missing: ${missing.join(', ')}`);
+  log(`install with: ${APT}`);
+  process.exit(2);
+}
+
+const version = (cmd: string, argv: string[]) => (spawnSync(cmd, argv, { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() ?? '?';
+const pkgVersion = (pkg: string) => spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' }).stdout?.trim() || '?';
+const cpus = os.cpus();
+log(`thukho IIIF bench${QUICK ? ' (--quick)' : ''}: thukho vs IIPImage ${pkgVersion('iipimage-server')} (${cpus.length} × iipsrv.fcgi behind lighttpd ${pkgVersion('lighttpd')}), ${version('wrk', ['-v']).replace(/\s*Copyright.*/, '')}`);
+log(`machine: ${cpus[0]?.model ?? '?'} × ${cpus.length}, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, node ${process.version}, ${os.platform()} ${os.release()}`);
+const CAN_DROP = dropCaches();
+log(
+  CAN_DROP
+    ? 'page cache: dropping is permitted — every cold run starts after `sync; echo 3 > /proc/sys/vm/drop_caches` and a fresh server process'
+    : 'page cache: dropping is NOT permitted (not root?) — "cold" means a fresh server process only; the OS page cache stays warm',
+);
+const pass = passthroughEnv();
+if (Object.keys(pass).length) log(`passed to thukho serve: ${Object.entries(pass).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+log();
+
+mkdirSync(join(CACHE, 'runs'), { recursive: true });
+const runDir = mkdtempSync(join(CACHE, 'runs', 'run-'));
+const live: Started[] = [];
+let queuePrefix: string | undefined;
+let interrupted = false;
+
+function cleanupSync(): void {
+  killWrk();
+  killAllGroups();
+  if (!KEEP) rmSync(runDir, { recursive: true, force: true });
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`\n${sig}: stopping the servers…`);
+    cleanupSync();
+    const prefix = queuePrefix;
+    const done = () => process.exit(130);
+    setTimeout(done, 3000).unref();
+    if (prefix && !KEEP && !REUSE) void dropQueueKeys(prefix).catch(() => 0).finally(done);
+    else done();
+  });
+}
+
+async function withServer<T>(start: () => Promise<Started>, fn: (s: Started) => Promise<T>): Promise<T> {
+  const s = await start();
+  live.push(s);
+  try {
+    return await fn(s);
+  } finally {
+    await s.stop();
+    live.splice(live.indexOf(s), 1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Output helpers
+
+const HEADER = `${'server'.padEnd(9)} ${'c'.padStart(3)} ${'cache'.padEnd(5)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'non-2xx'.padStart(8)} ${'sock err'.padStart(8)} ${'KB/resp'.padStart(8)} ${'requests'.padStart(9)}  CPU s: server / wrk / others`;
+
+function row(run: Run): string {
+  const r = run.r;
+  const e = r.socketErrors;
+  const sock = e.connect + e.read + e.write + e.timeout;
+  const bad = r.non200 + r.empty;
+  const flagText = clean(r) ? '' : `   INVALID (${r.non200} non-200${r.firstBad !== '-' ? `, first ${r.firstBad}` : ''}, ${r.empty} empty, socket errors ${JSON.stringify(e)})`;
+  const busy = disturbed(r) ? `  disturbed: others used ${fmt(100 * othersShare(r), 0)} % of the CPU` : '';
+  return `${run.side.padEnd(9)} ${String(run.c).padStart(3)} ${run.cache.padEnd(5)} ${fmt(r.rps, 0).padStart(8)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${fmt(r.max, 1).padStart(8)} ${String(bad).padStart(8)} ${String(sock).padStart(8)} ${fmt(r.bytes / Math.max(1, r.requests) / 1024, 1).padStart(8)} ${String(r.requests).padStart(9)}  ${fmt(r.serverCpu, 1)} / ${fmt(r.wrkCpu, 1)} / ${fmt(r.othersCpu, 1)}${flagText}${busy}`;
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+/** Share of the machine's CPU (all cores, the run's wall time) that other processes used. */
+const othersShare = (r: WrkResult) => r.othersCpu / (r.seconds * cpus.length);
+/** Above this, a run competed with somebody else's work for the CPU: its figures are marked. */
+const DISTURBED = 0.15;
+const disturbed = (r: WrkResult) => othersShare(r) > DISTURBED;
+
+// ---------------------------------------------------------------------------------------
+// Main
+
+let exitCode = 0;
+const runs: Run[] = [];
+const infoRuns = new Map<Side, WrkResult>();
+let source: Source | undefined;
+let setup: ThukhoSetup | undefined;
+let thukhoProblem: string | undefined = RUN_THUKHO ? undefined : 'not run (--only=iip)';
+let iipProblem: string | undefined = RUN_IIP ? undefined : 'not run (--only=thukho)';
+const checks = new Map<Side, CheckResult>();
+
+try {
+  // ---- source
+  source = await prepareSource(CACHE, { retime: !QUICK, log });
+  const src = source;
+  const grid = tileGrid(WIDTH, HEIGHT);
+  const order = shuffled(grid, SEED);
+  const samples = sampleTiles(grid, order, 20);
+  log(`load: ${grid.length.toLocaleString('en-US')} tiles (scale factors ${SCALE_FACTORS.join(', ')}), shuffled (seed ${SEED}); wrk -t${THREADS} -c${CONCURRENCY.join('|')} -d${SECONDS}s --timeout ${WRK_TIMEOUT_S}s; run dir ${runDir}`);
+  log();
+
+  const writePaths = (name: string, p: Paths) => {
+    const file = join(runDir, name);
+    writeFileSync(file, `${order.map((t) => p.tilePath(...(t.path.split('/') as [string, string]))).join('\n')}\n`);
+    return file;
+  };
+  const writeInfo = (name: string, p: Paths) => {
+    const file = join(runDir, name);
+    writeFileSync(file, `${p.infoPath}\n`);
+    return file;
+  };
+
+  // ---- IIPImage
+  let iipPaths: Paths | undefined;
+  const startIipStarted = async (): Promise<Started> => {
+    const s: IipServer = await startIip(src.pyramid, runDir);
+    iipPaths = s;
+    return { baseUrl: s.baseUrl, pgids: s.groups.map((g) => g.pgid), stop: () => stopIip(s) };
+  };
+
+  // ---- thukho: ingest and derivative (the server runs only for this, then stops)
+  if (RUN_THUKHO) {
+    log('thukho: preparing (staff token, serve, upload, derivative)…');
+    try {
+      const statePath = (dir: string) => join(dir, 'thukho.json');
+      if (REUSE) {
+        const dir = resolve(REUSE);
+        setup = JSON.parse(readFileSync(statePath(dir), 'utf8')) as ThukhoSetup;
+        queuePrefix = setup.queuePrefix;
+        log(`  reusing ${dir}: object ${setup.objectId}, file ${setup.fileId}`);
+        if (!setup.derivative) {
+          const st = setup;
+          await withServer(
+            async () => {
+              const s = await startThukho(st.dataDir, st.queuePrefix, runDir);
+              return { baseUrl: s.baseUrl, pgids: [s.group.pgid], stop: () => stopThukho(s), s } as Started & { s: ThukhoServer };
+            },
+            async (started) => {
+              const s = (started as Started & { s: ThukhoServer }).s;
+              const d = await waitForDerivative(s, st.token, st.objectId, st.fileId, process.hrtime.bigint(), DERIVATIVE_TIMEOUT_MS, log);
+              st.derivative = d.derivative;
+              writeFileSync(statePath(dir), JSON.stringify(st, null, 2));
+              log('  derivative present now (its time is unknown: the run that uploaded it did not see it finish)');
+            },
+          );
+        }
+      } else {
+        const dataDir = join(runDir, 'thukho-data');
+        mkdirSync(dataDir, { recursive: true });
+        queuePrefix = `bench-iiif-${randomBytes(4).toString('hex')}`;
+        const prefix = queuePrefix;
+        const token = createStaffToken(dataDir, prefix);
+        log(`  data dir ${dataDir}, THUKHO_QUEUE_PREFIX=${prefix}, staff token from \`thukho users add\``);
+        await withServer(
+          async () => {
+            const s = await startThukho(dataDir, prefix, runDir);
+            return { baseUrl: s.baseUrl, pgids: [s.group.pgid], stop: () => stopThukho(s), s } as Started & { s: ThukhoServer };
+          },
+          async (started) => {
+            const s = (started as Started & { s: ThukhoServer }).s;
+            const ing = await ingestMaster(s, token, src.master, log);
+            setup = { dataDir, queuePrefix: prefix, token, objectId: ing.objectId, fileId: ing.fileId, uploadSeconds: ing.uploadSeconds, derivativeSeconds: null, derivative: null };
+            writeFileSync(statePath(runDir), JSON.stringify(setup, null, 2));
+            log(`  waiting for files[0].derivative (timeout ${DERIVATIVE_TIMEOUT_MS / 60_000} min)…`);
+            const d = await waitForDerivative(s, token, ing.objectId, ing.fileId, ing.uploadedAt, DERIVATIVE_TIMEOUT_MS, log);
+            setup.derivativeSeconds = d.seconds;
+            setup.derivative = d.derivative;
+            writeFileSync(statePath(runDir), JSON.stringify(setup, null, 2));
+            log(`  derivative present ${fmt(d.seconds, 1)} s after the upload completed: ${JSON.stringify({ ...d.derivative, masterSha512: undefined, sizes: undefined })}`);
+          },
+        );
+      }
+    } catch (err) {
+      thukhoProblem = (err as Error).message;
+      log(`  thukho half cannot run: ${thukhoProblem}`);
+    }
+    log();
+  }
+  const thukhoReady = () => thukhoProblem === undefined && setup?.derivative;
+  const tPaths = setup ? thukhoPaths(setup.fileId) : undefined;
+  const startThukhoStarted = async (): Promise<Started> => {
+    const st = setup as ThukhoSetup;
+    const s = await startThukho(st.dataDir, st.queuePrefix, runDir);
+    return { baseUrl: s.baseUrl, pgids: [s.group.pgid], stop: () => stopThukho(s) };
+  };
+
+  // ---- like with like
+  log('like-with-like check: 20 tiles and info.json from each server (fresh processes, stopped afterwards)…');
+  const showCheck = (side: Side, c: CheckResult) => {
+    const avg = c.samples.length ? c.samples.reduce((n, s) => n + s.bytes, 0) / c.samples.length / 1024 : NaN;
+    log(`  ${side.padEnd(9)} ${c.ok ? 'OK' : 'FAILED'}: ${c.samples.length}/${samples.length} tiles decoded, mean ${fmt(avg, 1)} KB/tile; info.json ${c.info ? `${c.info.width} × ${c.info.height}, tiles ${c.info.tiles}` : 'n/a'}`);
+    for (const p of c.problems.slice(0, 8)) log(`      ✗ ${p}`);
+    if (c.problems.length > 8) log(`      … and ${c.problems.length - 8} more`);
+  };
+  if (RUN_IIP) {
+    const c = await withServer(startIipStarted, (s) => checkServer(s.baseUrl, iipPaths as Paths, samples, { width: WIDTH, height: HEIGHT }));
+    checks.set('IIPImage', c);
+    showCheck('IIPImage', c);
+    if (!c.ok) iipProblem = `IIPImage failed the like-with-like check: ${c.problems[0]}`;
+  }
+  if (RUN_THUKHO && thukhoReady()) {
+    const c = await withServer(startThukhoStarted, (s) => checkServer(s.baseUrl, tPaths as Paths, samples, { width: WIDTH, height: HEIGHT }));
+    checks.set('thukho', c);
+    showCheck('thukho', c);
+    if (!c.ok) thukhoProblem = `thukho failed the like-with-like check: ${c.problems[0]}`;
+  }
+  if (checks.size === 0) log('  nothing to check: no server is ready');
+  const ci = checks.get('IIPImage');
+  const ct = checks.get('thukho');
+  if (ci && ct) {
+    const cmp = compareSamples(ci.samples, ct.samples);
+    log(`  same picture? mean absolute difference over ${cmp.pairs} tile pairs: ${fmt(cmp.mean, 2)} / 255 (worst ${fmt(cmp.worst, 2)} at ${cmp.worstTile})${cmp.worst > 12 ? '  ← large: check that both serve the same image and region' : ''}`);
+  }
+  log();
+
+  // ---- load
+  const sides: Array<{ side: Side; ok: () => boolean; start: () => Promise<Started>; paths: () => Paths }> = [];
+  if (RUN_IIP) sides.push({ side: 'IIPImage', ok: () => iipProblem === undefined, start: startIipStarted, paths: () => iipPaths as Paths });
+  if (RUN_THUKHO) sides.push({ side: 'thukho', ok: () => thukhoProblem === undefined && Boolean(setup?.derivative), start: startThukhoStarted, paths: () => tPaths as Paths });
+
+  const lastC = CONCURRENCY[CONCURRENCY.length - 1] as number;
+  for (const c of CONCURRENCY) {
+    for (const sd of sides) {
+      if (!sd.ok()) continue;
+      // thukho keeps rendered responses (not the pre-cut tiles) on disk across restarts: empty it too.
+      const thukhoCache = sd.side === 'thukho' && setup ? join(setup.dataDir, 'cache', 'iiif') : undefined;
+      if (thukhoCache) rmSync(thukhoCache, { recursive: true, force: true });
+      if (CAN_DROP) dropCaches();
+      log(`${sd.side}, c=${c}: ${CAN_DROP ? 'page cache dropped, ' : ''}${thukhoCache ? 'response cache emptied, ' : ''}fresh server…`);
+      await withServer(sd.start, async (s) => {
+        const p = sd.paths();
+        const pathsFile = writePaths(`${sd.side}-paths.txt`, p);
+        for (const cache of ['cold', 'warm'] as const) {
+          if (cache === 'cold') {
+            const busy = await waitQuiet(15);
+            if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
+          }
+          const r = await runWrk({ baseUrl: s.baseUrl, pathsFile, threads: THREADS, connections: c, seconds: SECONDS, timeoutSeconds: WRK_TIMEOUT_S, serverGroups: s.pgids, workDir: runDir });
+          const run: Run = { side: sd.side, c, cache, r };
+          runs.push(run);
+          log(`  ${row(run)}`);
+          if (!clean(r)) {
+            exitCode = 1;
+            log(`  !!! ${sd.side} answered ${r.non200} non-200 responses (first: ${r.firstBad}), ${r.empty} empty bodies, socket errors ${JSON.stringify(r.socketErrors)}: this run is INVALID`);
+          }
+        }
+        if (c === lastC) {
+          const infoFile = writeInfo(`${sd.side}-info.txt`, p);
+          const r = await runWrk({ baseUrl: s.baseUrl, pathsFile: infoFile, threads: THREADS, connections: 8, seconds: INFO_SECONDS, timeoutSeconds: WRK_TIMEOUT_S, serverGroups: s.pgids, workDir: runDir });
+          infoRuns.set(sd.side, r);
+          log(`  info.json (c=8, ${INFO_SECONDS} s): ${fmt(r.rps, 0)} rps, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms${clean(r) ? '' : `  INVALID: ${r.non200} non-200 (first ${r.firstBad})`}`);
+          if (!clean(r)) exitCode = 1;
+        }
+      });
+      await sleep(500);
+    }
+  }
+} catch (err) {
+  exitCode = 1;
+  log();
+  log(`ERROR: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  for (const s of [...live].reverse()) await s.stop().catch(() => {});
+  killAllGroups();
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+log();
+log('='.repeat(118));
+log(`RESULTS  ${WIDTH.toLocaleString('en-US')} × ${HEIGHT.toLocaleString('en-US')} px source; 2,952 distinct IIIF tiles (scale factors 1…64) shuffled; wrk -t${THREADS} -d${SECONDS}s; cold = ${CAN_DROP ? 'page cache dropped + ' : ''}fresh server process`);
+log('-'.repeat(118));
+log(HEADER);
+for (const c of CONCURRENCY) {
+  for (const side of ['IIPImage', 'thukho'] as const) {
+    for (const cache of ['cold', 'warm'] as const) {
+      const run = runs.find((x) => x.side === side && x.c === c && x.cache === cache);
+      if (run) log(row(run));
+      else if ((side === 'IIPImage' && RUN_IIP) || (side === 'thukho' && RUN_THUKHO)) log(`${side.padEnd(9)} ${String(c).padStart(3)} ${cache.padEnd(5)}   not measured`);
+    }
+  }
+}
+log('-'.repeat(118));
+log(`ratios thukho / IIPImage   (targets: throughput ≥ ${fmt(TARGET_RPS, 1)}×, p99 ≤ ${fmt(TARGET_P99, 1)}×)`);
+for (const c of CONCURRENCY) {
+  for (const cache of ['cold', 'warm'] as const) {
+    const i = runs.find((x) => x.side === 'IIPImage' && x.c === c && x.cache === cache);
+    const t = runs.find((x) => x.side === 'thukho' && x.c === c && x.cache === cache);
+    const label = `  c=${String(c).padEnd(2)} ${cache}:`;
+    if (!i || !t) {
+      log(`${label} n/a (${!t ? 'thukho' : 'IIPImage'} not measured)`);
+      continue;
+    }
+    if (!clean(i.r) || !clean(t.r)) {
+      log(`${label} INVALID (${!clean(t.r) ? 'thukho' : 'IIPImage'} answered non-200s or failed sockets)`);
+      continue;
+    }
+    const rr = t.r.rps / i.r.rps;
+    const pr = t.r.p99 / i.r.p99;
+    // Two decimals, or three when two would hide which side of the target it is.
+    const ratio = (x: number, target: number) => fmt(x, Math.abs(x - target) < 0.01 ? 3 : 2);
+    const noisy = [i, t].filter((x) => disturbed(x.r)).map((x) => x.side);
+    log(
+      `${label} throughput ${ratio(rr, TARGET_RPS)}× ${verdict(rr >= TARGET_RPS)}   p99 ${ratio(pr, TARGET_P99)}× ${verdict(pr <= TARGET_P99)}   (rps ${fmt(t.r.rps, 0)} vs ${fmt(i.r.rps, 0)}; p99 ${fmt(t.r.p99, 2)} vs ${fmt(i.r.p99, 2)} ms)` +
+        `${noisy.length ? `  — unreliable: ${noisy.join(' and ')} run disturbed by other work on the machine` : ''}`,
+    );
+  }
+}
+log('-'.repeat(118));
+log('pyramid of one 140-megapixel TIFF (10,000 × 14,000, 420 MB uncompressed):');
+if (source) {
+  log(`  plain sharp, tiled pyramidal JPEG-q85 TIFF (IIPImage's copy): ${fmt(source.pyramidSeconds, 1)} s → ${fmt(source.pyramidBytes / 1e6, 1)} MB${source.pyramidFresh ? '' : ` (cached figure, measured ${source.pyramidMeasuredAt})`}`);
+}
+if (setup?.derivativeSeconds != null) {
+  const d = setup.derivative ?? {};
+  const pyr = d.pyramid as { size?: number; levels?: number } | undefined;
+  log(
+    `  thukho, upload complete → files[0].derivative: ${fmt(setup.derivativeSeconds, 1)} s (pyramid ${pyr?.size !== undefined ? `${fmt(pyr.size / 1e6, 1)} MB, ` : ''}${pyr?.levels ?? '?'} levels, ${d.tiles ?? '?'} pre-cut tiles${source ? `; ${fmt(setup.derivativeSeconds / source.pyramidSeconds, 1)}× sharp's time` : ''}); the upload itself ${fmt(setup.uploadSeconds, 1)} s${REUSE ? ' — measured by the run re-used with --reuse-thukho' : ''}`,
+  );
+} else if (setup?.derivative) log('  thukho: derivative made during an earlier run (--reuse-thukho): time unknown');
+else log(`  thukho: n/a — ${thukhoProblem?.split('\n')[0] ?? 'no derivative'}`);
+log('-'.repeat(118));
+const ii = infoRuns.get('IIPImage');
+const ti = infoRuns.get('thukho');
+log(
+  `info.json p50 (wrk -c8 -d${INFO_SECONDS}s): IIPImage ${ii ? `${fmt(ii.p50, 2)} ms (${fmt(ii.rps, 0)} rps)` : 'n/a'}, thukho ${ti ? `${fmt(ti.p50, 2)} ms (${fmt(ti.rps, 0)} rps)` : 'n/a'}${ii && ti ? `; ratio ${fmt(ti.p50 / ii.p50, 2)}×` : ''}`,
+);
+if (iipProblem) log(`IIPImage: ${iipProblem}`);
+if (thukhoProblem && RUN_THUKHO) {
+  log(`thukho: ${thukhoProblem.split('\n')[0]}`);
+  exitCode = 1;
+}
+log('='.repeat(118));
+
+if (queuePrefix && !KEEP && !REUSE) {
+  const n = await dropQueueKeys(queuePrefix).catch(() => -1);
+  if (n > 0) log(`removed ${n} redis keys ${queuePrefix}:*`);
+}
+if (KEEP) {
+  log(`kept ${runDir}${setup ? ` (thukho data: ${setup.dataDir}; re-use with --reuse-thukho=${runDir})` : ''}`);
+} else rmSync(runDir, { recursive: true, force: true });
+try {
+  rmdirSync(join(CACHE, 'runs')); // only when empty: other kept runs stay
+} catch {
+  /* not empty */
+}
+process.exit(exitCode);
