@@ -71,7 +71,6 @@ import {
   dropQueueKeys,
   ingestMaster,
   passthroughEnv,
-  REDIS_URL,
   startThukho,
   stopThukho,
   thukhoPaths,

@@ -5,6 +5,7 @@
  * For 10,000 × 14,000 px that is 2,952 tiles. The order is shuffled with a fixed seed, so
  * that both servers see the same sequence of distinct requests at all zoom levels.
  */
+import { mulberry32 } from '../../tests/helpers/prng.ts';
 
 export interface Tile {
   scale: number;
@@ -40,17 +41,6 @@ export function tileGrid(width: number, height: number, tile = TILE, scales: rea
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, enough for a reproducible shuffle. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function shuffled<T>(items: readonly T[], seed = SEED): T[] {
   const out = [...items];

@@ -15,7 +15,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { commitStaged, type IngestServices, type StagedUpload, stageUpload } from '../../src/application/ingest.ts';
+import { commitStaged, type StagedUpload, stageUpload } from '../../src/application/ingest.ts';
 import { openIngest } from '../../src/application/open-ingest.ts';
 import { executeCollectionCommand, executeObjectCommand } from '../../src/application/object-commands.ts';
 import { idFromName } from '../../src/domain/vietnamese-fold.ts';

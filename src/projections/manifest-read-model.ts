@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
-import { type CollectionEvent, type ObjectEvent, isEventType, parseEventData } from '../domain/events.ts';
+import type { CollectionEvent, ObjectEvent } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
 import { type ObjectState, evolveObject } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
@@ -20,6 +20,7 @@ import {
 } from '../iiif/manifest.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { COLLECTION_EVENT_TYPES, OBJECT_EVENT_TYPES, decodeCollectionEvent, decodeObjectEvent } from './decode.ts';
 
 /**
  * IIIF Presentation 3 manifests, built once per change by this projection and served as
@@ -34,8 +35,6 @@ import type { ReadModelDb } from './read-model-db.ts';
 export const BASE_PLACEHOLDER = 'urn:thukho:base';
 export const INSTITUTION_PLACEHOLDER = 'urn:thukho:institution';
 
-const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'DerivativeCreated', 'DerivativeFailed', 'AccessPolicyChanged', 'ObjectWithdrawn'];
-const COLLECTION_TYPES = ['CollectionCreated', 'CollectionEdited'];
 
 interface ObjectStateRow {
   object_id: string;
@@ -73,16 +72,6 @@ interface Loaded<S> {
   state: S;
   revision: number;
   seq: number;
-}
-
-function decodeObjectEvent(e: RecordedEvent): ObjectEvent | undefined {
-  if (!isEventType(e.type) || !OBJECT_TYPES.includes(e.type)) return undefined;
-  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectEvent;
-}
-
-function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
-  if (!isEventType(e.type) || !COLLECTION_TYPES.includes(e.type)) return undefined;
-  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as CollectionEvent;
 }
 
 function sha256(text: string): string {
@@ -252,7 +241,7 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
 export const manifestReadModel: Projection = {
   name: 'manifests',
   version: 1,
-  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
+  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
     db.exec(`

@@ -1,19 +1,16 @@
 import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
-import { type CollectionEvent, type ObjectEvent, isEventType, parseEventData } from '../domain/events.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import { evolveObject, type ObjectState, type StoredFile } from '../domain/object.ts';
-import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { COLLECTION_EVENT_TYPES, OBJECT_EVENT_TYPES, decodeCollectionEvent, decodeObjectEvent } from './decode.ts';
 
 /**
  * The object read model: current metadata, files in order, revision and access level of
  * every object and collection, folded with the same `evolve` functions the domain uses,
  * so that the read model can never disagree with what a command would see.
  */
-const OBJECT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'FileIngested', 'FilesReordered', 'AccessPolicyChanged', 'ObjectWithdrawn', 'DerivativeCreated', 'DerivativeFailed'];
-const COLLECTION_TYPES = ['CollectionCreated', 'CollectionEdited'];
 
 interface ObjectRow {
   id: string;
@@ -36,20 +33,10 @@ interface CollectionRow {
 
 type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; updatedAt: string; filesChanged: boolean };
 
-function decodeObjectEvent(e: RecordedEvent): ObjectEvent | undefined {
-  if (!isEventType(e.type) || !OBJECT_TYPES.includes(e.type)) return undefined;
-  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectEvent;
-}
-
-function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {
-  if (!isEventType(e.type) || !COLLECTION_TYPES.includes(e.type)) return undefined;
-  return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as CollectionEvent;
-}
-
 export const objectReadModel: Projection = {
   name: 'objects',
   version: 3,
-  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_TYPES, ...COLLECTION_TYPES] },
+  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
     db.exec(`

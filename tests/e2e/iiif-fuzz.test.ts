@@ -4,6 +4,8 @@ import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { mulberry32 } from '../helpers/prng.ts';
+import { derivativeOf, type Json, staffCall, uploadFile } from '../helpers/api.ts';
 
 /**
  * Fuzzing the IIIF Image API over a real socket: a few thousand generated request paths
@@ -32,7 +34,6 @@ const test = testWithServer({
   THUKHO_IIIF_MAX_HEIGHT: String(LIMITS.maxHeight),
   THUKHO_IIIF_MAX_AREA: String(LIMITS.maxArea),
 });
-type Json = Record<string, unknown>;
 
 let worker: DerivativesWorker | undefined;
 let fileIdForLater = '';
@@ -45,17 +46,6 @@ test.after.always(async () => {
 // ---------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** mulberry32: small, fast, and the same sequence on every machine for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly rand: () => number) {}
@@ -569,34 +559,13 @@ function path0(path: string): string {
 
 // ---------------------------------------------------------------------------------------
 
-async function api(s: TestServer, method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as Json;
-}
-
 async function ingest(s: TestServer): Promise<string> {
-  const objectId = (await api(s, 'POST', '/api/objects', { title: 'Châu bản triều Nguyễn', accessLevel: 'open' })).id as string;
+  const objectId = (await staffCall(s, 'POST', '/api/objects', { title: 'Châu bản triều Nguyễn', accessLevel: 'open' })).id as string;
   const bytes = await page('Châu bản triều Nguyễn — tờ thử nghiệm (thử lỗi đường dẫn IIIF)', { width: W, height: H });
-  const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=chau_ban_001.tif`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
-  const fileId = ((await res.json()) as Json).fileId as string;
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const o = await api(s, 'GET', `/api/objects/${objectId}`);
-    const f = (o.files as Json[]).find((x) => x.fileId === fileId);
-    if (f?.derivative) return fileId;
-    if (f?.derivativeFailure) throw new Error(`derivative failed: ${JSON.stringify(f.derivativeFailure)}`);
-    if (Date.now() > until) throw new Error('timed out waiting for the derivative');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const fileId = (await uploadFile(s, objectId, bytes, 'chau_ban_001.tif')).fileId as string;
+  const d = await derivativeOf(s, objectId, fileId);
+  if (d.failed) throw new Error(`derivative failed: ${JSON.stringify(d.failed)}`);
+  return fileId;
 }
 
 test.serial('thousands of generated Image API paths: 200 images or 4xx problems, never a 5xx', async (t) => {
@@ -609,7 +578,7 @@ test.serial('thousands of generated Image API paths: 200 images or 4xx problems,
   const fileId = await ingest(s);
   fileIdForLater = fileId;
 
-  const g = new Gen(prng(SEED));
+  const g = new Gen(mulberry32(SEED));
   const cases = [...nasty(fileId)];
   for (let i = 0; i < COUNT; i++) cases.push(generate(g, fileId));
 

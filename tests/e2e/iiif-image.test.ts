@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
+import { derivativeOf as waitForDerivative, type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 
@@ -12,7 +13,6 @@ import { type TestServer, testWithServer } from '../helpers/server.ts';
  * redis, tiles over a real socket, decoded with sharp to check what was drawn.
  */
 const test = testWithServer();
-type Json = Record<string, unknown>;
 type Ctx = { context: { server: TestServer } };
 
 let worker: DerivativesWorker | undefined;
@@ -23,44 +23,10 @@ test.after.always(async () => {
   await worker?.close();
 });
 
-async function api(t: Ctx, method: string, path: string, body?: unknown): Promise<Json> {
-  const s = t.context.server;
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as Json;
-}
-
-async function upload(t: Ctx, objectId: string, bytes: Buffer, name: string): Promise<Json> {
-  const s = t.context.server;
-  const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=${encodeURIComponent(name)}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Json;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function derivativeOf(t: Ctx, objectId: string, fileId: string): Promise<Json> {
-  return waitFor(`the derivative of ${fileId}`, async () => {
-    const o = await api(t, 'GET', `/api/objects/${objectId}`);
-    const f = (o.files as Json[]).find((x) => x.fileId === fileId);
-    return (f?.derivative as Json | undefined) ?? (f?.derivativeFailure ? { failed: f.derivativeFailure } : undefined);
-  });
-}
+const api = (t: Ctx, method: string, path: string, body?: unknown) => staffCall(t.context.server, method, path, body);
+const upload = (t: Ctx, objectId: string, bytes: Buffer, name: string) => uploadFile(t.context.server, objectId, bytes, name);
+const derivativeOf = (t: Ctx, objectId: string, fileId: string) => waitForDerivative(t.context.server, objectId, fileId);
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) => poll(what, 60_000, probe);
 
 const get = (t: Ctx, path: string, headers: Record<string, string> = {}) => fetch(`${t.context.server.url}${path}`, { headers, redirect: 'manual' });
 

@@ -1,3 +1,4 @@
+import { type Json, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
@@ -7,7 +8,6 @@ import { type TestServer, testWithServer } from '../helpers/server.ts';
  * the rules that matter, every id resolvable, current after each change.
  */
 const test = testWithServer({ THUKHO_INSTITUTION: 'Thư viện tỉnh Nam Định' });
-type Json = Record<string, unknown>;
 type Ctx = { context: { server: TestServer } };
 
 async function call(t: Ctx, method: string, path: string, body?: unknown, token: string | null = t.context.server.staffToken) {
@@ -20,16 +20,7 @@ async function call(t: Ctx, method: string, path: string, body?: unknown, token:
   return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : {}) as Json };
 }
 
-async function upload(t: Ctx, objectId: string, bytes: Buffer, name: string): Promise<Json> {
-  const s = t.context.server;
-  const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=${encodeURIComponent(name)}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
-    body: new Uint8Array(bytes),
-  });
-  if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Json;
-}
+const upload = (t: Ctx, objectId: string, bytes: Buffer, name: string) => uploadFile(t.context.server, objectId, bytes, name);
 
 /** The manifest projection follows the log on its own: poll until `ok` holds. */
 async function manifestWhen(t: Ctx, id: string, ok: (r: { status: number; json: Json }) => boolean, token: string | null = null) {

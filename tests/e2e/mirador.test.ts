@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { page as textPage } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 
 /**
  * The real-client check: Mirador 4 (its UMD build, as an institution would embed it) in
@@ -17,7 +18,6 @@ import { type TestServer, testWithServer } from '../helpers/server.ts';
  * Screenshots go to test-output/mirador/.
  */
 const test = testWithServer();
-type Json = Record<string, unknown>;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'test-output', 'mirador');
@@ -51,23 +51,7 @@ test.after.always(async () => {
 });
 
 async function api(s: TestServer, method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Json;
-}
-
-async function poll<T>(what: string, ms: number, probe: () => Promise<T | undefined>, every = 250): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
+  return staffCall(s, method, path, body);
 }
 
 /** The embedding page of an external site: nothing but Mirador and our manifest's URL. */
@@ -152,13 +136,7 @@ test.serial('a three-page Vietnamese manuscript is ingested, its derivatives mad
   objectId = (await api(s, 'POST', '/api/objects', { title: TITLE, accessLevel: 'open' })).id as string;
   for (const [i, text] of PAGES.entries()) {
     const bytes = await textPage(text, { width: 1200, height: 1600 });
-    const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=kieu_${String(i + 1).padStart(3, '0')}.tif`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
-      body: new Uint8Array(bytes),
-    });
-    t.is(res.status, 201, `upload of page ${i + 1}`);
-    fileIds.push(((await res.json()) as Json).fileId as string);
+    fileIds.push((await uploadFile(s, objectId, bytes, `kieu_${String(i + 1).padStart(3, '0')}.tif`)).fileId as string);
   }
   await poll('the derivatives of all three pages', 60_000, async () => {
     const o = await api(s, 'GET', `/api/objects/${objectId}`);

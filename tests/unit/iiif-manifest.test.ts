@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import test from 'ava';
 import type { Viewer } from '../../src/domain/access-policy.ts';
 import type { DerivativeInfo, EventData, EventType, IngestedFile } from '../../src/domain/events.ts';
@@ -29,6 +29,7 @@ import {
 import { openReadModelDb, type ReadModelDb } from '../../src/projections/read-model-db.ts';
 import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
+import { recordedEvent } from '../helpers/events.ts';
 
 /**
  * IIIF Presentation 3 for thukho: the pure manifest and collection builders, the manifests
@@ -108,26 +109,7 @@ class Log {
     const revision = (this.revisions.get(streamId) ?? -1n) + 1n;
     this.revisions.set(streamId, revision);
     this.position += 1n;
-    const id = randomUUID();
-    return {
-      id,
-      streamId,
-      revision,
-      position: this.position,
-      type,
-      data,
-      metadata: {
-        eventId: id,
-        schemaVersion: 1,
-        occurredAt: new Date().toISOString(),
-        actor: { id: 'test', role: 'staff' },
-        correlationId: id,
-        causationId: null,
-        prevHash: '',
-        hash: '',
-      },
-      created: new Date(),
-    };
+    return recordedEvent(streamId, revision, this.position, type, data);
   }
 
   register(objectId: string, metadata: Metadata, accessLevel: 'open' | 'restricted' | 'confidential' = 'open'): RecordedEvent {
