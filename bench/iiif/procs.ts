@@ -5,11 +5,11 @@
  * or Ctrl-C still stops it. Also: free ports, TCP readiness, CPU seconds of a process
  * group, the page cache, and the machine's busy time.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import os from 'node:os';
+import { CLK_TCK } from '../machine.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -134,7 +134,6 @@ export function tail(path: string, chars = 3000): string {
   }
 }
 
-export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
 /** CPU seconds (user + system) used so far by the live processes of a process group. */
 export function groupCpuSeconds(pgid: number): number {
@@ -153,39 +152,4 @@ export function groupCpuSeconds(pgid: number): number {
     ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / CLK_TCK;
-}
-
-/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat). */
-export function machineBusy(): number {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
-/**
- * Waits (up to `maxSeconds`) for a second in which the machine is nearly idle, so that a
- * measurement does not start in the middle of somebody else's work; returns the busy
- * fraction of the last second.
- */
-export async function waitQuiet(maxSeconds = 15): Promise<number> {
-  const cores = os.cpus().length;
-  let busy = 1;
-  for (let i = 0; i < maxSeconds; i++) {
-    const b0 = machineBusy();
-    await sleep(1000);
-    busy = (machineBusy() - b0) / cores;
-    if (busy < 0.15) break;
-  }
-  return busy;
-}
-
-/** sync, then drop the page cache, dentries and inodes; false when not permitted. */
-export function dropCaches(): boolean {
-  spawnSync('sync');
-  try {
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
 }

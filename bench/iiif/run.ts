@@ -64,7 +64,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkServer, compareSamples, type CheckResult } from './check.ts';
 import { APT, type IipServer, missingTools, startIip, stopIip } from './iip.ts';
-import { dropCaches, killAllGroups, sleep, waitQuiet } from './procs.ts';
+import { dropCaches, waitQuiet } from '../machine.ts';
+import { killAllGroups, sleep } from './procs.ts';
 import { HEIGHT, prepareSource, type Source, WIDTH } from './source.ts';
 import {
   createStaffToken,

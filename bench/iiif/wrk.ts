@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { groupCpuSeconds, machineBusy } from './procs.ts';
+import { machineBusy } from '../machine.ts';
+import { groupCpuSeconds } from './procs.ts';
 
 export const WALK_LUA = join(dirname(fileURLToPath(import.meta.url)), 'walk.lua');
 

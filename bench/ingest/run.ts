@@ -29,7 +29,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { digestFile } from '../../src/storage/digest.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { CLK_TCK, dropCaches, machineBusy, waitQuiet } from '../machine.ts';
 import { breakdown, type StepTimes } from './breakdown.ts';
 import { runVariant, VARIANTS, type VariantResult } from './what-if.ts';
 import { type Dataset, type DatasetFile, HEIGHT, makeDataset, WIDTH } from './dataset.ts';
@@ -83,17 +84,6 @@ function syncAll(): void {
   spawnSync('sync');
 }
 
-/** sync, then drop the page cache; false when not permitted. */
-function dropCaches(): boolean {
-  syncAll();
-  try {
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Reads every byte of the files once (puts them in the page cache). */
 function warm(files: DatasetFile[]): void {
   const buf = Buffer.allocUnsafe(8 << 20);
@@ -106,8 +96,6 @@ function warm(files: DatasetFile[]): void {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let CAN_DROP = false;
 
@@ -126,30 +114,6 @@ async function prepare(cache: 'warm' | 'cold', files: DatasetFile[]): Promise<vo
   if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 20 s; measuring anyway)`);
 }
 
-/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat). */
-function machineBusy(): number {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-const CLK_TCK = Number(sh('getconf', ['CLK_TCK'])) || 100;
-
-/**
- * Waits (up to `maxSeconds`) for a second in which the machine is nearly idle, so that a
- * measurement does not start in the middle of somebody else's test run; returns the busy
- * fraction of the last second sampled.
- */
-async function waitQuiet(maxSeconds = 20): Promise<number> {
-  const cores = os.cpus().length;
-  let busy = 1;
-  for (let i = 0; i < maxSeconds; i++) {
-    const b0 = machineBusy();
-    await sleep(1000);
-    busy = (machineBusy() - b0) / cores;
-    if (busy < 0.15) break;
-  }
-  return busy;
-}
 
 interface Timed {
   /** CPU seconds that other processes used on the machine during the run. */

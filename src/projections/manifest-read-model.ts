@@ -7,6 +7,11 @@ import { type ObjectState, evolveObject } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import {
   type CollectionItemRef,
+  DEFAULT_PAGE_SIZE,
+  buildCollectionDocument,
+  isPaged,
+  pageCount,
+  pageWindow,
   type ImageResource,
   type LanguageMap,
   type PresentableObject,
@@ -450,4 +455,33 @@ export function listCollectionItems(db: ReadModelDb, id: string, viewer: Viewer,
     });
   }
   return items;
+}
+
+export type CollectionDocument = { status: 'absent' } | { status: 'no-page'; pages: number } | { status: 'ok'; json: string };
+
+/**
+ * A collection as `viewer` may see it, as a Presentation 3 document with the base
+ * placeholder (see renderStoredJson): the whole collection, the list of its pages when it is
+ * large, or one page.
+ */
+export function collectionDocument(db: ReadModelDb, id: string, viewer: Viewer, page?: number, pageSize = DEFAULT_PAGE_SIZE): CollectionDocument {
+  const header = findCollectionHeader(db, id);
+  if (!header) return { status: 'absent' };
+  const total = countCollectionItems(db, id, viewer);
+  if (page !== undefined && (page > pageCount(total, pageSize) || (page > 1 && !isPaged(total, pageSize)))) {
+    return { status: 'no-page', pages: pageCount(total, pageSize) };
+  }
+  const window = pageWindow(total, page, pageSize);
+  const doc = buildCollectionDocument({
+    base: BASE_PLACEHOLDER,
+    id,
+    label: header.label,
+    ...(header.summary ? { summary: header.summary } : {}),
+    ...(header.parent ? { parent: header.parent } : {}),
+    total,
+    items: window.limit > 0 ? listCollectionItems(db, id, viewer, window.offset, window.limit) : [],
+    pageSize,
+    ...(page !== undefined ? { page } : {}),
+  });
+  return { status: 'ok', json: JSON.stringify(doc) };
 }

@@ -8,10 +8,8 @@ import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import {
   type ImageFile,
   type PresentableObject,
-  buildCollectionDocument,
   buildManifest,
   pageCount,
-  pageWindow,
   rightsUri,
   textMap,
   thumbnailFor,
@@ -19,10 +17,10 @@ import {
 import {
   BASE_PLACEHOLDER,
   INSTITUTION_PLACEHOLDER,
+  collectionDocument,
   countCollectionItems,
   findCollectionHeader,
   findManifest,
-  listCollectionItems,
   manifestReadModel,
   renderStoredJson,
 } from '../../src/projections/manifest-read-model.ts';
@@ -382,22 +380,9 @@ test('projection: a collection title change rebuilds its objects\' partOf', (t) 
 // Collections
 
 function collectionDoc(db: ReadModelDb, id: string, viewer: Viewer, pageSize: number, page?: number): Json {
-  const header = findCollectionHeader(db, id);
-  if (!header) throw new Error(`no collection ${id}`);
-  const total = countCollectionItems(db, id, viewer);
-  const window = pageWindow(total, page, pageSize);
-  const doc = buildCollectionDocument({
-    base: BASE_PLACEHOLDER,
-    id,
-    label: header.label,
-    ...(header.summary ? { summary: header.summary } : {}),
-    ...(header.parent ? { parent: header.parent } : {}),
-    total,
-    items: window.limit > 0 ? listCollectionItems(db, id, viewer, window.offset, window.limit) : [],
-    pageSize,
-    ...(page !== undefined ? { page } : {}),
-  });
-  return JSON.parse(renderStoredJson(JSON.stringify(doc), { base: BASE, institution: INSTITUTION })) as Json;
+  const found = collectionDocument(db, id, viewer, page, pageSize);
+  if (found.status !== 'ok') throw new Error(`collection ${id}: ${found.status}`);
+  return JSON.parse(renderStoredJson(found.json, { base: BASE, institution: INSTITUTION })) as Json;
 }
 
 const itemIds = (doc: Json) => (doc.items as Array<{ id: string }>).map((i) => i.id.replace(`${BASE}/iiif/`, ''));

@@ -2,16 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
-import { DEFAULT_PAGE_SIZE, buildCollectionDocument, isPaged, pageCount, pageWindow } from '../../iiif/manifest.ts';
-import {
-  BASE_PLACEHOLDER,
-  TOP,
-  countCollectionItems,
-  findCollectionHeader,
-  findManifest,
-  listCollectionItems,
-  renderStoredJson,
-} from '../../projections/manifest-read-model.ts';
+import { TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
 import { authOf, publicBase, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -122,28 +113,15 @@ export function presentationRoutes(services: AppServices): Router {
   const collection = (ctx: Context, rawId: string | undefined, page: number | undefined) => {
     const id = rawId === TOP ? TOP : validId(rawId, 'collection');
     const { viewer } = authOf(ctx);
-    const header = readModel(() => findCollectionHeader(readDb, id));
-    if (!header) throw collectionNotFound(id);
-    const total = readModel(() => countCollectionItems(readDb, id, viewer));
-    if (page !== undefined && (page > pageCount(total) || (page > 1 && !isPaged(total)))) {
+    const found = readModel(() => collectionDocument(readDb, id, viewer, page));
+    if (found.status === 'absent') throw collectionNotFound(id);
+    if (found.status === 'no-page') {
       throw new Problem(404, 'no-such-page', {
         vi: `Bộ sưu tập "${id}" không có trang ${page}.`,
         en: `Collection "${id}" has no page ${page}.`,
-      }, { collectionId: id, page, pages: pageCount(total) });
+      }, { collectionId: id, page, pages: found.pages });
     }
-    const window = pageWindow(total, page, DEFAULT_PAGE_SIZE);
-    const items = window.limit > 0 ? readModel(() => listCollectionItems(readDb, id, viewer, window.offset, window.limit)) : [];
-    const doc = buildCollectionDocument({
-      base: BASE_PLACEHOLDER,
-      id,
-      label: header.label,
-      ...(header.summary ? { summary: header.summary } : {}),
-      ...(header.parent ? { parent: header.parent } : {}),
-      total,
-      items,
-      ...(page !== undefined ? { page } : {}),
-    });
-    const body = renderStoredJson(JSON.stringify(doc), { base: publicBase(services.config.publicUrl, ctx), institution });
+    const body = renderStoredJson(found.json, { base: publicBase(services.config.publicUrl, ctx), institution });
     // What a collection lists depends on the viewer: only the anonymous view is shareable.
     const onlyOpen = viewer.role === 'public' && viewer.inReadingRoom !== true;
     sendDocument(ctx, body, `"${shortHash(body)}"`, onlyOpen ? 'public, max-age=60' : 'private');
