@@ -102,6 +102,7 @@ program
         `  Thư khố đang chạy / thukho is running: ${url}`,
         `  Bộ sưu tập mẫu / demo collection: "${DEMO_COLLECTION.title}" (${DEMO_OBJECTS.length} tài liệu / objects${seeded.created ? '' : ', đã có sẵn / already present'})`,
         `  API: ${url}/api/objects   ·   ${url}/health   ·   ${url}/api/openapi.json`,
+        `  IIIF: ${url}/iiif/collection/top   ·   ${url}/iiif/manifest/${DEMO_OBJECTS[0]?.id ?? ''} (mở bằng Mirador, Universal Viewer… / open in any IIIF viewer)`,
         token
           ? `  Mã truy cập cán bộ / staff token (hiển thị một lần / shown once): ${token}`
           : '  Mã truy cập cán bộ đã tạo trước đó; tạo mới: thukho users rotate demo / staff token made earlier; new one: thukho users rotate demo',
