@@ -7,9 +7,10 @@ import { pino } from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
-import { page as textPage } from '../helpers/images.ts';
+import { closeIngest, openIngest } from '../../src/application/open-ingest.ts';
+import { DEMO_OBJECTS, seedDemo } from '../../src/cli/demo-collection.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
-import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { type Json, poll, staffCall } from '../helpers/api.ts';
 
 /**
  * The real-client check: Mirador 4 (its UMD build, as an institution would embed it) in
@@ -23,8 +24,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'test-output', 'mirador');
 const MIRADOR_JS = join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const TITLE = 'Truyện Kiều — bản Liễu Văn Đường năm Tự Đức thứ 24';
-const PAGES = ['Trăm năm trong cõi người ta,', 'Chữ tài chữ mệnh khéo là ghét nhau.', 'Trải qua một cuộc bể dâu,'];
+/** The demo manuscript `npm run demo` serves: Kim Vân Kiều tân truyện, three rendered pages. */
+const DEMO = DEMO_OBJECTS[0]!;
+const TITLE = DEMO.metadata.title;
 /**
  * Console errors that are Mirador's own and not ours: Mirador 4.0.0's bundled dependencies
  * read element.ref, which React 19 reports as an error (ProjectMirador/mirador#4295).
@@ -34,8 +36,8 @@ const EXPECTED_PROBLEMS = [
   // OpenSeadragon may cancel a tile it no longer needs; the client's choice, not a failure.
   /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_ABORTED$/,
 ];
-/** The scans' paper colour (tests/helpers/images.ts). */
-const PAPER = { r: 236, g: 228, b: 210 };
+/** The demo pages' paper colour (src/cli/demo-pages.ts). */
+const PAPER = { r: 233, g: 220, b: 190 };
 
 let worker: DerivativesWorker | undefined;
 let browser: Browser | undefined;
@@ -130,14 +132,19 @@ async function pixelStats(png: Buffer) {
   };
 }
 
-test.serial('a three-page Vietnamese manuscript is ingested, its derivatives made and its manifest served', async (t) => {
+test.serial('the demo manuscript is seeded as `thukho demo` seeds it, its derivatives made and its manifest served', async (t) => {
   const s = t.context.server;
   worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
-  objectId = (await api(s, 'POST', '/api/objects', { title: TITLE, accessLevel: 'open' })).id as string;
-  for (const [i, text] of PAGES.entries()) {
-    const bytes = await textPage(text, { width: 1200, height: 1600 });
-    fileIds.push((await uploadFile(s, objectId, bytes, `kieu_${String(i + 1).padStart(3, '0')}.tif`)).fileId as string);
+  // Seeded exactly as `thukho demo` does, through the ingest path.
+  const ingest = await openIngest(s.config, s.store);
+  try {
+    await seedDemo(ingest, { actor: { id: 'test', role: 'staff' } });
+  } finally {
+    await closeIngest(ingest);
   }
+  objectId = DEMO.id;
+  fileIds = ((await api(s, 'GET', `/api/objects/${objectId}`)).files as Json[]).map((f) => f.fileId as string);
+  t.is(fileIds.length, 3);
   await poll('the derivatives of all three pages', 60_000, async () => {
     const o = await api(s, 'GET', `/api/objects/${objectId}`);
     const files = o.files as Json[];
