@@ -47,6 +47,18 @@ const EnvSchema = z.object({
   THUKHO_IIIF_MEMORY_CACHE_MB: z.coerce.number().int().min(0).default(256),
   THUKHO_IIIF_DISK_CACHE_MB: z.coerce.number().int().min(0).default(2048),
   THUKHO_IIIF_TILE_SIZE: z.coerce.number().int().refine((n) => n === 256 || n === 512, 'use 256 or 512').default(256),
+  THUKHO_REPLICAS: z
+    .string()
+    .regex(/^\s*(?:[^,=]+=)?[^,=]+(?:\s*,\s*(?:[^,=]+=)?[^,=]+)*\s*$/, 'a comma-separated list of PATH or LABEL=PATH')
+    .optional(),
+  THUKHO_FIXITY_CYCLE_DAYS: z.coerce.number().positive().max(3650).default(90),
+  THUKHO_FIXITY_CYCLES: z
+    .string()
+    .regex(/^\s*[a-z0-9][a-z0-9_-]{0,63}=\d+(\.\d+)?(\s*,\s*[a-z0-9][a-z0-9_-]{0,63}=\d+(\.\d+)?)*\s*$/, 'a comma-separated list of COLLECTION=DAYS')
+    .optional(),
+  THUKHO_FIXITY_MB_PER_S: z.coerce.number().min(0).default(50),
+  THUKHO_WEBHOOK_URL: z.string().url().optional(),
+  THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
 });
 
 export interface Config {
@@ -87,6 +99,19 @@ export interface Config {
     /** Rendered responses that are not pre-cut tiles. */
     cacheDir: string;
   };
+  /** Extra OCFL storage roots that hold a verified copy of everything (another disk, a NAS). */
+  replicas: Array<{ label: string; path: string }>;
+  fixity: {
+    /** Every stored file is re-verified once per cycle. */
+    cycleDays: number;
+    /** Per-collection cycles (collection id → days). */
+    collectionCycleDays: Record<string, number>;
+    /** Read budget of scheduled checks, MB/s; 0 = unlimited. */
+    mbPerSecond: number;
+  };
+  /** Called (POST, JSON) when a file is damaged beyond repair. */
+  webhookUrl: string | undefined;
+  sealEveryMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -155,5 +180,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       diskCacheBytes: e.THUKHO_IIIF_DISK_CACHE_MB * 1024 * 1024,
       cacheDir: join(dataDir, 'cache', 'iiif'),
     },
+    replicas: parseReplicas(e.THUKHO_REPLICAS),
+    fixity: {
+      cycleDays: e.THUKHO_FIXITY_CYCLE_DAYS,
+      collectionCycleDays: Object.fromEntries(
+        (e.THUKHO_FIXITY_CYCLES ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map((p) => {
+            const [id, days] = p.split('=');
+            return [id!.trim(), Number(days)];
+          }),
+      ),
+      mbPerSecond: e.THUKHO_FIXITY_MB_PER_S,
+    },
+    webhookUrl: e.THUKHO_WEBHOOK_URL,
+    sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
   };
+}
+
+/** "PATH" or "LABEL=PATH", comma-separated; unlabelled replicas are replica-1, replica-2, … */
+function parseReplicas(raw: string | undefined): Array<{ label: string; path: string }> {
+  if (!raw) return [];
+  const replicas = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part, i) => {
+      const eq = part.indexOf('=');
+      return eq > 0 ? { label: part.slice(0, eq).trim(), path: resolve(part.slice(eq + 1).trim()) } : { label: `replica-${i + 1}`, path: resolve(part) };
+    });
+  const labels = new Set(replicas.map((r) => r.label));
+  if (labels.size !== replicas.length || labels.has('primary')) {
+    throw new ConfigError('THUKHO_REPLICAS: each replica needs its own label, and "primary" is the main storage root');
+  }
+  return replicas;
 }

@@ -59,6 +59,17 @@ export const DerivativeInfo = z.object({
 });
 export type DerivativeInfo = z.infer<typeof DerivativeInfo>;
 
+/** What a fixity check or a repair looked at: a master, a derivative pyramid, or an OCFL inventory. */
+export const FixityTarget = z.enum(['master', 'derivative', 'inventory']);
+export type FixityTarget = z.infer<typeof FixityTarget>;
+/** Why a check failed. */
+export const FixityFailure = z.enum(['changed', 'truncated', 'missing', 'unreadable', 'invalid-inventory']);
+export type FixityFailure = z.infer<typeof FixityFailure>;
+/** A storage root by label ("primary", "replica-1", …) and the path it had when the event was written. */
+export const StorageRootRef = z.object({ label: z.string().min(1).max(100), path: z.string().min(1).max(4096) });
+
+const Digests = z.object({ sha512: Sha512.optional(), sha256: Sha256.optional() });
+
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
@@ -91,6 +102,63 @@ export const eventSchemas = {
     masterSha512: Sha512,
     reason: z.string().min(1).max(2000),
     attempts: z.number().int().positive(),
+  }),
+  FixityChecked: z.object({
+    objectId: Id,
+    /** The file checked; absent for an inventory. */
+    fileId: Id.optional(),
+    target: FixityTarget,
+    /** Path relative to the storage root (OCFL content path, or the derivative's). */
+    path: z.string().min(1).max(4096),
+    storageRoot: StorageRootRef,
+    outcome: z.enum(['pass', 'fail']),
+    failure: FixityFailure.optional(),
+    /** sha512 (and sha256) computed in one pass; `algorithm` names the one that decides. */
+    algorithm: z.enum(['sha512', 'sha256']),
+    expected: Digests,
+    actual: Digests,
+    bytes: z.number().int().nonnegative(),
+    durationMs: z.number().nonnegative(),
+    detail: z.string().max(2000).optional(),
+  }),
+  FileReplicated: z.object({
+    objectId: Id,
+    /** OCFL object version copied and verified on the replica. */
+    version: z.string().regex(/^v\d+$/),
+    replica: StorageRootRef,
+    files: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+  }),
+  FileRepaired: z.object({
+    objectId: Id,
+    fileId: Id.optional(),
+    target: FixityTarget,
+    path: z.string().min(1).max(4096),
+    /** The copy that was damaged and has been replaced. */
+    storageRoot: StorageRootRef,
+    /** The copy whose digest verified, that the bytes came from. */
+    from: StorageRootRef,
+    sha512: Sha512,
+    failure: FixityFailure,
+  }),
+  FileDamaged: z.object({
+    objectId: Id,
+    fileId: Id.optional(),
+    target: FixityTarget,
+    path: z.string().min(1).max(4096),
+    storageRoot: StorageRootRef,
+    failure: FixityFailure,
+    /** Every copy that was tried, and why none could serve. */
+    tried: z.array(z.object({ root: StorageRootRef, reason: z.string().max(500) })).max(100),
+  }),
+  SealCreated: z.object({
+    /** Merkle root (sha256, hex) over every stream's head hash, sorted by stream id. */
+    merkleRoot: Sha256,
+    /** Global log position the seal covers (everything up to and including it). */
+    position: z.string().regex(/^\d+$/),
+    streams: z.number().int().nonnegative(),
+    /** Replica roots the seal was written to. */
+    writtenTo: z.array(StorageRootRef).max(100),
   }),
   CollectionCreated: z.object({
     collectionId: Id,
@@ -128,7 +196,11 @@ export type ObjectEvent = Extract<
       | 'AccessPolicyChanged'
       | 'ObjectWithdrawn'
       | 'DerivativeCreated'
-      | 'DerivativeFailed';
+      | 'DerivativeFailed'
+      | 'FixityChecked'
+      | 'FileReplicated'
+      | 'FileRepaired'
+      | 'FileDamaged';
   }
 >;
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
@@ -144,6 +216,11 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   ObjectWithdrawn: 1,
   DerivativeCreated: 1,
   DerivativeFailed: 1,
+  FixityChecked: 1,
+  FileReplicated: 1,
+  FileRepaired: 1,
+  FileDamaged: 1,
+  SealCreated: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
   UserCreated: 1,
@@ -167,6 +244,12 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   // PREMIS has no "derivation"; making access copies is the creation of new files.
   DerivativeCreated: 'creation',
   DerivativeFailed: 'creation',
+  FixityChecked: 'fixity check',
+  FileReplicated: 'replication',
+  FileRepaired: 'recovery',
+  // PREMIS has no "damage" event; the failed check that found it is the fixity check.
+  FileDamaged: 'fixity check',
+  SealCreated: 'message digest calculation',
   CollectionCreated: 'creation',
   CollectionEdited: 'metadata modification',
   // Account changes are not preservation events; PREMIS has no closer term than this.

@@ -43,7 +43,11 @@ export type ObjectCommand =
   | { type: 'ChangeAccessPolicy'; objectId: string; accessLevel: AccessLevel; reason?: string }
   | { type: 'WithdrawObject'; objectId: string; reason: string }
   | { type: 'RecordDerivative'; objectId: string; fileId: string; derivative: DerivativeInfo }
-  | { type: 'RecordDerivativeFailure'; objectId: string; fileId: string; masterSha512: string; reason: string; attempts: number };
+  | { type: 'RecordDerivativeFailure'; objectId: string; fileId: string; masterSha512: string; reason: string; attempts: number }
+  | { type: 'RecordPreservation'; objectId: string; event: PreservationEvent };
+
+/** Facts that preservation work finds out; recorded for withdrawn objects too (they are still kept). */
+export type PreservationEvent = Extract<ObjectEvent, { type: 'FixityChecked' | 'FileReplicated' | 'FileRepaired' | 'FileDamaged' }>;
 
 function notFound(objectId: string): DomainError {
   return new DomainError(
@@ -187,6 +191,22 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       if (file.derivative?.pyramid.sha256 === command.derivative.pyramid.sha256) return [];
       return [{ type: 'DerivativeCreated', data: { ...command.derivative, objectId: command.objectId, fileId: command.fileId } }];
     }
+    case 'RecordPreservation': {
+      if (state.status === 'absent') throw notFound(command.objectId);
+      const data = command.event.data;
+      const fileId = 'fileId' in data ? data.fileId : undefined;
+      if (data.objectId !== command.objectId || (fileId !== undefined && !state.files.some((f) => f.fileId === fileId))) {
+        throw new DomainError(
+          'invalid-input',
+          {
+            vi: `Sự kiện bảo quản không thuộc về tài liệu "${command.objectId}" hoặc nhắc đến tệp không có.`,
+            en: `The preservation event is not about object "${command.objectId}" or names a file it does not have.`,
+          },
+          { objectId: command.objectId, fileId },
+        );
+      }
+      return [command.event];
+    }
     case 'RecordDerivativeFailure': {
       const file = requireImageFile(requireActive(state, command.objectId), command.fileId, command.masterSha512);
       if (file.derivative) return [];
@@ -264,5 +284,11 @@ export function evolveObject(state: ObjectState, event: ObjectEvent): ObjectStat
       const { fileId, reason, attempts } = event.data;
       return { ...state, files: state.files.map((f) => (f.fileId === fileId ? { ...f, derivativeFailure: { reason, attempts } } : f)) };
     }
+    // Preservation facts change nothing a command decides on; the fixity read model keeps them.
+    case 'FixityChecked':
+    case 'FileReplicated':
+    case 'FileRepaired':
+    case 'FileDamaged':
+      return state;
   }
 }
