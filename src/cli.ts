@@ -15,13 +15,11 @@ import { ID_PATTERN } from './domain/metadata.ts';
 import { openEventStore } from './eventstore/open.ts';
 import { verifyLog } from './eventstore/verify.ts';
 import { createLogger } from './logger.ts';
-import { objectReadModel } from './projections/object-read-model.ts';
-import { dispatcher } from './projections/dispatcher.ts';
-import { manifestReadModel } from './projections/manifest-read-model.ts';
+import { projectionsFor } from './projections/all.ts';
 import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
-import { listUsers, userReadModel } from './projections/user-read-model.ts';
+import { listUsers } from './projections/user-read-model.ts';
 import { resolveRedis } from './queue/redis.ts';
 import type { ServeOptions } from './serve.ts';
 import { WORKERS } from '../workers/index.ts';
@@ -30,7 +28,6 @@ import { WORKERS } from '../workers/index.ts';
  * The `thukho` command. Every subcommand reads the same configuration (environment, see
  * README); output for people goes to stdout, JSON logs to stderr.
  */
-const PROJECTIONS: Record<string, Projection> = { objects: objectReadModel, users: userReadModel, manifests: manifestReadModel, dispatcher };
 const CLI_ACTOR = { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
 
 function config(): Config {
@@ -139,9 +136,10 @@ program
 program
   .command('rebuild')
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
-  .argument('<name>', `projection: ${Object.keys(PROJECTIONS).join(', ')}, or "all"`)
+  .argument('<name>', 'projection: objects, users, manifests, dispatcher, or "all"')
   .action(async (name: string) => {
     const cfg = config();
+    const PROJECTIONS = projectionsFor(cfg);
     const chosen = name === 'all' ? Object.values(PROJECTIONS) : [PROJECTIONS[name]];
     if (chosen.some((p) => p === undefined)) {
       process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, all\n`);

@@ -10,10 +10,8 @@ import { openEventStore } from './eventstore/open.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { createApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
-import { objectReadModel } from './projections/object-read-model.ts';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.ts';
 import { ProjectionRunner } from './projections/runtime.ts';
-import { userReadModel } from './projections/user-read-model.ts';
 import { fileURLToPath } from 'node:url';
 import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
@@ -23,8 +21,8 @@ import { Queue } from 'bullmq';
 import { DerivativeStore } from './iiif/derivative-store.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
-import { dispatcher, outboxCounts } from './projections/dispatcher.ts';
-import { manifestReadModel } from './projections/manifest-read-model.ts';
+import { projectionsFor } from './projections/all.ts';
+import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
 
@@ -60,20 +58,19 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   await redisClient.connect().catch(() => {});
 
   const metrics = new Metrics();
-  const objects = new ProjectionRunner(store, readDb, objectReadModel, logger);
-  const users = new ProjectionRunner(store, readDb, userReadModel, logger);
-  const dispatch = new ProjectionRunner(store, readDb, dispatcher, logger);
-  const manifests = new ProjectionRunner(store, readDb, manifestReadModel, logger);
-  const projections = [objects, users, dispatch, manifests];
+  const projections = Object.values(projectionsFor(config)).map((p) => new ProjectionRunner(store, readDb, p, logger));
+  // The object read model's runner: writes wait on it (read-your-writes), caches watch it.
+  const objects = projections.find((p) => p.projection.name === 'objects')!;
   for (const p of projections) p.start();
 
   // The outbox pump and the image server's "make it again" share one queue client.
   const queueRedis = queueConnection(redis.url);
   queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
   const derivativeQueue = new Queue(QUEUES.derivatives, { connection: queueRedis, prefix: config.queuePrefix });
+  const replicationQueue = new Queue(QUEUES.replication, { connection: queueRedis, prefix: config.queuePrefix });
   const pump = new DispatchPump({
     db: readDb,
-    queues: { [QUEUES.derivatives]: derivativeQueue },
+    queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue },
     jobOptions: JOB_OPTIONS,
     redis: queueRedis,
     markerKey: `${config.queuePrefix}:dispatch:epoch`,
@@ -183,6 +180,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await pump.stop();
       for (const p of projections) await p.stop();
       await derivativeQueue.close().catch(() => {});
+      await replicationQueue.close().catch(() => {});
       queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();

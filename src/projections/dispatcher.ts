@@ -1,6 +1,5 @@
 import { isEventType, parseEventData } from '../domain/events.ts';
-import type { DerivativeJob } from '../queue/queues.ts';
-import { QUEUES } from '../queue/queues.ts';
+import { type DerivativeJob, QUEUES, type ReplicationJob } from '../queue/queues.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
@@ -11,7 +10,7 @@ import type { ReadModelDb } from './read-model-db.ts';
  * BullMQ. A row closes when the log shows the work's outcome (DerivativeCreated or
  * DerivativeFailed), so if Redis loses its data the pump can re-enqueue every row still open.
  */
-const TYPES = ['FileIngested', 'DerivativeCreated', 'DerivativeFailed', 'ObjectWithdrawn'];
+const TYPES = ['FileIngested', 'DerivativeCreated', 'DerivativeFailed', 'FileReplicated', 'ObjectWithdrawn'];
 
 export type OutboxState = 'pending' | 'enqueued' | 'done';
 
@@ -25,21 +24,32 @@ export interface OutboxRow {
   created_at: string;
 }
 
-export const dispatcher: Projection = {
+export interface DispatcherOptions {
+  /** Replica roots are configured: every new OCFL version is copied to them. */
+  replicate: boolean;
+}
+
+/**
+ * Replicas added later are caught up by the replication worker's sweep at start, not by
+ * this projection, so its output does not depend on when replicas were configured.
+ */
+export const dispatcher = (options: DispatcherOptions): Projection => ({
   name: 'dispatcher',
-  version: 1,
+  version: 2,
   filter: { streamPrefixes: ['object-'], eventTypes: TYPES },
 
   setup(db) {
     db.exec(`
+      -- One event may cause jobs on several queues: the job id is the event id on each.
       CREATE TABLE IF NOT EXISTS dispatch_outbox (
-        job_id     TEXT PRIMARY KEY,
+        job_id     TEXT NOT NULL,
         queue      TEXT NOT NULL,
         name       TEXT NOT NULL,
         payload    TEXT NOT NULL,
         subject    TEXT NOT NULL,
         state      TEXT NOT NULL,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, queue)
       );
       CREATE INDEX IF NOT EXISTS dispatch_outbox_by_state ON dispatch_outbox (state, created_at);
       CREATE INDEX IF NOT EXISTS dispatch_outbox_by_subject ON dispatch_outbox (subject);
@@ -56,12 +66,17 @@ export const dispatcher: Projection = {
        VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
     );
     const close = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject = ? AND queue = ?");
-    const closeObject = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject >= ? AND subject < ?");
+    // Derivatives of a withdrawn object are pointless; its replication is not (it is still kept).
+    const closeObject = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject >= ? AND subject < ? AND queue = ?");
     for (const e of events) {
       if (!isEventType(e.type)) continue;
       switch (e.type) {
         case 'FileIngested': {
           const f = parseEventData('FileIngested', e.metadata.schemaVersion, e.data);
+          if (options.replicate) {
+            const job: ReplicationJob = { objectId: f.objectId, ocflObjectId: f.storage.ocflObjectId, version: f.storage.version, cause: e.id };
+            insert.run(e.id, QUEUES.replication, 'replicate', JSON.stringify(job), `${f.objectId}/${f.storage.version}`, e.metadata.occurredAt);
+          }
           if (!f.image || !f.mediaType.startsWith('image/')) break;
           const job: DerivativeJob = { objectId: f.objectId, fileId: f.fileId, masterSha512: f.digests.sha512, cause: e.id };
           insert.run(e.id, QUEUES.derivatives, 'derive', JSON.stringify(job), `${f.objectId}/${f.fileId}`, e.metadata.occurredAt);
@@ -73,16 +88,22 @@ export const dispatcher: Projection = {
           close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
           break;
         }
+        case 'FileReplicated': {
+          // One per replica; the job copies to every replica at once, so the first one closes it.
+          const r = parseEventData('FileReplicated', e.metadata.schemaVersion, e.data);
+          close.run(`${r.objectId}/${r.version}`, QUEUES.replication);
+          break;
+        }
         case 'ObjectWithdrawn': {
           const w = parseEventData('ObjectWithdrawn', e.metadata.schemaVersion, e.data);
           // Every subject of the object: "id/" up to (not including) "id0" ('0' follows '/').
-          closeObject.run(`${w.objectId}/`, `${w.objectId}0`);
+          closeObject.run(`${w.objectId}/`, `${w.objectId}0`, QUEUES.derivatives);
           break;
         }
       }
     }
   },
-};
+});
 
 export function pendingOutbox(db: ReadModelDb, limit: number): OutboxRow[] {
   return db.prepare<[number], OutboxRow>("SELECT * FROM dispatch_outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?").all(limit);

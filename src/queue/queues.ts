@@ -6,7 +6,19 @@ import { redisConnectionOptions } from './redis.ts';
 export const QUEUES = {
   audit: 'thukho-audit',
   derivatives: 'thukho-derivatives',
+  replication: 'thukho-replication',
 } as const;
+
+/** Copy a new OCFL version to every replica root; made by the dispatcher from FileIngested. */
+export const ReplicationJob = z
+  .object({
+    objectId: z.string().min(1).max(64),
+    ocflObjectId: z.string().min(1).max(200),
+    version: z.string().regex(/^v\d+$/),
+    cause: z.string().min(1).max(64),
+  })
+  .strict();
+export type ReplicationJob = z.infer<typeof ReplicationJob>;
 
 /** Made by the dispatcher from a FileIngested event; jobId = that event's id. */
 export const DerivativeJob = z
@@ -22,6 +34,12 @@ export type DerivativeJob = z.infer<typeof DerivativeJob>;
 
 /** Retries and retention per queue: completed jobs are kept a while so a re-offered jobId stays one job. */
 export const JOB_OPTIONS = {
+  [QUEUES.replication]: {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 30_000 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  },
   [QUEUES.derivatives]: {
     attempts: 5,
     backoff: { type: 'exponential', delay: 10_000 },

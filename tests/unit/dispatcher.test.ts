@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import type { DerivativeInfo, IngestedFile } from '../../src/domain/events.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { dispatcher, outboxCounts } from '../../src/projections/dispatcher.ts';
+import { dispatcher as dispatcherFor, outboxCounts } from '../../src/projections/dispatcher.ts';
+
+const dispatcher = dispatcherFor({ replicate: false });
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
 import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
 import { DispatchPump } from '../../src/queue/dispatch-pump.ts';
@@ -120,6 +122,40 @@ test.serial('a withdrawn object closes its open jobs', async (t) => {
     prepareProjection(db, dispatcher);
     applyBatch(db, dispatcher, null, await collect(store.readAll({ fromPosition: 'start', filter: dispatcher.filter })));
     t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 1 });
+  } finally {
+    db.close();
+    await store.close();
+  }
+});
+
+test.serial('with replicas, every new OCFL version is also a replication job, closed by FileReplicated, kept through withdrawal', async (t) => {
+  const store = new SqliteEventStore(join(root, 'r-events.sqlite'));
+  const db = openReadModelDb(':memory:');
+  const replicating = dispatcherFor({ replicate: true });
+  try {
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o3', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o3', file: file('r1', 'f') }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o3', file: { ...file('r2', '1'), storage: { ocflObjectId: 'o3', version: 'v2', path: 'v2/content/r2/r2.tif' } } }, ctx);
+    await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'o3', reason: 'Trả lại' }, ctx);
+    prepareProjection(db, replicating);
+    let events = await collect(store.readAll({ fromPosition: 'start', filter: replicating.filter }));
+    applyBatch(db, replicating, null, events);
+    const rows = () => db.prepare<[], { queue: string; state: string; subject: string }>('SELECT queue, state, subject FROM dispatch_outbox ORDER BY queue, subject').all();
+    t.deepEqual(rows(), [
+      { queue: QUEUES.derivatives, state: 'done', subject: 'o3/r1' },
+      { queue: QUEUES.derivatives, state: 'done', subject: 'o3/r2' },
+      { queue: QUEUES.replication, state: 'pending', subject: 'o3/v1' },
+      { queue: QUEUES.replication, state: 'pending', subject: 'o3/v2' },
+    ]);
+    const last = events[events.length - 1]!.position;
+    await executeObjectCommand(
+      store,
+      { type: 'RecordPreservation', objectId: 'o3', event: { type: 'FileReplicated', data: { objectId: 'o3', version: 'v1', replica: { label: 'replica-1', path: '/mnt/nas' }, files: 1, bytes: 10 } } },
+      ctx,
+    );
+    events = await collect(store.readAll({ fromPosition: last + 1n, filter: replicating.filter }));
+    applyBatch(db, replicating, last, events);
+    t.deepEqual(rows().filter((r) => r.queue === QUEUES.replication).map((r) => [r.subject, r.state]), [['o3/v1', 'done'], ['o3/v2', 'pending']]);
   } finally {
     db.close();
     await store.close();

@@ -1,0 +1,16 @@
+import type { Config } from '../config.ts';
+import { dispatcher } from './dispatcher.ts';
+import { manifestReadModel } from './manifest-read-model.ts';
+import { objectReadModel } from './object-read-model.ts';
+import type { Projection } from './projection.ts';
+import { userReadModel } from './user-read-model.ts';
+
+/** Every projection a server runs and `thukho rebuild` can replay, by name. */
+export function projectionsFor(config: Config): Record<string, Projection> {
+  return {
+    objects: objectReadModel,
+    users: userReadModel,
+    manifests: manifestReadModel,
+    dispatcher: dispatcher({ replicate: config.replicas.length > 0 }),
+  };
+}
