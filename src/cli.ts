@@ -14,6 +14,9 @@ import { DomainError } from './domain/errors.ts';
 import { ID_PATTERN } from './domain/metadata.ts';
 import { openEventStore } from './eventstore/open.ts';
 import { verifyLog } from './eventstore/verify.ts';
+import { SealRefusedError, sealNow } from './eventstore/seal.ts';
+import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
+import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
 import { projectionsFor } from './projections/all.ts';
 import type { Projection } from './projections/projection.ts';
@@ -110,6 +113,8 @@ program
     });
   });
 
+program.addCommand(sealCommand());
+
 program
   .command('verify')
   .description('Kiểm tra chuỗi băm của toàn bộ nhật ký / verify the hash chain of every stream')
@@ -119,18 +124,33 @@ program
     const store = await openEventStore(cfg.eventStore);
     const bar = progress('verify', 'events');
     const report = await verifyLog(store, (p) => bar.update(p.events, undefined, `${p.streams} streams`));
-    await store.close();
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
-    } else if (report.broken.length === 0) {
-      bar.finish(`OK: ${report.streams} luồng / streams, ${report.events} sự kiện / events — chuỗi băm nguyên vẹn / hash chains intact`);
-    } else {
-      bar.finish(`HỎNG / BROKEN: ${report.broken.length} luồng có mắt xích hỏng / stream(s) with a broken link`);
-      for (const b of report.broken) {
-        process.stdout.write(`  ${b.streamId} @ revision ${b.revision}${b.eventId ? ` (event ${b.eventId})` : ''}: ${b.reason}\n`);
+    if (!opts.json) {
+      if (report.broken.length === 0) {
+        bar.finish(`OK: ${report.streams} luồng / streams, ${report.events} sự kiện / events — chuỗi băm nguyên vẹn / hash chains intact`);
+      } else {
+        bar.finish(`HỎNG / BROKEN: ${report.broken.length} luồng có mắt xích hỏng / stream(s) with a broken link`);
+        for (const b of report.broken) {
+          process.stdout.write(`  ${b.streamId} @ revision ${b.revision}${b.eventId ? ` (event ${b.eventId})` : ''}: ${b.reason}\n`);
+        }
       }
     }
-    process.exitCode = report.broken.length === 0 ? 0 : 1;
+    // Every fixity record must agree with the digests recorded at ingest.
+    const fixityBar = progress('verify fixity', 'events');
+    const fixity = await verifyFixityConsistency(store, 'all', (p) => fixityBar.update(p.events, undefined, `${p.streams} streams`));
+    if (!opts.json) {
+      if (fixity.problems.length === 0) fixityBar.finish(`OK: ${fixity.checked} bản ghi kiểm tra / fixity records agree with ingest`);
+      else {
+        fixityBar.finish(`SAI LỆCH / INCONSISTENT: ${fixity.problems.length} bản ghi / fixity record(s)`);
+        for (const p of fixity.problems) process.stdout.write(`  ${p.streamId} @ revision ${p.revision} (event ${p.eventId}): ${p.reason}\n`);
+      }
+    }
+    // A rewrite with recomputed hashes passes the chains: the seals on the replicas name it.
+    const seals = await verifySealsForCli(cfg, store, { quiet: opts.json === true });
+    await store.close();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ ...report, fixity, seals: seals.report }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
+    }
+    process.exitCode = report.broken.length || fixity.problems.length || seals.exitCode ? 1 : 0;
   });
 
 program
@@ -210,7 +230,19 @@ program
         );
       }
       process.exitCode = summary.rejected.length ? 1 : 0;
+      if (!opts.dryRun && summary.files.ingested > 0) {
+        // A bulk ingest is a lot of history at once: seal it now rather than within the hour.
+        const sealed = await sealNow(store, cfg.replicas, CLI_ACTOR);
+        if (sealed.status === 'sealed') {
+          process.stderr.write(`niêm phong / sealed: ${sealed.seal.merkleRoot} @ ${sealed.seal.position}${sealed.writtenTo.length ? ` → ${sealed.writtenTo.map((r) => r.label).join(', ')}` : ' (chưa có bản sao / no replicas)'}\n`);
+        }
+      }
     } catch (err) {
+      if (err instanceof SealRefusedError) {
+        process.stderr.write(`thukho ingest: ${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       process.stderr.write(`thukho ingest: ${(err as Error).message}\n`);
       process.exitCode = 2;
     } finally {

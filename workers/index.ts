@@ -3,6 +3,7 @@ import type { Config } from '../src/config.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { startAuditWorker } from './audit.ts';
 import { startDerivativesWorker } from './derivatives.ts';
+import { startSealWorker } from './seal.ts';
 
 /** Every worker `thukho worker NAME` can run, and that `thukho serve` starts as children. */
 export interface WorkerContext {
@@ -15,4 +16,5 @@ export interface WorkerContext {
 export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): Promise<void> }>> = {
   audit: (ctx) => startAuditWorker({ ...ctx, queuePrefix: ctx.config.queuePrefix }),
   derivatives: (ctx) => startDerivativesWorker(ctx),
+  seal: (ctx) => startSealWorker(ctx),
 };

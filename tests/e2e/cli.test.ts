@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,11 @@ test('verify: a clean log passes (exit 0, OK); an edited event in the middle of 
   t.regex(clean.stdout + clean.stderr, /OK: 6 luồng \/ streams, 21 sự kiện \/ events/, show(clean));
   const cleanJson = await thukho(dir, ['verify', '--json']);
   t.is(cleanJson.code, 0, show(cleanJson));
-  t.deepEqual(JSON.parse(cleanJson.stdout) as JsonReport, { streams: 6, events: 21, broken: [] });
+  const cleanReport = JSON.parse(cleanJson.stdout) as JsonReport & { fixity: { problems: unknown[] }; seals: { status: string } };
+  t.like(cleanReport, { streams: 6, events: 21, broken: [] });
+  t.deepEqual(cleanReport.fixity.problems, []);
+  // No replicas configured: nothing to check the log against, and the report says so.
+  t.is(cleanReport.seals.status, 'no-seal');
 
   const db = openTamper(dir);
   const target = rowAt(db, 'object-obj-b', 2);
@@ -225,9 +229,8 @@ test('verify: an edited and re-hashed LAST event is caught against the stream he
   t.regex(b?.reason ?? '', /last event's hash does not match the stream's recorded head/);
 });
 
-test('verify: documents the limit — a tamperer who re-chains the rest of the stream and rewrites its head is not caught without seals', async (t) => {
-  const dir = tempDir();
-  await seedSmallLog(dir);
+/** Rewrites object-obj-a from revision 1 on with recomputed hashes and head: every chain still verifies. */
+function rechainObjA(dir: string): void {
   const db = openTamper(dir);
   db.exec('DROP TRIGGER events_are_immutable');
   let prevHash = (JSON.parse(rowAt(db, 'object-obj-a', 0).metadata) as EventMetadata).hash;
@@ -243,9 +246,29 @@ test('verify: documents the limit — a tamperer who re-chains the rest of the s
   }
   db.prepare('UPDATE streams SET head_hash = ? WHERE stream_id = ?').run(prevHash, 'object-obj-a');
   db.close();
+}
 
+test('verify: without seals, a tamperer who re-chains the rest of the stream and rewrites its head is not caught (the documented limit)', async (t) => {
+  const dir = tempDir();
+  await seedSmallLog(dir);
+  rechainObjA(dir);
   const r = await thukho(dir, ['verify']);
-  t.is(r.code, 0, `${show(r)}\n(if this now fails, verify learnt to check seals: update this test)`);
+  t.is(r.code, 0, show(r));
+});
+
+test('verify: with a seal on a replica, the same re-chained rewrite is named (exit 1)', async (t) => {
+  const dir = tempDir();
+  const replica = join(dir, 'replica');
+  const env = { THUKHO_REPLICAS: `nas=${replica}` };
+  await seedSmallLog(dir);
+  mkdirSync(replica, { recursive: true });
+  const sealed = await thukho(dir, ['seal'], env);
+  t.is(sealed.code, 0, show(sealed));
+  t.is((await thukho(dir, ['verify'], env)).code, 0);
+  rechainObjA(dir);
+  const r = await thukho(dir, ['verify'], env);
+  t.is(r.code, 1, show(r));
+  t.regex(r.stdout + r.stderr, /object-obj-a/, show(r));
 });
 
 // ---------------------------------------------------------------------------------------
