@@ -16,6 +16,9 @@ import { openEventStore } from './eventstore/open.ts';
 import { verifyLog } from './eventstore/verify.ts';
 import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
+import { fixityCommand } from './cli/fixity-command.ts';
+import { auditReportCommand } from './cli/audit-report-command.ts';
+import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
 import { projectionsFor } from './projections/all.ts';
@@ -114,6 +117,13 @@ program
   });
 
 program.addCommand(sealCommand());
+program.addCommand(
+  fixityCommand({
+    makeRepair: (cfg) => repairWith(cfg),
+    onDamaged: (event, cfg) => damageAlert(cfg, createLogger(cfg.logLevel))(event),
+  }),
+);
+program.addCommand(auditReportCommand());
 
 program
   .command('verify')
@@ -156,7 +166,7 @@ program
 program
   .command('rebuild')
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
-  .argument('<name>', 'projection: objects, users, manifests, dispatcher, or "all"')
+  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, or "all"')
   .action(async (name: string) => {
     const cfg = config();
     const PROJECTIONS = projectionsFor(cfg);

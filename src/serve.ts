@@ -17,6 +17,9 @@ import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
 import { WORKERS } from '../workers/index.ts';
+import { readReplicationLag } from '../workers/replication.ts';
+import { SealRunResult, lastSealKey } from '../workers/seal.ts';
+import { damagedFiles, hasFixityTables } from './projections/fixity-read-model.ts';
 import { Queue } from 'bullmq';
 import { DerivativeStore } from './iiif/derivative-store.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
@@ -107,6 +110,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       if (head !== null) metrics.set('thukho_projection_lag', 'Positions the projection is behind the log', { projection: s.name }, p.lagBehind(head));
       metrics.set('thukho_projection_retrying', '1 while the projection is failing and retrying', { projection: s.name }, s.state === 'retrying' ? 1 : 0);
     }
+    if (hasFixityTables(readDb)) {
+      metrics.set('thukho_fixity_damaged_files', 'Stored files damaged on every copy (no good copy left)', {}, damagedFiles(readDb).length);
+    }
+    const replication = await readReplicationLag(redisClient, config.queuePrefix).catch(() => null);
+    for (const r of replication?.replicas ?? []) {
+      metrics.set('thukho_replication_behind_objects', 'Objects a replica lacks or holds at an older version', { replica: r.label }, r.behind);
+      metrics.set('thukho_replication_differs_objects', 'Objects whose replica copy is not a copy of the primary', { replica: r.label }, r.differs);
+    }
     const outbox = outboxCounts(readDb);
     for (const state of ['pending', 'enqueued'] as const) {
       metrics.set('thukho_dispatch_jobs', 'Background jobs caused by events and not yet finished, by state', { state }, outbox[state]);
@@ -135,6 +146,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       if (!raw) return null;
       const parsed = AuditResult.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : null;
+    },
+    preservationStatus: async () => {
+      const [replication, sealRaw] = await Promise.all([
+        readReplicationLag(redisClient, config.queuePrefix).catch(() => null),
+        redisClient.get(lastSealKey(config.queuePrefix)).catch(() => null),
+      ]);
+      const seal = sealRaw ? SealRunResult.safeParse(JSON.parse(sealRaw)) : null;
+      return { replication, seal: seal?.success ? seal.data : null };
     },
     pingRedis: async () => {
       if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});

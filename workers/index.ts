@@ -3,7 +3,10 @@ import type { Config } from '../src/config.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { startAuditWorker } from './audit.ts';
 import { startDerivativesWorker } from './derivatives.ts';
+import { startReplicationWorker } from './replication.ts';
 import { startSealWorker } from './seal.ts';
+import { startFixityWorker } from './fixity.ts';
+import { damageAlert, repairWith } from '../src/application/preservation.ts';
 
 /** Every worker `thukho worker NAME` can run, and that `thukho serve` starts as children. */
 export interface WorkerContext {
@@ -17,4 +20,6 @@ export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): 
   audit: (ctx) => startAuditWorker({ ...ctx, queuePrefix: ctx.config.queuePrefix }),
   derivatives: (ctx) => startDerivativesWorker(ctx),
   seal: (ctx) => startSealWorker(ctx),
+  replication: (ctx) => startReplicationWorker(ctx),
+  fixity: (ctx) => startFixityWorker({ ...ctx, repair: repairWith(ctx.config), onDamaged: damageAlert(ctx.config, ctx.logger) }),
 };

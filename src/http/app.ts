@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.ts';
 import { imageRoutes } from './routes/iiif-image.ts';
 import { presentationRoutes } from './routes/iiif-presentation.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
 import type { AppServices } from './services.ts';
 
@@ -56,7 +57,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), fileRoutes(services), collectionRoutes(services), imageRoutes(services), presentationRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), imageRoutes(services), presentationRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -23,4 +23,14 @@ export interface AppServices {
   metrics: Metrics;
   ingest: IngestServices;
   images: ImageService;
+  /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */
+  preservationStatus: () => Promise<PreservationStatus>;
+}
+
+export interface PreservationStatus {
+  replication: {
+    measuredAt: string;
+    replicas: Array<{ label: string; path: string; behind: number; differs: number; differsSample: string[] }>;
+  } | null;
+  seal: { finishedAt: string; status: 'sealed' | 'unchanged' | 'refused'; merkleRoot: string | null } | null;
 }

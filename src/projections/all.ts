@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { dispatcher } from './dispatcher.ts';
+import { fixityReadModel } from './fixity-read-model.ts';
 import { manifestReadModel } from './manifest-read-model.ts';
 import { objectReadModel } from './object-read-model.ts';
 import type { Projection } from './projection.ts';
@@ -12,5 +13,6 @@ export function projectionsFor(config: Config): Record<string, Projection> {
     users: userReadModel,
     manifests: manifestReadModel,
     dispatcher: dispatcher({ replicate: config.replicas.length > 0 }),
+    fixity: fixityReadModel,
   };
 }

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { outboxCounts } from '../../projections/dispatcher.ts';
+import { damagedFiles, hasFixityTables } from '../../projections/fixity-read-model.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -35,8 +36,15 @@ export function healthRoutes(services: AppServices): Router {
       return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
     });
     const audit = redis.status === 'ok' ? await services.lastAudit() : null;
+    const status = redis.status === 'ok' ? await services.preservationStatus() : { replication: null, seal: null };
+    const damaged = hasFixityTables(services.readDb) ? damagedFiles(services.readDb) : [];
     const down = eventStore.status !== 'ok' || redis.status !== 'ok';
-    const degraded = projections.some((p) => p.state === 'retrying') || (audit !== null && audit.broken.length > 0);
+    const degraded =
+      projections.some((p) => p.state === 'retrying') ||
+      (audit !== null && audit.broken.length > 0) ||
+      damaged.length > 0 ||
+      (status.replication?.replicas.some((r) => r.differs > 0) ?? false) ||
+      status.seal?.status === 'refused';
     ctx.status = down ? 503 : 200;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
@@ -45,6 +53,12 @@ export function healthRoutes(services: AppServices): Router {
       redis,
       projections,
       audit,
+      preservation: {
+        // Files with no good copy left anywhere: someone must restore them from backup.
+        damaged: { count: damaged.length, files: damaged.slice(0, 20) },
+        replication: status.replication,
+        seal: status.seal,
+      },
       // Background work the log has asked for and whose outcome is not in the log yet.
       jobs: (({ pending, enqueued }) => ({ pending, enqueued }))(outboxCounts(services.readDb)),
     };

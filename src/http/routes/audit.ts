@@ -1,0 +1,40 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { requireStaff } from '../auth.ts';
+import { Problem } from '../problem.ts';
+import type { AppServices } from '../services.ts';
+
+/**
+ * GET /api/audit/report?from=&to=&format=json|csv — the fixity audit report for staff (see
+ * auditReport in the fixity read model). Dates are days (YYYY-MM-DD, in the server's time
+ * zone, `to` included) or ISO 8601 date-times.
+ */
+const ReportQuery = z.object({ from: z.string(), to: z.string(), format: z.enum(['json', 'csv']).default('json') });
+
+export function auditRoutes(services: AppServices): Router {
+  const router = new Router();
+  router.get('/api/audit/report', (ctx) => {
+    requireStaff(ctx);
+    const query = ReportQuery.parse(ctx.query);
+    const period = AuditPeriod.parse({ from: query.from, to: query.to });
+    if (!hasFixityTables(services.readDb)) {
+      throw new Problem(503, 'fixity-not-ready', {
+        vi: 'Mô hình đọc kiểm tra tính toàn vẹn chưa được xây dựng; hãy thử lại sau.',
+        en: 'The fixity read model has not been built yet; try again later.',
+      });
+    }
+    const { config } = services;
+    const report = auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays });
+    ctx.set('Cache-Control', 'no-store');
+    if (query.format === 'csv') {
+      ctx.type = 'text/csv; charset=utf-8';
+      const name = `fixity-audit-${query.from.slice(0, 10)}-${query.to.slice(0, 10)}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+      ctx.set('Content-Disposition', `attachment; filename="${name}"`);
+      ctx.body = auditReportCsv(report);
+    } else {
+      ctx.body = report;
+    }
+  });
+  return router;
+}

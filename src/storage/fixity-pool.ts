@@ -1,0 +1,269 @@
+import { availableParallelism } from 'node:os';
+import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
+import { type CheckOptions, checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from './fixity.ts';
+
+/**
+ * Fixity checks on every core. Node hashes on the thread that calls `update`, so one process
+ * checking files one after another uses one core however many it has; this pool runs
+ * checkFile in worker threads, one check per thread at a time.
+ *
+ * The read budget stays on the main thread: before each chunk a thread asks for tokens and
+ * waits for the grant, so one RateLimiter holds across all threads (and across everything
+ * else in the process that shares it).
+ *
+ * The thread runs this same module as TypeScript, through a small JavaScript bootstrap that
+ * registers tsx in the thread first: whether the process was started by `node bin/thukho.js`
+ * (tsx registered at run time) or by `node --import tsx` (ava), threads inherit neither.
+ */
+
+const WORKER_MARK = 'thukho-fixity-pool';
+
+type ToWorker =
+  | { type: 'check'; id: number; path: string; expected: FixityExpectation; algorithms?: FixityAlgorithm[]; limited: boolean }
+  | { type: 'granted'; id: number }
+  | { type: 'refused'; id: number; message: string }
+  | { type: 'abort'; id: number };
+
+type FromWorker =
+  | { type: 'take'; id: number; bytes: number }
+  | { type: 'done'; id: number; result: FileCheck }
+  | { type: 'error'; id: number; message: string; aborted: boolean };
+
+/**
+ * Messages come from our own threads, not from outside: a shape check is enough (and zod,
+ * loaded in every thread, would double its start-up time).
+ */
+function isFromWorker(msg: unknown): msg is FromWorker {
+  const m = msg as { type?: unknown; id?: unknown } | null;
+  return typeof m === 'object' && m !== null && typeof m.id === 'number' && (m.type === 'take' || m.type === 'done' || m.type === 'error');
+}
+
+export interface PoolCheckOptions {
+  limiter?: RateLimiter;
+  signal?: AbortSignal;
+  algorithms?: FixityAlgorithm[];
+}
+
+interface Task {
+  id: number;
+  path: string;
+  expected: FixityExpectation;
+  options: PoolCheckOptions;
+  resolve: (r: FileCheck) => void;
+  reject: (e: unknown) => void;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('the fixity check was aborted'), { name: 'AbortError' });
+}
+
+let bootstrap: string | undefined;
+/**
+ * The thread's entry: plain JavaScript that registers tsx in the thread, then imports this
+ * module. `--import tsx` in execArgv is not enough: on Node 20, tsx's loader registers its
+ * hooks on the main thread only. Both URLs are resolved here, so that the thread finds them
+ * whatever the working directory.
+ */
+function workerBootstrap(): string {
+  bootstrap ??= `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })
+  .catch((err) => { process.nextTick(() => { throw err; }); });`;
+  return bootstrap;
+}
+
+export class FixityPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(size: number = availableParallelism()) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`a fixity pool needs at least one thread, got ${size}`);
+    this.size = size;
+  }
+
+  /** Checks are queued and run as threads become free; same result as checkFile. */
+  check(path: string, expected: FixityExpectation, options: PoolCheckOptions = {}): Promise<FileCheck> {
+    if (this.closed) return Promise.reject(new Error('the fixity pool is closed'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<FileCheck>((resolve, reject) => {
+      const task: Task = { id: this.nextId++, path, expected, options, resolve, reject };
+      if (signal) {
+        task.onAbort = () => this.abort(task);
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      this.queue.push(task);
+      this.pump();
+    });
+  }
+
+  /** Threads started so far (they start on demand, up to `size`). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /** Checks waiting for a thread, and checks running. */
+  pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.task).length;
+  }
+
+  /** Stops every thread; checks still queued or running are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error('the fixity pool was closed');
+    for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
+    const slots = this.slots.splice(0);
+    for (const slot of slots) if (slot.task) this.settle(slot.task, () => slot.task?.reject(error));
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private settle(task: Task, fn: () => void): void {
+    if (task.onAbort) task.options.signal?.removeEventListener('abort', task.onAbort);
+    fn();
+  }
+
+  private abort(task: Task): void {
+    const queued = this.queue.indexOf(task);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.settle(task, () => task.reject(abortError(task.options.signal as AbortSignal)));
+      return;
+    }
+    const slot = this.slots.find((s) => s.task === task);
+    slot?.worker.postMessage({ type: 'abort', id: task.id } satisfies ToWorker);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot = this.slots.find((s) => s.task === null);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const task = this.queue.shift() as Task;
+      slot.task = task;
+      // A busy thread keeps the process alive; an idle one does not, so a forgotten pool
+      // never holds a finished command open.
+      slot.worker.ref();
+      slot.worker.postMessage({
+        type: 'check',
+        id: task.id,
+        path: task.path,
+        expected: task.expected,
+        ...(task.options.algorithms ? { algorithms: task.options.algorithms } : {}),
+        limited: (task.options.limiter?.bytesPerSecond ?? 0) > 0,
+      } satisfies ToWorker);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK } });
+    const slot: Slot = { worker, task: null };
+    this.slots.push(slot);
+    worker.on('message', (raw: unknown) => this.onMessage(slot, raw));
+    const lost = (why: Error) => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0) return; // closed on purpose
+      this.slots.splice(index, 1);
+      const task = slot.task;
+      slot.task = null;
+      if (task) this.settle(task, () => task.reject(why));
+      this.pump();
+    };
+    worker.on('error', (err) => lost(err));
+    worker.on('exit', (code) => lost(new Error(`a fixity thread exited (code ${code})`)));
+    worker.unref();
+    return slot;
+  }
+
+  private onMessage(slot: Slot, raw: unknown): void {
+    const task = slot.task;
+    if (!isFromWorker(raw) || !task || raw.id !== task.id) return;
+    const msg = raw;
+    switch (msg.type) {
+      case 'take': {
+        const limiter = task.options.limiter;
+        const grant = limiter ? limiter.take(msg.bytes, task.options.signal) : Promise.resolve();
+        grant.then(
+          () => {
+            if (slot.task === task) slot.worker.postMessage({ type: 'granted', id: task.id } satisfies ToWorker);
+          },
+          (err: unknown) => {
+            if (slot.task === task) slot.worker.postMessage({ type: 'refused', id: task.id, message: String((err as Error)?.message ?? err) } satisfies ToWorker);
+          },
+        );
+        return;
+      }
+      case 'done':
+      case 'error': {
+        slot.task = null;
+        slot.worker.unref();
+        if (msg.type === 'done') this.settle(task, () => task.resolve(msg.result));
+        else {
+          const signal = task.options.signal;
+          this.settle(task, () => task.reject(msg.aborted && signal?.aborted ? abortError(signal) : new Error(msg.message)));
+        }
+        this.pump();
+        return;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The thread
+
+function runWorker(port: MessagePort): void {
+  const grants = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+  const aborts = new Map<number, AbortController>();
+
+  port.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'granted':
+        grants.get(msg.id)?.resolve();
+        grants.delete(msg.id);
+        return;
+      case 'refused':
+        grants.get(msg.id)?.reject(new Error(msg.message));
+        grants.delete(msg.id);
+        return;
+      case 'abort':
+        aborts.get(msg.id)?.abort();
+        return;
+      case 'check': {
+        const controller = new AbortController();
+        aborts.set(msg.id, controller);
+        const limiter: RateLimiter | undefined = msg.limited
+          ? {
+              // Only whether to ask matters here; the main thread holds the real rate.
+              bytesPerSecond: 1,
+              take: (bytes) =>
+                new Promise<void>((resolve, reject) => {
+                  grants.set(msg.id, { resolve, reject });
+                  port.postMessage({ type: 'take', id: msg.id, bytes } satisfies FromWorker);
+                }),
+            }
+          : undefined;
+        const options: CheckOptions = { signal: controller.signal, ...(limiter ? { limiter } : {}), ...(msg.algorithms ? { algorithms: msg.algorithms } : {}) };
+        checkFile(msg.path, msg.expected, options).then(
+          (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
+          (err: unknown) =>
+            port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err), aborted: controller.signal.aborted } satisfies FromWorker),
+        ).finally(() => {
+          aborts.delete(msg.id);
+          grants.delete(msg.id);
+        });
+        return;
+      }
+    }
+  });
+}
+
+if (!isMainThread && parentPort && (workerData as { kind?: unknown } | null)?.kind === WORKER_MARK) runWorker(parentPort);
