@@ -8,6 +8,7 @@ import { AuditPeriod, auditReport, auditReportCsv, fixityReadModel } from '../pr
 import type { Projection } from '../projections/projection.ts';
 import { openReadModelDb, type ReadModelDb } from '../projections/read-model-db.ts';
 import { applyBatch, prepareProjection } from '../projections/runtime.ts';
+import { latestSeal } from '../eventstore/seal.ts';
 
 /**
  * `thukho audit-report --from DATE --to DATE [--format csv|json]`: per collection, what fixity
@@ -79,7 +80,7 @@ export function auditReportCommand(): Command {
       const db = openReadModelDb(config.readModelPath);
       try {
         await catchUp(store, db, fixityReadModel);
-        const report = auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays });
+        const report = { ...auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }), seal: await latestSeal(store) };
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report));
       } finally {
         db.close();

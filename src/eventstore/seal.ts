@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CURRENT_SCHEMA_VERSION, eventSchemas } from '../domain/events.ts';
+import { CURRENT_SCHEMA_VERSION, eventSchemas, parseEventData } from '../domain/events.ts';
 import { fsyncDir } from '../storage/digest.ts';
 import { newEventId } from './event-id.ts';
 import type { EventStore, RecordedEvent, StreamHead } from './port.ts';
@@ -569,6 +569,14 @@ export class SealRefusedError extends Error {
 async function latestSealEvent(store: EventStore) {
   for await (const e of store.readStream(SEAL_STREAM, { direction: 'backwards', maxCount: 1 })) return e;
   return null;
+}
+
+/** The latest seal in the log, as reports quote it (null before the first seal). */
+export async function latestSeal(store: EventStore): Promise<{ merkleRoot: string; position: string; streams: number; sealedAt: string; eventId: string } | null> {
+  const e = await latestSealEvent(store);
+  if (!e) return null;
+  const data = parseEventData('SealCreated', e.metadata.schemaVersion, e.data);
+  return { merkleRoot: data.merkleRoot, position: data.position, streams: data.streams, sealedAt: e.metadata.occurredAt, eventId: e.id };
 }
 
 /**

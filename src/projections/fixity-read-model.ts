@@ -647,9 +647,17 @@ const csvField = (v: string | number) => {
  * The report as CSV: a header row, one row per collection, the total last. UTF-8 with a BOM
  * and CRLF line ends, so that a spreadsheet opened by double-click shows the diacritics.
  */
-export function auditReportCsv(report: AuditReport): string {
+/** The log's latest seal, quoted in the report so that a later reader can check the log against it. */
+export interface ReportSeal {
+  merkleRoot: string;
+  position: string;
+  sealedAt: string;
+}
+
+export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }): string {
   const lines = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
   for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => String(row[k]))]);
   lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => String(report.total[k]))]);
+  if (report.seal) lines.push(['Niêm phong nhật ký / Log seal', report.seal.merkleRoot, `position ${report.seal.position}`, report.seal.sealedAt]);
   return `\uFEFF${lines.map((l) => l.map(csvField).join(',')).join('\r\n')}\r\n`;
 }

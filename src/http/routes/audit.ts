@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { latestSeal } from '../../eventstore/seal.ts';
 import { requireStaff } from '../auth.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
@@ -14,7 +15,7 @@ const ReportQuery = z.object({ from: z.string(), to: z.string(), format: z.enum(
 
 export function auditRoutes(services: AppServices): Router {
   const router = new Router();
-  router.get('/api/audit/report', (ctx) => {
+  router.get('/api/audit/report', async (ctx) => {
     requireStaff(ctx);
     const query = ReportQuery.parse(ctx.query);
     const period = AuditPeriod.parse({ from: query.from, to: query.to });
@@ -25,7 +26,10 @@ export function auditRoutes(services: AppServices): Router {
       });
     }
     const { config } = services;
-    const report = auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays });
+    const report = {
+      ...auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }),
+      seal: await latestSeal(services.store),
+    };
     ctx.set('Cache-Control', 'no-store');
     if (query.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
