@@ -8,7 +8,8 @@ import { exportBag } from './application/bag-export.ts';
 import { bulkIngest, reasonOf } from './cli/bulk-ingest.ts';
 import { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } from './cli/demo-collection.ts';
 import { progress } from './cli/progress.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { CLI_ACTOR, loadCliConfig } from './cli/cli-config.ts';
+import type { Config } from './config.ts';
 import { ROLES, type Role } from './domain/access-policy.ts';
 import { DomainError } from './domain/errors.ts';
 import { ID_PATTERN } from './domain/metadata.ts';
@@ -34,19 +35,8 @@ import { WORKERS } from '../workers/index.ts';
  * The `thukho` command. Every subcommand reads the same configuration (environment, see
  * README); output for people goes to stdout, JSON logs to stderr.
  */
-const CLI_ACTOR = { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
 
-function config(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`thukho: cấu hình sai / configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
+const config = loadCliConfig;
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
-import { ConfigError, type Config, loadConfig } from '../config.ts';
+import { loadCliConfig } from './cli-config.ts';
 import { openEventStore } from '../eventstore/open.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { readCheckpoint } from '../projections/checkpoint.ts';
@@ -15,17 +15,6 @@ import { latestSeal } from '../eventstore/seal.ts';
  * checking did in a period (see auditReport). The fixity read model is brought up to the end
  * of the log first, so that the report is complete whether or not a server is running.
  */
-function loadCliConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`thukho: cấu hình sai / configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
 
 /**
  * Applies what the projection has not seen yet, in batches, through the same compare-and-set

@@ -20,7 +20,8 @@ import {
   runObjectFixity,
 } from '../application/fixity.ts';
 import { isAlive } from '../application/keyed-lock.ts';
-import { ConfigError, type Config, loadConfig } from '../config.ts';
+import type { Config } from '../config.ts';
+import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
 import { DomainError } from '../domain/errors.ts';
 import { ID_PATTERN } from '../domain/metadata.ts';
 import { openEventStore } from '../eventstore/open.ts';
@@ -101,21 +102,7 @@ const parseThreads = (value: string): number => {
   return n;
 };
 
-function cliActor() {
-  return { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
-}
 
-function loadCliConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`thukho: cấu hình sai / configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The run journal
@@ -412,7 +399,7 @@ async function runFixity(args: {
         masterPath: (ocflObjectId, contentPath) => (roots[0] as (typeof roots)[number]).storage.contentPathOnDisk(ocflObjectId, contentPath),
         tileSize: config.iiif.tileSize,
         maxPixels: config.maxPixels,
-        actor: cliActor(),
+        actor: CLI_ACTOR,
       }),
     onDamaged: async (event) => {
       process.stderr.write(`thukho fixity: HỎNG / DAMAGED ${event.objectId} ${event.fileId ?? event.target} on "${event.storageRoot.label}" (${event.failure})\n`);
@@ -442,7 +429,7 @@ async function runFixity(args: {
           signal,
           only: (c) => !journal.done.has(c.key),
           onResult,
-          actor: cliActor(),
+          actor: CLI_ACTOR,
           correlationId: runId,
         });
         summary.skipped += result.skipped.length;

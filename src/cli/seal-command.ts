@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
+import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
 import { openEventStore } from '../eventstore/open.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { type ChangedStream, type HeadAt, type SealVerification, SealRefusedError, sealNow, verifyAgainstSeals } from '../eventstore/seal.ts';
@@ -9,7 +10,6 @@ import { progress } from './progress.ts';
  * `thukho seal` (seal the log now) and the seal half of `thukho verify`. Output for people
  * on stdout, in Vietnamese then English; the progress line on stderr.
  */
-const CLI_ACTOR = { id: `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'operator'}`, role: 'admin' };
 
 const NO_REPLICAS =
   'chưa cấu hình bản sao (THUKHO_REPLICAS): dấu niêm phong chỉ nằm trong nhật ký trên đĩa này / no replicas configured: the seal lives only in the event log on this disk, and is only as safe as it';
@@ -84,14 +84,7 @@ export function sealCommand(): Command {
     .option('--force', 'seal even though the log no longer matches the previous seal (after the change was investigated)')
     .option('--json', 'print the outcome as JSON')
     .action(async (opts: { force?: boolean; json?: boolean }) => {
-      let config: Config;
-      try {
-        config = loadConfig();
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`thukho: cấu hình sai / configuration error: ${err.message}\n`);
-        process.exit(2);
-      }
+      const config = loadCliConfig();
       const store = await openEventStore(config.eventStore);
       const bar = opts.json ? null : progress('niêm phong / sealing', 'events');
       try {
