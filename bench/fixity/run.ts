@@ -9,7 +9,7 @@
  * reference), and coreutils `sha512sum`. The reference is set up as /work/shared/REFERENCE.md
  * ("Hashing and disk") describes.
  *
- *   npm run bench:fixity                 64 × 64 MiB and 1,000 × 4 MiB (≈ 4.3 GB each), 3 warm rounds + 1 cold (≈ 25 min)
+ *   npm run bench:fixity                 64 × 64 MiB and 1,000 × 4 MiB (≈ 4.2 GB each), 4 warm rounds + 2 cold (≈ 40 min)
  *   npm run bench:fixity -- --quick      16 × 64 MiB and 250 × 4 MiB (≈ 1 GB each), 1 warm round + 1 cold
  *
  * Options: --keep (keep the run dir: results.json, the control files), --rounds=N (warm
@@ -20,14 +20,15 @@
  *  - Data (bench/fixity/dataset.ts): incompressible bytes (AES-CTR keystream), generated once
  *    into $TMPDIR/thukho-bench-fixity/ and re-used (the cache is kept; rm -rf it to free the
  *    disk). Expected digests come from `openssl dgst -sha512` / `-sha256` at generation.
- *  - Sides, in turn (never two at once), the order reversed every other round:
- *    openssl dgst -sha512 -r FILES (one process) · the same as N processes, file i to process
- *    i mod N · sha512sum FILES · checkFile(path, {sha512, size}, {algorithms: ['sha512']}) file
- *    after file (what the fixity worker runs for a master) · the same with sha512 + sha256 (the
- *    issue's "sha512 and sha256") · FixityPool(N) with all files submitted at once, sha512,
- *    then sha512 + sha256. Ours run in this process, with no read budget (unlimited); a fresh
- *    pool per run, its threads started (one tiny check each) before the clock starts, as in
- *    the long-lived worker; the start-up is printed apart.
+ *  - Sides, in turn (never two at once): openssl dgst -sha512 -r FILES (one process) ·
+ *    checkFile(path, {sha512, size}, {algorithms: ['sha512']}) file after file (what the fixity
+ *    worker runs for a master) · the same with sha512 + sha256 (the issue's "sha512 and
+ *    sha256") · FixityPool(N) with all files submitted at once, sha512, then sha512 + sha256 ·
+ *    openssl as N processes, file i to process i mod N (the N-core reference); the order is
+ *    reversed every other round, and sha512sum runs once per cache state, for context. Ours
+ *    run in this process, with no read budget (unlimited); a fresh pool per run, its threads
+ *    started (one tiny check each) before the clock starts, as in the long-lived worker; the
+ *    start-up is printed apart.
  *  - Cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run (as root; when not
  *    permitted, cold runs are skipped and the output says so). Warm: every byte read once
  *    before each run. Then we wait (≤ 15 s) for a nearly idle second of this shared machine.
@@ -36,9 +37,10 @@
  *    bytes read from the disk (ru_inblock: proves a cold run read the disk, flags a warm run
  *    whose cache someone dropped); CPU seconds other processes used meanwhile ("others"). A
  *    run in which others used > 15 % of the machine is marked "disturbed".
- *  - Ratios use each side's best (fastest) valid run: on a shared machine noise only slows a
- *    run down, for both sides alike. MB/CPU-s ratios are printed beside them: they barely
- *    move with the noise.
+ *  - Ratios: this VM's speed drifts by ±20 % over minutes (other tenants, steal time), so a
+ *    ratio is taken within a round, from openssl's run and ours a few seconds apart, and the
+ *    median over the rounds is judged (range shown). The same by MB per CPU-second is shown
+ *    beside it. The table shows each side's best run.
  *  - Correctness: every digest of every run is checked, openssl's against the generation-time
  *    digests and ours against openssl's of this run; every check must `pass` with the file's
  *    size read. Before the timed runs a control proves that checkFile and the pool do report
@@ -76,11 +78,13 @@ const KEEP = flag('keep');
 const COLD = !flag('no-cold');
 const ROUNDS = (() => {
   const v = strArg('rounds');
-  if (v === undefined) return QUICK ? 1 : 3;
+  if (v === undefined) return QUICK ? 1 : 4;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error('--rounds wants a positive integer');
   return n;
 })();
+/** Cold rounds cost a disk read of the whole dataset per side: fewer of them. */
+const COLD_ROUNDS = QUICK ? 1 : 2;
 const ONLY = strArg('only');
 if (ONLY !== undefined && ONLY !== 'large' && ONLY !== 'many') throw new Error('--only=large or --only=many');
 const PROFILE: boolean | undefined = flag('profile') ? true : flag('no-profile') ? false : undefined;
@@ -102,6 +106,12 @@ const mb = (bytes: number) => bytes / 1e6;
 
 type Cache = 'warm' | 'cold';
 type SideId = 'openssl' | 'opensslN' | 'sha512sum' | 'ours' | 'oursBoth' | 'pool' | 'poolBoth';
+/**
+ * The order of a round (reversed every other round): what is compared with openssl runs next
+ * to it, so that a ratio is taken from two runs a few seconds apart. sha512sum is context
+ * only: first round of each cache state.
+ */
+const ROUND_SIDES: SideId[] = ['openssl', 'ours', 'oursBoth', 'pool', 'poolBoth', 'opensslN'];
 const SIDES: SideId[] = ['openssl', 'opensslN', 'sha512sum', 'ours', 'oursBoth', 'pool', 'poolBoth'];
 const LABEL: Record<SideId, string> = {
   openssl: 'openssl dgst -sha512',
@@ -264,6 +274,43 @@ function best(dataset: Shape['name'], cache: Cache, side: SideId): Run | undefin
 
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+};
+
+interface Paired {
+  /** Median over rounds of openssl's wall time / the side's, both from the same round. */
+  ratio: number;
+  min: number;
+  max: number;
+  rounds: number;
+  /** Same, by MB per CPU-second. */
+  cpuRatio: number;
+  /** Rounds in which either run was disturbed. */
+  disturbed: number;
+}
+
+/** `against` (default openssl dgst -sha512, one process) vs `side`, round by round. */
+function paired(dataset: Shape['name'], cache: Cache, side: SideId, against: SideId = 'openssl'): Paired | undefined {
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  let noisy = 0;
+  const rounds = new Set(runs.filter((r) => r.dataset === dataset && r.cache === cache).map((r) => r.round));
+  for (const round of rounds) {
+    const find = (s: SideId) => runs.find((r) => r.dataset === dataset && r.cache === cache && r.round === round && r.side === s && r.problems.length === 0);
+    const o = find(against);
+    const x = find(side);
+    if (!o || !x) continue;
+    ratios.push(o.m.wall / x.m.wall);
+    cpuRatios.push((o.m.user + o.m.sys) / (x.m.user + x.m.sys));
+    if (disturbed(o.m) || disturbed(x.m)) noisy++;
+  }
+  if (!ratios.length) return undefined;
+  return { ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios.length, cpuRatio: median(cpuRatios), disturbed: noisy };
+}
+
 // ---------------------------------------------------------------------------------------
 // Control: a wrong file must be reported as wrong
 
@@ -319,7 +366,7 @@ if (!HAVE_TIME) {
   process.exit(2);
 }
 const DO_COLD = COLD && CAN_DROP;
-log(`runs: ${ROUNDS} warm round(s)${DO_COLD ? ' + 1 cold round' : ''} per dataset; ratios from each side's best valid run; targets: per core ≥ ${fmt(TARGET_CORE, 2)}×, ${CORES} cores ≥ ${fmt(TARGET_ALL, 2)}× openssl dgst -sha512 (one process)`);
+log(`runs: ${ROUNDS} warm round(s)${DO_COLD ? ` + ${COLD_ROUNDS} cold` : ''} per dataset; ratio = median over rounds of (openssl's time / ours) within a round; targets: per core ≥ ${fmt(TARGET_CORE, 2)}×, ${CORES} cores ≥ ${fmt(TARGET_ALL, 2)}× openssl dgst -sha512 (one process)`);
 log();
 
 const work = mkdtempSync(join(os.tmpdir(), 'thukho-bench-fixity-run-'));
@@ -362,12 +409,13 @@ try {
     // openssl's digests of this run: what ours must match.
     const reference = new Map<string, string>();
     const caches: Array<[Cache, number]> = [['warm', ROUNDS]];
-    if (DO_COLD) caches.push(['cold', 1]);
+    if (DO_COLD) caches.push(['cold', COLD_ROUNDS]);
     for (const [cache, rounds] of caches) {
       for (let round = 0; round < rounds; round++) {
         log(`${name} (${ds.files.length} × ${ds.shape.size >> 20} MiB), ${cache}, round ${round + 1}/${rounds}:`);
-        const order = (round + (cache === 'cold' ? 1 : 0)) % 2 === 0 ? SIDES : [...SIDES].reverse();
-        // openssl one-process always first in a round that has no reference yet.
+        const order = round % 2 === 0 ? [...ROUND_SIDES] : [...ROUND_SIDES].reverse();
+        if (round === 0) order.push('sha512sum');
+        // openssl (one process) first in a round that has no reference digests yet.
         const ordered = reference.size === 0 ? (['openssl', ...order.filter((s) => s !== 'openssl')] as SideId[]) : order;
         for (const side of ordered) {
           await prepare(cache, ds.files);
@@ -421,13 +469,12 @@ try {
   const misses: string[] = [];
   for (const ds of datasets) {
     for (const cache of ['warm', 'cold'] as const) {
-      const o = best(ds.shape.name, cache, 'openssl');
       for (const [side, target] of [
         ['ours', TARGET_CORE],
         ['pool', TARGET_ALL],
       ] as Array<[SideId, number]>) {
-        const r = best(ds.shape.name, cache, side);
-        if (o && r && o.m.wall / r.m.wall < target) misses.push(`${LABEL[side]} ${ds.shape.name} ${cache}`);
+        const p = paired(ds.shape.name, cache, side);
+        if (p && p.ratio < target) misses.push(`${LABEL[side]} ${ds.shape.name} ${cache}`);
       }
     }
   }
@@ -463,7 +510,7 @@ try {
 
 const W = 132;
 log('='.repeat(W));
-log(`RESULTS  MB = 10^6 bytes; best valid run of each side (n = runs); CPU = user + sys of all processes/threads; disk = bytes read from the disk during the run`);
+log(`RESULTS  MB = 10^6 bytes; each side's best valid run (n = runs, range of MB/s); CPU = user + sys of all processes/threads; disk = bytes read from the disk during the run`);
 for (const ds of datasets) {
   const name = ds.shape.name;
   log('-'.repeat(W));
@@ -481,49 +528,42 @@ for (const ds of datasets) {
   }
 }
 log('-'.repeat(W));
-log(`ratios (ours / openssl dgst -sha512 one process; by MB/s, and by MB per CPU-second in brackets)`);
+log('ratios ours / openssl dgst -sha512 (one process), speed: median over rounds of the two runs of one round (range); CPU: the same by MB per CPU-second');
 const ratioText = (x: number, target: number) => fmt(x, Math.abs(x - target) < 0.01 ? 3 : 2);
 for (const ds of datasets) {
   const name = ds.shape.name;
   for (const cache of ['warm', 'cold'] as const) {
-    const o = best(name, cache, 'openssl');
-    if (!o) continue;
-    const oN = best(name, cache, 'opensslN');
-    const eff = (r: Run) => mb(ds.bytes) / (r.m.user + r.m.sys);
-    const noisy = (rs: Array<Run | undefined>) => (rs.some((r) => r && disturbed(r.m)) ? '  — unreliable: a run was disturbed by other work' : '');
-    const parts: string[] = [];
+    if (!runs.some((r) => r.dataset === name && r.cache === cache)) continue;
+    log(`  ${name} ${cache}:`);
     for (const [side, target, what] of [
       ['ours', TARGET_CORE, 'per core, sha512 (the worker)'],
       ['oursBoth', TARGET_CORE, 'per core, sha512+sha256'],
       ['pool', TARGET_ALL, `${CORES} cores, sha512 (the worker)`],
       ['poolBoth', TARGET_ALL, `${CORES} cores, sha512+sha256`],
+      ['opensslN', TARGET_ALL, `(openssl ×${CORES} processes)`],
     ] as Array<[SideId, number, string]>) {
-      const r = best(name, cache, side);
-      if (!r) {
-        parts.push(`    ${what.padEnd(32)} n/a`);
+      const p = paired(name, cache, side);
+      if (!p) {
+        log(`    ${what.padEnd(34)} n/a`);
         continue;
       }
-      const ratio = o.m.wall / r.m.wall;
-      const vsN = oN && (side === 'pool' || side === 'poolBoth') ? `; vs openssl ×${CORES} procs ${fmt(oN.m.wall / r.m.wall, 2)}×` : '';
-      parts.push(
-        `    ${what.padEnd(32)} ${ratioText(ratio, target).padStart(5)}× ${verdict(ratio >= target)} (target ≥ ${fmt(target, 2)}×)  [CPU efficiency ${fmt(eff(r) / eff(o), 2)}×]  ${fmt(mb(ds.bytes) / r.m.wall, 0)} vs ${fmt(mb(ds.bytes) / o.m.wall, 0)} MB/s${vsN}${noisy([o, r])}`,
-      );
+      const range = p.rounds > 1 ? ` (${fmt(p.min, 2)}–${fmt(p.max, 2)}, ${p.rounds} rounds)` : ' (1 round)';
+      const judged = side === 'opensslN' ? 'reference' : `${verdict(p.ratio >= target)} (target ≥ ${fmt(target, 2)}×)`;
+      const noisy = p.disturbed ? `  — ${p.disturbed} of ${p.rounds} round(s) disturbed by other work` : '';
+      log(`    ${what.padEnd(34)} ${ratioText(p.ratio, target).padStart(5)}× ${judged}${range}  CPU ${fmt(p.cpuRatio, 2)}×${noisy}`);
     }
-    log(`  ${name} ${cache}:`);
-    for (const p of parts) log(p);
   }
 }
 // What adding sha256 costs (the issue's "sha512 and sha256"; the worker computes one digest per file).
 const costs: string[] = [];
 for (const ds of datasets) {
   for (const cache of ['warm', 'cold'] as const) {
-    const a = best(ds.shape.name, cache, 'ours');
-    const b = best(ds.shape.name, cache, 'oursBoth');
-    if (a && b) costs.push(`${ds.shape.name} ${cache}: +${fmt(100 * (b.m.wall / a.m.wall - 1), 0)} % time, +${fmt(100 * ((b.m.user + b.m.sys) / (a.m.user + a.m.sys) - 1), 0)} % CPU`);
+    const p = paired(ds.shape.name, cache, 'oursBoth', 'ours');
+    if (p) costs.push(`${ds.shape.name} ${cache}: +${fmt(100 * (1 / p.ratio - 1), 0)} % time, +${fmt(100 * (1 / p.cpuRatio - 1), 0)} % CPU`);
   }
 }
 if (costs.length) {
-  log(`sha256 on top of sha512 (checkFile, one thread): ${costs.join('; ')}`);
+  log(`sha256 on top of sha512 (checkFile, one thread; median over rounds): ${costs.join('; ')}`);
   log('  the fixity worker (src/application/fixity.ts) asks for one digest per file: sha512 for masters (OCFL\'s digest), sha256 for pyramids; "sha512" rows are what it runs');
 }
 const starts = runs.filter((r) => r.startupMs !== undefined).map((r) => r.startupMs as number);
