@@ -13,7 +13,8 @@
  *   npm run bench:fixity -- --quick      16 × 64 MiB and 250 × 4 MiB (≈ 1 GB each), 1 warm round + 1 cold
  *
  * Options: --keep (keep the run dir: results.json, the control files), --rounds=N (warm
- * rounds), --no-cold, --only=large|many (one dataset), --profile / --no-profile (the probes of
+ * rounds), --no-cold, --only=large|many (one dataset), --quiet-wait=S (default 30: how long
+ * to wait for a quiet machine before each run), --profile / --no-profile (the probes of
  * bench/fixity/probes.ts, warm and cold: by default only when a sha512 target is missed).
  *
  * Method.
@@ -21,9 +22,11 @@
  *    into $TMPDIR/thukho-bench-fixity/ and re-used (the cache is kept; rm -rf it to free the
  *    disk). Expected digests come from `openssl dgst -sha512` / `-sha256` at generation.
  *  - Sides, in turn (never two at once): openssl dgst -sha512 -r FILES (one process) ·
- *    checkFile(path, {sha512, size}, {algorithms: ['sha512']}) file after file (what the fixity
- *    worker runs for a master) · the same with sha512 + sha256 (the issue's "sha512 and
- *    sha256") · FixityPool(N) with all files submitted at once, sha512, then sha512 + sha256 ·
+ *    checkFile(path, {sha512, size}, {algorithms: ['sha512']}) file after file, on the main
+ *    thread (what the fixity worker asks for a master) · the same through FixityPool(1): one
+ *    pool thread, checkFile's path in the worker, whose checks all run in a pool · checkFile
+ *    with sha512 + sha256 (the issue's "sha512 and sha256") · FixityPool(N) with all files
+ *    submitted at once, sha512, then sha512 + sha256 ·
  *    openssl as N processes, file i to process i mod N (the N-core reference); the order is
  *    reversed every other round, and sha512sum runs once per cache state, for context. Ours
  *    run in this process, with no read budget (unlimited); a fresh pool per run, its threads
@@ -31,7 +34,7 @@
  *    start-up is printed apart.
  *  - Cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run (as root; when not
  *    permitted, cold runs are skipped and the output says so). Warm: every byte read once
- *    before each run. Then we wait (≤ 15 s) for a nearly idle second of this shared machine.
+ *    before each run. Then we wait (≤ 30 s) for a nearly idle second of this shared machine.
  *  - Measured per run: wall seconds; CPU (user + sys) from /usr/bin/time for children, from
  *    process.cpuUsage() for ours (all threads, libuv's pool and the FixityPool's included);
  *    bytes read from the disk (ru_inblock: proves a cold run read the disk, flags a warm run
@@ -39,8 +42,9 @@
  *    run in which others used > 15 % of the machine is marked "disturbed".
  *  - Ratios: this VM's speed drifts by ±20 % over minutes (other tenants, steal time), so a
  *    ratio is taken within a round, from openssl's run and ours a few seconds apart, and the
- *    median over the rounds is judged (range shown). The same by MB per CPU-second is shown
- *    beside it. The table shows each side's best run.
+ *    median over the rounds is judged (range shown), leaving out disturbed rounds when there
+ *    are undisturbed ones. The same by MB per CPU-second is shown beside it. The table shows
+ *    each side's best run.
  *  - Correctness: every digest of every run is checked, openssl's against the generation-time
  *    digests and ours against openssl's of this run; every check must `pass` with the file's
  *    size read. Before the timed runs a control proves that checkFile and the pool do report
@@ -63,7 +67,7 @@ import { line as probeLine, opensslSpeed, type ProbeResult, runColdProbes, runPr
 // Settings
 
 const args = process.argv.slice(2);
-const known = ['quick', 'keep', 'rounds', 'no-cold', 'only', 'profile', 'no-profile'];
+const known = ['quick', 'keep', 'rounds', 'no-cold', 'only', 'profile', 'no-profile', 'quiet-wait'];
 for (const a of args) {
   const name = a.replace(/^--/, '').split('=')[0] ?? '';
   if (!a.startsWith('--') || !known.includes(name)) {
@@ -81,6 +85,13 @@ const ROUNDS = (() => {
   if (v === undefined) return QUICK ? 1 : 4;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error('--rounds wants a positive integer');
+  return n;
+})();
+/** Seconds to wait, at most, for a nearly idle second before each run. */
+const QUIET_WAIT = (() => {
+  const v = strArg('quiet-wait');
+  const n = v === undefined ? 30 : Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error('--quiet-wait wants seconds ≥ 0');
   return n;
 })();
 /** Cold rounds cost a disk read of the whole dataset per side: fewer of them. */
@@ -105,19 +116,20 @@ const mb = (bytes: number) => bytes / 1e6;
 // Sides
 
 type Cache = 'warm' | 'cold';
-type SideId = 'openssl' | 'opensslN' | 'sha512sum' | 'ours' | 'oursBoth' | 'pool' | 'poolBoth';
+type SideId = 'openssl' | 'opensslN' | 'sha512sum' | 'ours' | 'oursBoth' | 'pool1' | 'pool' | 'poolBoth';
 /**
  * The order of a round (reversed every other round): what is compared with openssl runs next
  * to it, so that a ratio is taken from two runs a few seconds apart. sha512sum is context
  * only: first round of each cache state.
  */
-const ROUND_SIDES: SideId[] = ['openssl', 'ours', 'oursBoth', 'pool', 'poolBoth', 'opensslN'];
-const SIDES: SideId[] = ['openssl', 'opensslN', 'sha512sum', 'ours', 'oursBoth', 'pool', 'poolBoth'];
+const ROUND_SIDES: SideId[] = ['openssl', 'ours', 'pool1', 'oursBoth', 'pool', 'poolBoth', 'opensslN'];
+const SIDES: SideId[] = ['openssl', 'opensslN', 'sha512sum', 'ours', 'oursBoth', 'pool1', 'pool', 'poolBoth'];
 const LABEL: Record<SideId, string> = {
   openssl: 'openssl dgst -sha512',
   opensslN: `openssl dgst -sha512 ×${CORES} procs`,
   sha512sum: 'sha512sum',
   ours: 'checkFile sha512',
+  pool1: 'FixityPool(1) sha512',
   oursBoth: 'checkFile sha512+sha256',
   pool: `FixityPool(${CORES}) sha512`,
   poolBoth: `FixityPool(${CORES}) sha512+sha256`,
@@ -190,13 +202,13 @@ async function oursSide(ds: Dataset, both: boolean): Promise<SideOutput> {
   return { m, ...collect(ds, m.value) };
 }
 
-async function poolSide(ds: Dataset, both: boolean, tiny: string): Promise<SideOutput> {
-  const pool = new FixityPool(CORES);
+async function poolSide(ds: Dataset, both: boolean, tiny: string, threads = CORES): Promise<SideOutput> {
+  const pool = new FixityPool(threads);
   try {
     // Threads start on demand: one tiny check per thread starts them all, as a long-lived
     // worker's pool has long been started when a cycle begins.
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: CORES }, () => pool.check(tiny, {}, { algorithms: ['sha512'] })));
+    await Promise.all(Array.from({ length: threads }, () => pool.check(tiny, {}, { algorithms: ['sha512'] })));
     const startupMs = performance.now() - t0;
     const m = await runHere(() => Promise.all(ds.files.map((f) => pool.check(f.path, expectedFor(f, both), { algorithms: algorithmsFor(both) }))));
     return { m, ...collect(ds, m.value), startupMs };
@@ -247,8 +259,8 @@ async function prepare(cache: Cache, files: DatasetFile[]): Promise<void> {
   if (cache === 'cold') {
     if (!dropCaches()) throw new Error('cannot drop the page cache');
   } else warmUp(files);
-  const busy = await waitQuiet(15);
-  if (busy >= DISTURBED) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
+  const busy = await waitQuiet(QUIET_WAIT);
+  if (busy >= DISTURBED) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting ${QUIET_WAIT} s; measuring anyway)`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -288,27 +300,29 @@ interface Paired {
   rounds: number;
   /** Same, by MB per CPU-second. */
   cpuRatio: number;
-  /** Rounds in which either run was disturbed. */
+  /** Rounds used in which either run was disturbed (only when every round was). */
   disturbed: number;
+  /** Disturbed rounds left out. */
+  left: number;
 }
 
 /** `against` (default openssl dgst -sha512, one process) vs `side`, round by round. */
 function paired(dataset: Shape['name'], cache: Cache, side: SideId, against: SideId = 'openssl'): Paired | undefined {
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
-  let noisy = 0;
+  const pairs: Array<{ ratio: number; cpu: number; noisy: boolean }> = [];
   const rounds = new Set(runs.filter((r) => r.dataset === dataset && r.cache === cache).map((r) => r.round));
   for (const round of rounds) {
     const find = (s: SideId) => runs.find((r) => r.dataset === dataset && r.cache === cache && r.round === round && r.side === s && r.problems.length === 0);
     const o = find(against);
     const x = find(side);
     if (!o || !x) continue;
-    ratios.push(o.m.wall / x.m.wall);
-    cpuRatios.push((o.m.user + o.m.sys) / (x.m.user + x.m.sys));
-    if (disturbed(o.m) || disturbed(x.m)) noisy++;
+    pairs.push({ ratio: o.m.wall / x.m.wall, cpu: (o.m.user + o.m.sys) / (x.m.user + x.m.sys), noisy: disturbed(o.m) || disturbed(x.m) });
   }
-  if (!ratios.length) return undefined;
-  return { ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios.length, cpuRatio: median(cpuRatios), disturbed: noisy };
+  if (!pairs.length) return undefined;
+  // Rounds in which somebody else's work competed for the CPU say little: left out when others are left.
+  const quiet = pairs.filter((p) => !p.noisy);
+  const used = quiet.length ? quiet : pairs;
+  const ratios = used.map((p) => p.ratio);
+  return { ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: used.length, cpuRatio: median(used.map((p) => p.cpu)), disturbed: quiet.length ? 0 : pairs.length, left: pairs.length - used.length };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,6 +451,9 @@ try {
               case 'oursBoth':
                 out = await oursSide(ds, true);
                 break;
+              case 'pool1':
+                out = await poolSide(ds, false, tiny, 1);
+                break;
               case 'pool':
                 out = await poolSide(ds, false, tiny);
                 break;
@@ -471,6 +488,7 @@ try {
     for (const cache of ['warm', 'cold'] as const) {
       for (const [side, target] of [
         ['ours', TARGET_CORE],
+        ['pool1', TARGET_CORE],
         ['pool', TARGET_ALL],
       ] as Array<[SideId, number]>) {
         const p = paired(ds.shape.name, cache, side);
@@ -536,9 +554,10 @@ for (const ds of datasets) {
     if (!runs.some((r) => r.dataset === name && r.cache === cache)) continue;
     log(`  ${name} ${cache}:`);
     for (const [side, target, what] of [
-      ['ours', TARGET_CORE, 'per core, sha512 (the worker)'],
+      ['ours', TARGET_CORE, 'per core, sha512, main thread'],
+      ['pool1', TARGET_CORE, 'per core, sha512, pool thread'],
       ['oursBoth', TARGET_CORE, 'per core, sha512+sha256'],
-      ['pool', TARGET_ALL, `${CORES} cores, sha512 (the worker)`],
+      ['pool', TARGET_ALL, `${CORES} cores, sha512 (the worker's way)`],
       ['poolBoth', TARGET_ALL, `${CORES} cores, sha512+sha256`],
       ['opensslN', TARGET_ALL, `(openssl ×${CORES} processes)`],
     ] as Array<[SideId, number, string]>) {
@@ -547,9 +566,9 @@ for (const ds of datasets) {
         log(`    ${what.padEnd(34)} n/a`);
         continue;
       }
-      const range = p.rounds > 1 ? ` (${fmt(p.min, 2)}–${fmt(p.max, 2)}, ${p.rounds} rounds)` : ' (1 round)';
+      const range = `${p.rounds > 1 ? ` (${fmt(p.min, 2)}–${fmt(p.max, 2)}, ${p.rounds} rounds)` : ' (1 round)'}${p.left ? `, ${p.left} disturbed round(s) left out` : ''}`;
       const judged = side === 'opensslN' ? 'reference' : `${verdict(p.ratio >= target)} (target ≥ ${fmt(target, 2)}×)`;
-      const noisy = p.disturbed ? `  — ${p.disturbed} of ${p.rounds} round(s) disturbed by other work` : '';
+      const noisy = p.disturbed ? '  — unreliable: every round was disturbed by other work' : '';
       log(`    ${what.padEnd(34)} ${ratioText(p.ratio, target).padStart(5)}× ${judged}${range}  CPU ${fmt(p.cpuRatio, 2)}×${noisy}`);
     }
   }
@@ -564,7 +583,8 @@ for (const ds of datasets) {
 }
 if (costs.length) {
   log(`sha256 on top of sha512 (checkFile, one thread; median over rounds): ${costs.join('; ')}`);
-  log('  the fixity worker (src/application/fixity.ts) asks for one digest per file: sha512 for masters (OCFL\'s digest), sha256 for pyramids; "sha512" rows are what it runs');
+  log('  the fixity worker asks for one digest per file (src/application/fixity.ts: sha512 for masters, OCFL\'s digest; sha256 for pyramids) and runs every check');
+  log('  in its FixityPool (workers/fixity.ts), so the "sha512" rows, "pool thread" and FixityPool, are what it does');
 }
 const starts = runs.filter((r) => r.startupMs !== undefined).map((r) => r.startupMs as number);
 if (starts.length) log(`FixityPool(${CORES}) thread start-up (not in the figures): ${fmt(Math.min(...starts), 0)}–${fmt(Math.max(...starts), 0)} ms per pool`);
