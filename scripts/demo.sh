@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-system.sh redis-server fonts-dejavu-core
+npm run --silent build # the reading room's bundle (viewer/dist)
 exec node --import tsx src/cli.ts demo "$@"

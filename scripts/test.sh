@@ -4,7 +4,7 @@
 #
 # 1. makes sure the system has what the tests need (node 20+, npm deps, redis-server, chromium);
 # 2. starts a throw-away redis-server on 127.0.0.1:6379 when nothing answers there;
-# 3. type-checks (tsc --noEmit), then runs ava with its normal reporter;
+# 3. type-checks (tsc --noEmit, server and viewer), builds the viewer (vite), then runs ava with its normal reporter;
 # 4. prints, as the very last line, "N passed, N failed" (", N skipped" when there are any).
 # Exit code: ava's; if ava passes but the type-check failed, 1.
 set -uo pipefail
@@ -30,9 +30,13 @@ fi
 # --- type-check ------------------------------------------------------------------------------
 TSC_STATUS=0
 npx tsc --noEmit -p . || TSC_STATUS=$?
+npx tsc --noEmit -p viewer || TSC_STATUS=$?
 if [ "$TSC_STATUS" -ne 0 ]; then
-  echo "test: type-check failed (npx tsc --noEmit -p .); running the tests anyway" >&2
+  echo "test: type-check failed (npx tsc --noEmit -p . / -p viewer); running the tests anyway" >&2
 fi
+
+# --- the reading-room bundle (viewer/dist), which the site and the browser tests serve --------
+npm run --silent build || echo "test: the viewer build failed (npm run build); browser tests will fail" >&2
 
 # --- ava -------------------------------------------------------------------------------------
 LOG="$(mktemp "${TMPDIR:-/tmp}/thukho-ava.XXXXXX")"

@@ -380,6 +380,9 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
 
   const doc = builder.toPresentation3({ id: made.id, type: 'Manifest' });
   if (typeof doc !== 'object' || doc === null) throw new Error(`iiif-builder returned no manifest for ${objectId}`);
+  // Added after the builder: its vault merges resources by id, and the download is the same
+  // URL as the painting image, so it would lose the image's service.
+  if (state.accessLevel === 'open') addDownloads(doc as Record<string, unknown>, base, files);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
@@ -390,6 +393,27 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     },
     MANIFEST_KEY_ORDER,
   );
+}
+
+/**
+ * The page image as `rendering` on each canvas, offered only where the policy lets anyone
+ * take a copy (open objects); viewers show it as a download link. `max` is bounded by the
+ * server's size limits, so this is the largest image anyone may have.
+ */
+function addDownloads(doc: Record<string, unknown>, base: string, files: ReturnType<typeof imageFiles>): void {
+  const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
+  canvases.forEach((canvas, i) => {
+    const file = files[i];
+    if (!file) return;
+    canvas.rendering = [
+      {
+        id: `${imageServiceUrl(base, file.fileId)}/full/max/0/default.jpg`,
+        type: 'Image',
+        format: 'image/jpeg',
+        label: bilingual('Tải ảnh trang này (JPEG)', 'Download this page (JPEG)'),
+      },
+    ];
+  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -167,7 +167,9 @@ class Batch {
 /** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
 function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined): string {
   const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f)]);
-  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null }));
+  // Downloads are offered on open objects only, so that part of the access level is an input.
+  const download = state.accessLevel === 'open';
+  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download }));
 }
 
 interface ManifestColumns {
@@ -194,7 +196,8 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
   const inputHash = buildInputs(state, collection);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
-    // Access changes, failed derivatives and re-deliveries do not change the document.
+    // Failed derivatives, re-deliveries and access changes that keep downloads as they were
+    // (restricted ↔ confidential) do not change the document.
     return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
   }
   const manifest = JSON.stringify(
@@ -245,7 +248,7 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
 
 export const manifestReadModel: Projection = {
   name: 'manifests',
-  version: 1,
+  version: 2, // 2: downloads (rendering) on open objects' canvases
   filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {

@@ -304,7 +304,7 @@ test('projection: FilesReordered changes the canvas order, DerivativeCreated the
   t.deepEqual(validatePresentation3(m), []);
 });
 
-test('projection: MetadataEdited updates the stored manifest; access changes keep its ETag', (t) => {
+test('projection: MetadataEdited updates the stored manifest; access changes add or drop the downloads', (t) => {
   const h = harness();
   book(h, 'hn-0001', [[2000, 3000]]);
   const first = findManifest(h.db, 'hn-0001', STAFF);
@@ -320,9 +320,16 @@ test('projection: MetadataEdited updates the stored manifest; access changes kee
   h.apply(h.log.event('object-hn-0001', 'AccessPolicyChanged', { objectId: 'hn-0001', from: 'open', to: 'restricted' }));
   const restricted = findManifest(h.db, 'hn-0001', READER);
   if (restricted.status !== 'ok') return t.fail(restricted.status);
-  t.is(restricted.etag, edited.etag, 'the document did not change, so neither does its ETag');
+  t.true((m.items as Json[]).every((c) => JSON.stringify(c.rendering).includes('/full/max/0/default.jpg')), 'open: each page offers its image');
+  t.not(restricted.etag, edited.etag, 'restricted: the downloads are gone, so the document changed');
   t.is(restricted.revision, 3);
   t.is(restricted.accessLevel, 'restricted');
+  t.true((served(h.db, 'hn-0001').items as Json[]).every((c) => c.rendering === undefined));
+
+  h.apply(h.log.event('object-hn-0001', 'AccessPolicyChanged', { objectId: 'hn-0001', from: 'restricted', to: 'confidential' }));
+  const confidential = findManifest(h.db, 'hn-0001', STAFF);
+  if (confidential.status !== 'ok') return t.fail(confidential.status);
+  t.is(confidential.etag, restricted.etag, 'restricted → confidential leaves the document as it was, and its ETag');
 });
 
 test('projection: events delivered twice are applied once', (t) => {
