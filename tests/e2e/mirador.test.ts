@@ -1,16 +1,17 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { closeIngest, openIngest } from '../../src/application/open-ingest.ts';
 import { DEMO_OBJECTS, seedDemo } from '../../src/cli/demo-collection.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
+import { launchChromium, outputDir, pixelStats as screenshotStats, watchProblems } from '../helpers/browser.ts';
 
 /**
  * The real-client check: Mirador 4 (its UMD build, as an institution would embed it) in
@@ -21,9 +22,7 @@ import { type Json, poll, staffCall } from '../helpers/api.ts';
 const test = testWithServer();
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = join(ROOT, 'test-output', 'mirador');
 const MIRADOR_JS = join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The demo manuscript `npm run demo` serves: Kim Vân Kiều tân truyện, three rendered pages. */
 const DEMO = DEMO_OBJECTS[0]!;
 const TITLE = DEMO.metadata.title;
@@ -100,38 +99,6 @@ async function startViewerSite(manifestId: string): Promise<{ server: Server; ur
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-/**
- * What a screenshot of the canvas holds: spread of pixel values, distinct colours, paper and
- * ink pixels. Its bottom 15% is left out: Mirador lays its zoom buttons and "1 of 3" over the
- * canvas there, which are neither blank nor the page.
- */
-async function pixelStats(png: Buffer) {
-  const meta = await sharp(png).metadata();
-  const crop = { left: 0, top: 0, width: meta.width!, height: Math.floor(meta.height! * 0.85) };
-  const { data, info } = await sharp(png).extract(crop).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const stats = await sharp(png).extract(crop).removeAlpha().stats();
-  const colours = new Set<number>();
-  let paper = 0;
-  let ink = 0;
-  const n = info.width * info.height;
-  for (let i = 0; i < data.length; i += info.channels) {
-    const r = data[i]!;
-    const g = data[i + 1]!;
-    const b = data[i + 2]!;
-    colours.add((r << 16) | (g << 8) | b);
-    if (Math.abs(r - PAPER.r) <= 10 && Math.abs(g - PAPER.g) <= 10 && Math.abs(b - PAPER.b) <= 10) paper++;
-    if (0.299 * r + 0.587 * g + 0.114 * b < 110) ink++;
-  }
-  return {
-    width: info.width,
-    height: info.height,
-    stdev: Math.max(...stats.channels.map((c) => c.stdev)),
-    colours: colours.size,
-    paperShare: paper / n,
-    inkPixels: ink,
-  };
-}
-
 test.serial('the demo manuscript is seeded as `thukho demo` seeds it, its derivatives made and its manifest served', async (t) => {
   const s = t.context.server;
   worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
@@ -173,22 +140,17 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
   t.timeout(110_000);
   t.truthy(objectId, 'the manuscript was ingested');
   const s = t.context.server;
-  mkdirSync(OUT, { recursive: true });
+  const OUT = outputDir('mirador');
   const manifestUrl = `${s.url}/iiif/manifest/${objectId}`;
   const site = await startViewerSite(manifestUrl);
   viewerSite = site.server;
   t.not(new URL(site.url).origin, new URL(s.url).origin, 'the viewer page is on another origin');
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
   const page: Page = await context.newPage();
 
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console.error: ${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  const { problems, unexpected: unexpectedProblems } = watchProblems(page, EXPECTED_PROBLEMS);
   const imageApi: Array<{ url: string; status: number; type: string }> = [];
   const manifestAnswers: number[] = [];
   page.on('response', (r) => {
@@ -212,11 +174,11 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
     // … and until the canvas shows the page: paper-coloured pixels and ink, not one flat colour.
     const canvas = page.locator('#mirador .openseadragon-canvas canvas').first();
     await canvas.waitFor({ state: 'visible', timeout: 30_000 });
-    let stats: Awaited<ReturnType<typeof pixelStats>> | undefined;
+    let stats: Awaited<ReturnType<typeof mirStats>> | undefined;
     let png: Buffer | undefined;
     await poll('the OpenSeadragon canvas to show the page', 30_000, async () => {
       png = await canvas.screenshot();
-      stats = await pixelStats(png);
+      stats = await mirStats(png);
       return stats.paperShare > 0.05 && stats.inkPixels > 200 && stats.stdev > 8 ? true : undefined;
     }, 500).catch(() => undefined);
     if (png) await sharp(png).toFile(join(OUT, 'canvas.png'));
@@ -242,7 +204,7 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
     ).catch(() => false);
     t.true(second, `no tile of the second page (${fileIds[1]}) after "next"`);
     await poll('the second page drawn', 30_000, async () => {
-      const st = await pixelStats(await canvas.screenshot());
+      const st = await mirStats(await canvas.screenshot());
       return st.paperShare > 0.05 && st.inkPixels > 200 ? true : undefined;
     }, 500).catch(() => undefined);
     await shot('mirador-page-2.png');
@@ -258,10 +220,15 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
   t.true(tiles.length >= 1, 'at least one tile image was fetched');
   t.true(tiles.some((r) => /\/iiif\/3\/[^/]+\/\d+,\d+,\d+,\d+\//.test(r.url)), 'OpenSeadragon fetched region tiles (x,y,w,h), not only whole images');
   t.deepEqual(manifestAnswers.filter((st) => st !== 200 && st !== 304), [], 'manifest answers');
-  const unexpected = problems.filter((p) => !EXPECTED_PROBLEMS.some((re) => re.test(p)));
+  const unexpected = unexpectedProblems();
   if (problems.length) console.log(`Mirador page problems${unexpected.length ? '' : ' (all expected)'}:\n  ${problems.join('\n  ')}`);
   t.deepEqual(unexpected, [], 'console errors, page errors or failed requests in the Mirador page');
 });
+
+/** Mirador lays its zoom buttons and "1 of 3" over the bottom 15% of the canvas. */
+function mirStats(png: Buffer) {
+  return screenshotStats(png, PAPER, 0.85);
+}
 
 function isTileEntry(r: { url: string; type: string }): boolean {
   return !r.url.endsWith('/info.json') && r.type.startsWith('image/');

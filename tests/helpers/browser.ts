@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+
+/**
+ * Real headless Chromium for browser tests: Debian's `chromium`, driven by playwright-core,
+ * with the flags this machine needs (no sandbox as root, no GPU, no calls home).
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const TEST_OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+/** The folder for one test file's screenshots, made if missing. */
+export function outputDir(name: string): string {
+  const dir = join(TEST_OUTPUT, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Collects what must not happen in a page: uncaught errors always, console errors and failed
+ * requests unless `allowed` names them (a test that breaks a tile on purpose allows the
+ * browser's own "Failed to load resource" line for it, nothing else).
+ */
+export function watchProblems(page: Page, allowed: RegExp[] = []): { problems: string[]; unexpected: () => string[] } {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()} (${m.location().url})`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return {
+    problems,
+    unexpected: () => problems.filter((p) => p.startsWith('page error:') || !allowed.some((re) => re.test(p))),
+  };
+}
+
+/**
+ * What a screenshot holds: spread of pixel values, distinct colours, share of paper-coloured
+ * pixels and the number of ink (dark) pixels. `keepTop` leaves out the bottom of the picture
+ * where a viewer may lay its own controls over the image.
+ */
+export async function pixelStats(png: Buffer, paper: { r: number; g: number; b: number }, keepTop = 1) {
+  const meta = await sharp(png).metadata();
+  const crop = { left: 0, top: 0, width: meta.width!, height: Math.max(1, Math.floor(meta.height! * keepTop)) };
+  const { data, info } = await sharp(png).extract(crop).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const stats = await sharp(png).extract(crop).removeAlpha().stats();
+  const colours = new Set<number>();
+  let paperPixels = 0;
+  let ink = 0;
+  const n = info.width * info.height;
+  for (let i = 0; i < data.length; i += info.channels) {
+    const r = data[i]!;
+    const g = data[i + 1]!;
+    const b = data[i + 2]!;
+    colours.add((r << 16) | (g << 8) | b);
+    if (Math.abs(r - paper.r) <= 10 && Math.abs(g - paper.g) <= 10 && Math.abs(b - paper.b) <= 10) paperPixels++;
+    if (0.299 * r + 0.587 * g + 0.114 * b < 110) ink++;
+  }
+  return {
+    width: info.width,
+    height: info.height,
+    stdev: Math.max(...stats.channels.map((c) => c.stdev)),
+    colours: colours.size,
+    paperShare: paperPixels / n,
+    inkPixels: ink,
+  };
+}
+
+export type PixelStats = Awaited<ReturnType<typeof pixelStats>>;
+
+/** A drawn page: paper and ink, not one flat colour. */
+export function looksLikeAPage(s: PixelStats): boolean {
+  return s.paperShare > 0.05 && s.inkPixels > 200 && s.stdev > 8 && s.colours > 16;
+}
