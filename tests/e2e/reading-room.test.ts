@@ -1,0 +1,417 @@
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { page as scanPage } from '../helpers/images.ts';
+import { derivativeOf, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { launchChromium, looksLikeAPage, outputDir, pixelStats, watchProblems } from '../helpers/browser.ts';
+import { seedDemoCollection } from '../helpers/demo.ts';
+import { testWithServer } from '../helpers/server.ts';
+import type { DerivativesWorker } from '../../workers/derivatives.ts';
+
+/**
+ * The reading room as a researcher meets it: our own server, the demo collection seeded as
+ * `thukho demo` seeds it, the object page `/objects/{id}` in Debian's headless Chromium.
+ * First tile painted, deeper tiles on zoom, page turning (buttons, keys, thumbnails, page box),
+ * two-page spreads in both reading directions, share links (URL and IIIF Content State),
+ * filters, rotation, download, English, a 360 × 740 phone, and escaped metadata.
+ * Screenshots go to test-output/reading-room/.
+ */
+const test = testWithServer();
+
+const KIEU = 'truyen-kieu-1871'; // vie + lzh: a right-to-left book
+const LVT = 'luc-van-tien-1889'; // Quốc ngữ print: left to right
+const PAPER = { r: 233, g: 220, b: 190 };
+const OUT = outputDir('reading-room');
+
+let browser: Browser | undefined;
+let worker: DerivativesWorker | undefined;
+let files: Record<string, string[]> = {};
+
+test.before(async (t) => {
+  const seeded = await seedDemoCollection(t.context.server, [KIEU, LVT]);
+  worker = seeded.worker;
+  files = seeded.files;
+  browser = await launchChromium();
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  await worker?.close();
+});
+
+interface Opened {
+  page: Page;
+  context: BrowserContext;
+  unexpected: () => string[];
+  /** Image API requests the page made, in order. */
+  images: string[];
+  /** The HTTP status of the page itself. */
+  status: number;
+}
+
+async function open(url: string, viewport = { width: 1280, height: 900 }, extra: { isMobile?: boolean; hasTouch?: boolean } = {}): Promise<Opened> {
+  const context = await browser!.newContext({ viewport, locale: 'vi-VN', ...extra });
+  const page = await context.newPage();
+  // OpenSeadragon may cancel a tile it no longer needs when the view moves: not a failure.
+  const { unexpected } = watchProblems(page, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
+  const images: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/iiif/3/')) images.push(r.url());
+  });
+  const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+  return { page, context, unexpected, images, status: response?.status() ?? 0 };
+}
+
+async function viewerState(page: Page): Promise<string> {
+  await page.waitForFunction(() => {
+    const s = document.querySelector('#thukho-viewer')?.getAttribute('data-state');
+    return s === 'ready' || s === 'error';
+  }, undefined, { timeout: 30_000 });
+  return (await page.getAttribute('#thukho-viewer', 'data-state')) ?? '';
+}
+
+async function firstTile(page: Page): Promise<number> {
+  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: 30_000 });
+  return page.evaluate(() => performance.getEntriesByName('thukho:first-tile')[0]!.startTime);
+}
+
+/** The viewer's canvas, once it shows a page (paper and ink), as pixel statistics. */
+async function paintedPage(page: Page, name: string) {
+  const osd = page.locator('[data-role="osd"]');
+  let png: Buffer | undefined;
+  let stats: Awaited<ReturnType<typeof pixelStats>> | undefined;
+  await poll(`a painted page in ${name}`, 30_000, async () => {
+    png = await osd.screenshot();
+    stats = await pixelStats(png, PAPER);
+    return looksLikeAPage(stats) ? true : undefined;
+  }, 300).catch(() => undefined);
+  await page.screenshot({ path: join(OUT, `${name}.png`) });
+  return stats!;
+}
+
+type ViewerState = { page: number; pageCount: number; spread: boolean; zoom: number; rotation: number; bounds: { x: number; y: number; w: number; h: number } | null; shown: Array<{ page: number; x: number }> };
+const state = (page: Page) => page.evaluate(() => (window as unknown as { thukhoViewer: { state(): unknown } }).thukhoViewer.state()) as Promise<ViewerState>;
+const attr = async (page: Page, name: string) => (await page.getAttribute('#thukho-viewer', name)) ?? '';
+const waitPage = (page: Page, n: number) => page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n, { timeout: 15_000 });
+
+/** Scale factor of a tile request: region width over delivered width (1 = full resolution). */
+function scaleOf(url: string): number | undefined {
+  const m = /\/iiif\/3\/[^/]+\/(\d+),(\d+),(\d+),(\d+)\/(\d+),(\d*)\//.exec(url);
+  if (!m) return undefined;
+  return Number(m[3]) / Number(m[5]);
+}
+
+test.serial('desktop: the demo manuscript opens, its first tile is painted, the record and metadata are in Vietnamese', async (t) => {
+  const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    const ms = await firstTile(page);
+    t.log(`first tile painted ${ms.toFixed(0)} ms after navigation`);
+    const stats = await paintedPage(page, 'desktop');
+    t.true(looksLikeAPage(stats), `the canvas does not show a page: ${JSON.stringify(stats)}`);
+    t.is(await page.getAttribute('html', 'lang'), 'vi');
+    t.is(await attr(page, 'data-page'), '1');
+    t.is(await attr(page, 'data-page-count'), '3');
+    t.is(await attr(page, 'data-direction'), 'right-to-left');
+    t.is(await page.locator('nav[data-role="thumbnails"] button[data-page]').count(), 3);
+    const next = (await page.getAttribute('[data-action="next"]', 'aria-label')) ?? '';
+    t.regex(next, /trang|sau|tiếp/i, `the next button speaks Vietnamese: ${next}`);
+
+    await page.click('[data-action="info"]');
+    const info = page.locator('[data-role="metadata"]');
+    await info.waitFor({ state: 'visible' });
+    const text = (await info.textContent()) ?? '';
+    t.true(text.includes('Kim Vân Kiều tân truyện'), text.slice(0, 200));
+    t.true(text.includes('Thư viện') || text.includes('Nơi lưu giữ'), 'the holding library is named');
+    await page.screenshot({ path: join(OUT, 'desktop-info.png') });
+    await page.keyboard.press('Escape');
+    await info.waitFor({ state: 'hidden' });
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('zoom: zooming in asks the Image API for higher-resolution tiles', async (t) => {
+  const { page, context, unexpected, images } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    await paintedPage(page, 'zoom-before');
+    const first = files[KIEU]![0]!;
+    const scales = () => images.filter((u) => u.includes(`/iiif/3/${first}/`)).map(scaleOf).filter((s): s is number => s !== undefined);
+    const before = Math.min(...scales());
+    const zoomBefore = (await state(page)).zoom;
+    const seen = images.length;
+    for (let i = 0; i < 4; i++) await page.click('[data-action="zoom-in"]');
+    await poll('finer tiles after zooming in', 15_000, async () => (Math.min(...scales()) < before ? true : undefined), 200).catch(() => undefined);
+    const after = Math.min(...scales());
+    t.log(`finest tile scale before ${before}, after ${after}; ${images.length - seen} new requests`);
+    t.true(after < before, `no finer tiles requested (scale factor ${before} → ${after})`);
+    t.true((await state(page)).zoom > zoomBefore * 2);
+    await paintedPage(page, 'zoom-after');
+    await page.click('[data-action="home"]');
+    await poll('the home view', 5000, async () => ((await state(page)).zoom < zoomBefore * 1.5 ? true : undefined), 100);
+    t.pass();
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('pages: next and previous, keys, thumbnails, the page box; spreads put the earlier page on the right in a right-to-left book', async (t) => {
+  const { page, context, unexpected, images } = await open(`${t.context.server.url}/objects/${KIEU}`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    // A paged book on a wide screen opens as spreads: page 1 alone, then 2–3.
+    t.is(await attr(page, 'data-spread'), 'true');
+    await page.click('[data-action="next"]');
+    await waitPage(page, 2);
+    const [, second, third] = files[KIEU]!;
+    await poll('tiles of pages 2 and 3', 15_000, async () => (images.some((u) => u.includes(`/iiif/3/${second}/`)) && images.some((u) => u.includes(`/iiif/3/${third}/`)) ? true : undefined));
+    const shown = (await state(page)).shown;
+    t.deepEqual(shown.map((s) => s.page).sort(), [2, 3]);
+    const x = (n: number) => shown.find((s) => s.page === n)!.x;
+    t.true(x(2) > x(3), `right to left: page 2 should be right of page 3 (${JSON.stringify(shown)})`);
+    await paintedPage(page, 'spread-rtl');
+
+    await page.click('[data-action="prev"]');
+    await waitPage(page, 1);
+    // In a right-to-left book the left arrow reads on.
+    await page.locator('[data-role="osd"]').click();
+    await page.keyboard.press('ArrowLeft');
+    await waitPage(page, 2);
+    await page.keyboard.press('Home');
+    await waitPage(page, 1);
+
+    await page.click('[data-action="spread"]');
+    await page.waitForFunction(() => document.querySelector('#thukho-viewer')?.getAttribute('data-spread') === 'false');
+    await page.click('nav[data-role="thumbnails"] button[data-page="3"]');
+    await waitPage(page, 3);
+    t.is(await page.getAttribute('nav[data-role="thumbnails"] button[data-page="3"]', 'aria-current'), 'page');
+    await page.fill('input[data-role="page-input"]', '2');
+    await page.press('input[data-role="page-input"]', 'Enter');
+    await waitPage(page, 2);
+    await paintedPage(page, 'page-2');
+    t.true(page.url().includes('page=2'), `the address keeps the page: ${page.url()}`);
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('a left-to-right book puts the earlier page of a spread on the left', async (t) => {
+  const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${LVT}?page=2&spread=1`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    t.is(await attr(page, 'data-direction'), 'left-to-right');
+    const shown = (await state(page)).shown;
+    const x = (n: number) => shown.find((s) => s.page === n)!.x;
+    t.true(x(2) < x(3), JSON.stringify(shown));
+    await paintedPage(page, 'spread-ltr');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('share: the link and the IIIF Content State reopen the same page and region', async (t) => {
+  const base = t.context.server.url;
+  const { page, context, unexpected } = await open(`${base}/objects/${KIEU}?spread=0&page=3`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    t.is(await attr(page, 'data-page'), '3');
+    for (let i = 0; i < 3; i++) await page.click('[data-action="zoom-in"]');
+    await page.waitForTimeout(1200); // let the zoom animation settle
+    const here = await state(page);
+    await page.click('[data-action="share"]');
+    const link = await page.inputValue('input[data-role="share-url"]');
+    const contentState = await page.inputValue('input[data-role="share-content-state"]');
+    t.regex(link, /[?&]page=3(&|$)/);
+    t.regex(link, /[?&]xywh=\d+,\d+,\d+,\d+/);
+    t.true(contentState.includes('iiif-content='), contentState);
+    await page.screenshot({ path: join(OUT, 'share.png') });
+
+    for (const [name, url] of [['link', link], ['content-state', contentState]] as const) {
+      const other = await context.newPage();
+      const problems = watchProblems(other, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
+      await other.goto(url);
+      t.is(await viewerState(other), 'ready', name);
+      await firstTile(other);
+      await waitPage(other, 3);
+      await other.waitForTimeout(800);
+      const there = await state(other);
+      t.truthy(there.bounds && here.bounds);
+      // The same region, within what aspect-ratio fitting of a different window allows.
+      const centre = (b: { x: number; y: number; w: number; h: number }) => [b.x + b.w / 2, b.y + b.h / 2];
+      const [ax, ay] = centre(here.bounds!);
+      const [bx, by] = centre(there.bounds!);
+      t.true(Math.abs(ax! - bx!) < here.bounds!.w * 0.1 && Math.abs(ay! - by!) < here.bounds!.h * 0.1, `${name}: ${JSON.stringify(here.bounds)} vs ${JSON.stringify(there.bounds)}`);
+      t.true(there.zoom > here.zoom * 0.7 && there.zoom < here.zoom * 1.4, `${name}: zoom ${here.zoom} vs ${there.zoom}`);
+      await other.screenshot({ path: join(OUT, `share-opened-${name}.png`) });
+      t.deepEqual(problems.unexpected(), [], name);
+      await other.close();
+    }
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('filters, rotation and download of the page image', async (t) => {
+  const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    const plain = await paintedPage(page, 'filters-before');
+
+    await page.click('[data-action="filters"]');
+    await page.check('[data-filter="invert"]');
+    const filter = await page.locator('[data-role="osd"] canvas').first().evaluate((c) => getComputedStyle(c).filter);
+    t.regex(filter, /invert/);
+    const inverted = await pixelStats(await page.locator('[data-role="osd"]').screenshot(), { r: 255 - PAPER.r, g: 255 - PAPER.g, b: 255 - PAPER.b });
+    t.true(inverted.paperShare > plain.paperShare * 0.5, `inverted paper share ${inverted.paperShare} vs ${plain.paperShare}`);
+    await page.screenshot({ path: join(OUT, 'filters-inverted.png') });
+    await page.click('[data-action="reset-filters"]');
+    t.notRegex(await page.locator('[data-role="osd"] canvas').first().evaluate((c) => getComputedStyle(c).filter), /invert/);
+    await page.keyboard.press('Escape');
+
+    await page.click('[data-action="rotate-right"]');
+    await poll('a quarter turn', 5000, async () => ((await state(page)).rotation === 90 ? true : undefined), 100);
+    t.is((await state(page)).rotation, 90);
+    await page.click('[data-action="rotate-left"]');
+    await poll('back upright', 5000, async () => ((await state(page)).rotation % 360 === 0 ? true : undefined), 100);
+
+    const download = page.locator('a[data-action="download"]');
+    t.false(await download.isHidden(), 'an open object offers its page image');
+    const href = (await download.getAttribute('href')) ?? '';
+    t.regex(href, new RegExp(`/iiif/3/${files[KIEU]![0]}/full/max/0/default\\.jpg$`));
+    const res = await fetch(new URL(href, t.context.server.url));
+    t.is(res.status, 200);
+    t.is(res.headers.get('content-type'), 'image/jpeg');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('English: ?lang=en switches the site and the viewer, and the switch keeps the page', async (t) => {
+  const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0&page=2`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await page.click('a[data-lang-switch="en"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    t.is(await viewerState(page), 'ready');
+    await waitPage(page, 2);
+    t.true(page.url().includes('lang=en'));
+    const next = (await page.getAttribute('[data-action="next"]', 'aria-label')) ?? '';
+    t.regex(next, /next/i);
+    await page.click('[data-action="info"]');
+    const text = (await page.locator('[data-role="metadata"]').textContent()) ?? '';
+    t.regex(text, /Held by|Title|Language|Date/);
+    await firstTile(page);
+    await paintedPage(page, 'english');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('phone: 360 × 740, nothing overflows, the page is painted, swiping turns it', async (t) => {
+  const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${LVT}`, { width: 360, height: 740 }, { isMobile: true, hasTouch: true });
+  try {
+    t.is(await viewerState(page), 'ready');
+    await firstTile(page);
+    const stats = await paintedPage(page, 'phone');
+    t.true(looksLikeAPage(stats), JSON.stringify(stats));
+    t.is(await attr(page, 'data-spread'), 'false', 'no spreads on a narrow screen');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    t.true(width <= 360, `the page is ${width} px wide at a 360 px viewport`);
+    for (const action of ['prev', 'next', 'zoom-in']) {
+      const box = await page.locator(`[data-action="${action}"]`).boundingBox();
+      t.truthy(box, `${action} is visible`);
+      t.true(box!.x >= 0 && box!.x + box!.width <= 360, `${action} lies inside the screen`);
+      t.true(box!.width >= 40 && box!.height >= 40, `${action} is a ${box!.width}×${box!.height} touch target`);
+    }
+    // A quick horizontal swipe, finger right to left: the next page of a left-to-right book.
+    const osd = (await page.locator('[data-role="osd"]').boundingBox())!;
+    const y = osd.y + osd.height / 2;
+    const cdp = await context.newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y }] });
+    await touch('touchStart', osd.x + osd.width * 0.8);
+    for (let i = 1; i <= 5; i++) await touch('touchMove', osd.x + osd.width * (0.8 - i * 0.12));
+    await touch('touchEnd', 0);
+    await waitPage(page, 2);
+    await paintedPage(page, 'phone-page-2');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('escaping: a title with <script> shows as text on the page and in the viewer, and runs nothing', async (t) => {
+  const s = t.context.server;
+  const title = '<script>window.__xss = 1</script> Sổ "đinh" & điền';
+  const created = await staffCall(s, 'POST', '/api/objects', { id: 'xss-title', title, description: '<img src=x onerror="window.__xss = 2">' });
+  t.is(created.id, 'xss-title');
+  const f = await uploadFile(s, 'xss-title', await scanPage('Sổ đinh điền', { width: 600, height: 800 }), 'p1.tif');
+  await derivativeOf(s, 'xss-title', f.fileId as string);
+  await poll('its manifest', 15_000, async () => ((await fetch(`${s.url}/iiif/manifest/xss-title`)).status === 200 ? true : undefined));
+  const { page, context, unexpected } = await open(`${s.url}/objects/xss-title`);
+  try {
+    t.is(await viewerState(page), 'ready');
+    await page.click('[data-action="info"]');
+    const text = (await page.locator('[data-role="metadata"]').textContent()) ?? '';
+    t.true(text.includes('<script>window.__xss = 1</script>'), 'the title is shown as text');
+    t.true((await page.locator('h1').first().textContent())?.includes('<script>'), 'the record heading shows the title as text');
+    t.is(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined, 'nothing ran');
+    t.is(await page.locator('img[src="x"]').count(), 0);
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('a restricted object tells an anonymous reader why, with no viewer', async (t) => {
+  const s = t.context.server;
+  const o = await staffCall(s, 'GET', `/api/objects/${LVT}`);
+  const res = await fetch(`${s.url}/api/objects/${LVT}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json', 'if-match': `"${o.revision as number}"` },
+    body: JSON.stringify({ accessLevel: 'restricted' }),
+  });
+  t.is(res.status, 200, await res.clone().text());
+  const { page, context, unexpected, status } = await open(`${s.url}/objects/${LVT}`);
+  try {
+    t.is(status, 401);
+    t.is(await page.locator('#thukho-viewer').count(), 0);
+    t.regex((await page.locator('main').textContent()) ?? '', /phòng đọc|đăng nhập/i);
+    await page.screenshot({ path: join(OUT, 'restricted.png') });
+    // The browser reports the 401 document itself as a failed resource; nothing else may fail.
+    t.deepEqual(unexpected().filter((p) => !/status of 401/.test(p)), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('out-of-range pages open page 1 with a notice', async (t) => {
+  for (const bad of ['99', '0', 'abc']) {
+    const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?page=${bad}`);
+    try {
+      t.is(await viewerState(page), 'ready', bad);
+      await firstTile(page);
+      t.is(await attr(page, 'data-page'), '1', bad);
+      const notice = page.locator('[data-role="notice"][data-code="page-out-of-range"]');
+      await notice.waitFor({ state: 'visible', timeout: 5000 });
+      t.true(((await notice.textContent()) ?? '').length > 10, bad);
+      if (bad === '99') await page.screenshot({ path: join(OUT, 'page-out-of-range.png') });
+      t.deepEqual(unexpected(), [], bad);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
