@@ -93,6 +93,7 @@ program
       const lines = [
         '',
         `  Thư khố đang chạy / thukho is running: ${url}`,
+        `  Phòng đọc / reading room: ${url}/objects/${DEMO_OBJECTS[0]?.id ?? ''}   ·   tìm kiếm / search: ${url}/search`,
         `  Bộ sưu tập mẫu / demo collection: "${DEMO_COLLECTION.title}" (${DEMO_OBJECTS.length} tài liệu / objects${seeded.created ? '' : ', đã có sẵn / already present'})`,
         `  API: ${url}/api/objects   ·   ${url}/health   ·   ${url}/api/openapi.json`,
         `  IIIF: ${url}/iiif/collection/top   ·   ${url}/iiif/manifest/${DEMO_OBJECTS[0]?.id ?? ''} (mở bằng Mirador, Universal Viewer… / open in any IIIF viewer)`,
