@@ -26,7 +26,7 @@ let browser: Browser | undefined;
 let worker: DerivativesWorker | undefined;
 let files: Record<string, string[]> = {};
 
-test.before(async (t) => {
+test.serial.before(async (t) => {
   const seeded = await seedDemoCollection(t.context.server, [KIEU, LVT]);
   worker = seeded.worker;
   files = seeded.files;

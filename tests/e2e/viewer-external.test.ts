@@ -18,7 +18,7 @@ const OUT = outputDir('viewer-external');
 let browser: Browser | undefined;
 let site: StaticIiifSite | undefined;
 
-test.before(async () => {
+test.serial.before(async () => {
   site = await startStaticIiifSite();
   browser = await launchChromium();
 });

@@ -52,7 +52,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 /** ava's `test`, typed with a server in its context that starts before the file's tests and stops after. */
 export function testWithServer(env: Record<string, string> = {}): TestFn<{ server: TestServer }> {
   const test = anyTest as TestFn<{ server: TestServer }>;
-  test.before(async (t) => {
+  // Serial, so that a file's own `test.serial.before` hooks run after the server is up.
+  test.serial.before(async (t) => {
     t.context.server = await startTestServer(env);
   });
   test.after.always(async (t) => {

@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Viewer } from '../../domain/access-policy.ts';
+import { type ImageFile, thumbnailFor } from '../../iiif/manifest.ts';
+import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
+import { authOf } from '../auth.ts';
+import { notModified } from '../etag.ts';
+import type { AppServices } from '../services.ts';
+import { type AssetStore, assetStore } from '../site/assets.ts';
+import { searchCatalogue } from '../site/catalogue-search.ts';
+import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
+import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
+import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
+import { type CollectionCard, collectionPage, errorPage, homePage, objectPage, searchPage, viewerPage } from '../site/pages.ts';
+import { BadRequest, parseFilters, parsePage, parseQuery, parseSearchQuery, validId } from '../site/request.ts';
+
+/**
+ * The public site: server-rendered pages in Vietnamese or English over the read models,
+ * with the reading-room viewer mounted on object pages. Every answer here is an HTML page,
+ * errors included (never problem+json), and bad input is a 4xx page, never a 500.
+ */
+
+const CSP = [
+  "default-src 'self'",
+  'img-src \'self\' data: https: http:',
+  'connect-src \'self\' https: http:',
+  "style-src 'self' 'unsafe-inline'",
+  "script-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+const RECENT = 12;
+const SEARCH_PAGE_SIZE = 20;
+const COLLECTION_PAGE_SIZE = 24;
+const LANG_COOKIE_MAX_AGE_MS = 365 * 24 * 3600 * 1000;
+/** Every visible object, for the interim search (there is no index yet). */
+const ALL = 1_000_000;
+
+/** An error page to answer with. */
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: Bilingual,
+    readonly messages: Bilingual,
+    readonly extra: SafeHtml | string = '',
+  ) {
+    super(messages.en);
+  }
+}
+
+interface Site {
+  ctx: Context;
+  params: Map<string, string>;
+  page: PageContext;
+  viewer: Viewer;
+}
+
+function thumbOf(o: ObjectView): Thumb | undefined {
+  const first = o.files
+    .filter((f): f is ImageFile => f.image !== undefined)
+    .sort((a, b) => a.sequence - b.sequence)[0];
+  if (!first) return undefined;
+  // Relative to this site: the thumbnail is the pre-cut size the Image API serves from cache.
+  const t = thumbnailFor('', first);
+  return { src: t.id, width: t.width, height: t.height };
+}
+
+const hasImages = (o: ObjectView) => o.files.some((f) => f.image !== undefined);
+
+function card(o: ObjectView): ObjectCard {
+  const thumb = thumbOf(o);
+  return {
+    id: o.id,
+    title: o.title,
+    ...(o.creator ? { creator: o.creator } : {}),
+    ...(o.date ? { date: o.date } : {}),
+    ...(thumb ? { thumb } : {}),
+  };
+}
+
+function isTopLevel(c: CollectionView, ids: ReadonlySet<string>): boolean {
+  return !c.parentId || c.parentId === c.id || !ids.has(c.parentId);
+}
+
+export function siteRoutes(services: AppServices): Router {
+  const router = new Router();
+  const { readDb, config, logger } = services;
+  const assets: AssetStore = assetStore(logger);
+
+  function setPageHeaders(ctx: Context): void {
+    ctx.set('Content-Security-Policy', CSP);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
+    ctx.set('Cache-Control', 'no-cache');
+    // The language comes from the cookie, what is visible from the bearer token.
+    ctx.vary('Cookie');
+    ctx.vary('Authorization');
+  }
+
+  function send(ctx: Context, status: number, body: string): void {
+    setPageHeaders(ctx);
+    if (status === 200 && notModified(ctx, `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`)) return;
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = body;
+  }
+
+  function pageContext(ctx: Context, params: Map<string, string> | undefined): PageContext {
+    const { lang, remember } = chooseLanguage(params?.get('lang'), ctx.cookies.get(LANG_COOKIE));
+    if (remember) {
+      ctx.cookies.set(LANG_COOKIE, lang, { path: '/', maxAge: LANG_COOKIE_MAX_AGE_MS, sameSite: 'lax', httpOnly: true, secure: ctx.secure, overwrite: true });
+    }
+    const keep: Record<string, string> = {};
+    for (const [k, v] of params ?? []) if (k !== 'lang') keep[k] = v;
+    return {
+      lang,
+      institution: config.institution,
+      assets: assets.pageAssets(),
+      switchHref: queryString({ ...keep, lang: other(lang) }),
+    };
+  }
+
+  /** A site route: parses the query strictly and turns every failure into an HTML page. */
+  const route = (render: (site: Site) => string) => async (ctx: Context) => {
+    let params: Map<string, string> | undefined;
+    let page: PageContext | undefined;
+    try {
+      params = parseQuery(ctx.querystring);
+      page = pageContext(ctx, params);
+      send(ctx, 200, render({ ctx, params, page, viewer: authOf(ctx).viewer }));
+    } catch (err) {
+      page ??= pageContext(ctx, undefined);
+      if (err instanceof PageError) {
+        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+        send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra));
+      } else if (err instanceof BadRequest) {
+        send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages));
+      } else {
+        logger.error({ err, path: ctx.path }, 'site page failed');
+        send(ctx, 500, errorPage(page, T.errorTitle, T.errorText));
+      }
+    }
+  };
+
+  function collectionCards(viewer: Viewer, collections: readonly CollectionView[]): CollectionCard[] {
+    return collections.map((c) => {
+      const { items, total } = listObjects(readDb, { viewer, collectionId: c.id, limit: 8 });
+      const withImage = items.find(hasImages);
+      const thumb = withImage ? thumbOf(withImage) : undefined;
+      return { id: c.id, title: c.title, ...(c.description ? { description: c.description } : {}), count: total, ...(thumb ? { thumb } : {}) };
+    });
+  }
+
+  router.get('/', route(({ page, viewer }) => {
+    const all = listCollections(readDb);
+    const ids = new Set(all.map((c) => c.id));
+    const collections = collectionCards(viewer, all.filter((c) => isTopLevel(c, ids)));
+    const recent = listObjects(readDb, { viewer, limit: RECENT }).items.map(card);
+    return homePage(page, { collections, recent });
+  }));
+
+  router.get('/search', route(({ page, params, viewer }) => {
+    const q = parseSearchQuery(params.get('q'));
+    const filters = parseFilters(params);
+    const pageNumber = parsePage(params.get('page'));
+    const objects = listObjects(readDb, { viewer, limit: ALL }).items;
+    const outcome = searchCatalogue(objects, { q, filters, page: pageNumber, pageSize: SEARCH_PAGE_SIZE });
+    if (pageNumber > outcome.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
+    const collectionTitles = new Map(listCollections(readDb).map((c) => [c.id, c.title]));
+    const cards = outcome.hits.map((h) => ({ ...card(h.object), title: h.title, snippet: h.snippet }));
+    return searchPage(page, { q, filters, outcome, cards, collectionTitles });
+  }));
+
+  router.get('/collections/:id', route(({ ctx, page, params, viewer }) => {
+    const id = validId(ctx.params.id);
+    const collection = findCollection(readDb, id);
+    if (!collection) throw new PageError(404, T.notFoundTitle, T.collectionNotFound);
+    const pageNumber = parsePage(params.get('page'));
+    const { items, total } = listObjects(readDb, { viewer, collectionId: id, limit: pageNumber * COLLECTION_PAGE_SIZE });
+    const pageCount = Math.max(1, Math.ceil(total / COLLECTION_PAGE_SIZE));
+    if (pageNumber > pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
+    const children = collectionCards(viewer, listCollections(readDb).filter((c) => c.parentId === id && c.id !== id));
+    const cards = items.slice((pageNumber - 1) * COLLECTION_PAGE_SIZE).map(card);
+    return collectionPage(page, { collection, children, cards, total, page: pageNumber, pageCount });
+  }));
+
+  router.get('/objects/:objectId', route(({ ctx, page, viewer }) => {
+    const id = validId(ctx.params.objectId);
+    const found = findObject(readDb, id, viewer);
+    if (!found.found) {
+      if (found.reason === 'hidden') throw new PageError(401, T.restrictedTitle, T.restrictedText);
+      throw new PageError(404, T.notFoundTitle, T.objectNotFound);
+    }
+    const object = found.object;
+    if (object.status === 'withdrawn') {
+      const reason = object.withdrawnReason;
+      throw new PageError(410, T.goneTitle, T.goneText, reason ? html`<p class="withdrawn-reason"><strong>${T.reason[page.lang]}:</strong> ${reason}</p>` : '');
+    }
+    const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
+    return objectPage(page, { object, hasImages: hasImages(object), ...(c ? { collection: { id: c.id, title: c.title } } : {}) });
+  }));
+
+  router.get('/viewer', route(({ page, params }) => {
+    const raw = params.get('manifest') ?? '';
+    // Only an http(s) URL goes into the page; anything else the viewer reads (and reports) itself.
+    return viewerPage(page, httpUrl(raw) ? raw : '');
+  }));
+
+  // vite writes url() and chunk references as base + assetsDir (/assets/assets/…): same files.
+  router.get(['/assets/:file', '/assets/assets/:file'], (ctx) => {
+    const asset = assets.get(ctx.params.file ?? '');
+    ctx.vary('Accept-Encoding');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    if (!asset) {
+      ctx.status = 404;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = 'Not found / Không tìm thấy';
+      return;
+    }
+    ctx.set('Cache-Control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    const gzip = asset.gzip !== undefined && ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+    // A different content coding is a different representation: its strong ETag differs too.
+    if (notModified(ctx, gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag)) return;
+    ctx.status = 200;
+    ctx.type = asset.type;
+    if (gzip) ctx.set('Content-Encoding', 'gzip');
+    ctx.body = gzip ? asset.gzip : asset.body;
+  });
+
+  return router;
+}

@@ -1,0 +1,60 @@
+import { escapeXml } from '../../storage/dublin-core-xml.ts';
+
+/**
+ * HTML built with a tagged template that escapes every interpolated value unless it is
+ * already `SafeHtml`. Pages are assembled only from `html` fragments, so a catalogue value
+ * can never become markup: forgetting to escape is not possible, only opting out with `raw`.
+ * Attribute values must be quoted in templates; the escaping covers `"` and `'`.
+ */
+export class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | readonly HtmlValue[];
+
+/** Text for element content or a quoted attribute; XML escaping (with NFC) is also correct HTML. */
+export function escapeHtml(text: string): string {
+  return escapeXml(text);
+}
+
+function render(value: HtmlValue): string {
+  if (value === null || value === undefined || value === false || value === true) return '';
+  if (value instanceof SafeHtml) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  return escapeHtml(String(value));
+}
+
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+  let out = strings[0] ?? '';
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? '');
+  return new SafeHtml(out);
+}
+
+/** Markup that is trusted as is (our own constants only, never catalogue data). */
+export function raw(markup: string): SafeHtml {
+  return new SafeHtml(markup);
+}
+
+/** Query string for links: values percent-encoded, empty values dropped, keys in the given order. */
+export function queryString(params: Record<string, string | number | undefined>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '') continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** An absolute http(s) URL, for links to the outside world (rights statements); else undefined. */
+export function httpUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
