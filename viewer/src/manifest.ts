@@ -1,0 +1,339 @@
+import type { LanguageMap } from './language.ts';
+
+/**
+ * IIIF Presentation 3 manifest → the few things the viewer needs, with hand-written guards
+ * (no schema library: it would cost more than the rest of the viewer's own code).
+ * Lenient where real-world manifests are sloppy (a string where a language map or an array
+ * belongs), strict only where a wrong guess would show the wrong image.
+ */
+
+export type ViewingDirection = 'left-to-right' | 'right-to-left' | 'top-to-bottom' | 'bottom-to-top';
+
+export interface ImageServiceRef {
+  /** Base URI, without a trailing slash: info.json is `${id}/info.json`. */
+  id: string;
+  version: 2 | 3;
+  /** Compliance level 0–2 when the profile says so. */
+  level?: number;
+}
+
+export interface Rendering {
+  id: string;
+  label: LanguageMap;
+  format: string;
+}
+
+export interface ViewerCanvas {
+  id: string;
+  index: number;
+  label: LanguageMap;
+  width: number;
+  height: number;
+  behavior: string[];
+  thumbnail?: string;
+  service?: ImageServiceRef;
+  renderings: Rendering[];
+}
+
+export interface MetadataPair {
+  label: LanguageMap;
+  value: LanguageMap;
+}
+
+export interface LinkRef {
+  id: string;
+  label: LanguageMap;
+}
+
+export interface Agent {
+  label: LanguageMap;
+  homepage: LinkRef[];
+}
+
+export interface ViewerManifest {
+  id: string;
+  label: LanguageMap;
+  summary?: LanguageMap;
+  metadata: MetadataPair[];
+  requiredStatement?: MetadataPair;
+  rights?: string;
+  provider: Agent[];
+  homepage: LinkRef[];
+  viewingDirection: ViewingDirection;
+  behavior: string[];
+  /** Id of a SearchService2, when the manifest offers search inside. */
+  searchService?: string;
+  canvases: ViewerCanvas[];
+}
+
+export type ViewerErrorCode =
+  | 'manifest-http'
+  | 'manifest-network'
+  | 'manifest-not-json'
+  | 'presentation-2'
+  | 'not-a-manifest'
+  | 'no-manifest'
+  | 'no-canvases'
+  | 'no-image-service'
+  | 'page-no-service'
+  | 'image-service-failed'
+  | 'tiles-failed'
+  | 'page-out-of-range'
+  | 'content-state-invalid'
+  | 'search-failed';
+
+export interface ViewerError {
+  code: ViewerErrorCode;
+  status?: number;
+}
+
+export type ManifestResult = { ok: true; manifest: ViewerManifest } | { ok: false; error: ViewerError };
+
+// ---------------------------------------------------------------------------------------
+// Guards
+
+type Json = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A single value or an array of them, as an array (Presentation 2 habits survive in P3 manifests). */
+export function asArray(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** `id`, or the Presentation/Image API 2 `@id`. */
+export function idOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return str(value);
+  if (!isObject(value)) return undefined;
+  return str(value.id) ?? str(value['@id']);
+}
+
+function typeOf(value: Json): string | undefined {
+  return str(value.type) ?? str(value['@type']);
+}
+
+function positive(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** A language map; a bare string (or array of strings) is taken as text with no language. */
+export function languageMap(value: unknown): LanguageMap {
+  if (typeof value === 'string') return { none: [value] };
+  if (Array.isArray(value)) {
+    const values = value.filter((v): v is string => typeof v === 'string');
+    return values.length ? { none: values } : {};
+  }
+  if (!isObject(value)) return {};
+  const map: LanguageMap = {};
+  for (const [lang, v] of Object.entries(value)) {
+    const values = asArray(v).filter((x): x is string => typeof x === 'string');
+    if (values.length) map[lang] = values;
+  }
+  return map;
+}
+
+function isEmptyMap(map: LanguageMap): boolean {
+  return Object.keys(map).length === 0;
+}
+
+function metadataPair(value: unknown): MetadataPair | undefined {
+  if (!isObject(value)) return undefined;
+  const pair = { label: languageMap(value.label), value: languageMap(value.value) };
+  return isEmptyMap(pair.value) ? undefined : pair;
+}
+
+function linkRefs(value: unknown): LinkRef[] {
+  const out: LinkRef[] = [];
+  for (const item of asArray(value)) {
+    const id = idOf(item);
+    if (id && /^https?:\/\//i.test(id)) out.push({ id, label: isObject(item) ? languageMap(item.label) : {} });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Image services
+
+function contextStrings(value: unknown): string[] {
+  return asArray(value).filter((v): v is string => typeof v === 'string');
+}
+
+function levelFromProfile(profile: unknown): number | undefined {
+  for (const p of asArray(profile)) {
+    if (typeof p !== 'string') continue;
+    const m = /level([012])(\.json)?$/.exec(p);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** An Image API 2 or 3 service description, or undefined for anything else (auth, search, v1). */
+export function imageServiceOf(value: unknown): ImageServiceRef | undefined {
+  if (!isObject(value)) return undefined;
+  const rawId = idOf(value);
+  if (!rawId) return undefined;
+  const type = typeOf(value);
+  const hints = [...contextStrings(value['@context']), ...asArray(value.profile).filter((p): p is string => typeof p === 'string')];
+  let version: 2 | 3 | undefined;
+  if (type === 'ImageService3') version = 3;
+  else if (type === 'ImageService2') version = 2;
+  else if (hints.some((h) => h.includes('iiif.io/api/image/3'))) version = 3;
+  else if (hints.some((h) => h.includes('iiif.io/api/image/2'))) version = 2;
+  if (!version) return undefined;
+  const level = levelFromProfile(value.profile);
+  const id = rawId.replace(/\/info\.json$/, '').replace(/\/+$/, '');
+  return level === undefined ? { id, version } : { id, version, level };
+}
+
+export function firstImageService(services: unknown): ImageServiceRef | undefined {
+  // Prefer version 3 when a resource offers both.
+  const found = asArray(services).map(imageServiceOf).filter((s): s is ImageServiceRef => s !== undefined);
+  return found.find((s) => s.version === 3) ?? found[0];
+}
+
+export function infoJsonUrl(service: ImageServiceRef): string {
+  return `${service.id}/info.json`;
+}
+
+/** A small image of the whole page from an image service that can scale (level 1+). */
+export function serviceThumbnail(service: ImageServiceRef): string | undefined {
+  if (service.level === undefined || service.level < 1) return undefined;
+  return `${service.id}/full/,150/0/default.jpg`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Canvases
+
+/** The painting body of a canvas: first painting annotation, first item of a Choice. */
+function paintingBody(canvas: Json): Json | undefined {
+  for (const page of asArray(canvas.items)) {
+    if (!isObject(page)) continue;
+    for (const anno of asArray(page.items)) {
+      if (!isObject(anno)) continue;
+      const motivation = asArray(anno.motivation);
+      if (motivation.length > 0 && !motivation.includes('painting')) continue;
+      let body = asArray(anno.body)[0];
+      if (isObject(body) && typeOf(body) === 'Choice') body = asArray(body.items)[0];
+      if (isObject(body)) return body;
+    }
+  }
+  return undefined;
+}
+
+function renderings(value: unknown): Rendering[] {
+  const out: Rendering[] = [];
+  for (const item of asArray(value)) {
+    const id = idOf(item);
+    if (!id || !isObject(item)) continue;
+    out.push({ id, label: languageMap(item.label), format: str(item.format) ?? '' });
+  }
+  return out;
+}
+
+/** The first `rendering` that is an image (what the download button offers). */
+export function imageRendering(canvas: ViewerCanvas): Rendering | undefined {
+  return canvas.renderings.find((r) => r.format.toLowerCase().startsWith('image/'));
+}
+
+function parseCanvas(value: unknown, index: number, manifestThumbnail: string | undefined): ViewerCanvas | undefined {
+  if (!isObject(value)) return undefined;
+  const id = idOf(value);
+  if (!id) return undefined;
+  const body = paintingBody(value);
+  const service = body ? firstImageService(body.service) : undefined;
+  const width = positive(value.width) || (body ? positive(body.width) : 0);
+  const height = positive(value.height) || (body ? positive(body.height) : 0);
+  const thumbnail =
+    idOf(asArray(value.thumbnail)[0]) ?? (index === 0 ? manifestThumbnail : undefined) ?? (service ? serviceThumbnail(service) : undefined);
+  const canvas: ViewerCanvas = {
+    id,
+    index,
+    label: languageMap(value.label),
+    width,
+    height,
+    behavior: asArray(value.behavior).filter((b): b is string => typeof b === 'string'),
+    renderings: renderings(value.rendering),
+  };
+  if (thumbnail) canvas.thumbnail = thumbnail;
+  if (service) canvas.service = service;
+  return canvas;
+}
+
+// ---------------------------------------------------------------------------------------
+// Manifest
+
+const P2_CONTEXT = 'iiif.io/api/presentation/2/context.json';
+const P3_CONTEXT = 'iiif.io/api/presentation/3/context.json';
+const DIRECTIONS: readonly ViewingDirection[] = ['left-to-right', 'right-to-left', 'top-to-bottom', 'bottom-to-top'];
+
+function searchServiceOf(services: unknown): string | undefined {
+  for (const s of asArray(services)) {
+    if (!isObject(s)) continue;
+    const type = typeOf(s);
+    const contexts = contextStrings(s['@context']);
+    if (type === 'SearchService2' || contexts.some((c) => c.includes('iiif.io/api/search/2'))) {
+      const id = idOf(s);
+      if (id) return id;
+    }
+  }
+  return undefined;
+}
+
+export function parseManifest(json: unknown): ManifestResult {
+  const fail = (code: ViewerErrorCode): ManifestResult => ({ ok: false, error: { code } });
+  if (!isObject(json)) return fail('not-a-manifest');
+  const contexts = contextStrings(json['@context']);
+  const type = typeOf(json);
+  if (contexts.some((c) => c.includes(P2_CONTEXT)) || type === 'sc:Manifest') return fail('presentation-2');
+  if (type !== 'Manifest') return fail('not-a-manifest');
+  // A Presentation 3 manifest may omit @context only when embedded; a stray other context is not ours.
+  if (contexts.length > 0 && !contexts.some((c) => c.includes(P3_CONTEXT))) return fail('not-a-manifest');
+  const id = idOf(json);
+  if (!id) return fail('not-a-manifest');
+
+  const manifestThumbnail = idOf(asArray(json.thumbnail)[0]);
+  const canvases: ViewerCanvas[] = [];
+  for (const item of asArray(json.items)) {
+    if (!isObject(item) || typeOf(item) !== 'Canvas') continue;
+    const canvas = parseCanvas(item, canvases.length, manifestThumbnail);
+    if (canvas) canvases.push(canvas);
+  }
+  if (canvases.length === 0) return fail('no-canvases');
+  if (!canvases.some((c) => c.service)) return fail('no-image-service');
+
+  const direction = str(json.viewingDirection);
+  const manifest: ViewerManifest = {
+    id,
+    label: languageMap(json.label),
+    metadata: asArray(json.metadata).map(metadataPair).filter((p): p is MetadataPair => p !== undefined),
+    provider: asArray(json.provider)
+      .filter(isObject)
+      .map((p) => ({ label: languageMap(p.label), homepage: linkRefs(p.homepage) })),
+    homepage: linkRefs(json.homepage),
+    viewingDirection: DIRECTIONS.includes(direction as ViewingDirection) ? (direction as ViewingDirection) : 'left-to-right',
+    behavior: asArray(json.behavior).filter((b): b is string => typeof b === 'string'),
+    canvases,
+  };
+  const summary = languageMap(json.summary);
+  if (!isEmptyMap(summary)) manifest.summary = summary;
+  const required = metadataPair(json.requiredStatement);
+  if (required) manifest.requiredStatement = required;
+  const rights = str(json.rights);
+  if (rights && /^https?:\/\//i.test(rights)) manifest.rights = rights;
+  const search = searchServiceOf(json.service);
+  if (search) manifest.searchService = search;
+  return { ok: true, manifest };
+}
+
+/** Index of the canvas with this id (fragment ignored), or -1. */
+export function canvasIndexById(manifest: ViewerManifest, canvasId: string): number {
+  const bare = canvasId.split('#')[0] ?? canvasId;
+  return manifest.canvases.findIndex((c) => c.id === bare);
+}
