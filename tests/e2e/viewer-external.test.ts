@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { poll } from '../helpers/api.ts';
@@ -186,7 +188,11 @@ test.serial('broken manifests: a clear message for each, never a blank page or a
     }
   }
   // Not even a URL, or a server that is not there: still an error in words, whatever its code.
-  for (const manifest of ['not a url', 'http://127.0.0.1:9/manifest.json']) {
+  const closed = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => closed.once('listening', resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  for (const manifest of ['not a url', `http://127.0.0.1:${closedPort}/manifest.json`]) {
     const { page, context, unexpected } = await open(viewerUrl(manifest), [/ERR_CONNECTION_REFUSED|Failed to load resource/]);
     try {
       t.is(await settled(page), 'error', manifest);

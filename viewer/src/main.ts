@@ -20,7 +20,7 @@ import { parseSearchPage, searchUrl, type SearchHit } from './search.ts';
 import { canvasToWorld, groupCanvases, groupOfCanvas, layoutGroup, placementAt, worldToCanvas, type Groups, type Placement } from './spread.ts';
 import { buildThumbnails, markThumbnails } from './thumbnails.ts';
 import { buildUi, setLabel, type PanelName, type Ui } from './ui.ts';
-import { readUrlState, resolvePage, withLang, writeUrlState, type UrlState } from './url-state.ts';
+import { queryString, readUrlState, resolvePage, withLang, writeUrlState, type UrlState } from './url-state.ts';
 
 /**
  * The reading room: finds `#thukho-viewer`, loads the manifest named by its data attributes
@@ -460,7 +460,7 @@ class ReadingRoom {
       ...(view && !view.atHome ? { xywh: view.region } : {}),
       ...(this.spreadExplicit ? { spread: this.spread } : {}),
     });
-    const next = `${location.pathname}?${params.toString()}${location.hash}`;
+    const next = `${location.pathname}?${queryString(params)}${location.hash}`;
     if (next !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', next);
     if (this.openPanel === 'share') this.updateShare();
   }
@@ -477,7 +477,7 @@ class ReadingRoom {
       ...(view ? { xywh: view.region } : {}),
       ...(this.spreadExplicit ? { spread: this.spread } : {}),
     });
-    const shareUrl = `${location.origin}${location.pathname}?${params.toString()}`;
+    const shareUrl = `${location.origin}${location.pathname}?${queryString(params)}`;
     const manifestId = this.manifest.id;
     const state: ContentState = canvas ? { manifestId, canvasId: canvas.id, ...(view ? { xywh: view.region } : {}) } : { manifestId };
     const contentUrl = `${location.origin}/viewer?iiif-content=${encodeShareAnnotation(state)}`;

@@ -57,6 +57,11 @@ export function writeUrlState(
   return out;
 }
 
+/** A query string with commas left readable (`xywh=10,20,300,400`): RFC 3986 allows them there. */
+export function queryString(params: URLSearchParams): string {
+  return params.toString().replace(/%2C/gi, ',');
+}
+
 /** The same address with another interface language (the server reads `lang`). */
 export function withLang(href: string, lang: Lang): string {
   const url = new URL(href);
