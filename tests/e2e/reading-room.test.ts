@@ -424,3 +424,71 @@ test.serial('out-of-range pages open page 1 with a notice', async (t) => {
   }
 });
 
+
+/**
+ * Interactive elements without an accessible name, and images without alt: an audit run in
+ * the page. A string, because tsx's helpers (`__name`) do not exist inside the browser.
+ */
+const UNNAMED_CONTROLS = `(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type="hidden"]), select, textarea')) {
+    if (el.offsetParent === null && getComputedStyle(el).position !== 'fixed') continue;
+    const id = el.getAttribute('id');
+    const by = el.getAttribute('aria-labelledby');
+    const name =
+      (el.getAttribute('aria-label') || '').trim() ||
+      (by ? (document.getElementById(by)?.textContent || '').trim() : '') ||
+      (el.getAttribute('title') || '').trim() ||
+      (id ? (document.querySelector('label[for="' + id + '"]')?.textContent || '').trim() : '') ||
+      (el.closest('label')?.textContent || '').trim() ||
+      (el.tagName === 'INPUT' ? '' : (el.textContent || '').trim()) ||
+      Array.from(el.querySelectorAll('img[alt]')).map((i) => i.getAttribute('alt')).join('').trim();
+    if (!name) bad.push(el.outerHTML.slice(0, 120));
+  }
+  for (const img of document.querySelectorAll('img')) if (!img.hasAttribute('alt')) bad.push(img.outerHTML.slice(0, 120));
+  return bad;
+})()`;
+const unnamedControls = (page: Page) => page.evaluate(UNNAMED_CONTROLS) as Promise<string[]>;
+
+test.serial('public site: home, collection and search lead to the reader, in both languages and on a phone, every control named', async (t) => {
+  const base = t.context.server.url;
+  for (const [label, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 740 }]] as const) {
+    const { page, context, unexpected } = await open(`${base}/`, viewport);
+    try {
+      t.is(await page.getAttribute('html', 'lang'), 'vi');
+      t.is(await page.locator('h1').count(), 1, `${label}: one h1`);
+      t.true(await page.locator('a[href^="/collections/"]').count() >= 1, `${label}: the demo collection is listed`);
+      t.true(await page.locator(`a[href="/objects/${KIEU}"]`).count() >= 1, `${label}: recent additions list the demo book`);
+      await page.waitForLoadState('load');
+      t.deepEqual(await unnamedControls(page), [], `${label}: home`);
+      t.true(await page.evaluate(() => document.documentElement.scrollWidth) <= viewport.width, `${label}: home overflows`);
+      await page.screenshot({ path: join(OUT, `site-home-${label}.png`), fullPage: true });
+
+      // Search without diacritics finds the book, and its result opens the reader.
+      await page.fill('input[name="q"]', 'kim van kieu');
+      await page.press('input[name="q"]', 'Enter');
+      await page.waitForURL(/\/search\?/);
+      t.true(await page.evaluate(() => document.documentElement.scrollWidth) <= viewport.width, `${label}: search overflows`);
+      t.is(await page.locator('mark').first().textContent().then((s) => s?.normalize('NFC')), 'Kim', `${label}: the match is marked`);
+      t.deepEqual(await unnamedControls(page), [], `${label}: search`);
+      await page.screenshot({ path: join(OUT, `site-search-${label}.png`), fullPage: true });
+      await page.click(`main a[href="/objects/${KIEU}"]`);
+      await page.waitForURL(new RegExp(`/objects/${KIEU}`));
+      t.is(await viewerState(page), 'ready');
+      await firstTile(page);
+      t.deepEqual(await unnamedControls(page), [], `${label}: object page`);
+      t.true(await page.evaluate(() => document.documentElement.scrollWidth) <= viewport.width, `${label}: object page overflows`);
+
+      // The collection page, in English.
+      const collections = await (await fetch(`${base}/api/collections`)).json() as { items: Array<{ id: string }> };
+      await page.goto(`${base}/collections/${collections.items[0]!.id}?lang=en`);
+      t.is(await page.getAttribute('html', 'lang'), 'en');
+      t.true(await page.locator(`a[href="/objects/${KIEU}"]`).count() >= 1, `${label}: the collection lists the book`);
+      t.deepEqual(await unnamedControls(page), [], `${label}: collection`);
+      await page.screenshot({ path: join(OUT, `site-collection-${label}-en.png`), fullPage: true });
+      t.deepEqual(unexpected().filter((p) => !/status of 404/.test(p)), [], label);
+    } finally {
+      await context.close();
+    }
+  }
+});
