@@ -9,7 +9,8 @@ const here = (path: string): string => decodeURIComponent(new URL(path, import.m
  */
 export default defineConfig({
   root: here('.'),
-  base: '/assets/',
+  // Files land in dist/assets/ and the server serves that folder at /assets/.
+  base: '/',
   publicDir: false,
   build: {
     outDir: here('./dist'),

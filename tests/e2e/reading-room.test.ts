@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { page as scanPage } from '../helpers/images.ts';
 import { derivativeOf, poll, staffCall, uploadFile } from '../helpers/api.ts';
-import { launchChromium, looksLikeAPage, outputDir, pixelStats, watchProblems } from '../helpers/browser.ts';
+import { firstTilePainted, launchChromium, looksLikeAPage, outputDir, pixelStats, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { seedDemoCollection } from '../helpers/demo.ts';
 import { testWithServer } from '../helpers/server.ts';
 import type { DerivativesWorker } from '../../workers/derivatives.ts';
@@ -61,19 +61,6 @@ async function open(url: string, viewport = { width: 1280, height: 900 }, extra:
   return { page, context, unexpected, images, status: response?.status() ?? 0 };
 }
 
-async function viewerState(page: Page): Promise<string> {
-  await page.waitForFunction(() => {
-    const s = document.querySelector('#thukho-viewer')?.getAttribute('data-state');
-    return s === 'ready' || s === 'error';
-  }, undefined, { timeout: 30_000 });
-  return (await page.getAttribute('#thukho-viewer', 'data-state')) ?? '';
-}
-
-async function firstTile(page: Page): Promise<number> {
-  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: 30_000 });
-  return page.evaluate(() => performance.getEntriesByName('thukho:first-tile')[0]!.startTime);
-}
-
 /** The viewer's canvas, once it shows a page (paper and ink), as pixel statistics. */
 async function paintedPage(page: Page, name: string) {
   const osd = page.locator('[data-role="osd"]');
@@ -103,8 +90,8 @@ function scaleOf(url: string): number | undefined {
 test.serial('desktop: the demo manuscript opens, its first tile is painted, the record and metadata are in Vietnamese', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}`);
   try {
-    t.is(await viewerState(page), 'ready');
-    const ms = await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    const ms = await firstTilePainted(page);
     t.log(`first tile painted ${ms.toFixed(0)} ms after navigation`);
     const stats = await paintedPage(page, 'desktop');
     t.true(looksLikeAPage(stats), `the canvas does not show a page: ${JSON.stringify(stats)}`);
@@ -134,8 +121,8 @@ test.serial('desktop: the demo manuscript opens, its first tile is painted, the 
 test.serial('zoom: zooming in asks the Image API for higher-resolution tiles', async (t) => {
   const { page, context, unexpected, images } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0`);
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     await paintedPage(page, 'zoom-before');
     const first = files[KIEU]![0]!;
     const scales = () => images.filter((u) => u.includes(`/iiif/3/${first}/`)).map(scaleOf).filter((s): s is number => s !== undefined);
@@ -161,8 +148,8 @@ test.serial('zoom: zooming in asks the Image API for higher-resolution tiles', a
 test.serial('pages: next and previous, keys, thumbnails, the page box; spreads put the earlier page on the right in a right-to-left book', async (t) => {
   const { page, context, unexpected, images } = await open(`${t.context.server.url}/objects/${KIEU}`);
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     // A paged book on a wide screen opens as spreads: page 1 alone, then 2–3.
     t.is(await attr(page, 'data-spread'), 'true');
     await page.click('[data-action="next"]');
@@ -203,8 +190,8 @@ test.serial('pages: next and previous, keys, thumbnails, the page box; spreads p
 test.serial('a left-to-right book puts the earlier page of a spread on the left', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${LVT}?page=2&spread=1`);
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     t.is(await attr(page, 'data-direction'), 'left-to-right');
     const shown = (await state(page)).shown;
     const x = (n: number) => shown.find((s) => s.page === n)!.x;
@@ -220,8 +207,8 @@ test.serial('share: the link and the IIIF Content State reopen the same page and
   const base = t.context.server.url;
   const { page, context, unexpected } = await open(`${base}/objects/${KIEU}?spread=0&page=3`);
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     t.is(await attr(page, 'data-page'), '3');
     for (let i = 0; i < 3; i++) await page.click('[data-action="zoom-in"]');
     await page.waitForTimeout(1200); // let the zoom animation settle
@@ -238,8 +225,8 @@ test.serial('share: the link and the IIIF Content State reopen the same page and
       const other = await context.newPage();
       const problems = watchProblems(other, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
       await other.goto(url);
-      t.is(await viewerState(other), 'ready', name);
-      await firstTile(other);
+      t.is(await viewerSettled(other), 'ready', name);
+      await firstTilePainted(other);
       // The content state names a canvas, not a layout: on a wide screen page 3 may open
       // inside its spread (2–3), zoomed to the same region of page 3.
       await poll(`${name}: page 3 on screen`, 15_000, async () => ((await state(other)).shown.some((p) => p.page === 3) ? true : undefined));
@@ -265,8 +252,8 @@ test.serial('share: the link and the IIIF Content State reopen the same page and
 test.serial('filters, rotation and download of the page image', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0`);
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     const plain = await paintedPage(page, 'filters-before');
 
     await page.click('[data-action="filters"]');
@@ -302,10 +289,10 @@ test.serial('filters, rotation and download of the page image', async (t) => {
 test.serial('English: ?lang=en switches the site and the viewer, and the switch keeps the page', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0&page=2`);
   try {
-    t.is(await viewerState(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     await page.click('a[data-lang-switch="en"]');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
-    t.is(await viewerState(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     await waitPage(page, 2);
     t.true(page.url().includes('lang=en'));
     const next = (await page.getAttribute('[data-action="next"]', 'aria-label')) ?? '';
@@ -313,7 +300,7 @@ test.serial('English: ?lang=en switches the site and the viewer, and the switch 
     await page.click('[data-action="info"]');
     const text = (await page.locator('[data-role="metadata"]').textContent()) ?? '';
     t.regex(text, /Held by|Title|Language|Date/);
-    await firstTile(page);
+    await firstTilePainted(page);
     await paintedPage(page, 'english');
     t.deepEqual(unexpected(), []);
   } finally {
@@ -324,8 +311,8 @@ test.serial('English: ?lang=en switches the site and the viewer, and the switch 
 test.serial('phone: 360 × 740, nothing overflows, the page is painted, swiping turns it', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${LVT}`, { width: 360, height: 740 }, { isMobile: true, hasTouch: true });
   try {
-    t.is(await viewerState(page), 'ready');
-    await firstTile(page);
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
     const stats = await paintedPage(page, 'phone');
     t.true(looksLikeAPage(stats), JSON.stringify(stats));
     t.is(await attr(page, 'data-spread'), 'false', 'no spreads on a narrow screen');
@@ -371,7 +358,7 @@ test.serial('escaping: a title with <script> shows as text on the page and in th
   await poll('its manifest', 15_000, async () => ((await fetch(`${s.url}/iiif/manifest/xss-title`)).status === 200 ? true : undefined));
   const { page, context, unexpected } = await open(`${s.url}/objects/xss-title`);
   try {
-    t.is(await viewerState(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     await page.click('[data-action="info"]');
     const text = (await page.locator('[data-role="metadata"]').textContent()) ?? '';
     t.true(text.includes('<script>window.__xss = 1</script>'), 'the title is shown as text');
@@ -410,8 +397,8 @@ test.serial('out-of-range pages open page 1 with a notice', async (t) => {
   for (const bad of ['99', '0', 'abc']) {
     const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?page=${bad}`);
     try {
-      t.is(await viewerState(page), 'ready', bad);
-      await firstTile(page);
+      t.is(await viewerSettled(page), 'ready', bad);
+      await firstTilePainted(page);
       t.is(await attr(page, 'data-page'), '1', bad);
       const notice = page.locator('[data-role="notice"][data-code="page-out-of-range"]');
       await notice.waitFor({ state: 'visible', timeout: 5000 });
@@ -474,8 +461,8 @@ test.serial('public site: home, collection and search lead to the reader, in bot
       await page.screenshot({ path: join(OUT, `site-search-${label}.png`), fullPage: true });
       await page.click(`main a[href="/objects/${KIEU}"]`);
       await page.waitForURL(new RegExp(`/objects/${KIEU}`));
-      t.is(await viewerState(page), 'ready');
-      await firstTile(page);
+      t.is(await viewerSettled(page), 'ready');
+      await firstTilePainted(page);
       t.deepEqual(await unnamedControls(page), [], `${label}: object page`);
       t.true(await page.evaluate(() => document.documentElement.scrollWidth) <= viewport.width, `${label}: object page overflows`);
 

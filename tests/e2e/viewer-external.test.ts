@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { poll } from '../helpers/api.ts';
-import { launchChromium, looksLikeAPage, outputDir, pixelStats, watchProblems } from '../helpers/browser.ts';
+import { firstTilePainted, launchChromium, looksLikeAPage, outputDir, pixelStats, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { SEARCH_HITS, type StaticIiifSite, startStaticIiifSite } from '../helpers/static-iiif.ts';
 
@@ -44,16 +44,8 @@ test.beforeEach((t) => {
 
 const viewerUrl = (manifest: string, extra = '') => `/viewer?manifest=${encodeURIComponent(manifest)}${extra}`;
 
-async function settled(page: Page): Promise<string> {
-  await page.waitForFunction(() => {
-    const s = document.querySelector('#thukho-viewer')?.getAttribute('data-state');
-    return s === 'ready' || s === 'error';
-  }, undefined, { timeout: 30_000 });
-  return (await page.getAttribute('#thukho-viewer', 'data-state')) ?? '';
-}
-
 async function painted(page: Page, name: string) {
-  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: 30_000 });
+  await firstTilePainted(page);
   let stats: Awaited<ReturnType<typeof pixelStats>> | undefined;
   await poll(`${name}: a painted page`, 30_000, async () => {
     stats = await pixelStats(await page.locator('[data-role="osd"]').screenshot(), PAPER);
@@ -69,7 +61,7 @@ test.serial('a cookbook-style manifest with level-0 Image API 3 tiles from anoth
   const manifest = `${site!.url}/cookbook/manifest.json`;
   const { page, context, unexpected } = await open(viewerUrl(manifest));
   try {
-    t.is(await settled(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     const stats = await painted(page, 'cookbook-level0');
     t.true(looksLikeAPage(stats), JSON.stringify(stats));
     t.true(tileRequests('/tiles3/page-1/').length > 0, 'tiles came from the static site');
@@ -98,7 +90,7 @@ test.serial('a cookbook-style manifest with level-0 Image API 3 tiles from anoth
 test.serial('Image API 2 level-0 services work too', async (t) => {
   const { page, context, unexpected } = await open(viewerUrl(`${site!.url}/image-api-2/manifest.json`));
   try {
-    t.is(await settled(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     t.true(looksLikeAPage(await painted(page, 'image-api-2')));
     t.true(tileRequests('/tiles2/page-1/').length > 0);
     t.deepEqual(unexpected(), []);
@@ -110,7 +102,7 @@ test.serial('Image API 2 level-0 services work too', async (t) => {
 test.serial('search inside: hits listed with snippets, and drawn over the page', async (t) => {
   const { page, context, unexpected } = await open(viewerUrl(`${site!.url}/cookbook/manifest.json`));
   try {
-    t.is(await settled(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     await painted(page, 'search-before');
     const button = page.locator('[data-action="search"]');
     t.false(await button.isHidden(), 'the manifest has a SearchService2, so search is offered');
@@ -149,7 +141,7 @@ test.serial('an image service that fails half its tiles: what loads is shown, an
   const failedTile = /Failed to load resource: the server responded with a status of 500/;
   const { page, context, unexpected } = await open(viewerUrl(`${site!.url}/failing/manifest.json`), [failedTile]);
   try {
-    t.is(await settled(page), 'ready');
+    t.is(await viewerSettled(page), 'ready');
     const notice = page.locator('[data-role="notice"][data-code="tiles-failed"]');
     await notice.waitFor({ state: 'visible', timeout: 30_000 });
     t.true(((await notice.textContent()) ?? '').length > 10);
@@ -174,7 +166,7 @@ test.serial('broken manifests: a clear message for each, never a blank page or a
   for (const [path, code, allowed] of cases) {
     const { page, context, unexpected } = await open(viewerUrl(`${site!.url}${path}`), allowed);
     try {
-      t.is(await settled(page), 'error', path);
+      t.is(await viewerSettled(page), 'error', path);
       const message = page.locator(`[data-role="message"][data-code="${code}"]`);
       await message.waitFor({ state: 'visible', timeout: 5000 });
       t.is(await message.getAttribute('role'), 'alert', path);
@@ -195,7 +187,7 @@ test.serial('broken manifests: a clear message for each, never a blank page or a
   for (const manifest of ['not a url', `http://127.0.0.1:${closedPort}/manifest.json`]) {
     const { page, context, unexpected } = await open(viewerUrl(manifest), [/ERR_CONNECTION_REFUSED|Failed to load resource/]);
     try {
-      t.is(await settled(page), 'error', manifest);
+      t.is(await viewerSettled(page), 'error', manifest);
       const message = page.locator('[data-role="message"][role="alert"]');
       t.true(await message.isVisible(), manifest);
       t.true(((await message.textContent()) ?? '').trim().length > 15, manifest);
@@ -219,7 +211,7 @@ test.serial('IIIF Content State: a valid one opens its canvas; garbage says so',
   {
     const { page, context, unexpected } = await open(`/viewer?iiif-content=${encoded}`);
     try {
-      t.is(await settled(page), 'ready');
+      t.is(await viewerSettled(page), 'ready');
       await page.waitForFunction(() => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === '2');
       await painted(page, 'content-state');
       t.deepEqual(unexpected(), []);
@@ -230,7 +222,7 @@ test.serial('IIIF Content State: a valid one opens its canvas; garbage says so',
   {
     const { page, context, unexpected } = await open('/viewer?iiif-content=%25%25not-base64!!');
     try {
-      t.is(await settled(page), 'error');
+      t.is(await viewerSettled(page), 'error');
       t.is(await page.getAttribute('[data-role="message"]', 'data-code'), 'content-state-invalid');
       t.deepEqual(unexpected(), []);
     } finally {

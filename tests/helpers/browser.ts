@@ -78,3 +78,18 @@ export type PixelStats = Awaited<ReturnType<typeof pixelStats>>;
 export function looksLikeAPage(s: PixelStats): boolean {
   return s.paperShare > 0.05 && s.inkPixels > 200 && s.stdev > 8 && s.colours > 16;
 }
+
+/** Waits until the reading room has opened its document or given up on it; its data-state. */
+export async function viewerSettled(page: Page): Promise<string> {
+  await page.waitForFunction(() => {
+    const s = document.querySelector('#thukho-viewer')?.getAttribute('data-state');
+    return s === 'ready' || s === 'error';
+  }, undefined, { timeout: 30_000 });
+  return (await page.getAttribute('#thukho-viewer', 'data-state')) ?? '';
+}
+
+/** Waits for the viewer's first drawn tile; ms from navigation start. */
+export async function firstTilePainted(page: Page): Promise<number> {
+  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: 30_000 });
+  return page.evaluate(() => performance.getEntriesByName('thukho:first-tile')[0]!.startTime);
+}

@@ -209,8 +209,7 @@ export function siteRoutes(services: AppServices): Router {
     return viewerPage(page, httpUrl(raw) ? raw : '');
   }));
 
-  // vite writes url() and chunk references as base + assetsDir (/assets/assets/…): same files.
-  router.get(['/assets/:file', '/assets/assets/:file'], (ctx) => {
+  router.get('/assets/:file', (ctx) => {
     const asset = assets.get(ctx.params.file ?? '');
     ctx.vary('Accept-Encoding');
     ctx.set('X-Content-Type-Options', 'nosniff');
