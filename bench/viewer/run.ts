@@ -58,11 +58,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `thukho <command>` as a child in its own process group, stopped with SIGINT like Ctrl-C. */
+/** `thukho <command>` as a child in its own process group (so that a stuck one can be killed whole). */
 function thukho(command: string, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], {
     cwd: ROOT,
-    env: { ...process.env, ...env, THUKHO_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...env, THUKHO_LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   });
@@ -71,7 +71,8 @@ function thukho(command: string, env: Record<string, string>): ChildProcess {
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
-  process.kill(-child.pid!, 'SIGINT');
+  // Like systemd's stop: the main process is asked, and stops its workers and redis itself.
+  process.kill(child.pid!, 'SIGINT');
   const killed = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 15_000);
   await done;
   clearTimeout(killed);
@@ -112,34 +113,36 @@ async function measure(page: Page, url: string, fileId: string, ours: boolean, r
   if (reload) await page.reload({ waitUntil: 'commit' });
   else await page.goto(url, { waitUntil: 'commit' });
   const prefix = `/iiif/3/${fileId}/`;
-  return page.evaluate(
-    async ({ prefix, ours }) => {
-      const deadline = performance.now() + 30_000;
-      const firstImage = () => {
-        const ends = performance
-          .getEntriesByType('resource')
-          .filter((e) => e.name.includes(prefix) && /\.(jpg|png|webp)$/.test(new URL(e.name).pathname))
-          .map((e) => (e as PerformanceResourceTiming).responseEnd)
-          .filter((t) => t > 0);
-        return ends.length ? Math.min(...ends) : null;
-      };
-      for (;;) {
-        const painted = performance.getEntriesByName('thukho:first-tile')[0]?.startTime ?? null;
-        const image = firstImage();
-        if (image !== null && (!ours || painted !== null)) {
-          const shipped = performance
-            .getEntriesByType('resource')
-            .filter((e) => /\.(js|css)$/.test(new URL(e.name).pathname))
-            .reduce((n, e) => n + (e as PerformanceResourceTiming).encodedBodySize, 0);
-          return { painted, firstImage: image, shippedBytes: shipped };
-        }
-        if (performance.now() > deadline) return { painted, firstImage: image, shippedBytes: -1 };
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-    { prefix, ours },
-  );
+  return page.evaluate(`(${IN_PAGE})(${JSON.stringify(prefix)}, ${ours})`) as Promise<Sample>;
 }
+
+/**
+ * Runs in the page: waits for page 1's first image (and, for ours, the painted mark), then
+ * sums the JS and CSS as sent. A string, because tsx's helpers do not exist in the browser.
+ */
+const IN_PAGE = `async (prefix, ours) => {
+  const deadline = performance.now() + 30000;
+  const firstImage = () => {
+    const ends = performance.getEntriesByType('resource')
+      .filter((e) => e.name.includes(prefix) && /\\.(jpg|png|webp)$/.test(new URL(e.name).pathname))
+      .map((e) => e.responseEnd)
+      .filter((t) => t > 0);
+    return ends.length ? Math.min(...ends) : null;
+  };
+  for (;;) {
+    const mark = performance.getEntriesByName('thukho:first-tile')[0];
+    const painted = mark ? mark.startTime : null;
+    const image = firstImage();
+    if (image !== null && (!ours || painted !== null)) {
+      const shipped = performance.getEntriesByType('resource')
+        .filter((e) => /\\.(js|css)$/.test(new URL(e.name).pathname))
+        .reduce((n, e) => n + e.encodedBodySize, 0);
+      return { painted, firstImage: image, shippedBytes: shipped };
+    }
+    if (performance.now() > deadline) return { painted, firstImage: image, shippedBytes: -1 };
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}`;
 
 function miradorSite(manifestUrl: string): Promise<{ server: Server; url: string }> {
   const js = gzipSync(readFileSync(join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js')), { level: 9 });
