@@ -249,7 +249,7 @@ test.serial('share: the link and the IIIF Content State reopen the same page and
   }
 });
 
-test.serial('filters, rotation and download of the page image', async (t) => {
+test.serial('filters, rotation, full screen and download of the page image', async (t) => {
   const { page, context, unexpected } = await open(`${t.context.server.url}/objects/${KIEU}?spread=0`);
   try {
     t.is(await viewerSettled(page), 'ready');
@@ -272,6 +272,18 @@ test.serial('filters, rotation and download of the page image', async (t) => {
     t.is((await state(page)).rotation, 90);
     await page.click('[data-action="rotate-left"]');
     await poll('back upright', 5000, async () => ((await state(page)).rotation % 360 === 0 ? true : undefined), 100);
+
+    await page.click('[data-action="fullscreen"]');
+    await poll('full screen', 5000, async () => ((await page.evaluate(() => document.fullscreenElement?.id ?? null)) === 'thukho-viewer' ? true : undefined), 100);
+    const label = (await page.getAttribute('[data-action="fullscreen"]', 'aria-label')) ?? '';
+    await page.keyboard.press('Escape');
+    await page.evaluate(() => (document.fullscreenElement ? document.exitFullscreen() : undefined));
+    await poll('back from full screen', 5000, async () => ((await page.evaluate(() => document.fullscreenElement)) === null ? true : undefined), 100);
+    const after = await poll('the button to say "full screen" again', 5000, async () => {
+      const now = (await page.getAttribute('[data-action="fullscreen"]', 'aria-label')) ?? '';
+      return now !== label ? now : undefined;
+    }, 100).catch(() => label);
+    t.not(after, label, 'the button says what it will do');
 
     const download = page.locator('a[data-action="download"]');
     t.false(await download.isHidden(), 'an open object offers its page image');
