@@ -3,14 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
-import { closeIngest, openIngest } from '../../src/application/open-ingest.ts';
-import { DEMO_OBJECTS, seedDemo } from '../../src/cli/demo-collection.ts';
-import { type TestServer, testWithServer } from '../helpers/server.ts';
-import { type Json, poll, staffCall } from '../helpers/api.ts';
+import type { DerivativesWorker } from '../../workers/derivatives.ts';
+import { DEMO_OBJECTS } from '../../src/cli/demo-collection.ts';
+import { seedDemoCollection } from '../helpers/demo.ts';
+import { testWithServer } from '../helpers/server.ts';
+import { type Json, poll } from '../helpers/api.ts';
 import { launchChromium, outputDir, pixelStats as screenshotStats, watchProblems } from '../helpers/browser.ts';
 
 /**
@@ -50,10 +49,6 @@ test.after.always(async () => {
   viewerSite?.closeAllConnections();
   await worker?.close();
 });
-
-async function api(s: TestServer, method: string, path: string, body?: unknown): Promise<Json> {
-  return staffCall(s, method, path, body);
-}
 
 /** The embedding page of an external site: nothing but Mirador and our manifest's URL. */
 function viewerHtml(manifestId: string): string {
@@ -101,24 +96,12 @@ async function startViewerSite(manifestId: string): Promise<{ server: Server; ur
 
 test.serial('the demo manuscript is seeded as `thukho demo` seeds it, its derivatives made and its manifest served', async (t) => {
   const s = t.context.server;
-  worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
-  // Seeded exactly as `thukho demo` does, through the ingest path.
-  const ingest = await openIngest(s.config, s.store);
-  try {
-    await seedDemo(ingest, { actor: { id: 'test', role: 'staff' } });
-  } finally {
-    await closeIngest(ingest);
-  }
+  // Seeded exactly as `thukho demo` does, through the ingest path, derivatives made.
+  const seeded = await seedDemoCollection(s, [DEMO.id]);
+  worker = seeded.worker;
   objectId = DEMO.id;
-  fileIds = ((await api(s, 'GET', `/api/objects/${objectId}`)).files as Json[]).map((f) => f.fileId as string);
+  fileIds = seeded.files[objectId]!;
   t.is(fileIds.length, 3);
-  await poll('the derivatives of all three pages', 60_000, async () => {
-    const o = await api(s, 'GET', `/api/objects/${objectId}`);
-    const files = o.files as Json[];
-    const failed = files.find((f) => f.derivativeFailure);
-    if (failed) throw new Error(`derivative failed: ${JSON.stringify(failed.derivativeFailure)}`);
-    return fileIds.every((id) => files.find((f) => f.fileId === id)?.derivative) ? true : undefined;
-  });
   // The manifests projection catches up on its own: the manifest appears with all three canvases.
   const manifestUrl = `${s.url}/iiif/manifest/${objectId}`;
   let last = '';
