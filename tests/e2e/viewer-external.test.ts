@@ -155,6 +155,29 @@ test.serial('an image service that fails half its tiles: what loads is shown, an
   }
 });
 
+test.serial('a page without an image service, and one whose service is gone: a notice on that page, the others still read', async (t) => {
+  const { page, context, unexpected } = await open(viewerUrl(`${site!.url}/mixed/manifest.json`), [/status of 404/]);
+  try {
+    t.is(await viewerSettled(page), 'ready');
+    await painted(page, 'mixed-page-1');
+    for (const [n, code] of [[2, 'page-no-service'], [3, 'image-service-failed']] as const) {
+      await page.click('[data-action="next"]');
+      await page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n);
+      const notice = page.locator(`[data-role="notice"][data-code="${code}"]`);
+      await notice.waitFor({ state: 'visible', timeout: 15_000 });
+      t.true(((await notice.textContent()) ?? '').length > 15, code);
+      t.is(await page.getAttribute('#thukho-viewer', 'data-state'), 'ready', `${code} is not fatal`);
+      await page.screenshot({ path: join(OUT, `notice-${code}.png`) });
+    }
+    await page.click('nav[data-role="thumbnails"] button[data-page="1"]');
+    await page.waitForFunction(() => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === '1');
+    t.true(looksLikeAPage(await painted(page, 'mixed-back-to-1')), 'page 1 reads again');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
 test.serial('broken manifests: a clear message for each, never a blank page or an uncaught error', async (t) => {
   const cases: Array<[string, string, RegExp[]]> = [
     ['/bad/missing.json', 'manifest-http', [/status of 404/]],

@@ -104,6 +104,18 @@ function withoutServices(base: string): object {
   return { ...m, id: `${base}/bad/no-service.json` };
 }
 
+/** Three pages: a good one, one painted without a service, one whose info.json is missing. */
+function mixed(base: string): object {
+  const m = cookbookManifest(base, { tiles: 'tiles3', version: 3, search: false }) as { items: Array<Record<string, unknown> & { id: string; items: Array<{ items: Array<{ body: Record<string, unknown> }> }> }> };
+  const [good, second] = m.items;
+  const noService = structuredClone(second!);
+  delete noService.items[0]!.items[0]!.body.service;
+  const brokenService = structuredClone(second!);
+  brokenService.id = `${base}/cookbook/canvas/p3`;
+  brokenService.items[0]!.items[0]!.body.service = [{ id: `${base}/tiles3/gone`, type: 'ImageService3', profile: 'level0' }];
+  return { ...m, id: `${base}/mixed/manifest.json`, items: [good, noService, brokenService] };
+}
+
 function searchAnswer(base: string, q: string): object {
   const wanted = q.trim().toLowerCase();
   const hits = SEARCH_HITS.filter((h) => wanted.length > 0 && h.word.includes(wanted));
@@ -164,6 +176,7 @@ export async function startStaticIiifSite(): Promise<StaticIiifSite> {
     '/cookbook/manifest.json': () => json(cookbookManifest(base, { tiles: 'tiles3', version: 3, search: true })),
     '/image-api-2/manifest.json': () => json({ ...cookbookManifest(base, { tiles: 'tiles2', version: 2, search: false }), id: `${base}/image-api-2/manifest.json` }),
     '/failing/manifest.json': () => json({ ...cookbookManifest(base, { tiles: 'failing-tiles', version: 3, search: false }), id: `${base}/failing/manifest.json` }),
+    '/mixed/manifest.json': () => json(mixed(base)),
     '/bad/not-json.json': () => ({ status: 200, type: 'text/html', body: '<!doctype html><title>Oops</title><p>Not a manifest' }),
     '/bad/p2.json': () => json(presentation2(base)),
     '/bad/zero.json': () => json({ ...cookbookManifest(base, { tiles: 'tiles3', version: 3, search: false }), id: `${base}/bad/zero.json`, items: [] }),
