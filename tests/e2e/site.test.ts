@@ -245,6 +245,27 @@ test.serial('cataloguers’ text is escaped everywhere', async (t) => {
   t.true(q.body.includes('value="&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;"'));
 });
 
+test.serial('link previews and IIIF discovery: title, description, first page image, manifest link (absolute, escaped)', async (t) => {
+  const base = t.context.server.url;
+  const kieu = await get(t, `/objects/${ids.kieu}`);
+  const meta = (property: string) => new RegExp(`<meta (?:property|name)="${property}" content="([^"]*)">`).exec(kieu.body)?.[1];
+  t.is(meta('og:title'), 'Truyện Kiều');
+  t.is(meta('og:site_name'), 'Thư khố — Thư viện tỉnh Nam Định');
+  t.is(meta('og:locale'), 'vi_VN');
+  t.is(meta('description'), 'Bản khắc in Liễu Văn Đường. Đoạn trường tân thanh, kể chuyện Thúy Kiều.');
+  const image = meta('og:image') ?? '';
+  t.true(image.startsWith(`${base}/iiif/3/`), image);
+  const res = await fetch(image);
+  t.is(res.status, 200, 'the preview image loads anonymously');
+  t.regex(res.headers.get('content-type') ?? '', /^image\//);
+  t.true(kieu.body.includes(`rel="alternate" type="application/ld+json;profile=&quot;http://iiif.io/api/presentation/3/context.json&quot;" href="${base}/iiif/manifest/${ids.kieu}"`));
+  // Escaped like everything else; no image offered for what a crawler could not load.
+  const xss = await get(t, `/objects/${ids.xss}`);
+  t.true(xss.body.includes('<meta property="og:title" content="&lt;script&gt;alert(1)&lt;/script&gt;'));
+  t.true(xss.body.includes('<meta name="description" content="&lt;img src=x onerror=alert(2)&gt; báo cũ">'));
+  t.false(xss.body.includes('og:image'), 'no images, no preview image');
+});
+
 test.serial('object pages: viewer mount, record, and each access status as its own page', async (t) => {
   const s = t.context.server;
   const kieu = await get(t, `/objects/${ids.kieu}`);

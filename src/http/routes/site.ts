@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { type ImageFile, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
-import { authOf } from '../auth.ts';
+import { authOf, publicBase } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
@@ -120,6 +120,7 @@ export function siteRoutes(services: AppServices): Router {
       institution: config.institution,
       assets: assets.pageAssets(),
       switchHref: queryString({ ...keep, lang: other(lang) }),
+      base: publicBase(config.publicUrl, ctx),
     };
   }
 
@@ -200,7 +201,9 @@ export function siteRoutes(services: AppServices): Router {
       throw new PageError(410, T.goneTitle, T.goneText, reason ? html`<p class="withdrawn-reason"><strong>${T.reason[page.lang]}:</strong> ${reason}</p>` : '');
     }
     const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
-    return objectPage(page, { object, hasImages: hasImages(object), ...(c ? { collection: { id: c.id, title: c.title } } : {}) });
+    // Link previews are fetched anonymously: only an open object's image would load for them.
+    const thumb = object.accessLevel === 'open' ? thumbOf(object) : undefined;
+    return objectPage(page, { object, hasImages: hasImages(object), ...(thumb ? { thumb } : {}), ...(c ? { collection: { id: c.id, title: c.title } } : {}) });
   }));
 
   router.get('/viewer', route(({ page, params }) => {

@@ -13,6 +13,17 @@ export interface PageContext {
   assets: PageAssets;
   /** Link that reloads the current page in the other language (the query with `lang` replaced). */
   switchHref: string;
+  /** The site's public origin (THUKHO_PUBLIC_URL or the request's), for absolute links in previews. */
+  base: string;
+}
+
+/** What link previews (chat apps, social sites) and IIIF discovery read from the head. */
+export interface Preview {
+  description?: string;
+  /** A site-relative image URL, made absolute with the base. */
+  image?: string;
+  /** The IIIF manifest this page shows, site-relative. */
+  manifest?: string;
 }
 
 export interface Shell {
@@ -21,6 +32,29 @@ export interface Shell {
   mainClass: string;
   /** Load the viewer's script and styles (object and /viewer pages). */
   viewer?: boolean;
+  preview?: Preview;
+}
+
+/** Preview text is plain and short: whitespace folded, cut at a word near 300 characters. */
+function shortText(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max - 40))}…`;
+}
+
+function previewTags(ctx: PageContext, shell: Shell): SafeHtml {
+  const p = shell.preview;
+  const siteName = `${tr(ctx.lang, T.siteName)} — ${ctx.institution}`;
+  const description = p?.description ? shortText(p.description) : undefined;
+  return html`<meta property="og:site_name" content="${siteName}">
+<meta property="og:title" content="${shell.title}">
+<meta property="og:type" content="website">
+<meta property="og:locale" content="${ctx.lang === 'vi' ? 'vi_VN' : 'en_GB'}">
+${description ? html`<meta name="description" content="${description}">
+<meta property="og:description" content="${description}">` : ''}
+${p?.image ? html`<meta property="og:image" content="${ctx.base}${p.image}">` : ''}
+${p?.manifest ? html`<link rel="alternate" type="application/ld+json;profile=&quot;http://iiif.io/api/presentation/3/context.json&quot;" href="${ctx.base}${p.manifest}" title="IIIF manifest">` : ''}`;
 }
 
 export function languageSwitch(ctx: PageContext): SafeHtml {
@@ -48,6 +82,7 @@ export function page(ctx: PageContext, shell: Shell): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shell.title} — ${tr(lang, T.siteName)}</title>
 <link rel="icon" href="data:,">
+${previewTags(ctx, shell)}
 ${assets.siteCss ? html`<link rel="stylesheet" href="${assets.siteCss}">` : ''}
 ${viewer ? viewer.preload.map((href) => html`<link rel="modulepreload" href="${href}">`) : ''}
 </head>

@@ -223,6 +223,8 @@ export interface ObjectPageData {
   object: ObjectView;
   collection?: { id: string; title: string };
   hasImages: boolean;
+  /** First page's thumbnail, offered to link previews (open objects only). */
+  thumb?: Thumb;
 }
 
 function objectRecord(lang: Lang, data: ObjectPageData): SafeHtml {
@@ -247,14 +249,19 @@ ${data.hasImages ? html`<h2 class="links-heading">${tr(lang, T.links)}</h2><ul c
 export function objectPage(ctx: PageContext, data: ObjectPageData): string {
   const { lang } = ctx;
   const o = data.object;
-  if (!data.hasImages) {
-    return page(ctx, { title: o.title, main: objectRecord(lang, data), mainClass: 'page-object' });
-  }
   const manifest = `/iiif/manifest/${o.id}`;
+  const preview = {
+    ...(o.description ? { description: o.description } : {}),
+    ...(data.thumb ? { image: data.thumb.src } : {}),
+    ...(data.hasImages ? { manifest } : {}),
+  };
+  if (!data.hasImages) {
+    return page(ctx, { title: o.title, main: objectRecord(lang, data), mainClass: 'page-object', preview });
+  }
   const main = html`<div id="thukho-viewer" data-manifest="${manifest}" data-lang="${lang}" data-object-id="${o.id}"></div>
 <noscript><p class="notice">${both(lang, T.noscript)} <a href="${manifest}">${manifest}</a></p></noscript>
 ${objectRecord(lang, data)}`;
-  return page(ctx, { title: o.title, main, mainClass: 'page-viewer', viewer: true });
+  return page(ctx, { title: o.title, main, mainClass: 'page-viewer', viewer: true, preview });
 }
 
 // ---------------------------------------------------------------------------------------
