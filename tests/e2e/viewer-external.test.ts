@@ -87,6 +87,22 @@ test.serial('a cookbook-style manifest with level-0 Image API 3 tiles from anoth
   }
 });
 
+test.serial('the bare /viewer page says what to do, and its form opens a pasted manifest address', async (t) => {
+  const { page, context, unexpected } = await open('/viewer');
+  try {
+    t.is(await viewerSettled(page), 'error');
+    t.is(await page.getAttribute('[data-role="message"]', 'data-code'), 'no-manifest');
+    await page.fill('input[name="manifest"]', `${site!.url}/cookbook/manifest.json`);
+    await page.press('input[name="manifest"]', 'Enter');
+    await page.waitForURL(/\/viewer\?manifest=/);
+    t.is(await viewerSettled(page), 'ready');
+    await painted(page, 'viewer-form');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
 test.serial('Image API 2 level-0 services work too', async (t) => {
   const { page, context, unexpected } = await open(viewerUrl(`${site!.url}/image-api-2/manifest.json`));
   try {

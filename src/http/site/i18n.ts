@@ -125,9 +125,11 @@ export const T = {
   },
   viewerTitle: { vi: 'Trình xem IIIF', en: 'IIIF viewer' },
   viewerIntro: {
-    vi: 'Mở bất kỳ IIIF manifest (Presentation 3) nào: thêm ?manifest=URL vào địa chỉ trang.',
-    en: 'Open any IIIF (Presentation 3) manifest: add ?manifest=URL to this page’s address.',
+    vi: 'Trình xem này mở được mọi IIIF manifest Presentation 3 có dịch vụ ảnh Image API 2 hoặc 3, của bất kỳ thư viện nào cho phép (CORS). Liên kết dạng /viewer?manifest=URL hoặc /viewer?iiif-content=… cũng được.',
+    en: 'This viewer opens any IIIF Presentation 3 manifest with Image API 2 or 3 services, from any library that allows it (CORS). Links of the form /viewer?manifest=URL or /viewer?iiif-content=… work too.',
   },
+  viewerOpenLabel: { vi: 'Địa chỉ IIIF manifest', en: 'IIIF manifest address' },
+  viewerOpen: { vi: 'Mở', en: 'Open' },
   viewerNotBuilt: {
     vi: 'Trình xem ảnh chưa được dựng (build), nên chưa xem được ảnh. Quản trị viên hãy chạy: npm run build',
     en: 'The image viewer has not been built, so images cannot be shown yet. Administrators: run npm run build',

@@ -273,7 +273,13 @@ export function viewerPage(ctx: PageContext, manifest: string): string {
   const main = html`<h1 class="visually-hidden">${tr(lang, T.viewerTitle)}</h1>
 <div id="thukho-viewer" data-manifest="${manifest}" data-lang="${lang}"></div>
 <noscript><p class="notice">${both(lang, T.noscript)}${manifest ? html` <a href="${manifest}">${manifest}</a>` : ''}</p></noscript>
-<section class="object-record container viewer-help"><p>${tr(lang, T.viewerIntro)}</p></section>`;
+<section class="object-record container viewer-help">
+<form class="search-form" action="/viewer" method="get">
+<label for="manifest-url">${tr(lang, T.viewerOpenLabel)}</label>
+<div class="search-row"><input id="manifest-url" name="manifest" type="url" inputmode="url" required value="${manifest}" placeholder="https://…/manifest.json" autocomplete="url"><button type="submit">${tr(lang, T.viewerOpen)}</button></div>
+</form>
+<p>${tr(lang, T.viewerIntro)}</p>
+</section>`;
   return page(ctx, { title: `${T.viewerTitle[lang]} / ${T.viewerTitle[o]}`, main, mainClass: 'page-viewer', viewer: true });
 }
 
