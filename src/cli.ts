@@ -28,6 +28,7 @@ import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { listUsers } from './projections/user-read-model.ts';
 import { resolveRedis } from './queue/redis.ts';
+import { markStopping } from './queue/stopping.ts';
 import type { ServeOptions } from './serve.ts';
 import { WORKERS } from '../workers/index.ts';
 
@@ -40,7 +41,12 @@ const config = loadCliConfig;
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        markStopping();
+        resolve(sig);
+      });
+    }
   });
 }
 

@@ -3,6 +3,7 @@ import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync,
 import { delimiter, join, resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
 
 /**
  * Where BullMQ (and anything else that needs Redis) connects.
@@ -252,7 +253,11 @@ async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number)
     child.once('exit', (code, signal) => {
       exited = { code, signal };
       if (!stopping && started) {
-        logger.error({ code, signal, output: output.text(), log: readTail(logPath) }, 'embedded redis-server exited unexpectedly');
+        // The same Ctrl-C reaches redis-server and us; judge the exit once our handler has run.
+        setTimeout(() => {
+          if (stopping || stopRequested()) return;
+          logger.error({ code, signal, output: output.text(), log: readTail(logPath) }, 'embedded redis-server exited unexpectedly');
+        }, STOP_GRACE_MS).unref();
       }
       resolveExit();
     });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
+import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
 
 /**
  * Keeps worker child processes running for `thukho serve` in the embedded profile: a
@@ -28,12 +29,17 @@ export function superviseWorker(name: string, command: string, args: string[], e
     child.once('exit', (code, signal) => {
       child = undefined;
       if (stopping) return;
-      if (Date.now() - startedAt > 60_000) delay = 1000;
-      logger.error({ worker: name, code, signal, restartInMs: delay }, 'worker exited; restarting');
-      restarts++;
-      timer = setTimeout(start, delay);
-      delay = Math.min(delay * 2, 60_000);
+      // The same Ctrl-C may reach the worker before it reaches us: look again after a moment.
+      timer = setTimeout(() => restartAfterExit(startedAt, code, signal), STOP_GRACE_MS);
     });
+  };
+  const restartAfterExit = (startedAt: number, code: number | null, signal: NodeJS.Signals | null) => {
+    if (stopping || stopRequested()) return;
+    if (Date.now() - startedAt > 60_000) delay = 1000;
+    logger.error({ worker: name, code, signal, restartInMs: delay }, 'worker exited; restarting');
+    restarts++;
+    timer = setTimeout(start, delay);
+    delay = Math.min(delay * 2, 60_000);
   };
   start();
 
