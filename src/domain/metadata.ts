@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Bilingual } from './errors.ts';
 
 /**
  * Descriptive metadata, shaped after Dublin Core (the fifteen elements plus a normalised
@@ -54,6 +55,27 @@ export const metadataFields = {
 
 export type MetadataField = keyof typeof metadataFields;
 export const METADATA_FIELDS = Object.keys(metadataFields) as MetadataField[];
+
+/**
+ * What cataloguers and readers call each Dublin Core field, in both languages: the one table
+ * behind the IIIF manifest's `metadata` labels and the public site's record.
+ */
+export const FIELD_LABELS = {
+  title: { vi: 'Nhan đề', en: 'Title' },
+  alternativeTitle: { vi: 'Nhan đề khác', en: 'Alternative title' },
+  creator: { vi: 'Tác giả', en: 'Creator' },
+  date: { vi: 'Niên đại', en: 'Date' },
+  language: { vi: 'Ngôn ngữ', en: 'Language' },
+  subject: { vi: 'Chủ đề', en: 'Subject' },
+  description: { vi: 'Mô tả', en: 'Description' },
+  type: { vi: 'Loại hình', en: 'Type' },
+  format: { vi: 'Khổ', en: 'Format' },
+  extent: { vi: 'Quy mô', en: 'Extent' },
+  identifier: { vi: 'Ký hiệu', en: 'Identifier' },
+  source: { vi: 'Nguồn', en: 'Source' },
+  rights: { vi: 'Quyền sử dụng', en: 'Rights' },
+  collection: { vi: 'Bộ sưu tập', en: 'Collection' },
+} as const satisfies Record<string, Bilingual>;
 
 /** Metadata as stored: title required, every other element optional. */
 export const Metadata = z

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 // name them, so under NodeNext the package has no types. Type it from the file, load the
 // CommonJS build (its "require" export), and keep `any` out of this module.
 import type { IIIFBuilder as IIIFBuilderClass } from '../../node_modules/iiif-builder/dist/index.js';
-import type { Metadata } from '../domain/metadata.ts';
+import { FIELD_LABELS, type Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 
 /**
@@ -218,24 +218,13 @@ export interface MetadataEntry {
 
 type TextField = 'title' | 'creator' | 'date' | 'subject' | 'description' | 'type' | 'format' | 'extent' | 'source';
 
-/** Display order and bilingual labels of the Dublin Core elements. */
-const TEXT_FIELDS: Array<[TextField | 'alternativeTitle' | 'language' | 'identifier' | 'rights', string, string]> = [
-  ['title', 'Nhan đề', 'Title'],
-  ['alternativeTitle', 'Nhan đề khác', 'Alternative title'],
-  ['creator', 'Tác giả', 'Creator'],
-  ['date', 'Niên đại', 'Date'],
-  ['language', 'Ngôn ngữ', 'Language'],
-  ['subject', 'Chủ đề', 'Subject'],
-  ['description', 'Mô tả', 'Description'],
-  ['type', 'Loại hình', 'Type'],
-  ['format', 'Khổ', 'Format'],
-  ['extent', 'Quy mô', 'Extent'],
-  ['identifier', 'Ký hiệu', 'Identifier'],
-  ['source', 'Nguồn', 'Source'],
-  ['rights', 'Quyền sử dụng', 'Rights'],
-];
+/** Display order of the Dublin Core elements. */
+const TEXT_FIELDS = [
+  'title', 'alternativeTitle', 'creator', 'date', 'language', 'subject', 'description',
+  'type', 'format', 'extent', 'identifier', 'source', 'rights',
+] as const satisfies ReadonlyArray<TextField | 'alternativeTitle' | 'language' | 'identifier' | 'rights'>;
 
-function entryValue(metadata: Metadata, field: (typeof TEXT_FIELDS)[number][0]): LanguageMap | undefined {
+function entryValue(metadata: Metadata, field: (typeof TEXT_FIELDS)[number]): LanguageMap | undefined {
   switch (field) {
     case 'alternativeTitle':
       return metadata.alternativeTitle?.length ? textMap(metadata.alternativeTitle) : undefined;
@@ -256,11 +245,11 @@ function entryValue(metadata: Metadata, field: (typeof TEXT_FIELDS)[number][0]):
 /** Dublin Core as IIIF `metadata` pairs, plus the collection by title. */
 export function metadataEntries(metadata: Metadata, collectionTitle?: string): MetadataEntry[] {
   const entries: MetadataEntry[] = [];
-  for (const [field, vi, en] of TEXT_FIELDS) {
+  for (const field of TEXT_FIELDS) {
     const value = entryValue(metadata, field);
-    if (value) entries.push({ label: bilingual(vi, en), value });
+    if (value) entries.push({ label: bilingual(FIELD_LABELS[field].vi, FIELD_LABELS[field].en), value });
   }
-  if (collectionTitle) entries.push({ label: bilingual('Bộ sưu tập', 'Collection'), value: textMap(collectionTitle) });
+  if (collectionTitle) entries.push({ label: bilingual(FIELD_LABELS.collection.vi, FIELD_LABELS.collection.en), value: textMap(collectionTitle) });
   return entries;
 }
 

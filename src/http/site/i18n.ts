@@ -1,3 +1,6 @@
+import type { Bilingual } from '../../domain/errors.ts';
+import { FIELD_LABELS as CATALOGUE_FIELD_LABELS } from '../../domain/metadata.ts';
+
 /**
  * The site's two languages: Vietnamese first, English second. Language is a server-side
  * choice (the `lang` query parameter, else the `thukho_lang` cookie, else Vietnamese) so that
@@ -7,10 +10,7 @@ export const LANGS = ['vi', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 export const LANG_COOKIE = 'thukho_lang';
 
-export interface Bilingual {
-  vi: string;
-  en: string;
-}
+export type { Bilingual };
 
 export function isLang(value: unknown): value is Lang {
   return value === 'vi' || value === 'en';
@@ -63,20 +63,9 @@ export function centuryLabel(lang: Lang, century: number): string {
 }
 
 /** Labels of the catalogue fields, in display order (Dublin Core, as in the IIIF manifest). */
+/** The record's labels: the catalogue's own (shared with IIIF manifests), and access. */
 export const FIELD_LABELS = {
-  alternativeTitle: { vi: 'Nhan đề khác', en: 'Alternative title' },
-  creator: { vi: 'Tác giả', en: 'Creator' },
-  date: { vi: 'Niên đại', en: 'Date' },
-  language: { vi: 'Ngôn ngữ', en: 'Language' },
-  subject: { vi: 'Chủ đề', en: 'Subject' },
-  description: { vi: 'Mô tả', en: 'Description' },
-  type: { vi: 'Loại hình', en: 'Type' },
-  format: { vi: 'Khổ', en: 'Format' },
-  extent: { vi: 'Quy mô', en: 'Extent' },
-  identifier: { vi: 'Ký hiệu', en: 'Identifier' },
-  source: { vi: 'Nguồn', en: 'Source' },
-  rights: { vi: 'Quyền sử dụng', en: 'Rights' },
-  collection: { vi: 'Bộ sưu tập', en: 'Collection' },
+  ...CATALOGUE_FIELD_LABELS,
   access: { vi: 'Quyền truy cập', en: 'Access' },
 } as const satisfies Record<string, Bilingual>;
 
