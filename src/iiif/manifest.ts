@@ -129,8 +129,8 @@ export function languageNames(codes: readonly string[]): LanguageMap {
 export type ImageFile = StoredFile & { image: NonNullable<StoredFile['image']> };
 
 /** Files with pixel dimensions, in reading (sequence) order. */
-export function imageFiles(state: PresentableObject): ImageFile[] {
-  return state.files
+export function imageFiles(object: { files: readonly StoredFile[] }): ImageFile[] {
+  return object.files
     .filter((f): f is ImageFile => f.image !== undefined)
     .sort((a, b) => a.sequence - b.sequence);
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Viewer } from '../../domain/access-policy.ts';
-import { type ImageFile, thumbnailFor } from '../../iiif/manifest.ts';
+import { imageFiles, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
 import { authOf, publicBase } from '../auth.ts';
 import { notModified } from '../etag.ts';
@@ -59,9 +59,7 @@ interface Site {
 }
 
 function thumbOf(o: ObjectView): Thumb | undefined {
-  const first = o.files
-    .filter((f): f is ImageFile => f.image !== undefined)
-    .sort((a, b) => a.sequence - b.sequence)[0];
+  const first = imageFiles(o)[0];
   if (!first) return undefined;
   // Relative to this site: the thumbnail is the pre-cut size the Image API serves from cache.
   const t = thumbnailFor('', first);
