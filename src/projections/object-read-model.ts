@@ -214,6 +214,8 @@ export interface ListQuery {
   limit: number;
   /** Objects registered before this sequence number (from the previous page's `next`). */
   before?: number;
+  /** Skip this many (numbered pages of a listing; the API's cursor is `before`). */
+  offset?: number;
 }
 
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
@@ -231,8 +233,8 @@ export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[
     params.push(q.before);
   }
   const rows = db
-    .prepare<unknown[], ObjectRow>(`SELECT * FROM objects WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
-    .all(...params, q.limit + 1);
+    .prepare<unknown[], ObjectRow>(`SELECT * FROM objects WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ? OFFSET ?`)
+    .all(...params, q.limit + 1, q.offset ?? 0);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return { items: page.map(toView), total, next: rows.length > q.limit && last ? last.seq : null };

@@ -331,6 +331,20 @@ test.serial('collection page: objects, paging, IIIF link, 404', async (t) => {
   assertHtmlPage(t, unknown, 'unknown collection');
 });
 
+test.serial('collection pages of 24: every object once, newest first, across pages', async (t) => {
+  const s = t.context.server;
+  await staffCall(s, 'POST', '/api/collections', { id: 'dia-ba', title: 'Địa bạ' });
+  const made: string[] = [];
+  for (let i = 1; i <= 26; i++) made.push((await staffCall(s, 'POST', '/api/objects', { title: `Địa bạ xã số ${i}`, collectionId: 'dia-ba' })).id as string);
+  const linked = (body: string) => [...body.matchAll(/href="\/objects\/([^"]+)"/g)].map((m) => m[1]!);
+  const first = linked((await get(t, '/collections/dia-ba')).body);
+  const second = linked((await get(t, '/collections/dia-ba?page=2')).body);
+  t.is(first.length, 24);
+  t.is(second.length, 2);
+  t.deepEqual([...first, ...second], [...made].reverse());
+  t.is((await get(t, '/collections/dia-ba?page=3')).status, 404);
+});
+
 test.serial('standalone viewer page', async (t) => {
   const ok = await get(t, `/viewer?manifest=${encodeURIComponent('https://example.org/iiif/m.json?a=1&b="2"')}`);
   t.is(ok.status, 200);

@@ -178,11 +178,11 @@ export function siteRoutes(services: AppServices): Router {
     const collection = findCollection(readDb, id);
     if (!collection) throw new PageError(404, T.notFoundTitle, T.collectionNotFound);
     const pageNumber = parsePage(params.get('page'));
-    const { items, total } = listObjects(readDb, { viewer, collectionId: id, limit: pageNumber * COLLECTION_PAGE_SIZE });
+    const { items, total } = listObjects(readDb, { viewer, collectionId: id, limit: COLLECTION_PAGE_SIZE, offset: (pageNumber - 1) * COLLECTION_PAGE_SIZE });
     const pageCount = Math.max(1, Math.ceil(total / COLLECTION_PAGE_SIZE));
     if (pageNumber > pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const children = collectionCards(viewer, listCollections(readDb).filter((c) => c.parentId === id && c.id !== id));
-    const cards = items.slice((pageNumber - 1) * COLLECTION_PAGE_SIZE).map(card);
+    const cards = items.map(card);
     return collectionPage(page, { collection, children, cards, total, page: pageNumber, pageCount });
   }));
 
