@@ -3,7 +3,7 @@ import { escapeXml } from '../../storage/dublin-core-xml.ts';
 /**
  * HTML built with a tagged template that escapes every interpolated value unless it is
  * already `SafeHtml`. Pages are assembled only from `html` fragments, so a catalogue value
- * can never become markup: forgetting to escape is not possible, only opting out with `raw`.
+ * can never become markup: forgetting to escape is not possible.
  * Attribute values must be quoted in templates; the escaping covers `"` and `'`.
  */
 export class SafeHtml {
@@ -15,27 +15,19 @@ export class SafeHtml {
 
 export type HtmlValue = SafeHtml | string | number | boolean | null | undefined | readonly HtmlValue[];
 
-/** Text for element content or a quoted attribute; XML escaping (with NFC) is also correct HTML. */
-export function escapeHtml(text: string): string {
-  return escapeXml(text);
-}
-
 function render(value: HtmlValue): string {
   if (value === null || value === undefined || value === false || value === true) return '';
   if (value instanceof SafeHtml) return value.value;
   if (Array.isArray(value)) return value.map(render).join('');
-  return escapeHtml(String(value));
+  // XML escaping (with NFC, dropping what markup cannot carry) is also correct HTML, for
+  // element content and quoted attributes alike.
+  return escapeXml(String(value));
 }
 
 export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
   let out = strings[0] ?? '';
   for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? '');
   return new SafeHtml(out);
-}
-
-/** Markup that is trusted as is (our own constants only, never catalogue data). */
-export function raw(markup: string): SafeHtml {
-  return new SafeHtml(markup);
 }
 
 /** Query string for links: values percent-encoded, empty values dropped, keys in the given order. */
