@@ -1,4 +1,4 @@
-import { isObject, asArray, idOf } from './manifest.ts';
+import { asArray, idOf, isObject, selectorRegion, typeOf } from './manifest.ts';
 import { formatXywh, splitFragment, type Region } from './region.ts';
 
 /**
@@ -52,11 +52,6 @@ export function encodeShareAnnotation(state: ContentState): string {
   return encodeContentState(JSON.stringify(shareAnnotation(state)));
 }
 
-function typeOf(value: Record<string, unknown>): string | undefined {
-  const t = value.type ?? value['@type'];
-  return typeof t === 'string' ? t : undefined;
-}
-
 /** A target resource: a Manifest, or a Canvas (with partOf its Manifest), or a SpecificResource of one. */
 function fromTarget(target: unknown): ContentState | undefined {
   if (typeof target === 'string') return undefined; // a bare URL says nothing about its type or manifest
@@ -66,13 +61,8 @@ function fromTarget(target: unknown): ContentState | undefined {
     const source = target.source;
     const inner = fromTarget(source);
     if (!inner || !inner.canvasId) return inner;
-    for (const sel of asArray(target.selector)) {
-      if (isObject(sel) && typeOf(sel) === 'FragmentSelector' && typeof sel.value === 'string') {
-        const { xywh } = splitFragment(`#${sel.value}`);
-        if (xywh) return { ...inner, xywh };
-      }
-    }
-    return inner;
+    const xywh = selectorRegion(target);
+    return xywh ? { ...inner, xywh } : inner;
   }
   const rawId = idOf(target);
   if (!rawId) return undefined;

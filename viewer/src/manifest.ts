@@ -1,4 +1,5 @@
 import type { LanguageMap } from './language.ts';
+import { type Region, splitFragment } from './region.ts';
 
 /**
  * IIIF Presentation 3 manifest → the few things the viewer needs, with hand-written guards
@@ -115,8 +116,20 @@ export function idOf(value: unknown): string | undefined {
   return str(value.id) ?? str(value['@id']);
 }
 
-function typeOf(value: Json): string | undefined {
+/** `type`, or the Presentation 2 `@type`. */
+export function typeOf(value: Json): string | undefined {
   return str(value.type) ?? str(value['@type']);
+}
+
+/** The region a SpecificResource's FragmentSelector names (`xywh=…`), if any of its selectors does. */
+export function selectorRegion(resource: Json): Region | undefined {
+  for (const sel of asArray(resource.selector)) {
+    if (isObject(sel) && typeOf(sel) === 'FragmentSelector' && typeof sel.value === 'string') {
+      const { xywh } = splitFragment(`#${sel.value}`);
+      if (xywh) return xywh;
+    }
+  }
+  return undefined;
 }
 
 function positive(value: unknown): number {

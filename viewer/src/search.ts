@@ -1,4 +1,4 @@
-import { asArray, idOf, isObject } from './manifest.ts';
+import { asArray, idOf, isObject, selectorRegion } from './manifest.ts';
 import { splitFragment, type Region } from './region.ts';
 
 /**
@@ -35,13 +35,8 @@ function targetOf(target: unknown): { canvasId: string; xywh?: Region } | undefi
   if (!isObject(first)) return undefined;
   const sourceId = idOf(first.source) ?? idOf(first);
   if (!sourceId) return undefined;
-  const { id, xywh } = splitFragment(sourceId);
-  for (const sel of asArray(first.selector)) {
-    if (isObject(sel) && sel.type === 'FragmentSelector' && typeof sel.value === 'string') {
-      const region = splitFragment(`#${sel.value}`).xywh;
-      if (region) return { canvasId: id, xywh: region };
-    }
-  }
+  const { id, xywh: fromId } = splitFragment(sourceId);
+  const xywh = selectorRegion(first) ?? fromId;
   return xywh ? { canvasId: id, xywh } : { canvasId: id };
 }
 
