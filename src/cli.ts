@@ -9,11 +9,13 @@ import { bulkIngest, reasonOf } from './cli/bulk-ingest.ts';
 import { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } from './cli/demo-collection.ts';
 import { progress } from './cli/progress.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli/cli-config.ts';
+import { requireRepository } from './cli/repository.ts';
 import type { Config } from './config.ts';
 import { ROLES, type Role } from './domain/access-policy.ts';
 import { DomainError } from './domain/errors.ts';
 import { ID_PATTERN } from './domain/metadata.ts';
 import { openEventStore } from './eventstore/open.ts';
+import { OcflStorageRoot } from './storage/ocfl.ts';
 import { verifyLog } from './eventstore/verify.ts';
 import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
@@ -128,6 +130,7 @@ program
   .option('--json', 'report as JSON')
   .action(async (opts: { json?: boolean }) => {
     const cfg = config();
+    await requireRepository(cfg, 'verify');
     const store = await openEventStore(cfg.eventStore);
     const bar = progress('verify', 'events');
     const report = await verifyLog(store, (p) => bar.update(p.events, undefined, `${p.streams} streams`));
@@ -172,6 +175,7 @@ program
       process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, all\n`);
       process.exit(2);
     }
+    await requireRepository(cfg, 'rebuild');
     const store = await openEventStore(cfg.eventStore);
     const db = openReadModelDb(cfg.readModelPath);
     for (const projection of chosen as Projection[]) {
@@ -196,6 +200,7 @@ program
       process.exit(2);
     }
     const cfg = config();
+    await requireRepository(cfg, 'worker');
     const logger = createLogger(cfg.logLevel, `thukho-worker-${name}`);
     const store = await openEventStore(cfg.eventStore);
     const redis = await resolveRedis({ redisUrl: cfg.redisUrl, dataDir: cfg.dataDir, logger });
@@ -265,6 +270,7 @@ program
   .argument('<outDir>', 'must not exist or be empty')
   .action(async (objectId: string, outDir: string) => {
     const cfg = config();
+    await requireRepository(cfg, 'export-bag');
     const store = await openEventStore(cfg.eventStore);
     const ingest = await openIngest(cfg, store);
     try {
@@ -326,7 +332,11 @@ users
   .requiredOption('--name <name>', 'full name')
   .option('--role <role>', `one of ${ROLES.join(', ')}`, parseRole, 'staff' as Role)
   .action(async (id: string, opts: { name: string; role: Role }) => {
-    const store = await openEventStore(config().eventStore);
+    const cfg = config();
+    // The first command of a new installation may be this one: it makes the whole repository
+    // (log and storage root), which the commands that only read then find.
+    await OcflStorageRoot.open(cfg.ocflRoot);
+    const store = await openEventStore(cfg.eventStore);
     const { token } = await createUser(store, id, opts.name, opts.role, { actor: CLI_ACTOR });
     await store.close();
     process.stdout.write(`${token}\n`);
@@ -334,27 +344,55 @@ users
   });
 users
   .command('rotate')
-  .description('issue a new token (the old one stops working)')
+  .description('issue a new token (the old one stops working; a disabled account stays disabled)')
   .argument('<id>', 'user id', parseUserId)
   .action(async (id: string) => {
-    const store = await openEventStore(config().eventStore);
-    const { token } = await rotateToken(store, id, { actor: CLI_ACTOR });
+    const cfg = config();
+    await requireRepository(cfg, 'users rotate');
+    const store = await openEventStore(cfg.eventStore);
+    const { token, status } = await rotateToken(store, id, { actor: CLI_ACTOR });
     await store.close();
     process.stdout.write(`${token}\n`);
+    if (status === 'disabled') {
+      process.stderr.write(
+        `Tài khoản "${id}" vẫn bị khoá: mã mới chỉ dùng được sau \`thukho users enable ${id}\` / ` +
+          `account "${id}" stays disabled: the new token works only after \`thukho users enable ${id}\`\n`,
+      );
+    }
   });
 users
   .command('disable')
   .argument('<id>', 'user id', parseUserId)
   .action(async (id: string) => {
-    const store = await openEventStore(config().eventStore);
+    const cfg = config();
+    await requireRepository(cfg, 'users disable');
+    const store = await openEventStore(cfg.eventStore);
     await runUserCommand(store, { type: 'DisableUser', userId: id }, { actor: CLI_ACTOR });
     await store.close();
   });
 users
+  .command('enable')
+  .description('re-enable a disabled account (its current token works again; `users rotate` for a new one)')
+  .argument('<id>', 'user id', parseUserId)
+  .action(async (id: string) => {
+    const cfg = config();
+    await requireRepository(cfg, 'users enable');
+    const store = await openEventStore(cfg.eventStore);
+    const result = await runUserCommand(store, { type: 'EnableUser', userId: id }, { actor: CLI_ACTOR });
+    await store.close();
+    process.stderr.write(
+      result.events.length
+        ? `Đã mở lại tài khoản "${id}" / account "${id}" enabled\n`
+        : `Tài khoản "${id}" vẫn đang hoạt động, không có gì thay đổi / account "${id}" was already enabled; nothing changed\n`,
+    );
+  });
+users
   .command('list')
   .description('accounts as the server sees them (from the read model)')
-  .action(() => {
-    const db = openReadModelDb(config().readModelPath);
+  .action(async () => {
+    const cfg = config();
+    await requireRepository(cfg, 'users list');
+    const db = openReadModelDb(cfg.readModelPath);
     for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}\n`);
     db.close();
   });

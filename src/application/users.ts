@@ -25,10 +25,11 @@ export async function createUser(store: EventStore, userId: string, name: string
   return { token, position: result.position };
 }
 
+/** A new token; the account's status is unchanged (a disabled account stays disabled). */
 export async function rotateToken(store: EventStore, userId: string, context: CommandContext) {
   const token = newToken();
   const result = await handleCommand(store, userStream(userId), userDecider, { type: 'RotateToken', userId, tokenHash: hashToken(token) }, context);
-  return { token, position: result.position };
+  return { token, position: result.position, status: result.state.status };
 }
 
 export function runUserCommand(store: EventStore, command: UserCommand, context: CommandContext) {

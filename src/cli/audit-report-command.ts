@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
 import { loadCliConfig } from './cli-config.ts';
+import { requireRepository } from './repository.ts';
 import { openEventStore } from '../eventstore/open.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { readCheckpoint } from '../projections/checkpoint.ts';
@@ -65,6 +66,7 @@ export function auditReportCommand(): Command {
         return;
       }
       const config = loadCliConfig();
+      await requireRepository(config, 'audit-report');
       const store = await openEventStore(config.eventStore);
       const db = openReadModelDb(config.readModelPath);
       try {

@@ -22,6 +22,7 @@ import {
 import { isAlive } from '../application/keyed-lock.ts';
 import type { Config } from '../config.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
+import { requireRepository } from './repository.ts';
 import { DomainError } from '../domain/errors.ts';
 import { ID_PATTERN } from '../domain/metadata.ts';
 import { openEventStore } from '../eventstore/open.ts';
@@ -264,6 +265,7 @@ export function fixityCommand(deps: FixityCommandDeps = {}): Command {
         return;
       }
       const config = loadCliConfig();
+      await requireRepository(config, 'fixity');
       if (opts.restart) await RunJournal.discard(config.dataDir, selection);
       const logger = createLogger(config.logLevel, 'thukho-fixity');
       const store = await openEventStore(config.eventStore);

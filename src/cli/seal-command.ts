@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { Config } from '../config.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
+import { requireRepository } from './repository.ts';
 import { openEventStore } from '../eventstore/open.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { type ChangedStream, type HeadAt, type SealVerification, SealRefusedError, sealNow, verifyAgainstSeals } from '../eventstore/seal.ts';
@@ -85,6 +86,7 @@ export function sealCommand(): Command {
     .option('--json', 'print the outcome as JSON')
     .action(async (opts: { force?: boolean; json?: boolean }) => {
       const config = loadCliConfig();
+      await requireRepository(config, 'seal');
       const store = await openEventStore(config.eventStore);
       const bar = opts.json ? null : progress('niêm phong / sealing', 'events');
       try {

@@ -172,9 +172,18 @@ export const eventSchemas = {
     description: z.string().max(20000).nullable().optional(),
   }),
   UserCreated: z.object({ userId: Id, name: z.string().min(1).max(200), role: z.enum(ROLES), tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
-  UserTokenRotated: z.object({ userId: Id, tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  UserTokenRotated: z.object({
+    userId: Id,
+    tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+    /**
+     * Only in upcast v1 events: before `users enable` existed, a rotation also re-enabled a
+     * disabled account, and old history keeps that meaning. A v2 rotation leaves the status.
+     */
+    reenables: z.literal(true).optional(),
+  }),
   UserRoleChanged: z.object({ userId: Id, role: z.enum(ROLES) }),
   UserDisabled: z.object({ userId: Id }),
+  UserEnabled: z.object({ userId: Id }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -204,7 +213,7 @@ export type ObjectEvent = Extract<
   }
 >;
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
-export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' }>;
+export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' | 'UserEnabled' }>;
 
 /** Current payload version of each type. Bump it together with a new upcaster. */
 export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
@@ -224,14 +233,17 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   CollectionCreated: 1,
   CollectionEdited: 1,
   UserCreated: 1,
-  UserTokenRotated: 1,
+  UserTokenRotated: 2,
   UserRoleChanged: 1,
   UserDisabled: 1,
+  UserEnabled: 1,
 };
 
 type Upcaster = (data: unknown) => unknown;
 /** upcasters[type][n] lifts a version-n payload to version n+1. */
-export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {};
+export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
+  UserTokenRotated: { 1: (data) => ({ ...(data as object), reenables: true }) },
+};
 
 /** PREMIS 3 eventType (id.loc.gov/vocabulary/preservation/eventType) for each event. */
 export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
@@ -257,6 +269,7 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   UserTokenRotated: 'metadata modification',
   UserRoleChanged: 'policy assignment',
   UserDisabled: 'metadata modification',
+  UserEnabled: 'metadata modification',
 };
 
 export function isEventType(type: string): type is EventType {

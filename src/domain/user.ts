@@ -18,7 +18,8 @@ export type UserCommand =
   | { type: 'CreateUser'; userId: string; name: string; role: Role; tokenHash: string }
   | { type: 'RotateToken'; userId: string; tokenHash: string }
   | { type: 'ChangeRole'; userId: string; role: Role }
-  | { type: 'DisableUser'; userId: string };
+  | { type: 'DisableUser'; userId: string }
+  | { type: 'EnableUser'; userId: string };
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   if (command.type === 'CreateUser') {
@@ -44,6 +45,8 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return command.role === state.role ? [] : [{ type: 'UserRoleChanged', data: { userId: command.userId, role: command.role } }];
     case 'DisableUser':
       return state.status === 'disabled' ? [] : [{ type: 'UserDisabled', data: { userId: command.userId } }];
+    case 'EnableUser':
+      return state.status === 'active' ? [] : [{ type: 'UserEnabled', data: { userId: command.userId } }];
   }
 }
 
@@ -52,10 +55,14 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
   if (state.status === 'absent') return state;
   switch (event.type) {
     case 'UserTokenRotated':
-      return { ...state, status: 'active', tokenHash: event.data.tokenHash };
+      // A new token for a disabled account stays unusable until `users enable`: an operator
+      // rotating every token after a leak must not reopen the accounts of people who left.
+      return { ...state, status: event.data.reenables ? 'active' : state.status, tokenHash: event.data.tokenHash };
     case 'UserRoleChanged':
       return { ...state, role: event.data.role };
     case 'UserDisabled':
       return { ...state, status: 'disabled' };
+    case 'UserEnabled':
+      return { ...state, status: 'active' };
   }
 }

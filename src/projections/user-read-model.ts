@@ -6,7 +6,7 @@ import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
 /** Accounts by token hash, for authenticating API requests. */
-const USER_TYPES = ['UserCreated', 'UserTokenRotated', 'UserRoleChanged', 'UserDisabled'];
+const USER_TYPES = ['UserCreated', 'UserTokenRotated', 'UserRoleChanged', 'UserDisabled', 'UserEnabled'];
 
 export const userReadModel: Projection = {
   name: 'users',

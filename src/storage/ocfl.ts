@@ -19,7 +19,18 @@ import { type Digests, fsyncDir } from './digest.ts';
 export const OCFL_SPEC_VERSION = '1.1';
 export const INVENTORY_TYPE = 'https://ocfl.io/1.1/spec/#inventory';
 export const LAYOUT_EXTENSION = '0004-hashed-n-tuple-storage-layout';
-const ROOT_NAMASTE = '0=ocfl_1.1';
+export const ROOT_NAMASTE = '0=ocfl_1.1';
+
+/**
+ * Whether `dir` is an OCFL storage root: it holds the root declaration (OCFL 1.1 §4.2). An
+ * unmounted disk's mount point, a wrong path or a directory never initialised is not.
+ */
+export async function isStorageRoot(dir: string): Promise<boolean> {
+  return stat(join(dir, ROOT_NAMASTE)).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
 const OBJECT_NAMASTE = '0=ocfl_object_1.1';
 
 export type OcflErrorCode =
@@ -338,6 +349,20 @@ export class OcflStorageRoot {
     const declared = await readFile(join(root, ROOT_NAMASTE), 'utf8');
     if (declared !== 'ocfl_1.1\n') throw new OcflError('unsupported-storage-root', `${join(root, ROOT_NAMASTE)} does not contain "ocfl_1.1\\n"`, { root });
     return new OcflStorageRoot(root, await readLayout(root), options);
+  }
+
+  /**
+   * Opens a storage root that exists, never creating one: a missing or empty directory (what
+   * an unmounted NAS looks like) is refused, so nothing is ever written onto a mount point.
+   * Replicas are opened this way; only `open` (the primary's first start, `thukho replicas
+   * init`) creates a root.
+   */
+  static async openExisting(rootDir: string, options: OcflOptions = {}): Promise<OcflStorageRoot> {
+    const root = resolve(rootDir);
+    if (!(await isStorageRoot(root))) {
+      throw new OcflError('not-a-storage-root', `${root} is not an OCFL storage root (no ${ROOT_NAMASTE}): a disk not mounted, a wrong path, or a root never initialised`, { root });
+    }
+    return OcflStorageRoot.open(root, options);
   }
 
   /** Object root of `ocflId`, relative to the storage root, `/`-separated (extension 0004). */
