@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
@@ -16,12 +14,13 @@ import { objectReadModel } from '../../src/projections/object-read-model.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
 import { ProjectionRunner } from '../../src/projections/runtime.ts';
 import { userReadModel } from '../../src/projections/user-read-model.ts';
+import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { show, thukho } from '../helpers/cli.ts';
 
 /**
  * The `thukho` command as an operator runs it: a real process (`node bin/thukho.js`), real
  * SQLite files in a temporary data directory, exit codes and output checked.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACTOR = { actor: { id: 'test', role: 'staff' } };
 const logger = pino({ level: 'silent' });
 
@@ -35,47 +34,12 @@ test.after.always(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function thukho(dataDir: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // Hermetic: nothing from the developer's shell may point the CLI elsewhere.
-  for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
-  Object.assign(env, {
-    THUKHO_DATA_DIR: dataDir,
-    THUKHO_LOG_LEVEL: 'silent',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    ...extraEnv,
-  });
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin/thukho.js'), ...args],
-      { cwd: ROOT, env, timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
-          reject(err);
-          return;
-        }
-        const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
-        resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
-      },
-    );
-  });
-}
-
-const show = (r: Run) => `exit ${r.code} signal ${r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
-
 // ---------------------------------------------------------------------------------------
 // verify
 
 /** Five objects, each registered and edited three times (revisions 0..3), and a collection. */
 async function seedSmallLog(dir: string): Promise<void> {
+  await OcflStorageRoot.open(join(dir, 'ocfl'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'han-nom', title: 'Hán Nôm' }, ACTOR);
   for (const id of ['obj-a', 'obj-b', 'obj-c', 'obj-d', 'obj-e']) {
@@ -278,6 +242,7 @@ const hex = (n: number, len: number) => n.toString(16).padStart(len, '0').slice(
 
 /** A collection and 30 objects with edits, access changes, files, a reorder and a withdrawal. */
 async function seedRepository(dir: string): Promise<{ objectEvents: number; userEvents: number }> {
+  await OcflStorageRoot.open(join(dir, 'ocfl'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   const levels: AccessLevel[] = ['open', 'restricted', 'confidential'];
   await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'sac-phong', title: 'Sắc phong', description: 'Sắc phong triều Nguyễn' }, ACTOR);

@@ -1,0 +1,104 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { show, thukho } from '../helpers/cli.ts';
+
+/**
+ * Operations that must not mislead: what a sysadmin's cron job, a mistyped path or a disabled
+ * account gets from the real `thukho` command.
+ */
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'thukho-ops-'));
+  dirs.push(dir);
+  return dir;
+}
+test.after.always(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+// ---------------------------------------------------------------------------------------
+// A missing repository
+
+const READ_ONLY: string[][] = [
+  ['verify'],
+  ['verify', '--json'],
+  ['fixity', '--all'],
+  ['audit-report', '--from', '2026-01-01', '--to', '2026-06-30'],
+  ['seal'],
+  ['rebuild', 'all'],
+  ['export-bag', 'truyen-kieu', '/nonexistent-out'],
+  ['users', 'list'],
+  ['users', 'rotate', 'lan'],
+  ['users', 'disable', 'lan'],
+  ['users', 'enable', 'lan'],
+  ['worker', 'seal'],
+];
+
+for (const args of READ_ONLY) {
+  test(`${args.join(' ')} where no repository exists (cron's cwd, default ./data): exit 2, one line naming the absolute path, nothing created`, async (t) => {
+    const cwd = tempDir();
+    const r = await thukho('', args, { THUKHO_DATA_DIR: undefined }, cwd);
+    t.is(r.code, 2, show(r));
+    t.is(r.stdout, '', show(r));
+    const said = lines(r.stderr);
+    t.is(said.length, 1, show(r));
+    t.true(said[0]?.includes(`no repository at ${join(cwd, 'data')}`), show(r));
+    t.regex(said[0] ?? '', /không có kho lưu trữ/);
+    t.regex(said[0] ?? '', /THUKHO_DATA_DIR=/);
+    t.deepEqual(readdirSync(cwd), [], 'no ./data was created');
+  });
+}
+
+test('a log without its OCFL storage root (THUKHO_STORAGE_DIR on a disk not mounted) is not a repository either', async (t) => {
+  const dir = tempDir();
+  const storage = join(tempDir(), 'not-mounted');
+  const made = await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan']);
+  t.is(made.code, 0, show(made));
+  const r = await thukho(dir, ['verify'], { THUKHO_STORAGE_DIR: storage });
+  t.is(r.code, 2, show(r));
+  t.true(r.stderr.includes(join(storage, 'ocfl', '0=ocfl_1.1')), show(r));
+  t.false(existsSync(storage), 'the storage dir was not created');
+  t.is((await thukho(dir, ['verify'])).code, 0, 'users add made the whole repository: log and storage root');
+});
+
+// ---------------------------------------------------------------------------------------
+// users enable, and a rotation that keeps a disabled account disabled
+
+test('users: rotate keeps a disabled account disabled and says so; users enable re-enables it', async (t) => {
+  const dir = tempDir();
+  const list = async () => {
+    const rebuilt = await thukho(dir, ['rebuild', 'users']);
+    t.is(rebuilt.code, 0, show(rebuilt));
+    return (await thukho(dir, ['users', 'list'])).stdout;
+  };
+  t.is((await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan'])).code, 0);
+  t.is((await thukho(dir, ['users', 'disable', 'lan'])).code, 0);
+
+  const rotated = await thukho(dir, ['users', 'rotate', 'lan']);
+  t.is(rotated.code, 0, show(rotated));
+  t.regex(rotated.stdout, /^thk_[A-Za-z0-9_-]{43}\n$/, 'the token alone on stdout, for scripts');
+  t.regex(rotated.stderr, /stays disabled: the new token works only after `thukho users enable lan`/);
+  t.regex(rotated.stderr, /vẫn bị khoá/);
+  t.is(await list(), 'lan\tstaff\tdisabled\tNguyễn Thị Lan\n');
+
+  const enabled = await thukho(dir, ['users', 'enable', 'lan']);
+  t.is(enabled.code, 0, show(enabled));
+  t.regex(enabled.stderr, /account "lan" enabled/);
+  t.is(await list(), 'lan\tstaff\tactive\tNguyễn Thị Lan\n');
+
+  const again = await thukho(dir, ['users', 'enable', 'lan']);
+  t.is(again.code, 0, show(again));
+  t.regex(again.stderr, /already enabled; nothing changed/);
+
+  const activeRotation = await thukho(dir, ['users', 'rotate', 'lan']);
+  t.is(activeRotation.code, 0, show(activeRotation));
+  t.is(activeRotation.stderr, '', 'nothing to warn about for an active account');
+
+  const unknown = await thukho(dir, ['users', 'enable', 'minh']);
+  t.is(unknown.code, 1, show(unknown));
+  t.regex(unknown.stderr, /User "minh" does not exist/);
+});

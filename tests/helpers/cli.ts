@@ -1,0 +1,85 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The `thukho` command as an operator runs it: a real process (`node bin/thukho.js`) with a
+ * hermetic environment (nothing from the developer's shell may point it elsewhere).
+ */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** THUKHO_* from the shell removed; the data dir, silent logs and the test redis set. */
+export function cliEnv(dataDir: string, extraEnv: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
+  Object.assign(env, { THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:6379' });
+  for (const [key, value] of Object.entries(extraEnv)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** Runs one command to its end (killed after 60 s). */
+export function thukho(dataDir: string, args: string[], extraEnv: Record<string, string | undefined> = {}, cwd = ROOT): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin/thukho.js'), ...args],
+      { cwd, env: cliEnv(dataDir, extraEnv), timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
+          reject(err);
+          return;
+        }
+        const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
+        resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
+      },
+    );
+  });
+}
+
+export const show = (r: Run) => `exit ${r.code} signal ${r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
+/** A long-running command (`serve`, `demo`): its output as it comes, and its end. */
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once it has exited. */
+  exited: Promise<Run>;
+}
+
+/**
+ * Starts a command in a process group of its own (`detached`), as a shell in a terminal
+ * does, so that `signalGroup` reaches it and every child it started, as Ctrl-C does.
+ */
+export function startThukho(dataDir: string, args: string[], extraEnv: Record<string, string | undefined> = {}): Running {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/thukho.js'), ...args], {
+    cwd: ROOT,
+    env: cliEnv(dataDir, extraEnv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const exited = new Promise<Run>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err }));
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Sends `signal` to the whole process group, as a terminal's Ctrl-C (SIGINT) does. */
+export function signalGroup(running: Running, signal: NodeJS.Signals): void {
+  if (running.child.pid === undefined) throw new Error('the process never started');
+  process.kill(-running.child.pid, signal);
+}
