@@ -12,7 +12,9 @@
 #      after one `apt-get update`; otherwise the exact command to run is printed and we exit 1);
 #   3. node_modules is in step with package-lock.json (`npm ci`; `npm install` without a lock).
 #      Native modules (better-sqlite3) are compiled when no prebuilt binary can be downloaded,
-#      so python3, make and g++ are ensured first when an install is needed.
+#      so python3, make and g++ are ensured first when an install is needed. That compile
+#      takes minutes and npm prints nothing meanwhile: we say so first, then every
+#      ENSURE_SYSTEM_PROGRESS_SECONDS (default 30) that it is still working.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -105,6 +107,22 @@ if [ "${#NPM_CMD[@]}" -gt 0 ]; then
   if [ "${#build_tools[@]}" -gt 0 ]; then
     ensure_packages "${build_tools[@]}"
   fi
-  say "${NPM_CMD[*]}"
-  "${NPM_CMD[@]}" >&2 || die "${NPM_CMD[*]} failed"
+  # npm prints nothing while it compiles; without a word the first run looks hung.
+  say "${NPM_CMD[*]}: cài các gói npm. Lần đầu có thể mất khoảng 4–5 phút khi phải biên dịch thư viện SQLite (better-sqlite3) từ mã nguồn; máy không bị treo."
+  say "${NPM_CMD[*]}: installing the npm packages. The first time this can take about 4–5 minutes while the SQLite binding (better-sqlite3) is compiled from source; nothing is stuck."
+  "${NPM_CMD[@]}" >&2 &
+  npm_pid=$!
+  trap 'kill "$npm_pid" 2>/dev/null' EXIT
+  every="${ENSURE_SYSTEM_PROGRESS_SECONDS:-30}"
+  waited=0
+  while kill -0 "$npm_pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ $((waited % every)) -eq 0 ]; then
+      say "npm vẫn đang chạy / npm is still working (${waited} s)"
+    fi
+  done
+  wait "$npm_pid" || die "${NPM_CMD[*]} failed"
+  trap - EXIT
+  say "npm: xong / done (${waited} s)"
 fi

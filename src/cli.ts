@@ -29,7 +29,7 @@ import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { listUsers } from './projections/user-read-model.ts';
-import { resolveRedis } from './queue/redis.ts';
+import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
 import type { ServeOptions } from './serve.ts';
 import { WORKERS } from '../workers/index.ts';
@@ -55,10 +55,18 @@ function waitForSignal(): Promise<string> {
 async function serve(cfg: Config, options: ServeOptions, onReady?: (url: string) => Promise<void>): Promise<void> {
   const logger = createLogger(cfg.logLevel);
   // Loaded here, not at the top: the HTTP stack costs a second of start-up to every other command.
-  const { startServer } = await import('./serve.ts');
-  const server = await startServer(cfg, logger, options);
+  const { StartupError, startServer } = await import('./serve.ts');
+  const stopSignal = waitForSignal();
+  let server;
+  try {
+    server = await startServer(cfg, logger, options);
+  } catch (err) {
+    if (!(err instanceof StartupError || err instanceof RedisUnavailableError)) throw err;
+    process.stderr.write(`thukho: ${err.message}\n`);
+    process.exit(2);
+  }
   await onReady?.(server.url);
-  const signal = await waitForSignal();
+  const signal = await stopSignal;
   logger.info({ signal }, 'stopping');
   await server.stop();
 }
@@ -90,6 +98,7 @@ program
       process.stderr.write('thukho demo chạy trên hồ sơ nhúng (SQLite) / runs on the embedded profile only: unset THUKHO_EVENTSTORE\n');
       process.exit(2);
     }
+    process.stderr.write('thukho demo: chuẩn bị bộ sưu tập mẫu / preparing the demo collection (the first time: under a minute)\n');
     const store = await openEventStore(cfg.eventStore);
     const ingest = await openIngest(cfg, store);
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });

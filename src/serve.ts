@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -49,15 +48,47 @@ export interface ServeOptions {
 
 const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
 
+/**
+ * A start-up failure the operator can act on (the port is taken, another thukho uses the data
+ * directory): `thukho serve` prints its message as one line and exits 2, no stack trace.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+function listenFailure(err: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  if (err.code === 'EADDRINUSE') {
+    return new StartupError(`cổng ${where} đang được một chương trình khác dùng / port ${where} is already in use: stop the other server, or set THUKHO_PORT`, { cause: err });
+  }
+  if (err.code === 'EACCES') {
+    return new StartupError(`không được phép mở cổng ${where} / not allowed to listen on ${where} (ports below 1024 need root): set THUKHO_PORT, e.g. 8080 behind a reverse proxy`, { cause: err });
+  }
+  if (err.code === 'EADDRNOTAVAIL') {
+    return new StartupError(`máy này không có địa chỉ ${config.host} / ${config.host} is not an address of this machine: check THUKHO_HOST`, { cause: err });
+  }
+  return err;
+}
+
 export async function startServer(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  // First: the embedded redis-server's owner record says whether another thukho runs on this
+  // data directory, and nothing of that one's (its interrupted ingests) may be touched then.
+  const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
   const store = await openEventStore(config.eventStore);
   const readDb = openReadModelDb(config.readModelPath);
   const ingest = await openIngest(config, store);
   const reconciled = await reconcileIngests(ingest, logger);
   if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
-  const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
+  // Connection errors while stopping are the stop itself (a systemd stop signals the whole
+  // unit, redis included): not worth a line in the operator's terminal.
+  let closing = false;
   const redisClient = new Redis({ ...redisConnectionOptions(redis.url), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  redisClient.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redisClient.on('error', (err) => {
+    if (!closing) logger.warn({ err: err.message }, 'redis connection error');
+  });
   await redisClient.connect().catch(() => {});
 
   const metrics = new Metrics();
@@ -68,9 +99,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
 
   // The outbox pump and the image server's "make it again" share one queue client.
   const queueRedis = queueConnection(redis.url);
-  queueRedis.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
+  queueRedis.on('error', (err) => {
+    if (!closing) logger.warn({ err: err.message }, 'queue redis connection error');
+  });
   const derivativeQueue = new Queue(QUEUES.derivatives, { connection: queueRedis, prefix: config.queuePrefix });
   const replicationQueue = new Queue(QUEUES.replication, { connection: queueRedis, prefix: config.queuePrefix });
+  // Without a listener BullMQ prints every connection error with its stack to stderr; the
+  // connection's own listener above has already logged it.
+  for (const queue of [derivativeQueue, replicationQueue]) queue.on('error', () => {});
   const pump = new DispatchPump({
     db: readDb,
     queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue },
@@ -124,12 +160,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     }
   });
 
-  // Children share our redis (the private one's socket, or REDIS_URL) and our event store.
-  const children: SupervisedWorker[] = options.workers
-    ? Object.keys(WORKERS).map((name) =>
-        superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, logger),
-      )
-    : [];
+  let children: SupervisedWorker[] = [];
 
   const app = createApp({
     config,
@@ -184,15 +215,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   });
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = config.publicUrl ?? `http://${host}:${port}`;
-  logger.info({ url, eventStore: store.kind }, 'thukho is serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      closing = true;
       server.closeAllConnections();
       for (const c of children) await c.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -209,5 +236,32 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     })();
     return stopping;
   };
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        server.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+    });
+  } catch (err) {
+    await stop();
+    throw listenFailure(err as NodeJS.ErrnoException, config);
+  }
+  // Children share our redis (the private one's socket, or REDIS_URL) and our event store;
+  // started once the port is ours, so that a refused start leaves none behind.
+  if (options.workers) {
+    children = Object.keys(WORKERS).map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, logger));
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = config.publicUrl ?? `http://${host}:${port}`;
+  logger.info({ url, eventStore: store.kind }, 'thukho is serving');
   return { url, port, store, readDb, projections, stop };
 }

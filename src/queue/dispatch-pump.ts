@@ -35,10 +35,14 @@ export class DispatchPump {
     this.loop = this.run();
   }
 
+  /**
+   * Stops the loop. A command waiting for a redis that has gone (stopped with us by systemd)
+   * would wait for ever: after a moment the caller's disconnect fails it instead.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    await this.loop;
+    await Promise.race([this.loop, sleep(2000)]);
   }
 
   /** One pass: returns how many jobs were enqueued. */
@@ -77,6 +81,7 @@ export class DispatchPump {
         await this.pumpOnce();
         this.failures = 0;
       } catch (err) {
+        if (this.stopped) break;
         // Redis down: the rows stay pending and go when it is back.
         this.failures++;
         if (this.failures === 1 || this.failures % 60 === 0) this.options.logger.warn({ err: (err as Error).message }, 'dispatch: cannot enqueue jobs yet');

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
@@ -240,7 +240,9 @@ async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number)
   const binary = await ensureRedisServer(logger);
   writeFileSync(confPath, embeddedConfig({ dir, socketPath, logPath }), { mode: 0o600 });
 
-  const child = spawn(binary, [confPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a terminal's Ctrl-C reaches thukho and its workers but not the
+  // redis-server they all still use while they stop; stop() ends it last.
+  const child = spawn(binary, [confPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = new Tail(8 * 1024);
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
@@ -253,7 +255,8 @@ async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number)
     child.once('exit', (code, signal) => {
       exited = { code, signal };
       if (!stopping && started) {
-        // The same Ctrl-C reaches redis-server and us; judge the exit once our handler has run.
+        // A stop signal to the whole unit (systemd) reaches redis-server and us; judge the exit
+        // once our handler has run.
         setTimeout(() => {
           if (stopping || stopRequested()) return;
           logger.error({ code, signal, output: output.text(), log: readTail(logPath) }, 'embedded redis-server exited unexpectedly');
@@ -373,9 +376,10 @@ async function clearSocket(socketPath: string, ownerPath: string, socketOptions:
     owner = undefined;
   }
   if (owner && isAlive(owner.ownerPid)) {
+    const dataDir = resolve(dirname(dirname(socketPath)));
     throw new RedisUnavailableError(
-      `the embedded redis-server on ${socketPath} belongs to a running process (pid ${owner.ownerPid}${owner.ownerPid === process.pid ? ', this one' : ''}); ` +
-        `is another thukho using the same THUKHO_DATA_DIR? / redis-server nhúng đang thuộc về tiến trình ${owner.ownerPid}; có thể một thukho khác đang dùng cùng THUKHO_DATA_DIR.`,
+      `thư mục dữ liệu ${dataDir} đang được một thukho khác dùng (tiến trình ${owner.ownerPid}) / ` +
+        `the data directory ${dataDir} is in use by another thukho (pid ${owner.ownerPid}${owner.ownerPid === process.pid ? ', this one' : ''}): stop it, or set THUKHO_DATA_DIR to another directory`,
     );
   }
   logger.warn({ socket: socketPath, owner }, 'an orphaned embedded redis-server still runs (left by a crash); shutting it down');

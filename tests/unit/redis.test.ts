@@ -99,7 +99,7 @@ test('embedded profile: an orphaned redis-server from a crashed owner is shut do
   await withClient(first.url, (client) => client.set('before-crash', 'kept'));
 
   // The owner (this process) is alive: a second start on the same data dir is refused.
-  await t.throwsAsync(resolveRedis({ dataDir, logger }), { message: /belongs to a running process/ });
+  await t.throwsAsync(resolveRedis({ dataDir, logger }), { message: /is in use by another thukho \(pid \d+, this one\)/ });
 
   // Pretend the owner crashed: point owner.json at a process that has exited.
   const dead = spawn(process.execPath, ['-e', '']);
