@@ -21,6 +21,7 @@ import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
 import { fixityCommand } from './cli/fixity-command.ts';
 import { auditReportCommand } from './cli/audit-report-command.ts';
+import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -132,6 +133,7 @@ program.addCommand(
   }),
 );
 program.addCommand(auditReportCommand());
+program.addCommand(replicasCommand());
 
 program
   .command('verify')
@@ -166,10 +168,11 @@ program
     // A rewrite with recomputed hashes passes the chains: the seals on the replicas name it.
     const seals = await verifySealsForCli(cfg, store, { quiet: opts.json === true });
     await store.close();
+    const replicas = await verifyReplicasForCli(cfg, { quiet: opts.json === true });
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ ...report, fixity, seals: seals.report }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...report, fixity, seals: seals.report, replicas: replicas.replicas }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
     }
-    process.exitCode = report.broken.length || fixity.problems.length || seals.exitCode ? 1 : 0;
+    process.exitCode = report.broken.length || fixity.problems.length || seals.exitCode || replicas.exitCode ? 1 : 0;
   });
 
 program

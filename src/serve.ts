@@ -21,6 +21,7 @@ import { SealRunResult, lastSealKey } from '../workers/seal.ts';
 import { damagedFiles, hasFixityTables } from './projections/fixity-read-model.ts';
 import { Queue } from 'bullmq';
 import { DerivativeStore } from './iiif/derivative-store.ts';
+import { isStorageRoot } from './storage/ocfl.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
@@ -179,12 +180,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       return parsed.success ? parsed.data : null;
     },
     preservationStatus: async () => {
-      const [replication, sealRaw] = await Promise.all([
+      const [replication, sealRaw, readable] = await Promise.all([
         readReplicationLag(redisClient, config.queuePrefix).catch(() => null),
         redisClient.get(lastSealKey(config.queuePrefix)).catch(() => null),
+        Promise.all(config.replicas.map((r) => isStorageRoot(r.path))),
       ]);
       const seal = sealRaw ? SealRunResult.safeParse(JSON.parse(sealRaw)) : null;
-      return { replication, seal: seal?.success ? seal.data : null };
+      const unreadableReplicas = config.replicas.filter((_r, i) => !readable[i]).map((r) => ({ label: r.label, path: r.path }));
+      return { replication, seal: seal?.success ? seal.data : null, unreadableReplicas };
     },
     pingRedis: async () => {
       if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});

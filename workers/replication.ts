@@ -194,7 +194,15 @@ export async function startReplicationWorker(options: {
 }): Promise<ReplicationWorker> {
   const { store, logger, config } = options;
   const prefix = config.queuePrefix;
-  const roots = await openStorageRoots(config);
+  // Opened again at every sweep: a replica mounted since is picked up, one unmounted left out.
+  const openRoots = async () => {
+    const opened = await openStorageRoots(config);
+    for (const u of opened.unavailable) {
+      logger.warn({ replica: u.label, path: u.path, reason: u.reason }, 'replica skipped, nothing written to it: not an OCFL storage root (a disk not mounted?); a new replica is made with `thukho replicas init LABEL`');
+    }
+    return opened;
+  };
+  let roots = await openRoots();
   const queueRedis = queueConnection(options.redisUrl);
   const workerRedis = queueConnection(options.redisUrl);
 
@@ -223,6 +231,7 @@ export async function startReplicationWorker(options: {
 
   const sweep = async (progress?: (p: number) => void): Promise<SweepResult> => {
     const started = Date.now();
+    roots = await openRoots();
     let replicated = 0;
     let recorded = 0;
     let failed = 0;
@@ -301,7 +310,9 @@ export async function startReplicationWorker(options: {
   return {
     queue,
     worker,
-    roots,
+    get roots() {
+      return roots;
+    },
     sweep: () => sweep(),
     async close() {
       await worker.close();

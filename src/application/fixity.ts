@@ -1,4 +1,4 @@
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -86,8 +86,6 @@ export interface FixityServices {
 // ---------------------------------------------------------------------------------------------
 // Roots
 
-const ROOT_DECLARATION = '0=ocfl_1.1';
-
 /**
  * The configured storage roots that can be read. A replica root without its OCFL declaration
  * (a disk not mounted) is left out and reported: checking it would find every file "missing"
@@ -97,13 +95,8 @@ export async function openFixityRoots(config: Pick<Config, 'ocflRoot' | 'replica
   const roots: FixityRoot[] = [{ label: 'primary', path: config.ocflRoot, storage: await OcflStorageRoot.open(config.ocflRoot) }];
   const unavailable: Array<RootRef & { reason: string }> = [];
   for (const replica of config.replicas) {
-    const declared = await stat(join(replica.path, ROOT_DECLARATION)).then(() => true, () => false);
-    if (!declared) {
-      unavailable.push({ ...replica, reason: `${replica.path} is not an OCFL storage root (no ${ROOT_DECLARATION}): not mounted, or never replicated to` });
-      continue;
-    }
     try {
-      roots.push({ ...replica, storage: await OcflStorageRoot.open(replica.path) });
+      roots.push({ ...replica, storage: await OcflStorageRoot.openExisting(replica.path) });
     } catch (err) {
       unavailable.push({ ...replica, reason: (err as Error).message });
     }

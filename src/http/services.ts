@@ -33,4 +33,6 @@ export interface PreservationStatus {
     replicas: Array<{ label: string; path: string; behind: number; differs: number; differsSample: string[] }>;
   } | null;
   seal: { finishedAt: string; status: 'sealed' | 'unchanged' | 'refused'; merkleRoot: string | null } | null;
+  /** Configured replicas that are not an OCFL storage root right now (a disk not mounted): skipped. */
+  unreadableReplicas: Array<{ label: string; path: string }>;
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, opendir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { digestFile, fsyncDir } from './digest.ts';
-import { Inventory, type OcflOptions, OcflStorageRoot } from './ocfl.ts';
+import { Inventory, isStorageRoot, type OcflOptions, OcflStorageRoot } from './ocfl.ts';
 
 /**
  * Replica OCFL storage roots, their replication from the primary, and repair of a damaged
@@ -41,7 +41,10 @@ export interface OpenStorageRoot extends StorageRootRef {
 
 export interface StorageRootSet {
   primary: { label: 'primary'; path: string; root: OcflStorageRoot };
+  /** The configured replicas that are OCFL storage roots now. */
   replicas: OpenStorageRoot[];
+  /** Configured replicas left out: missing, empty (a disk not mounted) or not an OCFL root. */
+  unavailable: Array<StorageRootRef & { reason: string }>;
   /** The primary first, then the replicas in configuration order: the order repairs try. */
   all(): OpenStorageRoot[];
 }
@@ -62,7 +65,8 @@ export type ReplicaErrorCode =
   | 'damaged-source'
   | 'copy-mismatch'
   | 'write-failed'
-  | 'locked';
+  | 'locked'
+  | 'unavailable';
 
 export class ReplicaError extends Error {
   constructor(
@@ -111,16 +115,7 @@ function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
-/**
- * Opens the primary OCFL root (`config.ocflRoot`, label "primary") and every replica root,
- * creating a replica root where its directory is missing or empty. Refuses overlapping
- * roots (a replica inside the primary would be walked as the primary's objects) and a
- * replica whose layout differs from the primary's.
- */
-export async function openStorageRoots(
-  config: { ocflRoot: string; replicas: ReadonlyArray<StorageRootRef> },
-  options: OcflOptions = {},
-): Promise<StorageRootSet> {
+function checkDeclaredRoots(config: { ocflRoot: string; replicas: ReadonlyArray<StorageRootRef> }): void {
   const declared = [{ label: 'primary', path: resolve(config.ocflRoot) }, ...config.replicas.map((r) => ({ label: r.label, path: resolve(r.path) }))];
   const labels = new Set<string>();
   for (const [i, r] of declared.entries()) {
@@ -132,17 +127,64 @@ export async function openStorageRoots(
       }
     }
   }
+}
+
+function checkLayout(primary: OcflStorageRoot, replica: StorageRootRef, root: OcflStorageRoot): void {
+  if (JSON.stringify(root.layout) !== JSON.stringify(primary.layout)) {
+    throw new ReplicaError('invalid-roots', `replica "${replica.label}" (${replica.path}) uses another storage layout than the primary (${JSON.stringify(root.layout)}); give it an empty directory`);
+  }
+}
+
+/**
+ * Opens the primary OCFL root (`config.ocflRoot`, label "primary") and every replica root
+ * that is one now. A replica that is missing, empty or not an OCFL root is never created
+ * here (an unmounted NAS looks exactly like an empty directory, and filling it would fill
+ * the disk underneath): it is listed in `unavailable`, and only `initReplicaRoot` (`thukho
+ * replicas init`) makes one. Refuses overlapping roots (a replica inside the primary would be
+ * walked as the primary's objects) and a replica whose layout differs from the primary's.
+ */
+export async function openStorageRoots(
+  config: { ocflRoot: string; replicas: ReadonlyArray<StorageRootRef> },
+  options: OcflOptions = {},
+): Promise<StorageRootSet> {
+  checkDeclaredRoots(config);
   const primaryRoot = await OcflStorageRoot.open(config.ocflRoot, options);
   const primary = { label: 'primary' as const, path: resolve(config.ocflRoot), root: primaryRoot };
   const replicas: OpenStorageRoot[] = [];
+  const unavailable: StorageRootSet['unavailable'] = [];
   for (const r of config.replicas) {
-    const root = await OcflStorageRoot.open(r.path, options);
-    if (JSON.stringify(root.layout) !== JSON.stringify(primaryRoot.layout)) {
-      throw new ReplicaError('invalid-roots', `replica "${r.label}" (${r.path}) uses another storage layout than the primary (${JSON.stringify(root.layout)}); give it an empty directory`);
+    let root: OcflStorageRoot;
+    try {
+      root = await OcflStorageRoot.openExisting(r.path, options);
+    } catch (err) {
+      unavailable.push({ label: r.label, path: resolve(r.path), reason: (err as Error).message });
+      continue;
     }
+    checkLayout(primaryRoot, r, root);
     replicas.push({ label: r.label, path: resolve(r.path), root });
   }
-  return { primary, replicas, all: () => [primary, ...replicas] };
+  return { primary, replicas, unavailable, all: () => [primary, ...replicas] };
+}
+
+/**
+ * Makes the configured replica `label` an OCFL storage root with the primary's layout, for
+ * `thukho replicas init`: the one way a replica root comes to exist. A directory that already
+ * is one is left as it is (`created: false`); a non-empty directory that is not is refused.
+ */
+export async function initReplicaRoot(
+  config: { ocflRoot: string; replicas: ReadonlyArray<StorageRootRef> },
+  label: string,
+): Promise<{ replica: StorageRootRef; created: boolean }> {
+  checkDeclaredRoots(config);
+  const wanted = config.replicas.find((r) => r.label === label);
+  if (!wanted) {
+    throw new ReplicaError('unknown-root', `no replica is labelled "${label}" in THUKHO_REPLICAS (configured: ${config.replicas.map((r) => r.label).join(', ') || 'none'})`);
+  }
+  const replica = { label: wanted.label, path: resolve(wanted.path) };
+  const existed = await isStorageRoot(replica.path);
+  const primary = await OcflStorageRoot.open(config.ocflRoot);
+  checkLayout(primary, replica, await OcflStorageRoot.open(replica.path));
+  return { replica, created: !existed };
 }
 
 function findRoot(roots: StorageRootSet, wanted: StorageRootRef): OpenStorageRoot {
@@ -467,7 +509,11 @@ async function primaryInventory(primary: OpenStorageRoot, ocflId: string): Promi
   throw new ReplicaError('damaged-source', `the primary's inventory of "${ocflId}" cannot be used (${verified.reason}); a fixity check will repair it, then replication can go on`, { ocflId });
 }
 
-function replicateTo(primary: OpenStorageRoot, replica: OpenStorageRoot, ocflId: string, upTo: number, options: ReplicateOptions, done: ReplicatedVersion[]): Promise<void> {
+async function replicateTo(primary: OpenStorageRoot, replica: OpenStorageRoot, ocflId: string, upTo: number, options: ReplicateOptions, done: ReplicatedVersion[]): Promise<void> {
+  // Opened earlier, perhaps unmounted since: never write onto the mount point.
+  if (!(await isStorageRoot(replica.path))) {
+    throw new ReplicaError('unavailable', `replica "${replica.label}" (${replica.path}) is no longer an OCFL storage root (not mounted?): nothing was written`, { replica: ref(replica) });
+  }
   return withObjectLock(replica, ocflId, { cleanUp: true, timeoutMs: options.lockTimeoutMs ?? 600_000 }, async () => {
     // Read again under the lock: the primary may have committed more versions meanwhile.
     const source = (await primaryInventory(primary, ocflId)).inventory;

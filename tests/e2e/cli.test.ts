@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -225,7 +225,7 @@ test('verify: with a seal on a replica, the same re-chained rewrite is named (ex
   const replica = join(dir, 'replica');
   const env = { THUKHO_REPLICAS: `nas=${replica}` };
   await seedSmallLog(dir);
-  mkdirSync(replica, { recursive: true });
+  t.is((await thukho(dir, ['replicas', 'init', 'nas'], env)).code, 0);
   const sealed = await thukho(dir, ['seal'], env);
   t.is(sealed.code, 0, show(sealed));
   t.is((await thukho(dir, ['verify'], env)).code, 0);

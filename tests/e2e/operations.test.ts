@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { show, thukho } from '../helpers/cli.ts';
+import { freePort, show, signalGroup, sleep, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
 
 /**
  * Operations that must not mislead: what a sysadmin's cron job, a mistyped path or a disabled
@@ -101,4 +101,65 @@ test('users: rotate keeps a disabled account disabled and says so; users enable 
   const unknown = await thukho(dir, ['users', 'enable', 'minh']);
   t.is(unknown.code, 1, show(unknown));
   t.regex(unknown.stderr, /User "minh" does not exist/);
+});
+
+// ---------------------------------------------------------------------------------------
+// Replicas: only `thukho replicas init` makes one; serve skips what is not one, and says so
+
+test('serve never initialises or fills a replica that is an empty or missing directory (an unmounted NAS); /health and verify name it; replicas init makes it', async (t) => {
+  const dir = tempDir();
+  const mounts = tempDir();
+  const nas = join(mounts, 'nas'); // the mount point exists, the disk is not mounted: empty
+  const usb = join(mounts, 'usb'); // not there at all
+  mkdirSync(nas);
+  const env = { THUKHO_REPLICAS: `nas=${nas},usb=${usb}`, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1', THUKHO_QUEUE_PREFIX: `ops-${process.pid}-${Date.now()}` };
+  const port = await freePort();
+  const running = startThukho(dir, ['serve'], { ...env, THUKHO_PORT: String(port) });
+  t.teardown(() => {
+    if (running.child.exitCode === null) signalGroup(running, 'SIGKILL');
+  });
+  await waitForHealth(running, port);
+  // The replication worker opens the replicas at start (and sweeps): wait until it has looked at both.
+  for (let i = 0; i < 600 && !['"replica":"nas"', '"replica":"usb"'].every((s) => running.stderr().includes(s)); i++) await sleep(200);
+  t.regex(running.stderr(), /replica skipped, nothing written to it/, running.stderr());
+  const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; preservation: { unreadableReplicas: Array<{ label: string; path: string }> } };
+  t.is(health.status, 'degraded');
+  t.deepEqual(health.preservation.unreadableReplicas, [{ label: 'nas', path: nas }, { label: 'usb', path: usb }]);
+  t.deepEqual(readdirSync(nas), [], 'nothing was written onto the mount point');
+  t.false(existsSync(usb), 'the missing replica was not created');
+  signalGroup(running, 'SIGINT');
+  t.is((await running.exited).code, 0);
+
+  const verify = await thukho(dir, ['verify'], env);
+  t.is(verify.code, 1, show(verify));
+  t.regex(verify.stdout, new RegExp(`REPLICA UNREADABLE: nas \\(${nas.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`), show(verify));
+  t.regex(verify.stdout, /REPLICA UNREADABLE: usb .*thukho replicas init usb/, show(verify));
+
+  const unknown = await thukho(dir, ['replicas', 'init', 'tape'], env);
+  t.is(unknown.code, 2, show(unknown));
+  t.regex(unknown.stderr, /no replica is labelled "tape" in THUKHO_REPLICAS \(configured: nas, usb\)/);
+
+  for (const label of ['nas', 'usb']) {
+    const init = await thukho(dir, ['replicas', 'init', label], env);
+    t.is(init.code, 0, show(init));
+    t.regex(init.stdout, new RegExp(`initialised replica "${label}"`));
+  }
+  t.is(readFileSync(join(nas, '0=ocfl_1.1'), 'utf8'), 'ocfl_1.1\n');
+  const again = await thukho(dir, ['replicas', 'init', 'nas'], env);
+  t.is(again.code, 0, show(again));
+  t.regex(again.stdout, /already an OCFL storage root; nothing changed/);
+  const ok = await thukho(dir, ['verify'], env);
+  t.is(ok.code, 0, show(ok));
+  t.regex(ok.stdout, /OK: 2 bản sao đọc được \/ replica root\(s\) readable: nas, usb/);
+});
+
+test('replicas init refuses a directory that holds other files', async (t) => {
+  const dir = tempDir();
+  t.is((await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan'])).code, 0);
+  const other = tempDir();
+  mkdirSync(join(other, 'photos'));
+  const r = await thukho(dir, ['replicas', 'init', 'nas'], { THUKHO_REPLICAS: `nas=${other}` });
+  t.is(r.code, 2, show(r));
+  t.regex(r.stderr, /is not empty and is not an OCFL storage root/);
+  t.deepEqual(readdirSync(other), ['photos']);
 });

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { type Run, type Running, show, signalGroup, startThukho, thukho } from '../helpers/cli.ts';
+import { freePort, type Run, type Running, show, signalGroup, sleep, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
 
 /**
  * `thukho serve` as an operator starts and stops it, in the embedded profile (REDIS_URL unset:
@@ -25,29 +25,6 @@ test.after.always(() => {
 });
 
 const EMBEDDED = { REDIS_URL: undefined, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1' };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForHealth(running: Running, port: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (running.child.exitCode !== null) throw new Error(`serve exited before answering:\n${running.stdout()}\n${running.stderr()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`no /health answer on ${port}:\n${running.stderr()}`);
-}
 
 /** The exit, or null when it has not come within a minute (then the group is killed). */
 async function exitOrKill(running: Running): Promise<Run | null> {

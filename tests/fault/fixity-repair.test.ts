@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { checkObjectFixity, type DamagedEvent, type ObjectFixityResult, openFixityRoots } from '../../src/application/fixity.ts';
-import { openStorageRoots, repairFile, type StorageFaultHook, type StorageRootSet } from '../../src/storage/replicas.ts';
+import { initReplicaRoot, openStorageRoots, repairFile, type StorageFaultHook, type StorageRootSet } from '../../src/storage/replicas.ts';
 import { type ReplicationWorker, startReplicationWorker } from '../../workers/replication.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
@@ -40,6 +40,7 @@ function startWorker(s: TestServer): Promise<void> {
   started ??= (async () => {
     // THUKHO_TEST_LOG=info shows the worker's log on stderr when a run needs looking into.
     const logger = pino({ level: process.env.THUKHO_TEST_LOG ?? 'silent' }, pino.destination(2));
+    for (const r of s.config.replicas) await initReplicaRoot(s.config, r.label);
     worker = await startReplicationWorker({ store: s.store, redisUrl: s.config.redisUrl as string, logger, config: s.config });
     roots = await openStorageRoots(s.config);
   })();

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,4 +83,29 @@ export function startThukho(dataDir: string, args: string[], extraEnv: Record<st
 export function signalGroup(running: Running, signal: NodeJS.Signals): void {
   if (running.child.pid === undefined) throw new Error('the process never started');
   process.kill(-running.child.pid, signal);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port nothing listens on right now (on 127.0.0.1). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Until /health answers 200 on 127.0.0.1:`port` (fails at once if the command exits). */
+export async function waitForHealth(running: Running, port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (running.child.exitCode !== null) throw new Error(`serve exited before answering:\n${running.stdout()}\n${running.stderr()}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`no /health answer on ${port}:\n${running.stderr()}`);
 }

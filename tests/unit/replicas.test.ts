@@ -15,6 +15,7 @@ import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { digestFile, stageStream } from '../../src/storage/digest.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import {
+  initReplicaRoot,
   openStorageRoots,
   ReplicaError,
   ReplicationError,
@@ -39,7 +40,9 @@ async function setup(t: ExecutionContext, replicas = ['r1', 'r2']) {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const staging = join(dir, 'staging');
   await mkdir(staging);
-  const roots = await openStorageRoots({ ocflRoot: join(dir, 'primary'), replicas: replicas.map((label) => ({ label, path: join(dir, label) })) });
+  const config = { ocflRoot: join(dir, 'primary'), replicas: replicas.map((label) => ({ label, path: join(dir, label) })) };
+  for (const label of replicas) await initReplicaRoot(config, label);
+  const roots = await openStorageRoots(config);
   const stage = async (logicalPath: string, bytes: Buffer | string) => {
     const staged = await stageStream(Readable.from([Buffer.from(bytes)]), staging, {});
     return { logicalPath, stagedPath: staged.path, size: staged.size, digests: staged.digests };
@@ -103,15 +106,44 @@ async function primaryContentPath(roots: StorageRootSet, logicalPath: string, ve
 // ---------------------------------------------------------------------------------------------
 // Opening
 
-test('openStorageRoots creates replica roots and refuses overlapping roots or a taken label', async (t) => {
+test('initReplicaRoot makes replica roots; openStorageRoots refuses overlapping roots or a taken label', async (t) => {
   const { dir, roots } = await setup(t);
   t.deepEqual(roots.all().map((r) => r.label), ['primary', 'r1', 'r2']);
+  t.deepEqual(roots.unavailable, []);
   t.is(await readFile(join(dir, 'r1', '0=ocfl_1.1'), 'utf8'), 'ocfl_1.1\n');
   t.deepEqual(await validateStorageRoot(join(dir, 'r2')), []);
   const overlap = await t.throwsAsync(openStorageRoots({ ocflRoot: join(dir, 'primary'), replicas: [{ label: 'r', path: join(dir, 'primary', 'copy') }] }));
   t.true(overlap instanceof ReplicaError && overlap.code === 'invalid-roots');
   const taken = await t.throwsAsync(openStorageRoots({ ocflRoot: join(dir, 'primary'), replicas: [{ label: 'primary', path: join(dir, 'x') }] }));
   t.true(taken instanceof ReplicaError && taken.code === 'invalid-roots');
+});
+
+test('openStorageRoots never creates a replica: a missing or empty directory (an unmounted disk) is listed unavailable and left untouched', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'thukho-replicas-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'mount-point'));
+  const roots = await openStorageRoots({
+    ocflRoot: join(dir, 'primary'),
+    replicas: [
+      { label: 'nas', path: join(dir, 'mount-point') },
+      { label: 'usb', path: join(dir, 'missing') },
+    ],
+  });
+  t.deepEqual(roots.replicas, []);
+  t.deepEqual(roots.unavailable.map((u) => u.label), ['nas', 'usb']);
+  t.regex(roots.unavailable[0]?.reason ?? '', /is not an OCFL storage root \(no 0=ocfl_1\.1\)/);
+  t.deepEqual(await readdir(join(dir, 'mount-point')), []);
+  await t.throwsAsync(stat(join(dir, 'missing')));
+});
+
+test('replicateObject writes nothing to a replica unmounted after it was opened', async (t) => {
+  const { dir, roots } = await setup(t, ['r1']);
+  await rm(join(dir, 'r1'), { recursive: true });
+  await mkdir(join(dir, 'r1')); // what is left of a mount point once its disk is gone
+  const err = await t.throwsAsync(replicateObject(roots, ID));
+  t.true(err instanceof ReplicationError, String(err));
+  t.regex(err?.message ?? '', /no longer an OCFL storage root \(not mounted\?\): nothing was written/);
+  t.deepEqual(await readdir(join(dir, 'r1')), []);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +594,7 @@ async function workerSetup(t: ExecutionContext) {
     THUKHO_QUEUE_PREFIX: prefix,
     THUKHO_REPLICAS: `r1=${join(dir, 'r1')},r2=${join(dir, 'r2')}`,
   });
+  for (const r of config.replicas) await initReplicaRoot(config, r.label);
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   t.teardown(() => store.close());
   const ctx = { actor: { id: 'test', role: 'staff' } };

@@ -36,7 +36,7 @@ export function healthRoutes(services: AppServices): Router {
       return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
     });
     const audit = redis.status === 'ok' ? await services.lastAudit() : null;
-    const status = redis.status === 'ok' ? await services.preservationStatus() : { replication: null, seal: null };
+    const status = await services.preservationStatus();
     const damaged = hasFixityTables(services.readDb) ? damagedFiles(services.readDb) : [];
     const down = eventStore.status !== 'ok' || redis.status !== 'ok';
     const degraded =
@@ -44,6 +44,7 @@ export function healthRoutes(services: AppServices): Router {
       (audit !== null && audit.broken.length > 0) ||
       damaged.length > 0 ||
       (status.replication?.replicas.some((r) => r.differs > 0) ?? false) ||
+      status.unreadableReplicas.length > 0 ||
       status.seal?.status === 'refused';
     ctx.status = down ? 503 : 200;
     ctx.set('Cache-Control', 'no-store');
@@ -58,6 +59,8 @@ export function healthRoutes(services: AppServices): Router {
         damaged: { count: damaged.length, files: damaged.slice(0, 20) },
         replication: status.replication,
         seal: status.seal,
+        // Skipped by replication and repair until mounted (or `thukho replicas init`).
+        unreadableReplicas: status.unreadableReplicas,
       },
       // Background work the log has asked for and whose outcome is not in the log yet.
       jobs: (({ pending, enqueued }) => ({ pending, enqueued }))(outboxCounts(services.readDb)),
