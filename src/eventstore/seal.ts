@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { CURRENT_SCHEMA_VERSION, eventSchemas, parseEventData } from '../domain/events.ts';
 import { fsyncDir } from '../storage/digest.ts';
+import { isStorageRoot } from '../storage/ocfl.ts';
 import { newEventId } from './event-id.ts';
 import type { EventStore, RecordedEvent, StreamHead } from './port.ts';
 
@@ -257,13 +258,14 @@ async function writeDurable(dir: string, name: string, text: string): Promise<vo
 }
 
 /**
- * The seals folder of a replica, created if needed. The replica root itself must exist: a
- * root that is missing is most likely a disk that is not mounted, and creating the path
- * would put the seal on the disk underneath the mount point.
+ * The seals folder of a replica, created if needed. The replica root must be an OCFL storage
+ * root already: a missing or empty directory is most likely a disk that is not mounted, and
+ * writing there would put the seal on the disk underneath the mount point.
  */
 async function sealsDirOf(replica: ReplicaRoot): Promise<string> {
-  const s = await stat(replica.path);
-  if (!s.isDirectory()) throw new Error(`${replica.path} is not a directory`);
+  if (!(await isStorageRoot(replica.path))) {
+    throw new Error(`${replica.path} is not an OCFL storage root (no 0=ocfl_1.1): a disk not mounted, or a replica never initialised (thukho replicas init ${replica.label})`);
+  }
   const dir = join(replica.path, SEALS_DIR);
   try {
     await mkdir(dir);

@@ -7,6 +7,9 @@ import { freePort, show, signalGroup, sleep, startThukho, thukho, waitForHealth 
 /**
  * Operations that must not mislead: what a sysadmin's cron job, a mistyped path or a disabled
  * account gets from the real `thukho` command.
+ *
+ * Serial: each test runs real `thukho` processes, and a busy 2-core machine starts them
+ * faster one at a time than all at once.
  */
 const dirs: string[] = [];
 function tempDir(): string {
@@ -39,7 +42,7 @@ const READ_ONLY: string[][] = [
 ];
 
 for (const args of READ_ONLY) {
-  test(`${args.join(' ')} where no repository exists (cron's cwd, default ./data): exit 2, one line naming the absolute path, nothing created`, async (t) => {
+  test.serial(`${args.join(' ')} where no repository exists (cron's cwd, default ./data): exit 2, one line naming the absolute path, nothing created`, async (t) => {
     const cwd = tempDir();
     const r = await thukho('', args, { THUKHO_DATA_DIR: undefined }, cwd);
     t.is(r.code, 2, show(r));
@@ -53,7 +56,7 @@ for (const args of READ_ONLY) {
   });
 }
 
-test('a log without its OCFL storage root (THUKHO_STORAGE_DIR on a disk not mounted) is not a repository either', async (t) => {
+test.serial('a log without its OCFL storage root (THUKHO_STORAGE_DIR on a disk not mounted) is not a repository either', async (t) => {
   const dir = tempDir();
   const storage = join(tempDir(), 'not-mounted');
   const made = await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan']);
@@ -68,7 +71,7 @@ test('a log without its OCFL storage root (THUKHO_STORAGE_DIR on a disk not moun
 // ---------------------------------------------------------------------------------------
 // users enable, and a rotation that keeps a disabled account disabled
 
-test('users: rotate keeps a disabled account disabled and says so; users enable re-enables it', async (t) => {
+test.serial('users: rotate keeps a disabled account disabled and says so; users enable re-enables it', async (t) => {
   const dir = tempDir();
   const list = async () => {
     const rebuilt = await thukho(dir, ['rebuild', 'users']);
@@ -106,7 +109,7 @@ test('users: rotate keeps a disabled account disabled and says so; users enable 
 // ---------------------------------------------------------------------------------------
 // Replicas: only `thukho replicas init` makes one; serve skips what is not one, and says so
 
-test('serve never initialises or fills a replica that is an empty or missing directory (an unmounted NAS); /health and verify name it; replicas init makes it', async (t) => {
+test.serial('serve never initialises or fills a replica that is an empty or missing directory (an unmounted NAS); /health and verify name it; replicas init makes it', async (t) => {
   const dir = tempDir();
   const mounts = tempDir();
   const nas = join(mounts, 'nas'); // the mount point exists, the disk is not mounted: empty
@@ -153,7 +156,7 @@ test('serve never initialises or fills a replica that is an empty or missing dir
   t.regex(ok.stdout, /OK: 2 bản sao đọc được \/ replica root\(s\) readable: nas, usb/);
 });
 
-test('replicas init refuses a directory that holds other files', async (t) => {
+test.serial('replicas init refuses a directory that holds other files', async (t) => {
   const dir = tempDir();
   t.is((await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan'])).code, 0);
   const other = tempDir();

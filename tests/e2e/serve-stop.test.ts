@@ -13,6 +13,9 @@ import { freePort, type Run, type Running, show, signalGroup, sleep, startThukho
  *
  * No wall-clock bound is asserted (the suite runs on a busy machine); a stop that never ends
  * fails the test after a minute.
+ *
+ * Serial: each test runs real `thukho` processes, and a busy 2-core machine starts them
+ * faster one at a time than all at once.
  */
 const dirs: string[] = [];
 function tempDir(): string {
@@ -50,7 +53,7 @@ function assertQuiet(t: import('ava').ExecutionContext, r: Run): void {
   t.notRegex(all, /"level":(50|60)/, `no error-level log line\n${show(r)}`);
 }
 
-test('Ctrl-C (SIGINT to the process group) stops serve, its workers and its embedded redis-server, quietly', async (t) => {
+test.serial('Ctrl-C (SIGINT to the process group) stops serve, its workers and its embedded redis-server, quietly', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(port) });
@@ -77,7 +80,7 @@ test('Ctrl-C (SIGINT to the process group) stops serve, its workers and its embe
   t.true(groupGone, 'no worker outlived serve');
 });
 
-test('a port already in use: one readable line, exit 2, no stack trace, nothing left running', async (t) => {
+test.serial('a port already in use: one readable line, exit 2, no stack trace, nothing left running', async (t) => {
   const dir = tempDir();
   const squatter = createServer();
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
@@ -94,7 +97,7 @@ test('a port already in use: one readable line, exit 2, no stack trace, nothing 
   t.false(existsSync(join(dir, 'redis', 'owner.json')), 'the embedded redis-server was stopped');
 });
 
-test('two serves on one data directory: the second says so in one line and exits 2; the first is undisturbed', async (t) => {
+test.serial('two serves on one data directory: the second says so in one line and exits 2; the first is undisturbed', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const first = startThukho(dir, ['serve', '--no-workers'], { ...EMBEDDED, THUKHO_PORT: String(port) });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,6 +13,7 @@ import { SEAL_STREAM, SEALS_DIR, type SealFile, SealRefusedError, computeSeal, s
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { verifyLog } from '../../src/eventstore/verify.ts';
 import { collect } from '../helpers/events.ts';
+import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 
 /**
  * THE ATTACK seals exist for. Someone with write access to the SQLite log edits an event in
@@ -61,7 +62,7 @@ async function scene(t: { teardown(fn: () => void): void }): Promise<Scene> {
   const dir = tempDir(t);
   const path = join(dir, 'events.sqlite');
   const replica = { label: 'nas', path: join(dir, 'replica-nas') };
-  mkdirSync(replica.path);
+  await OcflStorageRoot.open(replica.path);
   const store = new SqliteEventStore(path);
   await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'han-nom', title: 'Hán Nôm' }, ACTOR);
   for (const id of ['obj-a', 'obj-b', 'obj-c', 'obj-d', 'obj-e']) {

@@ -24,6 +24,7 @@ import {
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { lastSealKey, SEAL_QUEUE, SealRunResult, startSealWorker } from '../../workers/seal.ts';
 import { collect, testEvent } from '../helpers/events.ts';
+import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 
 const ACTOR = { id: 'test', role: 'admin' };
 
@@ -172,8 +173,8 @@ test('sealNow appends SealCreated to `seal` and writes seal-<position>.json and 
   const store = await openStore(t, dir);
   const r1 = join(dir, 'replica-1');
   const r2 = join(dir, 'replica-2');
-  mkdirSync(r1);
-  mkdirSync(r2);
+  await OcflStorageRoot.open(r1);
+  await OcflStorageRoot.open(r2);
   const replicas = [
     { label: 'replica-1', path: r1 },
     { label: 'nas', path: r2 },
@@ -237,7 +238,7 @@ test('verifyAgainstSeals: ok on a clean log, also after later events; no-seal be
   const dir = tempDir(t);
   const store = await openStore(t, dir);
   const replica = { label: 'replica-1', path: join(dir, 'replica-1') };
-  mkdirSync(replica.path);
+  await OcflStorageRoot.open(replica.path);
   await seed(store);
 
   const none = await verifyAgainstSeals(store, [replica]);
@@ -268,7 +269,7 @@ test('verifyAgainstSeals reads the newest usable seal: a damaged newer file is r
   const dir = tempDir(t);
   const store = await openStore(t, dir);
   const replica = { label: 'replica-1', path: join(dir, 'replica-1') };
-  mkdirSync(replica.path);
+  await OcflStorageRoot.open(replica.path);
   await seed(store);
   const first = await sealNow(store, [replica], ACTOR);
   await put(store, 'object-c');
@@ -316,18 +317,22 @@ test('replicas that hold different seals for the same position are a mismatch', 
   t.true(report.problems.some((p) => /hold different seals/.test(p)));
 });
 
-test('sealNow: a replica root that does not exist (disk not mounted) is not created, and is reported', async (t) => {
+test('sealNow: a replica root that does not exist or is an empty mount point (disk not mounted) is not written to, and is reported', async (t) => {
   const dir = tempDir(t);
   const store = await openStore(t, dir);
   const good = { label: 'good', path: join(dir, 'good') };
   const gone = { label: 'usb', path: join(dir, 'not-mounted') };
-  mkdirSync(good.path);
+  const empty = { label: 'nas', path: join(dir, 'mount-point') };
+  await OcflStorageRoot.open(good.path);
+  mkdirSync(empty.path);
   await seed(store);
-  const outcome = await sealNow(store, [good, gone], ACTOR);
+  const outcome = await sealNow(store, [good, gone, empty], ACTOR);
   if (outcome.status !== 'sealed') return t.fail('expected a seal');
   t.deepEqual(outcome.writtenTo.map((w) => w.label), ['good']);
-  t.deepEqual(outcome.failed.map((f) => f.label), ['usb']);
+  t.deepEqual(outcome.failed.map((f) => f.label), ['usb', 'nas']);
+  t.regex(outcome.failed[1]?.reason ?? '', /not an OCFL storage root .*thukho replicas init nas/);
   t.false(existsSync(gone.path));
+  t.deepEqual(readdirSync(empty.path), [], 'nothing written onto the mount point');
   const event = (await collect(store.readStream(SEAL_STREAM)))[0];
   t.deepEqual(eventSchemas.SealCreated.parse(event?.data).writtenTo, [good], 'the event names only the roots it was written to');
 
@@ -367,7 +372,7 @@ test('the seal worker seals on its schedule, writes to the replicas and keeps th
   const dir = tempDir(t);
   const store = await openStore(t, dir);
   const replica = { label: 'replica-1', path: join(dir, 'replica-1') };
-  mkdirSync(replica.path);
+  await OcflStorageRoot.open(replica.path);
   await seed(store);
   const redisUrl = 'redis://127.0.0.1:6379';
   const queuePrefix = `thukho-test-seal-${randomUUID()}`;
