@@ -300,8 +300,8 @@ test('replicas that hold different seals for the same position are a mismatch', 
   const store = await openStore(t, dir);
   const a = { label: 'a', path: join(dir, 'a') };
   const b = { label: 'b', path: join(dir, 'b') };
-  mkdirSync(a.path);
-  mkdirSync(b.path);
+  await OcflStorageRoot.open(a.path);
+  await OcflStorageRoot.open(b.path);
   await seed(store);
   const sealed = await sealNow(store, [a, b], ACTOR);
   if (sealed.status !== 'sealed') return t.fail('expected a seal');
