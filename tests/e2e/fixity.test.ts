@@ -32,6 +32,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * Fixity end to end: a real server ingests real files into its OCFL root; checkObjectFixity,
@@ -230,11 +231,7 @@ test.serial('a damaged master and inventory are repaired from a second storage r
   await cp(join(s.config.ocflRoot, primary.objectRoot(ocflId)), join(replicaPath, replica.objectRoot(ocflId)), { recursive: true });
   const nas = { label: 'nas', path: replicaPath };
   const head = files.map((f) => f.storage.version).sort().at(-1) as string;
-  await executeObjectCommand(
-    s.store,
-    { type: 'RecordPreservation', objectId, event: { type: 'FileReplicated', data: { objectId, version: head, replica: nas, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) } } },
-    { actor: { id: 'worker:replication', role: 'admin' } },
-  );
+  await recordFact(s.store, objectId, { type: 'FileReplicated', data: { objectId, version: head, replica: nas, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) } }, { actor: { id: 'worker:replication', role: 'admin' } });
   const roots: FixityRoot[] = [
     { label: 'primary', path: s.config.ocflRoot, storage: primary },
     { ...nas, storage: replica },
@@ -284,7 +281,7 @@ test.serial('a changed derivative pyramid is made again from its master, not rep
   const derivatives = new DerivativeStore(s.config.derivativesDir);
   const masterPath = (ocflObjectId: string, contentPath: string) => primary.contentPathOnDisk(ocflObjectId, contentPath);
   const info = await derivatives.build(masterPath(file!.storage.ocflObjectId, file!.storage.path), file!.digests.sha512, { tileSize: 256, maxPixels: 1e9 });
-  await executeObjectCommand(s.store, { type: 'RecordDerivative', objectId, fileId: file!.fileId, derivative: info }, { actor: { id: 'worker:derivatives', role: 'admin' } });
+  await recordDerivative(s.store, objectId, file!.fileId, info, { actor: { id: 'worker:derivatives', role: 'admin' } });
   const pyramid = derivatives.pyramidPath(file!.digests.sha512);
   await flipByte(pyramid, 2000);
 

@@ -4,6 +4,7 @@ import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { child, findAll, parseXml } from '../helpers/xml.ts';
+import { recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * GET /api/objects/:id/provenance on a real server: an object with an uploaded master and a
@@ -28,12 +29,7 @@ test.serial.before(async (t) => {
   fileId = file.fileId as string;
   const digests = file.digests as { sha512: string; sha256: string };
   const storage = file.storage as { path: string };
-  const result = await executeObjectCommand(
-    s.store,
-    {
-      type: 'RecordPreservation',
-      objectId,
-      event: {
+  const result = await recordFact(s.store, objectId, {
         type: 'FixityChecked',
         data: {
           objectId,
@@ -48,10 +44,7 @@ test.serial.before(async (t) => {
           bytes: file.size as number,
           durationMs: 4,
         },
-      },
-    },
-    { actor: { id: 'worker:fixity', role: 'admin' } },
-  );
+      }, { actor: { id: 'worker:fixity', role: 'admin' } });
   checkId = result.events[0]?.id as string;
 });
 

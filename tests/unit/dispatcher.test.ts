@@ -16,6 +16,7 @@ import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts'
 import { DispatchPump } from '../../src/queue/dispatch-pump.ts';
 import { JOB_OPTIONS, QUEUES } from '../../src/queue/queues.ts';
 import { collect } from '../helpers/events.ts';
+import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * The dispatcher (the log as outbox) and its pump, on a real SQLite log and the machine's
@@ -94,8 +95,8 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
       sizes: [{ width: 100, height: 100 }],
       software: 'test',
     };
-    await executeObjectCommand(store, { type: 'RecordDerivative', objectId: 'o1', fileId: 'p1', derivative }, ctx);
-    await executeObjectCommand(store, { type: 'RecordDerivativeFailure', objectId: 'o1', fileId: 'p2', masterSha512: hex('b', 128), reason: 'cannot decode', attempts: 1 }, ctx);
+    await recordDerivative(store, 'o1', 'p1', derivative, ctx);
+    await recordFact(store, 'o1', { type: 'DerivativeFailed', data: { objectId: 'o1', fileId: 'p2', masterSha512: hex('b', 128), reason: 'cannot decode', attempts: 1 } }, ctx);
     const last = events[events.length - 1]!.position;
     const more = await collect(store.readAll({ fromPosition: last + 1n, filter: dispatcher.filter }));
     applyBatch(db, dispatcher, last, more);
@@ -148,11 +149,7 @@ test.serial('with replicas, every new OCFL version is also a replication job, cl
       { queue: QUEUES.replication, state: 'pending', subject: 'o3/v2' },
     ]);
     const last = events[events.length - 1]!.position;
-    await executeObjectCommand(
-      store,
-      { type: 'RecordPreservation', objectId: 'o3', event: { type: 'FileReplicated', data: { objectId: 'o3', version: 'v1', replica: { label: 'replica-1', path: '/mnt/nas' }, files: 1, bytes: 10 } } },
-      ctx,
-    );
+    await recordFact(store, 'o3', { type: 'FileReplicated', data: { objectId: 'o3', version: 'v1', replica: { label: 'replica-1', path: '/mnt/nas' }, files: 1, bytes: 10 } }, ctx);
     events = await collect(store.readAll({ fromPosition: last + 1n, filter: replicating.filter }));
     applyBatch(db, replicating, last, events);
     t.deepEqual(rows().filter((r) => r.queue === QUEUES.replication).map((r) => [r.subject, r.state]), [['o3/v1', 'done'], ['o3/v2', 'pending']]);
