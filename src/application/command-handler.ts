@@ -107,10 +107,12 @@ export async function handleCommand<S, C, E extends DomainEvent>(
 ): Promise<CommandResult<S, E>> {
   for (let attempt = 0; ; attempt++) {
     const { state, revision } = await loadStream(store, streamId, decider);
+    // A missing record is "not found" whatever revision the caller names: decide says so first.
+    let decided = revision < 0n ? decider.decide(command, state) : undefined;
     if (expectedRevision !== undefined && expectedRevision !== revision) {
       throw await revisionConflict(store, streamId, expectedRevision, revision);
     }
-    const decided = decider.decide(command, state);
+    decided ??= decider.decide(command, state);
     if (decided.length === 0) return { state, revision, position: null, events: [] };
     const { withIds, newEvents } = envelope(decided, context);
     try {

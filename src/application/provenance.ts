@@ -242,8 +242,10 @@ async function readAllOf(store: EventStore, streamId: string): Promise<{ events:
 
 /** A work's two streams, each read whole, and their events in log order. */
 async function readWork(store: EventStore, objectId: string) {
-  const object = await readAllOf(store, objectStream(objectId));
+  // Facts first: every fact read then is about files already ingested, so the object stream
+  // read after it holds them, even while both streams grow.
   const facts = await readAllOf(store, preservationStream(objectId));
+  const object = await readAllOf(store, objectStream(objectId));
   const merged = [...object.events, ...facts.events].sort(byPosition);
   return { object, facts, merged };
 }
