@@ -96,31 +96,32 @@ def main(args):
         print(__doc__.strip().splitlines()[2].strip())
         sys.exit(2)
     replica = json.load(open(args[1], encoding='utf-8')) if len(args) == 2 else None
-    with open(args[0], encoding='utf-8') as f:
-        lines = [line for line in f if line.strip()]
-    header = json.loads(lines[0]) if lines else {}
+    lines = (line for line in open(args[0], encoding='utf-8') if line.strip())  # streamed: logs can be large
+    try:
+        header = json.loads(next(lines, '{}'))
+    except ValueError:
+        header = {}
     if header.get('format') != 'thukho-log/1':
         fail('line 1: not a thukho-log/1 export')
     seals = [s for s in (header.get('seal'), replica) if s]
-    heads, heads_at, chains, last_position, events, by_id = {}, {}, {}, -1, 0, {}
-    for number, line in enumerate(lines[1:], start=2):
+    heads, heads_at, chains, last_position, events, end, seal_event = {}, {}, {}, -1, 0, None, None
+    for number, line in enumerate(lines, start=2):
         try:
             e = json.loads(line)
         except ValueError as err:
             fail('line %d: not JSON (%s)' % (number, err))
-        if not isinstance(e, dict) or not ('end' in e or EVENT_KEYS <= e.keys()):
-            fail('line %d: neither an event nor the end line' % number)
+        if end is not None or not isinstance(e, dict) or not ('end' in e or EVENT_KEYS <= e.keys()):
+            fail('line %d: neither an event nor the end line, or after the end line' % number)
         if 'end' in e:
-            if number != len(lines):
-                fail('line %d: the end line is not the last line' % number)
-            break
+            end = e['end']
+            continue
         where = 'line %d: %s @ revision %s (event %s)' % (number, e['streamId'], e['revision'], e['metadata'].get('eventId'))
         position = int(e['position'])
         if position <= last_position:
             fail('%s: position %d does not follow %d' % (where, position, last_position))
-        for s in seals:
-            if int(s['position']) < position and s['position'] not in heads_at:
-                heads_at[s['position']] = dict(heads)
+        for s in seals:  # the heads as of a sealed position: taken when the log passes it
+            if int(s['position']) < position and int(s['position']) not in heads_at:
+                heads_at[int(s['position'])] = dict(heads)
         revision, prev = chains.get(e['streamId'], (-1, sha256('thukho-stream:' + e['streamId'])))
         if e['revision'] != revision + 1:
             fail('%s: revision %d was expected (revisions count 0, 1, 2... without gaps)' % (where, revision + 1))
@@ -135,25 +136,24 @@ def main(args):
         chains[e['streamId']] = (e['revision'], recomputed)
         if e['streamId'] != 'seal':
             heads[e['streamId']] = (e['revision'], recomputed)
-        by_id[e['id']] = e
+        elif header.get('seal') and e['id'] == header['seal']['eventId']:
+            seal_event = e
         last_position, events = position, events + 1
-    else:
+    if end is None:
         fail('the export ends without its end line (incomplete file?)')
-    if e['end'] != {'events': events, 'streams': len(chains)}:
-        fail('the end line says %s, the file holds %d events in %d streams' % (json.dumps(e['end']), events, len(chains)))
+    if end != {'events': events, 'streams': len(chains)}:
+        fail('the end line says %s, the file holds %d events in %d streams' % (json.dumps(end), events, len(chains)))
     print('OK: %d events in %d streams, every hash chain intact' % (events, len(chains)))
     for s in seals:
-        at = heads_at.get(s['position'], heads)
+        at = heads_at.get(int(s['position']), heads)
         root = merkle_root(at)
         name = 'seal at position %s' % s['position']
         if s is replica:
             for h in s['heads']:
                 if at.get(h['streamId']) != (int(h['revision']), h['hash']):
                     fail('%s (%s): stream %s was sealed at revision %s, the log has %s there' % (name, args[1], h['streamId'], h['revision'], at.get(h['streamId'])))
-        else:
-            event = by_id.get(s['eventId'], {'data': {}})
-            if event['data'].get('merkleRoot') != s['merkleRoot'] or event['data'].get('position') != str(s['position']):
-                fail('%s: the export\'s seal line does not match SealCreated event %s in the log' % (name, s['eventId']))
+        elif not seal_event or seal_event['data'].get('merkleRoot') != s['merkleRoot'] or seal_event['data'].get('position') != str(s['position']):
+            fail('%s: the export\'s seal line does not match SealCreated event %s in the log' % (name, s['eventId']))
         if root != s['merkleRoot'] or len(at) != s['streams']:
             fail('%s: the heads give Merkle root %s over %d streams, the seal says %s over %d' % (name, root, len(at), s['merkleRoot'], s['streams']))
         print('OK: %s matches, Merkle root %s over %d streams' % (name, root, len(at)))
