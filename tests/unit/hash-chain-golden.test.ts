@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { canonicalJson, chainEvents, eventHash, genesisHash, verifyStreamChain } from '../../src/eventstore/hash-chain.ts';
 import type { EventMetadata, RecordedEvent } from '../../src/eventstore/port.ts';
 import { merkleLeaf, merkleRootOf } from '../../src/eventstore/seal.ts';
+import { ROOT, run, show } from '../helpers/cli.ts';
 
 /**
  * The hash chain is a format (docs/hash-chain.md): existing logs, seals on replicas and
@@ -16,7 +15,6 @@ import { merkleLeaf, merkleRootOf } from '../../src/eventstore/seal.ts';
  * the independent verifier tools/verify-chain.py (Python standard library only). A change of
  * the preimage, the canonical JSON, the genesis or the Merkle tree fails here.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERIFIER = join(ROOT, 'tools/verify-chain.py');
 
 interface GoldenEvent {
@@ -133,15 +131,7 @@ test('golden: every tampered vector is rejected at the frozen revision, for the 
 const dir = mkdtempSync(join(tmpdir(), 'thukho-golden-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function python(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('python3', args, { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== 'number') reject(err);
-      else resolve({ code: err ? ((err as { code: number }).code) : 0, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const python = (args: string[]) => run('python3', args);
 
 /** An export as `thukho export-log` writes it (docs/hash-chain.md, "The export"). */
 function exportFile(name: string, events: GoldenEvent[], seal: unknown = null): string {
@@ -156,7 +146,6 @@ function exportFile(name: string, events: GoldenEvent[], seal: unknown = null): 
 }
 
 const goldenSeal = { eventId: golden.seal.eventId, merkleRoot: golden.seal.merkleRoot, position: golden.seal.position, streams: golden.seal.streams, sealedAt: '2026-03-07T06:16:00.000Z' };
-const show = (r: { code: number; stdout: string; stderr: string }) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 test('verify-chain.py: the golden log verifies, and the seal\'s Merkle root is recomputed', async (t) => {
   const r = await python([VERIFIER, exportFile('golden.jsonl', golden.log, goldenSeal)]);
