@@ -19,6 +19,7 @@ import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
 import { fixityCommand } from './cli/fixity-command.ts';
 import { auditReportCommand } from './cli/audit-report-command.ts';
+import { exportLogCommand } from './cli/export-log-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -121,6 +122,7 @@ program.addCommand(
   }),
 );
 program.addCommand(auditReportCommand());
+program.addCommand(exportLogCommand());
 
 program
   .command('verify')
