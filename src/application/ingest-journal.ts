@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { IngestedFile } from '../domain/events.ts';
 import { fsyncDir } from '../storage/digest.ts';
-import { isAlive } from './keyed-lock.ts';
+import { isAlive } from '../process-alive.ts';
 
 /**
  * The ingest journal closes the gap between "bytes committed to OCFL" and "event appended":

@@ -19,7 +19,7 @@ import {
   type RepairFn,
   runObjectFixity,
 } from '../application/fixity.ts';
-import { isAlive } from '../application/keyed-lock.ts';
+import { isAlive } from '../process-alive.ts';
 import type { Config } from '../config.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
 import { DomainError } from '../domain/errors.ts';

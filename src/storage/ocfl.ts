@@ -4,6 +4,7 @@ import { copyFile, link, mkdir, open, opendir, readdir, readFile, rename, rm, rm
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type Digests, fsyncDir } from './digest.ts';
+import { ProcessLockQueue, ProcessLockTimeout } from './process-lock.ts';
 
 /**
  * An OCFL 1.1 storage root (https://ocfl.io/1.1/spec/) with the storage layout of community
@@ -267,21 +268,16 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM';
-  }
+/** Per object, shared by every OcflStorageRoot of this process. */
+const objectLocks = new ProcessLockQueue();
+
+/**
+ * `.lock-<sha256 of id>` directly in the storage root (the spec lets a storage root hold
+ * files it does not describe): every writer of the object takes it (see process-lock.ts).
+ */
+export function objectLockPath(root: string, ocflId: string): string {
+  return join(root, `.lock-${createHash('sha256').update(ocflId, 'utf8').digest('hex')}`);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** In-process promise chains per object, shared by every OcflStorageRoot of this process. */
-const objectChains = new Map<string, Promise<unknown>>();
-/** Lock files this process holds (to tell our own live lock from a stale one with a reused pid). */
-const heldLockFiles = new Set<string>();
 
 const INVENTORY_CACHE_SIZE = 256;
 
@@ -450,75 +446,14 @@ export class OcflStorageRoot {
   // -------------------------------------------------------------------------------------------
   // Locking
 
-  /** Serialises work on one object: in-process promise chain, then a lock file for other processes. */
+  /** Serialises work on one object: in this process, then with other processes through the lock file. */
   private async withObjectLock<T>(ocflId: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${this.root}\0${ocflId}`;
-    const previous = objectChains.get(key) ?? Promise.resolve();
-    const run = async () => {
-      const release = await this.lockFile(ocflId);
-      try {
-        return await fn();
-      } finally {
-        await release();
-      }
-    };
-    const current = previous.then(run, run);
-    const tail = current.catch(() => {});
-    objectChains.set(key, tail);
+    const path = objectLockPath(this.root, ocflId);
     try {
-      return await current;
-    } finally {
-      if (objectChains.get(key) === tail) objectChains.delete(key);
-    }
-  }
-
-  /**
-   * `.lock-<sha256 of id>` directly in the storage root (the spec lets a storage root hold
-   * files it does not describe). It holds the pid; a lock of a dead process is taken over.
-   */
-  private async lockFile(ocflId: string): Promise<() => Promise<void>> {
-    const path = join(this.root, `.lock-${createHash('sha256').update(ocflId, 'utf8').digest('hex')}`);
-    const deadline = Date.now() + (this.options.lockTimeoutMs ?? 120_000);
-    let wait = 10;
-    for (;;) {
-      try {
-        const handle = await open(path, 'wx');
-        try {
-          await handle.writeFile(`${process.pid}\n`);
-        } finally {
-          await handle.close();
-        }
-        heldLockFiles.add(path);
-        return async () => {
-          heldLockFiles.delete(path);
-          await rm(path, { force: true });
-        };
-      } catch (err) {
-        if (errorCode(err) !== 'EEXIST') throw err;
-      }
-      const holder = await readFile(path, 'utf8').catch(() => null);
-      if (holder !== null) {
-        const pid = Number.parseInt(holder, 10);
-        let stale: boolean;
-        if (!Number.isInteger(pid) || pid <= 0) {
-          // Empty or torn: the holder died between creating and writing it, or is writing now.
-          const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-          stale = age > 5000;
-        } else if (pid === process.pid) {
-          stale = !heldLockFiles.has(path); // left by an earlier process that had our pid
-        } else {
-          stale = !isAlive(pid);
-        }
-        if (stale) {
-          await rm(path, { force: true });
-          continue;
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new OcflError('locked', `OCFL object "${ocflId}" is locked by another process (${path}: pid ${holder?.trim()}). If no thukho process runs, remove that file.`, { ocflId, path });
-      }
-      await sleep(wait);
-      wait = Math.min(wait * 2, 250);
+      return await objectLocks.run(path, fn, { timeoutMs: this.options.lockTimeoutMs ?? 120_000 });
+    } catch (err) {
+      if (!(err instanceof ProcessLockTimeout)) throw err;
+      throw new OcflError('locked', `OCFL object "${ocflId}" is locked by another process (${path}: ${err.holder}). If no thukho process runs, remove that file.`, { ocflId, path });
     }
   }
 
