@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, open, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { type Digests, fsyncDir } from './digest.ts';
+import type { Digests } from './digest.ts';
+import { createdChain, fsyncDir, fsyncFile, type FsFaultHook, mkdirDurable, replaceFile, writeFileDurable, writeTempFile } from './durable-file.ts';
 import { ProcessLockQueue, ProcessLockTimeout } from './process-lock.ts';
 
 /**
@@ -464,48 +465,8 @@ export class OcflStorageRoot {
     if (this.options.faults) await this.options.faults({ step, path });
   }
 
-  /** mkdir -p, then fsync every directory that got a new entry (the parent of the first one created, and each created one). */
-  private async mkdirs(path: string): Promise<void> {
-    await this.fault('mkdir', path);
-    const created = await mkdir(path, { recursive: true });
-    if (!created) return;
-    for (const d of createdChain(created, path)) await this.fsyncDirChecked(d);
-  }
-
-  private async fsyncFile(path: string): Promise<void> {
-    await this.fault('fsync', path);
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async fsyncDirChecked(dir: string): Promise<void> {
-    await this.fault('fsync', dir);
-    await fsyncDir(dir);
-  }
-
-  /** Writes `data` to a new temp file in `dir` and fsyncs it; returns the temp path. */
-  private async writeTemp(dir: string, name: string, data: string | Buffer): Promise<string> {
-    const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-    try {
-      await this.fault('write', tmp);
-      const handle = await open(tmp, 'wx', 0o644);
-      try {
-        await handle.writeFile(data);
-        await this.fault('fsync', tmp);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
-    }
-    return tmp;
-  }
+  /** durable-file.ts reports each step to the fault hook. */
+  private readonly hook: FsFaultHook = (step, path) => this.fault(step, path);
 
   private async renameChecked(from: string, to: string): Promise<void> {
     await this.fault('rename', to);
@@ -523,18 +484,7 @@ export class OcflStorageRoot {
       return tmp;
     } catch (err) {
       if (errorCode(err) === 'ENOSPC' || errorCode(err) === 'ENOENT') throw err;
-      return this.writeTemp(dir, `${name}.undo`, await readFile(path));
-    }
-  }
-
-  /** temp file, fsync, rename (the caller fsyncs the directory). */
-  private async writeDurable(dir: string, name: string, data: string | Buffer): Promise<void> {
-    const tmp = await this.writeTemp(dir, name, data);
-    try {
-      await this.renameChecked(tmp, join(dir, name));
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
+      return writeTempFile(dir, `${name}.undo`, await readFile(path), this.hook);
     }
   }
 
@@ -660,9 +610,9 @@ export class OcflStorageRoot {
 
     // ---- 1. object root (new object) and the version directory
     if (!previous) {
-      await this.mkdirs(objectDir);
-      await this.writeDurable(objectDir, OBJECT_NAMASTE, 'ocfl_object_1.1\n');
-      await this.fsyncDirChecked(objectDir);
+      await mkdirDurable(objectDir, this.hook);
+      await replaceFile(objectDir, OBJECT_NAMASTE, 'ocfl_object_1.1\n', this.hook);
+      await fsyncDir(objectDir, this.hook);
     }
     const versionDir = join(objectDir, version);
     await this.fault('mkdir', versionDir);
@@ -694,27 +644,27 @@ export class OcflStorageRoot {
         await copyFile(move.from, dest, fsConstants.COPYFILE_EXCL);
         copied.push(move.from);
       }
-      await this.fsyncFile(dest);
+      await fsyncFile(dest, this.hook);
     }
-    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await this.fsyncDirChecked(d);
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d, this.hook);
 
     // ---- 3. the version's own inventory + sidecar
     const text = Buffer.from(serializeInventory(inventory), 'utf8');
     const sidecar = `${createHash(algorithm).update(text).digest('hex')} inventory.json\n`;
     const sidecarName = `inventory.json.${algorithm}`;
-    await this.writeDurable(versionDir, 'inventory.json', text);
-    await this.writeDurable(versionDir, sidecarName, sidecar);
-    await this.fsyncDirChecked(versionDir);
-    await this.fsyncDirChecked(objectDir);
+    await replaceFile(versionDir, 'inventory.json', text, this.hook);
+    await replaceFile(versionDir, sidecarName, sidecar, this.hook);
+    await fsyncDir(versionDir, this.hook);
+    await fsyncDir(objectDir, this.hook);
 
     // ---- 4. the root inventory: prepare everything, then one rename commits
     const rootInventory = join(objectDir, 'inventory.json');
     const rootSidecar = join(objectDir, sidecarName);
     const temps: string[] = [];
     try {
-      const inventoryTmp = await this.writeTemp(objectDir, 'inventory.json', text);
+      const inventoryTmp = await writeTempFile(objectDir, 'inventory.json', text, this.hook);
       temps.push(inventoryTmp);
-      const sidecarTmp = await this.writeTemp(objectDir, sidecarName, sidecar);
+      const sidecarTmp = await writeTempFile(objectDir, sidecarName, sidecar, this.hook);
       temps.push(sidecarTmp);
       // The old root files are kept under temp names (a hard link, or a copy where links are
       // not supported) before the commit, so that undoing it needs no free space.
@@ -733,7 +683,7 @@ export class OcflStorageRoot {
         await this.renameChecked(sidecarTmp, rootSidecar);
         temps.splice(temps.indexOf(sidecarTmp), 1);
         sidecarReplaced = true;
-        await this.fsyncDirChecked(objectDir);
+        await fsyncDir(objectDir, this.hook);
       } catch (err) {
         // Undo the commit: the object is exactly as before and this version is uncommitted
         // (the caller discards it), so that an error always means "not stored".
@@ -877,16 +827,7 @@ export class OcflStorageRoot {
           case 'sidecar': {
             const bytes = await readFile(join(objectDir, 'inventory.json'));
             const alg = parseInventory(bytes, join(objectDir, 'inventory.json')).digestAlgorithm;
-            const tmp = join(objectDir, `.inventory.json.${alg}.${randomUUID()}.tmp`);
-            const handle = await open(tmp, 'wx', 0o644);
-            try {
-              await handle.writeFile(`${createHash(alg).update(bytes).digest('hex')} inventory.json\n`);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            await rename(tmp, found.path);
-            await fsyncDir(objectDir);
+            await writeFileDurable(objectDir, `inventory.json.${alg}`, `${createHash(alg).update(bytes).digest('hex')} inventory.json\n`);
             break;
           }
         }
@@ -923,27 +864,6 @@ function isInterruptedInitEntry(name: string): boolean {
   return name === 'ocfl_layout.json' || name === 'extensions' || (name.startsWith('.') && name.endsWith('.tmp'));
 }
 
-async function writeFileDurable(dir: string, name: string, data: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-  const handle = await open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, join(dir, name));
-}
-
-/** [parent of firstCreated, firstCreated, ..., deepest]: the directories whose entries changed. */
-function createdChain(firstCreated: string, deepest: string): string[] {
-  const first = resolve(firstCreated);
-  const target = resolve(deepest);
-  const out = [dirname(first)];
-  for (let d = target; d.length >= first.length && d.startsWith(first); d = dirname(d)) out.splice(1, 0, d);
-  return out;
-}
-
 /** Layout files first, the namaste last: a root is a root only once it is complete. */
 async function initStorageRoot(root: string): Promise<void> {
   for (const e of await readdir(root)) {
@@ -951,10 +871,10 @@ async function initStorageRoot(root: string): Promise<void> {
   }
   const extDir = join(root, 'extensions', LAYOUT_EXTENSION);
   await mkdir(extDir, { recursive: true });
-  await writeFileDurable(extDir, 'config.json', `${JSON.stringify(DEFAULT_LAYOUT, null, 2)}\n`);
+  await replaceFile(extDir, 'config.json', `${JSON.stringify(DEFAULT_LAYOUT, null, 2)}\n`);
   await fsyncDir(extDir);
   await fsyncDir(join(root, 'extensions'));
-  await writeFileDurable(
+  await replaceFile(
     root,
     'ocfl_layout.json',
     `${JSON.stringify(
@@ -967,7 +887,7 @@ async function initStorageRoot(root: string): Promise<void> {
       2,
     )}\n`,
   );
-  await writeFileDurable(root, ROOT_NAMASTE, 'ocfl_1.1\n');
+  await replaceFile(root, ROOT_NAMASTE, 'ocfl_1.1\n');
   await fsyncDir(root);
 }
 

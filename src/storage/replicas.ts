@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, opendir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { digestFile, fsyncDir } from './digest.ts';
+import { digestFile } from './digest.ts';
+import { fsyncDir, type FsFaultHook, mkdirDurable, writeNewFile } from './durable-file.ts';
 import { Inventory, objectLockPath, type OcflOptions, OcflStorageRoot } from './ocfl.ts';
 import { acquireProcessLock, ProcessLockTimeout, ProcessLockQueue } from './process-lock.ts';
 
@@ -210,29 +211,8 @@ async function fault(hook: StorageFaultHook | undefined, step: string, path: str
   if (hook) await hook(step, path);
 }
 
-/** mkdir -p, then fsync the parent of the first directory created and each one created. */
-async function mkdirs(path: string, hook: StorageFaultHook | undefined): Promise<void> {
-  await fault(hook, 'mkdir', path);
-  const created = await mkdir(path, { recursive: true });
-  if (!created) return;
-  const first = resolve(created);
-  const chain = [dirname(first)];
-  for (let d = resolve(path); d.length >= first.length && d.startsWith(first); d = dirname(d)) chain.push(d);
-  for (const d of chain) await fsyncDir(d);
-}
-
-/** A new file holding `data`, fsynced; `wx`: never over an existing one. */
-async function writeNewFile(path: string, data: Buffer | string, hook: StorageFaultHook | undefined, step = 'write'): Promise<void> {
-  await fault(hook, step, path);
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await fault(hook, 'fsync', path);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** The hook, told "inventory" instead of "write" (tests stop a replication at a version's own inventory). */
+const asInventoryWrite = (hook: StorageFaultHook | undefined): FsFaultHook | undefined => hook && ((step, path) => hook(step === 'write' ? 'inventory' : step, path));
 
 class SourceReadError extends Error {
   constructor(readonly source: string, cause: unknown) {
@@ -467,7 +447,7 @@ async function copyVersion(
 
   // ---- 1. object root and version directory (uncommitted until step 4)
   if (newObject) {
-    await mkdirs(targetDir, hook);
+    await mkdirDurable(targetDir, hook);
     const namaste = (await readdir(sourceDir)).find((e) => e.startsWith('0=ocfl_object_'));
     if (!namaste) throw new ReplicaError('damaged-source', `the primary's object root of "${ocflId}" has no 0=ocfl_object_ declaration`, { ocflId });
     await writeNewFile(join(targetDir, namaste), await readFile(join(sourceDir, namaste)), hook);
@@ -514,13 +494,12 @@ async function copyVersion(
     bytes += copied.size;
   }
   for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
-    await fault(hook, 'fsync', d);
-    await fsyncDir(d);
+    await fsyncDir(d, hook);
   }
 
   // ---- 3. the version's own inventory and sidecar, byte for byte
-  await writeNewFile(join(versionDir, 'inventory.json'), own.bytes, hook, 'inventory');
-  await writeNewFile(join(versionDir, own.sidecarName), own.sidecar, hook, 'inventory');
+  await writeNewFile(join(versionDir, 'inventory.json'), own.bytes, asInventoryWrite(hook));
+  await writeNewFile(join(versionDir, own.sidecarName), own.sidecar, asInventoryWrite(hook));
   await fsyncDir(versionDir);
   await fsyncDir(targetDir);
 
@@ -688,7 +667,7 @@ async function repairMaster(roots: StorageRootSet, target: OpenStorageRoot, othe
     }
     const tmp = join(dir, `${repairTempPrefix(name)}${randomUUID()}${TEMP_SUFFIX}`);
     try {
-      await mkdirs(dir, hook);
+      await mkdirDurable(dir, hook);
       const copied = await copyHashing(src, tmp, hook);
       // Changed between the check and the copy: a copy that does not hold still is no source.
       if (copied.sha512 !== expected.sha512) {
