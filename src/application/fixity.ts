@@ -12,6 +12,7 @@ import { DERIVATIVES_ROOT } from '../projections/fixity-read-model.ts';
 import { checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from '../storage/fixity.ts';
 import { OcflStorageRoot } from '../storage/ocfl.ts';
 import { validateObject } from '../storage/ocfl-validate.ts';
+import { inLanes } from '../work-lanes.ts';
 import { loadPreservation, recordDerivative, recordFact } from './machine-facts.ts';
 import { loadObject, objectStream, preservationStream } from './object-commands.ts';
 
@@ -481,25 +482,16 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
   const files = chosen.filter((c) => c.target !== 'inventory');
   const inventories = chosen.filter((c) => c.target === 'inventory');
   const width = (hasher.size ?? 1) + 1;
-  let next = 0;
-  let failed: unknown = null;
-  const lane = async () => {
-    while (next < files.length && failed === null) {
-      const c = files[next++] as PlannedCheck;
-      try {
-        if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-        const algorithms: FixityAlgorithm[] = [c.algorithm];
-        const check = await hasher.check(c.path, c.expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms });
-        const expected = c.algorithm === 'sha512' ? { sha512: c.expected.sha512 as string } : { sha256: c.expected.sha256 as string };
-        await serially(() => finish(c, check, expected, c.algorithm));
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, files.length) }, lane));
+  const checked = inLanes(files, width, async (c) => {
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+    const algorithms: FixityAlgorithm[] = [c.algorithm];
+    const check = await hasher.check(c.path, c.expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms });
+    const expected = c.algorithm === 'sha512' ? { sha512: c.expected.sha512 as string } : { sha256: c.expected.sha256 as string };
+    await serially(() => finish(c, check, expected, c.algorithm));
+  });
+  const failure = await checked.then(() => null, (err: unknown) => ({ err }));
   await chain;
-  if (failed !== null) throw failed;
+  if (failure) throw failure.err;
   for (const c of inventories) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
     await checkInventory(c);

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CURRENT_SCHEMA_VERSION, eventSchemas, parseEventData } from '../domain/events.ts';
-import { fsyncDir } from '../storage/digest.ts';
+import { fsyncDir, writeFileDurable } from '../storage/durable-file.ts';
 import { newEventId } from './event-id.ts';
 import type { EventStore, RecordedEvent, StreamHead } from './port.ts';
 
@@ -235,25 +235,6 @@ function errorMessage(err: unknown): string {
 
 function isMissing(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'ENOENT';
-}
-
-/** temp file, fsync, rename, fsync the directory: the file is either whole or absent after a crash. */
-async function writeDurable(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-  try {
-    const handle = await open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(dir, name));
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(dir);
 }
 
 /**
@@ -689,10 +670,10 @@ export async function sealNow(
     try {
       const text = sealFileText(seal, event, replica, forcedOver);
       const name = sealFileName(seal.position);
-      await writeDurable(dir, name, text);
+      await writeFileDurable(dir, name, text);
       // latest.json is a convenience for people (verify reads the seal-<position> files); a
       // concurrent, newer seal that got there first is not replaced by this older one.
-      if ((await latestPositionIn(dir)) < seal.position) await writeDurable(dir, 'latest.json', text);
+      if ((await latestPositionIn(dir)) < seal.position) await writeFileDurable(dir, 'latest.json', text);
       writtenTo.push({ ...replica, file: join(dir, name) });
     } catch (err) {
       failed.push({ ...replica, reason: errorMessage(err) });

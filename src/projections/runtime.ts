@@ -243,46 +243,38 @@ export class ProjectionRunner {
   }
 }
 
-export interface RebuildProgress {
+export interface CatchUpProgress {
   position: bigint;
   head: bigint;
   events: number;
 }
 
 /**
- * Drops a projection's tables and replays the whole log into them. Safe while a server runs:
- * both go through the checkpoint compare-and-set, and whoever is behind resumes from it.
+ * Applies what the projection has not seen, up to the log's head as it is when this starts,
+ * in batches, through the same compare-and-set on the checkpoint as a server's runner:
+ * whenever another runner moved the checkpoint, this resumes from where that one is, so
+ * no batch is applied twice. The projection must be prepared (prepareProjection).
  */
-export async function rebuildProjection(
+export async function catchUpProjection(
   store: EventStore,
   db: ReadModelDb,
   projection: Projection,
-  onProgress?: (p: RebuildProgress) => void,
-  batchSize = 5000,
+  options: { batchSize?: number; onProgress?: (p: CatchUpProgress) => void } = {},
 ): Promise<{ events: number }> {
-  db.transaction(() => {
-    projection.reset(db);
-    projection.setup(db);
-    writeCheckpoint(db, projection.name, { version: projection.version, position: null });
-  })();
-  const head = (await store.headPosition()) ?? 0n;
-  let applied: bigint | null = null;
+  const batchSize = options.batchSize ?? 5000;
+  const head = await store.headPosition();
   let events = 0;
-  // A replay writes far more than a live server: checkpoint the WAL every ~200 MB instead
-  // of after nearly every batch (this connection only; a server's connection is unaffected).
-  const autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
-  db.pragma('wal_autocheckpoint = 50000');
-  try {
+  if (head === null) return { events };
   for (;;) {
+    let applied = readCheckpoint(db, projection.name)?.position ?? null;
     let batch: RecordedEvent[] = [];
     let moved = false;
-    // Returns false when another runner moved the checkpoint: re-read from where it is.
     const flush = (): boolean => {
       const outcome = applyBatch(db, projection, applied, batch);
       applied = outcome.position;
       if (outcome.kind === 'applied') events += batch.length;
       batch = [];
-      onProgress?.({ position: applied ?? 0n, head, events });
+      options.onProgress?.({ position: applied ?? 0n, head, events });
       return outcome.kind === 'applied';
     };
     for await (const e of store.readAll({ fromPosition: applied === null ? 'start' : applied + 1n, filter: projection.filter })) {
@@ -293,12 +285,35 @@ export async function rebuildProjection(
         break;
       }
     }
-    if (!moved && batch.length && !flush()) moved = true;
-    if (!moved) break;
+    if (!moved && batch.length > 0 && !flush()) moved = true;
+    if (!moved) return { events };
   }
+}
+
+/**
+ * Drops a projection's tables and replays the whole log into them. Safe while a server runs:
+ * both go through the checkpoint compare-and-set, and whoever is behind resumes from it.
+ */
+export async function rebuildProjection(
+  store: EventStore,
+  db: ReadModelDb,
+  projection: Projection,
+  onProgress?: (p: CatchUpProgress) => void,
+  batchSize = 5000,
+): Promise<{ events: number }> {
+  db.transaction(() => {
+    projection.reset(db);
+    projection.setup(db);
+    writeCheckpoint(db, projection.name, { version: projection.version, position: null });
+  })();
+  // A replay writes far more than a live server: checkpoint the WAL every ~200 MB instead
+  // of after nearly every batch (this connection only; a server's connection is unaffected).
+  const autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  db.pragma('wal_autocheckpoint = 50000');
+  try {
+    return await catchUpProjection(store, db, projection, { batchSize, ...(onProgress ? { onProgress } : {}) });
   } finally {
     db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
-  return { events };
 }
