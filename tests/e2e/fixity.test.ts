@@ -63,10 +63,13 @@ function noisePage(seed: number, side = 256): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).tiff({ compression: 'none' }).toBuffer();
 }
 
+/** Both of the work's streams, in log order: ingest on the object stream, every finding on the preservation stream. */
 async function events(s: TestServer, objectId: string): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
-  for await (const e of s.store.readStream(`object-${objectId}`)) out.push(e);
-  return out;
+  for (const streamId of [`object-${objectId}`, `preservation-${objectId}`]) {
+    for await (const e of s.store.readStream(streamId)) out.push(e);
+  }
+  return out.sort((a, b) => Number(a.position - b.position));
 }
 const ofType = <K extends 'FixityChecked' | 'FileRepaired' | 'FileDamaged' | 'FileIngested'>(list: RecordedEvent[], type: K) =>
   list.filter((e) => e.type === type).map((e) => ({ ...(e.data as EventData<K>), meta: e.metadata, position: e.position }));

@@ -91,7 +91,14 @@ test('staff get the provenance as JSON by default: PREMIS events, agents, files 
   t.is(object.title, TITLE);
   t.is(object.accessLevel, 'confidential');
   t.is(((object.files as Json[])[0]?.objectIdentifier as Json).value, fileId);
-  t.like(body.chain, { status: 'intact', events: 3 });
+  // People's decisions and the machine's fact, each on its own intact chain.
+  t.like(body.chain, { status: 'intact', events: 2 });
+  t.like(body.factsChain, { status: 'intact', events: 1 });
+  t.is(body.factsStreamId, `preservation-${objectId}`);
+  t.deepEqual(
+    events.map((e) => (e.record as Json).streamId),
+    [`object-${objectId}`, `object-${objectId}`, `preservation-${objectId}`],
+  );
 });
 
 test('PREMIS XML when Accept prefers XML, or with ?format=xml; well-formed, with every event and agent', async (t) => {
@@ -116,7 +123,8 @@ test('PREMIS XML when Accept prefers XML, or with ?format=xml; well-formed, with
   );
   t.false(xml.includes('<b>'), 'the title is escaped');
   t.true(findAll(doc, PREMIS_NS, 'eventDetail').some((d) => d.text.includes(TITLE)));
-  t.regex(xml, /<!-- hash chain of object-[a-z0-9]+: intact \(3 events/);
+  t.regex(xml, /<!-- hash chain of object-[a-z0-9]+: intact \(2 events/);
+  t.regex(xml, /<!-- hash chain of preservation-[a-z0-9]+: intact \(1 events/);
 
   const textXml = await get(t, `/api/objects/${objectId}/provenance`, { ...auth, accept: 'text/xml' });
   t.regex(textXml.headers.get('content-type') ?? '', /^text\/xml/);
