@@ -35,7 +35,7 @@ export async function catchUp(store: EventStore, db: ReadModelDb, projection: Pr
       position = outcome.position;
       return outcome.kind === 'applied';
     };
-    for await (const e of store.readAll({ fromPosition: from === null ? 'start' : from + 1n, filter: projection.filter })) {
+    for await (const e of store.readAll({ after: from ?? undefined, filter: projection.filter })) {
       if (e.position > head) break;
       batch.push(e);
       if (batch.length >= batchSize && !flush()) {

@@ -18,7 +18,6 @@ import {
   type JSONEventData,
   type JSONType,
   type Position,
-  type ReadPosition,
   type ReadRevision,
   type StreamingRead,
   type WrongExpectedVersionError as EsdbWrongExpectedVersionError,
@@ -57,7 +56,7 @@ import { checkStreamId } from './subscription.ts';
  * so an event's commit and prepare positions are equal and `{commit: p, prepare: p}` names
  * it exactly. The server can only start reading at a record boundary, so a position handed
  * to readAll or subscribeToAll must be one this adapter produced (an event's position or
- * headPosition()); `p + 1n` is accepted by readAll as "after p" (see readAll).
+ * headPosition()), never arithmetic on one.
  */
 
 /** How many of a stream's newest events are searched for a re-sent 'any'/'stream_exists' append. */
@@ -300,53 +299,29 @@ export class EsdbEventStore implements EventStore {
   }
 
   /**
-   * `fromPosition` is inclusive, like the SQLite adapter. The client reads $all without
-   * server-side filters, so `filter` is applied here and a selective filter still transfers
-   * every event after `fromPosition`; subscribeToAll filters on the server.
+   * `after` is exclusive and must be a position this adapter produced, that is a record
+   * boundary: the server starts a forward read at that record (inclusive), which is skipped
+   * here. The client reads $all without server-side filters, so `filter` is applied here and
+   * a selective filter still transfers every event after `after`; subscribeToAll filters on
+   * the server.
    */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    const from = options.fromPosition ?? 'start';
+    const after = options.after;
     const filter = normaliseFilter(options.filter);
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    let received = false;
-
-    const scan = async function* (store: EsdbEventStore, start: ReadPosition, min: bigint) {
-      for await (const resolved of drain(store.client.readAll({ direction: FORWARDS, fromPosition: start }))) {
-        received = true;
+    const read = this.client.readAll({ direction: FORWARDS, fromPosition: after === undefined ? START : at(after) });
+    try {
+      for await (const resolved of drain(read)) {
         const e = resolved.event;
-        if (!e || isSystem(e.streamId, e.type) || e.position.commit < min) continue;
+        if (!e || isSystem(e.streamId, e.type)) continue;
+        if (after !== undefined && e.position.commit <= after) continue;
         if (!matchesFilter(filter, e.streamId, e.type)) continue;
         yield toRecorded(e);
         if (--remaining <= 0) return;
       }
-    };
-
-    if (from === 'start') {
-      try {
-        yield* scan(this, START, 0n);
-      } catch (err) {
-        throw mapError(err, 'read $all');
-      }
-      return;
-    }
-    try {
-      yield* scan(this, at(from), from);
     } catch (err) {
-      const mapped = mapError(err, 'read $all');
-      // Callers say "after p" as `p + 1n`, which points inside p's record, and the server
-      // refuses to start reading inside a record. Starting at p and skipping it is the same
-      // read. Only tried when the very first read failed and the failure is not an outage.
-      if (received || from <= 0n || mapped instanceof EventStoreUnavailableError || isAccessDenied(err)) throw mapped;
-      try {
-        yield* scan(this, at(from - 1n), from);
-      } catch (retryErr) {
-        const retryMapped = mapError(retryErr, 'read $all');
-        if (received || retryMapped instanceof EventStoreUnavailableError || isAccessDenied(retryErr)) throw retryMapped;
-        throw new RangeError(`position ${from} is not an event position in this EventStoreDB log (nor one after an event)`, {
-          cause: mapped,
-        });
-      }
+      throw mapError(err, 'read $all');
     }
   }
 
@@ -735,10 +710,6 @@ function asWrongExpectedVersion(err: unknown): EsdbWrongExpectedVersionError | n
 
 function isStreamNotFound(err: unknown): boolean {
   return asCommandError(err)?.type === ErrorType.STREAM_NOT_FOUND;
-}
-
-function isAccessDenied(err: unknown): boolean {
-  return asCommandError(err)?.type === ErrorType.ACCESS_DENIED;
 }
 
 function errorMessage(err: unknown): string {
