@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newEventId } from '../eventstore/event-id.ts';
 import {
   CURRENT_SCHEMA_VERSION,
@@ -8,7 +9,7 @@ import {
   isEventType,
   parseEventData,
 } from '../domain/events.ts';
-import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
+import { type AppendResult, type EventStore, EventStoreUnavailableError, WrongExpectedVersionError } from '../eventstore/port.ts';
 
 /**
  * Runs a command against one stream: read it, fold it with `evolve`, `decide`, append with
@@ -39,6 +40,8 @@ export interface CommandResult<S, E extends DomainEvent = DomainEvent> {
 }
 
 const RETRIES = 5;
+/** Re-sends of one append whose outcome an outage hid. */
+const RESENDS = 3;
 
 export async function loadStream<S, E extends DomainEvent>(
   store: EventStore,
@@ -103,7 +106,18 @@ export async function handleCommand<S, C, E extends DomainEvent>(
       };
     });
     try {
-      const result = await store.append(streamId, newEvents, revision < 0n ? 'no_stream' : revision);
+      let result: AppendResult;
+      // An outage can hide an append that was written: re-send the same events (same ids)
+      // at the same expected revision, which the store recognises instead of writing twice.
+      for (let resend = 0; ; resend++) {
+        try {
+          result = await store.append(streamId, newEvents, revision < 0n ? 'no_stream' : revision);
+          break;
+        } catch (err) {
+          if (!(err instanceof EventStoreUnavailableError) || resend >= RESENDS) throw err;
+          await sleep(100 * 2 ** resend);
+        }
+      }
       const next = withIds.reduce(decider.evolve, state);
       return { state: next, revision: result.nextExpectedRevision, position: result.position, events: withIds };
     } catch (err) {

@@ -136,6 +136,9 @@ export class EsdbEventStore implements EventStore {
         // The server stores ids as UUIDs; anything else would fail deep inside the client.
         if (!UUID.test(e.id)) throw new RangeError(`event id ${JSON.stringify(e.id)} is not a UUID`);
         if (e.data === undefined) throw new TypeError(`event ${e.id} has no data`);
+        // The client hands back undecodable JSON as the raw string, so a string could not be
+        // told apart from damaged bytes on the way back (see toRecorded).
+        if (typeof e.data === 'string') throw new TypeError(`event ${e.id}: data must not be a bare JSON string on EventStoreDB`);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -199,6 +202,13 @@ export class EsdbEventStore implements EventStore {
       const wrong = asWrongExpectedVersion(err);
       if (wrong) return { raced: wrong.actualVersion };
       throw mapError(err, `append to ${streamId}`);
+    }
+    // With `throwOnAppendFailure=false` in the connection string the client reports a lost
+    // race as a result instead of an error (and its batch path gets the actual revision
+    // wrong): the head is read again instead of trusting it.
+    if (!appended.success) {
+      const [now] = await this.readRaw(streamId, BACKWARDS, END, 1);
+      return { raced: now ? now.revision : 'no_stream' };
     }
     return {
       result: { nextExpectedRevision: appended.nextExpectedRevision, position: await this.appendPosition(streamId, appended) },
@@ -479,12 +489,18 @@ class EsdbSubscription implements Subscription {
   }
 
   private onData(resolved: AllStreamResolvedEvent): void {
+    // After a failure nothing more is queued: an event behind an undecodable one must not
+    // reach the consumer, who would checkpoint past the damage.
+    if (this.failure) return;
     const e = resolved.event;
     if (!e || isSystem(e.streamId, e.type) || !matchesFilter(this.filter, e.streamId, e.type)) return;
     try {
       this.queue.push(toRecorded(e));
     } catch (err) {
-      this.failure ??= err;
+      this.failure = err;
+      this.native.pause();
+      this.poke();
+      return;
     }
     if (this.queue.length >= QUEUE_HIGH) this.native.pause();
     this.poke();
@@ -619,6 +635,8 @@ function toEventData(e: NewEvent & { metadata: EventMetadata }): JSONEventData {
 
 function toRecorded(e: EsdbRecorded): RecordedEvent {
   if (!e.isJson) throw new CorruptEventError(e.streamId, e.revision, 'data is not JSON');
+  // The client returns data it cannot parse as the raw string; we never write a bare string.
+  if (typeof e.data === 'string') throw new CorruptEventError(e.streamId, e.revision, 'data is not valid JSON');
   return {
     id: e.id,
     streamId: e.streamId,

@@ -91,6 +91,7 @@ export class EsdbDouble {
   private end = FIRST_POSITION;
   private port = 0;
   private lostReplies = 0;
+  private beforeCommit: (() => Promise<void>) | null = null;
   private readonly options: Required<EsdbDoubleOptions>;
   /** Reads and subscriptions refused because they started inside a record. */
   invalidPositionRequests = 0;
@@ -153,6 +154,20 @@ export class EsdbDouble {
   /** The next `n` appends are committed, but their callers get UNAVAILABLE instead of the reply. */
   loseNextAppendReplies(n = 1): void {
     this.lostReplies += n;
+  }
+
+  /**
+   * Runs `fn` when the next append arrives, before it is committed: another client's write
+   * slips in between our adapter's read of the head and its append, deterministically.
+   */
+  beforeNextAppend(fn: () => Promise<void>): void {
+    this.beforeCommit = fn;
+  }
+
+  private async runBeforeCommit(): Promise<void> {
+    const fn = this.beforeCommit;
+    this.beforeCommit = null;
+    await fn?.();
   }
 
   /** Ends every open subscription with UNAVAILABLE, as a server shutting down or losing leadership. */
@@ -289,7 +304,7 @@ export class EsdbDouble {
       const m = req.getProposedMessage();
       if (m) proposed.push(toProposed(m));
     });
-    call.on('end', () => {
+    call.on('end', () => void this.runBeforeCommit().then(() => {
       if (!options) {
         callback({ code: grpc.status.INVALID_ARGUMENT, details: 'append without options' });
         return;
@@ -327,7 +342,7 @@ export class EsdbDouble {
         resp.setWrongExpectedVersion(wrong);
       }
       callback(null, resp);
-    });
+    }));
   }
 
   private takeLostReply(): boolean {
@@ -351,52 +366,61 @@ export class EsdbDouble {
       pending.delete(correlation);
       const options = entry.options;
       if (!options) return;
-      const streamId = streamName(options.getStreamIdentifier());
-      const expected: Expected = options.hasStreamPosition()
-        ? { kind: 'revision', revision: BigInt(options.getStreamPosition()) }
-        : options.hasNoStream()
-          ? { kind: 'no_stream' }
-          : options.hasStreamExists()
-            ? { kind: 'stream_exists' }
-            : { kind: 'any' };
-      const outcome = this.commit(streamId, expected, entry.proposed);
-      if (outcome.ok && this.takeLostReply()) {
-        // The connection goes down with the reply: every append in flight on it fails.
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection reset by peer' });
-        return;
-      }
-      const resp = new streamsPb.BatchAppendResp();
-      const correlationId = new sharedPb.UUID();
-      correlationId.setString(correlation);
-      resp.setCorrelationId(correlationId);
-      resp.setStreamIdentifier(options.getStreamIdentifier());
-      if (outcome.ok) {
-        const success = new streamsPb.BatchAppendResp.Success();
-        success.setCurrentRevision(String(outcome.last.revision));
-        const position = new sharedPb.AllStreamPosition();
-        position.setCommitPosition(String(outcome.last.position));
-        position.setPreparePosition(String(outcome.last.position));
-        success.setPosition(position);
-        resp.setSuccess(success);
-      } else {
-        const wrong = new sharedPb.WrongExpectedVersion();
-        if (outcome.current === null) wrong.setCurrentNoStream(new emptyPb.Empty());
-        else wrong.setCurrentStreamRevision(String(outcome.current));
-        if (expected.kind === 'revision') wrong.setExpectedStreamPosition(String(expected.revision));
-        else if (expected.kind === 'no_stream') wrong.setExpectedNoStream(new emptyPb.Empty());
-        else if (expected.kind === 'stream_exists') wrong.setExpectedStreamExists(new emptyPb.Empty());
-        else wrong.setExpectedAny(new emptyPb.Empty());
-        const details = new anyPb.Any();
-        details.pack(wrong.serializeBinary(), 'event_store.client.WrongExpectedVersion');
-        const status = new statusPb.Status();
-        status.setCode(9);
-        status.setMessage('Wrong expected version.');
-        status.setDetails(details);
-        resp.setError(status);
-      }
-      call.write(resp);
+      void this.runBeforeCommit().then(() => this.batchCommit(call, correlation, options, entry.proposed));
     });
     call.on('end', () => call.end());
+  }
+
+  private batchCommit(
+    call: grpc.ServerDuplexStream<streamsPb.BatchAppendReq, streamsPb.BatchAppendResp>,
+    correlation: string,
+    options: streamsPb.BatchAppendReq.Options,
+    proposed: Proposed[],
+  ): void {
+    const streamId = streamName(options.getStreamIdentifier());
+    const expected: Expected = options.hasStreamPosition()
+      ? { kind: 'revision', revision: BigInt(options.getStreamPosition()) }
+      : options.hasNoStream()
+        ? { kind: 'no_stream' }
+        : options.hasStreamExists()
+          ? { kind: 'stream_exists' }
+          : { kind: 'any' };
+    const outcome = this.commit(streamId, expected, proposed);
+    if (outcome.ok && this.takeLostReply()) {
+      // The connection goes down with the reply: every append in flight on it fails.
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Connection reset by peer' });
+      return;
+    }
+    const resp = new streamsPb.BatchAppendResp();
+    const correlationId = new sharedPb.UUID();
+    correlationId.setString(correlation);
+    resp.setCorrelationId(correlationId);
+    resp.setStreamIdentifier(options.getStreamIdentifier());
+    if (outcome.ok) {
+      const success = new streamsPb.BatchAppendResp.Success();
+      success.setCurrentRevision(String(outcome.last.revision));
+      const position = new sharedPb.AllStreamPosition();
+      position.setCommitPosition(String(outcome.last.position));
+      position.setPreparePosition(String(outcome.last.position));
+      success.setPosition(position);
+      resp.setSuccess(success);
+    } else {
+      const wrong = new sharedPb.WrongExpectedVersion();
+      if (outcome.current === null) wrong.setCurrentNoStream(new emptyPb.Empty());
+      else wrong.setCurrentStreamRevision(String(outcome.current));
+      if (expected.kind === 'revision') wrong.setExpectedStreamPosition(String(expected.revision));
+      else if (expected.kind === 'no_stream') wrong.setExpectedNoStream(new emptyPb.Empty());
+      else if (expected.kind === 'stream_exists') wrong.setExpectedStreamExists(new emptyPb.Empty());
+      else wrong.setExpectedAny(new emptyPb.Empty());
+      const details = new anyPb.Any();
+      details.pack(wrong.serializeBinary(), 'event_store.client.WrongExpectedVersion');
+      const status = new statusPb.Status();
+      status.setCode(9);
+      status.setMessage('Wrong expected version.');
+      status.setDetails(details);
+      resp.setError(status);
+    }
+    call.write(resp);
   }
 
   // ---------------------------------------------------------------------------------------
