@@ -9,8 +9,8 @@ import { z } from 'zod';
  */
 const EventStoreUrl = z
   .string()
-  .refine((s) => s.startsWith('sqlite:') || s.startsWith('esdb://') || s.startsWith('esdb+discover://') || s.startsWith('kurrentdb://'), {
-    message: 'use sqlite:PATH or an esdb:// connection string',
+  .refine((s) => s.startsWith('sqlite:') || /^(esdb|kurrentdb|kdb)(\+discover)?:\/\//i.test(s), {
+    message: 'use sqlite:PATH or an esdb:// (or kurrentdb://) connection string',
   });
 
 const SearchUrl = z

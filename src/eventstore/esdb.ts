@@ -107,9 +107,87 @@ export class EsdbEventStore implements EventStore {
   private readonly subscriptions = new Set<EsdbSubscription>();
   private closed = false;
 
-  /** Parses the connection string (throws on a malformed one) without connecting: the client connects on first use. */
+  /**
+   * Parses the connection string (throws on a malformed one) without connecting: the client
+   * connects on first use. KurrentDB's `kurrentdb://` and `kdb://` schemes (and their
+   * `+discover` forms) name the same protocol as `esdb://`, which is all this client parses.
+   */
   static connect(connectionString: string, options: EsdbEventStoreOptions = {}): EsdbEventStore {
-    return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString), options);
+    return new EsdbEventStore(EventStoreDBClient.connectionString(clientConnectionString(connectionString)), options);
+  }
+
+  /** connect, then probe: what the service opens at start. */
+  static async open(connectionString: string, options: EsdbEventStoreOptions = {}): Promise<EsdbEventStore> {
+    const store = EsdbEventStore.connect(connectionString, options);
+    try {
+      await store.probe();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Checks once what this adapter relies on and fails with one readable error naming what
+   * to do: the server's version (22.10 or later), permission to read $all, and that events
+   * carry positions whose commit and prepare parts are equal (see the note on positions).
+   */
+  async probe(): Promise<void> {
+    let version: string;
+    try {
+      // The client fetches ServerFeatures once per connection and keeps the answer, but only
+      // exposes it to subclasses; `unknown` means the server has no ServerFeatures (< 21.10).
+      version = (await (this.client as unknown as { capabilities: Promise<{ serverVersion: string }> }).capabilities).serverVersion;
+    } catch (err) {
+      throw new EventStoreUnavailableError(
+        probeMessage(
+          `không kết nối được máy chủ (${errorMessage(err)}). Hãy kiểm tra THUKHO_EVENTSTORE (địa chỉ, cổng, tls=true/false) và máy chủ có đang chạy không`,
+          `cannot reach the server (${errorMessage(err)}). Check THUKHO_EVENTSTORE (host, port, tls=true/false) and that the server is running`,
+        ),
+        { cause: err },
+      );
+    }
+    const [, major, minor] = /^(\d+)\.(\d+)/.exec(version) ?? [];
+    if (!major || !minor || Number(major) * 100 + Number(minor) < MIN_SERVER_VERSION) {
+      throw new EventStoreProbeError(
+        probeMessage(
+          `phiên bản máy chủ ${version === 'unknown' ? 'quá cũ (không trả lời ServerFeatures)' : version} không được hỗ trợ; cần EventStoreDB 22.10 trở lên hoặc KurrentDB. Hãy nâng cấp máy chủ`,
+          `server version ${version === 'unknown' ? 'too old (no ServerFeatures)' : version} is not supported; EventStoreDB 22.10 or later, or KurrentDB, is needed. Upgrade the server`,
+        ),
+      );
+    }
+    let newest: EsdbRecorded[] = [];
+    try {
+      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: PROBE_EVENTS }))) {
+        if (resolved.event) newest.push(resolved.event);
+      }
+    } catch (err) {
+      if (asCommandError(err)?.type === ErrorType.ACCESS_DENIED) {
+        throw new EventStoreProbeError(
+          probeMessage(
+            'người dùng trong chuỗi kết nối không được đọc $all. Hãy cho người dùng này quyền đọc $all (nhóm $ops hoặc $admins, hoặc ACL của $all)',
+            'the user in the connection string may not read $all. Give that user read access to $all (the $ops or $admins group, or the $all ACL)',
+          ),
+          { cause: err },
+        );
+      }
+      throw mapError(err, 'probe: read $all');
+    }
+    newest = newest.filter((e) => !isSystem(e.streamId, e.type));
+    const ours = newest[0];
+    if (!ours) return;
+    // Stream reads must carry the event's $all position (servers from 22.6), equal to what $all says.
+    const [again] = await this.readRaw(ours.streamId, FORWARDS, ours.revision, 1);
+    const bad = [ours, again].find((e) => !e?.position || e.position.commit !== e.position.prepare || e.position.commit !== ours.position?.commit);
+    if (bad !== undefined) {
+      throw new EventStoreProbeError(
+        probeMessage(
+          `máy chủ trả về vị trí sự kiện không như thukho cần (${ours.streamId}@${ours.revision}: ${describePosition(bad)}). Hãy dùng EventStoreDB 22.10 trở lên hoặc KurrentDB, và báo lỗi này cho nhóm phát triển`,
+          `the server reports event positions thukho cannot use (${ours.streamId}@${ours.revision}: ${describePosition(bad)}). Use EventStoreDB 22.10 or later, or KurrentDB, and report this to the developers`,
+        ),
+      );
+    }
   }
 
   constructor(
@@ -573,6 +651,50 @@ class EsdbSubscription implements Subscription {
 
 // -----------------------------------------------------------------------------------------
 // helpers
+
+/** 22.10 as major * 100 + minor. */
+const MIN_SERVER_VERSION = 2210;
+/** How many of the newest $all events the probe looks through for one of ours. */
+const PROBE_EVENTS = 100;
+
+/** What the probe at start found wrong with the server (see EsdbEventStore.probe). */
+export class EventStoreProbeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventStoreProbeError';
+  }
+}
+
+function probeMessage(vi: string, en: string): string {
+  return `Không dùng được EventStoreDB: ${vi}. / EventStoreDB cannot be used: ${en}.`;
+}
+
+function describePosition(e: EsdbRecorded | undefined): string {
+  if (!e?.position) return 'không có vị trí / no position';
+  return `commit ${e.position.commit}, prepare ${e.position.prepare}`;
+}
+
+const SCHEME = /^(?<scheme>[a-z][a-z0-9+.-]*):\/\//i;
+
+/** The same server under KurrentDB's names, spelt the way this client parses. */
+export function clientConnectionString(connectionString: string): string {
+  const scheme = SCHEME.exec(connectionString)?.groups?.scheme?.toLowerCase();
+  const rest = connectionString.replace(SCHEME, '');
+  switch (scheme) {
+    case 'esdb':
+    case 'kurrentdb':
+    case 'kdb':
+      return `esdb://${rest}`;
+    case 'esdb+discover':
+    case 'kurrentdb+discover':
+    case 'kdb+discover':
+      return `esdb+discover://${rest}`;
+    default:
+      throw new RangeError(
+        `THUKHO_EVENTSTORE: "${scheme ?? connectionString}" không phải chuỗi kết nối EventStoreDB; dùng esdb://, esdb+discover://, kurrentdb:// hoặc kurrentdb+discover:// / is not an EventStoreDB connection string; use esdb://, esdb+discover://, kurrentdb:// or kurrentdb+discover://`,
+      );
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,9 +4,9 @@ import test from 'ava';
 import { pino } from 'pino';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { CorruptEventError } from '../../src/eventstore/envelope.ts';
-import { EsdbEventStore } from '../../src/eventstore/esdb.ts';
+import { EsdbEventStore, EventStoreProbeError } from '../../src/eventstore/esdb.ts';
 import { verifyStreamChain } from '../../src/eventstore/hash-chain.ts';
-import { type RecordedEvent, WrongExpectedVersionError } from '../../src/eventstore/port.ts';
+import { EventStoreUnavailableError, type RecordedEvent, WrongExpectedVersionError } from '../../src/eventstore/port.ts';
 import { readCheckpoint } from '../../src/projections/checkpoint.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
@@ -242,4 +242,47 @@ test('reads never start inside a record; the double refuses one that does', asyn
   const inside = { commit: first.position + 1n, prepare: first.position + 1n };
   await t.throwsAsync(collect(client.readAll({ fromPosition: inside })));
   t.is(double.invalidPositionRequests, 1);
+});
+
+test('the probe at start accepts a supported server and the kurrentdb:// scheme', async (t) => {
+  const double = await EsdbDouble.start({ serverVersion: '24.10.0' });
+  t.teardown(() => double.stop());
+  const seed = EsdbEventStore.connect(double.connectionString);
+  await seed.append('object-probe', [testEvent('A', {}), testEvent('B', {})], 'no_stream');
+  double.writeSystemEvent();
+  await seed.close();
+  for (const scheme of ['esdb', 'kurrentdb', 'kdb']) {
+    const store = await EsdbEventStore.open(double.connectionString.replace(/^esdb/, scheme));
+    t.is((await collect(store.readStream('object-probe'))).length, 2, scheme);
+    await store.close();
+  }
+});
+
+const refusals: Array<[string, EsdbDoubleOptions & { denyAllReads?: boolean }, RegExp]> = [
+  ['a server older than 22.10', { serverVersion: '21.10.5' }, /phiên bản máy chủ 21\.10\.5.*\/ EventStoreDB cannot be used: server version 21\.10\.5 is not supported.*Upgrade/],
+  ['a server without ServerFeatures', { noServerFeatures: true }, /quá cũ.*too old \(no ServerFeatures\)/],
+  ['a user who may not read $all', { denyAllReads: true }, /không được đọc \$all.*may not read \$all.*\$ops or \$admins/],
+];
+
+for (const [what, options, message] of refusals) {
+  test(`the probe at start refuses ${what} with one bilingual error`, async (t) => {
+    const double = await EsdbDouble.start(options);
+    t.teardown(() => double.stop());
+    double.denyAllReads = options.denyAllReads ?? false;
+    const err = await t.throwsAsync(EsdbEventStore.open(double.connectionString), { instanceOf: EventStoreProbeError });
+    t.regex(err?.message ?? '', message);
+    t.regex(err?.message ?? '', /^Không dùng được EventStoreDB: .* \/ EventStoreDB cannot be used: /);
+  });
+}
+
+test('the probe reports an unreachable server as unavailable, in both languages', async (t) => {
+  const err = await t.throwsAsync(EsdbEventStore.open('esdb://127.0.0.1:1?tls=false&defaultDeadline=3000'), {
+    instanceOf: EventStoreUnavailableError,
+  });
+  t.regex(err?.message ?? '', /không kết nối được máy chủ.*cannot reach the server.*THUKHO_EVENTSTORE/);
+});
+
+test('a connection string with another scheme is refused by name', (t) => {
+  const err = t.throws(() => EsdbEventStore.connect('http://127.0.0.1:2113'), { instanceOf: RangeError });
+  t.regex(err?.message ?? '', /"http".*kurrentdb:\/\//);
 });
