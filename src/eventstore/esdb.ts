@@ -38,6 +38,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamHead,
+  type StreamHeadIndex,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedVersionError,
@@ -76,6 +77,8 @@ export interface EsdbEventStoreOptions {
    * not recognised and is written again (under new revisions, with a valid chain).
    */
   resendWindow?: number;
+  /** Where listStreams reads every stream's head (closed with the store). */
+  streamHeads?: StreamHeadIndex;
 }
 
 /** The fields we use of the client's recorded event (JSON and binary variants alike). */
@@ -102,6 +105,7 @@ type AttemptOutcome = { result: AppendResult } | { raced: bigint | 'no_stream' }
 export class EsdbEventStore implements EventStore {
   readonly kind = 'esdb' as const;
   private readonly resendWindow: number;
+  private readonly streamHeads: StreamHeadIndex | null;
   /** Tail of each stream's in-process append queue (see append). */
   private readonly streamLocks = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<EsdbSubscription>();
@@ -195,6 +199,7 @@ export class EsdbEventStore implements EventStore {
     options: EsdbEventStoreOptions = {},
   ) {
     this.resendWindow = Math.max(1, options.resendWindow ?? DEFAULT_RESEND_WINDOW);
+    this.streamHeads = options.streamHeads ?? null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -427,38 +432,42 @@ export class EsdbEventStore implements EventStore {
   // log-wide queries
 
   /**
-   * Reads all of $all backwards once: the first event met of each stream is its head. The
-   * `$streams` system projection would be cheaper but is off unless the server runs system
-   * projections, and gives no hashes. Cost: the whole log crosses the network (it is meant
-   * for `verify` and seals, not for requests); memory: one set of stream ids.
+   * From the stream-heads index the store was given (openEventStore gives the projection in
+   * the read model): EventStoreDB's only list of streams is a scan of all of $all, and the
+   * `$streams` system projection is off unless the server runs projections and has no hashes.
    */
-  async *listStreams(): AsyncIterable<StreamHead> {
-    const seen = new Set<string>();
-    try {
-      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END }))) {
-        const e = resolved.event;
-        if (!e || isSystem(e.streamId, e.type) || seen.has(e.streamId)) continue;
-        seen.add(e.streamId);
-        // Lenient on purpose: a damaged head should be reported by the chain check of that
-        // stream, not abort the listing of every other stream.
-        yield { streamId: e.streamId, revision: e.revision, hash: looseHash(e.metadata) };
-      }
-    } catch (err) {
-      throw mapError(err, 'read $all');
+  listStreams(): AsyncIterable<StreamHead> {
+    if (!this.streamHeads) {
+      throw new Error('EsdbEventStore.listStreams needs a stream-heads index: open the store with openEventStore or pass options.streamHeads');
     }
+    return this.streamHeads.list(this);
   }
 
-  /** The newest non-system event; the server writes its own events ($stats and others) all the time. */
+  /**
+   * The newest non-system event; the server writes its own events ($stats and others) all the
+   * time. Read backwards a page at a time, so that a run of the server's events costs pages,
+   * never a stream of all of $all.
+   */
   async headPosition(): Promise<bigint | null> {
+    let from: Position | typeof END = END;
     try {
-      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END }))) {
-        const e = resolved.event;
-        if (e && !isSystem(e.streamId, e.type)) return e.position.commit;
+      for (;;) {
+        let read = 0;
+        let oldest: Position | undefined;
+        for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: HEAD_PAGE }))) {
+          read++;
+          const e = resolved.event;
+          if (!e) continue;
+          if (!isSystem(e.streamId, e.type)) return e.position.commit;
+          oldest = e.position;
+        }
+        if (read < HEAD_PAGE || !oldest) return null;
+        // Backward reads exclude their start: the next page begins before the oldest seen.
+        from = oldest;
       }
     } catch (err) {
       throw mapError(err, 'read $all');
     }
-    return null;
   }
 
   async ping(): Promise<void> {
@@ -481,6 +490,7 @@ export class EsdbEventStore implements EventStore {
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     await Promise.allSettled([...this.streamLocks.values()]);
     await this.client.dispose();
+    this.streamHeads?.close();
   }
 }
 
@@ -654,6 +664,8 @@ class EsdbSubscription implements Subscription {
 
 /** 22.10 as major * 100 + minor. */
 const MIN_SERVER_VERSION = 2210;
+/** How many $all events headPosition reads backwards per request. */
+const HEAD_PAGE = 32;
 /** How many of the newest $all events the probe looks through for one of ours. */
 const PROBE_EVENTS = 100;
 

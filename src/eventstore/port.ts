@@ -86,6 +86,16 @@ export interface StreamHead {
   hash: string;
 }
 
+/**
+ * Where an adapter without a cheap list of its streams (EventStoreDB, whose only list is a
+ * scan of $all) gets one: an index kept from the log itself (the stream-heads projection),
+ * brought up to the log's head on each call.
+ */
+export interface StreamHeadIndex {
+  list(store: EventStore): AsyncIterable<StreamHead>;
+  close(): void;
+}
+
 export interface EventStore {
   readonly kind: 'sqlite' | 'esdb';
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;

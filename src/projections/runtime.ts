@@ -302,3 +302,35 @@ export async function rebuildProjection(
   }
   return { events };
 }
+
+/**
+ * Applies what the projection has not seen yet, in batches, through the same compare-and-set
+ * on the checkpoint as a server's runner: whichever is behind resumes from the other.
+ */
+export async function catchUp(store: EventStore, db: ReadModelDb, projection: Projection, batchSize = 5000): Promise<void> {
+  prepareProjection(db, projection);
+  const head = await store.headPosition();
+  if (head === null) return;
+  for (;;) {
+    const from = readCheckpoint(db, projection.name)?.position ?? null;
+    let batch: RecordedEvent[] = [];
+    let moved = false;
+    let position = from;
+    const flush = () => {
+      const outcome = applyBatch(db, projection, position, batch);
+      batch = [];
+      position = outcome.position;
+      return outcome.kind === 'applied';
+    };
+    for await (const e of store.readAll({ after: from ?? undefined, filter: projection.filter })) {
+      if (e.position > head) break;
+      batch.push(e);
+      if (batch.length >= batchSize && !flush()) {
+        moved = true;
+        break;
+      }
+    }
+    if (!moved && batch.length > 0 && !flush()) moved = true;
+    if (!moved) return;
+  }
+}

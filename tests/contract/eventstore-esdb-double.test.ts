@@ -1,5 +1,7 @@
 import test from 'ava';
 import { EsdbEventStore } from '../../src/eventstore/esdb.ts';
+import { openReadModelDb } from '../../src/projections/read-model-db.ts';
+import { ProjectedStreamHeads } from '../../src/projections/stream-heads.ts';
 import { type EsdbDoubleOptions, EsdbDouble } from '../esdb-double/server.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
@@ -19,7 +21,9 @@ for (const [name, options] of variants) {
   // Started on first use: ava wants every test declared before the file's first await.
   let started: Promise<EsdbDouble> | undefined;
   const double = () => (started ??= EsdbDouble.start(options));
-  eventStoreContract(test, name, async () => EsdbEventStore.connect((await double()).connectionString));
+  eventStoreContract(test, name, async () =>
+    EsdbEventStore.connect((await double()).connectionString, { streamHeads: new ProjectedStreamHeads(openReadModelDb(':memory:')) }),
+  );
   test.after.always(`${name}: no read started inside a record`, async () => {
     const d = await double();
     await d.stop();

@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { EsdbEventStore } from '../../src/eventstore/esdb.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
+import { openReadModelDb } from '../../src/projections/read-model-db.ts';
+import { ProjectedStreamHeads } from '../../src/projections/stream-heads.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'thukho-es-'));
@@ -13,8 +16,9 @@ eventStoreContract(test, 'sqlite', async () => new SqliteEventStore(join(dir, `e
 
 const esdb = process.env.THUKHO_TEST_ESDB;
 if (esdb) {
-  const { EsdbEventStore } = await import('../../src/eventstore/esdb.ts');
-  eventStoreContract(test, 'esdb', async () => EsdbEventStore.connect(esdb));
+  eventStoreContract(test, 'esdb', async () =>
+    EsdbEventStore.open(esdb, { streamHeads: new ProjectedStreamHeads(openReadModelDb(':memory:')) }),
+  );
 } else {
   // Visible in ava's summary ("1 skipped"); the same suite runs on the gRPC protocol double
   // in eventstore-esdb-double.test.ts.

@@ -96,7 +96,14 @@ export class EsdbDouble {
   /** Reads and subscriptions refused because they started inside a record. */
   invalidPositionRequests = 0;
   /** Every $all read and subscription received, for tests that count them. */
-  readonly allReads: Array<{ direction: 'forwards' | 'backwards'; subscription: boolean }> = [];
+  readonly allReads: Array<{
+    direction: 'forwards' | 'backwards';
+    subscription: boolean;
+    from: 'start' | 'end' | bigint;
+    /** The most events asked for (the client's maxCount). */
+    count: bigint;
+    sent: number;
+  }> = [];
   /** When set, $all reads and subscriptions are refused as for a user without permission. */
   denyAllReads = false;
 
@@ -448,7 +455,14 @@ export class EsdbDouble {
       return;
     }
     const subscription = options.hasSubscription();
-    this.allReads.push({ direction: backwards ? 'backwards' : 'forwards', subscription });
+    const logged: (typeof this.allReads)[number] = {
+      direction: backwards ? 'backwards' : 'forwards',
+      subscription,
+      from: 'start',
+      count: options.hasCount() ? BigInt(options.getCount()) : 0n,
+      sent: 0,
+    };
+    this.allReads.push(logged);
     if (this.denyAllReads) {
       const metadata = new grpc.Metadata();
       metadata.set('exception', 'access-denied');
@@ -470,6 +484,7 @@ export class EsdbDouble {
       }
       from = commit;
     }
+    logged.from = from;
     const accepts = this.filterOf(options);
     if (subscription) {
       this.subscribeAll(call, from, accepts, options.hasFilter());
@@ -488,6 +503,7 @@ export class EsdbDouble {
       if (!accepts(r)) continue;
       call.write(eventResp(r));
       sent++;
+      logged.sent++;
     }
     call.end();
   }

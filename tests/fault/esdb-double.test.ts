@@ -6,11 +6,14 @@ import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { CorruptEventError } from '../../src/eventstore/envelope.ts';
 import { EsdbEventStore, EventStoreProbeError } from '../../src/eventstore/esdb.ts';
 import { verifyStreamChain } from '../../src/eventstore/hash-chain.ts';
+import { computeSeal } from '../../src/eventstore/seal.ts';
+import { verifyLog } from '../../src/eventstore/verify.ts';
 import { EventStoreUnavailableError, type RecordedEvent, WrongExpectedVersionError } from '../../src/eventstore/port.ts';
 import { readCheckpoint } from '../../src/projections/checkpoint.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
 import { ProjectionRunner } from '../../src/projections/runtime.ts';
+import { ProjectedStreamHeads } from '../../src/projections/stream-heads.ts';
 import { type EsdbDoubleOptions, EsdbDouble } from '../esdb-double/server.ts';
 import { collect, testEvent } from '../helpers/events.ts';
 
@@ -285,4 +288,64 @@ test('the probe reports an unreachable server as unavailable, in both languages'
 test('a connection string with another scheme is refused by name', (t) => {
   const err = t.throws(() => EsdbEventStore.connect('http://127.0.0.1:2113'), { instanceOf: RangeError });
   t.regex(err?.message ?? '', /"http".*kurrentdb:\/\//);
+});
+
+test('listStreams, verify and seals read the stream-heads projection: a second call reads only what is new, never $all backwards', async (t) => {
+  const double = await EsdbDouble.start();
+  t.teardown(() => double.stop());
+  const db = openReadModelDb(':memory:');
+  const store = EsdbEventStore.connect(double.connectionString, { streamHeads: new ProjectedStreamHeads(db) });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 60; i++) await store.append(`object-${i % 6}`, [testEvent('A', { i })], 'any');
+  double.writeSystemEvent();
+
+  const first = await collect(store.listStreams());
+  t.is(first.length, 6);
+  const heads = new Map(first.map((h) => [h.streamId, h]));
+  for (const h of first) {
+    const [newest] = await collect(store.readStream(h.streamId, { direction: 'backwards', maxCount: 1 }));
+    t.is(newest?.revision, h.revision);
+    t.is(newest?.metadata.hash, h.hash);
+  }
+
+  const last = await store.append('object-2', [testEvent('B', {})], 'any');
+  await store.append('collection-1', [testEvent('C', {})], 'no_stream');
+  const before = double.allReads.length;
+  const report = await verifyLog(store);
+  t.deepEqual(report.broken, []);
+  t.is(report.streams, 7);
+  const seal = await computeSeal(store);
+  t.is(seal.streams, 7);
+  const reads = double.allReads.slice(before).filter((r) => !r.subscription);
+  t.false(reads.some((r) => r.direction === 'forwards' && r.from === 'start'), 'no read of $all from its start');
+  // Forward reads start at the checkpoint and carry only what came after the last call: the
+  // record at the checkpoint, the server's own event and the two new ones.
+  t.true(reads.filter((r) => r.direction === 'forwards').every((r) => r.sent <= 4));
+  // Backward reads are headPosition's, a page at a time.
+  t.true(reads.filter((r) => r.direction === 'backwards').every((r) => r.count <= 32n));
+  t.is((await collect(store.listStreams())).find((h) => h.streamId === 'object-2')?.revision, heads.get('object-2')!.revision + 1n);
+  t.is(readCheckpoint(db, 'stream-heads')?.position, (await store.headPosition()) ?? undefined);
+  t.true(last.position <= (readCheckpoint(db, 'stream-heads')?.position ?? 0n));
+});
+
+test('an EventStoreDB store opened without a stream-heads index refuses to list streams instead of scanning $all', async (t) => {
+  const double = await EsdbDouble.start();
+  t.teardown(() => double.stop());
+  const store = EsdbEventStore.connect(double.connectionString);
+  t.teardown(() => store.close());
+  t.throws(() => store.listStreams(), { message: /stream-heads index/ });
+  t.is(double.allReads.length, 0);
+});
+
+test("headPosition pages backwards past a run of the server's own events", async (t) => {
+  const double = await EsdbDouble.start();
+  t.teardown(() => double.stop());
+  const store = EsdbEventStore.connect(double.connectionString);
+  t.teardown(() => store.close());
+  t.is(await store.headPosition(), null);
+  const ours = await store.append('object-h', [testEvent('A', {})], 'no_stream');
+  for (let i = 0; i < 70; i++) double.writeSystemEvent();
+  t.is(await store.headPosition(), ours.position);
+  const backwards = double.allReads.filter((r) => r.direction === 'backwards');
+  t.true(backwards.length >= 3 && backwards.every((r) => r.count === 32n));
 });
