@@ -75,10 +75,14 @@ interface LiveSubscription {
   accepts: (r: StoredRecord) => boolean;
   filtered: boolean;
   scanned: number;
+  /** False while catching up: appends reach it through the catch-up pages, not directly. */
+  live: boolean;
 }
 
 /** How many scanned records a filtered subscription passes between checkpoints. */
 const CHECKPOINT_EVERY = 32;
+/** How many records a catching-up subscription is sent per turn of the event loop, as a server reads pages. */
+const CATCH_UP_PAGE = 16;
 /** Where the first record starts: the real log begins with records of the server's own. */
 const FIRST_POSITION = 1_342n;
 
@@ -87,7 +91,7 @@ export class EsdbDouble {
   private readonly records: StoredRecord[] = [];
   private readonly boundaries = new Set<bigint>();
   private readonly streams = new Map<string, StoredRecord[]>();
-  private readonly live = new Set<LiveSubscription>();
+  private readonly subscriptions = new Set<LiveSubscription>();
   private end = FIRST_POSITION;
   private port = 0;
   private lostReplies = 0;
@@ -150,8 +154,8 @@ export class EsdbDouble {
   }
 
   async stop(): Promise<void> {
-    for (const sub of this.live) sub.call.end();
-    this.live.clear();
+    for (const sub of this.subscriptions) sub.call.end();
+    this.subscriptions.clear();
     this.server.forceShutdown();
   }
 
@@ -177,12 +181,20 @@ export class EsdbDouble {
     await fn?.();
   }
 
-  /** Ends every open subscription with UNAVAILABLE, as a server shutting down or losing leadership. */
+  /**
+   * Ends every open subscription with UNAVAILABLE, as a server shutting down or losing
+   * leadership; one still catching up loses the pages it was not sent yet.
+   */
   dropSubscriptions(): number {
-    const n = this.live.size;
-    for (const sub of this.live) sub.call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Server is shutting down.' });
-    this.live.clear();
+    const n = this.subscriptions.size;
+    for (const sub of this.subscriptions) sub.call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Server is shutting down.' });
+    this.subscriptions.clear();
     return n;
+  }
+
+  /** Subscriptions that have caught up and receive appends as they happen. */
+  get liveSubscriptions(): number {
+    return [...this.subscriptions].filter((s) => s.live).length;
   }
 
   /** Replaces the stored bytes of an event, as disk damage or a foreign writer would. */
@@ -293,7 +305,7 @@ export class EsdbDouble {
     this.streams.set(streamId, stream);
     if (!last) return stream.length > 0 ? { ok: true, last: stream[stream.length - 1] as StoredRecord } : { ok: false, current: null };
     const fresh = proposed.length;
-    for (const sub of [...this.live]) for (const r of stream.slice(-fresh)) this.deliver(sub, r);
+    for (const sub of [...this.subscriptions]) if (sub.live) for (const r of stream.slice(-fresh)) this.deliver(sub, r);
     return { ok: true, last };
   }
 
@@ -549,20 +561,31 @@ export class EsdbDouble {
     const first = new streamsPb.ReadResp();
     first.setConfirmation(confirmation);
     call.write(first);
-    const sub: LiveSubscription = { call, accepts, filtered, scanned: 0 };
-    // Catch-up and the switch to live happen in one turn of the event loop: no append can
-    // slip in between, so nothing is missed or sent twice.
-    if (from !== 'end') for (const r of this.records) if (from === 'start' || r.position > from) this.deliver(sub, r);
-    if (this.options.caughtUp) {
-      const resp = new streamsPb.ReadResp();
-      resp.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
-      call.write(resp);
-    }
-    this.live.add(sub);
-    const forget = () => this.live.delete(sub);
+    const sub: LiveSubscription = { call, accepts, filtered, scanned: 0, live: false };
+    this.subscriptions.add(sub);
+    const forget = () => this.subscriptions.delete(sub);
     call.on('cancelled', forget);
     call.on('close', forget);
     call.on('error', forget);
+    let next = from === 'start' ? 0 : from === 'end' ? this.records.length : this.records.findIndex((r) => r.position > from);
+    if (next < 0) next = this.records.length;
+    // Catch-up goes out a page per turn, so appends made meanwhile join the pages; the switch
+    // to live happens in the turn that sends the last page: nothing is missed or sent twice.
+    const page = () => {
+      if (!this.subscriptions.has(sub)) return;
+      for (let n = 0; n < CATCH_UP_PAGE && next < this.records.length; n++) this.deliver(sub, this.records[next++] as StoredRecord);
+      if (next < this.records.length) {
+        setImmediate(page);
+        return;
+      }
+      if (this.options.caughtUp) {
+        const resp = new streamsPb.ReadResp();
+        resp.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
+        call.write(resp);
+      }
+      sub.live = true;
+    };
+    page();
   }
 
   private deliver(sub: LiveSubscription, r: StoredRecord): void {
