@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { newEventId } from '../eventstore/event-id.ts';
 import {
   CURRENT_SCHEMA_VERSION,
@@ -93,6 +94,7 @@ export async function appendOnce(store: EventStore, streamId: string, events: Ne
       return await store.append(streamId, events, expected);
     } catch (err) {
       if (!(err instanceof EventStoreUnavailableError) || attempt >= RESENDS) throw err;
+      await setTimeout(100 * 2 ** attempt);
     }
   }
 }

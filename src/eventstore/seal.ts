@@ -141,9 +141,8 @@ export async function headsFromIndex(
   }
   const touched = new Set<string>();
   let events = 0;
-  // "After upTo" is spelt upTo + 1 (SQLite starts there; EventStoreDB reads after upTo's record).
   // Position 0 is the empty log's seal, not a position an adapter produced: read from the start.
-  for await (const e of store.readAll({ fromPosition: upTo === 0n ? 'start' : upTo + 1n })) {
+  for await (const e of store.readAll({ after: upTo === 0n ? undefined : upTo })) {
     if (e.position <= upTo) continue;
     events++;
     if (e.streamId !== SEAL_STREAM) touched.add(e.streamId);

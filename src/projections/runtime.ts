@@ -277,7 +277,7 @@ export async function catchUpProjection(
       options.onProgress?.({ position: applied ?? 0n, head, events });
       return outcome.kind === 'applied';
     };
-    for await (const e of store.readAll({ fromPosition: applied === null ? 'start' : applied + 1n, filter: projection.filter })) {
+    for await (const e of store.readAll({ after: applied ?? undefined, filter: projection.filter })) {
       if (e.position > head) break;
       batch.push(e);
       if (batch.length >= batchSize && !flush()) {
