@@ -2,10 +2,10 @@ import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { loadPreservation, recordFacts } from '../src/application/machine-facts.ts';
+import { loadPreservationAt, recordFacts } from '../src/application/machine-facts.ts';
 import type { Config } from '../src/config.ts';
 import { DomainError } from '../src/domain/errors.ts';
-import type { EventStore } from '../src/eventstore/port.ts';
+import { type EventStore, WrongExpectedVersionError } from '../src/eventstore/port.ts';
 import { QUEUES, ReplicationJob, queueConnection } from '../src/queue/queues.ts';
 import {
   openStorageRoots,
@@ -114,32 +114,38 @@ export async function recordReplications(
   fresh: ReplicatedVersion[],
   causationId?: string,
 ): Promise<number> {
-  const summary = await loadPreservation(store, objectId);
-  const missing: Missing[] = [];
-  for (const replica of roots.replicas) {
-    const inventory = await replica.root.readInventory(ocflObjectId).catch(() => null);
-    if (!inventory) continue;
-    const versions = Object.keys(inventory.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-    for (const version of versions) {
-      // Versions reach a replica in order, so the highest one recorded covers those below it.
-      if (Number(version.slice(1)) <= (summary.replicated[replica.label] ?? 0)) continue;
-      const just = fresh.find((f) => f.replica.label === replica.label && f.version === version);
-      const counts = just ?? (await versionContent(replica, ocflObjectId, version)) ?? { files: 0, bytes: 0 };
-      missing.push({ replica: { label: replica.label, path: replica.path }, version, files: counts.files, bytes: counts.bytes });
+  // Two workers may find the same copy unrecorded: each appends only if no fact landed since
+  // it read, and the loser reads again and finds it recorded.
+  for (let attempt = 0; ; attempt++) {
+    const { summary, revision } = await loadPreservationAt(store, objectId);
+    const missing: Missing[] = [];
+    for (const replica of roots.replicas) {
+      const inventory = await replica.root.readInventory(ocflObjectId).catch(() => null);
+      if (!inventory) continue;
+      const versions = Object.keys(inventory.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+      for (const version of versions) {
+        // Versions reach a replica in order, so the highest one recorded covers those below it.
+        if (Number(version.slice(1)) <= (summary.replicated[replica.label] ?? 0)) continue;
+        const just = fresh.find((f) => f.replica.label === replica.label && f.version === version);
+        const counts = just ?? (await versionContent(replica, ocflObjectId, version)) ?? { files: 0, bytes: 0 };
+        missing.push({ replica: { label: replica.label, path: replica.path }, version, files: counts.files, bytes: counts.bytes });
+      }
     }
-  }
-  if (missing.length === 0) return 0;
-  try {
-    await recordFacts(
-      store,
-      objectId,
-      missing.map((m) => ({ type: 'FileReplicated', data: { objectId, ...m } })),
-      { ...ACTOR, ...(causationId ? { causationId } : {}) },
-    );
-    return missing.length;
-  } catch (err) {
-    if (err instanceof DomainError && err.code === 'not-found') return 0;
-    throw err;
+    if (missing.length === 0) return 0;
+    try {
+      await recordFacts(
+        store,
+        objectId,
+        missing.map((m) => ({ type: 'FileReplicated', data: { objectId, ...m } })),
+        { ...ACTOR, ...(causationId ? { causationId } : {}) },
+        { ifAt: revision },
+      );
+      return missing.length;
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'not-found') return 0;
+      if (err instanceof WrongExpectedVersionError && attempt < 10) continue;
+      throw err;
+    }
   }
 }
 

@@ -37,7 +37,18 @@ function notFound(objectId: string): DomainError {
   return new DomainError('not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId });
 }
 
-export async function recordFacts(store: EventStore, objectId: string, facts: PreservationEvent[], context: CommandContext): Promise<RecordedFacts> {
+/**
+ * `ifAt`: append only if the preservation stream is still at this revision (a recorder that
+ * decided what to record from the facts up to there, and must not record them twice when
+ * another process raced it); a WrongExpectedVersionError otherwise.
+ */
+export async function recordFacts(
+  store: EventStore,
+  objectId: string,
+  facts: PreservationEvent[],
+  context: CommandContext,
+  options: { ifAt?: bigint } = {},
+): Promise<RecordedFacts> {
   const checked = facts.map((f) => preservationFact(objectId, f));
   if (checked.length === 0) throw new Error('recordFacts: nothing to record');
   if ((await headRevision(store, objectStream(objectId))) < 0n) throw notFound(objectId);
@@ -46,12 +57,12 @@ export async function recordFacts(store: EventStore, objectId: string, facts: Pr
   // head, carries the same events.
   const { withIds, newEvents } = envelope(checked, context);
   for (let attempt = 0; ; attempt++) {
-    const head = await headRevision(store, streamId);
+    const head = options.ifAt ?? (await headRevision(store, streamId));
     let result: AppendResult;
     try {
       result = await appendOnce(store, streamId, newEvents, head < 0n ? 'no_stream' : head);
     } catch (err) {
-      if (err instanceof WrongExpectedVersionError && attempt < RETRIES) continue;
+      if (err instanceof WrongExpectedVersionError && options.ifAt === undefined && attempt < RETRIES) continue;
       throw err;
     }
     return { events: withIds, revision: result.nextExpectedRevision, position: result.position };
@@ -72,11 +83,16 @@ const summaryFold: Fold<PreservationSummary, ObjectHistoryEvent> = {
  * the preservation stream's. Folded once per process and then read from where it stopped.
  */
 export async function loadPreservation(store: EventStore, objectId: string): Promise<PreservationSummary> {
+  return (await loadPreservationAt(store, objectId)).summary;
+}
+
+/** The summary and the preservation stream's revision it was folded up to (-1: no facts yet). */
+export async function loadPreservationAt(store: EventStore, objectId: string): Promise<{ summary: PreservationSummary; revision: bigint }> {
   const [legacy, current] = await Promise.all([
     foldStream(store, objectStream(objectId), summaryFold),
     foldStream(store, preservationStream(objectId), summaryFold),
   ]);
-  return combineSummaries(legacy.state, current.state);
+  return { summary: combineSummaries(legacy.state, current.state), revision: current.revision };
 }
 
 /**

@@ -630,7 +630,7 @@ async function workerSetup(t: ExecutionContext) {
   };
   const replications = async () => {
     const out: string[] = [];
-    for await (const e of store.readStream(`object-${ID}`)) {
+    for await (const e of store.readStream(`preservation-${ID}`)) {
       if (e.type !== 'FileReplicated') continue;
       const d = e.data as { replica: { label: string }; version: string; files: number; bytes: number };
       out.push(`${d.replica.label}:${d.version}:${d.files}:${d.bytes}`);
@@ -670,7 +670,7 @@ test.serial('the replication worker catches up at start, records one FileReplica
   await s.until(async () => (await s.replications()).length === 6, 'the job for v3');
   t.true((await s.replications()).includes(`r2:v3:1:${v3.bytes}`));
   const causes: Array<string | null> = [];
-  for await (const e of s.store.readStream(`object-${ID}`)) if (e.type === 'FileReplicated') causes.push(e.metadata.causationId);
+  for await (const e of s.store.readStream(`preservation-${ID}`)) if (e.type === 'FileReplicated') causes.push(e.metadata.causationId);
   t.deepEqual(causes.slice(4), [v3.eventId, v3.eventId]);
 
   // The same job again (Redis lost, the outbox re-sent it): nothing copied, nothing recorded twice.
