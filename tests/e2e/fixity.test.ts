@@ -63,6 +63,12 @@ function noisePage(seed: number, side = 256): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).tiff({ compression: 'none' }).toBuffer();
 }
 
+async function collectStream(s: TestServer, streamId: string): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of s.store.readStream(streamId)) out.push(e);
+  return out;
+}
+
 /** Both of the work's streams, in log order: ingest on the object stream, every finding on the preservation stream. */
 async function events(s: TestServer, objectId: string): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -346,6 +352,18 @@ test.serial('the scheduled worker checks what the read model says is due; the au
   t.true(checks.every((c) => c.meta.actor.id === 'worker:fixity' && c.outcome === 'pass'));
   t.deepEqual(checks.map((c) => c.fileId ?? 'inventory').sort(), [...(await filesOf(s, objectId)).map((f) => f.fileId), 'inventory'].sort());
   t.true(checks.every((c) => c.meta.correlationId.startsWith('fixity-')), 'the job id is the correlation id');
+
+  // The documented edit workflow still works on a work the worker has checked: its findings
+  // never move the revision people edit against (GET → If-Match → PATCH).
+  const got = await fetch(`${s.url}/api/objects/${objectId}`, { headers: { authorization: `Bearer ${s.staffToken}` } });
+  const etag = got.headers.get('etag') as string;
+  t.is(etag, `"${(await collectStream(s, `object-${objectId}`)).length - 1}"`, 'the ETag is the object stream’s revision');
+  const edited = await fetch(`${s.url}/api/objects/${objectId}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json', 'if-match': etag },
+    body: JSON.stringify({ subject: 'Châu bản' }),
+  });
+  t.is(edited.status, 200, await edited.clone().text());
 
   // The read model sees the checks; the audit route counts them for the collection.
   await caughtUp();
