@@ -2,7 +2,8 @@
 # The one test command (`npm test`). Arguments are passed on to ava, e.g.
 #   npm test -- tests/unit/redis.test.ts
 #
-# 1. makes sure the system has what the tests need (node 20+, npm deps, redis-server, chromium);
+# 1. makes sure the system has what the tests need (node 20+, npm deps, redis-server, chromium,
+#    python3 for the independent hash-chain verifier tools/verify-chain.py);
 # 2. starts a throw-away redis-server on 127.0.0.1:6379 when nothing answers there;
 # 3. type-checks (tsc --noEmit, server and viewer), builds the viewer (vite), then runs ava with its normal reporter;
 # 4. prints, as the very last line, "N passed, N failed" (", N skipped" when there are any).
@@ -12,7 +13,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core || exit $?
+bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core python3 || exit $?
 
 # --- Redis on 127.0.0.1:6379 -----------------------------------------------------------------
 redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }

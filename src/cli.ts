@@ -21,6 +21,7 @@ import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
 import { fixityCommand } from './cli/fixity-command.ts';
 import { auditReportCommand } from './cli/audit-report-command.ts';
+import { exportLogCommand } from './cli/export-log-command.ts';
 import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
@@ -133,6 +134,7 @@ program.addCommand(
   }),
 );
 program.addCommand(auditReportCommand());
+program.addCommand(exportLogCommand());
 program.addCommand(replicasCommand());
 
 program

@@ -9,8 +9,8 @@ import { z } from 'zod';
  */
 const EventStoreUrl = z
   .string()
-  .refine((s) => s.startsWith('sqlite:') || s.startsWith('esdb://') || s.startsWith('esdb+discover://') || s.startsWith('kurrentdb://'), {
-    message: 'use sqlite:PATH or an esdb:// connection string',
+  .refine((s) => s.startsWith('sqlite:') || /^(esdb|kurrentdb|kdb)(\+discover)?:\/\//i.test(s), {
+    message: 'use sqlite:PATH or an esdb:// (or kurrentdb://) connection string',
   });
 
 const SearchUrl = z
@@ -67,7 +67,7 @@ export interface Config {
   port: number;
   /** The URL the outside world reaches us at, for links in manifests and the demo message. */
   publicUrl: string | undefined;
-  eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string };
+  eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string; readModelPath: string };
   search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
   redisUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['THUKHO_LOG_LEVEL'];
@@ -157,7 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
     eventStore: es.startsWith('sqlite:')
       ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
-      : { kind: 'esdb', connectionString: es },
+      : { kind: 'esdb', connectionString: es, readModelPath: join(dataDir, 'readmodel.sqlite') },
     search: e.THUKHO_SEARCH === 'embedded' ? { kind: 'embedded' } : { kind: 'typesense', url: e.THUKHO_SEARCH },
     redisUrl: e.REDIS_URL,
     logLevel: e.THUKHO_LOG_LEVEL,

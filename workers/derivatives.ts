@@ -1,6 +1,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { executeObjectCommand, loadObject } from '../src/application/object-commands.ts';
+import { loadPreservation, recordDerivative, recordFact } from '../src/application/machine-facts.ts';
+import { loadObject } from '../src/application/object-commands.ts';
 import type { Config } from '../src/config.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
@@ -10,9 +11,9 @@ import { OcflStorageRoot } from '../src/storage/ocfl.ts';
 
 /**
  * The derivatives worker: for each ingested image, a pyramidal TIFF and the pre-cut IIIF
- * tile grid (see DerivativeStore), then `DerivativeCreated` on the object's stream.
- * Idempotent: the folder is keyed by the master's digest, and the decider appends nothing
- * when the same pyramid is already recorded. A master sharp cannot decode fails at once
+ * tile grid (see DerivativeStore), then `DerivativeCreated` on the work's preservation stream.
+ * Idempotent: the folder is keyed by the master's digest, and nothing is appended when the
+ * same pyramid is already recorded. A master sharp cannot decode fails at once
  * (`DerivativeFailed`, no retries); I/O trouble is retried with backoff and recorded as a
  * failure only when the attempts run out.
  */
@@ -41,9 +42,12 @@ export async function startDerivativesWorker(options: {
 
   const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
     try {
-      await executeObjectCommand(
+      // A failure after a success (a retry that lost a race) would hide the derivative.
+      if ((await loadPreservation(store, job.objectId)).derivatives[job.fileId]) return;
+      await recordFact(
         store,
-        { type: 'RecordDerivativeFailure', objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: reason.slice(0, 2000), attempts },
+        job.objectId,
+        { type: 'DerivativeFailed', data: { objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: reason.slice(0, 2000), attempts } },
         { ...ACTOR, causationId: job.cause },
       );
     } catch (err) {
@@ -64,14 +68,10 @@ export async function startDerivativesWorker(options: {
     const master = ocfl.contentPathOnDisk(file.storage.ocflObjectId, file.storage.path);
     try {
       const info = await derivatives.build(master, data.masterSha512, { tileSize: config.iiif.tileSize, maxPixels: config.maxPixels });
-      const result = await executeObjectCommand(
-        store,
-        { type: 'RecordDerivative', objectId: data.objectId, fileId: data.fileId, derivative: info },
-        { ...ACTOR, causationId: data.cause },
-      );
+      const recorded = await recordDerivative(store, data.objectId, data.fileId, info, { ...ACTOR, causationId: data.cause });
       const ms = Date.now() - started;
       logger.info({ objectId: data.objectId, fileId: data.fileId, tiles: info.tiles, ms }, 'derivatives made');
-      return { outcome: result.events.length ? 'created' : 'recorded-already', tiles: info.tiles, ms };
+      return { outcome: recorded ? 'created' : 'recorded-already', tiles: info.tiles, ms };
     } catch (err) {
       if (err instanceof DomainError && (err.code === 'withdrawn' || err.code === 'not-found')) return { outcome: 'skipped', reason: err.messages.en };
       const attempts = job.attemptsMade + 1;

@@ -22,6 +22,7 @@ import type { ReadModelDb } from '../src/projections/read-model-db.ts';
 import { queueConnection } from '../src/queue/queues.ts';
 import { sharedRateLimiter } from '../src/storage/fixity.ts';
 import { FixityPool } from '../src/storage/fixity-pool.ts';
+import { inLanes } from '../src/work-lanes.ts';
 
 /**
  * The scheduled fixity worker. Every period (a BullMQ job scheduler: one run per period
@@ -163,27 +164,21 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
       if (r.repaired) summary.repaired++;
       if (r.damaged) summary.damaged++;
     };
-    const objects = [...byObject];
-    let next = 0;
-    const lane = async () => {
-      while (next < objects.length) {
-        const [objectId, keys] = objects[next++] as [string, Set<string>];
-        try {
-          const result = await checkObjectFixity(services, objectId, {
-            limiter,
-            only: (c) => keys.has(c.key),
-            onResult: tally,
-            ...(job?.id ? { correlationId: `fixity-${job.id}` } : {}),
-          });
-          summary.skipped += result.skipped.length;
-        } catch (err) {
-          if (err instanceof DomainError && err.code === 'not-found') logger.warn({ objectId }, 'fixity: a due object is not in the log');
-          else logger.error({ err, objectId }, 'fixity: checking an object failed');
-        }
-        if (job) await job.updateProgress({ checked: summary.checked, due: summary.due }).catch(() => {});
+    await inLanes([...byObject], OBJECTS_AT_ONCE, async ([objectId, keys]) => {
+      try {
+        const result = await checkObjectFixity(services, objectId, {
+          limiter,
+          only: (c) => keys.has(c.key),
+          onResult: tally,
+          ...(job?.id ? { correlationId: `fixity-${job.id}` } : {}),
+        });
+        summary.skipped += result.skipped.length;
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'not-found') logger.warn({ objectId }, 'fixity: a due object is not in the log');
+        else logger.error({ err, objectId }, 'fixity: checking an object failed');
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(OBJECTS_AT_ONCE, objects.length) }, lane));
+      if (job) await job.updateProgress({ checked: summary.checked, due: summary.due }).catch(() => {});
+    });
     const level = summary.damaged > 0 ? 'error' : summary.failed > 0 ? 'warn' : 'info';
     logger[level]({ ...summary }, 'fixity: scheduled checks done');
     return summary;

@@ -2,10 +2,9 @@ import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { executeObjectCommand, objectStream } from '../src/application/object-commands.ts';
+import { loadPreservationAt, recordFacts } from '../src/application/machine-facts.ts';
 import type { Config } from '../src/config.ts';
 import { DomainError } from '../src/domain/errors.ts';
-import { parseEventData } from '../src/domain/events.ts';
 import { type EventStore, WrongExpectedVersionError } from '../src/eventstore/port.ts';
 import { QUEUES, ReplicationJob, queueConnection } from '../src/queue/queues.ts';
 import {
@@ -103,7 +102,7 @@ interface Missing {
 }
 
 /**
- * Appends FileReplicated for every version a replica holds that the object's stream does not
+ * Appends FileReplicated for every version a replica holds that the work's facts do not
  * record yet (`fresh`: the counts of versions just copied; the others are counted on the
  * replica). Returns how many were appended; 0 when the object has no stream (yet).
  */
@@ -115,45 +114,35 @@ export async function recordReplications(
   fresh: ReplicatedVersion[],
   causationId?: string,
 ): Promise<number> {
-  let appended = 0;
+  // Two workers may find the same copy unrecorded: each appends only if no fact landed since
+  // it read, and the loser reads again and finds it recorded.
   for (let attempt = 0; ; attempt++) {
-    const recorded = new Set<string>();
-    let revision = -1n;
-    for await (const e of store.readStream(objectStream(objectId))) {
-      revision = e.revision;
-      if (e.type !== 'FileReplicated') continue;
-      const d = parseEventData('FileReplicated', e.metadata.schemaVersion, e.data);
-      recorded.add(`${d.replica.label}\0${d.version}`);
-    }
-    if (revision < 0n) return appended;
+    const { summary, revision } = await loadPreservationAt(store, objectId);
     const missing: Missing[] = [];
     for (const replica of roots.replicas) {
       const inventory = await replica.root.readInventory(ocflObjectId).catch(() => null);
       if (!inventory) continue;
       const versions = Object.keys(inventory.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
       for (const version of versions) {
-        if (recorded.has(`${replica.label}\0${version}`)) continue;
+        // Versions reach a replica in order, so the highest one recorded covers those below it.
+        if (Number(version.slice(1)) <= (summary.replicated[replica.label] ?? 0)) continue;
         const just = fresh.find((f) => f.replica.label === replica.label && f.version === version);
         const counts = just ?? (await versionContent(replica, ocflObjectId, version)) ?? { files: 0, bytes: 0 };
         missing.push({ replica: { label: replica.label, path: replica.path }, version, files: counts.files, bytes: counts.bytes });
       }
     }
-    if (missing.length === 0) return appended;
+    if (missing.length === 0) return 0;
     try {
-      for (const m of missing) {
-        const result = await executeObjectCommand(
-          store,
-          { type: 'RecordPreservation', objectId, event: { type: 'FileReplicated', data: { objectId, ...m } } },
-          { ...ACTOR, ...(causationId ? { causationId } : {}) },
-          revision,
-        );
-        revision = result.revision;
-        appended++;
-      }
-      return appended;
+      await recordFacts(
+        store,
+        objectId,
+        missing.map((m) => ({ type: 'FileReplicated', data: { objectId, ...m } })),
+        { ...ACTOR, ...(causationId ? { causationId } : {}) },
+        { ifAt: revision },
+      );
+      return missing.length;
     } catch (err) {
-      if (err instanceof DomainError && err.code === 'not-found') return appended;
-      // Someone appended meanwhile (maybe the same record): read again and append what is still missing.
+      if (err instanceof DomainError && err.code === 'not-found') return 0;
       if (err instanceof WrongExpectedVersionError && attempt < 10) continue;
       throw err;
     }

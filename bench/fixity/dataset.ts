@@ -15,7 +15,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import os from 'node:os';
 import { join } from 'node:path';
 import { progress } from '../../src/cli/progress.ts';
-import { fsyncDir } from '../../src/storage/digest.ts';
+import { fsyncDir } from '../../src/storage/durable-file.ts';
 
 export const CACHE_DIR = join(os.tmpdir(), 'thukho-bench-fixity');
 

@@ -1,14 +1,15 @@
-import type { EventStore } from '../eventstore/port.ts';
+import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { writeBag } from '../storage/bagit.ts';
 import { dublinCoreXml } from '../storage/dublin-core-xml.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
-import { loadObject, objectStream } from './object-commands.ts';
+import { loadObject, objectStream, preservationStream } from './object-commands.ts';
+import { byPosition } from './streams.ts';
 
 /**
  * An object as a BagIt 1.0 bag, readable without thukho: the current files under
  * data/files/<fileId>/<name> (their OCFL logical paths), and beside them the Dublin Core
  * record, the object as JSON (metadata, access level, file order and roles) and its full
- * event history with hashes, one JSON object per line.
+ * event history (both its streams) with hashes, one JSON object per line.
  */
 export const BAG_OBJECT_JSON = 'metadata/object.json';
 
@@ -20,8 +21,14 @@ export async function exportBag(
   const { state } = await loadObject(deps.store, objectId);
   if (state.status === 'absent') throw new Error(`không có tài liệu "${objectId}" / no object "${objectId}"`);
   const files = [...state.files].sort((a, b) => a.sequence - b.sequence);
+  // Both of the work's streams, in log order: what people decided and what machines found out.
+  const recorded: RecordedEvent[] = [];
+  for (const streamId of [objectStream(objectId), preservationStream(objectId)]) {
+    for await (const e of deps.store.readStream(streamId)) recorded.push(e);
+  }
+  recorded.sort(byPosition);
   const events: string[] = [];
-  for await (const e of deps.store.readStream(objectStream(objectId))) {
+  for (const e of recorded) {
     events.push(
       JSON.stringify({ streamId: e.streamId, revision: Number(e.revision), position: String(e.position), id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
     );

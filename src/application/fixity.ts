@@ -4,15 +4,17 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { DomainError } from '../domain/errors.ts';
-import { type EventData, type FixityFailure, type ObjectEvent, isEventType, parseEventData } from '../domain/events.ts';
-import { evolveObject, initialObjectState, type ObjectState, type PreservationEvent, type StoredFile } from '../domain/object.ts';
+import { type EventData, type FixityFailure, isEventType, parseEventData, type PreservationEvent, PRESERVATION_EVENT_TYPES } from '../domain/events.ts';
+import type { StoredFile } from '../domain/object.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { DerivativeStore } from '../iiif/derivative-store.ts';
 import { DERIVATIVES_ROOT } from '../projections/fixity-read-model.ts';
 import { checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from '../storage/fixity.ts';
 import { OcflStorageRoot } from '../storage/ocfl.ts';
 import { validateObject } from '../storage/ocfl-validate.ts';
-import { executeObjectCommand, objectStream } from './object-commands.ts';
+import { inLanes } from '../work-lanes.ts';
+import { loadPreservation, recordDerivative, recordFact } from './machine-facts.ts';
+import { loadObject, objectStream, preservationStream } from './object-commands.ts';
 
 /**
  * Fixity checking of one object: every stored file on every storage root (primary and each
@@ -20,8 +22,7 @@ import { executeObjectCommand, objectStream } from './object-commands.ts';
  * on each root. Each check becomes a FixityChecked event; a failed master or inventory is
  * handed to `repair` (which copies a verified copy over from another root) and the outcome
  * becomes FileRepaired or FileDamaged; a failed pyramid is made again from its master instead,
- * since it is reproducible. Every event goes through the object's own stream, one
- * RecordPreservation command each.
+ * since it is reproducible. Every event goes on the work's preservation stream (head, append).
  *
  * Which digest decides: a master is judged by sha512 (the OCFL digest; computing sha256 as
  * well would cost a third more CPU on every byte and add no assurance), a pyramid by the sha256
@@ -153,35 +154,18 @@ export function checkKey(objectId: string, fileId: string | undefined, target: F
 const versionNumber = (v: string) => Number(/^v(\d+)$/.exec(v)?.[1] ?? Number.NaN);
 
 /**
- * Reads the object's stream once: its files, the versions each replica has (FileReplicated),
- * and, when `run` is given, the checks already recorded under that correlation id.
+ * What to check of one work: its files (the object stream), the versions each replica holds
+ * and its derivatives (its machine facts), and, when `run` is given, the checks already
+ * recorded under that correlation id (a resumed run; the only case that reads every fact).
  */
 export async function planObjectFixity(services: Pick<FixityServices, 'store' | 'roots' | 'derivatives'>, objectId: string, options: { run?: string } = {}): Promise<ObjectPlan> {
-  let state: ObjectState = initialObjectState;
-  const replicated = new Map<string, number>();
-  const doneInRun = new Map<string, DoneCheck>();
-  for await (const recorded of services.store.readStream(objectStream(objectId))) {
-    if (!isEventType(recorded.type)) continue;
-    const event = { type: recorded.type, data: parseEventData(recorded.type, recorded.metadata.schemaVersion, recorded.data) } as ObjectEvent;
-    state = evolveObject(state, event);
-    if (event.type === 'FileReplicated') {
-      const n = versionNumber(event.data.version);
-      if (n > (replicated.get(event.data.replica.label) ?? 0)) replicated.set(event.data.replica.label, n);
-    }
-    if (options.run !== undefined && recorded.metadata.correlationId === options.run) {
-      if (event.type === 'FixityChecked') {
-        const d = event.data;
-        doneInRun.set(checkKey(objectId, d.target === 'inventory' ? undefined : d.fileId, d.target, d.storageRoot.label), { outcome: d.outcome, bytes: d.bytes, repaired: false, damaged: false });
-      } else if (event.type === 'FileRepaired' || event.type === 'FileDamaged') {
-        const d = event.data;
-        const done = doneInRun.get(checkKey(objectId, d.target === 'inventory' ? undefined : d.fileId, d.target, d.storageRoot.label));
-        if (done) done[event.type === 'FileRepaired' ? 'repaired' : 'damaged'] = true;
-      }
-    }
-  }
+  const { state } = await loadObject(services.store, objectId);
   if (state.status === 'absent') {
     throw new DomainError('not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId });
   }
+  const summary = await loadPreservation(services.store, objectId);
+  const replicated = new Map(Object.entries(summary.replicated));
+  const doneInRun = options.run === undefined ? new Map<string, DoneCheck>() : await checksOfRun(services.store, objectId, options.run);
 
   const checks: PlannedCheck[] = [];
   const files = [...state.files].sort((a, b) => a.sequence - b.sequence);
@@ -225,8 +209,9 @@ export async function planObjectFixity(services: Pick<FixityServices, 'store' | 
   if (services.derivatives) {
     const d = services.derivatives;
     for (const f of files) {
-      if (!f.derivative) continue;
-      const path = d.pyramidPath(f.derivative.masterSha512);
+      const derivative = summary.derivatives[f.fileId];
+      if (!derivative) continue;
+      const path = d.pyramidPath(derivative.masterSha512);
       checks.push({
         key: checkKey(objectId, f.fileId, 'derivative', DERIVATIVES_LABEL),
         objectId,
@@ -236,14 +221,34 @@ export async function planObjectFixity(services: Pick<FixityServices, 'store' | 
         ocflObjectId: f.storage.ocflObjectId,
         path,
         relPath: relative(d.root, path).split('\\').join('/'),
-        expected: { sha256: f.derivative.pyramid.sha256, size: f.derivative.pyramid.size },
+        expected: { sha256: derivative.pyramid.sha256, size: derivative.pyramid.size },
         algorithm: 'sha256',
-        size: f.derivative.pyramid.size,
+        size: derivative.pyramid.size,
         file: f,
       });
     }
   }
   return { objectId, status: state.status, collectionId: state.metadata.collectionId ?? null, checks, doneInRun };
+}
+
+/** The checks, repairs and damage a run (by correlation id) already recorded for a work, on either of its streams. */
+async function checksOfRun(store: EventStore, objectId: string, run: string): Promise<Map<string, DoneCheck>> {
+  const done = new Map<string, DoneCheck>();
+  for (const streamId of [objectStream(objectId), preservationStream(objectId)]) {
+    for await (const recorded of store.readStream(streamId)) {
+      if (recorded.metadata.correlationId !== run || !isEventType(recorded.type) || !(PRESERVATION_EVENT_TYPES as readonly string[]).includes(recorded.type)) continue;
+      const event = { type: recorded.type, data: parseEventData(recorded.type, recorded.metadata.schemaVersion, recorded.data) } as PreservationEvent;
+      if (event.type === 'FixityChecked') {
+        const d = event.data;
+        done.set(checkKey(objectId, d.target === 'inventory' ? undefined : d.fileId, d.target, d.storageRoot.label), { outcome: d.outcome, bytes: d.bytes, repaired: false, damaged: false });
+      } else if (event.type === 'FileRepaired' || event.type === 'FileDamaged') {
+        const d = event.data;
+        const found = done.get(checkKey(objectId, d.target === 'inventory' ? undefined : d.fileId, d.target, d.storageRoot.label));
+        if (found) found[event.type === 'FileRepaired' ? 'repaired' : 'damaged'] = true;
+      }
+    }
+  }
+  return done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +311,7 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
     ...(options.correlationId ? { correlationId: options.correlationId } : {}),
     ...(options.causationId ? { causationId: options.causationId } : {}),
   };
-  const record = (event: PreservationEvent) => executeObjectCommand(store, { type: 'RecordPreservation', objectId, event }, context);
+  const record = (event: PreservationEvent) => recordFact(store, objectId, event, context);
   const chosen = plan.checks.filter((c) => !options.only || options.only(c));
   const results: CheckResult[] = [];
   const skipped: ObjectFixityResult['skipped'] = [];
@@ -367,12 +372,12 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
       logger?.info({ objectId, fileId: c.fileId }, 'derivative of a withdrawn object failed its fixity check; not made again');
       return;
     }
-    if (!services.remakeDerivative || !f?.derivative) {
+    if (!services.remakeDerivative || !f) {
       logger?.warn({ objectId, fileId: c.fileId, path: c.path }, 'derivative pyramid failed its fixity check; nothing is set up to make it again');
       return;
     }
     try {
-      await services.remakeDerivative({ objectId, fileId: f.fileId, masterSha512: f.derivative.masterSha512, ocflObjectId: f.storage.ocflObjectId, contentPath: f.storage.path });
+      await services.remakeDerivative({ objectId, fileId: f.fileId, masterSha512: f.digests.sha512, ocflObjectId: f.storage.ocflObjectId, contentPath: f.storage.path });
       result.remade = true;
     } catch (err) {
       logger?.error({ err, objectId, fileId: c.fileId }, 'could not make the damaged derivative again');
@@ -470,25 +475,16 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
   const files = chosen.filter((c) => c.target !== 'inventory');
   const inventories = chosen.filter((c) => c.target === 'inventory');
   const width = (hasher.size ?? 1) + 1;
-  let next = 0;
-  let failed: unknown = null;
-  const lane = async () => {
-    while (next < files.length && failed === null) {
-      const c = files[next++] as PlannedCheck;
-      try {
-        if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-        const algorithms: FixityAlgorithm[] = [c.algorithm];
-        const check = await hasher.check(c.path, c.expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms });
-        const expected = c.algorithm === 'sha512' ? { sha512: c.expected.sha512 as string } : { sha256: c.expected.sha256 as string };
-        await serially(() => finish(c, check, expected, c.algorithm));
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, files.length) }, lane));
+  const checked = inLanes(files, width, async (c) => {
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+    const algorithms: FixityAlgorithm[] = [c.algorithm];
+    const check = await hasher.check(c.path, c.expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms });
+    const expected = c.algorithm === 'sha512' ? { sha512: c.expected.sha512 as string } : { sha256: c.expected.sha256 as string };
+    await serially(() => finish(c, check, expected, c.algorithm));
+  });
+  const failure = await checked.then(() => null, (err: unknown) => ({ err }));
   await chain;
-  if (failed !== null) throw failed;
+  if (failure) throw failure.err;
   for (const c of inventories) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
     await checkInventory(c);
@@ -516,10 +512,6 @@ export function remakeDerivativeInProcess(deps: {
   return async (file) => {
     await rm(deps.derivatives.dir(file.masterSha512), { recursive: true, force: true });
     const info = await deps.derivatives.build(deps.masterPath(file.ocflObjectId, file.contentPath), file.masterSha512, { tileSize: deps.tileSize, maxPixels: deps.maxPixels });
-    await executeObjectCommand(
-      deps.store,
-      { type: 'RecordDerivative', objectId: file.objectId, fileId: file.fileId, derivative: info },
-      { actor: deps.actor ?? FIXITY_ACTOR },
-    );
+    await recordDerivative(deps.store, file.objectId, file.fileId, info, { actor: deps.actor ?? FIXITY_ACTOR });
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { IngestedFile } from '../domain/events.ts';
-import { fsyncDir } from '../storage/digest.ts';
-import { isAlive } from './keyed-lock.ts';
+import { writeFileDurable } from '../storage/durable-file.ts';
+import { isAlive } from '../process-alive.ts';
 
 /**
  * The ingest journal closes the gap between "bytes committed to OCFL" and "event appended":
@@ -32,16 +32,7 @@ export class IngestJournal {
     await mkdir(this.dir, { recursive: true });
     const full: IngestIntent = { ...intent, intentId: randomUUID(), createdAt: new Date().toISOString() };
     // The writer's pid is in the name: only intents of processes that are gone are leftovers.
-    const tmp = join(this.dir, `.${process.pid}-${full.intentId}.tmp`);
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(JSON.stringify(full));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(this.dir, `${process.pid}-${full.intentId}.json`));
-    await fsyncDir(this.dir);
+    await writeFileDurable(this.dir, `${process.pid}-${full.intentId}.json`, JSON.stringify(full));
     return full;
   }
 

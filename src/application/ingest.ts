@@ -12,7 +12,8 @@ import type { OcflStorageRoot } from '../storage/ocfl.ts';
 import { completeIntent } from './complete-ingest.ts';
 import type { IngestIntent, IngestJournal } from './ingest-journal.ts';
 import { reconcileObject } from './reconcile.ts';
-import { isAlive, type KeyedLock } from './keyed-lock.ts';
+import type { KeyedLock } from './keyed-lock.ts';
+import { isAlive } from '../process-alive.ts';
 import { loadObject, newId } from './object-commands.ts';
 
 /**

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { type CollectionCommand, type CollectionState, decideCollection, evolveCollection, initialCollectionState } from '../domain/collection.ts';
-import type { CollectionEvent, ObjectEvent } from '../domain/events.ts';
+import type { CollectionEvent, ObjectEvent, ObjectHistoryEvent } from '../domain/events.ts';
 import { decideObject, evolveObject, initialObjectState, type ObjectCommand, type ObjectState } from '../domain/object.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { type CommandContext, type CommandResult, type Decider, handleCommand, loadStream } from './command-handler.ts';
+import { collectionStream, objectStream } from './streams.ts';
 
-/** Stream names, as in DESIGN: one stream per object and per collection. */
-export const objectStream = (objectId: string) => `object-${objectId}`;
-export const collectionStream = (collectionId: string) => `collection-${collectionId}`;
+export { collectionStream, objectStream, preservationStream } from './streams.ts';
 
-export const objectDecider: Decider<ObjectState, ObjectCommand, ObjectEvent> = {
+export const objectDecider: Decider<ObjectState, ObjectCommand, ObjectHistoryEvent, ObjectEvent> = {
   initial: initialObjectState,
   evolve: evolveObject,
   decide: decideObject,
@@ -38,7 +37,7 @@ export function executeObjectCommand(
   command: ObjectCommand,
   context: CommandContext,
   expectedRevision?: bigint,
-): Promise<CommandResult<ObjectState, ObjectEvent>> {
+): Promise<CommandResult<ObjectState, ObjectHistoryEvent>> {
   return handleCommand(store, objectStream(command.objectId), objectDecider, command, context, expectedRevision);
 }
 
@@ -52,5 +51,5 @@ export function executeCollectionCommand(
 }
 
 export function loadObject(store: EventStore, objectId: string) {
-  return loadStream(store, objectStream(objectId), objectDecider.initial, objectDecider.evolve);
+  return loadStream(store, objectStream(objectId), objectDecider);
 }

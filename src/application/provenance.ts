@@ -5,7 +5,7 @@ import {
   type EventType,
   type FixityFailure,
   type FixityTarget,
-  type ObjectEvent,
+  type ObjectHistoryEvent,
   PREMIS_EVENT_TYPE,
   isEventType,
   parseEventData,
@@ -15,7 +15,8 @@ import { evolveObject, initialObjectState, type ObjectState, type StoredFile } f
 import { CorruptEventError } from '../eventstore/envelope.ts';
 import { verifyStreamChain } from '../eventstore/hash-chain.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
-import { objectStream } from './object-commands.ts';
+import { objectStream, preservationStream } from './object-commands.ts';
+import { byPosition } from './streams.ts';
 import { userStream } from './users.ts';
 
 /**
@@ -143,8 +144,8 @@ export interface PremisEvent {
   };
   linkingAgentIdentifier: LinkingAgent[];
   linkingObjectIdentifier: LinkingObject[];
-  /** Where the event sits in the log, and whether the hash chain vouches for it. */
-  record: { type: EventType; revision: number; chainVerified: boolean };
+  /** Where the event sits in the log (which of the work's streams, at which revision), and whether its hash chain vouches for it. */
+  record: { type: EventType; streamId: string; revision: number; chainVerified: boolean };
 }
 
 export interface PremisAgent {
@@ -172,7 +173,10 @@ export type ChainStatus =
 
 export interface Provenance {
   objectId: string;
+  /** The object stream: what people and ingest decided. */
   streamId: string;
+  /** The preservation stream: what machines found out (an empty stream is an intact one). */
+  factsStreamId: string;
   object: {
     objectIdentifier: Identifier;
     title: string | null;
@@ -183,8 +187,9 @@ export interface Provenance {
   events: PremisEvent[];
   agents: PremisAgent[];
   chain: ChainStatus;
-  /** Events of the stream that could not be read as object events (never silently dropped). */
-  unreadable: Array<{ revision: number; eventId: string; type: string; reason: string }>;
+  factsChain: ChainStatus;
+  /** Events of either stream that could not be read as events of a work (never silently dropped). */
+  unreadable: Array<{ streamId: string; revision: number; eventId: string; type: string; reason: string }>;
 }
 
 function notFound(objectId: string): DomainError {
@@ -195,8 +200,8 @@ function notFound(objectId: string): DomainError {
   );
 }
 
-/** Every type an object stream holds: the Record makes the compiler keep it complete. */
-const OBJECT_STREAM_TYPES: Record<ObjectEvent['type'], true> = {
+/** Every type a work's two streams hold: the Record makes the compiler keep it complete. */
+const OBJECT_STREAM_TYPES: Record<ObjectHistoryEvent['type'], true> = {
   ObjectRegistered: true,
   MetadataEdited: true,
   FileIngested: true,
@@ -211,12 +216,12 @@ const OBJECT_STREAM_TYPES: Record<ObjectEvent['type'], true> = {
   FileDamaged: true,
 };
 
-function decodeObjectEvent(e: RecordedEvent): { event: ObjectEvent } | { error: string } {
+function decodeObjectEvent(e: RecordedEvent): { event: ObjectHistoryEvent } | { error: string } {
   if (!isEventType(e.type) || !Object.hasOwn(OBJECT_STREAM_TYPES, e.type)) {
     return { error: `"${e.type}" is not an event of an object stream` };
   }
   try {
-    return { event: { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectEvent };
+    return { event: { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectHistoryEvent };
   } catch (err) {
     if (err instanceof EventSchemaError) return { error: err.message };
     throw err;
@@ -233,6 +238,16 @@ async function readAllOf(store: EventStore, streamId: string): Promise<{ events:
     throw err;
   }
   return { events };
+}
+
+/** A work's two streams, each read whole, and their events in log order. */
+async function readWork(store: EventStore, objectId: string) {
+  // Facts first: every fact read then is about files already ingested, so the object stream
+  // read after it holds them, even while both streams grow.
+  const facts = await readAllOf(store, preservationStream(objectId));
+  const object = await readAllOf(store, objectStream(objectId));
+  const merged = [...object.events, ...facts.events].sort(byPosition);
+  return { object, facts, merged };
 }
 
 async function* iterate<T>(items: readonly T[]): AsyncIterable<T> {
@@ -319,7 +334,7 @@ function pathIdentifier(target: FixityTarget, path: string): Identifier {
 }
 
 /** One event in words, with the objects it links to; `before` is the object as the event found it. */
-function describe(event: ObjectEvent, before: ObjectState): Described {
+function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
   const objectId = event.data.objectId;
   const object = (role: keyof typeof OBJECT_ROLE): LinkingObject => ({ type: IDENTIFIER_TYPES.object, value: objectId, role: OBJECT_ROLE[role] });
   const fileLink = (fileId: string, role: keyof typeof OBJECT_ROLE): LinkingObject => ({ type: IDENTIFIER_TYPES.file, value: fileId, role: OBJECT_ROLE[role] });
@@ -572,20 +587,23 @@ function provenanceFile(f: StoredFile): ProvenanceFile {
 export async function objectProvenance(store: EventStore, objectId: string): Promise<Provenance> {
   if (!ID_PATTERN.test(objectId)) throw notFound(objectId);
   const streamId = objectStream(objectId);
-  const { events: recorded, corrupt } = await readAllOf(store, streamId);
-  if (recorded.length === 0 && !corrupt) throw notFound(objectId);
-  const chain = await chainStatus(streamId, recorded, corrupt);
-  const verifiedBelow = chain.status === 'intact' ? Number.POSITIVE_INFINITY : chain.revision;
+  const factsStreamId = preservationStream(objectId);
+  const work = await readWork(store, objectId);
+  if (work.object.events.length === 0 && !work.object.corrupt) throw notFound(objectId);
+  const chain = await chainStatus(streamId, work.object.events, work.object.corrupt);
+  const factsChain = await chainStatus(factsStreamId, work.facts.events, work.facts.corrupt);
+  const verifiedBelow = (c: ChainStatus) => (c.status === 'intact' ? Number.POSITIVE_INFINITY : c.revision);
+  const below = { [streamId]: verifiedBelow(chain), [factsStreamId]: verifiedBelow(factsChain) };
 
   let state: ObjectState = initialObjectState;
   const events: PremisEvent[] = [];
   const unreadable: Provenance['unreadable'] = [];
   const actors = new Map<string, { kind: 'person' | 'software'; roles: Set<string> }>();
-  for (const e of recorded) {
+  for (const e of work.merged) {
     const revision = Number(e.revision);
     const decoded = decodeObjectEvent(e);
     if ('error' in decoded) {
-      unreadable.push({ revision, eventId: e.id, type: e.type, reason: decoded.error });
+      unreadable.push({ streamId: e.streamId, revision, eventId: e.id, type: e.type, reason: decoded.error });
       continue;
     }
     const { event } = decoded;
@@ -615,7 +633,7 @@ export async function objectProvenance(store: EventStore, objectId: string): Pro
         },
       ],
       linkingObjectIdentifier: described.objects,
-      record: { type: event.type, revision, chainVerified: revision < verifiedBelow },
+      record: { type: event.type, streamId: e.streamId, revision, chainVerified: revision < (below[e.streamId] ?? 0) },
     });
   }
 
@@ -632,6 +650,7 @@ export async function objectProvenance(store: EventStore, objectId: string): Pro
   return {
     objectId,
     streamId,
+    factsStreamId,
     object: {
       objectIdentifier: { type: IDENTIFIER_TYPES.object, value: objectId },
       title: state.status === 'absent' ? null : state.metadata.title,
@@ -642,6 +661,7 @@ export async function objectProvenance(store: EventStore, objectId: string): Pro
     events,
     agents,
     chain,
+    factsChain,
     unreadable,
   };
 }
@@ -819,9 +839,10 @@ const unreadable = (reason: string): Finding => ({
   messages: { vi: `Không đọc được sự kiện: ${reason}`, en: `the event cannot be read: ${reason}` },
 });
 
-async function checkStream(store: EventStore, streamId: string, report: FixityConsistencyReport): Promise<void> {
+/** Checks one work's facts against its own record, in log order across its two streams. */
+async function checkWork(store: EventStore, objectId: string, report: FixityConsistencyReport): Promise<void> {
   const refs: References = { ingested: new Map(), pyramids: new Map() };
-  const problem = (revision: bigint, eventId: string, f: Finding): FixityProblem => ({
+  const problem = (streamId: string, revision: bigint, eventId: string, f: Finding): FixityProblem => ({
     streamId,
     revision,
     eventId,
@@ -829,36 +850,38 @@ async function checkStream(store: EventStore, streamId: string, report: FixityCo
     reason: f.messages.en,
     messages: f.messages,
   });
-  try {
-    for await (const e of store.readStream(streamId)) {
-      report.events++;
-      if (e.type !== 'FileIngested' && e.type !== 'DerivativeCreated' && e.type !== 'FixityChecked' && e.type !== 'FileRepaired') continue;
-      const decoded = decodeObjectEvent(e);
-      if ('error' in decoded) {
-        report.problems.push(problem(e.revision, e.id, unreadable(decoded.error)));
-        continue;
-      }
-      const { event } = decoded;
-      switch (event.type) {
-        case 'FileIngested':
-          refs.ingested.set(event.data.fileId, event.data.digests);
-          break;
-        case 'DerivativeCreated':
-          refs.pyramids.set(event.data.fileId, event.data.pyramid.sha256);
-          break;
-        case 'FixityChecked':
-          report.checked++;
-          for (const f of checkFixityEvent(event.data, refs)) report.problems.push(problem(e.revision, e.id, f));
-          break;
-        case 'FileRepaired':
-          report.checked++;
-          for (const f of checkRepairEvent(event.data, refs)) report.problems.push(problem(e.revision, e.id, f));
-          break;
-      }
+  const work = await readWork(store, objectId);
+  for (const e of work.merged) {
+    report.events++;
+    if (e.type !== 'FileIngested' && e.type !== 'DerivativeCreated' && e.type !== 'FixityChecked' && e.type !== 'FileRepaired') continue;
+    const decoded = decodeObjectEvent(e);
+    if ('error' in decoded) {
+      report.problems.push(problem(e.streamId, e.revision, e.id, unreadable(decoded.error)));
+      continue;
     }
-  } catch (err) {
-    if (!(err instanceof CorruptEventError)) throw err;
-    report.problems.push(problem(err.revision, '', unreadable(err.reason)));
+    const { event } = decoded;
+    switch (event.type) {
+      case 'FileIngested':
+        refs.ingested.set(event.data.fileId, event.data.digests);
+        break;
+      case 'DerivativeCreated':
+        refs.pyramids.set(event.data.fileId, event.data.pyramid.sha256);
+        break;
+      case 'FixityChecked':
+        report.checked++;
+        for (const f of checkFixityEvent(event.data, refs)) report.problems.push(problem(e.streamId, e.revision, e.id, f));
+        break;
+      case 'FileRepaired':
+        report.checked++;
+        for (const f of checkRepairEvent(event.data, refs)) report.problems.push(problem(e.streamId, e.revision, e.id, f));
+        break;
+    }
+  }
+  for (const { streamId, read } of [
+    { streamId: objectStream(objectId), read: work.object },
+    { streamId: preservationStream(objectId), read: work.facts },
+  ]) {
+    if (read.corrupt) report.problems.push(problem(streamId, read.corrupt.revision, '', unreadable(read.corrupt.reason)));
   }
 }
 
@@ -866,7 +889,7 @@ async function checkStream(store: EventStore, streamId: string, report: FixityCo
  * Every FixityChecked and FileRepaired must agree with the log: the expected digests are
  * the ones FileIngested (masters) or the latest DerivativeCreated before it (derivatives)
  * recorded, a pass has actual = expected, a fail does not, a repair restores the ingested
- * bytes. `'all'` walks every object stream; progress is reported after each stream.
+ * bytes. `'all'` walks every work (both its streams); progress is reported after each work.
  */
 export async function verifyFixityConsistency(
   store: EventStore,
@@ -875,7 +898,7 @@ export async function verifyFixityConsistency(
 ): Promise<FixityConsistencyReport> {
   const report: FixityConsistencyReport = { streams: 0, events: 0, checked: 0, problems: [] };
   const visit = async (streamId: string) => {
-    await checkStream(store, streamId, report);
+    await checkWork(store, streamId.slice(objectStream('').length), report);
     report.streams++;
     onProgress?.({ streams: report.streams, events: report.events, problems: report.problems.length });
   };

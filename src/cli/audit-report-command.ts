@@ -3,12 +3,9 @@ import { ZodError } from 'zod';
 import { loadCliConfig } from './cli-config.ts';
 import { requireRepository } from './repository.ts';
 import { openEventStore } from '../eventstore/open.ts';
-import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
-import { readCheckpoint } from '../projections/checkpoint.ts';
 import { AuditPeriod, auditReport, auditReportCsv, fixityReadModel } from '../projections/fixity-read-model.ts';
-import type { Projection } from '../projections/projection.ts';
-import { openReadModelDb, type ReadModelDb } from '../projections/read-model-db.ts';
-import { applyBatch, prepareProjection } from '../projections/runtime.ts';
+import { openReadModelDb } from '../projections/read-model-db.ts';
+import { catchUpProjection, prepareProjection } from '../projections/runtime.ts';
 import { latestSeal } from '../eventstore/seal.ts';
 
 /**
@@ -16,38 +13,6 @@ import { latestSeal } from '../eventstore/seal.ts';
  * checking did in a period (see auditReport). The fixity read model is brought up to the end
  * of the log first, so that the report is complete whether or not a server is running.
  */
-
-/**
- * Applies what the projection has not seen yet, in batches, through the same compare-and-set
- * on the checkpoint as a server's runner: whichever is behind resumes from the other.
- */
-export async function catchUp(store: EventStore, db: ReadModelDb, projection: Projection, batchSize = 5000): Promise<void> {
-  prepareProjection(db, projection);
-  const head = await store.headPosition();
-  if (head === null) return;
-  for (;;) {
-    const from = readCheckpoint(db, projection.name)?.position ?? null;
-    let batch: RecordedEvent[] = [];
-    let moved = false;
-    let position = from;
-    const flush = () => {
-      const outcome = applyBatch(db, projection, position, batch);
-      batch = [];
-      position = outcome.position;
-      return outcome.kind === 'applied';
-    };
-    for await (const e of store.readAll({ fromPosition: from === null ? 'start' : from + 1n, filter: projection.filter })) {
-      if (e.position > head) break;
-      batch.push(e);
-      if (batch.length >= batchSize && !flush()) {
-        moved = true;
-        break;
-      }
-    }
-    if (!moved && batch.length > 0 && !flush()) moved = true;
-    if (!moved) return;
-  }
-}
 
 export function auditReportCommand(): Command {
   return new Command('audit-report')
@@ -70,7 +35,8 @@ export function auditReportCommand(): Command {
       const store = await openEventStore(config.eventStore);
       const db = openReadModelDb(config.readModelPath);
       try {
-        await catchUp(store, db, fixityReadModel);
+        prepareProjection(db, fixityReadModel);
+        await catchUpProjection(store, db, fixityReadModel);
         const report = { ...auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }), seal: await latestSeal(store) };
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report));
       } finally {

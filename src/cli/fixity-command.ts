@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -19,7 +19,7 @@ import {
   type RepairFn,
   runObjectFixity,
 } from '../application/fixity.ts';
-import { isAlive } from '../application/keyed-lock.ts';
+import { isAlive } from '../process-alive.ts';
 import type { Config } from '../config.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
 import { requireRepository } from './repository.ts';
@@ -29,10 +29,11 @@ import { openEventStore } from '../eventstore/open.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { DerivativeStore } from '../iiif/derivative-store.ts';
 import { createLogger } from '../logger.ts';
-import { fsyncDir } from '../storage/digest.ts';
+import { writeFileDurable } from '../storage/durable-file.ts';
 import { rateLimiter } from '../storage/fixity.ts';
 import { FixityPool } from '../storage/fixity-pool.ts';
 import { progress } from './progress.ts';
+import { inLanes } from '../work-lanes.ts';
 
 /**
  * `thukho fixity --all | --collection ID | --object ID`: check now, on every core, with no
@@ -183,16 +184,7 @@ class RunJournal {
   }
 
   private async writeHeader(): Promise<void> {
-    const tmp = `${this.base}.json.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(this.header));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, `${this.base}.json`);
-    await fsyncDir(join(this.base, '..'));
+    await writeFileDurable(dirname(this.base), `${basename(this.base)}.json`, JSON.stringify(this.header));
   }
 
   /** Records a finished copy. Synced in batches: a line lost to a power cut is found in the log. */
@@ -420,28 +412,17 @@ async function runFixity(args: {
   };
 
   const todo = plans.filter((p) => p.checks.some((c) => !journal.done.has(c.key)));
-  let next = 0;
-  let failure: unknown = null;
-  const lane = async () => {
-    while (next < todo.length && failure === null) {
-      const plan = todo[next++] as ObjectPlan;
-      try {
-        const result = await runObjectFixity(services, plan, {
-          limiter,
-          signal,
-          only: (c) => !journal.done.has(c.key),
-          onResult,
-          actor: CLI_ACTOR,
-          correlationId: runId,
-        });
-        summary.skipped += result.skipped.length;
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(OBJECTS_AT_ONCE, todo.length) }, lane));
-  if (failure !== null) throw failure;
+  await inLanes(todo, OBJECTS_AT_ONCE, async (plan) => {
+    const result = await runObjectFixity(services, plan, {
+      limiter,
+      signal,
+      only: (c) => !journal.done.has(c.key),
+      onResult,
+      actor: CLI_ACTOR,
+      correlationId: runId,
+    });
+    summary.skipped += result.skipped.length;
+  });
 
   summary.seconds = (Date.now() - started) / 1000;
   summary.mbPerSecond = summary.seconds > 0 ? Math.round((summary.bytesNow / 1e6 / summary.seconds) * 10) / 10 : 0;

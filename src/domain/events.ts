@@ -194,24 +194,33 @@ export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]>;
 /** A domain event as the deciders produce it: type and payload, no envelope. */
 export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
 
-export type ObjectEvent = Extract<
-  DomainEvent,
-  {
-    type:
-      | 'ObjectRegistered'
-      | 'MetadataEdited'
-      | 'FileIngested'
-      | 'FilesReordered'
-      | 'AccessPolicyChanged'
-      | 'ObjectWithdrawn'
-      | 'DerivativeCreated'
-      | 'DerivativeFailed'
-      | 'FixityChecked'
-      | 'FileReplicated'
-      | 'FileRepaired'
-      | 'FileDamaged';
-  }
->;
+/** What people and ingest decide about a work: the `object-<id>` stream, whose revision is the ETag. */
+export const OBJECT_DECISION_TYPES = [
+  'ObjectRegistered',
+  'MetadataEdited',
+  'FileIngested',
+  'FilesReordered',
+  'AccessPolicyChanged',
+  'ObjectWithdrawn',
+] as const satisfies readonly EventType[];
+
+/**
+ * What machines find out about a work: the `preservation-<id>` stream. Logs written before
+ * 2026-12 also carry these on `object-<id>`; readers accept them on either stream.
+ */
+export const PRESERVATION_EVENT_TYPES = [
+  'DerivativeCreated',
+  'DerivativeFailed',
+  'FixityChecked',
+  'FileReplicated',
+  'FileRepaired',
+  'FileDamaged',
+] as const satisfies readonly EventType[];
+
+export type ObjectEvent = Extract<DomainEvent, { type: (typeof OBJECT_DECISION_TYPES)[number] }>;
+export type PreservationEvent = Extract<DomainEvent, { type: (typeof PRESERVATION_EVENT_TYPES)[number] }>;
+/** Everything that is about one work, on either of its streams. */
+export type ObjectHistoryEvent = ObjectEvent | PreservationEvent;
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
 export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' | 'UserEnabled' }>;
 

@@ -1,5 +1,5 @@
 import { DomainError } from './errors.ts';
-import type { DerivativeInfo, IngestedFile, ObjectEvent } from './events.ts';
+import type { DerivativeInfo, IngestedFile, ObjectEvent, ObjectHistoryEvent } from './events.ts';
 import {
   type AccessLevel,
   type Metadata,
@@ -13,6 +13,11 @@ import { normaliseYearRange } from './year-range.ts';
  * The object aggregate as a Decider: `decide(command, state)` returns the events a command
  * causes (possibly none), `evolve(state, event)` folds one event into the state. No I/O,
  * no clock, no id generation: ids and facts arrive in the command.
+ *
+ * It decides only what people and ingest decide (the `object-<id>` stream). Machine facts
+ * live on `preservation-<id>` (see preservation.ts) so that a worker never makes a person's
+ * edit conflict; `evolveObject` still folds the derivative facts, from either stream, for the
+ * read models that show a work with its access copies.
  */
 export interface StoredFile extends IngestedFile {
   sequence: number;
@@ -41,13 +46,7 @@ export type ObjectCommand =
   | { type: 'RecordFileIngested'; objectId: string; file: IngestedFile }
   | { type: 'ReorderFiles'; objectId: string; order: string[] }
   | { type: 'ChangeAccessPolicy'; objectId: string; accessLevel: AccessLevel; reason?: string }
-  | { type: 'WithdrawObject'; objectId: string; reason: string }
-  | { type: 'RecordDerivative'; objectId: string; fileId: string; derivative: DerivativeInfo }
-  | { type: 'RecordDerivativeFailure'; objectId: string; fileId: string; masterSha512: string; reason: string; attempts: number }
-  | { type: 'RecordPreservation'; objectId: string; event: PreservationEvent };
-
-/** Facts that preservation work finds out; recorded for withdrawn objects too (they are still kept). */
-export type PreservationEvent = Extract<ObjectEvent, { type: 'FixityChecked' | 'FileReplicated' | 'FileRepaired' | 'FileDamaged' }>;
+  | { type: 'WithdrawObject'; objectId: string; reason: string };
 
 function notFound(objectId: string): DomainError {
   return new DomainError(
@@ -185,60 +184,10 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       requireActive(state, command.objectId);
       return [{ type: 'ObjectWithdrawn', data: { objectId: command.objectId, reason: command.reason } }];
     }
-    case 'RecordDerivative': {
-      const file = requireImageFile(requireActive(state, command.objectId), command.fileId, command.derivative.masterSha512);
-      // Re-made derivatives of the same master with the same pyramid are the same fact.
-      if (file.derivative?.pyramid.sha256 === command.derivative.pyramid.sha256) return [];
-      return [{ type: 'DerivativeCreated', data: { ...command.derivative, objectId: command.objectId, fileId: command.fileId } }];
-    }
-    case 'RecordPreservation': {
-      if (state.status === 'absent') throw notFound(command.objectId);
-      const data = command.event.data;
-      const fileId = 'fileId' in data ? data.fileId : undefined;
-      if (data.objectId !== command.objectId || (fileId !== undefined && !state.files.some((f) => f.fileId === fileId))) {
-        throw new DomainError(
-          'invalid-input',
-          {
-            vi: `Sự kiện bảo quản không thuộc về tài liệu "${command.objectId}" hoặc nhắc đến tệp không có.`,
-            en: `The preservation event is not about object "${command.objectId}" or names a file it does not have.`,
-          },
-          { objectId: command.objectId, fileId },
-        );
-      }
-      return [command.event];
-    }
-    case 'RecordDerivativeFailure': {
-      const file = requireImageFile(requireActive(state, command.objectId), command.fileId, command.masterSha512);
-      if (file.derivative) return [];
-      const { type: _type, ...data } = command;
-      return [{ type: 'DerivativeFailed', data }];
-    }
   }
 }
 
-function requireImageFile(state: Exclude<ObjectState, { status: 'absent' }>, fileId: string, sha512: string): StoredFile {
-  const file = state.files.find((f) => f.fileId === fileId);
-  if (!file) {
-    throw new DomainError(
-      'not-found',
-      { vi: `Không có tệp "${fileId}" trong tài liệu "${state.objectId}".`, en: `Object "${state.objectId}" has no file "${fileId}".` },
-      { objectId: state.objectId, fileId },
-    );
-  }
-  if (file.digests.sha512 !== sha512) {
-    throw new DomainError(
-      'invalid-input',
-      {
-        vi: `Bản phái sinh được tạo từ nội dung khác với tệp gốc "${fileId}".`,
-        en: `The derivative was made from other bytes than master "${fileId}".`,
-      },
-      { fileId },
-    );
-  }
-  return file;
-}
-
-export function evolveObject(state: ObjectState, event: ObjectEvent): ObjectState {
+export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): ObjectState {
   switch (event.type) {
     case 'ObjectRegistered':
       return {

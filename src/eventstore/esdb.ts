@@ -18,7 +18,6 @@ import {
   type JSONEventData,
   type JSONType,
   type Position,
-  type ReadPosition,
   type ReadRevision,
   type StreamingRead,
   type WrongExpectedVersionError as EsdbWrongExpectedVersionError,
@@ -39,6 +38,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamHead,
+  type StreamHeadIndex,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedVersionError,
@@ -57,7 +57,7 @@ import { checkStreamId } from './subscription.ts';
  * so an event's commit and prepare positions are equal and `{commit: p, prepare: p}` names
  * it exactly. The server can only start reading at a record boundary, so a position handed
  * to readAll or subscribeToAll must be one this adapter produced (an event's position or
- * headPosition()); `p + 1n` is accepted by readAll as "after p" (see readAll).
+ * headPosition()), never arithmetic on one.
  */
 
 /** How many of a stream's newest events are searched for a re-sent 'any'/'stream_exists' append. */
@@ -77,6 +77,8 @@ export interface EsdbEventStoreOptions {
    * not recognised and is written again (under new revisions, with a valid chain).
    */
   resendWindow?: number;
+  /** Where listStreams reads every stream's head (closed with the store). */
+  streamHeads?: StreamHeadIndex;
 }
 
 /** The fields we use of the client's recorded event (JSON and binary variants alike). */
@@ -103,14 +105,93 @@ type AttemptOutcome = { result: AppendResult } | { raced: bigint | 'no_stream' }
 export class EsdbEventStore implements EventStore {
   readonly kind = 'esdb' as const;
   private readonly resendWindow: number;
+  private readonly streamHeads: StreamHeadIndex | null;
   /** Tail of each stream's in-process append queue (see append). */
   private readonly streamLocks = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<EsdbSubscription>();
   private closed = false;
 
-  /** Parses the connection string (throws on a malformed one) without connecting: the client connects on first use. */
+  /**
+   * Parses the connection string (throws on a malformed one) without connecting: the client
+   * connects on first use. KurrentDB's `kurrentdb://` and `kdb://` schemes (and their
+   * `+discover` forms) name the same protocol as `esdb://`, which is all this client parses.
+   */
   static connect(connectionString: string, options: EsdbEventStoreOptions = {}): EsdbEventStore {
-    return new EsdbEventStore(EventStoreDBClient.connectionString(connectionString), options);
+    return new EsdbEventStore(EventStoreDBClient.connectionString(clientConnectionString(connectionString)), options);
+  }
+
+  /** connect, then probe: what the service opens at start. */
+  static async open(connectionString: string, options: EsdbEventStoreOptions = {}): Promise<EsdbEventStore> {
+    const store = EsdbEventStore.connect(connectionString, options);
+    try {
+      await store.probe();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Checks once what this adapter relies on and fails with one readable error naming what
+   * to do: the server's version (22.10 or later), permission to read $all, and that events
+   * carry positions whose commit and prepare parts are equal (see the note on positions).
+   */
+  async probe(): Promise<void> {
+    let version: string;
+    try {
+      // The client fetches ServerFeatures once per connection and keeps the answer, but only
+      // exposes it to subclasses; `unknown` means the server has no ServerFeatures (< 21.10).
+      version = (await (this.client as unknown as { capabilities: Promise<{ serverVersion: string }> }).capabilities).serverVersion;
+    } catch (err) {
+      throw new EventStoreUnavailableError(
+        probeMessage(
+          `không kết nối được máy chủ (${errorMessage(err)}). Hãy kiểm tra THUKHO_EVENTSTORE (địa chỉ, cổng, tls=true/false) và máy chủ có đang chạy không`,
+          `cannot reach the server (${errorMessage(err)}). Check THUKHO_EVENTSTORE (host, port, tls=true/false) and that the server is running`,
+        ),
+        { cause: err },
+      );
+    }
+    const [, major, minor] = /^(\d+)\.(\d+)/.exec(version) ?? [];
+    if (!major || !minor || Number(major) * 100 + Number(minor) < MIN_SERVER_VERSION) {
+      throw new EventStoreProbeError(
+        probeMessage(
+          `phiên bản máy chủ ${version === 'unknown' ? 'quá cũ (không trả lời ServerFeatures)' : version} không được hỗ trợ; cần EventStoreDB 22.10 trở lên hoặc KurrentDB. Hãy nâng cấp máy chủ`,
+          `server version ${version === 'unknown' ? 'too old (no ServerFeatures)' : version} is not supported; EventStoreDB 22.10 or later, or KurrentDB, is needed. Upgrade the server`,
+        ),
+      );
+    }
+    let newest: EsdbRecorded[] = [];
+    try {
+      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: PROBE_EVENTS }))) {
+        if (resolved.event) newest.push(resolved.event);
+      }
+    } catch (err) {
+      if (asCommandError(err)?.type === ErrorType.ACCESS_DENIED) {
+        throw new EventStoreProbeError(
+          probeMessage(
+            'người dùng trong chuỗi kết nối không được đọc $all. Hãy cho người dùng này quyền đọc $all (nhóm $ops hoặc $admins, hoặc ACL của $all)',
+            'the user in the connection string may not read $all. Give that user read access to $all (the $ops or $admins group, or the $all ACL)',
+          ),
+          { cause: err },
+        );
+      }
+      throw mapError(err, 'probe: read $all');
+    }
+    newest = newest.filter((e) => !isSystem(e.streamId, e.type));
+    const ours = newest[0];
+    if (!ours) return;
+    // Stream reads must carry the event's $all position (servers from 22.6), equal to what $all says.
+    const [again] = await this.readRaw(ours.streamId, FORWARDS, ours.revision, 1);
+    const bad = [ours, again].find((e) => !e?.position || e.position.commit !== e.position.prepare || e.position.commit !== ours.position?.commit);
+    if (bad !== undefined) {
+      throw new EventStoreProbeError(
+        probeMessage(
+          `máy chủ trả về vị trí sự kiện không như thukho cần (${ours.streamId}@${ours.revision}: ${describePosition(bad)}). Hãy dùng EventStoreDB 22.10 trở lên hoặc KurrentDB, và báo lỗi này cho nhóm phát triển`,
+          `the server reports event positions thukho cannot use (${ours.streamId}@${ours.revision}: ${describePosition(bad)}). Use EventStoreDB 22.10 or later, or KurrentDB, and report this to the developers`,
+        ),
+      );
+    }
   }
 
   constructor(
@@ -118,6 +199,7 @@ export class EsdbEventStore implements EventStore {
     options: EsdbEventStoreOptions = {},
   ) {
     this.resendWindow = Math.max(1, options.resendWindow ?? DEFAULT_RESEND_WINDOW);
+    this.streamHeads = options.streamHeads ?? null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -137,6 +219,9 @@ export class EsdbEventStore implements EventStore {
         // The server stores ids as UUIDs; anything else would fail deep inside the client.
         if (!UUID.test(e.id)) throw new RangeError(`event id ${JSON.stringify(e.id)} is not a UUID`);
         if (e.data === undefined) throw new TypeError(`event ${e.id} has no data`);
+        // The client hands back undecodable JSON as the raw string, so a string could not be
+        // told apart from damaged bytes on the way back (see toRecorded).
+        if (typeof e.data === 'string') throw new TypeError(`event ${e.id}: data must not be a bare JSON string on EventStoreDB`);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -200,6 +285,13 @@ export class EsdbEventStore implements EventStore {
       const wrong = asWrongExpectedVersion(err);
       if (wrong) return { raced: wrong.actualVersion };
       throw mapError(err, `append to ${streamId}`);
+    }
+    // With `throwOnAppendFailure=false` in the connection string the client reports a lost
+    // race as a result instead of an error (and its batch path gets the actual revision
+    // wrong): the head is read again instead of trusting it.
+    if (!appended.success) {
+      const [now] = await this.readRaw(streamId, BACKWARDS, END, 1);
+      return { raced: now ? now.revision : 'no_stream' };
     }
     return {
       result: { nextExpectedRevision: appended.nextExpectedRevision, position: await this.appendPosition(streamId, appended) },
@@ -300,53 +392,29 @@ export class EsdbEventStore implements EventStore {
   }
 
   /**
-   * `fromPosition` is inclusive, like the SQLite adapter. The client reads $all without
-   * server-side filters, so `filter` is applied here and a selective filter still transfers
-   * every event after `fromPosition`; subscribeToAll filters on the server.
+   * `after` is exclusive and must be a position this adapter produced, that is a record
+   * boundary: the server starts a forward read at that record (inclusive), which is skipped
+   * here. The client reads $all without server-side filters, so `filter` is applied here and
+   * a selective filter still transfers every event after `after`; subscribeToAll filters on
+   * the server.
    */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    const from = options.fromPosition ?? 'start';
+    const after = options.after;
     const filter = normaliseFilter(options.filter);
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    let received = false;
-
-    const scan = async function* (store: EsdbEventStore, start: ReadPosition, min: bigint) {
-      for await (const resolved of drain(store.client.readAll({ direction: FORWARDS, fromPosition: start }))) {
-        received = true;
+    const read = this.client.readAll({ direction: FORWARDS, fromPosition: after === undefined ? START : at(after) });
+    try {
+      for await (const resolved of drain(read)) {
         const e = resolved.event;
-        if (!e || isSystem(e.streamId, e.type) || e.position.commit < min) continue;
+        if (!e || isSystem(e.streamId, e.type)) continue;
+        if (after !== undefined && e.position.commit <= after) continue;
         if (!matchesFilter(filter, e.streamId, e.type)) continue;
         yield toRecorded(e);
         if (--remaining <= 0) return;
       }
-    };
-
-    if (from === 'start') {
-      try {
-        yield* scan(this, START, 0n);
-      } catch (err) {
-        throw mapError(err, 'read $all');
-      }
-      return;
-    }
-    try {
-      yield* scan(this, at(from), from);
     } catch (err) {
-      const mapped = mapError(err, 'read $all');
-      // Callers say "after p" as `p + 1n`, which points inside p's record, and the server
-      // refuses to start reading inside a record. Starting at p and skipping it is the same
-      // read. Only tried when the very first read failed and the failure is not an outage.
-      if (received || from <= 0n || mapped instanceof EventStoreUnavailableError || isAccessDenied(err)) throw mapped;
-      try {
-        yield* scan(this, at(from - 1n), from);
-      } catch (retryErr) {
-        const retryMapped = mapError(retryErr, 'read $all');
-        if (received || retryMapped instanceof EventStoreUnavailableError || isAccessDenied(retryErr)) throw retryMapped;
-        throw new RangeError(`position ${from} is not an event position in this EventStoreDB log (nor one after an event)`, {
-          cause: mapped,
-        });
-      }
+      throw mapError(err, 'read $all');
     }
   }
 
@@ -364,38 +432,42 @@ export class EsdbEventStore implements EventStore {
   // log-wide queries
 
   /**
-   * Reads all of $all backwards once: the first event met of each stream is its head. The
-   * `$streams` system projection would be cheaper but is off unless the server runs system
-   * projections, and gives no hashes. Cost: the whole log crosses the network (it is meant
-   * for `verify` and seals, not for requests); memory: one set of stream ids.
+   * From the stream-heads index the store was given (openEventStore gives the projection in
+   * the read model): EventStoreDB's only list of streams is a scan of all of $all, and the
+   * `$streams` system projection is off unless the server runs projections and has no hashes.
    */
-  async *listStreams(): AsyncIterable<StreamHead> {
-    const seen = new Set<string>();
-    try {
-      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END }))) {
-        const e = resolved.event;
-        if (!e || isSystem(e.streamId, e.type) || seen.has(e.streamId)) continue;
-        seen.add(e.streamId);
-        // Lenient on purpose: a damaged head should be reported by the chain check of that
-        // stream, not abort the listing of every other stream.
-        yield { streamId: e.streamId, revision: e.revision, hash: looseHash(e.metadata) };
-      }
-    } catch (err) {
-      throw mapError(err, 'read $all');
+  listStreams(): AsyncIterable<StreamHead> {
+    if (!this.streamHeads) {
+      throw new Error('EsdbEventStore.listStreams needs a stream-heads index: open the store with openEventStore or pass options.streamHeads');
     }
+    return this.streamHeads.list(this);
   }
 
-  /** The newest non-system event; the server writes its own events ($stats and others) all the time. */
+  /**
+   * The newest non-system event; the server writes its own events ($stats and others) all the
+   * time. Read backwards a page at a time, so that a run of the server's events costs pages,
+   * never a stream of all of $all.
+   */
   async headPosition(): Promise<bigint | null> {
+    let from: Position | typeof END = END;
     try {
-      for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: END }))) {
-        const e = resolved.event;
-        if (e && !isSystem(e.streamId, e.type)) return e.position.commit;
+      for (;;) {
+        let read = 0;
+        let oldest: Position | undefined;
+        for await (const resolved of drain(this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: HEAD_PAGE }))) {
+          read++;
+          const e = resolved.event;
+          if (!e) continue;
+          if (!isSystem(e.streamId, e.type)) return e.position.commit;
+          oldest = e.position;
+        }
+        if (read < HEAD_PAGE || !oldest) return null;
+        // Backward reads exclude their start: the next page begins before the oldest seen.
+        from = oldest;
       }
     } catch (err) {
       throw mapError(err, 'read $all');
     }
-    return null;
   }
 
   async ping(): Promise<void> {
@@ -418,6 +490,7 @@ export class EsdbEventStore implements EventStore {
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     await Promise.allSettled([...this.streamLocks.values()]);
     await this.client.dispose();
+    this.streamHeads?.close();
   }
 }
 
@@ -504,12 +577,18 @@ class EsdbSubscription implements Subscription {
   }
 
   private onData(resolved: AllStreamResolvedEvent): void {
+    // After a failure nothing more is queued: an event behind an undecodable one must not
+    // reach the consumer, who would checkpoint past the damage.
+    if (this.failure) return;
     const e = resolved.event;
     if (!e || isSystem(e.streamId, e.type) || !matchesFilter(this.filter, e.streamId, e.type)) return;
     try {
       this.queue.push(toRecorded(e));
     } catch (err) {
-      this.failure ??= err;
+      this.failure = err;
+      this.native.pause();
+      this.poke();
+      return;
     }
     if (this.queue.length >= QUEUE_HIGH) this.native.pause();
     this.poke();
@@ -583,6 +662,52 @@ class EsdbSubscription implements Subscription {
 // -----------------------------------------------------------------------------------------
 // helpers
 
+/** 22.10 as major * 100 + minor. */
+const MIN_SERVER_VERSION = 2210;
+/** How many $all events headPosition reads backwards per request. */
+const HEAD_PAGE = 32;
+/** How many of the newest $all events the probe looks through for one of ours. */
+const PROBE_EVENTS = 100;
+
+/** What the probe at start found wrong with the server (see EsdbEventStore.probe). */
+export class EventStoreProbeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventStoreProbeError';
+  }
+}
+
+function probeMessage(vi: string, en: string): string {
+  return `Không dùng được EventStoreDB: ${vi}. / EventStoreDB cannot be used: ${en}.`;
+}
+
+function describePosition(e: EsdbRecorded | undefined): string {
+  if (!e?.position) return 'không có vị trí / no position';
+  return `commit ${e.position.commit}, prepare ${e.position.prepare}`;
+}
+
+const SCHEME = /^(?<scheme>[a-z][a-z0-9+.-]*):\/\//i;
+
+/** The same server under KurrentDB's names, spelt the way this client parses. */
+export function clientConnectionString(connectionString: string): string {
+  const scheme = SCHEME.exec(connectionString)?.groups?.scheme?.toLowerCase();
+  const rest = connectionString.replace(SCHEME, '');
+  switch (scheme) {
+    case 'esdb':
+    case 'kurrentdb':
+    case 'kdb':
+      return `esdb://${rest}`;
+    case 'esdb+discover':
+    case 'kurrentdb+discover':
+    case 'kdb+discover':
+      return `esdb+discover://${rest}`;
+    default:
+      throw new RangeError(
+        `THUKHO_EVENTSTORE: "${scheme ?? connectionString}" không phải chuỗi kết nối EventStoreDB; dùng esdb://, esdb+discover://, kurrentdb:// hoặc kurrentdb+discover:// / is not an EventStoreDB connection string; use esdb://, esdb+discover://, kurrentdb:// or kurrentdb+discover://`,
+      );
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -644,6 +769,8 @@ function toEventData(e: NewEvent & { metadata: EventMetadata }): JSONEventData {
 
 function toRecorded(e: EsdbRecorded): RecordedEvent {
   if (!e.isJson) throw new CorruptEventError(e.streamId, e.revision, 'data is not JSON');
+  // The client returns data it cannot parse as the raw string; we never write a bare string.
+  if (typeof e.data === 'string') throw new CorruptEventError(e.streamId, e.revision, 'data is not valid JSON');
   return {
     id: e.id,
     streamId: e.streamId,
@@ -735,10 +862,6 @@ function asWrongExpectedVersion(err: unknown): EsdbWrongExpectedVersionError | n
 
 function isStreamNotFound(err: unknown): boolean {
   return asCommandError(err)?.type === ErrorType.STREAM_NOT_FOUND;
-}
-
-function isAccessDenied(err: unknown): boolean {
-  return asCommandError(err)?.type === ErrorType.ACCESS_DENIED;
 }
 
 function errorMessage(err: unknown): string {

@@ -52,7 +52,13 @@ export interface ReadStreamOptions {
 }
 
 export interface ReadAllOptions {
-  fromPosition?: bigint | 'start';
+  /**
+   * Read the events strictly after this position; omitted, from the start of the log. It must
+   * be a position the same store handed out (an event's position or headPosition()), never
+   * arithmetic on one: EventStoreDB positions are byte offsets and `p + 1n` points inside a
+   * record, where the server refuses to start reading.
+   */
+  after?: bigint;
   maxCount?: number;
   filter?: EventFilter;
 }
@@ -78,6 +84,16 @@ export interface StreamHead {
   streamId: string;
   revision: bigint;
   hash: string;
+}
+
+/**
+ * Where an adapter without a cheap list of its streams (EventStoreDB, whose only list is a
+ * scan of $all) gets one: an index kept from the log itself (the stream-heads projection),
+ * brought up to the log's head on each call.
+ */
+export interface StreamHeadIndex {
+  list(store: EventStore): AsyncIterable<StreamHead>;
+  close(): void;
 }
 
 export interface EventStore {

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CURRENT_SCHEMA_VERSION, eventSchemas, parseEventData } from '../domain/events.ts';
-import { fsyncDir } from '../storage/digest.ts';
+import { fsyncDir, writeFileDurable } from '../storage/durable-file.ts';
 import { isStorageRoot } from '../storage/ocfl.ts';
 import { newEventId } from './event-id.ts';
 import type { EventStore, RecordedEvent, StreamHead } from './port.ts';
@@ -142,9 +142,8 @@ export async function headsFromIndex(
   }
   const touched = new Set<string>();
   let events = 0;
-  // "After upTo" is spelt upTo + 1 (SQLite starts there; EventStoreDB reads after upTo's record).
   // Position 0 is the empty log's seal, not a position an adapter produced: read from the start.
-  for await (const e of store.readAll({ fromPosition: upTo === 0n ? 'start' : upTo + 1n })) {
+  for await (const e of store.readAll({ after: upTo === 0n ? undefined : upTo })) {
     if (e.position <= upTo) continue;
     events++;
     if (e.streamId !== SEAL_STREAM) touched.add(e.streamId);
@@ -236,25 +235,6 @@ function errorMessage(err: unknown): string {
 
 function isMissing(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'ENOENT';
-}
-
-/** temp file, fsync, rename, fsync the directory: the file is either whole or absent after a crash. */
-async function writeDurable(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-  try {
-    const handle = await open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(dir, name));
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(dir);
 }
 
 /**
@@ -691,10 +671,10 @@ export async function sealNow(
     try {
       const text = sealFileText(seal, event, replica, forcedOver);
       const name = sealFileName(seal.position);
-      await writeDurable(dir, name, text);
+      await writeFileDurable(dir, name, text);
       // latest.json is a convenience for people (verify reads the seal-<position> files); a
       // concurrent, newer seal that got there first is not replaced by this older one.
-      if ((await latestPositionIn(dir)) < seal.position) await writeDurable(dir, 'latest.json', text);
+      if ((await latestPositionIn(dir)) < seal.position) await writeFileDurable(dir, 'latest.json', text);
       writtenTo.push({ ...replica, file: join(dir, name) });
     } catch (err) {
       failed.push({ ...replica, reason: errorMessage(err) });

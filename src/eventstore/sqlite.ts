@@ -295,7 +295,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    let after = options.fromPosition === undefined || options.fromPosition === 'start' ? 0 : Number(options.fromPosition) - 1;
+    let after = options.after === undefined ? 0 : Number(options.after);
     let limit = options.maxCount ?? Number.POSITIVE_INFINITY;
     while (limit > 0) {
       const n = Math.min(PAGE, limit);

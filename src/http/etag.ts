@@ -20,6 +20,19 @@ export function ifMatchRevision(ctx: Context): bigint | undefined {
 }
 
 /**
+ * An edit must say which revision it was made against (RFC 6585 §3: 428 Precondition
+ * Required): without it, two people editing one record would silently overwrite each other.
+ */
+export function requireIfMatch(ctx: Context): bigint {
+  const expected = ifMatchRevision(ctx);
+  if (expected !== undefined) return expected;
+  throw new Problem(428, 'if-match-required', {
+    vi: 'Cần gửi kèm tiêu đề If-Match với phiên bản (ETag) đã đọc, ví dụ If-Match: "3": hãy GET bản ghi, rồi gửi lại sửa đổi với ETag của nó.',
+    en: 'Send If-Match with the revision (ETag) you read, e.g. If-Match: "3": GET the record, then send your edit with its ETag.',
+  });
+}
+
+/**
  * Answers 304 when If-None-Match names `etag` (weak comparison, RFC 9110 §13.1.2), after
  * setting it. koa's ctx.fresh is not used: it judges only a response already marked 2xx.
  */

@@ -89,9 +89,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         patch: {
           summary: 'Edit metadata or access level (staff); `null` clears a field',
           security: bearer,
-          parameters: [{ name: 'If-Match', in: 'header', schema: { type: 'string' }, description: 'The revision you edited, e.g. "3"; 409 if it is stale' }],
+          parameters: [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The revision (ETag) you edited, e.g. "3": required (428 without it); 409 names who changed the record if it is stale' }],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditObject' }) },
-          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 404: problem, 409: problem, 413: problem, 422: problem },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 404: problem, 409: problem, 413: problem, 422: problem, 428: problem },
         },
       },
       '/api/objects/{id}/withdraw': {
@@ -104,7 +104,12 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       },
       '/api/objects/{id}/events': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        get: { summary: 'The object’s event stream with its hash chain (staff)', security: bearer, responses: { 200: { description: 'Events' }, 404: problem } },
+        get: {
+          summary: 'One of the object’s two hash-chained event streams (staff): what people decided, or what machines found out',
+          security: bearer,
+          parameters: [{ name: 'stream', in: 'query', schema: { enum: ['object', 'preservation'], default: 'object' } }],
+          responses: { 200: { description: 'Events' }, 404: problem },
+        },
       },
       '/api/objects/{id}/files': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
@@ -154,7 +159,13 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/api/collections/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: { summary: 'One collection', responses: { 200: { description: 'Collection' }, 404: problem } },
-        patch: { summary: 'Edit a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditCollection' }) }, responses: { 200: { description: 'Collection' }, 404: problem, 409: problem } },
+        patch: {
+          summary: 'Edit a collection (staff)',
+          security: bearer,
+          parameters: [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The revision (ETag) you edited; 428 without it, 409 if it is stale' }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditCollection' }) },
+          responses: { 200: { description: 'Collection' }, 404: problem, 409: problem, 428: problem },
+        },
       },
     },
   };

@@ -8,6 +8,7 @@ import { DigestHeaderError, StagingError } from '../storage/digest.ts';
 import { FileNameError } from '../storage/file-name.ts';
 import { FormatError } from '../storage/format.ts';
 import { MultipartError } from './multipart.ts';
+import { RevisionConflictError } from '../application/command-handler.ts';
 import { EventStoreUnavailableError, IdempotencyConflictError, WrongExpectedVersionError } from '../eventstore/port.ts';
 
 /**
@@ -98,14 +99,35 @@ export function toProblem(err: unknown): Problem {
       en: 'The upload was interrupted before it finished; nothing was stored. Send it again.',
     });
   }
+  if (err instanceof RevisionConflictError && err.winner) {
+    const current = err.actual === 'no_stream' ? null : Number(err.actual);
+    const w = err.winner;
+    const who = `${w.actor.id} (${w.actor.role})`;
+    const more = err.changesSince > 1;
+    return new Problem(
+      409,
+      'revision-conflict',
+      {
+        vi: `Bản ghi đã được ${who} sửa lúc ${w.occurredAt} (${w.type}${more ? `, cùng ${err.changesSince - 1} thay đổi khác` : ''}) sau phiên bản ${err.expected} mà bạn đã đọc; phiên bản hiện tại: ${current}. Hãy tải lại rồi sửa tiếp.`,
+        en: `The record was changed by ${who} at ${w.occurredAt} (${w.type}${more ? `, and ${err.changesSince - 1} more change${err.changesSince > 2 ? 's' : ''}` : ''}) after revision ${err.expected}, which you read; current revision: ${current}. Reload it and apply your edit again.`,
+      },
+      {
+        currentRevision: current,
+        changedBy: { id: w.actor.id, role: w.actor.role },
+        changedAt: w.occurredAt,
+        change: w.type,
+        changesSince: err.changesSince,
+      },
+    );
+  }
   if (err instanceof WrongExpectedVersionError) {
     const current = err.actual === 'no_stream' ? null : Number(err.actual);
     return new Problem(
       409,
       'revision-conflict',
       {
-        vi: `Tài liệu đã được người khác sửa (phiên bản hiện tại: ${current}). Hãy tải lại rồi sửa tiếp.`,
-        en: `The record was changed meanwhile (current revision: ${current}). Reload it and apply your edit again.`,
+        vi: `Phiên bản ${String(err.expected)} trong If-Match không khớp phiên bản hiện tại của bản ghi (${current}). Hãy tải lại rồi sửa tiếp.`,
+        en: `Revision ${String(err.expected)} in If-Match is not the record's current revision (${current}). Reload it and apply your edit again.`,
       },
       { currentRevision: current },
     );

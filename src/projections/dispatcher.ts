@@ -1,5 +1,6 @@
 import { isEventType, parseEventData } from '../domain/events.ts';
 import { type DerivativeJob, QUEUES, type ReplicationJob } from '../queue/queues.ts';
+import { WORK_STREAM_PREFIXES } from './decode.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
@@ -36,7 +37,7 @@ export interface DispatcherOptions {
 export const dispatcher = (options: DispatcherOptions): Projection => ({
   name: 'dispatcher',
   version: 2,
-  filter: { streamPrefixes: ['object-'], eventTypes: TYPES },
+  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES], eventTypes: TYPES },
 
   setup(db) {
     db.exec(`

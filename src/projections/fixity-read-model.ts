@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type EventType, type FixityFailure, type FixityTarget, isEventType, parseEventData } from '../domain/events.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
+import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
@@ -66,8 +67,8 @@ const versionNumber = (v: string | null) => Number(/^v(\d+)$/.exec(v ?? '')?.[1]
 
 export const fixityReadModel: Projection = {
   name: 'fixity',
-  version: 1,
-  filter: { streamPrefixes: ['object-'], eventTypes: TYPES },
+  version: 2, // 2: machine facts from the preservation stream, each stream's revision kept apart
+  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES], eventTypes: TYPES },
 
   setup(db) {
     db.exec(`
@@ -76,8 +77,10 @@ export const fixityReadModel: Projection = {
         collection_id TEXT,
         withdrawn     INTEGER NOT NULL DEFAULT 0,
         ocfl_object_id TEXT,
-        -- Last revision of the object stream applied: delivery is at-least-once.
-        revision      INTEGER NOT NULL
+        -- Last revision applied of the object stream and of the preservation stream:
+        -- delivery is at-least-once.
+        revision      INTEGER NOT NULL,
+        facts_revision INTEGER NOT NULL DEFAULT -1
       );
       CREATE INDEX IF NOT EXISTS fixity_objects_by_collection ON fixity_objects (collection_id);
       CREATE TABLE IF NOT EXISTS fixity_items (
@@ -125,12 +128,20 @@ export const fixityReadModel: Projection = {
   apply(db, events) {
     const s = statements(db);
     for (const e of events) {
-      if (!isEventType(e.type) || !TYPES.includes(e.type)) continue;
-      const objectId = e.streamId.slice('object-'.length);
+      const work = workStream(e);
+      if (!work || !isEventType(e.type) || !TYPES.includes(e.type)) continue;
+      const { objectId } = work;
       const known = s.getObject.get(objectId);
-      if (known && Number(e.revision) <= known.revision) continue;
-      if (known) s.setRevision.run(Number(e.revision), objectId);
-      else s.insertObject.run(objectId, Number(e.revision));
+      const revision = Number(e.revision);
+      if (work.stream === 'object') {
+        if (known && revision <= known.revision) continue;
+        if (known) s.setRevision.run(revision, objectId);
+        else s.insertObject.run(objectId, revision);
+      } else {
+        // The object stream comes first in the log: a fact about an unknown work is not ours to invent.
+        if (!known || revision <= known.facts_revision) continue;
+        s.setFactsRevision.run(revision, objectId);
+      }
       applyOne(s, e, objectId);
     }
   },
@@ -140,9 +151,12 @@ type Statements = ReturnType<typeof statements>;
 
 function statements(db: ReadModelDb) {
   return {
-    getObject: db.prepare<[string], { revision: number; ocfl_object_id: string | null }>('SELECT revision, ocfl_object_id FROM fixity_objects WHERE object_id = ?'),
+    getObject: db.prepare<[string], { revision: number; facts_revision: number; ocfl_object_id: string | null }>(
+      'SELECT revision, facts_revision, ocfl_object_id FROM fixity_objects WHERE object_id = ?',
+    ),
     insertObject: db.prepare<[string, number]>('INSERT INTO fixity_objects (object_id, revision) VALUES (?, ?)'),
     setRevision: db.prepare<[number, string]>('UPDATE fixity_objects SET revision = ? WHERE object_id = ?'),
+    setFactsRevision: db.prepare<[number, string]>('UPDATE fixity_objects SET facts_revision = ? WHERE object_id = ?'),
     setCollection: db.prepare<[string | null, string]>('UPDATE fixity_objects SET collection_id = ? WHERE object_id = ?'),
     setOcflId: db.prepare<[string, string]>('UPDATE fixity_objects SET ocfl_object_id = ? WHERE object_id = ?'),
     setWithdrawn: db.prepare<[string]>('UPDATE fixity_objects SET withdrawn = 1 WHERE object_id = ?'),

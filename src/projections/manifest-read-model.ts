@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
-import type { CollectionEvent, ObjectEvent } from '../domain/events.ts';
+import type { CollectionEvent } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
-import { type ObjectState, evolveObject } from '../domain/object.ts';
+import type { ObjectState } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import {
   type CollectionItemRef,
@@ -25,7 +25,8 @@ import {
 } from '../iiif/manifest.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
-import { COLLECTION_EVENT_TYPES, OBJECT_EVENT_TYPES, decodeCollectionEvent, decodeObjectEvent } from './decode.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_EVENT_TYPES, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 
 /**
  * IIIF Presentation 3 manifests, built once per change by this projection and served as
@@ -128,15 +129,12 @@ class Batch {
     return this.db.prepare<[string], { title: string }>('SELECT title FROM iiif_collections WHERE collection_id = ?').get(id)?.title;
   }
 
-  applyObject(e: RecordedEvent, event: ObjectEvent): void {
-    const id = e.streamId.slice('object-'.length);
-    const cur = this.object(id, e.position);
-    // At-least-once delivery: an event at or below the stored revision is already in.
-    if (Number(e.revision) <= cur.revision) return;
-    cur.state = evolveObject(cur.state, event);
-    cur.revision = Number(e.revision);
-    if (event.type === 'ObjectRegistered') cur.seq = Number(e.position);
-    this.changedObjects.add(id);
+  applyWork(objectId: string, e: RecordedEvent): void {
+    const cur = this.object(objectId, e.position);
+    const applied = applyWorkEvent(cur, e);
+    if (!applied) return;
+    if (applied.event?.type === 'ObjectRegistered') cur.seq = Number(e.position);
+    this.changedObjects.add(objectId);
   }
 
   applyCollection(e: RecordedEvent, event: CollectionEvent): void {
@@ -248,8 +246,10 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
 
 export const manifestReadModel: Projection = {
   name: 'manifests',
-  version: 2, // 2: downloads (rendering) on open objects' canvases
-  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
+  // 2: downloads (rendering) on open objects' canvases; 3: revisions count every event of
+  // the object stream, derivatives come from the preservation stream.
+  version: 3,
+  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
     db.exec(`
@@ -295,9 +295,9 @@ export const manifestReadModel: Projection = {
   apply(db, events) {
     const batch = new Batch(db);
     for (const e of events) {
-      if (e.streamId.startsWith('object-')) {
-        const event = decodeObjectEvent(e);
-        if (event) batch.applyObject(e, event);
+      const work = workStream(e);
+      if (work) {
+        if (mayChangeWork(e)) batch.applyWork(work.objectId, e);
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);
         if (event) batch.applyCollection(e, event);

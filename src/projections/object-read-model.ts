@@ -1,10 +1,11 @@
 import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
-import { evolveObject, type ObjectState, type StoredFile } from '../domain/object.ts';
+import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
-import { COLLECTION_EVENT_TYPES, OBJECT_EVENT_TYPES, decodeCollectionEvent, decodeObjectEvent } from './decode.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_EVENT_TYPES, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 
 /**
  * The object read model: current metadata, files in order, revision and access level of
@@ -35,8 +36,10 @@ type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; u
 
 export const objectReadModel: Projection = {
   name: 'objects',
-  version: 3,
-  filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...OBJECT_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
+  // 4: the revision counts every event of the object stream (machine facts that older logs
+  // keep there included), and derivatives come from the preservation stream.
+  version: 4,
+  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
     db.exec(`
@@ -93,28 +96,26 @@ export const objectReadModel: Projection = {
 
     for (const e of events) {
       const at = e.metadata.occurredAt;
-      if (e.streamId.startsWith('object-')) {
-        const event = decodeObjectEvent(e);
-        if (!event) continue;
-        const id = e.streamId.slice('object-'.length);
-        let cur = objects.get(id);
+      const work = workStream(e);
+      if (work) {
+        if (!mayChangeWork(e)) continue;
+        let cur = objects.get(work.objectId);
         if (!cur) {
-          const row = getObject.get(id);
+          const row = getObject.get(work.objectId);
           cur = row
             ? { state: JSON.parse(row.state) as ObjectState, revision: row.revision, seq: row.seq, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
             : { state: { status: 'absent' }, revision: -1, seq: Number(e.position), createdAt: at, updatedAt: at, filesChanged: false };
-          objects.set(id, cur);
+          objects.set(work.objectId, cur);
         }
-        // At-least-once delivery: an event at or below the stored revision is already in.
-        if (Number(e.revision) <= cur.revision) continue;
-        cur.state = evolveObject(cur.state, event);
-        cur.revision = Number(e.revision);
-        cur.updatedAt = at;
-        if (event.type === 'ObjectRegistered') {
+        const applied = applyWorkEvent(cur, e);
+        if (!applied) continue;
+        if (work.stream === 'object') cur.updatedAt = at;
+        const event = applied.event;
+        if (event?.type === 'ObjectRegistered') {
           cur.seq = Number(e.position);
           cur.createdAt = at;
         }
-        if (event.type === 'FileIngested' || event.type === 'FilesReordered' || event.type === 'DerivativeCreated') cur.filesChanged = true;
+        if (event?.type === 'FileIngested' || event?.type === 'FilesReordered' || event?.type === 'DerivativeCreated') cur.filesChanged = true;
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);
         if (!event) continue;

@@ -243,10 +243,51 @@ export class ProjectionRunner {
   }
 }
 
-export interface RebuildProgress {
+export interface CatchUpProgress {
   position: bigint;
   head: bigint;
   events: number;
+}
+
+/**
+ * Applies what the projection has not seen, up to the log's head as it is when this starts,
+ * in batches, through the same compare-and-set on the checkpoint as a server's runner:
+ * whenever another runner moved the checkpoint, this resumes from where that one is, so
+ * no batch is applied twice. The projection must be prepared (prepareProjection).
+ */
+export async function catchUpProjection(
+  store: EventStore,
+  db: ReadModelDb,
+  projection: Projection,
+  options: { batchSize?: number; onProgress?: (p: CatchUpProgress) => void } = {},
+): Promise<{ events: number }> {
+  const batchSize = options.batchSize ?? 5000;
+  const head = await store.headPosition();
+  let events = 0;
+  if (head === null) return { events };
+  for (;;) {
+    let applied = readCheckpoint(db, projection.name)?.position ?? null;
+    let batch: RecordedEvent[] = [];
+    let moved = false;
+    const flush = (): boolean => {
+      const outcome = applyBatch(db, projection, applied, batch);
+      applied = outcome.position;
+      if (outcome.kind === 'applied') events += batch.length;
+      batch = [];
+      options.onProgress?.({ position: applied ?? 0n, head, events });
+      return outcome.kind === 'applied';
+    };
+    for await (const e of store.readAll({ after: applied ?? undefined, filter: projection.filter })) {
+      if (e.position > head) break;
+      batch.push(e);
+      if (batch.length >= batchSize && !flush()) {
+        moved = true;
+        break;
+      }
+    }
+    if (!moved && batch.length > 0 && !flush()) moved = true;
+    if (!moved) return { events };
+  }
 }
 
 /**
@@ -257,7 +298,7 @@ export async function rebuildProjection(
   store: EventStore,
   db: ReadModelDb,
   projection: Projection,
-  onProgress?: (p: RebuildProgress) => void,
+  onProgress?: (p: CatchUpProgress) => void,
   batchSize = 5000,
 ): Promise<{ events: number }> {
   db.transaction(() => {
@@ -265,40 +306,14 @@ export async function rebuildProjection(
     projection.setup(db);
     writeCheckpoint(db, projection.name, { version: projection.version, position: null });
   })();
-  const head = (await store.headPosition()) ?? 0n;
-  let applied: bigint | null = null;
-  let events = 0;
   // A replay writes far more than a live server: checkpoint the WAL every ~200 MB instead
   // of after nearly every batch (this connection only; a server's connection is unaffected).
   const autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   db.pragma('wal_autocheckpoint = 50000');
   try {
-  for (;;) {
-    let batch: RecordedEvent[] = [];
-    let moved = false;
-    // Returns false when another runner moved the checkpoint: re-read from where it is.
-    const flush = (): boolean => {
-      const outcome = applyBatch(db, projection, applied, batch);
-      applied = outcome.position;
-      if (outcome.kind === 'applied') events += batch.length;
-      batch = [];
-      onProgress?.({ position: applied ?? 0n, head, events });
-      return outcome.kind === 'applied';
-    };
-    for await (const e of store.readAll({ fromPosition: applied === null ? 'start' : applied + 1n, filter: projection.filter })) {
-      if (e.position > head) break;
-      batch.push(e);
-      if (batch.length >= batchSize && !flush()) {
-        moved = true;
-        break;
-      }
-    }
-    if (!moved && batch.length && !flush()) moved = true;
-    if (!moved) break;
-  }
+    return await catchUpProjection(store, db, projection, { batchSize, ...(onProgress ? { onProgress } : {}) });
   } finally {
     db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
-  return { events };
 }

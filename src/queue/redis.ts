@@ -3,6 +3,7 @@ import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync,
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { isAlive } from '../process-alive.ts';
 import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
 
 /**
@@ -544,16 +545,6 @@ function pathExists(path: string): boolean {
     return true;
   } catch {
     return existsSync(path);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

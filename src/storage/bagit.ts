@@ -18,6 +18,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bilingual } from '../domain/errors.ts';
+import { fsyncDir, writeNewFile } from './durable-file.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared
@@ -85,19 +86,6 @@ async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
   while (offset < buf.length) {
     const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
     offset += bytesWritten;
-  }
-}
-
-/** fsync a directory so that the entries in it are durable; not every platform allows it. */
-async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // EISDIR/EPERM/EINVAL on platforms that cannot fsync a directory: nothing more to do.
-  } finally {
-    await fh?.close().catch(() => undefined);
   }
 }
 
@@ -298,13 +286,7 @@ async function writePayloadFile(
 
 async function writeTagFile(dir: string, name: string, text: string): Promise<Buffer> {
   const buf = Buffer.from(text, 'utf8');
-  const fh = await open(path.join(dir, name), 'wx');
-  try {
-    await writeAll(fh, buf);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeNewFile(path.join(dir, name), buf);
   return buf;
 }
 

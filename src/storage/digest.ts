@@ -283,17 +283,6 @@ export async function digestFile(path: string, options: { md5?: boolean } = {}):
   }
 }
 
-/** fsync a directory, so that entries created, renamed or removed in it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // HTTP digest fields
 

@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, open, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { type Digests, fsyncDir } from './digest.ts';
+import type { Digests } from './digest.ts';
+import { createdChain, fsyncDir, fsyncFile, type FsFaultHook, mkdirDurable, replaceFile, writeFileDurable, writeTempFile } from './durable-file.ts';
+import { ProcessLockQueue, ProcessLockTimeout } from './process-lock.ts';
 
 /**
  * An OCFL 1.1 storage root (https://ocfl.io/1.1/spec/) with the storage layout of community
@@ -278,21 +280,16 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM';
-  }
+/** Per object, shared by every OcflStorageRoot of this process. */
+const objectLocks = new ProcessLockQueue();
+
+/**
+ * `.lock-<sha256 of id>` directly in the storage root (the spec lets a storage root hold
+ * files it does not describe): every writer of the object takes it (see process-lock.ts).
+ */
+export function objectLockPath(root: string, ocflId: string): string {
+  return join(root, `.lock-${createHash('sha256').update(ocflId, 'utf8').digest('hex')}`);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** In-process promise chains per object, shared by every OcflStorageRoot of this process. */
-const objectChains = new Map<string, Promise<unknown>>();
-/** Lock files this process holds (to tell our own live lock from a stale one with a reused pid). */
-const heldLockFiles = new Set<string>();
 
 const INVENTORY_CACHE_SIZE = 256;
 
@@ -475,75 +472,14 @@ export class OcflStorageRoot {
   // -------------------------------------------------------------------------------------------
   // Locking
 
-  /** Serialises work on one object: in-process promise chain, then a lock file for other processes. */
+  /** Serialises work on one object: in this process, then with other processes through the lock file. */
   private async withObjectLock<T>(ocflId: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${this.root}\0${ocflId}`;
-    const previous = objectChains.get(key) ?? Promise.resolve();
-    const run = async () => {
-      const release = await this.lockFile(ocflId);
-      try {
-        return await fn();
-      } finally {
-        await release();
-      }
-    };
-    const current = previous.then(run, run);
-    const tail = current.catch(() => {});
-    objectChains.set(key, tail);
+    const path = objectLockPath(this.root, ocflId);
     try {
-      return await current;
-    } finally {
-      if (objectChains.get(key) === tail) objectChains.delete(key);
-    }
-  }
-
-  /**
-   * `.lock-<sha256 of id>` directly in the storage root (the spec lets a storage root hold
-   * files it does not describe). It holds the pid; a lock of a dead process is taken over.
-   */
-  private async lockFile(ocflId: string): Promise<() => Promise<void>> {
-    const path = join(this.root, `.lock-${createHash('sha256').update(ocflId, 'utf8').digest('hex')}`);
-    const deadline = Date.now() + (this.options.lockTimeoutMs ?? 120_000);
-    let wait = 10;
-    for (;;) {
-      try {
-        const handle = await open(path, 'wx');
-        try {
-          await handle.writeFile(`${process.pid}\n`);
-        } finally {
-          await handle.close();
-        }
-        heldLockFiles.add(path);
-        return async () => {
-          heldLockFiles.delete(path);
-          await rm(path, { force: true });
-        };
-      } catch (err) {
-        if (errorCode(err) !== 'EEXIST') throw err;
-      }
-      const holder = await readFile(path, 'utf8').catch(() => null);
-      if (holder !== null) {
-        const pid = Number.parseInt(holder, 10);
-        let stale: boolean;
-        if (!Number.isInteger(pid) || pid <= 0) {
-          // Empty or torn: the holder died between creating and writing it, or is writing now.
-          const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-          stale = age > 5000;
-        } else if (pid === process.pid) {
-          stale = !heldLockFiles.has(path); // left by an earlier process that had our pid
-        } else {
-          stale = !isAlive(pid);
-        }
-        if (stale) {
-          await rm(path, { force: true });
-          continue;
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new OcflError('locked', `OCFL object "${ocflId}" is locked by another process (${path}: pid ${holder?.trim()}). If no thukho process runs, remove that file.`, { ocflId, path });
-      }
-      await sleep(wait);
-      wait = Math.min(wait * 2, 250);
+      return await objectLocks.run(path, fn, { timeoutMs: this.options.lockTimeoutMs ?? 120_000 });
+    } catch (err) {
+      if (!(err instanceof ProcessLockTimeout)) throw err;
+      throw new OcflError('locked', `OCFL object "${ocflId}" is locked by another process (${path}: ${err.holder}). If no thukho process runs, remove that file.`, { ocflId, path });
     }
   }
 
@@ -554,48 +490,8 @@ export class OcflStorageRoot {
     if (this.options.faults) await this.options.faults({ step, path });
   }
 
-  /** mkdir -p, then fsync every directory that got a new entry (the parent of the first one created, and each created one). */
-  private async mkdirs(path: string): Promise<void> {
-    await this.fault('mkdir', path);
-    const created = await mkdir(path, { recursive: true });
-    if (!created) return;
-    for (const d of createdChain(created, path)) await this.fsyncDirChecked(d);
-  }
-
-  private async fsyncFile(path: string): Promise<void> {
-    await this.fault('fsync', path);
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private async fsyncDirChecked(dir: string): Promise<void> {
-    await this.fault('fsync', dir);
-    await fsyncDir(dir);
-  }
-
-  /** Writes `data` to a new temp file in `dir` and fsyncs it; returns the temp path. */
-  private async writeTemp(dir: string, name: string, data: string | Buffer): Promise<string> {
-    const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-    try {
-      await this.fault('write', tmp);
-      const handle = await open(tmp, 'wx', 0o644);
-      try {
-        await handle.writeFile(data);
-        await this.fault('fsync', tmp);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
-    }
-    return tmp;
-  }
+  /** durable-file.ts reports each step to the fault hook. */
+  private readonly hook: FsFaultHook = (step, path) => this.fault(step, path);
 
   private async renameChecked(from: string, to: string): Promise<void> {
     await this.fault('rename', to);
@@ -613,18 +509,7 @@ export class OcflStorageRoot {
       return tmp;
     } catch (err) {
       if (errorCode(err) === 'ENOSPC' || errorCode(err) === 'ENOENT') throw err;
-      return this.writeTemp(dir, `${name}.undo`, await readFile(path));
-    }
-  }
-
-  /** temp file, fsync, rename (the caller fsyncs the directory). */
-  private async writeDurable(dir: string, name: string, data: string | Buffer): Promise<void> {
-    const tmp = await this.writeTemp(dir, name, data);
-    try {
-      await this.renameChecked(tmp, join(dir, name));
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
+      return writeTempFile(dir, `${name}.undo`, await readFile(path), this.hook);
     }
   }
 
@@ -750,9 +635,9 @@ export class OcflStorageRoot {
 
     // ---- 1. object root (new object) and the version directory
     if (!previous) {
-      await this.mkdirs(objectDir);
-      await this.writeDurable(objectDir, OBJECT_NAMASTE, 'ocfl_object_1.1\n');
-      await this.fsyncDirChecked(objectDir);
+      await mkdirDurable(objectDir, this.hook);
+      await replaceFile(objectDir, OBJECT_NAMASTE, 'ocfl_object_1.1\n', this.hook);
+      await fsyncDir(objectDir, this.hook);
     }
     const versionDir = join(objectDir, version);
     await this.fault('mkdir', versionDir);
@@ -784,27 +669,27 @@ export class OcflStorageRoot {
         await copyFile(move.from, dest, fsConstants.COPYFILE_EXCL);
         copied.push(move.from);
       }
-      await this.fsyncFile(dest);
+      await fsyncFile(dest, this.hook);
     }
-    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await this.fsyncDirChecked(d);
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d, this.hook);
 
     // ---- 3. the version's own inventory + sidecar
     const text = Buffer.from(serializeInventory(inventory), 'utf8');
     const sidecar = `${createHash(algorithm).update(text).digest('hex')} inventory.json\n`;
     const sidecarName = `inventory.json.${algorithm}`;
-    await this.writeDurable(versionDir, 'inventory.json', text);
-    await this.writeDurable(versionDir, sidecarName, sidecar);
-    await this.fsyncDirChecked(versionDir);
-    await this.fsyncDirChecked(objectDir);
+    await replaceFile(versionDir, 'inventory.json', text, this.hook);
+    await replaceFile(versionDir, sidecarName, sidecar, this.hook);
+    await fsyncDir(versionDir, this.hook);
+    await fsyncDir(objectDir, this.hook);
 
     // ---- 4. the root inventory: prepare everything, then one rename commits
     const rootInventory = join(objectDir, 'inventory.json');
     const rootSidecar = join(objectDir, sidecarName);
     const temps: string[] = [];
     try {
-      const inventoryTmp = await this.writeTemp(objectDir, 'inventory.json', text);
+      const inventoryTmp = await writeTempFile(objectDir, 'inventory.json', text, this.hook);
       temps.push(inventoryTmp);
-      const sidecarTmp = await this.writeTemp(objectDir, sidecarName, sidecar);
+      const sidecarTmp = await writeTempFile(objectDir, sidecarName, sidecar, this.hook);
       temps.push(sidecarTmp);
       // The old root files are kept under temp names (a hard link, or a copy where links are
       // not supported) before the commit, so that undoing it needs no free space.
@@ -823,7 +708,7 @@ export class OcflStorageRoot {
         await this.renameChecked(sidecarTmp, rootSidecar);
         temps.splice(temps.indexOf(sidecarTmp), 1);
         sidecarReplaced = true;
-        await this.fsyncDirChecked(objectDir);
+        await fsyncDir(objectDir, this.hook);
       } catch (err) {
         // Undo the commit: the object is exactly as before and this version is uncommitted
         // (the caller discards it), so that an error always means "not stored".
@@ -967,16 +852,7 @@ export class OcflStorageRoot {
           case 'sidecar': {
             const bytes = await readFile(join(objectDir, 'inventory.json'));
             const alg = parseInventory(bytes, join(objectDir, 'inventory.json')).digestAlgorithm;
-            const tmp = join(objectDir, `.inventory.json.${alg}.${randomUUID()}.tmp`);
-            const handle = await open(tmp, 'wx', 0o644);
-            try {
-              await handle.writeFile(`${createHash(alg).update(bytes).digest('hex')} inventory.json\n`);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            await rename(tmp, found.path);
-            await fsyncDir(objectDir);
+            await writeFileDurable(objectDir, `inventory.json.${alg}`, `${createHash(alg).update(bytes).digest('hex')} inventory.json\n`);
             break;
           }
         }
@@ -1013,27 +889,6 @@ function isInterruptedInitEntry(name: string): boolean {
   return name === 'ocfl_layout.json' || name === 'extensions' || (name.startsWith('.') && name.endsWith('.tmp'));
 }
 
-async function writeFileDurable(dir: string, name: string, data: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-  const handle = await open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, join(dir, name));
-}
-
-/** [parent of firstCreated, firstCreated, ..., deepest]: the directories whose entries changed. */
-function createdChain(firstCreated: string, deepest: string): string[] {
-  const first = resolve(firstCreated);
-  const target = resolve(deepest);
-  const out = [dirname(first)];
-  for (let d = target; d.length >= first.length && d.startsWith(first); d = dirname(d)) out.splice(1, 0, d);
-  return out;
-}
-
 /** Layout files first, the namaste last: a root is a root only once it is complete. */
 async function initStorageRoot(root: string): Promise<void> {
   for (const e of await readdir(root)) {
@@ -1041,10 +896,10 @@ async function initStorageRoot(root: string): Promise<void> {
   }
   const extDir = join(root, 'extensions', LAYOUT_EXTENSION);
   await mkdir(extDir, { recursive: true });
-  await writeFileDurable(extDir, 'config.json', `${JSON.stringify(DEFAULT_LAYOUT, null, 2)}\n`);
+  await replaceFile(extDir, 'config.json', `${JSON.stringify(DEFAULT_LAYOUT, null, 2)}\n`);
   await fsyncDir(extDir);
   await fsyncDir(join(root, 'extensions'));
-  await writeFileDurable(
+  await replaceFile(
     root,
     'ocfl_layout.json',
     `${JSON.stringify(
@@ -1057,7 +912,7 @@ async function initStorageRoot(root: string): Promise<void> {
       2,
     )}\n`,
   );
-  await writeFileDurable(root, ROOT_NAMASTE, 'ocfl_1.1\n');
+  await replaceFile(root, ROOT_NAMASTE, 'ocfl_1.1\n');
   await fsyncDir(root);
 }
 

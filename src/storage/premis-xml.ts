@@ -159,12 +159,11 @@ function commentText(text: string): string {
   return escapeXml(text).replace(/-(?=-)/g, '- ').replace(/-$/, '- ');
 }
 
-function chainComment(p: Provenance): string {
-  const c = p.chain;
+function chainComment(streamId: string, c: Provenance['chain']): string {
   const text =
     c.status === 'intact'
-      ? `hash chain of ${p.streamId}: intact (${c.events} events, head ${c.head})`
-      : `hash chain of ${p.streamId}: BROKEN at revision ${c.revision}: ${c.reason}`;
+      ? `hash chain of ${streamId}: intact (${c.events} events, head ${c.head})`
+      : `hash chain of ${streamId}: BROKEN at revision ${c.revision}: ${c.reason}`;
   return `<!-- ${commentText(text)} -->`;
 }
 
@@ -173,7 +172,8 @@ export function premisXml(p: Provenance): string {
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<premis:premis xmlns:premis="${PREMIS_NS}" xmlns:xsi="${XSI_NS}" xsi:schemaLocation="${PREMIS_NS} ${PREMIS_XSD}" version="3.0">`,
-    `  ${chainComment(p)}`,
+    `  ${chainComment(p.streamId, p.chain)}`,
+    `  ${chainComment(p.factsStreamId, p.factsChain)}`,
   ];
   const body: Node[] = [entityObject(p), ...p.object.files.map(fileObject), ...p.events.map(eventNode), ...p.agents.map(agentNode)];
   for (const node of body) serialise(node, '  ', out);

@@ -1,8 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, opendir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { digestFile, fsyncDir } from './digest.ts';
-import { Inventory, isStorageRoot, type OcflOptions, OcflStorageRoot } from './ocfl.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { digestFile } from './digest.ts';
+import { fsyncDir, type FsFaultHook, mkdirDurable, writeNewFile } from './durable-file.ts';
+import { Inventory, isStorageRoot, objectLockPath, type OcflOptions, OcflStorageRoot } from './ocfl.ts';
+import { acquireProcessLock, ProcessLockTimeout, ProcessLockQueue } from './process-lock.ts';
 
 /**
  * Replica OCFL storage roots, their replication from the primary, and repair of a damaged
@@ -22,12 +25,9 @@ import { Inventory, isStorageRoot, type OcflOptions, OcflStorageRoot } from './o
  * A repair writes next to the damaged file under a temp name and renames over it, so the
  * damaged file is replaced whole or not at all.
  *
- * Writers exclude each other with OcflStorageRoot's own per-object lock file (`.lock-` +
- * sha256 of the id, holding the pid), so that a replication or repair also excludes an
- * addVersion or discardIncompleteVersion in another process. Within one process the lock is
- * a promise chain here; ocfl.ts keeps its in-process chain private, so a repair and an
- * addVersion of the same object in the SAME process are not excluded (the workers that
- * repair run in their own processes).
+ * Writers exclude each other with OcflStorageRoot's own per-object lock file (objectLockPath,
+ * taken through process-lock.ts), so that a replication or repair also excludes an
+ * addVersion or discardIncompleteVersion, in another process or in this one.
  */
 
 export interface StorageRootRef {
@@ -201,47 +201,8 @@ const objectDirOf = (r: OpenStorageRoot, ocflId: string) => join(r.root.root, ..
 // ---------------------------------------------------------------------------------------------
 // Locking: OcflStorageRoot's lock file, so that other processes' addVersion waits for us.
 
-const chains = new Map<string, Promise<unknown>>();
-const held = new Set<string>();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM';
-  }
-}
-
-const PROCESS_STARTED = Date.now() - process.uptime() * 1000;
-
-async function tryLockFile(path: string): Promise<boolean> {
-  try {
-    const handle = await open(path, 'wx');
-    try {
-      await handle.writeFile(`${process.pid}\n`);
-    } finally {
-      await handle.close();
-    }
-    held.add(path);
-    return true;
-  } catch (err) {
-    if (errorCode(err) !== 'EEXIST') throw err;
-  }
-  const holder = await readFile(path, 'utf8').catch(() => null);
-  if (holder === null) return false; // released meanwhile: try again at once
-  const pid = Number.parseInt(holder, 10);
-  const written = await stat(path).then((s) => s.mtimeMs, () => Date.now());
-  let stale: boolean;
-  if (!Number.isInteger(pid) || pid <= 0) stale = Date.now() - written > 5000; // torn write of a holder that died
-  // Our pid: ocfl.ts's addVersion in this process (however long it takes), unless the file is
-  // older than this process, i.e. left by a dead one that had the same pid (after a reboot).
-  else if (pid === process.pid) stale = !held.has(path) && written < PROCESS_STARTED - 1000;
-  else stale = !isAlive(pid);
-  if (stale) await rm(path, { force: true });
-  return false;
-}
+/** Separate from OcflStorageRoot's queue: cleaning up runs through that one from inside this one. */
+const replicaLocks = new ProcessLockQueue();
 
 async function withObjectLock<T>(
   target: OpenStorageRoot,
@@ -249,51 +210,40 @@ async function withObjectLock<T>(
   options: { cleanUp: boolean; timeoutMs: number },
   fn: () => Promise<T>,
 ): Promise<T> {
-  const path = join(target.root.root, `.lock-${createHash('sha256').update(ocflId, 'utf8').digest('hex')}`);
+  const path = objectLockPath(target.root.root, ocflId);
   const run = async (): Promise<T> => {
     const deadline = Date.now() + options.timeoutMs;
-    let wait = 10;
     for (;;) {
-      // Cleaning takes the same lock itself, so it runs before ours, and is checked again after.
-      if (options.cleanUp) await target.root.discardIncompleteVersion(ocflId);
-      if (await tryLockFile(path)) {
-        const release = async () => {
-          held.delete(path);
-          await rm(path, { force: true });
-        };
-        if (options.cleanUp && (await target.root.incompleteVersion(ocflId).catch(() => null)) !== null) {
-          await release(); // another process died meanwhile: clean again
-          continue;
-        }
-        let failed = false;
-        try {
-          return await fn();
-        } catch (err) {
-          failed = true;
-          throw err;
-        } finally {
-          await release();
-          // A failed copy leaves the replica as before (a crash leaves it for the next run).
-          // Still inside this process's chain, so nothing of ours is in flight on the object.
-          if (failed && options.cleanUp) await target.root.discardIncompleteVersion(ocflId).catch(() => {});
-        }
+      let lock;
+      try {
+        // Cleaning takes the same lock itself, so it runs before ours, and is checked again after.
+        lock = await acquireProcessLock(path, {
+          timeoutMs: deadline - Date.now(),
+          ...(options.cleanUp ? { beforeEachTry: () => target.root.discardIncompleteVersion(ocflId) } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof ProcessLockTimeout)) throw err;
+        throw new ReplicaError('locked', `OCFL object "${ocflId}" on "${target.label}" is locked by another process (${path}: ${err.holder}); if no thukho process runs, remove that file`, { ocflId, path });
       }
-      if (Date.now() > deadline) {
-        throw new ReplicaError('locked', `OCFL object "${ocflId}" on "${target.label}" is locked by another process (${path}); if no thukho process runs, remove that file`, { ocflId, path });
+      if (options.cleanUp && (await target.root.incompleteVersion(ocflId).catch(() => null)) !== null) {
+        await lock.release(); // another process died meanwhile: clean again
+        continue;
       }
-      await sleep(wait);
-      wait = Math.min(wait * 2, 250);
+      let failed = false;
+      try {
+        return await fn();
+      } catch (err) {
+        failed = true;
+        throw err;
+      } finally {
+        await lock.release();
+        // A failed copy leaves the replica as before (a crash leaves it for the next run).
+        // Still inside this process's queue, so nothing of ours is in flight on the object.
+        if (failed && options.cleanUp) await target.root.discardIncompleteVersion(ocflId).catch(() => {});
+      }
     }
   };
-  const key = `${target.root.root}\0${ocflId}`;
-  const current = (chains.get(key) ?? Promise.resolve()).then(run, run);
-  const tail = current.catch(() => {});
-  chains.set(key, tail);
-  try {
-    return await current;
-  } finally {
-    if (chains.get(key) === tail) chains.delete(key);
-  }
+  return replicaLocks.serially(path, run);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,29 +253,8 @@ async function fault(hook: StorageFaultHook | undefined, step: string, path: str
   if (hook) await hook(step, path);
 }
 
-/** mkdir -p, then fsync the parent of the first directory created and each one created. */
-async function mkdirs(path: string, hook: StorageFaultHook | undefined): Promise<void> {
-  await fault(hook, 'mkdir', path);
-  const created = await mkdir(path, { recursive: true });
-  if (!created) return;
-  const first = resolve(created);
-  const chain = [dirname(first)];
-  for (let d = resolve(path); d.length >= first.length && d.startsWith(first); d = dirname(d)) chain.push(d);
-  for (const d of chain) await fsyncDir(d);
-}
-
-/** A new file holding `data`, fsynced; `wx`: never over an existing one. */
-async function writeNewFile(path: string, data: Buffer | string, hook: StorageFaultHook | undefined, step = 'write'): Promise<void> {
-  await fault(hook, step, path);
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await fault(hook, 'fsync', path);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** The hook, told "inventory" instead of "write" (tests stop a replication at a version's own inventory). */
+const asInventoryWrite = (hook: StorageFaultHook | undefined): FsFaultHook | undefined => hook && ((step, path) => hook(step === 'write' ? 'inventory' : step, path));
 
 class SourceReadError extends Error {
   constructor(readonly source: string, cause: unknown) {
@@ -564,7 +493,7 @@ async function copyVersion(
 
   // ---- 1. object root and version directory (uncommitted until step 4)
   if (newObject) {
-    await mkdirs(targetDir, hook);
+    await mkdirDurable(targetDir, hook);
     const namaste = (await readdir(sourceDir)).find((e) => e.startsWith('0=ocfl_object_'));
     if (!namaste) throw new ReplicaError('damaged-source', `the primary's object root of "${ocflId}" has no 0=ocfl_object_ declaration`, { ocflId });
     await writeNewFile(join(targetDir, namaste), await readFile(join(sourceDir, namaste)), hook);
@@ -611,13 +540,12 @@ async function copyVersion(
     bytes += copied.size;
   }
   for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
-    await fault(hook, 'fsync', d);
-    await fsyncDir(d);
+    await fsyncDir(d, hook);
   }
 
   // ---- 3. the version's own inventory and sidecar, byte for byte
-  await writeNewFile(join(versionDir, 'inventory.json'), own.bytes, hook, 'inventory');
-  await writeNewFile(join(versionDir, own.sidecarName), own.sidecar, hook, 'inventory');
+  await writeNewFile(join(versionDir, 'inventory.json'), own.bytes, asInventoryWrite(hook));
+  await writeNewFile(join(versionDir, own.sidecarName), own.sidecar, asInventoryWrite(hook));
   await fsyncDir(versionDir);
   await fsyncDir(targetDir);
 
@@ -785,7 +713,7 @@ async function repairMaster(roots: StorageRootSet, target: OpenStorageRoot, othe
     }
     const tmp = join(dir, `${repairTempPrefix(name)}${randomUUID()}${TEMP_SUFFIX}`);
     try {
-      await mkdirs(dir, hook);
+      await mkdirDurable(dir, hook);
       const copied = await copyHashing(src, tmp, hook);
       // Changed between the check and the copy: a copy that does not hold still is no source.
       if (copied.sha512 !== expected.sha512) {

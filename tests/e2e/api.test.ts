@@ -160,16 +160,25 @@ test.serial('PATCH honours If-Match, skips no-op edits, and clears fields with n
   t.is(noop.json.revision, 1);
   t.is(await head(t), before);
 
-  const date = await call(t, 'PATCH', `/api/objects/${id}`, { body: { date: 'thế kỷ XIX' } });
+  const date = await call(t, 'PATCH', `/api/objects/${id}`, { body: { date: 'thế kỷ XIX' }, headers: { 'if-match': '"1"' } });
   t.is(date.json.yearFrom, 1801);
   t.is(date.json.yearTo, 1900);
 
   const badMatch = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'x' }, headers: { 'if-match': 'abc' } });
   t.is(badMatch.status, 400);
-  const missing = await call(t, 'PATCH', '/api/objects/khong-co', { body: { title: 'x' } });
+  const missing = await call(t, 'PATCH', '/api/objects/khong-co', { body: { title: 'x' }, headers: { 'if-match': '"0"' } });
   t.is(missing.status, 404);
-  const clearTitle = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: null } });
+  const clearTitle = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: null }, headers: { 'if-match': '"2"' } });
   t.is(clearTitle.status, 400);
+
+  // Without If-Match an edit could silently overwrite someone else's: 428, and nothing changes.
+  const blind = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Mù' } });
+  t.is(blind.status, 428);
+  t.is(blind.json.type, '/problems/if-match-required');
+  t.regex(String(blind.json.detail), /If-Match/);
+  t.is((await call(t, 'GET', `/api/objects/${id}`)).json.title, 'Lục Vân Tiên truyện');
+  const blindCollection = await call(t, 'PATCH', '/api/collections/khong-co', { body: { title: 'x' } });
+  t.is(blindCollection.status, 428);
 });
 
 test.serial('of concurrent edits against one revision exactly one wins', async (t) => {
@@ -181,7 +190,14 @@ test.serial('of concurrent edits against one revision exactly one wins', async (
     ),
   );
   t.is(results.filter((r) => r.status === 200).length, 1);
-  t.is(results.filter((r) => r.status === 409).length, 5);
+  const lost = results.filter((r) => r.status === 409);
+  t.is(lost.length, 5);
+  // The loser is told who won (the staff account here), not "someone else".
+  for (const r of lost) {
+    t.deepEqual(r.json.changedBy, { id: 'staff', role: 'staff' });
+    t.is(r.json.change, 'MetadataEdited');
+    t.is(r.json.currentRevision, 1);
+  }
 });
 
 test.serial('confidential objects are invisible to the public, restricted ones need a reader', async (t) => {
@@ -202,7 +218,7 @@ test.serial('confidential objects are invisible to the public, restricted ones n
   const staffList = await call(t, 'GET', '/api/objects?limit=200');
   t.true((staffList.json.items as Json[]).some((o) => o.id === sid));
 
-  const policy = await call(t, 'PATCH', `/api/objects/${sid}`, { body: { accessLevel: 'open' } });
+  const policy = await call(t, 'PATCH', `/api/objects/${sid}`, { body: { accessLevel: 'open' }, headers: { 'if-match': '"0"' } });
   t.is(policy.json.accessLevel, 'open');
   t.is((await call(t, 'GET', `/api/objects/${sid}`, { token: null })).status, 200);
 });
@@ -210,7 +226,7 @@ test.serial('confidential objects are invisible to the public, restricted ones n
 test.serial('the event stream of an object carries a verifiable hash chain', async (t) => {
   const c = await call(t, 'POST', '/api/objects', { body: { title: 'Nam Phong tạp chí' } });
   const id = c.json.id as string;
-  await call(t, 'PATCH', `/api/objects/${id}`, { body: { subject: 'Báo chí' } });
+  await call(t, 'PATCH', `/api/objects/${id}`, { body: { subject: 'Báo chí' }, headers: { 'if-match': '"0"' } });
   const r = await call(t, 'GET', `/api/objects/${id}/events`);
   t.is(r.status, 200);
   const events = r.json.events as Array<{ type: string; metadata: { prevHash: string; hash: string; actor: { id: string } } }>;
@@ -228,7 +244,7 @@ test.serial('a withdrawn object takes no more changes and is gone for the public
   const w = await call(t, 'POST', `/api/objects/${id}/withdraw`, { body: { reason: 'Trùng với HN-0001' } });
   t.is(w.status, 200);
   t.is(w.json.status, 'withdrawn');
-  const edit = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Sửa' } });
+  const edit = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Sửa' }, headers: { 'if-match': '"1"' } });
   t.is(edit.status, 409);
   t.is(edit.json.type, '/problems/withdrawn');
   t.is((await call(t, 'GET', `/api/objects/${id}`, { token: null })).status, 410);

@@ -32,6 +32,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * Fixity end to end: a real server ingests real files into its OCFL root; checkObjectFixity,
@@ -62,10 +63,19 @@ function noisePage(seed: number, side = 256): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).tiff({ compression: 'none' }).toBuffer();
 }
 
+async function collectStream(s: TestServer, streamId: string): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of s.store.readStream(streamId)) out.push(e);
+  return out;
+}
+
+/** Both of the work's streams, in log order: ingest on the object stream, every finding on the preservation stream. */
 async function events(s: TestServer, objectId: string): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
-  for await (const e of s.store.readStream(`object-${objectId}`)) out.push(e);
-  return out;
+  for (const streamId of [`object-${objectId}`, `preservation-${objectId}`]) {
+    for await (const e of s.store.readStream(streamId)) out.push(e);
+  }
+  return out.sort((a, b) => Number(a.position - b.position));
 }
 const ofType = <K extends 'FixityChecked' | 'FileRepaired' | 'FileDamaged' | 'FileIngested'>(list: RecordedEvent[], type: K) =>
   list.filter((e) => e.type === type).map((e) => ({ ...(e.data as EventData<K>), meta: e.metadata, position: e.position }));
@@ -230,11 +240,7 @@ test.serial('a damaged master and inventory are repaired from a second storage r
   await cp(join(s.config.ocflRoot, primary.objectRoot(ocflId)), join(replicaPath, replica.objectRoot(ocflId)), { recursive: true });
   const nas = { label: 'nas', path: replicaPath };
   const head = files.map((f) => f.storage.version).sort().at(-1) as string;
-  await executeObjectCommand(
-    s.store,
-    { type: 'RecordPreservation', objectId, event: { type: 'FileReplicated', data: { objectId, version: head, replica: nas, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) } } },
-    { actor: { id: 'worker:replication', role: 'admin' } },
-  );
+  await recordFact(s.store, objectId, { type: 'FileReplicated', data: { objectId, version: head, replica: nas, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) } }, { actor: { id: 'worker:replication', role: 'admin' } });
   const roots: FixityRoot[] = [
     { label: 'primary', path: s.config.ocflRoot, storage: primary },
     { ...nas, storage: replica },
@@ -284,7 +290,7 @@ test.serial('a changed derivative pyramid is made again from its master, not rep
   const derivatives = new DerivativeStore(s.config.derivativesDir);
   const masterPath = (ocflObjectId: string, contentPath: string) => primary.contentPathOnDisk(ocflObjectId, contentPath);
   const info = await derivatives.build(masterPath(file!.storage.ocflObjectId, file!.storage.path), file!.digests.sha512, { tileSize: 256, maxPixels: 1e9 });
-  await executeObjectCommand(s.store, { type: 'RecordDerivative', objectId, fileId: file!.fileId, derivative: info }, { actor: { id: 'worker:derivatives', role: 'admin' } });
+  await recordDerivative(s.store, objectId, file!.fileId, info, { actor: { id: 'worker:derivatives', role: 'admin' } });
   const pyramid = derivatives.pyramidPath(file!.digests.sha512);
   await flipByte(pyramid, 2000);
 
@@ -346,6 +352,18 @@ test.serial('the scheduled worker checks what the read model says is due; the au
   t.true(checks.every((c) => c.meta.actor.id === 'worker:fixity' && c.outcome === 'pass'));
   t.deepEqual(checks.map((c) => c.fileId ?? 'inventory').sort(), [...(await filesOf(s, objectId)).map((f) => f.fileId), 'inventory'].sort());
   t.true(checks.every((c) => c.meta.correlationId.startsWith('fixity-')), 'the job id is the correlation id');
+
+  // The documented edit workflow still works on a work the worker has checked: its findings
+  // never move the revision people edit against (GET → If-Match → PATCH).
+  const got = await fetch(`${s.url}/api/objects/${objectId}`, { headers: { authorization: `Bearer ${s.staffToken}` } });
+  const etag = got.headers.get('etag') as string;
+  t.is(etag, `"${(await collectStream(s, `object-${objectId}`)).length - 1}"`, 'the ETag is the object stream’s revision');
+  const edited = await fetch(`${s.url}/api/objects/${objectId}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json', 'if-match': etag },
+    body: JSON.stringify({ subject: 'Châu bản' }),
+  });
+  t.is(edited.status, 200, await edited.clone().text());
 
   // The read model sees the checks; the audit route counts them for the collection.
   await caughtUp();

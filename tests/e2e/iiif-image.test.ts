@@ -61,7 +61,7 @@ test.serial('an ingested image gets a pyramid, a tile grid and DerivativeCreated
   t.deepEqual(d.scaleFactors, [1, 2, 4, 8]);
   t.true((d.tiles as number) > 30);
   const events: string[] = [];
-  for await (const e of t.context.server.store.readStream(`object-${objectId}`)) events.push(e.type);
+  for await (const e of t.context.server.store.readStream(`preservation-${objectId}`)) events.push(e.type);
   t.deepEqual(events.filter((e) => e.startsWith('Derivative')), ['DerivativeCreated']);
 });
 
@@ -193,7 +193,7 @@ test.serial('a master that sharp cannot decode: DerivativeFailed, and a 422 for 
   const d = await derivativeOf(t, id, f.fileId as string);
   t.truthy(d.failed, JSON.stringify(d));
   const types: string[] = [];
-  for await (const e of s.store.readStream(`object-${id}`)) types.push(e.type);
+  for await (const e of s.store.readStream(`preservation-${id}`)) types.push(e.type);
   t.true(types.includes('DerivativeFailed'));
   t.false(types.includes('DerivativeCreated'));
   for (const p of ['full/max/0/default.jpg', '0,0,100,100/50,/90/default.png']) {

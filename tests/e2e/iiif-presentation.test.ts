@@ -20,6 +20,17 @@ async function call(t: Ctx, method: string, path: string, body?: unknown, token:
   return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : {}) as Json };
 }
 
+/** An edit as a client makes it: read the record's ETag, send it back in If-Match. */
+async function patch(t: Ctx, id: string, body: unknown) {
+  const current = await call(t, 'GET', `/api/objects/${id}`);
+  const res = await fetch(`${t.context.server.url}/api/objects/${id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${t.context.server.staffToken}`, 'content-type': 'application/json', 'if-match': current.headers.get('etag') ?? '' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200) throw new Error(`PATCH ${id}: ${res.status} ${await res.text()}`);
+}
+
 const upload = (t: Ctx, objectId: string, bytes: Buffer, name: string) => uploadFile(t.context.server, objectId, bytes, name);
 
 /** The manifest projection follows the log on its own: poll until `ok` holds. */
@@ -84,7 +95,7 @@ test.serial('a manifest per object: valid, sized like the images, resolvable, cu
 
   // An edit reaches the manifest without anyone rebuilding it by hand.
   const etag = r.headers.get('etag');
-  await call(t, 'PATCH', `/api/objects/${id}`, { title: 'Đại Nam thực lục chính biên' });
+  await patch(t, id, { title: 'Đại Nam thực lục chính biên' });
   const edited = await manifestWhen(t, id, (x) => x.status === 200 && label(x.json).vi?.[0] === 'Đại Nam thực lục chính biên');
   t.not(edited.headers.get('etag'), etag);
   // Reordered pages reorder the canvases.
@@ -94,7 +105,7 @@ test.serial('a manifest per object: valid, sized like the images, resolvable, cu
   t.is((await call(t, 'PUT', `/api/objects/${id}/files/order`, { order: [f1.fileId] })).status, 422);
 
   // Restricted: anonymous readers are asked to sign in; readers may see it.
-  await call(t, 'PATCH', `/api/objects/${id}`, { accessLevel: 'restricted' });
+  await patch(t, id, { accessLevel: 'restricted' });
   await manifestWhen(t, id, (x) => x.status === 401);
   t.is((await call(t, 'GET', `/iiif/manifest/${id}`, undefined, t.context.server.readerToken)).status, 200);
   // Withdrawn: gone, with the reason.

@@ -4,6 +4,7 @@ import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { child, findAll, parseXml } from '../helpers/xml.ts';
+import { recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * GET /api/objects/:id/provenance on a real server: an object with an uploaded master and a
@@ -28,12 +29,7 @@ test.serial.before(async (t) => {
   fileId = file.fileId as string;
   const digests = file.digests as { sha512: string; sha256: string };
   const storage = file.storage as { path: string };
-  const result = await executeObjectCommand(
-    s.store,
-    {
-      type: 'RecordPreservation',
-      objectId,
-      event: {
+  const result = await recordFact(s.store, objectId, {
         type: 'FixityChecked',
         data: {
           objectId,
@@ -48,10 +44,7 @@ test.serial.before(async (t) => {
           bytes: file.size as number,
           durationMs: 4,
         },
-      },
-    },
-    { actor: { id: 'worker:fixity', role: 'admin' } },
-  );
+      }, { actor: { id: 'worker:fixity', role: 'admin' } });
   checkId = result.events[0]?.id as string;
 });
 
@@ -98,7 +91,14 @@ test('staff get the provenance as JSON by default: PREMIS events, agents, files 
   t.is(object.title, TITLE);
   t.is(object.accessLevel, 'confidential');
   t.is(((object.files as Json[])[0]?.objectIdentifier as Json).value, fileId);
-  t.like(body.chain, { status: 'intact', events: 3 });
+  // People's decisions and the machine's fact, each on its own intact chain.
+  t.like(body.chain, { status: 'intact', events: 2 });
+  t.like(body.factsChain, { status: 'intact', events: 1 });
+  t.is(body.factsStreamId, `preservation-${objectId}`);
+  t.deepEqual(
+    events.map((e) => (e.record as Json).streamId),
+    [`object-${objectId}`, `object-${objectId}`, `preservation-${objectId}`],
+  );
 });
 
 test('PREMIS XML when Accept prefers XML, or with ?format=xml; well-formed, with every event and agent', async (t) => {
@@ -123,7 +123,8 @@ test('PREMIS XML when Accept prefers XML, or with ?format=xml; well-formed, with
   );
   t.false(xml.includes('<b>'), 'the title is escaped');
   t.true(findAll(doc, PREMIS_NS, 'eventDetail').some((d) => d.text.includes(TITLE)));
-  t.regex(xml, /<!-- hash chain of object-[a-z0-9]+: intact \(3 events/);
+  t.regex(xml, /<!-- hash chain of object-[a-z0-9]+: intact \(2 events/);
+  t.regex(xml, /<!-- hash chain of preservation-[a-z0-9]+: intact \(1 events/);
 
   const textXml = await get(t, `/api/objects/${objectId}/provenance`, { ...auth, accept: 'text/xml' });
   t.regex(textXml.headers.get('content-type') ?? '', /^text\/xml/);

@@ -60,9 +60,10 @@ interface Ingested {
   files: Array<{ fileId: string; sha512: string; size: number; ocflObjectId: string; contentPath: string }>;
 }
 
+/** The work's machine facts (its preservation stream), from a revision on. */
 async function streamEvents(s: TestServer, objectId: string, fromRevision = 0n) {
   const out: Array<{ revision: bigint; type: string; data: Json }> = [];
-  for await (const e of s.store.readStream(`object-${objectId}`)) if (e.revision >= fromRevision) out.push({ revision: e.revision, type: e.type, data: e.data as Json });
+  for await (const e of s.store.readStream(`preservation-${objectId}`)) if (e.revision >= fromRevision) out.push({ revision: e.revision, type: e.type, data: e.data as Json });
   return out;
 }
 

@@ -3,10 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * The `thukho` command as an operator runs it: a real process (`node bin/thukho.js`) with a
- * hermetic environment (nothing from the developer's shell may point it elsewhere).
- */
+/** The repository root, where `bin/thukho.js` and `tools/` are. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface Run {
@@ -16,7 +13,27 @@ export interface Run {
   stderr: string;
 }
 
-/** THUKHO_* from the shell removed; the data dir, silent logs and the test redis set. */
+/**
+ * Runs a program to its end and resolves with its exit code and output (a non-zero exit is
+ * a result, not an error). Killed after a minute, so a hang fails the test instead of stalling it.
+ */
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, env, timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
+        reject(err);
+        return;
+      }
+      const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
+      resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The environment `thukho` runs with in tests: nothing from the developer's shell (THUKHO_*
+ * removed), the data dir, silent logs and the test redis; `extraEnv` on top (undefined unsets).
+ */
 export function cliEnv(dataDir: string, extraEnv: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
@@ -28,26 +45,12 @@ export function cliEnv(dataDir: string, extraEnv: Record<string, string | undefi
   return env;
 }
 
-/** Runs one command to its end (killed after 60 s). */
+/** `thukho ARGS` as an operator runs it, on `dataDir` (from `cwd`, default the repository root). */
 export function thukho(dataDir: string, args: string[], extraEnv: Record<string, string | undefined> = {}, cwd = ROOT): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin/thukho.js'), ...args],
-      { cwd, env: cliEnv(dataDir, extraEnv), timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
-          reject(err);
-          return;
-        }
-        const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
-        resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
-      },
-    );
-  });
+  return run(process.execPath, [join(ROOT, 'bin/thukho.js'), ...args], cliEnv(dataDir, extraEnv), cwd);
 }
 
-export const show = (r: Run) => `exit ${r.code} signal ${r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+export const show = (r: Run) => `exit ${r.code} signal ${r.signal}\n--- stdout ---\n${r.stdout.slice(0, 4000)}\n--- stderr ---\n${r.stderr.slice(0, 4000)}`;
 
 /** A long-running command (`serve`, `demo`): its output as it comes, and its end. */
 export interface Running {

@@ -8,7 +8,6 @@ import {
   checkDigests,
   DigestHeaderError,
   digestFile,
-  fsyncDir,
   parseDigestHeader,
   StagingError,
   stageStream,
@@ -173,7 +172,7 @@ test('stageStream: a staging directory that does not exist is an error, not a cr
 });
 
 // ---------------------------------------------------------------------------------------------
-// digestFile, fsyncDir
+// digestFile
 
 test('digestFile: one pass gives the same digests as node:crypto', async (t) => {
   const dir = await tempDir(t);
@@ -185,12 +184,6 @@ test('digestFile: one pass gives the same digests as node:crypto', async (t) => 
   t.deepEqual(result.digests, { sha512: hex('sha512', data), sha256: hex('sha256', data), md5: hex('md5', data) });
   await writeFile(join(dir, 'empty'), '');
   t.is((await digestFile(join(dir, 'empty'))).digests.sha256, hex('sha256', Buffer.alloc(0)));
-});
-
-test('fsyncDir: works on a directory and fails on a missing one', async (t) => {
-  const dir = await tempDir(t);
-  await t.notThrowsAsync(fsyncDir(dir));
-  await t.throwsAsync(fsyncDir(join(dir, 'missing')));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts'
 import { DispatchPump } from '../../src/queue/dispatch-pump.ts';
 import { JOB_OPTIONS, QUEUES } from '../../src/queue/queues.ts';
 import { collect } from '../helpers/events.ts';
+import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * The dispatcher (the log as outbox) and its pump, on a real SQLite log and the machine's
@@ -63,7 +64,7 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('p2', 'b') }, ctx);
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('pdf', 'c', false) }, ctx);
     prepareProjection(db, dispatcher);
-    const events = await collect(store.readAll({ fromPosition: 'start', filter: dispatcher.filter }));
+    const events = await collect(store.readAll({ filter: dispatcher.filter }));
     applyBatch(db, dispatcher, null, events);
     // Delivered again (at-least-once): still one row per event.
     db.prepare("UPDATE projection_checkpoints SET position = NULL WHERE name = 'dispatcher'").run();
@@ -94,10 +95,10 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
       sizes: [{ width: 100, height: 100 }],
       software: 'test',
     };
-    await executeObjectCommand(store, { type: 'RecordDerivative', objectId: 'o1', fileId: 'p1', derivative }, ctx);
-    await executeObjectCommand(store, { type: 'RecordDerivativeFailure', objectId: 'o1', fileId: 'p2', masterSha512: hex('b', 128), reason: 'cannot decode', attempts: 1 }, ctx);
+    await recordDerivative(store, 'o1', 'p1', derivative, ctx);
+    await recordFact(store, 'o1', { type: 'DerivativeFailed', data: { objectId: 'o1', fileId: 'p2', masterSha512: hex('b', 128), reason: 'cannot decode', attempts: 1 } }, ctx);
     const last = events[events.length - 1]!.position;
-    const more = await collect(store.readAll({ fromPosition: last + 1n, filter: dispatcher.filter }));
+    const more = await collect(store.readAll({ after: last, filter: dispatcher.filter }));
     applyBatch(db, dispatcher, last, more);
     t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 2 });
     // Closed jobs are not offered again even when redis is lost once more.
@@ -120,7 +121,7 @@ test.serial('a withdrawn object closes its open jobs', async (t) => {
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o2', file: file('q1', 'e') }, ctx);
     await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'o2', reason: 'Trả lại' }, ctx);
     prepareProjection(db, dispatcher);
-    applyBatch(db, dispatcher, null, await collect(store.readAll({ fromPosition: 'start', filter: dispatcher.filter })));
+    applyBatch(db, dispatcher, null, await collect(store.readAll({ filter: dispatcher.filter })));
     t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 1 });
   } finally {
     db.close();
@@ -138,7 +139,7 @@ test.serial('with replicas, every new OCFL version is also a replication job, cl
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o3', file: { ...file('r2', '1'), storage: { ocflObjectId: 'o3', version: 'v2', path: 'v2/content/r2/r2.tif' } } }, ctx);
     await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'o3', reason: 'Trả lại' }, ctx);
     prepareProjection(db, replicating);
-    let events = await collect(store.readAll({ fromPosition: 'start', filter: replicating.filter }));
+    let events = await collect(store.readAll({ filter: replicating.filter }));
     applyBatch(db, replicating, null, events);
     const rows = () => db.prepare<[], { queue: string; state: string; subject: string }>('SELECT queue, state, subject FROM dispatch_outbox ORDER BY queue, subject').all();
     t.deepEqual(rows(), [
@@ -148,12 +149,8 @@ test.serial('with replicas, every new OCFL version is also a replication job, cl
       { queue: QUEUES.replication, state: 'pending', subject: 'o3/v2' },
     ]);
     const last = events[events.length - 1]!.position;
-    await executeObjectCommand(
-      store,
-      { type: 'RecordPreservation', objectId: 'o3', event: { type: 'FileReplicated', data: { objectId: 'o3', version: 'v1', replica: { label: 'replica-1', path: '/mnt/nas' }, files: 1, bytes: 10 } } },
-      ctx,
-    );
-    events = await collect(store.readAll({ fromPosition: last + 1n, filter: replicating.filter }));
+    await recordFact(store, 'o3', { type: 'FileReplicated', data: { objectId: 'o3', version: 'v1', replica: { label: 'replica-1', path: '/mnt/nas' }, files: 1, bytes: 10 } }, ctx);
+    events = await collect(store.readAll({ after: last, filter: replicating.filter }));
     applyBatch(db, replicating, last, events);
     t.deepEqual(rows().filter((r) => r.queue === QUEUES.replication).map((r) => [r.subject, r.state]), [['o3/v1', 'done'], ['o3/v2', 'pending']]);
   } finally {

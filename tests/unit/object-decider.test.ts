@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { DomainError, type DomainErrorCode } from '../../src/domain/errors.ts';
-import type { DerivativeInfo, IngestedFile, ObjectEvent } from '../../src/domain/events.ts';
+import { type DerivativeInfo, type IngestedFile, OBJECT_DECISION_TYPES, type ObjectEvent, type ObjectHistoryEvent, type PreservationEvent } from '../../src/domain/events.ts';
 import { Metadata, MetadataChanges } from '../../src/domain/metadata.ts';
 import {
   decideObject,
@@ -18,12 +18,12 @@ import {
  */
 interface Case {
   name: string;
-  given: ObjectEvent[];
+  given: ObjectHistoryEvent[];
   when: ObjectCommand;
   then: ObjectEvent[] | DomainErrorCode;
 }
 
-function fold(events: ObjectEvent[]): ObjectState {
+function fold(events: ObjectHistoryEvent[]): ObjectState {
   return events.reduce<ObjectState>((state, e) => evolveObject(state, e), initialObjectState);
 }
 
@@ -630,7 +630,7 @@ test('MetadataChanges: null clears optional fields but the title cannot be clear
 });
 
 // ---------------------------------------------------------------------------------------
-// RecordDerivative / RecordDerivativeFailure
+// Machine facts: not the object decider's; folded for the read models, from either stream
 
 function derivative(f: IngestedFile, pyramidSeed = 'p'): DerivativeInfo {
   return {
@@ -645,64 +645,33 @@ function derivative(f: IngestedFile, pyramidSeed = 'p'): DerivativeInfo {
     software: 'sharp test',
   };
 }
-const created = (f: IngestedFile, seed = 'p'): ObjectEvent => ({ type: 'DerivativeCreated', data: { ...derivative(f, seed), objectId: ID, fileId: f.fileId } });
+const created = (f: IngestedFile, seed = 'p'): PreservationEvent => ({ type: 'DerivativeCreated', data: { ...derivative(f, seed), objectId: ID, fileId: f.fileId } });
 
-table('RecordDerivative', [
-  {
-    name: 'records the derivatives of a master',
-    given: threeFiles,
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb) },
-    then: [created(fb)],
-  },
-  {
-    name: 'the same pyramid again is no news',
-    given: [...threeFiles, created(fb)],
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb) },
-    then: [],
-  },
-  {
-    name: 'a remade pyramid with other bytes is recorded',
-    given: [...threeFiles, created(fb)],
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fb, 'q') },
-    then: [created(fb, 'q')],
-  },
-  {
-    name: 'refuses a derivative made from other bytes than the master',
-    given: threeFiles,
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-2', derivative: derivative(fa) },
-    then: 'invalid-input',
-  },
-  {
-    name: 'refuses an unknown file',
-    given: threeFiles,
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-9', derivative: derivative(fa) },
-    then: 'not-found',
-  },
-  {
-    name: 'a withdrawn object gets no derivatives',
-    given: [...threeFiles, withdrawn],
-    when: { type: 'RecordDerivative', objectId: ID, fileId: 'page-1', derivative: derivative(fa) },
-    then: 'withdrawn',
-  },
-]);
+test('no command of the object decider produces a machine fact', (t) => {
+  const state = fold(threeFiles);
+  const commands: ObjectCommand[] = [
+    { type: 'EditMetadata', objectId: ID, changes: { subject: 'Địa chí' } },
+    { type: 'ReorderFiles', objectId: ID, order: ['page-3', 'page-1', 'page-2'] },
+    { type: 'ChangeAccessPolicy', objectId: ID, accessLevel: 'restricted' },
+    { type: 'WithdrawObject', objectId: ID, reason: 'trùng lặp' },
+  ];
+  for (const c of commands) {
+    for (const e of decideObject(c, state)) t.true((OBJECT_DECISION_TYPES as readonly string[]).includes(e.type), `${c.type} → ${e.type}`);
+  }
+});
 
-table('RecordDerivativeFailure', [
-  {
-    name: 'records why the derivatives could not be made',
-    given: threeFiles,
-    when: { type: 'RecordDerivativeFailure', objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'cannot decode', attempts: 1 },
-    then: [{ type: 'DerivativeFailed', data: { objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'cannot decode', attempts: 1 } }],
-  },
-  {
-    name: 'a failure after a success changes nothing',
-    given: [...threeFiles, created(fa)],
-    when: { type: 'RecordDerivativeFailure', objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'disk full', attempts: 5 },
-    then: [],
-  },
-]);
+test('facts an older log keeps on the object stream change no decision', (t) => {
+  const legacy: PreservationEvent[] = [
+    created(fa),
+    { type: 'FixityChecked', data: { objectId: ID, fileId: 'page-1', target: 'master', path: 'v1/content/a', storageRoot: { label: 'primary', path: '/srv' }, outcome: 'pass', algorithm: 'sha512', expected: { sha512: fa.digests.sha512 }, actual: { sha512: fa.digests.sha512 }, bytes: 10, durationMs: 1 } },
+    { type: 'FileReplicated', data: { objectId: ID, version: 'v1', replica: { label: 'nas', path: '/mnt/nas' }, files: 1, bytes: 10 } },
+  ];
+  const edit: ObjectCommand = { type: 'EditMetadata', objectId: ID, changes: { subject: 'Địa chí' } };
+  t.deepEqual(decideObject(edit, fold([...threeFiles, ...legacy])), decideObject(edit, fold(threeFiles)));
+});
 
 test('a derivative made after a failure clears the failure; reordering keeps it', (t) => {
-  const failed: ObjectEvent = { type: 'DerivativeFailed', data: { objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'x', attempts: 5 } };
+  const failed: PreservationEvent = { type: 'DerivativeFailed', data: { objectId: ID, fileId: 'page-1', masterSha512: fa.digests.sha512, reason: 'x', attempts: 5 } };
   const state = fold([...threeFiles, failed, created(fa), { type: 'FilesReordered', data: { objectId: ID, order: ['page-3', 'page-1', 'page-2'] } }]);
   if (state.status !== 'active') return t.fail();
   const p1 = state.files.find((f) => f.fileId === 'page-1');

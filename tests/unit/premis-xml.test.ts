@@ -9,6 +9,7 @@ import type { IngestedFile } from '../../src/domain/events.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { PREMIS_NS, premisXml } from '../../src/storage/premis-xml.ts';
 import { type XmlElement, child, findAll, parseXml } from '../helpers/xml.ts';
+import { recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * The PREMIS 3.0 XML of an object's provenance: well-formed (parsed back by a strict
@@ -58,12 +59,7 @@ async function seed(path: string): Promise<SqliteEventStore> {
   };
   await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: { title: NASTY_TITLE }, accessLevel: 'confidential' }, staff);
   await executeObjectCommand(store, { type: 'RecordFileIngested', objectId, file }, staff);
-  await executeObjectCommand(
-    store,
-    {
-      type: 'RecordPreservation',
-      objectId,
-      event: {
+  await recordFact(store, objectId, {
         type: 'FixityChecked',
         data: {
           objectId,
@@ -80,10 +76,7 @@ async function seed(path: string): Promise<SqliteEventStore> {
           durationMs: 3,
           detail: 'so sánh <với> bản "sao" & --',
         },
-      },
-    },
-    worker,
-  );
+      }, worker);
   await executeObjectCommand(store, { type: 'WithdrawObject', objectId, reason: 'trùng <bản> & "khác"' }, staff);
   return store;
 }
@@ -269,7 +262,8 @@ test('a broken hash chain is stated in a comment, and the document stays well-fo
   t.regex(hostile, /: a - - b - -&gt; &lt;c&gt; -  -->/);
 
   const { xml: intact } = await provenance('intact');
-  t.regex(intact, /<!-- hash chain of object-kieu: intact \(4 events, head [0-9a-f]{64}\) -->/);
+  t.regex(intact, /<!-- hash chain of object-kieu: intact \(3 events, head [0-9a-f]{64}\) -->/);
+  t.regex(intact, /<!-- hash chain of preservation-kieu: intact \(1 events, head [0-9a-f]{64}\) -->/);
 });
 
 test('the checker itself refuses what a real XML parser refuses', (t) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { executeObjectCommand, objectStream } from '../../src/application/object-commands.ts';
+import { executeObjectCommand, objectStream, preservationStream } from '../../src/application/object-commands.ts';
 import {
   PREMIS_EVENT_TYPE_CODES,
   type Provenance,
@@ -14,9 +14,10 @@ import {
 import { createUser } from '../../src/application/users.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { EVENT_TYPES, type EventData, type IngestedFile } from '../../src/domain/events.ts';
-import type { PreservationEvent } from '../../src/domain/object.ts';
+import type { PreservationEvent } from '../../src/domain/events.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { collect, testEvent } from '../helpers/events.ts';
+import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 
 /**
  * Provenance from a real SQLite log: each event as a PREMIS 3 event with the right
@@ -89,7 +90,7 @@ const derivative = (c: string) => ({
 });
 
 const preserve = (store: SqliteEventStore, objectId: string, event: PreservationEvent, ctx = fixityWorker) =>
-  executeObjectCommand(store, { type: 'RecordPreservation', objectId, event }, ctx);
+  recordFact(store, objectId, event, ctx);
 
 /** One object's whole life: registered, a master ingested, edited, derived, checked, replicated, damaged, repaired, withdrawn. */
 async function seedLife(store: SqliteEventStore, objectId = 'kieu'): Promise<void> {
@@ -101,7 +102,7 @@ async function seedLife(store: SqliteEventStore, objectId = 'kieu'): Promise<voi
   );
   await executeObjectCommand(store, { type: 'RecordFileIngested', objectId, file: ingested(objectId, 'f1', 'a') }, staff);
   await executeObjectCommand(store, { type: 'EditMetadata', objectId, changes: { title: 'Đoạn trường tân thanh', creator: 'Nguyễn Du' } }, staff);
-  await executeObjectCommand(store, { type: 'RecordDerivative', objectId, fileId: 'f1', derivative: derivative('a') }, derivativeWorker);
+  await recordDerivative(store, objectId, 'f1', derivative('a'), derivativeWorker);
   await preserve(store, objectId, fixity(objectId, {}));
   await preserve(store, objectId, { type: 'FileReplicated', data: { objectId, version: 'v1', replica, files: 1, bytes: 123_456 } });
   await preserve(
@@ -131,11 +132,21 @@ async function seedLife(store: SqliteEventStore, objectId = 'kieu'): Promise<voi
   await preserve(store, objectId, fixity(objectId, { fileId: 'f1' }));
 }
 
-test('every event of the stream becomes a PREMIS event, in order, with its id.loc.gov eventType', async (t) => {
+test('every event of both streams of the work becomes a PREMIS event, in log order, with its id.loc.gov eventType', async (t) => {
   const store = newStore();
   await seedLife(store);
   const p = await objectProvenance(store, 'kieu');
-  const recorded = await collect(store.readStream(objectStream('kieu')));
+  const recorded = [...(await collect(store.readStream(objectStream('kieu')))), ...(await collect(store.readStream(preservationStream('kieu'))))].sort(
+    (a, b) => Number(a.position - b.position),
+  );
+  t.deepEqual(
+    p.events.map((e) => e.record.streamId),
+    recorded.map((r) => r.streamId),
+  );
+  t.deepEqual(
+    [...new Set(recorded.map((r) => r.streamId))].sort(),
+    ['object-kieu', 'preservation-kieu'],
+  );
   t.deepEqual(
     p.events.map((e) => [e.record.type, e.eventType.value, e.eventType.valueURI]),
     [
@@ -369,9 +380,11 @@ test('chain: an event edited in SQLite breaks the chain at its revision; the his
     reason: 'content does not match its hash (event was altered)',
   });
   t.is(p.events.length, 12);
+  // The object stream is unverified from the altered event on; the preservation stream's chain still holds.
+  t.is(p.factsChain.status, 'intact');
   t.deepEqual(
     p.events.map((e) => e.record.chainVerified),
-    p.events.map((e) => e.record.revision < 2),
+    p.events.map((e) => (e.record.streamId === 'object-kieu' ? e.record.revision < 2 : true)),
   );
   t.regex(p.events[2]?.eventDetailInformation.eventDetail.vi ?? '', /“Giả mạo”/);
 });
@@ -381,7 +394,7 @@ test('chain: an event whose payload no longer fits its schema is listed as unrea
   const first = new SqliteEventStore(path);
   await seedLife(first);
   await first.close();
-  const row = tamper(path, 'object-kieu', 4, (d) => {
+  const row = tamper(path, 'preservation-kieu', 1, (d) => {
     d.outcome = 'maybe';
   });
   t.is(row.type, 'FixityChecked');
@@ -389,12 +402,13 @@ test('chain: an event whose payload no longer fits its schema is listed as unrea
   const store = new SqliteEventStore(path);
   t.teardown(() => store.close());
   const p = await objectProvenance(store, 'kieu');
-  t.is(p.chain.status, 'broken');
-  t.is(p.chain.status === 'broken' ? p.chain.revision : -1, 4);
+  t.is(p.chain.status, 'intact');
+  t.is(p.factsChain.status, 'broken');
+  t.is(p.factsChain.status === 'broken' ? p.factsChain.revision : -1, 1);
   t.is(p.events.length, 11);
-  t.false(p.events.some((e) => e.record.revision === 4));
+  t.false(p.events.some((e) => e.record.streamId === 'preservation-kieu' && e.record.revision === 1));
   t.is(p.unreadable.length, 1);
-  t.like(p.unreadable[0], { revision: 4, eventId: row.event_id, type: 'FixityChecked' });
+  t.like(p.unreadable[0], { streamId: 'preservation-kieu', revision: 1, eventId: row.event_id, type: 'FixityChecked' });
   t.regex(p.unreadable[0]?.reason ?? '', /does not match its schema/);
 });
 
@@ -406,35 +420,37 @@ async function seedInconsistent(store: SqliteEventStore): Promise<void> {
   const id = 'lech';
   await executeObjectCommand(store, { type: 'RegisterObject', objectId: id, metadata: { title: 'Lệch' }, accessLevel: 'open' }, staff); // 0
   await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: id, file: ingested(id, 'f1', 'a') }, staff); // 1
-  await executeObjectCommand(store, { type: 'RecordDerivative', objectId: id, fileId: 'f1', derivative: derivative('a') }, derivativeWorker); // 2
-  await preserve(store, id, fixity(id, { fileId: 'f1' })); // 3: consistent
-  await preserve(store, id, fixity(id, { fileId: 'f1', expected: { sha512: hex('b', 128) }, actual: { sha512: hex('b', 128) } })); // 4
-  await preserve(store, id, fixity(id, { fileId: 'f1', actual: { sha512: hex('c', 128) } })); // 5
+  // From here on, revisions of preservation-lech.
+  await recordDerivative(store, id, 'f1', derivative('a'), derivativeWorker); // 0
+  await preserve(store, id, fixity(id, { fileId: 'f1' })); // 1: consistent
+  await preserve(store, id, fixity(id, { fileId: 'f1', expected: { sha512: hex('b', 128) }, actual: { sha512: hex('b', 128) } })); // 2
+  await preserve(store, id, fixity(id, { fileId: 'f1', actual: { sha512: hex('c', 128) } })); // 3
   await preserve(
     store,
     id,
     fixity(id, { fileId: 'f1', target: 'derivative', algorithm: 'sha256', expected: { sha256: hex('e', 64) }, actual: { sha256: hex('e', 64) } }),
-  ); // 6
+  ); // 4
   await preserve(
     store,
     id,
     fixity(id, { fileId: 'f1', target: 'derivative', algorithm: 'sha256', expected: { sha256: hex('d', 64) }, actual: { sha256: hex('d', 64) } }),
-  ); // 7: consistent
+  ); // 5: consistent
   const repaired = (sha512: string): PreservationEvent => ({
     type: 'FileRepaired',
     data: { objectId: id, fileId: 'f1', target: 'master', path: 'v1/content/f1/f1.tif', storageRoot: primary, from: replica, sha512, failure: 'changed' },
   });
-  await preserve(store, id, repaired(hex('f', 128))); // 8
-  await preserve(store, id, repaired(hex('a', 128))); // 9: consistent
+  await preserve(store, id, repaired(hex('f', 128))); // 6
+  await preserve(store, id, repaired(hex('a', 128))); // 7: consistent
   const { fileId: _none, ...inventoryCheck } = fixity(id, {
     target: 'inventory',
     path: 'inventory.json',
     expected: { sha512: hex('9', 128) },
     actual: { sha512: hex('9', 128) },
   }).data as EventData<'FixityChecked'>;
-  await preserve(store, id, { type: 'FixityChecked', data: inventoryCheck }); // 10: consistent (inventories have no digest in the log)
-  await preserve(store, id, fixity(id, { fileId: 'f1', outcome: 'fail', failure: 'changed' })); // 11: fails with the expected digest
-  // 12: written past the decider (as a buggy or hostile writer could): a check of a file never ingested.
+  await preserve(store, id, { type: 'FixityChecked', data: inventoryCheck }); // 8: consistent (inventories have no digest in the log)
+  await preserve(store, id, fixity(id, { fileId: 'f1', outcome: 'fail', failure: 'changed' })); // 9: fails with the expected digest
+  // object-lech 2: written past the application, on the object stream as older versions did
+  // (and as a buggy or hostile writer could): a check of a file never ingested.
   await store.append(objectStream(id), [testEvent('FixityChecked', fixity(id, { fileId: 'ghost' }).data)], 'any');
 }
 
@@ -447,19 +463,19 @@ test('fixity consistency: every contradiction with FileIngested / DerivativeCrea
   t.deepEqual(
     report.problems.map((p) => [p.streamId, Number(p.revision), p.code]),
     [
-      ['object-lech', 4, 'expected-differs'],
-      ['object-lech', 5, 'pass-with-different-digest'],
-      ['object-lech', 6, 'expected-differs'],
-      ['object-lech', 8, 'repaired-differs'],
-      ['object-lech', 11, 'fail-with-same-digest'],
-      ['object-lech', 12, 'unknown-file'],
+      ['preservation-lech', 2, 'expected-differs'],
+      ['preservation-lech', 3, 'pass-with-different-digest'],
+      ['preservation-lech', 4, 'expected-differs'],
+      ['preservation-lech', 6, 'repaired-differs'],
+      ['preservation-lech', 9, 'fail-with-same-digest'],
+      ['object-lech', 2, 'unknown-file'],
     ],
   );
   t.is(report.streams, 2);
   t.deepEqual(progress, [1, 2]);
   t.is(report.checked, 4 + 10);
-  const recorded = await collect(store.readStream(objectStream('lech')));
-  t.is(report.problems[0]?.eventId, recorded[4]?.id);
+  const recorded = await collect(store.readStream(preservationStream('lech')));
+  t.is(report.problems[0]?.eventId, recorded[2]?.id);
   t.is(
     report.problems[0]?.reason,
     `expected SHA-512 ${hex('b', 16)}… differs from the one recorded at ingest (FileIngested), ${hex('a', 16)}…, for file f1.`,

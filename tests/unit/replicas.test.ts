@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,7 +11,7 @@ import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { loadConfig } from '../../src/config.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { ReplicationJob } from '../../src/queue/queues.ts';
-import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { objectLockPath, OcflError, OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { digestFile, stageStream } from '../../src/storage/digest.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import {
@@ -412,19 +412,56 @@ for (const [kind, damage] of DAMAGES) {
   }
 }
 
-test('a repair waits for a lock of this process (an addVersion here), but not for one older than the process', async (t) => {
+/** A fault hook that stops at the first `step` until `go()`; `reached` resolves when it got there. */
+function pauseAt(step: string) {
+  let arrive = () => {};
+  let go = () => {};
+  const reached = new Promise<void>((r) => (arrive = r));
+  const gate = new Promise<void>((r) => (go = r));
+  let paused = false;
+  const hook = async (s: string) => {
+    if (s !== step || paused) return;
+    paused = true;
+    arrive();
+    await gate;
+  };
+  return { hook, reached, go };
+}
+
+test('a repair and an addVersion of one object in ONE process exclude each other, both ways', async (t) => {
   const s = await replicated(t);
   await flipByte(s.pagePath('primary'));
   const damaged = await readFile(s.pagePath('primary'));
-  const lock = join(s.dir, 'primary', `.lock-${createHash('sha256').update(ID).digest('hex')}`);
-  await writeFile(lock, `${process.pid}\n`);
+
+  // An addVersion of this process holds the object's lock: the repair waits for it.
+  const adding = pauseAt('write');
+  const writer = await OcflStorageRoot.open(join(s.dir, 'primary'), { faults: ({ step }) => adding.hook(step) });
+  const added = writer.addVersion(ID, [await s.stage('phụ lục.txt', 'phụ lục')], info('v3'));
+  await adding.reached;
   const err = await t.throwsAsync(s.repairPage('primary', { lockTimeoutMs: 300 }));
   t.true(err instanceof ReplicaError && err.code === 'locked', String(err));
   t.deepEqual(await readFile(s.pagePath('primary')), damaged);
-  // Older than this process: left by a dead process that had the same pid (after a reboot).
-  const old = new Date(Date.now() - (process.uptime() + 60) * 1000);
-  await utimes(lock, old, old);
-  t.true((await s.repairPage('primary')).repaired);
+  adding.go();
+  t.is((await added).version, 'v3');
+
+  // A repair of this process holds it: an addVersion waits for it (it used to take the lock as a dead namesake's).
+  const repairing = pauseAt('verify');
+  const repaired = s.repairPage('primary', { faults: repairing.hook });
+  await repairing.reached;
+  const impatient = await OcflStorageRoot.open(join(s.dir, 'primary'), { lockTimeoutMs: 300 });
+  const locked = await t.throwsAsync(impatient.addVersion(ID, [await s.stage('phụ lục 2.txt', 'phụ lục 2')], info('v4')), { instanceOf: OcflError });
+  t.is(locked?.code, 'locked');
+  repairing.go();
+  t.true((await repaired).repaired);
+  t.deepEqual(await readFile(s.pagePath('primary')), s.pageBytes);
+  t.is((await s.roots.primary.root.readInventory(ID))?.head, 'v3');
+});
+
+test('a lock with this process\'s pid that this process does not hold is a dead namesake\'s: taken over at once', async (t) => {
+  const s = await replicated(t);
+  await flipByte(s.pagePath('primary'));
+  await writeFile(objectLockPath(join(s.dir, 'primary'), ID), `${process.pid}\n`);
+  t.true((await s.repairPage('primary', { lockTimeoutMs: 300 })).repaired);
   t.deepEqual(await snapshot(s.dir), s.pristine);
 });
 
@@ -626,7 +663,7 @@ async function workerSetup(t: ExecutionContext) {
   };
   const replications = async () => {
     const out: string[] = [];
-    for await (const e of store.readStream(`object-${ID}`)) {
+    for await (const e of store.readStream(`preservation-${ID}`)) {
       if (e.type !== 'FileReplicated') continue;
       const d = e.data as { replica: { label: string }; version: string; files: number; bytes: number };
       out.push(`${d.replica.label}:${d.version}:${d.files}:${d.bytes}`);
@@ -666,7 +703,7 @@ test.serial('the replication worker catches up at start, records one FileReplica
   await s.until(async () => (await s.replications()).length === 6, 'the job for v3');
   t.true((await s.replications()).includes(`r2:v3:1:${v3.bytes}`));
   const causes: Array<string | null> = [];
-  for await (const e of s.store.readStream(`object-${ID}`)) if (e.type === 'FileReplicated') causes.push(e.metadata.causationId);
+  for await (const e of s.store.readStream(`preservation-${ID}`)) if (e.type === 'FileReplicated') causes.push(e.metadata.causationId);
   t.deepEqual(causes.slice(4), [v3.eventId, v3.eventId]);
 
   // The same job again (Redis lost, the outbox re-sent it): nothing copied, nothing recorded twice.

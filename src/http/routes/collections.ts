@@ -5,7 +5,7 @@ import { Id } from '../../domain/metadata.ts';
 import { findCollection, listCollections } from '../../projections/object-read-model.ts';
 import { requireStaff } from '../auth.ts';
 import { readJson } from '../body.ts';
-import { ifMatchRevision, setRevisionEtag } from '../etag.ts';
+import { requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { commandContext } from './objects.ts';
@@ -54,7 +54,7 @@ export function collectionRoutes(services: AppServices): Router {
   router.patch('/api/collections/:id', async (ctx) => {
     const actor = requireStaff(ctx);
     const id = ctx.params.id as string;
-    const expected = ifMatchRevision(ctx);
+    const expected = requireIfMatch(ctx);
     const body = EditCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await executeCollectionCommand(store, { type: 'EditCollection', collectionId: id, ...body }, { ...commandContext(ctx), actor }, expected);
     const c = await view(id, result.position);

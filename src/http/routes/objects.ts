@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { executeObjectCommand, newId, objectStream } from '../../application/object-commands.ts';
+import { streamExists } from '../../application/command-handler.ts';
+import { executeObjectCommand, newId, objectStream, preservationStream } from '../../application/object-commands.ts';
 import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { authOf, requireStaff, restrictedProblem } from '../auth.ts';
 import { readJson } from '../body.ts';
-import { ifMatchRevision, notModified, setRevisionEtag } from '../etag.ts';
+import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
@@ -24,6 +25,7 @@ export const ListQuery = z.object({
   collectionId: Id.optional(),
   includeWithdrawn: z.enum(['true', 'false']).optional(),
 });
+export const EventsQuery = z.object({ stream: z.enum(['object', 'preservation']).default('object') });
 
 /** How long a write waits for the read model, so that the next GET sees it. */
 const READ_YOUR_WRITES_MS = 5000;
@@ -119,7 +121,7 @@ export function objectRoutes(services: AppServices): Router {
   router.patch('/api/objects/:id', async (ctx) => {
     const actor = requireStaff(ctx);
     const id = ctx.params.id as string;
-    const expected = ifMatchRevision(ctx);
+    const expected = requireIfMatch(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { accessLevel, ...changes } = body;
     requireCollection(changes.collectionId);
@@ -157,11 +159,16 @@ export function objectRoutes(services: AppServices): Router {
     ctx.body = view;
   });
 
+  // One of the work's two hash-chained streams: what people decided (default) or, with
+  // ?stream=preservation, what machines found out (derivatives, fixity, replication).
   router.get('/api/objects/:id/events', async (ctx) => {
     requireStaff(ctx);
     const id = ctx.params.id as string;
+    const { stream } = EventsQuery.parse(ctx.query);
+    if (!(await streamExists(store, objectStream(id)))) throw notFound(id);
+    const streamId = stream === 'preservation' ? preservationStream(id) : objectStream(id);
     const events = [];
-    for await (const e of store.readStream(objectStream(id))) {
+    for await (const e of store.readStream(streamId)) {
       events.push({
         revision: Number(e.revision),
         position: String(e.position),
@@ -171,8 +178,7 @@ export function objectRoutes(services: AppServices): Router {
         metadata: e.metadata,
       });
     }
-    if (events.length === 0) throw notFound(id);
-    ctx.body = { streamId: objectStream(id), events };
+    ctx.body = { streamId, events };
   });
 
   return router;

@@ -1,0 +1,12 @@
+/**
+ * Stream names, as in DESIGN: per work, what people and ingest decide (`object-`) and what
+ * machines find out (`preservation-`); one stream per collection.
+ */
+export const objectStream = (objectId: string) => `object-${objectId}`;
+export const preservationStream = (objectId: string) => `preservation-${objectId}`;
+export const collectionStream = (collectionId: string) => `collection-${collectionId}`;
+
+/** Log order of events read from several streams. */
+export function byPosition(a: { position: bigint }, b: { position: bigint }): number {
+  return a.position < b.position ? -1 : a.position > b.position ? 1 : 0;
+}
