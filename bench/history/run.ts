@@ -24,8 +24,8 @@
  * Before and after the measurements `verifyLog` checks every hash chain (the bench exits 1 on a
  * broken chain, an edit at the wrong revision, or a manifest not rebuilt with the edit).
  *
- *   npm run bench:history               60,000 facts, 25 repetitions (≈ 1.5 min on 2 cores)
- *   npm run bench:history -- --quick    10,000 facts, 10 repetitions (≈ 40 s)
+ *   npm run bench:history               60,000 facts, 25 repetitions (1.5–2.5 min on 2 busy cores)
+ *   npm run bench:history -- --quick    10,000 facts, 10 repetitions (≈ 40–60 s)
  *
  * Options: --keep (leave the temp dir), --reps=N.
  */
@@ -67,6 +67,10 @@ const KEEP = args.includes('--keep');
 const PAGES = 1000;
 const FACTS = QUICK ? 10_000 : 60_000;
 const REPS = Number(args.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? (QUICK ? 10 : 25));
+if (!Number.isInteger(REPS) || REPS < 1) {
+  process.stderr.write('--reps must be a positive whole number\n');
+  process.exit(2);
+}
 /** A fresh-process fixity plan of the old work may replay all its facts: fewer repetitions. */
 const COLD_PLAN_EVERY = 5;
 const TARGET = 1.2;
