@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { recordFact, recordFacts } from '../../src/application/machine-facts.ts';
+import { loadPreservationAt, recordFact, recordFacts } from '../../src/application/machine-facts.ts';
+import { factsSummaryStream } from '../../src/application/streams.ts';
+import type { PreservationEvent } from '../../src/domain/events.ts';
+import { evolvePreservationSummary, initialPreservationSummary } from '../../src/domain/preservation.ts';
 import { executeObjectCommand, objectStream, preservationStream } from '../../src/application/object-commands.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { CountingStore } from '../helpers/counting-store.ts';
-import { fixityFact, firstFacts, laterFacts, pageFile, ROOTS } from '../helpers/work-history.ts';
+import { testEvent } from '../helpers/events.ts';
+import { fixityFact, firstFacts, laterFacts, pageFile, replicationFact, ROOTS } from '../helpers/work-history.ts';
 
 /**
  * What an operation costs as a work's history grows, counted in events read from a real
@@ -118,3 +122,51 @@ test('an edit in a process that has folded nothing reads the object stream exact
   t.is(counting.read(), Number(revision) + 1);
   t.is(counting.read(objectStream('sach')), Number(revision) + 1);
 });
+
+test('a process that has read nothing of an old work starts from its latest summary, not from its first fact', async (t) => {
+  const file = path();
+  const store = open(file);
+  await work(store, 'cu', 20, 3000);
+  // The first cold fold reads every fact once and leaves a summary behind...
+  const first = new CountingStore(open(file));
+  const before = await loadPreservationAt(first, 'cu');
+  t.true(first.read() >= 3000, `the first cold fold read ${first.read()} events`);
+  t.is(before.revision, 2999n);
+  const summaries = await collect(store.readStream(factsSummaryStream('cu')));
+  t.deepEqual(summaries.map((e) => e.type), ['PreservationSummarized']);
+  // ...so the next process reads the summary and what came after it.
+  await recordFacts(store, 'cu', [fixityFact('cu', ROOTS[1], pageFile('cu', 3)), replicationFact('cu', ROOTS[2], 20)], worker);
+  const next = new CountingStore(open(file));
+  const after = await loadPreservationAt(next, 'cu');
+  t.true(next.byStream.get(preservationStream('cu'))! <= 3, `read ${[...next.byStream].join('; ')}`);
+  t.is(after.revision, 3001n);
+  // The same answer as a full fold of every fact.
+  const full = (await collect(store.readStream(preservationStream('cu')))).reduce(
+    (s, e) => evolvePreservationSummary(s, { type: e.type, data: e.data } as PreservationEvent),
+    initialPreservationSummary,
+  );
+  t.deepEqual(after.summary, full);
+});
+
+test('a summary that does not match the log it names is not used', async (t) => {
+  const file = path();
+  const store = open(file);
+  await work(store, 'lech', 5, 600);
+  const truth = await loadPreservationAt(new CountingStore(open(file)), 'lech');
+  // A summary claiming the work has no derivatives, pinned to a hash the log does not have.
+  await store.append(
+    factsSummaryStream('lech'),
+    [testEvent('PreservationSummarized', { objectId: 'lech', upTo: 599, hash: 'f'.repeat(64), summary: { derivatives: {}, derivativeFailures: {}, replicated: {} } })],
+    'any',
+  );
+  const cold = new CountingStore(open(file));
+  const loaded = await loadPreservationAt(cold, 'lech');
+  t.deepEqual(loaded.summary, truth.summary);
+  t.true(cold.byStream.get(preservationStream('lech'))! >= 600, 'it folded every fact instead');
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
