@@ -56,7 +56,7 @@ function thukho(dataDir: string, args: string[], extraEnv: Record<string, string
     execFile(
       process.execPath,
       [join(ROOT, 'bin/thukho.js'), ...args],
-      { cwd: ROOT, env, timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      { cwd: ROOT, env, timeout: 240_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
           reject(err);
