@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors.ts';
-import type { DerivativeInfo, ObjectHistoryEvent, PreservationEvent } from '../domain/events.ts';
+import { type DerivativeInfo, type EventData, type ObjectHistoryEvent, parseEventData, type PreservationEvent } from '../domain/events.ts';
 import {
   combineSummaries,
   evolvePreservationSummary,
@@ -7,10 +7,10 @@ import {
   type PreservationSummary,
   preservationFact,
 } from '../domain/preservation.ts';
-import { type AppendResult, type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
+import { type AppendResult, type EventStore, EventStoreUnavailableError, WrongExpectedVersionError } from '../eventstore/port.ts';
 import { appendOnce, type CommandContext, envelope } from './command-handler.ts';
-import { type Fold, foldStream } from './stream-fold.ts';
-import { objectStream, preservationStream } from './streams.ts';
+import { type Fold, foldStream, isFolded } from './stream-fold.ts';
+import { factsSummaryStream, objectStream, preservationStream } from './streams.ts';
 
 /**
  * Recording what a worker found out about a work: read the head of its preservation stream,
@@ -86,13 +86,67 @@ export async function loadPreservation(store: EventStore, objectId: string): Pro
   return (await loadPreservationAt(store, objectId)).summary;
 }
 
+/**
+ * When a fold that starts cold reads more facts than this past the latest summary, it writes a
+ * new one: at least 500, and twice the summary's own entries, so that summaries never take
+ * more room in the log than about half the facts they stand for, and a cold read of a work
+ * costs about as much as its summary, whatever its age.
+ */
+export function summaryThreshold(summary: PreservationSummary): number {
+  const entries = Object.keys(summary.derivatives).length + Object.keys(summary.derivativeFailures).length + Object.keys(summary.replicated).length;
+  return Math.max(500, 2 * entries);
+}
+const SUMMARY_ACTOR = { actor: { id: 'thukho:facts-summary', role: 'admin' } } as const;
+
+/**
+ * The latest summary of a work's facts, if it still matches the log: the fact at its `upTo`
+ * must carry the hash it names (a summary made from another history is not used).
+ */
+async function latestSummary(store: EventStore, objectId: string): Promise<{ summary: PreservationSummary; upTo: bigint } | undefined> {
+  let data: EventData<'PreservationSummarized'> | undefined;
+  for await (const e of store.readStream(factsSummaryStream(objectId), { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) {
+    if (e.type === 'PreservationSummarized') data = parseEventData('PreservationSummarized', e.metadata.schemaVersion, e.data);
+  }
+  if (!data || data.objectId !== objectId) return undefined;
+  const upTo = BigInt(data.upTo);
+  for await (const e of store.readStream(preservationStream(objectId), { fromRevision: upTo, maxCount: 1 })) {
+    if (e.revision === upTo && e.metadata.hash === data.hash) return { summary: data.summary, upTo };
+  }
+  return undefined;
+}
+
 /** The summary and the preservation stream's revision it was folded up to (-1: no facts yet). */
 export async function loadPreservationAt(store: EventStore, objectId: string): Promise<{ summary: PreservationSummary; revision: bigint }> {
+  const streamId = preservationStream(objectId);
+  // A process that has not folded this work yet starts from its latest summary, if any.
+  const cold = !isFolded(store, streamId, summaryFold);
+  const start = cold ? await latestSummary(store, objectId) : undefined;
   const [legacy, current] = await Promise.all([
     foldStream(store, objectStream(objectId), summaryFold),
-    foldStream(store, preservationStream(objectId), summaryFold),
+    foldStream(store, streamId, summaryFold, start ? { state: start.summary, revision: start.upTo } : undefined),
   ]);
-  return { summary: combineSummaries(legacy.state, current.state), revision: current.revision };
+  // Combining is idempotent, so a summary that already holds the legacy facts is no problem.
+  const summary = combineSummaries(legacy.state, current.state);
+  if (cold && current.revision - (start?.upTo ?? -1n) > BigInt(summaryThreshold(summary))) {
+    await summarise(store, objectId, summary, current.revision);
+  }
+  return { summary, revision: current.revision };
+}
+
+/**
+ * Appends a summary of the facts up to `upTo`. Only ever a shortcut: if it cannot be written
+ * (the store is busy, another process wrote one), the next fold reads a little more.
+ */
+async function summarise(store: EventStore, objectId: string, summary: PreservationSummary, upTo: bigint): Promise<void> {
+  let hash: string | undefined;
+  for await (const e of store.readStream(preservationStream(objectId), { fromRevision: upTo, maxCount: 1 })) hash = e.metadata.hash;
+  if (hash === undefined) return;
+  const { newEvents } = envelope([{ type: 'PreservationSummarized', data: { objectId, upTo: Number(upTo), hash, summary } }], SUMMARY_ACTOR);
+  try {
+    await store.append(factsSummaryStream(objectId), newEvents, 'any');
+  } catch (err) {
+    if (!(err instanceof WrongExpectedVersionError) && !(err instanceof EventStoreUnavailableError)) throw err;
+  }
 }
 
 /**

@@ -43,10 +43,16 @@ function remember<S>(cache: Map<string, Folded<unknown>>, streamId: string, fold
   }
 }
 
-export async function foldStream<S, E extends DomainEvent>(store: EventStore, streamId: string, fold: Fold<S, E>): Promise<Folded<S>> {
+/** Whether this process has a folded state of the stream to continue from. */
+export function isFolded(store: EventStore, streamId: string, fold: object): boolean {
+  return cacheOf(store, fold).has(streamId);
+}
+
+/** `start`: a state known to hold at a revision, to fold on from when nothing is cached. */
+export async function foldStream<S, E extends DomainEvent>(store: EventStore, streamId: string, fold: Fold<S, E>, start?: Folded<S>): Promise<Folded<S>> {
   const cache = cacheOf(store, fold);
   const cached = cache.get(streamId) as Folded<S> | undefined;
-  let { state, revision } = cached ?? { state: fold.initial, revision: -1n };
+  let { state, revision } = cached ?? start ?? { state: fold.initial, revision: -1n };
   const options = revision >= 0n ? { fromRevision: revision + 1n } : {};
   for await (const recorded of store.readStream(streamId, options)) {
     if (isEventType(recorded.type)) {

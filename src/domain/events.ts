@@ -151,6 +151,22 @@ export const eventSchemas = {
     /** Every copy that was tried, and why none could serve. */
     tried: z.array(z.object({ root: StorageRootRef, reason: z.string().max(500) })).max(100),
   }),
+  /**
+   * A work's machine facts summed up to a revision of its preservation stream (and the facts
+   * older logs keep on its object stream), so that a process that has not read the work yet
+   * reads the facts after it, not the whole history. Derived data: `hash` pins the fact it
+   * was made at, and a summary that does not match the log is ignored.
+   */
+  PreservationSummarized: z.object({
+    objectId: Id,
+    upTo: z.number().int().nonnegative(),
+    hash: Sha256,
+    summary: z.object({
+      derivatives: z.record(z.string(), DerivativeInfo),
+      derivativeFailures: z.record(z.string(), z.object({ reason: z.string().max(2000), attempts: z.number().int().positive() })),
+      replicated: z.record(z.string(), z.number().int().nonnegative()),
+    }),
+  }),
   SealCreated: z.object({
     /** Merkle root (sha256, hex) over every stream's head hash, sorted by stream id. */
     merkleRoot: Sha256,
@@ -238,6 +254,7 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FileReplicated: 1,
   FileRepaired: 1,
   FileDamaged: 1,
+  PreservationSummarized: 1,
   SealCreated: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
@@ -270,6 +287,9 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   FileRepaired: 'recovery',
   // PREMIS has no "damage" event; the failed check that found it is the fixity check.
   FileDamaged: 'fixity check',
+  // Not an event about the work itself but a derived summary of its facts (never shown in
+  // provenance); the nearest PREMIS term for recording what is known of an object.
+  PreservationSummarized: 'metadata modification',
   SealCreated: 'message digest calculation',
   CollectionCreated: 'creation',
   CollectionEdited: 'metadata modification',

@@ -15,11 +15,12 @@ export interface Run {
 
 /**
  * Runs a program to its end and resolves with its exit code and output (a non-zero exit is
- * a result, not an error). Killed after a minute, so a hang fails the test instead of stalling it.
+ * a result, not an error). Killed after four minutes (a busy machine is slow, not hung), so a
+ * hang fails the test instead of stalling it.
  */
 export function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env, timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd, env, timeout: 240_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
         reject(err);
         return;
