@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { planObjectFixity, type FixityRoot } from '../../src/application/fixity.ts';
 import { recordFact, recordFacts } from '../../src/application/machine-facts.ts';
 import { executeObjectCommand, objectStream } from '../../src/application/object-commands.ts';
-import { byPosition } from '../../src/application/streams.ts';
+import { byPosition } from '../../src/application/work-history.ts';
 import type { PreservationEvent } from '../../src/domain/events.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';

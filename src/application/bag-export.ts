@@ -1,9 +1,9 @@
-import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import type { EventStore } from '../eventstore/port.ts';
 import { writeBag } from '../storage/bagit.ts';
 import { dublinCoreXml } from '../storage/dublin-core-xml.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
-import { loadObject, objectStream, preservationStream } from './object-commands.ts';
-import { byPosition } from './streams.ts';
+import { loadObject } from './object-commands.ts';
+import { readWork } from './work-history.ts';
 
 /**
  * An object as a BagIt 1.0 bag, readable without thukho: the current files under
@@ -22,13 +22,12 @@ export async function exportBag(
   if (state.status === 'absent') throw new Error(`không có tài liệu "${objectId}" / no object "${objectId}"`);
   const files = [...state.files].sort((a, b) => a.sequence - b.sequence);
   // Both of the work's streams, in log order: what people decided and what machines found out.
-  const recorded: RecordedEvent[] = [];
-  for (const streamId of [objectStream(objectId), preservationStream(objectId)]) {
-    for await (const e of deps.store.readStream(streamId)) recorded.push(e);
-  }
-  recorded.sort(byPosition);
+  // A bag must carry the whole history: an unreadable event stops the export.
+  const work = await readWork(deps.store, objectId);
+  const corrupt = work.object.corrupt ?? work.facts.corrupt;
+  if (corrupt) throw corrupt;
   const events: string[] = [];
-  for (const e of recorded) {
+  for (const e of work.merged) {
     events.push(
       JSON.stringify({ streamId: e.streamId, revision: Number(e.revision), position: String(e.position), id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
     );

@@ -8,7 +8,7 @@ import {
   preservationFact,
 } from '../domain/preservation.ts';
 import { type AppendResult, type EventStore, EventStoreUnavailableError, WrongExpectedVersionError } from '../eventstore/port.ts';
-import { appendOnce, type CommandContext, envelope } from './command-handler.ts';
+import { appendOnce, type CommandContext, envelope, streamExists } from './command-handler.ts';
 import { type Fold, foldStream, isFolded } from './stream-fold.ts';
 import { factsSummaryStream, objectStream, preservationStream } from './streams.ts';
 
@@ -51,7 +51,7 @@ export async function recordFacts(
 ): Promise<RecordedFacts> {
   const checked = facts.map((f) => preservationFact(objectId, f));
   if (checked.length === 0) throw new Error('recordFacts: nothing to record');
-  if ((await headRevision(store, objectStream(objectId))) < 0n) throw notFound(objectId);
+  if (!(await streamExists(store, objectStream(objectId)))) throw notFound(objectId);
   const streamId = preservationStream(objectId);
   // Ids are minted once: a re-send after a lost reply, or after losing the race for the
   // head, carries the same events.
@@ -109,8 +109,13 @@ async function latestSummary(store: EventStore, objectId: string): Promise<{ sum
   }
   if (!data || data.objectId !== objectId) return undefined;
   const upTo = BigInt(data.upTo);
-  for await (const e of store.readStream(preservationStream(objectId), { fromRevision: upTo, maxCount: 1 })) {
-    if (e.revision === upTo && e.metadata.hash === data.hash) return { summary: data.summary, upTo };
+  return (await factHash(store, objectId, upTo)) === data.hash ? { summary: data.summary, upTo } : undefined;
+}
+
+/** The hash of the fact at `revision` of a work's preservation stream, if there is one. */
+async function factHash(store: EventStore, objectId: string, revision: bigint): Promise<string | undefined> {
+  for await (const e of store.readStream(preservationStream(objectId), { fromRevision: revision, maxCount: 1 })) {
+    if (e.revision === revision) return e.metadata.hash;
   }
   return undefined;
 }
@@ -138,8 +143,7 @@ export async function loadPreservationAt(store: EventStore, objectId: string): P
  * (the store is busy, another process wrote one), the next fold reads a little more.
  */
 async function summarise(store: EventStore, objectId: string, summary: PreservationSummary, upTo: bigint): Promise<void> {
-  let hash: string | undefined;
-  for await (const e of store.readStream(preservationStream(objectId), { fromRevision: upTo, maxCount: 1 })) hash = e.metadata.hash;
+  const hash = await factHash(store, objectId, upTo);
   if (hash === undefined) return;
   const { newEvents } = envelope([{ type: 'PreservationSummarized', data: { objectId, upTo: Number(upTo), hash, summary } }], SUMMARY_ACTOR);
   try {

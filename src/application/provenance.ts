@@ -7,6 +7,7 @@ import {
   type FixityTarget,
   type ObjectHistoryEvent,
   PREMIS_EVENT_TYPE,
+  WORK_EVENT_TYPES,
   isEventType,
   parseEventData,
 } from '../domain/events.ts';
@@ -16,7 +17,7 @@ import { CorruptEventError } from '../eventstore/envelope.ts';
 import { verifyStreamChain } from '../eventstore/hash-chain.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { objectStream, preservationStream } from './object-commands.ts';
-import { byPosition } from './streams.ts';
+import { readWork } from './work-history.ts';
 import { userStream } from './users.ts';
 
 /**
@@ -200,24 +201,8 @@ function notFound(objectId: string): DomainError {
   );
 }
 
-/** Every type a work's two streams hold: the Record makes the compiler keep it complete. */
-const OBJECT_STREAM_TYPES: Record<ObjectHistoryEvent['type'], true> = {
-  ObjectRegistered: true,
-  MetadataEdited: true,
-  FileIngested: true,
-  FilesReordered: true,
-  AccessPolicyChanged: true,
-  ObjectWithdrawn: true,
-  DerivativeCreated: true,
-  DerivativeFailed: true,
-  FixityChecked: true,
-  FileReplicated: true,
-  FileRepaired: true,
-  FileDamaged: true,
-};
-
 function decodeObjectEvent(e: RecordedEvent): { event: ObjectHistoryEvent } | { error: string } {
-  if (!isEventType(e.type) || !Object.hasOwn(OBJECT_STREAM_TYPES, e.type)) {
+  if (!isEventType(e.type) || !(WORK_EVENT_TYPES as readonly string[]).includes(e.type)) {
     return { error: `"${e.type}" is not an event of an object stream` };
   }
   try {
@@ -226,28 +211,6 @@ function decodeObjectEvent(e: RecordedEvent): { event: ObjectHistoryEvent } | { 
     if (err instanceof EventSchemaError) return { error: err.message };
     throw err;
   }
-}
-
-/** Reads a whole stream; a record whose envelope cannot be parsed ends the read there. */
-async function readAllOf(store: EventStore, streamId: string): Promise<{ events: RecordedEvent[]; corrupt?: CorruptEventError }> {
-  const events: RecordedEvent[] = [];
-  try {
-    for await (const e of store.readStream(streamId)) events.push(e);
-  } catch (err) {
-    if (err instanceof CorruptEventError) return { events, corrupt: err };
-    throw err;
-  }
-  return { events };
-}
-
-/** A work's two streams, each read whole, and their events in log order. */
-async function readWork(store: EventStore, objectId: string) {
-  // Facts first: every fact read then is about files already ingested, so the object stream
-  // read after it holds them, even while both streams grow.
-  const facts = await readAllOf(store, preservationStream(objectId));
-  const object = await readAllOf(store, objectStream(objectId));
-  const merged = [...object.events, ...facts.events].sort(byPosition);
-  return { object, facts, merged };
 }
 
 async function* iterate<T>(items: readonly T[]): AsyncIterable<T> {

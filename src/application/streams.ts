@@ -7,8 +7,3 @@ export const preservationStream = (objectId: string) => `preservation-${objectId
 export const collectionStream = (collectionId: string) => `collection-${collectionId}`;
 /** Summaries of a work's machine facts (PreservationSummarized), derived, to start a fold from. */
 export const factsSummaryStream = (objectId: string) => `facts-summary-${objectId}`;
-
-/** Log order of events read from several streams. */
-export function byPosition(a: { position: bigint }, b: { position: bigint }): number {
-  return a.position < b.position ? -1 : a.position > b.position ? 1 : 0;
-}

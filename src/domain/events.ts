@@ -237,6 +237,7 @@ export type ObjectEvent = Extract<DomainEvent, { type: (typeof OBJECT_DECISION_T
 export type PreservationEvent = Extract<DomainEvent, { type: (typeof PRESERVATION_EVENT_TYPES)[number] }>;
 /** Everything that is about one work, on either of its streams. */
 export type ObjectHistoryEvent = ObjectEvent | PreservationEvent;
+export const WORK_EVENT_TYPES: readonly ObjectHistoryEvent['type'][] = [...OBJECT_DECISION_TYPES, ...PRESERVATION_EVENT_TYPES];
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
 export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' | 'UserEnabled' }>;
 

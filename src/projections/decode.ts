@@ -2,10 +2,9 @@ import {
   type CollectionEvent,
   type EventType,
   isEventType,
-  OBJECT_DECISION_TYPES,
   type ObjectHistoryEvent,
   parseEventData,
-  PRESERVATION_EVENT_TYPES,
+  WORK_EVENT_TYPES,
 } from '../domain/events.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 
@@ -15,8 +14,6 @@ import type { RecordedEvent } from '../eventstore/port.ts';
  * skipped.
  */
 export const COLLECTION_EVENT_TYPES: readonly EventType[] = ['CollectionCreated', 'CollectionEdited'];
-/** Every event about a work: people's on `object-<id>`, machines' on `preservation-<id>` (and, in older logs, on `object-<id>`). */
-export const WORK_EVENT_TYPES: readonly EventType[] = [...OBJECT_DECISION_TYPES, ...PRESERVATION_EVENT_TYPES];
 export const WORK_STREAM_PREFIXES = ['object-', 'preservation-'] as const;
 
 /** Which work a recorded event is about, and on which of its two streams it stands. */
@@ -27,7 +24,7 @@ export function workStream(e: RecordedEvent): { objectId: string; stream: 'objec
 }
 
 export function decodeWorkEvent(e: RecordedEvent): ObjectHistoryEvent | undefined {
-  if (!isEventType(e.type) || !WORK_EVENT_TYPES.includes(e.type)) return undefined;
+  if (!isEventType(e.type) || !(WORK_EVENT_TYPES as readonly string[]).includes(e.type)) return undefined;
   return { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as ObjectHistoryEvent;
 }
 

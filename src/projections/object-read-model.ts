@@ -4,7 +4,8 @@ import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
-import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_EVENT_TYPES, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import { WORK_EVENT_TYPES } from '../domain/events.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 
 /**

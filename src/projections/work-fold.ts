@@ -16,7 +16,8 @@ export interface WorkCursor {
 
 /** Whether an event about a work may change what a read model shows (cheap: no decoding, no row loaded). */
 export function mayChangeWork(e: RecordedEvent): boolean {
-  return e.streamId.startsWith('object-') || (e.streamId.startsWith('preservation-') && SHOWN_FACTS.includes(e.type));
+  const work = workStream(e);
+  return work?.stream === 'object' || (work?.stream === 'preservation' && SHOWN_FACTS.includes(e.type));
 }
 
 /**
