@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import Database from 'better-sqlite3';
@@ -16,6 +15,7 @@ import { ProjectionRunner } from '../../src/projections/runtime.ts';
 import { userReadModel } from '../../src/projections/user-read-model.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { show, thukho } from '../helpers/cli.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
  * The `thukho` command as an operator runs it: a real process (`node bin/thukho.js`), real
@@ -24,15 +24,7 @@ import { show, thukho } from '../helpers/cli.ts';
 const ACTOR = { actor: { id: 'test', role: 'staff' } };
 const logger = pino({ level: 'silent' });
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'thukho-cli-'));
-  dirs.push(dir);
-  return dir;
-}
-test.after.always(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs(test, 'thukho-cli-');
 
 // ---------------------------------------------------------------------------------------
 // verify

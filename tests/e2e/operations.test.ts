@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort, show, signalGroup, sleep, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
  * Operations that must not mislead: what a sysadmin's cron job, a mistyped path or a disabled
@@ -11,15 +11,7 @@ import { freePort, show, signalGroup, sleep, startThukho, thukho, waitForHealth 
  * Serial: each test runs real `thukho` processes, and a busy 2-core machine starts them
  * faster one at a time than all at once.
  */
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'thukho-ops-'));
-  dirs.push(dir);
-  return dir;
-}
-test.after.always(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs(test, 'thukho-ops-');
 
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
 

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort, type Run, type Running, show, signalGroup, sleep, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
  * `thukho serve` as an operator starts and stops it, in the embedded profile (REDIS_URL unset:
@@ -17,15 +17,7 @@ import { freePort, type Run, type Running, show, signalGroup, sleep, startThukho
  * Serial: each test runs real `thukho` processes, and a busy 2-core machine starts them
  * faster one at a time than all at once.
  */
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'thk-serve-'));
-  dirs.push(dir);
-  return dir;
-}
-test.after.always(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs(test, 'thk-serve-');
 
 const EMBEDDED = { REDIS_URL: undefined, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1' };
 
