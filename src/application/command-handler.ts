@@ -15,7 +15,7 @@ import {
   type NewEvent,
   WrongExpectedVersionError,
 } from '../eventstore/port.ts';
-import { type Fold, type Folded, foldStream, foldedAfterAppend } from './stream-fold.ts';
+import { type Fold, foldStream, foldedAfterAppend } from './stream-fold.ts';
 
 /**
  * Runs a command against one stream: read it, fold it with `evolve`, `decide`, append with
@@ -46,10 +46,6 @@ export interface CommandResult<S, E extends DomainEvent = DomainEvent> {
 const RETRIES = 5;
 /** Re-sends of one append whose reply was lost (the store may or may not have written it). */
 const RESENDS = 3;
-
-export async function loadStream<S, E extends DomainEvent>(store: EventStore, streamId: string, fold: Fold<S, E>): Promise<Folded<S>> {
-  return foldStream(store, streamId, fold);
-}
 
 /** Whether a stream has any event (reads at most one). */
 export async function streamExists(store: EventStore, streamId: string): Promise<boolean> {
@@ -108,7 +104,7 @@ export async function handleCommand<S, C, E extends DomainEvent>(
   expectedRevision?: bigint,
 ): Promise<CommandResult<S, E>> {
   for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadStream(store, streamId, decider);
+    const { state, revision } = await foldStream(store, streamId, decider);
     // A missing record is "not found" whatever revision the caller names: decide says so first.
     let decided = revision < 0n ? decider.decide(command, state) : undefined;
     if (expectedRevision !== undefined && expectedRevision !== revision) {

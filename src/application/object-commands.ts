@@ -3,7 +3,8 @@ import { type CollectionCommand, type CollectionState, decideCollection, evolveC
 import type { CollectionEvent, ObjectEvent, ObjectHistoryEvent } from '../domain/events.ts';
 import { decideObject, evolveObject, initialObjectState, type ObjectCommand, type ObjectState } from '../domain/object.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { type CommandContext, type CommandResult, type Decider, handleCommand, loadStream } from './command-handler.ts';
+import { type CommandContext, type CommandResult, type Decider, handleCommand } from './command-handler.ts';
+import { foldStream } from './stream-fold.ts';
 import { collectionStream, objectStream } from './streams.ts';
 
 export { collectionStream, objectStream, preservationStream } from './streams.ts';
@@ -51,5 +52,5 @@ export function executeCollectionCommand(
 }
 
 export function loadObject(store: EventStore, objectId: string) {
-  return loadStream(store, objectStream(objectId), objectDecider);
+  return foldStream(store, objectStream(objectId), objectDecider);
 }
