@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   THUKHO_HOST: z.string().min(1).default('0.0.0.0'),
   THUKHO_PORT: Port.default(8080),
   THUKHO_PUBLIC_URL: z.string().url().optional(),
+  THUKHO_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   THUKHO_EVENTSTORE: EventStoreUrl.optional(),
   THUKHO_SEARCH: SearchUrl.default('embedded'),
   REDIS_URL: z
@@ -67,6 +68,11 @@ export interface Config {
   port: number;
   /** The URL the outside world reaches us at, for links in manifests and the demo message. */
   publicUrl: string | undefined;
+  /**
+   * Believe X-Forwarded-Proto/-Host/-For: only behind a reverse proxy that sets them and
+   * strips what clients send, since anyone can write them.
+   */
+  trustProxy: boolean;
   eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string; readModelPath: string };
   search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
   redisUrl: string | undefined;
@@ -155,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.THUKHO_HOST,
     port: e.THUKHO_PORT,
     publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: e.THUKHO_TRUST_PROXY === 'true',
     eventStore: es.startsWith('sqlite:')
       ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
       : { kind: 'esdb', connectionString: es, readModelPath: join(dataDir, 'readmodel.sqlite') },

@@ -6,9 +6,10 @@ import { ID_PATTERN } from '../../domain/metadata.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
 import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
-import { authOf, publicBase, restrictedProblem } from '../auth.ts';
+import { authOf, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
+import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -64,7 +65,6 @@ export function imageRoutes(services: AppServices): Router {
       });
     }
     ctx.set('Cache-Control', file.accessLevel === 'open' ? PUBLIC_CACHE : PRIVATE_CACHE);
-    if (file.accessLevel !== 'open') ctx.set('Vary', 'Authorization');
     return { ...file, width: file.width, height: file.height };
   };
 

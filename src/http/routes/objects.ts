@@ -114,6 +114,8 @@ export function objectRoutes(services: AppServices): Router {
         en: `Object "${id}" has been withdrawn.`,
       });
     }
+    // Only signed-in readers and staff see a restricted record: no shared cache may keep it.
+    if (view.accessLevel !== 'open') ctx.set('Cache-Control', 'private');
     if (notModified(ctx, `"${view.revision}"`)) return;
     ctx.body = view;
   });
