@@ -53,7 +53,9 @@ function clientAborts(logger: Logger) {
     try {
       await next();
     } catch (err) {
-      if (!(ctx.req.destroyed && !ctx.req.complete)) throw err;
+      // The body never arrived in full and the connection is gone. (A route that refuses a body
+      // stops reading it too, but its connection is still there for the answer.)
+      if (ctx.req.complete || ctx.writable) throw err;
       logger.info({ method: ctx.method, path: ctx.path, reason: err instanceof Error ? err.message : String(err) }, 'client aborted the request');
       ctx.status = 499;
     }
