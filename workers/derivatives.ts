@@ -45,8 +45,10 @@ export async function startDerivativesWorker(options: {
 
   const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
     try {
-      // A failure after a success (a retry that lost a race) would hide the derivative.
-      if ((await loadPreservation(store, job.objectId)).derivatives[job.fileId]) return;
+      // A failure after a success (a retry that lost a race) would hide the derivative; a job
+      // enqueued again by the dispatcher records its failure once.
+      const known = await loadPreservation(store, job.objectId);
+      if (known.derivatives[job.fileId] || known.derivativeFailures[job.fileId]) return;
       await recordFact(
         store,
         job.objectId,

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { outboxCounts } from '../../projections/dispatcher.ts';
 import { damagedFiles, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { checkServerDisks } from '../../storage/disk-space.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -38,8 +39,11 @@ export function healthRoutes(services: AppServices): Router {
     const audit = redis.status === 'ok' ? await services.lastAudit() : null;
     const status = await services.preservationStatus();
     const damaged = hasFixityTables(services.readDb) ? damagedFiles(services.readDb) : [];
+    // Which volume is short of space, by what it holds (never its path).
+    const disk = checkServerDisks(services.config);
     const down = eventStore.status !== 'ok' || redis.status !== 'ok';
     const degraded =
+      disk.status !== 'ok' ||
       projections.some((p) => p.state === 'retrying') ||
       (audit !== null && audit.broken.length > 0) ||
       damaged.length > 0 ||
@@ -52,6 +56,7 @@ export function healthRoutes(services: AppServices): Router {
       status: down ? 'down' : degraded ? 'degraded' : 'ok',
       eventStore: { ...eventStore, kind: services.store.kind, headPosition: head === null ? null : String(head) },
       redis,
+      disk,
       projections,
       audit,
       preservation: {
