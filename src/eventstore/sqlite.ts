@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { freeBytes } from '../storage/disk-space.ts';
+import { freeBytes, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
 import { parseEventMetadata } from './envelope.ts';
 import { chainEvents, genesisHash } from './hash-chain.ts';
 import {
@@ -195,7 +195,7 @@ export class SqliteEventStore implements EventStore {
   private storageError(err: unknown): unknown {
     const code = (err as { code?: unknown } | undefined)?.code;
     if (typeof code !== 'string') return err;
-    const ioOnFullDisk = code.startsWith('SQLITE_IOERR') && this.path !== ':memory:' && (freeBytes(dirname(this.path)) ?? Infinity) < 1024 * 1024;
+    const ioOnFullDisk = code.startsWith('SQLITE_IOERR') && this.path !== ':memory:' && (freeBytes(dirname(this.path)) ?? Infinity) < NEARLY_FULL_BYTES;
     if (code !== 'SQLITE_FULL' && !ioOnFullDisk) return err;
     return new EventStoreFullError(`the event log's disk is full (${code}): nothing was written`, { cause: err });
   }

@@ -30,6 +30,9 @@ export function freeBytes(path: string): number | null {
   }
 }
 
+/** Less free space than this after a failed write: the write failed because the disk is full. */
+export const NEARLY_FULL_BYTES = 1024 * 1024;
+
 /** What a volume holds, by name: /health names the part, never the path. */
 export type DiskRole = 'data' | 'event-log' | 'storage' | 'derivatives';
 

@@ -139,7 +139,7 @@ if (mount) {
         return jobs.find((j) => j.attemptsMade >= 1);
       });
       t.is(await retried.getState(), 'delayed', `${retried.failedReason}`);
-      t.regex(retried.failedReason ?? '', /no space left on device/i);
+      t.regex(retried.failedReason ?? '', /no space left on device/i, retried.failedReason);
       t.notRegex(retried.failedReason ?? '', /cannot decode/);
       t.deepEqual(await eventsOfType(s, 'DerivativeFailed'), []);
 
