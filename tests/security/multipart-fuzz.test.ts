@@ -22,8 +22,11 @@ interface RawResponse {
   text: string;
 }
 
-/** How a request is sent: whole, or a prefix and then the socket is closed (a client that leaves). */
-type Delivery = { kind: 'whole' } | { kind: 'leave'; after: number } | { kind: 'chunked-unfinished' };
+/**
+ * How a request is sent: whole, or a prefix and then the client leaves, politely (FIN, it may
+ * still read an answer) or not (the socket destroyed, as a closed browser tab does).
+ */
+type Delivery = { kind: 'whole' } | { kind: 'leave'; after: number; abruptly?: boolean } | { kind: 'chunked-unfinished' };
 
 /**
  * One request over a raw socket, so that bodies can be cut anywhere and Content-Length can
@@ -48,7 +51,9 @@ function rawPost(s: TestServer, path: string, contentType: string | null, body: 
           socket.write(Buffer.concat([Buffer.from(head), body]));
           break;
         case 'leave':
-          socket.write(Buffer.concat([Buffer.from(head), body.subarray(0, delivery.after)]), () => setTimeout(() => socket.end(), 20));
+          socket.write(Buffer.concat([Buffer.from(head), body.subarray(0, delivery.after)]), () =>
+            setTimeout(() => (delivery.abruptly ? socket.destroy() : socket.end()), 20),
+          );
           break;
         case 'chunked-unfinished':
           // The chunks of the whole body, but never the last (zero-length) chunk.
@@ -222,6 +227,7 @@ test.serial('each malformed form named in issue 12 gets a 400/413 with a reason,
     ['a header line without a colon', MP, Buffer.from(`--${B}${CRLF}khong co hai cham${CRLF}${CRLF}x${CRLF}--${B}--${CRLF}`), { kind: 'whole' }, 400, 'malformed-multipart'],
     ['only fields, no file', MP, form(B, [field('role', 'master')]), { kind: 'whole' }, 400, 'no-file'],
     ['a client that leaves mid-file', MP, form(B, [file('file', big)]), { kind: 'leave', after: 60_000 }, null, ''],
+    ['a client that drops the connection mid-file', MP, form(B, [file('file', big)]), { kind: 'leave', after: 60_000, abruptly: true }, null, ''],
     ['a client that leaves mid-field', MP, form(B, [field('ghi-chu', 'x'.repeat(9000)), file('file', small)]), { kind: 'leave', after: 100 }, null, ''],
     ['a chunked body without its last chunk', MP, form(B, [file('file', small)]), { kind: 'chunked-unfinished' }, null, ''],
   ];
@@ -306,7 +312,7 @@ test.serial('300 seeded random malformed forms: every one refused with a reason,
     if (faults.has('truncate')) body = body.subarray(0, int(0, Math.max(0, body.length - boundary.length - 8)));
     const declared = faults.has('wrong-boundary') ? `multipart/form-data; boundary=${pick(['x', `${boundary}x`, `"${boundary.slice(1)}"`])}` : `multipart/form-data; boundary=${boundary}`;
     const delivery: Delivery = faults.has('leave')
-      ? { kind: 'leave', after: int(0, Math.max(0, body.length - 1)) }
+      ? { kind: 'leave', after: int(0, Math.max(0, body.length - 1)), abruptly: rand() < 0.5 }
       : faults.has('chunked-unfinished')
         ? { kind: 'chunked-unfinished' }
         : { kind: 'whole' };
