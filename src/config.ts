@@ -60,6 +60,7 @@ const EnvSchema = z.object({
   THUKHO_FIXITY_MB_PER_S: z.coerce.number().min(0).default(50),
   THUKHO_WEBHOOK_URL: z.string().url().optional(),
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
+  THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
 });
 
 export interface Config {
@@ -118,6 +119,8 @@ export interface Config {
   /** Called (POST, JSON) when a file is damaged beyond repair. */
   webhookUrl: string | undefined;
   sealEveryMinutes: number;
+  /** Below this much free space on any volume we write to, /health says the disk is low. */
+  minFreeBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhookUrl: e.THUKHO_WEBHOOK_URL,
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
+    minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
   };
 }
 

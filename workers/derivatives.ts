@@ -7,7 +7,9 @@ import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { DerivativeError, DerivativeStore } from '../src/iiif/derivative-store.ts';
 import { DerivativeJob, QUEUES, queueConnection } from '../src/queue/queues.ts';
+import { isNoSpace } from '../src/storage/disk-space.ts';
 import { OcflStorageRoot } from '../src/storage/ocfl.ts';
+import { redactPaths } from '../src/storage/redact-paths.ts';
 
 /**
  * The derivatives worker: for each ingested image, a pyramidal TIFF and the pre-cut IIIF
@@ -15,7 +17,8 @@ import { OcflStorageRoot } from '../src/storage/ocfl.ts';
  * Idempotent: the folder is keyed by the master's digest, and nothing is appended when the
  * same pyramid is already recorded. A master sharp cannot decode fails at once
  * (`DerivativeFailed`, no retries); I/O trouble is retried with backoff and recorded as a
- * failure only when the attempts run out.
+ * failure only when the attempts run out. A full disk is never recorded as a failure: the job
+ * stays open in the dispatcher's outbox, which enqueues it again until space is freed.
  */
 const ACTOR = { actor: { id: 'worker:derivatives', role: 'admin' } };
 
@@ -42,12 +45,14 @@ export async function startDerivativesWorker(options: {
 
   const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
     try {
-      // A failure after a success (a retry that lost a race) would hide the derivative.
-      if ((await loadPreservation(store, job.objectId)).derivatives[job.fileId]) return;
+      // A failure after a success (a retry that lost a race) would hide the derivative; a job
+      // enqueued again by the dispatcher records its failure once.
+      const known = await loadPreservation(store, job.objectId);
+      if (known.derivatives[job.fileId] || known.derivativeFailures[job.fileId]) return;
       await recordFact(
         store,
         job.objectId,
-        { type: 'DerivativeFailed', data: { objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: reason.slice(0, 2000), attempts } },
+        { type: 'DerivativeFailed', data: { objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: redactPaths(reason).slice(0, 2000), attempts } },
         { ...ACTOR, causationId: job.cause },
       );
     } catch (err) {
@@ -74,6 +79,8 @@ export async function startDerivativesWorker(options: {
       return { outcome: recorded ? 'created' : 'recorded-already', tiles: info.tiles, ms };
     } catch (err) {
       if (err instanceof DomainError && (err.code === 'withdrawn' || err.code === 'not-found')) return { outcome: 'skipped', reason: err.messages.en };
+      // The derivatives' disk or the log is full: nothing about the master, and no outcome can be recorded.
+      if (isNoSpace(err)) throw err;
       const attempts = job.attemptsMade + 1;
       if (err instanceof DerivativeError && err.kind === 'undecodable') {
         await recordFailure(data, err.message, attempts);

@@ -12,6 +12,7 @@ import { DERIVATIVES_ROOT } from '../projections/fixity-read-model.ts';
 import { checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from '../storage/fixity.ts';
 import { OcflStorageRoot } from '../storage/ocfl.ts';
 import { validateObject } from '../storage/ocfl-validate.ts';
+import { redactPaths } from '../storage/redact-paths.ts';
 import { inLanes } from '../work-lanes.ts';
 import { loadPreservation, recordDerivative, recordFact } from './machine-facts.ts';
 import { loadObject, objectStream, preservationStream } from './object-commands.ts';
@@ -354,7 +355,7 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
       actual: check.actual,
       bytes: check.bytes,
       durationMs: check.durationMs,
-      ...(check.detail ? { detail: check.detail.slice(0, 2000) } : {}),
+      ...(check.detail ? { detail: redactPaths(check.detail).slice(0, 2000) } : {}),
     };
     await record({ type: 'FixityChecked', data });
     if (check.outcome === 'fail' && check.failure) {
@@ -419,7 +420,7 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
     }
     const data: DamagedEvent = {
       ...common,
-      tried: outcome.tried.slice(0, 100).map((t) => ({ root: t.root, reason: t.reason.slice(0, 500) })),
+      tried: outcome.tried.slice(0, 100).map((t) => ({ root: t.root, reason: redactPaths(t.reason).slice(0, 500) })),
     };
     await record({ type: 'FileDamaged', data });
     result.damaged = true;

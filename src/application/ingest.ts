@@ -6,6 +6,7 @@ import type { FileRole } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { checkDigests, type parseDigestHeader, stageStream } from '../storage/digest.ts';
+import { isNoSpace } from '../storage/disk-space.ts';
 import { safeFileName } from '../storage/file-name.ts';
 import { identifyFile } from '../storage/format.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
@@ -78,11 +79,6 @@ function activeState(state: ObjectState, objectId: string) {
   return state;
 }
 
-function isDiskFull(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
 const diskFull = () =>
   new IngestError(507, 'insufficient-storage', {
     vi: 'Ổ lưu trữ đã đầy; tệp không được lưu. Hãy báo quản trị viên giải phóng dung lượng rồi gửi lại.',
@@ -109,7 +105,7 @@ export async function stageUpload(services: IngestServices, input: Omit<IngestIn
     const md5 = services.md5 || (input.expectedDigests ?? []).some((d) => d.algorithm === 'md5');
     staged = await stageStream(input.source, services.stagingDir, { md5, maxBytes: services.maxFileBytes });
   } catch (err) {
-    throw isDiskFull(err) ? diskFull() : err;
+    throw isNoSpace(err) ? diskFull() : err;
   }
   try {
     if (input.expectedDigests?.length) {
@@ -193,7 +189,7 @@ export async function commitStaged(
           // Not committed: undo the partial version and the intents, keep nothing.
           await services.ocfl.discardIncompleteVersion(objectId).catch(() => {});
           for (const { intent } of fresh) await services.journal.done(intent);
-          throw isDiskFull(err) ? diskFull() : err;
+          throw isNoSpace(err) ? diskFull() : err;
         }
         for (const { index, intent } of fresh) {
           const done = await completeIntent(services, intent, written.version, written.contentPaths[intent.logicalPath] as string);

@@ -142,6 +142,18 @@ export class EventStoreUnavailableError extends Error {
   }
 }
 
+/**
+ * The disk under the log is full: nothing of the append was written, and it can succeed once
+ * space is freed. `code` is the errno, so that a full log is recognised like every other full disk.
+ */
+export class EventStoreFullError extends Error {
+  readonly code = 'ENOSPC';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventStoreFullError';
+  }
+}
+
 export function matchesFilter(filter: EventFilter | undefined, streamId: string, type: string): boolean {
   if (!filter) return true;
   // An empty list is no constraint, as in the SQLite adapter's SQL.

@@ -2,12 +2,14 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { freeBytes, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
 import { parseEventMetadata } from './envelope.ts';
 import { chainEvents, genesisHash } from './hash-chain.ts';
 import {
   type AppendResult,
   type EventFilter,
   type EventStore,
+  EventStoreFullError,
   type ExpectedRevision,
   IdempotencyConflictError,
   type NewEvent,
@@ -76,7 +78,10 @@ export class SqliteEventStore implements EventStore {
   private readonly appendInSavepoint: (req: PendingAppend, now: number) => AppendResult;
   private readonly commitBatch: (batch: PendingAppend[], now: number, outcomes: Array<{ ok: AppendResult } | { err: unknown }>) => void;
 
-  constructor(path: string, options: SqliteEventStoreOptions = {}) {
+  constructor(
+    private readonly path: string,
+    options: SqliteEventStoreOptions = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
@@ -171,15 +176,28 @@ export class SqliteEventStore implements EventStore {
       this.commitBatch(batch, now, outcomes);
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is stored.
-      for (const req of batch) req.reject(err);
+      const failure = this.storageError(err);
+      for (const req of batch) req.reject(failure);
       return;
     }
     batch.forEach((req, i) => {
       const outcome = outcomes[i];
       if (outcome && 'ok' in outcome) req.resolve(outcome.ok);
-      else req.reject(outcome?.err);
+      else req.reject(this.storageError(outcome?.err));
     });
     this.appended.emit('appended');
+  }
+
+  /**
+   * SQLite answers SQLITE_FULL when a write finds no space; a failed sync or WAL-index growth
+   * is only an I/O error, which is the full disk too when the log's disk has (almost) no space left.
+   */
+  private storageError(err: unknown): unknown {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (typeof code !== 'string') return err;
+    const ioOnFullDisk = code.startsWith('SQLITE_IOERR') && this.path !== ':memory:' && (freeBytes(dirname(this.path)) ?? Infinity) < NEARLY_FULL_BYTES;
+    if (code !== 'SQLITE_FULL' && !ioOnFullDisk) return err;
+    return new EventStoreFullError(`the event log's disk is full (${code}): nothing was written`, { cause: err });
   }
 
   private appendOne(req: PendingAppend, now: number): AppendResult {

@@ -7,6 +7,7 @@ import { IngestError } from '../application/ingest.ts';
 import { DigestHeaderError, StagingError } from '../storage/digest.ts';
 import { FileNameError } from '../storage/file-name.ts';
 import { FormatError } from '../storage/format.ts';
+import { isNoSpace } from '../storage/disk-space.ts';
 import { MultipartError } from './multipart.ts';
 import { RevisionConflictError } from '../application/command-handler.ts';
 import { EventStoreUnavailableError, IdempotencyConflictError, WrongExpectedVersionError } from '../eventstore/port.ts';
@@ -45,6 +46,7 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 const DOMAIN_STATUS: Record<DomainError['code'], number> = {
@@ -140,6 +142,13 @@ export function toProblem(err: unknown): Problem {
     return new Problem(503, 'event-store-unavailable', {
       vi: 'Kho sự kiện tạm thời không truy cập được; vui lòng thử lại sau.',
       en: 'The event store is unavailable; please retry later.',
+    });
+  }
+  // The log, the read model or a file on a full disk (RFC 4918 §11.5): nothing was stored.
+  if (isNoSpace(err)) {
+    return new Problem(507, 'insufficient-storage', {
+      vi: 'Ổ đĩa của kho đã đầy; thay đổi chưa được lưu. Hãy báo quản trị viên giải phóng dung lượng rồi thử lại.',
+      en: 'The repository’s disk is full; the change was not saved. Ask the administrator to free space, then try again.',
     });
   }
   if (err instanceof EventSchemaError) {

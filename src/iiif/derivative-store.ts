@@ -4,6 +4,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writ
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
+import { freeBytes, isNoSpace, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
 
 /**
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
@@ -177,7 +178,10 @@ export class DerivativeStore {
       ]);
     } catch (err) {
       const message = (err as Error).message;
-      if (/ENOSPC|EACCES|EIO|EROFS|EMFILE/.test(message)) throw new DerivativeError('io', message);
+      // libvips reports a full disk only as text, and not always as "No space left on device"
+      // ("write failed", "Unknown error -1"): a write error on a disk with no space left is the full disk.
+      if (isNoSpace(err) || (freeBytes(tmp) ?? Infinity) < NEARLY_FULL_BYTES) throw new DerivativeError('io', `no space left on device: ${message}`);
+      if (/EACCES|EIO|EROFS|EMFILE/.test(message)) throw new DerivativeError('io', message);
       throw new DerivativeError('undecodable', `sharp cannot decode the master: ${message}`);
     }
     const index = await indexTileZip(join(tmp, 'tiles.zip'), { width, height });

@@ -125,6 +125,15 @@ export function markOutbox(db: ReadModelDb, jobId: string, from: OutboxState, to
   db.prepare('UPDATE dispatch_outbox SET state = ? WHERE job_id = ? AND state = ?').run(to, jobId, from);
 }
 
+/** Rows handed to BullMQ whose outcome is not in the log yet, a page at a time in key order. */
+export function enqueuedOutbox(db: ReadModelDb, after: { jobId: string; queue: string } | null, limit: number): OutboxRow[] {
+  return db
+    .prepare<[string, string, number], OutboxRow>(
+      "SELECT * FROM dispatch_outbox WHERE state = 'enqueued' AND (job_id, queue) > (?, ?) ORDER BY job_id, queue LIMIT ?",
+    )
+    .all(after?.jobId ?? '', after?.queue ?? '', limit);
+}
+
 export function requeueEnqueued(db: ReadModelDb): number {
   return db.prepare("UPDATE dispatch_outbox SET state = 'pending' WHERE state = 'enqueued'").run().changes;
 }

@@ -2,14 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { markOutbox, pendingOutbox, requeueEnqueued } from '../projections/dispatcher.ts';
+import { enqueuedOutbox, markOutbox, type OutboxRow, pendingOutbox, requeueEnqueued } from '../projections/dispatcher.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 
 /**
  * Moves the dispatcher's pending outbox rows into BullMQ, with jobId = the causing event's
  * id so that a row offered twice is one job. Redis is not the record: a marker key says
  * whether this Redis still holds what we enqueued; when it is gone (Redis restarted empty,
- * flushed, replaced), every row still open is enqueued again.
+ * flushed, replaced), every row still open is enqueued again. A row stays open until the log
+ * shows the outcome, so a job BullMQ gave up on (or lost) without one (the worker could not
+ * record it: the log's disk was full) is enqueued again too, at start and every minute.
  */
 export interface DispatchPumpOptions {
   db: ReadModelDb;
@@ -20,6 +22,13 @@ export interface DispatchPumpOptions {
   markerKey: string;
   logger: Logger;
   intervalMs?: number;
+  /** How often open rows are checked against BullMQ for failed or lost jobs. */
+  redriveEveryMs?: number;
+  /**
+   * How long a failed job waits before it is enqueued again: a worker records the outcome
+   * before the job fails, and the dispatcher needs a moment to close the row.
+   */
+  redriveAfterMs?: number;
 }
 
 export class DispatchPump {
@@ -28,6 +37,7 @@ export class DispatchPump {
   private readonly abort = new AbortController();
   private failures = 0;
   enqueued = 0;
+  redriven = 0;
 
   constructor(private readonly options: DispatchPumpOptions) {}
 
@@ -74,11 +84,48 @@ export class DispatchPump {
     return n;
   }
 
+  /** One pass over the open rows: enqueues again each whose job failed or is gone; returns how many. */
+  async redriveStranded(): Promise<number> {
+    const { db } = this.options;
+    let after: { jobId: string; queue: string } | null = null;
+    let n = 0;
+    while (!this.stopped) {
+      const rows = enqueuedOutbox(db, after, 200);
+      if (rows.length === 0) break;
+      const redriven = await Promise.all(rows.map((row) => this.redrive(row)));
+      n += redriven.filter(Boolean).length;
+      const last = rows[rows.length - 1] as OutboxRow;
+      after = { jobId: last.job_id, queue: last.queue };
+    }
+    if (n) this.options.logger.warn({ jobs: n }, 'dispatch: jobs that ended with no outcome in the log are enqueued again');
+    this.redriven += n;
+    return n;
+  }
+
+  private async redrive(row: OutboxRow): Promise<boolean> {
+    const queue = this.options.queues[row.queue];
+    if (!queue) return false;
+    const job = await queue.getJob(row.job_id);
+    if (job) {
+      if ((await job.getState()) !== 'failed') return false;
+      if (Date.now() - (job.finishedOn ?? 0) < (this.options.redriveAfterMs ?? 60_000)) return false;
+      await job.remove();
+    }
+    await queue.add(row.name, JSON.parse(row.payload) as unknown, { ...this.options.jobOptions[row.queue], jobId: row.job_id });
+    return true;
+  }
+
   private async run(): Promise<void> {
     const interval = this.options.intervalMs ?? 500;
+    const redriveEvery = this.options.redriveEveryMs ?? 60_000;
+    let redriveDue = 0;
     while (!this.stopped) {
       try {
         await this.pumpOnce();
+        if (Date.now() >= redriveDue) {
+          await this.redriveStranded();
+          redriveDue = Date.now() + redriveEvery;
+        }
         this.failures = 0;
       } catch (err) {
         if (this.stopped) break;

@@ -172,6 +172,24 @@ function unreadable(format: FileFormat, reason: string): FormatError {
   );
 }
 
+/** A staged upload's name: `.staging-` and a UUID, inside a per-process folder of the staging dir. */
+const STAGED_PATH = /(?:\/[^\s/"':]+)*\/\.staging-[0-9a-f-]{36}/g;
+
+/**
+ * What a decoder said, fit to show the client. libvips names the file in some messages
+ * ("/srv/thukho/staging/4711-ab12/.staging-…: bad seek to 30984"), which would tell anyone the
+ * data directory, the server's process id and the staging layout: the path goes, the fault
+ * stays. libvips also repeats a line once per retry; each is said once.
+ */
+function decoderReason(err: unknown, path: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = message
+    .split('\n')
+    .map((line) => line.split(`${path}: `).join('').split(path).join('(tệp / file)').replace(STAGED_PATH, '(tệp / file)').trim())
+    .filter((line) => line !== '');
+  return [...new Set(lines)].join('; ');
+}
+
 function unknownFormat(looksLike?: 'html'): FormatError {
   if (looksLike === 'html') {
     return new FormatError(
@@ -681,7 +699,7 @@ async function imageFacts(
   try {
     meta = await sharp(path, sharpOptions).metadata();
   } catch (err) {
-    throw unreadable(header.format, (err as Error).message);
+    throw unreadable(header.format, decoderReason(err, path));
   }
   const pages = header.format === 'tiff' ? (meta.pages ?? header.frames.length) : 1;
 
@@ -701,7 +719,7 @@ async function imageFacts(
           .raw()
           .toBuffer();
       } catch (err) {
-        const reason = (err as Error).message;
+        const reason = decoderReason(err, path);
         throw unreadable(header.format, pages > 1 ? `page ${page + 1}: ${reason}` : reason);
       }
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { Queue } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
@@ -154,6 +154,91 @@ test.serial('with replicas, every new OCFL version is also a replication job, cl
     applyBatch(db, replicating, last, events);
     t.deepEqual(rows().filter((r) => r.queue === QUEUES.replication).map((r) => [r.subject, r.state]), [['o3/v1', 'done'], ['o3/v2', 'pending']]);
   } finally {
+    db.close();
+    await store.close();
+  }
+});
+
+test.serial('a job that ended failed or vanished with no outcome in the log is enqueued again; one whose outcome is in the log is not', async (t) => {
+  const store = new SqliteEventStore(join(root, 'redrive-events.sqlite'));
+  const db = openReadModelDb(join(root, 'redrive-readmodel.sqlite'));
+  const prefix = `t-redrive-${process.pid}`;
+  const redis = new Redis(REDIS, { maxRetriesPerRequest: 1 });
+  const queue = new Queue(QUEUES.derivatives, { connection: redis, prefix });
+  const pumpWith = (redriveAfterMs?: number) =>
+    new DispatchPump({
+      db,
+      queues: { [QUEUES.derivatives]: queue },
+      jobOptions: JOB_OPTIONS,
+      redis,
+      markerKey: `${prefix}:dispatch:epoch`,
+      logger: pino({ level: 'silent' }),
+      ...(redriveAfterMs === undefined ? {} : { redriveAfterMs }),
+    });
+  const workerRedis = new Redis(REDIS, { maxRetriesPerRequest: null });
+  const runWorker = async (n: number, process: (job: Job) => Promise<void>) => {
+    const worker = new Worker(QUEUES.derivatives, process, { connection: workerRedis, prefix });
+    let done = 0;
+    const finished = new Promise<void>((resolve) => {
+      const count = () => ++done === n && resolve();
+      worker.on('failed', count);
+      worker.on('completed', count);
+    });
+    await finished;
+    await worker.close();
+  };
+  try {
+    await redis.del(`${prefix}:dispatch:epoch`);
+    await queue.obliterate({ force: true });
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o4', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    for (const [id, c] of [['s1', '2'], ['s2', '3'], ['s3', '4']] as const) {
+      await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o4', file: file(id, c) }, ctx);
+    }
+    prepareProjection(db, dispatcher);
+    let events = await collect(store.readAll({ filter: dispatcher.filter }));
+    applyBatch(db, dispatcher, null, events);
+    t.is(await pumpWith().pumpOnce(), 3);
+
+    // The worker could record no outcome (the log's disk was full): every job ends failed.
+    await runWorker(3, async () => {
+      throw new UnrecoverableError('the event log’s disk is full (SQLITE_FULL): nothing was written');
+    });
+    t.is((await queue.getJobs(['failed'])).length, 3);
+    // s3's outcome did reach the log after all; s2's job was lost from redis.
+    await recordFact(store, 'o4', { type: 'DerivativeFailed', data: { objectId: 'o4', fileId: 's3', masterSha512: hex('4', 128), reason: 'cannot decode', attempts: 1 } }, ctx);
+    const last = events[events.length - 1]!.position;
+    events = await collect(store.readAll({ after: last, filter: dispatcher.filter }));
+    applyBatch(db, dispatcher, last, events);
+    const ids = (await collect(store.readAll({ filter: { eventTypes: ['FileIngested'] } }))).filter((e) => e.streamId === 'object-o4').map((e) => e.id);
+    await (await queue.getJob(ids[1]!))!.remove();
+    t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 2, done: 1 });
+
+    // Restarted: the redis marker is there, so nothing is pending, but the open rows are re-driven.
+    const restarted = pumpWith();
+    t.is(await restarted.pumpOnce(), 0);
+    // A failure younger than the grace period may still have its outcome on the way: only the lost job goes now.
+    t.is(await restarted.redriveStranded(), 1);
+    t.is(await pumpWith(0).redriveStranded(), 1);
+    const waiting = await queue.getJobs(['waiting', 'prioritized']);
+    t.deepEqual(waiting.map((j) => j.id).sort(), [ids[0], ids[1]].sort());
+    t.true(waiting.every((j) => j.attemptsMade === 0));
+    t.deepEqual((await queue.getJobs(['failed'])).map((j) => j.id), [ids[2]]);
+    // Nothing is enqueued twice.
+    t.is(await pumpWith(0).redriveStranded(), 0);
+
+    // Space is back: the jobs run, their outcomes reach the log, and the outbox is empty.
+    await runWorker(2, async (job) => {
+      const data = job.data as { fileId: string; masterSha512: string };
+      await recordFact(store, 'o4', { type: 'DerivativeFailed', data: { objectId: 'o4', fileId: data.fileId, masterSha512: data.masterSha512, reason: 'recorded now', attempts: 1 } }, ctx);
+    });
+    const after = events[events.length - 1]!.position;
+    applyBatch(db, dispatcher, after, await collect(store.readAll({ after, filter: dispatcher.filter })));
+    t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 3 });
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    redis.disconnect();
+    workerRedis.disconnect();
     db.close();
     await store.close();
   }

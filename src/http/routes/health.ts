@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { isStaff } from '../../domain/access-policy.ts';
 import { outboxCounts } from '../../projections/dispatcher.ts';
 import { damagedFiles } from '../../projections/fixity-read-model.ts';
+import { checkServerDisks } from '../../storage/disk-space.ts';
 import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
 
@@ -69,6 +70,14 @@ const CHECKS: HealthCheck[] = [
     run: (services, { eventStore, head }) => dependency(eventStore, { kind: services.store.kind, headPosition: head === null ? null : String(head) }),
   },
   { name: 'redis', run: (_services, { redis }) => dependency(redis) },
+  {
+    // Which volume is short of space, by what it holds (never its path).
+    name: 'disk',
+    run: (services) => {
+      const disk = checkServerDisks(services.config);
+      return { level: disk.status === 'ok' ? 'ok' : 'degraded', summary: disk };
+    },
+  },
   {
     name: 'projections',
     run: (services, { head }) => {
