@@ -4,6 +4,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writ
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
+import { openImage } from '../image-input.ts';
 
 /**
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
@@ -151,15 +152,18 @@ export class DerivativeStore {
   }
 
   private async buildInto(tmp: string, masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+    const { maxPixels } = options;
+    // Sequential: libvips streams the master top to bottom through both writers, so a
+    // gigapixel scan costs a band of lines in memory, never its raster.
     const open = () =>
-      sharp(masterPath, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true })
+      openImage(masterPath, { maxPixels, sequential: true })
         // JPEG has no alpha; scans with alpha are shown on white paper, not black.
         .flatten({ background: '#ffffff' })
         .toColourspace('srgb');
     let width: number;
     let height: number;
     try {
-      const meta = await sharp(masterPath, { limitInputPixels: options.maxPixels }).metadata();
+      const meta = await openImage(masterPath, { maxPixels }).metadata();
       if (!meta.width || !meta.height) throw new Error('no dimensions');
       width = meta.width;
       height = meta.height;
@@ -187,12 +191,13 @@ export class DerivativeStore {
     await mkdir(join(tmp, 'sizes'));
     for (const size of sizes) {
       // From the pyramid: a small size never needs the full master decoded again.
-      await sharp(pyramid, { page: pageFor(width, size.width) })
+      await openImage(pyramid, { maxPixels, page: pageFor(width, size.width) })
         .resize(size.width, size.height, { fit: 'fill' })
         .jpeg({ quality: JPEG_QUALITY })
         .toFile(join(tmp, 'sizes', `${size.width},${size.height}.jpg`));
     }
-    const pyramidMeta = await sharp(pyramid).metadata();
+    // The pyramid's first page is as large as the master: the same pixel limit applies.
+    const pyramidMeta = await openImage(pyramid, { maxPixels }).metadata();
     const info: DerivativeInfo = {
       masterSha512: sha512,
       width,
