@@ -133,10 +133,10 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
     requestDerivative: (file) => {
       const job: DerivativeJob = { objectId: file.objectId, fileId: file.fileId, masterSha512: file.sha512, cause: 'missing' };
-      // One request per file per ten minutes however many tiles find it missing.
-      const jobId = `missing-${file.fileId}-${Math.floor(Date.now() / 600_000)}`;
+      // One job per file while one is waiting or running, however many requests find it
+      // missing; once that job has finished, a later loss is requested again.
       derivativeQueue
-        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], jobId })
+        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], deduplication: { id: `missing-${file.fileId}` } })
         .then(() => logger.warn({ fileId: file.fileId }, 'derivative missing or not made yet: requested'))
         .catch((err: Error) => logger.warn({ err: err.message, fileId: file.fileId }, 'could not request the derivative again'));
     },

@@ -9,8 +9,9 @@
  *  - one client (a signed-in user, or an address when anonymous) may have at most
  *    `perClient` renders running or waiting; beyond that it is told to slow down (429);
  *  - at most `queued` wait in all; beyond that the server is busy (503);
- *  - waiting renders are taken one client at a time in turn, so a client with many odd
- *    requests queued does not hold back one whose single request came later.
+ *  - a freed turn goes to the waiting client with the fewest renders running (the longest
+ *    waiting among equals), so a client with many odd requests queued does not hold back
+ *    one whose single request came later.
  */
 export interface RenderBudgetOptions {
   concurrent: number;
@@ -37,6 +38,8 @@ export class RenderBudget {
   private queued = 0;
   /** Renders running or waiting, per client. */
   private readonly inFlight = new Map<string, number>();
+  /** Renders running, per client. */
+  private readonly runningOf = new Map<string, number>();
   /** Waiting renders per client; the map's order is the turn order. */
   private readonly waiting = new Map<string, Array<() => void>>();
 
@@ -52,7 +55,7 @@ export class RenderBudget {
     if (mine >= this.o.perClient) throw new RenderBudgetExceededError('client', RETRY_AFTER_SECONDS);
     const mustWait = this.running >= this.o.concurrent;
     if (mustWait && this.queued >= this.o.queued) throw new RenderBudgetExceededError('server', RETRY_AFTER_SECONDS);
-    this.inFlight.set(client, mine + 1);
+    count(this.inFlight, client, 1);
     if (mustWait) {
       this.queued++;
       await new Promise<void>((resolve) => {
@@ -62,14 +65,14 @@ export class RenderBudget {
       });
     } else {
       this.running++;
+      count(this.runningOf, client, 1);
     }
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.inFlight.get(client) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(client, left);
-      else this.inFlight.delete(client);
+      count(this.inFlight, client, -1);
+      count(this.runningOf, client, -1);
       this.handOn();
     };
   }
@@ -79,19 +82,29 @@ export class RenderBudget {
     return { running: this.running, queued: this.queued, clients: this.inFlight.size };
   }
 
-  /** A finished render's slot goes to the next client in turn, or is freed. */
+  /** A finished render's turn goes to a waiting render (see above), or is freed. */
   private handOn(): void {
-    const next = this.waiting.entries().next();
-    if (next.done) {
+    let next: [string, Array<() => void>] | undefined;
+    for (const entry of this.waiting) {
+      if (!next || (this.runningOf.get(entry[0]) ?? 0) < (this.runningOf.get(next[0]) ?? 0)) next = entry;
+    }
+    if (!next) {
       this.running--;
       return;
     }
-    const [client, line] = next.value;
+    const [client, line] = next;
     const wake = line.shift() as () => void;
     // To the back of the turn order, if it has more waiting.
     this.waiting.delete(client);
     if (line.length > 0) this.waiting.set(client, line);
     this.queued--;
+    count(this.runningOf, client, 1);
     wake();
   }
+}
+
+function count(counts: Map<string, number>, client: string, by: 1 | -1): void {
+  const n = (counts.get(client) ?? 0) + by;
+  if (n > 0) counts.set(client, n);
+  else counts.delete(client);
 }
