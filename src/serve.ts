@@ -133,10 +133,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
     requestDerivative: (file) => {
       const job: DerivativeJob = { objectId: file.objectId, fileId: file.fileId, masterSha512: file.sha512, cause: 'missing' };
-      // One job per file while one is waiting or running, however many requests find it
-      // missing; once that job has finished, a later loss is requested again.
+      // A derivative that was made and is gone: one job while one is waiting or running,
+      // however many requests find it gone; a later loss is requested again. One never made
+      // (still queued from ingest, or failed): at most one job per file per ten minutes, so
+      // that requests for a master that cannot be decoded do not become a stream of failures.
+      const deduplication = file.hasDerivative ? { id: `missing-${file.fileId}` } : { id: `unmade-${file.fileId}`, ttl: 600_000 };
       derivativeQueue
-        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], deduplication: { id: `missing-${file.fileId}` } })
+        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], deduplication })
         .then(() => logger.warn({ fileId: file.fileId }, 'derivative missing or not made yet: requested'))
         .catch((err: Error) => logger.warn({ err: err.message, fileId: file.fileId }, 'could not request the derivative again'));
     },
