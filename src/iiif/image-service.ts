@@ -252,7 +252,7 @@ export class ImageService {
 }
 
 /** About how long a derivative takes to make: a few megapixels a second, within 10 s – 10 min. */
-export function retryAfterFor(pixels: number): number {
+function retryAfterFor(pixels: number): number {
   return Math.min(600, Math.max(10, Math.ceil(pixels / 5_000_000)));
 }
 
