@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { Bilingual } from '../domain/errors.ts';
+import { openImage } from '../image-input.ts';
 
 /**
  * What an uploaded file really is, decided from its bytes — never from its name or the
@@ -694,10 +695,9 @@ async function imageFacts(
     return { image, decoded: false };
   }
 
-  const sharpOptions = { limitInputPixels: options.maxPixels, failOn: 'error' as const, sequentialRead: true };
   let meta: Metadata;
   try {
-    meta = await sharp(path, sharpOptions).metadata();
+    meta = await openImage(path, { maxPixels: options.maxPixels, sequential: true }).metadata();
   } catch (err) {
     throw unreadable(header.format, decoderReason(err, path));
   }
@@ -712,7 +712,7 @@ async function imageFacts(
         // with sharp 0.35 two concurrent stats() of one truncated JPEG may both "succeed".)
         // No shrink-on-load except for JPEG, whose DCT scaling still entropy-decodes the
         // whole scan: a TIFF pyramid level must not stand in for the full-resolution page.
-        await sharp(path, { ...sharpOptions, page })
+        await openImage(path, { maxPixels: options.maxPixels, page, sequential: true })
           // Nearest-neighbour: the thumbnail is thrown away, and a filtering kernel would hold
           // hundreds of full-width lines (≈ 100 MB for a 2 GB scan) where this holds few.
           .resize(VERIFY_SIZE, VERIFY_SIZE, { fit: 'inside', kernel: 'nearest', fastShrinkOnLoad: header.format === 'jpeg' })
