@@ -66,11 +66,12 @@ test('a file that is not a font, or a font without a format 12 cmap, is refused 
   t.throws(() => coverageOf(cmap, 'bmp-only.ttf'), { message: /no format 12/ });
 });
 
-function fonts(cacheDir: string, dir = DEFAULT_NOM_FONT_DIR, logger = pino({ level: 'silent' })): NomFonts {
-  return nomFonts({ dir, cacheDir, logger });
+function fonts(cacheDir: string, dir = DEFAULT_NOM_FONT_DIR, logger = pino({ level: 'silent' }), maxPendingCuts?: number): NomFonts {
+  return nomFonts({ dir, cacheDir, logger, ...(maxPendingCuts ? { maxPendingCuts } : {}) });
 }
 
-const urls = (css: string) => [...css.matchAll(/url\(\/fonts\/nom\/([A-Za-z0-9_-]{22})\.woff2\?c=([0-9a-f,-]+)\)/g)].map((m) => ({ key: m[1]!, list: m[2]! }));
+type Url = { key: string; list: string };
+const urls = (css: string): Url[] => [...css.matchAll(/url\(\/fonts\/nom\/([A-Za-z0-9_-]{22})\.woff2\?c=([0-9a-f,-]+)\)/g)].map((m) => ({ key: m[1]!, list: m[2]! }));
 
 test('no Nôm-range characters, no rules: Vietnamese and URO Han pages get nothing', (t) => {
   const f = fonts(tempDir());
@@ -175,4 +176,16 @@ test('fonts missing: no rules, subsets answer 404, and the log says so once', as
   if (!r.ok) t.is(r.status, 404);
   t.is(lines.length, 1);
   t.regex(lines[0]!, /fonts-hanazono/);
+});
+
+test('cutting is a bounded queue: past the limit a new subset is refused with 503, asking again for one being cut joins it', async (t) => {
+  const f = fonts(tempDir(), DEFAULT_NOM_FONT_DIR, undefined, 2);
+  const [one, two, three] = [0x21982, 0x2a700, 0x2a701].map((cp) => urls(f.fontFaceCss(ch(cp)))[0]!) as [Url, Url, Url];
+  // Started in one tick: nothing is awaited before a cut is queued.
+  const [a, b, c, d] = await Promise.all([one, two, one, three].map((u) => f.subset(u.key, u.list)));
+  t.deepEqual([a, b, c, d].map((r) => (r!.ok ? 200 : r!.status)), [200, 200, 200, 503]);
+  t.true(a?.ok === true && c?.ok === true && a.body === c.body, 'the second ask for the same subset shared the first cut');
+  // Once the queue has drained, the refused one is cut.
+  const later = await f.subset(three.key, three.list);
+  t.true(later.ok);
 });

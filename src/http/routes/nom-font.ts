@@ -15,7 +15,10 @@ export function nomFontRoute(fonts: NomFonts) {
     const key = file.endsWith('.woff2') ? file.slice(0, -'.woff2'.length) : '';
     const list = ctx.query.c;
     const result = await fonts.subset(key, typeof list === 'string' ? list : undefined);
-    if (!result.ok) throw new Problem(result.status, result.code, result.messages);
+    if (!result.ok) {
+      if (result.status === 503) ctx.set('Retry-After', '5');
+      throw new Problem(result.status, result.code, result.messages);
+    }
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     if (notModified(ctx, `"${result.key}"`)) return;
     ctx.status = 200;

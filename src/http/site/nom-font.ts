@@ -57,6 +57,8 @@ export interface NomFontOptions {
   logger: Logger;
   memoryCacheBytes?: number;
   diskCacheBytes?: number;
+  /** Distinct subsets being cut or waiting at once; more are refused (503) until some finish. */
+  maxPendingCuts?: number;
 }
 
 function loadFaces(dir: string, logger: Logger): Face[] {
@@ -97,6 +99,10 @@ export function nomFonts(options: NomFontOptions): NomFonts {
   const memory = new MemoryLru(options.memoryCacheBytes ?? 16 * 1024 * 1024);
   const disk = new DiskCache(options.cacheDir, options.diskCacheBytes ?? 256 * 1024 * 1024);
   const cutting = new Map<string, Promise<Buffer>>();
+  // A search page echoes its query, so anyone can make a page with any Nôm characters, and so
+  // a valid URL for any subset; each cut reads the font and takes harfbuzz about a second.
+  // A bounded queue keeps that from piling up: a refused face falls back to the reader's fonts.
+  const maxPending = options.maxPendingCuts ?? 8;
 
   async function cut(face: Face, key: string, cps: readonly number[]): Promise<Buffer> {
     const stored = await disk.get(key, WOFF2);
@@ -160,6 +166,9 @@ export function nomFonts(options: NomFontOptions): NomFonts {
       const hit = memory.get(key);
       if (hit) return { ok: true, body: hit.body, key };
       let job = cutting.get(key);
+      if (!job && cutting.size >= maxPending) {
+        return { ok: false, status: 503, code: 'nom-font-busy', messages: { vi: 'Máy chủ đang cắt nhiều phông chữ Nôm; hãy thử lại sau ít giây.', en: 'The server is busy cutting other Nôm font subsets; try again in a few seconds.' } };
+      }
       if (!job) {
         job = cut(face, key, cps).finally(() => cutting.delete(key));
         cutting.set(key, job);
