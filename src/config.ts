@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   THUKHO_WEBHOOK_URL: z.string().url().optional(),
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
+  THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
 });
 
 export interface Config {
@@ -134,6 +135,8 @@ export interface Config {
   sealEveryMinutes: number;
   /** Below this much free space on any volume we write to, /health says the disk is low. */
   minFreeBytes: number;
+  /** HanaMinA.ttf and HanaMinB.ttf (fonts-hanazono), served subset to pages with Nôm; subsets cached in cacheDir. */
+  nomFont: { dir: string; cacheDir: string };
 }
 
 export class ConfigError extends Error {
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookUrl: e.THUKHO_WEBHOOK_URL,
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
+    nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
   };
 }
 

@@ -7,6 +7,7 @@ import { type CollectionView, type ObjectView, findCollection, findObject, listC
 import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { publicBase } from '../public-base.ts';
+import { nomFontRoute } from './nom-font.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { searchCatalogue } from '../site/catalogue-search.ts';
@@ -14,6 +15,7 @@ import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
 import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
 import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
 import { type CollectionCard, collectionPage, errorPage, homePage, objectPage, searchPage, viewerPage } from '../site/pages.ts';
+import { NOM_FONT_PATH, nomFonts } from '../site/nom-font.ts';
 import { BadRequest, parseFilters, parsePage, parseQuery, parseSearchQuery, validId } from '../site/request.ts';
 
 /**
@@ -88,6 +90,7 @@ export function siteRoutes(services: AppServices): Router {
   const router = new Router();
   const { readDb, config, logger } = services;
   const assets: AssetStore = assetStore(logger);
+  const fonts = nomFonts({ ...config.nomFont, logger });
 
   function setPageHeaders(ctx: Context): void {
     ctx.set('Content-Security-Policy', CSP);
@@ -118,6 +121,7 @@ export function siteRoutes(services: AppServices): Router {
       assets: assets.pageAssets(),
       switchHref: queryString({ ...keep, lang: other(lang) }),
       base: publicBase(config.publicUrl, ctx),
+      fontFaces: fonts.fontFaceCss,
     };
   }
 
@@ -208,6 +212,8 @@ export function siteRoutes(services: AppServices): Router {
     // Only an http(s) URL goes into the page; anything else the viewer reads (and reports) itself.
     return viewerPage(page, httpUrl(raw) ? raw : '');
   }));
+
+  router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
 
   router.get('/assets/:file', (ctx) => {
     const asset = assets.get(ctx.params.file ?? '');

@@ -1,6 +1,6 @@
 import type { PageAssets } from './assets.ts';
 import type { Segment } from './catalogue-search.ts';
-import { type SafeHtml, html, queryString } from './html.ts';
+import { SafeHtml, html, queryString } from './html.ts';
 import { type Bilingual, type Lang, T, other, pageOf, tr } from './i18n.ts';
 
 /**
@@ -15,6 +15,8 @@ export interface PageContext {
   switchHref: string;
   /** The site's public origin (THUKHO_PUBLIC_URL or the request's), for absolute links in previews. */
   base: string;
+  /** `@font-face` CSS for the Nôm characters in a page's text ('' for none): see nom-font.ts. */
+  fontFaces: (text: string) => string;
 }
 
 /** What link previews (chat apps, social sites) and IIIF discovery read from the head. */
@@ -75,18 +77,7 @@ export function notBuiltNotice(lang: Lang): SafeHtml {
 export function page(ctx: PageContext, shell: Shell): string {
   const { lang, assets } = ctx;
   const viewer = shell.viewer && assets.viewer ? assets.viewer : undefined;
-  const doc = html`<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${shell.title} — ${tr(lang, T.siteName)}</title>
-<link rel="icon" href="data:,">
-${previewTags(ctx, shell)}
-${assets.siteCss ? html`<link rel="stylesheet" href="${assets.siteCss}">` : ''}
-${viewer ? viewer.preload.map((href) => html`<link rel="modulepreload" href="${href}">`) : ''}
-</head>
-<body>
+  const body = html`<body>
 <a class="skip-link" href="#main">${tr(lang, T.skip)}</a>
 <header class="site-header">
 <div class="container header-inner">
@@ -110,7 +101,23 @@ ${shell.main}
 </div>
 </footer>
 ${viewer ? html`${viewer.css.map((href) => html`<link rel="stylesheet" href="${href}">`)}<script type="module" src="${viewer.js}"></script>` : ''}
-</body>
+</body>`;
+  // Scanned as rendered (escaped, NFC): exactly the characters the reader will see. The CSS
+  // is made of fixed text, hex code points and base64url keys: nothing in it needs escaping.
+  const fontFaces = ctx.fontFaces(`${shell.title}\n${body.value}`);
+  const doc = html`<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${shell.title} — ${tr(lang, T.siteName)}</title>
+<link rel="icon" href="data:,">
+${previewTags(ctx, shell)}
+${assets.siteCss ? html`<link rel="stylesheet" href="${assets.siteCss}">` : ''}
+${fontFaces ? html`<style data-role="nom-font">${new SafeHtml(fontFaces)}</style>` : ''}
+${viewer ? viewer.preload.map((href) => html`<link rel="modulepreload" href="${href}">`) : ''}
+</head>
+${body}
 </html>
 `;
   return doc.value;
