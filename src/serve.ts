@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -231,12 +232,15 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     stopping ??= (async () => {
       closing = true;
       server.closeAllConnections();
-      for (const c of children) await c.stop();
+      // At once: each may take its 7 s grace when redis is gone, and one after another they
+      // would break the 10 s stop.
+      await Promise.all(children.map((c) => c.stop()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pump.stop();
       for (const p of projections) await p.stop();
-      await derivativeQueue.close().catch(() => {});
-      await replicationQueue.close().catch(() => {});
+      // A queue's close waits on its connection, for ever when redis is gone: bounded.
+      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close()]).catch(() => {});
+      await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();

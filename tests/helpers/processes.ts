@@ -43,8 +43,9 @@ export function childrenOf(ppid: number): number[] {
   return pids;
 }
 
-/** Sends `signal` unless the process is already gone. */
+/** Sends `signal` unless the process is already gone (0 and negative pids address groups: never). */
 export function signalIfRunning(pid: number, signal: NodeJS.Signals): void {
+  if (!Number.isInteger(pid) || pid <= 0) return;
   try {
     process.kill(pid, signal);
   } catch {
