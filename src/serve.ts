@@ -198,7 +198,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       return { replication, seal: seal?.success ? seal.data : null, unreadableReplicas };
     },
     pingRedis: async () => {
-      if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});
+      // Only a client that is not already reconnecting by itself: a second connect() beside
+      // ioredis' own retry leaves a reconnect loop that outlives disconnect() and the stop.
+      if (!closing && (redisClient.status === 'wait' || redisClient.status === 'end')) await redisClient.connect().catch(() => {});
       await redisClient.ping();
     },
   });
