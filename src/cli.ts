@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { streamExists } from './application/command-handler.ts';
 import { createUser, rotateToken, runUserCommand, userStream } from './application/users.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
@@ -33,6 +34,7 @@ import { rebuildProjection } from './projections/runtime.ts';
 import { listUsers } from './projections/user-read-model.ts';
 import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
+import { supervisorGone } from './queue/supervisor.ts';
 import type { ServeOptions } from './serve.ts';
 import { WORKERS } from '../workers/index.ts';
 
@@ -42,6 +44,9 @@ import { WORKERS } from '../workers/index.ts';
  */
 
 const config = loadCliConfig;
+
+/** How long a worker's close may wait for redis before the process leaves anyway. */
+const WORKER_CLOSE_MS = 5_000;
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -220,10 +225,18 @@ program
     const redis = await resolveRedis({ redisUrl: cfg.redisUrl, dataDir: cfg.dataDir, logger });
     const worker = await start({ store, redisUrl: redis.url, logger, config: cfg });
     logger.info({ worker: name }, 'worker running');
-    await waitForSignal();
-    await worker.close();
+    const supervisor = supervisorGone();
+    if ((await Promise.race([waitForSignal(), supervisor.gone])) === 'supervisor gone') {
+      logger.warn({ worker: name }, 'the server that started this worker is gone; stopping');
+    }
+    // Closing waits for redis; one that is gone must not keep this process alive (its jobs
+    // are retried by the next worker).
+    const closed = await Promise.race([worker.close().then(() => true), sleep(WORKER_CLOSE_MS, false, { ref: false })]);
+    if (!closed) logger.warn({ worker: name }, 'redis does not answer; leaving without a clean close');
+    supervisor.release();
     await redis.stop();
     await store.close();
+    if (!closed) process.exit(0);
   });
 
 program

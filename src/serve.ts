@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
+import { stopOrphanWorkers } from './queue/worker-records.ts';
 import { WORKERS } from '../workers/index.ts';
 import { readReplicationLag } from '../workers/replication.ts';
 import { SealRunResult, lastSealKey } from '../workers/seal.ts';
@@ -76,6 +79,11 @@ function listenFailure(err: NodeJS.ErrnoException, config: Config): Error {
 }
 
 export async function startServer(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  // Workers an earlier server left running (it was killed) would join this one's redis with
+  // that server's configuration: stopped before that redis exists. Only records whose server
+  // is gone are acted on, so another live thukho's workers are safe.
+  const workerRecords = join(config.dataDir, 'workers');
+  await stopOrphanWorkers(workerRecords, logger);
   // First: the embedded redis-server's owner record says whether another thukho runs on this
   // data directory, and nothing of that one's (its interrupted ingests) may be touched then.
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
@@ -200,7 +208,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       return { replication, seal: seal?.success ? seal.data : null, unreadableReplicas };
     },
     pingRedis: async () => {
-      if (redisClient.status !== 'ready') await redisClient.connect().catch(() => {});
+      // Only a client that is not already reconnecting by itself: a second connect() beside
+      // ioredis' own retry leaves a reconnect loop that outlives disconnect() and the stop.
+      if (!closing && (redisClient.status === 'wait' || redisClient.status === 'end')) await redisClient.connect().catch(() => {});
       await redisClient.ping();
     },
   });
@@ -234,12 +244,15 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     stopping ??= (async () => {
       closing = true;
       server.closeAllConnections();
-      for (const c of children) await c.stop();
+      // At once: each may take its 7 s grace when redis is gone, and one after another they
+      // would break the 10 s stop.
+      await Promise.all(children.map((c) => c.stop()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pump.stop();
       for (const p of projections) await p.stop();
-      await derivativeQueue.close().catch(() => {});
-      await replicationQueue.close().catch(() => {});
+      // A queue's close waits on its connection, for ever when redis is gone: bounded.
+      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close()]).catch(() => {});
+      await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();
@@ -270,7 +283,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Children share our redis (the private one's socket, or REDIS_URL) and our event store;
   // started once the port is ours, so that a refused start leaves none behind.
   if (options.workers) {
-    children = Object.keys(WORKERS).map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, logger));
+    children = Object.keys(WORKERS).map((name) =>
+      superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger),
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

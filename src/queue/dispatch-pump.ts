@@ -1,17 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import { enqueuedOutbox, markOutbox, type OutboxRow, pendingOutbox, requeueEnqueued } from '../projections/dispatcher.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 
 /**
  * Moves the dispatcher's pending outbox rows into BullMQ, with jobId = the causing event's
- * id so that a row offered twice is one job. Redis is not the record: a marker key says
- * whether this Redis still holds what we enqueued; when it is gone (Redis restarted empty,
- * flushed, replaced), every row still open is enqueued again. A row stays open until the log
- * shows the outcome, so a job BullMQ gave up on (or lost) without one (the worker could not
- * record it: the log's disk was full) is enqueued again too, at start and every minute.
+ * id so that a row offered twice is one job. Redis is not the record: a marker key names
+ * the Redis instance (its run_id) that holds what we enqueued. When the key is gone (flushed,
+ * replaced) or names another instance (restarted: its AOF may lack the last second), every
+ * row still open is offered again; a job Redis still has is not added twice. A row stays open
+ * until the log shows the outcome, so a job BullMQ gave up on (or lost) without one (the
+ * worker could not record it: the log's disk was full) is enqueued again too, at start and
+ * every minute.
  */
 export interface DispatchPumpOptions {
   db: ReadModelDb;
@@ -58,10 +60,11 @@ export class DispatchPump {
   /** One pass: returns how many jobs were enqueued. */
   async pumpOnce(): Promise<number> {
     const { db, queues, redis, markerKey, logger } = this.options;
-    if (!(await redis.exists(markerKey))) {
+    const instance = await redisInstance(redis);
+    if ((await redis.get(markerKey)) !== instance) {
       const reopened = requeueEnqueued(db);
-      if (reopened) logger.warn({ jobs: reopened }, 'redis lost its queues: re-enqueueing open jobs from the log');
-      await redis.set(markerKey, new Date().toISOString());
+      if (reopened) logger.warn({ jobs: reopened }, 'redis restarted or lost its queues: offering open jobs from the log again');
+      await redis.set(markerKey, instance);
     }
     let n = 0;
     for (;;) {
@@ -136,4 +139,13 @@ export class DispatchPump {
       await sleep(interval, undefined, { signal: this.abort.signal }).catch(() => {});
     }
   }
+}
+
+/** The run_id of the Redis server (new at each start); a constant where INFO is refused (a managed Redis). */
+async function redisInstance(redis: Redis): Promise<string> {
+  const info = await redis.info('server').catch((err: unknown) => {
+    if (err instanceof ReplyError) return '';
+    throw err;
+  });
+  return /^run_id:(\w+)/m.exec(info)?.[1] ?? 'unknown';
 }

@@ -17,7 +17,7 @@ import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
 export interface ResolvedRedis {
   /** `redis://…` / `rediss://…` (as given) or `unix:///…/redis.sock` (embedded). */
   url: string;
-  /** The embedded redis-server's process id; undefined when REDIS_URL is used. */
+  /** The embedded redis-server's process id (a new one after a restart); undefined when REDIS_URL is used. */
   pid?: number | undefined;
   /** Stops the embedded redis-server (SIGTERM, waits for exit). A no-op for REDIS_URL. Idempotent. */
   stop(): Promise<void>;
@@ -221,6 +221,19 @@ interface OwnerRecord {
   startedAt: string;
 }
 
+/** One redis-server process of the embedded profile. */
+interface RedisChild {
+  child: ChildProcess;
+  output: Tail;
+  startedAt: number;
+  exitPromise: Promise<void>;
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+}
+
+/** Restart backoff of the embedded redis-server: 1 s doubling to 30 s, reset after a minute of good health. */
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+
 async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number): Promise<ResolvedRedis> {
   const dir = join(resolve(dataDir), 'redis');
   const socketPath = join(dir, 'redis.sock');
@@ -241,42 +254,16 @@ async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number)
   const binary = await ensureRedisServer(logger);
   writeFileSync(confPath, embeddedConfig({ dir, socketPath, logPath }), { mode: 0o600 });
 
-  // A process group of its own: a terminal's Ctrl-C reaches thukho and its workers but not the
-  // redis-server they all still use while they stop; stop() ends it last.
-  const child = spawn(binary, [confPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const output = new Tail(8 * 1024);
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
-
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  let spawnError: Error | undefined;
   let stopping = false;
-  let started = false;
-  const exitPromise = new Promise<void>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      if (!stopping && started) {
-        // A stop signal to the whole unit (systemd) reaches redis-server and us; judge the exit
-        // once our handler has run.
-        setTimeout(() => {
-          if (stopping || stopRequested()) return;
-          logger.error({ code, signal, output: output.text(), log: readTail(logPath) }, 'embedded redis-server exited unexpectedly');
-        }, STOP_GRACE_MS).unref();
-      }
-      resolveExit();
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      if (child.pid === undefined) resolveExit(); // never started: no 'exit' will follow
-    });
-  });
+  /** The redis-server now running (or starting); stop() ends whichever it is. */
+  let current: RedisChild | undefined;
 
   // If this Node process exits without calling stop() (uncaught exception, process.exit),
   // don't leave an orphan redis-server holding the AOF.
   const onExit = (): void => {
-    if (exited === undefined && child.pid !== undefined) {
+    if (current && current.exited() === undefined && current.child.pid !== undefined) {
       try {
-        child.kill('SIGTERM');
+        current.child.kill('SIGTERM');
       } catch {
         /* already gone */
       }
@@ -284,70 +271,149 @@ async function startEmbedded(dataDir: string, logger: Logger, timeoutMs: number)
   };
   process.once('exit', onExit);
 
-  const describe = (): string => {
+  const describe = (c: RedisChild): string => {
     const parts: string[] = [];
-    const out = output.text().trim();
+    const out = c.output.text().trim();
     if (out) parts.push(`output:\n${out}`);
     const log = readTail(logPath).trim();
     if (log) parts.push(`${logPath}:\n${log}`);
     return parts.length ? `\n${parts.join('\n')}` : '';
   };
 
-  const deadline = Date.now() + timeoutMs;
-  let lastError: Error | undefined;
-  for (;;) {
-    if (spawnError && child.pid === undefined) {
-      process.removeListener('exit', onExit);
-      throw new RedisUnavailableError(`cannot start ${binary}: ${spawnError.message}`, { cause: spawnError });
-    }
-    if (exited) {
-      process.removeListener('exit', onExit);
-      throw new RedisUnavailableError(
-        `embedded redis-server exited during start-up (code ${exited.code ?? 'none'}, signal ${exited.signal ?? 'none'}); config ${confPath}${describe()}`,
-      );
-    }
-    try {
-      await pingRedis(socketOptions, 1_000);
-      break;
-    } catch (err) {
-      lastError = err as Error;
-    }
-    if (Date.now() >= deadline) {
-      stopping = true;
-      await terminate(child, exitPromise, () => exited !== undefined);
-      process.removeListener('exit', onExit);
-      throw new RedisUnavailableError(
-        `embedded redis-server did not answer PING on ${socketPath} within ${timeoutMs} ms (${lastError?.message ?? 'no answer'})${describe()}`,
-      );
-    }
-    await sleep(50);
-  }
-  started = true;
+  /** Starts a redis-server and waits until it answers PING; throws (having ended it) when it does not. */
+  const launch = async (): Promise<RedisChild> => {
+    // A process group of its own: a terminal's Ctrl-C reaches thukho and its workers but not the
+    // redis-server they all still use while they stop; stop() ends it last.
+    const child = spawn(binary, [confPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const output = new Tail(8 * 1024);
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let spawnError: Error | undefined;
+    const exitPromise = new Promise<void>((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        exited = { code, signal };
+        resolveExit();
+      });
+      child.once('error', (err) => {
+        spawnError = err;
+        if (child.pid === undefined) resolveExit(); // never started: no 'exit' will follow
+      });
+    });
+    const c: RedisChild = { child, output, startedAt: Date.now(), exitPromise, exited: () => exited };
+    current = c;
 
-  const owner: OwnerRecord = { ownerPid: process.pid, redisPid: child.pid, startedAt: new Date().toISOString() };
-  writeFileSync(ownerPath, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
-  logger.info({ redisPid: child.pid, socket: socketPath, dir }, 'embedded redis-server started');
+    const deadline = Date.now() + timeoutMs;
+    let lastError: Error | undefined;
+    for (;;) {
+      if (spawnError && child.pid === undefined) throw new RedisUnavailableError(`cannot start ${binary}: ${spawnError.message}`, { cause: spawnError });
+      if (exited) {
+        throw new RedisUnavailableError(
+          `embedded redis-server exited during start-up (code ${exited.code ?? 'none'}, signal ${exited.signal ?? 'none'}); config ${confPath}${describe(c)}`,
+        );
+      }
+      try {
+        await pingRedis(socketOptions, 1_000);
+        return c;
+      } catch (err) {
+        lastError = err as Error;
+      }
+      if (Date.now() >= deadline || stopping) {
+        await terminate(c);
+        throw new RedisUnavailableError(
+          `embedded redis-server did not answer PING on ${socketPath} within ${timeoutMs} ms (${lastError?.message ?? 'no answer'})${describe(c)}`,
+        );
+      }
+      await sleep(50);
+    }
+  };
+
+  const recordOwner = (c: RedisChild): void => {
+    const owner: OwnerRecord = { ownerPid: process.pid, redisPid: c.child.pid, startedAt: new Date().toISOString() };
+    writeFileSync(ownerPath, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
+  };
+
+  // Supervision: BullMQ, the API and the workers all depend on this one process, and their
+  // connections come back by themselves once it answers again on the same socket, with the
+  // same AOF (whatever it lost, the dispatch pump re-offers from the outbox).
+  let restartDelay = RESTART_FIRST_MS;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarts = 0;
+  const restart = async (): Promise<void> => {
+    if (stopping) return;
+    // kill -9 leaves the socket file; a new server must be able to bind it.
+    rmSync(socketPath, { force: true });
+    try {
+      const c = await launch();
+      recordOwner(c);
+      restarts++;
+      logger.warn({ redisPid: c.child.pid, restarts }, 'embedded redis-server restarted');
+      watch(c);
+    } catch (err) {
+      if (stopping) return;
+      logger.error({ err: (err as Error).message, restartInMs: restartDelay }, 'embedded redis-server could not be restarted; trying again');
+      restartTimer = setTimeout(() => void restart(), restartDelay);
+      restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+    }
+  };
+  const watch = (c: RedisChild): void => {
+    void c.exitPromise.then(() => {
+      if (stopping) return;
+      // A stop signal to the whole unit (systemd) reaches redis-server and us; judge the exit
+      // once our handler has run.
+      setTimeout(() => {
+        if (stopping || stopRequested()) return;
+        const exited = c.exited();
+        if (Date.now() - c.startedAt > 60_000) restartDelay = RESTART_FIRST_MS;
+        logger.error(
+          { code: exited?.code, signal: exited?.signal, output: c.output.text(), log: readTail(logPath), restartInMs: restartDelay },
+          'embedded redis-server exited unexpectedly; restarting it',
+        );
+        restartTimer = setTimeout(() => void restart(), restartDelay);
+        restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+      }, STOP_GRACE_MS).unref();
+    });
+  };
+
+  let first: RedisChild;
+  try {
+    first = await launch();
+  } catch (err) {
+    process.removeListener('exit', onExit);
+    throw err;
+  }
+  recordOwner(first);
+  logger.info({ redisPid: first.child.pid, socket: socketPath, dir }, 'embedded redis-server started');
+  watch(first);
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopPromise ??= (async () => {
       stopping = true;
-      await terminate(child, exitPromise, () => exited !== undefined);
+      clearTimeout(restartTimer);
+      const last = current;
+      if (last) await terminate(last);
       process.removeListener('exit', onExit);
       // redis-server unlinks its socket on a clean shutdown; make sure, in case it was killed.
       rmSync(socketPath, { force: true });
       try {
         const record = JSON.parse(readFileSync(ownerPath, 'utf8')) as OwnerRecord;
-        if (record.ownerPid === process.pid && record.redisPid === child.pid) rmSync(ownerPath, { force: true });
+        if (record.ownerPid === process.pid && record.redisPid === last?.child.pid) rmSync(ownerPath, { force: true });
       } catch {
         /* no owner file */
       }
-      logger.info({ redisPid: child.pid, code: exited?.code, signal: exited?.signal }, 'embedded redis-server stopped');
+      logger.info({ redisPid: last?.child.pid, code: last?.exited()?.code, signal: last?.exited()?.signal }, 'embedded redis-server stopped');
     })();
     return stopPromise;
   };
 
-  return { url: unixSocketUrl(socketPath), pid: child.pid, stop };
+  return {
+    url: unixSocketUrl(socketPath),
+    get pid() {
+      return current?.child.pid;
+    },
+    stop,
+  };
 }
 
 /**
@@ -405,18 +471,18 @@ async function clearSocket(socketPath: string, ownerPath: string, socketOptions:
   throw new RedisUnavailableError(`the orphaned redis-server on ${socketPath} did not shut down; stop it by hand (see ${ownerPath})`);
 }
 
-async function terminate(child: ChildProcess, exitPromise: Promise<void>, hasExited: () => boolean): Promise<void> {
-  if (hasExited() || child.pid === undefined) return;
-  child.kill('SIGTERM');
+async function terminate(c: RedisChild): Promise<void> {
+  if (c.exited() !== undefined || c.child.pid === undefined) return;
+  c.child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((r) => {
     timer = setTimeout(() => r('timeout'), 15_000);
   });
-  const outcome = await Promise.race([exitPromise.then(() => 'exited' as const), timeout]);
+  const outcome = await Promise.race([c.exitPromise.then(() => 'exited' as const), timeout]);
   clearTimeout(timer);
-  if (outcome === 'timeout' && !hasExited()) {
-    child.kill('SIGKILL');
-    await exitPromise;
+  if (outcome === 'timeout' && c.exited() === undefined) {
+    c.child.kill('SIGKILL');
+    await c.exitPromise;
   }
 }
 

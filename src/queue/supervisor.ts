@@ -2,11 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
+import { removeWorkerRecord, writeWorkerRecord } from './worker-records.ts';
 
 /**
  * Keeps worker child processes running for `thukho serve` in the embedded profile: a
  * worker that dies is restarted after a backoff (1 s doubling to 1 min, reset after a
  * minute of good health), so one poisoned job cannot take the server down with it.
+ *
+ * Each worker is told our pid, so that it sees us go (`supervisorGone`), and is recorded under
+ * `recordDir`, so that the next start can stop one that did not see it.
  */
 export interface SupervisedWorker {
   name: string;
@@ -15,7 +19,7 @@ export interface SupervisedWorker {
   stop(): Promise<void>;
 }
 
-export function superviseWorker(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logger: Logger): SupervisedWorker {
+export function superviseWorker(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, recordDir: string, logger: Logger): SupervisedWorker {
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
@@ -24,10 +28,13 @@ export function superviseWorker(name: string, command: string, args: string[], e
 
   const start = () => {
     const startedAt = Date.now();
-    child = spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    logger.info({ worker: name, pid: child.pid }, 'worker started');
-    child.once('exit', (code, signal) => {
+    const started = spawn(command, args, { env: { ...env, [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child = started;
+    if (started.pid !== undefined) writeWorkerRecord(recordDir, name, started.pid);
+    logger.info({ worker: name, pid: started.pid }, 'worker started');
+    started.once('exit', (code, signal) => {
       child = undefined;
+      if (started.pid !== undefined) removeWorkerRecord(recordDir, name, started.pid);
       if (stopping) return;
       // The same Ctrl-C may reach the worker before it reaches us: look again after a moment.
       timer = setTimeout(() => restartAfterExit(startedAt, code, signal), STOP_GRACE_MS);
@@ -62,4 +69,27 @@ export function superviseWorker(name: string, command: string, args: string[], e
       clearTimeout(killer);
     },
   };
+}
+
+/** Tells a worker which process supervises it (see `supervisorGone`). */
+const SUPERVISOR_ENV = 'THUKHO_SUPERVISOR_PID';
+
+/**
+ * In a worker started by superviseWorker: resolves when the server that started it is gone
+ * (the worker is re-parented, so its parent pid changes: crash and kill -9 alike), so that
+ * it does not outlive that server and carry on with its configuration. Never resolves in a
+ * worker started by hand. `release` stops watching.
+ */
+export function supervisorGone(): { gone: Promise<'supervisor gone'>; release(): void } {
+  const supervisor = Number(process.env[SUPERVISOR_ENV]);
+  if (!Number.isInteger(supervisor) || supervisor <= 0) return { gone: new Promise(() => {}), release: () => {} };
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<'supervisor gone'>((resolve) => {
+    // Polled: Node's IPC channel would tell at once, but under tsx's loader thread it closes
+    // by itself a moment after start.
+    timer = setInterval(() => {
+      if (process.ppid !== supervisor) resolve('supervisor gone');
+    }, 1000).unref();
+  });
+  return { gone, release: () => clearInterval(timer) };
 }

@@ -3,8 +3,11 @@ import type { TestServer } from './server.ts';
 /** The few API calls e2e tests make as library staff, written once. */
 export type Json = Record<string, unknown>;
 
+/** What the calls need of a server: where it is, and a staff token (a `thukho serve` child has no more). */
+type StaffClient = Pick<TestServer, 'url' | 'staffToken'>;
+
 /** A JSON call with the staff token; the parsed body, whatever the status. */
-export async function staffCall(s: TestServer, method: string, path: string, body?: unknown): Promise<Json> {
+export async function staffCall(s: StaffClient, method: string, path: string, body?: unknown): Promise<Json> {
   const res = await fetch(`${s.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
@@ -14,7 +17,7 @@ export async function staffCall(s: TestServer, method: string, path: string, bod
 }
 
 /** Uploads one file as a raw body; its FileIngested facts, or an error unless 201. */
-export async function uploadFile(s: TestServer, objectId: string, bytes: Buffer, name: string): Promise<Json> {
+export async function uploadFile(s: StaffClient, objectId: string, bytes: Buffer, name: string): Promise<Json> {
   const res = await fetch(`${s.url}/api/objects/${objectId}/files?name=${encodeURIComponent(name)}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/octet-stream' },
@@ -36,7 +39,7 @@ export async function poll<T>(what: string, ms: number, probe: () => Promise<T |
 }
 
 /** Waits until a file has its derivative, or its failure, recorded; returns whichever came. */
-export function derivativeOf(s: TestServer, objectId: string, fileId: string, ms = 60_000): Promise<Json> {
+export function derivativeOf(s: StaffClient, objectId: string, fileId: string, ms = 60_000): Promise<Json> {
   return poll(`the derivative of ${fileId}`, ms, async () => {
     const o = await staffCall(s, 'GET', `/api/objects/${objectId}`);
     const f = (o.files as Json[]).find((x) => x.fileId === fileId);

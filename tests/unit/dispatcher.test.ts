@@ -84,6 +84,15 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
     t.is(await pump.pumpOnce(), 2);
     t.is((await queue.getJobs(['waiting', 'prioritized'])).length, 2);
 
+    // Redis restarted from its AOF: the marker survived but names the earlier instance, and a
+    // job added in its last second is gone. Every open job is offered again; the one redis
+    // kept stays one job.
+    await redis.set(`${prefix}:dispatch:epoch`, 'an-earlier-redis');
+    await queue.remove(ingested[1]!);
+    t.is(await pump.pumpOnce(), 2);
+    t.deepEqual((await queue.getJobs(['waiting', 'prioritized'])).map((j) => j.id).sort(), ingested);
+    t.is(await pump.pumpOnce(), 0, 'the same instance: nothing offered again');
+
     const derivative: DerivativeInfo = {
       masterSha512: hex('a', 128),
       width: 100,

@@ -3,6 +3,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { markStopping } from '../../src/queue/stopping.ts';
 import { superviseWorker } from '../../src/queue/supervisor.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /** A pino logger whose lines are kept for the test to read. */
 function capture() {
@@ -16,6 +17,7 @@ function capture() {
   return { logger: pino({ level: 'info' }, stream), lines };
 }
 
+const tempDir = tempDirs(test, 'thk-supervisor-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A worker that dies 50 ms after it starts, as a crashing one would. */
 const DYING = ['-e', 'setTimeout(() => process.exit(3), 50)'];
@@ -23,7 +25,7 @@ const DYING = ['-e', 'setTimeout(() => process.exit(3), 50)'];
 // Serial: the second test sets this process's "stop requested" flag, which the first must not see.
 test.serial('a worker that dies is restarted, and the death is logged as an error', async (t) => {
   const { logger, lines } = capture();
-  const w = superviseWorker('dying', process.execPath, DYING, process.env, logger);
+  const w = superviseWorker('dying', process.execPath, DYING, process.env, tempDir(), logger);
   const first = w.pid();
   try {
     for (let i = 0; i < 50 && w.restarts() < 1; i++) await sleep(100);
@@ -39,7 +41,7 @@ test.serial('a worker that dies is restarted, and the death is logged as an erro
 test.serial('a worker that exits while this process is stopping (one Ctrl-C for the whole group) is neither restarted nor reported', async (t) => {
   const { logger, lines } = capture();
   markStopping();
-  const w = superviseWorker('dying', process.execPath, DYING, process.env, logger);
+  const w = superviseWorker('dying', process.execPath, DYING, process.env, tempDir(), logger);
   try {
     await sleep(1500);
     t.is(w.restarts(), 0);
