@@ -85,11 +85,17 @@ test.serial('redis-server killed with kill -9: restarted, /health comes back, a 
   while (isRunning(killed)) await sleep(50);
   // Polled with a hang detector (two minutes, well within the test's timeout, so that the
   // teardown still runs), not a time limit: without supervision it stays 503 for ever.
+  // The owner record is rewritten just after the new redis-server answers: wait for both.
   let status = 0;
-  for (let i = 0; i < 600 && (status = await healthStatus(s.url)) !== 200; i++) await sleep(200);
+  let restarted = killed;
+  for (let i = 0; i < 600; i++) {
+    status = await healthStatus(s.url);
+    restarted = redisPid(s.dir);
+    if (status === 200 && restarted !== killed && restarted > 0) break;
+    await sleep(200);
+  }
   t.is(status, 200, `/health after the redis-server was killed:\n${s.running.stderr().slice(-3000)}`);
   if (status !== 200) return;
-  const restarted = redisPid(s.dir);
   t.not(restarted, killed, 'a new redis-server runs');
   t.true(isRunning(restarted));
 
