@@ -1,0 +1,493 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { centuryOf } from '../domain/year-range.ts';
+import type { AccessLevel, Metadata } from '../domain/metadata.ts';
+import {
+  type DocumentRef,
+  FACETS,
+  type FacetName,
+  type FacetValue,
+  findableLevels,
+  type IndexCheckpoint,
+  MAX_QUERY_TERMS,
+  type PageDocument,
+  type PageHit,
+  readableLevels,
+  type SchemaStatus,
+  type SearchDocument,
+  type SearchFilters,
+  type SearchIndex,
+  type SearchQuery,
+  type SearchResult,
+  tooManyTerms,
+  type WordBox,
+  type WorkDocument,
+  type WorkHit,
+} from './port.ts';
+import { boxOf, highlight, snippet } from './snippet.ts';
+import { indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
+import { titleSortKey } from './title-sort-key.ts';
+
+/**
+ * The embedded search adapter: SQLite FTS5 in a file of its own (the index is a projection:
+ * delete the file and rebuild it from the log).
+ *
+ * Text is analysed by `text-folding.ts`, not by SQLite: each FTS column holds tokens joined by
+ * spaces and the `ascii` tokenizer only splits them again (it keeps every non-ASCII byte, so
+ * a Nôm character outside the BMP stays one token). Every field has a folded column and an
+ * exact one; a query term matches the folded form OR the exact form, which matches the same
+ * documents but lets bm25 rank `kím` above `Kim` for the query `kím`.
+ *
+ * The MATCH expression is built only from tokens, each quoted by us: a token is letters,
+ * digits and marks, so nothing the user types (quotes, `*`, `NEAR(`, `AND`, parentheses)
+ * reaches FTS5 as syntax.
+ *
+ * A work matches when its record has every query term, or when one page the viewer may read
+ * has them all. Facets and totals are counted in SQL over the matched works.
+ */
+
+// Schema version: a change drops the index, and the projection rebuilds it.
+const SCHEMA_VERSION = 1;
+
+// bm25 weights: title > alternative title > creator, call number > subject > description >
+// other catalogue text > page text. Page bm25 is summed with the record's unscaled (weight 1).
+const WORK_FIELDS = [
+  ['title', 10],
+  ['alt', 6],
+  ['creator', 4],
+  ['identifier', 4],
+  ['subject', 3],
+  ['description', 2],
+  ['other', 1.5],
+] as const;
+type WorkField = (typeof WORK_FIELDS)[number][0];
+const WORK_COLUMNS = WORK_FIELDS.flatMap(([f]) => [`${f}_f`, `${f}_x`]);
+const WORK_WEIGHTS = WORK_FIELDS.flatMap(([, w]) => [w, w]).join(', ');
+
+function workFieldText(m: Metadata): Record<WorkField, string> {
+  return {
+    title: m.title,
+    alt: (m.alternativeTitle ?? []).join('\n'),
+    creator: m.creator ?? '',
+    identifier: m.identifier ?? '',
+    subject: m.subject ?? '',
+    description: m.description ?? '',
+    other: [m.date, m.type, m.source, m.extent, m.format].filter(Boolean).join('\n'),
+  };
+}
+
+const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).join(', ');
+
+const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
+
+/** FTS5 MATCH for terms that must all occur; each term as its folded phrase OR its exact one. */
+export function matchExpression(terms: readonly QueryTerm[]): string {
+  return terms
+    .map((t) => {
+      const folded = quote(t.folded);
+      const exact = quote(t.exact);
+      return folded === exact ? folded : `(${folded} OR ${exact})`;
+    })
+    .join(' AND ');
+}
+
+interface WorkRow {
+  rid: number;
+  doc: string;
+  access: AccessLevel;
+  pages: number | null;
+}
+
+interface PageRow {
+  id: string;
+  work_id: string;
+  canvas_id: string;
+  label: string;
+  ord: number;
+  text: string;
+  words: string | null;
+}
+
+type Params = Record<string, string | number>;
+
+export class EmbeddedSearchIndex implements SearchIndex {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // A projection: a lost commit is replayed from the checkpoint kept in the same transaction.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+  }
+
+  async ensureSchema(): Promise<SchemaStatus> {
+    const db = this.db;
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_meta'").get() !== undefined;
+    const version = hasMeta
+      ? db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'schema_version'").get()?.value
+      : undefined;
+    if (version === String(SCHEMA_VERSION)) {
+      this.createTempTables();
+      return 'current';
+    }
+    const status: SchemaStatus = hasMeta ? 'migrated' : 'created';
+    db.transaction(() => {
+      db.exec(`
+        DROP TABLE IF EXISTS search_meta; DROP TABLE IF EXISTS works; DROP TABLE IF EXISTS work_languages;
+        DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS works_fts; DROP TABLE IF EXISTS pages_fts;
+        CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE works (
+          rid        INTEGER PRIMARY KEY,
+          id         TEXT NOT NULL UNIQUE,
+          access     TEXT NOT NULL,
+          collection TEXT,
+          type       TEXT,
+          century    INTEGER,
+          year_from  INTEGER,
+          title_key  TEXT NOT NULL,
+          has_text   INTEGER NOT NULL DEFAULT 0,
+          doc        TEXT NOT NULL
+        );
+        CREATE INDEX works_by_title ON works (title_key);
+        CREATE INDEX works_by_year ON works (year_from, title_key);
+        CREATE TABLE work_languages (work_rid INTEGER NOT NULL, language TEXT NOT NULL, PRIMARY KEY (work_rid, language)) WITHOUT ROWID;
+        CREATE INDEX work_languages_by_language ON work_languages (language);
+        CREATE TABLE pages (
+          rid       INTEGER PRIMARY KEY,
+          id        TEXT NOT NULL UNIQUE,
+          work_id   TEXT NOT NULL,
+          canvas_id TEXT NOT NULL,
+          label     TEXT NOT NULL,
+          ord       INTEGER NOT NULL,
+          text      TEXT NOT NULL,
+          words     TEXT
+        );
+        CREATE INDEX pages_by_work ON pages (work_id, ord);
+        CREATE VIRTUAL TABLE works_fts USING fts5(${WORK_COLUMNS.join(', ')}, tokenize = 'ascii', content = '', contentless_delete = 1);
+        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, tokenize = 'ascii', content = '', contentless_delete = 1);
+      `);
+      db.prepare("INSERT INTO search_meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    })();
+    this.createTempTables();
+    return status;
+  }
+
+  private createTempTables(): void {
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched (wrid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL)');
+  }
+
+  async upsert(docs: readonly SearchDocument[], checkpoint?: IndexCheckpoint): Promise<void> {
+    this.db.transaction(() => {
+      const touched = new Set<string>();
+      for (const doc of docs) {
+        if (doc.kind === 'work') this.putWork(doc);
+        else this.putPage(doc);
+        touched.add(doc.kind === 'work' ? doc.id : doc.workId);
+      }
+      for (const id of touched) this.refreshHasText(id);
+      if (checkpoint) this.writeCheckpoint(checkpoint);
+    })();
+  }
+
+  async delete(refs: readonly DocumentRef[], checkpoint?: IndexCheckpoint): Promise<void> {
+    this.db.transaction(() => {
+      for (const ref of refs) {
+        if (ref.kind === 'work') this.deleteWork(ref.id);
+        else {
+          const workId = this.deletePage(ref.id);
+          if (workId !== undefined) this.refreshHasText(workId);
+        }
+      }
+      if (checkpoint) this.writeCheckpoint(checkpoint);
+    })();
+  }
+
+  async readCheckpoint(): Promise<IndexCheckpoint | undefined> {
+    const row = this.db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'checkpoint'").get();
+    if (!row) return undefined;
+    const cp = JSON.parse(row.value) as { version: number; position: string | null };
+    return { version: cp.version, position: cp.position === null ? null : BigInt(cp.position) };
+  }
+
+  async clear(): Promise<void> {
+    this.db.transaction(() => {
+      this.db.exec(`
+        DELETE FROM works; DELETE FROM work_languages; DELETE FROM pages;
+        INSERT INTO works_fts (works_fts) VALUES ('delete-all');
+        INSERT INTO pages_fts (pages_fts) VALUES ('delete-all');
+        DELETE FROM search_meta WHERE key = 'checkpoint';
+      `);
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private writeCheckpoint(cp: IndexCheckpoint): void {
+    const value = JSON.stringify({ version: cp.version, position: cp.position === null ? null : cp.position.toString() });
+    this.db.prepare("INSERT INTO search_meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(value);
+  }
+
+  private putWork(doc: WorkDocument): void {
+    const db = this.db;
+    const m = doc.metadata;
+    const existing = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(doc.id);
+    const row = {
+      id: doc.id,
+      access: doc.accessLevel,
+      collection: m.collectionId ?? null,
+      type: m.type ?? null,
+      century: m.yearFrom === undefined ? null : centuryOf(m.yearFrom),
+      year_from: m.yearFrom ?? null,
+      title_key: titleSortKey(m.title),
+      doc: JSON.stringify(doc),
+    };
+    let rid: number;
+    if (existing) {
+      rid = existing.rid;
+      db.prepare(
+        `UPDATE works SET access = @access, collection = @collection, type = @type, century = @century,
+           year_from = @year_from, title_key = @title_key, doc = @doc WHERE rid = @rid`,
+      ).run({ ...row, rid });
+      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(rid);
+      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
+    } else {
+      rid = Number(
+        db
+          .prepare(
+            `INSERT INTO works (id, access, collection, type, century, year_from, title_key, doc)
+             VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key, @doc)`,
+          )
+          .run(row).lastInsertRowid,
+      );
+    }
+    const fields = workFieldText(m);
+    const values = WORK_FIELDS.flatMap(([f]) => {
+      const tokens = tokenize(wellFormed(fields[f]));
+      return [indexText(tokens, 'folded'), indexText(tokens, 'exact')];
+    });
+    db.prepare(`INSERT INTO works_fts (rowid, ${WORK_COLUMNS.join(', ')}) VALUES (?, ${WORK_COLUMNS.map(() => '?').join(', ')})`).run(rid, ...values);
+    const addLanguage = db.prepare('INSERT OR IGNORE INTO work_languages (work_rid, language) VALUES (?, ?)');
+    for (const language of m.language ?? []) addLanguage.run(rid, language);
+  }
+
+  private putPage(doc: PageDocument): void {
+    const db = this.db;
+    // Lone surrogates become U+FFFD (same length, so word-box offsets stay true).
+    const text = wellFormed(doc.text);
+    const row = {
+      id: doc.id,
+      work_id: doc.workId,
+      canvas_id: doc.canvasId,
+      label: doc.label,
+      ord: doc.order,
+      text,
+      words: doc.words ? JSON.stringify(doc.words) : null,
+    };
+    const existing = db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
+    let rid: number;
+    if (existing) {
+      rid = existing.rid;
+      db.prepare(
+        'UPDATE pages SET work_id = @work_id, canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
+      ).run({ ...row, rid });
+      db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
+      if (existing.work_id !== doc.workId) this.refreshHasText(existing.work_id);
+    } else {
+      rid = Number(
+        db
+          .prepare('INSERT INTO pages (id, work_id, canvas_id, label, ord, text, words) VALUES (@id, @work_id, @canvas_id, @label, @ord, @text, @words)')
+          .run(row).lastInsertRowid,
+      );
+    }
+    const tokens = tokenize(text);
+    db.prepare('INSERT INTO pages_fts (rowid, text_f, text_x) VALUES (?, ?, ?)').run(rid, indexText(tokens, 'folded'), indexText(tokens, 'exact'));
+  }
+
+  private deleteWork(id: string): void {
+    const db = this.db;
+    const work = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(id);
+    if (work) {
+      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(work.rid);
+      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(work.rid);
+      db.prepare('DELETE FROM works WHERE rid = ?').run(work.rid);
+    }
+    db.prepare('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
+    db.prepare('DELETE FROM pages WHERE work_id = ?').run(id);
+  }
+
+  /** The work the page belonged to, if it existed. */
+  private deletePage(id: string): string | undefined {
+    const page = this.db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(id);
+    if (!page) return undefined;
+    this.db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
+    this.db.prepare('DELETE FROM pages WHERE rid = ?').run(page.rid);
+    return page.work_id;
+  }
+
+  private refreshHasText(workId: string): void {
+    this.db
+      .prepare("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND text <> '') WHERE id = ?")
+      .run(workId);
+  }
+
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const tokens = tokenize(wellFormed(query.q));
+    const terms = queryTerms(tokens);
+    const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
+    if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
+    const findable = sqlList(findableLevels(query.visibility));
+    const readable = sqlList(readableLevels(query.visibility));
+    const match = terms.length ? matchExpression(terms) : undefined;
+
+    if (match) {
+      this.db.exec('DELETE FROM temp.matched');
+      this.db
+        .prepare(
+          // MATERIALIZED: bm25 may only run in the query that does the MATCH, not under an aggregate.
+          `INSERT INTO temp.matched (wrid, rec, pg, pages)
+           WITH rec AS MATERIALIZED (
+             SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
+           ), pg AS MATERIALIZED (
+             SELECT pages_fts.rowid AS prid, bm25(pages_fts) AS s FROM pages_fts WHERE pages_fts MATCH @match
+           )
+           SELECT wrid, min(rec), min(pg), sum(pages) FROM (
+             SELECT w.rid AS wrid, rec.s AS rec, NULL AS pg, 0 AS pages
+               FROM rec JOIN works w ON w.rid = rec.wrid
+              WHERE w.access IN (${findable})
+             UNION ALL
+             SELECT w.rid, NULL, min(pg.s), count(*)
+               FROM pg JOIN pages p ON p.rid = pg.prid JOIN works w ON w.id = p.work_id
+              WHERE w.access IN (${readable})
+              GROUP BY w.rid
+           ) GROUP BY wrid`,
+        )
+        .run({ match });
+    }
+    const from = match ? 'temp.matched m JOIN works w ON w.rid = m.wrid' : 'works w';
+    const base = `w.access IN (${findable})`;
+
+    const filterSql = (except?: FacetName): { where: string; params: Params } => {
+      const parts = [base];
+      const params: Params = {};
+      const f: SearchFilters = query.filters;
+      const inList = (name: string, values: ReadonlyArray<string | number>) =>
+        values
+          .map((v, i) => {
+            params[`${name}${i}`] = v;
+            return `@${name}${i}`;
+          })
+          .join(', ');
+      if (f.collection && except !== 'collection') parts.push(`w.collection IN (${inList('collection', f.collection)})`);
+      if (f.type && except !== 'type') parts.push(`w.type IN (${inList('type', f.type)})`);
+      if (f.century && except !== 'century') parts.push(`w.century IN (${inList('century', f.century)})`);
+      if (f.accessLevel && except !== 'accessLevel') parts.push(`w.access IN (${inList('access', f.accessLevel)})`);
+      if (f.hasText !== undefined && except !== 'hasText') parts.push(`w.has_text = ${f.hasText ? 1 : 0}`);
+      if (f.language && except !== 'language') {
+        parts.push(`EXISTS (SELECT 1 FROM work_languages l WHERE l.work_rid = w.rid AND l.language IN (${inList('language', f.language)}))`);
+      }
+      return { where: parts.join(' AND '), params };
+    };
+
+    const all = filterSql();
+    const total = this.db.prepare<Params, { n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${all.where}`).get(all.params)?.n ?? 0;
+    const order =
+      query.sort === 'title' || (query.sort === 'relevance' && !match)
+        ? 'w.title_key'
+        : query.sort === 'relevance'
+          ? '(coalesce(m.rec, 0) + coalesce(m.pg, 0)), w.title_key'
+          : query.sort === 'date'
+            ? 'w.year_from IS NULL, w.year_from, w.title_key'
+            : 'w.year_from IS NULL, w.year_from DESC, w.title_key';
+    const rows = this.db
+      .prepare<Params, WorkRow>(
+        `SELECT w.rid, w.doc, w.access, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
+          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...all.params, limit: query.perPage, offset: (query.page - 1) * query.perPage });
+
+    const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
+    const folded = new Set(terms.flatMap((t) => t.folded));
+    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(match, rows, query) : new Map<string, PageHit[]>();
+    const hits: WorkHit[] = rows.map((r) => {
+      const work = JSON.parse(r.doc) as WorkDocument;
+      return {
+        work,
+        title: highlight(work.metadata.title, folded),
+        snippet: recordSnippet(work.metadata, folded),
+        pageMatches: r.pages ?? 0,
+        pageHits: pageHits.get(work.id) ?? [],
+      };
+    });
+    return {
+      total,
+      page: query.page,
+      perPage: query.perPage,
+      pageCount: Math.max(1, Math.ceil(total / query.perPage)),
+      hits,
+      facets,
+    };
+  }
+
+  private facet(name: FacetName, from: string, filter: { where: string; params: Params }, filters: SearchFilters): FacetValue[] {
+    const column = { collection: 'w.collection', type: 'w.type', century: 'w.century', hasText: 'w.has_text', accessLevel: 'w.access', language: 'l.language' }[name];
+    const join = name === 'language' ? ' JOIN work_languages l ON l.work_rid = w.rid' : '';
+    const rows = this.db
+      .prepare<Params, { value: string | number; n: number }>(
+        `SELECT ${column} AS value, count(*) AS n FROM ${from}${join} WHERE ${filter.where} AND ${column} IS NOT NULL GROUP BY ${column}`,
+      )
+      .all(filter.params);
+    const shown = (v: string | number) => (name === 'hasText' ? String(v === 1) : String(v));
+    const selected = new Set((name === 'hasText' ? (filters.hasText === undefined ? [] : [filters.hasText]) : (filters[name] ?? [])).map(String));
+    const counts = new Map(rows.map((r) => [shown(r.value), r.n]));
+    // A chosen value that nothing matches any more still shows, so that it can be removed.
+    for (const s of selected) if (!counts.has(s)) counts.set(s, 0);
+    const values = [...counts].map(([value, count]) => ({ value, count, selected: selected.has(value) }));
+    if (name === 'century') return values.sort((a, b) => Number(a.value) - Number(b.value));
+    return values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  }
+
+  /** The best pages of each hit whose text the viewer may read, with snippets. */
+  private pageHits(match: string, rows: readonly WorkRow[], query: SearchQuery): Map<string, PageHit[]> {
+    const readable = new Set(readableLevels(query.visibility));
+    const ids = rows.filter((r) => (r.pages ?? 0) > 0 && readable.has(r.access)).map((r) => (JSON.parse(r.doc) as WorkDocument).id);
+    const out = new Map<string, PageHit[]>();
+    if (ids.length === 0) return out;
+    const pages = this.db
+      .prepare<{ match: string; ids: string; n: number }, PageRow>(
+        `WITH hit AS MATERIALIZED (
+           SELECT pages_fts.rowid AS prid, bm25(pages_fts) AS s FROM pages_fts WHERE pages_fts MATCH @match
+         )
+         SELECT id, work_id, canvas_id, label, ord, text, words FROM (
+           SELECT p.id, p.work_id, p.canvas_id, p.label, p.ord, p.text, p.words,
+                  row_number() OVER (PARTITION BY p.work_id ORDER BY hit.s, p.ord) AS rn
+             FROM hit JOIN pages p ON p.rid = hit.prid
+            WHERE p.work_id IN (SELECT value FROM json_each(@ids))
+         ) WHERE rn <= @n ORDER BY work_id, rn`,
+      )
+      .all({ match, ids: JSON.stringify(ids), n: query.pageHitsPerWork });
+    const folded = new Set(queryTerms(tokenize(wellFormed(query.q))).flatMap((t) => t.folded));
+    for (const p of pages) {
+      const cut = snippet(p.text, folded);
+      const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
+      const xywh = boxOf(words, cut.firstMatch);
+      const hit: PageHit = { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
+      out.set(p.work_id, [...(out.get(p.work_id) ?? []), hit]);
+    }
+    return out;
+  }
+}
+
+/** A passage of description, subject or alternative titles: the first with a match, else the first there is. */
+function recordSnippet(m: Metadata, folded: ReadonlySet<string>) {
+  const fields = [m.description, m.subject, m.alternativeTitle?.join('; ')].filter((s): s is string => !!s?.trim());
+  for (const field of fields) {
+    const cut = snippet(field, folded);
+    if (cut.firstMatch) return cut.segments;
+  }
+  return fields[0] ? snippet(fields[0], folded).segments : [];
+}
