@@ -335,6 +335,8 @@ export class EmbeddedSearchIndex implements SearchIndex {
       .run(workId);
   }
 
+  // No await inside: the statements of one search run back to back, so the per-connection
+  // temp table `matched` is never shared by two searches.
   async search(query: SearchQuery): Promise<SearchResult> {
     const tokens = tokenize(wellFormed(query.q));
     const terms = queryTerms(tokens);
@@ -412,7 +414,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
 
     const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
-    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(match, rows, query) : new Map<string, PageHit[]>();
+    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(match, folded, rows, query) : new Map<string, PageHit[]>();
     const hits: WorkHit[] = rows.map((r) => {
       const work = JSON.parse(r.doc) as WorkDocument;
       return {
@@ -452,7 +454,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   /** The best pages of each hit whose text the viewer may read, with snippets. */
-  private pageHits(match: string, rows: readonly WorkRow[], query: SearchQuery): Map<string, PageHit[]> {
+  private pageHits(match: string, folded: ReadonlySet<string>, rows: readonly WorkRow[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
     const ids = rows.filter((r) => (r.pages ?? 0) > 0 && readable.has(r.access)).map((r) => (JSON.parse(r.doc) as WorkDocument).id);
     const out = new Map<string, PageHit[]>();
@@ -470,7 +472,6 @@ export class EmbeddedSearchIndex implements SearchIndex {
          ) WHERE rn <= @n ORDER BY work_id, rn`,
       )
       .all({ match, ids: JSON.stringify(ids), n: query.pageHitsPerWork });
-    const folded = new Set(queryTerms(tokenize(wellFormed(query.q))).flatMap((t) => t.folded));
     for (const p of pages) {
       const cut = snippet(p.text, folded);
       const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);

@@ -26,7 +26,8 @@ export interface Token {
   han: boolean;
 }
 
-const HAN = /^\p{Script=Han}$/u;
+// Han letters and numerals (〇); radicals and other Han-script symbols are not words.
+const HAN = /^(?=\p{Script=Han})[\p{L}\p{N}]$/u;
 const WORD_PART = /^[\p{L}\p{N}\p{M}]$/u;
 
 const toTraditional = Converter({ from: 'cn', to: 't' });

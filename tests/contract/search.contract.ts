@@ -9,6 +9,7 @@ import {
   type Visibility,
   type WorkDocument,
 } from '../../src/search/port.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 /**
  * The one contract every search adapter keeps (embedded FTS5 always; Typesense when
@@ -279,6 +280,22 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     t.throws(() => parseSearchQuery({ q: 'x'.repeat(2001) }, PUBLIC), { instanceOf: SearchQueryError });
     // The index is intact after all of it.
     t.is((await search(index, { q: '' })).total, PUBLIC_WORKS.length);
+  });
+
+  test(`${name}: 500 seeded random queries of syntax, Vietnamese, Han, emoji and broken UTF-16 never give an engine error`, async (t) => {
+    const index = await fresh();
+    const random = mulberry32(2026);
+    const pieces = ['"', "'", '*', '(', ')', ':', '^', '{', '}', '-', '+', ';', '--', 'NEAR', 'AND', 'OR', 'NOT', 'SELECT', 'bắc', 'GIANG', 'địa', 'bạ', '北', '江', NOM, '传', '😀', '\uD800', '\uDC00', '\u0301', '\u0000', ' ', ' ', '%', '_', '\\'];
+    for (let i = 0; i < 500; i++) {
+      const q = Array.from({ length: 1 + Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join(random() < 0.5 ? '' : ' ');
+      try {
+        const r = await search(index, { q });
+        t.false(ids(r).includes('mat-ban'), JSON.stringify(q));
+        t.is(r.hits.length, Math.min(r.total, 20), JSON.stringify(q));
+      } catch (err) {
+        t.true(err instanceof SearchQueryError, `${JSON.stringify(q)}: ${String(err)}`);
+      }
+    }
   });
 
   test(`${name}: unknown filters and bad values are a SearchQueryError naming them`, (t) => {
