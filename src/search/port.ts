@@ -118,7 +118,7 @@ export const SearchQueryInput = z
     sort: z.enum(SORTS).default('relevance'),
     page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1),
     perPage: z.coerce.number().int().min(1).max(MAX_PER_PAGE).default(20),
-    /** Best page hits shown under each work. */
+    /** Matching pages shown under each work (the first ones in reading order). */
     pageHitsPerWork: z.coerce.number().int().min(0).max(10).default(3),
   })
   .strict();
@@ -189,6 +189,7 @@ export interface WorkHit {
   snippet: Segment[];
   /** How many pages the viewer may read matched (0 when only the record matched). */
   pageMatches: number;
+  /** The first `pageHitsPerWork` matching pages in reading order. */
   pageHits: PageHit[];
 }
 
