@@ -85,6 +85,8 @@ function workFieldText(m: Metadata): Record<WorkField, string> {
   };
 }
 
+const vietnamese = new Intl.Collator('vi');
+
 const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).join(', ');
 
 const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
@@ -468,7 +470,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     for (const s of selected) if (!counts.has(s)) counts.set(s, 0);
     const values = [...counts].map(([value, count]) => ({ value, count, selected: selected.has(value) }));
     if (name === 'century') return values.sort((a, b) => Number(a.value) - Number(b.value));
-    return values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    return values.sort((a, b) => b.count - a.count || vietnamese.compare(a.value, b.value));
   }
 
   /**
