@@ -355,8 +355,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   // No await inside: the statements of one search run back to back, so the per-connection
   // temp table `matched` is never shared by two searches.
   async search(query: SearchQuery): Promise<SearchResult> {
-    const tokens = tokenize(wellFormed(query.q));
-    const terms = queryTerms(tokens);
+    const terms = queryTerms(query.q);
     const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
     const findable = sqlList(findableLevels(query.visibility));

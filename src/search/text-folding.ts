@@ -90,15 +90,17 @@ export function indexText(tokens: readonly Token[], form: 'folded' | 'exact'): s
 }
 
 /**
- * A query term: one word, or a run of adjacent Han/Nôm characters that must occur together
- * (a phrase), so that `北江` does not match every page that has 北 somewhere and 江 elsewhere.
+ * A query term: one word, or a phrase whose tokens must occur together in this order: a run
+ * of adjacent Han/Nôm characters (so that `北江` does not match every page that has 北
+ * somewhere and 江 elsewhere), or words the user put in double quotes (`"địa bạ"`).
  */
 export interface QueryTerm {
   folded: string[];
   exact: string[];
 }
 
-export function queryTerms(tokens: readonly Token[]): QueryTerm[] {
+function termsOf(tokens: readonly Token[], phrase: boolean): QueryTerm[] {
+  if (phrase && tokens.length > 0) return [{ folded: tokens.map((t) => t.folded), exact: tokens.map((t) => t.exact) }];
   const terms: QueryTerm[] = [];
   let run: QueryTerm | undefined;
   let runEnd = -1;
@@ -113,6 +115,19 @@ export function queryTerms(tokens: readonly Token[]): QueryTerm[] {
     }
     runEnd = t.end;
   }
+  return terms;
+}
+
+/**
+ * The terms of what a user typed, every one of which must match. Text between a pair of
+ * double quotes is a phrase; an unpaired quote is only a separator, like every other
+ * punctuation mark, so no input is a syntax error. Repeated terms count once.
+ */
+export function queryTerms(query: string): QueryTerm[] {
+  const parts = wellFormed(query).split('"');
+  // With an odd number of quotes the last one is unpaired: its text is not a phrase.
+  const paired = parts.length % 2 === 1 ? parts.length : parts.length - 1;
+  const terms = parts.flatMap((part, i) => termsOf(tokenize(part), i % 2 === 1 && i < paired));
   const seen = new Set<string>();
   return terms.filter((term) => {
     const key = term.exact.join(' ');

@@ -179,6 +179,14 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     t.deepEqual(ids(await search(index, { q: '南北' })), []);
   });
 
+  test(`${name}: words in double quotes must occur together, in order`, async (t) => {
+    const index = await fresh();
+    t.deepEqual(sorted(ids(await search(index, { q: '"bac giang"' }))), sorted(['dia-ba-bac-giang', 'phong-tho-bac-giang', 'huong-uoc']));
+    t.deepEqual(ids(await search(index, { q: '"giang bac"' })), []);
+    t.deepEqual(ids(await search(index, { q: '"ruộng công"' })), ['dia-ba-bac-giang']);
+    t.deepEqual(ids(await search(index, { q: '"công ruộng"' })), []);
+  });
+
   test(`${name}: a simplified character finds its traditional form (传 finds 傳)`, async (t) => {
     const index = await fresh();
     const r = await search(index, { q: '传' });

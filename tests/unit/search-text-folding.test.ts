@@ -67,7 +67,7 @@ test('index text is the tokens joined by spaces; every token is letters, digits 
 });
 
 test('query terms: words alone, adjacent Han characters as one phrase, duplicates once', (t) => {
-  t.deepEqual(queryTerms(tokenize('Bắc Giang 北江 bac 地 簿')), [
+  t.deepEqual(queryTerms('Bắc Giang 北江 bac 地 簿'), [
     { folded: ['bac'], exact: ['bắc'] },
     { folded: ['giang'], exact: ['giang'] },
     { folded: ['北', '江'], exact: ['北', '江'] },
@@ -75,7 +75,23 @@ test('query terms: words alone, adjacent Han characters as one phrase, duplicate
     { folded: ['地'], exact: ['地'] },
     { folded: ['簿'], exact: ['簿'] },
   ]);
-  t.deepEqual(queryTerms(tokenize('bac bac')), [{ folded: ['bac'], exact: ['bac'] }]);
+  t.deepEqual(queryTerms('bac bac'), [{ folded: ['bac'], exact: ['bac'] }]);
+});
+
+test('query terms: words in paired double quotes are a phrase; an unpaired quote only separates', (t) => {
+  t.deepEqual(queryTerms('"Địa bạ" Bắc'), [
+    { folded: ['dia', 'ba'], exact: ['địa', 'bạ'] },
+    { folded: ['bac'], exact: ['bắc'] },
+  ]);
+  t.deepEqual(queryTerms('"địa bạ" "bắc'), [
+    { folded: ['dia', 'ba'], exact: ['địa', 'bạ'] },
+    { folded: ['bac'], exact: ['bắc'] },
+  ]);
+  t.deepEqual(queryTerms('"địa bạ'), [
+    { folded: ['dia'], exact: ['địa'] },
+    { folded: ['ba'], exact: ['bạ'] },
+  ]);
+  t.deepEqual(queryTerms('"" "😀" "'), []);
 });
 
 test('wellFormed replaces lone surrogates only, keeping length', (t) => {
