@@ -104,9 +104,12 @@ export function matchExpression(terms: readonly QueryTerm[]): string {
 
 interface WorkRow {
   rid: number;
-  doc: string;
-  access: AccessLevel;
   pages: number | null;
+}
+
+interface Found {
+  work: WorkDocument;
+  pages: number;
 }
 
 interface PageRow {
@@ -146,7 +149,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const status: SchemaStatus = hasMeta ? 'migrated' : 'created';
     db.transaction(() => {
       db.exec(`
-        DROP TABLE IF EXISTS search_meta; DROP TABLE IF EXISTS works; DROP TABLE IF EXISTS work_languages;
+        DROP TABLE IF EXISTS search_meta; DROP TABLE IF EXISTS works; DROP TABLE IF EXISTS work_docs; DROP TABLE IF EXISTS work_languages;
         DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS works_fts; DROP TABLE IF EXISTS pages_fts;
         CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE works (
@@ -158,11 +161,17 @@ export class EmbeddedSearchIndex implements SearchIndex {
           century    INTEGER,
           year_from  INTEGER,
           title_key  TEXT NOT NULL,
-          has_text   INTEGER NOT NULL DEFAULT 0,
-          doc        TEXT NOT NULL
+          has_text   INTEGER NOT NULL DEFAULT 0
         );
+        -- The document apart: facets and counts scan works, which must stay narrow to be fast.
+        CREATE TABLE work_docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
         CREATE INDEX works_by_title ON works (title_key);
         CREATE INDEX works_by_year ON works (year_from, title_key);
+        -- Covering indexes: browsing counts each facet over every work the viewer may find.
+        CREATE INDEX works_by_collection ON works (collection, access);
+        CREATE INDEX works_by_type ON works (type, access);
+        CREATE INDEX works_by_century ON works (century, access);
+        CREATE INDEX works_by_has_text ON works (has_text, access);
         CREATE TABLE work_languages (work_rid INTEGER NOT NULL, language TEXT NOT NULL, PRIMARY KEY (work_rid, language)) WITHOUT ROWID;
         CREATE INDEX work_languages_by_language ON work_languages (language);
         CREATE TABLE pages (
@@ -226,7 +235,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   async clear(): Promise<void> {
     this.db.transaction(() => {
       this.db.exec(`
-        DELETE FROM works; DELETE FROM work_languages; DELETE FROM pages;
+        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_languages; DELETE FROM pages;
         INSERT INTO works_fts (works_fts) VALUES ('delete-all');
         INSERT INTO pages_fts (pages_fts) VALUES ('delete-all');
         DELETE FROM search_meta WHERE key = 'checkpoint';
@@ -255,14 +264,13 @@ export class EmbeddedSearchIndex implements SearchIndex {
       century: m.yearFrom === undefined ? null : centuryOf(m.yearFrom),
       year_from: m.yearFrom ?? null,
       title_key: titleSortKey(m.title),
-      doc: JSON.stringify(doc),
     };
     let rid: number;
     if (existing) {
       rid = existing.rid;
       db.prepare(
         `UPDATE works SET access = @access, collection = @collection, type = @type, century = @century,
-           year_from = @year_from, title_key = @title_key, doc = @doc WHERE rid = @rid`,
+           year_from = @year_from, title_key = @title_key WHERE rid = @rid`,
       ).run({ ...row, rid });
       db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(rid);
       db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
@@ -270,12 +278,13 @@ export class EmbeddedSearchIndex implements SearchIndex {
       rid = Number(
         db
           .prepare(
-            `INSERT INTO works (id, access, collection, type, century, year_from, title_key, doc)
-             VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key, @doc)`,
+            `INSERT INTO works (id, access, collection, type, century, year_from, title_key)
+             VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key)`,
           )
           .run(row).lastInsertRowid,
       );
     }
+    db.prepare('INSERT INTO work_docs (rid, doc) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc').run(rid, JSON.stringify(doc));
     const fields = workFieldText(m);
     const values = WORK_FIELDS.flatMap(([f]) => {
       const tokens = tokenize(wellFormed(fields[f]));
@@ -332,6 +341,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(work.rid);
       db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(work.rid);
       db.prepare('DELETE FROM works WHERE rid = ?').run(work.rid);
+      db.prepare('DELETE FROM work_docs WHERE rid = ?').run(work.rid);
     }
     db.prepare('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
     db.prepare('DELETE FROM pages WHERE work_id = ?').run(id);
@@ -426,24 +436,32 @@ export class EmbeddedSearchIndex implements SearchIndex {
             : 'w.year_from IS NULL, w.year_from DESC, w.title_key';
     const rows = this.db
       .prepare<Params, WorkRow>(
-        `SELECT w.rid, w.doc, w.access, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
+        `SELECT w.rid, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
           ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
       .all({ ...all.params, limit: query.perPage, offset: (query.page - 1) * query.perPage });
 
+    const docs = new Map(
+      this.db
+        .prepare<[string], { rid: number; doc: string }>('SELECT rid, doc FROM work_docs WHERE rid IN (SELECT value FROM json_each(?))')
+        .all(JSON.stringify(rows.map((r) => r.rid)))
+        .map((d) => [d.rid, JSON.parse(d.doc) as WorkDocument]),
+    );
+    const found: Found[] = rows.flatMap((r) => {
+      const work = docs.get(r.rid);
+      return work ? [{ work, pages: r.pages ?? 0 }] : [];
+    });
+
     const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
-    const pageHits = pageMatch && query.pageHitsPerWork > 0 ? this.pageHits(pageMatch, folded, rows, query) : new Map<string, PageHit[]>();
-    const hits: WorkHit[] = rows.map((r) => {
-      const work = JSON.parse(r.doc) as WorkDocument;
-      return {
-        work,
-        title: highlight(work.metadata.title, folded),
-        snippet: recordSnippet(work.metadata, folded),
-        pageMatches: r.pages ?? 0,
-        pageHits: pageHits.get(work.id) ?? [],
-      };
-    });
+    const pageHits = pageMatch && query.pageHitsPerWork > 0 ? this.pageHits(pageMatch, folded, found, query) : new Map<string, PageHit[]>();
+    const hits: WorkHit[] = found.map(({ work, pages }) => ({
+      work,
+      title: highlight(work.metadata.title, folded),
+      snippet: recordSnippet(work.metadata, folded),
+      pageMatches: pages,
+      pageHits: pageHits.get(work.id) ?? [],
+    }));
     return {
       total,
       page: query.page,
@@ -478,7 +496,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
    * call, which for twenty hits costs more than the whole search; and within one work, the
    * reader wants the pages in the order of the book (as IIIF Content Search gives them).
    */
-  private pageHits(pageMatch: string, folded: ReadonlySet<string>, rows: readonly WorkRow[], query: SearchQuery): Map<string, PageHit[]> {
+  private pageHits(pageMatch: string, folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
     const first = this.db.prepare<{ match: string; n: number }, PageRow>(
       `SELECT p.id, p.work_id, p.canvas_id, p.label, p.ord, p.text, p.words
@@ -486,12 +504,11 @@ export class EmbeddedSearchIndex implements SearchIndex {
         WHERE pages_fts MATCH @match ORDER BY p.ord, p.id LIMIT @n`,
     );
     const out = new Map<string, PageHit[]>();
-    for (const r of rows) {
-      if (!r.pages || !readable.has(r.access)) continue;
-      const workId = (JSON.parse(r.doc) as WorkDocument).id;
-      const pages = first.all({ match: `${pageMatch} AND {work} : "${workToken(workId)}"`, n: query.pageHitsPerWork });
+    for (const { work, pages: matched } of found) {
+      if (matched === 0 || !readable.has(work.accessLevel)) continue;
+      const pages = first.all({ match: `${pageMatch} AND {work} : "${workToken(work.id)}"`, n: query.pageHitsPerWork });
       out.set(
-        workId,
+        work.id,
         pages.map((p) => {
           const cut = snippet(p.text, folded);
           const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
