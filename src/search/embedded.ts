@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { centuryOf } from '../domain/year-range.ts';
@@ -57,7 +57,6 @@ const SCHEMA_VERSION = 1;
  */
 const workToken = (workId: string) => `w${Buffer.from(workId, 'utf8').toString('hex')}`;
 
-
 // bm25 weights: title > alternative title > creator, call number > subject > description >
 // other catalogue text > page text. Page bm25 is summed with the record's unscaled (weight 1).
 const WORK_FIELDS = [
@@ -92,7 +91,7 @@ const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).
 const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
 
 /** FTS5 MATCH for terms that must all occur; each term as its folded phrase OR its exact one. */
-export function matchExpression(terms: readonly QueryTerm[]): string {
+function matchExpression(terms: readonly QueryTerm[]): string {
   return terms
     .map((t) => {
       const folded = quote(t.folded);
@@ -114,7 +113,6 @@ interface Found {
 
 interface PageRow {
   id: string;
-  work_id: string;
   canvas_id: string;
   label: string;
   ord: number;
@@ -124,33 +122,45 @@ interface PageRow {
 
 type Params = Record<string, string | number>;
 
-export class EmbeddedSearchIndex implements SearchIndex {
-  private readonly db: Database.Database;
+function openDb(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // A projection: a lost commit is replayed from the checkpoint kept in the same transaction.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // A projection: a lost commit is replayed from the checkpoint kept in the same transaction.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+export class EmbeddedSearchIndex implements SearchIndex {
+  private db: Database.Database;
+
+  constructor(private readonly path: string) {
+    this.db = openDb(path);
   }
 
   async ensureSchema(): Promise<SchemaStatus> {
-    const db = this.db;
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_meta'").get() !== undefined;
-    const version = hasMeta
-      ? db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'schema_version'").get()?.value
+    const tables = this.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    const version = tables.some((t) => t.name === 'search_meta')
+      ? this.db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'schema_version'").get()?.value
       : undefined;
     if (version === String(SCHEMA_VERSION)) {
       this.createTempTables();
       return 'current';
     }
-    const status: SchemaStatus = hasMeta ? 'migrated' : 'created';
+    const status: SchemaStatus = tables.length > 0 ? 'migrated' : 'created';
+    if (tables.length > 0) {
+      // Another schema (or a creation cut short): the file is only a projection, so it goes
+      // whole. Dropping the tables instead is not enough: SQLite 3.53's FTS5 leaves the
+      // `_content` shadow table of a contentless_unindexed table behind on DROP TABLE, and
+      // defensive mode forbids dropping it by name.
+      this.db.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.path}${suffix}`, { force: true });
+      this.db = openDb(this.path);
+    }
+    const db = this.db;
     db.transaction(() => {
       db.exec(`
-        DROP TABLE IF EXISTS search_meta; DROP TABLE IF EXISTS works; DROP TABLE IF EXISTS work_docs; DROP TABLE IF EXISTS work_languages;
-        DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS works_fts; DROP TABLE IF EXISTS pages_fts;
         CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE works (
           rid        INTEGER PRIMARY KEY,
@@ -499,7 +509,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   private pageHits(pageMatch: string, folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
     const first = this.db.prepare<{ match: string; n: number }, PageRow>(
-      `SELECT p.id, p.work_id, p.canvas_id, p.label, p.ord, p.text, p.words
+      `SELECT p.id, p.canvas_id, p.label, p.ord, p.text, p.words
          FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
         WHERE pages_fts MATCH @match ORDER BY p.ord, p.id LIMIT @n`,
     );

@@ -433,6 +433,11 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     await index.clear();
     t.is(await index.readCheckpoint(), undefined);
     t.is((await search(index, { q: '' })).total, 0);
+
+    // A rebuild after the clear answers as the first build did.
+    await index.upsert(CORPUS, { version: 2, position: 1n });
+    t.deepEqual(ids(await search(index, { q: NOM })), ['dia-ba-bac-giang']);
+    t.is((await search(index, { q: '' })).total, PUBLIC_WORKS.length);
   });
 
   test(`${name}: a page may arrive before its work, and an access change moves page text in and out of reach`, async (t) => {
