@@ -55,6 +55,9 @@ function wordToken(text: string, start: number, end: number): Token | undefined 
   return { folded, exact: raw.normalize('NFC').toLowerCase(), start, end, han: false };
 }
 
+/** ASCII letters and digits without a regular expression: most of any text, Vietnamese included. */
+const isAsciiWordPart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
+
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let wordStart = -1;
@@ -66,7 +69,12 @@ export function tokenize(text: string): Token[] {
     wordStart = -1;
   };
   for (const cp of text) {
-    if (HAN.test(cp)) {
+    const c = cp.charCodeAt(0);
+    if (c < 0x80) {
+      if (isAsciiWordPart(c)) {
+        if (wordStart === -1) wordStart = i;
+      } else endWord(i);
+    } else if (HAN.test(cp)) {
       endWord(i);
       tokens.push({ folded: foldHan(cp), exact: cp, start: i, end: i + cp.length, han: true });
     } else if (WORD_PART.test(cp)) {
