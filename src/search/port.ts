@@ -102,7 +102,8 @@ const Filters = z
   .object({
     collection: oneOrMany(Id),
     language: oneOrMany(LanguageCode),
-    type: oneOrMany(z.string().min(1).max(200)),
+    // Stored types are NFC (metadata.ts); a URL may carry the same words decomposed.
+    type: oneOrMany(z.string().min(1).max(200).transform((s) => s.normalize('NFC'))),
     century: oneOrMany(Century),
     hasText: Bool,
     accessLevel: oneOrMany(z.enum(ACCESS_LEVELS)),

@@ -368,6 +368,7 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     t.deepEqual(ids(await search(index, { q: 'bac giang', filters: { hasText: 'false' } })), ['phong-tho-bac-giang']);
     t.deepEqual(sorted(ids(await search(index, { q: '', filters: { collection: ['dia-ba', 'dia-chi'] } }))), sorted(['dia-ba-bac-giang', 'phong-tho-bac-giang']));
     t.deepEqual(ids(await search(index, { q: '', filters: { type: 'địa chí' } })), ['phong-tho-bac-giang']);
+    t.deepEqual(ids(await search(index, { q: '', filters: { type: 'địa chí'.normalize('NFD') } })), ['phong-tho-bac-giang']);
     t.deepEqual(ids(await search(index, { q: '', filters: { accessLevel: 'restricted' } })), ['huong-uoc']);
     // A chosen value nothing matches still shows, so it can be removed.
     const none = await search(index, { q: 'kim', filters: { collection: 'han-nom' } });
