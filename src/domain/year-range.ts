@@ -77,3 +77,8 @@ export function normaliseYearRange(text: string): YearRange | undefined {
   }
   return undefined;
 }
+
+/** Year → century: 1 … 100 is the 1st, 1801 … 1900 the 19th; years before 1 count back (−99 … 0 is 1st BCE → -1). */
+export function centuryOf(year: number): number {
+  return year >= 1 ? Math.ceil(year / 100) : -(Math.floor(-year / 100) + 1);
+}

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { normaliseYearRange, type YearRange } from '../../src/domain/year-range.ts';
+import { centuryOf, normaliseYearRange, type YearRange } from '../../src/domain/year-range.ts';
 
 /**
  * Free-text dates as a Vietnamese cataloguer writes them, and the year range a reader
@@ -74,4 +74,9 @@ test('a range, when there is one, is always ordered', (t) => {
     if (r) t.true(r.yearFrom <= r.yearTo, input);
     else t.pass();
   }
+});
+
+test('centuryOf: 1 … 100 is the 1st century, 1801 … 1900 the 19th, years before 1 count back', (t) => {
+  t.deepEqual([1, 100, 101, 1547, 1800, 1801, 1900, 1901, 2000, 2001].map(centuryOf), [1, 1, 2, 16, 18, 19, 19, 20, 20, 21]);
+  t.deepEqual([0, -99, -100, -101].map(centuryOf), [-1, -1, -2, -2]);
 });

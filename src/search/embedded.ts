@@ -1,0 +1,542 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { centuryOf } from '../domain/year-range.ts';
+import type { AccessLevel, Metadata } from '../domain/metadata.ts';
+import {
+  type DocumentRef,
+  FACETS,
+  type FacetName,
+  type FacetValue,
+  findableLevels,
+  type IndexCheckpoint,
+  MAX_QUERY_TERMS,
+  type PageDocument,
+  type PageHit,
+  readableLevels,
+  type SchemaStatus,
+  type SearchDocument,
+  type SearchFilters,
+  type SearchIndex,
+  type SearchQuery,
+  type SearchResult,
+  tooManyTerms,
+  type WordBox,
+  type WorkDocument,
+  type WorkHit,
+} from './port.ts';
+import { boxOf, highlight, snippet } from './snippet.ts';
+import { indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
+import { titleSortKey } from './title-sort-key.ts';
+
+/**
+ * The embedded search adapter: SQLite FTS5 in a file of its own (the index is a projection:
+ * delete the file and rebuild it from the log).
+ *
+ * Text is analysed by `text-folding.ts`, not by SQLite: each FTS column holds tokens joined by
+ * spaces and the `ascii` tokenizer only splits them again (it keeps every non-ASCII byte, so
+ * a Nôm character outside the BMP stays one token). Every field has a folded column and an
+ * exact one; a query term matches the folded form OR the exact form, which matches the same
+ * documents but lets bm25 rank `kím` above `Kim` for the query `kím`.
+ *
+ * The MATCH expression is built only from tokens, each quoted by us: a token is letters,
+ * digits and marks, so nothing the user types (quotes, `*`, `NEAR(`, `AND`, parentheses)
+ * reaches FTS5 as syntax.
+ *
+ * A work matches when its record has every query term, or when one page the viewer may read
+ * has them all. Facets and totals are counted in SQL over the matched works.
+ */
+
+// Schema version: a change drops the index, and the projection rebuilds it.
+const SCHEMA_VERSION = 1;
+
+/**
+ * A page's work as one FTS token (hex of the id: ids hold `-` and `_`, which the tokenizer
+ * splits at), so that "this work's pages that match" is an intersection of two posting lists
+ * FTS5 can skip through, not a scan of every matching page in the repository.
+ */
+const workToken = (workId: string) => `w${Buffer.from(workId, 'utf8').toString('hex')}`;
+
+// bm25 weights: title > alternative title > creator, call number > subject > description >
+// other catalogue text > page text. Page bm25 is summed with the record's unscaled (weight 1).
+const WORK_FIELDS = [
+  ['title', 10],
+  ['alt', 6],
+  ['creator', 4],
+  ['identifier', 4],
+  ['subject', 3],
+  ['description', 2],
+  ['other', 1.5],
+] as const;
+type WorkField = (typeof WORK_FIELDS)[number][0];
+const WORK_COLUMNS = WORK_FIELDS.flatMap(([f]) => [`${f}_f`, `${f}_x`]);
+const WORK_WEIGHTS = WORK_FIELDS.flatMap(([, w]) => [w, w]).join(', ');
+
+function workFieldText(m: Metadata): Record<WorkField, string> {
+  return {
+    title: m.title,
+    alt: (m.alternativeTitle ?? []).join('\n'),
+    creator: m.creator ?? '',
+    identifier: m.identifier ?? '',
+    subject: m.subject ?? '',
+    description: m.description ?? '',
+    other: [m.date, m.type, m.source, m.extent, m.format].filter(Boolean).join('\n'),
+  };
+}
+
+const vietnamese = new Intl.Collator('vi');
+
+const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).join(', ');
+
+const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
+
+/** FTS5 MATCH for terms that must all occur; each term as its folded phrase OR its exact one. */
+function matchExpression(terms: readonly QueryTerm[]): string {
+  return terms
+    .map((t) => {
+      const folded = quote(t.folded);
+      const exact = quote(t.exact);
+      return folded === exact ? folded : `(${folded} OR ${exact})`;
+    })
+    .join(' AND ');
+}
+
+interface WorkRow {
+  rid: number;
+  pages: number | null;
+}
+
+interface Found {
+  work: WorkDocument;
+  pages: number;
+}
+
+interface PageRow {
+  id: string;
+  canvas_id: string;
+  label: string;
+  ord: number;
+  text: string;
+  words: string | null;
+}
+
+type Params = Record<string, string | number>;
+
+function openDb(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // A projection: a lost commit is replayed from the checkpoint kept in the same transaction.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
+export class EmbeddedSearchIndex implements SearchIndex {
+  private db: Database.Database;
+
+  constructor(private readonly path: string) {
+    this.db = openDb(path);
+  }
+
+  async ensureSchema(): Promise<SchemaStatus> {
+    const tables = this.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    const version = tables.some((t) => t.name === 'search_meta')
+      ? this.db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'schema_version'").get()?.value
+      : undefined;
+    if (version === String(SCHEMA_VERSION)) {
+      this.createTempTables();
+      return 'current';
+    }
+    const status: SchemaStatus = tables.length > 0 ? 'migrated' : 'created';
+    if (tables.length > 0) {
+      // Another schema (or a creation cut short): the file is only a projection, so it goes
+      // whole. Dropping the tables instead is not enough: SQLite 3.53's FTS5 leaves the
+      // `_content` shadow table of a contentless_unindexed table behind on DROP TABLE, and
+      // defensive mode forbids dropping it by name.
+      this.db.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.path}${suffix}`, { force: true });
+      this.db = openDb(this.path);
+    }
+    const db = this.db;
+    db.transaction(() => {
+      db.exec(`
+        CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE works (
+          rid        INTEGER PRIMARY KEY,
+          id         TEXT NOT NULL UNIQUE,
+          access     TEXT NOT NULL,
+          collection TEXT,
+          type       TEXT,
+          century    INTEGER,
+          year_from  INTEGER,
+          title_key  TEXT NOT NULL,
+          has_text   INTEGER NOT NULL DEFAULT 0
+        );
+        -- The document apart: facets and counts scan works, which must stay narrow to be fast.
+        CREATE TABLE work_docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+        CREATE INDEX works_by_title ON works (title_key);
+        CREATE INDEX works_by_year ON works (year_from, title_key);
+        -- Covering indexes: browsing counts each facet over every work the viewer may find.
+        CREATE INDEX works_by_collection ON works (collection, access);
+        CREATE INDEX works_by_type ON works (type, access);
+        CREATE INDEX works_by_century ON works (century, access);
+        CREATE INDEX works_by_has_text ON works (has_text, access);
+        CREATE TABLE work_languages (work_rid INTEGER NOT NULL, language TEXT NOT NULL, PRIMARY KEY (work_rid, language)) WITHOUT ROWID;
+        CREATE INDEX work_languages_by_language ON work_languages (language);
+        CREATE TABLE pages (
+          rid       INTEGER PRIMARY KEY,
+          id        TEXT NOT NULL UNIQUE,
+          work_id   TEXT NOT NULL,
+          canvas_id TEXT NOT NULL,
+          label     TEXT NOT NULL,
+          ord       INTEGER NOT NULL,
+          text      TEXT NOT NULL,
+          words     TEXT
+        );
+        CREATE INDEX pages_by_work ON pages (work_id, ord);
+        CREATE VIRTUAL TABLE works_fts USING fts5(${WORK_COLUMNS.join(', ')}, tokenize = 'ascii', content = '', contentless_delete = 1);
+        -- work_id is stored (contentless_unindexed) so that grouping matches by work needs no join.
+        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, work, work_id UNINDEXED, tokenize = 'ascii', content = '', contentless_delete = 1, contentless_unindexed = 1);
+      `);
+      db.prepare("INSERT INTO search_meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    })();
+    this.createTempTables();
+    return status;
+  }
+
+  private createTempTables(): void {
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched (wrid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL)');
+  }
+
+  async upsert(docs: readonly SearchDocument[], checkpoint?: IndexCheckpoint): Promise<void> {
+    this.db.transaction(() => {
+      const touched = new Set<string>();
+      for (const doc of docs) {
+        if (doc.kind === 'work') this.putWork(doc);
+        else this.putPage(doc);
+        touched.add(doc.kind === 'work' ? doc.id : doc.workId);
+      }
+      for (const id of touched) this.refreshHasText(id);
+      if (checkpoint) this.writeCheckpoint(checkpoint);
+    })();
+  }
+
+  async delete(refs: readonly DocumentRef[], checkpoint?: IndexCheckpoint): Promise<void> {
+    this.db.transaction(() => {
+      for (const ref of refs) {
+        if (ref.kind === 'work') this.deleteWork(ref.id);
+        else {
+          const workId = this.deletePage(ref.id);
+          if (workId !== undefined) this.refreshHasText(workId);
+        }
+      }
+      if (checkpoint) this.writeCheckpoint(checkpoint);
+    })();
+  }
+
+  async readCheckpoint(): Promise<IndexCheckpoint | undefined> {
+    const row = this.db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'checkpoint'").get();
+    if (!row) return undefined;
+    const cp = JSON.parse(row.value) as { version: number; position: string | null };
+    return { version: cp.version, position: cp.position === null ? null : BigInt(cp.position) };
+  }
+
+  async clear(): Promise<void> {
+    this.db.transaction(() => {
+      this.db.exec(`
+        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_languages; DELETE FROM pages;
+        INSERT INTO works_fts (works_fts) VALUES ('delete-all');
+        INSERT INTO pages_fts (pages_fts) VALUES ('delete-all');
+        DELETE FROM search_meta WHERE key = 'checkpoint';
+      `);
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private writeCheckpoint(cp: IndexCheckpoint): void {
+    const value = JSON.stringify({ version: cp.version, position: cp.position === null ? null : cp.position.toString() });
+    this.db.prepare("INSERT INTO search_meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(value);
+  }
+
+  private putWork(doc: WorkDocument): void {
+    const db = this.db;
+    const m = doc.metadata;
+    const existing = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(doc.id);
+    const row = {
+      id: doc.id,
+      access: doc.accessLevel,
+      collection: m.collectionId ?? null,
+      type: m.type ?? null,
+      century: m.yearFrom === undefined ? null : centuryOf(m.yearFrom),
+      year_from: m.yearFrom ?? null,
+      title_key: titleSortKey(m.title),
+    };
+    let rid: number;
+    if (existing) {
+      rid = existing.rid;
+      db.prepare(
+        `UPDATE works SET access = @access, collection = @collection, type = @type, century = @century,
+           year_from = @year_from, title_key = @title_key WHERE rid = @rid`,
+      ).run({ ...row, rid });
+      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(rid);
+      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
+    } else {
+      rid = Number(
+        db
+          .prepare(
+            `INSERT INTO works (id, access, collection, type, century, year_from, title_key)
+             VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key)`,
+          )
+          .run(row).lastInsertRowid,
+      );
+    }
+    db.prepare('INSERT INTO work_docs (rid, doc) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc').run(rid, JSON.stringify(doc));
+    const fields = workFieldText(m);
+    const values = WORK_FIELDS.flatMap(([f]) => {
+      const tokens = tokenize(wellFormed(fields[f]));
+      return [indexText(tokens, 'folded'), indexText(tokens, 'exact')];
+    });
+    db.prepare(`INSERT INTO works_fts (rowid, ${WORK_COLUMNS.join(', ')}) VALUES (?, ${WORK_COLUMNS.map(() => '?').join(', ')})`).run(rid, ...values);
+    const addLanguage = db.prepare('INSERT OR IGNORE INTO work_languages (work_rid, language) VALUES (?, ?)');
+    for (const language of m.language ?? []) addLanguage.run(rid, language);
+  }
+
+  private putPage(doc: PageDocument): void {
+    const db = this.db;
+    // Lone surrogates become U+FFFD (same length, so word-box offsets stay true).
+    const text = wellFormed(doc.text);
+    const row = {
+      id: doc.id,
+      work_id: doc.workId,
+      canvas_id: doc.canvasId,
+      label: doc.label,
+      ord: doc.order,
+      text,
+      words: doc.words ? JSON.stringify(doc.words) : null,
+    };
+    const existing = db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
+    let rid: number;
+    if (existing) {
+      rid = existing.rid;
+      db.prepare(
+        'UPDATE pages SET work_id = @work_id, canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
+      ).run({ ...row, rid });
+      db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
+      if (existing.work_id !== doc.workId) this.refreshHasText(existing.work_id);
+    } else {
+      rid = Number(
+        db
+          .prepare('INSERT INTO pages (id, work_id, canvas_id, label, ord, text, words) VALUES (@id, @work_id, @canvas_id, @label, @ord, @text, @words)')
+          .run(row).lastInsertRowid,
+      );
+    }
+    const tokens = tokenize(text);
+    db.prepare('INSERT INTO pages_fts (rowid, text_f, text_x, work, work_id) VALUES (?, ?, ?, ?, ?)').run(
+      rid,
+      indexText(tokens, 'folded'),
+      indexText(tokens, 'exact'),
+      workToken(doc.workId),
+      doc.workId,
+    );
+  }
+
+  private deleteWork(id: string): void {
+    const db = this.db;
+    const work = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(id);
+    if (work) {
+      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(work.rid);
+      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(work.rid);
+      db.prepare('DELETE FROM works WHERE rid = ?').run(work.rid);
+      db.prepare('DELETE FROM work_docs WHERE rid = ?').run(work.rid);
+    }
+    db.prepare('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
+    db.prepare('DELETE FROM pages WHERE work_id = ?').run(id);
+  }
+
+  /** The work the page belonged to, if it existed. */
+  private deletePage(id: string): string | undefined {
+    const page = this.db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(id);
+    if (!page) return undefined;
+    this.db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
+    this.db.prepare('DELETE FROM pages WHERE rid = ?').run(page.rid);
+    return page.work_id;
+  }
+
+  private refreshHasText(workId: string): void {
+    this.db
+      .prepare("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND text <> '') WHERE id = ?")
+      .run(workId);
+  }
+
+  // No await inside: the statements of one search run back to back, so the per-connection
+  // temp table `matched` is never shared by two searches.
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const terms = queryTerms(query.q);
+    const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
+    if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
+    const findable = sqlList(findableLevels(query.visibility));
+    const readable = sqlList(readableLevels(query.visibility));
+    const match = terms.length ? matchExpression(terms) : undefined;
+    // On pages the terms are kept to the text columns: the work token column is for filtering.
+    const pageMatch = match && `{text_f text_x} : (${match})`;
+
+    if (match) {
+      this.db.exec('DELETE FROM temp.matched');
+      this.db
+        .prepare(
+          // MATERIALIZED: bm25 may only run in the query that does the MATCH, not under an aggregate.
+          `INSERT INTO temp.matched (wrid, rec, pg, pages)
+           WITH rec AS MATERIALIZED (
+             SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
+           ), pg AS MATERIALIZED (
+             SELECT work_id, bm25(pages_fts, 1, 1, 0) AS s FROM pages_fts WHERE pages_fts MATCH @pageMatch
+           ), pg_work AS (
+             SELECT work_id, min(s) AS s, count(*) AS n FROM pg GROUP BY work_id
+           )
+           SELECT wrid, min(rec), min(pg), sum(pages) FROM (
+             SELECT w.rid AS wrid, rec.s AS rec, NULL AS pg, 0 AS pages
+               FROM rec JOIN works w ON w.rid = rec.wrid
+              WHERE w.access IN (${findable})
+             UNION ALL
+             SELECT w.rid, NULL, pg_work.s, pg_work.n
+               FROM pg_work JOIN works w ON w.id = pg_work.work_id
+              WHERE w.access IN (${readable})
+           ) GROUP BY wrid`,
+        )
+        .run({ match, pageMatch });
+    }
+    const from = match ? 'temp.matched m JOIN works w ON w.rid = m.wrid' : 'works w';
+    const base = `w.access IN (${findable})`;
+
+    const filterSql = (except?: FacetName): { where: string; params: Params } => {
+      const parts = [base];
+      const params: Params = {};
+      const f: SearchFilters = query.filters;
+      const inList = (name: string, values: ReadonlyArray<string | number>) =>
+        values
+          .map((v, i) => {
+            params[`${name}${i}`] = v;
+            return `@${name}${i}`;
+          })
+          .join(', ');
+      if (f.collection && except !== 'collection') parts.push(`w.collection IN (${inList('collection', f.collection)})`);
+      if (f.type && except !== 'type') parts.push(`w.type IN (${inList('type', f.type)})`);
+      if (f.century && except !== 'century') parts.push(`w.century IN (${inList('century', f.century)})`);
+      if (f.accessLevel && except !== 'accessLevel') parts.push(`w.access IN (${inList('access', f.accessLevel)})`);
+      if (f.hasText !== undefined && except !== 'hasText') parts.push(`w.has_text = ${f.hasText ? 1 : 0}`);
+      if (f.language && except !== 'language') {
+        parts.push(`EXISTS (SELECT 1 FROM work_languages l WHERE l.work_rid = w.rid AND l.language IN (${inList('language', f.language)}))`);
+      }
+      return { where: parts.join(' AND '), params };
+    };
+
+    const all = filterSql();
+    const total = this.db.prepare<Params, { n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${all.where}`).get(all.params)?.n ?? 0;
+    const order =
+      query.sort === 'title' || (query.sort === 'relevance' && !match)
+        ? 'w.title_key'
+        : query.sort === 'relevance'
+          ? '(coalesce(m.rec, 0) + coalesce(m.pg, 0)), w.title_key'
+          : query.sort === 'date'
+            ? 'w.year_from IS NULL, w.year_from, w.title_key'
+            : 'w.year_from IS NULL, w.year_from DESC, w.title_key';
+    const rows = this.db
+      .prepare<Params, WorkRow>(
+        `SELECT w.rid, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
+          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...all.params, limit: query.perPage, offset: (query.page - 1) * query.perPage });
+
+    const docs = new Map(
+      this.db
+        .prepare<[string], { rid: number; doc: string }>('SELECT rid, doc FROM work_docs WHERE rid IN (SELECT value FROM json_each(?))')
+        .all(JSON.stringify(rows.map((r) => r.rid)))
+        .map((d) => [d.rid, JSON.parse(d.doc) as WorkDocument]),
+    );
+    const found: Found[] = rows.flatMap((r) => {
+      const work = docs.get(r.rid);
+      return work ? [{ work, pages: r.pages ?? 0 }] : [];
+    });
+
+    const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
+    const folded = new Set(terms.flatMap((t) => t.folded));
+    const pageHits = pageMatch && query.pageHitsPerWork > 0 ? this.pageHits(pageMatch, folded, found, query) : new Map<string, PageHit[]>();
+    const hits: WorkHit[] = found.map(({ work, pages }) => ({
+      work,
+      title: highlight(work.metadata.title, folded),
+      snippet: recordSnippet(work.metadata, folded),
+      pageMatches: pages,
+      pageHits: pageHits.get(work.id) ?? [],
+    }));
+    return {
+      total,
+      page: query.page,
+      perPage: query.perPage,
+      pageCount: Math.max(1, Math.ceil(total / query.perPage)),
+      hits,
+      facets,
+    };
+  }
+
+  private facet(name: FacetName, from: string, filter: { where: string; params: Params }, filters: SearchFilters): FacetValue[] {
+    const column = { collection: 'w.collection', type: 'w.type', century: 'w.century', hasText: 'w.has_text', accessLevel: 'w.access', language: 'l.language' }[name];
+    const join = name === 'language' ? ' JOIN work_languages l ON l.work_rid = w.rid' : '';
+    const rows = this.db
+      .prepare<Params, { value: string | number; n: number }>(
+        `SELECT ${column} AS value, count(*) AS n FROM ${from}${join} WHERE ${filter.where} AND ${column} IS NOT NULL GROUP BY ${column}`,
+      )
+      .all(filter.params);
+    const shown = (v: string | number) => (name === 'hasText' ? String(v === 1) : String(v));
+    const selected = new Set((name === 'hasText' ? (filters.hasText === undefined ? [] : [filters.hasText]) : (filters[name] ?? [])).map(String));
+    const counts = new Map(rows.map((r) => [shown(r.value), r.n]));
+    // A chosen value that nothing matches any more still shows, so that it can be removed.
+    for (const s of selected) if (!counts.has(s)) counts.set(s, 0);
+    const values = [...counts].map(([value, count]) => ({ value, count, selected: selected.has(value) }));
+    if (name === 'century') return values.sort((a, b) => Number(a.value) - Number(b.value));
+    return values.sort((a, b) => b.count - a.count || vietnamese.compare(a.value, b.value));
+  }
+
+  /**
+   * The first matching pages, in reading order, of each hit whose text the viewer may read.
+   * Reading order, not bm25: bm25 counts every page in the repository holding each term on each
+   * call, which for twenty hits costs more than the whole search; and within one work, the
+   * reader wants the pages in the order of the book (as IIIF Content Search gives them).
+   */
+  private pageHits(pageMatch: string, folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
+    const readable = new Set(readableLevels(query.visibility));
+    const first = this.db.prepare<{ match: string; n: number }, PageRow>(
+      `SELECT p.id, p.canvas_id, p.label, p.ord, p.text, p.words
+         FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
+        WHERE pages_fts MATCH @match ORDER BY p.ord, p.id LIMIT @n`,
+    );
+    const out = new Map<string, PageHit[]>();
+    for (const { work, pages: matched } of found) {
+      if (matched === 0 || !readable.has(work.accessLevel)) continue;
+      const pages = first.all({ match: `${pageMatch} AND {work} : "${workToken(work.id)}"`, n: query.pageHitsPerWork });
+      out.set(
+        work.id,
+        pages.map((p) => {
+          const cut = snippet(p.text, folded);
+          const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
+          const xywh = boxOf(words, cut.firstMatch);
+          return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
+        }),
+      );
+    }
+    return out;
+  }
+}
+
+/** A passage of description, subject or alternative titles: the first with a match, else the first there is. */
+function recordSnippet(m: Metadata, folded: ReadonlySet<string>) {
+  const fields = [m.description, m.subject, m.alternativeTitle?.join('; ')].filter((s): s is string => !!s?.trim());
+  for (const field of fields) {
+    const cut = snippet(field, folded);
+    if (cut.firstMatch) return cut.segments;
+  }
+  return fields[0] ? snippet(fields[0], folded).segments : [];
+}
