@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { TypesenseUrl } from './search/typesense-url.ts';
 
 /**
  * One typed configuration, from environment variables (and optionally a JSON file named by
@@ -15,8 +16,8 @@ const EventStoreUrl = z
 
 const SearchUrl = z
   .string()
-  .refine((s) => s === 'embedded' || /^typesense:\/\/[^@]+@[^,]+(,[^,]+)*$/.test(s), {
-    message: 'use "embedded" or typesense://KEY@host:port[,host:port]',
+  .refine((s) => s === 'embedded' || TypesenseUrl.safeParse(s).success, {
+    message: 'use "embedded", typesense://KEY@host:port[,host:port] or typesenses:// for HTTPS',
   });
 
 const Port = z.coerce.number().int().min(0).max(65535);
