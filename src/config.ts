@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { TypesenseUrl } from './search/typesense-url.ts';
+import { redactTypesenseUrl, TypesenseUrl } from './search/typesense-url.ts';
 
 /**
  * One typed configuration, from environment variables (and optionally a JSON file named by
@@ -167,7 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
-    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(merged[name] ?? null)})`);
+    // A URL's user part (a Typesense key, a Redis password) is never echoed.
+    const got = merged[name] === undefined ? null : redactTypesenseUrl(merged[name]);
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`);
   }
   const e = parsed.data;
   const dataDir = resolve(e.THUKHO_DATA_DIR);

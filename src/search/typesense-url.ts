@@ -24,9 +24,9 @@ export interface TypesenseConnection {
 
 const NODE = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/;
 
-/** The URL with its key hidden, for logs and messages. */
+/** The URL with its key (any `scheme://…@` user part) hidden, for logs and messages. */
 export function redactTypesenseUrl(url: string): string {
-  return url.replace(/^(typesenses?:\/\/)[^@]*@/i, '$1***@');
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@]*@/, '$1***@');
 }
 
 export const TypesenseUrl = z.string().transform((url, ctx): TypesenseConnection => {

@@ -376,6 +376,11 @@ export class TypesenseSearchIndex implements SearchIndex {
     await this.ignoreMissing('delete the checkpoint', () => this.client.collections(this.names.meta.name).documents('checkpoint').delete());
   }
 
+  /** Drop all three collections (a test run cleaning up after itself). */
+  async drop(): Promise<void> {
+    await this.dropCollections([this.names.works.name, this.names.pages.name, this.names.meta.name]);
+  }
+
   async close(): Promise<void> {
     // The client holds no connection open between requests.
   }
