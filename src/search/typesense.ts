@@ -135,9 +135,10 @@ function schemas(prefix: string) {
   };
 }
 
-// Typesense filter values in backticks (its quoting for values with special characters). Every
-// value we quote is an id, a language code, an enum or hex; one with a backtick cannot be quoted.
-const SAFE_VALUE = /^[\p{L}\p{N}_.:-]+$/u;
+// Typesense filter values in backticks (its quoting for values with special characters, which
+// has no escape for a backtick itself). Every value we quote is an id, a language code, an enum
+// or hex (a free-text `type` goes as the hex of its `type_key`).
+const SAFE_VALUE = /^[^`]+$/u;
 function quoted(value: string): string {
   if (!SAFE_VALUE.test(value)) throw new Error(`refusing to put ${JSON.stringify(value)} into a Typesense filter`);
   return `\`${value}\``;
@@ -525,7 +526,9 @@ export class TypesenseSearchIndex implements SearchIndex {
     const order: string[] = [];
     const seen = new Set<string>();
     const pageMatches = new Map<string, number>();
-    for (let p = 1; order.length < MATCH_CAP; p++) {
+    // Both lists are read a page at a time until together they name MATCH_CAP works.
+    const union = new Set<string>();
+    for (let p = 1; union.size < MATCH_CAP; p++) {
       const [works, pages] = await this.multiSearch([
         {
           collection: this.names.works.name,
@@ -550,9 +553,13 @@ export class TypesenseSearchIndex implements SearchIndex {
         },
       ]);
       const recordHits = (works?.hits ?? []).map((h) => String(h.document.id));
-      for (const id of recordHits) if (!seen.has(id)) (seen.add(id), order.push(id));
+      for (const id of recordHits) if (!seen.has(id)) (seen.add(id), order.push(id), union.add(id));
       const groups = pages?.grouped_hits ?? [];
-      for (const g of groups) pageMatches.set(String(g.group_key[0]), g.found ?? g.hits.length);
+      for (const g of groups) {
+        const id = String(g.group_key[0]);
+        pageMatches.set(id, g.found ?? g.hits.length);
+        union.add(id);
+      }
       if (recordHits.length < BATCH && groups.length < BATCH) break;
     }
     for (const id of pageMatches.keys()) if (!seen.has(id)) (seen.add(id), order.push(id));
