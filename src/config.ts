@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { redactTypesenseUrl, TypesenseUrl } from './search/typesense-url.ts';
 
 /**
  * One typed configuration, from environment variables (and optionally a JSON file named by
@@ -15,8 +16,8 @@ const EventStoreUrl = z
 
 const SearchUrl = z
   .string()
-  .refine((s) => s === 'embedded' || /^typesense:\/\/[^@]+@[^,]+(,[^,]+)*$/.test(s), {
-    message: 'use "embedded" or typesense://KEY@host:port[,host:port]',
+  .refine((s) => s === 'embedded' || TypesenseUrl.safeParse(s).success, {
+    message: 'use "embedded", typesense://KEY@host:port[,host:port] or typesenses:// for HTTPS',
   });
 
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -169,7 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
-    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(merged[name] ?? null)})`);
+    // A URL's user part (a Typesense key, a Redis password) is never echoed.
+    const got = merged[name] === undefined ? null : redactTypesenseUrl(merged[name]);
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`);
   }
   const e = parsed.data;
   const dataDir = resolve(e.THUKHO_DATA_DIR);

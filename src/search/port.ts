@@ -157,6 +157,24 @@ export function parseSearchQuery(input: unknown, visibility: Visibility): Search
   return { ...parsed.data, visibility };
 }
 
+/**
+ * The search engine cannot be reached or refused us (down, overloaded, wrong key): not the
+ * viewer's fault, so the HTTP layer answers 503 with these messages. Never carries a key.
+ */
+export class SearchUnavailableError extends Error {
+  readonly messages: Bilingual;
+
+  // No `cause`: the HTTP client's errors carry its request config, API key header included.
+  constructor(detail: string) {
+    super(`Search is unavailable: ${detail}`);
+    this.name = 'SearchUnavailableError';
+    this.messages = {
+      vi: 'Tìm kiếm tạm thời không dùng được; xin thử lại sau ít phút',
+      en: 'Search is temporarily unavailable; please try again in a few minutes',
+    };
+  }
+}
+
 export function tooManyTerms(count: number): SearchQueryError {
   return new SearchQueryError(
     {
