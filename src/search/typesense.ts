@@ -446,8 +446,7 @@ export class TypesenseSearchIndex implements SearchIndex {
   }
 
   async search(query: SearchQuery): Promise<SearchResult> {
-    const tokens: Token[] = tokenize(wellFormed(query.q));
-    const terms = queryTerms(tokens);
+    const terms = queryTerms(query.q);
     const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
     const findable = inList('access', findableLevels(query.visibility));
