@@ -28,6 +28,8 @@ import {
 import { boxOf, highlight, snippet } from './snippet.ts';
 import { indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
 import { titleSortKey } from './title-sort-key.ts';
+import { facetValues } from './facet-values.ts';
+import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
 
 /**
  * The embedded search adapter: SQLite FTS5 in a file of its own (the index is a projection:
@@ -59,7 +61,7 @@ const workToken = (workId: string) => `w${Buffer.from(workId, 'utf8').toString('
 
 // bm25 weights: title > alternative title > creator, call number > subject > description >
 // other catalogue text > page text. Page bm25 is summed with the record's unscaled (weight 1).
-const WORK_FIELDS = [
+const WORK_FIELDS: ReadonlyArray<readonly [WorkField, number]> = [
   ['title', 10],
   ['alt', 6],
   ['creator', 4],
@@ -67,24 +69,10 @@ const WORK_FIELDS = [
   ['subject', 3],
   ['description', 2],
   ['other', 1.5],
-] as const;
-type WorkField = (typeof WORK_FIELDS)[number][0];
+];
 const WORK_COLUMNS = WORK_FIELDS.flatMap(([f]) => [`${f}_f`, `${f}_x`]);
 const WORK_WEIGHTS = WORK_FIELDS.flatMap(([, w]) => [w, w]).join(', ');
 
-function workFieldText(m: Metadata): Record<WorkField, string> {
-  return {
-    title: m.title,
-    alt: (m.alternativeTitle ?? []).join('\n'),
-    creator: m.creator ?? '',
-    identifier: m.identifier ?? '',
-    subject: m.subject ?? '',
-    description: m.description ?? '',
-    other: [m.date, m.type, m.source, m.extent, m.format].filter(Boolean).join('\n'),
-  };
-}
-
-const vietnamese = new Intl.Collator('vi');
 
 const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).join(', ');
 
@@ -491,13 +479,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       )
       .all(filter.params);
     const shown = (v: string | number) => (name === 'hasText' ? String(v === 1) : String(v));
-    const selected = new Set((name === 'hasText' ? (filters.hasText === undefined ? [] : [filters.hasText]) : (filters[name] ?? [])).map(String));
-    const counts = new Map(rows.map((r) => [shown(r.value), r.n]));
-    // A chosen value that nothing matches any more still shows, so that it can be removed.
-    for (const s of selected) if (!counts.has(s)) counts.set(s, 0);
-    const values = [...counts].map(([value, count]) => ({ value, count, selected: selected.has(value) }));
-    if (name === 'century') return values.sort((a, b) => Number(a.value) - Number(b.value));
-    return values.sort((a, b) => b.count - a.count || vietnamese.compare(a.value, b.value));
+    return facetValues(name, rows.map((r) => [shown(r.value), r.n] as const), filters);
   }
 
   /**
@@ -529,14 +511,4 @@ export class EmbeddedSearchIndex implements SearchIndex {
     }
     return out;
   }
-}
-
-/** A passage of description, subject or alternative titles: the first with a match, else the first there is. */
-function recordSnippet(m: Metadata, folded: ReadonlySet<string>) {
-  const fields = [m.description, m.subject, m.alternativeTitle?.join('; ')].filter((s): s is string => !!s?.trim());
-  for (const field of fields) {
-    const cut = snippet(field, folded);
-    if (cut.firstMatch) return cut.segments;
-  }
-  return fields[0] ? snippet(fields[0], folded).segments : [];
 }

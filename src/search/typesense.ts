@@ -26,11 +26,11 @@ import {
   type WorkDocument,
   type WorkHit,
 } from './port.ts';
-import { recordSnippet } from './record-snippet.ts';
 import { boxOf, highlight, snippet } from './snippet.ts';
 import { indexText, type QueryTerm, queryTerms, tokenize, type Token, wellFormed } from './text-folding.ts';
 import { titleSortKey } from './title-sort-key.ts';
 import type { TypesenseConnection } from './typesense-url.ts';
+import { recordSnippet, workFieldText } from './work-record.ts';
 
 /**
  * The Typesense adapter (the cluster profile). Three collections under a prefix: works (one
@@ -80,24 +80,12 @@ const WORK_FIELDS = [
   ['other', 2],
   ['all', 1],
 ] as const;
-type WorkField = (typeof WORK_FIELDS)[number][0];
 const QUERY_BY = WORK_FIELDS.map(([f]) => `${f}_f`).join(',');
 const QUERY_BY_WEIGHTS = WORK_FIELDS.map(([, w]) => w).join(',');
 
 // Typesense never folds, splits or lower-cases hex: an exact token survives as written.
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
 
-function workFieldText(m: Metadata): Record<Exclude<WorkField, 'all'>, string> {
-  return {
-    title: m.title,
-    alt: (m.alternativeTitle ?? []).join('\n'),
-    creator: m.creator ?? '',
-    identifier: m.identifier ?? '',
-    subject: m.subject ?? '',
-    description: m.description ?? '',
-    other: [m.date, m.type, m.source, m.extent, m.format].filter(Boolean).join('\n'),
-  };
-}
 
 /** Collection schemas; field names are part of SCHEMA_VERSION. */
 function schemas(prefix: string) {
