@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   THUKHO_HOST: z.string().min(1).default('0.0.0.0'),
   THUKHO_PORT: Port.default(8080),
   THUKHO_PUBLIC_URL: z.string().url().optional(),
+  THUKHO_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   THUKHO_EVENTSTORE: EventStoreUrl.optional(),
   THUKHO_SEARCH: SearchUrl.default('embedded'),
   REDIS_URL: z
@@ -47,6 +48,11 @@ const EnvSchema = z.object({
   THUKHO_IIIF_MEMORY_CACHE_MB: z.coerce.number().int().min(0).default(256),
   THUKHO_IIIF_DISK_CACHE_MB: z.coerce.number().int().min(0).default(2048),
   THUKHO_IIIF_TILE_SIZE: z.coerce.number().int().refine((n) => n === 256 || n === 512, 'use 256 or 512').default(256),
+  // Each render holds one of libuv's four pool threads, which tile reads need too.
+  THUKHO_IIIF_RENDERS: z.coerce.number().int().min(1).max(64).default(2),
+  THUKHO_IIIF_RENDERS_PER_CLIENT: z.coerce.number().int().min(1).default(24),
+  THUKHO_IIIF_RENDER_QUEUE: z.coerce.number().int().min(0).default(256),
+  THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS: z.coerce.number().int().min(0).default(50_000_000),
   THUKHO_REPLICAS: z
     .string()
     .regex(/^\s*(?:[^,=]+=)?[^,=]+(?:\s*,\s*(?:[^,=]+=)?[^,=]+)*\s*$/, 'a comma-separated list of PATH or LABEL=PATH')
@@ -68,6 +74,11 @@ export interface Config {
   port: number;
   /** The URL the outside world reaches us at, for links in manifests and the demo message. */
   publicUrl: string | undefined;
+  /**
+   * Believe X-Forwarded-Proto/-Host/-For: only behind a reverse proxy that sets them and
+   * strips what clients send, since anyone can write them.
+   */
+  trustProxy: boolean;
   eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string; readModelPath: string };
   search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
   redisUrl: string | undefined;
@@ -99,6 +110,14 @@ export interface Config {
     diskCacheBytes: number;
     /** Rendered responses that are not pre-cut tiles. */
     cacheDir: string;
+    /** Renders (regions and sizes not cut in advance) at once, in all. */
+    renders: number;
+    /** Renders one client (a user, or an address when anonymous) may have running or waiting. */
+    rendersPerClient: number;
+    /** Renders waiting in all, beyond which the image server answers 503. */
+    renderQueue: number;
+    /** Masters larger than this are rendered only from their derivative, never per request. */
+    masterRenderMaxPixels: number;
   };
   /** Extra OCFL storage roots that hold a verified copy of everything (another disk, a NAS). */
   replicas: Array<{ label: string; path: string }>;
@@ -158,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.THUKHO_HOST,
     port: e.THUKHO_PORT,
     publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustProxy: e.THUKHO_TRUST_PROXY === 'true',
     eventStore: es.startsWith('sqlite:')
       ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
       : { kind: 'esdb', connectionString: es, readModelPath: join(dataDir, 'readmodel.sqlite') },
@@ -182,6 +202,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       memoryCacheBytes: e.THUKHO_IIIF_MEMORY_CACHE_MB * 1024 * 1024,
       diskCacheBytes: e.THUKHO_IIIF_DISK_CACHE_MB * 1024 * 1024,
       cacheDir: join(dataDir, 'cache', 'iiif'),
+      renders: e.THUKHO_IIIF_RENDERS,
+      rendersPerClient: e.THUKHO_IIIF_RENDERS_PER_CLIENT,
+      renderQueue: e.THUKHO_IIIF_RENDER_QUEUE,
+      masterRenderMaxPixels: e.THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS,
     },
     replicas: parseReplicas(e.THUKHO_REPLICAS),
     fixity: {

@@ -23,6 +23,7 @@ import { Queue } from 'bullmq';
 import { DerivativeStore } from './iiif/derivative-store.ts';
 import { isStorageRoot } from './storage/ocfl.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
+import { RenderBudget } from './iiif/render-budget.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
@@ -119,21 +120,27 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   pump.start();
 
   const derivatives = new DerivativeStore(config.derivativesDir);
+  const renderBudget = new RenderBudget({ concurrent: config.iiif.renders, perClient: config.iiif.rendersPerClient, queued: config.iiif.renderQueue });
   const images = new ImageService({
     derivatives,
     masterPath: (file) => ingest.ocfl.contentPathOnDisk(file.ocflObjectId, file.contentPath),
     limits: { maxWidth: config.iiif.maxWidth, maxHeight: config.iiif.maxHeight, maxArea: config.iiif.maxArea },
     tileSize: config.iiif.tileSize,
     maxPixels: config.maxPixels,
+    masterRenderMaxPixels: config.iiif.masterRenderMaxPixels,
+    budget: renderBudget,
     memory: new MemoryLru<RememberedResponse>(config.iiif.memoryCacheBytes),
     disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
     requestDerivative: (file) => {
       const job: DerivativeJob = { objectId: file.objectId, fileId: file.fileId, masterSha512: file.sha512, cause: 'missing' };
-      // One request per file per ten minutes however many tiles find it missing.
-      const jobId = `missing-${file.fileId}-${Math.floor(Date.now() / 600_000)}`;
+      // A derivative that was made and is gone: one job while one is waiting or running,
+      // however many requests find it gone; a later loss is requested again. One never made
+      // (still queued from ingest, or failed): at most one job per file per ten minutes, so
+      // that requests for a master that cannot be decoded do not become a stream of failures.
+      const deduplication = file.hasDerivative ? { id: `missing-${file.fileId}` } : { id: `unmade-${file.fileId}`, ttl: 600_000 };
       derivativeQueue
-        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], jobId })
-        .then(() => logger.warn({ fileId: file.fileId }, 'derivative missing: rendering from the master and making it again'))
+        .add('derive', job, { ...JOB_OPTIONS[QUEUES.derivatives], deduplication })
+        .then(() => logger.warn({ fileId: file.fileId }, 'derivative missing or not made yet: requested'))
         .catch((err: Error) => logger.warn({ err: err.message, fileId: file.fileId }, 'could not request the derivative again'));
     },
   });
@@ -155,6 +162,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       metrics.set('thukho_replication_behind_objects', 'Objects a replica lacks or holds at an older version', { replica: r.label }, r.behind);
       metrics.set('thukho_replication_differs_objects', 'Objects whose replica copy is not a copy of the primary', { replica: r.label }, r.differs);
     }
+    const renders = renderBudget.load;
+    metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'running' }, renders.running);
+    metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'waiting' }, renders.queued);
     const outbox = outboxCounts(readDb);
     for (const state of ['pending', 'enqueued'] as const) {
       metrics.set('thukho_dispatch_jobs', 'Background jobs caused by events and not yet finished, by state', { state }, outbox[state]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bilingual } from './errors.ts';
+import { wellFormedText } from './well-formed-text.ts';
 
 /**
  * Descriptive metadata, shaped after Dublin Core (the fifteen elements plus a normalised
@@ -20,6 +21,7 @@ const text = (max: number) =>
   z
     .string()
     .max(max)
+    .superRefine(wellFormedText)
     .transform((s) => s.normalize('NFC').trim());
 
 const nonEmptyText = (max: number) =>
@@ -44,7 +46,11 @@ export const metadataFields = {
   format: text(200),
   identifier: text(200),
   source: text(2000),
-  rights: z.string().url('một URI, ví dụ http://rightsstatements.org/vocab/InC/1.0/ / a URI such as http://rightsstatements.org/vocab/InC/1.0/').max(500),
+  rights: z
+    .string()
+    .superRefine(wellFormedText)
+    .url('một URI, ví dụ http://rightsstatements.org/vocab/InC/1.0/ / a URI such as http://rightsstatements.org/vocab/InC/1.0/')
+    .max(500),
   extent: text(500),
   collectionId: Id,
   /** IIIF reading order; Han-Nôm books read right to left. Unset: from the language (lzh → right-to-left). */

@@ -1,8 +1,10 @@
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Context, type Next } from 'koa';
+import type { Logger } from 'pino';
 import { authMiddleware } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
-import { problemMiddleware } from './problem.ts';
+import { Problem, problemMiddleware, sendProblem } from './problem.ts';
+import { publicBase } from './public-base.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -14,13 +16,60 @@ import { objectRoutes } from './routes/objects.ts';
 import { siteRoutes } from './routes/site.ts';
 import type { AppServices } from './services.ts';
 
+/** Every method some route answers; the CORS preflight allows these. */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, OPTIONS';
+
+/**
+ * A method no route implements (TRACE, PROPFIND, MKCOL…) is 501 (RFC 9110 §15.6.2), one a
+ * path does not take is 405 with Allow (§15.5.6). The router sets the status and Allow;
+ * this gives them a problem+json body. Neither is a server fault: nothing to log as one.
+ */
+async function methodProblems(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.body != null || (ctx.status !== 405 && ctx.status !== 501)) return;
+  const allow = ctx.response.get('Allow');
+  sendProblem(
+    ctx,
+    ctx.status === 405
+      ? new Problem(405, 'method-not-allowed', {
+          vi: `${ctx.path} không nhận phương thức ${ctx.method}; dùng: ${allow}.`,
+          en: `${ctx.path} does not take ${ctx.method}; use: ${allow}.`,
+        })
+      : new Problem(501, 'method-not-implemented', {
+          vi: `Máy chủ không hỗ trợ phương thức ${ctx.method}; dùng: ${ALLOWED_METHODS}.`,
+          en: `The server does not implement ${ctx.method}; use: ${ALLOWED_METHODS}.`,
+        }),
+  );
+}
+
+/**
+ * A client that hangs up before its request body is in (an upload given up, a lost
+ * connection) makes the route fail on a stream error: that is the client's doing, not a
+ * server fault. Logged as what it is; 499 (nginx's "client closed request") in the access
+ * log and metrics; nobody is left to read an answer.
+ */
+function clientAborts(logger: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } catch (err) {
+      // The body never arrived in full and the connection is gone. (A route that refuses a body
+      // stops reading it too, but its connection is still there for the answer.)
+      if (ctx.req.complete || ctx.writable) throw err;
+      logger.info({ method: ctx.method, path: ctx.path, reason: err instanceof Error ? err.message : String(err) }, 'client aborted the request');
+      ctx.status = 499;
+    }
+  };
+}
+
 /**
  * The koa application: cross-cutting middleware once (timing and access log, problem+json
  * errors, CORS for the public read surface, auth), then thin routes.
  */
 export function createApp(services: AppServices): Koa {
   const app = new Koa();
-  app.proxy = true;
+  // X-Forwarded-* are believed only when an operator says a proxy sets them (THUKHO_TRUST_PROXY).
+  app.proxy = services.config.trustProxy;
   const { logger, metrics } = services;
   // Errors that never reach a route (a client that hangs up mid-body) are the client's
   // business: log them, do not print stack traces to the console.
@@ -39,12 +88,16 @@ export function createApp(services: AppServices): Koa {
     }
   });
   app.use(problemMiddleware(logger));
+  app.use(clientAborts(logger));
   app.use(async (ctx, next) => {
+    // Every answer is exactly the type it says (JSON, problem+json, images, downloads, pages):
+    // a browser must not guess HTML or script from bytes a depositor uploaded.
+    ctx.set('X-Content-Type-Options', 'nosniff');
     // Reads are public by design (IIIF clients fetch cross-origin); writes need a bearer token, not cookies.
     ctx.set('Access-Control-Allow-Origin', '*');
     if (ctx.method === 'OPTIONS') {
-      ctx.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, OPTIONS');
-      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match, X-Request-Id');
+      ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Content-Digest, Repr-Digest, If-Match, If-None-Match, X-Request-Id');
       ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
       ctx.status = 204;
       return;
@@ -53,14 +106,15 @@ export function createApp(services: AppServices): Koa {
     await next();
   });
   app.use(authMiddleware(services.readDb));
+  app.use(methodProblems);
 
   const root = new Router();
   root.get('/api/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(services.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
+    ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
   for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), imageRoutes(services), presentationRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods());
   }
   return app;
 }

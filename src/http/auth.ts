@@ -21,6 +21,9 @@ export interface AuthState {
 
 export function authMiddleware(db: ReadModelDb) {
   return async (ctx: Context, next: Next) => {
+    // What is visible, and whether the request is refused, depends on this header: so does
+    // every answer, and a shared cache must keep one copy per token (anonymous: one for all).
+    ctx.vary('Authorization');
     const header = ctx.get('authorization');
     let actor: Actor = { id: 'anonymous', role: 'public' };
     if (header) {
@@ -77,19 +80,4 @@ export function restrictedProblem(ctx: Context): Problem {
     vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
     en: 'This material is for registered readers or the reading room only.',
   });
-}
-
-/** Host names and IP literals with an optional port: anything else in Host is refused, not echoed into documents. */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-/** The URL the outside world reaches us at: THUKHO_PUBLIC_URL, else the request's own host. */
-export function publicBase(publicUrl: string | undefined, ctx: Context): string {
-  if (publicUrl) return publicUrl;
-  if (!HOST.test(ctx.host)) {
-    throw new Problem(400, 'invalid-host', {
-      vi: 'Tiêu đề Host không hợp lệ; không thể tạo địa chỉ cho tài liệu IIIF.',
-      en: 'The Host header is not a valid host name; IIIF addresses cannot be made from it.',
-    });
-  }
-  return `${ctx.protocol}://${ctx.host}`;
 }

@@ -88,16 +88,40 @@ function tooLarge(maxFileBytes: number): MultipartError {
   );
 }
 
-function truncated(reason: string): MultipartError {
+function truncated(cause: string): MultipartError {
   return new MultipartError(
     400,
     'truncated-upload',
     {
-      vi: `Dữ liệu tải lên bị cắt cụt (${reason}); tệp không được lưu. Hãy gửi lại.`,
-      en: `The upload was cut short (${reason}); the file was not stored. Send it again.`,
+      vi: 'Dữ liệu tải lên bị cắt cụt (biểu mẫu kết thúc trước ranh giới đóng); tệp không được lưu. Hãy gửi lại.',
+      en: 'The upload was cut short (the form ended before its closing boundary); the file was not stored. Send it again.',
     },
-    { reason },
+    { reason: cause },
   );
+}
+
+function malformed(reason: Bilingual, cause: string): MultipartError {
+  return new MultipartError(
+    400,
+    'malformed-multipart',
+    { vi: `Nội dung multipart/form-data không hợp lệ: ${reason.vi}`, en: `Malformed multipart/form-data: ${reason.en}` },
+    { reason: cause },
+  );
+}
+
+/** busboy's parse errors (English, terse) as what the client did wrong, in both languages. */
+function parseError(err: Error): MultipartError {
+  const message = err.message;
+  if (/malformed part header/i.test(message)) {
+    return malformed(
+      { vi: 'phần đầu của một phần trong biểu mẫu sai cú pháp hoặc quá dài.', en: 'a part header is malformed or too long.' },
+      message,
+    );
+  }
+  if (/unexpected end of (form|file)/i.test(message)) {
+    return truncated(message);
+  }
+  return malformed({ vi: message, en: message }, message);
 }
 
 function disconnected(): MultipartError {
@@ -141,23 +165,26 @@ export function fileFromMultipart(
       });
     } catch (err) {
       const message = (err as Error).message;
-      const unsupported = /unsupported content type/i.test(message);
-      reject(
-        unsupported
-          ? new MultipartError(415, 'unsupported-media-type', {
-              vi: 'Nội dung phải là multipart/form-data.',
-              en: 'The body must be multipart/form-data.',
-            })
-          : new MultipartError(
-              400,
-              'malformed-multipart',
-              {
-                vi: `Nội dung multipart/form-data không hợp lệ: ${message}`,
-                en: `Malformed multipart/form-data: ${message}`,
-              },
-              { reason: message },
-            ),
-      );
+      if (/unsupported content type/i.test(message)) {
+        reject(
+          new MultipartError(415, 'unsupported-media-type', {
+            vi: 'Nội dung phải là multipart/form-data.',
+            en: 'The body must be multipart/form-data.',
+          }),
+        );
+      } else if (/boundary not found/i.test(message)) {
+        reject(
+          malformed(
+            {
+              vi: 'thiếu tham số boundary trong tiêu đề Content-Type (multipart/form-data; boundary=…).',
+              en: 'the Content-Type header has no boundary parameter (multipart/form-data; boundary=…).',
+            },
+            message,
+          ),
+        );
+      } else {
+        reject(parseError(err as Error));
+      }
       return;
     }
 
@@ -253,7 +280,12 @@ export function fileFromMultipart(
     bb.on('partsLimit', tooMany);
 
     bb.on('file', (name, file, info) => {
+      // Every file stream gets an error listener before anything else: busboy destroys the
+      // current one with "Unexpected end of file" when the form is cut short or when cleanup
+      // stops the parser, and an 'error' nobody listens to ends the whole process. A refused
+      // file's error adds nothing (the form has already failed); the kept file's is a truncation.
       if (resolved || failed) {
+        file.on('error', () => {});
         file.resume();
         fail(
           new MultipartError(400, 'multiple-files', {
@@ -264,6 +296,7 @@ export function fileFromMultipart(
         return;
       }
       if (name !== fieldName) {
+        file.on('error', () => {});
         file.resume();
         fail(
           new MultipartError(
@@ -278,8 +311,8 @@ export function fileFromMultipart(
         );
         return;
       }
+      file.on('error', (err: Error) => fail(parseError(err)));
       file.on('limit', () => fail(tooLarge(maxFileBytes)));
-      file.on('error', (err: Error) => fail(truncated(err.message)));
       file.on('end', () => {
         fileEnded = true;
         maybeEnd();
@@ -298,7 +331,7 @@ export function fileFromMultipart(
       ),
     );
 
-    bb.on('error', (err: Error) => fail(truncated(err.message)));
+    bb.on('error', (err: Error) => fail(parseError(err)));
 
     bb.on('close', () => {
       formFinished = true;

@@ -64,7 +64,15 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       },
     },
     paths: {
-      '/health': { get: { summary: 'Status of event store, redis and projections', responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } } } },
+      '/health': {
+        get: {
+          summary: 'Status of event store, redis, projections, chain audit, preservation and jobs',
+          description:
+            'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only. With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages.',
+          security: [{}, ...bearer],
+          responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } },
+        },
+      },
       '/api/objects': {
         get: {
           summary: 'List objects visible to the caller, newest first',

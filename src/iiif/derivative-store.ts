@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
 import { freeBytes, isNoSpace, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
+import { openImage } from '../image-input.ts';
 
 /**
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
@@ -152,15 +153,18 @@ export class DerivativeStore {
   }
 
   private async buildInto(tmp: string, masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+    const { maxPixels } = options;
+    // Sequential: libvips streams the master top to bottom through both writers, so a
+    // gigapixel scan costs a band of lines in memory, never its raster.
     const open = () =>
-      sharp(masterPath, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true })
+      openImage(masterPath, { maxPixels, sequential: true })
         // JPEG has no alpha; scans with alpha are shown on white paper, not black.
         .flatten({ background: '#ffffff' })
         .toColourspace('srgb');
     let width: number;
     let height: number;
     try {
-      const meta = await sharp(masterPath, { limitInputPixels: options.maxPixels }).metadata();
+      const meta = await openImage(masterPath, { maxPixels }).metadata();
       if (!meta.width || !meta.height) throw new Error('no dimensions');
       width = meta.width;
       height = meta.height;
@@ -191,12 +195,13 @@ export class DerivativeStore {
     await mkdir(join(tmp, 'sizes'));
     for (const size of sizes) {
       // From the pyramid: a small size never needs the full master decoded again.
-      await sharp(pyramid, { page: pageFor(width, size.width) })
+      await openImage(pyramid, { maxPixels, page: pageFor(width, size.width) })
         .resize(size.width, size.height, { fit: 'fill' })
         .jpeg({ quality: JPEG_QUALITY })
         .toFile(join(tmp, 'sizes', `${size.width},${size.height}.jpg`));
     }
-    const pyramidMeta = await sharp(pyramid).metadata();
+    // The pyramid's first page is as large as the master: the same pixel limit applies.
+    const pyramidMeta = await openImage(pyramid, { maxPixels }).metadata();
     const info: DerivativeInfo = {
       masterSha512: sha512,
       width,
@@ -246,51 +251,71 @@ export class TilePack {
  * Where each tile's bytes are in the zip libvips wrote (entries are "stored", uncompressed),
  * keyed by canonical request: the central directory gives each local header, whose own
  * lengths give the data offset. The one tile of an image no larger than a tile is the whole
- * image at full size, canonically "full/max".
+ * image at full size, canonically "full/max". Only the directory and the headers are read:
+ * a gigapixel master's tiles are hundreds of megabytes that need not pass through memory.
  */
 export async function indexTileZip(path: string, full: { width: number; height: number }): Promise<Map<string, [number, number]>> {
-  const zip = await readFile(path);
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) throw new DerivativeError('io', 'tile zip has no end of central directory');
-  let count = zip.readUInt16LE(eocd + 10);
-  let cd = zip.readUInt32LE(eocd + 16);
-  const locator = eocd - 20;
-  if (locator >= 0 && zip.readUInt32LE(locator) === 0x07064b50) {
-    const eocd64 = Number(zip.readBigUInt64LE(locator + 8));
-    count = Number(zip.readBigUInt64LE(eocd64 + 32));
-    cd = Number(zip.readBigUInt64LE(eocd64 + 48));
-  }
-  const index = new Map<string, [number, number]>();
-  for (let i = 0, p = cd; i < count; i++) {
-    if (zip.readUInt32LE(p) !== 0x02014b50) throw new DerivativeError('io', `tile zip: bad central directory entry ${i}`);
-    const method = zip.readUInt16LE(p + 10);
-    let size = zip.readUInt32LE(p + 20);
-    const nameLength = zip.readUInt16LE(p + 28);
-    const extraLength = zip.readUInt16LE(p + 30);
-    const commentLength = zip.readUInt16LE(p + 32);
-    let local = zip.readUInt32LE(p + 42);
-    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
-    // ZIP64: sizes and offsets that do not fit 32 bits are in the extra field, in this order.
-    for (let e = p + 46 + nameLength; e < p + 46 + nameLength + extraLength; ) {
-      const id = zip.readUInt16LE(e);
-      const len = zip.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        if (zip.readUInt32LE(p + 24) === 0xffffffff) q += 8;
-        if (size === 0xffffffff) (size = Number(zip.readBigUInt64LE(q))), (q += 8);
-        if (local === 0xffffffff) local = Number(zip.readBigUInt64LE(q));
-      }
-      e += 4 + len;
+  const handle = await open(path, 'r');
+  try {
+    const at = async (position: number, length: number): Promise<Buffer> => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      if (bytesRead !== length) throw new DerivativeError('io', `tile zip: short read of ${length} bytes at ${position}`);
+      return buffer;
+    };
+    const { size: fileSize } = await handle.stat();
+    // End of central directory (22 bytes + a comment of up to 65,535) and the ZIP64 locator before it.
+    const tailStart = Math.max(0, fileSize - (22 + 65_535 + 20));
+    const tail = await at(tailStart, fileSize - tailStart);
+    const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    if (eocd < 0) throw new DerivativeError('io', 'tile zip has no end of central directory');
+    let count = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdStart = tail.readUInt32LE(eocd + 16);
+    const locator = eocd - 20;
+    if (locator >= 0 && tail.readUInt32LE(locator) === 0x07064b50) {
+      const eocd64 = await at(Number(tail.readBigUInt64LE(locator + 8)), 56);
+      count = Number(eocd64.readBigUInt64LE(32));
+      cdSize = Number(eocd64.readBigUInt64LE(40));
+      cdStart = Number(eocd64.readBigUInt64LE(48));
     }
-    p += 46 + nameLength + extraLength + commentLength;
-    if (method !== 0 || !name.endsWith('.jpg')) continue;
-    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    // Entries are "{folder}/{region}/{size}/0/default.jpg": drop the folder.
-    let canonical = name.slice(name.indexOf('/') + 1);
-    if (canonical === `full/${full.width},${full.height}/0/default.jpg`) canonical = 'full/max/0/default.jpg';
-    index.set(canonical, [data, size]);
+    const cd = await at(cdStart, cdSize);
+    const index = new Map<string, [number, number]>();
+    for (let i = 0, p = 0; i < count; i++) {
+      if (cd.readUInt32LE(p) !== 0x02014b50) throw new DerivativeError('io', `tile zip: bad central directory entry ${i}`);
+      const method = cd.readUInt16LE(p + 10);
+      let size = cd.readUInt32LE(p + 20);
+      const nameLength = cd.readUInt16LE(p + 28);
+      const extraLength = cd.readUInt16LE(p + 30);
+      const commentLength = cd.readUInt16LE(p + 32);
+      let local = cd.readUInt32LE(p + 42);
+      const name = cd.toString('utf8', p + 46, p + 46 + nameLength);
+      // ZIP64: sizes and offsets that do not fit 32 bits are in the extra field, in this order.
+      for (let e = p + 46 + nameLength; e < p + 46 + nameLength + extraLength; ) {
+        const id = cd.readUInt16LE(e);
+        const len = cd.readUInt16LE(e + 2);
+        if (id === 0x0001) {
+          let q = e + 4;
+          if (cd.readUInt32LE(p + 24) === 0xffffffff) q += 8;
+          if (size === 0xffffffff) (size = Number(cd.readBigUInt64LE(q))), (q += 8);
+          if (local === 0xffffffff) local = Number(cd.readBigUInt64LE(q));
+        }
+        e += 4 + len;
+      }
+      p += 46 + nameLength + extraLength + commentLength;
+      if (method !== 0 || !name.endsWith('.jpg')) continue;
+      // The local header's own name and extra lengths, which may differ from the directory's.
+      const lengths = await at(local + 26, 4);
+      const data = local + 30 + lengths.readUInt16LE(0) + lengths.readUInt16LE(2);
+      // Entries are "{folder}/{region}/{size}/0/default.jpg": drop the folder.
+      let canonical = name.slice(name.indexOf('/') + 1);
+      if (canonical === `full/${full.width},${full.height}/0/default.jpg`) canonical = 'full/max/0/default.jpg';
+      index.set(canonical, [data, size]);
+    }
+    return index;
+  } finally {
+    await handle.close();
   }
-  return index;
 }
 
 /** The pyramid page (level) whose width is the smallest still at least `wanted`. */

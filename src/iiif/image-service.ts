@@ -4,6 +4,7 @@ import type { ImageFile } from '../projections/object-read-model.ts';
 import { type DerivativeStore, gridScaleFactors, gridSizes, type TilePack } from './derivative-store.ts';
 import { type ImageLimits, type ImageRequest, parseImageRequest } from './image-request.ts';
 import { CONTENT_TYPES, type RenderSource, readLevels, renderImage } from './render.ts';
+import type { RenderBudget } from './render-budget.ts';
 import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
 
 /**
@@ -15,7 +16,10 @@ import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
  *   3. the disk cache of earlier renders;
  *   4. a render from the pyramid level closest to the requested scale;
  *   5. a render from the master, when the derivative is not there (yet, or any more — then
- *      it is requested again).
+ *      it is requested again) and the master is small enough to render per request. A
+ *      larger master is never rendered per request: its derivative is requested and the
+ *      client told to come back (ImageNotReadyError, a 503 with Retry-After).
+ * Renders (4 and 5) are rationed per client by a RenderBudget; 1–3 never wait for one.
  */
 export interface ImageServiceOptions {
   derivatives: DerivativeStore;
@@ -23,13 +27,15 @@ export interface ImageServiceOptions {
   masterPath: (file: ImageFile) => string;
   limits: ImageLimits;
   tileSize: number;
+  /** THUKHO_MAX_PIXELS: the one pixel limit of every stored image. */
   maxPixels: number;
+  /** Masters larger than this are never rendered per request, only from their derivative. */
+  masterRenderMaxPixels: number;
+  budget: RenderBudget;
   memory: MemoryLru<RememberedResponse>;
   disk: DiskCache;
-  /** Ask for the derivatives of a file again (its pyramid was expected but is missing). */
+  /** Ask for the derivatives of a file (again: missing, failed, or not made yet). */
   requestDerivative: (file: ImageFile) => void;
-  /** Renders at once; libvips uses several threads per render already. */
-  maxConcurrentRenders?: number;
 }
 
 export type ImageSource = 'memory' | 'tile' | 'disk' | 'pyramid' | 'master';
@@ -46,6 +52,17 @@ export interface ImageResponse {
   etag: string;
   canonical: string;
   source: ImageSource;
+}
+
+/** The master is too large to render per request and its derivative is being made. */
+export class ImageNotReadyError extends Error {
+  constructor(
+    readonly fileId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`image ${fileId} is being prepared; retry in ${retryAfterSeconds} s`);
+    this.name = 'ImageNotReadyError';
+  }
 }
 
 export class ImageUnavailableError extends Error {
@@ -69,8 +86,6 @@ const EXTRA_FEATURES = ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader',
 export class ImageService {
   private readonly levels = new Map<string, Promise<RenderSource['levels']>>();
   private readonly packs = new Map<string, Promise<TilePack | null>>();
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly o: ImageServiceOptions) {}
 
@@ -100,10 +115,14 @@ export class ImageService {
     };
   }
 
-  /** Parse (throws ImageRequestError, a 400) and answer one image request. */
+  /**
+   * Parse (throws ImageRequestError, a 400) and answer one image request. `client` names
+   * who asks, for the render budget (throws RenderBudgetExceededError when over it).
+   */
   async image(
     file: ImageFile & { width: number; height: number },
     segments: { region: string; size: string; rotation: string; qualityFormat: string },
+    client: string,
   ): Promise<ImageResponse> {
     const req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
     const key = `${file.sha512}/${req.canonical}`;
@@ -124,7 +143,7 @@ export class ImageService {
     if (onDisk) {
       return respond(onDisk.body, 'disk', file.hasDerivative ? 'p' : 'm');
     }
-    const { body, source } = await this.render(file, req);
+    const { body, source } = await this.render(file, req, client);
     // Renders from the master are stop-gaps until the derivative exists: not worth the disk.
     if (source === 'pyramid') await this.o.disk.set(key, { body, contentType });
     return respond(body, source, source === 'pyramid' ? 'p' : 'm');
@@ -173,38 +192,53 @@ export class ImageService {
     return pack;
   }
 
-  private async render(file: ImageFile, req: ImageRequest): Promise<{ body: Buffer; source: 'pyramid' | 'master' }> {
-    await this.acquire();
+  private async render(file: ImageFile & { width: number; height: number }, req: ImageRequest, client: string): Promise<{ body: Buffer; source: 'pyramid' | 'master' }> {
+    // Not made yet (or failed): a large master waits for it without taking a turn.
+    if (!file.hasDerivative) this.refuseLargeMaster(file);
+    const release = await this.o.budget.acquire(client);
     try {
       if (file.hasDerivative) {
         const path = this.o.derivatives.pyramidPath(file.sha512);
         const levels = await this.pyramidLevels(file.sha512, path);
         if (levels) {
           try {
-            return { body: await renderImage({ path, levels, limitInputPixels: this.o.maxPixels }, req), source: 'pyramid' };
+            return { body: await renderImage({ path, levels, maxPixels: this.o.maxPixels }, req), source: 'pyramid' };
           } catch {
             this.levels.delete(file.sha512);
           }
         }
-        // Recorded but gone or unreadable (deleted, lost disk): serve from the master and have it made again.
+        // Recorded but gone or unreadable (deleted, lost disk): have it made again, and
+        // serve from the master meanwhile if that is affordable.
+        this.refuseLargeMaster(file);
         this.o.requestDerivative(file);
       }
       const master = this.o.masterPath(file);
       try {
-        const levels = [{ width: file.width ?? 0, height: file.height ?? 0 }];
-        return { body: await renderImage({ path: master, levels, limitInputPixels: this.o.maxPixels }, req), source: 'master' };
+        const levels = [{ width: file.width, height: file.height }];
+        return { body: await renderImage({ path: master, levels, maxPixels: this.o.maxPixels }, req), source: 'master' };
       } catch (err) {
         throw new ImageUnavailableError(file.fileId, (err as Error).message);
       }
     } finally {
-      this.release();
+      release();
     }
+  }
+
+  /**
+   * A master above `masterRenderMaxPixels` costs seconds of CPU and up to its whole raster
+   * per render: its derivative is asked for and the client told when to come back.
+   */
+  private refuseLargeMaster(file: ImageFile & { width: number; height: number }): void {
+    const pixels = file.width * file.height;
+    if (pixels <= this.o.masterRenderMaxPixels) return;
+    this.o.requestDerivative(file);
+    throw new ImageNotReadyError(file.fileId, retryAfterFor(pixels));
   }
 
   private async pyramidLevels(sha512: string, path: string): Promise<RenderSource['levels'] | undefined> {
     let levels = this.levels.get(sha512);
     if (!levels) {
-      levels = readLevels(path);
+      levels = readLevels(path, this.o.maxPixels);
       this.levels.set(sha512, levels);
       if (this.levels.size > 10_000) this.levels.delete(this.levels.keys().next().value as string);
     }
@@ -215,20 +249,11 @@ export class ImageService {
       return undefined;
     }
   }
+}
 
-  private async acquire(): Promise<void> {
-    if (this.running < (this.o.maxConcurrentRenders ?? 4)) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
+/** About how long a derivative takes to make: a few megapixels a second, within 10 s – 10 min. */
+function retryAfterFor(pixels: number): number {
+  return Math.min(600, Math.max(10, Math.ceil(pixels / 5_000_000)));
 }
 
 function etagFor(sha512: string, canonical: string, origin: Origin): string {

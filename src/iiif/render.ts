@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { openImage } from '../image-input.ts';
 import type { Format, ImageRequest } from './image-request.ts';
 
 /**
@@ -10,7 +11,8 @@ export interface RenderSource {
   path: string;
   /** Size of each page (pyramid level), largest first; one entry for a master. */
   levels: Array<{ width: number; height: number }>;
-  limitInputPixels: number;
+  /** THUKHO_MAX_PIXELS: the one pixel limit of every stored image. */
+  maxPixels: number;
 }
 
 export const CONTENT_TYPES: Record<Format, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
@@ -40,7 +42,7 @@ export async function renderImage(source: RenderSource, req: ImageRequest): Prom
   const width = Math.max(1, Math.min(level.width - left, Math.round(req.region.w * fx)));
   const height = Math.max(1, Math.min(level.height - top, Math.round(req.region.h * fy)));
 
-  let img = sharp(source.path, { page, failOn: 'error', limitInputPixels: source.limitInputPixels })
+  let img = openImage(source.path, { maxPixels: source.maxPixels, page })
     .flatten({ background: '#ffffff' })
     .extract({ left, top, width, height })
     .resize(req.size.width, req.size.height, { fit: 'fill' })
@@ -72,12 +74,12 @@ export async function renderImage(source: RenderSource, req: ImageRequest): Prom
 }
 
 /** Page sizes of a (pyramidal) TIFF, largest first. */
-export async function readLevels(path: string): Promise<RenderSource['levels']> {
-  const meta = await sharp(path).metadata();
+export async function readLevels(path: string, maxPixels: number): Promise<RenderSource['levels']> {
+  const meta = await openImage(path, { maxPixels }).metadata();
   const pages = meta.pages ?? 1;
   const levels: RenderSource['levels'] = [];
   for (let page = 0; page < pages; page++) {
-    const m = page === 0 ? meta : await sharp(path, { page }).metadata();
+    const m = page === 0 ? meta : await openImage(path, { maxPixels, page }).metadata();
     if (!m.width || !m.height) break;
     levels.push({ width: m.width, height: m.height });
   }

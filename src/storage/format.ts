@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { Bilingual } from '../domain/errors.ts';
+import { openImage } from '../image-input.ts';
 
 /**
  * What an uploaded file really is, decided from its bytes — never from its name or the
@@ -170,6 +171,24 @@ function unreadable(format: FileFormat, reason: string): FormatError {
     },
     { format, reason },
   );
+}
+
+/** A staged upload's name: `.staging-` and a UUID, inside a per-process folder of the staging dir. */
+const STAGED_PATH = /(?:\/[^\s/"':]+)*\/\.staging-[0-9a-f-]{36}/g;
+
+/**
+ * What a decoder said, fit to show the client. libvips names the file in some messages
+ * ("/srv/thukho/staging/4711-ab12/.staging-…: bad seek to 30984"), which would tell anyone the
+ * data directory, the server's process id and the staging layout: the path goes, the fault
+ * stays. libvips also repeats a line once per retry; each is said once.
+ */
+function decoderReason(err: unknown, path: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = message
+    .split('\n')
+    .map((line) => line.split(`${path}: `).join('').split(path).join('(tệp / file)').replace(STAGED_PATH, '(tệp / file)').trim())
+    .filter((line) => line !== '');
+  return [...new Set(lines)].join('; ');
 }
 
 function unknownFormat(looksLike?: 'html'): FormatError {
@@ -676,12 +695,11 @@ async function imageFacts(
     return { image, decoded: false };
   }
 
-  const sharpOptions = { limitInputPixels: options.maxPixels, failOn: 'error' as const, sequentialRead: true };
   let meta: Metadata;
   try {
-    meta = await sharp(path, sharpOptions).metadata();
+    meta = await openImage(path, { maxPixels: options.maxPixels, sequential: true }).metadata();
   } catch (err) {
-    throw unreadable(header.format, (err as Error).message);
+    throw unreadable(header.format, decoderReason(err, path));
   }
   const pages = header.format === 'tiff' ? (meta.pages ?? header.frames.length) : 1;
 
@@ -694,14 +712,14 @@ async function imageFacts(
         // with sharp 0.35 two concurrent stats() of one truncated JPEG may both "succeed".)
         // No shrink-on-load except for JPEG, whose DCT scaling still entropy-decodes the
         // whole scan: a TIFF pyramid level must not stand in for the full-resolution page.
-        await sharp(path, { ...sharpOptions, page })
+        await openImage(path, { maxPixels: options.maxPixels, page, sequential: true })
           // Nearest-neighbour: the thumbnail is thrown away, and a filtering kernel would hold
           // hundreds of full-width lines (≈ 100 MB for a 2 GB scan) where this holds few.
           .resize(VERIFY_SIZE, VERIFY_SIZE, { fit: 'inside', kernel: 'nearest', fastShrinkOnLoad: header.format === 'jpeg' })
           .raw()
           .toBuffer();
       } catch (err) {
-        const reason = (err as Error).message;
+        const reason = decoderReason(err, path);
         throw unreadable(header.format, pages > 1 ? `page ${page + 1}: ${reason}` : reason);
       }
     }

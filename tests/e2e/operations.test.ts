@@ -108,6 +108,8 @@ test.serial('serve never initialises or fills a replica that is an empty or miss
   const usb = join(mounts, 'usb'); // not there at all
   mkdirSync(nas);
   const env = { THUKHO_REPLICAS: `nas=${nas},usb=${usb}`, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1', THUKHO_QUEUE_PREFIX: `ops-${process.pid}-${Date.now()}` };
+  const staff = await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan'], env);
+  t.is(staff.code, 0, show(staff));
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...env, THUKHO_PORT: String(port) });
   t.teardown(() => {
@@ -117,9 +119,12 @@ test.serial('serve never initialises or fills a replica that is an empty or miss
   // The replication worker opens the replicas at start (and sweeps): wait until it has looked at both.
   for (let i = 0; i < 600 && !['"replica":"nas"', '"replica":"usb"'].every((s) => running.stderr().includes(s)); i++) await sleep(200);
   t.regex(running.stderr(), /replica skipped, nothing written to it/, running.stderr());
-  const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; preservation: { unreadableReplicas: Array<{ label: string; path: string }> } };
+  type Health = { status: string; preservation: { unreadableReplicas: { count: number; replicas?: Array<{ label: string; path: string }> } } };
+  const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Health;
   t.is(health.status, 'degraded');
-  t.deepEqual(health.preservation.unreadableReplicas, [{ label: 'nas', path: nas }, { label: 'usb', path: usb }]);
+  t.deepEqual(health.preservation.unreadableReplicas, { count: 2 }, 'anyone sees how many, not where');
+  const detail = (await (await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${staff.stdout.trim()}` } })).json()) as Health;
+  t.deepEqual(detail.preservation.unreadableReplicas.replicas, [{ label: 'nas', path: nas }, { label: 'usb', path: usb }]);
   t.deepEqual(readdirSync(nas), [], 'nothing was written onto the mount point');
   t.false(existsSync(usb), 'the missing replica was not created');
   signalGroup(running, 'SIGINT');

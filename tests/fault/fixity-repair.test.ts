@@ -230,9 +230,9 @@ test('the same master damaged on every root: found on each, FileDamaged with eve
   );
   t.is(found.damaged.length, 3, 'onDamaged heard of each');
   t.deepEqual(await snapshot(o), damagedState, 'no copy was written or removed');
-  // /health turns degraded and names the file, once the fixity read model has the events.
+  // /health turns degraded and names the file to staff, once the fixity read model has the events.
   const health = await poll('degraded health', 15_000, async () => {
-    const h = (await (await fetch(`${t.context.server.url}/health`)).json()) as { status: string; preservation: { damaged: { count: number; files: Json[] } } };
+    const h = (await (await fetch(`${t.context.server.url}/health`, { headers: { authorization: `Bearer ${t.context.server.staffToken}` } })).json()) as { status: string; preservation: { damaged: { count: number; files: Json[] } } };
     return h.status === 'degraded' && h.preservation.damaged.count > 0 ? h : undefined;
   });
   t.true(health.preservation.damaged.files.some((d) => JSON.stringify(d).includes(f.fileId)), JSON.stringify(health.preservation));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createUser } from '../../src/application/users.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/serve.ts';
@@ -19,7 +19,8 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `logger`: for a test that reads what the server logs (silent otherwise). */
+export async function startTestServer(env: Record<string, string> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'thukho-e2e-'));
   const config = loadConfig({
     THUKHO_DATA_DIR: dataDir,
@@ -30,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     THUKHO_QUEUE_PREFIX: `t-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...env,
   });
-  const server = await startServer(config, pino({ level: 'silent' }));
+  const server = await startServer(config, logger);
   const actor = { actor: { id: 'test', role: 'admin' } };
   const staff = await createUser(server.store, 'staff', 'Cán bộ thử', 'staff', actor);
   const reader = await createUser(server.store, 'reader', 'Bạn đọc thử', 'reader', actor);

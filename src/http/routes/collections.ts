@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { executeCollectionCommand } from '../../application/object-commands.ts';
 import { Id } from '../../domain/metadata.ts';
+import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, listCollections } from '../../projections/object-read-model.ts';
 import { requireStaff } from '../auth.ts';
 import { readJson } from '../body.ts';
@@ -10,8 +11,8 @@ import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { commandContext } from './objects.ts';
 
-const Title = z.string().transform((s) => s.normalize('NFC').trim()).pipe(z.string().min(1).max(2000));
-const Description = z.string().max(20000).transform((s) => s.normalize('NFC').trim());
+const Title = z.string().superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim()).pipe(z.string().min(1).max(2000));
+const Description = z.string().max(20000).superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim());
 
 export const CreateCollectionBody = z
   .object({ id: Id, title: Title, description: Description.optional(), parentId: Id.optional() })

@@ -1,15 +1,47 @@
 import Router from '@koa/router';
+import { isStaff } from '../../domain/access-policy.ts';
 import { outboxCounts } from '../../projections/dispatcher.ts';
-import { damagedFiles, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { damagedFiles } from '../../projections/fixity-read-model.ts';
 import { checkServerDisks } from '../../storage/disk-space.ts';
+import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
 
 /**
  * /health for monitoring and load balancers: 200 when every dependency answers, 503 with
- * the failing part named otherwise. A projection that is retrying makes the service
- * "degraded" (still 200: reads and writes work, some views are stale).
+ * the failing part named otherwise. A projection that is retrying, or a preservation
+ * problem, makes the service "degraded" (still 200: reads and writes work).
+ *
+ * Anyone may ask, so anyone sees states and counts only. What is wrong in particular (a
+ * damaged file's work and collection, a broken stream's name, replica paths, error messages)
+ * can name a confidential work or the server's disks: that is for a staff token, on the same
+ * route.
  */
-async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ status: 'ok' } | { status: 'down'; error: string }> {
+type Level = 'ok' | 'degraded' | 'down';
+
+interface CheckResult {
+  level: Level;
+  /** What anyone sees: states and counts. */
+  summary: unknown;
+  /** What staff see instead, when there is more to say. */
+  detail?: unknown;
+}
+
+/** What several checks need, asked once per request. */
+interface Probes {
+  eventStore: Probe;
+  redis: Probe;
+  head: bigint | null;
+}
+
+/** One part of the answer; a new check is one more entry in CHECKS. */
+interface HealthCheck {
+  name: string;
+  run(services: AppServices, probes: Probes): Promise<CheckResult> | CheckResult;
+}
+
+type Probe = { status: 'ok' } | { status: 'down'; error: string };
+
+async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Probe> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -26,50 +58,101 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<{ st
   }
 }
 
+const dependency = (p: Probe, extra: Record<string, unknown> = {}): CheckResult => ({
+  level: p.status === 'ok' ? 'ok' : 'down',
+  summary: { status: p.status, ...extra },
+  detail: { ...p, ...extra },
+});
+
+const CHECKS: HealthCheck[] = [
+  {
+    name: 'eventStore',
+    run: (services, { eventStore, head }) => dependency(eventStore, { kind: services.store.kind, headPosition: head === null ? null : String(head) }),
+  },
+  { name: 'redis', run: (_services, { redis }) => dependency(redis) },
+  {
+    // Which volume is short of space, by what it holds (never its path).
+    name: 'disk',
+    run: (services) => {
+      const disk = checkServerDisks(services.config);
+      return { level: disk.status === 'ok' ? 'ok' : 'degraded', summary: disk };
+    },
+  },
+  {
+    name: 'projections',
+    run: (services, { head }) => {
+      const all = services.projections.map((p) => {
+        // Positions of the SQLite log count events, so this is "events behind" there;
+        // on EventStoreDB it is a distance in the transaction log (bytes), still 0 when current.
+        return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
+      });
+      return {
+        level: all.some((p) => p.state === 'retrying') ? 'degraded' : 'ok',
+        summary: all.map(({ name, state, position, lag, retries }) => ({ name, state, position, lag, retries })),
+        detail: all,
+      };
+    },
+  },
+  {
+    name: 'audit',
+    run: async (services, { redis }) => {
+      const audit = redis.status === 'ok' ? await services.lastAudit() : null;
+      if (audit === null) return { level: 'ok', summary: null };
+      const { broken, ...counts } = audit;
+      const summary = { ...counts, brokenStreams: new Set(broken.map((b) => b.streamId)).size };
+      return { level: broken.length > 0 ? 'degraded' : 'ok', summary, detail: { ...summary, broken } };
+    },
+  },
+  {
+    name: 'preservation',
+    run: async (services) => {
+      const status = await services.preservationStatus();
+      // Files with no good copy left anywhere: someone must restore them from backup.
+      const damaged = damagedFiles(services.readDb);
+      const replication = status.replication && {
+        measuredAt: status.replication.measuredAt,
+        behind: status.replication.replicas.reduce((n, r) => n + r.behind, 0),
+        differs: status.replication.replicas.reduce((n, r) => n + r.differs, 0),
+      };
+      const seal = status.seal && { finishedAt: status.seal.finishedAt, status: status.seal.status };
+      const level: Level =
+        damaged.length > 0 || (replication?.differs ?? 0) > 0 || status.unreadableReplicas.length > 0 || seal?.status === 'refused' ? 'degraded' : 'ok';
+      return {
+        level,
+        summary: { damaged: { count: damaged.length }, replication, seal, unreadableReplicas: { count: status.unreadableReplicas.length } },
+        detail: {
+          damaged: { count: damaged.length, files: damaged.slice(0, 20) },
+          replication: status.replication && { ...replication, replicas: status.replication.replicas },
+          seal: status.seal,
+          // Skipped by replication and repair until mounted (or `thukho replicas init`).
+          unreadableReplicas: { count: status.unreadableReplicas.length, replicas: status.unreadableReplicas },
+        },
+      };
+    },
+  },
+  {
+    // Background work the log has asked for and whose outcome is not in the log yet.
+    name: 'jobs',
+    run: (services) => {
+      const { pending, enqueued } = outboxCounts(services.readDb);
+      return { level: 'ok', summary: { pending, enqueued } };
+    },
+  },
+];
+
+const LEVELS: Level[] = ['ok', 'degraded', 'down'];
+
 export function healthRoutes(services: AppServices): Router {
   const router = new Router();
   router.get('/health', async (ctx) => {
-    const [eventStore, redis] = await Promise.all([check(() => services.store.ping()), check(() => services.pingRedis())]);
+    const [eventStore, redis] = await Promise.all([probe(() => services.store.ping()), probe(() => services.pingRedis())]);
     const head = eventStore.status === 'ok' ? await services.store.headPosition() : null;
-    const projections = services.projections.map((p) => {
-      // Positions of the SQLite log count events, so this is "events behind" there;
-      // on EventStoreDB it is a distance in the transaction log (bytes), still 0 when current.
-      return { ...p.status(), lag: head === null ? null : p.lagBehind(head) };
-    });
-    const audit = redis.status === 'ok' ? await services.lastAudit() : null;
-    const status = await services.preservationStatus();
-    const damaged = hasFixityTables(services.readDb) ? damagedFiles(services.readDb) : [];
-    // Which volume is short of space, by what it holds (never its path).
-    const disk = checkServerDisks(services.config);
-    const down = eventStore.status !== 'ok' || redis.status !== 'ok';
-    const degraded =
-      disk.status !== 'ok' ||
-      projections.some((p) => p.state === 'retrying') ||
-      (audit !== null && audit.broken.length > 0) ||
-      damaged.length > 0 ||
-      (status.replication?.replicas.some((r) => r.differs > 0) ?? false) ||
-      status.unreadableReplicas.length > 0 ||
-      status.seal?.status === 'refused';
-    ctx.status = down ? 503 : 200;
+    const results = await Promise.all(CHECKS.map(async (c) => [c.name, await c.run(services, { eventStore, redis, head })] as const));
+    const level = LEVELS[Math.max(...results.map(([, r]) => LEVELS.indexOf(r.level)))] as Level;
+    const staff = isStaff(authOf(ctx).viewer);
+    ctx.status = level === 'down' ? 503 : 200;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      status: down ? 'down' : degraded ? 'degraded' : 'ok',
-      eventStore: { ...eventStore, kind: services.store.kind, headPosition: head === null ? null : String(head) },
-      redis,
-      disk,
-      projections,
-      audit,
-      preservation: {
-        // Files with no good copy left anywhere: someone must restore them from backup.
-        damaged: { count: damaged.length, files: damaged.slice(0, 20) },
-        replication: status.replication,
-        seal: status.seal,
-        // Skipped by replication and repair until mounted (or `thukho replicas init`).
-        unreadableReplicas: status.unreadableReplicas,
-      },
-      // Background work the log has asked for and whose outcome is not in the log yet.
-      jobs: (({ pending, enqueued }) => ({ pending, enqueued }))(outboxCounts(services.readDb)),
-    };
+    ctx.body = { status: level, ...Object.fromEntries(results.map(([name, r]) => [name, staff ? (r.detail ?? r.summary) : r.summary])) };
   });
 
   router.get('/metrics', async (ctx) => {

@@ -4,17 +4,21 @@ import type { Context } from 'koa';
 import { canSee, isStaff } from '../../domain/access-policy.ts';
 import { ID_PATTERN } from '../../domain/metadata.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
-import { ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
+import { ImageNotReadyError, ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
+import { RenderBudgetExceededError } from '../../iiif/render-budget.ts';
 import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
-import { authOf, publicBase, restrictedProblem } from '../auth.ts';
+import { authOf, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
+import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 
 /**
  * IIIF Image API 3 at /iiif/3/{fileId}/…: the one access check, then the image service.
  * Errors are problem+json with the Image API's statuses: 400 for a request the spec does
- * not allow, 404 for an unknown or hidden image, 410 for a withdrawn object's image.
+ * not allow, 404 for an unknown or hidden image, 410 for a withdrawn object's image; and,
+ * with Retry-After, 503 for an image whose derivative is still being made or when every
+ * render queue is full, 429 for a client with too many renders in flight.
  */
 const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
 // Open images are content-addressed by the master's digest, so they may be kept long; an
@@ -64,7 +68,6 @@ export function imageRoutes(services: AppServices): Router {
       });
     }
     ctx.set('Cache-Control', file.accessLevel === 'open' ? PUBLIC_CACHE : PRIVATE_CACHE);
-    if (file.accessLevel !== 'open') ctx.set('Vary', 'Authorization');
     return { ...file, width: file.width, height: file.height };
   };
 
@@ -88,14 +91,38 @@ export function imageRoutes(services: AppServices): Router {
   router.get('/iiif/3/:fileId/:region/:size/:rotation/:qualityFormat', async (ctx) => {
     const file = resolve(ctx);
     const p = ctx.params as Record<string, string>;
+    const { actor } = authOf(ctx);
+    // Signed-in users each have their own render budget; anonymous clients one per address.
+    const client = actor.role === 'public' ? `ip:${ctx.ip}` : `user:${actor.id}`;
     try {
-      const res = await images.image(file, { region: p.region!, size: p.size!, rotation: p.rotation!, qualityFormat: p.qualityFormat! });
+      const res = await images.image(file, { region: p.region!, size: p.size!, rotation: p.rotation!, qualityFormat: p.qualityFormat! }, client);
       ctx.set('Link', `<${base(ctx)}/iiif/3/${file.fileId}/${res.canonical}>;rel="canonical", <${LEVEL2_PROFILE_URI}>;rel="profile"`);
       if (notModified(ctx, res.etag)) return;
       ctx.type = res.contentType;
       ctx.body = res.body;
     } catch (err) {
       if (err instanceof ImageRequestError) throw new Problem(400, err.code, err.messages);
+      if (err instanceof ImageNotReadyError) {
+        throw retryLater(ctx, err.retryAfterSeconds, new Problem(503, 'image-not-ready', {
+          vi: `Ảnh "${file.fileId}" rất lớn và đang được chuẩn bị để xem; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
+          en: `Image "${file.fileId}" is very large and is being prepared for viewing; retry in ${err.retryAfterSeconds} seconds.`,
+        }));
+      }
+      if (err instanceof RenderBudgetExceededError) {
+        throw retryLater(
+          ctx,
+          err.retryAfterSeconds,
+          err.scope === 'client'
+            ? new Problem(429, 'too-many-renders', {
+                vi: `Bạn đang yêu cầu quá nhiều ảnh cần dựng cùng lúc; hãy thử lại sau ${err.retryAfterSeconds} giây. Các ô ảnh (tile) chuẩn không bị giới hạn.`,
+                en: `You have too many image renders in flight; retry in ${err.retryAfterSeconds} seconds. Standard tiles are not limited.`,
+              })
+            : new Problem(503, 'renders-busy', {
+                vi: `Máy chủ ảnh đang bận; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
+                en: `The image server is busy; retry in ${err.retryAfterSeconds} seconds.`,
+              }),
+        );
+      }
       if (err instanceof ImageUnavailableError) {
         services.logger.error({ fileId: file.fileId, reason: err.reason }, 'stored image cannot be rendered');
         throw new Problem(422, 'image-unreadable', {
@@ -108,4 +135,11 @@ export function imageRoutes(services: AppServices): Router {
   });
 
   return router;
+}
+
+/** A refusal that is not the image's fault: say when to come back, and let no cache keep it. */
+function retryLater(ctx: Context, seconds: number, problem: Problem): Problem {
+  ctx.set('Retry-After', String(seconds));
+  ctx.set('Cache-Control', 'no-store');
+  return problem;
 }

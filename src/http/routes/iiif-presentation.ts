@@ -3,9 +3,10 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
 import { TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
-import { authOf, publicBase, restrictedProblem } from '../auth.ts';
+import { authOf, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
+import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -36,8 +37,6 @@ function shortHash(...parts: string[]): string {
 /** Send a Presentation 3 document, or 304 when the client has it already. */
 function sendDocument(ctx: Context, body: string, etag: string, cacheControl: string): void {
   ctx.set('Cache-Control', cacheControl);
-  // The answer depends on the bearer token for anything not open to all.
-  ctx.vary('Authorization');
   if (notModified(ctx, etag)) return;
   ctx.status = 200;
   // Set before the body, or koa would call a string body text/plain.

@@ -6,6 +6,7 @@ import { streamExists } from '../../application/command-handler.ts';
 import { executeObjectCommand, newId, objectStream, preservationStream } from '../../application/object-commands.ts';
 import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
+import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { authOf, requireStaff, restrictedProblem } from '../auth.ts';
 import { readJson } from '../body.ts';
@@ -17,7 +18,7 @@ export const CreateObjectBody = z
   .object({ ...Metadata.shape, id: Id.optional(), accessLevel: AccessLevel.optional() })
   .strict();
 export const EditObjectBody = z.object({ ...MetadataChanges.shape, accessLevel: AccessLevel.optional() }).strict();
-export const WithdrawBody = z.object({ reason: z.string().trim().min(1).max(2000) }).strict();
+export const WithdrawBody = z.object({ reason: z.string().superRefine(wellFormedText).trim().min(1).max(2000) }).strict();
 export const ReorderBody = z.object({ order: z.array(Id).min(1).max(100_000) }).strict();
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -114,6 +115,8 @@ export function objectRoutes(services: AppServices): Router {
         en: `Object "${id}" has been withdrawn.`,
       });
     }
+    // Only signed-in readers and staff see a restricted record: no shared cache may keep it.
+    if (view.accessLevel !== 'open') ctx.set('Cache-Control', 'private');
     if (notModified(ctx, `"${view.revision}"`)) return;
     ctx.body = view;
   });

@@ -4,8 +4,9 @@ import type { Context } from 'koa';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { imageFiles, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
-import { authOf, publicBase } from '../auth.ts';
+import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
+import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { searchCatalogue } from '../site/catalogue-search.ts';
@@ -90,12 +91,10 @@ export function siteRoutes(services: AppServices): Router {
 
   function setPageHeaders(ctx: Context): void {
     ctx.set('Content-Security-Policy', CSP);
-    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
     ctx.set('Cache-Control', 'no-cache');
-    // The language comes from the cookie, what is visible from the bearer token.
+    // The language comes from the cookie (what is visible, from the bearer token: see auth.ts).
     ctx.vary('Cookie');
-    ctx.vary('Authorization');
   }
 
   function send(ctx: Context, status: number, body: string): void {
