@@ -79,6 +79,14 @@ ${data.recent.length ? objectGrid(lang, data.recent) : html`<p class="empty">${t
 export const SITE_FILTERS = { collection: 'collection', language: 'language', type: 'type', century: 'century', hasText: 'has_text', accessLevel: 'access' } as const satisfies Record<FacetName, string>;
 export type SiteSearchParams = { q?: string; sort?: string } & { [K in (typeof SITE_FILTERS)[FacetName]]?: string };
 
+/** Parameters in one order whatever was clicked, so that one search has one address. */
+const PARAM_ORDER = ['q', ...FACETS.map((f) => SITE_FILTERS[f]), 'sort'] as const;
+
+function searchHref(params: SiteSearchParams, change: SiteSearchParams): string {
+  const merged: SiteSearchParams = { ...params, ...change };
+  return `/search${queryString(Object.fromEntries(PARAM_ORDER.map((k) => [k, merged[k]])))}`;
+}
+
 export interface SearchPageData {
   q: string;
   params: SiteSearchParams;
@@ -130,7 +138,7 @@ function facetBlock(lang: Lang, data: SearchPageData, facet: FacetName): SafeHtm
 <h3>${tr(lang, FACET_LABELS[facet])}</h3>
 <ul>
 ${shown.map((v) => {
-  const href = `/search${queryString({ ...data.params, [name]: v.selected ? undefined : v.value })}`;
+  const href = searchHref(data.params, { [name]: v.selected ? undefined : v.value });
   return html`<li><a class="facet-link${v.selected ? ' selected' : ''}" href="${href}" data-value="${v.value}" data-selected="${v.selected ? 'true' : 'false'}"><span class="facet-box" aria-hidden="true"></span><span class="facet-name">${facetLabel(lang, facet, v.value, data.collectionTitles)}</span>${v.selected ? html`<span class="visually-hidden"> (${tr(lang, T.selected)})</span>` : ''} <span class="facet-count" data-count="${v.count}">${formatCount(lang, v.count)}</span></a></li>`;
 })}
 </ul>
@@ -142,7 +150,7 @@ function sortLinks(lang: Lang, data: SearchPageData): SafeHtml {
     const label = tr(lang, SORT_LABELS[s]);
     const sep = i ? ' · ' : '';
     if (s === data.sort) return html`${sep}<strong aria-current="true">${label}</strong>`;
-    return html`${sep}<a href="/search${queryString({ ...data.params, sort: s === 'relevance' ? undefined : s })}" data-sort-option="${s}">${label}</a>`;
+    return html`${sep}<a href="${searchHref(data.params, { sort: s === 'relevance' ? undefined : s })}" data-sort-option="${s}">${label}</a>`;
   })}</p>`;
 }
 
@@ -176,7 +184,7 @@ ${filtered ? html`<p><a class="clear-filters" href="/search${queryString({ q: da
 <p class="result-count" role="status" data-total="${result.total}">${tr(lang, resultCount(result.total))}</p>
 ${sortLinks(lang, data)}
 ${data.cards.length ? html`<ol class="result-list">${data.cards.map((c) => objectCard(lang, c))}</ol>` : html`<p class="empty">${tr(lang, T.noResults)}</p>`}
-${pagination(lang, result.page, result.pageCount, (n) => pagedHref('/search', data.params, n))}
+${pagination(lang, result.page, result.pageCount, (n) => pagedHref('/search', Object.fromEntries(PARAM_ORDER.map((k) => [k, data.params[k]])), n))}
 </section>
 </div>
 </div>`;
