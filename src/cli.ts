@@ -31,6 +31,8 @@ import { projectionsFor } from './projections/all.ts';
 import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
+import { rebuildSearchIndex } from './projections/search-runner.ts';
+import { openSearchIndex, SearchUnavailableError } from './search/open.ts';
 import { listUsers } from './projections/user-read-model.ts';
 import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
@@ -185,26 +187,45 @@ program
 program
   .command('rebuild')
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
-  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, or "all"')
+  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, search, or "all"')
   .action(async (name: string) => {
     const cfg = config();
     const PROJECTIONS = projectionsFor(cfg);
-    const chosen = name === 'all' ? Object.values(PROJECTIONS) : [PROJECTIONS[name]];
+    const chosen = name === 'all' ? Object.values(PROJECTIONS) : name === 'search' ? [] : [PROJECTIONS[name]];
     if (chosen.some((p) => p === undefined)) {
-      process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, all\n`);
+      process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, search, all\n`);
       process.exit(2);
     }
     await requireRepository(cfg, 'rebuild');
     const store = await openEventStore(cfg.eventStore);
     const db = openReadModelDb(cfg.readModelPath);
+    const finish = (label: string, events: number, started: number) => {
+      const secs = (Date.now() - started) / 1000;
+      return `rebuild ${label}: ${events} sự kiện / events in ${secs.toFixed(1)} s (${Math.round(events / Math.max(secs, 0.001))}/s)`;
+    };
     for (const projection of chosen as Projection[]) {
       const bar = progress(`rebuild ${projection.name}`, 'events');
       const started = Date.now();
       const result = await rebuildProjection(store, db, projection, (p) => bar.update(Number(p.position), Number(p.head), `${p.events} applied`));
-      const secs = (Date.now() - started) / 1000;
-      bar.finish(`rebuild ${projection.name}: ${result.events} sự kiện / events in ${secs.toFixed(1)} s (${Math.round(result.events / Math.max(secs, 0.001))}/s)`);
+      bar.finish(finish(projection.name, result.events, started));
     }
     db.close();
+    if (name === 'search' || name === 'all') {
+      // The search index is its own store (a file, or a Typesense cluster) with its own checkpoint.
+      let index;
+      try {
+        index = openSearchIndex(cfg);
+      } catch (err) {
+        if (!(err instanceof SearchUnavailableError)) throw err;
+        process.stderr.write(`thukho rebuild: ${err.message}\n`);
+        process.exit(2);
+      }
+      const bar = progress('rebuild search', 'events');
+      const started = Date.now();
+      const result = await rebuildSearchIndex(store, index, (p) => bar.update(Number(p.position), Number(p.head), `${p.events} applied`));
+      bar.finish(finish('search', result.events, started));
+      await index.close();
+    }
     await store.close();
   });
 

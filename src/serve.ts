@@ -32,6 +32,9 @@ import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
+import { SearchProjectionRunner } from './projections/search-runner.ts';
+import { openSearchIndex, SearchUnavailableError } from './search/open.ts';
+import type { SearchIndex } from './search/port.ts';
 
 /**
  * Composition root of `thukho serve`: open the event store and the read models, start the
@@ -43,6 +46,7 @@ export interface RunningServer {
   store: EventStore;
   readDb: ReadModelDb;
   projections: ProjectionRunner[];
+  search: SearchProjectionRunner;
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // is gone are acted on, so another live thukho's workers are safe.
   const workerRecords = join(config.dataDir, 'workers');
   await stopOrphanWorkers(workerRecords, logger);
+  let searchIndex: SearchIndex;
+  try {
+    searchIndex = openSearchIndex(config);
+  } catch (err) {
+    if (err instanceof SearchUnavailableError) throw new StartupError(err.message, { cause: err });
+    throw err;
+  }
   // First: the embedded redis-server's owner record says whether another thukho runs on this
   // data directory, and nothing of that one's (its interrupted ingests) may be touched then.
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
@@ -106,6 +117,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // The object read model's runner: writes wait on it (read-your-writes), caches watch it.
   const objects = projections.find((p) => p.projection.name === 'objects')!;
   for (const p of projections) p.start();
+  const search = new SearchProjectionRunner(store, searchIndex, logger);
+  await search.start();
 
   // The outbox pump and the image server's "make it again" share one queue client.
   const queueRedis = queueConnection(redis.url);
@@ -156,7 +169,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   metrics.onCollect(async () => {
     const head = await store.headPosition().catch(() => null);
     if (head !== null) metrics.set('thukho_eventstore_head_position', 'Global position of the newest event', {}, Number(head));
-    for (const p of projections) {
+    for (const p of [...projections, search]) {
       const s = p.status();
       metrics.set('thukho_projection_position', 'Last position applied by each projection', { projection: s.name }, Number(s.position ?? 0));
       if (head !== null) metrics.set('thukho_projection_lag', 'Positions the projection is behind the log', { projection: s.name }, p.lagBehind(head));
@@ -188,6 +201,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     readDb,
     projections,
     objects,
+    search,
     metrics,
     ingest,
     images,
@@ -253,6 +267,10 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
       const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close()]).catch(() => {});
       await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
+      await search.stop();
+      await searchIndex.close();
+      await derivativeQueue.close().catch(() => {});
+      await replicationQueue.close().catch(() => {});
       queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();
@@ -291,5 +309,5 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
   logger.info({ url, eventStore: store.kind }, 'thukho is serving');
-  return { url, port, store, readDb, projections, stop };
+  return { url, port, store, readDb, projections, search, stop };
 }

@@ -257,6 +257,12 @@ const FAILURE: Record<FixityFailure, Bilingual> = {
 };
 
 /** The thing a fixity event is about, as a noun phrase. */
+const PAGE_TEXT_SOURCE: Record<EventData<'PageTextRecorded'>['source'], Bilingual> = {
+  ocr: { vi: 'nhận dạng chữ (OCR)', en: 'OCR' },
+  'born-digital': { vi: 'tệp số gốc', en: 'the born-digital file' },
+  transcription: { vi: 'bản chép lại', en: 'a transcription' },
+};
+
 function targetPhrase(target: FixityTarget, name: string): Bilingual {
   switch (target) {
     case 'master':
@@ -475,6 +481,21 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
           ...(d.fileId ? [fileLink(d.fileId, 'outcome')] : []),
           { ...pathIdentifier(d.target, d.path), role: OBJECT_ROLE.outcome },
         ],
+      };
+    }
+    case 'PageTextRecorded': {
+      const d = event.data;
+      const name = nameOf(d.fileId, d.fileId);
+      const source = PAGE_TEXT_SOURCE[d.source];
+      const engine = d.engine ? ` (${d.engine})` : '';
+      const chars = [...d.text].length;
+      return {
+        detail: {
+          vi: `Ghi văn bản trang của tệp ${q(name)}: ${chars} ký tự, nguồn ${source.vi}${engine}.`,
+          en: `Page text of file ${q(name)} recorded: ${chars} characters, from ${source.en}${engine}.`,
+        },
+        outcome: 'success',
+        objects: [object('source'), fileLink(d.fileId, 'source')],
       };
     }
     case 'FileDamaged': {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from './access-policy.ts';
-import { AccessLevel, Id, Metadata, MetadataChanges } from './metadata.ts';
+import { AccessLevel, Id, LanguageCode, Metadata, MetadataChanges } from './metadata.ts';
 
 /**
  * Every event thukho writes, as zod schemas. Events are read back from a log that may be
@@ -67,6 +67,20 @@ export const FixityFailure = z.enum(['changed', 'truncated', 'missing', 'unreada
 export type FixityFailure = z.infer<typeof FixityFailure>;
 /** A storage root by label ("primary", "replica-1", …) and the path it had when the event was written. */
 export const StorageRootRef = z.object({ label: z.string().min(1).max(100), path: z.string().min(1).max(4096) });
+
+/** A page holds a few thousand characters; a dense newspaper page some tens of thousands. */
+export const PAGE_TEXT_MAX_CHARS = 200_000;
+
+const WordBox = z
+  .object({
+    start: z.number().int().nonnegative(),
+    end: z.number().int().nonnegative(),
+    x: z.number().int().nonnegative(),
+    y: z.number().int().nonnegative(),
+    w: z.number().int().positive(),
+    h: z.number().int().positive(),
+  })
+  .refine((b) => b.end > b.start, { message: 'a word box ends after it starts' });
 
 const Digests = z.object({ sha512: Sha512.optional(), sha256: Sha256.optional() });
 
@@ -152,6 +166,22 @@ export const eventSchemas = {
     tried: z.array(z.object({ root: StorageRootRef, reason: z.string().max(500) })).max(100),
   }),
   /**
+   * The text of one page (a file of the work): read by OCR, taken from a born-digital file, or
+   * typed by a transcriber. A later record for the same file replaces the earlier one.
+   * `words` place each word on the page image (canvas pixels); `start`/`end` are UTF-16
+   * offsets into `text`, so that a search hit can open the page at the matched line.
+   */
+  PageTextRecorded: z.object({
+    objectId: Id,
+    fileId: Id,
+    text: z.string().max(PAGE_TEXT_MAX_CHARS),
+    source: z.enum(['ocr', 'born-digital', 'transcription']),
+    /** The OCR engine and its models, or the tool that extracted the text ("tesseract 5.3 vie+chi_tra"). */
+    engine: z.string().min(1).max(200).optional(),
+    language: z.array(LanguageCode).max(20).optional(),
+    words: z.array(WordBox).max(PAGE_TEXT_MAX_CHARS).optional(),
+  }),
+  /**
    * A work's machine facts summed up to a revision of its preservation stream (and the facts
    * older logs keep on its object stream), so that a process that has not read the work yet
    * reads the facts after it, not the whole history. Derived data: `hash` pins the fact it
@@ -231,6 +261,7 @@ export const PRESERVATION_EVENT_TYPES = [
   'FileReplicated',
   'FileRepaired',
   'FileDamaged',
+  'PageTextRecorded',
 ] as const satisfies readonly EventType[];
 
 export type ObjectEvent = Extract<DomainEvent, { type: (typeof OBJECT_DECISION_TYPES)[number] }>;
@@ -255,6 +286,7 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FileReplicated: 1,
   FileRepaired: 1,
   FileDamaged: 1,
+  PageTextRecorded: 1,
   PreservationSummarized: 1,
   SealCreated: 1,
   CollectionCreated: 1,
@@ -288,6 +320,8 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   FileRepaired: 'recovery',
   // PREMIS has no "damage" event; the failed check that found it is the fixity check.
   FileDamaged: 'fixity check',
+  // Text read from a page image is a new representation of it, as a derivative is.
+  PageTextRecorded: 'creation',
   // Not an event about the work itself but a derived summary of its facts (never shown in
   // provenance); the nearest PREMIS term for recording what is known of an object.
   PreservationSummarized: 'metadata modification',

@@ -238,6 +238,7 @@ export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): Obj
     case 'FileReplicated':
     case 'FileRepaired':
     case 'FileDamaged':
+    case 'PageTextRecorded':
       return state;
   }
 }

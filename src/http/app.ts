@@ -13,6 +13,7 @@ import { presentationRoutes } from './routes/iiif-presentation.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
+import { searchRoutes } from './routes/search.ts';
 import { siteRoutes } from './routes/site.ts';
 import type { AppServices } from './services.ts';
 
@@ -112,7 +113,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), imageRoutes(services), presentationRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

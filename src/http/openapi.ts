@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
 import { CreateObjectBody, EditObjectBody, ReorderBody, WithdrawBody } from './routes/objects.ts';
 
@@ -71,6 +72,34 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only. With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages.',
           security: [{}, ...bearer],
           responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } },
+        },
+      },
+      '/api/search': {
+        get: {
+          summary: 'Search catalogue records and page text; hits grouped by work with their best pages',
+          description:
+            'Diacritics and đ are folded (`bac giang` finds `Bắc Giang`), Han and Nôm are searched per character. What the caller may not see is in no hit, facet count or total: confidential works are for staff only; page text of restricted works for signed-in readers. Unknown parameters and filters are refused (400), never ignored.',
+          security: [{}, ...bearer],
+          parameters: [
+            { name: 'q', in: 'query', schema: { type: 'string', maxLength: MAX_QUERY_CHARS }, description: 'Words to find; empty browses' },
+            { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 } },
+            { name: 'per_page', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: 20 } },
+            { name: 'sort', in: 'query', schema: { enum: [...SORTS], default: 'relevance' } },
+            { name: 'page_hits', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 10, default: 3 }, description: 'Best page hits shown under each work' },
+            ...FACETS.map((f) => ({
+              name: `filter[${f}]`,
+              in: 'query',
+              schema: { type: 'string' },
+              description: f === 'hasText' ? 'true or false' : 'May be repeated: any of the values',
+            })),
+          ],
+          responses: {
+            200: {
+              description:
+                '`total`, `page`, `perPage`, `pageCount`, `hits` (each: `work`, highlighted `title` and `snippet` as runs `{text, mark}`, `pageMatches`, `pageHits` with `canvasId`, `label`, `snippet`, `xywh` and `readerUrl`), `facets` (value, count, selected)',
+            },
+            400: problem,
+          },
         },
       },
       '/api/objects': {

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
+import type { SearchProjectionRunner } from '../projections/search-runner.ts';
 import type { AuditResult } from '../queue/queues.ts';
 import type { ImageService } from '../iiif/image-service.ts';
 import type { Metrics } from './metrics.ts';
@@ -17,6 +18,8 @@ export interface AppServices {
   projections: ProjectionRunner[];
   /** The runner of the object read model, for read-your-writes after a command. */
   objects: ProjectionRunner;
+  /** The search projection's runner; its `index` is the search port the site and the API ask. */
+  search: SearchProjectionRunner;
   pingRedis: () => Promise<void>;
   /** The last scheduled hash-chain audit (null before the first one). */
   lastAudit: () => Promise<AuditResult | null>;

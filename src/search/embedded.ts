@@ -79,7 +79,7 @@ const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).
 const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
 
 /** FTS5 MATCH for terms that must all occur; each term as its folded phrase OR its exact one. */
-function matchExpression(terms: readonly QueryTerm[]): string {
+export function matchExpression(terms: readonly QueryTerm[]): string {
   return terms
     .map((t) => {
       const folded = quote(t.folded);

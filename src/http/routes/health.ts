@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { isStaff } from '../../domain/access-policy.ts';
 import { outboxCounts } from '../../projections/dispatcher.ts';
 import { damagedFiles } from '../../projections/fixity-read-model.ts';
+import { searchIndexPath } from '../../search/open.ts';
 import { checkServerDisks } from '../../storage/disk-space.ts';
 import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
@@ -90,6 +91,23 @@ const CHECKS: HealthCheck[] = [
         level: all.some((p) => p.state === 'retrying') ? 'degraded' : 'ok',
         summary: all.map(({ name, state, position, lag, retries }) => ({ name, state, position, lag, retries })),
         detail: all,
+      };
+    },
+  },
+  {
+    // The index answers, and its projection keeps up; which file or server it is, for staff.
+    name: 'search',
+    run: async (services, { head }) => {
+      const runner = services.search;
+      const index = await probe(() => runner.index.readCheckpoint());
+      const { state, position, retries, lastError } = runner.status();
+      const lag = head === null ? null : runner.lagBehind(head);
+      const level: Level = index.status === 'down' ? 'down' : state === 'retrying' ? 'degraded' : 'ok';
+      const where = services.config.search.kind === 'embedded' ? { path: searchIndexPath(services.config) } : {};
+      return {
+        level,
+        summary: { status: index.status, engine: services.config.search.kind, state, position, lag },
+        detail: { ...index, engine: services.config.search.kind, ...where, state, position, lag, retries, lastError },
       };
     },
   },

@@ -10,13 +10,14 @@ import { publicBase } from '../public-base.ts';
 import { nomFontRoute } from './nom-font.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
-import { searchCatalogue } from '../site/catalogue-search.ts';
+import { runSearch } from '../search-results.ts';
+import { FACETS, SearchQueryError, SORTS } from '../../search/port.ts';
 import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
 import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
 import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
-import { type CollectionCard, collectionPage, errorPage, homePage, objectPage, searchPage, viewerPage } from '../site/pages.ts';
+import { type CollectionCard, collectionPage, errorPage, homePage, objectPage, pageHitList, searchPage, SITE_FILTERS, type SiteSearchParams, viewerPage } from '../site/pages.ts';
 import { NOM_FONT_PATH, nomFonts } from '../site/nom-font.ts';
-import { BadRequest, parseFilters, parsePage, parseQuery, parseSearchQuery, validId } from '../site/request.ts';
+import { BadRequest, parsePage, parseQuery, parseSearchQuery, validId } from '../site/request.ts';
 
 /**
  * The public site: server-rendered pages in Vietnamese or English over the read models,
@@ -39,8 +40,6 @@ const RECENT = 12;
 const SEARCH_PAGE_SIZE = 20;
 const COLLECTION_PAGE_SIZE = 24;
 const LANG_COOKIE_MAX_AGE_MS = 365 * 24 * 3600 * 1000;
-/** Every visible object, for the interim search (there is no index yet). */
-const ALL = 1_000_000;
 
 /** An error page to answer with. */
 class PageError extends Error {
@@ -126,13 +125,13 @@ export function siteRoutes(services: AppServices): Router {
   }
 
   /** A site route: parses the query strictly and turns every failure into an HTML page. */
-  const route = (render: (site: Site) => string) => async (ctx: Context) => {
+  const route = (render: (site: Site) => string | Promise<string>) => async (ctx: Context) => {
     let params: Map<string, string> | undefined;
     let page: PageContext | undefined;
     try {
       params = parseQuery(ctx.querystring);
       page = pageContext(ctx, params);
-      send(ctx, 200, render({ ctx, params, page, viewer: authOf(ctx).viewer }));
+      send(ctx, 200, await render({ ctx, params, page, viewer: authOf(ctx).viewer }));
     } catch (err) {
       page ??= pageContext(ctx, undefined);
       if (err instanceof PageError) {
@@ -164,16 +163,45 @@ export function siteRoutes(services: AppServices): Router {
     return homePage(page, { collections, recent });
   }));
 
-  router.get('/search', route(({ page, params, viewer }) => {
+  router.get('/search', route(async ({ page, params, viewer }) => {
     const q = parseSearchQuery(params.get('q'));
-    const filters = parseFilters(params);
     const pageNumber = parsePage(params.get('page'));
-    const objects = listObjects(readDb, { viewer, limit: ALL }).items;
-    const outcome = searchCatalogue(objects, { q, filters, page: pageNumber, pageSize: SEARCH_PAGE_SIZE });
-    if (pageNumber > outcome.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
+    const shown: SiteSearchParams = { q: q || undefined };
+    const filters: Record<string, string> = {};
+    for (const facet of FACETS) {
+      const value = params.get(SITE_FILTERS[facet])?.normalize('NFC').trim();
+      if (!value) continue;
+      filters[facet] = value;
+      shown[SITE_FILTERS[facet]] = value;
+    }
+    const sort = params.get('sort') || undefined;
+    if (sort) shown.sort = sort;
+    let result;
+    try {
+      // Links on the site stay relative to it.
+      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '');
+    } catch (err) {
+      if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
+      throw err;
+    }
+    if (pageNumber > result.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const collectionTitles = new Map(listCollections(readDb).map((c) => [c.id, c.title]));
-    const cards = outcome.hits.map((h) => ({ ...card(h.object), title: h.title, snippet: h.snippet }));
-    return searchPage(page, { q, filters, outcome, cards, collectionTitles });
+    const cards = result.hits.map((h): ObjectCard => {
+      // The thumbnail only where the viewer may see the images (the read model decides).
+      const found = findObject(readDb, h.work.id, viewer);
+      const thumb = found.found ? thumbOf(found.object) : undefined;
+      const m = h.work.metadata;
+      return {
+        id: h.work.id,
+        title: h.title,
+        ...(m.creator ? { creator: m.creator } : {}),
+        ...(m.date ? { date: m.date } : {}),
+        ...(thumb ? { thumb } : {}),
+        snippet: h.snippet,
+        after: pageHitList(page.lang, h),
+      };
+    });
+    return searchPage(page, { q, params: shown, sort: SORTS.find((s) => s === sort) ?? 'relevance', result, cards, collectionTitles });
   }));
 
   router.get('/collections/:id', route(({ ctx, page, params, viewer }) => {

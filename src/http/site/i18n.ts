@@ -94,6 +94,19 @@ export const T = {
   facetLanguage: { vi: 'Ngôn ngữ', en: 'Language' },
   facetType: { vi: 'Loại hình', en: 'Type' },
   facetCentury: { vi: 'Thế kỷ', en: 'Century' },
+  facetHasText: { vi: 'Văn bản trang', en: 'Page text' },
+  facetAccess: { vi: 'Quyền truy cập', en: 'Access' },
+  hasText: { vi: 'Có văn bản trang', en: 'With page text' },
+  noText: { vi: 'Chưa có văn bản trang', en: 'No page text yet' },
+  levelOpen: { vi: 'Mở', en: 'Open' },
+  levelRestricted: { vi: 'Hạn chế', en: 'Restricted' },
+  levelConfidential: { vi: 'Mật', en: 'Confidential' },
+  sortBy: { vi: 'Sắp xếp', en: 'Sort by' },
+  sortRelevance: { vi: 'Mức liên quan', en: 'Relevance' },
+  sortTitle: { vi: 'Nhan đề', en: 'Title' },
+  sortDate: { vi: 'Năm (cũ trước)', en: 'Date (oldest first)' },
+  sortDateDesc: { vi: 'Năm (mới trước)', en: 'Date (newest first)' },
+  pageHitsHeading: { vi: 'Trang có từ cần tìm', en: 'Pages with your words' },
   selected: { vi: 'đang chọn, bấm để bỏ', en: 'selected, activate to remove' },
   clearFilters: { vi: 'Bỏ mọi bộ lọc', en: 'Clear all filters' },
   noResults: { vi: 'Không có tài liệu nào khớp. Hãy thử ít từ hơn hoặc bỏ bớt bộ lọc.', en: 'No documents match. Try fewer words or remove a filter.' },
@@ -163,6 +176,14 @@ export const T = {
 
 export function resultCount(n: number): Bilingual {
   return { vi: `${formatCount('vi', n)} kết quả`, en: `${formatCount('en', n)} ${n === 1 ? 'result' : 'results'}` };
+}
+
+export function pageLabel(label: string): Bilingual {
+  return { vi: `Trang ${label}`, en: `Page ${label}` };
+}
+
+export function morePages(n: number): Bilingual {
+  return { vi: `và ${formatCount('vi', n)} trang khác`, en: `and ${formatCount('en', n)} more ${n === 1 ? 'page' : 'pages'}` };
 }
 
 export function pageOf(page: number, pages: number): Bilingual {

@@ -1,5 +1,5 @@
 import type { PageAssets } from './assets.ts';
-import type { Segment } from './catalogue-search.ts';
+import type { Segment } from '../../search/port.ts';
 import { SafeHtml, html, queryString } from './html.ts';
 import { type Bilingual, type Lang, T, other, pageOf, tr } from './i18n.ts';
 
@@ -156,6 +156,8 @@ export interface ObjectCard {
   date?: string;
   thumb?: Thumb;
   snippet?: Segment[];
+  /** Shown under the card, outside its link (links of its own: the pages a search found). */
+  after?: SafeHtml;
 }
 
 export function objectCard(lang: Lang, card: ObjectCard, headingLevel: 2 | 3 = 3): SafeHtml {
@@ -171,6 +173,7 @@ ${byline ? html`<p class="card-meta">${byline}</p>` : ''}
 ${card.snippet?.length ? html`<p class="card-snippet">${segments(card.snippet)}</p>` : ''}
 </div>
 </a>
+${card.after ?? ''}
 </li>`;
 }
 

@@ -1,9 +1,10 @@
 import type { AccessLevel } from '../../domain/metadata.ts';
 import { languageNames } from '../../iiif/manifest.ts';
 import type { CollectionView, ObjectView } from '../../projections/object-read-model.ts';
-import { FACETS, type FacetName, type Filters, type SearchOutcome } from './catalogue-search.ts';
+import { FACETS, type FacetName, type Sort, SORTS } from '../../search/port.ts';
+import type { ShownResult, ShownWorkHit } from '../search-results.ts';
 import { type SafeHtml, html, httpUrl, queryString } from './html.ts';
-import { type Bilingual, FIELD_LABELS, type Lang, T, centuryLabel, formatCount, objectCount, other, resultCount, tr } from './i18n.ts';
+import { type Bilingual, FIELD_LABELS, type Lang, T, centuryLabel, formatCount, morePages, objectCount, other, pageLabel, resultCount, tr } from './i18n.ts';
 import {
   type ObjectCard,
   type PageContext,
@@ -15,6 +16,7 @@ import {
   pagedHref,
   pagination,
   searchForm,
+  segments,
   thumbnail,
 } from './layout.ts';
 
@@ -73,10 +75,23 @@ ${data.recent.length ? objectGrid(lang, data.recent) : html`<p class="empty">${t
 // ---------------------------------------------------------------------------------------
 // Search
 
+/** The site's search parameters, as they go into links (`lang` is not one: the cookie keeps it). */
+export const SITE_FILTERS = { collection: 'collection', language: 'language', type: 'type', century: 'century', hasText: 'has_text', accessLevel: 'access' } as const satisfies Record<FacetName, string>;
+export type SiteSearchParams = { q?: string; sort?: string } & { [K in (typeof SITE_FILTERS)[FacetName]]?: string };
+
+/** Parameters in one order whatever was clicked, so that one search has one address. */
+const PARAM_ORDER = ['q', ...FACETS.map((f) => SITE_FILTERS[f]), 'sort'] as const;
+
+function searchHref(params: SiteSearchParams, change: SiteSearchParams): string {
+  const merged: SiteSearchParams = { ...params, ...change };
+  return `/search${queryString(Object.fromEntries(PARAM_ORDER.map((k) => [k, merged[k]])))}`;
+}
+
 export interface SearchPageData {
   q: string;
-  filters: Filters;
-  outcome: SearchOutcome;
+  params: SiteSearchParams;
+  sort: Sort;
+  result: ShownResult;
   /** Cards for the hits, in order (thumbnails resolved by the route). */
   cards: ObjectCard[];
   collectionTitles: ReadonlyMap<string, string>;
@@ -87,18 +102,13 @@ const FACET_LABELS: Record<FacetName, Bilingual> = {
   language: T.facetLanguage,
   type: T.facetType,
   century: T.facetCentury,
+  hasText: T.facetHasText,
+  accessLevel: T.facetAccess,
 };
 
-/** The search parameters as they go into links (`lang` is not one: the cookie keeps it). */
-export function searchParams(q: string, filters: Filters): Record<string, string | undefined> {
-  return {
-    q: q || undefined,
-    collection: filters.collection,
-    language: filters.language,
-    type: filters.type,
-    century: filters.century === undefined ? undefined : String(filters.century),
-  };
-}
+const LEVEL_LABELS: Record<AccessLevel, Bilingual> = { open: T.levelOpen, restricted: T.levelRestricted, confidential: T.levelConfidential };
+
+const SORT_LABELS: Record<Sort, Bilingual> = { relevance: T.sortRelevance, title: T.sortTitle, date: T.sortDate, 'date-desc': T.sortDateDesc };
 
 function facetLabel(lang: Lang, facet: FacetName, value: string, titles: ReadonlyMap<string, string>): string {
   switch (facet) {
@@ -110,36 +120,59 @@ function facetLabel(lang: Lang, facet: FacetName, value: string, titles: Readonl
       return centuryLabel(lang, Number(value));
     case 'type':
       return value;
+    case 'hasText':
+      return tr(lang, value === 'true' ? T.hasText : T.noText);
+    case 'accessLevel':
+      return tr(lang, LEVEL_LABELS[value as AccessLevel] ?? { vi: value, en: value });
   }
 }
 
 const MAX_FACET_VALUES = 30;
 
 function facetBlock(lang: Lang, data: SearchPageData, facet: FacetName): SafeHtml {
-  const values = data.outcome.facets[facet];
+  const values = data.result.facets[facet];
   if (values.length === 0) return html``;
-  const base = searchParams(data.q, data.filters);
+  const name = SITE_FILTERS[facet];
   const shown = values.filter((v, i) => i < MAX_FACET_VALUES || v.selected);
   return html`<section class="facet" data-facet="${facet}">
 <h3>${tr(lang, FACET_LABELS[facet])}</h3>
 <ul>
 ${shown.map((v) => {
-  const href = `/search${queryString({ ...base, [facet]: v.selected ? undefined : v.value })}`;
+  const href = searchHref(data.params, { [name]: v.selected ? undefined : v.value });
   return html`<li><a class="facet-link${v.selected ? ' selected' : ''}" href="${href}" data-value="${v.value}" data-selected="${v.selected ? 'true' : 'false'}"><span class="facet-box" aria-hidden="true"></span><span class="facet-name">${facetLabel(lang, facet, v.value, data.collectionTitles)}</span>${v.selected ? html`<span class="visually-hidden"> (${tr(lang, T.selected)})</span>` : ''} <span class="facet-count" data-count="${v.count}">${formatCount(lang, v.count)}</span></a></li>`;
 })}
 </ul>
 </section>`;
 }
 
+function sortLinks(lang: Lang, data: SearchPageData): SafeHtml {
+  return html`<p class="sort-links" data-sort="${data.sort}">${tr(lang, T.sortBy)}: ${SORTS.map((s, i) => {
+    const label = tr(lang, SORT_LABELS[s]);
+    const sep = i ? ' · ' : '';
+    if (s === data.sort) return html`${sep}<strong aria-current="true">${label}</strong>`;
+    return html`${sep}<a href="${searchHref(data.params, { sort: s === 'relevance' ? undefined : s })}" data-sort-option="${s}">${label}</a>`;
+  })}</p>`;
+}
+
+/** The best pages of a hit: page number, snippet, and the link that opens the reading room there. */
+export function pageHitList(lang: Lang, hit: ShownWorkHit): SafeHtml {
+  if (hit.pageHits.length === 0) return html``;
+  const more = hit.pageMatches - hit.pageHits.length;
+  return html`<ul class="page-hits" aria-label="${tr(lang, T.pageHitsHeading)}">
+${hit.pageHits.map((p) => html`<li class="page-hit"><a href="${p.readerUrl}" data-canvas="${p.canvasId}"${p.xywh ? html` data-xywh="${p.xywh}"` : ''}>${tr(lang, pageLabel(p.label))}</a>: <span class="page-snippet">${segments(p.snippet)}</span></li>`)}
+${more > 0 ? html`<li class="page-hits-more">${tr(lang, morePages(more))}</li>` : ''}
+</ul>`;
+}
+
 export function searchPage(ctx: PageContext, data: SearchPageData): string {
   const { lang } = ctx;
-  const { outcome } = data;
-  const filtered = FACETS.some((f) => data.filters[f] !== undefined);
+  const { result } = data;
+  const filtered = FACETS.some((f) => data.params[SITE_FILTERS[f]] !== undefined);
   const heading = data.q ? `${tr(lang, T.searchTitle)}: ${data.q}` : tr(lang, T.browseTitle);
-  const params = searchParams(data.q, data.filters);
+  const { q: _q, ...hidden } = data.params;
   const main = html`<div class="container">
 <h1>${heading}</h1>
-${searchForm(lang, data.q, { collection: params.collection, language: params.language, type: params.type, century: params.century })}
+${searchForm(lang, data.q, hidden)}
 <div class="search-layout">
 <aside class="facets" aria-labelledby="h-refine">
 <h2 id="h-refine">${tr(lang, T.refine)}</h2>
@@ -148,9 +181,10 @@ ${filtered ? html`<p><a class="clear-filters" href="/search${queryString({ q: da
 </aside>
 <section class="results" aria-labelledby="h-results">
 <h2 id="h-results" class="visually-hidden">${tr(lang, T.results)}</h2>
-<p class="result-count" role="status" data-total="${outcome.total}">${tr(lang, resultCount(outcome.total))}</p>
+<p class="result-count" role="status" data-total="${result.total}">${tr(lang, resultCount(result.total))}</p>
+${sortLinks(lang, data)}
 ${data.cards.length ? html`<ol class="result-list">${data.cards.map((c) => objectCard(lang, c))}</ol>` : html`<p class="empty">${tr(lang, T.noResults)}</p>`}
-${pagination(lang, outcome.page, outcome.pageCount, (n) => pagedHref('/search', params, n))}
+${pagination(lang, result.page, result.pageCount, (n) => pagedHref('/search', Object.fromEntries(PARAM_ORDER.map((k) => [k, data.params[k]])), n))}
 </section>
 </div>
 </div>`;

@@ -1,5 +1,4 @@
 import { ID_PATTERN } from '../../domain/metadata.ts';
-import type { Filters } from './catalogue-search.ts';
 import { type Bilingual, T } from './i18n.ts';
 
 /**
@@ -53,34 +52,4 @@ export function parseSearchQuery(raw: string | undefined): string {
   const q = (raw ?? '').normalize('NFC').trim();
   if (q.length > MAX_QUERY_CHARS) throw new BadRequest(T.queryTooLong);
   return q;
-}
-
-function bad(name: string, vi: string, en: string): BadRequest {
-  return new BadRequest({ vi: `Tham số "${name}" không hợp lệ: ${vi}`, en: `Invalid "${name}" parameter: ${en}` });
-}
-
-/** Facet filters from the query; absent or empty parameters are no filter. */
-export function parseFilters(params: ReadonlyMap<string, string>): Filters {
-  const filters: Filters = {};
-  const collection = params.get('collection');
-  if (collection) {
-    if (!ID_PATTERN.test(collection)) throw bad('collection', 'cần một mã bộ sưu tập.', 'a collection id is expected.');
-    filters.collection = collection;
-  }
-  const language = params.get('language');
-  if (language) {
-    if (!/^[a-z]{3}$/.test(language)) throw bad('language', 'cần mã ISO 639-3, ví dụ "vie".', 'an ISO 639-3 code such as "vie" is expected.');
-    filters.language = language;
-  }
-  const type = params.get('type')?.normalize('NFC').trim();
-  if (type) {
-    if (type.length > 200) throw bad('type', 'quá dài.', 'too long.');
-    filters.type = type;
-  }
-  const century = params.get('century');
-  if (century) {
-    if (!/^-?[1-9]\d?$/.test(century)) throw bad('century', 'cần một số thế kỷ, ví dụ 19.', 'a century number such as 19 is expected.');
-    filters.century = Number(century);
-  }
-  return filters;
 }

@@ -1,0 +1,137 @@
+import { objectStream, preservationStream } from '../application/streams.ts';
+import { type EventData, OBJECT_DECISION_TYPES, parseEventData } from '../domain/events.ts';
+import { evolveObject, initialObjectState, type ObjectState } from '../domain/object.ts';
+import type { EventFilter, EventStore, RecordedEvent } from '../eventstore/port.ts';
+import { canvasUrl, imageFiles } from '../iiif/manifest.ts';
+import type { DocumentRef, PageDocument, SearchDocument, SearchIndex } from '../search/port.ts';
+import { decodeWorkEvent, workStream } from './decode.ts';
+import { BASE_PLACEHOLDER } from './manifest-read-model.ts';
+
+/**
+ * The search projection: keeps a search index (either adapter, through the port) current with
+ * the log. One document per registered, not withdrawn work, one per page with text.
+ *
+ * Documents are made from each touched work's current state, read from its streams, not from
+ * the batch alone: a page's order and label come from the work's file order, and a reorder
+ * moves pages whose text came long ago. Current state is never older than the batch, so
+ * applying a batch again, or after later events were already applied, writes the same
+ * documents: the projection is idempotent, and the index converges on the log.
+ *
+ * The checkpoint lives in the index (`upsert(docs, checkpoint)`), so that documents and the
+ * position move together where the engine allows it (the embedded adapter: one transaction).
+ */
+export const SEARCH_PROJECTION = {
+  name: 'search',
+  /** Bump when documents change shape or meaning: the index is then cleared and rebuilt. */
+  version: 1,
+  filter: {
+    streamPrefixes: ['object-', 'preservation-'],
+    // FileIngested changes no document: a new file has no text yet and goes after the others.
+    eventTypes: [...OBJECT_DECISION_TYPES.filter((t) => t !== 'FileIngested'), 'PageTextRecorded'],
+  } satisfies EventFilter,
+} as const;
+
+type PageText = EventData<'PageTextRecorded'>;
+
+/** What a batch did to one work (record edits, policy changes and withdrawals need no note: the work's document is always re-made). */
+interface Touched {
+  /** Files were reordered: every page with text gets its new order and label. */
+  reordered: boolean;
+  /** Page text recorded in this batch, the latest per file. */
+  pages: Map<string, PageText>;
+}
+
+async function loadWork(store: EventStore, objectId: string): Promise<ObjectState> {
+  let state = initialObjectState;
+  for await (const e of store.readStream(objectStream(objectId))) {
+    const event = decodeWorkEvent(e);
+    if (event) state = evolveObject(state, event);
+  }
+  return state;
+}
+
+/** The latest text of each page of a work. */
+async function loadPageTexts(store: EventStore, objectId: string): Promise<Map<string, PageText>> {
+  const texts = new Map<string, PageText>();
+  for await (const e of store.readStream(preservationStream(objectId))) {
+    if (e.type !== 'PageTextRecorded') continue;
+    const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
+    texts.set(data.fileId, data);
+  }
+  return texts;
+}
+
+/**
+ * The page's canvas (with the manifests' placeholder base: the HTTP layer puts in the public
+ * base), its order among the work's canvases, and its label, the page number. Only images
+ * are canvases: text of any other file has no page to open and is not indexed.
+ */
+function pageDocument(objectId: string, state: Exclude<ObjectState, { status: 'absent' }>, text: PageText): PageDocument | undefined {
+  const order = imageFiles(state).findIndex((f) => f.fileId === text.fileId);
+  if (order < 0) return undefined;
+  return {
+    kind: 'page',
+    id: text.fileId,
+    workId: objectId,
+    canvasId: canvasUrl(BASE_PLACEHOLDER, objectId, text.fileId),
+    label: String(order + 1),
+    order,
+    text: text.text,
+    ...(text.words?.length ? { words: text.words } : {}),
+  };
+}
+
+function touchedWorks(events: readonly RecordedEvent[]): Map<string, Touched> {
+  const works = new Map<string, Touched>();
+  for (const e of events) {
+    const work = workStream(e);
+    if (!work) continue;
+    let t = works.get(work.objectId);
+    if (!t) {
+      t = { reordered: false, pages: new Map() };
+      works.set(work.objectId, t);
+    }
+    if (e.type === 'PageTextRecorded') {
+      const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
+      t.pages.set(data.fileId, data);
+    } else if (e.type === 'FilesReordered') {
+      t.reordered = true;
+    }
+  }
+  return works;
+}
+
+/** What a batch of events changes in the index. */
+export async function searchChanges(store: EventStore, events: readonly RecordedEvent[]): Promise<{ upserts: SearchDocument[]; deletes: DocumentRef[] }> {
+  const upserts: SearchDocument[] = [];
+  const deletes: DocumentRef[] = [];
+  for (const [objectId, touched] of touchedWorks(events)) {
+    const state = await loadWork(store, objectId);
+    if (state.status === 'absent') continue;
+    if (state.status === 'withdrawn') {
+      deletes.push({ kind: 'work', id: objectId });
+      continue;
+    }
+    // Page documents carry no access level: the index takes it from the work's document,
+    // which goes with every batch that touches the work (it may not exist yet on a rebuild).
+    upserts.push({ kind: 'work', id: objectId, accessLevel: state.accessLevel, metadata: state.metadata });
+    const texts = touched.reordered ? await loadPageTexts(store, objectId) : touched.pages;
+    for (const text of texts.values()) {
+      const page = pageDocument(objectId, state, text);
+      if (page) upserts.push(page);
+    }
+  }
+  return { upserts, deletes };
+}
+
+/** Applies a batch to the index and moves its checkpoint to the batch's last event. */
+export async function applySearchBatch(store: EventStore, index: SearchIndex, events: readonly RecordedEvent[]): Promise<bigint | null> {
+  const last = events[events.length - 1];
+  if (!last) return null;
+  const { upserts, deletes } = await searchChanges(store, events);
+  const checkpoint = { version: SEARCH_PROJECTION.version, position: last.position };
+  // The checkpoint goes with the last write: a crash between the two replays the batch.
+  if (deletes.length) await index.delete(deletes);
+  await index.upsert(upserts, checkpoint);
+  return last.position;
+}
