@@ -32,7 +32,7 @@ import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { rebuildSearchIndex } from './projections/search-runner.ts';
-import { openSearchIndex, SearchUnavailableError } from './search/open.ts';
+import { openSearchIndex } from './search/open.ts';
 import { listUsers } from './projections/user-read-model.ts';
 import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
@@ -212,14 +212,7 @@ program
     db.close();
     if (name === 'search' || name === 'all') {
       // The search index is its own store (a file, or a Typesense cluster) with its own checkpoint.
-      let index;
-      try {
-        index = openSearchIndex(cfg);
-      } catch (err) {
-        if (!(err instanceof SearchUnavailableError)) throw err;
-        process.stderr.write(`thukho rebuild: ${err.message}\n`);
-        process.exit(2);
-      }
+      const index = openSearchIndex(cfg);
       const bar = progress('rebuild search', 'events');
       const started = Date.now();
       const result = await rebuildSearchIndex(store, index, (p) => bar.update(Number(p.position), Number(p.head), `${p.events} applied`));

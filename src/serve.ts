@@ -33,7 +33,7 @@ import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
-import { openSearchIndex, SearchUnavailableError } from './search/open.ts';
+import { openSearchIndex } from './search/open.ts';
 import type { SearchIndex } from './search/port.ts';
 
 /**
@@ -88,13 +88,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // is gone are acted on, so another live thukho's workers are safe.
   const workerRecords = join(config.dataDir, 'workers');
   await stopOrphanWorkers(workerRecords, logger);
-  let searchIndex: SearchIndex;
-  try {
-    searchIndex = openSearchIndex(config);
-  } catch (err) {
-    if (err instanceof SearchUnavailableError) throw new StartupError(err.message, { cause: err });
-    throw err;
-  }
+  const searchIndex = openSearchIndex(config);
   // First: the embedded redis-server's owner record says whether another thukho runs on this
   // data directory, and nothing of that one's (its interrupted ingests) may be touched then.
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { SearchUnavailableError } from '../search/port.ts';
 import { ZodError } from 'zod';
 import { DomainError, type Bilingual } from '../domain/errors.ts';
 import { EventSchemaError } from '../domain/events.ts';
@@ -145,6 +146,7 @@ export function toProblem(err: unknown): Problem {
       en: 'The event store is unavailable; please retry later.',
     });
   }
+  if (err instanceof SearchUnavailableError) return new Problem(503, 'search-unavailable', err.messages);
   // The log, the read model or a file on a full disk (RFC 4918 §11.5): nothing was stored.
   if (isNoSpace(err)) {
     return new Problem(507, 'insufficient-storage', {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
-import type { SearchIndex } from '../search/port.ts';
+import { type SearchIndex, SearchUnavailableError } from '../search/port.ts';
 import type { CatchUpProgress, ProjectionStatus } from './runtime.ts';
 import { applySearchBatch, SEARCH_PROJECTION } from './search.ts';
 
@@ -34,6 +34,7 @@ export class SearchProjectionRunner {
   private subscription: Subscription | undefined;
   private applied: bigint | null = null;
   private idle = false;
+  private prepared = false;
   private readonly waiters = new Set<{ position: bigint; resolve: (ok: boolean) => void }>();
   private readonly stopSignal = new AbortController();
   private readonly current: ProjectionStatus = { name: SEARCH_PROJECTION.name, state: 'starting', position: null, retries: 0, lastError: null, lastErrorAt: null };
@@ -50,9 +51,25 @@ export class SearchProjectionRunner {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
   }
 
+  /**
+   * An embedded index is ready before the server answers; a Typesense cluster that is down
+   * does not stop the server from starting: search answers 503 and the schema is made once
+   * the cluster answers.
+   */
   async start(): Promise<void> {
-    await prepareSearchIndex(this.index, this.logger);
+    try {
+      await this.prepare();
+    } catch (err) {
+      if (!(err instanceof SearchUnavailableError)) throw err;
+      this.recordError(err);
+    }
     this.loop = this.run();
+  }
+
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    await prepareSearchIndex(this.index, this.logger);
+    this.prepared = true;
   }
 
   status(): ProjectionStatus {
@@ -96,6 +113,7 @@ export class SearchProjectionRunner {
     while (!this.stopped) {
       let sub: Subscription | undefined;
       try {
+        await this.prepare();
         this.applied = (await this.index.readCheckpoint())?.position ?? null;
         this.current.state = 'catching-up';
         sub = this.store.subscribeToAll({ fromPosition: this.applied ?? 'start', filter: SEARCH_PROJECTION.filter });

@@ -11,7 +11,7 @@ import { nomFontRoute } from './nom-font.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
-import { FACETS, SearchQueryError, SORTS } from '../../search/port.ts';
+import { FACETS, SearchQueryError, SearchUnavailableError, SORTS } from '../../search/port.ts';
 import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
 import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
 import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
@@ -182,6 +182,7 @@ export function siteRoutes(services: AppServices): Router {
       result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '');
     } catch (err) {
       if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
+      if (err instanceof SearchUnavailableError) throw new PageError(503, { vi: 'Tìm kiếm tạm ngừng', en: 'Search unavailable' }, err.messages);
       throw err;
     }
     if (pageNumber > result.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
