@@ -1,6 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { EmbeddedSearchIndex } from '../../src/search/embedded.ts';
+import { parseSearchQuery } from '../../src/search/port.ts';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { executeCollectionCommand, executeObjectCommand } from '../../src/application/object-commands.ts';
@@ -385,6 +387,18 @@ test('rebuild objects: from no read model at all, the CLI rebuilds the same tabl
   const again = await thukho(dir, ['rebuild', 'objects']);
   t.is(again.code, 0, show(again));
   t.deepEqual(dumpReadModel(dir, OBJECT_TABLES), before);
+
+  // `all` rebuilt the search index too; `rebuild search` alone makes it again from nothing.
+  t.regex(all.stderr, /rebuild search: \d+ sự kiện/, show(all));
+  rmSync(join(dir, 'search.sqlite'), { force: true });
+  const search = await thukho(dir, ['rebuild', 'search']);
+  t.is(search.code, 0, show(search));
+  t.regex(search.stderr, /rebuild search: \d+ sự kiện \/ events in [0-9.]+ s/, show(search));
+  const index = new EmbeddedSearchIndex(join(dir, 'search.sqlite'));
+  const browse = await index.search(parseSearchQuery({}, { confidential: true, restrictedText: true }));
+  await index.close();
+  const shown = (before.objects ?? []).filter((o) => (o as { status: string }).status !== 'withdrawn');
+  t.is(browse.total, shown.length, 'every work that is not withdrawn is in the index');
 });
 
 test('rebuild: an unknown projection exits 2 and names the valid ones', async (t) => {
@@ -392,7 +406,7 @@ test('rebuild: an unknown projection exits 2 and names the valid ones', async (t
   const r = await thukho(dir, ['rebuild', 'nope']);
   t.is(r.code, 2, show(r));
   t.regex(r.stderr, /no projection "nope"/);
-  t.regex(r.stderr, /objects, users, manifests, dispatcher, fixity, all/);
+  t.regex(r.stderr, /objects, users, manifests, dispatcher, fixity, search, all/);
   t.false(existsSync(join(dir, 'readmodel.sqlite')), 'nothing is created for a bad name');
 });
 
