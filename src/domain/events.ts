@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from './access-policy.ts';
-import { AccessLevel, Id, LanguageCode, Metadata, MetadataChanges } from './metadata.ts';
+import { AccessLevel, Id, LanguageCode, StoredMetadata, StoredMetadataChanges } from './metadata.ts';
 
 /**
  * Every event thukho writes, as zod schemas. Events are read back from a log that may be
@@ -87,12 +87,12 @@ const Digests = z.object({ sha512: Sha512.optional(), sha256: Sha256.optional() 
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
-    metadata: Metadata,
+    metadata: StoredMetadata,
     accessLevel: AccessLevel,
   }),
   MetadataEdited: z.object({
     objectId: Id,
-    changes: MetadataChanges,
+    changes: StoredMetadataChanges,
   }),
   FileIngested: IngestedFile.extend({ objectId: Id, sequence: z.number().int().nonnegative() }),
   FilesReordered: z.object({

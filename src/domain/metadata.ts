@@ -17,47 +17,53 @@ export const Id = z
   .string()
   .regex(ID_PATTERN, 'id: 1–64 chữ thường, số, "-" hoặc "_" / lowercase letters, digits, "-" or "_"');
 
-const text = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .superRefine(wellFormedText)
-    .transform((s) => s.normalize('NFC').trim());
+/**
+ * Text a person types is checked for lone surrogates and control characters (`typed`); text
+ * read back from the log is not, so that a record stored before the check existed stays readable.
+ */
+const text = (max: number, typed: boolean) => {
+  const base = z.string().max(max);
+  return (typed ? base.superRefine(wellFormedText) : base).transform((s) => s.normalize('NFC').trim());
+};
 
-const nonEmptyText = (max: number) =>
-  text(max).refine((s) => s.length > 0, { message: 'không được để trống / must not be empty' });
+const nonEmptyText = (max: number, typed: boolean) =>
+  text(max, typed).refine((s) => s.length > 0, { message: 'không được để trống / must not be empty' });
 
 // ISO 639-3 (three letters): `vie` Vietnamese, `lzh` Literary Chinese (Hán văn), `fra`, `eng`...
 export const LanguageCode = z.string().regex(/^[a-z]{3}$/, 'mã ISO 639-3, ví dụ "vie", "lzh" / an ISO 639-3 code such as "vie" or "lzh"');
 
 const Year = z.number().int().min(-3000).max(2200);
 
-export const metadataFields = {
-  title: nonEmptyText(2000),
-  alternativeTitle: z.array(nonEmptyText(2000)).max(50),
-  creator: text(1000),
-  date: text(200),
-  yearFrom: Year,
-  yearTo: Year,
-  language: z.array(LanguageCode).max(20),
-  subject: text(2000),
-  description: text(20000),
-  type: text(200),
-  format: text(200),
-  identifier: text(200),
-  source: text(2000),
-  rights: z
-    .string()
-    .superRefine(wellFormedText)
-    .url('một URI, ví dụ http://rightsstatements.org/vocab/InC/1.0/ / a URI such as http://rightsstatements.org/vocab/InC/1.0/')
-    .max(500),
-  extent: text(500),
-  collectionId: Id,
-  /** IIIF reading order; Han-Nôm books read right to left. Unset: from the language (lzh → right-to-left). */
-  viewingDirection: z.enum(['left-to-right', 'right-to-left', 'top-to-bottom', 'bottom-to-top']),
-  /** IIIF behavior of the object as a whole: a bound book is `paged`, loose leaves `individuals`. */
-  behavior: z.enum(['paged', 'individuals', 'continuous', 'unordered']),
-} as const;
+function fieldsOf(typed: boolean) {
+  return {
+    title: nonEmptyText(2000, typed),
+    alternativeTitle: z.array(nonEmptyText(2000, typed)).max(50),
+    creator: text(1000, typed),
+    date: text(200, typed),
+    yearFrom: Year,
+    yearTo: Year,
+    language: z.array(LanguageCode).max(20),
+    subject: text(2000, typed),
+    description: text(20000, typed),
+    type: text(200, typed),
+    format: text(200, typed),
+    identifier: text(200, typed),
+    source: text(2000, typed),
+    rights: (typed ? z.string().superRefine(wellFormedText) : z.string())
+      .url('một URI, ví dụ http://rightsstatements.org/vocab/InC/1.0/ / a URI such as http://rightsstatements.org/vocab/InC/1.0/')
+      .max(500),
+    extent: text(500, typed),
+    collectionId: Id,
+    /** IIIF reading order; Han-Nôm books read right to left. Unset: from the language (lzh → right-to-left). */
+    viewingDirection: z.enum(['left-to-right', 'right-to-left', 'top-to-bottom', 'bottom-to-top']),
+    /** IIIF behavior of the object as a whole: a bound book is `paged`, loose leaves `individuals`. */
+    behavior: z.enum(['paged', 'individuals', 'continuous', 'unordered']),
+  } as const;
+}
+
+/** The fields as a person types them (checked); `storedMetadataFields` as the log holds them. */
+export const metadataFields = fieldsOf(true);
+const storedMetadataFields = fieldsOf(false);
 
 export type MetadataField = keyof typeof metadataFields;
 export const METADATA_FIELDS = Object.keys(metadataFields) as MetadataField[];
@@ -84,57 +90,65 @@ export const FIELD_LABELS = {
 } as const satisfies Record<string, Bilingual>;
 
 /** Metadata as stored: title required, every other element optional. */
-export const Metadata = z
+const metadataOf = (f: typeof metadataFields) =>
+  z
   .object({
-    title: metadataFields.title,
-    alternativeTitle: metadataFields.alternativeTitle.optional(),
-    creator: metadataFields.creator.optional(),
-    date: metadataFields.date.optional(),
-    yearFrom: metadataFields.yearFrom.optional(),
-    yearTo: metadataFields.yearTo.optional(),
-    language: metadataFields.language.optional(),
-    subject: metadataFields.subject.optional(),
-    description: metadataFields.description.optional(),
-    type: metadataFields.type.optional(),
-    format: metadataFields.format.optional(),
-    identifier: metadataFields.identifier.optional(),
-    source: metadataFields.source.optional(),
-    rights: metadataFields.rights.optional(),
-    extent: metadataFields.extent.optional(),
-    collectionId: metadataFields.collectionId.optional(),
-    viewingDirection: metadataFields.viewingDirection.optional(),
-    behavior: metadataFields.behavior.optional(),
+    title: f.title,
+    alternativeTitle: f.alternativeTitle.optional(),
+    creator: f.creator.optional(),
+    date: f.date.optional(),
+    yearFrom: f.yearFrom.optional(),
+    yearTo: f.yearTo.optional(),
+    language: f.language.optional(),
+    subject: f.subject.optional(),
+    description: f.description.optional(),
+    type: f.type.optional(),
+    format: f.format.optional(),
+    identifier: f.identifier.optional(),
+    source: f.source.optional(),
+    rights: f.rights.optional(),
+    extent: f.extent.optional(),
+    collectionId: f.collectionId.optional(),
+    viewingDirection: f.viewingDirection.optional(),
+    behavior: f.behavior.optional(),
   })
   .strict();
+export const Metadata = metadataOf(metadataFields);
 export type Metadata = z.infer<typeof Metadata>;
+/** Metadata read back from the log. */
+export const StoredMetadata = metadataOf(storedMetadataFields);
 
 /**
  * A change to metadata: each present field is set; `null` clears an optional field.
  * The title can be changed but never cleared.
  */
-export const MetadataChanges = z
+const metadataChangesOf = (f: typeof metadataFields) =>
+  z
   .object({
-    title: metadataFields.title.optional(),
-    alternativeTitle: metadataFields.alternativeTitle.nullable().optional(),
-    creator: metadataFields.creator.nullable().optional(),
-    date: metadataFields.date.nullable().optional(),
-    yearFrom: metadataFields.yearFrom.nullable().optional(),
-    yearTo: metadataFields.yearTo.nullable().optional(),
-    language: metadataFields.language.nullable().optional(),
-    subject: metadataFields.subject.nullable().optional(),
-    description: metadataFields.description.nullable().optional(),
-    type: metadataFields.type.nullable().optional(),
-    format: metadataFields.format.nullable().optional(),
-    identifier: metadataFields.identifier.nullable().optional(),
-    source: metadataFields.source.nullable().optional(),
-    rights: metadataFields.rights.nullable().optional(),
-    extent: metadataFields.extent.nullable().optional(),
-    collectionId: metadataFields.collectionId.nullable().optional(),
-    viewingDirection: metadataFields.viewingDirection.nullable().optional(),
-    behavior: metadataFields.behavior.nullable().optional(),
+    title: f.title.optional(),
+    alternativeTitle: f.alternativeTitle.nullable().optional(),
+    creator: f.creator.nullable().optional(),
+    date: f.date.nullable().optional(),
+    yearFrom: f.yearFrom.nullable().optional(),
+    yearTo: f.yearTo.nullable().optional(),
+    language: f.language.nullable().optional(),
+    subject: f.subject.nullable().optional(),
+    description: f.description.nullable().optional(),
+    type: f.type.nullable().optional(),
+    format: f.format.nullable().optional(),
+    identifier: f.identifier.nullable().optional(),
+    source: f.source.nullable().optional(),
+    rights: f.rights.nullable().optional(),
+    extent: f.extent.nullable().optional(),
+    collectionId: f.collectionId.nullable().optional(),
+    viewingDirection: f.viewingDirection.nullable().optional(),
+    behavior: f.behavior.nullable().optional(),
   })
   .strict();
+export const MetadataChanges = metadataChangesOf(metadataFields);
 export type MetadataChanges = z.infer<typeof MetadataChanges>;
+/** A change read back from the log. */
+export const StoredMetadataChanges = metadataChangesOf(storedMetadataFields);
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) {
