@@ -329,6 +329,11 @@ export class SqliteEventStore implements EventStore {
     return subscriptionFromPolling({
       fromPosition: options.fromPosition,
       readPage: (after, limit) => this.readPage(Number(after), limit, options.filter),
+      // One writer at a time: a position is committed only after every lower one is.
+      committedHead: () => {
+        const p = this.stmts.maxPosition.get()?.p;
+        return p === null || p === undefined ? null : BigInt(p);
+      },
       // Wakes at once on appends from this process; polls for appends by worker processes.
       waitForMore: (signal) =>
         new Promise<void>((resolve) => {

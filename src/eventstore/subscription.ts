@@ -19,6 +19,13 @@ export function subscriptionFromPolling(source: {
   fromPosition: bigint | 'start';
   readPage: (after: bigint, limit: number) => RecordedEvent[];
   waitForMore: (signal: AbortSignal) => Promise<void>;
+  /**
+   * The newest committed position, read before a page: a short filtered page has examined
+   * every event up to it, so the next poll starts there instead of at the last match (a
+   * filter that matches nothing recent would otherwise rescan the log's tail on every poll).
+   * Only for a store whose positions are committed in order.
+   */
+  committedHead?: () => bigint | null;
 }): Subscription {
   const abort = new AbortController();
   let markCaughtUp: () => void = () => {};
@@ -29,6 +36,7 @@ export function subscriptionFromPolling(source: {
 
   async function* iterate(): AsyncGenerator<RecordedEvent> {
     while (!abort.signal.aborted) {
+      const head = source.committedHead?.() ?? null;
       const page = source.readPage(after, PAGE);
       for (const e of page) {
         if (abort.signal.aborted) return;
@@ -36,6 +44,7 @@ export function subscriptionFromPolling(source: {
         yield e;
       }
       if (page.length < PAGE) {
+        if (head !== null && head > after) after = head;
         markCaughtUp();
         await source.waitForMore(abort.signal);
       }

@@ -122,6 +122,9 @@ function openDb(path: string): Database.Database {
 
 export class EmbeddedSearchIndex implements SearchIndex {
   private db: Database.Database;
+  // Prepared statements by SQL text: a search builds its SQL from the query's shape (filters,
+  // sort), so a handful of texts recur; preparing one costs as much as running a small one.
+  private statements = new Map<string, Database.Statement>();
 
   constructor(private readonly path: string) {
     this.db = openDb(path);
@@ -143,6 +146,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       // `_content` shadow table of a contentless_unindexed table behind on DROP TABLE, and
       // defensive mode forbids dropping it by name.
       this.db.close();
+      this.statements.clear();
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.path}${suffix}`, { force: true });
       this.db = openDb(this.path);
     }
@@ -224,7 +228,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   async readCheckpoint(): Promise<IndexCheckpoint | undefined> {
-    const row = this.db.prepare<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'checkpoint'").get();
+    const row = this.statement<[], { value: string }>("SELECT value FROM search_meta WHERE key = 'checkpoint'").get();
     if (!row) return undefined;
     const cp = JSON.parse(row.value) as { version: number; position: string | null };
     return { version: cp.version, position: cp.position === null ? null : BigInt(cp.position) };
@@ -245,15 +249,23 @@ export class EmbeddedSearchIndex implements SearchIndex {
     this.db.close();
   }
 
+  private statement<P extends object | unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st as Database.Statement<P, R>;
+  }
+
   private writeCheckpoint(cp: IndexCheckpoint): void {
     const value = JSON.stringify({ version: cp.version, position: cp.position === null ? null : cp.position.toString() });
-    this.db.prepare("INSERT INTO search_meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(value);
+    this.statement("INSERT INTO search_meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(value);
   }
 
   private putWork(doc: WorkDocument): void {
-    const db = this.db;
     const m = doc.metadata;
-    const existing = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(doc.id);
+    const existing = this.statement<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(doc.id);
     const row = {
       id: doc.id,
       access: doc.accessLevel,
@@ -266,35 +278,33 @@ export class EmbeddedSearchIndex implements SearchIndex {
     let rid: number;
     if (existing) {
       rid = existing.rid;
-      db.prepare(
+      this.statement(
         `UPDATE works SET access = @access, collection = @collection, type = @type, century = @century,
            year_from = @year_from, title_key = @title_key WHERE rid = @rid`,
       ).run({ ...row, rid });
-      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(rid);
-      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
+      this.statement('DELETE FROM works_fts WHERE rowid = ?').run(rid);
+      this.statement('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
     } else {
       rid = Number(
-        db
-          .prepare(
+        this.statement(
             `INSERT INTO works (id, access, collection, type, century, year_from, title_key)
              VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key)`,
           )
           .run(row).lastInsertRowid,
       );
     }
-    db.prepare('INSERT INTO work_docs (rid, doc) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc').run(rid, JSON.stringify(doc));
+    this.statement('INSERT INTO work_docs (rid, doc) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc').run(rid, JSON.stringify(doc));
     const fields = workFieldText(m);
     const values = WORK_FIELDS.flatMap(([f]) => {
       const tokens = tokenize(wellFormed(fields[f]));
       return [indexText(tokens, 'folded'), indexText(tokens, 'exact')];
     });
-    db.prepare(`INSERT INTO works_fts (rowid, ${WORK_COLUMNS.join(', ')}) VALUES (?, ${WORK_COLUMNS.map(() => '?').join(', ')})`).run(rid, ...values);
-    const addLanguage = db.prepare('INSERT OR IGNORE INTO work_languages (work_rid, language) VALUES (?, ?)');
+    this.statement(`INSERT INTO works_fts (rowid, ${WORK_COLUMNS.join(', ')}) VALUES (?, ${WORK_COLUMNS.map(() => '?').join(', ')})`).run(rid, ...values);
+    const addLanguage = this.statement('INSERT OR IGNORE INTO work_languages (work_rid, language) VALUES (?, ?)');
     for (const language of m.language ?? []) addLanguage.run(rid, language);
   }
 
   private putPage(doc: PageDocument): void {
-    const db = this.db;
     // Lone surrogates become U+FFFD (same length, so word-box offsets stay true).
     const text = wellFormed(doc.text);
     const row = {
@@ -306,24 +316,23 @@ export class EmbeddedSearchIndex implements SearchIndex {
       text,
       words: doc.words ? JSON.stringify(doc.words) : null,
     };
-    const existing = db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
+    const existing = this.statement<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
     let rid: number;
     if (existing) {
       rid = existing.rid;
-      db.prepare(
+      this.statement(
         'UPDATE pages SET work_id = @work_id, canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
       ).run({ ...row, rid });
-      db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
+      this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
       if (existing.work_id !== doc.workId) this.refreshHasText(existing.work_id);
     } else {
       rid = Number(
-        db
-          .prepare('INSERT INTO pages (id, work_id, canvas_id, label, ord, text, words) VALUES (@id, @work_id, @canvas_id, @label, @ord, @text, @words)')
+        this.statement('INSERT INTO pages (id, work_id, canvas_id, label, ord, text, words) VALUES (@id, @work_id, @canvas_id, @label, @ord, @text, @words)')
           .run(row).lastInsertRowid,
       );
     }
     const tokens = tokenize(text);
-    db.prepare('INSERT INTO pages_fts (rowid, text_f, text_x, work, work_id) VALUES (?, ?, ?, ?, ?)').run(
+    this.statement('INSERT INTO pages_fts (rowid, text_f, text_x, work, work_id) VALUES (?, ?, ?, ?, ?)').run(
       rid,
       indexText(tokens, 'folded'),
       indexText(tokens, 'exact'),
@@ -333,24 +342,23 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   private deleteWork(id: string): void {
-    const db = this.db;
-    const work = db.prepare<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(id);
+    const work = this.statement<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(id);
     if (work) {
-      db.prepare('DELETE FROM works_fts WHERE rowid = ?').run(work.rid);
-      db.prepare('DELETE FROM work_languages WHERE work_rid = ?').run(work.rid);
-      db.prepare('DELETE FROM works WHERE rid = ?').run(work.rid);
-      db.prepare('DELETE FROM work_docs WHERE rid = ?').run(work.rid);
+      this.statement('DELETE FROM works_fts WHERE rowid = ?').run(work.rid);
+      this.statement('DELETE FROM work_languages WHERE work_rid = ?').run(work.rid);
+      this.statement('DELETE FROM works WHERE rid = ?').run(work.rid);
+      this.statement('DELETE FROM work_docs WHERE rid = ?').run(work.rid);
     }
-    db.prepare('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
-    db.prepare('DELETE FROM pages WHERE work_id = ?').run(id);
+    this.statement('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
+    this.statement('DELETE FROM pages WHERE work_id = ?').run(id);
   }
 
   /** The work the page belonged to, if it existed. */
   private deletePage(id: string): string | undefined {
-    const page = this.db.prepare<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(id);
+    const page = this.statement<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(id);
     if (!page) return undefined;
-    this.db.prepare('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
-    this.db.prepare('DELETE FROM pages WHERE rid = ?').run(page.rid);
+    this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
+    this.statement('DELETE FROM pages WHERE rid = ?').run(page.rid);
     return page.work_id;
   }
 
@@ -423,7 +431,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     };
 
     const all = filterSql();
-    const total = this.db.prepare<Params, { n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${all.where}`).get(all.params)?.n ?? 0;
+    const total = this.statement<Params, { n: number }>(`SELECT count(*) AS n FROM ${from} WHERE ${all.where}`).get(all.params)?.n ?? 0;
     const order =
       query.sort === 'title' || (query.sort === 'relevance' && !match)
         ? 'w.title_key'
@@ -490,24 +498,28 @@ export class EmbeddedSearchIndex implements SearchIndex {
    */
   private pageHits(pageMatch: string, folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
-    const first = this.db.prepare<{ match: string; n: number }, PageRow>(
-      `SELECT p.id, p.canvas_id, p.label, p.ord, p.text, p.words
-         FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
-        WHERE pages_fts MATCH @match ORDER BY p.ord, p.id LIMIT @n`,
-    );
+    const works = found.filter(({ work, pages }) => pages > 0 && readable.has(work.accessLevel)).map(({ work }) => work.id);
     const out = new Map<string, PageHit[]>();
-    for (const { work, pages: matched } of found) {
-      if (matched === 0 || !readable.has(work.accessLevel)) continue;
-      const pages = first.all({ match: `${pageMatch} AND {work} : "${workToken(work.id)}"`, n: query.pageHitsPerWork });
-      out.set(
-        work.id,
-        pages.map((p) => {
-          const cut = snippet(p.text, folded);
-          const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
-          const xywh = boxOf(words, cut.firstMatch);
-          return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
-        }),
-      );
+    if (works.length === 0) return out;
+    // One MATCH for every shown work (their work tokens OR-ed): FTS5 reads each term's posting
+    // list once, not once per work.
+    const rows = this.statement<{ match: string; n: number }, PageRow & { work_id: string }>(
+      `SELECT p.id, p.work_id, p.canvas_id, p.label, p.ord, p.text, p.words FROM pages p WHERE p.rid IN (
+         SELECT rid FROM (
+           SELECT p.rid, row_number() OVER (PARTITION BY p.work_id ORDER BY p.ord, p.id) AS n
+             FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
+            WHERE pages_fts MATCH @match
+         ) WHERE n <= @n
+       ) ORDER BY p.work_id, p.ord, p.id`,
+    ).all({ match: `${pageMatch} AND {work} : (${works.map((id) => `"${workToken(id)}"`).join(' OR ')})`, n: query.pageHitsPerWork });
+    for (const p of rows) {
+      const cut = snippet(p.text, folded);
+      const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
+      const xywh = boxOf(words, cut.firstMatch);
+      const hit: PageHit = { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
+      const list = out.get(p.work_id);
+      if (list) list.push(hit);
+      else out.set(p.work_id, [hit]);
     }
     return out;
   }

@@ -48,11 +48,24 @@ export function wellFormed(text: string): string {
   return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
+/**
+ * Word forms by the word as written. Folding (NFD, a regular expression over marks, NFC) is
+ * most of the cost of tokenising, and a language's words repeat: indexing and every snippet
+ * of every search fold the same few thousand syllables. Bounded: emptied when full.
+ */
+const wordForms = new Map<string, { folded: string; exact: string }>();
+const WORD_FORMS_MAX = 100_000;
+
 function wordToken(text: string, start: number, end: number): Token | undefined {
   const raw = text.slice(start, end);
-  const folded = foldVietnamese(raw);
-  if (!folded) return undefined;
-  return { folded, exact: raw.normalize('NFC').toLowerCase(), start, end, han: false };
+  let forms = wordForms.get(raw);
+  if (forms === undefined) {
+    if (wordForms.size >= WORD_FORMS_MAX) wordForms.clear();
+    forms = { folded: foldVietnamese(raw), exact: raw.normalize('NFC').toLowerCase() };
+    wordForms.set(raw, forms);
+  }
+  if (!forms.folded) return undefined;
+  return { folded: forms.folded, exact: forms.exact, start, end, han: false };
 }
 
 /** ASCII letters and digits without a regular expression: most of any text, Vietnamese included. */
