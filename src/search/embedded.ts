@@ -50,7 +50,15 @@ import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
  */
 
 // Schema version: a change drops the index, and the projection rebuilds it.
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/**
+ * A page's rowid is its work's key shifted left by PAGE_BITS plus a sequence within the work,
+ * so that grouping matched pages by work reads only the rowids FTS5 returns (no lookup per
+ * page). Work keys come from `work_keys`, given to whichever of a work or its page comes first.
+ */
+const PAGE_BITS = 24;
+const PAGE_SPAN = 2 ** PAGE_BITS;
 
 /**
  * A page's work as one FTS token (hex of the id: ids hold `-` and `_`, which the tokenizer
@@ -154,6 +162,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     db.transaction(() => {
       db.exec(`
         CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE work_keys (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
         CREATE TABLE works (
           rid        INTEGER PRIMARY KEY,
           id         TEXT NOT NULL UNIQUE,
@@ -188,8 +197,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
         );
         CREATE INDEX pages_by_work ON pages (work_id, ord);
         CREATE VIRTUAL TABLE works_fts USING fts5(${WORK_COLUMNS.join(', ')}, tokenize = 'ascii', content = '', contentless_delete = 1);
-        -- work_id is stored (contentless_unindexed) so that grouping matches by work needs no join.
-        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, work, work_id UNINDEXED, tokenize = 'ascii', content = '', contentless_delete = 1, contentless_unindexed = 1);
+        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, work, tokenize = 'ascii', content = '', contentless_delete = 1);
       `);
       db.prepare("INSERT INTO search_meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     })();
@@ -237,7 +245,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   async clear(): Promise<void> {
     this.db.transaction(() => {
       this.db.exec(`
-        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_languages; DELETE FROM pages;
+        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_keys; DELETE FROM work_languages; DELETE FROM pages;
         INSERT INTO works_fts (works_fts) VALUES ('delete-all');
         INSERT INTO pages_fts (pages_fts) VALUES ('delete-all');
         DELETE FROM search_meta WHERE key = 'checkpoint';
@@ -263,6 +271,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
     this.statement("INSERT INTO search_meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(value);
   }
 
+  /** The work's key (its `works` rowid), made when the work or one of its pages is first seen. */
+  private workKey(workId: string): number {
+    const row = this.statement<[string], { rid: number }>('SELECT rid FROM work_keys WHERE id = ?').get(workId);
+    return row ? row.rid : Number(this.statement('INSERT INTO work_keys (id) VALUES (?)').run(workId).lastInsertRowid);
+  }
+
   private putWork(doc: WorkDocument): void {
     const m = doc.metadata;
     const existing = this.statement<[string], { rid: number }>('SELECT rid FROM works WHERE id = ?').get(doc.id);
@@ -285,13 +299,11 @@ export class EmbeddedSearchIndex implements SearchIndex {
       this.statement('DELETE FROM works_fts WHERE rowid = ?').run(rid);
       this.statement('DELETE FROM work_languages WHERE work_rid = ?').run(rid);
     } else {
-      rid = Number(
-        this.statement(
-            `INSERT INTO works (id, access, collection, type, century, year_from, title_key)
-             VALUES (@id, @access, @collection, @type, @century, @year_from, @title_key)`,
-          )
-          .run(row).lastInsertRowid,
-      );
+      rid = this.workKey(doc.id);
+      this.statement(
+        `INSERT INTO works (rid, id, access, collection, type, century, year_from, title_key)
+         VALUES (@rid, @id, @access, @collection, @type, @century, @year_from, @title_key)`,
+      ).run({ ...row, rid });
     }
     this.statement('INSERT INTO work_docs (rid, doc) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc').run(rid, JSON.stringify(doc));
     const fields = workFieldText(m);
@@ -318,26 +330,30 @@ export class EmbeddedSearchIndex implements SearchIndex {
     };
     const existing = this.statement<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
     let rid: number;
-    if (existing) {
+    if (existing && existing.work_id === doc.workId) {
       rid = existing.rid;
       this.statement(
-        'UPDATE pages SET work_id = @work_id, canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
+        'UPDATE pages SET canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
       ).run({ ...row, rid });
       this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
-      if (existing.work_id !== doc.workId) this.refreshHasText(existing.work_id);
     } else {
-      rid = Number(
-        this.statement('INSERT INTO pages (id, work_id, canvas_id, label, ord, text, words) VALUES (@id, @work_id, @canvas_id, @label, @ord, @text, @words)')
-          .run(row).lastInsertRowid,
-      );
+      // A new page, or one moved to another work: its rowid carries the work, so it gets a new one.
+      if (existing) {
+        this.deletePage(doc.id);
+        this.refreshHasText(existing.work_id);
+      }
+      const first = this.workKey(doc.workId) * PAGE_SPAN;
+      const last = this.statement<[number, number], { rid: number | null }>('SELECT max(rid) AS rid FROM pages WHERE rid >= ? AND rid < ?').get(first, first + PAGE_SPAN)?.rid;
+      rid = last == null ? first : last + 1;
+      if (rid >= first + PAGE_SPAN) throw new Error(`work ${doc.workId}: more than ${PAGE_SPAN} pages indexed`);
+      this.statement('INSERT INTO pages (rid, id, work_id, canvas_id, label, ord, text, words) VALUES (@rid, @id, @work_id, @canvas_id, @label, @ord, @text, @words)').run({ ...row, rid });
     }
     const tokens = tokenize(text);
-    this.statement('INSERT INTO pages_fts (rowid, text_f, text_x, work, work_id) VALUES (?, ?, ?, ?, ?)').run(
+    this.statement('INSERT INTO pages_fts (rowid, text_f, text_x, work) VALUES (?, ?, ?, ?)').run(
       rid,
       indexText(tokens, 'folded'),
       indexText(tokens, 'exact'),
       workToken(doc.workId),
-      doc.workId,
     );
   }
 
@@ -389,9 +405,9 @@ export class EmbeddedSearchIndex implements SearchIndex {
            WITH rec AS MATERIALIZED (
              SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
            ), pg AS MATERIALIZED (
-             SELECT work_id, bm25(pages_fts, 1, 1, 0) AS s FROM pages_fts WHERE pages_fts MATCH @pageMatch
+             SELECT pages_fts.rowid >> ${PAGE_BITS} AS wrid, bm25(pages_fts, 1, 1, 0) AS s FROM pages_fts WHERE pages_fts MATCH @pageMatch
            ), pg_work AS (
-             SELECT work_id, min(s) AS s, count(*) AS n FROM pg GROUP BY work_id
+             SELECT wrid, min(s) AS s, count(*) AS n FROM pg GROUP BY wrid
            )
            SELECT wrid, min(rec), min(pg), sum(pages) FROM (
              SELECT w.rid AS wrid, rec.s AS rec, NULL AS pg, 0 AS pages
@@ -399,7 +415,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
               WHERE w.access IN (${findable})
              UNION ALL
              SELECT w.rid, NULL, pg_work.s, pg_work.n
-               FROM pg_work JOIN works w ON w.id = pg_work.work_id
+               FROM pg_work JOIN works w ON w.rid = pg_work.wrid
               WHERE w.access IN (${readable})
            ) GROUP BY wrid`,
         )
