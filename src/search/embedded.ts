@@ -379,8 +379,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   private refreshHasText(workId: string): void {
-    this.db
-      .prepare("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND text <> '') WHERE id = ?")
+    this.statement("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND text <> '') WHERE id = ?")
       .run(workId);
   }
 
@@ -397,9 +396,8 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const pageMatch = match && `{text_f text_x} : (${match})`;
 
     if (match) {
-      this.db.exec('DELETE FROM temp.matched');
-      this.db
-        .prepare(
+      this.statement('DELETE FROM temp.matched').run();
+      this.statement(
           // MATERIALIZED: bm25 may only run in the query that does the MATCH, not under an aggregate.
           `INSERT INTO temp.matched (wrid, rec, pg, pages)
            WITH rec AS MATERIALIZED (
@@ -456,16 +454,14 @@ export class EmbeddedSearchIndex implements SearchIndex {
           : query.sort === 'date'
             ? 'w.year_from IS NULL, w.year_from, w.title_key'
             : 'w.year_from IS NULL, w.year_from DESC, w.title_key';
-    const rows = this.db
-      .prepare<Params, WorkRow>(
+    const rows = this.statement<Params, WorkRow>(
         `SELECT w.rid, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
           ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
       .all({ ...all.params, limit: query.perPage, offset: (query.page - 1) * query.perPage });
 
     const docs = new Map(
-      this.db
-        .prepare<[string], { rid: number; doc: string }>('SELECT rid, doc FROM work_docs WHERE rid IN (SELECT value FROM json_each(?))')
+      this.statement<[string], { rid: number; doc: string }>('SELECT rid, doc FROM work_docs WHERE rid IN (SELECT value FROM json_each(?))')
         .all(JSON.stringify(rows.map((r) => r.rid)))
         .map((d) => [d.rid, JSON.parse(d.doc) as WorkDocument]),
     );
@@ -497,8 +493,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   private facet(name: FacetName, from: string, filter: { where: string; params: Params }, filters: SearchFilters): FacetValue[] {
     const column = { collection: 'w.collection', type: 'w.type', century: 'w.century', hasText: 'w.has_text', accessLevel: 'w.access', language: 'l.language' }[name];
     const join = name === 'language' ? ' JOIN work_languages l ON l.work_rid = w.rid' : '';
-    const rows = this.db
-      .prepare<Params, { value: string | number; n: number }>(
+    const rows = this.statement<Params, { value: string | number; n: number }>(
         `SELECT ${column} AS value, count(*) AS n FROM ${from}${join} WHERE ${filter.where} AND ${column} IS NOT NULL GROUP BY ${column}`,
       )
       .all(filter.params);
