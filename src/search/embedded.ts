@@ -118,6 +118,8 @@ interface PageRow {
 
 type Params = Record<string, string | number>;
 
+const MAX_STATEMENTS = 500;
+
 function openDb(path: string): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -261,6 +263,9 @@ export class EmbeddedSearchIndex implements SearchIndex {
     let st = this.statements.get(sql);
     if (!st) {
       st = this.db.prepare(sql);
+      // Filters of many values make many texts: the oldest goes, so a crafted stream of
+      // queries cannot grow the cache without bound.
+      if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value as string);
       this.statements.set(sql, st);
     }
     return st as Database.Statement<P, R>;
