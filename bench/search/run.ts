@@ -30,6 +30,7 @@ import { matchExpression } from '../../src/search/embedded.ts';
 import { openSearchIndex, searchIndexPath } from '../../src/search/open.ts';
 import { queryTerms } from '../../src/search/text-folding.ts';
 import { startServer } from '../../src/serve.ts';
+import { mulberry32 } from '../../tests/helpers/prng.ts';
 
 const args = process.argv.slice(2);
 const SMALL = args.includes('--small') || process.env.SEARCH_BENCH_SMALL === '1';
@@ -42,17 +43,7 @@ const SCAN_WORKS = 10_000;
 // ---------------------------------------------------------------------------------------
 // A seeded corpus
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(13);
+const rand = mulberry32(13);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
 // Common syllables of land registers, village records and genealogies, with their tones.
