@@ -33,6 +33,7 @@ import { page } from '../helpers/images.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
+import { flipByte } from '../helpers/damage.ts';
 
 /**
  * Fixity end to end: a real server ingests real files into its OCFL root; checkObjectFixity,
@@ -90,17 +91,6 @@ async function filesOf(s: TestServer, objectId: string): Promise<StoredFileJson[
   return (await staffCall(s, 'GET', `/api/objects/${objectId}`)).files as StoredFileJson[];
 }
 
-async function flipByte(path: string, at = 1000): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await handle.read(b, 0, 1, at);
-    b[0] = b[0]! ^ 0x20;
-    await handle.write(b, 0, 1, at);
-  } finally {
-    await handle.close();
-  }
-}
 
 function fakeRepair(outcome: Awaited<ReturnType<RepairFn>>) {
   const calls: Array<Parameters<RepairFn>> = [];
@@ -198,7 +188,7 @@ test.serial('one flipped byte: FixityChecked "changed", the repair is called, Fi
   await uploadFile(s, objectId, await page('Truyện Ngư Tinh'), 'trang_2.tif');
   const [first, second] = await filesOf(s, objectId);
   const ocfl = await OcflStorageRoot.open(s.config.ocflRoot);
-  await flipByte(ocfl.contentPathOnDisk(second!.storage.ocflObjectId, second!.storage.path));
+  await flipByte(ocfl.contentPathOnDisk(second!.storage.ocflObjectId, second!.storage.path), 1000);
 
   const tried = [{ root: { label: 'nas', path: '/mnt/nas' }, reason: 'không có bản sao / no copy there' }];
   const { repair, calls } = fakeRepair({ repaired: false, tried });
@@ -449,7 +439,7 @@ test.serial('thukho fixity --object checks now and prints a summary; exit 1 when
   t.deepEqual(await readdir(join(s.dataDir, 'fixity-runs')), [], 'a finished run leaves no journal');
 
   const ocfl = await OcflStorageRoot.open(s.config.ocflRoot);
-  await flipByte(ocfl.contentPathOnDisk(files[2]!.storage.ocflObjectId, files[2]!.storage.path));
+  await flipByte(ocfl.contentPathOnDisk(files[2]!.storage.ocflObjectId, files[2]!.storage.path), 1000);
   const bad = await thukho(s, ['fixity', '--object', objectId, '--json']);
   t.is(bad.code, 1, show(bad));
   const summary = JSON.parse(bad.stdout) as Json;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, truncate, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, truncate, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { checkObjectFixity, type DamagedEvent, type ObjectFixityResult, openFixityRoots } from '../../src/application/fixity.ts';
 import { initReplicaRoot, openStorageRoots, repairFile, type StorageFaultHook, type StorageRootSet } from '../../src/storage/replicas.ts';
 import { type ReplicationWorker, startReplicationWorker } from '../../workers/replication.ts';
+import { flipByte } from '../helpers/damage.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
@@ -145,11 +146,6 @@ async function check(t: Ctx, o: Ingested, faults?: StorageFaultHook) {
 /** 2 masters and 1 inventory on each of 3 roots. */
 const COPIES = 9;
 
-async function flipByte(path: string, at = 200) {
-  const bytes = await readFile(path);
-  bytes[at] = (bytes[at] as number) ^ 0x20;
-  await writeFile(path, bytes);
-}
 
 /** As root, chmod 000 does not stop reads: a directory takes the master's place (reads fail with EISDIR). */
 async function makeUnreadable(path: string) {
@@ -182,7 +178,7 @@ async function damageAndCheck(t: Ctx, title: string, damage: (o: Ingested) => Pr
 // One copy damaged: found, repaired from a good copy, nothing else changed
 
 for (const [kind, failure, label, damage] of [
-  ['one byte flipped in a master', 'changed', 'primary', (p: string) => flipByte(p)],
+  ['one byte flipped in a master', 'changed', 'primary', (p: string) => flipByte(p, 200)],
   ['a master truncated', 'truncated', 'r1', (p: string) => truncate(p, 100)],
   ['a master deleted', 'missing', 'r2', (p: string) => unlink(p)],
   [IS_ROOT ? 'a master unreadable (a directory in its place: root reads through chmod 000)' : 'a master unreadable (chmod 000)', 'unreadable', 'primary', makeUnreadable],
@@ -215,7 +211,7 @@ test('the same master damaged on every root: found on each, FileDamaged with eve
   t.timeout(120_000);
   const { o, damagedState, found } = await damageAndCheck(t, 'Sách hỏng khắp nơi', async (o) => {
     const f = o.files[1] as Ingested['files'][number];
-    await flipByte(masterOn('primary', f));
+    await flipByte(masterOn('primary', f), 200);
     await truncate(masterOn('r1', f), 10);
     // Flipped, not deleted: a deleted content file also fails the root's inventory check
     // (validateObject reports it), a separate finding of src/application/fixity.ts.
@@ -264,7 +260,7 @@ test('the disk fills during a repair: the damaged file stays as it was, good cop
     // The first call comes before the temp file is opened, the second before its first bytes.
     if (step === 'write' && ++writes === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   };
-  const { o, pristine, damagedState, found } = await damageAndCheck(t, 'Sách đĩa đầy', (o) => flipByte(masterOn('primary', o.files[0] as Ingested['files'][number])), diskFull);
+  const { o, pristine, damagedState, found } = await damageAndCheck(t, 'Sách đĩa đầy', (o) => flipByte(masterOn('primary', o.files[0] as Ingested['files'][number]), 200), diskFull);
   const f = o.files[0] as Ingested['files'][number];
   t.true(writes >= 2, 'the failure was injected');
   t.deepEqual(found.failed, [`primary:master:${f.fileId}:changed`]);
@@ -286,7 +282,7 @@ test('kill -9 of the checker in the middle of a repair: the next check repairs i
   const f = o.files[0] as Ingested['files'][number];
   t.deepEqual((await check(t, o)).failed, []);
   const pristine = await snapshot(o);
-  await flipByte(masterOn('primary', f));
+  await flipByte(masterOn('primary', f), 200);
   const damagedBytes = await readFile(masterOn('primary', f));
   const from = await nextRevision(s, o.objectId);
 

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,6 +14,7 @@ import { lastSealKey, startSealWorker } from '../../workers/seal.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { flipByte } from '../helpers/damage.ts';
 
 /**
  * An attack on /health: a confidential work whose only copy is damaged, its stream's hash
@@ -33,17 +33,6 @@ const COLLECTION = `mat-${suffix}`;
 const OBJECT = `mat${suffix}`;
 let fileId = '';
 
-async function flipByte(path: string, at = 1000): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await handle.read(b, 0, 1, at);
-    b[0] = b[0]! ^ 0x20;
-    await handle.write(b, 0, 1, at);
-  } finally {
-    await handle.close();
-  }
-}
 
 async function health(url: string, token?: string): Promise<{ status: number; headers: Headers; text: string; json: Json }> {
   const res = await fetch(`${url}/health`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -65,7 +54,7 @@ test.serial.before(async (t) => {
 
   // Its only copy damaged: the fixity check finds it, the vault has no copy to repair from.
   const ocfl = await OcflStorageRoot.open(s.config.ocflRoot);
-  await flipByte(ocfl.contentPathOnDisk(storage.ocflObjectId, storage.path));
+  await flipByte(ocfl.contentPathOnDisk(storage.ocflObjectId, storage.path), 1000);
   const { roots } = await openFixityRoots({ ocflRoot: s.config.ocflRoot, replicas: [] });
   const storageRoots = await openStorageRoots({ ocflRoot: s.config.ocflRoot, replicas: [{ label: 'vault', path: VAULT }] });
   await checkObjectFixity({ store: s.store, roots, logger, repair: (root, what) => repairFile(storageRoots, root, what) }, OBJECT);

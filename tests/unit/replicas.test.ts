@@ -27,6 +27,7 @@ import {
   replicationLag,
 } from '../../src/storage/replicas.ts';
 import { readReplicationLag, recordReplications, startReplicationWorker } from '../../workers/replication.ts';
+import { flipByte } from '../helpers/damage.ts';
 
 const ID = 'sach-han-nom';
 const PAGE = 'Truyện Kiều/trang 001.tif'.normalize('NFC');
@@ -367,11 +368,6 @@ async function replicated(t: ExecutionContext, replicas = ['r1', 'r2']) {
   return { ...s, page, pagePath, expected, repairPage, pristine: await snapshot(s.dir) };
 }
 
-async function flipByte(path: string, at = 1000) {
-  const bytes = await readFile(path);
-  bytes[at] = (bytes[at] as number) ^ 0x01;
-  await writeFile(path, bytes);
-}
 
 /**
  * Unreadable: chmod 000 when not root. Root reads through chmod 000, so there the master is
@@ -388,7 +384,7 @@ async function makeUnreadable(path: string) {
 }
 
 const DAMAGES: Array<[string, (path: string) => Promise<void>]> = [
-  ['one byte flipped', (p) => flipByte(p)],
+  ['one byte flipped', (p) => flipByte(p, 1000, 0x01)],
   ['truncated', (p) => truncate(p, 4096)],
   ['deleted', (p) => unlink(p)],
   [IS_ROOT ? 'unreadable (a directory in its place: tests run as root)' : 'unreadable (chmod 000)', makeUnreadable],
@@ -430,7 +426,7 @@ function pauseAt(step: string) {
 
 test('a repair and an addVersion of one object in ONE process exclude each other, both ways', async (t) => {
   const s = await replicated(t);
-  await flipByte(s.pagePath('primary'));
+  await flipByte(s.pagePath('primary'), 1000, 0x01);
   const damaged = await readFile(s.pagePath('primary'));
 
   // An addVersion of this process holds the object's lock: the repair waits for it.
@@ -459,7 +455,7 @@ test('a repair and an addVersion of one object in ONE process exclude each other
 
 test('a lock with this process\'s pid that this process does not hold is a dead namesake\'s: taken over at once', async (t) => {
   const s = await replicated(t);
-  await flipByte(s.pagePath('primary'));
+  await flipByte(s.pagePath('primary'), 1000, 0x01);
   await writeFile(objectLockPath(join(s.dir, 'primary'), ID), `${process.pid}\n`);
   t.true((await s.repairPage('primary', { lockTimeoutMs: 300 })).repaired);
   t.deepEqual(await snapshot(s.dir), s.pristine);
@@ -467,7 +463,7 @@ test('a lock with this process\'s pid that this process does not hold is a dead 
 
 test('a master damaged on every root is not repaired; every root is tried and nothing is written', async (t) => {
   const s = await replicated(t);
-  await flipByte(s.pagePath('primary'));
+  await flipByte(s.pagePath('primary'), 1000, 0x01);
   await truncate(s.pagePath('r1'), 10);
   await unlink(s.pagePath('r2'));
   const damaged = await snapshot(s.dir);
@@ -482,8 +478,8 @@ test('a master damaged on every root is not repaired; every root is tried and no
 
 test('a bad replica copy is never used and never modified', async (t) => {
   const s = await replicated(t);
-  await flipByte(s.pagePath('primary'), 5);
-  await flipByte(s.pagePath('r1'), 6); // r1 comes first, and is bad too
+  await flipByte(s.pagePath('primary'), 5, 0x01);
+  await flipByte(s.pagePath('r1'), 6, 0x01); // r1 comes first, and is bad too
   const bad = await identities(join(s.dir, 'r1'));
   const badBytes = await readFile(s.pagePath('r1'));
   const result = await s.repairPage('primary');
@@ -495,7 +491,7 @@ test('a bad replica copy is never used and never modified', async (t) => {
 
 test('disk full during a repair leaves the damaged file as it was and the good copies untouched', async (t) => {
   const s = await replicated(t);
-  await flipByte(s.pagePath('primary'));
+  await flipByte(s.pagePath('primary'), 1000, 0x01);
   const damaged = await snapshot(s.dir);
   const goodCopies = { r1: await identities(join(s.dir, 'r1')), r2: await identities(join(s.dir, 'r2')) };
   let writes = 0;
@@ -556,7 +552,7 @@ test('an inventory is never repaired from a replica that is behind: that would d
 
   // Now only the lagging replica is left to serve: refused, with the reason.
   await unlink(inventory);
-  await flipByte(join(objectDir(s.roots, 'r2'), 'inventory.json'), 50);
+  await flipByte(join(objectDir(s.roots, 'r2'), 'inventory.json'), 50, 0x01);
   const refused = await repairFile(s.roots, { label: 'primary', path: join(s.dir, 'primary') }, { target: 'inventory', ocflObjectId: ID });
   t.false(refused.repaired);
   const tried = (refused as Extract<RepairResult, { repaired: false }>).tried;
@@ -579,7 +575,7 @@ test('a damaged replica inventory is repaired from the primary; an unreadable on
 test('a damaged version inventory (v1/inventory.json) is repaired from a replica too', async (t) => {
   const s = await replicated(t);
   const versionInventory = join(objectDir(s.roots, 'primary'), 'v1', 'inventory.json');
-  await flipByte(versionInventory, 120);
+  await flipByte(versionInventory, 120, 0x01);
   t.true((await validateStorageRoot(join(s.dir, 'primary'))).length > 0);
   const result = await repairFile(s.roots, { label: 'primary', path: join(s.dir, 'primary') }, { target: 'inventory', ocflObjectId: ID });
   t.deepEqual(result, { repaired: true, from: { label: 'r1', path: join(s.dir, 'r1') } });
