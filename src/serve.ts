@@ -88,12 +88,12 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // is gone are acted on, so another live thukho's workers are safe.
   const workerRecords = join(config.dataDir, 'workers');
   await stopOrphanWorkers(workerRecords, logger);
-  const searchIndex = openSearchIndex(config);
   // First: the embedded redis-server's owner record says whether another thukho runs on this
   // data directory, and nothing of that one's (its interrupted ingests) may be touched then.
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
   const store = await openEventStore(config.eventStore);
   const readDb = openReadModelDb(config.readModelPath);
+  const searchIndex = openSearchIndex(config);
   const ingest = await openIngest(config, store);
   const reconciled = await reconcileIngests(ingest, logger);
   if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
@@ -263,8 +263,6 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       await search.stop();
       await searchIndex.close();
-      await derivativeQueue.close().catch(() => {});
-      await replicationQueue.close().catch(() => {});
       queueRedis.disconnect();
       redisClient.disconnect();
       await redis.stop();
