@@ -50,22 +50,15 @@ import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
  */
 
 // Schema version: a change drops the index, and the projection rebuilds it.
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /**
  * A page's rowid is its work's key shifted left by PAGE_BITS plus a sequence within the work,
  * so that grouping matched pages by work reads only the rowids FTS5 returns (no lookup per
- * page). Work keys come from `work_keys`, given to whichever of a work or its page comes first.
+ * page), and one work's matched pages are one range of them. Work keys come from `work_keys`, given to whichever of a work or its page comes first.
  */
 const PAGE_BITS = 24;
 const PAGE_SPAN = 2 ** PAGE_BITS;
-
-/**
- * A page's work as one FTS token (hex of the id: ids hold `-` and `_`, which the tokenizer
- * splits at), so that "this work's pages that match" is an intersection of two posting lists
- * FTS5 can skip through, not a scan of every matching page in the repository.
- */
-const workToken = (workId: string) => `w${Buffer.from(workId, 'utf8').toString('hex')}`;
 
 // bm25 weights: title > alternative title > creator, call number > subject > description >
 // other catalogue text > page text. Page bm25 is summed with the record's unscaled (weight 1).
@@ -104,6 +97,8 @@ interface WorkRow {
 
 interface Found {
   work: WorkDocument;
+  /** The work's key: its `works` rowid, and the high bits of its pages' rowids. */
+  key: number;
   pages: number;
 }
 
@@ -199,7 +194,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
         );
         CREATE INDEX pages_by_work ON pages (work_id, ord);
         CREATE VIRTUAL TABLE works_fts USING fts5(${WORK_COLUMNS.join(', ')}, tokenize = 'ascii', content = '', contentless_delete = 1);
-        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, work, tokenize = 'ascii', content = '', contentless_delete = 1);
+        CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, tokenize = 'ascii', content = '', contentless_delete = 1);
       `);
       db.prepare("INSERT INTO search_meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     })();
@@ -208,7 +203,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   private createTempTables(): void {
-    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched (wrid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL)');
+    // The search's working set, per connection: the pages that match (by rowid, so one work's
+    // pages are one range) and the works that match with their scores.
+    this.db.exec(`
+      CREATE TEMP TABLE IF NOT EXISTS matched_pages (rid INTEGER PRIMARY KEY, s REAL NOT NULL);
+      CREATE TEMP TABLE IF NOT EXISTS matched (wrid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL);
+    `);
   }
 
   async upsert(docs: readonly SearchDocument[], checkpoint?: IndexCheckpoint): Promise<void> {
@@ -354,12 +354,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       this.statement('INSERT INTO pages (rid, id, work_id, canvas_id, label, ord, text, words) VALUES (@rid, @id, @work_id, @canvas_id, @label, @ord, @text, @words)').run({ ...row, rid });
     }
     const tokens = tokenize(text);
-    this.statement('INSERT INTO pages_fts (rowid, text_f, text_x, work) VALUES (?, ?, ?, ?)').run(
-      rid,
-      indexText(tokens, 'folded'),
-      indexText(tokens, 'exact'),
-      workToken(doc.workId),
-    );
+    this.statement('INSERT INTO pages_fts (rowid, text_f, text_x) VALUES (?, ?, ?)').run(rid, indexText(tokens, 'folded'), indexText(tokens, 'exact'));
   }
 
   private deleteWork(id: string): void {
@@ -397,20 +392,19 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const findable = sqlList(findableLevels(query.visibility));
     const readable = sqlList(readableLevels(query.visibility));
     const match = terms.length ? matchExpression(terms) : undefined;
-    // On pages the terms are kept to the text columns: the work token column is for filtering.
-    const pageMatch = match && `{text_f text_x} : (${match})`;
 
     if (match) {
+      this.statement('DELETE FROM temp.matched_pages').run();
       this.statement('DELETE FROM temp.matched').run();
+      // bm25 may only run in the statement that does the MATCH, not under an aggregate: the
+      // matching pages are kept with their scores, then grouped by work (the rowid's high bits).
+      this.statement(`INSERT INTO temp.matched_pages (rid, s) SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ?`).run(match);
       this.statement(
-          // MATERIALIZED: bm25 may only run in the query that does the MATCH, not under an aggregate.
           `INSERT INTO temp.matched (wrid, rec, pg, pages)
            WITH rec AS MATERIALIZED (
              SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
-           ), pg AS MATERIALIZED (
-             SELECT pages_fts.rowid >> ${PAGE_BITS} AS wrid, bm25(pages_fts, 1, 1, 0) AS s FROM pages_fts WHERE pages_fts MATCH @pageMatch
            ), pg_work AS (
-             SELECT wrid, min(s) AS s, count(*) AS n FROM pg GROUP BY wrid
+             SELECT rid >> ${PAGE_BITS} AS wrid, min(s) AS s, count(*) AS n FROM temp.matched_pages GROUP BY 1
            )
            SELECT wrid, min(rec), min(pg), sum(pages) FROM (
              SELECT w.rid AS wrid, rec.s AS rec, NULL AS pg, 0 AS pages
@@ -422,7 +416,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
               WHERE w.access IN (${readable})
            ) GROUP BY wrid`,
         )
-        .run({ match, pageMatch });
+        .run({ match });
     }
     const from = match ? 'temp.matched m JOIN works w ON w.rid = m.wrid' : 'works w';
     const base = `w.access IN (${findable})`;
@@ -472,12 +466,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
     );
     const found: Found[] = rows.flatMap((r) => {
       const work = docs.get(r.rid);
-      return work ? [{ work, pages: r.pages ?? 0 }] : [];
+      return work ? [{ work, key: r.rid, pages: r.pages ?? 0 }] : [];
     });
 
     const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
-    const pageHits = pageMatch && query.pageHitsPerWork > 0 ? this.pageHits(pageMatch, folded, found, query) : new Map<string, PageHit[]>();
+    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(folded, found, query) : new Map<string, PageHit[]>();
     const hits: WorkHit[] = found.map(({ work, pages }) => ({
       work,
       title: highlight(work.metadata.title, folded),
@@ -507,35 +501,32 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   /**
-   * The first matching pages, in reading order, of each hit whose text the viewer may read.
-   * Reading order, not bm25: bm25 counts every page in the repository holding each term on each
-   * call, which for twenty hits costs more than the whole search; and within one work, the
-   * reader wants the pages in the order of the book (as IIIF Content Search gives them).
+   * The first matching pages, in reading order, of each hit whose text the viewer may read,
+   * from the pages the search matched (one rowid range per work). Reading order, not bm25:
+   * within one work the reader wants the pages in the order of the book (as IIIF Content
+   * Search gives them).
    */
-  private pageHits(pageMatch: string, folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
+  private pageHits(folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
-    const works = found.filter(({ work, pages }) => pages > 0 && readable.has(work.accessLevel)).map(({ work }) => work.id);
+    const firstPages = this.statement<{ from: number; to: number; n: number }, PageRow>(
+      `SELECT p.id, p.canvas_id, p.label, p.ord, p.text, p.words
+         FROM temp.matched_pages m JOIN pages p ON p.rid = m.rid
+        WHERE m.rid >= @from AND m.rid < @to
+        ORDER BY p.ord, p.id LIMIT @n`,
+    );
     const out = new Map<string, PageHit[]>();
-    if (works.length === 0) return out;
-    // One MATCH for every shown work (their work tokens OR-ed): FTS5 reads each term's posting
-    // list once, not once per work.
-    const rows = this.statement<{ match: string; n: number }, PageRow & { work_id: string }>(
-      `SELECT p.id, p.work_id, p.canvas_id, p.label, p.ord, p.text, p.words FROM pages p WHERE p.rid IN (
-         SELECT rid FROM (
-           SELECT p.rid, row_number() OVER (PARTITION BY p.work_id ORDER BY p.ord, p.id) AS n
-             FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
-            WHERE pages_fts MATCH @match
-         ) WHERE n <= @n
-       ) ORDER BY p.work_id, p.ord, p.id`,
-    ).all({ match: `${pageMatch} AND {work} : (${works.map((id) => `"${workToken(id)}"`).join(' OR ')})`, n: query.pageHitsPerWork });
-    for (const p of rows) {
-      const cut = snippet(p.text, folded);
-      const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
-      const xywh = boxOf(words, cut.firstMatch);
-      const hit: PageHit = { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
-      const list = out.get(p.work_id);
-      if (list) list.push(hit);
-      else out.set(p.work_id, [hit]);
+    for (const { work, key, pages } of found) {
+      if (pages === 0 || !readable.has(work.accessLevel)) continue;
+      const from = key * PAGE_SPAN;
+      out.set(
+        work.id,
+        firstPages.all({ from, to: from + PAGE_SPAN, n: query.pageHitsPerWork }).map((p) => {
+          const cut = snippet(p.text, folded);
+          const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
+          const xywh = boxOf(words, cut.firstMatch);
+          return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
+        }),
+      );
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import type { Segment, WordBox } from './port.ts';
-import { tokenize } from './text-folding.ts';
+import { foldedToken, scanTokens } from './text-folding.ts';
 
 /**
  * Highlights and snippets cut from the ORIGINAL text: matches are found on folded tokens and
@@ -7,21 +7,31 @@ import { tokenize } from './text-folding.ts';
  * and a Nôm character (a surrogate pair) is never cut in two.
  */
 
-/** [start, end) UTF-16 ranges of the tokens of `text` whose folded form is one of `folded`; touching ranges merged. */
-export function matchRanges(text: string, folded: ReadonlySet<string>): Array<[number, number]> {
+/**
+ * [start, end) UTF-16 ranges of the tokens of `text` whose folded form is one of `folded`;
+ * touching ranges merged. With `span`, scanning stops `span` units after the first match:
+ * a snippet shows no more, and a page of OCR text need not be read to its end.
+ */
+export function matchRanges(text: string, folded: ReadonlySet<string>, span = Infinity): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   if (folded.size === 0) return ranges;
-  for (const t of tokenize(text)) {
-    if (!folded.has(t.folded)) continue;
+  let stopAt = Infinity;
+  scanTokens(text, (start, end, han) => {
+    if (start >= stopAt) return false;
+    if (!folded.has(foldedToken(text, start, end, han))) return;
     const last = ranges[ranges.length - 1];
     // Han characters are tokens without spaces between: a matched run shows as one mark.
-    if (last && last[1] === t.start) last[1] = t.end;
-    else ranges.push([t.start, t.end]);
-  }
+    if (last && last[1] === start) last[1] = end;
+    else {
+      if (!last) stopAt = start + span;
+      ranges.push([start, end]);
+    }
+  });
   return ranges;
 }
 
-const oneLine = (s: string) => s.replace(/\s+/g, ' ');
+// Most pieces hold no line break or run of spaces: test before building a new string.
+const oneLine = (s: string) => (/[^\S ]| {2}/.test(s) ? s.replace(/\s+/g, ' ') : s);
 
 function segments(text: string, ranges: ReadonlyArray<[number, number]>, from: number, to: number): Segment[] {
   const out: Segment[] = [];
@@ -57,7 +67,7 @@ export interface Snippet {
 /** About `max` UTF-16 units of `text` around its first match (or its start), cut at spaces where there are any. */
 export function snippet(text: string, folded: ReadonlySet<string>, max = 200): Snippet {
   if (!text.trim()) return { segments: [] };
-  const ranges = matchRanges(text, folded);
+  const ranges = matchRanges(text, folded, max + 1);
   const first = ranges[0];
   let start = first ? Math.max(0, first[0] - Math.floor(max / 4)) : 0;
   let end = Math.min(text.length, start + max);

@@ -56,48 +56,91 @@ export function wellFormed(text: string): string {
 const wordForms = new Map<string, { folded: string; exact: string }>();
 const WORD_FORMS_MAX = 100_000;
 
-function wordToken(text: string, start: number, end: number): Token | undefined {
-  const raw = text.slice(start, end);
+function formsOf(raw: string): { folded: string; exact: string } {
   let forms = wordForms.get(raw);
   if (forms === undefined) {
     if (wordForms.size >= WORD_FORMS_MAX) wordForms.clear();
     forms = { folded: foldVietnamese(raw), exact: raw.normalize('NFC').toLowerCase() };
     wordForms.set(raw, forms);
   }
-  if (!forms.folded) return undefined;
-  return { folded: forms.folded, exact: forms.exact, start, end, han: false };
+  return forms;
 }
 
-/** ASCII letters and digits without a regular expression: most of any text, Vietnamese included. */
-const isAsciiWordPart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
+/** How a code point takes part in a token. */
+const SEPARATOR = 1;
+const WORD = 2;
+const HAN_CHAR = 3;
+
+// Classifying a non-ASCII code point takes two Unicode-property regular expressions; text
+// repeats the same few hundred, so each class is worked out once (BMP in a table, the rest in
+// a map). ASCII never reaches the table.
+const bmpKinds = new Uint8Array(0x10000);
+const astralKinds = new Map<number, number>();
+
+function classify(cp: number): number {
+  const ch = String.fromCodePoint(cp);
+  return HAN.test(ch) ? HAN_CHAR : WORD_PART.test(ch) ? WORD : SEPARATOR;
+}
+
+function kindOf(cp: number): number {
+  if (cp < 0x80) return (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x30 && cp <= 0x39) ? WORD : SEPARATOR;
+  if (cp < 0x10000) {
+    let kind = bmpKinds[cp] as number;
+    if (kind === 0) bmpKinds[cp] = kind = classify(cp);
+    return kind;
+  }
+  let kind = astralKinds.get(cp);
+  if (kind === undefined) astralKinds.set(cp, (kind = classify(cp)));
+  return kind;
+}
+
+/**
+ * Calls `visit(start, end, han)` for each token of `text` in order, by UTF-16 offsets, until
+ * it returns false. A lone surrogate is a separator; a pair is one code point.
+ */
+export function scanTokens(text: string, visit: (start: number, end: number, han: boolean) => boolean | void): void {
+  let wordStart = -1;
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    let cp = text.charCodeAt(i);
+    let width = 1;
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        width = 2;
+      }
+    }
+    const kind = kindOf(cp);
+    if (kind === WORD) {
+      if (wordStart === -1) wordStart = i;
+    } else {
+      if (wordStart !== -1) {
+        if (visit(wordStart, i, false) === false) return;
+        wordStart = -1;
+      }
+      if (kind === HAN_CHAR && visit(i, i + width, true) === false) return;
+    }
+    i += width;
+  }
+  if (wordStart !== -1) visit(wordStart, n, false);
+}
+
+/** The matching form of the token at [start, end) of `text`; empty for a word that folds to nothing. */
+export function foldedToken(text: string, start: number, end: number, han: boolean): string {
+  return han ? foldHan(text.slice(start, end)) : formsOf(text.slice(start, end)).folded;
+}
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  let wordStart = -1;
-  let i = 0;
-  const endWord = (at: number) => {
-    if (wordStart === -1) return;
-    const t = wordToken(text, wordStart, at);
-    if (t) tokens.push(t);
-    wordStart = -1;
-  };
-  for (const cp of text) {
-    const c = cp.charCodeAt(0);
-    if (c < 0x80) {
-      if (isAsciiWordPart(c)) {
-        if (wordStart === -1) wordStart = i;
-      } else endWord(i);
-    } else if (HAN.test(cp)) {
-      endWord(i);
-      tokens.push({ folded: foldHan(cp), exact: cp, start: i, end: i + cp.length, han: true });
-    } else if (WORD_PART.test(cp)) {
-      if (wordStart === -1) wordStart = i;
-    } else {
-      endWord(i);
+  scanTokens(text, (start, end, han) => {
+    const raw = text.slice(start, end);
+    if (han) tokens.push({ folded: foldHan(raw), exact: raw, start, end, han: true });
+    else {
+      const forms = formsOf(raw);
+      if (forms.folded) tokens.push({ folded: forms.folded, exact: forms.exact, start, end, han: false });
     }
-    i += cp.length;
-  }
-  endWord(i);
+  });
   return tokens;
 }
 
