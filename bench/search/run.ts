@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { envelope } from '../../src/application/command-handler.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -39,6 +40,7 @@ const WORKS = SMALL ? 400 : 5_000;
 const PAGES_PER_WORK = SMALL ? 20 : 40;
 const QUERIES = 1_000;
 const SCAN_WORKS = 10_000;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 // ---------------------------------------------------------------------------------------
 // A seeded corpus
@@ -240,7 +242,7 @@ async function main(): Promise<void> {
     THUKHO_DATA_DIR: dir,
     THUKHO_PORT: '0',
     THUKHO_HOST: '127.0.0.1',
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: REDIS_URL,
     THUKHO_QUEUE_PREFIX: `bench-search-${process.pid}`,
     THUKHO_LOG_LEVEL: 'silent',
   });
@@ -293,6 +295,10 @@ async function main(): Promise<void> {
       }
     } finally {
       await server.stop();
+      // The corpus's derivative jobs (no worker runs here) would stay in redis for ever.
+      const redis = new Redis(REDIS_URL);
+      for await (const keys of redis.scanStream({ match: `${config.queuePrefix}:*`, count: 1000 })) if ((keys as string[]).length) await redis.del(...(keys as string[]));
+      await redis.quit();
     }
     const httpP = percentiles(http);
     console.log(`HTTP /api/search (${QUERIES} queries, ${hits} with hits): ${fmt(httpP)}`);

@@ -122,8 +122,15 @@ export function outboxCounts(db: ReadModelDb): Record<OutboxState, number> {
  * and may enqueue again; the jobs are idempotent.
  */
 export function markOutbox(db: ReadModelDb, jobId: string, from: OutboxState, to: OutboxState): void {
-  db.prepare('UPDATE dispatch_outbox SET state = ? WHERE job_id = ? AND state = ?').run(to, jobId, from);
+  db.prepare(MARK_OUTBOX).run(to, jobId, from);
 }
+
+/**
+ * By the primary key: `+state` keeps SQLite from choosing the state index, which it would
+ * otherwise pick and then walk every pending row to find one job (a bulk ingest of 200,000
+ * pages made each mark cost a scan of the outbox, and the pump crawled).
+ */
+export const MARK_OUTBOX = 'UPDATE dispatch_outbox SET state = ? WHERE job_id = ? AND +state = ?';
 
 /** Rows handed to BullMQ whose outcome is not in the log yet, a page at a time in key order. */
 export function enqueuedOutbox(db: ReadModelDb, after: { jobId: string; queue: string } | null, limit: number): OutboxRow[] {

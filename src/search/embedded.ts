@@ -50,7 +50,7 @@ import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
  */
 
 // Schema version: a change drops the index, and the projection rebuilds it.
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /**
  * A page's rowid is its work's key shifted left by PAGE_BITS plus a sequence within the work,
@@ -189,9 +189,11 @@ export class EmbeddedSearchIndex implements SearchIndex {
           canvas_id TEXT NOT NULL,
           label     TEXT NOT NULL,
           ord       INTEGER NOT NULL,
-          text      TEXT NOT NULL,
-          words     TEXT
+          has_text  INTEGER NOT NULL
         );
+        -- The text apart: ordering a work's matched pages reads narrow rows, and only the pages
+        -- shown have their text read.
+        CREATE TABLE page_texts (rid INTEGER PRIMARY KEY, text TEXT NOT NULL, words TEXT);
         CREATE INDEX pages_by_work ON pages (work_id, ord);
         CREATE VIRTUAL TABLE works_fts USING fts5(${WORK_COLUMNS.join(', ')}, tokenize = 'ascii', content = '', contentless_delete = 1);
         CREATE VIRTUAL TABLE pages_fts USING fts5(text_f, text_x, tokenize = 'ascii', content = '', contentless_delete = 1);
@@ -247,7 +249,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
   async clear(): Promise<void> {
     this.db.transaction(() => {
       this.db.exec(`
-        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_keys; DELETE FROM work_languages; DELETE FROM pages;
+        DELETE FROM works; DELETE FROM work_docs; DELETE FROM work_keys; DELETE FROM work_languages; DELETE FROM pages; DELETE FROM page_texts;
         INSERT INTO works_fts (works_fts) VALUES ('delete-all');
         INSERT INTO pages_fts (pages_fts) VALUES ('delete-all');
         DELETE FROM search_meta WHERE key = 'checkpoint';
@@ -330,15 +332,14 @@ export class EmbeddedSearchIndex implements SearchIndex {
       canvas_id: doc.canvasId,
       label: doc.label,
       ord: doc.order,
-      text,
-      words: doc.words ? JSON.stringify(doc.words) : null,
+      has_text: text.trim() === '' ? 0 : 1,
     };
     const existing = this.statement<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(doc.id);
     let rid: number;
     if (existing && existing.work_id === doc.workId) {
       rid = existing.rid;
       this.statement(
-        'UPDATE pages SET canvas_id = @canvas_id, label = @label, ord = @ord, text = @text, words = @words WHERE rid = @rid',
+        'UPDATE pages SET canvas_id = @canvas_id, label = @label, ord = @ord, has_text = @has_text WHERE rid = @rid',
       ).run({ ...row, rid });
       this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(rid);
     } else {
@@ -351,8 +352,10 @@ export class EmbeddedSearchIndex implements SearchIndex {
       const last = this.statement<[number, number], { rid: number | null }>('SELECT max(rid) AS rid FROM pages WHERE rid >= ? AND rid < ?').get(first, first + PAGE_SPAN)?.rid;
       rid = last == null ? first : last + 1;
       if (rid >= first + PAGE_SPAN) throw new Error(`work ${doc.workId}: more than ${PAGE_SPAN} pages indexed`);
-      this.statement('INSERT INTO pages (rid, id, work_id, canvas_id, label, ord, text, words) VALUES (@rid, @id, @work_id, @canvas_id, @label, @ord, @text, @words)').run({ ...row, rid });
+      this.statement('INSERT INTO pages (rid, id, work_id, canvas_id, label, ord, has_text) VALUES (@rid, @id, @work_id, @canvas_id, @label, @ord, @has_text)').run({ ...row, rid });
     }
+    this.statement('INSERT INTO page_texts (rid, text, words) VALUES (?, ?, ?) ON CONFLICT (rid) DO UPDATE SET text = excluded.text, words = excluded.words')
+      .run(rid, text, doc.words ? JSON.stringify(doc.words) : null);
     const tokens = tokenize(text);
     this.statement('INSERT INTO pages_fts (rowid, text_f, text_x) VALUES (?, ?, ?)').run(rid, indexText(tokens, 'folded'), indexText(tokens, 'exact'));
   }
@@ -366,6 +369,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       this.statement('DELETE FROM work_docs WHERE rid = ?').run(work.rid);
     }
     this.statement('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
+    this.statement('DELETE FROM page_texts WHERE rid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
     this.statement('DELETE FROM pages WHERE work_id = ?').run(id);
   }
 
@@ -374,12 +378,13 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const page = this.statement<[string], { rid: number; work_id: string }>('SELECT rid, work_id FROM pages WHERE id = ?').get(id);
     if (!page) return undefined;
     this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
+    this.statement('DELETE FROM page_texts WHERE rid = ?').run(page.rid);
     this.statement('DELETE FROM pages WHERE rid = ?').run(page.rid);
     return page.work_id;
   }
 
   private refreshHasText(workId: string): void {
-    this.statement("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND text <> '') WHERE id = ?")
+    this.statement("UPDATE works SET has_text = EXISTS (SELECT 1 FROM pages WHERE work_id = works.id AND has_text) WHERE id = ?")
       .run(workId);
   }
 
@@ -509,10 +514,14 @@ export class EmbeddedSearchIndex implements SearchIndex {
   private pageHits(folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
     const firstPages = this.statement<{ from: number; to: number; n: number }, PageRow>(
-      `SELECT p.id, p.canvas_id, p.label, p.ord, p.text, p.words
-         FROM temp.matched_pages m JOIN pages p ON p.rid = m.rid
-        WHERE m.rid >= @from AND m.rid < @to
-        ORDER BY p.ord, p.id LIMIT @n`,
+      `WITH shown AS (
+         SELECT p.rid, p.id, p.canvas_id, p.label, p.ord
+           FROM temp.matched_pages m JOIN pages p ON p.rid = m.rid
+          WHERE m.rid >= @from AND m.rid < @to
+          ORDER BY p.ord, p.id LIMIT @n
+       )
+       SELECT shown.id, shown.canvas_id, shown.label, shown.ord, t.text, t.words
+         FROM shown JOIN page_texts t ON t.rid = shown.rid ORDER BY shown.ord, shown.id`,
     );
     const out = new Map<string, PageHit[]>();
     for (const { work, key, pages } of found) {

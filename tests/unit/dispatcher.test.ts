@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import type { DerivativeInfo, IngestedFile } from '../../src/domain/events.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { dispatcher as dispatcherFor, outboxCounts } from '../../src/projections/dispatcher.ts';
+import { dispatcher as dispatcherFor, MARK_OUTBOX, outboxCounts } from '../../src/projections/dispatcher.ts';
 
 const dispatcher = dispatcherFor({ replicate: false });
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
@@ -251,4 +251,13 @@ test.serial('a job that ended failed or vanished with no outcome in the log is e
     db.close();
     await store.close();
   }
+});
+
+test('marking one outbox row finds it by its key, not by walking every row in its state', (t) => {
+  const db = openReadModelDb(join(root, 'plan.sqlite'));
+  prepareProjection(db, dispatcher);
+  // With the state index chosen, a bulk ingest's 200,000 pending rows made each mark a scan.
+  const plan = db.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${MARK_OUTBOX}`).all('done', 'job', 'pending');
+  t.deepEqual(plan.map((p) => p.detail), ['SEARCH dispatch_outbox USING INDEX sqlite_autoindex_dispatch_outbox_1 (job_id=?)']);
+  db.close();
 });
