@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { envelope } from '../../src/application/command-handler.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { DomainEvent } from '../../src/domain/events.ts';
+import type { DomainEvent, IngestedFile } from '../../src/domain/events.ts';
 import { foldVietnamese } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { outboxCounts } from '../../src/projections/dispatcher.ts';
@@ -32,6 +32,7 @@ import { openSearchIndex, searchIndexPath } from '../../src/search/open.ts';
 import { queryTerms } from '../../src/search/text-folding.ts';
 import { startServer } from '../../src/serve.ts';
 import { mulberry32 } from '../../tests/helpers/prng.ts';
+import { derivativeFact } from '../../tests/helpers/work-history.ts';
 
 const args = process.argv.slice(2);
 const SMALL = args.includes('--small') || process.env.SEARCH_BENCH_SMALL === '1';
@@ -109,21 +110,20 @@ async function generate(store: SqliteEventStore): Promise<number> {
     for (let p = 0; p < PAGES_PER_WORK; p++) {
       const fileId = `w${w}-p${p}`;
       const n = w * 1000 + p;
-      decided.push({
-        type: 'FileIngested',
-        data: {
-          objectId,
-          sequence: p,
-          fileId,
-          name: `${fileId}.tif`,
-          role: 'master',
-          size: 1000,
-          mediaType: 'image/tiff',
-          digests: { sha512: hex(n, 128).padStart(128, 'a'), sha256: hex(n, 64).padStart(64, 'b') },
-          image: { width: 2000, height: 3000 },
-          storage: { ocflObjectId: objectId, version: 'v1', path: `v1/content/${fileId}.tif` },
-        },
-      });
+      const file: IngestedFile = {
+        fileId,
+        name: `${fileId}.tif`,
+        role: 'master',
+        size: 1000,
+        mediaType: 'image/tiff',
+        digests: { sha512: hex(n, 128).padStart(128, 'a'), sha256: hex(n, 64).padStart(64, 'b') },
+        image: { width: 2000, height: 3000 },
+        storage: { ocflObjectId: objectId, version: 'v1', path: `v1/content/${fileId}.tif` },
+      };
+      decided.push({ type: 'FileIngested', data: { objectId, sequence: p, ...file } });
+      // A corpus that has been through the pipeline: the derivative exists (so the server's
+      // dispatcher has no 200,000 jobs to hand to redis while the queries run), then the text.
+      facts.push(derivativeFact(objectId, file));
       facts.push({ type: 'PageTextRecorded', data: { objectId, fileId, text: pageText(), source: 'ocr', engine: 'bench' } });
     }
     await store.append(`object-${objectId}`, envelope(decided as never[], context).newEvents, 'no_stream');

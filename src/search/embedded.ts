@@ -26,7 +26,7 @@ import {
   type WorkHit,
 } from './port.ts';
 import { boxOf, highlight, snippet } from './snippet.ts';
-import { indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
+import { hasAllTerms, indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
 import { titleSortKey } from './title-sort-key.ts';
 import { facetValues } from './facet-values.ts';
 import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
@@ -50,7 +50,7 @@ import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
  */
 
 // Schema version: a change drops the index, and the projection rebuilds it.
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /**
  * A page's rowid is its work's key shifted left by PAGE_BITS plus a sequence within the work,
@@ -115,6 +115,19 @@ type Params = Record<string, string | number>;
 
 const MAX_STATEMENTS = 500;
 
+/**
+ * A query whose terms are on more pages than this is not ranked by each page's bm25: scoring
+ * every page costs about a microsecond each (a term on 190,000 of 200,000 pages took 120 ms
+ * to score, against 9 ms to count), and terms that common have an inverse document frequency
+ * near zero, so their bm25 barely tells pages apart. Such a query ranks works by their
+ * record's bm25, then (page text being the lightest field) by the share of their pages that
+ * match; matching, counts, facets and page hits are the same.
+ */
+const EXACT_PAGE_LIMIT = 20_000;
+
+/** Pages read to find page hits after a search of common terms (see pageHits). */
+const PAGE_SCAN_BUDGET = 400;
+
 function openDb(path: string): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -131,7 +144,10 @@ export class EmbeddedSearchIndex implements SearchIndex {
   // sort), so a handful of texts recur; preparing one costs as much as running a small one.
   private statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly exactPageLimit = EXACT_PAGE_LIMIT,
+  ) {
     this.db = openDb(path);
   }
 
@@ -159,7 +175,8 @@ export class EmbeddedSearchIndex implements SearchIndex {
     db.transaction(() => {
       db.exec(`
         CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-        CREATE TABLE work_keys (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+        -- pages: how many pages the work has indexed (a common term's share of them ranks works).
+        CREATE TABLE work_keys (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pages INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE works (
           rid        INTEGER PRIMARY KEY,
           id         TEXT NOT NULL UNIQUE,
@@ -209,7 +226,13 @@ export class EmbeddedSearchIndex implements SearchIndex {
     // pages are one range) and the works that match with their scores.
     this.db.exec(`
       CREATE TEMP TABLE IF NOT EXISTS matched_pages (rid INTEGER PRIMARY KEY, s REAL NOT NULL);
-      CREATE TEMP TABLE IF NOT EXISTS matched (wrid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL);
+      CREATE TEMP TABLE IF NOT EXISTS page_counts (wrid INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+      -- The matched works with their own copy of what filters, facets and sorting read, so that
+      -- those queries scan this table alone (columns named as in works).
+      CREATE TEMP TABLE IF NOT EXISTS matched (
+        rid INTEGER PRIMARY KEY, rec REAL, pg REAL, pages INTEGER NOT NULL,
+        access TEXT NOT NULL, collection TEXT, type TEXT, century INTEGER, year_from INTEGER, title_key TEXT NOT NULL, has_text INTEGER NOT NULL
+      );
     `);
   }
 
@@ -353,6 +376,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       rid = last == null ? first : last + 1;
       if (rid >= first + PAGE_SPAN) throw new Error(`work ${doc.workId}: more than ${PAGE_SPAN} pages indexed`);
       this.statement('INSERT INTO pages (rid, id, work_id, canvas_id, label, ord, has_text) VALUES (@rid, @id, @work_id, @canvas_id, @label, @ord, @has_text)').run({ ...row, rid });
+      this.statement('UPDATE work_keys SET pages = pages + 1 WHERE rid = ?').run(first / PAGE_SPAN);
     }
     this.statement('INSERT INTO page_texts (rid, text, words) VALUES (?, ?, ?) ON CONFLICT (rid) DO UPDATE SET text = excluded.text, words = excluded.words')
       .run(rid, text, doc.words ? JSON.stringify(doc.words) : null);
@@ -371,6 +395,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     this.statement('DELETE FROM pages_fts WHERE rowid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
     this.statement('DELETE FROM page_texts WHERE rid IN (SELECT rid FROM pages WHERE work_id = ?)').run(id);
     this.statement('DELETE FROM pages WHERE work_id = ?').run(id);
+    this.statement('UPDATE work_keys SET pages = 0 WHERE id = ?').run(id);
   }
 
   /** The work the page belonged to, if it existed. */
@@ -380,6 +405,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     this.statement('DELETE FROM pages_fts WHERE rowid = ?').run(page.rid);
     this.statement('DELETE FROM page_texts WHERE rid = ?').run(page.rid);
     this.statement('DELETE FROM pages WHERE rid = ?').run(page.rid);
+    this.statement('UPDATE work_keys SET pages = pages - 1 WHERE rid = ?').run(Math.floor(page.rid / PAGE_SPAN));
     return page.work_id;
   }
 
@@ -388,9 +414,17 @@ export class EmbeddedSearchIndex implements SearchIndex {
       .run(workId);
   }
 
-  // No await inside: the statements of one search run back to back, so the per-connection
-  // temp table `matched` is never shared by two searches.
+  /**
+   * One read transaction per search: its statements see one state of the index, and in WAL
+   * mode each statement outside a transaction takes and releases the shared-memory read lock
+   * (about 8 µs of system calls: more than a page lookup itself). Synchronous inside, so the
+   * per-connection temp tables are never shared by two searches.
+   */
   async search(query: SearchQuery): Promise<SearchResult> {
+    return this.db.transaction(() => this.searchNow(query))();
+  }
+
+  private searchNow(query: SearchQuery): SearchResult {
     const terms = queryTerms(query.q);
     const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
@@ -398,32 +432,39 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const readable = sqlList(readableLevels(query.visibility));
     const match = terms.length ? matchExpression(terms) : undefined;
 
+    // Whether each matching page gets its bm25: see EXACT_PAGE_LIMIT.
+    let exact = true;
     if (match) {
-      this.statement('DELETE FROM temp.matched_pages').run();
-      this.statement('DELETE FROM temp.matched').run();
+      for (const table of ['matched_pages', 'page_counts', 'matched']) this.statement(`DELETE FROM temp.${table}`).run();
+      this.statement(`INSERT INTO temp.page_counts (wrid, n) SELECT rowid >> ${PAGE_BITS}, count(*) FROM pages_fts WHERE pages_fts MATCH ? GROUP BY 1`).run(match);
+      const pagesMatched = this.statement<[], { n: number }>('SELECT total(n) AS n FROM temp.page_counts').get()?.n ?? 0;
+      exact = pagesMatched <= this.exactPageLimit;
       // bm25 may only run in the statement that does the MATCH, not under an aggregate: the
       // matching pages are kept with their scores, then grouped by work (the rowid's high bits).
-      this.statement(`INSERT INTO temp.matched_pages (rid, s) SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ?`).run(match);
+      if (exact) this.statement('INSERT INTO temp.matched_pages (rid, s) SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ?').run(match);
+      const pageWorks = exact
+        ? `SELECT rid >> ${PAGE_BITS} AS wrid, min(s) AS s, count(*) AS n FROM temp.matched_pages GROUP BY 1`
+        : 'SELECT c.wrid, -1.0 * c.n / max(k.pages, 1) AS s, c.n FROM temp.page_counts c JOIN work_keys k ON k.rid = c.wrid';
       this.statement(
-          `INSERT INTO temp.matched (wrid, rec, pg, pages)
+          `INSERT INTO temp.matched (rid, rec, pg, pages, access, collection, type, century, year_from, title_key, has_text)
            WITH rec AS MATERIALIZED (
              SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
-           ), pg_work AS (
-             SELECT rid >> ${PAGE_BITS} AS wrid, min(s) AS s, count(*) AS n FROM temp.matched_pages GROUP BY 1
-           )
-           SELECT wrid, min(rec), min(pg), sum(pages) FROM (
-             SELECT w.rid AS wrid, rec.s AS rec, NULL AS pg, 0 AS pages
-               FROM rec JOIN works w ON w.rid = rec.wrid
-              WHERE w.access IN (${findable})
+           ), pg_work AS MATERIALIZED (${pageWorks}),
+           scored AS (
+             SELECT rec.wrid, rec.s AS rec, NULL AS pg, 0 AS pages FROM rec
              UNION ALL
-             SELECT w.rid, NULL, pg_work.s, pg_work.n
+             SELECT pg_work.wrid, NULL, pg_work.s, pg_work.n
                FROM pg_work JOIN works w ON w.rid = pg_work.wrid
               WHERE w.access IN (${readable})
-           ) GROUP BY wrid`,
+           )
+           SELECT w.rid, s.rec, s.pg, s.pages, w.access, w.collection, w.type, w.century, w.year_from, w.title_key, w.has_text
+             FROM (SELECT wrid, min(rec) AS rec, min(pg) AS pg, sum(pages) AS pages FROM scored GROUP BY wrid) s
+             JOIN works w ON w.rid = s.wrid
+            WHERE w.access IN (${findable})`,
         )
         .run({ match });
     }
-    const from = match ? 'temp.matched m JOIN works w ON w.rid = m.wrid' : 'works w';
+    const from = match ? 'temp.matched w' : 'works w';
     const base = `w.access IN (${findable})`;
 
     const filterSql = (except?: FacetName): { where: string; params: Params } => {
@@ -454,12 +495,15 @@ export class EmbeddedSearchIndex implements SearchIndex {
       query.sort === 'title' || (query.sort === 'relevance' && !match)
         ? 'w.title_key'
         : query.sort === 'relevance'
-          ? '(coalesce(m.rec, 0) + coalesce(m.pg, 0)), w.title_key'
+          ? exact
+            ? '(coalesce(w.rec, 0) + coalesce(w.pg, 0)), w.title_key'
+            : // Page text below every record field, as its weight is in bm25.
+              'w.rec IS NULL, w.rec, w.pg, w.title_key'
           : query.sort === 'date'
             ? 'w.year_from IS NULL, w.year_from, w.title_key'
             : 'w.year_from IS NULL, w.year_from DESC, w.title_key';
     const rows = this.statement<Params, WorkRow>(
-        `SELECT w.rid, ${match ? 'm.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
+        `SELECT w.rid, ${match ? 'w.pages' : 'NULL'} AS pages FROM ${from} WHERE ${all.where}
           ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
       .all({ ...all.params, limit: query.perPage, offset: (query.page - 1) * query.perPage });
@@ -476,7 +520,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
 
     const facets = Object.fromEntries(FACETS.map((f) => [f, this.facet(f, from, filterSql(f), query.filters)])) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
-    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(folded, found, query) : new Map<string, PageHit[]>();
+    const pageHits = match && query.pageHitsPerWork > 0 ? this.pageHits(terms, folded, found, query, exact) : new Map<string, PageHit[]>();
     const hits: WorkHit[] = found.map(({ work, pages }) => ({
       work,
       title: highlight(work.metadata.title, folded),
@@ -506,36 +550,60 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   /**
-   * The first matching pages, in reading order, of each hit whose text the viewer may read,
-   * from the pages the search matched (one rowid range per work). Reading order, not bm25:
-   * within one work the reader wants the pages in the order of the book (as IIIF Content
-   * Search gives them).
+   * The first matching pages, in reading order, of each hit whose text the viewer may read.
+   * Reading order, not bm25: within one work the reader wants the pages in the order of the
+   * book (as IIIF Content Search gives them).
+   *
+   * After an exact search they come from the pages the search matched (one rowid range per
+   * work). After a search of common terms nothing lists the matching pages, and FTS5 cannot
+   * seek one work's range of a long posting list cheaply: the work's pages are read in order
+   * and tested with the same tokens, which find a match within the first few pages because
+   * such terms are on most of them; at most PAGE_SCAN_BUDGET pages per search are read, so a
+   * work where they are rare may show fewer page hits than it has (its `pageMatches` count is
+   * exact all the same).
    */
-  private pageHits(folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery): Map<string, PageHit[]> {
+  private pageHits(terms: readonly QueryTerm[], folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery, exact: boolean): Map<string, PageHit[]> {
     const readable = new Set(readableLevels(query.visibility));
-    const firstPages = this.statement<{ from: number; to: number; n: number }, PageRow>(
-      `WITH shown AS (
-         SELECT p.rid, p.id, p.canvas_id, p.label, p.ord
-           FROM temp.matched_pages m JOIN pages p ON p.rid = m.rid
-          WHERE m.rid >= @from AND m.rid < @to
-          ORDER BY p.ord, p.id LIMIT @n
-       )
-       SELECT shown.id, shown.canvas_id, shown.label, shown.ord, t.text, t.words
-         FROM shown JOIN page_texts t ON t.rid = shown.rid ORDER BY shown.ord, shown.id`,
-    );
     const out = new Map<string, PageHit[]>();
-    for (const { work, key, pages } of found) {
-      if (pages === 0 || !readable.has(work.accessLevel)) continue;
-      const from = key * PAGE_SPAN;
-      out.set(
-        work.id,
-        firstPages.all({ from, to: from + PAGE_SPAN, n: query.pageHitsPerWork }).map((p) => {
-          const cut = snippet(p.text, folded);
-          const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
-          const xywh = boxOf(words, cut.firstMatch);
-          return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
-        }),
+    const hit = (p: PageRow): PageHit => {
+      const cut = snippet(p.text, folded);
+      const words = p.words === null ? undefined : (JSON.parse(p.words) as WordBox[]);
+      const xywh = boxOf(words, cut.firstMatch);
+      return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
+    };
+    const shown = found.filter(({ work, pages }) => pages > 0 && readable.has(work.accessLevel));
+    if (exact) {
+      const firstPages = this.statement<{ from: number; to: number; n: number }, PageRow>(
+        `WITH shown AS (
+           SELECT p.rid, p.id, p.canvas_id, p.label, p.ord
+             FROM temp.matched_pages m JOIN pages p ON p.rid = m.rid
+            WHERE m.rid >= @from AND m.rid < @to
+            ORDER BY p.ord, p.id LIMIT @n
+         )
+         SELECT shown.id, shown.canvas_id, shown.label, shown.ord, t.text, t.words
+           FROM shown JOIN page_texts t ON t.rid = shown.rid ORDER BY shown.ord, shown.id`,
       );
+      for (const { work, key } of shown) {
+        const from = key * PAGE_SPAN;
+        out.set(work.id, firstPages.all({ from, to: from + PAGE_SPAN, n: query.pageHitsPerWork }).map(hit));
+      }
+      return out;
+    }
+    const inOrder = this.statement<{ from: number; to: number }, Omit<PageRow, 'text' | 'words'> & { rid: number }>(
+      'SELECT rid, id, canvas_id, label, ord FROM pages WHERE rid >= @from AND rid < @to AND has_text ORDER BY ord, id',
+    );
+    // The text of a page only when it is tested: most of a book is never read.
+    const textOf = this.statement<[number], Pick<PageRow, 'text' | 'words'>>('SELECT text, words FROM page_texts WHERE rid = ?');
+    let budget = PAGE_SCAN_BUDGET;
+    for (const { work, key } of shown) {
+      const hits: PageHit[] = [];
+      const from = key * PAGE_SPAN;
+      for (const page of inOrder.all({ from, to: from + PAGE_SPAN })) {
+        if (budget-- <= 0 || hits.length >= query.pageHitsPerWork) break;
+        const text = textOf.get(page.rid);
+        if (text && hasAllTerms(text.text, terms)) hits.push(hit({ ...page, ...text }));
+      }
+      out.set(work.id, hits);
     }
     return out;
   }

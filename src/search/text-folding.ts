@@ -183,6 +183,26 @@ function termsOf(tokens: readonly Token[], phrase: boolean): QueryTerm[] {
 }
 
 /**
+ * Whether `text` has every term, as the index matches them: each term's folded tokens
+ * consecutive among the text's folded tokens (an exact form matches only where its folded
+ * form does, so the folded forms decide).
+ */
+export function hasAllTerms(text: string, terms: readonly QueryTerm[]): boolean {
+  const tokens: string[] = [];
+  scanTokens(text, (start, end, han) => {
+    const folded = foldedToken(text, start, end, han);
+    if (folded) tokens.push(folded);
+  });
+  return terms.every((term) => {
+    const [head, ...rest] = term.folded;
+    for (let i = tokens.indexOf(head as string); i !== -1; i = tokens.indexOf(head as string, i + 1)) {
+      if (rest.every((t, j) => tokens[i + 1 + j] === t)) return true;
+    }
+    return false;
+  });
+}
+
+/**
  * The terms of what a user typed, every one of which must match. Text between a pair of
  * double quotes is a phrase; an unpaired quote is only a separator, like every other
  * punctuation mark, so no input is a syntax error. Repeated terms count once.

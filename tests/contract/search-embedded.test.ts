@@ -32,3 +32,8 @@ test('embedded: an index written by another schema version is dropped on open an
   t.is(await reopened.ensureSchema(), 'current');
   await reopened.close();
 });
+
+// Terms on more pages than the limit are ranked by the share of pages that match, not each
+// page's bm25 (see EXACT_PAGE_LIMIT): with a limit of 0, every search that reaches page text
+// takes that path, and must match, count, facet, filter and show page hits exactly alike.
+searchContract(test, 'embedded, common-terms path', async () => new EmbeddedSearchIndex(join(dir, `search-${n++}.sqlite`), 0));
