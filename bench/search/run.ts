@@ -63,13 +63,67 @@ const NOM = ['𡦂', '𠊛', '𢆥', '𣎃', '𡢐', '𠄩', '𠀧', '𦊚', '�
 const COLLECTIONS = ['dia-ba', 'gia-pha', 'huong-uoc', 'sac-phong', 'van-tu'];
 const TYPES = ['Địa bạ', 'Gia phả', 'Hương ước', 'Sắc phong', 'Văn tự'];
 
+/**
+ * The corpus's vocabulary: the syllables above (the words of land registers, genealogies and
+ * village records, which researchers type) among a few thousand more made the way Vietnamese
+ * syllables are (onset, rhyme, tone on the rhyme's main vowel), drawn with Zipf frequencies
+ * as words are in real text: a handful on most pages, most on few. (Drawing every word
+ * uniformly from 150 syllables, as this bench first did, put each on half of all pages.)
+ */
+const ONSETS = ['', 'b', 'c', 'ch', 'd', 'đ', 'g', 'gi', 'h', 'k', 'kh', 'l', 'm', 'n', 'ng', 'nh', 'ph', 'qu', 'r', 's', 't', 'th', 'tr', 'v', 'x'];
+const RHYMES = (
+  'a ai am an ang anh ao au ay ac ach at ăm ăn ăng ăc ăt âm ân âng âu ây âc ât e em en eng eo et ec ê êm ên ênh êu êt êch ' +
+  'i ia im in inh iu it ich iêm iên iêng iêu iêt iêc o oa oai oan oang oanh oe oi om on ong ot oc ô ôi ôm ôn ông ôt ôc ' +
+  'ơ ơi ơm ơn ơt u ua uân uây uê ui um un ung uôi uôm uôn uông uôt uôc ut uc uy uya uyên uyêt ư ưa ưi ưng ưu ưt ưc ươi ươm ươn ương ươu ươt ươc'
+).split(' ');
+// Tones as combining marks: level, grave, hook, tilde, acute, dot below.
+const TONES = ['', '\u0300', '\u0309', '\u0303', '\u0301', '\u0323'];
+const VOWEL = /[aăâeêioôơuưy]/g;
+const MARKED_VOWEL = /[ăâêôơư]/g;
+
+function withTone(rhyme: string, tone: string): string {
+  // The mark sits on the vowel that carries a diacritic already (the last one: ươ → ơ), else on
+  // the vowel before a final consonant, else on the first of two vowels (ai, ao, uy → u, y).
+  const vowels = [...rhyme.matchAll(VOWEL)].map((m) => m.index as number);
+  const marked = [...rhyme.matchAll(MARKED_VOWEL)].map((m) => m.index as number);
+  const endsInVowel = vowels[vowels.length - 1] === rhyme.length - 1;
+  const at = marked.length ? (marked[marked.length - 1] as number) : endsInVowel && vowels.length > 1 ? (vowels[vowels.length - 2] as number) : (vowels[vowels.length - 1] as number);
+  return (rhyme.slice(0, at + 1) + tone + rhyme.slice(at + 1)).normalize('NFC');
+}
+
+function vocabulary(size: number): string[] {
+  const made = new Set<string>();
+  while (made.size < size) made.add(pick(ONSETS) + withTone(pick(RHYMES), pick(TONES)));
+  // The bench's own syllables lead, shuffled among the first few hundred ranks.
+  const words = [...made].filter((w) => !SYLLABLES.includes(w));
+  const leading = [...SYLLABLES, ...words.slice(0, 250)].sort(() => rand() - 0.5);
+  return [...leading, ...words.slice(250)];
+}
+const VOCABULARY = vocabulary(5_000);
+// Zipf–Mandelbrot weights, as a cumulative table searched by bisection.
+const CUMULATIVE = (() => {
+  let sum = 0;
+  return VOCABULARY.map((_, rank) => (sum += 1 / (rank + 2.7)));
+})();
+function zipfWord(): string {
+  const x = rand() * (CUMULATIVE[CUMULATIVE.length - 1] as number);
+  let lo = 0;
+  let hi = CUMULATIVE.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((CUMULATIVE[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return VOCABULARY[lo] as string;
+}
+
 function words(n: number): string {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = rand();
     if (r < 0.04) out.push(Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(HAN)).join(''));
-    else if (r < 0.05) out.push(pick(NOM));
-    else out.push(pick(SYLLABLES));
+    else if (r < 0.045) out.push(pick(NOM));
+    else out.push(zipfWord());
   }
   return out.join(' ');
 }

@@ -117,13 +117,13 @@ const MAX_STATEMENTS = 500;
 
 /**
  * A query whose terms are on more pages than this is not ranked by each page's bm25: scoring
- * every page costs about a microsecond each (a term on 190,000 of 200,000 pages took 120 ms
- * to score, against 9 ms to count), and terms that common have an inverse document frequency
+ * costs about a microsecond a page (a term on 190,000 of 200,000 pages took 120 ms to score,
+ * against 9 ms to count and 22 ms to count by work), and terms that common have an inverse document frequency
  * near zero, so their bm25 barely tells pages apart. Such a query ranks works by their
  * record's bm25, then (page text being the lightest field) by the share of their pages that
  * match; matching, counts, facets and page hits are the same.
  */
-const EXACT_PAGE_LIMIT = 20_000;
+const EXACT_PAGE_LIMIT = 5_000;
 
 /** Pages read to find page hits after a search of common terms (see pageHits). */
 const PAGE_SCAN_BUDGET = 400;
@@ -436,6 +436,8 @@ export class EmbeddedSearchIndex implements SearchIndex {
     let exact = true;
     if (match) {
       for (const table of ['matched_pages', 'page_counts', 'matched']) this.statement(`DELETE FROM temp.${table}`).run();
+      // Counting the matching pages per work is a fraction of scoring them, and decides how
+      // they are ranked; a few thousand are then scored again with bm25.
       this.statement(`INSERT INTO temp.page_counts (wrid, n) SELECT rowid >> ${PAGE_BITS}, count(*) FROM pages_fts WHERE pages_fts MATCH ? GROUP BY 1`).run(match);
       const pagesMatched = this.statement<[], { n: number }>('SELECT total(n) AS n FROM temp.page_counts').get()?.n ?? 0;
       exact = pagesMatched <= this.exactPageLimit;
