@@ -55,7 +55,8 @@ const SCHEMA_VERSION = 5;
 /**
  * A page's rowid is its work's key shifted left by PAGE_BITS plus a sequence within the work,
  * so that grouping matched pages by work reads only the rowids FTS5 returns (no lookup per
- * page), and one work's matched pages are one range of them. Work keys come from `work_keys`, given to whichever of a work or its page comes first.
+ * page), and one work's matched pages are one range of them. Work keys come from `work_keys`,
+ * given to whichever of a work or its page comes first.
  */
 const PAGE_BITS = 24;
 const PAGE_SPAN = 2 ** PAGE_BITS;
@@ -115,10 +116,12 @@ type Params = Record<string, string | number>;
 
 const MAX_STATEMENTS = 500;
 
+const TEMP_TABLES = ['matched_pages', 'page_counts', 'page_works', 'record_scores', 'matched'];
+
 /**
  * A query whose terms are on more pages than this is not ranked by each page's bm25: scoring
  * costs about a microsecond a page (a term on 190,000 of 200,000 pages took 120 ms to score,
- * against 9 ms to count and 22 ms to count by work), and terms that common have an inverse document frequency
+ * against 22 ms to count by work), and terms that common have an inverse document frequency
  * near zero, so their bm25 barely tells pages apart. Such a query ranks works by their
  * record's bm25, then (page text being the lightest field) by the share of their pages that
  * match; matching, counts, facets and page hits are the same.
@@ -135,6 +138,8 @@ function openDb(path: string): Database.Database {
   // A projection: a lost commit is replayed from the checkpoint kept in the same transaction.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 10000');
+  // Each search fills temp tables with the matching pages and works: in memory, not a file.
+  db.pragma('temp_store = MEMORY');
   return db;
 }
 
@@ -227,6 +232,8 @@ export class EmbeddedSearchIndex implements SearchIndex {
     this.db.exec(`
       CREATE TEMP TABLE IF NOT EXISTS matched_pages (rid INTEGER PRIMARY KEY, s REAL NOT NULL);
       CREATE TEMP TABLE IF NOT EXISTS page_counts (wrid INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+      CREATE TEMP TABLE IF NOT EXISTS page_works (wrid INTEGER PRIMARY KEY, s REAL NOT NULL, n INTEGER NOT NULL);
+      CREATE TEMP TABLE IF NOT EXISTS record_scores (wrid INTEGER PRIMARY KEY, s REAL NOT NULL);
       -- The matched works with their own copy of what filters, facets and sorting read, so that
       -- those queries scan this table alone (columns named as in works).
       CREATE TEMP TABLE IF NOT EXISTS matched (
@@ -435,7 +442,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     // Whether each matching page gets its bm25: see EXACT_PAGE_LIMIT.
     let exact = true;
     if (match) {
-      for (const table of ['matched_pages', 'page_counts', 'matched']) this.statement(`DELETE FROM temp.${table}`).run();
+      for (const table of TEMP_TABLES) this.statement(`DELETE FROM temp.${table}`).run();
       // Counting the matching pages per work is a fraction of scoring them, and decides how
       // they are ranked; a few thousand are then scored again with bm25.
       this.statement(`INSERT INTO temp.page_counts (wrid, n) SELECT rowid >> ${PAGE_BITS}, count(*) FROM pages_fts WHERE pages_fts MATCH ? GROUP BY 1`).run(match);
@@ -444,27 +451,22 @@ export class EmbeddedSearchIndex implements SearchIndex {
       // bm25 may only run in the statement that does the MATCH, not under an aggregate: the
       // matching pages are kept with their scores, then grouped by work (the rowid's high bits).
       if (exact) this.statement('INSERT INTO temp.matched_pages (rid, s) SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ?').run(match);
-      const pageWorks = exact
-        ? `SELECT rid >> ${PAGE_BITS} AS wrid, min(s) AS s, count(*) AS n FROM temp.matched_pages GROUP BY 1`
-        : 'SELECT c.wrid, -1.0 * c.n / max(k.pages, 1) AS s, c.n FROM temp.page_counts c JOIN work_keys k ON k.rid = c.wrid';
+      this.statement(`INSERT INTO temp.record_scores (wrid, s) SELECT rowid, bm25(works_fts, ${WORK_WEIGHTS}) FROM works_fts WHERE works_fts MATCH ?`).run(match);
       this.statement(
-          `INSERT INTO temp.matched (rid, rec, pg, pages, access, collection, type, century, year_from, title_key, has_text)
-           WITH rec AS MATERIALIZED (
-             SELECT works_fts.rowid AS wrid, bm25(works_fts, ${WORK_WEIGHTS}) AS s FROM works_fts WHERE works_fts MATCH @match
-           ), pg_work AS MATERIALIZED (${pageWorks}),
-           scored AS (
-             SELECT rec.wrid, rec.s AS rec, NULL AS pg, 0 AS pages FROM rec
-             UNION ALL
-             SELECT pg_work.wrid, NULL, pg_work.s, pg_work.n
-               FROM pg_work JOIN works w ON w.rid = pg_work.wrid
-              WHERE w.access IN (${readable})
-           )
-           SELECT w.rid, s.rec, s.pg, s.pages, w.access, w.collection, w.type, w.century, w.year_from, w.title_key, w.has_text
-             FROM (SELECT wrid, min(rec) AS rec, min(pg) AS pg, sum(pages) AS pages FROM scored GROUP BY wrid) s
-             JOIN works w ON w.rid = s.wrid
-            WHERE w.access IN (${findable})`,
-        )
-        .run({ match });
+        exact
+          ? `INSERT INTO temp.page_works (wrid, s, n) SELECT rid >> ${PAGE_BITS}, min(s), count(*) FROM temp.matched_pages GROUP BY 1`
+          : 'INSERT INTO temp.page_works (wrid, s, n) SELECT c.wrid, -1.0 * c.n / max(k.pages, 1), c.n FROM temp.page_counts c JOIN work_keys k ON k.rid = c.wrid',
+      ).run();
+      // A work is found by its record if the viewer may find it, by its pages if they may read them.
+      this.statement(
+        `INSERT INTO temp.matched (rid, rec, pg, pages, access, collection, type, century, year_from, title_key, has_text)
+         SELECT w.rid, r.s, p.s, coalesce(p.n, 0), w.access, w.collection, w.type, w.century, w.year_from, w.title_key, w.has_text
+           FROM works w
+           LEFT JOIN temp.record_scores r ON r.wrid = w.rid
+           LEFT JOIN temp.page_works p ON p.wrid = w.rid AND w.access IN (${readable})
+          WHERE w.rid IN (SELECT wrid FROM temp.record_scores UNION SELECT wrid FROM temp.page_works)
+            AND w.access IN (${findable}) AND (r.wrid IS NOT NULL OR p.wrid IS NOT NULL)`,
+      ).run();
     }
     const from = match ? 'temp.matched w' : 'works w';
     const base = `w.access IN (${findable})`;
