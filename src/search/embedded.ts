@@ -26,7 +26,7 @@ import {
   type WorkHit,
 } from './port.ts';
 import { boxOf, highlight, snippet } from './snippet.ts';
-import { hasAllTerms, indexText, type QueryTerm, queryTerms, tokenize, wellFormed } from './text-folding.ts';
+import { hasAllTerms, indexText, type QueryTerm, queryTerms, termPrefilter, tokenize, wellFormed } from './text-folding.ts';
 import { titleSortKey } from './title-sort-key.ts';
 import { facetValues } from './facet-values.ts';
 import { recordSnippet, type WorkField, workFieldText } from './work-record.ts';
@@ -598,6 +598,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     );
     // The text of a page only when it is tested: most of a book is never read.
     const textOf = this.statement<[number], Pick<PageRow, 'text' | 'words'>>('SELECT text, words FROM page_texts WHERE rid = ?');
+    const mayHave = termPrefilter(terms);
     let budget = PAGE_SCAN_BUDGET;
     for (const { work, key } of shown) {
       const hits: PageHit[] = [];
@@ -605,7 +606,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       for (const page of inOrder.all({ from, to: from + PAGE_SPAN })) {
         if (budget-- <= 0 || hits.length >= query.pageHitsPerWork) break;
         const text = textOf.get(page.rid);
-        if (text && hasAllTerms(text.text, terms)) hits.push(hit({ ...page, ...text }));
+        if (text && mayHave(text.text) && hasAllTerms(text.text, terms)) hits.push(hit({ ...page, ...text }));
       }
       out.set(work.id, hits);
     }

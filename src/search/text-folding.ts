@@ -202,6 +202,45 @@ export function hasAllTerms(text: string, terms: readonly QueryTerm[]): boolean 
   });
 }
 
+// Every BMP character that folds to an ASCII letter, by that letter (`ạ`, `Ắ`, `K` under
+// `a` or `k`, `đ` under `d`): to build patterns that find a folded word in unfolded text.
+let letterVariants: Map<string, string> | undefined;
+function variantsOf(letter: string): string {
+  if (!letterVariants) {
+    const found = new Map<string, string>();
+    for (let c = 0; c < 0x10000; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const ch = String.fromCharCode(c);
+      const base = foldVietnamese(ch);
+      if (base.length === 1 && base >= 'a' && base <= 'z') found.set(base, (found.get(base) ?? '') + ch);
+    }
+    letterVariants = found;
+  }
+  return (letterVariants.get(letter) ?? letter).replace(/[\\\]\[^-]/g, '\\$&');
+}
+
+// A character inside a word as `tokenize` sees it: a letter, digit or mark, not a Han one.
+const WORD_CHAR = '(?:(?!\\p{Script=Han})[\\p{L}\\p{N}]|\\p{M})';
+
+/**
+ * A quick test that rules out most texts without the terms: for each one-word term, a
+ * pattern run over the text as written (any case, precomposed or combining diacritics) that
+ * matches the word wherever it stands whole. It never rules out a text that has the terms,
+ * and may let through one that lacks them (`hasAllTerms` decides). Phrases, Han characters
+ * and words with letters outside a–z have no pattern: every text passes for them.
+ */
+export function termPrefilter(terms: readonly QueryTerm[]): (text: string) => boolean {
+  const patterns: RegExp[] = [];
+  for (const term of terms) {
+    const [word, ...more] = term.folded;
+    if (word === undefined || more.length > 0 || !/^[a-z0-9]+$/.test(word)) continue;
+    const letters = [...word].map((c) => `(?:[${c >= '0' && c <= '9' ? c : variantsOf(c)}]\\p{M}*)`).join('');
+    // A word may begin with marks (after a Han character or a space): they fold to nothing.
+    patterns.push(new RegExp(`(?<!${WORD_CHAR})\\p{M}*${letters}(?!${WORD_CHAR})`, 'u'));
+  }
+  return (text) => patterns.every((p) => p.test(text));
+}
+
 /**
  * The terms of what a user typed, every one of which must match. Text between a pair of
  * double quotes is a phrase; an unpaired quote is only a separator, like every other

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { foldHan, indexText, queryTerms, tokenize, wellFormed } from '../../src/search/text-folding.ts';
+import { foldHan, hasAllTerms, indexText, queryTerms, termPrefilter, tokenize, wellFormed } from '../../src/search/text-folding.ts';
 import { titleSortKey } from '../../src/search/title-sort-key.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
@@ -113,4 +113,41 @@ test("title sort keys order as Intl.Collator('vi') does (Đ after D, tones ngang
   );
   const unique = [...new Set(syllables)];
   t.deepEqual([...unique].sort(byKey), [...unique].sort(collator.compare));
+});
+
+// Pieces of text where token boundaries are easy to get wrong: diacritics precomposed and
+// combining, capitals, đ, the Kelvin sign (folds to k), Han touching a word, marks alone,
+// digits, punctuation, a lone surrogate.
+const PIECES = ['giang', 'Giang', 'GIANG', 'giáng', 'gia\u0301ng', 'Bắc', 'BA\u0306\u0301C', 'đình', 'Đinh', 'dinh', '\u212Aim', 'kim', 'kím', '北', '北江', 'giang北', '北giang', '\u0301', 'x\u0301', 'năm', 'nam1', '1', '12', 'ngọc', 'ngoc', ' ', '  ', '.', '-', '\n', '"', '\uD800', '𡦂', 'sông'];
+
+test('the page prefilter never rules out a text that has the terms, and rules out most that lack them', (t) => {
+  const rand = mulberry32(14);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
+  let had = 0;
+  let ruledOut = 0;
+  for (let i = 0; i < 4000; i++) {
+    const text = Array.from({ length: 2 + Math.floor(rand() * 10) }, () => pick(PIECES)).join(rand() < 0.7 ? ' ' : '');
+    const query = Array.from({ length: 1 + Math.floor(rand() * 2) }, () => pick(PIECES)).join(' ');
+    const terms = queryTerms(query);
+    const has = hasAllTerms(text, terms);
+    const passes = termPrefilter(terms)(text);
+    if (has) {
+      had++;
+      t.true(passes, `${JSON.stringify(text)} has ${JSON.stringify(query)} but was ruled out`);
+    } else if (!passes) ruledOut++;
+  }
+  t.true(had > 200, `the generator makes texts with the terms (${had})`);
+  t.true(ruledOut > 1000, `the prefilter rules texts out (${ruledOut})`);
+  t.false(termPrefilter(queryTerms('bac giang'))('Bắc Ninh, sông Cầu'));
+  t.true(termPrefilter(queryTerms('bac giang'))('BA\u0306\u0301C GIANG'));
+});
+
+test('hasAllTerms matches as the index does: whole folded words, phrases in order, Han runs together', (t) => {
+  t.true(hasAllTerms('Địa bạ xã Bắc Giang', queryTerms('dia ba bac giang')));
+  t.false(hasAllTerms('Địa bạ xã Bắc Ninh', queryTerms('dia ba bac giang')));
+  t.false(hasAllTerms('Giangbắc', queryTerms('giang')));
+  t.true(hasAllTerms('sông 北江 chảy', queryTerms('北江')));
+  t.false(hasAllTerms('sông 北 và 江', queryTerms('北江')));
+  t.true(hasAllTerms('傳 kỳ', queryTerms('传')));
+  t.false(hasAllTerms('giang bắc', queryTerms('"bac giang"')));
 });
