@@ -188,6 +188,15 @@ function termsOf(tokens: readonly Token[], phrase: boolean): QueryTerm[] {
  * form does, so the folded forms decide).
  */
 export function hasAllTerms(text: string, terms: readonly QueryTerm[]): boolean {
+  if (terms.every((term) => term.folded.length === 1)) {
+    // Words only (the common case): stop reading at the last one found.
+    const missing = new Set(terms.map((term) => term.folded[0] as string));
+    scanTokens(text, (start, end, han) => {
+      missing.delete(foldedToken(text, start, end, han));
+      return missing.size > 0;
+    });
+    return missing.size === 0;
+  }
   const tokens: string[] = [];
   scanTokens(text, (start, end, han) => {
     const folded = foldedToken(text, start, end, han);
@@ -219,24 +228,20 @@ function variantsOf(letter: string): string {
   return (letterVariants.get(letter) ?? letter).replace(/[\\\]\[^-]/g, '\\$&');
 }
 
-// A character inside a word as `tokenize` sees it: a letter, digit or mark, not a Han one.
-const WORD_CHAR = '(?:(?!\\p{Script=Han})[\\p{L}\\p{N}]|\\p{M})';
-
 /**
  * A quick test that rules out most texts without the terms: for each one-word term, a
  * pattern run over the text as written (any case, precomposed or combining diacritics) that
- * matches the word wherever it stands whole. It never rules out a text that has the terms,
- * and may let through one that lacks them (`hasAllTerms` decides). Phrases, Han characters
- * and words with letters outside a–z have no pattern: every text passes for them.
+ * finds the word's letters in a row, marks allowed after each. It never rules out a text that
+ * has the terms, and may let through one that lacks them (the word inside a longer one):
+ * `hasAllTerms` decides. No word boundaries: lookarounds made it slower than tokenising.
+ * Phrases, Han characters and words with letters outside a–z have no pattern.
  */
 export function termPrefilter(terms: readonly QueryTerm[]): (text: string) => boolean {
   const patterns: RegExp[] = [];
   for (const term of terms) {
     const [word, ...more] = term.folded;
     if (word === undefined || more.length > 0 || !/^[a-z0-9]+$/.test(word)) continue;
-    const letters = [...word].map((c) => `(?:[${c >= '0' && c <= '9' ? c : variantsOf(c)}]\\p{M}*)`).join('');
-    // A word may begin with marks (after a Han character or a space): they fold to nothing.
-    patterns.push(new RegExp(`(?<!${WORD_CHAR})\\p{M}*${letters}(?!${WORD_CHAR})`, 'u'));
+    patterns.push(new RegExp([...word].map((c) => `[${c >= '0' && c <= '9' ? c : variantsOf(c)}]\\p{M}*`).join(''), 'u'));
   }
   return (text) => patterns.every((p) => p.test(text));
 }
