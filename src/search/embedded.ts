@@ -593,20 +593,29 @@ export class EmbeddedSearchIndex implements SearchIndex {
       }
       return out;
     }
-    const inOrder = this.statement<{ from: number; to: number }, Omit<PageRow, 'text' | 'words'> & { rid: number }>(
-      'SELECT rid, id, canvas_id, label, ord FROM pages WHERE rid >= @from AND rid < @to AND has_text ORDER BY ord, id',
+    // A few pages at a time in reading order, text included: common terms are on most pages,
+    // so the first few usually hold the hits, and the rest of the book is never read.
+    const inOrder = this.statement<{ from: number; to: number; limit: number; offset: number }, PageRow>(
+      `SELECT p.id, p.canvas_id, p.label, p.ord, t.text, t.words FROM (
+         SELECT rid, id, canvas_id, label, ord FROM pages
+          WHERE rid >= @from AND rid < @to AND has_text ORDER BY ord, id LIMIT @limit OFFSET @offset
+       ) p JOIN page_texts t ON t.rid = p.rid ORDER BY p.ord, p.id`,
     );
-    // The text of a page only when it is tested: most of a book is never read.
-    const textOf = this.statement<[number], Pick<PageRow, 'text' | 'words'>>('SELECT text, words FROM page_texts WHERE rid = ?');
     const mayHave = termPrefilter(terms);
     let budget = PAGE_SCAN_BUDGET;
-    for (const { work, key } of shown) {
+    for (const { work, key, pages } of shown) {
       const hits: PageHit[] = [];
       const from = key * PAGE_SPAN;
-      for (const page of inOrder.all({ from, to: from + PAGE_SPAN })) {
-        if (budget-- <= 0 || hits.length >= query.pageHitsPerWork) break;
-        const text = textOf.get(page.rid);
-        if (text && mayHave(text.text) && hasAllTerms(text.text, terms)) hits.push(hit({ ...page, ...text }));
+      for (let offset = 0, limit = query.pageHitsPerWork + 1; budget > 0 && hits.length < query.pageHitsPerWork; ) {
+        const batch = inOrder.all({ from, to: from + PAGE_SPAN, limit: Math.min(limit, budget), offset });
+        for (const page of batch) {
+          if (hits.length >= query.pageHitsPerWork) break;
+          if (mayHave(page.text) && hasAllTerms(page.text, terms)) hits.push(hit(page));
+        }
+        budget -= batch.length;
+        if (batch.length < limit || hits.length >= pages) break;
+        offset += batch.length;
+        limit *= 2;
       }
       out.set(work.id, hits);
     }
