@@ -444,8 +444,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
     if (match) {
       for (const table of TEMP_TABLES) this.statement(`DELETE FROM temp.${table}`).run();
       // Counting the matching pages per work is a fraction of scoring them, and decides how
-      // they are ranked; a few thousand are then scored again with bm25.
-      this.statement(`INSERT INTO temp.page_counts (wrid, n) SELECT rowid >> ${PAGE_BITS}, count(*) FROM pages_fts WHERE pages_fts MATCH ? GROUP BY 1`).run(match);
+      // they are ranked; a few thousand are then scored again with bm25. An upsert, not
+      // GROUP BY: no sort of every matching rowid, only a lookup among the works.
+      this.statement(
+        `INSERT INTO temp.page_counts (wrid, n) SELECT rowid >> ${PAGE_BITS}, 1 FROM pages_fts WHERE pages_fts MATCH ?
+         ON CONFLICT (wrid) DO UPDATE SET n = n + 1`,
+      ).run(match);
       const pagesMatched = this.statement<[], { n: number }>('SELECT total(n) AS n FROM temp.page_counts').get()?.n ?? 0;
       exact = pagesMatched <= this.exactPageLimit;
       // bm25 may only run in the statement that does the MATCH, not under an aggregate: the
