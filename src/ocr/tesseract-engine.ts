@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { createWorker, type Bbox, type Page, type Worker } from 'tesseract.js';
@@ -24,8 +25,7 @@ const UPSIDE_DOWN_SUSPECT = 70;
 
 interface Model {
   code: Traineddata;
-  /** The gzipped traineddata as published, handed to the worker as bytes. */
-  data: Uint8Array;
+  path: string;
   sha256: string;
 }
 
@@ -35,8 +35,8 @@ function modelPath(code: Traineddata): string {
 }
 
 async function loadModel(code: Traineddata): Promise<Model> {
-  const data = await readFile(modelPath(code));
-  return { code, data, sha256: createHash('sha256').update(data).digest('hex') };
+  const path = modelPath(code);
+  return { code, path, sha256: createHash('sha256').update(await readFile(path)).digest('hex') };
 }
 
 function box(b: Bbox): Box {
@@ -84,20 +84,23 @@ function turnBack(page: OcrPage): OcrPage {
 /**
  * tesseract.js 7 (tesseract 5 compiled to WebAssembly), fully offline: the core comes from
  * `tesseract.js-core` in node_modules and the traineddata from the `@tesseract.js-data/*`
- * packages, read here and handed to the worker as bytes, so no path or URL is ever resolved
- * by tesseract.js (its default is a CDN). One worker is kept and reused across pages; it is
- * re-initialised only when a page asks for other languages.
+ * packages (without a langPath tesseract.js fetches from a CDN). tesseract.js reads every
+ * language of a worker from one langPath, and each package has its own directory; its other
+ * way in, language objects carrying the bytes, is broken in 7.0.0 (the worker initialises with
+ * the bytes instead of the code, src/worker-script/index.js:238). So the engine links the
+ * packages' files into one temporary directory, removed on close. One worker is kept and reused
+ * across pages; it is re-initialised only when a page asks for other languages.
  */
 export class TesseractEngine implements OcrEngine {
   readonly info: EngineInfo;
-  #models: Map<Traineddata, Model>;
+  #langPath: string;
   #worker: Worker | undefined;
   #loaded = '';
   /** Pages are read one at a time: the worker holds one language set and one image. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(models: Model[], version: string) {
-    this.#models = new Map(models.map((m) => [m.code, m]));
+  private constructor(models: Model[], version: string, langPath: string) {
+    this.#langPath = langPath;
     this.info = {
       name: 'tesseract.js',
       version,
@@ -108,7 +111,9 @@ export class TesseractEngine implements OcrEngine {
   static async create(): Promise<TesseractEngine> {
     const models = await Promise.all(ALL.map(loadModel));
     const { version } = require('tesseract.js/package.json') as { version: string };
-    return new TesseractEngine(models, version);
+    const langPath = await mkdtemp(join(tmpdir(), 'thukho-tessdata-'));
+    await Promise.all(models.map((m) => symlink(m.path, join(langPath, `${m.code}.traineddata.gz`))));
+    return new TesseractEngine(models, version, langPath);
   }
 
   accepts(request: Pick<OcrRequest, 'languages' | 'vertical'>): boolean {
@@ -146,12 +151,11 @@ export class TesseractEngine implements OcrEngine {
 
   async #workerFor(codes: Traineddata[]): Promise<Worker> {
     const key = codes.join('+');
-    const langs = codes.map((code) => ({ code, data: (this.#models.get(code) as Model).data }));
     if (!this.#worker) {
-      // langPath is never read (the data is given as bytes) but set so that nothing falls back to the CDN.
-      this.#worker = await createWorker(langs, 1, { langPath: dirname(modelPath(codes[0] as Traineddata)), cacheMethod: 'none', gzip: true });
+      // cacheMethod 'none': tesseract.js would otherwise write unpacked traineddata into the working directory.
+      this.#worker = await createWorker(key, 1, { langPath: this.#langPath, cacheMethod: 'none', gzip: true });
     } else if (key !== this.#loaded) {
-      await this.#worker.reinitialize(langs, 1);
+      await this.#worker.reinitialize(key, 1);
     }
     this.#loaded = key;
     return this.#worker;
@@ -161,5 +165,6 @@ export class TesseractEngine implements OcrEngine {
     await this.#queue;
     await this.#worker?.terminate();
     this.#worker = undefined;
+    await rm(this.#langPath, { recursive: true, force: true });
   }
 }
