@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { createWorker, type Bbox, type Page, type Worker } from 'tesseract.js';
+import { createWorker, PSM, type Bbox, type Page, type Worker } from 'tesseract.js';
 import { languageEntries, type Traineddata } from './languages.js';
 import { readPageImage } from './page-image.js';
 import type { Box, EngineInfo, OcrBlock, OcrEngine, OcrLine, OcrPage, OcrRequest, OcrWord } from './port.js';
@@ -96,6 +96,7 @@ export class TesseractEngine implements OcrEngine {
   #langPath: string;
   #worker: Worker | undefined;
   #loaded = '';
+  #psm: PSM | undefined;
   /** Pages are read one at a time: the worker holds one language set and one image. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -137,6 +138,14 @@ export class TesseractEngine implements OcrEngine {
     const perCharacter = entries.every((e) => e.script === 'han');
     const page = await readPageImage(request.image);
     const worker = await this.#workerFor(codes);
+    // tesseract.js defaults to one uniform horizontal block (PSM 6), which reads a page of
+    // columns across them; the tesseract CLI's default (3, full layout analysis) and, for Han
+    // set in columns, 5 (one block of vertical text) read in the right direction.
+    const psm = perCharacter && request.vertical !== false ? PSM.SINGLE_BLOCK_VERT_TEXT : PSM.AUTO;
+    if (psm !== this.#psm) {
+      await worker.setParameters({ tessedit_pageseg_mode: psm });
+      this.#psm = psm;
+    }
 
     const read = async (png: Buffer) => {
       const result = await worker.recognize(png, {}, { blocks: true, text: false });
@@ -156,6 +165,7 @@ export class TesseractEngine implements OcrEngine {
       this.#worker = await createWorker(key, 1, { langPath: this.#langPath, cacheMethod: 'none', gzip: true });
     } else if (key !== this.#loaded) {
       await this.#worker.reinitialize(key, 1);
+      this.#psm = undefined;
     }
     this.#loaded = key;
     return this.#worker;
