@@ -1,0 +1,210 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import sharp from 'sharp';
+import { openPdf, PdfError, type PageWord, type PdfDocument } from '../../src/storage/pdf-pages.ts';
+import { pdf, type PdfPageSpec } from '../helpers/pdf.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
+
+const tempDir = tempDirs(test, 'thukho-pdf-');
+
+const FIRST: PdfPageSpec = {
+  width: 300,
+  height: 200,
+  lines: [
+    { x: 20, y: 150, size: 24, text: 'Hello world' },
+    { x: 20, y: 60, size: 18, text: 'Second line here' },
+  ],
+};
+const SECOND: PdfPageSpec = { width: 612, height: 792, lines: [{ x: 72, y: 700, size: 12, text: 'Page two' }] };
+const LIMIT = { dpi: 144, maxPixels: 100_000_000 };
+
+function file(bytes: Buffer, name = 'master.pdf'): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+async function withPdf<T>(t: ExecutionContext, bytes: Buffer, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
+  const doc = await openPdf(file(bytes));
+  t.teardown(() => doc.close());
+  return use(doc);
+}
+
+/** Grey levels of a PNG, one byte a pixel. */
+async function grey(png: Buffer): Promise<{ width: number; height: number; at: (x: number, y: number) => number }> {
+  const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, at: (x, y) => data[y * info.width + x]! };
+}
+
+const DARK = 128;
+
+function darkIn(image: Awaited<ReturnType<typeof grey>>, box: { x: number; y: number; w: number; h: number }): number {
+  let n = 0;
+  for (let y = box.y; y < box.y + box.h; y++) for (let x = box.x; x < box.x + box.w; x++) if (image.at(x, y) < DARK) n++;
+  return n;
+}
+
+// Every test in this file runs with fetch replaced: pdfjs must take fonts and CMaps from disk.
+const fetchCalls: string[] = [];
+const realFetch = globalThis.fetch;
+test.before(() => {
+  globalThis.fetch = async (input: string | URL | Request) => {
+    fetchCalls.push(String(input instanceof Request ? input.url : input));
+    throw new Error('network access attempted in a PDF test');
+  };
+});
+test.after.always(() => {
+  globalThis.fetch = realFetch;
+});
+
+test.serial('opening, rendering and reading text fetch nothing from the network and log nothing', async (t) => {
+  const logged: string[] = [];
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => console[m]);
+  for (const m of methods) console[m] = (...args: unknown[]) => void logged.push(`${m}: ${args.map(String).join(' ')}`);
+  try {
+    const whole = pdf([FIRST, SECOND]);
+    for (const bytes of [whole, whole.subarray(0, whole.length - 30), pdf([FIRST], { encrypt: { userPassword: 'x', ownerPassword: 'y' } })]) {
+      try {
+        const doc = await openPdf(file(bytes));
+        for (let n = 1; n <= doc.pageCount; n++) {
+          await doc.renderPage(n, LIMIT);
+          await doc.pageText(n, LIMIT);
+        }
+        await doc.close();
+      } catch (error) {
+        t.true(error instanceof PdfError, String(error));
+      }
+    }
+  } finally {
+    methods.forEach((m, i) => (console[m] = saved[i]!));
+  }
+  t.deepEqual(fetchCalls, []);
+  t.deepEqual(logged, []);
+});
+
+test('page count and each page size in points', async (t) => {
+  await withPdf(t, pdf([FIRST, SECOND]), async (doc) => {
+    t.is(doc.pageCount, 2);
+    t.false(doc.encrypted);
+    t.deepEqual(await doc.pageSize(1), { width: 300, height: 200 });
+    t.deepEqual(await doc.pageSize(2), { width: 612, height: 792 });
+  });
+});
+
+test('a page renders at the DPI asked, dark where the text is and white elsewhere', async (t) => {
+  await withPdf(t, pdf([FIRST, SECOND]), async (doc) => {
+    const page = await doc.renderPage(1, LIMIT);
+    t.is(page.dpi, 144);
+    const image = await grey(page.png);
+    t.deepEqual([image.width, image.height, page.width, page.height], [600, 400, 600, 400]);
+    // "Hello world" at 24 pt on the baseline y = 150 pt: pixels (40.., 100 - 44 .. 100) from the top.
+    t.true(darkIn(image, { x: 40, y: 56, w: 200, h: 44 }) > 500);
+    t.is(darkIn(image, { x: 0, y: 0, w: 600, h: 40 }), 0);
+    t.is(darkIn(image, { x: 400, y: 0, w: 200, h: 400 }), 0);
+    const second = await doc.renderPage(2, { dpi: 72, maxPixels: LIMIT.maxPixels });
+    t.deepEqual([second.width, second.height], [612, 792]);
+  });
+});
+
+test('the text layer comes in reading order, with word boxes on the dark pixels of the rendered page', async (t) => {
+  await withPdf(t, pdf([FIRST]), async (doc) => {
+    const text = await doc.pageText(1, LIMIT);
+    t.is(text.text, 'Hello world\nSecond line here');
+    t.false(text.truncated);
+    t.deepEqual(
+      text.words.map((w) => text.text.slice(w.start, w.end)),
+      ['Hello', 'world', 'Second', 'line', 'here'],
+    );
+    const image = await grey((await doc.renderPage(1, LIMIT)).png);
+    for (const word of text.words) {
+      t.true(word.x + word.w <= image.width && word.y + word.h <= image.height);
+      // A word's box holds ink, a good share of it for a word of a few letters.
+      t.true(darkIn(image, word) > 40 * (word.end - word.start), `${text.text.slice(word.start, word.end)}: ${JSON.stringify(word)}`);
+    }
+    // And every dark pixel lies in some word's box (a pixel of slack for anti-aliasing).
+    const inSome = (x: number, y: number) => text.words.some((w: PageWord) => x >= w.x - 1 && x <= w.x + w.w && y >= w.y - 1 && y <= w.y + w.h);
+    let stray = 0;
+    for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) if (image.at(x, y) < DARK && !inSome(x, y)) stray++;
+    t.is(stray, 0);
+    // Words on one line share it: "Hello" ends left of "world", both on the same band.
+    const [hello, world] = text.words;
+    t.true(hello!.x + hello!.w <= world!.x + 2);
+    t.true(Math.abs(hello!.y - world!.y) <= 1);
+  });
+});
+
+test('a page over the pixel limit is rendered smaller, and its word boxes follow', async (t) => {
+  await withPdf(t, pdf([FIRST]), async (doc) => {
+    const limit = { dpi: 600, maxPixels: 60_000 };
+    const page = await doc.renderPage(1, limit);
+    t.true(page.width * page.height <= limit.maxPixels);
+    t.true(page.dpi < 600 && page.dpi > 60);
+    const image = await grey(page.png);
+    t.deepEqual([image.width, image.height], [page.width, page.height]);
+    const text = await doc.pageText(1, limit);
+    t.deepEqual([text.width, text.height, text.dpi], [page.width, page.height, page.dpi]);
+    for (const word of text.words) t.true(darkIn(image, word) > 0);
+  });
+});
+
+test('a PDF encrypted with a user password is refused with a clear error', async (t) => {
+  const path = file(pdf([FIRST], { encrypt: { userPassword: 'bí mật', ownerPassword: 'owner' } }));
+  const error = await t.throwsAsync(openPdf(path), { instanceOf: PdfError });
+  t.is(error.code, 'password-required');
+  t.regex(error.message, /user password/);
+});
+
+test('a PDF encrypted with only an owner password is read, and says it is encrypted', async (t) => {
+  await withPdf(t, pdf([FIRST], { encrypt: { userPassword: '', ownerPassword: 'owner' } }), async (doc) => {
+    t.true(doc.encrypted);
+    t.is((await doc.pageText(1, LIMIT)).text, 'Hello world\nSecond line here');
+    t.true(darkIn(await grey((await doc.renderPage(1, LIMIT)).png), { x: 40, y: 56, w: 200, h: 44 }) > 500);
+  });
+});
+
+test('a truncated or damaged PDF gives a corrupt error or readable pages, never anything else', async (t) => {
+  const whole = pdf([FIRST, SECOND]);
+  const outcomes = new Set<string>();
+  for (const cut of [16, 100, 250, 400, 600, whole.length - 200, whole.length - 60, whole.length - 10]) {
+    try {
+      const doc = await openPdf(file(whole.subarray(0, cut), `cut-${cut}.pdf`));
+      try {
+        for (let n = 1; n <= doc.pageCount; n++) {
+          await doc.renderPage(n, LIMIT);
+          await doc.pageText(n, LIMIT);
+        }
+        outcomes.add('read');
+      } finally {
+        await doc.close();
+      }
+    } catch (error) {
+      t.true(error instanceof PdfError, `cut at ${cut}: ${String(error)}`);
+      t.is((error as PdfError).code, 'corrupt');
+      outcomes.add('corrupt');
+    }
+  }
+  t.true(outcomes.has('corrupt'));
+  const garbage = await t.throwsAsync(openPdf(file(Buffer.from('%PDF-1.7\nthis is not a PDF\n'))), { instanceOf: PdfError });
+  t.is(garbage.code, 'corrupt');
+  t.regex(garbage.message, /truncated or damaged/);
+});
+
+test('a page number out of range is refused', async (t) => {
+  await withPdf(t, pdf([FIRST, SECOND]), async (doc) => {
+    for (const n of [0, 3, 1.5, -1]) {
+      const error = await t.throwsAsync(doc.renderPage(n, LIMIT), { instanceOf: PdfError });
+      t.is(error.code, 'page-out-of-range');
+      t.regex(error.message, /pages 1 to 2/);
+    }
+    await t.throwsAsync(doc.pageText(3, LIMIT), { instanceOf: PdfError });
+    await t.throwsAsync(doc.pageSize(3), { instanceOf: PdfError });
+  });
+});
+
+test('a missing file is reported as such, not as a corrupt PDF', async (t) => {
+  const error = await t.throwsAsync(openPdf(join(tempDir(), 'absent.pdf')));
+  t.false(error instanceof PdfError);
+  t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
+});
