@@ -18,6 +18,8 @@ export interface PdfPageSpec {
   width: number;
   height: number;
   lines: PdfTextLine[];
+  /** /Rotate: degrees clockwise the page is turned when shown. */
+  rotate?: 0 | 90 | 180 | 270;
 }
 
 export interface PdfOptions {
@@ -40,7 +42,7 @@ export function pdf(pages: PdfPageSpec[], options: PdfOptions = {}): Buffer {
   ];
   pages.forEach((page, i) => {
     objects.push(() =>
-      Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${page.width} ${page.height}] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`),
+      Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${page.width} ${page.height}] /Rotate ${page.rotate ?? 0} /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`),
     );
     objects.push((num) => {
       const content = Buffer.from(

@@ -45,6 +45,14 @@ function darkIn(image: Awaited<ReturnType<typeof grey>>, box: { x: number; y: nu
   return n;
 }
 
+/** Dark pixels outside every word's box (with a pixel of slack for anti-aliasing). */
+function strayInk(image: Awaited<ReturnType<typeof grey>>, words: PageWord[]): number {
+  const inSome = (x: number, y: number) => words.some((w) => x >= w.x - 1 && x <= w.x + w.w && y >= w.y - 1 && y <= w.y + w.h);
+  let stray = 0;
+  for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) if (image.at(x, y) < DARK && !inSome(x, y)) stray++;
+  return stray;
+}
+
 // Every test in this file runs with fetch replaced: pdfjs must take fonts and CMaps from disk.
 const fetchCalls: string[] = [];
 const realFetch = globalThis.fetch;
@@ -123,15 +131,46 @@ test('the text layer comes in reading order, with word boxes on the dark pixels 
       // A word's box holds ink, a good share of it for a word of a few letters.
       t.true(darkIn(image, word) > 40 * (word.end - word.start), `${text.text.slice(word.start, word.end)}: ${JSON.stringify(word)}`);
     }
-    // And every dark pixel lies in some word's box (a pixel of slack for anti-aliasing).
-    const inSome = (x: number, y: number) => text.words.some((w: PageWord) => x >= w.x - 1 && x <= w.x + w.w && y >= w.y - 1 && y <= w.y + w.h);
-    let stray = 0;
-    for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) if (image.at(x, y) < DARK && !inSome(x, y)) stray++;
-    t.is(stray, 0);
+    // And every dark pixel lies in some word's box.
+    t.is(strayInk(image, text.words), 0);
     // Words on one line share it: "Hello" ends left of "world", both on the same band.
     const [hello, world] = text.words;
     t.true(hello!.x + hello!.w <= world!.x + 2);
     t.true(Math.abs(hello!.y - world!.y) <= 1);
+  });
+});
+
+test('a page turned by /Rotate is rendered turned, and its word boxes turn with it', async (t) => {
+  await withPdf(t, pdf([{ ...FIRST, rotate: 90 }]), async (doc) => {
+    t.deepEqual(await doc.pageSize(1), { width: 200, height: 300 });
+    const page = await doc.renderPage(1, LIMIT);
+    t.deepEqual([page.width, page.height], [400, 600]);
+    const text = await doc.pageText(1, LIMIT);
+    t.is(text.text, 'Hello world\nSecond line here');
+    const image = await grey(page.png);
+    for (const word of text.words) t.true(word.h > word.w && darkIn(image, word) > 40 * (word.end - word.start));
+    t.is(strayInk(image, text.words), 0);
+  });
+});
+
+test('a long thin page (a 200-inch strip) renders whole', async (t) => {
+  await withPdf(t, pdf([{ width: 14_400, height: 10, lines: [{ x: 14_000, y: 2, size: 6, text: 'strip end' }] }]), async (doc) => {
+    const page = await doc.renderPage(1, { dpi: 300, maxPixels: 100_000_000 });
+    t.deepEqual([page.width, page.height, page.dpi], [60_000, 42, 300]);
+    const image = await grey(page.png);
+    const text = await doc.pageText(1, { dpi: 300, maxPixels: 100_000_000 });
+    t.is(text.text, 'strip end');
+    t.true(text.words[0]!.x >= 58_000);
+    t.is(strayInk(image, text.words), 0);
+  });
+});
+
+test('a 2,000-page PDF opens, and its last page is read before its first', async (t) => {
+  const pages = Array.from({ length: 2000 }, (_, i) => ({ width: 300, height: 200, lines: [{ x: 20, y: 100, size: 12, text: `Page ${i + 1}` }] }));
+  await withPdf(t, pdf(pages), async (doc) => {
+    t.is(doc.pageCount, 2000);
+    t.is((await doc.pageText(2000, { dpi: 72, maxPixels: 1_000_000 })).text, 'Page 2000');
+    t.is((await doc.pageText(1, { dpi: 72, maxPixels: 1_000_000 })).text, 'Page 1');
   });
 });
 
