@@ -7,7 +7,9 @@ import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf
 import type { TextItem, TextStyle } from 'pdfjs-dist/types/src/display/api.js';
 import type { PageViewport } from 'pdfjs-dist/types/src/display/display_utils.js';
 import { z } from 'zod';
-import { PAGE_TEXT_MAX_CHARS, type EventData } from '../domain/events.js';
+import type { Bilingual } from '../domain/errors.ts';
+import { PAGE_TEXT_MAX_CHARS, type EventData } from '../domain/events.ts';
+import type { ImageInputOptions } from '../image-input.ts';
 
 /**
  * The pages of a PDF master, one at a time: count and size, a PNG of a page, and the text
@@ -21,14 +23,18 @@ import { PAGE_TEXT_MAX_CHARS, type EventData } from '../domain/events.js';
 
 export type PdfErrorCode = 'password-required' | 'corrupt' | 'page-out-of-range';
 
+/** What went wrong, in words for a librarian; the file's path stays in `detail`, out of messages. */
 export class PdfError extends Error {
-  override readonly name = 'PdfError';
-  constructor(
-    readonly code: PdfErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  readonly code: PdfErrorCode;
+  readonly messages: Bilingual;
+  readonly detail: { path: string; page?: number; reason?: string };
+
+  constructor(code: PdfErrorCode, messages: Bilingual, detail: PdfError['detail'], cause?: unknown) {
+    super(messages.en, cause === undefined ? undefined : { cause });
+    this.name = 'PdfError';
+    this.code = code;
+    this.messages = messages;
+    this.detail = detail;
   }
 }
 
@@ -41,8 +47,11 @@ export interface PdfPageSize {
 export interface PageRasterOptions {
   /** Dots per inch wanted; lowered when the page would exceed `maxPixels`. */
   dpi: number;
-  /** Largest width × height rendered: the image input's limit (THUKHO_MAX_PIXELS). */
-  maxPixels: number;
+  /**
+   * Largest width × height rendered: the image input's limit (THUKHO_MAX_PIXELS), so that a
+   * page rendered here can be opened by the derivatives worker and the image server.
+   */
+  maxPixels: ImageInputOptions['maxPixels'];
 }
 
 export interface PageRaster {
@@ -125,20 +134,35 @@ export async function openPdf(path: string): Promise<PdfDocument> {
     encrypted = typeof info === 'object' && info !== null && 'EncryptFilterName' in info && info.EncryptFilterName !== null;
   } catch (error) {
     await doc.destroy();
-    throw new PdfError('corrupt', `${path}: the PDF's document information cannot be read (${message(error)}).`, { cause: error });
+    const reason = message(error);
+    throw new PdfError('corrupt', { vi: `Không đọc được thông tin tài liệu của tệp PDF (${reason}).`, en: `The PDF's document information cannot be read (${reason}).` }, { path, reason }, error);
   }
   return new PdfjsDocument(doc, path, encrypted);
 }
 
 function openError(path: string, error: unknown): PdfError {
   // pdfjs 5 does not export PasswordException; its name is part of its API (PasswordResponses).
+  const reason = message(error);
   if (error instanceof Error && error.name === 'PasswordException') {
-    return new PdfError('password-required', `${path}: the PDF is encrypted with a user password; it cannot be read without it. Ingest an unencrypted copy.`, { cause: error });
+    return new PdfError(
+      'password-required',
+      {
+        vi: 'Tệp PDF được mã hoá bằng mật khẩu người dùng nên không đọc được. Hãy nộp bản không mã hoá.',
+        en: 'The PDF is encrypted with a user password and cannot be read without it. Ingest an unencrypted copy.',
+      },
+      { path, reason },
+      error,
+    );
   }
   if (error instanceof InvalidPDFException) {
-    return new PdfError('corrupt', `${path}: not a readable PDF (${error.message}); the file may be truncated or damaged.`, { cause: error });
+    return new PdfError(
+      'corrupt',
+      { vi: `Không đọc được tệp PDF (${reason}); tệp có thể bị cắt cụt hoặc hỏng.`, en: `Not a readable PDF (${reason}); the file may be truncated or damaged.` },
+      { path, reason },
+      error,
+    );
   }
-  return new PdfError('corrupt', `${path}: the PDF cannot be opened (${message(error)}).`, { cause: error });
+  return new PdfError('corrupt', { vi: `Không mở được tệp PDF (${reason}).`, en: `The PDF cannot be opened (${reason}).` }, { path, reason }, error);
 }
 
 function message(error: unknown): string {
@@ -178,14 +202,14 @@ class PdfjsDocument implements PdfDocument {
   }
 
   async pageSize(pageNumber: number): Promise<PdfPageSize> {
-    return this.withPage(pageNumber, 'read', async (page) => {
+    return this.withPage(pageNumber, { vi: 'đọc', en: 'read' }, async (page) => {
       const viewport = page.getViewport({ scale: 1 });
       return { width: viewport.width, height: viewport.height };
     });
   }
 
   async renderPage(pageNumber: number, options: PageRasterOptions): Promise<RenderedPage> {
-    return this.withPage(pageNumber, 'render', async (page) => {
+    return this.withPage(pageNumber, { vi: 'dựng ảnh', en: 'render' }, async (page) => {
       const { viewport, raster } = fittedViewport(page, options);
       const factory = this.doc.canvasFactory as CanvasFactory;
       // pdfjs's own factory: the canvas must come from the @napi-rs/canvas copy its Path2D does.
@@ -200,7 +224,7 @@ class PdfjsDocument implements PdfDocument {
   }
 
   async pageText(pageNumber: number, options: PageRasterOptions): Promise<PageText> {
-    return this.withPage(pageNumber, 'read the text of', async (page) => {
+    return this.withPage(pageNumber, { vi: 'đọc chữ của', en: 'read the text of' }, async (page) => {
       const { viewport, raster } = fittedViewport(page, options);
       const content = await page.getTextContent();
       const items = content.items.filter((item): item is TextItem => 'str' in item);
@@ -218,25 +242,39 @@ class PdfjsDocument implements PdfDocument {
     await this.doc.destroy();
   }
 
-  private async withPage<T>(pageNumber: number, verb: string, use: (page: PDFPageProxy) => Promise<T>): Promise<T> {
+  private async withPage<T>(pageNumber: number, verb: Bilingual, use: (page: PDFPageProxy) => Promise<T>): Promise<T> {
     if (!Number.isInteger(pageNumber) || pageNumber < 1 || pageNumber > this.pageCount) {
-      throw new PdfError('page-out-of-range', `${this.path}: page ${pageNumber} does not exist; the PDF has pages 1 to ${this.pageCount}.`);
+      throw new PdfError(
+        'page-out-of-range',
+        { vi: `Tệp PDF không có trang ${pageNumber}; tệp có các trang từ 1 đến ${this.pageCount}.`, en: `Page ${pageNumber} does not exist; the PDF has pages 1 to ${this.pageCount}.` },
+        { path: this.path, page: pageNumber },
+      );
     }
     let page: PDFPageProxy;
     try {
       page = await this.doc.getPage(pageNumber);
     } catch (error) {
-      throw new PdfError('corrupt', `${this.path}: page ${pageNumber} cannot be read (${message(error)}).`, { cause: error });
+      throw this.pageError(pageNumber, { vi: 'đọc', en: 'read' }, error);
     }
     try {
       return await use(page);
     } catch (error) {
       if (error instanceof PdfError || error instanceof RangeError) throw error;
-      throw new PdfError('corrupt', `${this.path}: cannot ${verb} page ${pageNumber} (${message(error)}).`, { cause: error });
+      throw this.pageError(pageNumber, verb, error);
     } finally {
       // Drop the page's parsed resources, so that going through 2,000 pages holds one at a time.
       page.cleanup();
     }
+  }
+
+  private pageError(pageNumber: number, verb: Bilingual, error: unknown): PdfError {
+    const reason = message(error);
+    return new PdfError(
+      'corrupt',
+      { vi: `Không thể ${verb.vi} trang ${pageNumber} của tệp PDF (${reason}).`, en: `Cannot ${verb.en} page ${pageNumber} of the PDF (${reason}).` },
+      { path: this.path, page: pageNumber, reason },
+      error,
+    );
   }
 }
 

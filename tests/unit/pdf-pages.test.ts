@@ -192,7 +192,10 @@ test('a PDF encrypted with a user password is refused with a clear error', async
   const path = file(pdf([FIRST], { encrypt: { userPassword: 'bí mật', ownerPassword: 'owner' } }));
   const error = await t.throwsAsync(openPdf(path), { instanceOf: PdfError });
   t.is(error.code, 'password-required');
-  t.regex(error.message, /user password/);
+  t.regex(error.messages.en, /user password/);
+  t.regex(error.messages.vi, /mật khẩu/);
+  t.is(error.detail.path, path);
+  t.false(error.messages.en.includes(path));
 });
 
 test('a PDF encrypted with only an owner password is read, and says it is encrypted', async (t) => {
@@ -227,7 +230,8 @@ test('a truncated or damaged PDF gives a corrupt error or readable pages, never 
   t.true(outcomes.has('corrupt'));
   const garbage = await t.throwsAsync(openPdf(file(Buffer.from('%PDF-1.7\nthis is not a PDF\n'))), { instanceOf: PdfError });
   t.is(garbage.code, 'corrupt');
-  t.regex(garbage.message, /truncated or damaged/);
+  t.regex(garbage.messages.en, /truncated or damaged/);
+  t.regex(garbage.messages.vi, /cắt cụt hoặc hỏng/);
 });
 
 test('a page number out of range is refused', async (t) => {
@@ -235,7 +239,9 @@ test('a page number out of range is refused', async (t) => {
     for (const n of [0, 3, 1.5, -1]) {
       const error = await t.throwsAsync(doc.renderPage(n, LIMIT), { instanceOf: PdfError });
       t.is(error.code, 'page-out-of-range');
-      t.regex(error.message, /pages 1 to 2/);
+      t.regex(error.messages.en, /pages 1 to 2/);
+      t.regex(error.messages.vi, /từ 1 đến 2/);
+      t.is(error.detail.page, n);
     }
     await t.throwsAsync(doc.pageText(3, LIMIT), { instanceOf: PdfError });
     await t.throwsAsync(doc.pageSize(3), { instanceOf: PdfError });
