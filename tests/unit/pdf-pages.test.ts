@@ -234,6 +234,29 @@ test('a truncated or damaged PDF gives a corrupt error or readable pages, never 
   t.regex(garbage.messages.vi, /cắt cụt hoặc hỏng/);
 });
 
+/** The PDF with one string swapped for another of the same length, so the xref stays true. */
+function patched(bytes: Buffer, from: string, to: string): Buffer {
+  const text = bytes.toString('latin1');
+  if (from.length !== to.length || !text.includes(from)) throw new Error(`cannot patch ${from}`);
+  return Buffer.from(text.replace(from, to), 'latin1');
+}
+
+test('a page tree that loops back on itself gives a corrupt error for the page, not a hang', async (t) => {
+  await withPdf(t, patched(pdf([FIRST, SECOND]), '/Kids [4 0 R 6 0 R]', '/Kids [2 0 R 6 0 R]'), async (doc) => {
+    const error = await t.throwsAsync(doc.renderPage(1, LIMIT), { instanceOf: PdfError });
+    t.is(error.code, 'corrupt');
+    t.is(error.detail.page, 1);
+    t.regex(error.messages.vi, /Không thể đọc trang 1 của tệp PDF/);
+  });
+});
+
+test('a page naming a font it does not have still gives its text', async (t) => {
+  await withPdf(t, patched(pdf([FIRST]), 'BT /F1 24 Tf', 'BT /F9 24 Tf'), async (doc) => {
+    t.is((await doc.pageText(1, LIMIT)).text, 'Hello world\nSecond line here');
+    t.truthy((await doc.renderPage(1, LIMIT)).png.length);
+  });
+});
+
 test('a page number out of range is refused', async (t) => {
   await withPdf(t, pdf([FIRST, SECOND]), async (doc) => {
     for (const n of [0, 3, 1.5, -1]) {
