@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
+import { eventSchemas, PAGE_TEXT_MAX_CHARS } from '../../src/domain/events.ts';
 import { openPdf, PdfError, type PageWord, type PdfDocument } from '../../src/storage/pdf-pages.ts';
 import { pdf, type PdfPageSpec } from '../helpers/pdf.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
@@ -125,6 +126,8 @@ test('the text layer comes in reading order, with word boxes on the dark pixels 
       text.words.map((w) => text.text.slice(w.start, w.end)),
       ['Hello', 'world', 'Second', 'line', 'here'],
     );
+    // What is read is what a PageTextRecorded event holds.
+    t.notThrows(() => eventSchemas.PageTextRecorded.parse({ objectId: 'hn-0001', fileId: 'f-0001', text: text.text, source: 'born-digital', engine: 'pdfjs-dist 5', words: text.words }));
     const image = await grey((await doc.renderPage(1, LIMIT)).png);
     for (const word of text.words) {
       t.true(word.x + word.w <= image.width && word.y + word.h <= image.height);
@@ -137,6 +140,19 @@ test('the text layer comes in reading order, with word boxes on the dark pixels 
     const [hello, world] = text.words;
     t.true(hello!.x + hello!.w <= world!.x + 2);
     t.true(Math.abs(hello!.y - world!.y) <= 1);
+  });
+});
+
+test('a page with more text than one record holds is cut at a whole run, and says so', async (t) => {
+  const line = 'abcdefghi '.repeat(10).trim();
+  const lines = Array.from({ length: 2100 }, (_, i) => ({ x: 10, y: 10 + (i % 180), size: 1, text: line }));
+  await withPdf(t, pdf([{ width: 300, height: 200, lines }]), async (doc) => {
+    const text = await doc.pageText(1, { dpi: 72, maxPixels: 1_000_000 });
+    t.true(text.truncated);
+    t.true(text.text.length <= PAGE_TEXT_MAX_CHARS && text.text.length > PAGE_TEXT_MAX_CHARS - 2 * line.length);
+    t.true(text.text.endsWith(line));
+    t.true(text.words.every((w) => w.end <= text.text.length));
+    t.is(text.words.length, (text.text.split('\n').length) * 10);
   });
 });
 
