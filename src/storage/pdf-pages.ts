@@ -172,6 +172,7 @@ function message(error: unknown): string {
 /** The resolution at which a page fits the pixel limit, and its pixel size there. */
 export function pageRaster(size: PdfPageSize, options: PageRasterOptions): PageRaster {
   if (!(options.dpi > 0) || !Number.isFinite(options.dpi)) throw new RangeError(`dpi must be a positive number, not ${options.dpi}`);
+  if (!Number.isInteger(options.maxPixels) || options.maxPixels < 1) throw new RangeError(`maxPixels must be a whole number of pixels, at least 1, not ${options.maxPixels}`);
   let dpi = options.dpi;
   const pixels = (d: number) => {
     const scale = d / POINTS_PER_INCH;

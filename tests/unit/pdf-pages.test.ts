@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
 import { eventSchemas, PAGE_TEXT_MAX_CHARS } from '../../src/domain/events.ts';
-import { openPdf, PdfError, type PageWord, type PdfDocument } from '../../src/storage/pdf-pages.ts';
+import { openPdf, pageRaster, PdfError, type PageWord, type PdfDocument } from '../../src/storage/pdf-pages.ts';
 import { pdf, type PdfPageSpec } from '../helpers/pdf.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
@@ -202,6 +202,14 @@ test('a page over the pixel limit is rendered smaller, and its word boxes follow
     t.deepEqual([text.width, text.height, text.dpi], [page.width, page.height, page.dpi]);
     for (const word of text.words) t.true(darkIn(image, word) > 0);
   });
+});
+
+test('the raster of a page: its pixels at the DPI asked, or the DPI that fits the limit', (t) => {
+  t.deepEqual(pageRaster({ width: 595, height: 842 }, { dpi: 72, maxPixels: 1_000_000 }), { width: 595, height: 842, dpi: 72 });
+  const fitted = pageRaster({ width: 14_400, height: 1 }, { dpi: 300, maxPixels: 100 });
+  t.true(fitted.width * fitted.height <= 100 && fitted.width >= 90 && fitted.height === 1);
+  t.throws(() => pageRaster({ width: 10, height: 10 }, { dpi: 0, maxPixels: 100 }), { instanceOf: RangeError });
+  t.throws(() => pageRaster({ width: 10, height: 10 }, { dpi: 72, maxPixels: 0 }), { instanceOf: RangeError });
 });
 
 test('a PDF encrypted with a user password is refused with a clear error', async (t) => {
