@@ -10,7 +10,10 @@ export interface PdfTextLine {
   x: number;
   y: number;
   size: number;
-  /** Printable ASCII only: the standard 14 fonts here use WinAnsiEncoding. */
+  /**
+   * Latin-1 letters go through WinAnsiEncoding; others (Vietnamese ư, ệ, Đ ...) take codes
+   * 128 and up through the font's /Differences with /uniXXXX glyph names (at most 32 of them).
+   */
   text: string;
 }
 
@@ -35,10 +38,19 @@ export function pdf(pages: PdfPageSpec[], options: PdfOptions = {}): Buffer {
   const security = options.encrypt === undefined ? undefined : standardSecurity(options.encrypt, fileId);
   // Object 1 catalog, 2 page tree, 3 font, then a page and its content stream for each page.
   const pageRefs = pages.map((_, i) => `${4 + 2 * i} 0 R`).join(' ');
+  const extra = [...new Set(pages.flatMap((p) => p.lines.flatMap((l) => [...l.text].filter((ch) => ch.codePointAt(0)! > 0xff))))];
+  if (extra.length > 32) throw new Error('at most 32 characters beyond Latin-1 in one test PDF');
+  const codeOf = new Map(extra.map((ch, i) => [ch, 128 + i]));
+  const differences = extra.length === 0 ? '' : ` /Differences [128 ${extra.map((ch) => `/uni${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(' ')}]`;
+  const encode = (text: string) => [...text].map((ch) => {
+    const code = codeOf.get(ch) ?? ch.codePointAt(0)!;
+    if (code > 0xff) throw new Error(`cannot encode ${ch}`);
+    return code >= 0x20 && code < 0x7f ? escapePdfString(ch) : `\\${code.toString(8).padStart(3, '0')}`;
+  }).join('');
   const objects: Array<(num: number) => Buffer> = [
     () => Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
     () => Buffer.from(`<< /Type /Pages /Kids [${pageRefs}] /Count ${pages.length} >>`),
-    () => Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'),
+    () => Buffer.from(`<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding${differences} >> >>`),
   ];
   pages.forEach((page, i) => {
     objects.push(() =>
@@ -46,8 +58,8 @@ export function pdf(pages: PdfPageSpec[], options: PdfOptions = {}): Buffer {
     );
     objects.push((num) => {
       const content = Buffer.from(
-        page.lines.map((l) => `BT /F1 ${l.size} Tf ${l.x} ${l.y} Td (${escapePdfString(l.text)}) Tj ET`).join('\n'),
-        'latin1',
+        page.lines.map((l) => `BT /F1 ${l.size} Tf ${l.x} ${l.y} Td (${encode(l.text)}) Tj ET`).join('\n'),
+        'ascii',
       );
       const body = security === undefined ? content : rc4(objectKey(security.key, num), content);
       return Buffer.concat([Buffer.from(`<< /Length ${body.length} >>\nstream\n`), body, Buffer.from('\nendstream')]);

@@ -156,6 +156,21 @@ test('a page with more text than one record holds is cut at a whole run, and say
   });
 });
 
+test('Vietnamese letters come out as Unicode text (NFC), each word sliced whole', async (t) => {
+  // The 14 standard fonts draw no ư, ệ or ẵ (a real Vietnamese PDF embeds its font); the text
+  // layer still maps each code to its letter through the font's /Differences glyph names.
+  await withPdf(t, pdf([{ width: 400, height: 200, lines: [{ x: 20, y: 120, size: 24, text: 'Thư viện Đà Nẵng' }] }]), async (doc) => {
+    const text = await doc.pageText(1, LIMIT);
+    t.is(text.text, 'Thư viện Đà Nẵng');
+    t.is(text.text, text.text.normalize('NFC'));
+    t.deepEqual(
+      text.words.map((w) => text.text.slice(w.start, w.end)),
+      ['Thư', 'viện', 'Đà', 'Nẵng'],
+    );
+    for (let i = 1; i < text.words.length; i++) t.true(text.words[i - 1]!.x < text.words[i]!.x);
+  });
+});
+
 test('a page turned by /Rotate is rendered turned, and its word boxes turn with it', async (t) => {
   await withPdf(t, pdf([{ ...FIRST, rotate: 90 }]), async (doc) => {
     t.deepEqual(await doc.pageSize(1), { width: 200, height: 300 });
