@@ -55,6 +55,10 @@ export const canvasUrl = (base: string, objectId: string, fileId: string): strin
 export const imageServiceUrl = (base: string, fileId: string): string => `${base}/iiif/3/${fileId}`;
 export const collectionUrl = (base: string, id: string): string => `${base}/iiif/collection/${id}`;
 export const collectionPageUrl = (base: string, id: string, page: number): string => `${collectionUrl(base, id)}/page/${page}`;
+/** A canvas's page text as a supplementing AnnotationPage. */
+export const textPageUrl = (base: string, objectId: string, fileId: string): string => `${base}/iiif/text/${objectId}/${fileId}`;
+/** Content Search 2 inside one work. */
+export const searchServiceUrl = (base: string, objectId: string): string => `${base}/iiif/search/${objectId}`;
 
 // ---------------------------------------------------------------------------------------
 // Language maps
@@ -265,11 +269,13 @@ export interface ManifestInput {
   state: PresentableObject;
   collection?: { id: string; title: string };
   institution: string;
+  /** Files whose page has text: their canvases link it, and the work offers Content Search. */
+  textFiles?: ReadonlySet<string>;
 }
 
 const MANIFEST_KEY_ORDER = [
   '@context', 'id', 'type', 'label', 'summary', 'metadata', 'requiredStatement', 'rights', 'navDate', 'provider',
-  'thumbnail', 'viewingDirection', 'behavior', 'homepage', 'seeAlso', 'partOf', 'items',
+  'thumbnail', 'viewingDirection', 'behavior', 'homepage', 'seeAlso', 'service', 'partOf', 'items',
 ];
 
 /** Same document, keys in the order people reading the JSON expect (unknown keys last). */
@@ -372,6 +378,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   // Added after the builder: its vault merges resources by id, and the download is the same
   // URL as the painting image, so it would lose the image's service.
   if (state.accessLevel === 'open') addDownloads(doc as Record<string, unknown>, base, files);
+  if (input.textFiles?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textFiles);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
@@ -403,6 +410,23 @@ function addDownloads(doc: Record<string, unknown>, base: string, files: ReturnT
       },
     ];
   });
+}
+
+/**
+ * Page text: each canvas with text links its supplementing AnnotationPage in `annotations`
+ * (Presentation 3 §3.5: referenced, fetched when a viewer wants it), and the work declares
+ * Content Search 2 as a `service` (Content Search 2 §3.1).
+ */
+function addText(doc: Record<string, unknown>, base: string, objectId: string, files: ImageFile[], textFiles: ReadonlySet<string>): void {
+  const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
+  let linked = 0;
+  canvases.forEach((canvas, i) => {
+    const file = files[i];
+    if (!file || !textFiles.has(file.fileId)) return;
+    canvas.annotations = [{ id: textPageUrl(base, objectId, file.fileId), type: 'AnnotationPage' }];
+    linked++;
+  });
+  if (linked > 0) doc.service = [{ id: searchServiceUrl(base, objectId), type: 'SearchService2' }];
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { dispatcher } from './dispatcher.ts';
 import { fixityReadModel } from './fixity-read-model.ts';
 import { manifestReadModel } from './manifest-read-model.ts';
 import { objectReadModel } from './object-read-model.ts';
+import { pageTextReadModel } from './page-text-read-model.ts';
 import type { Projection } from './projection.ts';
 import { userReadModel } from './user-read-model.ts';
 
@@ -14,5 +15,6 @@ export function projectionsFor(config: Config): Record<string, Projection> {
     manifests: manifestReadModel,
     dispatcher: dispatcher({ replicate: config.replicas.length > 0 }),
     fixity: fixityReadModel,
+    'page-text': pageTextReadModel,
   };
 }

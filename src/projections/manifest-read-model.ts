@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
-import type { CollectionEvent } from '../domain/events.ts';
+import { type CollectionEvent, parseEventData } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
 import type { ObjectState } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
@@ -97,7 +97,7 @@ class Batch {
   /** Collections whose title is new or different: their objects' partOf and metadata change. */
   readonly retitled = new Set<string>();
 
-  constructor(private readonly db: ReadModelDb) {}
+  constructor(readonly db: ReadModelDb) {}
 
   object(id: string, position: bigint): Loaded<ObjectState> {
     let cur = this.objects.get(id);
@@ -138,6 +138,11 @@ class Batch {
     this.changedObjects.add(objectId);
   }
 
+  /** A page's text appeared or went: the manifest is rebuilt, the state is as it was. */
+  textChanged(objectId: string, position: bigint): void {
+    if (this.object(objectId, position).state.status !== 'absent') this.changedObjects.add(objectId);
+  }
+
   applyCollection(e: RecordedEvent, event: CollectionEvent): void {
     const id = e.streamId.slice('collection-'.length);
     const cur = this.collection(id, e.position);
@@ -164,11 +169,36 @@ class Batch {
 }
 
 /** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
-function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined): string {
-  const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f)]);
+function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined, textFiles: ReadonlySet<string>): string {
+  const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f), textFiles.has(f.fileId)]);
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
   return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download }));
+}
+
+/**
+ * Which pages of a work have text (a canvas then links its text annotations): kept here
+ * rather than read from the page-text projection, which may be at another position. The
+ * latest record of a file decides, so a re-delivered older one changes nothing; a blank page
+ * has no text to link.
+ */
+function recordPageText(db: ReadModelDb, batch: Batch, objectId: string, e: RecordedEvent): void {
+  const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
+  const hasText = data.text.trim() ? 1 : 0;
+  const row = db
+    .prepare<[string, string], { position: number; has_text: number }>('SELECT position, has_text FROM iiif_text_pages WHERE object_id = ? AND file_id = ?')
+    .get(objectId, data.fileId);
+  if (row && row.position >= Number(e.position)) return;
+  db.prepare(
+    `INSERT INTO iiif_text_pages (object_id, file_id, position, has_text) VALUES (?, ?, ?, ?)
+     ON CONFLICT (object_id, file_id) DO UPDATE SET position = excluded.position, has_text = excluded.has_text`,
+  ).run(objectId, data.fileId, Number(e.position), hasText);
+  if ((row?.has_text ?? 0) !== hasText) batch.textChanged(objectId, e.position);
+}
+
+function textFilesOf(db: ReadModelDb, objectId: string): Set<string> {
+  const rows = db.prepare<[string], { file_id: string }>('SELECT file_id FROM iiif_text_pages WHERE object_id = ? AND has_text = 1').all(objectId);
+  return new Set(rows.map((r) => r.file_id));
 }
 
 interface ManifestColumns {
@@ -193,14 +223,15 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
   const collectionId = state.metadata.collectionId;
   const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
-  const inputHash = buildInputs(state, collection);
+  const textFiles = textFilesOf(batch.db, objectId);
+  const inputHash = buildInputs(state, collection, textFiles);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
     // Failed derivatives, re-deliveries and access changes that keep downloads as they were
     // (restricted ↔ confidential) do not change the document.
     return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
   }
   const manifest = JSON.stringify(
-    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, ...(collection ? { collection } : {}) }),
+    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, textFiles, ...(collection ? { collection } : {}) }),
   );
   return { ...columns, manifest, etag: sha256(manifest), inputHash };
 }
@@ -248,8 +279,9 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
 export const manifestReadModel: Projection = {
   name: 'manifests',
   // 2: downloads (rendering) on open objects' canvases; 3: revisions count every event of
-  // the object stream, derivatives come from the preservation stream.
-  version: 3,
+  // the object stream, derivatives come from the preservation stream; 4: page text linked
+  // from canvases, Content Search declared.
+  version: 4,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -286,11 +318,20 @@ export const manifestReadModel: Projection = {
       );
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_collection ON iiif_manifests (collection_id, seq);
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_seq ON iiif_manifests (seq);
+      CREATE TABLE IF NOT EXISTS iiif_text_pages (
+        object_id TEXT NOT NULL,
+        file_id   TEXT NOT NULL,
+        position  INTEGER NOT NULL,
+        has_text  INTEGER NOT NULL,
+        PRIMARY KEY (object_id, file_id)
+      );
     `);
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections;');
+    db.exec(
+      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages;',
+    );
   },
 
   apply(db, events) {
@@ -298,6 +339,7 @@ export const manifestReadModel: Projection = {
     for (const e of events) {
       const work = workStream(e);
       if (work) {
+        if (e.type === 'PageTextRecorded') recordPageText(db, batch, work.objectId, e);
         if (mayChangeWork(e)) batch.applyWork(work.objectId, e);
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);
@@ -348,6 +390,13 @@ export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer):
   if (row.status === 'withdrawn') return { status: 'gone', reason: row.withdrawn_reason ?? '' };
   if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', accessLevel: row.access_level };
   return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, accessLevel: row.access_level };
+}
+
+/** The file behind each canvas of a work's manifest, in canvas order. */
+export function canvasFileIds(db: ReadModelDb, objectId: string): string[] {
+  const row = db.prepare<[string], { state: string }>('SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
+  if (!row) return [];
+  return imageFiles(JSON.parse(row.state) as PresentableObject).map((f) => f.fileId);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -218,6 +218,10 @@ class Checker {
     }
     if (!hasW && c.duration === undefined) this.fail(path, 'a Canvas must have width and height, or duration');
     this.common(path, c);
+    // Non-painting annotations (page text, comments) are AnnotationPages referenced by id.
+    if (c.annotations !== undefined) {
+      this.list(`${path}.annotations`, c.annotations).forEach((page, i) => this.reference(`${path}.annotations[${i}]`, page, ['AnnotationPage'], false));
+    }
     if (c.items === undefined) return;
     this.list(`${path}.items`, c.items).forEach((page, i) => this.paintingPage(`${path}.items[${i}]`, page, String(c.id)));
   }

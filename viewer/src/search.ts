@@ -77,6 +77,13 @@ function quotesByHit(annotations: unknown): Map<string, Quote> {
   return quotes;
 }
 
+/**
+ * What a hit in `items` may be: Content Search 2 returns the matching content annotations
+ * themselves (§3.3: a transcription "supplementing" or "painting" the canvas), older and
+ * simpler services a "highlighting" annotation, Search 1 "sc:painting".
+ */
+const HIT_MOTIVATIONS = new Set(['supplementing', 'painting', 'highlighting', 'sc:painting']);
+
 export function parseSearchPage(json: unknown): SearchPage | undefined {
   if (!isObject(json)) return undefined;
   const items = json.items ?? json.resources;
@@ -86,7 +93,7 @@ export function parseSearchPage(json: unknown): SearchPage | undefined {
   for (const [i, item] of asArray(items).entries()) {
     if (!isObject(item)) continue;
     const motivation = asArray(item.motivation);
-    if (motivation.length > 0 && !motivation.includes('highlighting') && !motivation.includes('sc:painting')) continue;
+    if (motivation.length > 0 && !motivation.some((m) => typeof m === 'string' && HIT_MOTIVATIONS.has(m))) continue;
     const target = targetOf(item.target ?? item.on);
     if (!target) continue;
     const id = idOf(item) ?? `hit-${i}`;

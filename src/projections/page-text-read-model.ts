@@ -1,0 +1,97 @@
+import { parseEventData } from '../domain/events.ts';
+import type { WordBox } from '../search/port.ts';
+import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * The latest text of each page (file) of a work, with its word boxes and languages: what the
+ * IIIF text annotations and Content Search read. PageTextRecorded stands on the preservation
+ * stream (older logs: the object stream); a later record for a file replaces the earlier one,
+ * so a row keeps the log position it came from and an older event delivered again changes
+ * nothing. Who may read a page is not kept here: the routes ask the manifests' access level.
+ */
+export interface PageTextRow {
+  fileId: string;
+  text: string;
+  words?: WordBox[];
+  language?: string[];
+}
+
+interface StoredRow {
+  file_id: string;
+  text: string;
+  words: string | null;
+  language: string | null;
+}
+
+function fromRow(row: StoredRow): PageTextRow {
+  return {
+    fileId: row.file_id,
+    text: row.text,
+    ...(row.words ? { words: JSON.parse(row.words) as WordBox[] } : {}),
+    ...(row.language ? { language: JSON.parse(row.language) as string[] } : {}),
+  };
+}
+
+export const pageTextReadModel: Projection = {
+  name: 'page-text',
+  version: 1,
+  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES], eventTypes: ['PageTextRecorded'] },
+
+  setup(db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS iiif_page_texts (
+        object_id TEXT NOT NULL,
+        file_id   TEXT NOT NULL,
+        position  INTEGER NOT NULL,  -- log position of the record kept
+        text      TEXT NOT NULL,
+        words     TEXT,              -- [WordBox] (JSON) or NULL
+        language  TEXT,              -- [ISO 639-3] (JSON) or NULL
+        source    TEXT NOT NULL,
+        PRIMARY KEY (object_id, file_id)
+      );
+    `);
+  },
+
+  reset(db) {
+    db.exec('DROP TABLE IF EXISTS iiif_page_texts;');
+  },
+
+  apply(db, events) {
+    const put = db.prepare(
+      `INSERT INTO iiif_page_texts (object_id, file_id, position, text, words, language, source) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (object_id, file_id) DO UPDATE SET position = excluded.position, text = excluded.text,
+         words = excluded.words, language = excluded.language, source = excluded.source
+       WHERE excluded.position > iiif_page_texts.position`,
+    );
+    for (const e of events) {
+      const work = workStream(e);
+      if (e.type !== 'PageTextRecorded' || !work) continue;
+      const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
+      put.run(
+        work.objectId,
+        data.fileId,
+        Number(e.position),
+        data.text,
+        data.words?.length ? JSON.stringify(data.words) : null,
+        data.language?.length ? JSON.stringify(data.language) : null,
+        data.source,
+      );
+    }
+  },
+};
+
+/** One page's text; undefined when none was recorded. */
+export function findPageText(db: ReadModelDb, objectId: string, fileId: string): PageTextRow | undefined {
+  const row = db
+    .prepare<[string, string], StoredRow>('SELECT file_id, text, words, language FROM iiif_page_texts WHERE object_id = ? AND file_id = ?')
+    .get(objectId, fileId);
+  return row ? fromRow(row) : undefined;
+}
+
+/** Every page of a work that has text, by file id. */
+export function workPageTexts(db: ReadModelDb, objectId: string): Map<string, PageTextRow> {
+  const rows = db.prepare<[string], StoredRow>('SELECT file_id, text, words, language FROM iiif_page_texts WHERE object_id = ?').all(objectId);
+  return new Map(rows.map((r) => [r.file_id, fromRow(r)]));
+}

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import test from 'ava';
+import type { EventData, EventType } from '../../src/domain/events.ts';
+import type { RecordedEvent } from '../../src/eventstore/port.ts';
+import { BASE_PLACEHOLDER, canvasFileIds, findManifest, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
+import { findPageText, pageTextReadModel, workPageTexts } from '../../src/projections/page-text-read-model.ts';
+import type { Projection } from '../../src/projections/projection.ts';
+import { openReadModelDb } from '../../src/projections/read-model-db.ts';
+import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
+import { recordedEvent } from '../helpers/events.ts';
+import { validatePresentation3 } from '../helpers/presentation3.ts';
+
+/**
+ * The page-text read model and the manifests' links to page text, over recorded events in an
+ * in-memory read model: the latest record of a page wins, a re-delivered older one changes
+ * nothing, a blank page has no link, and the manifest declares Content Search once a page
+ * has text.
+ */
+const BASE = 'https://thukho.example';
+type Json = Record<string, unknown>;
+
+class Log {
+  private position = 0n;
+  private readonly revisions = new Map<string, bigint>();
+  readonly all: RecordedEvent[] = [];
+
+  event<T extends EventType>(streamId: string, type: T, data: EventData<T>): RecordedEvent {
+    const revision = (this.revisions.get(streamId) ?? -1n) + 1n;
+    this.revisions.set(streamId, revision);
+    this.position += 1n;
+    const e = recordedEvent(streamId, revision, this.position, type, data);
+    this.all.push(e);
+    return e;
+  }
+
+  work(objectId: string, files: string[]): RecordedEvent[] {
+    const hex = (seed: string, a: 'sha512' | 'sha256') => createHash(a).update(seed).digest('hex');
+    return [
+      this.event(`object-${objectId}`, 'ObjectRegistered', { objectId, metadata: { title: 'Địa bạ xã Đông Lỗ' }, accessLevel: 'open' }),
+      ...files.map((fileId, sequence) =>
+        this.event(`object-${objectId}`, 'FileIngested', {
+          objectId,
+          sequence,
+          fileId,
+          name: `${fileId}.tif`,
+          role: 'master',
+          size: 1000,
+          mediaType: 'image/tiff',
+          digests: { sha512: hex(fileId, 'sha512'), sha256: hex(fileId, 'sha256') },
+          image: { width: 1000, height: 1400 },
+          storage: { ocflObjectId: objectId, version: 'v1', path: `${fileId}/${fileId}.tif` },
+        }),
+      ),
+    ];
+  }
+
+  text(objectId: string, fileId: string, text: string): RecordedEvent {
+    return this.event(`preservation-${objectId}`, 'PageTextRecorded', {
+      objectId,
+      fileId,
+      text,
+      source: 'ocr',
+      language: ['vie'],
+      words: text ? [{ start: 0, end: Math.min(3, text.length), x: 10, y: 20, w: 30, h: 40 }] : [],
+    });
+  }
+}
+
+function harness(projection: Projection) {
+  const db = openReadModelDb(':memory:');
+  prepareProjection(db, projection);
+  let checkpoint: bigint | null = null;
+  return {
+    db,
+    apply(...events: RecordedEvent[]) {
+      const outcome = applyBatch(db, projection, checkpoint, events);
+      if (outcome.kind !== 'applied') throw new Error('checkpoint moved');
+      checkpoint = outcome.position;
+    },
+  };
+}
+
+function manifest(db: ReturnType<typeof harness>['db'], objectId: string): Json {
+  const found = findManifest(db, objectId, { role: 'public' });
+  if (found.status !== 'ok') throw new Error(found.status);
+  return JSON.parse(renderStoredJson(found.json, { base: BASE, institution: 'Thư viện' })) as Json;
+}
+
+test('page-text read model: the latest record of each page, with words and languages; an older one again changes nothing', (t) => {
+  const log = new Log();
+  const h = harness(pageTextReadModel);
+  const first = log.text('w', 'f1', 'Bắc Giang');
+  const second = log.text('w', 'f1', 'Bắc Ninh');
+  h.apply(...log.work('w', ['f1', 'f2']), first, second, log.text('w', 'f2', 'Hà Nội'));
+  t.deepEqual(findPageText(h.db, 'w', 'f1'), { fileId: 'f1', text: 'Bắc Ninh', language: ['vie'], words: [{ start: 0, end: 3, x: 10, y: 20, w: 30, h: 40 }] });
+  // A re-delivery (at-least-once) straight into apply: the older record does not come back.
+  pageTextReadModel.apply(h.db, [first]);
+  t.is(findPageText(h.db, 'w', 'f1')?.text, 'Bắc Ninh');
+  t.deepEqual([...workPageTexts(h.db, 'w').keys()].sort(), ['f1', 'f2']);
+  t.is(findPageText(h.db, 'w', 'f3'), undefined);
+  t.is(findPageText(h.db, 'other', 'f1'), undefined);
+});
+
+test('manifests: canvases with text link their AnnotationPage, the work declares SearchService2; blank pages do not link', (t) => {
+  const log = new Log();
+  const h = harness(manifestReadModel);
+  h.apply(...log.work('w', ['f1', 'f2', 'f3']));
+  const before = manifest(h.db, 'w');
+  t.false('service' in before);
+  t.true((before.items as Json[]).every((c) => c.annotations === undefined));
+
+  h.apply(log.text('w', 'f2', 'Bắc Giang'), log.text('w', 'f3', '  '));
+  const m = manifest(h.db, 'w');
+  t.deepEqual(validatePresentation3(m), []);
+  t.deepEqual(m.service, [{ id: `${BASE}/iiif/search/w`, type: 'SearchService2' }]);
+  t.deepEqual(
+    (m.items as Json[]).map((c) => c.annotations),
+    [undefined, [{ id: `${BASE}/iiif/text/w/f2`, type: 'AnnotationPage' }], undefined],
+  );
+  t.deepEqual(canvasFileIds(h.db, 'w'), ['f1', 'f2', 'f3']);
+
+  // The page read again and found blank: the link and the search service go.
+  h.apply(log.text('w', 'f2', ''));
+  const blank = manifest(h.db, 'w');
+  t.false('service' in blank);
+  t.true((blank.items as Json[]).every((c) => c.annotations === undefined));
+});
+
+test('manifests: a re-delivered older text record does not bring a link back, nor drop one', (t) => {
+  const log = new Log();
+  const h = harness(manifestReadModel);
+  const hasText = log.text('w', 'f1', 'Bắc Giang');
+  h.apply(...log.work('w', ['f1']), hasText);
+  const blank = log.text('w', 'f1', '');
+  h.apply(blank);
+  const etag = findManifest(h.db, 'w', { role: 'public' });
+  manifestReadModel.apply(h.db, [hasText]);
+  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }), etag);
+  t.false('service' in manifest(h.db, 'w'));
+  t.false(JSON.stringify(manifest(h.db, 'w')).includes(BASE_PLACEHOLDER));
+});
