@@ -10,6 +10,7 @@ import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { imageRoutes } from './routes/iiif-image.ts';
 import { presentationRoutes } from './routes/iiif-presentation.ts';
+import { textRoutes } from './routes/iiif-text.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
@@ -113,7 +114,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

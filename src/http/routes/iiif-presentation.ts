@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
-import { TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
+import { type ManifestLookup, TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
 import { authOf, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
+import type { ReadModelDb } from '../../projections/read-model-db.ts';
 import type { AppServices } from '../services.ts';
 
 /**
@@ -17,17 +18,17 @@ import type { AppServices } from '../services.ts';
  */
 export const PRESENTATION_3_MEDIA_TYPE = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"';
 
-function validId(raw: string | undefined, what: 'object' | 'collection'): string {
+const ID_NAMES = {
+  object: { vi: 'Mã tài liệu', en: 'object id' },
+  collection: { vi: 'Mã bộ sưu tập', en: 'collection id' },
+  file: { vi: 'Mã tệp', en: 'file id' },
+} as const;
+
+export function validId(raw: string | undefined, what: keyof typeof ID_NAMES): string {
   const parsed = Id.safeParse(raw);
   if (parsed.success) return parsed.data;
-  throw new Problem(
-    400,
-    'invalid-id',
-    what === 'object'
-      ? { vi: `Mã tài liệu không hợp lệ: "${raw ?? ''}".`, en: `Invalid object id: "${raw ?? ''}".` }
-      : { vi: `Mã bộ sưu tập không hợp lệ: "${raw ?? ''}".`, en: `Invalid collection id: "${raw ?? ''}".` },
-    { id: raw ?? null },
-  );
+  const name = ID_NAMES[what];
+  throw new Problem(400, 'invalid-id', { vi: `${name.vi} không hợp lệ: "${raw ?? ''}".`, en: `Invalid ${name.en}: "${raw ?? ''}".` }, { id: raw ?? null });
 }
 
 function shortHash(...parts: string[]): string {
@@ -48,7 +49,7 @@ function sendDocument(ctx: Context, body: string, etag: string, cacheControl: st
  * The projection's tables exist only once the manifests projection has started; until then
  * (or if it is not wired in) answer 503 rather than 500.
  */
-function readModel<T>(read: () => T): T {
+export function readModel<T>(read: () => T): T {
   try {
     return read();
   } catch (err) {
@@ -69,6 +70,35 @@ function collectionNotFound(id: string): Problem {
   }, { collectionId: id });
 }
 
+/**
+ * The manifest of a work the viewer may open, or the problem to answer: what the manifest,
+ * the page text and Content Search of a work all ask first.
+ */
+export function visibleManifest(ctx: Context, readDb: ReadModelDb, objectId: string): Extract<ManifestLookup, { status: 'ok' }> {
+  const found = readModel(() => findManifest(readDb, objectId, authOf(ctx).viewer));
+  switch (found.status) {
+    case 'absent':
+      throw new Problem(404, 'not-found', {
+        vi: `Không tìm thấy tài liệu "${objectId}".`,
+        en: `Object "${objectId}" does not exist.`,
+      }, { objectId });
+    case 'hidden':
+      throw restrictedProblem(ctx);
+    case 'gone':
+      throw new Problem(410, 'withdrawn', {
+        vi: `Tài liệu "${objectId}" đã được rút khỏi kho. Lý do: ${found.reason}`,
+        en: `Object "${objectId}" has been withdrawn. Reason: ${found.reason}`,
+      }, { objectId, reason: found.reason });
+    case 'empty':
+      throw new Problem(404, 'no-images', {
+        vi: `Tài liệu "${objectId}" chưa có ảnh nào nên chưa có manifest IIIF.`,
+        en: `Object "${objectId}" has no images yet, so it has no IIIF manifest.`,
+      }, { objectId });
+    case 'ok':
+      return found;
+  }
+}
+
 export function presentationRoutes(services: AppServices): Router {
   const router = new Router();
   const { readDb, config } = services;
@@ -76,36 +106,13 @@ export function presentationRoutes(services: AppServices): Router {
 
   router.get('/iiif/manifest/:objectId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
-    const { viewer } = authOf(ctx);
-    const found = readModel(() => findManifest(readDb, objectId, viewer));
-    switch (found.status) {
-      case 'absent':
-        throw new Problem(404, 'not-found', {
-          vi: `Không tìm thấy tài liệu "${objectId}".`,
-          en: `Object "${objectId}" does not exist.`,
-        }, { objectId });
-      case 'hidden':
-        throw restrictedProblem(ctx);
-      case 'gone':
-        throw new Problem(410, 'withdrawn', {
-          vi: `Tài liệu "${objectId}" đã được rút khỏi kho. Lý do: ${found.reason}`,
-          en: `Object "${objectId}" has been withdrawn. Reason: ${found.reason}`,
-        }, { objectId, reason: found.reason });
-      case 'empty':
-        throw new Problem(404, 'no-images', {
-          vi: `Tài liệu "${objectId}" chưa có ảnh nào nên chưa có manifest IIIF.`,
-          en: `Object "${objectId}" has no images yet, so it has no IIIF manifest.`,
-        }, { objectId });
-      case 'ok': {
-        const base = publicBase(services.config.publicUrl, ctx);
-        // The stored ETag names the template; base and institution complete the representation.
-        const etag = `"${shortHash(found.etag, base, institution)}"`;
-        const cache = found.accessLevel === 'open' ? 'public, max-age=60' : 'private';
-        const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution });
-        sendDocument(ctx, body, etag, cache);
-        return;
-      }
-    }
+    const found = visibleManifest(ctx, readDb, objectId);
+    const base = publicBase(services.config.publicUrl, ctx);
+    // The stored ETag names the template; base and institution complete the representation.
+    const etag = `"${shortHash(found.etag, base, institution)}"`;
+    const cache = found.accessLevel === 'open' ? 'public, max-age=60' : 'private';
+    const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution });
+    sendDocument(ctx, body, etag, cache);
   });
 
   /** A collection, the page list of a big one, or one of its pages. */
