@@ -1,8 +1,12 @@
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { recordFact } from '../../src/application/machine-facts.ts';
+import { pageTextReadModel, workPageTexts } from '../../src/projections/page-text-read-model.ts';
+import { openReadModelDb } from '../../src/projections/read-model-db.ts';
+import { rebuildProjection } from '../../src/projections/runtime.ts';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { type Json, derivativeOf, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { launchChromium, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { page as scan } from '../helpers/images.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
@@ -13,7 +17,7 @@ import { type TestServer, testWithServer } from '../helpers/server.ts';
  * AnnotationPage and Content Search 2, whose hit box is checked against the recorded box and
  * against the ink of the rendered page through our own Image API. Access as everywhere:
  * restricted text for readers, confidential works absent for the public. Bad input: 4xx with
- * a reason.
+ * a reason. The reading room's search panel, in Chromium, lists and draws our hits.
  */
 const test = testWithServer();
 type Ctx = { context: { server: TestServer } };
@@ -161,6 +165,35 @@ test.serial('search: "bac giang" hits Bắc Giang where the words are drawn on t
   t.like(context[0]?.target.selector[0], { type: 'TextQuoteSelector', prefix: 'Địa bạ xã Đông Lỗ huyện ', exact: 'Bắc Giang' });
 });
 
+test.serial('the reading room searches inside the work through our endpoint: hits listed with snippets and drawn on the page', async (t) => {
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const page = await context.newPage();
+    const { unexpected } = watchProblems(page, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
+    await page.goto(`${t.context.server.url}/objects/${ids.open}`, { waitUntil: 'domcontentloaded' });
+    t.is(await viewerSettled(page), 'ready');
+    const button = page.locator('[data-action="search"]');
+    t.false(await button.isHidden(), 'our manifest declares SearchService2, so search is offered');
+    await button.click();
+    await page.fill('form[data-role="search-form"] input[name="q"]', 'bac giang');
+    await page.press('form[data-role="search-form"] input[name="q"]', 'Enter');
+    const results = page.locator('ol[data-role="search-results"] button[data-page]');
+    await poll('search results', 15_000, async () => ((await results.count()) === 2 ? true : undefined));
+    t.true(((await results.first().textContent()) ?? '').includes('Địa bạ xã Đông Lỗ huyện'));
+    t.is(await page.locator('ol[data-role="search-results"] mark').first().textContent(), 'Bắc Giang');
+    await results.first().click();
+    const hits = page.locator('[data-role="osd"] .tv-hit');
+    await poll('hit overlays', 15_000, async () => ((await hits.count()) >= 1 ? true : undefined));
+    const box = await hits.first().boundingBox();
+    t.true(box !== null && box.width > 4 && box.height > 4, JSON.stringify(box));
+    t.deepEqual(unexpected(), []);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
 test.serial('access: restricted text for readers only, confidential works do not exist for the public', async (t) => {
   const s = t.context.server;
   const lockedFile = fileOf[ids.locked]!;
@@ -177,6 +210,19 @@ test.serial('access: restricted text for readers only, confidential works do not
     t.is((await get(t, `/iiif/text/${ids.secret}/${secretFile}`, token)).status, 404);
   }
   t.is((await hitsFor(t, ids.secret, 'giang', s.staffToken)).type, 'AnnotationPage');
+});
+
+test.serial('rebuild: the page-text read model made again from the log holds what the live one holds', async (t) => {
+  const s = t.context.server;
+  const fresh = openReadModelDb(':memory:');
+  const { events } = await rebuildProjection(s.store, fresh, pageTextReadModel);
+  t.true(events >= 4);
+  for (const id of Object.values(ids)) {
+    const rebuilt = workPageTexts(fresh, id);
+    t.true(rebuilt.size > 0, id);
+    t.deepEqual(rebuilt, workPageTexts(s.readDb, id), id);
+  }
+  fresh.close();
 });
 
 test.serial('bad input: a 4xx with a reason, never a 500', async (t) => {
