@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
 import { freeBytes, isNoSpace, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
 import { openImage } from '../image-input.ts';
@@ -11,7 +11,8 @@ import { openImage } from '../image-input.ts';
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
  *
  *   {root}/ab/cd/{sha512 of master}/
- *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB: renders any region at any scale
+ *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB (one gray channel for bilevel and
+ *                        gray masters): renders any region at any scale
  *     tiles.zip          the standard IIIF tile grid cut once (a plain "stored" zip, readable
  *                        with unzip), each entry named by its canonical Image API 3 request
  *                        ("0,0,256,256/256,256/0/default.jpg")
@@ -154,23 +155,25 @@ export class DerivativeStore {
 
   private async buildInto(tmp: string, masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
     const { maxPixels } = options;
+    let width: number;
+    let height: number;
+    let colourspace: 'b-w' | 'srgb';
+    try {
+      const meta = await openImage(masterPath, { maxPixels }).metadata();
+      if (!meta.width || !meta.height) throw new Error('no dimensions');
+      width = meta.width;
+      height = meta.height;
+      colourspace = colourspaceOf(meta);
+    } catch (err) {
+      throw new DerivativeError('undecodable', `sharp cannot read the master: ${(err as Error).message}`);
+    }
     // Sequential: libvips streams the master top to bottom through both writers, so a
     // gigapixel scan costs a band of lines in memory, never its raster.
     const open = () =>
       openImage(masterPath, { maxPixels, sequential: true })
         // JPEG has no alpha; scans with alpha are shown on white paper, not black.
         .flatten({ background: '#ffffff' })
-        .toColourspace('srgb');
-    let width: number;
-    let height: number;
-    try {
-      const meta = await openImage(masterPath, { maxPixels }).metadata();
-      if (!meta.width || !meta.height) throw new Error('no dimensions');
-      width = meta.width;
-      height = meta.height;
-    } catch (err) {
-      throw new DerivativeError('undecodable', `sharp cannot read the master: ${(err as Error).message}`);
-    }
+        .toColourspace(colourspace);
     const pyramid = join(tmp, 'pyramid.tif');
     try {
       // Two passes over the master at once: libvips streams both, and the two cores share them.
@@ -197,6 +200,8 @@ export class DerivativeStore {
       // From the pyramid: a small size never needs the full master decoded again.
       await openImage(pyramid, { maxPixels, page: pageFor(width, size.width) })
         .resize(size.width, size.height, { fit: 'fill' })
+        // sharp writes sRGB unless told otherwise, even from a one-channel pyramid.
+        .toColourspace(colourspace)
         .jpeg({ quality: JPEG_QUALITY })
         .toFile(join(tmp, 'sizes', `${size.width},${size.height}.jpg`));
     }
@@ -316,6 +321,17 @@ export async function indexTileZip(path: string, full: { width: number; height: 
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The colourspace of a master's derivatives. Bilevel and gray scans (most text pages) keep
+ * their one channel: as three equal RGB channels their pyramid and tiles cost more bytes and
+ * decode time for no visible difference. Everything else, palette images included (libvips
+ * reads them as RGB), becomes sRGB.
+ */
+export function colourspaceOf(meta: Pick<Metadata, 'channels' | 'hasAlpha'>): 'b-w' | 'srgb' {
+  const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
+  return colourChannels === 1 ? 'b-w' : 'srgb';
 }
 
 /** The pyramid page (level) whose width is the smallest still at least `wanted`. */
