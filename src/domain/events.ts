@@ -48,6 +48,8 @@ export type IngestedFile = z.infer<typeof IngestedFile>;
  */
 export const DerivativeInfo = z.object({
   masterSha512: Sha512,
+  /** Page of a multi-page master (TIFF IFD, 1-based) these are of; absent for page 1. */
+  page: z.number().int().min(2).optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   pyramid: z.object({ sha256: Sha256, size: z.number().int().nonnegative(), levels: z.number().int().positive() }),
@@ -114,6 +116,8 @@ export const eventSchemas = {
     objectId: Id,
     fileId: Id,
     masterSha512: Sha512,
+    /** As in DerivativeCreated: absent for page 1. */
+    page: z.number().int().min(2).optional(),
     reason: z.string().min(1).max(2000),
     attempts: z.number().int().positive(),
   }),
@@ -280,8 +284,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FilesReordered: 1,
   AccessPolicyChanged: 1,
   ObjectWithdrawn: 1,
-  DerivativeCreated: 1,
-  DerivativeFailed: 1,
+  DerivativeCreated: 2,
+  DerivativeFailed: 2,
   FixityChecked: 1,
   FileReplicated: 1,
   FileRepaired: 1,
@@ -301,6 +305,11 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
 type Upcaster = (data: unknown) => unknown;
 /** upcasters[type][n] lifts a version-n payload to version n+1. */
 export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
+  // v2 may name a page (≥ 2) of a multi-page master; every v1 fact is about page 1. The
+  // version moves although the field is optional: a thukho that knows only v1 would drop
+  // `page` and take page 2's pyramid for page 1's, so it must refuse these instead.
+  DerivativeCreated: { 1: (data) => data },
+  DerivativeFailed: { 1: (data) => data },
   UserTokenRotated: { 1: (data) => ({ ...(data as object), reenables: true }) },
 };
 

@@ -10,7 +10,7 @@ import { openImage } from '../image-input.ts';
 /**
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
  *
- *   {root}/ab/cd/{sha512 of master}/
+ *   {root}/ab/cd/{sha512 of master}/     (page n ≥ 2 of a multi-page master: {sha512}.p{n}/)
  *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB (one gray channel for bilevel and
  *                        gray masters): renders any region at any scale
  *     tiles.zip          the standard IIIF tile grid cut once (a plain "stored" zip, readable
@@ -43,6 +43,8 @@ export interface BuildOptions {
   tileSize: number;
   /** Refuse masters whose header claims more pixels (decompression bombs). */
   maxPixels: number;
+  /** Page of a multi-page master (1-based); 1 by default. */
+  page?: number;
 }
 
 /** Scale factors of the standard grid: powers of two until the whole image fits one tile. */
@@ -63,56 +65,59 @@ export function gridSizes(width: number, height: number, scaleFactors: number[])
 export class DerivativeStore {
   constructor(readonly root: string) {}
 
-  dir(sha512: string): string {
+  /** Page 1's folder is named by the master's digest alone (as before masters had pages), page n's `{sha512}.p{n}`. */
+  dir(sha512: string, page = 1): string {
     if (!/^[0-9a-f]{128}$/.test(sha512)) throw new Error(`not a sha512: ${sha512}`);
-    return join(this.root, sha512.slice(0, 2), sha512.slice(2, 4), sha512);
+    if (!Number.isInteger(page) || page < 1) throw new Error(`not a page number: ${page}`);
+    return join(this.root, sha512.slice(0, 2), sha512.slice(2, 4), page === 1 ? sha512 : `${sha512}.p${page}`);
   }
 
-  pyramidPath(sha512: string): string {
-    return join(this.dir(sha512), 'pyramid.tif');
+  pyramidPath(sha512: string, page = 1): string {
+    return join(this.dir(sha512, page), 'pyramid.tif');
   }
 
   /** File of a whole-image size. */
-  sizePath(sha512: string, width: number, height: number): string {
-    return join(this.dir(sha512), 'sizes', `${width},${height}.jpg`);
+  sizePath(sha512: string, width: number, height: number, page = 1): string {
+    return join(this.dir(sha512, page), 'sizes', `${width},${height}.jpg`);
   }
 
-  /** The pre-cut tile grid of a master, opened for reading; null when there is none. */
-  async openTiles(sha512: string): Promise<TilePack | null> {
+  /** The pre-cut tile grid of a master's page, opened for reading; null when there is none. */
+  async openTiles(sha512: string, page = 1): Promise<TilePack | null> {
     let entries: Record<string, [number, number]>;
     try {
-      entries = JSON.parse(await readFile(join(this.dir(sha512), 'tiles.index.json'), 'utf8')) as Record<string, [number, number]>;
+      entries = JSON.parse(await readFile(join(this.dir(sha512, page), 'tiles.index.json'), 'utf8')) as Record<string, [number, number]>;
     } catch {
       return null;
     }
-    const handle = await open(join(this.dir(sha512), 'tiles.zip'), 'r').catch(() => null);
+    const handle = await open(join(this.dir(sha512, page), 'tiles.zip'), 'r').catch(() => null);
     return handle ? new TilePack(handle, new Map(Object.entries(entries))) : null;
   }
 
-  /** What was made for this master, or null when nothing (complete) is there. */
-  async read(sha512: string): Promise<DerivativeInfo | null> {
+  /** What was made for this master's page, or null when nothing (complete) is there. */
+  async read(sha512: string, page = 1): Promise<DerivativeInfo | null> {
     let raw: string;
     try {
-      raw = await readFile(join(this.dir(sha512), 'derivative.json'), 'utf8');
+      raw = await readFile(join(this.dir(sha512, page), 'derivative.json'), 'utf8');
     } catch {
       return null;
     }
     const parsed = DerivativeInfo.safeParse(JSON.parse(raw));
-    if (!parsed.success || parsed.data.masterSha512 !== sha512) return null;
+    if (!parsed.success || parsed.data.masterSha512 !== sha512 || (parsed.data.page ?? 1) !== page) return null;
     // A folder of an older layout (loose tile files) is remade, not served half.
-    const index = await stat(join(this.dir(sha512), 'tiles.index.json')).catch(() => null);
+    const index = await stat(join(this.dir(sha512, page), 'tiles.index.json')).catch(() => null);
     return index ? parsed.data : null;
   }
 
-  /** Makes the derivatives of one master (or returns those already made: idempotent). */
+  /** Makes the derivatives of one page of a master (or returns those already made: idempotent). */
   async build(masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
-    const existing = await this.read(sha512);
+    const page = options.page ?? 1;
+    const existing = await this.read(sha512, page);
     if (existing && existing.tileSize === options.tileSize) return existing;
-    const final = this.dir(sha512);
+    const final = this.dir(sha512, page);
     const tmp = join(this.root, '.tmp', `${sha512.slice(0, 16)}-${randomUUID()}`);
     await mkdir(tmp, { recursive: true });
     try {
-      const info = await this.buildInto(tmp, masterPath, sha512, options);
+      const info = await this.buildInto(tmp, masterPath, sha512, page, options);
       await mkdir(dirname(final), { recursive: true });
       // An older build (other tile size, or left by a crash before derivative.json) gives way.
       await rm(final, { recursive: true, force: true });
@@ -120,7 +125,7 @@ export class DerivativeStore {
         await rename(tmp, final);
       } catch (err) {
         // Another worker finished the same master first: theirs is as good as ours.
-        const theirs = await this.read(sha512);
+        const theirs = await this.read(sha512, page);
         if (theirs) return theirs;
         throw err;
       }
@@ -153,13 +158,14 @@ export class DerivativeStore {
     return removed;
   }
 
-  private async buildInto(tmp: string, masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+  private async buildInto(tmp: string, masterPath: string, sha512: string, page: number, options: BuildOptions): Promise<DerivativeInfo> {
     const { maxPixels } = options;
+    const input = { maxPixels, page: page - 1 };
     let width: number;
     let height: number;
     let colourspace: 'b-w' | 'srgb';
     try {
-      const meta = await openImage(masterPath, { maxPixels }).metadata();
+      const meta = await openImage(masterPath, input).metadata();
       if (!meta.width || !meta.height) throw new Error('no dimensions');
       width = meta.width;
       height = meta.height;
@@ -170,7 +176,7 @@ export class DerivativeStore {
     // Sequential: libvips streams the master top to bottom through both writers, so a
     // gigapixel scan costs a band of lines in memory, never its raster.
     const open = () =>
-      openImage(masterPath, { maxPixels, sequential: true })
+      openImage(masterPath, { ...input, sequential: true })
         // JPEG has no alpha; scans with alpha are shown on white paper, not black.
         .flatten({ background: '#ffffff' })
         .toColourspace(colourspace);
@@ -209,6 +215,7 @@ export class DerivativeStore {
     const pyramidMeta = await openImage(pyramid, { maxPixels }).metadata();
     const info: DerivativeInfo = {
       masterSha512: sha512,
+      ...(page > 1 ? { page } : {}),
       width,
       height,
       pyramid: { sha256: await sha256File(pyramid), size: (await stat(pyramid)).size, levels: pyramidMeta.pages ?? 1 },

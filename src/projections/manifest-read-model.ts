@@ -18,7 +18,7 @@ import {
   TOP_COLLECTION_LABEL,
   bilingual,
   buildManifest,
-  imageFiles,
+  pageImages,
   textMap,
   thumbnailFor,
   thumbnailSize,
@@ -165,7 +165,7 @@ class Batch {
 
 /** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
 function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined): string {
-  const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f)]);
+  const files = pageImages(state).map((p) => [p.imageId, p.width, p.height, thumbnailSize(p)]);
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
   return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download }));
@@ -181,7 +181,7 @@ interface ManifestColumns {
 }
 
 function manifestColumns(objectId: string, state: PresentableObject, batch: Batch, previous: ManifestRow | undefined): ManifestColumns {
-  const files = imageFiles(state);
+  const files = pageImages(state);
   const first = files[0];
   const columns = {
     canvases: files.length,
@@ -248,7 +248,8 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
 export const manifestReadModel: Projection = {
   name: 'manifests',
   // 2: downloads (rendering) on open objects' canvases; 3: revisions count every event of
-  // the object stream, derivatives come from the preservation stream.
+  // the object stream, derivatives come from the preservation stream. (Canvases of later
+  // pages need no rebuild: no log before them has a derivative of a later page.)
   version: 3,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 

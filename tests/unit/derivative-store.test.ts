@@ -172,3 +172,62 @@ test.serial('a colour master keeps three channels', async (t) => {
   const info = await store.build(await master('colour.tif', 700, 500), SHA('e'), { tileSize: 256, maxPixels: 1e9 });
   t.deepEqual(await derivativeChannels(store, SHA('e'), info), { pyramid: 3, tile: 3, size: 3 });
 });
+
+/** Offsets and lengths of the strips of page `page` (0-based) of a little-endian classic TIFF. */
+function stripsOf(tiff: Buffer, page: number): Array<[number, number]> {
+  let ifd = tiff.readUInt32LE(4);
+  for (let i = 0; i < page; i++) ifd = tiff.readUInt32LE(ifd + 2 + tiff.readUInt16LE(ifd) * 12);
+  const values = (tag: number): number[] => {
+    for (let e = 0; e < tiff.readUInt16LE(ifd); e++) {
+      const at = ifd + 2 + e * 12;
+      if (tiff.readUInt16LE(at) !== tag) continue;
+      const type = tiff.readUInt16LE(at + 2);
+      const count = tiff.readUInt32LE(at + 4);
+      const size = type === 3 ? 2 : 4;
+      const from = count * size > 4 ? tiff.readUInt32LE(at + 8) : at + 8;
+      return Array.from({ length: count }, (_, k) => (size === 2 ? tiff.readUInt16LE(from + k * 2) : tiff.readUInt32LE(from + k * 4)));
+    }
+    throw new Error(`no tag ${tag}`);
+  };
+  const offsets = values(273);
+  const lengths = values(279);
+  return offsets.map((o, k) => [o, lengths[k]!]);
+}
+
+/** Two 500 × 400 pages, dark then light, LZW; with `corruptPage2`, page 2's compressed strips are noise. */
+async function twoPageMaster(name: string, corruptPage2: boolean): Promise<string> {
+  const page = (v: number) => sharp({ create: { width: 500, height: 400, channels: 3, background: { r: v, g: v, b: v } } }).raw().toBuffer();
+  const raw = Buffer.concat([await page(40), await page(220)]);
+  const tiff = await sharp(raw, { raw: { width: 500, height: 800, channels: 3, pageHeight: 400 } }).tiff({ compression: 'lzw' }).toBuffer();
+  if (corruptPage2) for (const [offset, length] of stripsOf(tiff, 1)) tiff.fill(0xff, offset, offset + length);
+  const path = join(root, name);
+  await writeFile(path, tiff);
+  return path;
+}
+
+test.serial('each page of a multi-page master has its own derivative folder, and page 1 keeps the folder it always had', async (t) => {
+  const store = new DerivativeStore(join(root, 'store-pages'));
+  const path = await twoPageMaster('two-pages.tif', false);
+  const first = await store.build(path, SHA('1'), { tileSize: 256, maxPixels: 1e9 });
+  const second = await store.build(path, SHA('1'), { tileSize: 256, maxPixels: 1e9, page: 2 });
+  t.is(first.page, undefined);
+  t.is(second.page, 2);
+  t.is(store.dir(SHA('1')), join(root, 'store-pages', '11', '11', SHA('1')));
+  t.is(store.dir(SHA('1'), 2), join(root, 'store-pages', '11', '11', `${SHA('1')}.p2`));
+  const mean = async (p: number) => (await sharp(store.pyramidPath(SHA('1'), p)).stats()).channels[0]!.mean;
+  t.true(Math.abs((await mean(1)) - 40) < 5, 'page 1 is the dark page');
+  t.true(Math.abs((await mean(2)) - 220) < 5, 'page 2 is the light page');
+  t.deepEqual(await store.read(SHA('1'), 2), second);
+  t.is(await store.read(SHA('1'), 3), null);
+  await t.throwsAsync(store.build(path, SHA('1'), { tileSize: 256, maxPixels: 1e9, page: 3 }), { instanceOf: DerivativeError, message: /does not contain page/ });
+});
+
+test.serial('a corrupt second page fails as undecodable while page 1 is made', async (t) => {
+  const store = new DerivativeStore(join(root, 'store-corrupt-page'));
+  const path = await twoPageMaster('corrupt-page-2.tif', true);
+  t.is((await store.build(path, SHA('2'), { tileSize: 256, maxPixels: 1e9 })).width, 500);
+  const err = await t.throwsAsync(store.build(path, SHA('2'), { tileSize: 256, maxPixels: 1e9, page: 2 }), { instanceOf: DerivativeError });
+  t.is(err?.kind, 'undecodable');
+  t.is(await store.read(SHA('2'), 2), null);
+  t.truthy(await store.read(SHA('2')), 'page 1 is still there');
+});
