@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { DerivativeError, DerivativeStore, gridScaleFactors, gridSizes } from '../../src/iiif/derivative-store.ts';
 import { parseImageRequest } from '../../src/iiif/image-request.ts';
 import { chooseLevel, readLevels } from '../../src/iiif/render.ts';
+import { corruptTiffPage, multiPageTiff } from '../helpers/images.ts';
 
 /** Derivatives with real sharp on real files: what is cut must be what the Image API asks for. */
 const root = mkdtempSync(join(tmpdir(), 'thukho-derivatives-'));
@@ -173,33 +174,10 @@ test.serial('a colour master keeps three channels', async (t) => {
   t.deepEqual(await derivativeChannels(store, SHA('e'), info), { pyramid: 3, tile: 3, size: 3 });
 });
 
-/** Offsets and lengths of the strips of page `page` (0-based) of a little-endian classic TIFF. */
-function stripsOf(tiff: Buffer, page: number): Array<[number, number]> {
-  let ifd = tiff.readUInt32LE(4);
-  for (let i = 0; i < page; i++) ifd = tiff.readUInt32LE(ifd + 2 + tiff.readUInt16LE(ifd) * 12);
-  const values = (tag: number): number[] => {
-    for (let e = 0; e < tiff.readUInt16LE(ifd); e++) {
-      const at = ifd + 2 + e * 12;
-      if (tiff.readUInt16LE(at) !== tag) continue;
-      const type = tiff.readUInt16LE(at + 2);
-      const count = tiff.readUInt32LE(at + 4);
-      const size = type === 3 ? 2 : 4;
-      const from = count * size > 4 ? tiff.readUInt32LE(at + 8) : at + 8;
-      return Array.from({ length: count }, (_, k) => (size === 2 ? tiff.readUInt16LE(from + k * 2) : tiff.readUInt32LE(from + k * 4)));
-    }
-    throw new Error(`no tag ${tag}`);
-  };
-  const offsets = values(273);
-  const lengths = values(279);
-  return offsets.map((o, k) => [o, lengths[k]!]);
-}
-
-/** Two 500 × 400 pages, dark then light, LZW; with `corruptPage2`, page 2's compressed strips are noise. */
+/** Two 500 × 400 pages, dark then light; with `corruptPage2`, page 2's compressed strips are noise. */
 async function twoPageMaster(name: string, corruptPage2: boolean): Promise<string> {
-  const page = (v: number) => sharp({ create: { width: 500, height: 400, channels: 3, background: { r: v, g: v, b: v } } }).raw().toBuffer();
-  const raw = Buffer.concat([await page(40), await page(220)]);
-  const tiff = await sharp(raw, { raw: { width: 500, height: 800, channels: 3, pageHeight: 400 } }).tiff({ compression: 'lzw' }).toBuffer();
-  if (corruptPage2) for (const [offset, length] of stripsOf(tiff, 1)) tiff.fill(0xff, offset, offset + length);
+  const tiff = await multiPageTiff(500, 400, [{ r: 40, g: 40, b: 40 }, { r: 220, g: 220, b: 220 }]);
+  if (corruptPage2) corruptTiffPage(tiff, 2);
   const path = join(root, name);
   await writeFile(path, tiff);
   return path;
