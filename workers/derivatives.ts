@@ -1,6 +1,6 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { loadPreservation, recordDerivative, recordFact } from '../src/application/machine-facts.ts';
+import { type PageDerivativeOutcome, recordPageDerivatives } from '../src/application/machine-facts.ts';
 import { loadObject } from '../src/application/object-commands.ts';
 import type { Config } from '../src/config.ts';
 import { DomainError } from '../src/domain/errors.ts';
@@ -12,8 +12,9 @@ import { OcflStorageRoot } from '../src/storage/ocfl.ts';
 import { redactPaths } from '../src/storage/redact-paths.ts';
 
 /**
- * The derivatives worker: for each ingested image, a pyramidal TIFF and the pre-cut IIIF
- * tile grid (see DerivativeStore), then `DerivativeCreated` on the work's preservation stream.
+ * The derivatives worker: for each page of each ingested image, a pyramidal TIFF and the
+ * pre-cut IIIF tile grid (see DerivativeStore), then `DerivativeCreated` on the work's
+ * preservation stream (with `page` for pages 2… of a multi-page master).
  * Idempotent: the folder is keyed by the master's digest, and nothing is appended when the
  * same pyramid is already recorded. A master sharp cannot decode fails at once
  * (`DerivativeFailed`, no retries); I/O trouble is retried with backoff and recorded as a
@@ -43,18 +44,11 @@ export async function startDerivativesWorker(options: {
   const swept = await derivatives.sweepTemporary();
   if (swept) logger.warn({ folders: swept }, 'removed derivative builds left by a crash');
 
+  /** The whole master failed for a reason other than its pixels (I/O), after the last attempt. */
   const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
     try {
-      // A failure after a success (a retry that lost a race) would hide the derivative; a job
-      // enqueued again by the dispatcher records its failure once.
-      const known = await loadPreservation(store, job.objectId);
-      if (known.derivatives[job.fileId] || known.derivativeFailures[job.fileId]) return;
-      await recordFact(
-        store,
-        job.objectId,
-        { type: 'DerivativeFailed', data: { objectId: job.objectId, fileId: job.fileId, masterSha512: job.masterSha512, reason: redactPaths(reason).slice(0, 2000), attempts } },
-        { ...ACTOR, causationId: job.cause },
-      );
+      const failure = { masterSha512: job.masterSha512, reason: redactPaths(reason).slice(0, 2000), attempts };
+      await recordPageDerivatives(store, job.objectId, job.fileId, [{ page: 1, failure }], { ...ACTOR, causationId: job.cause });
     } catch (err) {
       logger.error({ err, objectId: job.objectId, fileId: job.fileId }, 'could not record the derivative failure');
     }
@@ -71,21 +65,35 @@ export async function startDerivativesWorker(options: {
     if (!file || file.digests.sha512 !== data.masterSha512) return { outcome: 'skipped', reason: 'no such master in the object' };
     const started = Date.now();
     const master = ocfl.contentPathOnDisk(file.storage.ocflObjectId, file.storage.path);
+    const pages = file.image?.pages ?? 1;
     try {
-      const info = await derivatives.build(master, data.masterSha512, { tileSize: config.iiif.tileSize, maxPixels: config.maxPixels });
-      const recorded = await recordDerivative(store, data.objectId, data.fileId, info, { ...ACTOR, causationId: data.cause });
+      // Every page is built before anything is recorded, and all are recorded in one append:
+      // the job is closed only with every page accounted for. A page that cannot be decoded
+      // (a corrupt second IFD) is a failure of that page only; the others still become canvases.
+      const outcomes: PageDerivativeOutcome[] = [];
+      for (let page = 1; page <= pages; page++) {
+        try {
+          outcomes.push({ page, info: await derivatives.build(master, data.masterSha512, { tileSize: config.iiif.tileSize, maxPixels: config.maxPixels, page }) });
+        } catch (err) {
+          if (!(err instanceof DerivativeError && err.kind === 'undecodable')) throw err;
+          const reason = pages > 1 ? `page ${page} of ${pages}: ${err.message}` : err.message;
+          outcomes.push({ page, failure: { masterSha512: data.masterSha512, reason: redactPaths(reason).slice(0, 2000), attempts: job.attemptsMade + 1 } });
+        }
+      }
+      const recorded = await recordPageDerivatives(store, data.objectId, data.fileId, outcomes, { ...ACTOR, causationId: data.cause });
       const ms = Date.now() - started;
-      logger.info({ objectId: data.objectId, fileId: data.fileId, tiles: info.tiles, ms }, 'derivatives made');
-      return { outcome: recorded ? 'created' : 'recorded-already', tiles: info.tiles, ms };
+      const tiles = outcomes.reduce((n, o) => n + ('info' in o ? o.info.tiles : 0), 0);
+      const failed = outcomes.filter((o) => 'failure' in o);
+      logger.info({ objectId: data.objectId, fileId: data.fileId, pages, failed: failed.length, tiles, ms }, 'derivatives made');
+      // Nothing could be made at all: the master is undecodable, and retrying will not change that.
+      if (failed.length === pages) throw new UnrecoverableError(failed.map((o) => ('failure' in o ? o.failure.reason : '')).join('; '));
+      return { outcome: recorded > 0 ? 'created' : 'recorded-already', tiles, ms };
     } catch (err) {
+      if (err instanceof UnrecoverableError) throw err;
       if (err instanceof DomainError && (err.code === 'withdrawn' || err.code === 'not-found')) return { outcome: 'skipped', reason: err.messages.en };
       // The derivatives' disk or the log is full: nothing about the master, and no outcome can be recorded.
       if (isNoSpace(err)) throw err;
       const attempts = job.attemptsMade + 1;
-      if (err instanceof DerivativeError && err.kind === 'undecodable') {
-        await recordFailure(data, err.message, attempts);
-        throw new UnrecoverableError(err.message);
-      }
       if (attempts >= (job.opts.attempts ?? 1)) await recordFailure(data, (err as Error).message, attempts);
       throw err;
     }

@@ -9,6 +9,7 @@ import {
 } from '../domain/preservation.ts';
 import { type AppendResult, type EventStore, EventStoreUnavailableError, WrongExpectedVersionError } from '../eventstore/port.ts';
 import { appendOnce, type CommandContext, envelope, streamExists } from './command-handler.ts';
+import { pageImageId } from '../domain/page-image.ts';
 import { type Fold, foldStream, isFolded } from './stream-fold.ts';
 import { factsSummaryStream, objectStream, preservationStream } from './streams.ts';
 
@@ -153,10 +154,41 @@ async function summarise(store: EventStore, objectId: string, summary: Preservat
   }
 }
 
+/** What became of one page of a master: its derivative, or why none can be made. */
+export type PageDerivativeOutcome = { page: number; info: DerivativeInfo } | { page: number; failure: { masterSha512: string; reason: string; attempts: number } };
+
 /**
- * Records a derivative unless the same pyramid is already on record: re-made derivatives of
- * the same master with the same bytes are the same fact. Returns whether it appended.
+ * Records the derivatives (and the pages that failed) of one master in one append, so that a
+ * crash never leaves some of its pages recorded and the job closed. A derivative already on
+ * record with the same pyramid is the same fact, and a failure is not recorded over what is
+ * already known of that page (a failure after a success would hide the derivative). Returns
+ * how many facts it appended.
  */
+export async function recordPageDerivatives(
+  store: EventStore,
+  objectId: string,
+  fileId: string,
+  outcomes: readonly PageDerivativeOutcome[],
+  context: CommandContext,
+): Promise<number> {
+  const summary = await loadPreservation(store, objectId);
+  const facts: PreservationEvent[] = [];
+  for (const outcome of outcomes) {
+    const key = pageImageId(fileId, outcome.page);
+    const page = outcome.page > 1 ? { page: outcome.page } : {};
+    if ('info' in outcome) {
+      if (summary.derivatives[key]?.pyramid.sha256 === outcome.info.pyramid.sha256) continue;
+      facts.push({ type: 'DerivativeCreated', data: { ...outcome.info, objectId, fileId } });
+    } else {
+      if (summary.derivatives[key] || summary.derivativeFailures[key]) continue;
+      facts.push({ type: 'DerivativeFailed', data: { objectId, fileId, ...page, ...outcome.failure } });
+    }
+  }
+  if (facts.length > 0) await recordFacts(store, objectId, facts, context);
+  return facts.length;
+}
+
+/** Records one page's derivative unless the same pyramid is already on record; whether it appended. */
 export async function recordDerivative(
   store: EventStore,
   objectId: string,
@@ -164,8 +196,5 @@ export async function recordDerivative(
   info: DerivativeInfo,
   context: CommandContext,
 ): Promise<boolean> {
-  const summary = await loadPreservation(store, objectId);
-  if (summary.derivatives[fileId]?.pyramid.sha256 === info.pyramid.sha256) return false;
-  await recordFact(store, objectId, { type: 'DerivativeCreated', data: { ...info, objectId, fileId } }, context);
-  return true;
+  return (await recordPageDerivatives(store, objectId, fileId, [{ page: info.page ?? 1, info }], context)) > 0;
 }

@@ -389,10 +389,11 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
     case 'DerivativeCreated': {
       const d = event.data;
       const name = nameOf(d.fileId, d.fileId);
+      const [vi, en] = d.page ? [`, trang ${d.page}`, `, page ${d.page}`] : ['', ''];
       return {
         detail: {
-          vi: `Tạo bản phái sinh từ tệp ${q(name)}: TIFF kim tự tháp ${d.width}×${d.height}, ${d.pyramid.levels} mức, ${d.tiles} ô (${d.software}).`,
-          en: `Access derivative of file ${q(name)} created: pyramidal TIFF ${d.width}×${d.height}, ${d.pyramid.levels} levels, ${d.tiles} tiles (${d.software}).`,
+          vi: `Tạo bản phái sinh từ tệp ${q(name)}${vi}: TIFF kim tự tháp ${d.width}×${d.height}, ${d.pyramid.levels} mức, ${d.tiles} ô (${d.software}).`,
+          en: `Access derivative of file ${q(name)}${en} created: pyramidal TIFF ${d.width}×${d.height}, ${d.pyramid.levels} levels, ${d.tiles} tiles (${d.software}).`,
         },
         outcome: 'success',
         outcomeDetail: {
@@ -405,10 +406,11 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
     case 'DerivativeFailed': {
       const d = event.data;
       const name = nameOf(d.fileId, d.fileId);
+      const [vi, en] = d.page ? [`, trang ${d.page},`, `, page ${d.page},`] : ['', ''];
       return {
         detail: {
-          vi: `Không tạo được bản phái sinh từ tệp ${q(name)} sau ${d.attempts} lần thử.`,
-          en: `Access derivative of file ${q(name)} could not be made after ${d.attempts} attempts.`,
+          vi: `Không tạo được bản phái sinh từ tệp ${q(name)}${vi} sau ${d.attempts} lần thử.`,
+          en: `Access derivative of file ${q(name)}${en} could not be made after ${d.attempts} attempts.`,
         },
         outcome: 'fail',
         outcomeDetail: { note: { vi: `Lý do: ${d.reason}`, en: `Reason: ${d.reason}` } },
@@ -849,7 +851,8 @@ async function checkWork(store: EventStore, objectId: string, report: FixityCons
         refs.ingested.set(event.data.fileId, event.data.digests);
         break;
       case 'DerivativeCreated':
-        refs.pyramids.set(event.data.fileId, event.data.pyramid.sha256);
+        // Fixity checks name page 1's pyramid (see the fixity read model).
+        if (event.data.page === undefined) refs.pyramids.set(event.data.fileId, event.data.pyramid.sha256);
         break;
       case 'FixityChecked':
         report.checked++;

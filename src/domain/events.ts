@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from './access-policy.ts';
 import { AccessLevel, Id, LanguageCode, StoredMetadata, StoredMetadataChanges } from './metadata.ts';
+import { MAX_PAGES } from './page-image.ts';
 
 /**
  * Every event thukho writes, as zod schemas. Events are read back from a log that may be
@@ -48,6 +49,8 @@ export type IngestedFile = z.infer<typeof IngestedFile>;
  */
 export const DerivativeInfo = z.object({
   masterSha512: Sha512,
+  /** Page of a multi-page master (TIFF IFD, 1-based) these are of; absent for page 1. */
+  page: z.number().int().min(2).optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   pyramid: z.object({ sha256: Sha256, size: z.number().int().nonnegative(), levels: z.number().int().positive() }),
@@ -114,6 +117,8 @@ export const eventSchemas = {
     objectId: Id,
     fileId: Id,
     masterSha512: Sha512,
+    /** As in DerivativeCreated: absent for page 1. */
+    page: z.number().int().min(2).optional(),
     reason: z.string().min(1).max(2000),
     attempts: z.number().int().positive(),
   }),
@@ -174,6 +179,8 @@ export const eventSchemas = {
   PageTextRecorded: z.object({
     objectId: Id,
     fileId: Id,
+    /** The page of a multi-page master (a TIFF's or a PDF's); absent for page 1. */
+    page: z.number().int().min(2).max(MAX_PAGES).optional(),
     text: z.string().max(PAGE_TEXT_MAX_CHARS),
     source: z.enum(['ocr', 'born-digital', 'transcription']),
     /** The OCR engine and its models, or the tool that extracted the text ("tesseract 5.3 vie+chi_tra"). */
@@ -280,8 +287,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FilesReordered: 1,
   AccessPolicyChanged: 1,
   ObjectWithdrawn: 1,
-  DerivativeCreated: 1,
-  DerivativeFailed: 1,
+  DerivativeCreated: 2,
+  DerivativeFailed: 2,
   FixityChecked: 1,
   FileReplicated: 1,
   FileRepaired: 1,
@@ -301,6 +308,11 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
 type Upcaster = (data: unknown) => unknown;
 /** upcasters[type][n] lifts a version-n payload to version n+1. */
 export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
+  // v2 may name a page (≥ 2) of a multi-page master; every v1 fact is about page 1. The
+  // version moves although the field is optional: a thukho that knows only v1 would drop
+  // `page` and take page 2's pyramid for page 1's, so it must refuse these instead.
+  DerivativeCreated: { 1: (data) => data },
+  DerivativeFailed: { 1: (data) => data },
   UserTokenRotated: { 1: (data) => ({ ...(data as object), reenables: true }) },
 };
 

@@ -25,6 +25,25 @@ export interface StoredFile extends IngestedFile {
   derivative?: DerivativeInfo;
   /** Why the last attempt to make derivatives failed, until one succeeds. */
   derivativeFailure?: { reason: string; attempts: number };
+  /**
+   * Pages 2… of a multi-page master, in page order, once their derivatives were made or
+   * failed (a page's size is known only from its derivative). Page 1 is the file itself.
+   */
+  laterPages?: LaterPage[];
+}
+
+export interface LaterPage {
+  page: number;
+  derivative?: DerivativeInfo;
+  derivativeFailure?: { reason: string; attempts: number };
+}
+
+/** A later page's facts changed by `change`, kept in page order. */
+function withLaterPage(file: StoredFile, page: number, change: (p: LaterPage) => LaterPage): StoredFile {
+  const pages = file.laterPages ?? [];
+  const current = pages.find((p) => p.page === page) ?? { page };
+  const laterPages = [...pages.filter((p) => p.page !== page), change(current)].sort((a, b) => a.page - b.page);
+  return { ...file, laterPages };
 }
 
 export type ObjectState =
@@ -224,14 +243,22 @@ export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): Obj
         ...state,
         files: state.files.map((f) => {
           if (f.fileId !== fileId) return f;
+          if (derivative.page !== undefined) return withLaterPage(f, derivative.page, ({ derivativeFailure: _failure, ...p }) => ({ ...p, derivative }));
           const { derivativeFailure: _failure, ...rest } = f;
           return { ...rest, derivative };
         }),
       };
     }
     case 'DerivativeFailed': {
-      const { fileId, reason, attempts } = event.data;
-      return { ...state, files: state.files.map((f) => (f.fileId === fileId ? { ...f, derivativeFailure: { reason, attempts } } : f)) };
+      const { fileId, page, reason, attempts } = event.data;
+      return {
+        ...state,
+        files: state.files.map((f) => {
+          if (f.fileId !== fileId) return f;
+          if (page !== undefined) return withLaterPage(f, page, (p) => ({ ...p, derivativeFailure: { reason, attempts } }));
+          return { ...f, derivativeFailure: { reason, attempts } };
+        }),
+      };
     }
     // Preservation facts change nothing a command decides on; the fixity read model keeps them.
     case 'FixityChecked':

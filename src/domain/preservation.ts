@@ -1,5 +1,6 @@
 import { DomainError } from './errors.ts';
 import type { DerivativeInfo, ObjectHistoryEvent, PreservationEvent } from './events.ts';
+import { pageImageId } from './page-image.ts';
 
 /**
  * Machine facts about a work (derivatives, fixity checks, replication, repair, damage) go on
@@ -25,7 +26,8 @@ export function preservationFact<E extends PreservationEvent>(objectId: string, 
 
 /**
  * What later work needs to know of a work's machine facts: the latest derivative (or why it
- * failed) of each file, and the highest OCFL version each replica holds. Folded from either
+ * failed) of each page image, keyed by its image id (the file id for page 1, see
+ * page-image.ts), and the highest OCFL version each replica holds. Folded from either
  * stream, so that facts written on `object-<id>` by older versions count too.
  */
 export interface PreservationSummary {
@@ -43,12 +45,13 @@ export function evolvePreservationSummary(summary: PreservationSummary, event: O
   switch (event.type) {
     case 'DerivativeCreated': {
       const { objectId: _o, fileId, ...info } = event.data;
-      const { [fileId]: _failure, ...derivativeFailures } = summary.derivativeFailures;
-      return { ...summary, derivatives: { ...summary.derivatives, [fileId]: info }, derivativeFailures };
+      const key = pageImageId(fileId, info.page ?? 1);
+      const { [key]: _failure, ...derivativeFailures } = summary.derivativeFailures;
+      return { ...summary, derivatives: { ...summary.derivatives, [key]: info }, derivativeFailures };
     }
     case 'DerivativeFailed': {
-      const { fileId, reason, attempts } = event.data;
-      return { ...summary, derivativeFailures: { ...summary.derivativeFailures, [fileId]: { reason, attempts } } };
+      const { fileId, page, reason, attempts } = event.data;
+      return { ...summary, derivativeFailures: { ...summary.derivativeFailures, [pageImageId(fileId, page ?? 1)]: { reason, attempts } } };
     }
     case 'FileReplicated': {
       const { label } = event.data.replica;

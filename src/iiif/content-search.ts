@@ -25,11 +25,11 @@ export const HITS_PER_PAGE = 500;
 const CONTEXT_CHARS = 40;
 
 export interface SearchablePage extends PageTextContent {
-  fileId: string;
+  imageId: string;
 }
 
 export interface ContentHit {
-  fileId: string;
+  imageId: string;
   /** [start, end) of the page text: the matched words, as written. */
   start: number;
   end: number;
@@ -65,7 +65,7 @@ export function findHits(pages: readonly SearchablePage[], q: string): ContentHi
     }
     for (const [start, end] of merged) {
       const xywh = boxOf(page.words, [start, end]);
-      hits.push({ fileId: page.fileId, start, end, ...(xywh ? { xywh } : {}) });
+      hits.push({ imageId: page.imageId, start, end, ...(xywh ? { xywh } : {}) });
     }
   }
   return hits;
@@ -108,13 +108,13 @@ export function contentSearchResponse(req: ContentSearchRequest, pages: readonly
   const pageCount = Math.max(1, Math.ceil(all.length / HITS_PER_PAGE));
   if (req.page > pageCount) return { status: 'no-page', pages: pageCount };
   const hits = all.slice((req.page - 1) * HITS_PER_PAGE, req.page * HITS_PER_PAGE);
-  const byFile = new Map(pages.map((p) => [p.fileId, p]));
+  const byFile = new Map(pages.map((p) => [p.imageId, p]));
   const items: Record<string, unknown>[] = [];
   const context: Record<string, unknown>[] = [];
   for (const hit of hits) {
-    const page = byFile.get(hit.fileId) as SearchablePage;
-    const canvas = canvasUrl(req.base, req.objectId, hit.fileId);
-    const id = `${textPageUrl(req.base, req.objectId, hit.fileId)}/match/${hit.start}-${hit.end}`;
+    const page = byFile.get(hit.imageId) as SearchablePage;
+    const canvas = canvasUrl(req.base, req.objectId, hit.imageId);
+    const id = `${textPageUrl(req.base, req.objectId, hit.imageId)}/match/${hit.start}-${hit.end}`;
     const q = quote(page.text, hit.start, hit.end);
     items.push({
       id,
@@ -124,7 +124,7 @@ export function contentSearchResponse(req: ContentSearchRequest, pages: readonly
       target: hit.xywh ? `${canvas}#xywh=${hit.xywh}` : canvas,
     });
     context.push({
-      id: `${searchServiceUrl(req.base, req.objectId)}/context/${hit.fileId}/${hit.start}-${hit.end}`,
+      id: `${searchServiceUrl(req.base, req.objectId)}/context/${hit.imageId}/${hit.start}-${hit.end}`,
       type: 'Annotation',
       motivation: 'contextualizing',
       target: {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { DerivativeInfo } from '../domain/events.ts';
 import { freeBytes, isNoSpace, NEARLY_FULL_BYTES } from '../storage/disk-space.ts';
 import { openImage } from '../image-input.ts';
@@ -10,8 +10,9 @@ import { openImage } from '../image-input.ts';
 /**
  * Access derivatives of image masters, outside OCFL (they are reproducible from the master):
  *
- *   {root}/ab/cd/{sha512 of master}/
- *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB: renders any region at any scale
+ *   {root}/ab/cd/{sha512 of master}/     (page n ≥ 2 of a multi-page master: {sha512}.p{n}/)
+ *     pyramid.tif        tiled pyramidal TIFF, JPEG tiles, sRGB (one gray channel for bilevel and
+ *                        gray masters): renders any region at any scale
  *     tiles.zip          the standard IIIF tile grid cut once (a plain "stored" zip, readable
  *                        with unzip), each entry named by its canonical Image API 3 request
  *                        ("0,0,256,256/256,256/0/default.jpg")
@@ -42,6 +43,8 @@ export interface BuildOptions {
   tileSize: number;
   /** Refuse masters whose header claims more pixels (decompression bombs). */
   maxPixels: number;
+  /** Page of a multi-page master (1-based); 1 by default. */
+  page?: number;
 }
 
 /** Scale factors of the standard grid: powers of two until the whole image fits one tile. */
@@ -62,56 +65,59 @@ export function gridSizes(width: number, height: number, scaleFactors: number[])
 export class DerivativeStore {
   constructor(readonly root: string) {}
 
-  dir(sha512: string): string {
+  /** Page 1's folder is named by the master's digest alone (as before masters had pages), page n's `{sha512}.p{n}`. */
+  dir(sha512: string, page = 1): string {
     if (!/^[0-9a-f]{128}$/.test(sha512)) throw new Error(`not a sha512: ${sha512}`);
-    return join(this.root, sha512.slice(0, 2), sha512.slice(2, 4), sha512);
+    if (!Number.isInteger(page) || page < 1) throw new Error(`not a page number: ${page}`);
+    return join(this.root, sha512.slice(0, 2), sha512.slice(2, 4), page === 1 ? sha512 : `${sha512}.p${page}`);
   }
 
-  pyramidPath(sha512: string): string {
-    return join(this.dir(sha512), 'pyramid.tif');
+  pyramidPath(sha512: string, page = 1): string {
+    return join(this.dir(sha512, page), 'pyramid.tif');
   }
 
   /** File of a whole-image size. */
-  sizePath(sha512: string, width: number, height: number): string {
-    return join(this.dir(sha512), 'sizes', `${width},${height}.jpg`);
+  sizePath(sha512: string, width: number, height: number, page = 1): string {
+    return join(this.dir(sha512, page), 'sizes', `${width},${height}.jpg`);
   }
 
-  /** The pre-cut tile grid of a master, opened for reading; null when there is none. */
-  async openTiles(sha512: string): Promise<TilePack | null> {
+  /** The pre-cut tile grid of a master's page, opened for reading; null when there is none. */
+  async openTiles(sha512: string, page = 1): Promise<TilePack | null> {
     let entries: Record<string, [number, number]>;
     try {
-      entries = JSON.parse(await readFile(join(this.dir(sha512), 'tiles.index.json'), 'utf8')) as Record<string, [number, number]>;
+      entries = JSON.parse(await readFile(join(this.dir(sha512, page), 'tiles.index.json'), 'utf8')) as Record<string, [number, number]>;
     } catch {
       return null;
     }
-    const handle = await open(join(this.dir(sha512), 'tiles.zip'), 'r').catch(() => null);
+    const handle = await open(join(this.dir(sha512, page), 'tiles.zip'), 'r').catch(() => null);
     return handle ? new TilePack(handle, new Map(Object.entries(entries))) : null;
   }
 
-  /** What was made for this master, or null when nothing (complete) is there. */
-  async read(sha512: string): Promise<DerivativeInfo | null> {
+  /** What was made for this master's page, or null when nothing (complete) is there. */
+  async read(sha512: string, page = 1): Promise<DerivativeInfo | null> {
     let raw: string;
     try {
-      raw = await readFile(join(this.dir(sha512), 'derivative.json'), 'utf8');
+      raw = await readFile(join(this.dir(sha512, page), 'derivative.json'), 'utf8');
     } catch {
       return null;
     }
     const parsed = DerivativeInfo.safeParse(JSON.parse(raw));
-    if (!parsed.success || parsed.data.masterSha512 !== sha512) return null;
+    if (!parsed.success || parsed.data.masterSha512 !== sha512 || (parsed.data.page ?? 1) !== page) return null;
     // A folder of an older layout (loose tile files) is remade, not served half.
-    const index = await stat(join(this.dir(sha512), 'tiles.index.json')).catch(() => null);
+    const index = await stat(join(this.dir(sha512, page), 'tiles.index.json')).catch(() => null);
     return index ? parsed.data : null;
   }
 
-  /** Makes the derivatives of one master (or returns those already made: idempotent). */
+  /** Makes the derivatives of one page of a master (or returns those already made: idempotent). */
   async build(masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
-    const existing = await this.read(sha512);
+    const page = options.page ?? 1;
+    const existing = await this.read(sha512, page);
     if (existing && existing.tileSize === options.tileSize) return existing;
-    const final = this.dir(sha512);
+    const final = this.dir(sha512, page);
     const tmp = join(this.root, '.tmp', `${sha512.slice(0, 16)}-${randomUUID()}`);
     await mkdir(tmp, { recursive: true });
     try {
-      const info = await this.buildInto(tmp, masterPath, sha512, options);
+      const info = await this.buildInto(tmp, masterPath, sha512, page, options);
       await mkdir(dirname(final), { recursive: true });
       // An older build (other tile size, or left by a crash before derivative.json) gives way.
       await rm(final, { recursive: true, force: true });
@@ -119,7 +125,7 @@ export class DerivativeStore {
         await rename(tmp, final);
       } catch (err) {
         // Another worker finished the same master first: theirs is as good as ours.
-        const theirs = await this.read(sha512);
+        const theirs = await this.read(sha512, page);
         if (theirs) return theirs;
         throw err;
       }
@@ -152,25 +158,28 @@ export class DerivativeStore {
     return removed;
   }
 
-  private async buildInto(tmp: string, masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+  private async buildInto(tmp: string, masterPath: string, sha512: string, page: number, options: BuildOptions): Promise<DerivativeInfo> {
     const { maxPixels } = options;
-    // Sequential: libvips streams the master top to bottom through both writers, so a
-    // gigapixel scan costs a band of lines in memory, never its raster.
-    const open = () =>
-      openImage(masterPath, { maxPixels, sequential: true })
-        // JPEG has no alpha; scans with alpha are shown on white paper, not black.
-        .flatten({ background: '#ffffff' })
-        .toColourspace('srgb');
+    const input = { maxPixels, page: page - 1 };
     let width: number;
     let height: number;
+    let colourspace: 'b-w' | 'srgb';
     try {
-      const meta = await openImage(masterPath, { maxPixels }).metadata();
+      const meta = await openImage(masterPath, input).metadata();
       if (!meta.width || !meta.height) throw new Error('no dimensions');
       width = meta.width;
       height = meta.height;
+      colourspace = colourspaceOf(meta);
     } catch (err) {
       throw new DerivativeError('undecodable', `sharp cannot read the master: ${(err as Error).message}`);
     }
+    // Sequential: libvips streams the master top to bottom through both writers, so a
+    // gigapixel scan costs a band of lines in memory, never its raster.
+    const open = () =>
+      openImage(masterPath, { ...input, sequential: true })
+        // JPEG has no alpha; scans with alpha are shown on white paper, not black.
+        .flatten({ background: '#ffffff' })
+        .toColourspace(colourspace);
     const pyramid = join(tmp, 'pyramid.tif');
     try {
       // Two passes over the master at once: libvips streams both, and the two cores share them.
@@ -197,6 +206,8 @@ export class DerivativeStore {
       // From the pyramid: a small size never needs the full master decoded again.
       await openImage(pyramid, { maxPixels, page: pageFor(width, size.width) })
         .resize(size.width, size.height, { fit: 'fill' })
+        // sharp writes sRGB unless told otherwise, even from a one-channel pyramid.
+        .toColourspace(colourspace)
         .jpeg({ quality: JPEG_QUALITY })
         .toFile(join(tmp, 'sizes', `${size.width},${size.height}.jpg`));
     }
@@ -204,6 +215,7 @@ export class DerivativeStore {
     const pyramidMeta = await openImage(pyramid, { maxPixels }).metadata();
     const info: DerivativeInfo = {
       masterSha512: sha512,
+      ...(page > 1 ? { page } : {}),
       width,
       height,
       pyramid: { sha256: await sha256File(pyramid), size: (await stat(pyramid)).size, levels: pyramidMeta.pages ?? 1 },
@@ -316,6 +328,17 @@ export async function indexTileZip(path: string, full: { width: number; height: 
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The colourspace of a master's derivatives. Bilevel and gray scans (most text pages) keep
+ * their one channel: as three equal RGB channels their pyramid and tiles cost more bytes and
+ * decode time for no visible difference. Everything else, palette images included (libvips
+ * reads them as RGB), becomes sRGB.
+ */
+export function colourspaceOf(meta: Pick<Metadata, 'channels' | 'hasAlpha'>): 'b-w' | 'srgb' {
+  const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
+  return colourChannels === 1 ? 'b-w' : 'srgb';
 }
 
 /** The pyramid page (level) whose width is the smallest still at least `wanted`. */

@@ -125,18 +125,19 @@ export class ImageService {
     client: string,
   ): Promise<ImageResponse> {
     const req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
-    const key = `${file.sha512}/${req.canonical}`;
+    const image = imageKey(file);
+    const key = `${image}/${req.canonical}`;
     const contentType = CONTENT_TYPES[req.format];
     const cached = this.o.memory.get(key);
     if (cached) return { body: cached.body, contentType, etag: cached.etag, canonical: req.canonical, source: 'memory' };
     const respond = (body: Buffer, source: ImageSource, origin: Origin): ImageResponse => {
-      const etag = etagFor(file.sha512, req.canonical, origin);
+      const etag = etagFor(image, req.canonical, origin);
       this.o.memory.set(key, { body, contentType, etag });
       return { body, contentType, etag, canonical: req.canonical, source };
     };
 
     if (file.hasDerivative) {
-      const tile = await this.readTile(file.sha512, req);
+      const tile = await this.readTile(file, req);
       if (tile) return respond(tile, 'tile', 'f');
     }
     const onDisk = await this.o.disk.get(key, contentType);
@@ -149,7 +150,7 @@ export class ImageService {
     return respond(body, source, source === 'pyramid' ? 'p' : 'm');
   }
 
-  private async readTile(sha512: string, req: ImageRequest): Promise<Buffer | undefined> {
+  private async readTile(file: Pick<ImageFile, 'sha512' | 'page'>, req: ImageRequest): Promise<Buffer | undefined> {
     // Only unrotated default/colour JPEGs are cut in advance; anything else is rendered.
     if (req.format !== 'jpg' || req.rotation.degrees !== 0 || req.rotation.mirror) return undefined;
     if (req.quality !== 'default' && req.quality !== 'color') return undefined;
@@ -158,31 +159,32 @@ export class ImageService {
     const { maxWidth, maxHeight, maxArea } = this.o.limits;
     if (req.fullRegion && (req.region.w > maxWidth || req.region.h > maxHeight || req.region.w * req.region.h > maxArea) && req.canonical.startsWith('full/max/')) return undefined;
     const canonical = req.quality === 'color' ? req.canonical.replace(/\/color\.jpg$/, '/default.jpg') : req.canonical;
-    const pack = await this.tilePack(sha512);
+    const pack = await this.tilePack(file);
     if (pack?.has(canonical)) {
       const bytes = await pack.read(canonical).catch(() => undefined);
       if (bytes) return bytes;
-      this.packs.delete(sha512);
+      this.packs.delete(imageKey(file));
     }
     if (req.fullRegion && !req.size.upscaled) {
-      return readFile(this.o.derivatives.sizePath(sha512, req.size.width, req.size.height)).catch(() => undefined);
+      return readFile(this.o.derivatives.sizePath(file.sha512, req.size.width, req.size.height, file.page)).catch(() => undefined);
     }
     return undefined;
   }
 
   /** Open tile packs, least recently used first; a closed one is closed late, after reads in flight. */
-  private tilePack(sha512: string): Promise<TilePack | null> {
-    let pack = this.packs.get(sha512);
+  private tilePack(file: Pick<ImageFile, 'sha512' | 'page'>): Promise<TilePack | null> {
+    const key = imageKey(file);
+    let pack = this.packs.get(key);
     if (pack) {
-      this.packs.delete(sha512);
-      this.packs.set(sha512, pack);
+      this.packs.delete(key);
+      this.packs.set(key, pack);
       return pack;
     }
-    pack = this.o.derivatives.openTiles(sha512).catch(() => null);
-    this.packs.set(sha512, pack);
+    pack = this.o.derivatives.openTiles(file.sha512, file.page).catch(() => null);
+    this.packs.set(key, pack);
     // Not there yet (the worker may be making it): ask again next time.
     void pack.then((p) => {
-      if (!p && this.packs.get(sha512) === pack) this.packs.delete(sha512);
+      if (!p && this.packs.get(key) === pack) this.packs.delete(key);
     });
     if (this.packs.size > MAX_OPEN_PACKS) {
       const [oldest, evicted] = this.packs.entries().next().value as [string, Promise<TilePack | null>];
@@ -198,13 +200,13 @@ export class ImageService {
     const release = await this.o.budget.acquire(client);
     try {
       if (file.hasDerivative) {
-        const path = this.o.derivatives.pyramidPath(file.sha512);
-        const levels = await this.pyramidLevels(file.sha512, path);
+        const path = this.o.derivatives.pyramidPath(file.sha512, file.page);
+        const levels = await this.pyramidLevels(imageKey(file), path);
         if (levels) {
           try {
             return { body: await renderImage({ path, levels, maxPixels: this.o.maxPixels }, req), source: 'pyramid' };
           } catch {
-            this.levels.delete(file.sha512);
+            this.levels.delete(imageKey(file));
           }
         }
         // Recorded but gone or unreadable (deleted, lost disk): have it made again, and
@@ -215,7 +217,7 @@ export class ImageService {
       const master = this.o.masterPath(file);
       try {
         const levels = [{ width: file.width, height: file.height }];
-        return { body: await renderImage({ path: master, levels, maxPixels: this.o.maxPixels }, req), source: 'master' };
+        return { body: await renderImage({ path: master, levels, maxPixels: this.o.maxPixels, firstPage: file.page - 1 }, req), source: 'master' };
       } catch (err) {
         throw new ImageUnavailableError(file.fileId, (err as Error).message);
       }
@@ -235,17 +237,17 @@ export class ImageService {
     throw new ImageNotReadyError(file.fileId, retryAfterFor(pixels));
   }
 
-  private async pyramidLevels(sha512: string, path: string): Promise<RenderSource['levels'] | undefined> {
-    let levels = this.levels.get(sha512);
+  private async pyramidLevels(key: string, path: string): Promise<RenderSource['levels'] | undefined> {
+    let levels = this.levels.get(key);
     if (!levels) {
       levels = readLevels(path, this.o.maxPixels);
-      this.levels.set(sha512, levels);
+      this.levels.set(key, levels);
       if (this.levels.size > 10_000) this.levels.delete(this.levels.keys().next().value as string);
     }
     try {
       return await levels;
     } catch {
-      this.levels.delete(sha512);
+      this.levels.delete(key);
       return undefined;
     }
   }
@@ -256,6 +258,14 @@ function retryAfterFor(pixels: number): number {
   return Math.min(600, Math.max(10, Math.ceil(pixels / 5_000_000)));
 }
 
-function etagFor(sha512: string, canonical: string, origin: Origin): string {
-  return `"${createHash('sha1').update(sha512).update(canonical).update(origin).digest('base64url')}"`;
+/**
+ * What caches and ETags name an image by: its master's digest, and the page for pages 2… of a
+ * multi-page master (page 1's keys are those of images from before masters had pages).
+ */
+function imageKey(file: Pick<ImageFile, 'sha512' | 'page'>): string {
+  return file.page > 1 ? `${file.sha512}.p${file.page}` : file.sha512;
+}
+
+function etagFor(image: string, canonical: string, origin: Origin): string {
+  return `"${createHash('sha1').update(image).update(canonical).update(origin).digest('base64url')}"`;
 }

@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 // CommonJS build (its "require" export), and keep `any` out of this module.
 import type { IIIFBuilder as IIIFBuilderClass } from '../../node_modules/iiif-builder/dist/index.js';
 import { FIELD_LABELS, type Metadata } from '../domain/metadata.ts';
+import type { DerivativeInfo } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
+import { pageImageId } from '../domain/page-image.ts';
 
 /**
  * IIIF Presentation 3 documents for thukho objects and collections: pure functions, no I/O.
@@ -48,7 +50,8 @@ export type ViewingDirection = NonNullable<Metadata['viewingDirection']>;
 export type Behavior = NonNullable<Metadata['behavior']>;
 
 // ---------------------------------------------------------------------------------------
-// Addresses. Ids are [a-z0-9_-] (see Id in metadata.ts), so they need no escaping in URLs.
+// Addresses. Ids are [a-z0-9_-] (see Id in metadata.ts) and page image ids add "~" (see
+// page-image.ts), unreserved in URLs: none needs escaping.
 
 export const manifestUrl = (base: string, objectId: string): string => `${base}/iiif/manifest/${objectId}`;
 export const canvasUrl = (base: string, objectId: string, fileId: string): string => `${manifestUrl(base, objectId)}/canvas/${fileId}`;
@@ -139,6 +142,33 @@ export function imageFiles(object: { files: readonly StoredFile[] }): ImageFile[
     .sort((a, b) => a.sequence - b.sequence);
 }
 
+/** One canvas: a page of an image master, named by its image id (the file id for page 1). */
+export interface PageImage {
+  imageId: string;
+  width: number;
+  height: number;
+  derivative?: DerivativeInfo;
+}
+
+/** Page 1 of an image file: the file itself, sized by ingest. */
+export function firstPageOf(file: ImageFile): PageImage {
+  return { imageId: file.fileId, width: file.image.width, height: file.image.height, ...(file.derivative ? { derivative: file.derivative } : {}) };
+}
+
+/**
+ * Every page of every image file, in reading order: a file's page 1 (always, sized by
+ * ingest), then its later pages whose derivatives exist (their size is known only from
+ * those; a page that failed has no canvas, and its DerivativeFailed says why).
+ */
+export function pageImages(object: { files: readonly StoredFile[] }): PageImage[] {
+  return imageFiles(object).flatMap((f) => [
+    firstPageOf(f),
+    ...(f.laterPages ?? []).flatMap((p) =>
+      p.derivative ? [{ imageId: pageImageId(f.fileId, p.page), width: p.derivative.width, height: p.derivative.height, derivative: p.derivative }] : [],
+    ),
+  ]);
+}
+
 const THUMBNAIL_MIN_WIDTH = 150;
 const THUMBNAIL_BOX = 200;
 
@@ -147,11 +177,11 @@ const THUMBNAIL_BOX = 200;
  * file, no decode), or without derivatives the image fitted into 200×200. Never larger than
  * the image: Image API 3 refuses upscaling without "^".
  */
-export function thumbnailSize(file: ImageFile): { width: number; height: number } {
-  const sizes = [...(file.derivative?.sizes ?? [])].sort((a, b) => a.width - b.width);
+export function thumbnailSize(image: PageImage): { width: number; height: number } {
+  const sizes = [...(image.derivative?.sizes ?? [])].sort((a, b) => a.width - b.width);
   const wide = sizes.find((s) => s.width >= THUMBNAIL_MIN_WIDTH) ?? sizes[sizes.length - 1];
   if (wide) return { width: wide.width, height: wide.height };
-  const { width, height } = file.image;
+  const { width, height } = image;
   const scale = Math.min(THUMBNAIL_BOX / width, THUMBNAIL_BOX / height, 1);
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
@@ -160,17 +190,17 @@ export function imageService(base: string, fileId: string): ImageService {
   return { id: imageServiceUrl(base, fileId), type: 'ImageService3', profile: 'level2' };
 }
 
-export function thumbnailFor(base: string, file: ImageFile): ImageResource {
-  const { width, height } = thumbnailSize(file);
+export function thumbnailFor(base: string, image: PageImage): ImageResource {
+  const { width, height } = thumbnailSize(image);
   // The canonical Image API 3 size of the whole image is "max"; pre-cut files are named so.
-  const full = width === file.image.width && height === file.image.height;
+  const full = width === image.width && height === image.height;
   return {
-    id: `${imageServiceUrl(base, file.fileId)}/full/${full ? 'max' : `${width},${height}`}/0/default.jpg`,
+    id: `${imageServiceUrl(base, image.imageId)}/full/${full ? 'max' : `${width},${height}`}/0/default.jpg`,
     type: 'Image',
     format: 'image/jpeg',
     width,
     height,
-    service: [imageService(base, file.fileId)],
+    service: [imageService(base, image.imageId)],
   };
 }
 
@@ -269,8 +299,8 @@ export interface ManifestInput {
   state: PresentableObject;
   collection?: { id: string; title: string };
   institution: string;
-  /** Files whose page has text: their canvases link it, and the work offers Content Search. */
-  textFiles?: ReadonlySet<string>;
+  /** Page images with text: their canvases link it, and the work offers Content Search. */
+  textPages?: ReadonlySet<string>;
 }
 
 const MANIFEST_KEY_ORDER = [
@@ -309,7 +339,7 @@ function partOfFor(base: string, collection: ManifestInput['collection']): Recor
 }
 
 /**
- * The Presentation 3 manifest of an object: one Canvas per image file in sequence order,
+ * The Presentation 3 manifest of an object: one Canvas per page image in reading order,
  * each painted by the full image with its Image API 3 service. An object without images
  * yields an empty `items`, which the spec forbids: callers must not serve it (the read
  * model reports such objects as having no canvases).
@@ -317,7 +347,7 @@ function partOfFor(base: string, collection: ManifestInput['collection']): Recor
 export function buildManifest(input: ManifestInput): Record<string, unknown> {
   const { base, objectId, state, collection, institution } = input;
   const { metadata } = state;
-  const files = imageFiles(state);
+  const files = pageImages(state);
   const id = manifestUrl(base, objectId);
   const label = textMap(metadata.title);
   const rights = rightsUri(metadata.rights);
@@ -347,11 +377,11 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     m.setHomepage(homepage);
     m.setSeeAlso([seeAlso]);
     files.forEach((file, index) => {
-      const canvasId = canvasUrl(base, objectId, file.fileId);
+      const canvasId = canvasUrl(base, objectId, file.imageId);
       m.createCanvas(canvasId, (canvas) => {
         canvas.setLabel(pageLabel(index + 1));
-        canvas.width = file.image.width;
-        canvas.height = file.image.height;
+        canvas.width = file.width;
+        canvas.height = file.height;
         canvas.addThumbnail(thumbnailFor(base, file));
         canvas.createAnnotationPage(`${canvasId}/page/1`, (page) => {
           page.createAnnotation({
@@ -360,12 +390,12 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
             motivation: 'painting',
             target: canvasId,
             body: {
-              id: `${imageServiceUrl(base, file.fileId)}/full/max/0/default.jpg`,
+              id: `${imageServiceUrl(base, file.imageId)}/full/max/0/default.jpg`,
               type: 'Image',
               format: 'image/jpeg',
-              width: file.image.width,
-              height: file.image.height,
-              service: [imageService(base, file.fileId)],
+              width: file.width,
+              height: file.height,
+              service: [imageService(base, file.imageId)],
             },
           });
         });
@@ -378,7 +408,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   // Added after the builder: its vault merges resources by id, and the download is the same
   // URL as the painting image, so it would lose the image's service.
   if (state.accessLevel === 'open') addDownloads(doc as Record<string, unknown>, base, files);
-  if (input.textFiles?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textFiles);
+  if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
@@ -396,14 +426,14 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
  * take a copy (open objects); viewers show it as a download link. `max` is bounded by the
  * server's size limits, so this is the largest image anyone may have.
  */
-function addDownloads(doc: Record<string, unknown>, base: string, files: ReturnType<typeof imageFiles>): void {
+function addDownloads(doc: Record<string, unknown>, base: string, files: readonly PageImage[]): void {
   const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
   canvases.forEach((canvas, i) => {
     const file = files[i];
     if (!file) return;
     canvas.rendering = [
       {
-        id: `${imageServiceUrl(base, file.fileId)}/full/max/0/default.jpg`,
+        id: `${imageServiceUrl(base, file.imageId)}/full/max/0/default.jpg`,
         type: 'Image',
         format: 'image/jpeg',
         label: bilingual('Tải ảnh trang này (JPEG)', 'Download this page (JPEG)'),
@@ -417,13 +447,13 @@ function addDownloads(doc: Record<string, unknown>, base: string, files: ReturnT
  * (Presentation 3 §3.5: referenced, fetched when a viewer wants it), and the work declares
  * Content Search 2 as a `service` (Content Search 2 §3.1).
  */
-function addText(doc: Record<string, unknown>, base: string, objectId: string, files: ImageFile[], textFiles: ReadonlySet<string>): void {
+function addText(doc: Record<string, unknown>, base: string, objectId: string, files: PageImage[], textPages: ReadonlySet<string>): void {
   const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
   let linked = 0;
   canvases.forEach((canvas, i) => {
     const file = files[i];
-    if (!file || !textFiles.has(file.fileId)) return;
-    canvas.annotations = [{ id: textPageUrl(base, objectId, file.fileId), type: 'AnnotationPage' }];
+    if (!file || !textPages.has(file.imageId)) return;
+    canvas.annotations = [{ id: textPageUrl(base, objectId, file.imageId), type: 'AnnotationPage' }];
     linked++;
   });
   if (linked > 0) doc.service = [{ id: searchServiceUrl(base, objectId), type: 'SearchService2' }];

@@ -13,6 +13,8 @@ export interface RenderSource {
   levels: Array<{ width: number; height: number }>;
   /** THUKHO_MAX_PIXELS: the one pixel limit of every stored image. */
   maxPixels: number;
+  /** Page of the file that holds the first level: a later page of a multi-page master; 0 by default. */
+  firstPage?: number;
 }
 
 export const CONTENT_TYPES: Record<Format, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
@@ -42,7 +44,7 @@ export async function renderImage(source: RenderSource, req: ImageRequest): Prom
   const width = Math.max(1, Math.min(level.width - left, Math.round(req.region.w * fx)));
   const height = Math.max(1, Math.min(level.height - top, Math.round(req.region.h * fy)));
 
-  let img = openImage(source.path, { maxPixels: source.maxPixels, page })
+  let img = openImage(source.path, { maxPixels: source.maxPixels, page: (source.firstPage ?? 0) + page })
     .flatten({ background: '#ffffff' })
     .extract({ left, top, width, height })
     .resize(req.size.width, req.size.height, { fit: 'fill' })

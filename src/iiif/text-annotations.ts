@@ -102,9 +102,9 @@ export function textualBody(value: string, languages: readonly string[] | undefi
  * for text recorded without word boxes, one annotation of the whole page on the whole canvas.
  * Undefined for a page without text (a blank page): there is nothing to link to.
  */
-export function buildTextAnnotationPage(base: string, objectId: string, fileId: string, page: PageTextContent): Record<string, unknown> | undefined {
-  const id = textPageUrl(base, objectId, fileId);
-  const canvas = canvasUrl(base, objectId, fileId);
+export function buildTextAnnotationPage(base: string, objectId: string, imageId: string, page: PageTextContent): Record<string, unknown> | undefined {
+  const id = textPageUrl(base, objectId, imageId);
+  const canvas = canvasUrl(base, objectId, imageId);
   const items: Record<string, unknown>[] = [];
   if (page.words?.length) {
     for (const line of textLines(page.text, page.words)) {

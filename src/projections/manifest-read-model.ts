@@ -3,6 +3,7 @@ import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
 import { type CollectionEvent, parseEventData } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
+import { textImageId } from '../domain/page-image.ts';
 import type { ObjectState } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import {
@@ -18,7 +19,7 @@ import {
   TOP_COLLECTION_LABEL,
   bilingual,
   buildManifest,
-  imageFiles,
+  pageImages,
   textMap,
   thumbnailFor,
   thumbnailSize,
@@ -169,8 +170,8 @@ class Batch {
 }
 
 /** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
-function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined, textFiles: ReadonlySet<string>): string {
-  const files = imageFiles(state).map((f) => [f.fileId, f.image.width, f.image.height, thumbnailSize(f), textFiles.has(f.fileId)]);
+function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined, textPages: ReadonlySet<string>): string {
+  const files = pageImages(state).map((p) => [p.imageId, p.width, p.height, thumbnailSize(p), textPages.has(p.imageId)]);
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
   return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download }));
@@ -186,19 +187,19 @@ function recordPageText(db: ReadModelDb, batch: Batch, objectId: string, e: Reco
   const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
   const hasText = data.text.trim() ? 1 : 0;
   const row = db
-    .prepare<[string, string], { position: number; has_text: number }>('SELECT position, has_text FROM iiif_text_pages WHERE object_id = ? AND file_id = ?')
-    .get(objectId, data.fileId);
+    .prepare<[string, string], { position: number; has_text: number }>('SELECT position, has_text FROM iiif_text_pages WHERE object_id = ? AND image_id = ?')
+    .get(objectId, textImageId(data));
   if (row && row.position >= Number(e.position)) return;
   db.prepare(
-    `INSERT INTO iiif_text_pages (object_id, file_id, position, has_text) VALUES (?, ?, ?, ?)
-     ON CONFLICT (object_id, file_id) DO UPDATE SET position = excluded.position, has_text = excluded.has_text`,
-  ).run(objectId, data.fileId, Number(e.position), hasText);
+    `INSERT INTO iiif_text_pages (object_id, image_id, position, has_text) VALUES (?, ?, ?, ?)
+     ON CONFLICT (object_id, image_id) DO UPDATE SET position = excluded.position, has_text = excluded.has_text`,
+  ).run(objectId, textImageId(data), Number(e.position), hasText);
   if ((row?.has_text ?? 0) !== hasText) batch.textChanged(objectId, e.position);
 }
 
-function textFilesOf(db: ReadModelDb, objectId: string): Set<string> {
-  const rows = db.prepare<[string], { file_id: string }>('SELECT file_id FROM iiif_text_pages WHERE object_id = ? AND has_text = 1').all(objectId);
-  return new Set(rows.map((r) => r.file_id));
+function textPagesOf(db: ReadModelDb, objectId: string): Set<string> {
+  const rows = db.prepare<[string], { image_id: string }>('SELECT image_id FROM iiif_text_pages WHERE object_id = ? AND has_text = 1').all(objectId);
+  return new Set(rows.map((r) => r.image_id));
 }
 
 interface ManifestColumns {
@@ -211,7 +212,7 @@ interface ManifestColumns {
 }
 
 function manifestColumns(objectId: string, state: PresentableObject, batch: Batch, previous: ManifestRow | undefined): ManifestColumns {
-  const files = imageFiles(state);
+  const files = pageImages(state);
   const first = files[0];
   const columns = {
     canvases: files.length,
@@ -223,15 +224,15 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
   const collectionId = state.metadata.collectionId;
   const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
-  const textFiles = textFilesOf(batch.db, objectId);
-  const inputHash = buildInputs(state, collection, textFiles);
+  const textPages = textPagesOf(batch.db, objectId);
+  const inputHash = buildInputs(state, collection, textPages);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
     // Failed derivatives, re-deliveries and access changes that keep downloads as they were
     // (restricted ↔ confidential) do not change the document.
     return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
   }
   const manifest = JSON.stringify(
-    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, textFiles, ...(collection ? { collection } : {}) }),
+    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, textPages, ...(collection ? { collection } : {}) }),
   );
   return { ...columns, manifest, etag: sha256(manifest), inputHash };
 }
@@ -280,7 +281,8 @@ export const manifestReadModel: Projection = {
   name: 'manifests',
   // 2: downloads (rendering) on open objects' canvases; 3: revisions count every event of
   // the object stream, derivatives come from the preservation stream; 4: page text linked
-  // from canvases, Content Search declared.
+  // from canvases, Content Search declared. (Canvases of later pages of a multi-page master
+  // needed no rebuild: no log before them has a derivative of a later page.)
   version: 4,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
@@ -320,10 +322,10 @@ export const manifestReadModel: Projection = {
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_seq ON iiif_manifests (seq);
       CREATE TABLE IF NOT EXISTS iiif_text_pages (
         object_id TEXT NOT NULL,
-        file_id   TEXT NOT NULL,
+        image_id  TEXT NOT NULL,
         position  INTEGER NOT NULL,
         has_text  INTEGER NOT NULL,
-        PRIMARY KEY (object_id, file_id)
+        PRIMARY KEY (object_id, image_id)
       );
     `);
   },
@@ -392,11 +394,11 @@ export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer):
   return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, accessLevel: row.access_level };
 }
 
-/** The file behind each canvas of a work's manifest, in canvas order. */
-export function canvasFileIds(db: ReadModelDb, objectId: string): string[] {
+/** The page image behind each canvas of a work's manifest, in canvas order. */
+export function canvasImageIds(db: ReadModelDb, objectId: string): string[] {
   const row = db.prepare<[string], { state: string }>('SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
   if (!row) return [];
-  return imageFiles(JSON.parse(row.state) as PresentableObject).map((f) => f.fileId);
+  return pageImages(JSON.parse(row.state) as PresentableObject).map((p) => p.imageId);
 }
 
 // ---------------------------------------------------------------------------------------

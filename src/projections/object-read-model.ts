@@ -2,6 +2,7 @@ import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
+import { parsePageImageId } from '../domain/page-image.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 import { WORK_EVENT_TYPES } from '../domain/events.ts';
@@ -38,7 +39,8 @@ type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; u
 export const objectReadModel: Projection = {
   name: 'objects',
   // 4: the revision counts every event of the object stream (machine facts that older logs
-  // keep there included), and derivatives come from the preservation stream.
+  // keep there included), and derivatives come from the preservation stream. (file_pages needs
+  // no rebuild: no log before it has a derivative of a later page.)
   version: 4,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
@@ -75,6 +77,14 @@ export const objectReadModel: Projection = {
         derivative INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS files_by_object ON files (object_id, sequence);
+      -- Pages 2… of multi-page masters whose derivatives exist: their size is known only from those.
+      CREATE TABLE IF NOT EXISTS file_pages (
+        file_id TEXT NOT NULL,
+        page    INTEGER NOT NULL,
+        width   INTEGER NOT NULL,
+        height  INTEGER NOT NULL,
+        PRIMARY KEY (file_id, page)
+      );
       CREATE TABLE IF NOT EXISTS collections (
         id         TEXT PRIMARY KEY,
         revision   INTEGER NOT NULL,
@@ -86,7 +96,7 @@ export const objectReadModel: Projection = {
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections;');
+    db.exec('DROP TABLE IF EXISTS file_pages; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections;');
   },
 
   apply(db, events) {
@@ -144,6 +154,8 @@ export const objectReadModel: Projection = {
          state = excluded.state, updated_at = excluded.updated_at`,
     );
     const deleteFiles = db.prepare('DELETE FROM files WHERE object_id = ?');
+    const deletePages = db.prepare('DELETE FROM file_pages WHERE file_id IN (SELECT file_id FROM files WHERE object_id = ?)');
+    const insertPage = db.prepare('INSERT OR REPLACE INTO file_pages (file_id, page, width, height) VALUES (?, ?, ?, ?)');
     const insertFile = db.prepare(
       `INSERT OR REPLACE INTO files (file_id, object_id, sequence, sha512, media_type, width, height, ocfl_object_id, content_path, derivative)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -153,9 +165,11 @@ export const objectReadModel: Projection = {
       if (s.status === 'absent') continue;
       upsertObject.run(id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title, JSON.stringify(s), cur.createdAt, cur.updatedAt);
       if (cur.filesChanged) {
+        deletePages.run(id);
         deleteFiles.run(id);
         for (const f of s.files) {
           insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, f.mediaType, f.image?.width ?? null, f.image?.height ?? null, f.storage.ocflObjectId, f.storage.path, f.derivative ? 1 : 0);
+          for (const p of f.laterPages ?? []) if (p.derivative) insertPage.run(f.fileId, p.page, p.derivative.width, p.derivative.height);
         }
       }
     }
@@ -269,7 +283,11 @@ export function listCollections(db: ReadModelDb): CollectionView[] {
 
 /** What the Image API needs of one file, with its object's access level and status. */
 export interface ImageFile {
+  /** What the Image API calls it: the file id for page 1, `<fileId>~p<n>` for page n (see page-image.ts). */
+  imageId: string;
   fileId: string;
+  /** Page of the master (1-based). */
+  page: number;
   objectId: string;
   accessLevel: AccessLevel;
   status: 'active' | 'withdrawn';
@@ -297,28 +315,38 @@ interface ImageFileRow {
   derivative: number;
 }
 
-/** A prepared lookup of one file by id (one indexed join; called for every tile). */
-export function imageFileLookup(db: ReadModelDb): (fileId: string) => ImageFile | undefined {
+/**
+ * A prepared lookup of one page image by its image id (one indexed join; called for every
+ * tile). A later page is known once its derivative exists, and is served from it.
+ */
+export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile | undefined {
   const stmt = db.prepare<[string], ImageFileRow>(
     `SELECT f.file_id, f.object_id, o.access_level, o.status, f.sha512, f.media_type, f.width, f.height,
             f.ocfl_object_id, f.content_path, f.derivative
        FROM files f JOIN objects o ON o.id = f.object_id WHERE f.file_id = ?`,
   );
-  return (fileId) => {
-    const r = stmt.get(fileId);
+  const pageStmt = db.prepare<[string, number], { width: number; height: number }>('SELECT width, height FROM file_pages WHERE file_id = ? AND page = ?');
+  return (imageId) => {
+    const id = parsePageImageId(imageId);
+    if (!id) return undefined;
+    const r = stmt.get(id.fileId);
     if (!r) return undefined;
+    const later = id.page > 1 ? pageStmt.get(id.fileId, id.page) : undefined;
+    if (id.page > 1 && !later) return undefined;
     return {
+      imageId,
+      page: id.page,
       fileId: r.file_id,
       objectId: r.object_id,
       accessLevel: r.access_level,
       status: r.status,
       sha512: r.sha512,
       mediaType: r.media_type,
-      width: r.width,
-      height: r.height,
+      width: later ? later.width : r.width,
+      height: later ? later.height : r.height,
       ocflObjectId: r.ocfl_object_id,
       contentPath: r.content_path,
-      hasDerivative: r.derivative === 1,
+      hasDerivative: later !== undefined || r.derivative === 1,
     };
   };
 }

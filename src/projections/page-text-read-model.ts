@@ -1,4 +1,5 @@
 import { parseEventData } from '../domain/events.ts';
+import { textImageId } from '../domain/page-image.ts';
 import type { WordBox } from '../search/port.ts';
 import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import type { Projection } from './projection.ts';
@@ -12,14 +13,14 @@ import type { ReadModelDb } from './read-model-db.ts';
  * nothing. Who may read a page is not kept here: the routes ask the manifests' access level.
  */
 export interface PageTextRow {
-  fileId: string;
+  imageId: string;
   text: string;
   words?: WordBox[];
   language?: string[];
 }
 
 interface StoredRow {
-  file_id: string;
+  image_id: string;
   text: string;
   words: string | null;
   language: string | null;
@@ -27,7 +28,7 @@ interface StoredRow {
 
 function fromRow(row: StoredRow): PageTextRow {
   return {
-    fileId: row.file_id,
+    imageId: row.image_id,
     text: row.text,
     ...(row.words ? { words: JSON.parse(row.words) as WordBox[] } : {}),
     ...(row.language ? { language: JSON.parse(row.language) as string[] } : {}),
@@ -43,13 +44,13 @@ export const pageTextReadModel: Projection = {
     db.exec(`
       CREATE TABLE IF NOT EXISTS iiif_page_texts (
         object_id TEXT NOT NULL,
-        file_id   TEXT NOT NULL,
+        image_id  TEXT NOT NULL,
         position  INTEGER NOT NULL,  -- log position of the record kept
         text      TEXT NOT NULL,
         words     TEXT,              -- [WordBox] (JSON) or NULL
         language  TEXT,              -- [ISO 639-3] (JSON) or NULL
         source    TEXT NOT NULL,
-        PRIMARY KEY (object_id, file_id)
+        PRIMARY KEY (object_id, image_id)
       );
     `);
   },
@@ -60,8 +61,8 @@ export const pageTextReadModel: Projection = {
 
   apply(db, events) {
     const put = db.prepare(
-      `INSERT INTO iiif_page_texts (object_id, file_id, position, text, words, language, source) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (object_id, file_id) DO UPDATE SET position = excluded.position, text = excluded.text,
+      `INSERT INTO iiif_page_texts (object_id, image_id, position, text, words, language, source) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (object_id, image_id) DO UPDATE SET position = excluded.position, text = excluded.text,
          words = excluded.words, language = excluded.language, source = excluded.source
        WHERE excluded.position > iiif_page_texts.position`,
     );
@@ -71,7 +72,7 @@ export const pageTextReadModel: Projection = {
       const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
       put.run(
         work.objectId,
-        data.fileId,
+        textImageId(data),
         Number(e.position),
         data.text,
         data.words?.length ? JSON.stringify(data.words) : null,
@@ -83,15 +84,15 @@ export const pageTextReadModel: Projection = {
 };
 
 /** One page's text; undefined when none was recorded. */
-export function findPageText(db: ReadModelDb, objectId: string, fileId: string): PageTextRow | undefined {
+export function findPageText(db: ReadModelDb, objectId: string, imageId: string): PageTextRow | undefined {
   const row = db
-    .prepare<[string, string], StoredRow>('SELECT file_id, text, words, language FROM iiif_page_texts WHERE object_id = ? AND file_id = ?')
-    .get(objectId, fileId);
+    .prepare<[string, string], StoredRow>('SELECT image_id, text, words, language FROM iiif_page_texts WHERE object_id = ? AND image_id = ?')
+    .get(objectId, imageId);
   return row ? fromRow(row) : undefined;
 }
 
 /** Every page of a work that has text, by file id. */
 export function workPageTexts(db: ReadModelDb, objectId: string): Map<string, PageTextRow> {
-  const rows = db.prepare<[string], StoredRow>('SELECT file_id, text, words, language FROM iiif_page_texts WHERE object_id = ?').all(objectId);
-  return new Map(rows.map((r) => [r.file_id, fromRow(r)]));
+  const rows = db.prepare<[string], StoredRow>('SELECT image_id, text, words, language FROM iiif_page_texts WHERE object_id = ?').all(objectId);
+  return new Map(rows.map((r) => [r.image_id, fromRow(r)]));
 }

@@ -1,8 +1,9 @@
-import { objectStream, preservationStream } from '../application/streams.ts';
+import { readWork } from '../application/work-history.ts';
 import { type EventData, OBJECT_DECISION_TYPES, parseEventData } from '../domain/events.ts';
 import { evolveObject, initialObjectState, type ObjectState } from '../domain/object.ts';
 import type { EventFilter, EventStore, RecordedEvent } from '../eventstore/port.ts';
-import { canvasUrl, imageFiles } from '../iiif/manifest.ts';
+import { textImageId } from '../domain/page-image.ts';
+import { canvasUrl, pageImages } from '../iiif/manifest.ts';
 import type { DocumentRef, PageDocument, SearchDocument, SearchIndex } from '../search/port.ts';
 import { decodeWorkEvent, workStream } from './decode.ts';
 import { BASE_PLACEHOLDER } from './manifest-read-model.ts';
@@ -41,24 +42,25 @@ interface Touched {
   pages: Map<string, PageText>;
 }
 
-async function loadWork(store: EventStore, objectId: string): Promise<ObjectState> {
+/**
+ * A work's state with its machine facts (a later page of a multi-page master is a canvas
+ * once its derivative exists), and the latest text of each of its pages.
+ */
+async function loadWork(store: EventStore, objectId: string, withTexts: boolean): Promise<{ state: ObjectState; texts: Map<string, PageText> }> {
+  const { merged } = await readWork(store, objectId);
   let state = initialObjectState;
-  for await (const e of store.readStream(objectStream(objectId))) {
+  const texts = new Map<string, PageText>();
+  for (const e of merged) {
+    if (e.type === 'PageTextRecorded') {
+      if (!withTexts) continue;
+      const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
+      texts.set(textImageId(data), data);
+      continue;
+    }
     const event = decodeWorkEvent(e);
     if (event) state = evolveObject(state, event);
   }
-  return state;
-}
-
-/** The latest text of each page of a work. */
-async function loadPageTexts(store: EventStore, objectId: string): Promise<Map<string, PageText>> {
-  const texts = new Map<string, PageText>();
-  for await (const e of store.readStream(preservationStream(objectId))) {
-    if (e.type !== 'PageTextRecorded') continue;
-    const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
-    texts.set(data.fileId, data);
-  }
-  return texts;
+  return { state, texts };
 }
 
 /**
@@ -67,13 +69,14 @@ async function loadPageTexts(store: EventStore, objectId: string): Promise<Map<s
  * are canvases: text of any other file has no page to open and is not indexed.
  */
 function pageDocument(objectId: string, state: Exclude<ObjectState, { status: 'absent' }>, text: PageText): PageDocument | undefined {
-  const order = imageFiles(state).findIndex((f) => f.fileId === text.fileId);
+  const imageId = textImageId(text);
+  const order = pageImages(state).findIndex((p) => p.imageId === imageId);
   if (order < 0) return undefined;
   return {
     kind: 'page',
-    id: text.fileId,
+    id: imageId,
     workId: objectId,
-    canvasId: canvasUrl(BASE_PLACEHOLDER, objectId, text.fileId),
+    canvasId: canvasUrl(BASE_PLACEHOLDER, objectId, imageId),
     label: String(order + 1),
     order,
     text: text.text,
@@ -93,7 +96,7 @@ function touchedWorks(events: readonly RecordedEvent[]): Map<string, Touched> {
     }
     if (e.type === 'PageTextRecorded') {
       const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
-      t.pages.set(data.fileId, data);
+      t.pages.set(textImageId(data), data);
     } else if (e.type === 'FilesReordered') {
       t.reordered = true;
     }
@@ -106,7 +109,7 @@ export async function searchChanges(store: EventStore, events: readonly Recorded
   const upserts: SearchDocument[] = [];
   const deletes: DocumentRef[] = [];
   for (const [objectId, touched] of touchedWorks(events)) {
-    const state = await loadWork(store, objectId);
+    const { state, texts: allTexts } = await loadWork(store, objectId, touched.reordered);
     if (state.status === 'absent') continue;
     if (state.status === 'withdrawn') {
       deletes.push({ kind: 'work', id: objectId });
@@ -115,7 +118,7 @@ export async function searchChanges(store: EventStore, events: readonly Recorded
     // Page documents carry no access level: the index takes it from the work's document,
     // which goes with every batch that touches the work (it may not exist yet on a rebuild).
     upserts.push({ kind: 'work', id: objectId, accessLevel: state.accessLevel, metadata: state.metadata });
-    const texts = touched.reordered ? await loadPageTexts(store, objectId) : touched.pages;
+    const texts = touched.reordered ? allTexts : touched.pages;
     for (const text of texts.values()) {
       const page = pageDocument(objectId, state, text);
       if (page) upserts.push(page);

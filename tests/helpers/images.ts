@@ -47,3 +47,31 @@ function crc32(buf: Buffer): number {
   }
   return ~c >>> 0;
 }
+
+/**
+ * A multi-page LZW TIFF, one solid page per colour (a scanner's batch output): libvips writes
+ * one IFD per page of an image with a page height.
+ */
+export async function multiPageTiff(width: number, height: number, colours: ReadonlyArray<{ r: number; g: number; b: number }>): Promise<Buffer> {
+  const pages = await Promise.all(colours.map((background) => sharp({ create: { width, height, channels: 3, background } }).raw().toBuffer()));
+  return sharp(Buffer.concat(pages), { raw: { width, height: height * colours.length, channels: 3, pageHeight: height } }).tiff({ compression: 'lzw' }).toBuffer();
+}
+
+/** Overwrites the compressed strips of page `page` (1-based) of a little-endian classic TIFF with noise; the IFDs stay readable. */
+export function corruptTiffPage(tiff: Buffer, page: number): void {
+  let ifd = tiff.readUInt32LE(4);
+  for (let i = 1; i < page; i++) ifd = tiff.readUInt32LE(ifd + 2 + tiff.readUInt16LE(ifd) * 12);
+  const values = (tag: number): number[] => {
+    for (let e = 0; e < tiff.readUInt16LE(ifd); e++) {
+      const at = ifd + 2 + e * 12;
+      if (tiff.readUInt16LE(at) !== tag) continue;
+      const size = tiff.readUInt16LE(at + 2) === 3 ? 2 : 4;
+      const count = tiff.readUInt32LE(at + 4);
+      const from = count * size > 4 ? tiff.readUInt32LE(at + 8) : at + 8;
+      return Array.from({ length: count }, (_, k) => (size === 2 ? tiff.readUInt16LE(from + k * 2) : tiff.readUInt32LE(from + k * 4)));
+    }
+    throw new Error(`TIFF page ${page} has no tag ${tag}`);
+  };
+  const lengths = values(279);
+  values(273).forEach((offset, k) => tiff.fill(0xff, offset, offset + lengths[k]!));
+}

@@ -15,7 +15,7 @@ const CANVAS = `${BASE}/iiif/manifest/dia-ba/canvas`;
 // "Địa bạ xã Đông Lỗ" over "huyện Bắc Giang": UTF-16 offsets of each word, boxes in canvas
 // pixels, the second line's last word a little lower (a skewed scan).
 const F1: SearchablePage = {
-  fileId: 'f1',
+  imageId: 'f1',
   text: 'Địa bạ xã Đông Lỗ\nhuyện Bắc Giang',
   language: ['vie'],
   words: [
@@ -30,8 +30,8 @@ const F1: SearchablePage = {
   ],
 };
 /** Text typed by a transcriber: no word boxes. */
-const F2: SearchablePage = { fileId: 'f2', text: 'Bắc Giang', language: ['vie'] };
-const F3: SearchablePage = { fileId: 'f3', text: 'Hà Nội', language: ['vie'] };
+const F2: SearchablePage = { imageId: 'f2', text: 'Bắc Giang', language: ['vie'] };
+const F3: SearchablePage = { imageId: 'f3', text: 'Hà Nội', language: ['vie'] };
 
 test('golden: the AnnotationPage of a page with word boxes, a line annotation per line', (t) => {
   t.deepEqual(buildTextAnnotationPage(BASE, 'dia-ba', 'f1', F1), {
@@ -199,21 +199,21 @@ test('the reading room\'s search panel reads our response: canvas, box and snipp
 });
 
 test('hits: folding as in site search, every term needed, a phrase in quotes, Han runs, words on two lines two hits', (t) => {
-  const spans = (q: string, pages: SearchablePage[] = [F1]) => findHits(pages, q).map((h) => [h.fileId, h.start, h.end, h.xywh]);
+  const spans = (q: string, pages: SearchablePage[] = [F1]) => findHits(pages, q).map((h) => [h.imageId, h.start, h.end, h.xywh]);
   t.deepEqual(spans('DONG lo'), [['f1', 10, 17, '280,100,150,40']]);
   t.deepEqual(spans('đông huế'), [], 'a page needs every term');
   // "Lỗ" ends line 1 and "huyện" starts line 2: two hits, each on its own line.
   t.deepEqual(spans('lo huyen'), [['f1', 15, 17, '380,100,50,40'], ['f1', 18, 23, '100,160,110,40']]);
   t.deepEqual(spans('"lỗ huyện"'), [['f1', 15, 17, '380,100,50,40'], ['f1', 18, 23, '100,160,110,40']]);
   t.deepEqual(spans('"huyện lỗ"'), [], 'a phrase in another order does not match');
-  const han: SearchablePage = { fileId: 'h', text: '北江省南定', words: [0, 1, 2, 3, 4].map((i) => ({ start: i, end: i + 1, x: 500, y: 100 + 60 * i, w: 50, h: 50 })) };
+  const han: SearchablePage = { imageId: 'h', text: '北江省南定', words: [0, 1, 2, 3, 4].map((i) => ({ start: i, end: i + 1, x: 500, y: 100 + 60 * i, w: 50, h: 50 })) };
   t.deepEqual(spans('江省', [han]), [['h', 1, 3, '500,160,50,110']]);
   t.deepEqual(spans('省江', [han]), [], 'a Han run is a phrase');
 });
 
 test('hits: the context never splits a Nôm character (a surrogate pair) and stays on one line', (t) => {
   const nom = '𡨸'.repeat(30);
-  const page: SearchablePage = { fileId: 'n', text: `${nom} Kiều\n${nom}` };
+  const page: SearchablePage = { imageId: 'n', text: `${nom} Kiều\n${nom}` };
   const answer = contentSearchResponse({ base: BASE, objectId: 'k', q: 'kieu', page: 1, ignored: [] }, [page]);
   if (answer.status !== 'ok') return t.fail();
   const quote = JSON.stringify(answer.body.annotations);
@@ -235,13 +235,13 @@ test('motivation: our hits are supplementing; asking for another motivation find
 });
 
 test(`paging: more than ${HITS_PER_PAGE} hits come in pages linked by next/prev within an AnnotationCollection`, (t) => {
-  const pages: SearchablePage[] = Array.from({ length: 3 }, (_, i) => ({ fileId: `p${i}`, text: Array.from({ length: 200 }, () => 'làng').join(' ') }));
+  const pages: SearchablePage[] = Array.from({ length: 3 }, (_, i) => ({ imageId: `p${i}`, text: Array.from({ length: 200 }, () => 'làng').join(' ') }));
   const first = contentSearchResponse({ base: BASE, objectId: 'w', q: 'lang', page: 1, ignored: [] }, pages);
   if (first.status !== 'ok') return t.fail();
   // Words side by side are one hit: each page of text is one run of 200 words.
   t.is((first.body.items as unknown[]).length, 3);
   t.false('next' in first.body);
-  const many: SearchablePage[] = Array.from({ length: HITS_PER_PAGE + 1 }, (_, i) => ({ fileId: `p${i}`, text: 'làng xã' }));
+  const many: SearchablePage[] = Array.from({ length: HITS_PER_PAGE + 1 }, (_, i) => ({ imageId: `p${i}`, text: 'làng xã' }));
   const p1 = contentSearchResponse({ base: BASE, objectId: 'w', q: 'lang', page: 1, ignored: [] }, many);
   const p2 = contentSearchResponse({ base: BASE, objectId: 'w', q: 'lang', page: 2, ignored: [] }, many);
   if (p1.status !== 'ok' || p2.status !== 'ok') return t.fail();

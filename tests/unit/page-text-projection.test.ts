@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import type { EventData, EventType } from '../../src/domain/events.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
-import { BASE_PLACEHOLDER, canvasFileIds, findManifest, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
+import { BASE_PLACEHOLDER, canvasImageIds, findManifest, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
 import { findPageText, pageTextReadModel, workPageTexts } from '../../src/projections/page-text-read-model.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
@@ -54,10 +54,30 @@ class Log {
     ];
   }
 
-  text(objectId: string, fileId: string, text: string): RecordedEvent {
+  /** The derivative of a later page of a multi-page master: that page becomes a canvas. */
+  laterPage(objectId: string, fileId: string, page: number): RecordedEvent {
+    const hex = (seed: string, a: 'sha512' | 'sha256') => createHash(a).update(seed).digest('hex');
+    return this.event(`preservation-${objectId}`, 'DerivativeCreated', {
+      objectId,
+      fileId,
+      page,
+      masterSha512: hex(fileId, 'sha512'),
+      width: 900,
+      height: 1300,
+      pyramid: { sha256: hex(`${fileId}/${page}`, 'sha256'), size: 1000, levels: 3 },
+      tileSize: 256,
+      scaleFactors: [1, 2, 4],
+      tiles: 30,
+      sizes: [{ width: 225, height: 325 }],
+      software: 'test',
+    });
+  }
+
+  text(objectId: string, fileId: string, text: string, page?: number): RecordedEvent {
     return this.event(`preservation-${objectId}`, 'PageTextRecorded', {
       objectId,
       fileId,
+      ...(page ? { page } : {}),
       text,
       source: 'ocr',
       language: ['vie'],
@@ -92,7 +112,7 @@ test('page-text read model: the latest record of each page, with words and langu
   const first = log.text('w', 'f1', 'Bắc Giang');
   const second = log.text('w', 'f1', 'Bắc Ninh');
   h.apply(...log.work('w', ['f1', 'f2']), first, second, log.text('w', 'f2', 'Hà Nội'));
-  t.deepEqual(findPageText(h.db, 'w', 'f1'), { fileId: 'f1', text: 'Bắc Ninh', language: ['vie'], words: [{ start: 0, end: 3, x: 10, y: 20, w: 30, h: 40 }] });
+  t.deepEqual(findPageText(h.db, 'w', 'f1'), { imageId: 'f1', text: 'Bắc Ninh', language: ['vie'], words: [{ start: 0, end: 3, x: 10, y: 20, w: 30, h: 40 }] });
   // A re-delivery (at-least-once) straight into apply: the older record does not come back.
   pageTextReadModel.apply(h.db, [first]);
   t.is(findPageText(h.db, 'w', 'f1')?.text, 'Bắc Ninh');
@@ -117,7 +137,7 @@ test('manifests: canvases with text link their AnnotationPage, the work declares
     (m.items as Json[]).map((c) => c.annotations),
     [undefined, [{ id: `${BASE}/iiif/text/w/f2`, type: 'AnnotationPage' }], undefined],
   );
-  t.deepEqual(canvasFileIds(h.db, 'w'), ['f1', 'f2', 'f3']);
+  t.deepEqual(canvasImageIds(h.db, 'w'), ['f1', 'f2', 'f3']);
 
   // The page read again and found blank: the link and the search service go.
   h.apply(log.text('w', 'f2', ''));
@@ -138,4 +158,22 @@ test('manifests: a re-delivered older text record does not bring a link back, no
   t.deepEqual(findManifest(h.db, 'w', { role: 'public' }), etag);
   t.false('service' in manifest(h.db, 'w'));
   t.false(JSON.stringify(manifest(h.db, 'w')).includes(BASE_PLACEHOLDER));
+});
+
+test('a later page of a multi-page master: its text is kept under its page image id and linked from its own canvas', (t) => {
+  const log = new Log();
+  const manifests = harness(manifestReadModel);
+  const texts = harness(pageTextReadModel);
+  const events = [...log.work('w', ['f1']), log.laterPage('w', 'f1', 2), log.text('w', 'f1', 'Bắc Giang', 2), log.text('w', 'f1', 'Hà Nội')];
+  manifests.apply(...events);
+  texts.apply(...events);
+  t.deepEqual(canvasImageIds(manifests.db, 'w'), ['f1', 'f1~p2']);
+  t.is(findPageText(texts.db, 'w', 'f1~p2')?.text, 'Bắc Giang');
+  t.is(findPageText(texts.db, 'w', 'f1')?.text, 'Hà Nội');
+  const m = manifest(manifests.db, 'w');
+  t.deepEqual(validatePresentation3(m), []);
+  t.deepEqual(
+    (m.items as Json[]).map((c) => c.annotations),
+    [[{ id: `${BASE}/iiif/text/w/f1`, type: 'AnnotationPage' }], [{ id: `${BASE}/iiif/text/w/f1~p2`, type: 'AnnotationPage' }]],
+  );
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { canSee, isStaff } from '../../domain/access-policy.ts';
-import { ID_PATTERN } from '../../domain/metadata.ts';
+import { parsePageImageId } from '../../domain/page-image.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageNotReadyError, ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
 import { RenderBudgetExceededError } from '../../iiif/render-budget.ts';
@@ -33,23 +33,24 @@ export function imageRoutes(services: AppServices): Router {
   // read model applies events, so a lookup stays good until the runner's position moves.
   const cache = new Map<string, ImageFile | undefined>();
   let cachedAt: bigint | null | undefined;
-  const lookup = (fileId: string): ImageFile | undefined => {
+  const lookup = (imageId: string): ImageFile | undefined => {
     const at = services.objects.appliedPosition();
     if (at !== cachedAt || cache.size > 10_000) {
       cache.clear();
       cachedAt = at;
     }
-    if (cache.has(fileId)) return cache.get(fileId);
-    const file = query(fileId);
-    cache.set(fileId, file);
+    if (cache.has(imageId)) return cache.get(imageId);
+    const file = query(imageId);
+    cache.set(imageId, file);
     return file;
   };
   const images = services.images;
   const base = (ctx: Context) => publicBase(services.config.publicUrl, ctx);
 
   const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
+    // A file id, or a page of a multi-page master (`<fileId>~p<n>`, see page-image.ts).
     const fileId = ctx.params.fileId as string;
-    const file = ID_PATTERN.test(fileId) ? lookup(fileId) : undefined;
+    const file = parsePageImageId(fileId) ? lookup(fileId) : undefined;
     const viewer = authOf(ctx).viewer;
     const unknown = () =>
       new Problem(404, 'image-not-found', {
@@ -79,7 +80,7 @@ export function imageRoutes(services: AppServices): Router {
 
   router.get('/iiif/3/:fileId/info.json', (ctx) => {
     const file = resolve(ctx);
-    const id = `${base(ctx)}/iiif/3/${file.fileId}`;
+    const id = `${base(ctx)}/iiif/3/${file.imageId}`;
     const info = images.info(file, id);
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
     ctx.set('Access-Control-Allow-Origin', '*');
@@ -96,7 +97,7 @@ export function imageRoutes(services: AppServices): Router {
     const client = actor.role === 'public' ? `ip:${ctx.ip}` : `user:${actor.id}`;
     try {
       const res = await images.image(file, { region: p.region!, size: p.size!, rotation: p.rotation!, qualityFormat: p.qualityFormat! }, client);
-      ctx.set('Link', `<${base(ctx)}/iiif/3/${file.fileId}/${res.canonical}>;rel="canonical", <${LEVEL2_PROFILE_URI}>;rel="profile"`);
+      ctx.set('Link', `<${base(ctx)}/iiif/3/${file.imageId}/${res.canonical}>;rel="canonical", <${LEVEL2_PROFILE_URI}>;rel="profile"`);
       if (notModified(ctx, res.etag)) return;
       ctx.type = res.contentType;
       ctx.body = res.body;
@@ -104,8 +105,8 @@ export function imageRoutes(services: AppServices): Router {
       if (err instanceof ImageRequestError) throw new Problem(400, err.code, err.messages);
       if (err instanceof ImageNotReadyError) {
         throw retryLater(ctx, err.retryAfterSeconds, new Problem(503, 'image-not-ready', {
-          vi: `Ảnh "${file.fileId}" rất lớn và đang được chuẩn bị để xem; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
-          en: `Image "${file.fileId}" is very large and is being prepared for viewing; retry in ${err.retryAfterSeconds} seconds.`,
+          vi: `Ảnh "${file.imageId}" rất lớn và đang được chuẩn bị để xem; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
+          en: `Image "${file.imageId}" is very large and is being prepared for viewing; retry in ${err.retryAfterSeconds} seconds.`,
         }));
       }
       if (err instanceof RenderBudgetExceededError) {
@@ -126,8 +127,8 @@ export function imageRoutes(services: AppServices): Router {
       if (err instanceof ImageUnavailableError) {
         services.logger.error({ fileId: file.fileId, reason: err.reason }, 'stored image cannot be rendered');
         throw new Problem(422, 'image-unreadable', {
-          vi: `Không thể hiển thị ảnh "${file.fileId}": tệp gốc không giải mã được.`,
-          en: `Image "${file.fileId}" cannot be shown: the master cannot be decoded.`,
+          vi: `Không thể hiển thị ảnh "${file.imageId}": tệp gốc không giải mã được.`,
+          en: `Image "${file.imageId}" cannot be shown: the master cannot be decoded.`,
         });
       }
       throw err;

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import { contentSearchResponse, type SearchablePage } from '../../iiif/content-search.ts';
 import { buildTextAnnotationPage } from '../../iiif/text-annotations.ts';
 import { queryTerms } from '../../search/text-folding.ts';
-import { canvasFileIds } from '../../projections/manifest-read-model.ts';
+import { parsePageImageId } from '../../domain/page-image.ts';
+import { canvasImageIds } from '../../projections/manifest-read-model.ts';
 import { findPageText, workPageTexts } from '../../projections/page-text-read-model.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
@@ -13,7 +14,7 @@ import { PRESENTATION_3_MEDIA_TYPE, readModel, validId, visibleManifest } from '
 
 /**
  * A work's page text over IIIF: each canvas's supplementing AnnotationPage
- * (`/iiif/text/{objectId}/{fileId}`) and Content Search 2 (`/iiif/search/{objectId}?q=`).
+ * (`/iiif/text/{objectId}/{imageId}`, the canvas's page image) and Content Search 2 (`/iiif/search/{objectId}?q=`).
  * Both answer only where the manifest does, for whoever may open it (the one access policy,
  * through the manifests' read model): a confidential work does not exist for the public, a
  * restricted one asks to sign in.
@@ -83,19 +84,25 @@ export function textRoutes(services: AppServices): Router {
   const router = new Router();
   const { readDb, config } = services;
 
-  router.get('/iiif/text/:objectId/:fileId', async (ctx) => {
+  router.get('/iiif/text/:objectId/:imageId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
-    const fileId = validId(ctx.params.fileId, 'file');
+    const imageId = ctx.params.imageId ?? '';
+    if (!parsePageImageId(imageId)) {
+      throw new Problem(400, 'invalid-id', {
+        vi: `"${imageId.slice(0, 80)}" không phải là mã trang hợp lệ.`,
+        en: `"${imageId.slice(0, 80)}" is not a valid page id.`,
+      });
+    }
     const manifest = visibleManifest(ctx, readDb, objectId);
-    const isCanvas = readModel(() => canvasFileIds(readDb, objectId)).includes(fileId);
-    const text = isCanvas ? readModel(() => findPageText(readDb, objectId, fileId)) : undefined;
+    const isCanvas = readModel(() => canvasImageIds(readDb, objectId)).includes(imageId);
+    const text = isCanvas ? readModel(() => findPageText(readDb, objectId, imageId)) : undefined;
     const base = publicBase(config.publicUrl, ctx);
-    const page = text && buildTextAnnotationPage(base, objectId, fileId, text);
+    const page = text && buildTextAnnotationPage(base, objectId, imageId, text);
     if (!page) {
       throw new Problem(404, 'no-text', {
-        vi: `Trang "${fileId}" của tài liệu "${objectId}" chưa có văn bản.`,
-        en: `Page "${fileId}" of object "${objectId}" has no text yet.`,
-      }, { objectId, fileId });
+        vi: `Trang "${imageId}" của tài liệu "${objectId}" chưa có văn bản.`,
+        en: `Page "${imageId}" of object "${objectId}" has no text yet.`,
+      }, { objectId, imageId });
     }
     send(ctx, page, PRESENTATION_3_MEDIA_TYPE, manifest.accessLevel === 'open');
   });
@@ -105,8 +112,8 @@ export function textRoutes(services: AppServices): Router {
     const params = contentSearchParams(ctx.querystring);
     const manifest = visibleManifest(ctx, readDb, objectId);
     const texts = readModel(() => workPageTexts(readDb, objectId));
-    const pages: SearchablePage[] = readModel(() => canvasFileIds(readDb, objectId)).flatMap((fileId) => {
-      const text = texts.get(fileId);
+    const pages: SearchablePage[] = readModel(() => canvasImageIds(readDb, objectId)).flatMap((imageId) => {
+      const text = texts.get(imageId);
       return text ? [text] : [];
     });
     const base = publicBase(config.publicUrl, ctx);

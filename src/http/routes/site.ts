@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Viewer } from '../../domain/access-policy.ts';
-import { imageFiles, thumbnailFor } from '../../iiif/manifest.ts';
+import { pageImages, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
 import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
@@ -61,7 +61,7 @@ interface Site {
 }
 
 function thumbOf(o: ObjectView): Thumb | undefined {
-  const first = imageFiles(o)[0];
+  const first = pageImages(o)[0];
   if (!first) return undefined;
   // Relative to this site: the thumbnail is the pre-cut size the Image API serves from cache.
   const t = thumbnailFor('', first);
