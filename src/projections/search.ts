@@ -1,3 +1,4 @@
+import { objectStream } from '../application/streams.ts';
 import { readWork } from '../application/work-history.ts';
 import { type EventData, OBJECT_DECISION_TYPES, parseEventData } from '../domain/events.ts';
 import { evolveObject, initialObjectState, type ObjectState } from '../domain/object.ts';
@@ -43,24 +44,39 @@ interface Touched {
 }
 
 /**
- * A work's state with its machine facts (a later page of a multi-page master is a canvas
- * once its derivative exists), and the latest text of each of its pages.
+ * A work's state and, when asked, the latest text of each of its pages. The preservation
+ * stream (every page's text, fixity checks) is read only when needed: for the texts, or
+ * for the derivatives of later pages of a multi-page master, which make those pages canvases.
  */
 async function loadWork(store: EventStore, objectId: string, withTexts: boolean): Promise<{ state: ObjectState; texts: Map<string, PageText> }> {
-  const { merged } = await readWork(store, objectId);
-  let state = initialObjectState;
+  let state = evolveAll(initialObjectState, await readAll(store, objectStream(objectId)));
   const texts = new Map<string, PageText>();
-  for (const e of merged) {
-    if (e.type === 'PageTextRecorded') {
-      if (!withTexts) continue;
+  const multiPage = state.status !== 'absent' && state.files.some((f) => (f.image?.pages ?? 1) > 1 || f.pdf !== undefined);
+  if (!withTexts && !multiPage) return { state, texts };
+  const { merged } = await readWork(store, objectId);
+  state = evolveAll(initialObjectState, merged);
+  if (withTexts) {
+    for (const e of merged) {
+      if (e.type !== 'PageTextRecorded') continue;
       const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
       texts.set(textImageId(data), data);
-      continue;
     }
+  }
+  return { state, texts };
+}
+
+async function readAll(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const e of store.readStream(streamId)) events.push(e);
+  return events;
+}
+
+function evolveAll(state: ObjectState, events: readonly RecordedEvent[]): ObjectState {
+  for (const e of events) {
     const event = decodeWorkEvent(e);
     if (event) state = evolveObject(state, event);
   }
-  return { state, texts };
+  return state;
 }
 
 /**

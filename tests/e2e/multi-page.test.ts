@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import sharp from 'sharp';
+import { recordFact } from '../../src/application/machine-facts.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { derivativeOf, type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
@@ -83,6 +84,31 @@ test.serial('each page of a two-page TIFF becomes a canvas, in order, with its o
   // A page that does not exist is not an image.
   t.is((await fetch(`${s.url}/iiif/3/${fileId}~p3/info.json`)).status, 404);
   t.is((await fetch(`${s.url}/iiif/3/${fileId}~p1/info.json`)).status, 404);
+
+  // Text read from page 2 is that page's: search opens page 2, its canvas links the text.
+  await recordFact(
+    s.store,
+    objectId,
+    { type: 'PageTextRecorded', data: { objectId, fileId, page: 2, text: 'Sổ điền trang hai, xã Mộ Trạch.', source: 'ocr', engine: 'test' } },
+    { actor: { id: 'worker:ocr', role: 'admin' } },
+  );
+  const hit = await poll('page 2 found by search', 60_000, async () => {
+    const r = (await (await fetch(`${s.url}/api/search?q=${encodeURIComponent('Mộ Trạch')}`)).json()) as { hits: Array<{ pageHits: Json[] }> };
+    return r.hits[0]?.pageHits[0];
+  });
+  t.is(hit.pageId, `${fileId}~p2`);
+  t.is(hit.label, '2');
+  t.is(hit.canvasId, `${s.url}/iiif/manifest/${objectId}/canvas/${fileId}~p2`);
+  const linked = await poll('page 2 linking its text', 60_000, async () => {
+    const m = (await (await fetch(`${s.url}/iiif/manifest/${objectId}`)).json()) as Json;
+    const c = (m.items as Json[])[1]!;
+    return c.annotations ? (c.annotations as Json[]) : undefined;
+  });
+  t.deepEqual(linked, [{ id: `${s.url}/iiif/text/${objectId}/${fileId}~p2`, type: 'AnnotationPage' }]);
+  const annotations = (await (await fetch(`${s.url}/iiif/text/${objectId}/${fileId}~p2`)).json()) as Json;
+  t.true(JSON.stringify(annotations).includes('Mộ Trạch'));
+  t.is((await fetch(`${s.url}/iiif/text/${objectId}/${fileId}~p9`)).status, 404);
+  t.is((await fetch(`${s.url}/iiif/text/${objectId}/${fileId}~x`)).status, 400);
 });
 
 test.serial('a second page damaged before its derivative is made: page 1 is a canvas, page 2 a DerivativeFailed with the reason, the master kept', async (t) => {
