@@ -263,6 +263,11 @@ const PAGE_TEXT_SOURCE: Record<EventData<'PageTextRecorded'>['source'], Bilingua
   transcription: { vi: 'bản chép lại', en: 'a transcription' },
 };
 
+/** A page of a file, as a noun phrase: page 1 is the file itself. */
+function pageName(name: string, page: number | undefined): Bilingual {
+  return page ? { vi: `trang ${page} của tệp ${q(name)}`, en: `page ${page} of file ${q(name)}` } : { vi: `tệp ${q(name)}`, en: `file ${q(name)}` };
+}
+
 function targetPhrase(target: FixityTarget, name: string): Bilingual {
   switch (target) {
     case 'master':
@@ -497,6 +502,34 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
           en: `Page text of file ${q(name)} recorded: ${chars} characters, from ${source.en}${engine}.`,
         },
         outcome: 'success',
+        objects: [object('source'), fileLink(d.fileId, 'source')],
+      };
+    }
+    case 'OcrCompleted': {
+      const d = event.data;
+      const name = pageName(nameOf(d.fileId, d.fileId), d.page);
+      const models = d.engine.models.map((m) => m.name).join(', ');
+      return {
+        detail: {
+          vi: `Nhận dạng chữ (OCR) ${name.vi} bằng ${d.engine.name} ${d.engine.version} (${d.languages.join('+')}): ${d.words} chữ, độ tin cậy trung bình ${Math.round(d.meanConfidence)}.`,
+          en: `OCR of ${name.en} with ${d.engine.name} ${d.engine.version} (${d.languages.join('+')}): ${d.words} words, mean confidence ${Math.round(d.meanConfidence)}.`,
+        },
+        outcome: 'success',
+        outcomeDetail: {
+          note: { vi: `Mô hình: ${models || '(không có)'}. SHA-256 của văn bản: ${d.textSha256}.`, en: `Models: ${models || '(none)'}. Text SHA-256: ${d.textSha256}.` },
+        },
+        objects: [object('source'), fileLink(d.fileId, 'source')],
+      };
+    }
+    case 'OcrFailed': {
+      const d = event.data;
+      const name = pageName(nameOf(d.fileId, d.fileId), d.page);
+      return {
+        detail: {
+          vi: `Không nhận dạng được chữ ${name.vi} sau ${d.attempts} lần thử: ${d.reason}`,
+          en: `OCR of ${name.en} failed after ${d.attempts} attempt(s): ${d.reason}`,
+        },
+        outcome: 'fail',
         objects: [object('source'), fileLink(d.fileId, 'source')],
       };
     }

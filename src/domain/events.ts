@@ -42,6 +42,9 @@ export const IngestedFile = z.object({
 });
 export type IngestedFile = z.infer<typeof IngestedFile>;
 
+/** One OCR output file: stored under the derivatives folder by its digest. */
+const OcrOutput = z.object({ sha256: Sha256, size: z.number().int().nonnegative() });
+
 /**
  * Access derivatives of one image master: a tiled pyramidal TIFF, the standard IIIF tile
  * grid cut once, and whole-image sizes. Reproducible from the master, so they live outside
@@ -189,6 +192,45 @@ export const eventSchemas = {
     words: z.array(WordBox).max(PAGE_TEXT_MAX_CHARS).optional(),
   }),
   /**
+   * A page read by OCR. The three outputs are derivatives stored by digest (re-running with
+   * new models adds new files and a new event: the older reading stays in the history, the
+   * latest is current). Boxes in the outputs are in full-resolution canvas pixels. Always
+   * appended together with the page's PageTextRecorded (source "ocr"), which the read models
+   * and the search index take the text from. A blank page is a success with no words.
+   */
+  OcrCompleted: z.object({
+    objectId: Id,
+    fileId: Id,
+    /** As in DerivativeCreated: absent for page 1. */
+    page: z.number().int().min(2).max(MAX_PAGES).optional(),
+    masterSha512: Sha512,
+    engine: z.object({
+      name: z.string().min(1).max(100),
+      version: z.string().min(1).max(200),
+      models: z.array(z.object({ name: z.string().min(1).max(200), sha256: Sha256 })).max(20),
+    }),
+    languages: z.array(LanguageCode).min(1).max(20),
+    /** Mean word confidence, 0-100; 0 on a blank page. */
+    meanConfidence: z.number().min(0).max(100),
+    words: z.number().int().nonnegative(),
+    /** SHA-256 of the page's plain text (UTF-8, NFC). */
+    textSha256: Sha256,
+    outputs: z.object({ text: OcrOutput, hocr: OcrOutput, alto: OcrOutput }),
+    /** Degrees the page image was turned before it read right. */
+    rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
+    /** Why the first engine's reading was not used, when the fallback engine read the page. */
+    fellBack: z.string().max(2000).optional(),
+  }),
+  OcrFailed: z.object({
+    objectId: Id,
+    fileId: Id,
+    page: z.number().int().min(2).max(MAX_PAGES).optional(),
+    masterSha512: Sha512,
+    reason: z.string().min(1).max(2000),
+    attempts: z.number().int().positive(),
+    languages: z.array(z.string().max(20)).max(20).optional(),
+  }),
+  /**
    * A work's machine facts summed up to a revision of its preservation stream (and the facts
    * older logs keep on its object stream), so that a process that has not read the work yet
    * reads the facts after it, not the whole history. Derived data: `hash` pins the fact it
@@ -269,6 +311,8 @@ export const PRESERVATION_EVENT_TYPES = [
   'FileRepaired',
   'FileDamaged',
   'PageTextRecorded',
+  'OcrCompleted',
+  'OcrFailed',
 ] as const satisfies readonly EventType[];
 
 export type ObjectEvent = Extract<DomainEvent, { type: (typeof OBJECT_DECISION_TYPES)[number] }>;
@@ -294,6 +338,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FileRepaired: 1,
   FileDamaged: 1,
   PageTextRecorded: 1,
+  OcrCompleted: 1,
+  OcrFailed: 1,
   PreservationSummarized: 1,
   SealCreated: 1,
   CollectionCreated: 1,
@@ -334,6 +380,8 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   FileDamaged: 'fixity check',
   // Text read from a page image is a new representation of it, as a derivative is.
   PageTextRecorded: 'creation',
+  OcrCompleted: 'creation',
+  OcrFailed: 'creation',
   // Not an event about the work itself but a derived summary of its facts (never shown in
   // provenance); the nearest PREMIS term for recording what is known of an object.
   PreservationSummarized: 'metadata modification',

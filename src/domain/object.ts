@@ -266,6 +266,8 @@ export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): Obj
     case 'FileRepaired':
     case 'FileDamaged':
     case 'PageTextRecorded':
+    case 'OcrCompleted':
+    case 'OcrFailed':
       return state;
   }
 }
