@@ -7,6 +7,7 @@ export const QUEUES = {
   audit: 'thukho-audit',
   derivatives: 'thukho-derivatives',
   replication: 'thukho-replication',
+  ocr: 'thukho-ocr',
 } as const;
 
 /** Copy a new OCFL version to every replica root; made by the dispatcher from FileIngested. */
@@ -32,6 +33,23 @@ export const DerivativeJob = z
   .strict();
 export type DerivativeJob = z.infer<typeof DerivativeJob>;
 
+/**
+ * Read one page by OCR: made by the dispatcher from the page's DerivativeCreated (jobId = that
+ * event's id), or on demand by `thukho ocr` (which re-reads pages that have text already).
+ */
+export const OcrJob = z
+  .object({
+    objectId: z.string().min(1).max(64),
+    fileId: z.string().min(1).max(64),
+    page: z.number().int().min(1).max(100_000),
+    masterSha512: z.string().regex(/^[0-9a-f]{128}$/),
+    cause: z.string().min(1).max(64),
+    /** On demand: read the page again even if it has text (new models make a new current reading). */
+    again: z.boolean().optional(),
+  })
+  .strict();
+export type OcrJob = z.infer<typeof OcrJob>;
+
 /** Retries and retention per queue: completed jobs are kept a while so a re-offered jobId stays one job. */
 export const JOB_OPTIONS = {
   [QUEUES.replication]: {
@@ -43,6 +61,12 @@ export const JOB_OPTIONS = {
   [QUEUES.derivatives]: {
     attempts: 5,
     backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  },
+  [QUEUES.ocr]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 15_000 },
     removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
     removeOnFail: { age: 30 * 24 * 3600 },
   },
