@@ -10,6 +10,7 @@ import { writeAlto } from '../ocr/alto.ts';
 import { writeHocr } from '../ocr/hocr.ts';
 import { languageEntries } from '../ocr/languages.ts';
 import { pageTextWithWords } from '../ocr/line-text.ts';
+import { MIN_SIDE } from '../ocr/page-image.ts';
 import { type Box, OcrInputError, type OcrPage, type OcrRequest } from '../ocr/port.ts';
 import { meanConfidence } from '../ocr/tesseract-engine.ts';
 import { digestFile } from '../storage/digest.ts';
@@ -139,7 +140,7 @@ export async function readPageByOcr(services: OcrServices, request: OcrPageReque
     const vertical = readsVertically(languages, state.metadata.viewingDirection);
     const derivative = (await loadPreservation(store, objectId)).derivatives[imageId];
     if (!derivative || derivative.masterSha512 !== masterSha512) throw new Error(`page ${page} has no derivative of this master on record yet`);
-    const image = await ocrImage(services, derivative, page);
+    const image = await ocrImage(services, derivative, page, file.image?.dpi);
     const read = await services.reader.read({ image: image.png, languages, ...(vertical ? { vertical } : {}) });
     const onCanvas = scalePage(read.page, derivative.width, derivative.height);
     const { text, words } = pageTextWithWords(onCanvas);
@@ -251,7 +252,10 @@ export async function recordOcrFailure(
  * its DerivativeCreated recorded, so a damaged derivative is refused, not read as garbage), at
  * the level nearest above OCR_MAX_SIDE, scaled to it, as PNG.
  */
-async function ocrImage(services: OcrServices, derivative: DerivativeInfo, page: number): Promise<{ png: Buffer; width: number; height: number }> {
+async function ocrImage(services: OcrServices, derivative: DerivativeInfo, page: number, dpi: number | undefined): Promise<{ png: Buffer; width: number; height: number }> {
+  if (Math.min(derivative.width, derivative.height) < MIN_SIDE) {
+    throw new OcrInputError(`page ${page} is ${derivative.width} × ${derivative.height} px: a side under ${MIN_SIDE} px cannot hold a line of text`);
+  }
   const path = services.derivatives.pyramidPath(derivative.masterSha512, page);
   let sha256: string;
   try {
@@ -270,6 +274,8 @@ async function ocrImage(services: OcrServices, derivative: DerivativeInfo, page:
     const level = pageFor(derivative.width, width, derivative.pyramid.levels);
     const png = await openImage(path, { maxPixels: services.maxPixels, page: level })
       .resize(width, height, { fit: 'fill' })
+      // Tesseract sizes its noise and line filters by the resolution; without it, it guesses.
+      .withMetadata(dpi ? { density: dpi * scale } : {})
       .png({ compressionLevel: 1 })
       .toBuffer();
     return { png, width, height };

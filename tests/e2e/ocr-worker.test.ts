@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
+import sharp from 'sharp';
 import { characterErrorRate } from '../helpers/character-error-rate.ts';
 import { guardNetwork } from '../helpers/network-guard.ts';
 import { type InkBox, renderWords } from '../helpers/rendered-text.ts';
@@ -82,12 +83,12 @@ test.after.always(async (t) => {
 });
 
 /** The page's OCR outcome on the work's preservation stream, once there is one. */
-function ocrOutcome(t: { context: { server: Server; m: Modules } }, objectId: string, fileId: string, ms = 600_000) {
+function ocrOutcome(t: { context: { server: Server; m: Modules } }, objectId: string, fileId: string, page = 1, ms = 600_000) {
   const { server, m } = t.context;
-  return m[1].poll(`the OCR outcome of ${fileId}`, ms, async () => {
+  return m[1].poll(`the OCR outcome of ${fileId} page ${page}`, ms, async () => {
     const facts: Array<{ type: string; data: Json; occurredAt: string }> = [];
     for await (const e of server.store.readStream(`preservation-${objectId}`)) facts.push({ type: e.type, data: e.data as Json, occurredAt: e.metadata.occurredAt });
-    const outcome = facts.find((f) => (f.type === 'OcrCompleted' || f.type === 'OcrFailed') && f.data.fileId === fileId);
+    const outcome = facts.find((f) => (f.type === 'OcrCompleted' || f.type === 'OcrFailed') && f.data.fileId === fileId && (f.data.page ?? 1) === page);
     return outcome ? { outcome, facts } : undefined;
   }, 250);
 }
@@ -209,7 +210,7 @@ test.serial('a rendered Vietnamese page is read: text, word boxes on the drawn w
   t.deepEqual(network.attempts, [], 'no network access beyond loopback');
 });
 
-test.serial('bad input: a bad payload and a language no model reads fail at once with the reason; the worker then reads a blank page as an empty success', async (t) => {
+test.serial('bad input: a bad payload, a language no model reads and a 1 × 20,000 strip fail at once with the reason; the worker then reads a blank page as an empty success', async (t) => {
   t.timeout(900_000);
   const { ocr } = t.context;
   // A payload no producer would make: failed, not retried, and the worker carries on.
@@ -228,6 +229,14 @@ test.serial('bad input: a bad payload and a language no model reads fail at once
   const job = await ocr.queue.getJobs(['failed']);
   t.true(job.some((j) => j.data.fileId === unknownFile && j.attemptsMade === 1), 'an unknown language is not retried');
 
+  // A 1 × 20,000 strip (a rule, a scanner's stray line) is no page of text.
+  const strip = await newWork(t, { title: 'Dải giấy', language: ['vie'] });
+  const stripPng = await sharp({ create: { width: 1, height: 20_000, channels: 3, background: { r: 250, g: 246, b: 236 } } }).png().toBuffer();
+  const stripFile = await upload(t, strip, stripPng, 'dai.png');
+  const stripped = await ocrOutcome(t, strip, stripFile);
+  t.is(stripped.outcome.type, 'OcrFailed', JSON.stringify(stripped.outcome.data));
+  t.regex(stripped.outcome.data.reason as string, /1 × 20000 px/);
+
   // No language on record: the configured default (vie) is used. A blank page is read: no words.
   const blank = await newWork(t, { title: 'Tờ trắng' });
   const blankPng = await renderWords([], { width: 1200, height: 1600 });
@@ -240,6 +249,39 @@ test.serial('bad input: a bad payload and a language no model reads fail at once
   const text = read.facts.find((f) => f.type === 'PageTextRecorded');
   t.like(text?.data, { text: '', source: 'ocr', words: [] });
   t.true(await ocr.worker.isRunning());
+  t.deepEqual(network.attempts, []);
+});
+
+test.serial('a two-page TIFF: each page is read from its own derivative and recorded as its page', async (t) => {
+  t.timeout(900_000);
+  const { server: s } = t.context;
+  const size = { width: 1400, height: 400 };
+  const pages = [await renderWords(['Sổ điền xã Mộ Trạch'], size), await renderWords(['Trang hai chép thuế ruộng'], size)];
+  const raw = await Promise.all(pages.map((p) => sharp(p.png).removeAlpha().raw().toBuffer()));
+  const tiff = await sharp(Buffer.concat(raw), { raw: { width: size.width, height: size.height * 2, channels: 3, pageHeight: size.height } }).tiff({ compression: 'lzw' }).toBuffer();
+  const objectId = await newWork(t, { title: 'Sổ điền hai trang', language: ['vie'] });
+  const fileId = await upload(t, objectId, tiff, 'so_dien.tif');
+  const first = await ocrOutcome(t, objectId, fileId, 1);
+  const second = await ocrOutcome(t, objectId, fileId, 2);
+  t.is(first.outcome.type, 'OcrCompleted');
+  t.is(second.outcome.type, 'OcrCompleted');
+  t.is(first.outcome.data.page, undefined);
+  t.is(second.outcome.data.page, 2);
+  const texts = second.facts.filter((f) => f.type === 'PageTextRecorded').map((f) => [f.data.page, f.data.text as string] as const);
+  t.is(texts.length, 2);
+  for (const [i, p] of pages.entries()) {
+    const [, text] = texts.find(([page]) => (page ?? 1) === i + 1)!;
+    const cer = characterErrorRate(text, p.text);
+    t.log(`page ${i + 1}: CER ${(cer * 100).toFixed(1)}%: ${text}`);
+    t.true(cer <= 0.1, `page ${i + 1} read as: ${text}`);
+  }
+  // Page 2's text is found on page 2's canvas.
+  const hits = await t.context.m[1].poll('content search hits on page 2', 60_000, async () => {
+    const r = await fetch(`${s.url}/iiif/search/${objectId}?q=${encodeURIComponent('thuế ruộng')}`);
+    const body = r.status === 200 ? ((await r.json()) as { items: Array<{ target: string }> }) : undefined;
+    return body && body.items.length > 0 ? body.items : undefined;
+  });
+  t.true(hits[0]!.target.startsWith(`${s.url}/iiif/manifest/${objectId}/canvas/${fileId}~p2#xywh=`), hits[0]!.target);
   t.deepEqual(network.attempts, []);
 });
 
