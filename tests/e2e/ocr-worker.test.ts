@@ -30,6 +30,7 @@ const modules = Promise.all([
   import('../../src/storage/ocr-outputs.ts'),
   import('../../src/iiif/derivative-store.ts'),
   import('../../src/storage/ocfl.ts'),
+  import('../../src/application/machine-facts.ts'),
 ]);
 type Modules = Awaited<typeof modules>;
 type Server = Awaited<ReturnType<Modules[0]['startTestServer']>>;
@@ -108,6 +109,8 @@ function overlap(a: { x: number; y: number; w: number; h: number }, b: { x: numb
   return w <= 0 || h <= 0 ? 0 : (w * h) / Math.min(a.w * a.h, b.w * b.h);
 }
 
+/** The first page read, for the tests that offer it again. */
+const firstPage: Array<{ objectId: string; fileId: string; masterSha512: string }> = [];
 /** The first page's stored outputs, which later failures must leave alone. */
 const earlierOutputs: Array<['text' | 'hocr' | 'alto', string]> = [];
 
@@ -182,6 +185,7 @@ test.serial('a rendered Vietnamese page is read: text, word boxes on the drawn w
   t.deepEqual(strings.map((e) => [Number(e.attributes.HPOS), Number(e.attributes.VPOS)]), recorded.words.map((w) => [w.x, w.y]));
   parseXml((await outputs.read('hocr', completed.outputs.hocr.sha256)).toString('utf8'));
   for (const kind of ['text', 'hocr', 'alto'] as const) earlierOutputs.push([kind, completed.outputs[kind].sha256]);
+  firstPage.push({ objectId, fileId, masterSha512: createHash('sha512').update(page.png).digest('hex') });
 
   // Content Search: a word read as printed is found where it was drawn.
   const [target] = matched.filter(([p]) => fold(p.text).length >= 4 && page.words.filter((w) => fold(w.text) === fold(p.text)).length === 1).map(([p]) => p);
@@ -208,6 +212,35 @@ test.serial('a rendered Vietnamese page is read: text, word boxes on the drawn w
     t.true(found, query);
   }
   t.deepEqual(network.attempts, [], 'no network access beyond loopback');
+});
+
+test.serial('a page offered again is not read twice; `again` reads it anew; a born-digital text wins over OCR', async (t) => {
+  t.timeout(900_000);
+  const { server: s, ocr, m } = t.context;
+  const read = firstPage[0];
+  if (!read) return t.fail('the first test did not read its page');
+  const types = async () => {
+    const out: string[] = [];
+    for await (const e of s.store.readStream(`preservation-${read.objectId}`)) out.push(e.type);
+    return out;
+  };
+  const run = async (jobId: string, again?: boolean) => {
+    const job = await ocr.queue.add('read', { ...read, page: 1, cause: 'test', ...(again ? { again } : {}) }, { jobId, attempts: 1 });
+    await m[1].poll(`job ${jobId}`, 600_000, async () => ((await job.getState()) === 'completed' ? true : undefined), 100);
+    return (await ocr.queue.getJob(jobId))!.returnvalue as { outcome: string; reason?: string };
+  };
+  const before = await types();
+  t.like(await run('offered-again'), { outcome: 'skipped', reason: 'the page was read from this master already' });
+  t.deepEqual(await types(), before);
+
+  t.like(await run('read-again', true), { outcome: 'read' });
+  const after = await types();
+  t.deepEqual(after.slice(before.length), ['OcrCompleted', 'PageTextRecorded'], 'the new reading is appended; the old one stays in the history');
+  t.is(after.filter((type) => type === 'OcrCompleted').length, 2);
+
+  await m[7].recordFact(s.store, read.objectId, { type: 'PageTextRecorded', data: { objectId: read.objectId, fileId: read.fileId, text: 'Văn bản gốc', source: 'born-digital' } }, { actor: { id: 'test', role: 'admin' } });
+  t.like(await run('born-digital', true), { outcome: 'skipped', reason: 'the page has a born-digital text' });
+  t.is((await types()).length, after.length + 1);
 });
 
 test.serial('bad input: a bad payload, a language no model reads and a 1 × 20,000 strip fail at once with the reason; the worker then reads a blank page as an empty success', async (t) => {
