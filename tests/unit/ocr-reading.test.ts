@@ -43,3 +43,19 @@ test('boxes read on a scaled-down image are scaled to the canvas, in whole pixel
   const block = onCanvas.blocks[0]!;
   t.deepEqual([block.x, block.y, block.x + block.w, block.y + block.h], [13, 25, 1000, 500]);
 });
+
+test('OCR configuration: languages checked against the models at start, concurrency a whole number, the worker on unless off', async (t) => {
+  const { ConfigError, loadConfig } = await import('../../src/config.ts');
+  const base = { THUKHO_DATA_DIR: '/tmp/thukho-config-test' };
+  t.deepEqual(loadConfig(base).ocr, { enabled: true, concurrency: undefined, defaultLanguages: ['vie'] });
+  t.deepEqual(loadConfig({ ...base, THUKHO_OCR: 'off', THUKHO_OCR_CONCURRENCY: '3', THUKHO_OCR_LANGUAGES: 'vie, FRA' }).ocr, { enabled: false, concurrency: 3, defaultLanguages: ['vie', 'fra'] });
+  const refused = (env: Record<string, string>, name: string) => {
+    const err = t.throws(() => loadConfig({ ...base, ...env }), { instanceOf: ConfigError });
+    t.true(err?.message.startsWith(`${name}:`), err?.message);
+  };
+  refused({ THUKHO_OCR_LANGUAGES: 'vie,xyz' }, 'THUKHO_OCR_LANGUAGES');
+  refused({ THUKHO_OCR_LANGUAGES: ' , ' }, 'THUKHO_OCR_LANGUAGES');
+  refused({ THUKHO_OCR_CONCURRENCY: '0' }, 'THUKHO_OCR_CONCURRENCY');
+  refused({ THUKHO_OCR_CONCURRENCY: '1.5' }, 'THUKHO_OCR_CONCURRENCY');
+  refused({ THUKHO_OCR: 'no' }, 'THUKHO_OCR');
+});
