@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
@@ -381,6 +381,20 @@ test.serial('a damaged derivative: OcrFailed with the reason, and nothing stored
   const outputs = new m[4].OcrOutputStore(s.config.derivativesDir);
   for (const [kind, sha256] of earlierOutputs) t.truthy(await outputs.read(kind, sha256), `${kind} ${sha256}`);
   t.true(earlierOutputs.length === 3 || earlierOutputs.length === 0, 'the first test stored three outputs, when it ran');
+
+  // The derivative gone from disk is no fault of the page: retried, and recorded when the attempts run out.
+  await rm(pyramid);
+  const job = await ocr.queue.add('read', { objectId, fileId, page: 1, masterSha512, cause: 'test' }, { jobId: 'pyramid-gone', attempts: 2, backoff: { type: 'fixed', delay: 200 } });
+  await m[1].poll('the retried job to fail', 600_000, async () => ((await job.getState()) === 'failed' ? true : undefined), 100);
+  t.is((await ocr.queue.getJob('pyramid-gone'))?.attemptsMade, 2);
+  const failures: Json[] = [];
+  for await (const e of s.store.readStream(`preservation-${objectId}`)) if (e.type === 'OcrFailed') failures.push(e.data as Json);
+  t.is(failures.length, 2, 'the damaged derivative, then the missing one after its last attempt');
+  t.is(failures[1]!.attempts, 2);
+  t.regex(failures[1]!.reason as string, /derivative of page 1 cannot be read/);
+  t.false((failures[1]!.reason as string).includes(s.config.derivativesDir), `no paths in events: ${failures[1]!.reason}`);
   t.true(await ocr.worker.isRunning());
+  const seconds = t.context.log.filter((l) => l.msg === 'page read').map((l) => `${l.fileId}${l.page === 1 ? '' : ` p${l.page}`}: ${((l.ms as number) / 1000).toFixed(1)} s`);
+  t.log(`pages read by this worker (one engine set): ${seconds.join(', ')}`);
   t.deepEqual(network.attempts, []);
 });
