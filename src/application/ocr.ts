@@ -261,7 +261,7 @@ async function ocrImage(services: OcrServices, derivative: DerivativeInfo, page:
   try {
     sha256 = (await digestFile(path)).digests.sha256;
   } catch (err) {
-    // Gone from disk: the derivatives worker makes it again; a retry may find it.
+    // Gone from disk or unreadable: no fault of the page, so retried, and recorded when the attempts run out.
     throw new Error(`the derivative of page ${page} cannot be read: ${(err as Error).message}`);
   }
   if (sha256 !== derivative.pyramid.sha256) {
@@ -272,12 +272,9 @@ async function ocrImage(services: OcrServices, derivative: DerivativeInfo, page:
   const height = Math.max(1, Math.round(derivative.height * scale));
   try {
     const level = pageFor(derivative.width, width, derivative.pyramid.levels);
-    const png = await openImage(path, { maxPixels: services.maxPixels, page: level })
-      .resize(width, height, { fit: 'fill' })
-      // Tesseract sizes its noise and line filters by the resolution; without it, it guesses.
-      .withMetadata(dpi ? { density: dpi * scale } : {})
-      .png({ compressionLevel: 1 })
-      .toBuffer();
+    const scaled = openImage(path, { maxPixels: services.maxPixels, page: level }).resize(width, height, { fit: 'fill' });
+    // Tesseract sizes its noise and line filters by the resolution; without it, it guesses.
+    const png = await (dpi ? scaled.withMetadata({ density: dpi * scale }) : scaled).png({ compressionLevel: 1 }).toBuffer();
     return { png, width, height };
   } catch (err) {
     throw new OcrInputError(`the derivative of page ${page} cannot be decoded: ${(err as Error).message}`);
