@@ -3,7 +3,6 @@ import type { Config } from '../src/config.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { startAuditWorker } from './audit.ts';
 import { startDerivativesWorker } from './derivatives.ts';
-import { startOcrWorker } from './ocr.ts';
 import { startReplicationWorker } from './replication.ts';
 import { startSealWorker } from './seal.ts';
 import { startFixityWorker } from './fixity.ts';
@@ -20,7 +19,9 @@ export interface WorkerContext {
 export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): Promise<void> }>> = {
   audit: (ctx) => startAuditWorker({ ...ctx, queuePrefix: ctx.config.queuePrefix }),
   derivatives: (ctx) => startDerivativesWorker(ctx),
-  ocr: (ctx) => startOcrWorker(ctx),
+  // Imported only where it runs: every thukho command loads this registry, and the OCR engines
+  // (ONNX Runtime's native library, tesseract.js) take seconds to load.
+  ocr: async (ctx) => (await import('./ocr.ts')).startOcrWorker(ctx),
   seal: (ctx) => startSealWorker(ctx),
   replication: (ctx) => startReplicationWorker(ctx),
   fixity: (ctx) => startFixityWorker({ ...ctx, repair: repairWith(ctx.config), onDamaged: damageAlert(ctx.config, ctx.logger) }),
