@@ -18,7 +18,7 @@ import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
 import { stopOrphanWorkers } from './queue/worker-records.ts';
-import { WORKERS } from '../workers/index.ts';
+import { workersToRun } from '../workers/index.ts';
 import { readReplicationLag } from '../workers/replication.ts';
 import { SealRunResult, lastSealKey } from '../workers/seal.ts';
 import { damagedFiles, hasFixityTables } from './projections/fixity-read-model.ts';
@@ -295,9 +295,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Children share our redis (the private one's socket, or REDIS_URL) and our event store;
   // started once the port is ours, so that a refused start leaves none behind.
   if (options.workers) {
-    children = Object.keys(WORKERS)
-      .filter((name) => name !== 'ocr' || config.ocr.enabled)
-      .map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger));
+    children = workersToRun(config).map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger));
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

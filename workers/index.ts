@@ -26,3 +26,8 @@ export const WORKERS: Record<string, (ctx: WorkerContext) => Promise<{ close(): 
   replication: (ctx) => startReplicationWorker(ctx),
   fixity: (ctx) => startFixityWorker({ ...ctx, repair: repairWith(ctx.config), onDamaged: damageAlert(ctx.config, ctx.logger) }),
 };
+
+/** The workers `thukho serve` starts on this machine: all of them, but OCR only where THUKHO_OCR is on. */
+export function workersToRun(config: Pick<Config, 'ocr'>): string[] {
+  return Object.keys(WORKERS).filter((name) => name !== 'ocr' || config.ocr.enabled);
+}

@@ -59,3 +59,12 @@ test('OCR configuration: languages checked against the models at start, concurre
   refused({ THUKHO_OCR_CONCURRENCY: '1.5' }, 'THUKHO_OCR_CONCURRENCY');
   refused({ THUKHO_OCR: 'no' }, 'THUKHO_OCR');
 });
+
+test('thukho serve runs the OCR worker unless THUKHO_OCR=off', async (t) => {
+  const { loadConfig } = await import('../../src/config.ts');
+  const { workersToRun } = await import('../../workers/index.ts');
+  const base = { THUKHO_DATA_DIR: '/tmp/thukho-config-test' };
+  t.true(workersToRun(loadConfig(base)).includes('ocr'));
+  t.true(workersToRun(loadConfig(base)).includes('derivatives'));
+  t.deepEqual(workersToRun(loadConfig({ ...base, THUKHO_OCR: 'off' })), workersToRun(loadConfig(base)).filter((name) => name !== 'ocr'));
+});
