@@ -31,6 +31,7 @@ const modules = Promise.all([
   import('../../src/iiif/derivative-store.ts'),
   import('../../src/storage/ocfl.ts'),
   import('../../src/application/machine-facts.ts'),
+  import('../../src/application/object-commands.ts'),
 ]);
 type Modules = Awaited<typeof modules>;
 type Server = Awaited<ReturnType<Modules[0]['startTestServer']>>;
@@ -241,6 +242,24 @@ test.serial('a page offered again is not read twice; `again` reads it anew; a bo
   await m[7].recordFact(s.store, read.objectId, { type: 'PageTextRecorded', data: { objectId: read.objectId, fileId: read.fileId, text: 'Văn bản gốc', source: 'born-digital' } }, { actor: { id: 'test', role: 'admin' } });
   t.like(await run('born-digital', true), { outcome: 'skipped', reason: 'the page has a born-digital text' });
   t.is((await types()).length, after.length + 1);
+});
+
+test.serial('a page of a withdrawn work is not read', async (t) => {
+  t.timeout(900_000);
+  const { server: s, ocr, m } = t.context;
+  await ocr.worker.pause();
+  const objectId = await newWork(t, { title: 'Sách trả lại', language: ['vie'] });
+  const page = await renderWords(['Trả lại chủ cũ'], { width: 900, height: 300 });
+  const fileId = await upload(t, objectId, page.png, 'tra_lai.png');
+  await m[1].derivativeOf(s, objectId, fileId);
+  await m[8].executeObjectCommand(s.store, { type: 'WithdrawObject', objectId, reason: 'Trả lại chủ cũ' }, { actor: { id: 'test', role: 'admin' } });
+  ocr.worker.resume();
+  const job = await ocr.queue.add('read', { objectId, fileId, page: 1, masterSha512: createHash('sha512').update(page.png).digest('hex'), cause: 'test' }, { jobId: 'withdrawn', attempts: 1 });
+  await m[1].poll('the job on a withdrawn work', 600_000, async () => ((await job.getState()) === 'completed' ? true : undefined), 100);
+  t.like((await ocr.queue.getJob('withdrawn'))!.returnvalue, { outcome: 'skipped', reason: 'the work is withdrawn' });
+  const types: string[] = [];
+  for await (const e of s.store.readStream(`preservation-${objectId}`)) types.push(e.type);
+  t.deepEqual(types, ['DerivativeCreated']);
 });
 
 test.serial('bad input: a bad payload, a language no model reads and a 1 × 20,000 strip fail at once with the reason; the worker then reads a blank page as an empty success', async (t) => {
