@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { DerivativeInfo, ObjectHistoryEvent, PreservationEvent } from '../domain/events.ts';
-import { PAGE_TEXT_MAX_CHARS } from '../domain/events.ts';
+import { type DerivativeInfo, type ObjectHistoryEvent, PAGE_TEXT_MAX_CHARS, type PreservationEvent } from '../domain/events.ts';
 import { pageImageId } from '../domain/page-image.ts';
 import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
-import { DerivativeStore, pageFor } from '../iiif/derivative-store.ts';
+import { type DerivativeStore, pageFor } from '../iiif/derivative-store.ts';
 import { openImage } from '../image-input.ts';
 import type { ReadPage } from '../ocr/choose-engine.ts';
 import { writeAlto } from '../ocr/alto.ts';
