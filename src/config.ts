@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { KNOWN_LANGUAGES } from './ocr/languages.ts';
 import { redactTypesenseUrl, TypesenseUrl } from './search/typesense-url.ts';
 
 /**
@@ -68,6 +69,15 @@ const EnvSchema = z.object({
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
   THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
+  THUKHO_OCR: z.enum(['on', 'off']).default('on'),
+  THUKHO_OCR_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  THUKHO_OCR_LANGUAGES: z
+    .string()
+    .transform((s) => s.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean))
+    .refine((codes) => codes.length > 0 && codes.every((c) => KNOWN_LANGUAGES.includes(c)), {
+      message: `a comma-separated list of OCR languages (ISO 639-3), each one of ${KNOWN_LANGUAGES.join(', ')}`,
+    })
+    .default(['vie']),
 });
 
 export interface Config {
@@ -138,6 +148,14 @@ export interface Config {
   minFreeBytes: number;
   /** HanaMinA.ttf and HanaMinB.ttf (fonts-hanazono), served subset to pages with Nôm; subsets cached in cacheDir. */
   nomFont: { dir: string; cacheDir: string };
+  ocr: {
+    /** Whether `thukho serve` runs the OCR worker on this machine (off: another machine reads the pages). */
+    enabled: boolean;
+    /** Pages read at once (engine sets in the pool); one per core when unset. */
+    concurrency: number | undefined;
+    /** What a work whose record names no language is read as. */
+    defaultLanguages: string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -232,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
+    ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
   };
 }
 

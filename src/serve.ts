@@ -18,7 +18,7 @@ import { AuditResult, lastAuditKey } from './queue/queues.ts';
 import { redisConnectionOptions, resolveRedis } from './queue/redis.ts';
 import { type SupervisedWorker, superviseWorker } from './queue/supervisor.ts';
 import { stopOrphanWorkers } from './queue/worker-records.ts';
-import { WORKERS } from '../workers/index.ts';
+import { workersToRun } from '../workers/index.ts';
 import { readReplicationLag } from '../workers/replication.ts';
 import { SealRunResult, lastSealKey } from '../workers/seal.ts';
 import { damagedFiles, hasFixityTables } from './projections/fixity-read-model.ts';
@@ -121,12 +121,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   });
   const derivativeQueue = new Queue(QUEUES.derivatives, { connection: queueRedis, prefix: config.queuePrefix });
   const replicationQueue = new Queue(QUEUES.replication, { connection: queueRedis, prefix: config.queuePrefix });
+  // Enqueued even where this machine runs no OCR worker (THUKHO_OCR=off): another one reads them.
+  const ocrQueue = new Queue(QUEUES.ocr, { connection: queueRedis, prefix: config.queuePrefix });
   // Without a listener BullMQ prints every connection error with its stack to stderr; the
   // connection's own listener above has already logged it.
-  for (const queue of [derivativeQueue, replicationQueue]) queue.on('error', () => {});
+  for (const queue of [derivativeQueue, replicationQueue, ocrQueue]) queue.on('error', () => {});
   const pump = new DispatchPump({
     db: readDb,
-    queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue },
+    queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue, [QUEUES.ocr]: ocrQueue },
     jobOptions: JOB_OPTIONS,
     redis: queueRedis,
     markerKey: `${config.queuePrefix}:dispatch:epoch`,
@@ -259,7 +261,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await pump.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
-      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close()]).catch(() => {});
+      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close(), ocrQueue.close()]).catch(() => {});
       await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       await search.stop();
       await searchIndex.close();
@@ -293,9 +295,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Children share our redis (the private one's socket, or REDIS_URL) and our event store;
   // started once the port is ours, so that a refused start leaves none behind.
   if (options.workers) {
-    children = Object.keys(WORKERS).map((name) =>
-      superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger),
-    );
+    children = workersToRun(config).map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger));
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

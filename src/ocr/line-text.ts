@@ -1,4 +1,4 @@
-import type { OcrLine, OcrPage, OcrWord } from './port.js';
+import type { OcrPage, OcrWord } from './port.js';
 
 const HAN = /^[\p{Script=Han}\u3005\u3007\u303B]+$/u;
 
@@ -11,11 +11,32 @@ export function spaceBetween(before: OcrWord, after: OcrWord): boolean {
   return !(HAN.test(before.text) && HAN.test(after.text));
 }
 
-export function lineText(line: OcrLine): string {
-  return line.words.map((w, i) => (i > 0 && spaceBetween(line.words[i - 1] as OcrWord, w) ? ' ' : '') + w.text).join('');
-}
-
 /** The page as plain text: a line per line, a blank line between blocks, in reading order. */
 export function pageText(page: OcrPage): string {
-  return page.blocks.map((b) => b.lines.map(lineText).join('\n')).join('\n\n');
+  return pageTextWithWords(page).text;
+}
+
+/** A word of the page text: where it is in the text (UTF-16 offsets, end exclusive) and its box. */
+export interface PlacedWord {
+  start: number;
+  end: number;
+  word: OcrWord;
+}
+
+/** The page text (as `pageText`) with each word's place in it, for search hits and annotations. */
+export function pageTextWithWords(page: OcrPage): { text: string; words: PlacedWord[] } {
+  let text = '';
+  const words: PlacedWord[] = [];
+  page.blocks.forEach((block, b) => {
+    if (b > 0) text += '\n\n';
+    block.lines.forEach((line, l) => {
+      if (l > 0) text += '\n';
+      line.words.forEach((word, w) => {
+        if (w > 0 && spaceBetween(line.words[w - 1] as OcrWord, word)) text += ' ';
+        words.push({ start: text.length, end: text.length + word.text.length, word });
+        text += word.text;
+      });
+    });
+  });
+  return { text, words };
 }

@@ -1,5 +1,6 @@
 import { isEventType, parseEventData } from '../domain/events.ts';
-import { type DerivativeJob, QUEUES, type ReplicationJob } from '../queue/queues.ts';
+import { pageImageId } from '../domain/page-image.ts';
+import { type DerivativeJob, type OcrJob, QUEUES, type ReplicationJob } from '../queue/queues.ts';
 import { WORK_STREAM_PREFIXES } from './decode.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
@@ -10,8 +11,14 @@ import type { ReadModelDb } from './read-model-db.ts';
  * checkpoint, so no job is ever lost or invented; the dispatch pump moves pending rows to
  * BullMQ. A row closes when the log shows the work's outcome (DerivativeCreated or
  * DerivativeFailed), so if Redis loses its data the pump can re-enqueue every row still open.
+ *
+ * A page's derivative asks for its OCR, unless the page has a text already: one recorded
+ * before the derivative (a born-digital PDF text, a transcription, an earlier reading) is
+ * remembered in `dispatch_page_text`, and one recorded later (in the same append as the
+ * derivative, or by the OCR worker) closes the row. A rebuild replays the same, so it reads
+ * no page that has a text; an OcrFailed closes the row, and a page's next derivative asks again.
  */
-const TYPES = ['FileIngested', 'DerivativeCreated', 'DerivativeFailed', 'FileReplicated', 'ObjectWithdrawn'];
+const TYPES = ['FileIngested', 'DerivativeCreated', 'DerivativeFailed', 'FileReplicated', 'ObjectWithdrawn', 'PageTextRecorded', 'OcrCompleted', 'OcrFailed'];
 
 export type OutboxState = 'pending' | 'enqueued' | 'done';
 
@@ -36,7 +43,7 @@ export interface DispatcherOptions {
  */
 export const dispatcher = (options: DispatcherOptions): Projection => ({
   name: 'dispatcher',
-  version: 2,
+  version: 3,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES], eventTypes: TYPES },
 
   setup(db) {
@@ -54,11 +61,13 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
       );
       CREATE INDEX IF NOT EXISTS dispatch_outbox_by_state ON dispatch_outbox (state, created_at);
       CREATE INDEX IF NOT EXISTS dispatch_outbox_by_subject ON dispatch_outbox (subject);
+      -- Pages ("objectId/imageId") that have a text: no OCR is asked for them.
+      CREATE TABLE IF NOT EXISTS dispatch_page_text (subject TEXT PRIMARY KEY) WITHOUT ROWID;
     `);
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS dispatch_outbox;');
+    db.exec('DROP TABLE IF EXISTS dispatch_outbox; DROP TABLE IF EXISTS dispatch_page_text;');
   },
 
   apply(db, events) {
@@ -67,6 +76,8 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
        VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
     );
     const close = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject = ? AND queue = ?");
+    const hasText = db.prepare<[string], { subject: string }>('SELECT subject FROM dispatch_page_text WHERE subject = ?');
+    const markText = db.prepare('INSERT OR IGNORE INTO dispatch_page_text (subject) VALUES (?)');
     // Derivatives of a withdrawn object are pointless; its replication is not (it is still kept).
     const closeObject = db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE subject >= ? AND subject < ? AND queue = ?");
     for (const e of events) {
@@ -83,10 +94,32 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
           insert.run(e.id, QUEUES.derivatives, 'derive', JSON.stringify(job), `${f.objectId}/${f.fileId}`, e.metadata.occurredAt);
           break;
         }
-        case 'DerivativeCreated':
         case 'DerivativeFailed': {
-          const d = parseEventData(e.type, e.metadata.schemaVersion, e.data);
+          const d = parseEventData('DerivativeFailed', e.metadata.schemaVersion, e.data);
           close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
+          break;
+        }
+        case 'DerivativeCreated': {
+          const d = parseEventData('DerivativeCreated', e.metadata.schemaVersion, e.data);
+          close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
+          const page = d.page ?? 1;
+          const subject = `${d.objectId}/${pageImageId(d.fileId, page)}`;
+          if (hasText.get(subject)) break;
+          const job: OcrJob = { objectId: d.objectId, fileId: d.fileId, page, masterSha512: d.masterSha512, cause: e.id };
+          insert.run(e.id, QUEUES.ocr, 'read', JSON.stringify(job), subject, e.metadata.occurredAt);
+          break;
+        }
+        case 'PageTextRecorded':
+        case 'OcrCompleted': {
+          const p = parseEventData(e.type, e.metadata.schemaVersion, e.data);
+          const subject = `${p.objectId}/${pageImageId(p.fileId, p.page ?? 1)}`;
+          markText.run(subject);
+          close.run(subject, QUEUES.ocr);
+          break;
+        }
+        case 'OcrFailed': {
+          const f = parseEventData('OcrFailed', e.metadata.schemaVersion, e.data);
+          close.run(`${f.objectId}/${pageImageId(f.fileId, f.page ?? 1)}`, QUEUES.ocr);
           break;
         }
         case 'FileReplicated': {
@@ -99,6 +132,7 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
           const w = parseEventData('ObjectWithdrawn', e.metadata.schemaVersion, e.data);
           // Every subject of the object: "id/" up to (not including) "id0" ('0' follows '/').
           closeObject.run(`${w.objectId}/`, `${w.objectId}0`, QUEUES.derivatives);
+          closeObject.run(`${w.objectId}/`, `${w.objectId}0`, QUEUES.ocr);
           break;
         }
       }

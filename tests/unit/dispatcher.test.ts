@@ -16,7 +16,7 @@ import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts'
 import { DispatchPump } from '../../src/queue/dispatch-pump.ts';
 import { JOB_OPTIONS, QUEUES } from '../../src/queue/queues.ts';
 import { collect } from '../helpers/events.ts';
-import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
+import { recordDerivative, recordFact, recordFacts } from '../../src/application/machine-facts.ts';
 
 /**
  * The dispatcher (the log as outbox) and its pump, on a real SQLite log and the machine's
@@ -109,7 +109,16 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
     const last = events[events.length - 1]!.position;
     const more = await collect(store.readAll({ after: last, filter: dispatcher.filter }));
     applyBatch(db, dispatcher, last, more);
-    t.deepEqual(outboxCounts(db), { pending: 0, enqueued: 0, done: 2 });
+    // Both derivative jobs are closed; p1's page now asks for its OCR.
+    t.deepEqual(
+      db.prepare<[], { queue: string; state: string; subject: string }>('SELECT queue, state, subject FROM dispatch_outbox ORDER BY queue, subject').all(),
+      [
+        { queue: QUEUES.derivatives, state: 'done', subject: 'o1/p1' },
+        { queue: QUEUES.derivatives, state: 'done', subject: 'o1/p2' },
+        { queue: QUEUES.ocr, state: 'pending', subject: 'o1/p1' },
+      ],
+    );
+    db.prepare("UPDATE dispatch_outbox SET state = 'done' WHERE queue = ?").run(QUEUES.ocr);
     // Closed jobs are not offered again even when redis is lost once more.
     await redis.del(`${prefix}:dispatch:epoch`);
     t.is(await pump.pumpOnce(), 0);
@@ -248,6 +257,98 @@ test.serial('a job that ended failed or vanished with no outcome in the log is e
     await queue.close();
     redis.disconnect();
     workerRedis.disconnect();
+    db.close();
+    await store.close();
+  }
+});
+
+test.serial("a page's derivative asks for its OCR unless the page has a text; the reading, a failure or withdrawal closes it, and a rebuild reads no page again", async (t) => {
+  const store = new SqliteEventStore(join(root, 'ocr-events.sqlite'));
+  const db = openReadModelDb(':memory:');
+  const derivative = (fileId: string, c: string, page?: number): { type: 'DerivativeCreated'; data: DerivativeInfo & { objectId: string; fileId: string } } => ({
+    type: 'DerivativeCreated',
+    data: {
+      objectId: 'o5',
+      fileId,
+      masterSha512: hex(c, 128),
+      ...(page ? { page } : {}),
+      width: 100,
+      height: 100,
+      pyramid: { sha256: hex('d', 64), size: 1000, levels: 1 },
+      tileSize: 256,
+      scaleFactors: [1],
+      tiles: 1,
+      sizes: [{ width: 100, height: 100 }],
+      software: 'test',
+    },
+  });
+  const text = (fileId: string, source: 'ocr' | 'born-digital', page?: number) =>
+    ({ type: 'PageTextRecorded', data: { objectId: 'o5', fileId, ...(page ? { page } : {}), text: 'Sách', source } }) as const;
+  const rows = () =>
+    db.prepare<[string], { job_id: string; state: string; subject: string; payload: string }>('SELECT job_id, state, subject, payload FROM dispatch_outbox WHERE queue = ? ORDER BY subject').all(QUEUES.ocr);
+  let last: bigint | null = null;
+  const catchUp = async () => {
+    const events = await collect(store.readAll({ ...(last === null ? {} : { after: last }), filter: dispatcher.filter }));
+    applyBatch(db, dispatcher, last, events);
+    if (events.length) last = events[events.length - 1]!.position;
+  };
+  try {
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o5', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    for (const [id, c] of [['a1', '5'], ['a2', '6'], ['a3', '7'], ['a4', '8']] as const) {
+      await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o5', file: file(id, c) }, ctx);
+    }
+    prepareProjection(db, dispatcher);
+    // a1: page 1's derivative asks for its OCR, keyed by the DerivativeCreated.
+    const made = await recordFacts(store, 'o5', [derivative('a1', '5')], ctx);
+    // a2: page 2's born-digital text comes in the same append as its derivative; page 1 had one before its derivative.
+    await recordFacts(store, 'o5', [text('a2', 'born-digital')], ctx);
+    await recordFacts(store, 'o5', [derivative('a2', '6'), derivative('a2', '6', 2), text('a2', 'born-digital', 2)], ctx);
+    // a3 and a4: asked for, open.
+    await recordFacts(store, 'o5', [derivative('a3', '7'), derivative('a4', '8', 3)], ctx);
+    await catchUp();
+    t.deepEqual(
+      rows().map((r) => [r.subject, r.state]),
+      [['o5/a1', 'pending'], ['o5/a2~p2', 'done'], ['o5/a3', 'pending'], ['o5/a4~p3', 'pending']],
+    );
+    const a1 = rows()[0]!;
+    t.is(a1.job_id, made.events[0]!.id);
+    t.deepEqual(JSON.parse(a1.payload), { objectId: 'o5', fileId: 'a1', page: 1, masterSha512: hex('5', 128), cause: made.events[0]!.id });
+    t.is(JSON.parse(rows()[3]!.payload).page, 3);
+
+    // a1 is read, a3 fails; a4's work is withdrawn.
+    const outputs = { text: { sha256: hex('e', 64), size: 4 }, hocr: { sha256: hex('e', 64), size: 4 }, alto: { sha256: hex('e', 64), size: 4 } };
+    await recordFacts(store, 'o5', [
+      {
+        type: 'OcrCompleted',
+        data: {
+          objectId: 'o5', fileId: 'a1', masterSha512: hex('5', 128), engine: { name: 'tesseract.js', version: '7', models: [] }, languages: ['vie'],
+          meanConfidence: 90, words: 1, textSha256: hex('f', 64), outputs,
+        },
+      },
+      text('a1', 'ocr'),
+    ], ctx);
+    await recordFacts(store, 'o5', [{ type: 'OcrFailed', data: { objectId: 'o5', fileId: 'a3', masterSha512: hex('7', 128), reason: 'no OCR model for language "xyz"', attempts: 1 } }], ctx);
+    await catchUp();
+    t.deepEqual(rows().map((r) => [r.subject, r.state]), [['o5/a1', 'done'], ['o5/a2~p2', 'done'], ['o5/a3', 'done'], ['o5/a4~p3', 'pending']]);
+    // A page read already asks for nothing when its derivative is made again; one that failed asks again.
+    const again = await recordFacts(store, 'o5', [derivative('a1', '5'), derivative('a3', '7')], ctx);
+    await catchUp();
+    const pending = rows().filter((r) => r.state === 'pending');
+    t.deepEqual(pending.map((r) => r.subject), ['o5/a3', 'o5/a4~p3']);
+    t.is(pending[0]!.job_id, again.events[1]!.id);
+    await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'o5', reason: 'Trả lại' }, ctx);
+    await catchUp();
+    const before = rows();
+    t.deepEqual(before.filter((r) => r.state !== 'done'), []);
+
+    // A rebuild from the log ends where the live projection is: nothing asks for a page with text.
+    dispatcher.reset(db);
+    prepareProjection(db, dispatcher);
+    last = null;
+    db.prepare("UPDATE projection_checkpoints SET position = NULL WHERE name = 'dispatcher'").run();
+    await catchUp();
+    t.deepEqual(rows(), before);
+  } finally {
     db.close();
     await store.close();
   }
