@@ -68,6 +68,9 @@ const EnvSchema = z.object({
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
   THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
+  THUKHO_PDF_DPI: z.coerce.number().int().min(36).max(1200).default(300),
+  THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
+  THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
 });
 
 export interface Config {
@@ -138,6 +141,15 @@ export interface Config {
   minFreeBytes: number;
   /** HanaMinA.ttf and HanaMinB.ttf (fonts-hanazono), served subset to pages with Nôm; subsets cached in cacheDir. */
   nomFont: { dir: string; cacheDir: string };
+  /** How the pages of a PDF master become images (see workers/derivatives.ts). */
+  pdf: {
+    /** Resolution a page is rendered at, lowered for pages that would pass `maxEdge` or `maxPixels`. */
+    dpi: number;
+    /** Longest side of a rendered page, in pixels. */
+    maxEdge: number;
+    /** Pages beyond this many are not made (one DerivativeFailed says so). */
+    maxPages: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -232,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
+    pdf: { dpi: e.THUKHO_PDF_DPI, maxEdge: e.THUKHO_PDF_MAX_EDGE, maxPages: e.THUKHO_PDF_MAX_PAGES },
   };
 }
 

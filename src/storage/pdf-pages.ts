@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { getDocument, InvalidPDFException, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, InvalidPDFException, VerbosityLevel, version as pdfjsVersion } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem, TextStyle } from 'pdfjs-dist/types/src/display/api.js';
 import type { PageViewport } from 'pdfjs-dist/types/src/display/display_utils.js';
@@ -20,6 +20,9 @@ import type { ImageInputOptions } from '../image-input.ts';
  * 64 KiB on demand, so a 2,000-page PDF is not read whole to count its pages), and the 14
  * standard fonts, CMaps, ICC profiles and image decoders come from pdfjs-dist's own folders.
  */
+
+/** What reads and draws PDFs here, as recorded with what it made ("pdf.js 5.6.205"). */
+export const PDF_ENGINE = `pdf.js ${pdfjsVersion}`;
 
 export type PdfErrorCode = 'password-required' | 'corrupt' | 'page-out-of-range';
 
@@ -52,6 +55,8 @@ export interface PageRasterOptions {
    * page rendered here can be opened by the derivatives worker and the image server.
    */
   maxPixels: ImageInputOptions['maxPixels'];
+  /** Longest side in pixels, if any: bounds one page's raster whatever the page's size. */
+  maxEdge?: number;
 }
 
 export interface PageRaster {
@@ -169,11 +174,13 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The resolution at which a page fits the pixel limit, and its pixel size there. */
+/** The resolution at which a page fits the pixel limit and the longest side, and its pixel size there. */
 export function pageRaster(size: PdfPageSize, options: PageRasterOptions): PageRaster {
   if (!(options.dpi > 0) || !Number.isFinite(options.dpi)) throw new RangeError(`dpi must be a positive number, not ${options.dpi}`);
   if (!Number.isInteger(options.maxPixels) || options.maxPixels < 1) throw new RangeError(`maxPixels must be a whole number of pixels, at least 1, not ${options.maxPixels}`);
-  let dpi = options.dpi;
+  const { maxEdge } = options;
+  if (maxEdge !== undefined && (!Number.isInteger(maxEdge) || maxEdge < 1)) throw new RangeError(`maxEdge must be a whole number of pixels, at least 1, not ${maxEdge}`);
+  let dpi = maxEdge === undefined ? options.dpi : Math.min(options.dpi, (maxEdge * POINTS_PER_INCH) / Math.max(size.width, size.height));
   const pixels = (d: number) => {
     const scale = d / POINTS_PER_INCH;
     return { width: Math.max(1, Math.round(size.width * scale)), height: Math.max(1, Math.round(size.height * scale)) };
@@ -182,11 +189,12 @@ export function pageRaster(size: PdfPageSize, options: PageRasterOptions): PageR
   if (width * height > options.maxPixels) {
     dpi *= Math.sqrt(options.maxPixels / (width * height));
     ({ width, height } = pixels(dpi));
-    // Rounding may still land a pixel row over the limit.
-    while (width * height > options.maxPixels && dpi > 0) {
-      dpi *= 0.999;
-      ({ width, height } = pixels(dpi));
-    }
+  }
+  // Rounding may still land a pixel row over a limit.
+  const over = () => width * height > options.maxPixels || (maxEdge !== undefined && Math.max(width, height) > maxEdge);
+  while (over() && dpi > 0) {
+    dpi *= 0.999;
+    ({ width, height } = pixels(dpi));
   }
   return { width, height, dpi };
 }
