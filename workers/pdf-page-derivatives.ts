@@ -16,11 +16,10 @@ import { redactPaths } from '../src/storage/redact-paths.ts';
  * right after it, so that the page is never sent to OCR.
  *
  * Pages are made one at a time and recorded a batch at a time: a 2,000-page PDF holds one
- * page's raster and a batch's facts, never the whole document. Page 1 is made first (it is
- * the work's thumbnail) and recorded last, in the final append: its fact then means that
- * every page is accounted for (made, failed, or beyond THUKHO_PDF_MAX_PAGES), which is what
- * closing the master's derivative job on it needs. A retry after a crash rebuilds nothing
- * already in the derivative store and records nothing already on record.
+ * page's raster and a batch's facts, never the whole document. Batches are recorded in page
+ * order, so that the canvases (and the page numbers the search index gives page texts, taken
+ * from the canvases on record) grow from page 1 as pages are made. A retry after a crash
+ * rebuilds nothing already in the derivative store and records nothing already on record.
  *
  * Resolution: 300 dpi by default (THUKHO_PDF_DPI), the resolution text is scanned at and OCR
  * engines are trained on, so that born-digital and scanned pages look and zoom alike; lowered
@@ -95,7 +94,6 @@ export async function derivePdfPages(ctx: PdfPagesContext, job: PdfPagesJob, mas
 
     const result: PdfPagesResult = { pages: total, made: 0, failed: 0, texts: 0, tiles: 0, recorded: 0, msPerPage: 0 };
     let spent = 0;
-    let first: PageDerivativeOutcome | undefined;
     let batch: PageDerivativeOutcome[] = [];
     let batchBytes = 0;
     const flush = async (outcomes: PageDerivativeOutcome[]) => {
@@ -125,10 +123,6 @@ export async function derivePdfPages(ctx: PdfPagesContext, job: PdfPagesJob, mas
         outcome = failure(page, `page ${page} of ${total}: ${reason}`);
         result.failed++;
       }
-      if (page === 1) {
-        first = outcome;
-        continue;
-      }
       batch.push(outcome);
       batchBytes += 'text' in outcome && outcome.text ? outcome.text.text.length * 2 + (outcome.text.words?.length ?? 0) * WORD_BYTES : 0;
       if (batch.length >= BATCH_PAGES || batchBytes >= BATCH_BYTES) {
@@ -142,7 +136,7 @@ export async function derivePdfPages(ctx: PdfPagesContext, job: PdfPagesJob, mas
       batch.push(failure(last + 1, `${skipped} of ${total} were not made: this server makes at most ${config.pdf.maxPages} pages of one PDF (THUKHO_PDF_MAX_PAGES).`));
       result.failed += total - last;
     }
-    await flush(first ? [...batch, first] : batch);
+    await flush(batch);
     result.msPerPage = result.made === 0 ? 0 : Math.round(spent / result.made);
     return result;
   } finally {
