@@ -70,7 +70,7 @@ export async function startDerivativesWorker(options: {
     const pages = file.image?.pages ?? 1;
     try {
       if (file.mediaType === 'application/pdf') {
-        const pdfJob = { objectId: data.objectId, fileId: data.fileId, masterSha512: data.masterSha512, attempts: job.attemptsMade + 1 };
+        const pdfJob = { objectId: data.objectId, fileId: data.fileId, masterSha512: data.masterSha512, attempts: job.attemptsMade + 1, ingestPages: file.pdf?.pages };
         let made: PdfPagesResult;
         try {
           made = await derivePdfPages({ store, derivatives, config, logger, facts: { ...ACTOR, causationId: data.cause } }, pdfJob, master);

@@ -3,6 +3,7 @@ import { type OwnPageText, type PageDerivativeOutcome, recordPageDerivatives } f
 import type { CommandContext } from '../src/application/command-handler.ts';
 import type { Config } from '../src/config.ts';
 import type { DerivativeInfo } from '../src/domain/events.ts';
+import { MAX_PAGES } from '../src/domain/page-image.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { DerivativeError, type DerivativeStore } from '../src/iiif/derivative-store.ts';
 import { openPdf, PDF_ENGINE, PdfError, type PageRasterOptions, type PageText, type PdfDocument } from '../src/storage/pdf-pages.ts';
@@ -41,6 +42,8 @@ export interface PdfPagesJob {
   masterSha512: string;
   /** Attempts of this job so far, this one included. */
   attempts: number;
+  /** Pages counted at ingest (FileIngested `pdf.pages`), a hint: see unreachable below. */
+  ingestPages?: number | undefined;
 }
 
 export interface PdfPagesResult {
@@ -135,6 +138,15 @@ export async function derivePdfPages(ctx: PdfPagesContext, job: PdfPagesJob, mas
       const skipped = last + 1 === total ? `page ${total}` : `pages ${last + 1}–${total}`;
       batch.push(failure(last + 1, `${skipped} of ${total} were not made: this server makes at most ${config.pdf.maxPages} pages of one PDF (THUKHO_PDF_MAX_PAGES).`));
       result.failed += total - last;
+    } else if (unreachable(job, total, batch)) {
+      // pdf.js counts the pages it can reach: a broken entry in the page tree ends its count
+      // there, and the pages after it are silently gone. The ingest count (page objects in the
+      // file) says they exist; a count above pdf.js's is alone no proof (an incremental update
+      // repeats the page objects it changes), but with the last reachable page broken it is.
+      const expected = job.ingestPages!;
+      const skipped = total + 1 === expected ? `page ${expected}` : `pages ${total + 1}–${expected}`;
+      batch.push(failure(total + 1, `${skipped} of ${expected} (as counted at ingest) were not made: they come after page ${total}, whose entry in the page tree is broken, and pdf.js cannot reach them.`));
+      result.failed += expected - total;
     }
     await flush(batch);
     result.msPerPage = result.made === 0 ? 0 : Math.round(spent / result.made);
@@ -142,6 +154,12 @@ export async function derivePdfPages(ctx: PdfPagesContext, job: PdfPagesJob, mas
   } finally {
     await doc.close();
   }
+}
+
+/** The last page pdf.js reaches is broken, and ingest counted pages after it. */
+function unreachable(job: PdfPagesJob, total: number, batch: readonly PageDerivativeOutcome[]): boolean {
+  const lastPage = batch[batch.length - 1];
+  return job.ingestPages !== undefined && job.ingestPages > total && total + 1 <= MAX_PAGES && lastPage?.page === total && 'failure' in lastPage;
 }
 
 /**
