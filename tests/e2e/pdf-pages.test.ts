@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { pdf, type PdfPageSpec } from '../helpers/pdf.ts';
+import { firstTilePainted, launchChromium, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { testWithServer } from '../helpers/server.ts';
 
@@ -18,6 +20,8 @@ const MAX_PAGES = 5;
 const test = testWithServer({ THUKHO_PDF_MAX_PAGES: String(MAX_PAGES) });
 
 let worker: DerivativesWorker | undefined;
+/** The two-page work of the first test, opened in the reading room by the second. */
+let twoPages: { objectId: string; fileId: string } | undefined;
 test.serial.before((t) => {
   const s = t.context.server;
   return startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config }).then((w) => {
@@ -69,6 +73,7 @@ test.serial('a two-page PDF with a Vietnamese text layer: two canvases in order,
   const file = await uploadFile(s, objectId, bytes, 'dia_ba.pdf');
   const fileId = file.fileId as string;
   t.like(file, { mediaType: 'application/pdf', pdf: { pages: 2 } });
+  twoPages = { objectId, fileId };
 
   const manifest = await poll('a manifest with both pages', 120_000, async () => {
     const res = await fetch(`${s.url}/iiif/manifest/${objectId}`);
@@ -165,6 +170,31 @@ test.serial('a two-page PDF with a Vietnamese text layer: two canvases in order,
   t.false(html.includes('data-code="pages-pending"'));
   t.true(html.includes(`href="/api/objects/${objectId}/files/${fileId}/content"`));
   t.regex(html, /data-role="original-download"[^>]*>Tải tệp PDF gốc \(dia_ba\.pdf\)/);
+});
+
+test.serial('the reading room in Chromium opens the PDF\'s two pages and paints page 1 from its tiles', async (t) => {
+  if (!twoPages) return t.fail('the two-page PDF was not made');
+  const { objectId, fileId } = twoPages;
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    const page = await context.newPage();
+    const { unexpected } = watchProblems(page, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
+    const tiles: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/iiif/3/')) tiles.push(r.url());
+    });
+    await page.goto(`${t.context.server.url}/objects/${objectId}`, { waitUntil: 'domcontentloaded' });
+    t.is(await viewerSettled(page), 'ready');
+    await firstTilePainted(page);
+    t.is(await page.getAttribute('#thukho-viewer', 'data-page-count'), '2');
+    t.is(await page.locator('nav[data-role="thumbnails"] button[data-page]').count(), 2);
+    t.true(tiles.some((u) => u.includes(`/iiif/3/${fileId}/`)), 'page 1 is drawn from its own image service');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await browser?.close();
+  }
 });
 
 test.serial('a restricted PDF: no original offered in its manifest or page, and not downloadable anonymously', async (t) => {
