@@ -6,6 +6,7 @@ import { getDocument, InvalidPDFException, VerbosityLevel, version as pdfjsVersi
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem, TextStyle } from 'pdfjs-dist/types/src/display/api.js';
 import type { PageViewport } from 'pdfjs-dist/types/src/display/display_utils.js';
+import sharp from 'sharp';
 import { z } from 'zod';
 import type { Bilingual } from '../domain/errors.ts';
 import { PAGE_TEXT_MAX_CHARS, type EventData } from '../domain/events.ts';
@@ -67,7 +68,13 @@ export interface PageRaster {
 }
 
 export interface RenderedPage extends PageRaster {
+  /**
+   * The page as PNG: one grey channel when every pixel is grey (black text on white, as most
+   * pages are: their derivatives then keep one channel too), else RGB. Compressed lightly: it
+   * is a step on the way to the derivatives, and zlib's default level costs more than drawing.
+   */
   png: Buffer;
+  channels: 1 | 3;
 }
 
 export type PageWord = NonNullable<EventData<'PageTextRecorded'>['words']>[number];
@@ -96,7 +103,7 @@ const POINTS_PER_INCH = 72;
 
 /** pdfjs types its canvas factory as Object; this is the part used here. */
 interface CanvasFactory {
-  create(width: number, height: number): { canvas: { toBuffer(mime: 'image/png'): Buffer }; context: unknown };
+  create(width: number, height: number): { canvas: { data(): Buffer }; context: unknown };
   destroy(canvasAndContext: unknown): void;
 }
 
@@ -225,7 +232,12 @@ class PdfjsDocument implements PdfDocument {
       const target = factory.create(raster.width, raster.height);
       try {
         await page.render({ canvas: null, canvasContext: target.context as CanvasRenderingContext2D, viewport, background: 'rgb(255,255,255)' }).promise;
-        return { ...raster, png: target.canvas.toBuffer('image/png') };
+        // The background is opaque white, so the premultiplied pixels are the plain ones.
+        const rgba = target.canvas.data();
+        const channels = isGrey(rgba) ? 1 : 3;
+        const pixels = sharp(rgba, { raw: { width: raster.width, height: raster.height, channels: 4 }, limitInputPixels: options.maxPixels });
+        const png = await (channels === 1 ? pixels.extractChannel(0) : pixels.removeAlpha()).png({ compressionLevel: 1 }).toBuffer();
+        return { ...raster, png, channels };
       } finally {
         factory.destroy(target);
       }
@@ -285,6 +297,14 @@ class PdfjsDocument implements PdfDocument {
       error,
     );
   }
+}
+
+/** Whether every pixel of an RGBA raster has red = green = blue. */
+function isGrey(rgba: Buffer): boolean {
+  for (let i = 0; i < rgba.length; i += 4) {
+    if (rgba[i] !== rgba[i + 1] || rgba[i] !== rgba[i + 2]) return false;
+  }
+  return true;
 }
 
 function fittedViewport(page: PDFPageProxy, options: PageRasterOptions): { viewport: PageViewport; raster: PageRaster } {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
+import sharp from 'sharp';
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
@@ -71,6 +72,8 @@ test('40 pages: recorded 16 pages an append, in page order, each page\'s text ri
     t.deepEqual(facts.map((f) => [f.type, f.page]), expected);
     t.deepEqual(facts.filter((f) => f.type === 'PageTextRecorded').map((f) => f.data.text), Array.from({ length: 40 }, (_, i) => `Trang ${i + 1}`));
     t.deepEqual([facts[0]!.data.width, facts[0]!.data.height], [150, 100]);
+    // Black text on white: the derivatives keep one grey channel, as a grey scan's do.
+    t.is((await sharp(s.derivatives.pyramidPath(SHA, 2)).metadata()).channels, 1);
 
     s.appends.length = 0;
     t.like(await derivePdfPages(s.ctx, { ...job, attempts: 2 }, master), { made: 40, recorded: 0 });
