@@ -163,8 +163,9 @@ export type PageDerivativeOutcome =
   | { page: number; failure: { masterSha512: string; reason: string; attempts: number } };
 
 /**
- * Records the derivatives (and the pages that failed) of one master in one append, so that a
- * crash never leaves some of its pages recorded and the job closed. A derivative already on
+ * Records the derivatives (and the pages that failed, and the text a page carries itself) of
+ * one master, or of a batch of a long PDF's pages, in one append, so that a crash never leaves
+ * some of them recorded and the job closed. A derivative already on
  * record with the same pyramid is the same fact, and a failure is not recorded over what is
  * already known of that page (a failure after a success would hide the derivative). Returns
  * how many facts it appended.
