@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
+import { DerivativeStore } from '../../src/iiif/derivative-store.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
@@ -21,7 +22,7 @@ const test = testWithServer({ THUKHO_PDF_MAX_PAGES: String(MAX_PAGES) });
 
 let worker: DerivativesWorker | undefined;
 /** The two-page work of the first test, opened in the reading room by the second. */
-let twoPages: { objectId: string; fileId: string } | undefined;
+let twoPages: { objectId: string; fileId: string; sha512: string } | undefined;
 test.serial.before((t) => {
   const s = t.context.server;
   return startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config }).then((w) => {
@@ -73,7 +74,7 @@ test.serial('a two-page PDF with a Vietnamese text layer: two canvases in order,
   const file = await uploadFile(s, objectId, bytes, 'dia_ba.pdf');
   const fileId = file.fileId as string;
   t.like(file, { mediaType: 'application/pdf', pdf: { pages: 2 } });
-  twoPages = { objectId, fileId };
+  twoPages = { objectId, fileId, sha512: (file.digests as { sha512: string }).sha512 };
 
   const manifest = await poll('a manifest with both pages', 120_000, async () => {
     const res = await fetch(`${s.url}/iiif/manifest/${objectId}`);
@@ -195,6 +196,23 @@ test.serial('the reading room in Chromium opens the PDF\'s two pages and paints 
   } finally {
     await browser?.close();
   }
+});
+
+test.serial('a PDF page whose derivative is lost is never drawn from the master per request: 503 with Retry-After, the page made again, then served', async (t) => {
+  if (!twoPages) return t.fail('the two-page PDF was not made');
+  const s = t.context.server;
+  const { fileId, sha512 } = twoPages;
+  await rm(new DerivativeStore(s.config.derivativesDir).dir(sha512, 2), { recursive: true, force: true });
+  // A region no one asked for yet: not a pre-cut tile, not in a cache.
+  const url = `${s.url}/iiif/3/${fileId}~p2/20,20,700,300/max/0/default.jpg`;
+  const gone = await fetch(url);
+  t.is(gone.status, 503);
+  t.truthy(gone.headers.get('retry-after'));
+  const back = await poll('page 2 made again and served', 120_000, async () => {
+    const res = await fetch(url);
+    return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
+  }, 500);
+  t.like(await sharp(back).metadata(), { width: 700, height: 300 });
 });
 
 test.serial('a restricted PDF: no original offered in its manifest or page, and not downloadable anonymously', async (t) => {
