@@ -81,7 +81,7 @@ export async function startDerivativesWorker(options: {
         }
         const { pages: pdfPages, failed, texts, tiles, msPerPage } = made;
         logger.info({ objectId: data.objectId, fileId: data.fileId, pages: pdfPages, failed, texts, tiles, msPerPage, ms: Date.now() - started }, 'PDF pages made');
-        if (failed === pdfPages) throw new UnrecoverableError(`no page of the PDF could be made (${pdfPages} failed)`);
+        if (made.made === 0) throw new UnrecoverableError(`no page of the PDF could be made (${failed} of ${pdfPages} failed)`);
         return { outcome: made.recorded > 0 ? 'created' : 'recorded-already', tiles, ms: Date.now() - started };
       }
       // Every page is built before anything is recorded, and all are recorded in one append:
