@@ -342,3 +342,25 @@ test.serial('bad PDFs: page 3 broken, no pages, 2,000 pages: a DerivativeFailed 
   });
   t.deepEqual(next.map((f) => f.type), ['DerivativeCreated', 'PageTextRecorded']);
 });
+
+test.serial('while a PDF waits for its pages, its object page says they are being prepared (not "not digitised") and offers the original; then shows them', async (t) => {
+  const s = t.context.server;
+  await worker?.close();
+  worker = undefined;
+  const objectId = (await staffCall(s, 'POST', '/api/objects', { title: 'Đang chuẩn bị', accessLevel: 'open' })).id as string;
+  const fileId = (await uploadFile(s, objectId, pdf([{ ...PAGE_1, lines: [{ x: 30, y: 250, size: 22, text: 'Chờ vẽ trang' }] }]), 'cho.pdf')).fileId as string;
+  const waiting = await (await fetch(`${s.url}/objects/${objectId}`)).text();
+  t.true(waiting.includes('data-code="pages-pending"'));
+  t.regex(waiting, /Các trang của tệp PDF đang được chuẩn bị để xem/);
+  t.false(waiting.includes('data-code="no-images"'));
+  t.false(waiting.includes('id="thukho-viewer"'));
+  t.true(waiting.includes(`href="/api/objects/${objectId}/files/${fileId}/content"`));
+  t.is((await fetch(`${s.url}/iiif/3/${fileId}/info.json`)).status, 404, 'no page image before it is drawn');
+
+  worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
+  const shown = await poll('the object page with the viewer', 120_000, async () => {
+    const html = await (await fetch(`${s.url}/objects/${objectId}`)).text();
+    return html.includes('id="thukho-viewer"') ? html : undefined;
+  }, 300);
+  t.false(shown.includes('pages-pending'));
+});
