@@ -6,7 +6,9 @@
  * each step and of the whole, and the process's peak RSS (one page at a time: it should not
  * grow with the number of pages).
  *
- *   npx tsx bench/iiif/pdf-pages.ts [pages=12] [dpi=300]
+ *   npx tsx bench/pdf/worker-pages.ts [pages=12] [dpi=300]
+ *
+ * bench:pdf (run.ts) times pdf.js alone over a 2,000-page file; this is the worker's whole step.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
