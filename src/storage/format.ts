@@ -601,11 +601,25 @@ async function identifyPdf(path: string, src: ByteSource, head: Buffer): Promise
       { version },
     );
   }
-  await refuseUserPassword(path, version);
+  if (await mayBeEncrypted(src)) await refuseUserPassword(path, version);
   const pdf: PdfFacts = { version };
   const pages = await countPdfPages(src);
   if (pages !== undefined) pdf.pages = pages;
   return { mediaType: 'application/pdf', format: 'pdf', size: src.size, pdf };
+}
+
+/** Where a trailer (or a cross-reference stream's dictionary) names /Encrypt: the file's two ends. */
+const ENCRYPT_SCAN = 256 * 1024;
+
+/**
+ * Whether a trailer may name an encryption dictionary: it sits at the end of the file (and
+ * also at the start of a linearized one). Only such files are opened with pdf.js here: a
+ * damaged PDF's repair reads the whole file, which the upload request should not pay for.
+ */
+async function mayBeEncrypted(src: ByteSource): Promise<boolean> {
+  const head = await src.read(0, ENCRYPT_SCAN);
+  const tail = await src.read(Math.max(0, src.size - ENCRYPT_SCAN), ENCRYPT_SCAN);
+  return head.includes('/Encrypt', 0, 'latin1') || tail.includes('/Encrypt', 0, 'latin1');
 }
 
 /**
