@@ -78,6 +78,9 @@ const EnvSchema = z.object({
       message: `a comma-separated list of OCR languages (ISO 639-3), each one of ${KNOWN_LANGUAGES.join(', ')}`,
     })
     .default(['vie']),
+  THUKHO_PDF_DPI: z.coerce.number().int().min(36).max(1200).default(300),
+  THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
+  THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
 });
 
 export interface Config {
@@ -155,6 +158,15 @@ export interface Config {
     concurrency: number | undefined;
     /** What a work whose record names no language is read as. */
     defaultLanguages: string[];
+  };
+  /** How the pages of a PDF master become images (see workers/derivatives.ts). */
+  pdf: {
+    /** Resolution a page is rendered at, lowered for pages that would pass `maxEdge` or `maxPixels`. */
+    dpi: number;
+    /** Longest side of a rendered page, in pixels. */
+    maxEdge: number;
+    /** Pages beyond this many are not made (one DerivativeFailed says so). */
+    maxPages: number;
   };
 }
 
@@ -251,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
+    pdf: { dpi: e.THUKHO_PDF_DPI, maxEdge: e.THUKHO_PDF_MAX_EDGE, maxPages: e.THUKHO_PDF_MAX_PAGES },
   };
 }
 

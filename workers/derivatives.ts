@@ -10,11 +10,13 @@ import { DerivativeJob, QUEUES, queueConnection } from '../src/queue/queues.ts';
 import { isNoSpace } from '../src/storage/disk-space.ts';
 import { OcflStorageRoot } from '../src/storage/ocfl.ts';
 import { redactPaths } from '../src/storage/redact-paths.ts';
+import { derivePdfPages, type PdfPagesResult, PdfUnusableError } from './pdf-page-derivatives.ts';
 
 /**
  * The derivatives worker: for each page of each ingested image, a pyramidal TIFF and the
  * pre-cut IIIF tile grid (see DerivativeStore), then `DerivativeCreated` on the work's
- * preservation stream (with `page` for pages 2… of a multi-page master).
+ * preservation stream (with `page` for pages 2… of a multi-page master). A PDF's pages are
+ * drawn first (see pdf-page-derivatives.ts); an encrypted or unreadable PDF fails at once.
  * Idempotent: the folder is keyed by the master's digest, and nothing is appended when the
  * same pyramid is already recorded. A master sharp cannot decode fails at once
  * (`DerivativeFailed`, no retries); I/O trouble is retried with backoff and recorded as a
@@ -44,7 +46,7 @@ export async function startDerivativesWorker(options: {
   const swept = await derivatives.sweepTemporary();
   if (swept) logger.warn({ folders: swept }, 'removed derivative builds left by a crash');
 
-  /** The whole master failed for a reason other than its pixels (I/O), after the last attempt. */
+  /** The whole master failed: for a reason other than its pixels (I/O) after the last attempt, or a PDF that cannot be opened. */
   const recordFailure = async (job: DerivativeJob, reason: string, attempts: number) => {
     try {
       const failure = { masterSha512: job.masterSha512, reason: redactPaths(reason).slice(0, 2000), attempts };
@@ -67,6 +69,21 @@ export async function startDerivativesWorker(options: {
     const master = ocfl.contentPathOnDisk(file.storage.ocflObjectId, file.storage.path);
     const pages = file.image?.pages ?? 1;
     try {
+      if (file.mediaType === 'application/pdf') {
+        const pdfJob = { objectId: data.objectId, fileId: data.fileId, masterSha512: data.masterSha512, attempts: job.attemptsMade + 1, ingestPages: file.pdf?.pages };
+        let made: PdfPagesResult;
+        try {
+          made = await derivePdfPages({ store, derivatives, config, logger, facts: { ...ACTOR, causationId: data.cause } }, pdfJob, master);
+        } catch (err) {
+          if (!(err instanceof PdfUnusableError)) throw err;
+          await recordFailure(data, err.reason, pdfJob.attempts);
+          throw new UnrecoverableError(err.reason);
+        }
+        const { pages: pdfPages, failed, texts, tiles, msPerPage } = made;
+        logger.info({ objectId: data.objectId, fileId: data.fileId, pages: pdfPages, failed, texts, tiles, msPerPage, ms: Date.now() - started }, 'PDF pages made');
+        if (made.made === 0) throw new UnrecoverableError(`no page of the PDF could be made (${failed} of ${pdfPages} failed)`);
+        return { outcome: made.recorded > 0 ? 'created' : 'recorded-already', tiles, ms: Date.now() - started };
+      }
       // Every page is built before anything is recorded, and all are recorded in one append:
       // the job is closed only with every page accounted for. A page that cannot be decoded
       // (a corrupt second IFD) is a failure of that page only; the others still become canvases.

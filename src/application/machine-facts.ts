@@ -154,12 +154,18 @@ async function summarise(store: EventStore, objectId: string, summary: Preservat
   }
 }
 
-/** What became of one page of a master: its derivative, or why none can be made. */
-export type PageDerivativeOutcome = { page: number; info: DerivativeInfo } | { page: number; failure: { masterSha512: string; reason: string; attempts: number } };
+/** Text a page carries itself (a born-digital PDF's text layer), recorded with its derivative. */
+export type OwnPageText = Omit<EventData<'PageTextRecorded'>, 'objectId' | 'fileId' | 'page'>;
+
+/** What became of one page of a master: its derivative (and its own text, if any), or why none can be made. */
+export type PageDerivativeOutcome =
+  | { page: number; info: DerivativeInfo; text?: OwnPageText }
+  | { page: number; failure: { masterSha512: string; reason: string; attempts: number } };
 
 /**
- * Records the derivatives (and the pages that failed) of one master in one append, so that a
- * crash never leaves some of its pages recorded and the job closed. A derivative already on
+ * Records the derivatives (and the pages that failed, and the text a page carries itself) of
+ * one master, or of a batch of a long PDF's pages, in one append, so that a crash never leaves
+ * some of them recorded and the job closed. A derivative already on
  * record with the same pyramid is the same fact, and a failure is not recorded over what is
  * already known of that page (a failure after a success would hide the derivative). Returns
  * how many facts it appended.
@@ -179,6 +185,9 @@ export async function recordPageDerivatives(
     if ('info' in outcome) {
       if (summary.derivatives[key]?.pyramid.sha256 === outcome.info.pyramid.sha256) continue;
       facts.push({ type: 'DerivativeCreated', data: { ...outcome.info, objectId, fileId } });
+      // Right after its page's derivative, in the same append: whoever opens an OCR job on
+      // DerivativeCreated sees the page's text in the same batch, and no page is read twice.
+      if (outcome.text) facts.push({ type: 'PageTextRecorded', data: { objectId, fileId, ...page, ...outcome.text } });
     } else {
       if (summary.derivatives[key] || summary.derivativeFailures[key]) continue;
       facts.push({ type: 'DerivativeFailed', data: { objectId, fileId, ...page, ...outcome.failure } });

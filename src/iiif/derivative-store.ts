@@ -109,7 +109,35 @@ export class DerivativeStore {
   }
 
   /** Makes the derivatives of one page of a master (or returns those already made: idempotent). */
-  async build(masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+  build(masterPath: string, sha512: string, options: BuildOptions): Promise<DerivativeInfo> {
+    const page = options.page ?? 1;
+    return this.buildWith(sha512, options, (tmp) => this.buildInto(tmp, { path: masterPath, page: page - 1 }, sha512, page, options));
+  }
+
+  /**
+   * Makes the derivatives of one page of a master that sharp cannot read itself (a PDF's
+   * page), from pixels another renderer drew: `render` is called only when they are not
+   * made yet, and its image (PNG) is kept in the build folder just while the build reads it.
+   * `renderedBy` names that renderer in `software`.
+   */
+  buildFromRendered(render: () => Promise<Buffer>, sha512: string, options: BuildOptions & { renderedBy: string }): Promise<DerivativeInfo> {
+    const page = options.page ?? 1;
+    return this.buildWith(sha512, options, async (tmp) => {
+      const source = join(tmp, 'rendered.png');
+      await writeFile(source, await render());
+      try {
+        const info = await this.buildInto(tmp, { path: source, page: 0 }, sha512, page, options);
+        const rendered: DerivativeInfo = { ...info, software: `${options.renderedBy} / ${info.software}`.slice(0, 200) };
+        await writeFile(join(tmp, 'derivative.json'), `${JSON.stringify(rendered, null, 2)}\n`);
+        return rendered;
+      } finally {
+        await rm(source, { force: true });
+      }
+    });
+  }
+
+  /** A build in a temporary folder (`make` fills it), renamed into place whole. */
+  private async buildWith(sha512: string, options: BuildOptions, make: (tmp: string) => Promise<DerivativeInfo>): Promise<DerivativeInfo> {
     const page = options.page ?? 1;
     const existing = await this.read(sha512, page);
     if (existing && existing.tileSize === options.tileSize) return existing;
@@ -117,7 +145,7 @@ export class DerivativeStore {
     const tmp = join(this.root, '.tmp', `${sha512.slice(0, 16)}-${randomUUID()}`);
     await mkdir(tmp, { recursive: true });
     try {
-      const info = await this.buildInto(tmp, masterPath, sha512, page, options);
+      const info = await make(tmp);
       await mkdir(dirname(final), { recursive: true });
       // An older build (other tile size, or left by a crash before derivative.json) gives way.
       await rm(final, { recursive: true, force: true });
@@ -158,9 +186,11 @@ export class DerivativeStore {
     return removed;
   }
 
-  private async buildInto(tmp: string, masterPath: string, sha512: string, page: number, options: BuildOptions): Promise<DerivativeInfo> {
+  /** `source`: the image sharp reads and which of its pages; `page`: the master's page these are of. */
+  private async buildInto(tmp: string, source: { path: string; page: number }, sha512: string, page: number, options: BuildOptions): Promise<DerivativeInfo> {
     const { maxPixels } = options;
-    const input = { maxPixels, page: page - 1 };
+    const masterPath = source.path;
+    const input = { maxPixels, page: source.page };
     let width: number;
     let height: number;
     let colourspace: 'b-w' | 'srgb';

@@ -228,11 +228,13 @@ export class ImageService {
 
   /**
    * A master above `masterRenderMaxPixels` costs seconds of CPU and up to its whole raster
-   * per render: its derivative is asked for and the client told when to come back.
+   * per render, and a PDF's page cannot be rendered from its master at all: its derivative
+   * is asked for and the client told when to come back.
    */
   private refuseLargeMaster(file: ImageFile & { width: number; height: number }): void {
     const pixels = file.width * file.height;
-    if (pixels <= this.o.masterRenderMaxPixels) return;
+    // A PDF page has pixels only in its derivative: sharp cannot draw the master.
+    if (pixels <= this.o.masterRenderMaxPixels && file.mediaType !== 'application/pdf') return;
     this.o.requestDerivative(file);
     throw new ImageNotReadyError(file.fileId, retryAfterFor(pixels));
   }

@@ -132,17 +132,10 @@ export function languageNames(codes: readonly string[]): LanguageMap {
 // ---------------------------------------------------------------------------------------
 // Images, canvases, thumbnails
 
-/** A file with pixel dimensions: one Canvas. */
+/** A file with pixel dimensions from ingest: an image master. */
 export type ImageFile = StoredFile & { image: NonNullable<StoredFile['image']> };
 
-/** Files with pixel dimensions, in reading (sequence) order. */
-export function imageFiles(object: { files: readonly StoredFile[] }): ImageFile[] {
-  return object.files
-    .filter((f): f is ImageFile => f.image !== undefined)
-    .sort((a, b) => a.sequence - b.sequence);
-}
-
-/** One canvas: a page of an image master, named by its image id (the file id for page 1). */
+/** One canvas: a page of an image master or a PDF, named by its image id (the file id for page 1). */
 export interface PageImage {
   imageId: string;
   width: number;
@@ -156,18 +149,42 @@ export function firstPageOf(file: ImageFile): PageImage {
 }
 
 /**
- * Every page of every image file, in reading order: a file's page 1 (always, sized by
- * ingest), then its later pages whose derivatives exist (their size is known only from
- * those; a page that failed has no canvas, and its DerivativeFailed says why).
+ * Page 1 of a file shown as pages: an image master's always (sized by ingest); a PDF's once
+ * its derivative exists, since a PDF page has pixels only once it is drawn.
+ */
+function firstPage(file: StoredFile): PageImage | undefined {
+  if (file.image) return firstPageOf({ ...file, image: file.image });
+  if (file.pdf && file.derivative) return { imageId: file.fileId, width: file.derivative.width, height: file.derivative.height, derivative: file.derivative };
+  return undefined;
+}
+
+/**
+ * Every page of every image master and PDF, in reading order (the files' sequence, then page
+ * order): a file's page 1, then its later pages whose derivatives exist (their size is known
+ * only from those; a page that failed has no canvas, and its DerivativeFailed says why).
  */
 export function pageImages(object: { files: readonly StoredFile[] }): PageImage[] {
-  return imageFiles(object).flatMap((f) => [
-    firstPageOf(f),
-    ...(f.laterPages ?? []).flatMap((p) =>
-      p.derivative ? [{ imageId: pageImageId(f.fileId, p.page), width: p.derivative.width, height: p.derivative.height, derivative: p.derivative }] : [],
-    ),
-  ]);
+  return object.files
+    .filter((f) => f.image !== undefined || f.pdf !== undefined)
+    .sort((a, b) => a.sequence - b.sequence)
+    .flatMap((f) => {
+      const first = firstPage(f);
+      return [
+        ...(first ? [first] : []),
+        ...(f.laterPages ?? []).flatMap((p) =>
+          p.derivative ? [{ imageId: pageImageId(f.fileId, p.page), width: p.derivative.width, height: p.derivative.height, derivative: p.derivative }] : [],
+        ),
+      ];
+    });
 }
+
+/** The PDF files of a work, in sequence order: offered whole, as the originals they are. */
+export function pdfOriginals(object: { files: readonly StoredFile[] }): StoredFile[] {
+  return object.files.filter((f) => f.pdf !== undefined).sort((a, b) => a.sequence - b.sequence);
+}
+
+/** Where an original file is downloaded, as stored (the same access rules as the work). */
+export const originalFileUrl = (base: string, objectId: string, fileId: string): string => `${base}/api/objects/${objectId}/files/${fileId}/content`;
 
 const THUMBNAIL_MIN_WIDTH = 150;
 const THUMBNAIL_BOX = 200;
@@ -305,7 +322,7 @@ export interface ManifestInput {
 
 const MANIFEST_KEY_ORDER = [
   '@context', 'id', 'type', 'label', 'summary', 'metadata', 'requiredStatement', 'rights', 'navDate', 'provider',
-  'thumbnail', 'viewingDirection', 'behavior', 'homepage', 'seeAlso', 'service', 'partOf', 'items',
+  'thumbnail', 'viewingDirection', 'behavior', 'homepage', 'rendering', 'seeAlso', 'service', 'partOf', 'items',
 ];
 
 /** Same document, keys in the order people reading the JSON expect (unknown keys last). */
@@ -407,7 +424,10 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   if (typeof doc !== 'object' || doc === null) throw new Error(`iiif-builder returned no manifest for ${objectId}`);
   // Added after the builder: its vault merges resources by id, and the download is the same
   // URL as the painting image, so it would lose the image's service.
-  if (state.accessLevel === 'open') addDownloads(doc as Record<string, unknown>, base, files);
+  if (state.accessLevel === 'open') {
+    addDownloads(doc as Record<string, unknown>, base, files);
+    addOriginals(doc as Record<string, unknown>, base, objectId, pdfOriginals(state));
+  }
   if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
   return ordered(
     {
@@ -440,6 +460,20 @@ function addDownloads(doc: Record<string, unknown>, base: string, files: readonl
       },
     ];
   });
+}
+
+/**
+ * A PDF master whole, as `rendering` on the manifest (Presentation 3 §3.3.2: "an alternative,
+ * non-IIIF representation of the resource"), on open works only, like the page downloads.
+ */
+function addOriginals(doc: Record<string, unknown>, base: string, objectId: string, pdfs: readonly StoredFile[]): void {
+  if (pdfs.length === 0) return;
+  doc.rendering = pdfs.map((f) => ({
+    id: originalFileUrl(base, objectId, f.fileId),
+    type: 'Text',
+    format: 'application/pdf',
+    label: bilingual(`Tải tệp PDF gốc (${f.name})`, `Download the original PDF (${f.name})`),
+  }));
 }
 
 /**

@@ -89,7 +89,8 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
             const job: ReplicationJob = { objectId: f.objectId, ocflObjectId: f.storage.ocflObjectId, version: f.storage.version, cause: e.id };
             insert.run(e.id, QUEUES.replication, 'replicate', JSON.stringify(job), `${f.objectId}/${f.storage.version}`, e.metadata.occurredAt);
           }
-          if (!f.image || !f.mediaType.startsWith('image/')) break;
+          const pages = (f.image !== undefined && f.mediaType.startsWith('image/')) || f.mediaType === 'application/pdf';
+          if (!pages) break;
           const job: DerivativeJob = { objectId: f.objectId, fileId: f.fileId, masterSha512: f.digests.sha512, cause: e.id };
           insert.run(e.id, QUEUES.derivatives, 'derive', JSON.stringify(job), `${f.objectId}/${f.fileId}`, e.metadata.occurredAt);
           break;

@@ -20,6 +20,7 @@ import {
   bilingual,
   buildManifest,
   pageImages,
+  pdfOriginals,
   textMap,
   thumbnailFor,
   thumbnailSize,
@@ -174,7 +175,8 @@ function buildInputs(state: PresentableObject, collection: { id: string; title: 
   const files = pageImages(state).map((p) => [p.imageId, p.width, p.height, thumbnailSize(p), textPages.has(p.imageId)]);
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
-  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download }));
+  const originals = pdfOriginals(state).map((f) => [f.fileId, f.name]);
+  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download, originals }));
 }
 
 /**

@@ -168,7 +168,9 @@ export const objectReadModel: Projection = {
         deletePages.run(id);
         deleteFiles.run(id);
         for (const f of s.files) {
-          insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, f.mediaType, f.image?.width ?? null, f.image?.height ?? null, f.storage.ocflObjectId, f.storage.path, f.derivative ? 1 : 0);
+          // A PDF's page 1 has a size once it is drawn: its derivative's.
+          const size = f.image ?? (f.pdf ? f.derivative : undefined);
+          insertFile.run(f.fileId, id, f.sequence, f.digests.sha512, f.mediaType, size?.width ?? null, size?.height ?? null, f.storage.ocflObjectId, f.storage.path, f.derivative ? 1 : 0);
           for (const p of f.laterPages ?? []) if (p.derivative) insertPage.run(f.fileId, p.page, p.derivative.width, p.derivative.height);
         }
       }
@@ -293,7 +295,7 @@ export interface ImageFile {
   status: 'active' | 'withdrawn';
   sha512: string;
   mediaType: string;
-  /** Absent for files that are not images (PDFs, text). */
+  /** Absent for files that are not images (text), and for a PDF's page 1 until it is drawn. */
   width: number | null;
   height: number | null;
   ocflObjectId: string;

@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { Bilingual } from '../domain/errors.ts';
 import { openImage } from '../image-input.ts';
+import { openPdf, PdfError, type PdfDocument } from './pdf-pages.ts';
 
 /**
  * What an uploaded file really is, decided from its bytes — never from its name or the
@@ -71,7 +72,8 @@ export type FormatErrorCode =
   | 'unknown-format'
   | 'too-many-pixels'
   | 'unreadable-image'
-  | 'unreadable-pdf';
+  | 'unreadable-pdf'
+  | 'encrypted-pdf';
 
 export class FormatError extends Error {
   readonly code: FormatErrorCode;
@@ -583,7 +585,7 @@ const DEPTH_BITS: Record<string, number> = {
 // PDF
 // ---------------------------------------------------------------------------------------
 
-async function identifyPdf(src: ByteSource, head: Buffer): Promise<FileFacts> {
+async function identifyPdf(path: string, src: ByteSource, head: Buffer): Promise<FileFacts> {
   const at = head.subarray(0, 1024).indexOf('%PDF-', 0, 'latin1');
   const m = /^%PDF-(\d+\.\d+)/.exec(head.toString('latin1', at, at + 16));
   const version = m?.[1] ?? 'unknown';
@@ -599,10 +601,52 @@ async function identifyPdf(src: ByteSource, head: Buffer): Promise<FileFacts> {
       { version },
     );
   }
+  if (await mayBeEncrypted(src)) await refuseUserPassword(path, version);
   const pdf: PdfFacts = { version };
   const pages = await countPdfPages(src);
   if (pages !== undefined) pdf.pages = pages;
   return { mediaType: 'application/pdf', format: 'pdf', size: src.size, pdf };
+}
+
+/** Where a trailer (or a cross-reference stream's dictionary) names /Encrypt: the file's two ends. */
+const ENCRYPT_SCAN = 256 * 1024;
+
+/**
+ * Whether a trailer may name an encryption dictionary: it sits at the end of the file (and
+ * also at the start of a linearized one). Only such files are opened with pdf.js here: a
+ * damaged PDF's repair reads the whole file, which the upload request should not pay for.
+ */
+async function mayBeEncrypted(src: ByteSource): Promise<boolean> {
+  const head = await src.read(0, ENCRYPT_SCAN);
+  const tail = await src.read(Math.max(0, src.size - ENCRYPT_SCAN), ENCRYPT_SCAN);
+  return head.includes('/Encrypt', 0, 'latin1') || tail.includes('/Encrypt', 0, 'latin1');
+}
+
+/**
+ * A PDF locked with a user password is refused: no one can read it without the password, so
+ * it can be neither shown nor checked nor migrated, and a preservation copy that depends on a
+ * password kept elsewhere is lost with the password (PDF/A forbids encryption for this
+ * reason). Refusing loses nothing: the depositor still has the file and the password. A PDF
+ * with only an owner password (permissions) opens without one and is accepted; any other
+ * trouble opening it is left to the derivatives worker, which reports it page by page, and
+ * the file is kept as it came.
+ */
+async function refuseUserPassword(path: string, version: string): Promise<void> {
+  let doc: PdfDocument;
+  try {
+    doc = await openPdf(path);
+  } catch (error) {
+    if (!(error instanceof PdfError && error.code === 'password-required')) return;
+    throw new FormatError(
+      'encrypted-pdf',
+      {
+        vi: 'Tệp PDF được mã hoá bằng mật khẩu người dùng: không có mật khẩu thì không ai mở được, hôm nay cũng như sau này, nên kho không nhận lưu. Hãy nộp bản không mã hoá.',
+        en: 'The PDF is encrypted with a user password: without it no one can open it, now or later, so the repository does not take it. Ingest an unencrypted copy.',
+      },
+      { version },
+    );
+  }
+  await doc.close();
 }
 
 /**
@@ -649,7 +693,7 @@ export async function identifyFile(path: string, options: IdentifyOptions): Prom
     const kind = sniff(head);
     switch (kind) {
       case 'pdf':
-        return await identifyPdf(src, head);
+        return await identifyPdf(path, src, head);
       case 'tiff':
         header = await parseTiff(src);
         break;

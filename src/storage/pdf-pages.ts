@@ -2,10 +2,11 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { getDocument, InvalidPDFException, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, InvalidPDFException, VerbosityLevel, version as pdfjsVersion } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem, TextStyle } from 'pdfjs-dist/types/src/display/api.js';
 import type { PageViewport } from 'pdfjs-dist/types/src/display/display_utils.js';
+import sharp from 'sharp';
 import { z } from 'zod';
 import type { Bilingual } from '../domain/errors.ts';
 import { PAGE_TEXT_MAX_CHARS, type EventData } from '../domain/events.ts';
@@ -20,6 +21,9 @@ import type { ImageInputOptions } from '../image-input.ts';
  * 64 KiB on demand, so a 2,000-page PDF is not read whole to count its pages), and the 14
  * standard fonts, CMaps, ICC profiles and image decoders come from pdfjs-dist's own folders.
  */
+
+/** What reads and draws PDFs here, as recorded with what it made ("pdf.js 5.6.205"). */
+export const PDF_ENGINE = `pdf.js ${pdfjsVersion}`;
 
 export type PdfErrorCode = 'password-required' | 'corrupt' | 'page-out-of-range';
 
@@ -52,6 +56,8 @@ export interface PageRasterOptions {
    * page rendered here can be opened by the derivatives worker and the image server.
    */
   maxPixels: ImageInputOptions['maxPixels'];
+  /** Longest side in pixels, if any: bounds one page's raster whatever the page's size. */
+  maxEdge?: number;
 }
 
 export interface PageRaster {
@@ -62,7 +68,13 @@ export interface PageRaster {
 }
 
 export interface RenderedPage extends PageRaster {
+  /**
+   * The page as PNG: one grey channel when every pixel is grey (black text on white, as most
+   * pages are: their derivatives then keep one channel too), else RGB. Compressed lightly: it
+   * is a step on the way to the derivatives, and zlib's default level costs more than drawing.
+   */
   png: Buffer;
+  channels: 1 | 3;
 }
 
 export type PageWord = NonNullable<EventData<'PageTextRecorded'>['words']>[number];
@@ -91,7 +103,7 @@ const POINTS_PER_INCH = 72;
 
 /** pdfjs types its canvas factory as Object; this is the part used here. */
 interface CanvasFactory {
-  create(width: number, height: number): { canvas: { toBuffer(mime: 'image/png'): Buffer }; context: unknown };
+  create(width: number, height: number): { canvas: { data(): Buffer }; context: unknown };
   destroy(canvasAndContext: unknown): void;
 }
 
@@ -169,11 +181,13 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The resolution at which a page fits the pixel limit, and its pixel size there. */
+/** The resolution at which a page fits the pixel limit and the longest side, and its pixel size there. */
 export function pageRaster(size: PdfPageSize, options: PageRasterOptions): PageRaster {
   if (!(options.dpi > 0) || !Number.isFinite(options.dpi)) throw new RangeError(`dpi must be a positive number, not ${options.dpi}`);
   if (!Number.isInteger(options.maxPixels) || options.maxPixels < 1) throw new RangeError(`maxPixels must be a whole number of pixels, at least 1, not ${options.maxPixels}`);
-  let dpi = options.dpi;
+  const { maxEdge } = options;
+  if (maxEdge !== undefined && (!Number.isInteger(maxEdge) || maxEdge < 1)) throw new RangeError(`maxEdge must be a whole number of pixels, at least 1, not ${maxEdge}`);
+  let dpi = maxEdge === undefined ? options.dpi : Math.min(options.dpi, (maxEdge * POINTS_PER_INCH) / Math.max(size.width, size.height));
   const pixels = (d: number) => {
     const scale = d / POINTS_PER_INCH;
     return { width: Math.max(1, Math.round(size.width * scale)), height: Math.max(1, Math.round(size.height * scale)) };
@@ -182,11 +196,12 @@ export function pageRaster(size: PdfPageSize, options: PageRasterOptions): PageR
   if (width * height > options.maxPixels) {
     dpi *= Math.sqrt(options.maxPixels / (width * height));
     ({ width, height } = pixels(dpi));
-    // Rounding may still land a pixel row over the limit.
-    while (width * height > options.maxPixels && dpi > 0) {
-      dpi *= 0.999;
-      ({ width, height } = pixels(dpi));
-    }
+  }
+  // Rounding may still land a pixel row over a limit.
+  const over = () => width * height > options.maxPixels || (maxEdge !== undefined && Math.max(width, height) > maxEdge);
+  while (over() && dpi > 0) {
+    dpi *= 0.999;
+    ({ width, height } = pixels(dpi));
   }
   return { width, height, dpi };
 }
@@ -217,7 +232,12 @@ class PdfjsDocument implements PdfDocument {
       const target = factory.create(raster.width, raster.height);
       try {
         await page.render({ canvas: null, canvasContext: target.context as CanvasRenderingContext2D, viewport, background: 'rgb(255,255,255)' }).promise;
-        return { ...raster, png: target.canvas.toBuffer('image/png') };
+        // The background is opaque white, so the premultiplied pixels are the plain ones.
+        const rgba = target.canvas.data();
+        const channels = isGrey(rgba) ? 1 : 3;
+        const pixels = sharp(rgba, { raw: { width: raster.width, height: raster.height, channels: 4 }, limitInputPixels: options.maxPixels });
+        const png = await (channels === 1 ? pixels.extractChannel(0) : pixels.removeAlpha()).png({ compressionLevel: 1 }).toBuffer();
+        return { ...raster, png, channels };
       } finally {
         factory.destroy(target);
       }
@@ -277,6 +297,14 @@ class PdfjsDocument implements PdfDocument {
       error,
     );
   }
+}
+
+/** Whether every pixel of an RGBA raster has red = green = blue. */
+function isGrey(rgba: Buffer): boolean {
+  for (let i = 0; i < rgba.length; i += 4) {
+    if (rgba[i] !== rgba[i + 1] || rgba[i] !== rgba[i + 2]) return false;
+  }
+  return true;
 }
 
 function fittedViewport(page: PDFPageProxy, options: PageRasterOptions): { viewport: PageViewport; raster: PageRaster } {

@@ -35,7 +35,7 @@ function file(fileId: string, c: string, image = true): IngestedFile {
     name: `${fileId}.tif`,
     role: 'master',
     size: 10,
-    mediaType: image ? 'image/tiff' : 'application/pdf',
+    mediaType: image ? 'image/tiff' : 'text/plain',
     digests: { sha512: hex(c, 128), sha256: hex(c, 64) },
     ...(image ? { image: { width: 100, height: 100 } } : {}),
     storage: { ocflObjectId: 'o1', version: 'v1', path: `v1/content/${fileId}/${fileId}.tif` },
@@ -62,7 +62,7 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
     await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o1', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('p1', 'a') }, ctx);
     await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('p2', 'b') }, ctx);
-    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('pdf', 'c', false) }, ctx);
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o1', file: file('notes', 'c', false) }, ctx);
     prepareProjection(db, dispatcher);
     const events = await collect(store.readAll({ filter: dispatcher.filter }));
     applyBatch(db, dispatcher, null, events);
@@ -126,6 +126,24 @@ test.serial('image ingests become one job each, keyed by the event, closed by De
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
     redis.disconnect();
+    db.close();
+    await store.close();
+  }
+});
+
+test.serial('a PDF ingest, which has no image facts, is a derivative job too (its pages are drawn by the worker)', async (t) => {
+  const store = new SqliteEventStore(join(root, 'pdf-events.sqlite'));
+  const db = openReadModelDb(':memory:');
+  try {
+    await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'o4', metadata: { title: 'Sách' }, accessLevel: 'open' }, ctx);
+    const pdf: IngestedFile = { ...file('s1', '2', false), name: 's1.pdf', mediaType: 'application/pdf', pdf: { version: '1.7', pages: 2 } };
+    await executeObjectCommand(store, { type: 'RecordFileIngested', objectId: 'o4', file: pdf }, ctx);
+    prepareProjection(db, dispatcher);
+    applyBatch(db, dispatcher, null, await collect(store.readAll({ filter: dispatcher.filter })));
+    const rows = db.prepare<[], { queue: string; subject: string; payload: string }>('SELECT queue, subject, payload FROM dispatch_outbox').all();
+    t.deepEqual(rows.map((r) => [r.queue, r.subject]), [[QUEUES.derivatives, 'o4/s1']]);
+    t.like(JSON.parse(rows[0]!.payload) as object, { objectId: 'o4', fileId: 's1', masterSha512: hex('2', 128) });
+  } finally {
     db.close();
     await store.close();
   }

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import test from 'ava';
 import sharp from 'sharp';
 import { FormatError, type FormatErrorCode, identifyFile, iccDescription } from '../../src/storage/format.ts';
+import { pdf as writePdf } from '../helpers/pdf.ts';
 
 /**
  * Sample files are made here, from scratch: real images by sharp (a scan-like page with a
@@ -381,6 +382,15 @@ test('PDF: version and page count; truncated PDF refused', async (t) => {
   // Junk before the header (allowed within the first 1024 bytes).
   const junk = await file('junk.pdf', Buffer.concat([Buffer.alloc(100, 0x20), pdf(1)]));
   t.is((await identifyFile(junk, { maxPixels: MAX })).pdf?.version, '1.4');
+});
+
+test('PDF: one locked with a user password is refused (nothing could ever read it); one with only an owner password is accepted', async (t) => {
+  const page = { width: 300, height: 200, lines: [{ x: 20, y: 100, size: 14, text: 'Khoá' }] };
+  const err = await refused(t, await file('khoa.pdf', writePdf([page], { encrypt: { userPassword: 'bí mật', ownerPassword: 'chủ' } })), 'encrypted-pdf');
+  t.regex(err.messages.vi, /mật khẩu người dùng.*Hãy nộp bản không mã hoá/);
+  t.regex(err.messages.en, /user password.*Ingest an unencrypted copy/);
+  const owner = await identifyFile(await file('quyen.pdf', writePdf([page], { encrypt: { userPassword: '', ownerPassword: 'chủ' } })), { maxPixels: MAX });
+  t.like(owner, { mediaType: 'application/pdf', pdf: { version: '1.7', pages: 1 } });
 });
 
 test('an HTML page saved as .pdf is refused as unknown, saying it is HTML', async (t) => {

@@ -190,6 +190,36 @@ test('a two-page Han-Nôm book: canvases in sequence order, sized as the images,
   t.false(JSON.stringify(m.items).includes('@context'));
 });
 
+test('a PDF: its drawn pages are canvases sized by their derivatives; an open work offers the original PDF as the manifest\'s rendering, a restricted one does not', (t) => {
+  const { image: _none, ...base } = ingested('book', 1, 1);
+  const book: StoredFile = {
+    ...base,
+    name: 'Đại Nam thực lục.pdf',
+    mediaType: 'application/pdf',
+    pdf: { version: '1.7', pages: 2 },
+    sequence: 0,
+    derivative: derivative('book', 2480, 3508, [[155, 220]]),
+    laterPages: [{ page: 2, derivative: { ...derivative('book', 2480, 3500, [[155, 219]]), page: 2 } }],
+  };
+  const open = buildManifest({ base: BASE, objectId: 'hn-0001', state: objectState(hanNom, [book]), institution: INSTITUTION });
+  t.deepEqual(validatePresentation3(open), []);
+  t.deepEqual(canvases(open).map((c) => [c.id, c.width, c.height]), [
+    [`${BASE}/iiif/manifest/hn-0001/canvas/book`, 2480, 3508],
+    [`${BASE}/iiif/manifest/hn-0001/canvas/book~p2`, 2480, 3500],
+  ]);
+  t.deepEqual(open.rendering, [
+    {
+      id: `${BASE}/api/objects/hn-0001/files/book/content`,
+      type: 'Text',
+      format: 'application/pdf',
+      label: { vi: ['Tải tệp PDF gốc (Đại Nam thực lục.pdf)'], en: ['Download the original PDF (Đại Nam thực lục.pdf)'] },
+    },
+  ]);
+  const restricted = buildManifest({ base: BASE, objectId: 'hn-0001', state: objectState(hanNom, [book], { accessLevel: 'restricted' }), institution: INSTITUTION });
+  t.is(restricted.rendering, undefined);
+  t.is(canvases(restricted).length, 2);
+});
+
 test('labels and metadata: Vietnamese under vi, Han characters under none, bilingual field labels', (t) => {
   const m = buildManifest({ base: BASE, objectId: 'hn-0001', state: objectState(hanNom, [stored('p1', 0, 100, 100)]), institution: INSTITUTION });
   t.deepEqual(m.label, { vi: ['Đại Nam thực lục'] });

@@ -87,3 +87,23 @@ test('each page with a derivative is a canvas, in page order; a failed page is n
   t.deepEqual(Object.keys(summary.derivatives).sort(), ['f1', 'f1~p3']);
   t.deepEqual(Object.keys(summary.derivativeFailures), ['f1~p2']);
 });
+
+test('a PDF has no canvas until its pages are drawn; then each drawn page is one, sized by its derivative, at the file\'s place in the sequence', (t) => {
+  const base = { role: 'master' as const, size: 10, digests: { sha512: SHA, sha256: 'b'.repeat(64) } };
+  const scan: StoredFile = { ...base, fileId: 'scan', name: 'bia.tif', mediaType: 'image/tiff', image: { width: 900, height: 1000 }, storage: { ocflObjectId: 'o1', version: 'v1', path: 'bia.tif' }, sequence: 1 };
+  const book: StoredFile = { ...base, fileId: 'book', name: 'sach.pdf', mediaType: 'application/pdf', pdf: { version: '1.7', pages: 3 }, storage: { ocflObjectId: 'o1', version: 'v1', path: 'sach.pdf' }, sequence: 0 };
+  let state = evolveObject({ status: 'absent' }, { type: 'ObjectRegistered', data: { objectId: 'o1', metadata: { title: 'Sách' }, accessLevel: 'open' } });
+  state = evolveObject(state, { type: 'FileIngested', data: { ...book, objectId: 'o1' } });
+  state = evolveObject(state, { type: 'FileIngested', data: { ...scan, objectId: 'o1' } });
+  if (state.status === 'absent') return t.fail();
+  t.deepEqual(pageImages(state).map((p) => p.imageId), ['scan'], 'the PDF has no pixels yet');
+  state = evolveObject(state, { type: 'DerivativeCreated', data: { ...derivative(2480), objectId: 'o1', fileId: 'book' } });
+  state = evolveObject(state, { type: 'DerivativeFailed', data: { objectId: 'o1', fileId: 'book', page: 2, masterSha512: SHA, reason: 'page 2 of 3: broken', attempts: 1 } });
+  state = evolveObject(state, { type: 'DerivativeCreated', data: { ...derivative(2481, 3), objectId: 'o1', fileId: 'book' } });
+  if (state.status === 'absent') return t.fail();
+  t.deepEqual(
+    pageImages(state).map((p) => [p.imageId, p.width, p.height]),
+    [['book', 2480, 1000], ['book~p3', 2481, 1000], ['scan', 900, 1000]],
+  );
+  t.is(pageImages(state)[0]!.derivative?.width, 2480);
+});

@@ -117,6 +117,27 @@ test('a page renders at the DPI asked, dark where the text is and white elsewher
   });
 });
 
+test('a page of black text is one grey channel; a page with colour is RGB; a long side is capped by maxEdge', async (t) => {
+  await withPdf(t, pdf([FIRST]), async (doc) => {
+    const page = await doc.renderPage(1, LIMIT);
+    t.is(page.channels, 1);
+    t.like(await sharp(page.png).metadata(), { channels: 1, width: 600, height: 400 });
+    const capped = await doc.renderPage(1, { ...LIMIT, maxEdge: 300 });
+    t.deepEqual([capped.width, capped.height], [300, 200]);
+    t.is(capped.dpi, 72);
+  });
+  // Red text (0.8 0.1 0.1 rg): pdf.js repairs the cross-reference table the longer content moved.
+  const red = Buffer.from(pdf([FIRST]).toString('latin1').replace('BT /F1 24 Tf', '0.8 0.1 0.1 rg BT /F1 24 Tf'), 'latin1');
+  await withPdf(t, red, async (doc) => {
+    const page = await doc.renderPage(1, LIMIT);
+    t.is(page.channels, 3);
+    const { channels } = await sharp(page.png).stats();
+    t.is(channels.length, 3);
+    t.true(channels[0]!.min > 150, 'red ink is light in the red channel');
+    t.true(channels[1]!.min < 100, 'and dark in the green one');
+  });
+});
+
 test('the text layer comes in reading order, with word boxes on the dark pixels of the rendered page', async (t) => {
   await withPdf(t, pdf([FIRST]), async (doc) => {
     const text = await doc.pageText(1, LIMIT);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Viewer } from '../../domain/access-policy.ts';
-import { pageImages, thumbnailFor } from '../../iiif/manifest.ts';
+import { originalFileUrl, pageImages, pdfOriginals, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
 import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
@@ -68,7 +68,8 @@ function thumbOf(o: ObjectView): Thumb | undefined {
   return { src: t.id, width: t.width, height: t.height };
 }
 
-const hasImages = (o: ObjectView) => o.files.some((f) => f.image !== undefined);
+/** Whether a work has a page to show: an image master, or a PDF page already drawn. */
+const hasImages = (o: ObjectView) => pageImages(o).length > 0;
 
 function card(o: ObjectView): ObjectCard {
   const thumb = thumbOf(o);
@@ -233,7 +234,19 @@ export function siteRoutes(services: AppServices): Router {
     const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
     // Link previews are fetched anonymously: only an open object's image would load for them.
     const thumb = object.accessLevel === 'open' ? thumbOf(object) : undefined;
-    return objectPage(page, { object, hasImages: hasImages(object), ...(thumb ? { thumb } : {}), ...(c ? { collection: { id: c.id, title: c.title } } : {}) });
+    const pdfs = pdfOriginals(object);
+    // Like the manifest's `rendering`: the original PDF is offered where anyone may take a copy.
+    const originals = object.accessLevel === 'open' ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
+    const shown = hasImages(object);
+    return objectPage(page, {
+      object,
+      hasImages: shown,
+      // A PDF still waiting for its pages (not one whose pages failed: that is no promise to make).
+      ...(!shown && pdfs.some((f) => !f.derivative && !f.derivativeFailure) ? { pagesPending: true } : {}),
+      ...(originals.length > 0 ? { originals } : {}),
+      ...(thumb ? { thumb } : {}),
+      ...(c ? { collection: { id: c.id, title: c.title } } : {}),
+    });
   }));
 
   router.get('/viewer', route(({ page, params }) => {

@@ -121,6 +121,8 @@ export const T = {
   record: { vi: 'Thông tin thư mục', en: 'Catalogue record' },
   links: { vi: 'Liên kết', en: 'Links' },
   noImages: { vi: 'Tài liệu chưa có ảnh số.', en: 'This document has not been digitised yet.' },
+  pagesPending: { vi: 'Các trang của tệp PDF đang được chuẩn bị để xem; hãy quay lại sau ít phút.', en: 'The pages of the PDF are being prepared for viewing; come back in a few minutes.' },
+  downloadPdf: { vi: 'Tải tệp PDF gốc', en: 'Download the original PDF' },
   noscript: {
     vi: 'Trình xem ảnh cần JavaScript. Bạn vẫn có thể mở tài liệu bằng IIIF manifest trong một trình xem IIIF khác:',
     en: 'The image viewer needs JavaScript. You can still open the document in another IIIF viewer with its IIIF manifest:',

@@ -257,6 +257,10 @@ export interface ObjectPageData {
   object: ObjectView;
   collection?: { id: string; title: string };
   hasImages: boolean;
+  /** PDF files whose pages are not drawn yet: the notice says they are coming, not that nothing was digitised. */
+  pagesPending?: boolean;
+  /** Original files offered whole (a work's PDFs, open works only). */
+  originals?: Array<{ href: string; name: string }>;
   /** First page's thumbnail, offered to link previews (open objects only). */
   thumb?: Thumb;
 }
@@ -273,11 +277,19 @@ function objectRecord(lang: Lang, data: ObjectPageData): SafeHtml {
   rows.push(html`<div class="field" data-field="access"><dt>${tr(lang, FIELD_LABELS.access)}</dt><dd class="access-note" data-access="${o.accessLevel}">${tr(lang, ACCESS_NOTES[o.accessLevel])}</dd></div>`);
   return html`<section class="object-record container" aria-labelledby="h-title">
 <h1 id="h-title">${o.title}</h1>
-${data.hasImages ? '' : html`<p class="notice notice-info" role="status" data-code="no-images">${both(lang, T.noImages)}</p>`}
+${data.hasImages ? '' : data.pagesPending ? html`<p class="notice notice-info" role="status" data-code="pages-pending">${both(lang, T.pagesPending)}</p>` : html`<p class="notice notice-info" role="status" data-code="no-images">${both(lang, T.noImages)}</p>`}
 <h2 class="visually-hidden">${tr(lang, T.record)}</h2>
 <dl class="record">${rows}</dl>
-${data.hasImages ? html`<h2 class="links-heading">${tr(lang, T.links)}</h2><ul class="object-links"><li><a href="/iiif/manifest/${o.id}" type="application/ld+json" data-role="manifest-link">${tr(lang, T.iiifManifest)}</a></li></ul>` : ''}
+${objectLinks(lang, data)}
 </section>`;
+}
+
+function objectLinks(lang: Lang, data: ObjectPageData): SafeHtml | '' {
+  const links = [
+    ...(data.hasImages ? [html`<li><a href="/iiif/manifest/${data.object.id}" type="application/ld+json" data-role="manifest-link">${tr(lang, T.iiifManifest)}</a></li>`] : []),
+    ...(data.originals ?? []).map((f) => html`<li><a href="${f.href}" type="application/pdf" download data-role="original-download">${tr(lang, T.downloadPdf)} (${f.name})</a></li>`),
+  ];
+  return links.length === 0 ? '' : html`<h2 class="links-heading">${tr(lang, T.links)}</h2><ul class="object-links">${links}</ul>`;
 }
 
 export function objectPage(ctx: PageContext, data: ObjectPageData): string {
