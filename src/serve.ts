@@ -31,7 +31,8 @@ import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
-import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
+import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection } from './queue/queues.ts';
+import { readQueueStatus } from './queue/queue-status.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
 import type { SearchIndex } from './search/port.ts';
@@ -56,6 +57,8 @@ export interface ServeOptions {
 }
 
 const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
+/** Failed OCR jobs staff see on /health; `thukho jobs failed` lists them all. */
+const FAILED_OCR_SHOWN = 20;
 
 /**
  * A start-up failure the operator can act on (the port is taken, another thukho uses the data
@@ -123,7 +126,16 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const replicationQueue = new Queue(QUEUES.replication, { connection: queueRedis, prefix: config.queuePrefix });
   // Without a listener BullMQ prints every connection error with its stack to stderr; the
   // connection's own listener above has already logged it.
-  for (const queue of [derivativeQueue, replicationQueue]) queue.on('error', () => {});
+  // The other queues are only looked at (their depth and failures, for /health).
+  const queues: Record<QueueKey, Queue> = {
+    audit: new Queue(QUEUES.audit, { connection: queueRedis, prefix: config.queuePrefix }),
+    derivatives: derivativeQueue,
+    replication: replicationQueue,
+    ocr: new Queue(QUEUES.ocr, { connection: queueRedis, prefix: config.queuePrefix }),
+    fixity: new Queue(QUEUES.fixity, { connection: queueRedis, prefix: config.queuePrefix }),
+    seal: new Queue(QUEUES.seal, { connection: queueRedis, prefix: config.queuePrefix }),
+  };
+  for (const queue of Object.values(queues)) queue.on('error', () => {});
   const pump = new DispatchPump({
     db: readDb,
     queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue },
@@ -205,6 +217,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       const parsed = AuditResult.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : null;
     },
+    queueStatus: () => readQueueStatus(queues, FAILED_OCR_SHOWN),
     preservationStatus: async () => {
       const [replication, sealRaw, readable] = await Promise.all([
         readReplicationLag(redisClient, config.queuePrefix).catch(() => null),
@@ -259,7 +272,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await pump.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
-      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close()]).catch(() => {});
+      const queuesClosed = Promise.all(Object.values(queues).map((q) => q.close())).catch(() => {});
       await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       await search.stop();
       await searchIndex.close();
