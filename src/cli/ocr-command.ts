@@ -121,7 +121,8 @@ async function enqueue(queue: Queue, works: PlannedWork[], requestId: string): P
   const bar = all.length > BULK ? progress('ocr: xếp hàng / queueing', 'pages') : null;
   for (let i = 0; i < all.length; i += BULK) {
     const chunk = all.slice(i, i + BULK).map(({ imageId, job }) => ({
-      name: 'ocr',
+      // The name the dispatcher gives OCR jobs: one kind of job, whoever asked.
+      name: 'read',
       data: job,
       opts: { ...JOB_OPTIONS[QUEUES.ocr], jobId: `ocr-${requestId}-${imageId}` },
     }));

@@ -90,12 +90,27 @@ test.serial('set-up: a collection with a two-page TIFF and a one-page scan in on
   t.pass();
 });
 
+/** What BullMQ itself counts in the OCR queue, as /health reports it. */
+async function ocrDepth(): Promise<Json> {
+  const c = await queue!.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+  return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+}
+
+/** Until /health's OCR counts are what the queue holds (the server's dispatcher may be adding its own jobs). */
+function healthAgrees(t: Ctx): Promise<Json> {
+  return poll('/health counting the OCR queue as BullMQ does', 20_000, async () => {
+    const [h, depth] = [await health(t), await ocrDepth()];
+    const reported = (h.json.queues as Record<string, Json>).ocr;
+    return JSON.stringify(reported) === JSON.stringify(depth) ? depth : undefined;
+  });
+}
+
 test.serial('/health: every queue\'s waiting, active, delayed and failed counts for anyone, with no ids', async (t) => {
   const h = await health(t);
   const queues = h.json.queues as Record<string, Json>;
   t.deepEqual(Object.keys(queues).sort(), ['audit', 'derivatives', 'fixity', 'ocr', 'replication', 'seal']);
   for (const [name, depth] of Object.entries(queues)) t.deepEqual(Object.keys(depth).sort(), ['active', 'delayed', 'failed', 'waiting'], name);
-  t.like(queues.ocr, { waiting: 0, active: 0, delayed: 0, failed: 0 });
+  t.like(await healthAgrees(t), { failed: 0 });
   // The queues the workers make for themselves are the ones counted here.
   t.is(QUEUES.fixity, FIXITY_QUEUE);
   t.is(QUEUES.seal, SEAL_QUEUE);
@@ -105,13 +120,16 @@ test.serial('a page that fails OCR for good: anonymous /health counts it, staff 
   const s = t.context.server;
   const p2 = pages[1]!;
   const reason = 'the derivative of page 2 is damaged (its pyramid hashes to 0badc0de…); rebuild it, then read the page again';
-  const failing = new Worker<OcrJob>(QUEUES.ocr, async () => {
-    throw new Error(reason);
-  }, { connection: connect(s.config.redisUrl!), prefix: s.config.queuePrefix });
+  // Failed as an OCR worker fails it, by hand, so that no other job in the queue is touched:
+  // last in, first out, taken by a worker without a processor, failed on its only attempt.
   const job: OcrJob = { objectId: BOOK, fileId: p2.fileId, page: 2, masterSha512: p2.masterSha512, cause: 'test-failure' };
-  await queue!.add('ocr', job, { jobId: 'failing-page-2', attempts: 1 });
-  await poll('the job failed', 30_000, async () => ((await queue!.getFailedCount()) === 1 ? true : undefined));
+  await queue!.add('read', job, { jobId: 'failing-page-2', attempts: 1, lifo: true });
+  const failing = new Worker<OcrJob>(QUEUES.ocr, null, { connection: connect(s.config.redisUrl!), prefix: s.config.queuePrefix });
+  const taken = await failing.getNextJob('test-token');
+  t.is(taken?.id, 'failing-page-2');
+  await taken!.moveToFailed(new Error(reason), 'test-token', false);
   await failing.close();
+  t.is(await queue!.getFailedCount(), 1);
 
   const anonymous = await health(t);
   t.like(anonymous.json.queues, { ocr: { failed: 1 } });
@@ -145,7 +163,7 @@ test.serial('a page that fails OCR for good: anonymous /health counts it, staff 
   t.is(retried.code, 0, show(retried));
   t.regex(retried.stdout, /thukho-ocr: 1 việc thử lại \/ job\(s\) retried/);
   t.is(await queue!.getFailedCount(), 0);
-  t.deepEqual((await queue!.getWaiting()).map((j) => j.id), ['failing-page-2']);
+  t.is(await (await queue!.getJob('failing-page-2'))?.getState(), 'waiting');
   await queue!.remove('failing-page-2');
   const none = await cli(t, ['jobs', 'failed']);
   t.is(none.code, 0, show(none));
@@ -168,8 +186,9 @@ test.serial('thukho ocr --object: one job per page with a derivative, each page 
   );
   t.is(new Set(jobs.map(byImage)).size, 3);
   t.true(jobs.every((j) => j.opts.attempts === 3), 'the OCR queue\'s retries');
-  const h = await health(t);
-  t.like(h.json.queues, { ocr: { waiting: 3 } });
+  t.true(jobs.every((j) => j.name === 'read'));
+  const depth = await healthAgrees(t);
+  t.true((depth.waiting as number) >= 3, 'the waiting jobs are counted');
 });
 
 test.serial('thukho ocr --again: new jobs beside the earlier ones (not deduplicated), marked again, with their own request', async (t) => {
@@ -183,7 +202,7 @@ test.serial('thukho ocr --again: new jobs beside the earlier ones (not deduplica
   const jobs = after.get(request) ?? [];
   t.is(jobs.length, 3);
   t.true(jobs.every((j) => j.data.again === true));
-  t.is([...after.values()].flat().length, [...before.values()].flat().length + 3);
+  for (const [cause, earlier] of before) t.is(after.get(cause)?.length, earlier.length, 'the earlier jobs are all still there');
 });
 
 test.serial('thukho ocr --collection: the collection\'s works only; a work with no derivative is named as skipped', async (t) => {
