@@ -5,7 +5,7 @@ import { streamExists } from '../application/command-handler.ts';
 import { loadPreservation } from '../application/machine-facts.ts';
 import { collectionStream, loadObject } from '../application/object-commands.ts';
 import { DomainError } from '../domain/errors.ts';
-import { evolveObject, type ObjectState } from '../domain/object.ts';
+import { evolveObject, type ObjectState, type StoredFile } from '../domain/object.ts';
 import { parsePageImageId } from '../domain/page-image.ts';
 import type { PreservationSummary } from '../domain/preservation.ts';
 import { openEventStore } from '../eventstore/open.ts';
@@ -34,13 +34,13 @@ import { requireRepository } from './repository.ts';
  */
 type Selection = { object: string } | { collection: string };
 
-export interface PlannedWork {
+interface PlannedWork {
   objectId: string;
   /** One job per page image with a derivative, in reading order. */
   jobs: Array<{ imageId: string; job: OcrJob }>;
 }
 
-export interface OcrRequestSummary {
+interface OcrRequestSummary {
   requestId: string;
   again: boolean;
   objects: number;
@@ -52,25 +52,24 @@ export interface OcrRequestSummary {
 /** Jobs added to Redis per round trip. */
 const BULK = 200;
 
-/** The work as the manifests show it: its state with the derivatives of every page. */
-function withDerivatives(state: PresentableObject, summary: PreservationSummary): ObjectState {
+/** The work's files as the manifests show them: with the derivatives of every page (the one evolve folds them). */
+function filesWithDerivatives(state: PresentableObject, summary: PreservationSummary): readonly StoredFile[] {
   let s: ObjectState = state;
   for (const [imageId, info] of Object.entries(summary.derivatives)) {
     const at = parsePageImageId(imageId);
     if (at) s = evolveObject(s, { type: 'DerivativeCreated', data: { ...info, objectId: state.objectId, fileId: at.fileId } });
   }
-  return s;
+  return s.status === 'absent' ? [] : s.files;
 }
 
-export async function planWork(store: EventStore, objectId: string, request: { requestId: string; again: boolean }): Promise<PlannedWork | { objectId: string; skipped: string }> {
+async function planWork(store: EventStore, objectId: string, request: { requestId: string; again: boolean }): Promise<PlannedWork | { objectId: string; skipped: string }> {
   const { state } = await loadObject(store, objectId);
   if (state.status === 'absent') {
     throw new DomainError('not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId });
   }
   if (state.status === 'withdrawn') return { objectId, skipped: 'đã rút khỏi kho / withdrawn' };
-  const work = withDerivatives(state, await loadPreservation(store, objectId));
-  if (work.status === 'absent') return { objectId, skipped: 'absent' };
-  const jobs = pageImages(work).flatMap((p) => {
+  const files = filesWithDerivatives(state, await loadPreservation(store, objectId));
+  const jobs = pageImages({ files }).flatMap((p) => {
     const at = parsePageImageId(p.imageId);
     if (!p.derivative || !at) return [];
     const job: OcrJob = {
