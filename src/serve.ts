@@ -32,7 +32,7 @@ import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection } from './queue/queues.ts';
-import { readQueueStatus } from './queue/queue-status.ts';
+import { type QueueDepth, readQueueStatus } from './queue/queue-status.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
 import type { SearchIndex } from './search/port.ts';
@@ -188,6 +188,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     for (const r of replication?.replicas ?? []) {
       metrics.set('thukho_replication_behind_objects', 'Objects a replica lacks or holds at an older version', { replica: r.label }, r.behind);
       metrics.set('thukho_replication_differs_objects', 'Objects whose replica copy is not a copy of the primary', { replica: r.label }, r.differs);
+    }
+    // Only while the queue connection is up: its commands would wait for redis otherwise.
+    const depth = queueRedis.status === 'ready' ? await Promise.race([readQueueStatus(queues, 0), sleep(2000, null, { ref: false })]).catch(() => null) : null;
+    for (const [key, counts] of Object.entries(depth?.depths ?? {}) as Array<[QueueKey, QueueDepth]>) {
+      for (const [state, n] of Object.entries(counts)) {
+        metrics.set('thukho_queue_jobs', 'Jobs in each background queue: waiting, active, delayed (waiting to retry), failed (out of attempts)', { queue: QUEUES[key], state }, n);
+      }
     }
     const renders = renderBudget.load;
     metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'running' }, renders.running);

@@ -144,6 +144,10 @@ test.serial('a page that fails OCR for good: anonymous /health counts it, staff 
   t.like(ocr.recentFailures[0], { objectId: BOOK, imageId: p2.imageId, page: 2, reason, attempts: 1, jobId: 'failing-page-2' });
   t.regex(String(ocr.recentFailures[0]?.failedAt), /^\d{4}-\d\d-\d\dT/);
 
+  const metrics = await fetch(`${s.url}/metrics`).then((r) => r.text());
+  t.regex(metrics, /^thukho_queue_jobs\{queue="thukho-ocr",state="failed"\} 1$/m);
+  t.regex(metrics, /^thukho_queue_jobs\{queue="thukho-seal",state="waiting"\} \d+$/m);
+
   const listed = await cli(t, ['jobs', 'failed', '--queue', 'ocr']);
   t.is(listed.code, 0, show(listed));
   t.regex(listed.stdout, /thukho-ocr: 1 việc thất bại \/ failed/);
