@@ -24,6 +24,8 @@ import { fixityCommand } from './cli/fixity-command.ts';
 import { auditReportCommand } from './cli/audit-report-command.ts';
 import { exportLogCommand } from './cli/export-log-command.ts';
 import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
+import { ocrCommand } from './cli/ocr-command.ts';
+import { jobsCommand } from './cli/jobs-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -143,6 +145,8 @@ program.addCommand(
 program.addCommand(auditReportCommand());
 program.addCommand(exportLogCommand());
 program.addCommand(replicasCommand());
+program.addCommand(ocrCommand());
+program.addCommand(jobsCommand());
 
 program
   .command('verify')

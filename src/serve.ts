@@ -31,7 +31,8 @@ import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
-import { type DerivativeJob, JOB_OPTIONS, QUEUES, queueConnection } from './queue/queues.ts';
+import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection } from './queue/queues.ts';
+import { type QueueDepth, readQueueStatus } from './queue/queue-status.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
 import type { SearchIndex } from './search/port.ts';
@@ -56,6 +57,8 @@ export interface ServeOptions {
 }
 
 const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
+/** Failed OCR jobs staff see on /health; `thukho jobs failed` lists them all. */
+const FAILED_OCR_SHOWN = 20;
 
 /**
  * A start-up failure the operator can act on (the port is taken, another thukho uses the data
@@ -123,9 +126,18 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const replicationQueue = new Queue(QUEUES.replication, { connection: queueRedis, prefix: config.queuePrefix });
   // Enqueued even where this machine runs no OCR worker (THUKHO_OCR=off): another one reads them.
   const ocrQueue = new Queue(QUEUES.ocr, { connection: queueRedis, prefix: config.queuePrefix });
+  // The other queues are only looked at (their depth and failures, for /health).
+  const queues: Record<QueueKey, Queue> = {
+    audit: new Queue(QUEUES.audit, { connection: queueRedis, prefix: config.queuePrefix }),
+    derivatives: derivativeQueue,
+    replication: replicationQueue,
+    ocr: ocrQueue,
+    fixity: new Queue(QUEUES.fixity, { connection: queueRedis, prefix: config.queuePrefix }),
+    seal: new Queue(QUEUES.seal, { connection: queueRedis, prefix: config.queuePrefix }),
+  };
   // Without a listener BullMQ prints every connection error with its stack to stderr; the
   // connection's own listener above has already logged it.
-  for (const queue of [derivativeQueue, replicationQueue, ocrQueue]) queue.on('error', () => {});
+  for (const queue of Object.values(queues)) queue.on('error', () => {});
   const pump = new DispatchPump({
     db: readDb,
     queues: { [QUEUES.derivatives]: derivativeQueue, [QUEUES.replication]: replicationQueue, [QUEUES.ocr]: ocrQueue },
@@ -179,6 +191,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       metrics.set('thukho_replication_behind_objects', 'Objects a replica lacks or holds at an older version', { replica: r.label }, r.behind);
       metrics.set('thukho_replication_differs_objects', 'Objects whose replica copy is not a copy of the primary', { replica: r.label }, r.differs);
     }
+    // Only while the queue connection is up: its commands would wait for redis otherwise.
+    const depth = queueRedis.status === 'ready' ? await Promise.race([readQueueStatus(queues, 0), sleep(2000, null, { ref: false })]).catch(() => null) : null;
+    for (const [key, counts] of Object.entries(depth?.depths ?? {}) as Array<[QueueKey, QueueDepth]>) {
+      for (const [state, n] of Object.entries(counts)) {
+        metrics.set('thukho_queue_jobs', 'Jobs in each background queue: waiting, active, delayed (waiting to retry), failed (out of attempts)', { queue: QUEUES[key], state }, n);
+      }
+    }
     const renders = renderBudget.load;
     metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'running' }, renders.running);
     metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'waiting' }, renders.queued);
@@ -207,6 +226,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       const parsed = AuditResult.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : null;
     },
+    queueStatus: () => readQueueStatus(queues, FAILED_OCR_SHOWN),
     preservationStatus: async () => {
       const [replication, sealRaw, readable] = await Promise.all([
         readReplicationLag(redisClient, config.queuePrefix).catch(() => null),
@@ -261,7 +281,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await pump.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
-      const queuesClosed = Promise.all([derivativeQueue.close(), replicationQueue.close(), ocrQueue.close()]).catch(() => {});
+      const queuesClosed = Promise.all(Object.values(queues).map((q) => q.close())).catch(() => {});
       await Promise.race([queuesClosed, sleep(2000, undefined, { ref: false })]);
       await search.stop();
       await searchIndex.close();

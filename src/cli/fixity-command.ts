@@ -89,7 +89,7 @@ export interface FixitySummary {
   damagedCopies: Array<{ key: string; failure?: string; detail?: string }>;
 }
 
-const parseId = (value: string): string => {
+export const parseId = (value: string): string => {
   if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('id: lowercase letters, digits, "-" or "_"');
   return value;
 };

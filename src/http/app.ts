@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.ts';
 import { imageRoutes } from './routes/iiif-image.ts';
 import { presentationRoutes } from './routes/iiif-presentation.ts';
 import { textRoutes } from './routes/iiif-text.ts';
+import { ocrRoutes } from './routes/iiif-ocr.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
@@ -114,7 +115,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

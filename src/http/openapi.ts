@@ -67,9 +67,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     paths: {
       '/health': {
         get: {
-          summary: 'Status of event store, redis, projections, chain audit, preservation and jobs',
+          summary: 'Status of event store, redis, projections, chain audit, preservation, jobs and queues',
           description:
-            'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only. With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages.',
+            'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only (`queues`: waiting, active, delayed and failed jobs of each queue). With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages, the last OCR pages that failed (`queues.ocr.recentFailures`: work, page, reason, attempts).',
           security: [{}, ...bearer],
           responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } },
         },

@@ -6,6 +6,7 @@ import type { ReadModelDb } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
 import type { SearchProjectionRunner } from '../projections/search-runner.ts';
 import type { AuditResult } from '../queue/queues.ts';
+import type { QueueStatus } from '../queue/queue-status.ts';
 import type { ImageService } from '../iiif/image-service.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -26,6 +27,8 @@ export interface AppServices {
   metrics: Metrics;
   ingest: IngestServices;
   images: ImageService;
+  /** Every queue's depth and the OCR jobs that failed last (throws when redis does not answer). */
+  queueStatus: () => Promise<QueueStatus>;
   /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */
   preservationStatus: () => Promise<PreservationStatus>;
 }

@@ -60,6 +60,12 @@ export const collectionUrl = (base: string, id: string): string => `${base}/iiif
 export const collectionPageUrl = (base: string, id: string, page: number): string => `${collectionUrl(base, id)}/page/${page}`;
 /** A canvas's page text as a supplementing AnnotationPage. */
 export const textPageUrl = (base: string, objectId: string, fileId: string): string => `${base}/iiif/text/${objectId}/${fileId}`;
+/** The file names a page's current OCR reading is served under, by output. */
+export const OCR_FILE_NAMES = { alto: 'alto.xml', hocr: 'hocr.html', text: 'text.txt' } as const;
+export type OcrFile = keyof typeof OCR_FILE_NAMES;
+/** One output of a page's current OCR reading. */
+export const ocrOutputUrl = (base: string, objectId: string, imageId: string, file: OcrFile): string =>
+  `${base}/iiif/ocr/${objectId}/${imageId}/${OCR_FILE_NAMES[file]}`;
 /** Content Search 2 inside one work. */
 export const searchServiceUrl = (base: string, objectId: string): string => `${base}/iiif/search/${objectId}`;
 
@@ -318,6 +324,8 @@ export interface ManifestInput {
   institution: string;
   /** Page images with text: their canvases link it, and the work offers Content Search. */
   textPages?: ReadonlySet<string>;
+  /** Page images with a current OCR reading: their canvases link its ALTO. */
+  ocrPages?: ReadonlySet<string>;
 }
 
 const MANIFEST_KEY_ORDER = [
@@ -429,6 +437,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     addOriginals(doc as Record<string, unknown>, base, objectId, pdfOriginals(state));
   }
   if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
+  if (input.ocrPages?.size) addAlto(doc as Record<string, unknown>, base, objectId, files, input.ocrPages);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
@@ -491,6 +500,32 @@ function addText(doc: Record<string, unknown>, base: string, objectId: string, f
     linked++;
   });
   if (linked > 0) doc.service = [{ id: searchServiceUrl(base, objectId), type: 'SearchService2' }];
+}
+
+/** ALTO 4's namespace, the `profile` IIIF practice gives an ALTO `seeAlso` (cookbook recipe 0068). */
+export const ALTO_PROFILE = 'http://www.loc.gov/standards/alto/ns-v4#';
+
+/**
+ * OCR: each canvas with a current reading points at its ALTO in `seeAlso` (Presentation 3
+ * §3.3.3: a machine-readable description of the canvas), as newspaper sites publish it and
+ * as viewers with an ALTO layer look for it. The URL names the page, not the reading, so a
+ * new reading changes the file behind it (and its ETag), not the manifest.
+ */
+function addAlto(doc: Record<string, unknown>, base: string, objectId: string, files: PageImage[], ocrPages: ReadonlySet<string>): void {
+  const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
+  canvases.forEach((canvas, i) => {
+    const file = files[i];
+    if (!file || !ocrPages.has(file.imageId)) return;
+    canvas.seeAlso = [
+      {
+        id: ocrOutputUrl(base, objectId, file.imageId, 'alto'),
+        type: 'Dataset',
+        format: 'application/xml',
+        profile: ALTO_PROFILE,
+        label: bilingual('Văn bản nhận dạng của trang (ALTO XML)', 'OCR text of this page (ALTO XML)'),
+      },
+    ];
+  });
 }
 
 // ---------------------------------------------------------------------------------------

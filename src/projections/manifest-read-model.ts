@@ -140,7 +140,7 @@ class Batch {
     this.changedObjects.add(objectId);
   }
 
-  /** A page's text appeared or went: the manifest is rebuilt, the state is as it was. */
+  /** A page's text or OCR reading appeared or went: the manifest is rebuilt, the state is as it was. */
   textChanged(objectId: string, position: bigint): void {
     if (this.object(objectId, position).state.status !== 'absent') this.changedObjects.add(objectId);
   }
@@ -171,8 +171,8 @@ class Batch {
 }
 
 /** What a manifest is made from; equal inputs make equal manifests, so the build is skipped. */
-function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined, textPages: ReadonlySet<string>): string {
-  const files = pageImages(state).map((p) => [p.imageId, p.width, p.height, thumbnailSize(p), textPages.has(p.imageId)]);
+function buildInputs(state: PresentableObject, collection: { id: string; title: string } | undefined, pages: PageLinks): string {
+  const files = pageImages(state).map((p) => [p.imageId, p.width, p.height, thumbnailSize(p), pages.textPages.has(p.imageId), pages.ocrPages.has(p.imageId)]);
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
   const originals = pdfOriginals(state).map((f) => [f.fileId, f.name]);
@@ -199,9 +199,25 @@ function recordPageText(db: ReadModelDb, batch: Batch, objectId: string, e: Reco
   if ((row?.has_text ?? 0) !== hasText) batch.textChanged(objectId, e.position);
 }
 
-function textPagesOf(db: ReadModelDb, objectId: string): Set<string> {
-  const rows = db.prepare<[string], { image_id: string }>('SELECT image_id FROM iiif_text_pages WHERE object_id = ? AND has_text = 1').all(objectId);
-  return new Set(rows.map((r) => r.image_id));
+/**
+ * Which pages have an OCR reading (a canvas then links its ALTO). Only whether one exists
+ * matters here: the link names the page, and a later reading is served under it.
+ */
+function recordOcrReading(db: ReadModelDb, batch: Batch, objectId: string, e: RecordedEvent): void {
+  const data = parseEventData('OcrCompleted', e.metadata.schemaVersion, e.data);
+  const added = db.prepare('INSERT OR IGNORE INTO iiif_ocr_pages (object_id, image_id) VALUES (?, ?)').run(objectId, textImageId(data));
+  if (added.changes > 0) batch.textChanged(objectId, e.position);
+}
+
+interface PageLinks {
+  textPages: Set<string>;
+  ocrPages: Set<string>;
+}
+
+function pageLinksOf(db: ReadModelDb, objectId: string): PageLinks {
+  const texts = db.prepare<[string], { image_id: string }>('SELECT image_id FROM iiif_text_pages WHERE object_id = ? AND has_text = 1').all(objectId);
+  const readings = db.prepare<[string], { image_id: string }>('SELECT image_id FROM iiif_ocr_pages WHERE object_id = ?').all(objectId);
+  return { textPages: new Set(texts.map((r) => r.image_id)), ocrPages: new Set(readings.map((r) => r.image_id)) };
 }
 
 interface ManifestColumns {
@@ -226,15 +242,15 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
   const collectionId = state.metadata.collectionId;
   const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
-  const textPages = textPagesOf(batch.db, objectId);
-  const inputHash = buildInputs(state, collection, textPages);
+  const pages = pageLinksOf(batch.db, objectId);
+  const inputHash = buildInputs(state, collection, pages);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
     // Failed derivatives, re-deliveries and access changes that keep downloads as they were
     // (restricted ↔ confidential) do not change the document.
     return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
   }
   const manifest = JSON.stringify(
-    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, textPages, ...(collection ? { collection } : {}) }),
+    buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, ...pages, ...(collection ? { collection } : {}) }),
   );
   return { ...columns, manifest, etag: sha256(manifest), inputHash };
 }
@@ -284,8 +300,9 @@ export const manifestReadModel: Projection = {
   // 2: downloads (rendering) on open objects' canvases; 3: revisions count every event of
   // the object stream, derivatives come from the preservation stream; 4: page text linked
   // from canvases, Content Search declared. (Canvases of later pages of a multi-page master
-  // needed no rebuild: no log before them has a derivative of a later page.)
-  version: 4,
+  // needed no rebuild: no log before them has a derivative of a later page.) 5: canvases
+  // with an OCR reading link its ALTO (seeAlso).
+  version: 5,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -329,12 +346,17 @@ export const manifestReadModel: Projection = {
         has_text  INTEGER NOT NULL,
         PRIMARY KEY (object_id, image_id)
       );
+      CREATE TABLE IF NOT EXISTS iiif_ocr_pages (
+        object_id TEXT NOT NULL,
+        image_id  TEXT NOT NULL,
+        PRIMARY KEY (object_id, image_id)
+      );
     `);
   },
 
   reset(db) {
     db.exec(
-      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages;',
+      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages; DROP TABLE IF EXISTS iiif_ocr_pages;',
     );
   },
 
@@ -344,6 +366,7 @@ export const manifestReadModel: Projection = {
       const work = workStream(e);
       if (work) {
         if (e.type === 'PageTextRecorded') recordPageText(db, batch, work.objectId, e);
+        if (e.type === 'OcrCompleted') recordOcrReading(db, batch, work.objectId, e);
         if (mayChangeWork(e)) batch.applyWork(work.objectId, e);
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);

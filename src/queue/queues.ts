@@ -8,7 +8,11 @@ export const QUEUES = {
   derivatives: 'thukho-derivatives',
   replication: 'thukho-replication',
   ocr: 'thukho-ocr',
+  /** Scheduled by their workers (workers/fixity.ts, workers/seal.ts), named here so /health and `thukho jobs` see every queue. */
+  fixity: 'thukho-fixity',
+  seal: 'thukho-seal',
 } as const;
+export type QueueKey = keyof typeof QUEUES;
 
 /** Copy a new OCFL version to every replica root; made by the dispatcher from FileIngested. */
 export const ReplicationJob = z

@@ -215,6 +215,24 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<Resolv
   return startEmbedded(options.dataDir, options.logger, timeoutMs);
 }
 
+/**
+ * Redis for a command that only enqueues or looks at queues (`thukho ocr`, `thukho jobs`):
+ * the running server's when there is one (REDIS_URL, or the socket of the embedded
+ * redis-server it owns, which is shared, not taken over), else an embedded one started for
+ * the command, whose append-only file keeps the jobs for the next server to run.
+ */
+export async function joinRedis(options: ResolveRedisOptions): Promise<ResolvedRedis> {
+  if (!options.redisUrl) {
+    const url = unixSocketUrl(join(resolve(options.dataDir), 'redis', 'redis.sock'));
+    const answers = await pingRedis(redisConnectionOptions(url), 1_000).then(
+      () => true,
+      () => false,
+    );
+    if (answers) return { url, pid: undefined, stop: async () => {} };
+  }
+  return resolveRedis(options);
+}
+
 interface OwnerRecord {
   ownerPid: number;
   redisPid: number | undefined;

@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { checkObjectFixity, openFixityRoots } from '../../src/application/fixity.ts';
 import { damagedFiles } from '../../src/projections/fixity-read-model.ts';
-import { lastAuditKey } from '../../src/queue/queues.ts';
+import { Queue, Worker } from 'bullmq';
+import { type OcrJob, QUEUES, lastAuditKey, queueConnection } from '../../src/queue/queues.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { initReplicaRoot, openStorageRoots, repairFile } from '../../src/storage/replicas.ts';
 import { startAuditWorker } from '../../workers/audit.ts';
@@ -76,6 +77,20 @@ test.serial.before(async (t) => {
   await audit.close();
   redis.disconnect();
 
+  // An OCR job of the work that failed for good, its reason naming the page's file.
+  const connection = queueConnection(s.config.redisUrl as string);
+  const ocr = new Queue<OcrJob>(QUEUES.ocr, { connection, prefix: s.config.queuePrefix });
+  const job: OcrJob = { objectId: OBJECT, fileId, page: 1, masterSha512: (file.digests as { sha512: string }).sha512, cause: 'test' };
+  await ocr.add('read', job, { jobId: 'ocr-failed-secret', attempts: 1, lifo: true });
+  const takerConnection = queueConnection(s.config.redisUrl as string);
+  const taker = new Worker<OcrJob>(QUEUES.ocr, null, { connection: takerConnection, prefix: s.config.queuePrefix });
+  const taken = await taker.getNextJob('test-token');
+  await taken?.moveToFailed(new Error(`the derivative of ${fileId} cannot be decoded`), 'test-token', false);
+  await taker.close();
+  await ocr.close();
+  connection.disconnect();
+  takerConnection.disconnect();
+
   // The fixity read model, which /health reads, has the damage.
   await poll('the damage in the fixity read model', 30_000, async () => (damagedFiles(s.readDb).length > 0 ? true : undefined));
 });
@@ -94,7 +109,9 @@ test.serial('anonymous /health says degraded and counts, and names no work, coll
     redis: { status: 'ok' },
     audit: { brokenStreams: 1 },
     preservation: { damaged: { count: 1 }, unreadableReplicas: { count: 1 }, seal: { status: 'sealed' } },
+    queues: { ocr: { failed: 1 } },
   });
+  t.is((h.json.queues as { ocr: Json }).ocr.recentFailures, undefined, 'which page failed OCR is for staff');
   for (const secret of secrets(t)) t.false(h.text.includes(secret), `anonymous /health contains ${secret}: ${h.text}`);
   t.is(h.headers.get('cache-control'), 'no-store');
   t.regex(h.headers.get('vary') ?? '', /Authorization/, 'what /health says depends on the token');
@@ -120,4 +137,6 @@ test.serial('a staff token sees which work, file, stream and replica', async (t)
   t.deepEqual(p.seal.writtenTo.map((w) => [w.label, w.path]), [['vault', VAULT]]);
   const audit = h.json.audit as { broken: Array<{ streamId: string }> };
   t.deepEqual(audit.broken.map((b) => b.streamId), [`object-${OBJECT}`]);
+  const ocr = (h.json.queues as { ocr: { recentFailures: Json[] } }).ocr;
+  t.like(ocr.recentFailures[0], { objectId: OBJECT, imageId: fileId, page: 1, attempts: 1, reason: `the derivative of ${fileId} cannot be decoded` });
 });

@@ -3,7 +3,7 @@ import test from 'ava';
 import type { EventData, EventType } from '../../src/domain/events.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { BASE_PLACEHOLDER, canvasImageIds, findManifest, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
-import { findPageText, pageTextReadModel, workPageTexts } from '../../src/projections/page-text-read-model.ts';
+import { findOcrReading, findPageText, pageTextReadModel, workPageTexts } from '../../src/projections/page-text-read-model.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { openReadModelDb } from '../../src/projections/read-model-db.ts';
 import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
@@ -70,6 +70,23 @@ class Log {
       tiles: 30,
       sizes: [{ width: 225, height: 325 }],
       software: 'test',
+    });
+  }
+
+  /** An OCR reading of a page: outputs named by digests made from `seed`. */
+  ocr(objectId: string, fileId: string, seed: string, page?: number): RecordedEvent {
+    const sha = (what: string) => createHash('sha256').update(`${seed}/${what}`).digest('hex');
+    return this.event(`preservation-${objectId}`, 'OcrCompleted', {
+      objectId,
+      fileId,
+      ...(page ? { page } : {}),
+      masterSha512: createHash('sha512').update(fileId).digest('hex'),
+      engine: { name: `engine-${seed}`, version: '1.0', models: [{ name: 'vie', sha256: sha('model') }] },
+      languages: ['vie'],
+      meanConfidence: 91,
+      words: 4,
+      textSha256: sha('text'),
+      outputs: { text: { sha256: sha('text'), size: 10 }, hocr: { sha256: sha('hocr'), size: 20 }, alto: { sha256: sha('alto'), size: 30 } },
     });
   }
 
@@ -175,5 +192,115 @@ test('a later page of a multi-page master: its text is kept under its page image
   t.deepEqual(
     (m.items as Json[]).map((c) => c.annotations),
     [[{ id: `${BASE}/iiif/text/w/f1`, type: 'AnnotationPage' }], [{ id: `${BASE}/iiif/text/w/f1~p2`, type: 'AnnotationPage' }]],
+  );
+});
+
+test('OCR readings: the latest OcrCompleted of each page is current; an older one delivered again changes nothing', (t) => {
+  const log = new Log();
+  const h = harness(pageTextReadModel);
+  const first = log.ocr('w', 'f1', 'first');
+  const second = log.ocr('w', 'f1', 'second');
+  h.apply(...log.work('w', ['f1']), log.laterPage('w', 'f1', 2), first, log.ocr('w', 'f1', 'page-two', 2), second);
+  const sha = (seed: string, what: string) => createHash('sha256').update(`${seed}/${what}`).digest('hex');
+  t.deepEqual(findOcrReading(h.db, 'w', 'f1'), {
+    imageId: 'f1',
+    eventId: second.id,
+    engine: { name: 'engine-second', version: '1.0' },
+    languages: ['vie'],
+    outputs: { text: { sha256: sha('second', 'text'), size: 10 }, hocr: { sha256: sha('second', 'hocr'), size: 20 }, alto: { sha256: sha('second', 'alto'), size: 30 } },
+  });
+  t.is(findOcrReading(h.db, 'w', 'f1~p2')?.engine.name, 'engine-page-two');
+  pageTextReadModel.apply(h.db, [first]);
+  t.is(findOcrReading(h.db, 'w', 'f1')?.eventId, second.id, 'a re-delivered older reading does not come back');
+  t.is(findOcrReading(h.db, 'w', 'f2'), undefined);
+  t.is(findOcrReading(h.db, 'other', 'f1'), undefined);
+});
+
+test('golden: a canvas whose page has an OCR reading links its ALTO in seeAlso; a second reading keeps the manifest as it is', (t) => {
+  const log = new Log();
+  const h = harness(manifestReadModel);
+  h.apply(...log.work('w', ['f1', 'f2']));
+  const before = findManifest(h.db, 'w', { role: 'public' });
+  t.true((manifest(h.db, 'w').items as Json[]).every((c) => c.seeAlso === undefined));
+
+  h.apply(log.ocr('w', 'f2', 'first'), log.text('w', 'f2', 'Bắc Giang'));
+  const m = manifest(h.db, 'w');
+  t.deepEqual(validatePresentation3(m), []);
+  t.notDeepEqual(findManifest(h.db, 'w', { role: 'public' }), before, 'the reading rebuilt the manifest');
+  const canvases = m.items as Json[];
+  t.is(canvases[0]?.seeAlso, undefined, 'a page without a reading links no ALTO');
+  // Written out by hand: what a viewer with an ALTO layer reads from our canvases.
+  t.deepEqual(canvases[1], {
+    id: `${BASE}/iiif/manifest/w/canvas/f2`,
+    type: 'Canvas',
+    label: { vi: ['Trang 2'], en: ['Page 2'] },
+    height: 1400,
+    width: 1000,
+    thumbnail: [
+      {
+        id: `${BASE}/iiif/3/f2/full/143,200/0/default.jpg`,
+        type: 'Image',
+        format: 'image/jpeg',
+        width: 143,
+        height: 200,
+        service: [{ id: `${BASE}/iiif/3/f2`, type: 'ImageService3', profile: 'level2' }],
+      },
+    ],
+    items: [
+      {
+        id: `${BASE}/iiif/manifest/w/canvas/f2/page/1`,
+        type: 'AnnotationPage',
+        items: [
+          {
+            id: `${BASE}/iiif/manifest/w/canvas/f2/page/1/image`,
+            type: 'Annotation',
+            motivation: 'painting',
+            body: {
+              id: `${BASE}/iiif/3/f2/full/max/0/default.jpg`,
+              type: 'Image',
+              format: 'image/jpeg',
+              width: 1000,
+              height: 1400,
+              service: [{ id: `${BASE}/iiif/3/f2`, type: 'ImageService3', profile: 'level2' }],
+            },
+            target: `${BASE}/iiif/manifest/w/canvas/f2`,
+          },
+        ],
+      },
+    ],
+    rendering: [
+      {
+        id: `${BASE}/iiif/3/f2/full/max/0/default.jpg`,
+        type: 'Image',
+        format: 'image/jpeg',
+        label: { vi: ['Tải ảnh trang này (JPEG)'], en: ['Download this page (JPEG)'] },
+      },
+    ],
+    annotations: [{ id: `${BASE}/iiif/text/w/f2`, type: 'AnnotationPage' }],
+    seeAlso: [
+      {
+        id: `${BASE}/iiif/ocr/w/f2/alto.xml`,
+        type: 'Dataset',
+        format: 'application/xml',
+        profile: 'http://www.loc.gov/standards/alto/ns-v4#',
+        label: { vi: ['Văn bản nhận dạng của trang (ALTO XML)'], en: ['OCR text of this page (ALTO XML)'] },
+      },
+    ],
+  });
+
+  const once = findManifest(h.db, 'w', { role: 'public' });
+  h.apply(log.ocr('w', 'f2', 'second'));
+  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }), once, 'the link names the page, not the reading');
+});
+
+test('a later page of a multi-page master with an OCR reading links its ALTO under its page image id', (t) => {
+  const log = new Log();
+  const h = harness(manifestReadModel);
+  h.apply(...log.work('w', ['f1']), log.laterPage('w', 'f1', 2), log.ocr('w', 'f1', 'p2', 2));
+  const m = manifest(h.db, 'w');
+  t.deepEqual(validatePresentation3(m), []);
+  t.deepEqual(
+    (m.items as Json[]).map((c) => (c.seeAlso as Json[] | undefined)?.map((s) => s.id)),
+    [undefined, [`${BASE}/iiif/ocr/w/f1~p2/alto.xml`]],
   );
 });

@@ -42,20 +42,27 @@ interface HealthCheck {
 
 type Probe = { status: 'ok' } | { status: 'down'; error: string };
 
-async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Probe> {
+/** `fn`'s answer, or an error once `timeoutMs` have passed without one. */
+async function within<T>(fn: () => Promise<T>, timeoutMs = 2000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    return await Promise.race([
       fn(),
-      new Promise((_, reject) => {
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Probe> {
+  try {
+    await within(fn, timeoutMs);
     return { status: 'ok' };
   } catch (err) {
     return { status: 'down', error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -154,6 +161,23 @@ const CHECKS: HealthCheck[] = [
     run: (services) => {
       const { pending, enqueued } = outboxCounts(services.readDb);
       return { level: 'ok', summary: { pending, enqueued } };
+    },
+  },
+  {
+    // How many jobs each queue holds, by state: counts for anyone. Which pages failed OCR
+    // (work, page, reason) names works, so that list is for staff. Failures alone do not
+    // make the service degraded: a page that cannot be read is a fact about the page.
+    name: 'queues',
+    run: async (services, { redis }) => {
+      if (redis.status !== 'ok') return { level: 'ok', summary: null };
+      try {
+        const { depths, failedOcr } = await within(() => services.queueStatus());
+        return { level: 'ok', summary: depths, detail: { ...depths, ocr: { ...depths.ocr, recentFailures: failedOcr } } };
+      } catch (err) {
+        // Redis answered PING a moment ago; a slow answer here is the redis check's to report.
+        services.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'health: queue depths not read');
+        return { level: 'ok', summary: null };
+      }
     },
   },
 ];
