@@ -29,8 +29,8 @@ interface Model {
   sha256: string;
 }
 
-/** The directory of one `@tesseract.js-data/<code>` package's LSTM models. */
-function modelPath(code: Traineddata): string {
+/** One `@tesseract.js-data/<code>` package's gzipped LSTM model (bench/ocr gives native tesseract the same file). */
+export function modelPath(code: Traineddata): string {
   return join(dirname(require.resolve(`@tesseract.js-data/${code}/package.json`)), MODEL_DIR, `${code}.traineddata.gz`);
 }
 

@@ -1,0 +1,58 @@
+/**
+ * The reference: Debian's tesseract CLI (tesseract-ocr 5) reading the bench's PNG files one
+ * page per process, as REFERENCE.md measured it, on one thread (OMP_THREAD_LIMIT=1). Given
+ * the traineddata our engine reads (the @tesseract.js-data packages' 4.0.0_best_int files,
+ * unpacked into a temporary tessdata directory) and, when installed, Debian's own
+ * (tesseract-ocr-vie, tesseract-ocr-chi-tra-vert: tessdata_fast 4.1.0).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { modelPath } from '../../src/ocr/tesseract-engine.ts';
+import type { Traineddata } from '../../src/ocr/languages.ts';
+
+const run = promisify(execFile);
+const DEBIAN_TESSDATA = '/usr/share/tesseract-ocr/5/tessdata';
+
+export interface NativeTessdata {
+  label: string;
+  dir: string;
+  /** A directory this bench made and removes. */
+  temporary: boolean;
+}
+
+/** `tesseract --version`'s first line, or undefined when the CLI is not installed. */
+export function nativeVersion(): string | undefined {
+  const version = spawnSync('tesseract', ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) return undefined;
+  return `${version.stdout}${version.stderr}`.split('\n')[0]?.trim();
+}
+
+export function sameTessdata(codes: Traineddata[]): NativeTessdata {
+  const dir = mkdtempSync(join(tmpdir(), 'thukho-bench-tessdata-'));
+  for (const code of codes) writeFileSync(join(dir, `${code}.traineddata`), gunzipSync(readFileSync(modelPath(code))));
+  return { label: '4.0.0_best_int, as ours', dir, temporary: true };
+}
+
+/** Debian's tessdata when it has every one of `codes`. */
+export function debianTessdata(codes: Traineddata[]): NativeTessdata | undefined {
+  if (!codes.every((code) => existsSync(join(DEBIAN_TESSDATA, `${code}.traineddata`)))) return undefined;
+  return { label: "Debian's tessdata_fast", dir: DEBIAN_TESSDATA, temporary: false };
+}
+
+export function removeTessdata(data: NativeTessdata): void {
+  if (data.temporary) rmSync(data.dir, { recursive: true, force: true });
+}
+
+/** One page read by one tesseract process: its text (stdout) and the wall time of the process. */
+export async function readNative(png: string, language: Traineddata, psm: number, data: NativeTessdata): Promise<{ text: string; seconds: number }> {
+  const start = performance.now();
+  const { stdout } = await run('tesseract', [png, 'stdout', '-l', language, '--psm', String(psm), '--tessdata-dir', data.dir], {
+    env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { text: stdout.normalize('NFC'), seconds: (performance.now() - start) / 1000 };
+}
