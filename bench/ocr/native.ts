@@ -6,7 +6,7 @@
  * (tesseract-ocr-vie, tesseract-ocr-chi-tra-vert: tessdata_fast 4.1.0).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,12 +47,24 @@ export function removeTessdata(data: NativeTessdata): void {
   if (data.temporary) rmSync(data.dir, { recursive: true, force: true });
 }
 
-/** One page read by one tesseract process: its text (stdout) and the wall time of the process. */
-export async function readNative(png: string, language: Traineddata, psm: number, data: NativeTessdata): Promise<{ text: string; seconds: number }> {
+/** GNU time, which reports a process's CPU seconds (Debian `time`); without it only wall time is measured. */
+const GNU_TIME = '/usr/bin/time';
+const hasGnuTime = existsSync(GNU_TIME);
+
+/**
+ * One page read by one tesseract process: its text (stdout), the wall time of the process and,
+ * when GNU time is installed, its CPU time (user + system), which other work on a shared
+ * machine disturbs far less than the wall time.
+ */
+export async function readNative(png: string, language: Traineddata, psm: number, data: NativeTessdata): Promise<{ text: string; seconds: number; cpuSeconds?: number }> {
+  const command = ['tesseract', png, 'stdout', '-l', language, '--psm', String(psm), '--tessdata-dir', data.dir];
+  const timeFile = `${png}.time`;
+  const [file, ...args] = hasGnuTime ? [GNU_TIME, '-o', timeFile, '-f', '%U %S', ...command] : command;
   const start = performance.now();
-  const { stdout } = await run('tesseract', [png, 'stdout', '-l', language, '--psm', String(psm), '--tessdata-dir', data.dir], {
-    env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { text: stdout.normalize('NFC'), seconds: (performance.now() - start) / 1000 };
+  const { stdout } = await run(file as string, args, { env: { ...process.env, OMP_THREAD_LIMIT: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  const seconds = (performance.now() - start) / 1000;
+  if (!hasGnuTime) return { text: stdout.normalize('NFC'), seconds };
+  const [user = NaN, system = NaN] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).map(Number);
+  unlinkSync(timeFile);
+  return { text: stdout.normalize('NFC'), seconds, cpuSeconds: user + system };
 }

@@ -56,6 +56,8 @@ const VIE_SENTENCES = 4;
 
 interface Measure {
   seconds: number;
+  /** CPU seconds of every thread that worked on the page (ours: this process; native: the tesseract process). */
+  cpuSeconds?: number;
   score: Score;
   /** Our tesseract read the page twice (the 180° check under a mean confidence of 70). */
   readTwice?: boolean;
@@ -64,11 +66,20 @@ interface Measure {
 interface EngineRun {
   label: string;
   script: 'vie' | 'han';
-  read: (page: BenchPage, file: string) => Promise<{ text: string; seconds: number; readTwice?: boolean }>;
+  read: (page: BenchPage, file: string) => Promise<{ text: string; seconds: number; cpuSeconds?: number; readTwice?: boolean }>;
   results: Map<string, Measure>;
 }
 
 const seconds = (from: number) => (performance.now() - from) / 1000;
+
+/** Wall and CPU seconds of one call of ours (the engines run in this process's threads; nothing else of ours runs meanwhile). */
+async function timed<T>(call: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const value = await call();
+  const used = process.cpuUsage(cpu);
+  return { value, seconds: seconds(start), cpuSeconds: (used.user + used.system) / 1e6 };
+}
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -120,10 +131,8 @@ async function main(): Promise<void> {
         label: `ours: ${tesseract.info.name} vie (PSM 3)`,
         script: 'vie',
         read: async (page) => {
-          const start = performance.now();
-          const read = await tesseract.recognize({ image: page.png, languages: ['vie'] });
-          const confidence = meanConfidence(read);
-          return { text: pageText(read), seconds: seconds(start), readTwice: read.rotation === 180 || (read.blocks.length > 0 && confidence < 70) };
+          const { value: read, ...time } = await timed(() => tesseract.recognize({ image: page.png, languages: ['vie'] }));
+          return { text: pageText(read), ...time, readTwice: read.rotation === 180 || (read.blocks.length > 0 && meanConfidence(read) < 70) };
         },
         results: new Map(),
       },
@@ -131,9 +140,8 @@ async function main(): Promise<void> {
         label: `ours, chosen for lzh: ${chosen.info.name}`,
         script: 'han',
         read: async (page) => {
-          const start = performance.now();
-          const read = await chosen.recognize({ image: page.png, languages: ['lzh'], vertical: true });
-          return { text: pageText(read), seconds: seconds(start) };
+          const { value: read, ...time } = await timed(() => chosen.recognize({ image: page.png, languages: ['lzh'], vertical: true }));
+          return { text: pageText(read), ...time };
         },
         results: new Map(),
       },
@@ -143,9 +151,8 @@ async function main(): Promise<void> {
         label: `ours, fallback: ${tesseract.info.name} chi_tra_vert (PSM 5)`,
         script: 'han',
         read: async (page) => {
-          const start = performance.now();
-          const read = await tesseract.recognize({ image: page.png, languages: ['lzh'], vertical: true });
-          return { text: pageText(read), seconds: seconds(start) };
+          const { value: read, ...time } = await timed(() => tesseract.recognize({ image: page.png, languages: ['lzh'], vertical: true }));
+          return { text: pageText(read), ...time };
         },
         results: new Map(),
       });
@@ -178,7 +185,7 @@ async function main(): Promise<void> {
       const cells: string[] = [];
       for (const run of runs.filter((r) => r.script === page.script)) {
         const read = await run.read(page, files.get(page.name) as string);
-        const measure = { seconds: read.seconds, score: score(page.script, read.text, page.text), readTwice: read.readTwice };
+        const measure = { seconds: read.seconds, cpuSeconds: read.cpuSeconds, score: score(page.script, read.text, page.text), readTwice: read.readTwice };
         run.results.set(page.name, measure);
         cells.push(`${read.seconds.toFixed(1)} s ${pct(measure.score.cer)}${read.readTwice ? ' (read twice)' : ''}`);
       }
@@ -219,13 +226,14 @@ async function main(): Promise<void> {
 
 interface Row {
   seconds: number[];
+  cpuSeconds: number[];
   scores: Score[];
   readTwice: number;
 }
 
 function rowOf(run: EngineRun, pages: BenchPage[]): Row {
   const measures = pages.map((p) => run.results.get(p.name)).filter((m): m is Measure => m !== undefined);
-  return { seconds: measures.map((m) => m.seconds), scores: measures.map((m) => m.score), readTwice: measures.filter((m) => m.readTwice).length };
+  return { seconds: measures.map((m) => m.seconds), cpuSeconds: measures.map((m) => m.cpuSeconds ?? NaN), scores: measures.map((m) => m.score), readTwice: measures.filter((m) => m.readTwice).length };
 }
 
 function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: number; perMinute: number; cer: number }>): void {
@@ -233,18 +241,18 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: numbe
   const conditions = (script: 'vie' | 'han'): Condition[] => (script === 'vie' ? ['clean', 'degraded'] : ['clean', 'degraded', 'woodblock']);
   console.log('');
   for (const script of ['vie', 'han'] as const) {
-    const hanColumns = script === 'han' ? `${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}` : '';
-    console.log(`${(script === 'vie' ? 'Vietnamese' : 'Han (vertical)').padEnd(width)}${'pages'.padStart(13)}${'s/page med'.padStart(11)}${'mean'.padStart(7)}${'CER'.padStart(8)}${hanColumns}`);
+    const hanColumns = script === 'han' ? `${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}${'Nôm recall'.padStart(11)}` : '';
+    console.log(`${(script === 'vie' ? 'Vietnamese' : 'Han (vertical)').padEnd(width)}${'pages'.padStart(13)}${'s/page med'.padStart(11)}${'mean'.padStart(7)}${'cpu s'.padStart(7)}${'CER'.padStart(8)}${hanColumns}`);
     for (const run of runs.filter((r) => r.script === script)) {
       for (const condition of [...conditions(script), 'all'] as const) {
         const row = rowOf(run, pages.filter((p) => p.script === script && (condition === 'all' || p.condition === condition)));
         if (row.seconds.length === 0) continue;
         const han = script === 'han'
-          ? `${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}`
+          ? `${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}${pct(mean(row.scores.flatMap((s) => (s.recallBeyondBmp === undefined ? [] : [s.recallBeyondBmp])))).padStart(11)}`
           : '';
         const label = condition === conditions(script)[0] ? run.label : '';
         const twice = row.readTwice > 0 ? `  (${row.readTwice} read twice)` : '';
-        console.log(`${label.padEnd(width)}${`${condition} ${row.seconds.length}`.padStart(13)}${median(row.seconds).toFixed(2).padStart(11)}${mean(row.seconds).toFixed(2).padStart(7)}${pct(mean(row.scores.map((s) => s.cer))).padStart(8)}${han}${twice}`);
+        console.log(`${label.padEnd(width)}${`${condition} ${row.seconds.length}`.padStart(13)}${median(row.seconds).toFixed(2).padStart(11)}${mean(row.seconds).toFixed(2).padStart(7)}${(Number.isNaN(mean(row.cpuSeconds)) ? '—' : mean(row.cpuSeconds).toFixed(2)).padStart(7)}${pct(mean(row.scores.map((s) => s.cer))).padStart(8)}${han}${twice}`);
       }
     }
     console.log('');
@@ -252,7 +260,7 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: numbe
 
   const find = (script: 'vie' | 'han', prefix: string) => runs.find((r) => r.script === script && r.label.startsWith(prefix));
   const ours = find('vie', 'ours');
-  const nativeVie = find('vie', 'native') ;
+  const nativeVie = find('vie', 'native');
   const chosen = find('han', 'ours, chosen');
   const nativeHan = find('han', 'native');
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -275,7 +283,9 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: numbe
   if (oursAll && nativeAll) {
     const ratio = mean(oursAll.seconds) / mean(nativeAll.seconds);
     const ratioMedian = median(oursAll.seconds) / median(nativeAll.seconds);
+    const cpuRatio = mean(oursAll.cpuSeconds) / mean(nativeAll.cpuSeconds);
     console.log(`  Vietnamese time per page ≤ 1.1× native: ${mean(oursAll.seconds).toFixed(2)} s against ${mean(nativeAll.seconds).toFixed(2)} s, ${ratio.toFixed(2)}× (medians ${ratioMedian.toFixed(2)}×) — ${verdict(ratio <= 1.1)}`);
+    if (!Number.isNaN(cpuRatio)) console.log(`       (CPU seconds per page: ${mean(oursAll.cpuSeconds).toFixed(2)} against ${mean(nativeAll.cpuSeconds).toFixed(2)}, ${cpuRatio.toFixed(2)}×)`);
   }
   const chosenAll = stat(chosen, 'han');
   const nativeHanAll = stat(nativeHan, 'han');

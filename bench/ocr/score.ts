@@ -5,7 +5,8 @@
  * differ in how they mark a column's end); anything read that is not printed, a "|" for a
  * column rule included, counts as an error. As REFERENCE.md scores Han, also the recall and
  * precision of the Han characters alone (the longest common subsequence of the two, in
- * order), and the rate with simplified forms folded to traditional as search folds them
+ * order) and of the Nôm characters beyond the BMP, which neither engine's character set holds,
+ * and the rate with simplified forms folded to traditional as search folds them
  * (src/search/text-folding.ts): the Han engine's model was trained mostly on simplified text.
  */
 import { foldHan } from '../../src/search/text-folding.ts';
@@ -19,6 +20,8 @@ export interface Score {
   foldedCer?: number;
   recall?: number;
   precision?: number;
+  /** Recall of the characters beyond the BMP alone (the Nôm characters of Extension B and on). */
+  recallBeyondBmp?: number;
 }
 
 function commonSubsequence(a: string[], b: string[]): number {
@@ -43,10 +46,13 @@ export function score(script: 'vie' | 'han', read: string, printed: string): Sco
   const hanRead = [...r].filter((c) => HAN.test(c));
   const hanPrinted = [...p].filter((c) => HAN.test(c));
   const common = commonSubsequence(hanRead, hanPrinted);
+  const beyond = (chars: string[]) => chars.filter((c) => c.length > 1);
+  const printedBeyond = beyond(hanPrinted);
   return {
     cer: characterErrorRate(r, p),
     foldedCer: characterErrorRate(fold(r), fold(p)),
     recall: hanPrinted.length === 0 ? 1 : common / hanPrinted.length,
     precision: hanRead.length === 0 ? 0 : common / hanRead.length,
+    recallBeyondBmp: printedBeyond.length === 0 ? undefined : commonSubsequence(beyond(hanRead), printedBeyond) / printedBeyond.length,
   };
 }

@@ -136,7 +136,7 @@ export class TesseractEngine implements OcrEngine {
     const entries = languageEntries(request.languages);
     const codes = [...new Set(entries.map((e) => e.traineddata))];
     const perCharacter = entries.every((e) => e.script === 'han');
-    const page = await readPageImage(request.image);
+    const page = await readPageImage(request.image, { grey: true });
     const worker = await this.#workerFor(codes);
     // tesseract.js defaults to one uniform horizontal block (PSM 6), which reads a page of
     // columns across them; the tesseract CLI's default (3, full layout analysis) and, for Han
