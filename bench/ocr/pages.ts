@@ -78,13 +78,14 @@ function agedLook(rand: () => number, woodblock: boolean): Look {
   const sign = rand() < 0.5 ? -1 : 1;
   return {
     paper: [236 - Math.floor(rand() * 10), 220 - Math.floor(rand() * 12), 178 - Math.floor(rand() * 20)],
-    ink: [48, 38, 30],
-    stains: 0.12 + rand() * 0.08,
-    bleed: 0.1 + rand() * 0.08,
-    noise: 10 + rand() * 8,
-    blur: 0.7 + rand() * 0.5,
+    // Faded iron-gall brown rather than fresh black.
+    ink: [70, 56, 42],
+    stains: 0.15 + rand() * 0.1,
+    bleed: 0.15 + rand() * 0.1,
+    noise: 14 + rand() * 10,
+    blur: 0.9 + rand() * 0.6,
     skew: sign * (1 + rand()),
-    unevenInk: woodblock ? 0.45 : 0.15,
+    unevenInk: woodblock ? 0.45 : 0.25,
     worn: woodblock ? 0.04 : 0,
   };
 }
