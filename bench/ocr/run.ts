@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { guardNetwork } from '../../tests/helpers/network-guard.ts';
 import { mulberry32 } from '../../tests/helpers/prng.ts';
-import { waitQuiet } from '../machine.ts';
+import { machineBusy, waitQuiet } from '../machine.ts';
 import { type BenchPage, type Condition, hanCharactersWithoutFont, hanPage, vietnamesePage } from './pages.ts';
 import { type Score, score } from './score.ts';
 
@@ -88,6 +88,22 @@ const median = (xs: number[]) => {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(x < 0.1 ? 2 : 1)}%`);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+/**
+ * Cores kept busy by other work while `call` ran: the machine's busy CPU time less this
+ * process's and its children's (`childCpu`, as measured), over the wall time. The machine is
+ * shared; wall times and the pool's speed-up mean little when this is high.
+ */
+async function othersWhile<T>(call: () => Promise<T>, childCpu: () => number): Promise<{ value: T; otherCores: number; ownCores: number }> {
+  const machine = machineBusy();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const value = await call();
+  const wall = seconds(start);
+  const used = process.cpuUsage(cpu);
+  const own = (used.user + used.system) / 1e6;
+  return { value, otherCores: Math.max(0, (machineBusy() - machine - own - childCpu()) / wall), ownCores: own / wall };
+}
 
 async function tinyPage(text: string, vertical: boolean): Promise<Buffer> {
   const [width, height] = vertical ? [200, 700] : [900, 160];
@@ -181,37 +197,45 @@ async function main(): Promise<void> {
     }
 
     console.log(`load average before measuring: ${load()}; machine busy ${((await waitQuiet()) * 100).toFixed(0)}% (${os.cpus().length} cores)`);
-    for (const [n, page] of pages.entries()) {
-      const cells: string[] = [];
-      for (const run of runs.filter((r) => r.script === page.script)) {
-        const read = await run.read(page, files.get(page.name) as string);
-        const measure = { seconds: read.seconds, cpuSeconds: read.cpuSeconds, score: score(page.script, read.text, page.text), readTwice: read.readTwice };
-        run.results.set(page.name, measure);
-        cells.push(`${read.seconds.toFixed(1)} s ${pct(measure.score.cer)}${read.readTwice ? ' (read twice)' : ''}`);
+    let nativeCpu = 0;
+    const { otherCores } = await othersWhile(async () => {
+      for (const [n, page] of pages.entries()) {
+        const cells: string[] = [];
+        for (const run of runs.filter((r) => r.script === page.script)) {
+          const read = await run.read(page, files.get(page.name) as string);
+          if (run.label.startsWith('native')) nativeCpu += read.cpuSeconds ?? 0;
+          const measure = { seconds: read.seconds, cpuSeconds: read.cpuSeconds, score: score(page.script, read.text, page.text), readTwice: read.readTwice };
+          run.results.set(page.name, measure);
+          cells.push(`${read.seconds.toFixed(1)} s ${pct(measure.score.cer)}${read.readTwice ? ' (read twice)' : ''}`);
+        }
+        console.log(`[${n + 1}/${pages.length}] ${page.name}: ${cells.join(' · ')}`);
       }
-      console.log(`[${n + 1}/${pages.length}] ${page.name}: ${cells.join(' · ')}`);
-    }
+    }, () => nativeCpu);
+    console.log(`other work on the machine meanwhile: ${otherCores.toFixed(2)} of ${os.cpus().length} cores on average`);
 
     // The pool: the same Vietnamese pages through one engine set, then two.
     const viePages = pages.filter((p) => p.script === 'vie');
-    const pool: Array<{ size: number; perMinute: number; cer: number }> = [];
+    const pool: PoolRun[] = [];
     for (const size of [1, 2]) {
       const ocr = new OcrPool({ size, createEngines: async () => ({ tesseract: await TesseractEngine.create() }) });
       try {
         // As many pages as sets at once make every set and load its model; not timed.
         await Promise.all(Array.from({ length: size }, () => ocr.read({ image: warmVie, languages: ['vie'] })));
         const start = performance.now();
-        const reads = await Promise.all(viePages.map((p) => ocr.read({ image: p.png, languages: ['vie'] })));
+        const { value: reads, otherCores, ownCores } = await othersWhile(() => Promise.all(viePages.map((p) => ocr.read({ image: p.png, languages: ['vie'] }))), () => 0);
         const elapsed = seconds(start);
         const cer = mean(reads.map((r, i) => score('vie', pageText(r.page), (viePages[i] as BenchPage).text).cer));
-        pool.push({ size, perMinute: (viePages.length / elapsed) * 60, cer });
-        console.log(`pool of ${size} (${ocr.engineSets} engine sets): ${viePages.length} pages in ${elapsed.toFixed(1)} s, ${((viePages.length / elapsed) * 60).toFixed(1)} pages/min, mean CER ${pct(cer)}`);
+        pool.push({ size, perMinute: (viePages.length / elapsed) * 60, cer, otherCores, ownCores });
+        console.log(
+          `pool of ${size} (${ocr.engineSets} engine sets): ${viePages.length} pages in ${elapsed.toFixed(1)} s, ${((viePages.length / elapsed) * 60).toFixed(1)} pages/min, ` +
+            `mean CER ${pct(cer)}; it used ${ownCores.toFixed(2)} cores, other work ${otherCores.toFixed(2)}`,
+        );
       } finally {
         await ocr.close();
       }
     }
 
-    report(runs, pages, pool);
+    report(runs, pages, pool, otherCores);
     console.log(`load average after: ${load()}`);
     if (network.attempts.length > 0) {
       console.log(`NETWORK ACCESS ATTEMPTED (refused): ${network.attempts.join('; ')}`);
@@ -222,6 +246,15 @@ async function main(): Promise<void> {
     for (const data of [same]) if (data) native.removeTessdata(data);
     if (!KEEP) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface PoolRun {
+  size: number;
+  perMinute: number;
+  cer: number;
+  /** Cores kept busy meanwhile by this process, and by other work on the machine. */
+  ownCores: number;
+  otherCores: number;
 }
 
 interface Row {
@@ -236,19 +269,19 @@ function rowOf(run: EngineRun, pages: BenchPage[]): Row {
   return { seconds: measures.map((m) => m.seconds), cpuSeconds: measures.map((m) => m.cpuSeconds ?? NaN), scores: measures.map((m) => m.score), readTwice: measures.filter((m) => m.readTwice).length };
 }
 
-function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: number; perMinute: number; cer: number }>): void {
+function report(runs: EngineRun[], pages: BenchPage[], pool: PoolRun[], otherCores: number): void {
   const width = Math.max(...runs.map((r) => r.label.length)) + 2;
   const conditions = (script: 'vie' | 'han'): Condition[] => (script === 'vie' ? ['clean', 'degraded'] : ['clean', 'degraded', 'woodblock']);
   console.log('');
   for (const script of ['vie', 'han'] as const) {
-    const hanColumns = script === 'han' ? `${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}${'Nôm recall'.padStart(11)}` : '';
+    const hanColumns = script === 'han' ? `${'no ext B'.padStart(9)}${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}${'Nôm recall'.padStart(11)}` : '';
     console.log(`${(script === 'vie' ? 'Vietnamese' : 'Han (vertical)').padEnd(width)}${'pages'.padStart(13)}${'s/page med'.padStart(11)}${'mean'.padStart(7)}${'cpu s'.padStart(7)}${'CER'.padStart(8)}${hanColumns}`);
     for (const run of runs.filter((r) => r.script === script)) {
       for (const condition of [...conditions(script), 'all'] as const) {
         const row = rowOf(run, pages.filter((p) => p.script === script && (condition === 'all' || p.condition === condition)));
         if (row.seconds.length === 0) continue;
         const han = script === 'han'
-          ? `${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}${pct(mean(row.scores.flatMap((s) => (s.recallBeyondBmp === undefined ? [] : [s.recallBeyondBmp])))).padStart(11)}`
+          ? `${pct(mean(row.scores.map((s) => s.bmpCer ?? NaN))).padStart(9)}${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}${pct(mean(row.scores.flatMap((s) => (s.recallBeyondBmp === undefined ? [] : [s.recallBeyondBmp])))).padStart(11)}`
           : '';
         const label = condition === conditions(script)[0] ? run.label : '';
         const twice = row.readTwice > 0 ? `  (${row.readTwice} read twice)` : '';
@@ -285,7 +318,7 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: numbe
     const ratioMedian = median(oursAll.seconds) / median(nativeAll.seconds);
     const cpuRatio = mean(oursAll.cpuSeconds) / mean(nativeAll.cpuSeconds);
     console.log(`  Vietnamese time per page ≤ 1.1× native: ${mean(oursAll.seconds).toFixed(2)} s against ${mean(nativeAll.seconds).toFixed(2)} s, ${ratio.toFixed(2)}× (medians ${ratioMedian.toFixed(2)}×) — ${verdict(ratio <= 1.1)}`);
-    if (!Number.isNaN(cpuRatio)) console.log(`       (CPU seconds per page: ${mean(oursAll.cpuSeconds).toFixed(2)} against ${mean(nativeAll.cpuSeconds).toFixed(2)}, ${cpuRatio.toFixed(2)}×)`);
+    if (!Number.isNaN(cpuRatio)) console.log(`       (CPU seconds per page: ${mean(oursAll.cpuSeconds).toFixed(2)} against ${mean(nativeAll.cpuSeconds).toFixed(2)}, ${cpuRatio.toFixed(2)}×; other work took ${otherCores.toFixed(2)} of ${os.cpus().length} cores meanwhile)`);
   }
   const chosenAll = stat(chosen, 'han');
   const nativeHanAll = stat(nativeHan, 'han');
@@ -301,6 +334,7 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: Array<{ size: numbe
   if (one && two) {
     const ratio = two.perMinute / one.perMinute;
     console.log(`  pool of 2 vs 1 on ${os.cpus().length} cores ≥ 1.8× pages/min: ${two.perMinute.toFixed(1)} against ${one.perMinute.toFixed(1)}, ${ratio.toFixed(2)}× — ${verdict(ratio >= 1.8)}`);
+    console.log(`       (the pool of 2 kept ${two.ownCores.toFixed(2)} cores busy, the pool of 1 ${one.ownCores.toFixed(2)}; other work took ${two.otherCores.toFixed(2)} and ${one.otherCores.toFixed(2)})`);
   }
 }
 
