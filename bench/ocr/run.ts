@@ -274,14 +274,14 @@ function report(runs: EngineRun[], pages: BenchPage[], pool: PoolRun[], otherCor
   const conditions = (script: 'vie' | 'han'): Condition[] => (script === 'vie' ? ['clean', 'degraded'] : ['clean', 'degraded', 'woodblock']);
   console.log('');
   for (const script of ['vie', 'han'] as const) {
-    const hanColumns = script === 'han' ? `${'no ext B'.padStart(9)}${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}${'Nôm recall'.padStart(11)}` : '';
+    const hanColumns = script === 'han' ? `${'CER folded'.padStart(11)}${'recall'.padStart(8)}${'precision'.padStart(10)}${'BMP recall'.padStart(11)}${'ext B recall'.padStart(13)}` : '';
     console.log(`${(script === 'vie' ? 'Vietnamese' : 'Han (vertical)').padEnd(width)}${'pages'.padStart(13)}${'s/page med'.padStart(11)}${'mean'.padStart(7)}${'cpu s'.padStart(7)}${'CER'.padStart(8)}${hanColumns}`);
     for (const run of runs.filter((r) => r.script === script)) {
       for (const condition of [...conditions(script), 'all'] as const) {
         const row = rowOf(run, pages.filter((p) => p.script === script && (condition === 'all' || p.condition === condition)));
         if (row.seconds.length === 0) continue;
         const han = script === 'han'
-          ? `${pct(mean(row.scores.map((s) => s.bmpCer ?? NaN))).padStart(9)}${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}${pct(mean(row.scores.flatMap((s) => (s.recallBeyondBmp === undefined ? [] : [s.recallBeyondBmp])))).padStart(11)}`
+          ? `${pct(mean(row.scores.map((s) => s.foldedCer ?? NaN))).padStart(11)}${pct(mean(row.scores.map((s) => s.recall ?? NaN))).padStart(8)}${pct(mean(row.scores.map((s) => s.precision ?? NaN))).padStart(10)}${pct(mean(row.scores.map((s) => s.recallBmp ?? NaN))).padStart(11)}${pct(mean(row.scores.flatMap((s) => (s.recallBeyondBmp === undefined ? [] : [s.recallBeyondBmp])))).padStart(13)}`
           : '';
         const label = condition === conditions(script)[0] ? run.label : '';
         const twice = row.readTwice > 0 ? `  (${row.readTwice} read twice)` : '';

@@ -18,8 +18,8 @@ export interface Score {
   cer: number;
   /** Han pages only. */
   foldedCer?: number;
-  /** The rate with the characters beyond the BMP left out of the printed text: what the engines' character sets can hold. */
-  bmpCer?: number;
+  /** Recall of the characters in the BMP alone, the ones the engines' character sets can hold. */
+  recallBmp?: number;
   recall?: number;
   precision?: number;
   /** Recall of the characters beyond the BMP alone (the Nôm characters of Extension B and on). */
@@ -53,7 +53,7 @@ export function score(script: 'vie' | 'han', read: string, printed: string): Sco
   return {
     cer: characterErrorRate(r, p),
     foldedCer: characterErrorRate(fold(r), fold(p)),
-    bmpCer: characterErrorRate(r, [...p].filter((c) => c.length === 1).join('')),
+    recallBmp: commonSubsequence(hanRead.filter((c) => c.length === 1), hanPrinted.filter((c) => c.length === 1)) / Math.max(1, hanPrinted.filter((c) => c.length === 1).length),
     recall: hanPrinted.length === 0 ? 1 : common / hanPrinted.length,
     precision: hanRead.length === 0 ? 0 : common / hanRead.length,
     recallBeyondBmp: printedBeyond.length === 0 ? undefined : commonSubsequence(beyond(hanRead), printedBeyond) / printedBeyond.length,
