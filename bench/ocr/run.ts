@@ -17,7 +17,7 @@
  * condition, then the issue's targets, met or not. Every page is the same on every run (seeded);
  * the network is refused throughout and any attempt is reported (and fails the run).
  *
- *   npm run bench:ocr                12 Vietnamese pages, 11 Han pages (about 15 minutes)
+ *   npm run bench:ocr                12 Vietnamese pages, 11 Han pages (6-12 minutes on 2 cores)
  *   npm run bench:ocr -- --small     4 Vietnamese pages, 3 Han pages
  *   npm run bench:ocr -- --keep      keep the rendered pages (their directory is printed)
  *
