@@ -29,8 +29,8 @@ interface Model {
   sha256: string;
 }
 
-/** The directory of one `@tesseract.js-data/<code>` package's LSTM models. */
-function modelPath(code: Traineddata): string {
+/** One `@tesseract.js-data/<code>` package's gzipped LSTM model (bench/ocr gives native tesseract the same file). */
+export function modelPath(code: Traineddata): string {
   return join(dirname(require.resolve(`@tesseract.js-data/${code}/package.json`)), MODEL_DIR, `${code}.traineddata.gz`);
 }
 
@@ -136,7 +136,11 @@ export class TesseractEngine implements OcrEngine {
     const entries = languageEntries(request.languages);
     const codes = [...new Set(entries.map((e) => e.traineddata))];
     const perCharacter = entries.every((e) => e.script === 'han');
-    const page = await readPageImage(request.image);
+    // Latin-script pages are read grey: a third of the bytes and a quarter less CPU, and no
+    // worse (bench/ocr: 0.8% CER on degraded Vietnamese pages against native's 1.5% in colour).
+    // Han pages stay in colour: tesseract thresholds each colour channel of a colour page, and
+    // on a woodblock-like page in grey it found no text at all.
+    const page = await readPageImage(request.image, { grey: entries.every((e) => e.script === 'latin') });
     const worker = await this.#workerFor(codes);
     // tesseract.js defaults to one uniform horizontal block (PSM 6), which reads a page of
     // columns across them; the tesseract CLI's default (3, full layout analysis) and, for Han
