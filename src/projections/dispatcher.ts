@@ -145,9 +145,13 @@ export function pendingOutbox(db: ReadModelDb, limit: number): OutboxRow[] {
   return db.prepare<[number], OutboxRow>("SELECT * FROM dispatch_outbox WHERE state = 'pending' ORDER BY created_at LIMIT ?").all(limit);
 }
 
-export function outboxCounts(db: ReadModelDb): Record<OutboxState, number> {
+/** Rows by state, of every queue or of one. */
+export function outboxCounts(db: ReadModelDb, queue?: string): Record<OutboxState, number> {
   const counts: Record<OutboxState, number> = { pending: 0, enqueued: 0, done: 0 };
-  for (const r of db.prepare<[], { state: OutboxState; n: number }>('SELECT state, COUNT(*) AS n FROM dispatch_outbox GROUP BY state').all()) counts[r.state] = r.n;
+  const rows = queue === undefined
+    ? db.prepare<[], { state: OutboxState; n: number }>('SELECT state, COUNT(*) AS n FROM dispatch_outbox GROUP BY state').all()
+    : db.prepare<[string], { state: OutboxState; n: number }>('SELECT state, COUNT(*) AS n FROM dispatch_outbox WHERE queue = ? GROUP BY state').all(queue);
+  for (const r of rows) counts[r.state] = r.n;
   return counts;
 }
 
