@@ -203,6 +203,10 @@ export class ProjectionRunner {
       tick = undefined;
       if (!(await this.flush(batch))) return;
       batch = [];
+      // A log read from SQLite arrives in microtasks only: without a turn of the event loop
+      // between batches, a catch-up starves HTTP and timers, and every batch's `tick` stays
+      // pending with the events raced against it (gigabytes when six runners replay a big log).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

@@ -350,3 +350,23 @@ for (const connections of ['one connection', 'two connections'] as const) {
     }
   });
 }
+
+test('runner: a catch-up gives the event loop a turn between batches (timers and HTTP are served meanwhile)', async (t) => {
+  const p = paths();
+  const store = new SqliteEventStore(p.events, { pollIntervalMs: 20 });
+  const db = openReadModelDb(p.readModel);
+  const { projection } = countingProjection();
+  const runner = new ProjectionRunner(store, db, projection, logger, { batchSize: 50 });
+  t.teardown(async () => {
+    await runner.stop();
+    db.close();
+    await store.close();
+  });
+  const head = await appendEvents(store, 3000, 100);
+  runner.start();
+  // A timer set as the catch-up starts fires while it is still going: the log is read in
+  // microtasks, so before each batch gave the loop a turn it fired only once all was applied.
+  const seenAt = await new Promise<bigint | null>((resolve) => setTimeout(() => resolve(runner.appliedPosition()), 0));
+  t.true(seenAt === null || seenAt < head, `the timer fired at position ${seenAt} of ${head}`);
+  t.true(await runner.waitForPosition(head, 10_000));
+});
