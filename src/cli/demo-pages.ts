@@ -34,7 +34,7 @@ export interface DemoPage {
   words: DemoInk[];
 }
 
-/** A4 at 150 dpi, as the demo pages have always been. */
+/** The size the demo pages have always had. */
 const WIDTH = 1240;
 const HEIGHT = 1754;
 const PAPER = { r: 233, g: 220, b: 190 };
