@@ -3,7 +3,7 @@ import { type CommandContext, streamExists } from '../application/command-handle
 import type { Metadata, AccessLevel } from '../domain/metadata.ts';
 import { Readable } from 'node:stream';
 import { type IngestServices, ingestFile } from '../application/ingest.ts';
-import { renderDemoPage } from './demo-pages.ts';
+import { type DemoWork, renderDemoWorkPage } from './demo-pages.ts';
 
 /**
  * The demo collection `thukho demo` registers: a handful of well-known Vietnamese works
@@ -113,9 +113,16 @@ export const DEMO_OBJECTS: Array<{ id: string; accessLevel: AccessLevel; metadat
   },
 ];
 
-const DEMO_PAGES = 3;
+export const DEMO_PAGES = 3;
 
-export async function seedDemo(ingest: IngestServices, context: CommandContext): Promise<{ created: number; position: bigint | null }> {
+/** What a demo work's pages are rendered from: its title (its Han title on a Han page) and languages. */
+export function demoWork(o: (typeof DEMO_OBJECTS)[number]): DemoWork {
+  const hanTitle = o.metadata.alternativeTitle?.find((t) => /^\p{Script=Han}+$/u.test(t));
+  return { id: o.id, title: o.metadata.title ?? o.id, languages: o.metadata.language ?? [], ...(hanTitle ? { hanTitle } : {}) };
+}
+
+/** Seeds the demo collection: every demo work, or only those named in `only` (tests that need a few). */
+export async function seedDemo(ingest: IngestServices, context: CommandContext, only?: readonly string[]): Promise<{ created: number; position: bigint | null }> {
   const { store } = ingest;
   let created = 0;
   let position: bigint | null = null;
@@ -124,15 +131,15 @@ export async function seedDemo(ingest: IngestServices, context: CommandContext):
     position = r.position ?? position;
     created++;
   }
-  for (const o of DEMO_OBJECTS) {
+  for (const o of DEMO_OBJECTS.filter((d) => !only || only.includes(d.id))) {
     const { state } = await loadObject(store, o.id);
     if (state.status !== 'absent') continue;
     const r = await executeObjectCommand(store, { type: 'RegisterObject', objectId: o.id, metadata: o.metadata, accessLevel: o.accessLevel }, context);
     position = r.position ?? position;
     created++;
     for (let folio = 1; folio <= DEMO_PAGES; folio++) {
-      const page = await renderDemoPage(o.metadata.title, folio);
-      const done = await ingestFile(ingest, { objectId: o.id, source: Readable.from([page]), name: `trang_${folio}.tif`, role: 'master', ...context });
+      const page = await renderDemoWorkPage(demoWork(o), folio);
+      const done = await ingestFile(ingest, { objectId: o.id, source: Readable.from([page.tiff]), name: `trang_${folio}.tif`, role: 'master', ...context });
       position = done.position ?? position;
     }
   }

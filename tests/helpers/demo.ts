@@ -9,16 +9,17 @@ import type { TestServer } from './server.ts';
  * The demo collection exactly as `thukho demo` seeds it (through the ingest path), with a
  * derivatives worker running in this process, waited on until every page of `ids` has its
  * derivative and every manifest its canvases. Returns the worker (close it after) and each
- * object's file ids in page order.
+ * object's file ids in page order. `seedOnly`: seed the works of `ids` only, not the whole collection.
  */
 export async function seedDemoCollection(
   s: TestServer,
   ids: string[] = DEMO_OBJECTS.map((o) => o.id),
+  options: { seedOnly?: boolean } = {},
 ): Promise<{ worker: DerivativesWorker; files: Record<string, string[]> }> {
   const worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
   const ingest = await openIngest(s.config, s.store);
   try {
-    await seedDemo(ingest, { actor: { id: 'test', role: 'staff' } });
+    await seedDemo(ingest, { actor: { id: 'test', role: 'staff' } }, options.seedOnly ? ids : undefined);
   } finally {
     await closeIngest(ingest);
   }
