@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { parsePageImageId } from '../../domain/page-image.ts';
 import { OCR_FILE_NAMES, type OcrFile } from '../../iiif/manifest.ts';
 import { canvasImageIds } from '../../projections/manifest-read-model.ts';
 import { findOcrReading } from '../../projections/page-text-read-model.ts';
@@ -7,7 +6,7 @@ import { OCR_MEDIA_TYPE, OcrOutputStore } from '../../storage/ocr-outputs.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
-import { readModel, validId, visibleManifest } from './iiif-presentation.ts';
+import { readModel, validId, validPageImageId, visibleManifest } from './iiif-presentation.ts';
 
 /**
  * A page's current OCR reading as files: `/iiif/ocr/{objectId}/{imageId}/alto.xml`,
@@ -35,13 +34,7 @@ export function ocrRoutes(services: AppServices): Router {
 
   router.get('/iiif/ocr/:objectId/:imageId/:file', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
-    const imageId = ctx.params.imageId ?? '';
-    if (!parsePageImageId(imageId)) {
-      throw new Problem(400, 'invalid-id', {
-        vi: `"${imageId.slice(0, 80)}" không phải là mã trang hợp lệ.`,
-        en: `"${imageId.slice(0, 80)}" is not a valid page id.`,
-      });
-    }
+    const imageId = validPageImageId(ctx.params.imageId);
     const name = ctx.params.file ?? '';
     const kind = FILE_KINDS.get(name);
     if (!kind) {

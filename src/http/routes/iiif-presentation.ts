@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
+import { parsePageImageId } from '../../domain/page-image.ts';
 import { type ManifestLookup, TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
 import { authOf, restrictedProblem } from '../auth.ts';
 import { notModified } from '../etag.ts';
@@ -29,6 +30,16 @@ export function validId(raw: string | undefined, what: keyof typeof ID_NAMES): s
   if (parsed.success) return parsed.data;
   const name = ID_NAMES[what];
   throw new Problem(400, 'invalid-id', { vi: `${name.vi} không hợp lệ: "${raw ?? ''}".`, en: `Invalid ${name.en}: "${raw ?? ''}".` }, { id: raw ?? null });
+}
+
+/** A page image id (the file id for page 1, `<fileId>~p<n>` for page n), or a 400 saying why not. */
+export function validPageImageId(raw: string | undefined): string {
+  const imageId = raw ?? '';
+  if (parsePageImageId(imageId)) return imageId;
+  throw new Problem(400, 'invalid-id', {
+    vi: `"${imageId.slice(0, 80)}" không phải là mã trang hợp lệ.`,
+    en: `"${imageId.slice(0, 80)}" is not a valid page id.`,
+  });
 }
 
 function shortHash(...parts: string[]): string {

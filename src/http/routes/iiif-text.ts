@@ -3,14 +3,13 @@ import type { Context } from 'koa';
 import { contentSearchResponse, type SearchablePage } from '../../iiif/content-search.ts';
 import { buildTextAnnotationPage } from '../../iiif/text-annotations.ts';
 import { queryTerms } from '../../search/text-folding.ts';
-import { parsePageImageId } from '../../domain/page-image.ts';
 import { canvasImageIds } from '../../projections/manifest-read-model.ts';
 import { findPageText, workPageTexts } from '../../projections/page-text-read-model.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import { MAX_QUERY_CHARS } from '../site/request.ts';
 import type { AppServices } from '../services.ts';
-import { PRESENTATION_3_MEDIA_TYPE, readModel, validId, visibleManifest } from './iiif-presentation.ts';
+import { PRESENTATION_3_MEDIA_TYPE, readModel, validId, validPageImageId, visibleManifest } from './iiif-presentation.ts';
 
 /**
  * A work's page text over IIIF: each canvas's supplementing AnnotationPage
@@ -86,13 +85,7 @@ export function textRoutes(services: AppServices): Router {
 
   router.get('/iiif/text/:objectId/:imageId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
-    const imageId = ctx.params.imageId ?? '';
-    if (!parsePageImageId(imageId)) {
-      throw new Problem(400, 'invalid-id', {
-        vi: `"${imageId.slice(0, 80)}" không phải là mã trang hợp lệ.`,
-        en: `"${imageId.slice(0, 80)}" is not a valid page id.`,
-      });
-    }
+    const imageId = validPageImageId(ctx.params.imageId);
     const manifest = visibleManifest(ctx, readDb, objectId);
     const isCanvas = readModel(() => canvasImageIds(readDb, objectId)).includes(imageId);
     const text = isCanvas ? readModel(() => findPageText(readDb, objectId, imageId)) : undefined;
