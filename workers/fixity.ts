@@ -19,7 +19,7 @@ import type { EventStore } from '../src/eventstore/port.ts';
 import { DerivativeStore } from '../src/iiif/derivative-store.ts';
 import { type DueCheck, dueChecks, hasFixityTables } from '../src/projections/fixity-read-model.ts';
 import type { ReadModelDb } from '../src/projections/read-model-db.ts';
-import { queueConnection } from '../src/queue/queues.ts';
+import { QUEUES, queueConnection } from '../src/queue/queues.ts';
 import { sharedRateLimiter } from '../src/storage/fixity.ts';
 import { FixityPool } from '../src/storage/fixity-pool.ts';
 import { inLanes } from '../src/work-lanes.ts';
@@ -32,7 +32,6 @@ import { inLanes } from '../src/work-lanes.ts';
  * room stays responsive. Outcomes go to the log (see src/application/fixity.ts); the read model
  * catches up from there, and the next run sees what is due next.
  */
-export const FIXITY_QUEUE = 'thukho-fixity';
 export const FIXITY_PERIOD_MS = 10 * 60_000;
 /** Copies looked at per run at most, whatever the budget (an unlimited budget included). */
 const MAX_PER_RUN = 20_000;
@@ -186,14 +185,14 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
 
   const queueRedis = queueConnection(options.redisUrl);
   const workerRedis = queueConnection(options.redisUrl);
-  const queue = new Queue(FIXITY_QUEUE, { connection: queueRedis, prefix: config.queuePrefix });
+  const queue = new Queue(QUEUES.fixity, { connection: queueRedis, prefix: config.queuePrefix });
   await queue.upsertJobScheduler(
     'fixity-due',
     { every: everyMs },
     { name: 'check-due', data: { kind: 'check-due' }, opts: { attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } },
   );
   const worker = new Worker(
-    FIXITY_QUEUE,
+    QUEUES.fixity,
     async (job) => {
       FixityJob.parse(job.data);
       return runOnce(new Date(), job);

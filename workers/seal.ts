@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../src/config.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { SealRefusedError, sealNow } from '../src/eventstore/seal.ts';
-import { queueConnection } from '../src/queue/queues.ts';
+import { QUEUES, queueConnection } from '../src/queue/queues.ts';
 
 /**
  * The seal worker: every `config.sealEveryMinutes` (a BullMQ job scheduler, so one run per
@@ -13,7 +13,6 @@ import { queueConnection } from '../src/queue/queues.ts';
  * for /health and the audit report. A log that no longer matches the previous seal is not
  * sealed again: that is logged at error level on every run until a person has looked.
  */
-export const SEAL_QUEUE = 'thukho-seal';
 const ACTOR = { id: 'worker:seal', role: 'admin' };
 
 /** Where the last seal run's outcome is kept (under the installation's queue prefix). */
@@ -55,7 +54,7 @@ export async function startSealWorker(options: {
   }
   const queueRedis = queueConnection(options.redisUrl);
   const workerRedis = queueConnection(options.redisUrl);
-  const queue = new Queue(SEAL_QUEUE, { connection: queueRedis, prefix: config.queuePrefix });
+  const queue = new Queue(QUEUES.seal, { connection: queueRedis, prefix: config.queuePrefix });
   await queue.upsertJobScheduler(
     'seal',
     { every: Math.round(config.sealEveryMinutes * 60_000) },
@@ -65,7 +64,7 @@ export async function startSealWorker(options: {
   const record = (result: SealRunResult) => queueRedis.set(lastSealKey(config.queuePrefix), JSON.stringify(result));
 
   const worker = new Worker(
-    SEAL_QUEUE,
+    QUEUES.seal,
     async (): Promise<SealRunResult> => {
       const finishedAt = () => new Date().toISOString();
       try {

@@ -22,7 +22,8 @@ import {
   verifyAgainstSeals,
 } from '../../src/eventstore/seal.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { lastSealKey, SEAL_QUEUE, SealRunResult, startSealWorker } from '../../workers/seal.ts';
+import { lastSealKey, SealRunResult, startSealWorker } from '../../workers/seal.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
 import { collect, testEvent } from '../helpers/events.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 
@@ -385,7 +386,7 @@ test('the seal worker seals on its schedule, writes to the replicas and keeps th
   });
   t.teardown(async () => {
     await worker.close();
-    const q = new Queue(SEAL_QUEUE, { connection: redis, prefix: queuePrefix });
+    const q = new Queue(QUEUES.seal, { connection: redis, prefix: queuePrefix });
     await q.obliterate({ force: true });
     await q.close();
     await redis.del(lastSealKey(queuePrefix));
