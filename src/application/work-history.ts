@@ -12,10 +12,11 @@ export interface StreamRead {
   corrupt?: CorruptEventError;
 }
 
-async function readAllOf(store: EventStore, streamId: string): Promise<StreamRead> {
+/** A stream read whole (or from a revision on), stopping at a record that cannot be parsed. */
+export async function readWholeStream(store: EventStore, streamId: string, fromRevision?: bigint): Promise<StreamRead> {
   const events: RecordedEvent[] = [];
   try {
-    for await (const e of store.readStream(streamId)) events.push(e);
+    for await (const e of store.readStream(streamId, fromRevision === undefined ? undefined : { fromRevision })) events.push(e);
   } catch (err) {
     if (err instanceof CorruptEventError) return { events, corrupt: err };
     throw err;
@@ -26,10 +27,20 @@ async function readAllOf(store: EventStore, streamId: string): Promise<StreamRea
 /** Log order of events read from several streams. */
 export const byPosition = (a: RecordedEvent, b: RecordedEvent): number => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
 
-export async function readWork(store: EventStore, objectId: string): Promise<{ object: StreamRead; facts: StreamRead; merged: RecordedEvent[] }> {
+/**
+ * `objectSoFar`: the object stream's events the caller has read already (from its start);
+ * only those after them are read again.
+ */
+export async function readWork(
+  store: EventStore,
+  objectId: string,
+  objectSoFar: readonly RecordedEvent[] = [],
+): Promise<{ object: StreamRead; facts: StreamRead; merged: RecordedEvent[] }> {
   // Facts first: every fact read then is about files already ingested, so the object stream
   // read after it holds them, even while both streams grow.
-  const facts = await readAllOf(store, preservationStream(objectId));
-  const object = await readAllOf(store, objectStream(objectId));
+  const facts = await readWholeStream(store, preservationStream(objectId));
+  const last = objectSoFar.at(-1);
+  const rest = await readWholeStream(store, objectStream(objectId), last === undefined ? undefined : last.revision + 1n);
+  const object: StreamRead = { ...rest, events: [...objectSoFar, ...rest.events] };
   return { object, facts, merged: [...object.events, ...facts.events].sort(byPosition) };
 }

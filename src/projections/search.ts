@@ -1,5 +1,5 @@
 import { objectStream } from '../application/streams.ts';
-import { readWork } from '../application/work-history.ts';
+import { readWholeStream, readWork, type StreamRead } from '../application/work-history.ts';
 import { type EventData, OBJECT_DECISION_TYPES, parseEventData } from '../domain/events.ts';
 import { evolveObject, initialObjectState, type ObjectState } from '../domain/object.ts';
 import type { EventFilter, EventStore, RecordedEvent } from '../eventstore/port.ts';
@@ -49,26 +49,29 @@ interface Touched {
  * for the derivatives of later pages of a multi-page master, which make those pages canvases.
  */
 async function loadWork(store: EventStore, objectId: string, withTexts: boolean): Promise<{ state: ObjectState; texts: Map<string, PageText> }> {
-  let state = evolveAll(initialObjectState, await readAll(store, objectStream(objectId)));
+  // A record that cannot be parsed stops the projection (the runner reports it) rather than
+  // indexing a work from part of its history.
+  const whole = (read: StreamRead) => {
+    if (read.corrupt) throw read.corrupt;
+    return read.events;
+  };
+  const object = whole(await readWholeStream(store, objectStream(objectId)));
+  let state = evolveAll(initialObjectState, object);
   const texts = new Map<string, PageText>();
   const multiPage = state.status !== 'absent' && state.files.some((f) => (f.image?.pages ?? 1) > 1 || f.pdf !== undefined);
   if (!withTexts && !multiPage) return { state, texts };
-  const { merged } = await readWork(store, objectId);
-  state = evolveAll(initialObjectState, merged);
+  const work = await readWork(store, objectId, object);
+  whole(work.object);
+  whole(work.facts);
+  state = evolveAll(initialObjectState, work.merged);
   if (withTexts) {
-    for (const e of merged) {
+    for (const e of work.merged) {
       if (e.type !== 'PageTextRecorded') continue;
       const data = parseEventData('PageTextRecorded', e.metadata.schemaVersion, e.data);
       texts.set(textImageId(data), data);
     }
   }
   return { state, texts };
-}
-
-async function readAll(store: EventStore, streamId: string): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  for await (const e of store.readStream(streamId)) events.push(e);
-  return events;
 }
 
 function evolveAll(state: ObjectState, events: readonly RecordedEvent[]): ObjectState {

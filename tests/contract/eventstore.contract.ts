@@ -101,6 +101,8 @@ export function eventStoreContract(test: TestFn, name: string, open: () => Promi
     t.deepEqual(from.map((e) => e.revision), [4n, 5n]);
     const backFrom = await collect(store.readStream(stream, { direction: 'backwards', fromRevision: 2n }));
     t.deepEqual(backFrom.map((e) => e.revision), [2n, 1n, 0n]);
+    // Reading on from the revision after the last one read: the events since, or none.
+    t.deepEqual(await collect(store.readStream(stream, { fromRevision: 10n })), []);
     t.deepEqual(await collect(store.readStream(s('object-none'))), []);
   });
 
