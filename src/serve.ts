@@ -113,7 +113,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const projections = Object.values(projectionsFor(config)).map((p) => new ProjectionRunner(store, readDb, p, logger));
   // The object read model's runner: writes wait on it (read-your-writes), caches watch it.
   const objects = projections.find((p) => p.projection.name === 'objects')!;
-  for (const p of projections) p.start();
+  await Promise.all(projections.map((p) => p.start()));
   const search = new SearchProjectionRunner(store, searchIndex, logger);
   await search.start();
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
+import type { EventFilter, EventStore, RecordedEvent, Subscription } from '../eventstore/port.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
@@ -20,7 +20,7 @@ export interface ProjectionStatus {
   lastErrorAt: string | null;
 }
 
-type ApplyOutcome = { kind: 'applied'; position: bigint | null } | { kind: 'moved'; position: bigint | null };
+export type ApplyOutcome = { kind: 'applied'; position: bigint | null } | { kind: 'moved'; position: bigint | null };
 
 /** Prepare a projection's tables; a changed version means its tables are stale: start over. */
 export function prepareProjection(db: ReadModelDb, projection: Projection, logger?: Logger): void {
@@ -64,7 +64,13 @@ export interface RunnerOptions {
 
 const IDLE = Symbol('idle');
 
-export class ProjectionRunner {
+/**
+ * Follows the log for one target (a read model, the search index): subscribe from the
+ * target's checkpoint, hand it batches, retry a failing batch with backoff, resubscribe when
+ * the subscription fails or another runner moved the checkpoint. A subclass says where the
+ * checkpoint is and how a batch is applied.
+ */
+export abstract class LogFollower {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private subscription: Subscription | undefined;
@@ -75,35 +81,47 @@ export class ProjectionRunner {
   private caughtUp = false;
   private readonly waiters = new Set<{ position: bigint; resolve: (ok: boolean) => void }>();
   private readonly stopSignal = new AbortController();
-  private current: ProjectionStatus;
+  private readonly current: ProjectionStatus;
+  private prepared = false;
   private readonly batchSize: number;
   private readonly maxBackoffMs: number;
 
-  constructor(
-    private readonly store: EventStore,
-    private readonly db: ReadModelDb,
-    readonly projection: Projection,
-    private readonly logger: Logger,
-    options: RunnerOptions = {},
+  protected constructor(
+    protected readonly store: EventStore,
+    private readonly name: string,
+    private readonly filter: EventFilter,
+    protected readonly logger: Logger,
+    options: RunnerOptions & { batchSize: number },
   ) {
-    this.batchSize = options.batchSize ?? 1000;
+    this.batchSize = options.batchSize;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.current = {
-      name: projection.name,
-      state: 'starting',
-      position: null,
-      retries: 0,
-      lastError: null,
-      lastErrorAt: null,
-    };
+    this.current = { name, state: 'starting', position: null, retries: 0, lastError: null, lastErrorAt: null };
   }
 
-  start(): void {
-    prepareProjection(this.db, this.projection, this.logger);
+  /** Makes the target ready (tables, schema); run again before each subscription until it succeeds. */
+  protected abstract prepare(): Promise<void> | void;
+  /** Whether a failure to prepare at start may wait for the retries (an unreachable remote index). */
+  protected mayStartUnprepared(_err: unknown): boolean {
+    return false;
+  }
+  /** The target's checkpoint. */
+  protected abstract checkpoint(): Promise<bigint | null> | bigint | null;
+  /** Applies the events after `expected`, if the checkpoint is still there. */
+  protected abstract apply(expected: bigint | null, events: RecordedEvent[]): Promise<ApplyOutcome> | ApplyOutcome;
+
+  /** Resolves once the target is ready (or may wait for the retries) and the loop runs. */
+  async start(): Promise<void> {
+    try {
+      await this.prepare();
+      this.prepared = true;
+    } catch (err) {
+      if (!this.mayStartUnprepared(err)) throw err;
+      this.recordError(err);
+    }
     this.loop = this.run();
   }
 
-  /** Last position applied to the read model: a cheap "has anything changed" for caches. */
+  /** Last position applied to the target: a cheap "has anything changed" for caches. */
   appliedPosition(): bigint | null {
     return this.applied;
   }
@@ -113,15 +131,15 @@ export class ProjectionRunner {
   }
 
   /**
-   * How far behind the log head the projection is. A filtered projection's checkpoint stays
-   * at the last event it handles, so while it is idle it is current whatever the head says.
+   * How far behind the log head the target is. A filtered target's checkpoint stays at the
+   * last event it handles, so while it is idle it is current whatever the head says.
    */
   lagBehind(head: bigint): number {
     if (this.idle && this.current.state === 'live') return 0;
     return Number(head - (this.applied ?? 0n));
   }
 
-  /** Resolves true once events up to `position` are in the read model (read-your-writes). */
+  /** Resolves true once events up to `position` are applied (read-your-writes). */
   waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
     if (this.applied !== null && this.applied >= position) return Promise.resolve(true);
     // A stopped runner applies nothing more: answer now instead of at the timeout.
@@ -152,26 +170,33 @@ export class ProjectionRunner {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
-      this.applied = readCheckpoint(this.db, this.projection.name)?.position ?? null;
-      this.current.state = 'catching-up';
-      const sub = this.store.subscribeToAll({ fromPosition: this.applied ?? 'start', filter: this.projection.filter });
-      this.subscription = sub;
-      this.caughtUp = false;
-      void sub.caughtUp.then(() => {
-        if (this.subscription !== sub) return;
-        this.caughtUp = true;
-        if (this.current.state === 'catching-up') this.current.state = 'live';
-      });
+      let sub: Subscription | undefined;
       try {
+        if (!this.prepared) {
+          await this.prepare();
+          this.prepared = true;
+        }
+        this.applied = await this.checkpoint();
+        this.current.state = 'catching-up';
+        sub = this.store.subscribeToAll({ fromPosition: this.applied ?? 'start', filter: this.filter });
+        this.subscription = sub;
+        this.caughtUp = false;
+        const live = sub;
+        void live.caughtUp.then(() => {
+          if (this.subscription !== live) return;
+          this.caughtUp = true;
+          if (this.current.state === 'catching-up') this.current.state = 'live';
+        });
         await this.consume(sub);
         failures = 0;
       } catch (err) {
-        // The subscription itself failed (store unreachable, unreadable event): back off, resubscribe.
+        // The subscription or the target failed (unreachable, unreadable event): back off and
+        // resubscribe from the checkpoint, which moved only with what was applied.
         failures++;
         this.recordError(err);
         await this.backoff(failures);
       } finally {
-        await sub.close();
+        await sub?.close();
       }
     }
   }
@@ -214,9 +239,9 @@ export class ProjectionRunner {
   private async flush(batch: RecordedEvent[]): Promise<boolean> {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
-        const outcome = applyBatch(this.db, this.projection, this.applied, batch);
+        const outcome = await this.apply(this.applied, batch);
         if (outcome.kind === 'moved') {
-          this.logger.info({ projection: this.projection.name, position: String(outcome.position) }, 'checkpoint moved by another runner: resuming from it');
+          this.logger.info({ projection: this.name, position: String(outcome.position) }, 'checkpoint moved by another runner: resuming from it');
           return false;
         }
         this.applied = outcome.position;
@@ -238,12 +263,37 @@ export class ProjectionRunner {
     this.current.retries++;
     this.current.lastError = err instanceof Error ? err.message : String(err);
     this.current.lastErrorAt = new Date().toISOString();
-    this.logger.error({ projection: this.projection.name, err, retries: this.current.retries }, 'projection failed; will retry');
+    this.logger.error({ projection: this.name, err, retries: this.current.retries }, 'projection failed; will retry');
   }
 
   private async backoff(attempt: number): Promise<void> {
     const ms = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(attempt, 20));
     await sleep(ms, undefined, { signal: this.stopSignal.signal }).catch(() => {});
+  }
+}
+
+/** Runs a read-model projection: its checkpoint and its batches commit together in the read-model database. */
+export class ProjectionRunner extends LogFollower {
+  constructor(
+    store: EventStore,
+    private readonly db: ReadModelDb,
+    readonly projection: Projection,
+    logger: Logger,
+    options: RunnerOptions = {},
+  ) {
+    super(store, projection.name, projection.filter, logger, { ...options, batchSize: options.batchSize ?? 1000 });
+  }
+
+  protected prepare(): void {
+    prepareProjection(this.db, this.projection, this.logger);
+  }
+
+  protected checkpoint(): bigint | null {
+    return readCheckpoint(this.db, this.projection.name)?.position ?? null;
+  }
+
+  protected apply(expected: bigint | null, events: RecordedEvent[]): ApplyOutcome {
+    return applyBatch(this.db, this.projection, expected, events);
   }
 }
 

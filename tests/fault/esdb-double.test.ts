@@ -170,7 +170,7 @@ test('a subscription dropped by the server mid-catch-up resumes from the checkpo
     if (drops === 0) drops += double.dropSubscriptions();
   };
   const runner = new ProjectionRunner(store, db, projection, logger, { batchSize: 10, maxBackoffMs: 50 });
-  runner.start();
+  await runner.start();
   t.teardown(() => runner.stop());
   t.true(await runner.waitForPosition(last, 60_000));
   t.is(drops, 1);
@@ -219,7 +219,7 @@ for (const [what, bytes] of corruptions) {
 
     const db = openReadModelDb(':memory:');
     const runner = new ProjectionRunner(store, db, countingProjection(), logger, { maxBackoffMs: 50 });
-    runner.start();
+    await runner.start();
     t.teardown(() => runner.stop());
     await until(() => runner.status().retries >= 2);
     t.is(readCheckpoint(db, 'counter')?.position, written[1]);

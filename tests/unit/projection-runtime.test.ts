@@ -121,7 +121,7 @@ test('runner: catches up on existing events, then follows live ones', async (t) 
 
   const caughtUpTo = await appendEvents(store, 120, 4);
   t.is(runner.status().state, 'starting');
-  runner.start();
+  await runner.start();
   t.true(await runner.waitForPosition(caughtUpTo, 5000));
   t.deepEqual(tablePositions(db), await logPositions(store));
   t.is(tablePositions(db).length, 120);
@@ -161,7 +161,7 @@ test('runner: a restart resumes from the checkpoint without re-applying anything
   let db = openReadModelDb(p.readModel);
   const first = countingProjection();
   const runner1 = new ProjectionRunner(store, db, first.projection, logger, { batchSize: 16 });
-  runner1.start();
+  await runner1.start();
   const firstLast = await appendEvents(store, 40, 3);
   t.true(await runner1.waitForPosition(firstLast, 5000));
   await runner1.stop();
@@ -181,7 +181,7 @@ test('runner: a restart resumes from the checkpoint without re-applying anything
     db.close();
     await store.close();
   });
-  runner2.start();
+  await runner2.start();
   t.true(await runner2.waitForPosition(secondLast, 5000));
   t.is(second.calls.events, 25, 'only the events after the checkpoint are applied');
   t.is(second.calls.resets, 0);
@@ -206,7 +206,7 @@ test('runner: a failing apply shows "retrying" with the error, then recovers and
   });
 
   const last = await appendEvents(store, 30, 3);
-  runner.start();
+  await runner.start();
   // Seen from outside while it backs off.
   t.true(await until(() => runner.status().state === 'retrying'));
   const during = runner.status();
@@ -247,7 +247,7 @@ test('prepareProjection: a version bump resets the tables and the runner replays
   });
   const v1 = countingProjection({ version: 1 });
   const runner1 = new ProjectionRunner(store, db, v1.projection, logger);
-  runner1.start();
+  await runner1.start();
   const last = await appendEvents(store, 20);
   t.true(await runner1.waitForPosition(last, 5000));
   await runner1.stop();
@@ -260,7 +260,7 @@ test('prepareProjection: a version bump resets the tables and the runner replays
 
   const v2 = countingProjection({ version: 2 });
   const runner2 = new ProjectionRunner(store, db, v2.projection, logger);
-  runner2.start();
+  await runner2.start();
   t.is(v2.calls.resets, 1, 'reset once for the new version');
   t.deepEqual(readCheckpoint(db, 'counter')?.version, 2);
   t.true(await runner2.waitForPosition(last, 5000));
@@ -315,7 +315,7 @@ for (const connections of ['one connection', 'two connections'] as const) {
     // First while the runner is still catching up (both walk the same old events), then
     // while it is live; writers keep appending throughout, so the runner keeps applying.
     for (const phase of ['runner catching up', 'runner live'] as const) {
-      if (phase === 'runner catching up') runner.start();
+      if (phase === 'runner catching up') void runner.start();
       let writing = true;
       let written = 0;
       const writer = (async () => {
@@ -363,7 +363,7 @@ test('runner: a catch-up gives the event loop a turn between batches (timers and
     await store.close();
   });
   const head = await appendEvents(store, 3000, 100);
-  runner.start();
+  await runner.start();
   // A timer set as the catch-up starts fires while it is still going: the log is read in
   // microtasks, so before each batch gave the loop a turn it fired only once all was applied.
   const seenAt = await new Promise<bigint | null>((resolve) => setTimeout(() => resolve(runner.appliedPosition()), 0));
