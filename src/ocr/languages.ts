@@ -1,3 +1,4 @@
+import { foldHan } from '../domain/han-fold.js';
 import { OcrInputError } from './port.js';
 
 /**
@@ -13,6 +14,11 @@ export type Traineddata = 'vie' | 'eng' | 'fra' | 'chi_tra_vert';
 interface LanguageEntry {
   script: Script;
   traineddata: Traineddata;
+  /**
+   * Written only before the 1950s simplification: Literary Chinese and Nôm books are printed
+   * in traditional forms, so a simplified form a model reads there is the model's, not the book's.
+   */
+  traditionalOnly?: true;
 }
 
 const LANGUAGES: Record<string, LanguageEntry> = {
@@ -20,10 +26,10 @@ const LANGUAGES: Record<string, LanguageEntry> = {
   eng: { script: 'latin', traineddata: 'eng' },
   fra: { script: 'latin', traineddata: 'fra' },
   fre: { script: 'latin', traineddata: 'fra' },
-  lzh: { script: 'han', traineddata: 'chi_tra_vert' },
+  lzh: { script: 'han', traineddata: 'chi_tra_vert', traditionalOnly: true },
   zho: { script: 'han', traineddata: 'chi_tra_vert' },
   chi: { script: 'han', traineddata: 'chi_tra_vert' },
-  nom: { script: 'han', traineddata: 'chi_tra_vert' },
+  nom: { script: 'han', traineddata: 'chi_tra_vert', traditionalOnly: true },
 };
 
 export const KNOWN_LANGUAGES = Object.keys(LANGUAGES);
@@ -44,4 +50,13 @@ export function languageEntries(languages: readonly string[]): LanguageEntry[] {
 
 export function scriptsOf(languages: readonly string[]): Set<Script> {
   return new Set(languageEntries(languages).map((e) => e.script));
+}
+
+/**
+ * How a Han character read from a page is written down: in its traditional form when every
+ * language of the work was printed only in those (the Han model was trained mostly on
+ * simplified text and answers with simplified forms now and then), else as read.
+ */
+export function asPrinted(languages: readonly string[]): (char: string) => string {
+  return languageEntries(languages).every((e) => e.traditionalOnly) ? foldHan : (char) => char;
 }

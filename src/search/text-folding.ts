@@ -1,4 +1,4 @@
-import { Converter } from 'opencc-js/cn2t';
+import { foldHan } from '../domain/han-fold.ts';
 import { foldVietnamese } from '../domain/vietnamese-fold.ts';
 
 /**
@@ -29,19 +29,6 @@ export interface Token {
 // Han letters and numerals (〇); radicals and other Han-script symbols are not words.
 const HAN = /^(?=\p{Script=Han})[\p{L}\p{N}]$/u;
 const WORD_PART = /^[\p{L}\p{N}\p{M}]$/u;
-
-const toTraditional = Converter({ from: 'cn', to: 't' });
-const hanCache = new Map<string, string>();
-
-/** A Han character in its traditional form (itself when OpenCC has no single-character mapping). */
-export function foldHan(char: string): string {
-  const cached = hanCache.get(char);
-  if (cached !== undefined) return cached;
-  const converted = toTraditional(char);
-  const folded = [...converted].length === 1 ? converted : char;
-  hanCache.set(char, folded);
-  return folded;
-}
 
 /** `text` with each lone surrogate replaced by U+FFFD: same length, so offsets into it stay true. */
 export function wellFormed(text: string): string {

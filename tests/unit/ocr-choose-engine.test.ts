@@ -1,4 +1,5 @@
 import test from 'ava';
+import { asPrinted } from '../../src/ocr/languages.ts';
 import sharp from 'sharp';
 import { chooseEngine, readPage } from '../../src/ocr/choose-engine.ts';
 import { HanEngine } from '../../src/ocr/han-engine.ts';
@@ -62,4 +63,13 @@ test('when the Han engine fails the fallback reads the page and the reason is ke
 
   const strip = await sharp({ create: { width: 20_000, height: 1, channels: 3, background: '#000000' } }).png().toBuffer();
   await t.throwsAsync(readPage({ image: strip, languages: ['nom'] }, { tesseract, han }), { instanceOf: OcrInputError });
+});
+
+test('Han read from Literary Chinese or Nôm books is written in the traditional forms they were printed in; Chinese is kept as read', (t) => {
+  const read = [...'传书𡦂國'];
+  t.is(read.map(asPrinted(['lzh'])).join(''), '傳書𡦂國');
+  t.is(read.map(asPrinted(['nom', 'lzh'])).join(''), '傳書𡦂國');
+  // Chinese may be a modern, simplified print; a work naming it keeps the model's forms.
+  t.is(read.map(asPrinted(['zho'])).join(''), '传书𡦂國');
+  t.is(read.map(asPrinted(['lzh', 'zho'])).join(''), '传书𡦂國');
 });

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { foldHan, hasAllTerms, indexText, queryTerms, termPrefilter, tokenize, wellFormed } from '../../src/search/text-folding.ts';
+import { foldHan } from '../../src/domain/han-fold.ts';
+import { hasAllTerms, indexText, queryTerms, termPrefilter, tokenize, wellFormed } from '../../src/search/text-folding.ts';
 import { titleSortKey } from '../../src/search/title-sort-key.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
