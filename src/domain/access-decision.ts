@@ -63,3 +63,22 @@ export function allowedLevels(viewer: Viewer, what: AccessSubject): AccessLevel[
 export function seesWithdrawn(viewer: Viewer): boolean {
   return isAllowed(decideAccess('open', 'withdrawn', viewer, 'record'));
 }
+
+const OUTSIDER: Viewer = { role: 'public' };
+
+/**
+ * Whether every decision for `viewer` is the one an anonymous visitor outside the reading
+ * room gets: only then may a list made for them (which can show any level's records and
+ * thumbnails) be kept by a shared cache, since a cache cannot tell who asks from where.
+ */
+export function decidedLikeEveryone(viewer: Viewer): boolean {
+  return ACCESS_LEVELS.every((level) =>
+    WORK_STATUSES.every((status) =>
+      ACCESS_SUBJECTS.every((what) => {
+        const a = decideAccess(level, status, viewer, what);
+        const b = decideAccess(level, status, OUTSIDER, what);
+        return a.outcome === b.outcome && (!isAllowed(a) || !isAllowed(b) || (a.publicCache === b.publicCache && a.download === b.download));
+      }),
+    ),
+  );
+}

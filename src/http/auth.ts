@@ -63,21 +63,3 @@ export function requireStaff(ctx: Context): Actor {
     en: 'Only library staff may do this.',
   });
 }
-
-/**
- * The answer for restricted material the viewer may not see: anonymous readers are asked
- * to sign in (401), signed-in readers without the right are refused (403).
- */
-export function restrictedProblem(ctx: Context): Problem {
-  if (authOf(ctx).viewer.role === 'public') {
-    ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
-    return new Problem(401, 'authentication-required', {
-      vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc; hãy đăng nhập (Authorization: Bearer …).',
-      en: 'This material is for registered readers or the reading room only; sign in (Authorization: Bearer …).',
-    });
-  }
-  return new Problem(403, 'restricted', {
-    vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
-    en: 'This material is for registered readers or the reading room only.',
-  });
-}
