@@ -19,7 +19,8 @@ export interface AuthState {
   viewer: Viewer;
 }
 
-export function authMiddleware(db: ReadModelDb) {
+/** `inReadingRoom`: whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
+export function authMiddleware(db: ReadModelDb, inReadingRoom: (ip: string) => boolean) {
   return async (ctx: Context, next: Next) => {
     // What is visible, and whether the request is refused, depends on this header: so does
     // every answer, and a shared cache must keep one copy per token (anonymous: one for all).
@@ -38,7 +39,7 @@ export function authMiddleware(db: ReadModelDb) {
       }
       actor = { id: user.id, role: user.role };
     }
-    const state: AuthState = { actor, viewer: { role: actor.role } };
+    const state: AuthState = { actor, viewer: { role: actor.role, ...(inReadingRoom(ctx.ip) ? { inReadingRoom: true } : {}) } };
     Object.assign(ctx.state, state);
     await next();
   };
