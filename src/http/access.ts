@@ -26,7 +26,7 @@ export function listCacheControl(viewer: Viewer): string {
   return decidedLikeEveryone(viewer) ? SHARED : PRIVATE;
 }
 
-export const SIGN_IN_MESSAGES: Bilingual = {
+const SIGN_IN_MESSAGES: Bilingual = {
   vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc của thư viện; hãy đăng nhập (Authorization: Bearer …) hoặc đến phòng đọc.',
   en: 'This material is for registered readers or the library’s reading room; sign in (Authorization: Bearer …) or come to the reading room.',
 };

@@ -141,8 +141,9 @@ export function siteRoutes(services: AppServices): Router {
       send(ctx, 200, await render({ ctx, params, page, viewer }));
     } catch (err) {
       page ??= pageContext(ctx, undefined);
+      // A refusal or an error is never kept: the same address may answer otherwise next time.
+      ctx.set('Cache-Control', 'no-store');
       if (err instanceof PageError) {
-        ctx.set('Cache-Control', 'no-store');
         send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra));
       } else if (err instanceof BadRequest) {
         send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages));
