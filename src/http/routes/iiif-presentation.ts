@@ -102,6 +102,8 @@ export function allowedManifest(ctx: Context, readDb: ReadModelDb, objectId: str
       return refuse(ctx, found.refusal, { absent: notFound, gone: { ...withdrawnWork(objectId), ...(reason ? { reason } : {}) } });
     }
     case 'empty':
+      // Its first page may come any moment: no cache keeps the 404.
+      ctx.set('Cache-Control', 'no-store');
       throw new Problem(404, 'no-images', {
         vi: `Tài liệu "${objectId}" chưa có ảnh nào nên chưa có manifest IIIF.`,
         en: `Object "${objectId}" has no images yet, so it has no IIIF manifest.`,
