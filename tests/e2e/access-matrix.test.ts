@@ -205,7 +205,13 @@ test.serial('site page: a restricted work shows its record to everyone; the view
   const refusal = await get(t, `/objects/${idOf('restricted-active')}`, {});
   t.true(refusal.text.includes('hãy đăng nhập, hoặc đến phòng đọc'));
   t.true(refusal.text.includes('sign in, or come to the library’s reading room'));
-  // An open work's page shows the viewer to anyone and offers it to link previews.
+  // Staff still see a withdrawn work, told that it is withdrawn and why.
+  const withdrawn = await get(t, `/objects/${idOf('restricted-withdrawn')}`, headersFor(t, 'staff'));
+  t.is(withdrawn.status, 200);
+  t.true(withdrawn.text.includes('data-code="withdrawn"'));
+  t.true(withdrawn.text.includes('Trùng bản'));
+  t.true(withdrawn.text.includes('id="thukho-viewer"'));
+  // An open work's page shows the viewer to anyone.
   const open = await get(t, `/objects/${idOf('open-active')}`, {});
   t.true(open.text.includes('id="thukho-viewer"'));
 });

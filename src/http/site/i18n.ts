@@ -168,6 +168,7 @@ export const T = {
   },
   goneTitle: { vi: 'Tài liệu đã được rút', en: 'Document withdrawn' },
   goneText: { vi: 'Tài liệu này đã được rút khỏi kho.', en: 'This document has been withdrawn from the archive.' },
+  withdrawnStaffOnly: { vi: 'Tài liệu này đã được rút khỏi kho; chỉ cán bộ thư viện còn thấy nó.', en: 'This document has been withdrawn; only library staff still see it.' },
   reason: { vi: 'Lý do', en: 'Reason' },
   errorTitle: { vi: 'Lỗi máy chủ', en: 'Server error' },
   errorText: {
