@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KNOWN_LANGUAGES } from './ocr/languages.ts';
+import { type IpRange, IpRangeError, parseIpRanges } from './http/ip-ranges.ts';
 import { redactTypesenseUrl, TypesenseUrl } from './search/typesense-url.ts';
 
 /**
@@ -29,6 +30,18 @@ const EnvSchema = z.object({
   THUKHO_PORT: Port.default(8080),
   THUKHO_PUBLIC_URL: z.string().url().optional(),
   THUKHO_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  THUKHO_READING_ROOM_CIDRS: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return parseIpRanges(s);
+      } catch (err) {
+        if (!(err instanceof IpRangeError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `${err.message}; give a comma-separated list of CIDR ranges` });
+        return z.NEVER;
+      }
+    })
+    .default([]),
   THUKHO_EVENTSTORE: EventStoreUrl.optional(),
   THUKHO_SEARCH: SearchUrl.default('embedded'),
   REDIS_URL: z
@@ -94,6 +107,11 @@ export interface Config {
    * strips what clients send, since anyone can write them.
    */
   trustProxy: boolean;
+  /**
+   * The reading room's addresses: requests from them read restricted material without signing
+   * in. The client address is the socket's, or X-Forwarded-For's with trustProxy.
+   */
+  readingRoom: IpRange[];
   eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string; readModelPath: string };
   search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
   redisUrl: string | undefined;
@@ -214,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.THUKHO_PORT,
     publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
     trustProxy: e.THUKHO_TRUST_PROXY === 'true',
+    readingRoom: e.THUKHO_READING_ROOM_CIDRS,
     eventStore: es.startsWith('sqlite:')
       ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
       : { kind: 'esdb', connectionString: es, readModelPath: join(dataDir, 'readmodel.sqlite') },

@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   await catchUpProjection(store, db, manifestReadModel);
   let checkpoint = readCheckpoint(db, manifestReadModel.name)?.position ?? null;
   const canvases = WORKS.map((id) => {
-    const m = findManifest(db, id, { role: 'admin' });
+    const m = findManifest(db, id, { role: 'admin' }, 'record');
     return m.status === 'ok' ? (JSON.parse(m.json) as { items: unknown[] }).items.length : -1;
   });
   if (canvases.some((n) => n !== PAGES)) invalid(`manifests have ${canvases.join(' and ')} canvases, expected ${PAGES}`);
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     const sample = { ms: now() - t0, cpu: cpuMs(c0), read: 0 };
     if (outcome.kind !== 'applied') invalid('the manifests checkpoint moved under the bench');
     checkpoint = outcome.position;
-    const m = findManifest(db, id, { role: 'admin' });
+    const m = findManifest(db, id, { role: 'admin' }, 'record');
     if (m.status !== 'ok' || m.revision !== Number(revision[id]) || !m.json.includes(title)) invalid(`the manifest of ${id} was not rebuilt with the edit`);
     return sample;
   };

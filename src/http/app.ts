@@ -3,6 +3,7 @@ import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
 import { authMiddleware } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
+import { ipRangeMatcher } from './ip-ranges.ts';
 import { Problem, problemMiddleware, sendProblem } from './problem.ts';
 import { publicBase } from './public-base.ts';
 import { collectionRoutes } from './routes/collections.ts';
@@ -108,7 +109,7 @@ export function createApp(services: AppServices): Koa {
     ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
     await next();
   });
-  app.use(authMiddleware(services.readDb));
+  app.use(authMiddleware(services.readDb, ipRangeMatcher(services.config.readingRoom)));
   app.use(methodProblems);
 
   const root = new Router();

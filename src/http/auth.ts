@@ -19,7 +19,8 @@ export interface AuthState {
   viewer: Viewer;
 }
 
-export function authMiddleware(db: ReadModelDb) {
+/** `inReadingRoom`: whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
+export function authMiddleware(db: ReadModelDb, inReadingRoom: (ip: string) => boolean) {
   return async (ctx: Context, next: Next) => {
     // What is visible, and whether the request is refused, depends on this header: so does
     // every answer, and a shared cache must keep one copy per token (anonymous: one for all).
@@ -38,7 +39,7 @@ export function authMiddleware(db: ReadModelDb) {
       }
       actor = { id: user.id, role: user.role };
     }
-    const state: AuthState = { actor, viewer: { role: actor.role } };
+    const state: AuthState = { actor, viewer: { role: actor.role, ...(inReadingRoom(ctx.ip) ? { inReadingRoom: true } : {}) } };
     Object.assign(ctx.state, state);
     await next();
   };
@@ -61,23 +62,5 @@ export function requireStaff(ctx: Context): Actor {
   throw new Problem(403, 'forbidden', {
     vi: 'Chỉ cán bộ thư viện mới được thực hiện thao tác này.',
     en: 'Only library staff may do this.',
-  });
-}
-
-/**
- * The answer for restricted material the viewer may not see: anonymous readers are asked
- * to sign in (401), signed-in readers without the right are refused (403).
- */
-export function restrictedProblem(ctx: Context): Problem {
-  if (authOf(ctx).viewer.role === 'public') {
-    ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
-    return new Problem(401, 'authentication-required', {
-      vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc; hãy đăng nhập (Authorization: Bearer …).',
-      en: 'This material is for registered readers or the reading room only; sign in (Authorization: Bearer …).',
-    });
-  }
-  return new Problem(403, 'restricted', {
-    vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc.',
-    en: 'This material is for registered readers or the reading room only.',
   });
 }

@@ -180,14 +180,14 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
           { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } },
         ],
-        get: { summary: 'A file’s facts: name, role, size, media type, digests, image facts, OCFL location', responses: { 200: { description: 'File' }, 404: problem } },
+        get: { summary: 'A file’s facts: name, role, size, media type, digests, image facts, OCFL location (part of the public record)', responses: { 200: { description: 'File' }, 404: problem, 410: problem } },
       },
       '/api/objects/{id}/files/{fileId}/content': {
         parameters: [
           { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
           { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } },
         ],
-        get: { summary: 'The original bytes, with Repr-Digest (RFC 9530)', responses: { 200: { description: 'The file' }, 404: problem } },
+        get: { summary: 'The original bytes, with Repr-Digest (RFC 9530); a restricted work’s for signed-in readers and the reading room (401 otherwise)', responses: { 200: { description: 'The file' }, 401: problem, 404: problem, 410: problem } },
       },
       '/api/collections': {
         get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },

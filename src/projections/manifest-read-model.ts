@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
+import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess } from '../domain/access-decision.ts';
+import type { Viewer } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
 import { type CollectionEvent, parseEventData } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
@@ -237,8 +238,6 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
     label: JSON.stringify(textMap(state.metadata.title)),
     thumbnail: first ? JSON.stringify([thumbnailFor(BASE_PLACEHOLDER, first)]) : null,
   };
-  // A withdrawn object's manifest is never served again: do not keep a copy around.
-  if (state.status === 'withdrawn') return { ...columns, manifest: null, etag: null, inputHash: null };
   const collectionId = state.metadata.collectionId;
   const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
@@ -301,8 +300,9 @@ export const manifestReadModel: Projection = {
   // the object stream, derivatives come from the preservation stream; 4: page text linked
   // from canvases, Content Search declared. (Canvases of later pages of a multi-page master
   // needed no rebuild: no log before them has a derivative of a later page.) 5: canvases
-  // with an OCR reading link its ALTO (seeAlso).
-  version: 5,
+  // with an OCR reading link its ALTO (seeAlso). 6: a withdrawn work's manifest is kept, for
+  // the staff, who still see all of it.
+  version: 6,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -332,7 +332,7 @@ export const manifestReadModel: Projection = {
         label            TEXT NOT NULL,   -- language map (JSON)
         thumbnail        TEXT,            -- [Image] (JSON, placeholder base) or NULL
         canvases         INTEGER NOT NULL,
-        manifest         TEXT,            -- the document (JSON, placeholders) or NULL once withdrawn
+        manifest         TEXT,            -- the document (JSON, placeholders), NULL without pages
         etag             TEXT,
         input_hash       TEXT,
         withdrawn_reason TEXT
@@ -400,23 +400,25 @@ export function renderStoredJson(stored: string, values: { base: string; institu
 }
 
 export type ManifestLookup =
-  | { status: 'ok'; json: string; etag: string; revision: number; accessLevel: AccessLevel }
-  /** Registered, visible, but without any image yet: there is no valid manifest to give. */
-  | { status: 'empty'; accessLevel: AccessLevel }
-  | { status: 'gone'; reason: string }
-  | { status: 'absent' | 'hidden' };
+  | { status: 'ok'; json: string; etag: string; revision: number; access: AccessAllowed }
+  /** Registered, allowed, but without any image yet: there is no valid manifest to give. */
+  | { status: 'empty'; access: AccessAllowed }
+  | { status: 'refused'; refusal: AccessRefusal; withdrawnReason?: string };
 
 /**
- * The stored manifest (with placeholders: see renderStoredJson) as `viewer` may see it. Like
- * findObject, a confidential object is "absent" to non-staff, a restricted one "hidden".
+ * The stored manifest (with placeholders: see renderStoredJson) as the access decision lets
+ * `viewer` have `what` of the work: the manifest itself is the record (its images answer for
+ * themselves); page text, OCR files and Content Search are content. An unknown work is absent.
  */
-export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer): ManifestLookup {
+export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, what: AccessSubject): ManifestLookup {
   const row = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
-  if (!row) return { status: 'absent' };
-  if (!canSee(row.access_level, viewer)) return { status: row.access_level === 'confidential' ? 'absent' : 'hidden' };
-  if (row.status === 'withdrawn') return { status: 'gone', reason: row.withdrawn_reason ?? '' };
-  if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', accessLevel: row.access_level };
-  return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, accessLevel: row.access_level };
+  if (!row) return { status: 'refused', refusal: 'absent' };
+  const access = decideAccess(row.access_level, row.status, viewer, what);
+  if (access.outcome !== 'allow') {
+    return { status: 'refused', refusal: access.outcome, ...(access.outcome === 'gone' && row.withdrawn_reason ? { withdrawnReason: row.withdrawn_reason } : {}) };
+  }
+  if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', access };
+  return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, access };
 }
 
 /** The page image behind each canvas of a work's manifest, in canvas order. */
@@ -480,9 +482,12 @@ function memberFilters(id: string): { collections: [string, string[]]; manifests
   };
 }
 
-/** Manifests a viewer may open: active, with at least one canvas, at a level they can see. */
+/**
+ * Manifests listed for a viewer: active, with at least one canvas, at a level whose records
+ * (a manifest is one) the viewer may have.
+ */
 function visibleManifests(viewer: Viewer, id: string): { where: string; params: string[] } {
-  const levels = visibleLevels(viewer);
+  const levels = allowedLevels(viewer, 'record');
   const [members, params] = memberFilters(id).manifests;
   return {
     where: `m.status = 'active' AND m.canvases > 0 AND m.access_level IN (${levels.map(() => '?').join(', ')}) AND ${members}`,
@@ -522,16 +527,18 @@ export function listCollectionItems(db: ReadModelDb, id: string, viewer: Viewer,
   if (remaining <= 0) return items;
   const m = visibleManifests(viewer, id);
   const rows = db
-    .prepare<Array<string | number>, { object_id: string; label: string; thumbnail: string | null }>(
-      `SELECT m.object_id, m.label, m.thumbnail FROM iiif_manifests m WHERE ${m.where} ORDER BY m.seq LIMIT ? OFFSET ?`,
+    .prepare<Array<string | number>, { object_id: string; label: string; thumbnail: string | null; access_level: AccessLevel }>(
+      `SELECT m.object_id, m.label, m.thumbnail, m.access_level FROM iiif_manifests m WHERE ${m.where} ORDER BY m.seq LIMIT ? OFFSET ?`,
     )
     .all(...m.params, remaining, Math.max(0, offset - collectionCount));
+  // A thumbnail is the work's content: listed only where the viewer may see it.
+  const pictured = allowedLevels(viewer, 'content');
   for (const r of rows) {
     items.push({
       kind: 'Manifest',
       id: r.object_id,
       label: JSON.parse(r.label) as LanguageMap,
-      ...(r.thumbnail ? { thumbnail: JSON.parse(r.thumbnail) as ImageResource[] } : {}),
+      ...(r.thumbnail && pictured.includes(r.access_level) ? { thumbnail: JSON.parse(r.thumbnail) as ImageResource[] } : {}),
     });
   }
   return items;

@@ -1,4 +1,5 @@
-import { type Viewer, canSee, visibleLevels } from '../domain/access-policy.ts';
+import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess, seesWithdrawn } from '../domain/access-decision.ts';
+import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
@@ -213,21 +214,27 @@ function toView(row: ObjectRow): ObjectView {
   };
 }
 
-export type ObjectLookup = { found: true; object: ObjectView } | { found: false; reason: 'absent' | 'hidden' };
+export type ObjectLookup =
+  | { found: true; object: ObjectView; access: AccessAllowed }
+  /** `withdrawnReason` with `gone`: what the library said when it withdrew the work. */
+  | { found: false; objectId: string; refusal: AccessRefusal; withdrawnReason?: string };
 
-/** One object as `viewer` may see it; a confidential object is "absent" to non-staff. */
-export function findObject(db: ReadModelDb, id: string, viewer: Viewer): ObjectLookup {
+/** One object's record or content, as the access decision lets `viewer` have it; an unknown id is `absent`. */
+export function findObject(db: ReadModelDb, id: string, viewer: Viewer, what: AccessSubject): ObjectLookup {
   const row = db.prepare<[string], ObjectRow>('SELECT * FROM objects WHERE id = ?').get(id);
-  if (!row) return { found: false, reason: 'absent' };
-  if (!canSee(row.access_level, viewer)) {
-    return { found: false, reason: row.access_level === 'confidential' ? 'absent' : 'hidden' };
+  if (!row) return { found: false, objectId: id, refusal: 'absent' };
+  const view = toView(row);
+  const access = decideAccess(view.accessLevel, view.status, viewer, what);
+  if (access.outcome !== 'allow') {
+    return { found: false, objectId: id, refusal: access.outcome, ...(access.outcome === 'gone' && view.withdrawnReason ? { withdrawnReason: view.withdrawnReason } : {}) };
   }
-  return { found: true, object: toView(row) };
+  return { found: true, object: view, access };
 }
 
 export interface ListQuery {
   viewer: Viewer;
   collectionId?: string;
+  /** Withdrawn works too, for a viewer the access decision lets see them. */
   includeWithdrawn?: boolean;
   limit: number;
   /** Objects registered before this sequence number (from the previous page's `next`). */
@@ -237,10 +244,11 @@ export interface ListQuery {
 }
 
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
-  const levels = visibleLevels(q.viewer);
+  // Records: a list shows what a viewer may find, not only what they may open.
+  const levels = allowedLevels(q.viewer, 'record');
   const where = [`access_level IN (${levels.map(() => '?').join(', ')})`];
   const params: unknown[] = [...levels];
-  if (!q.includeWithdrawn) where.push("status = 'active'");
+  if (!(q.includeWithdrawn && seesWithdrawn(q.viewer))) where.push("status = 'active'");
   if (q.collectionId) {
     where.push('collection_id = ?');
     params.push(q.collectionId);

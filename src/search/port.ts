@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Viewer, canSee } from '../domain/access-policy.ts';
+import { allowedLevels } from '../domain/access-decision.ts';
+import type { Viewer } from '../domain/access-policy.ts';
 import type { Bilingual } from '../domain/errors.ts';
 import { type AccessLevel, ACCESS_LEVELS, Id, LanguageCode, type Metadata } from '../domain/metadata.ts';
 
@@ -58,7 +59,7 @@ export interface IndexCheckpoint {
   position: bigint | null;
 }
 
-/** What the viewer may see, decided by the one access policy (`visibilityFor`). */
+/** What the viewer may see, from the access decision (`visibilityFor`). */
 export interface Visibility {
   /** May see confidential works at all (staff). */
   confidential: boolean;
@@ -66,8 +67,12 @@ export interface Visibility {
   restrictedText: boolean;
 }
 
+/** Withdrawn works are not in the index, so the decision for active works is the whole answer. */
 export function visibilityFor(viewer: Viewer): Visibility {
-  return { confidential: canSee('confidential', viewer), restrictedText: canSee('restricted', viewer) };
+  return {
+    confidential: allowedLevels(viewer, 'record').includes('confidential'),
+    restrictedText: allowedLevels(viewer, 'content').includes('restricted'),
+  };
 }
 
 /** Levels whose catalogue records the viewer may find. */

@@ -200,7 +200,7 @@ test.serial('of concurrent edits against one revision exactly one wins', async (
   }
 });
 
-test.serial('confidential objects are invisible to the public, restricted ones need a reader', async (t) => {
+test.serial('confidential objects are invisible to the public, restricted ones show their record to everyone', async (t) => {
   const secret = await call(t, 'POST', '/api/objects', { body: { title: 'Hồ sơ mật', accessLevel: 'confidential' } });
   const restricted = await call(t, 'POST', '/api/objects', { body: { title: 'Địa bạ', accessLevel: 'restricted' } });
   const sid = secret.json.id as string;
@@ -208,13 +208,13 @@ test.serial('confidential objects are invisible to the public, restricted ones n
   t.is((await call(t, 'GET', `/api/objects/${sid}`, { token: null })).status, 404);
   t.is((await call(t, 'GET', `/api/objects/${sid}`, { token: t.context.server.readerToken })).status, 404);
   t.is((await call(t, 'GET', `/api/objects/${sid}`)).status, 200);
-  // Anonymous readers are asked to sign in; the same answer as for its manifest and images.
-  t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: null })).status, 401);
+  // The catalogue record of a restricted work is public (its images and files are not).
+  t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: null })).status, 200);
   t.is((await call(t, 'GET', `/api/objects/${rid}`, { token: t.context.server.readerToken })).status, 200);
   const publicList = await call(t, 'GET', '/api/objects?limit=200', { token: null });
   const ids = (publicList.json.items as Json[]).map((o) => o.id);
   t.false(ids.includes(sid));
-  t.false(ids.includes(rid));
+  t.true(ids.includes(rid));
   const staffList = await call(t, 'GET', '/api/objects?limit=200');
   t.true((staffList.json.items as Json[]).some((o) => o.id === sid));
 

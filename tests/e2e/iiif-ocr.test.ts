@@ -147,7 +147,7 @@ test.serial('ALTO, hOCR and text of the current reading: their media types, the 
     t.is(r.headers.get('content-type'), type, file);
     t.is(r.text, body, file);
     t.is(r.headers.get('etag'), `"${sha}"`, file);
-    t.is(r.headers.get('cache-control'), 'public, max-age=300', file);
+    t.is(r.headers.get('cache-control'), 'public, no-cache', `${file}: shared caches keep it, and ask before each use`);
     t.is(r.headers.get('access-control-allow-origin'), '*', `${file}: IIIF clients fetch it cross-origin`);
     const again = await get(t, `${base}/${file}`, { 'if-none-match': `"${sha}"` });
     t.is(again.status, 304, file);
@@ -169,7 +169,7 @@ test.serial('access: restricted asks the public to sign in and serves readers; c
   const asReader = await get(t, altoPath(ids.locked), bearer(s.readerToken));
   t.is(asReader.status, 200);
   t.is(asReader.text, first[ids.locked]!.alto);
-  t.is(asReader.headers.get('cache-control'), 'private', 'a restricted work\'s file is not for shared caches');
+  t.is(asReader.headers.get('cache-control'), 'private, no-cache', 'a restricted work\'s file is not for shared caches');
   t.regex(asReader.headers.get('vary') ?? '', /Authorization/);
 
   for (const headers of [{}, bearer(s.readerToken)]) {

@@ -104,9 +104,12 @@ test.serial('a manifest per object: valid, sized like the images, resolvable, cu
   t.deepEqual((reordered.json.items as Json[]).map((c) => c.width), [660, 640]);
   t.is((await call(t, 'PUT', `/api/objects/${id}/files/order`, { order: [f1.fileId] })).status, 422);
 
-  // Restricted: anonymous readers are asked to sign in; readers may see it.
+  // Restricted: the manifest is the work's record, public (without the downloads); its
+  // images ask anonymous readers to sign in.
   await patch(t, id, { accessLevel: 'restricted' });
-  await manifestWhen(t, id, (x) => x.status === 401);
+  const restricted = await manifestWhen(t, id, (x) => x.status === 200 && (x.json.items as Json[]).every((c) => c.rendering === undefined));
+  const image = (((restricted.json.items as Json[])[0]?.items as Json[])[0]?.items as Json[])[0]?.body as { service: Array<{ id: string }> };
+  t.is((await fetch(`${image.service[0]!.id}/info.json`)).status, 401);
   t.is((await call(t, 'GET', `/iiif/manifest/${id}`, undefined, t.context.server.readerToken)).status, 200);
   // Withdrawn: gone, with the reason.
   await call(t, 'POST', `/api/objects/${id}/withdraw`, { reason: 'Trả lại cho gia đình' });

@@ -215,7 +215,7 @@ test.serial('a PDF page whose derivative is lost is never drawn from the master 
   t.like(await sharp(back).metadata(), { width: 700, height: 300 });
 });
 
-test.serial('a restricted PDF: no original offered in its manifest or page, and not downloadable anonymously', async (t) => {
+test.serial('a restricted PDF: no original offered in its (public) manifest or to anonymous readers; signed-in readers may download it', async (t) => {
   const s = t.context.server;
   const objectId = (await staffCall(s, 'POST', '/api/objects', { title: 'Sổ hạn chế (PDF)', accessLevel: 'restricted' })).id as string;
   const fileId = (await uploadFile(s, objectId, pdf([{ ...PAGE_1, lines: [{ x: 30, y: 250, size: 22, text: 'Sổ hạn chế' }] }]), 'han_che.pdf')).fileId as string;
@@ -225,9 +225,14 @@ test.serial('a restricted PDF: no original offered in its manifest or page, and 
   });
   t.is((manifest.items as Json[]).length, 1);
   t.is(manifest.rendering, undefined);
-  t.is((await fetch(`${s.url}/api/objects/${objectId}/files/${fileId}/content`)).status, 404, 'not to anonymous readers');
+  t.is((await fetch(`${s.url}/api/objects/${objectId}/files/${fileId}/content`)).status, 401, 'anonymous readers are asked to sign in');
+  t.false((await (await fetch(`${s.url}/objects/${objectId}`)).text()).includes('original-download'));
+  const download = await fetch(`${s.url}/api/objects/${objectId}/files/${fileId}/content`, { headers: { authorization: `Bearer ${s.readerToken}` } });
+  t.is(download.status, 200);
+  t.is(download.headers.get('cache-control'), 'private, no-cache');
+  await download.arrayBuffer();
   const html = await (await fetch(`${s.url}/objects/${objectId}`, { headers: { authorization: `Bearer ${s.readerToken}` } })).text();
-  t.false(html.includes('original-download'));
+  t.true(html.includes('original-download'));
 });
 
 test.serial('a PDF locked with a user password is refused at ingest with a reason (422), nothing kept; one with only an owner password becomes pages', async (t) => {

@@ -127,7 +127,9 @@ test.serial('home: collections with counts and thumbnails, recent additions, vis
   t.true(p.body.includes('Truyện Kiều'));
   t.true(p.body.includes('Nguyễn Du'));
   t.true(p.body.includes('data-lang-switch="en" href="?lang=en" hreflang="en" lang="en">English</a>'));
-  for (const hidden of ['Tài liệu hạn chế', 'Hồ sơ mật', 'Sách đã rút']) t.false(p.body.includes(hidden), hidden);
+  for (const hidden of ['Hồ sơ mật', 'Sách đã rút']) t.false(p.body.includes(hidden), hidden);
+  // A restricted work's record is public: listed, without a thumbnail (it has no images here).
+  t.true(p.body.includes(`href="/objects/${ids.restricted}"`));
   // The thumbnail is an Image API address on this server that answers.
   const src = /<img src="(\/iiif\/3\/[^"]+)"/.exec(p.body)?.[1];
   t.truthy(src);
@@ -299,12 +301,15 @@ test.serial('object pages: viewer mount, record, and each access status as its o
   t.true(noImages.body.includes('Tài liệu chưa có ảnh số.'));
   t.false(noImages.body.includes('id="thukho-viewer"'));
 
+  // The record is public; the page says how to read the work (sign in, or the reading room).
   const restricted = await get(t, `/objects/${ids.restricted}`);
-  t.is(restricted.status, 401);
+  t.is(restricted.status, 200);
   assertHtmlPage(t, restricted, 'restricted');
+  t.true(restricted.body.includes('data-code="sign-in-needed"'));
   t.true(restricted.body.includes('phòng đọc'));
   t.true(restricted.body.includes('reading room'));
-  t.false(restricted.body.includes('Tài liệu hạn chế</h1>'));
+  t.true(restricted.body.includes('Tài liệu hạn chế</h1>'));
+  t.regex(restricted.headers.get('cache-control') ?? '', /\bprivate\b/);
   const asReader = await get(t, `/objects/${ids.restricted}`, { authorization: `Bearer ${s.readerToken}` });
   t.is(asReader.status, 200);
   t.true(asReader.body.includes('Tài liệu hạn chế'));

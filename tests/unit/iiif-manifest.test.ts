@@ -148,7 +148,7 @@ function book(h: ReturnType<typeof harness>, objectId: string, sizes: Array<[num
 }
 
 function served(db: ReadModelDb, objectId: string, viewer: Viewer = STAFF): Json {
-  const found = findManifest(db, objectId, viewer);
+  const found = findManifest(db, objectId, viewer, 'record');
   if (found.status !== 'ok') throw new Error(`manifest ${objectId}: ${found.status}`);
   return JSON.parse(renderStoredJson(found.json, { base: BASE, institution: INSTITUTION })) as Json;
 }
@@ -304,12 +304,12 @@ test('thumbnails: the smallest pre-cut size at least 150 wide, else fitted into 
 test('projection: a registered book with pages is served with the real base and institution', (t) => {
   const h = harness();
   book(h, 'hn-0001', [[2000, 3000], [1800, 2600]]);
-  const found = findManifest(h.db, 'hn-0001', PUBLIC);
+  const found = findManifest(h.db, 'hn-0001', PUBLIC, 'record');
   if (found.status !== 'ok') return t.fail(found.status);
   t.true(found.json.includes(BASE_PLACEHOLDER));
   t.true(found.json.includes(INSTITUTION_PLACEHOLDER));
   t.is(found.revision, 2);
-  t.is(found.accessLevel, 'open');
+  t.true(found.access.publicCache, 'open and active: a shared cache may keep it');
   const m = served(h.db, 'hn-0001', PUBLIC);
   t.deepEqual(validatePresentation3(m), []);
   t.is(m.id, `${BASE}/iiif/manifest/hn-0001`);
@@ -321,12 +321,12 @@ test('projection: a registered book with pages is served with the real base and 
 test('projection: FilesReordered changes the canvas order, DerivativeCreated the thumbnail', (t) => {
   const h = harness();
   book(h, 'hn-0001', [[2000, 3000], [1800, 2600], [1000, 1000]]);
-  const before = findManifest(h.db, 'hn-0001', STAFF);
+  const before = findManifest(h.db, 'hn-0001', STAFF, 'record');
   h.apply(h.log.event('object-hn-0001', 'FilesReordered', { objectId: 'hn-0001', order: ['hn-0001-p3', 'hn-0001-p1', 'hn-0001-p2'] }));
   let m = served(h.db, 'hn-0001');
   t.deepEqual(canvases(m).map((c) => c.id.split('/').pop()), ['hn-0001-p3', 'hn-0001-p1', 'hn-0001-p2']);
   t.deepEqual(canvases(m)[0]?.label, { vi: ['Trang 1'], en: ['Page 1'] });
-  const after = findManifest(h.db, 'hn-0001', STAFF);
+  const after = findManifest(h.db, 'hn-0001', STAFF, 'record');
   t.true(before.status === 'ok' && after.status === 'ok' && before.etag !== after.etag);
 
   h.apply(h.log.event('object-hn-0001', 'DerivativeCreated', { ...derivative('hn-0001-p3', 1000, 1000, [[125, 125], [250, 250]]), objectId: 'hn-0001', fileId: 'hn-0001-p3' }));
@@ -338,9 +338,9 @@ test('projection: FilesReordered changes the canvas order, DerivativeCreated the
 test('projection: MetadataEdited updates the stored manifest; access changes add or drop the downloads', (t) => {
   const h = harness();
   book(h, 'hn-0001', [[2000, 3000]]);
-  const first = findManifest(h.db, 'hn-0001', STAFF);
+  const first = findManifest(h.db, 'hn-0001', STAFF, 'record');
   h.apply(h.log.event('object-hn-0001', 'MetadataEdited', { objectId: 'hn-0001', changes: { title: 'Đại Nam thực lục tiền biên', description: null } }));
-  const edited = findManifest(h.db, 'hn-0001', STAFF);
+  const edited = findManifest(h.db, 'hn-0001', STAFF, 'record');
   if (first.status !== 'ok' || edited.status !== 'ok') return t.fail();
   t.not(edited.etag, first.etag);
   t.is(edited.revision, 2);
@@ -349,16 +349,16 @@ test('projection: MetadataEdited updates the stored manifest; access changes add
   t.false('summary' in m);
 
   h.apply(h.log.event('object-hn-0001', 'AccessPolicyChanged', { objectId: 'hn-0001', from: 'open', to: 'restricted' }));
-  const restricted = findManifest(h.db, 'hn-0001', READER);
+  const restricted = findManifest(h.db, 'hn-0001', READER, 'record');
   if (restricted.status !== 'ok') return t.fail(restricted.status);
   t.true((m.items as Json[]).every((c) => JSON.stringify(c.rendering).includes('/full/max/0/default.jpg')), 'open: each page offers its image');
   t.not(restricted.etag, edited.etag, 'restricted: the downloads are gone, so the document changed');
   t.is(restricted.revision, 3);
-  t.is(restricted.accessLevel, 'restricted');
+  t.false(restricted.access.publicCache, 'restricted: no shared cache');
   t.true((served(h.db, 'hn-0001').items as Json[]).every((c) => c.rendering === undefined));
 
   h.apply(h.log.event('object-hn-0001', 'AccessPolicyChanged', { objectId: 'hn-0001', from: 'restricted', to: 'confidential' }));
-  const confidential = findManifest(h.db, 'hn-0001', STAFF);
+  const confidential = findManifest(h.db, 'hn-0001', STAFF, 'record');
   if (confidential.status !== 'ok') return t.fail(confidential.status);
   t.is(confidential.etag, restricted.etag, 'restricted → confidential leaves the document as it was, and its ETag');
 });
@@ -367,32 +367,34 @@ test('projection: events delivered twice are applied once', (t) => {
   const h = harness();
   const events = [h.log.register('o1', { title: 'Hương ước làng Hành Thiện' }), h.log.ingest('o1', 0, ingested('o1-p1', 800, 1200))];
   manifestReadModel.apply(h.db, events);
-  const once = findManifest(h.db, 'o1', STAFF);
+  const once = findManifest(h.db, 'o1', STAFF, 'record');
   manifestReadModel.apply(h.db, events);
-  t.deepEqual(findManifest(h.db, 'o1', STAFF), once);
+  t.deepEqual(findManifest(h.db, 'o1', STAFF, 'record'), once);
   t.is(canvases(served(h.db, 'o1')).length, 1);
 });
 
-test('projection: withdrawn is gone, confidential invisible to non-staff, restricted hidden from the public', (t) => {
+test('projection: withdrawn is gone but kept for staff, confidential absent for non-staff, a restricted manifest is a public record', (t) => {
   const h = harness();
   book(h, 'gone', [[100, 100]]);
   h.apply(h.log.event('object-gone', 'ObjectWithdrawn', { objectId: 'gone', reason: 'Trùng với HN.0002' }));
-  t.deepEqual(findManifest(h.db, 'gone', STAFF), { status: 'gone', reason: 'Trùng với HN.0002' });
-  t.deepEqual(findManifest(h.db, 'gone', PUBLIC), { status: 'gone', reason: 'Trùng với HN.0002' });
+  t.is(findManifest(h.db, 'gone', STAFF, 'record').status, 'ok', 'staff still see a withdrawn work');
+  t.deepEqual(findManifest(h.db, 'gone', PUBLIC, 'record'), { status: 'refused', refusal: 'gone', withdrawnReason: 'Trùng với HN.0002' });
+  t.deepEqual(findManifest(h.db, 'gone', READER, 'content'), { status: 'refused', refusal: 'gone', withdrawnReason: 'Trùng với HN.0002' });
 
   book(h, 'secret', [[100, 100]], { title: 'Hồ sơ mật' }, 'confidential');
-  t.deepEqual(findManifest(h.db, 'secret', PUBLIC), { status: 'absent' });
-  t.deepEqual(findManifest(h.db, 'secret', READER), { status: 'absent' });
-  t.is(findManifest(h.db, 'secret', STAFF).status, 'ok');
+  t.deepEqual(findManifest(h.db, 'secret', PUBLIC, 'record'), { status: 'refused', refusal: 'absent' });
+  t.deepEqual(findManifest(h.db, 'secret', READER, 'content'), { status: 'refused', refusal: 'absent' });
+  t.is(findManifest(h.db, 'secret', STAFF, 'content').status, 'ok');
 
   book(h, 'reading-room', [[100, 100]], { title: 'Địa bạ' }, 'restricted');
-  t.deepEqual(findManifest(h.db, 'reading-room', PUBLIC), { status: 'hidden' });
-  t.is(findManifest(h.db, 'reading-room', { role: 'public', inReadingRoom: true }).status, 'ok');
-  t.is(findManifest(h.db, 'reading-room', READER).status, 'ok');
+  t.is(findManifest(h.db, 'reading-room', PUBLIC, 'record').status, 'ok', 'the manifest is the record: public');
+  t.deepEqual(findManifest(h.db, 'reading-room', PUBLIC, 'content'), { status: 'refused', refusal: 'sign-in' });
+  t.is(findManifest(h.db, 'reading-room', { role: 'public', inReadingRoom: true }, 'content').status, 'ok');
+  t.is(findManifest(h.db, 'reading-room', READER, 'content').status, 'ok');
 
-  t.deepEqual(findManifest(h.db, 'nothing-here', STAFF), { status: 'absent' });
+  t.deepEqual(findManifest(h.db, 'nothing-here', STAFF, 'record'), { status: 'refused', refusal: 'absent' });
   h.apply(h.log.register('no-pages', { title: 'Chưa quét' }));
-  t.deepEqual(findManifest(h.db, 'no-pages', STAFF), { status: 'empty', accessLevel: 'open' });
+  t.deepEqual(findManifest(h.db, 'no-pages', STAFF, 'record'), { status: 'empty', access: { outcome: 'allow', publicCache: true, download: true } });
 });
 
 test('projection: a collection title change rebuilds its objects\' partOf', (t) => {
@@ -400,14 +402,14 @@ test('projection: a collection title change rebuilds its objects\' partOf', (t) 
   h.apply(h.log.collection('sac-phong', 'Sắc phong'));
   book(h, 'sp-1', [[100, 100]], { title: 'Sắc phong cho thần làng', collectionId: 'sac-phong' });
   book(h, 'other', [[100, 100]], { title: 'Gia phả' });
-  const otherBefore = findManifest(h.db, 'other', STAFF);
+  const otherBefore = findManifest(h.db, 'other', STAFF, 'record');
   t.deepEqual(served(h.db, 'sp-1').partOf, [{ id: `${BASE}/iiif/collection/sac-phong`, type: 'Collection', label: { vi: ['Sắc phong'] } }]);
 
   h.apply(h.log.event('collection-sac-phong', 'CollectionEdited', { collectionId: 'sac-phong', title: 'Sắc phong triều Nguyễn' }));
   const m = served(h.db, 'sp-1');
   t.deepEqual(m.partOf, [{ id: `${BASE}/iiif/collection/sac-phong`, type: 'Collection', label: { vi: ['Sắc phong triều Nguyễn'] } }]);
   t.true(JSON.stringify(m.metadata).includes('Sắc phong triều Nguyễn'));
-  t.deepEqual(findManifest(h.db, 'other', STAFF), otherBefore, 'objects of other collections are untouched');
+  t.deepEqual(findManifest(h.db, 'other', STAFF, 'record'), otherBefore, 'objects of other collections are untouched');
 
   // An object moved out of the collection belongs to the top collection.
   h.apply(h.log.event('object-sp-1', 'MetadataEdited', { objectId: 'sp-1', changes: { collectionId: null } }));
@@ -445,8 +447,11 @@ test('collections: top lists root collections and loose objects; a collection it
 
   const hanNomPublic = collectionDoc(h.db, 'han-nom', PUBLIC, 1000);
   t.deepEqual(validatePresentation3(hanNomPublic), []);
-  t.deepEqual(itemIds(hanNomPublic), ['collection/sac-phong', 'manifest/hn-1']);
+  // A restricted work's manifest is a public record, listed for everyone; its thumbnail is not.
+  t.deepEqual(itemIds(hanNomPublic), ['collection/sac-phong', 'manifest/hn-1', 'manifest/hn-3']);
   t.like((hanNomPublic.items as Json[])[1], { type: 'Manifest', label: { vi: ['Truyện Kiều'] }, thumbnail: [{ id: `${BASE}/iiif/3/hn-1-p1/full/max/0/default.jpg`, width: 100, height: 150 }] });
+  t.false('thumbnail' in ((hanNomPublic.items as Json[])[2] ?? {}));
+  t.true('thumbnail' in ((collectionDoc(h.db, 'han-nom', READER, 1000).items as Json[])[2] ?? {}));
   t.deepEqual(hanNomPublic.partOf, [{ id: `${BASE}/iiif/collection/top`, type: 'Collection', label: { vi: ['Tất cả bộ sưu tập'], en: ['All collections'] } }]);
   t.deepEqual(itemIds(collectionDoc(h.db, 'han-nom', READER, 1000)), ['collection/sac-phong', 'manifest/hn-1', 'manifest/hn-3']);
   t.deepEqual(itemIds(collectionDoc(h.db, 'han-nom', STAFF, 1000)), ['collection/sac-phong', 'manifest/hn-1', 'manifest/hn-2', 'manifest/hn-3']);

@@ -118,7 +118,7 @@ function harness(projection: Projection) {
 }
 
 function manifest(db: ReturnType<typeof harness>['db'], objectId: string): Json {
-  const found = findManifest(db, objectId, { role: 'public' });
+  const found = findManifest(db, objectId, { role: 'public' }, 'record');
   if (found.status !== 'ok') throw new Error(found.status);
   return JSON.parse(renderStoredJson(found.json, { base: BASE, institution: 'Thư viện' })) as Json;
 }
@@ -170,9 +170,9 @@ test('manifests: a re-delivered older text record does not bring a link back, no
   h.apply(...log.work('w', ['f1']), hasText);
   const blank = log.text('w', 'f1', '');
   h.apply(blank);
-  const etag = findManifest(h.db, 'w', { role: 'public' });
+  const etag = findManifest(h.db, 'w', { role: 'public' }, 'record');
   manifestReadModel.apply(h.db, [hasText]);
-  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }), etag);
+  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }, 'record'), etag);
   t.false('service' in manifest(h.db, 'w'));
   t.false(JSON.stringify(manifest(h.db, 'w')).includes(BASE_PLACEHOLDER));
 });
@@ -220,13 +220,13 @@ test('golden: a canvas whose page has an OCR reading links its ALTO in seeAlso; 
   const log = new Log();
   const h = harness(manifestReadModel);
   h.apply(...log.work('w', ['f1', 'f2']));
-  const before = findManifest(h.db, 'w', { role: 'public' });
+  const before = findManifest(h.db, 'w', { role: 'public' }, 'record');
   t.true((manifest(h.db, 'w').items as Json[]).every((c) => c.seeAlso === undefined));
 
   h.apply(log.ocr('w', 'f2', 'first'), log.text('w', 'f2', 'Bắc Giang'));
   const m = manifest(h.db, 'w');
   t.deepEqual(validatePresentation3(m), []);
-  t.notDeepEqual(findManifest(h.db, 'w', { role: 'public' }), before, 'the reading rebuilt the manifest');
+  t.notDeepEqual(findManifest(h.db, 'w', { role: 'public' }, 'record'), before, 'the reading rebuilt the manifest');
   const canvases = m.items as Json[];
   t.is(canvases[0]?.seeAlso, undefined, 'a page without a reading links no ALTO');
   // Written out by hand: what a viewer with an ALTO layer reads from our canvases.
@@ -288,9 +288,9 @@ test('golden: a canvas whose page has an OCR reading links its ALTO in seeAlso; 
     ],
   });
 
-  const once = findManifest(h.db, 'w', { role: 'public' });
+  const once = findManifest(h.db, 'w', { role: 'public' }, 'record');
   h.apply(log.ocr('w', 'f2', 'second'));
-  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }), once, 'the link names the page, not the reading');
+  t.deepEqual(findManifest(h.db, 'w', { role: 'public' }, 'record'), once, 'the link names the page, not the reading');
 });
 
 test('a later page of a multi-page master with an OCR reading links its ALTO under its page image id', (t) => {

@@ -8,6 +8,8 @@ import { ingestFile } from '../../application/ingest.ts';
 import { FileRole } from '../../domain/events.ts';
 import { findObject } from '../../projections/object-read-model.ts';
 import { parseDigestHeader } from '../../storage/digest.ts';
+import type { AccessSubject } from '../../domain/access-decision.ts';
+import { objectAccess } from '../access.ts';
 import { authOf, requireStaff } from '../auth.ts';
 import { fileFromMultipart } from '../multipart.ts';
 import { Problem } from '../problem.ts';
@@ -77,32 +79,36 @@ export function fileRoutes(services: AppServices): Router {
     ctx.body = { objectId, ...outcome.file, duplicate: outcome.status === 'duplicate' };
   });
 
-  const lookup = (ctx: Context) => {
+  /**
+   * A file's facts are part of the catalogue record (as listed in the work's record); its
+   * bytes are the work's content, downloaded only where the access decision allows it.
+   */
+  const lookup = (ctx: Context, what: AccessSubject) => {
     const objectId = ctx.params.id as string;
-    const found = findObject(readDb, objectId, authOf(ctx).viewer);
-    const file = found.found && found.object.status === 'active' ? found.object.files.find((f) => f.fileId === ctx.params.fileId) : undefined;
-    if (!file) {
-      throw new Problem(404, 'not-found', {
-        vi: `Không tìm thấy tệp "${ctx.params.fileId}" trong tài liệu "${objectId}".`,
-        en: `File "${ctx.params.fileId}" does not exist in object "${objectId}".`,
+    const fileId = ctx.params.fileId as string;
+    const notFound = () =>
+      new Problem(404, 'not-found', {
+        vi: `Không tìm thấy tệp "${fileId}" trong tài liệu "${objectId}".`,
+        en: `File "${fileId}" does not exist in object "${objectId}".`,
       });
-    }
+    const { object } = objectAccess(ctx, findObject(readDb, objectId, authOf(ctx).viewer, what), notFound);
+    const file = object.files.find((f) => f.fileId === fileId);
+    if (!file) throw notFound();
     return { objectId, file };
   };
 
   router.get('/api/objects/:id/files/:fileId', async (ctx) => {
-    const { objectId, file } = lookup(ctx);
+    const { objectId, file } = lookup(ctx, 'record');
     ctx.body = { objectId, ...file };
   });
 
   router.get('/api/objects/:id/files/:fileId/content', async (ctx) => {
-    const { file } = lookup(ctx);
+    const { file } = lookup(ctx, 'content');
     const path = await ingest.ocfl.contentFile(file.storage.ocflObjectId, `${file.fileId}/${file.name}`);
     const facts = await stat(path);
     // RFC 9530: lets the client check what it received against what we preserved.
     ctx.set('Repr-Digest', `sha-512=:${hexToBase64(file.digests.sha512)}:, sha-256=:${hexToBase64(file.digests.sha256)}:`);
     ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
-    ctx.set('Cache-Control', 'private, max-age=86400, immutable');
     if (notModified(ctx, `"${file.digests.sha256}"`)) return;
     ctx.type = file.mediaType;
     ctx.length = facts.size;

@@ -1,30 +1,29 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { canSee, isStaff } from '../../domain/access-policy.ts';
+import { decideAccess } from '../../domain/access-decision.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageNotReadyError, ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
 import { RenderBudgetExceededError } from '../../iiif/render-budget.ts';
 import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
-import { authOf, restrictedProblem } from '../auth.ts';
+import { requireAccess } from '../access.ts';
+import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 
 /**
- * IIIF Image API 3 at /iiif/3/{fileId}/…: the one access check, then the image service.
- * Errors are problem+json with the Image API's statuses: 400 for a request the spec does
- * not allow, 404 for an unknown or hidden image, 410 for a withdrawn object's image; and,
+ * IIIF Image API 3 at /iiif/3/{fileId}/…: the access decision for the work's content (tiles,
+ * info.json and thumbnails alike), then the image service. Errors are problem+json with the
+ * Image API's statuses: 400 for a request the spec does not allow, 404 for an unknown or
+ * confidential image, 401 for a restricted one the viewer may not see (sign in or come to the
+ * reading room), 410 for a withdrawn object's image; and,
  * with Retry-After, 503 for an image whose derivative is still being made or when every
  * render queue is full, 429 for a client with too many renders in flight.
  */
 const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
-// Open images are content-addressed by the master's digest, so they may be kept long; an
-// image whose object is later restricted is still in caches that already hold it.
-const PUBLIC_CACHE = 'public, max-age=31536000, immutable';
-const PRIVATE_CACHE = 'private, max-age=3600';
 
 export function imageRoutes(services: AppServices): Router {
   const router = new Router();
@@ -58,17 +57,12 @@ export function imageRoutes(services: AppServices): Router {
         en: `There is no image "${fileId.slice(0, 100)}".`,
       });
     if (!file || file.width === null || file.height === null) throw unknown();
-    if (!canSee(file.accessLevel, viewer)) {
-      if (file.accessLevel === 'confidential') throw unknown();
-      throw restrictedProblem(ctx);
-    }
-    if (file.status === 'withdrawn' && !isStaff(viewer)) {
-      throw new Problem(410, 'withdrawn', {
-        vi: `Tài liệu chứa ảnh này đã được rút khỏi kho.`,
-        en: `The object holding this image has been withdrawn.`,
-      });
-    }
-    ctx.set('Cache-Control', file.accessLevel === 'open' ? PUBLIC_CACHE : PRIVATE_CACHE);
+    // Open tiles are cached by anyone, but asked about again (ETag, 304) before each use: a
+    // work made confidential is refused at once, not once a year-long cache lets go.
+    requireAccess(ctx, decideAccess(file.accessLevel, file.status, viewer, 'content'), {
+      absent: unknown,
+      gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' },
+    });
     return { ...file, width: file.width, height: file.height };
   };
 

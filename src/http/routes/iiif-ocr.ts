@@ -6,14 +6,13 @@ import { OCR_MEDIA_TYPE, OcrOutputStore } from '../../storage/ocr-outputs.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
-import { readModel, validId, validPageImageId, visibleManifest } from './iiif-presentation.ts';
+import { readModel, validId, validPageImageId, allowedManifest } from './iiif-presentation.ts';
 
 /**
  * A page's current OCR reading as files: `/iiif/ocr/{objectId}/{imageId}/alto.xml`,
  * `hocr.html` and `text.txt` (ALTO 4, hOCR, plain text), linked from the canvas's `seeAlso`
- * (ALTO). They answer only where the manifest does, for whoever may open it (the one access
- * policy, through the manifests' read model): a confidential work does not exist for the
- * public, a restricted one asks to sign in.
+ * (ALTO). They are the work's content (domain/access-decision.ts): a confidential work does
+ * not exist for the public, a restricted one asks to sign in, even though its manifest is public.
  *
  * The files are stored by digest and never change, so the digest is the ETag. A stored file
  * that no longer matches its digest (or is gone) is not served: the answer is 503 with a
@@ -44,7 +43,7 @@ export function ocrRoutes(services: AppServices): Router {
         en: `There is no file "${name.slice(0, 80)}"; a page's OCR results are: ${names}.`,
       });
     }
-    const manifest = visibleManifest(ctx, readDb, objectId);
+    allowedManifest(ctx, readDb, objectId, 'content');
     const isCanvas = readModel(() => canvasImageIds(readDb, objectId)).includes(imageId);
     const reading = isCanvas ? findOcrReading(readDb, objectId, imageId) : undefined;
     if (!reading) {
@@ -54,10 +53,7 @@ export function ocrRoutes(services: AppServices): Router {
       }, { objectId, imageId });
     }
     const stored = reading.outputs[kind];
-    // What is visible depends on who asks: only open works' files are shareable. A client
-    // that holds the digest's bytes already holds the good file: 304 before any reading.
-    ctx.set('Cache-Control', manifest.accessLevel === 'open' ? 'public, max-age=300' : 'private');
-    ctx.vary('Authorization');
+    // A client that holds the digest's bytes already holds the good file: 304 before any reading.
     if (notModified(ctx, `"${stored.sha256}"`)) return;
     let bytes: Buffer;
     try {

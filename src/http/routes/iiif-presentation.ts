@@ -4,7 +4,9 @@ import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
 import { type ManifestLookup, TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
-import { authOf, restrictedProblem } from '../auth.ts';
+import type { AccessSubject } from '../../domain/access-decision.ts';
+import { cacheControlFor, listCacheControl, refuse, withdrawnWork } from '../access.ts';
+import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
@@ -14,8 +16,10 @@ import type { AppServices } from '../services.ts';
 /**
  * IIIF Presentation 3: manifests (built by the manifests projection, served as stored text)
  * and collections (listed per request, because what a collection shows depends on who asks).
- * Access follows the one policy: confidential objects do not exist for non-staff, restricted
- * ones ask anonymous users to sign in (401) and tell signed-in readers no (403).
+ * Access follows the one decision (domain/access-decision.ts). A manifest is a work's record,
+ * as public as its catalogue record: a restricted work's manifest is served to everyone, and
+ * its image services refuse the tiles to those who may not see them (IIIF practice: the
+ * Authorization Flow probes the image service, not the manifest).
  */
 export const PRESENTATION_3_MEDIA_TYPE = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"';
 
@@ -46,9 +50,8 @@ function shortHash(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 27);
 }
 
-/** Send a Presentation 3 document, or 304 when the client has it already. */
-function sendDocument(ctx: Context, body: string, etag: string, cacheControl: string): void {
-  ctx.set('Cache-Control', cacheControl);
+/** Send a Presentation 3 document (Cache-Control is set already), or 304 when the client has it. */
+function sendDocument(ctx: Context, body: string, etag: string): void {
   if (notModified(ctx, etag)) return;
   ctx.status = 200;
   // Set before the body, or koa would call a string body text/plain.
@@ -82,30 +85,31 @@ function collectionNotFound(id: string): Problem {
 }
 
 /**
- * The manifest of a work the viewer may open, or the problem to answer: what the manifest,
- * the page text and Content Search of a work all ask first.
+ * The manifest of a work, when the viewer may have `what` of it (the manifest itself is the
+ * record; page text, OCR files and Content Search are content), with Cache-Control set from
+ * the decision; or the problem to answer.
  */
-export function visibleManifest(ctx: Context, readDb: ReadModelDb, objectId: string): Extract<ManifestLookup, { status: 'ok' }> {
-  const found = readModel(() => findManifest(readDb, objectId, authOf(ctx).viewer));
+export function allowedManifest(ctx: Context, readDb: ReadModelDb, objectId: string, what: AccessSubject): Extract<ManifestLookup, { status: 'ok' }> {
+  const found = readModel(() => findManifest(readDb, objectId, authOf(ctx).viewer, what));
+  const notFound = () =>
+    new Problem(404, 'not-found', {
+      vi: `Không tìm thấy tài liệu "${objectId}".`,
+      en: `Object "${objectId}" does not exist.`,
+    }, { objectId });
   switch (found.status) {
-    case 'absent':
-      throw new Problem(404, 'not-found', {
-        vi: `Không tìm thấy tài liệu "${objectId}".`,
-        en: `Object "${objectId}" does not exist.`,
-      }, { objectId });
-    case 'hidden':
-      throw restrictedProblem(ctx);
-    case 'gone':
-      throw new Problem(410, 'withdrawn', {
-        vi: `Tài liệu "${objectId}" đã được rút khỏi kho. Lý do: ${found.reason}`,
-        en: `Object "${objectId}" has been withdrawn. Reason: ${found.reason}`,
-      }, { objectId, reason: found.reason });
+    case 'refused': {
+      const reason = found.withdrawnReason;
+      return refuse(ctx, found.refusal, { absent: notFound, gone: { ...withdrawnWork(objectId), ...(reason ? { reason } : {}) } });
+    }
     case 'empty':
+      // Its first page may come any moment: no cache keeps the 404.
+      ctx.set('Cache-Control', 'no-store');
       throw new Problem(404, 'no-images', {
         vi: `Tài liệu "${objectId}" chưa có ảnh nào nên chưa có manifest IIIF.`,
         en: `Object "${objectId}" has no images yet, so it has no IIIF manifest.`,
       }, { objectId });
     case 'ok':
+      ctx.set('Cache-Control', cacheControlFor(found.access));
       return found;
   }
 }
@@ -117,13 +121,12 @@ export function presentationRoutes(services: AppServices): Router {
 
   router.get('/iiif/manifest/:objectId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
-    const found = visibleManifest(ctx, readDb, objectId);
+    const found = allowedManifest(ctx, readDb, objectId, 'record');
     const base = publicBase(services.config.publicUrl, ctx);
     // The stored ETag names the template; base and institution complete the representation.
     const etag = `"${shortHash(found.etag, base, institution)}"`;
-    const cache = found.accessLevel === 'open' ? 'public, max-age=60' : 'private';
     const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution });
-    sendDocument(ctx, body, etag, cache);
+    sendDocument(ctx, body, etag);
   });
 
   /** A collection, the page list of a big one, or one of its pages. */
@@ -139,9 +142,8 @@ export function presentationRoutes(services: AppServices): Router {
       }, { collectionId: id, page, pages: found.pages });
     }
     const body = renderStoredJson(found.json, { base: publicBase(services.config.publicUrl, ctx), institution });
-    // What a collection lists depends on the viewer: only the anonymous view is shareable.
-    const onlyOpen = viewer.role === 'public' && viewer.inReadingRoom !== true;
-    sendDocument(ctx, body, `"${shortHash(body)}"`, onlyOpen ? 'public, max-age=60' : 'private');
+    ctx.set('Cache-Control', listCacheControl(viewer));
+    sendDocument(ctx, body, `"${shortHash(body)}"`);
   };
 
   router.get('/iiif/collection/:collectionId', async (ctx) => {

@@ -9,14 +9,13 @@ import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import { MAX_QUERY_CHARS } from '../site/request.ts';
 import type { AppServices } from '../services.ts';
-import { PRESENTATION_3_MEDIA_TYPE, readModel, validId, validPageImageId, visibleManifest } from './iiif-presentation.ts';
+import { PRESENTATION_3_MEDIA_TYPE, readModel, validId, validPageImageId, allowedManifest } from './iiif-presentation.ts';
 
 /**
  * A work's page text over IIIF: each canvas's supplementing AnnotationPage
  * (`/iiif/text/{objectId}/{imageId}`, the canvas's page image) and Content Search 2 (`/iiif/search/{objectId}?q=`).
- * Both answer only where the manifest does, for whoever may open it (the one access policy,
- * through the manifests' read model): a confidential work does not exist for the public, a
- * restricted one asks to sign in.
+ * Both are the work's content (domain/access-decision.ts): a confidential work does not exist
+ * for the public, a restricted one asks to sign in, even though its manifest is public.
  */
 const SEARCH_2_MEDIA_TYPE = 'application/ld+json;profile="http://iiif.io/api/search/2/context.json"';
 
@@ -72,9 +71,8 @@ export function contentSearchParams(raw: string): SearchParams {
   return { q, ...(motivation?.length ? { motivation } : {}), page: rawPage === null ? 1 : Number(rawPage), ignored };
 }
 
-function send(ctx: Context, body: Record<string, unknown>, mediaType: string, open: boolean): void {
-  // What is visible depends on who asks: only open works' answers are shareable.
-  ctx.set('Cache-Control', open ? 'public, max-age=60' : 'private');
+/** Cache-Control is the access decision's, set by allowedManifest. */
+function send(ctx: Context, body: Record<string, unknown>, mediaType: string): void {
   ctx.set('Content-Type', mediaType);
   ctx.body = JSON.stringify(body);
 }
@@ -86,7 +84,7 @@ export function textRoutes(services: AppServices): Router {
   router.get('/iiif/text/:objectId/:imageId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const imageId = validPageImageId(ctx.params.imageId);
-    const manifest = visibleManifest(ctx, readDb, objectId);
+    allowedManifest(ctx, readDb, objectId, 'content');
     const isCanvas = readModel(() => canvasImageIds(readDb, objectId)).includes(imageId);
     const text = isCanvas ? readModel(() => findPageText(readDb, objectId, imageId)) : undefined;
     const base = publicBase(config.publicUrl, ctx);
@@ -97,13 +95,13 @@ export function textRoutes(services: AppServices): Router {
         en: `Page "${imageId}" of object "${objectId}" has no text yet.`,
       }, { objectId, imageId });
     }
-    send(ctx, page, PRESENTATION_3_MEDIA_TYPE, manifest.accessLevel === 'open');
+    send(ctx, page, PRESENTATION_3_MEDIA_TYPE);
   });
 
   router.get('/iiif/search/:objectId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const params = contentSearchParams(ctx.querystring);
-    const manifest = visibleManifest(ctx, readDb, objectId);
+    allowedManifest(ctx, readDb, objectId, 'content');
     const texts = readModel(() => workPageTexts(readDb, objectId));
     const pages: SearchablePage[] = readModel(() => canvasImageIds(readDb, objectId)).flatMap((imageId) => {
       const text = texts.get(imageId);
@@ -118,7 +116,7 @@ export function textRoutes(services: AppServices): Router {
       }, { pages: answer.pages });
     }
     ctx.vary('Authorization');
-    send(ctx, answer.body, SEARCH_2_MEDIA_TYPE, manifest.accessLevel === 'open');
+    send(ctx, answer.body, SEARCH_2_MEDIA_TYPE);
   });
 
   return router;

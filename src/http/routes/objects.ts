@@ -4,11 +4,11 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { streamExists } from '../../application/command-handler.ts';
 import { executeObjectCommand, newId, objectStream, preservationStream } from '../../application/object-commands.ts';
-import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
-import { authOf, requireStaff, restrictedProblem } from '../auth.ts';
+import { listCacheControl, objectAccess } from '../access.ts';
+import { authOf, requireStaff } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -49,7 +49,7 @@ export function objectRoutes(services: AppServices): Router {
 
   const viewAfterWrite = async (id: string, position: bigint | null, ctx: Context): Promise<ObjectView> => {
     if (position !== null) await objects.waitForPosition(position, READ_YOUR_WRITES_MS);
-    const found = findObject(readDb, id, authOf(ctx).viewer);
+    const found = findObject(readDb, id, authOf(ctx).viewer, 'record');
     if (!found.found) throw notFound(id);
     return found.object;
   };
@@ -85,14 +85,14 @@ export function objectRoutes(services: AppServices): Router {
   router.get('/api/objects', async (ctx) => {
     const q = ListQuery.parse(ctx.query);
     const { viewer } = authOf(ctx);
-    const staff = isStaff(viewer);
     const page = listObjects(readDb, {
       viewer,
       limit: q.limit,
       ...(q.cursor !== undefined ? { before: q.cursor } : {}),
       ...(q.collectionId ? { collectionId: q.collectionId } : {}),
-      includeWithdrawn: staff && q.includeWithdrawn === 'true',
+      includeWithdrawn: q.includeWithdrawn === 'true',
     });
+    ctx.set('Cache-Control', listCacheControl(viewer));
     ctx.body = {
       items: page.items,
       total: page.total,
@@ -102,21 +102,7 @@ export function objectRoutes(services: AppServices): Router {
 
   router.get('/api/objects/:id', async (ctx) => {
     const id = ctx.params.id as string;
-    const found = findObject(readDb, id, authOf(ctx).viewer);
-    if (!found.found) {
-      if (found.reason === 'hidden') throw restrictedProblem(ctx);
-      throw notFound(id);
-    }
-    const view = found.object;
-    const staff = isStaff(authOf(ctx).viewer);
-    if (view.status === 'withdrawn' && !staff) {
-      throw new Problem(410, 'withdrawn', {
-        vi: `Tài liệu "${id}" đã được rút khỏi kho.`,
-        en: `Object "${id}" has been withdrawn.`,
-      });
-    }
-    // Only signed-in readers and staff see a restricted record: no shared cache may keep it.
-    if (view.accessLevel !== 'open') ctx.set('Cache-Control', 'private');
+    const view = objectAccess(ctx, findObject(readDb, id, authOf(ctx).viewer, 'record'), () => notFound(id)).object;
     if (notModified(ctx, `"${view.revision}"`)) return;
     ctx.body = view;
   });

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { decideAccess, isAllowed } from '../../domain/access-decision.ts';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { originalFileUrl, pageImages, pdfOriginals, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
+import { cacheControlFor, listCacheControl, REFUSAL_STATUS } from '../access.ts';
 import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { publicBase } from '../public-base.ts';
@@ -60,9 +62,10 @@ interface Site {
   viewer: Viewer;
 }
 
-function thumbOf(o: ObjectView): Thumb | undefined {
+/** The first page's thumbnail, where the viewer may see the work's images. */
+function thumbOf(o: ObjectView, viewer: Viewer): Thumb | undefined {
   const first = pageImages(o)[0];
-  if (!first) return undefined;
+  if (!first || !isAllowed(decideAccess(o.accessLevel, o.status, viewer, 'content'))) return undefined;
   // Relative to this site: the thumbnail is the pre-cut size the Image API serves from cache.
   const t = thumbnailFor('', first);
   return { src: t.id, width: t.width, height: t.height };
@@ -71,8 +74,8 @@ function thumbOf(o: ObjectView): Thumb | undefined {
 /** Whether a work has a page to show: an image master, or a PDF page already drawn. */
 const hasImages = (o: ObjectView) => pageImages(o).length > 0;
 
-function card(o: ObjectView): ObjectCard {
-  const thumb = thumbOf(o);
+function card(o: ObjectView, viewer: Viewer): ObjectCard {
+  const thumb = thumbOf(o, viewer);
   return {
     id: o.id,
     title: o.title,
@@ -95,7 +98,6 @@ export function siteRoutes(services: AppServices): Router {
   function setPageHeaders(ctx: Context): void {
     ctx.set('Content-Security-Policy', CSP);
     ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
-    ctx.set('Cache-Control', 'no-cache');
     // The language comes from the cookie (what is visible, from the bearer token: see auth.ts).
     ctx.vary('Cookie');
   }
@@ -129,14 +131,19 @@ export function siteRoutes(services: AppServices): Router {
   const route = (render: (site: Site) => string | Promise<string>) => async (ctx: Context) => {
     let params: Map<string, string> | undefined;
     let page: PageContext | undefined;
+    const { viewer } = authOf(ctx);
     try {
       params = parseQuery(ctx.querystring);
       page = pageContext(ctx, params);
-      send(ctx, 200, await render({ ctx, params, page, viewer: authOf(ctx).viewer }));
+      // Which works, thumbnails and links a page shows depends on who asks (a page about one
+      // work sets its own, from that work's decision).
+      ctx.set('Cache-Control', listCacheControl(viewer));
+      send(ctx, 200, await render({ ctx, params, page, viewer }));
     } catch (err) {
       page ??= pageContext(ctx, undefined);
+      // A refusal or an error is never kept: the same address may answer otherwise next time.
+      ctx.set('Cache-Control', 'no-store');
       if (err instanceof PageError) {
-        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
         send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra));
       } else if (err instanceof BadRequest) {
         send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages));
@@ -151,7 +158,7 @@ export function siteRoutes(services: AppServices): Router {
     return collections.map((c) => {
       const { items, total } = listObjects(readDb, { viewer, collectionId: c.id, limit: 8 });
       const withImage = items.find(hasImages);
-      const thumb = withImage ? thumbOf(withImage) : undefined;
+      const thumb = withImage ? thumbOf(withImage, viewer) : undefined;
       return { id: c.id, title: c.title, ...(c.description ? { description: c.description } : {}), count: total, ...(thumb ? { thumb } : {}) };
     });
   }
@@ -160,7 +167,7 @@ export function siteRoutes(services: AppServices): Router {
     const all = listCollections(readDb);
     const ids = new Set(all.map((c) => c.id));
     const collections = collectionCards(viewer, all.filter((c) => isTopLevel(c, ids)));
-    const recent = listObjects(readDb, { viewer, limit: RECENT }).items.map(card);
+    const recent = listObjects(readDb, { viewer, limit: RECENT }).items.map((o) => card(o, viewer));
     return homePage(page, { collections, recent });
   }));
 
@@ -189,9 +196,9 @@ export function siteRoutes(services: AppServices): Router {
     if (pageNumber > result.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const collectionTitles = new Map(listCollections(readDb).map((c) => [c.id, c.title]));
     const cards = result.hits.map((h): ObjectCard => {
-      // The thumbnail only where the viewer may see the images (the read model decides).
-      const found = findObject(readDb, h.work.id, viewer);
-      const thumb = found.found ? thumbOf(found.object) : undefined;
+      // The thumbnail only where the viewer may see the images.
+      const found = findObject(readDb, h.work.id, viewer, 'content');
+      const thumb = found.found ? thumbOf(found.object, viewer) : undefined;
       const m = h.work.metadata;
       return {
         id: h.work.id,
@@ -215,34 +222,37 @@ export function siteRoutes(services: AppServices): Router {
     const pageCount = Math.max(1, Math.ceil(total / COLLECTION_PAGE_SIZE));
     if (pageNumber > pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const children = collectionCards(viewer, listCollections(readDb).filter((c) => c.parentId === id && c.id !== id));
-    const cards = items.map(card);
+    const cards = items.map((o) => card(o, viewer));
     return collectionPage(page, { collection, children, cards, total, page: pageNumber, pageCount });
   }));
 
   router.get('/objects/:objectId', route(({ ctx, page, viewer }) => {
     const id = validId(ctx.params.objectId);
-    const found = findObject(readDb, id, viewer);
+    const found = findObject(readDb, id, viewer, 'record');
     if (!found.found) {
-      if (found.reason === 'hidden') throw new PageError(401, T.restrictedTitle, T.restrictedText);
-      throw new PageError(404, T.notFoundTitle, T.objectNotFound);
+      const status = REFUSAL_STATUS[found.refusal];
+      if (found.refusal === 'gone') {
+        const reason = found.withdrawnReason;
+        throw new PageError(status, T.goneTitle, T.goneText, reason ? html`<p class="withdrawn-reason"><strong>${T.reason[page.lang]}:</strong> ${reason}</p>` : '');
+      }
+      throw new PageError(status, T.notFoundTitle, T.objectNotFound);
     }
-    const object = found.object;
-    if (object.status === 'withdrawn') {
-      const reason = object.withdrawnReason;
-      throw new PageError(410, T.goneTitle, T.goneText, reason ? html`<p class="withdrawn-reason"><strong>${T.reason[page.lang]}:</strong> ${reason}</p>` : '');
-    }
+    const { object, access } = found;
+    ctx.set('Cache-Control', cacheControlFor(access));
     const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
-    // Link previews are fetched anonymously: only an open object's image would load for them.
-    const thumb = object.accessLevel === 'open' ? thumbOf(object) : undefined;
+    // The record is public; the images and files only where the decision says so.
+    const readable = isAllowed(decideAccess(object.accessLevel, object.status, viewer, 'content'));
+    // Link previews are fetched anonymously by others: only what anyone may see goes in them.
+    const thumb = access.publicCache ? thumbOf(object, viewer) : undefined;
     const pdfs = pdfOriginals(object);
-    // Like the manifest's `rendering`: the original PDF is offered where anyone may take a copy.
-    const originals = object.accessLevel === 'open' ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
-    const shown = hasImages(object);
+    const originals = access.download ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
+    const shown = readable && hasImages(object);
     return objectPage(page, {
       object,
       hasImages: shown,
+      ...(readable ? {} : { contentRefused: true }),
       // A PDF still waiting for its pages (not one whose pages failed: that is no promise to make).
-      ...(!shown && pdfs.some((f) => !f.derivative && !f.derivativeFailure) ? { pagesPending: true } : {}),
+      ...(readable && !shown && pdfs.some((f) => !f.derivative && !f.derivativeFailure) ? { pagesPending: true } : {}),
       ...(originals.length > 0 ? { originals } : {}),
       ...(thumb ? { thumb } : {}),
       ...(c ? { collection: { id: c.id, title: c.title } } : {}),

@@ -163,11 +163,12 @@ export const T = {
   collectionNotFound: { vi: 'Không tìm thấy bộ sưu tập này.', en: 'This collection does not exist.' },
   restrictedTitle: { vi: 'Tài liệu hạn chế', en: 'Restricted document' },
   restrictedText: {
-    vi: 'Tài liệu này chỉ đọc được tại phòng đọc của thư viện hoặc khi bạn đọc đã đăng ký đăng nhập.',
-    en: 'This document can be read in the library’s reading room or by signed-in registered readers.',
+    vi: 'Ảnh và tệp của tài liệu này chỉ dành cho bạn đọc đã đăng ký: hãy đăng nhập, hoặc đến phòng đọc của thư viện để đọc mà không cần đăng nhập.',
+    en: 'The images and files of this document are for registered readers: sign in, or come to the library’s reading room to read it without signing in.',
   },
   goneTitle: { vi: 'Tài liệu đã được rút', en: 'Document withdrawn' },
   goneText: { vi: 'Tài liệu này đã được rút khỏi kho.', en: 'This document has been withdrawn from the archive.' },
+  withdrawnStaffOnly: { vi: 'Tài liệu này đã được rút khỏi kho; chỉ cán bộ thư viện còn thấy nó.', en: 'This document has been withdrawn; only library staff still see it.' },
   reason: { vi: 'Lý do', en: 'Reason' },
   errorTitle: { vi: 'Lỗi máy chủ', en: 'Server error' },
   errorText: {

@@ -257,6 +257,8 @@ export interface ObjectPageData {
   object: ObjectView;
   collection?: { id: string; title: string };
   hasImages: boolean;
+  /** The record is shown but its images and files are not for this viewer: the notice says how to get them. */
+  contentRefused?: boolean;
   /** PDF files whose pages are not drawn yet: the notice says they are coming, not that nothing was digitised. */
   pagesPending?: boolean;
   /** Original files offered whole (a work's PDFs, open works only). */
@@ -277,7 +279,8 @@ function objectRecord(lang: Lang, data: ObjectPageData): SafeHtml {
   rows.push(html`<div class="field" data-field="access"><dt>${tr(lang, FIELD_LABELS.access)}</dt><dd class="access-note" data-access="${o.accessLevel}">${tr(lang, ACCESS_NOTES[o.accessLevel])}</dd></div>`);
   return html`<section class="object-record container" aria-labelledby="h-title">
 <h1 id="h-title">${o.title}</h1>
-${data.hasImages ? '' : data.pagesPending ? html`<p class="notice notice-info" role="status" data-code="pages-pending">${both(lang, T.pagesPending)}</p>` : html`<p class="notice notice-info" role="status" data-code="no-images">${both(lang, T.noImages)}</p>`}
+${o.status === 'withdrawn' ? html`<p class="notice notice-warning" role="status" data-code="withdrawn">${both(lang, T.withdrawnStaffOnly)}${o.withdrawnReason ? html` <strong>${T.reason[lang]}:</strong> ${o.withdrawnReason}` : ''}</p>` : ''}
+${data.contentRefused ? html`<p class="notice notice-access" role="status" data-code="sign-in-needed"><strong>${tr(lang, T.restrictedTitle)}.</strong> ${both(lang, T.restrictedText)}</p>` : data.hasImages ? '' : data.pagesPending ? html`<p class="notice notice-info" role="status" data-code="pages-pending">${both(lang, T.pagesPending)}</p>` : html`<p class="notice notice-info" role="status" data-code="no-images">${both(lang, T.noImages)}</p>`}
 <h2 class="visually-hidden">${tr(lang, T.record)}</h2>
 <dl class="record">${rows}</dl>
 ${objectLinks(lang, data)}
