@@ -115,7 +115,7 @@ program
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
     await closeIngest(ingest);
     let token: string | undefined;
-    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
+    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'curator', { actor: CLI_ACTOR })).token;
     await store.close();
     await serve(cfg, { workers: true }, async (url) => {
       const lines = [

@@ -108,7 +108,7 @@ export function createApp(services: AppServices): Koa {
     ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
     await next();
   });
-  app.use(authMiddleware(services.readDb));
+  app.use(authMiddleware({ db: services.readDb, sessions: services.accounts.sessions, secret: services.accounts.cookieSecret, logger }));
   app.use(methodProblems);
 
   const root = new Router();

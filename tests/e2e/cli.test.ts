@@ -295,7 +295,7 @@ async function seedRepository(dir: string): Promise<{ objectEvents: number; user
   await executeObjectCommand(store, { type: 'ReorderFiles', objectId: 'doc-006', order: ['doc-006-p3', 'doc-006-p1', 'doc-006-p2'] }, ACTOR);
   await executeObjectCommand(store, { type: 'EditMetadata', objectId: 'doc-004', changes: { description: null }, accessLevel: 'restricted' }, ACTOR);
   await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'doc-007', reason: 'Trùng lặp với doc-001' }, ACTOR);
-  await createUser(store, 'lan', 'Nguyễn Thị Lan', 'staff', ACTOR);
+  await createUser(store, 'lan', 'Nguyễn Thị Lan', 'curator', ACTOR);
   await createUser(store, 'minh', 'Trần Minh', 'reader', ACTOR);
 
   let objectEvents = 0;

@@ -8,7 +8,7 @@ import { isStaff } from '../../domain/access-policy.ts';
 import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadata.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
-import { authOf, requireStaff, restrictedProblem } from '../auth.ts';
+import { authOf, requireStaff, requireWriter, restrictedProblem } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -65,7 +65,7 @@ export function objectRoutes(services: AppServices): Router {
   };
 
   router.post('/api/objects', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id: requestedId, accessLevel, ...metadata } = body;
     requireCollection(metadata.collectionId);
@@ -122,7 +122,7 @@ export function objectRoutes(services: AppServices): Router {
   });
 
   router.patch('/api/objects/:id', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = requireIfMatch(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
@@ -141,7 +141,7 @@ export function objectRoutes(services: AppServices): Router {
 
   // The page order readers see (manifest canvases): every file id once, in the new order.
   router.put('/api/objects/:id/files/order', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = ifMatchRevision(ctx);
     const { order } = ReorderBody.parse(await readJson(ctx, config.maxJsonBytes));
@@ -152,7 +152,7 @@ export function objectRoutes(services: AppServices): Router {
   });
 
   router.post('/api/objects/:id/withdraw', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = ifMatchRevision(ctx);
     const { reason } = WithdrawBody.parse(await readJson(ctx, config.maxJsonBytes));
