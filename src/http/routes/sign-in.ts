@@ -110,6 +110,18 @@ export function signInRoutes(router: Router, services: AppServices, kit: SitePag
     }
   });
 
+  // Who the browser is signed in as, and the token its scripts send back (X-CSRF-Token) with a
+  // write. Readable only by pages of this site: the answer is for cookie-holders, and CORS
+  // `*` never lets another site's script read a credentialed answer.
+  router.get('/api/session', (ctx) => {
+    const auth = authOf(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body =
+      auth.via === 'session' && auth.user
+        ? { signedIn: true, user: auth.user, role: auth.actor.role, csrfToken: auth.csrfToken }
+        : { signedIn: false, role: auth.actor.role };
+  });
+
   router.get('/sign-out', (ctx) => {
     const page = kit.pageContext(ctx, new Map(new URLSearchParams(ctx.querystring)));
     const auth = authOf(ctx);
