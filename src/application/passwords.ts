@@ -38,13 +38,13 @@ export async function hashPassword(password: string): Promise<string> {
  * A hash of nothing anyone knows, verified when the account does not exist or has no
  * password, so that a sign-in for an unknown name takes as long as one for a known name.
  */
-const dummyHash = hash(randomBytes(32), COSTS);
+let dummyHash: Promise<string> | undefined;
 
 /** `phc` undefined: no such account (or no password): false, after the same work as a real check. */
 export async function verifyPassword(phc: string | undefined, password: string): Promise<boolean> {
   // Too long to be anyone's password: refused before hashing (the cap above), timing aside.
   if ([...password].length > PASSWORD_MAX_CHARS) return false;
-  const target = phc ?? (await dummyHash);
+  const target = phc ?? (await (dummyHash ??= hash(randomBytes(32), COSTS)));
   try {
     const ok = await verify(target, normalise(password));
     return phc !== undefined && ok;

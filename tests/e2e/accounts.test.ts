@@ -255,6 +255,9 @@ test.serial('the sign-in page: Vietnamese by default, English on request; no inl
     t.notRegex(page, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline script');
     t.notRegex(page, /\sstyle="/i, 'no style attribute');
   }
+  const search = await (await browser.request('/search?q=ki%E1%BB%81u')).text();
+  t.regex(search, /<a href="\/sign-in\?return=%2Fsearch%3Fq%3Dki%E1%BB%81u">Đăng nhập<\/a>/, 'the header offers sign-in, coming back to this page');
+  t.is((await browser.request('/sign-in?return=%ZZ')).status, 200, 'a query it cannot read is ignored, not a 500');
   const csrf = await browser.formToken('/sign-in');
   const res = await browser.postForm('/sign-in', { account: '"><script>alert(1)</script>', password: 'x', csrf, return: '/' });
   t.is(res.status, 401);

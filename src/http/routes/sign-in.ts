@@ -8,6 +8,7 @@ import { readForm } from '../body.ts';
 import type { AppServices } from '../services.ts';
 import { ACCOUNT_TEXT as A, type Bilingual, tooManyAttempts } from '../site/i18n.ts';
 import type { PageContext } from '../site/layout.ts';
+import { BadRequest, parseQuery } from '../site/request.ts';
 import { signInPage, signOutPage } from '../site/sign-in-pages.ts';
 import { sameSecret, signValue, unsignValue } from '../signed-value.ts';
 
@@ -64,9 +65,20 @@ export function signInRoutes(router: Router, services: AppServices, kit: SitePag
     show(ctx, status, signInPage(page, { csrf, returnTo, ...extra, ...(auth.user ? { signedInAs: auth.user.name } : {}) }));
   };
 
+  // The site's strict query reading; these pages need nothing from a query they cannot read.
+  const queryOf = (ctx: Context): Map<string, string> => {
+    try {
+      return parseQuery(ctx.querystring);
+    } catch (err) {
+      if (err instanceof BadRequest) return new Map();
+      throw err;
+    }
+  };
+
   router.get('/sign-in', (ctx) => {
-    const page = kit.pageContext(ctx, new Map(new URLSearchParams(ctx.querystring)));
-    form(ctx, page, 200, safeReturn(ctx.query.return as string | undefined));
+    const query = queryOf(ctx);
+    const page = kit.pageContext(ctx, query);
+    form(ctx, page, 200, safeReturn(query.get('return')));
   });
 
   router.post('/sign-in', async (ctx) => {
@@ -123,7 +135,7 @@ export function signInRoutes(router: Router, services: AppServices, kit: SitePag
   });
 
   router.get('/sign-out', (ctx) => {
-    const page = kit.pageContext(ctx, new Map(new URLSearchParams(ctx.querystring)));
+    const page = kit.pageContext(ctx, queryOf(ctx));
     const auth = authOf(ctx);
     show(ctx, 200, signOutPage(page, auth.via === 'session' && auth.user && auth.csrfToken ? { csrf: auth.csrfToken, name: auth.user.name } : {}));
   });
