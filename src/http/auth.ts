@@ -5,7 +5,7 @@ import { findAccount, findUserByToken } from '../projections/user-read-model.ts'
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import { readForm } from './body.ts';
 import { Problem } from './problem.ts';
-import type { Session, SessionStore } from './sessions.ts';
+import { credentialStamp, type Session, type SessionStore } from './sessions.ts';
 import { sameSecret, signValue, unsignValue } from './signed-value.ts';
 
 /**
@@ -17,7 +17,8 @@ import { sameSecret, signValue, unsignValue } from './signed-value.ts';
  * the request goes on as anonymous, as a browser expects.
  *
  * Every request checks the account's current row in the users read model, so disabling an
- * account or changing its role ends its sessions and stops its tokens with the next request.
+ * account or changing its role ends its sessions and stops its tokens with the next request;
+ * a new password ends the sessions signed in with the old one.
  */
 export interface Actor {
   id: string;
@@ -92,7 +93,8 @@ export function authMiddleware(deps: AuthDeps) {
       return undefined;
     }
     const account = session ? findAccount(db, session.userId) : undefined;
-    if (!session || !account || account.status !== 'active' || account.role !== session.role) {
+    const live = session && account && account.status === 'active' && account.role === session.role && credentialStamp(account.passwordHash) === session.credential;
+    if (!session || !account || !live) {
       if (session) await sessions.destroy(session.id).catch(() => {});
       setSessionCookie(ctx, secret, null, 0);
       return undefined;

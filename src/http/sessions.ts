@@ -13,6 +13,8 @@ const StoredSession = z.object({
   userId: z.string().min(1),
   /** The account's role at sign-in: a session whose account has another role now is ended. */
   role: z.enum(ROLES),
+  /** A digest of the password hash signed in with: a new password ends the sessions made with the old one. */
+  credential: z.string().min(1),
   /** Synchronizer token that a cookie-authenticated write must send back (X-CSRF-Token or a form field). */
   csrf: z.string().min(32),
   createdAt: z.number().int(),
@@ -21,7 +23,7 @@ export type StoredSession = z.infer<typeof StoredSession>;
 export type Session = StoredSession & { id: string };
 
 export interface SessionStore {
-  create(userId: string, role: StoredSession['role']): Promise<Session>;
+  create(userId: string, role: StoredSession['role'], credential: string): Promise<Session>;
   get(id: string): Promise<Session | undefined>;
   destroy(id: string): Promise<void>;
 }
@@ -35,6 +37,11 @@ export interface SessionTimes {
 
 export const newSecret = () => randomBytes(32).toString('base64url');
 
+/** What a session remembers of the password it was made with (never the hash itself). */
+export function credentialStamp(passwordHash: string | undefined): string {
+  return createHash('sha256').update(passwordHash ?? '').digest('base64url').slice(0, 22);
+}
+
 export class RedisSessionStore implements SessionStore {
   constructor(
     private readonly redis: Redis,
@@ -47,9 +54,9 @@ export class RedisSessionStore implements SessionStore {
     return `${this.prefix}:session:${createHash('sha256').update(id).digest('hex')}`;
   }
 
-  async create(userId: string, role: StoredSession['role']): Promise<Session> {
+  async create(userId: string, role: StoredSession['role'], credential: string): Promise<Session> {
     const id = newSecret();
-    const stored: StoredSession = { userId, role, csrf: newSecret(), createdAt: this.now() };
+    const stored: StoredSession = { userId, role, credential, csrf: newSecret(), createdAt: this.now() };
     // NX: a (vanishingly unlikely) id already in use is an error, never a shared session.
     const ok = await this.redis.set(this.key(id), JSON.stringify(stored), 'EX', this.times.idleSeconds, 'NX');
     if (ok !== 'OK') throw new Error('session id collision');

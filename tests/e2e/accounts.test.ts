@@ -1,4 +1,4 @@
-import { createUserWithPassword, issueToken, runUserCommand } from '../../src/application/users.ts';
+import { createUserWithPassword, issueToken, runUserCommand, setPassword } from '../../src/application/users.ts';
 import type { UserCommand } from '../../src/domain/user.ts';
 import { type Json, staffCall } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
@@ -194,6 +194,18 @@ test.serial('a role taken away: the session ends, a token scoped to the old role
   t.is((await post(scoped.token)).status, 401, 'the curator-scoped token opens nothing now');
   t.is((await post(plain.token)).status, 403, 'the unscoped token is a reader’s now: no writes');
   t.is((await fetch(`${server.url}/api/objects/${restrictedId}`, { headers: { authorization: `Bearer ${plain.token}` } })).status, 200);
+});
+
+test.serial('a new password ends the sessions signed in with the old one', async (t) => {
+  const { server } = t.context;
+  const browser = new CookieBrowser(server.url);
+  t.is((await browser.signIn('fix', PASSWORD)).status, 303);
+  t.true(((await (await browser.request('/api/session')).json()) as Json).signedIn);
+  const result = await setPassword(server.store, 'fix', 'một mật khẩu mới hẳn', ADMIN);
+  await settle(t, result.position);
+  t.false(((await (await browser.request('/api/session')).json()) as Json).signedIn);
+  t.is((await browser.signIn('fix', PASSWORD)).status, 401, 'the old password is refused');
+  t.is((await browser.signIn('fix', 'một mật khẩu mới hẳn')).status, 303);
 });
 
 test.serial('API tokens: a revoked token is refused; a token scoped to reader cannot write but reads restricted', async (t) => {

@@ -10,6 +10,7 @@ import { ACCOUNT_TEXT as A, type Bilingual, tooManyAttempts } from '../site/i18n
 import type { PageContext } from '../site/layout.ts';
 import { BadRequest, parseQuery } from '../site/request.ts';
 import { signInPage, signOutPage } from '../site/sign-in-pages.ts';
+import { credentialStamp } from '../sessions.ts';
 import { sameSecret, signValue, unsignValue } from '../signed-value.ts';
 
 /**
@@ -109,7 +110,7 @@ export function signInRoutes(router: Router, services: AppServices, kit: SitePag
       await throttle.succeeded(account);
       const previous = sessionIdOf(ctx, cookieSecret);
       if (previous) await sessions.destroy(previous);
-      const session = await sessions.create(found.id, found.role);
+      const session = await sessions.create(found.id, found.role, credentialStamp(found.passwordHash));
       setSessionCookie(ctx, cookieSecret, session, config.sessions.maxSeconds);
       ctx.cookies.set(CSRF_COOKIE, null, { path: '/sign-in' });
       logger.info({ account: found.id, role: found.role }, 'signed in');
