@@ -6,8 +6,9 @@ import type { AccessLevel } from './metadata.ts';
  *
  * Roles: `public` is the anonymous visitor; accounts are `reader` (registered researcher),
  * `auditor` (reads provenance, fixity and statistics; changes nothing), `curator` (ingests
- * and edits) and `admin` (all of it, and accounts). Logs written before these roles name
- * `staff`, which reads back as `curator` (see the upcasters in events.ts).
+ * and edits) and `admin` (all of it; accounts are managed with the CLI, which acts as admin).
+ * Logs written before these roles name `staff`, which reads back as `curator` (see the
+ * upcasters in events.ts).
  */
 export const ROLES = ['public', 'reader', 'auditor', 'curator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,13 +23,14 @@ export interface Viewer {
 }
 
 /** What each role may do. Curator and auditor are not ranked: neither holds all of the other's rights. */
-type Right = 'read-restricted' | 'see-confidential' | 'read-audit' | 'read-statistics' | 'write' | 'manage-accounts';
+/** `see-confidential` also opens provenance, fixity and audit reports: staff reads. */
+type Right = 'read-restricted' | 'see-confidential' | 'read-statistics' | 'write';
 const RIGHTS: Record<Role, ReadonlySet<Right>> = {
   public: new Set(),
   reader: new Set(['read-restricted']),
-  auditor: new Set(['read-restricted', 'see-confidential', 'read-audit', 'read-statistics']),
-  curator: new Set(['read-restricted', 'see-confidential', 'read-audit', 'write']),
-  admin: new Set(['read-restricted', 'see-confidential', 'read-audit', 'read-statistics', 'write', 'manage-accounts']),
+  auditor: new Set(['read-restricted', 'see-confidential', 'read-statistics']),
+  curator: new Set(['read-restricted', 'see-confidential', 'write']),
+  admin: new Set(['read-restricted', 'see-confidential', 'read-statistics', 'write']),
 };
 
 export function canSee(level: AccessLevel, viewer: Viewer): boolean {
@@ -60,11 +62,6 @@ export function canWrite(viewer: Viewer): boolean {
 /** May read usage statistics (auditor, admin). */
 export function canReadStatistics(viewer: Viewer): boolean {
   return RIGHTS[viewer.role].has('read-statistics');
-}
-
-/** May create accounts and change their roles. */
-export function canManageAccounts(viewer: Viewer): boolean {
-  return RIGHTS[viewer.role].has('manage-accounts');
 }
 
 /**

@@ -1,21 +1,21 @@
 import test from 'ava';
-import { ACCOUNT_ROLES, canManageAccounts, canReadStatistics, canSee, canWrite, isStaff, type Role, ROLES, roleWithin } from '../../src/domain/access-policy.ts';
+import { ACCOUNT_ROLES, canReadStatistics, canSee, canWrite, isStaff, type Role, ROLES, roleWithin } from '../../src/domain/access-policy.ts';
 
 /** What each role may do, as a table: one row per role, one column per helper. */
-const TABLE: Array<[Role, { staff: boolean; write: boolean; statistics: boolean; accounts: boolean; restricted: boolean }]> = [
-  ['public', { staff: false, write: false, statistics: false, accounts: false, restricted: false }],
-  ['reader', { staff: false, write: false, statistics: false, accounts: false, restricted: true }],
-  ['auditor', { staff: true, write: false, statistics: true, accounts: false, restricted: true }],
-  ['curator', { staff: true, write: true, statistics: false, accounts: false, restricted: true }],
-  ['admin', { staff: true, write: true, statistics: true, accounts: true, restricted: true }],
+const TABLE: Array<[Role, { staff: boolean; write: boolean; statistics: boolean; restricted: boolean }]> = [
+  ['public', { staff: false, write: false, statistics: false, restricted: false }],
+  ['reader', { staff: false, write: false, statistics: false, restricted: true }],
+  ['auditor', { staff: true, write: false, statistics: true, restricted: true }],
+  ['curator', { staff: true, write: true, statistics: false, restricted: true }],
+  ['admin', { staff: true, write: true, statistics: true, restricted: true }],
 ];
 
-test('roles: staff, writers, statistics readers and account managers', (t) => {
+test('roles: staff, writers and statistics readers', (t) => {
   t.deepEqual(TABLE.map(([r]) => r), [...ROLES]);
   for (const [role, want] of TABLE) {
     const viewer = { role };
     t.deepEqual(
-      { staff: isStaff(viewer), write: canWrite(viewer), statistics: canReadStatistics(viewer), accounts: canManageAccounts(viewer), restricted: canSee('restricted', viewer) },
+      { staff: isStaff(viewer), write: canWrite(viewer), statistics: canReadStatistics(viewer), restricted: canSee('restricted', viewer) },
       want,
       role,
     );
