@@ -22,8 +22,10 @@ export interface Viewer {
   inReadingRoom?: boolean;
 }
 
-/** What each role may do. Curator and auditor are not ranked: neither holds all of the other's rights. */
-/** `see-confidential` also opens provenance, fixity and audit reports: staff reads. */
+/**
+ * What each role may do. Curator and auditor are not ranked: neither holds all of the
+ * other's rights. `see-confidential` also opens provenance, fixity and audit reports.
+ */
 type Right = 'read-restricted' | 'see-confidential' | 'read-statistics' | 'write';
 const RIGHTS: Record<Role, ReadonlySet<Right>> = {
   public: new Set(),
