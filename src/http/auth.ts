@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { canWrite, isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
-import { findAccount, findUserByToken } from '../projections/user-read-model.ts';
+import { type Account, findAccount, findUserByToken } from '../projections/user-read-model.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import { readForm } from './body.ts';
 import { Problem } from './problem.ts';
@@ -78,6 +78,11 @@ const invalidToken = () =>
     en: 'The access token is invalid or has been revoked.',
   });
 
+/** A session lasts while its account is active, with the role and the password it signed in with. */
+function stillValid(session: Session, account: Account): boolean {
+  return account.status === 'active' && account.role === session.role && credentialStamp(account.passwordHash) === session.credential;
+}
+
 export function authMiddleware(deps: AuthDeps) {
   const { db, sessions, secret, logger } = deps;
 
@@ -93,8 +98,7 @@ export function authMiddleware(deps: AuthDeps) {
       return undefined;
     }
     const account = session ? findAccount(db, session.userId) : undefined;
-    const live = session && account && account.status === 'active' && account.role === session.role && credentialStamp(account.passwordHash) === session.credential;
-    if (!session || !account || !live) {
+    if (!session || !account || !stillValid(session, account)) {
       if (session) await sessions.destroy(session.id).catch(() => {});
       setSessionCookie(ctx, secret, null, 0);
       return undefined;
