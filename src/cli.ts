@@ -1,7 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamExists } from './application/command-handler.ts';
-import { createUser, rotateToken, runUserCommand, userStream } from './application/users.ts';
+import { createUser, userStream } from './application/users.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { BagRefusedError, importBag } from './application/bag-import.ts';
@@ -12,11 +12,8 @@ import { progress } from './cli/progress.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli/cli-config.ts';
 import { requireRepository } from './cli/repository.ts';
 import type { Config } from './config.ts';
-import { ROLES, type Role } from './domain/access-policy.ts';
 import { DomainError } from './domain/errors.ts';
-import { ID_PATTERN } from './domain/metadata.ts';
 import { openEventStore } from './eventstore/open.ts';
-import { OcflStorageRoot } from './storage/ocfl.ts';
 import { verifyLog } from './eventstore/verify.ts';
 import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
@@ -26,6 +23,7 @@ import { exportLogCommand } from './cli/export-log-command.ts';
 import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
 import { ocrCommand } from './cli/ocr-command.ts';
 import { jobsCommand } from './cli/jobs-command.ts';
+import { usersCommand } from './cli/users-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -35,7 +33,6 @@ import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
 import { rebuildSearchIndex } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
-import { listUsers } from './projections/user-read-model.ts';
 import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
 import { supervisorGone } from './queue/supervisor.ts';
@@ -115,7 +112,7 @@ program
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
     await closeIngest(ingest);
     let token: string | undefined;
-    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'staff', { actor: CLI_ACTOR })).token;
+    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'curator', { actor: CLI_ACTOR })).token;
     await store.close();
     await serve(cfg, { workers: true }, async (url) => {
       const lines = [
@@ -361,86 +358,7 @@ program
     }
   });
 
-const parseRole = (value: string): Role => {
-  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
-  return value as Role;
-};
-const parseUserId = (value: string): string => {
-  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('user id: lowercase letters, digits, "-" or "_"');
-  return value;
-};
-
-const users = program.command('users').description('Quản lý tài khoản / manage accounts and API tokens');
-users
-  .command('add')
-  .argument('<id>', 'user id, e.g. "lan.nguyen" → use "lan-nguyen"', parseUserId)
-  .requiredOption('--name <name>', 'full name')
-  .option('--role <role>', `one of ${ROLES.join(', ')}`, parseRole, 'staff' as Role)
-  .action(async (id: string, opts: { name: string; role: Role }) => {
-    const cfg = config();
-    // The first command of a new installation may be this one: it makes the whole repository
-    // (log and storage root), which the commands that only read then find.
-    await OcflStorageRoot.open(cfg.ocflRoot);
-    const store = await openEventStore(cfg.eventStore);
-    const { token } = await createUser(store, id, opts.name, opts.role, { actor: CLI_ACTOR });
-    await store.close();
-    process.stdout.write(`${token}\n`);
-    process.stderr.write(`Đã tạo "${id}" (${opts.role}). Mã trên chỉ hiện một lần / the token above is shown once.\n`);
-  });
-users
-  .command('rotate')
-  .description('issue a new token (the old one stops working; a disabled account stays disabled)')
-  .argument('<id>', 'user id', parseUserId)
-  .action(async (id: string) => {
-    const cfg = config();
-    await requireRepository(cfg, 'users rotate');
-    const store = await openEventStore(cfg.eventStore);
-    const { token, status } = await rotateToken(store, id, { actor: CLI_ACTOR });
-    await store.close();
-    process.stdout.write(`${token}\n`);
-    if (status === 'disabled') {
-      process.stderr.write(
-        `Tài khoản "${id}" vẫn bị khoá: mã mới chỉ dùng được sau \`thukho users enable ${id}\` / ` +
-          `account "${id}" stays disabled: the new token works only after \`thukho users enable ${id}\`\n`,
-      );
-    }
-  });
-users
-  .command('disable')
-  .argument('<id>', 'user id', parseUserId)
-  .action(async (id: string) => {
-    const cfg = config();
-    await requireRepository(cfg, 'users disable');
-    const store = await openEventStore(cfg.eventStore);
-    await runUserCommand(store, { type: 'DisableUser', userId: id }, { actor: CLI_ACTOR });
-    await store.close();
-  });
-users
-  .command('enable')
-  .description('re-enable a disabled account (its current token works again; `users rotate` for a new one)')
-  .argument('<id>', 'user id', parseUserId)
-  .action(async (id: string) => {
-    const cfg = config();
-    await requireRepository(cfg, 'users enable');
-    const store = await openEventStore(cfg.eventStore);
-    const result = await runUserCommand(store, { type: 'EnableUser', userId: id }, { actor: CLI_ACTOR });
-    await store.close();
-    process.stderr.write(
-      result.events.length
-        ? `Đã mở lại tài khoản "${id}" / account "${id}" enabled\n`
-        : `Tài khoản "${id}" vẫn đang hoạt động, không có gì thay đổi / account "${id}" was already enabled; nothing changed\n`,
-    );
-  });
-users
-  .command('list')
-  .description('accounts as the server sees them (from the read model)')
-  .action(async () => {
-    const cfg = config();
-    await requireRepository(cfg, 'users list');
-    const db = openReadModelDb(cfg.readModelPath);
-    for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}\n`);
-    db.close();
-  });
+program.addCommand(usersCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -94,6 +94,13 @@ const EnvSchema = z.object({
   THUKHO_PDF_DPI: z.coerce.number().int().min(36).max(1200).default(300),
   THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
   THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
+  THUKHO_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
+  THUKHO_SESSION_SECRET_FILE: z.string().min(1).optional(),
+  THUKHO_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(120),
+  THUKHO_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(12),
+  THUKHO_SIGN_IN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  THUKHO_SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
+  THUKHO_SIGN_IN_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
 });
 
 export interface Config {
@@ -186,6 +193,14 @@ export interface Config {
     /** Pages beyond this many are not made (one DerivativeFailed says so). */
     maxPages: number;
   };
+  /** Sign-in sessions on the site (cookie + Redis); the cookie-signing secret is read at start (see http/session-secret.ts). */
+  sessions: {
+    secret: { value: string } | { file: string } | undefined;
+    idleSeconds: number;
+    maxSeconds: number;
+  };
+  /** Failed sign-ins allowed per account and per client address within the window, before 429. */
+  signIn: { perAccount: number; perAddress: number; windowSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -219,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
     // A URL's user part (a Typesense key, a Redis password) is never echoed.
-    const got = merged[name] === undefined ? null : redactTypesenseUrl(merged[name]);
+    const got = merged[name] === undefined ? null : name === 'THUKHO_SESSION_SECRET' ? '(hidden)' : redactTypesenseUrl(merged[name]);
     throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`);
   }
   const e = parsed.data;
@@ -283,6 +298,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
     pdf: { dpi: e.THUKHO_PDF_DPI, maxEdge: e.THUKHO_PDF_MAX_EDGE, maxPages: e.THUKHO_PDF_MAX_PAGES },
+    sessions: {
+      secret: e.THUKHO_SESSION_SECRET ? { value: e.THUKHO_SESSION_SECRET } : e.THUKHO_SESSION_SECRET_FILE ? { file: resolve(e.THUKHO_SESSION_SECRET_FILE) } : undefined,
+      idleSeconds: e.THUKHO_SESSION_IDLE_MINUTES * 60,
+      maxSeconds: e.THUKHO_SESSION_MAX_HOURS * 3600,
+    },
+    signIn: {
+      perAccount: e.THUKHO_SIGN_IN_MAX_FAILURES,
+      perAddress: e.THUKHO_SIGN_IN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: e.THUKHO_SIGN_IN_WINDOW_MINUTES * 60,
+    },
   };
 }
 

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { openEventStore } from './eventstore/open.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { createApp } from './http/app.ts';
+import { resolveSessionSecret } from './http/session-secret.ts';
+import { RedisSessionStore } from './http/sessions.ts';
+import { RedisSignInThrottle } from './http/sign-in-throttle.ts';
 import { Metrics } from './http/metrics.ts';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.ts';
 import { ProjectionRunner } from './projections/runtime.ts';
@@ -89,6 +92,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Workers an earlier server left running (it was killed) would join this one's redis with
   // that server's configuration: stopped before that redis exists. Only records whose server
   // is gone are acted on, so another live thukho's workers are safe.
+  // Before anything starts: a secret file anyone may read stops start-up with one line.
+  let cookieSecret: Buffer;
+  try {
+    cookieSecret = resolveSessionSecret(config);
+  } catch (err) {
+    throw err instanceof ConfigError ? new StartupError(err.message, { cause: err }) : err;
+  }
   const workerRecords = join(config.dataDir, 'workers');
   await stopOrphanWorkers(workerRecords, logger);
   // First: the embedded redis-server's owner record says whether another thukho runs on this
@@ -211,6 +221,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
 
   const app = createApp({
     config,
+    accounts: {
+      sessions: new RedisSessionStore(redisClient, config.queuePrefix, config.sessions),
+      throttle: new RedisSignInThrottle(redisClient, config.queuePrefix, config.signIn),
+      cookieSecret,
+    },
     logger,
     store,
     readDb,

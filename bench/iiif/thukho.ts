@@ -65,9 +65,9 @@ function env(dataDir: string, queuePrefix: string, extra: Record<string, string>
   };
 }
 
-/** `thukho users add bench --role staff`: the token it prints once. */
+/** `thukho users add bench --role curator`: the token it prints once. */
 export function createStaffToken(dataDir: string, queuePrefix: string): string {
-  const r = spawnSync(process.execPath, [BIN, 'users', 'add', 'bench', '--name', 'Bench IIIF', '--role', 'staff'], {
+  const r = spawnSync(process.execPath, [BIN, 'users', 'add', 'bench', '--name', 'Bench IIIF', '--role', 'curator'], {
     cwd: REPO,
     env: env(dataDir, queuePrefix),
     encoding: 'utf8',

@@ -1,4 +1,4 @@
-import { isStaff, type Viewer } from './access-policy.ts';
+import { canReadRestricted, isStaff, type Viewer } from './access-policy.ts';
 import { ACCESS_LEVELS, type AccessLevel } from './metadata.ts';
 
 /**
@@ -11,7 +11,7 @@ import { ACCESS_LEVELS, type AccessLevel } from './metadata.ts';
  * - `confidential`: staff only; for everyone else it does not exist, record included.
  * - A withdrawn work is gone for everyone but staff, who keep seeing all of it.
  *
- * Whether the viewer is signed in is `viewer.role !== 'public'`, whether staff is `isStaff`:
+ * Whether the viewer may read restricted material is `canReadRestricted`, whether staff `isStaff`:
  * the role list itself is the accounts' business, not this decision's.
  */
 
@@ -45,7 +45,7 @@ export function decideAccess(level: AccessLevel, status: WorkStatus, viewer: Vie
   const staff = isStaff(viewer);
   if (level === 'confidential' && !staff) return { outcome: 'absent' };
   if (status === 'withdrawn' && !staff) return { outcome: 'gone' };
-  const readsContent = level !== 'restricted' || viewer.role !== 'public' || viewer.inReadingRoom === true;
+  const readsContent = level !== 'restricted' || canReadRestricted(viewer) || viewer.inReadingRoom === true;
   if (what === 'content' && !readsContent) return { outcome: 'sign-in' };
   return { outcome: 'allow', publicCache: level === 'open' && status === 'active', download: readsContent };
 }

@@ -1,9 +1,18 @@
 /**
  * Who is asking, as the access decision (access-decision.ts) sees them: a role, and whether
  * the request comes from the reading room.
+ *
+ * Roles: `public` is the anonymous visitor; accounts are `reader` (registered researcher),
+ * `auditor` (reads provenance, fixity and statistics; changes nothing), `curator` (ingests
+ * and edits) and `admin` (all of it; accounts are managed with the CLI, which acts as admin).
+ * Logs written before these roles name `staff`, which reads back as `curator` (see the
+ * upcasters in events.ts).
  */
-export const ROLES = ['public', 'reader', 'staff', 'admin'] as const;
+export const ROLES = ['public', 'reader', 'auditor', 'curator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
+/** What an account may be given (`public` is no account: it is everyone who is not signed in). */
+export const ACCOUNT_ROLES = ['reader', 'auditor', 'curator', 'admin'] as const satisfies readonly Role[];
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
 export interface Viewer {
   role: Role;
@@ -11,7 +20,45 @@ export interface Viewer {
   inReadingRoom?: boolean;
 }
 
-/** Library staff: may edit, and may see confidential material. */
+/**
+ * What each role may do. Curator and auditor are not ranked: neither holds all of the
+ * other's rights. `see-confidential` also opens provenance, fixity and audit reports.
+ */
+type Right = 'read-restricted' | 'see-confidential' | 'read-statistics' | 'write';
+const RIGHTS: Record<Role, ReadonlySet<Right>> = {
+  public: new Set(),
+  reader: new Set(['read-restricted']),
+  auditor: new Set(['read-restricted', 'see-confidential', 'read-statistics']),
+  curator: new Set(['read-restricted', 'see-confidential', 'write']),
+  admin: new Set(['read-restricted', 'see-confidential', 'read-statistics', 'write']),
+};
+
+/** May read restricted material: any signed-in account (the reading room decides apart). */
+export function canReadRestricted(viewer: Viewer): boolean {
+  return RIGHTS[viewer.role].has('read-restricted');
+}
+
+/** Library staff (admin, curator, auditor): see confidential material, provenance and fixity. */
 export function isStaff(viewer: Viewer): boolean {
-  return viewer.role === 'staff' || viewer.role === 'admin';
+  return RIGHTS[viewer.role].has('see-confidential');
+}
+
+/** May change the repository: ingest, edit, reorder, withdraw, change a work's access level. */
+export function canWrite(viewer: Viewer): boolean {
+  return RIGHTS[viewer.role].has('write');
+}
+
+/** May read usage statistics (auditor, admin). */
+export function canReadStatistics(viewer: Viewer): boolean {
+  return RIGHTS[viewer.role].has('read-statistics');
+}
+
+/**
+ * Whether `narrower` grants nothing that `role` does not: an API token's scope must be within
+ * its account's role, at issue and again on every request (a role taken away takes the token's
+ * rights with it).
+ */
+export function roleWithin(narrower: Role, role: Role): boolean {
+  for (const right of RIGHTS[narrower]) if (!RIGHTS[role].has(right)) return false;
+  return true;
 }

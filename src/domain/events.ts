@@ -12,6 +12,10 @@ import { MAX_PAGES } from './page-image.ts';
 const Sha512 = z.string().regex(/^[0-9a-f]{128}$/);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const Md5 = z.string().regex(/^[0-9a-f]{32}$/);
+/** An argon2id hash in the PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`). */
+const PasswordHash = z.string().max(500).regex(/^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/, 'an argon2id PHC string');
+/** A token's label, unique within its account ("default", "ingest-script", "ocr-2026"). */
+export const TokenName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-" (64 at most)');
 
 export const FileRole = z.enum(['master', 'access', 'supplement']);
 export type FileRole = z.infer<typeof FileRole>;
@@ -266,10 +270,17 @@ export const eventSchemas = {
     title: z.string().min(1).max(2000).optional(),
     description: z.string().max(20000).nullable().optional(),
   }),
-  UserCreated: z.object({ userId: Id, name: z.string().min(1).max(200), role: z.enum(ROLES), tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  UserCreated: z.object({
+    userId: Id,
+    name: z.string().min(1).max(200),
+    role: z.enum(ROLES),
+    /** The account's first API token (named "default"); accounts made with a password start without one. */
+    tokenHash: Sha256.optional(),
+  }),
+  /** A new "default" token in place of the old one (`thukho users rotate`). */
   UserTokenRotated: z.object({
     userId: Id,
-    tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+    tokenHash: Sha256,
     /**
      * Only in upcast v1 events: before `users enable` existed, a rotation also re-enabled a
      * disabled account, and old history keeps that meaning. A v2 rotation leaves the status.
@@ -279,6 +290,14 @@ export const eventSchemas = {
   UserRoleChanged: z.object({ userId: Id, role: z.enum(ROLES) }),
   UserDisabled: z.object({ userId: Id }),
   UserEnabled: z.object({ userId: Id }),
+  /** Only the argon2id hash (PHC string, salt and cost inside) is ever stored: never the password. */
+  UserPasswordSet: z.object({ userId: Id, passwordHash: PasswordHash }),
+  /**
+   * An API token for scripts: only its SHA-256 is stored. `role` narrows what the token may do
+   * (never beyond the account's role); without it the token acts with the account's role.
+   */
+  ApiTokenIssued: z.object({ userId: Id, tokenName: TokenName, tokenHash: Sha256, role: z.enum(ROLES).optional() }),
+  ApiTokenRevoked: z.object({ userId: Id, tokenName: TokenName }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -321,7 +340,17 @@ export type PreservationEvent = Extract<DomainEvent, { type: (typeof PRESERVATIO
 export type ObjectHistoryEvent = ObjectEvent | PreservationEvent;
 export const WORK_EVENT_TYPES: readonly ObjectHistoryEvent['type'][] = [...OBJECT_DECISION_TYPES, ...PRESERVATION_EVENT_TYPES];
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
-export type UserEvent = Extract<DomainEvent, { type: 'UserCreated' | 'UserTokenRotated' | 'UserRoleChanged' | 'UserDisabled' | 'UserEnabled' }>;
+export const USER_EVENT_TYPES = [
+  'UserCreated',
+  'UserTokenRotated',
+  'UserRoleChanged',
+  'UserDisabled',
+  'UserEnabled',
+  'UserPasswordSet',
+  'ApiTokenIssued',
+  'ApiTokenRevoked',
+] as const satisfies readonly EventType[];
+export type UserEvent = Extract<DomainEvent, { type: (typeof USER_EVENT_TYPES)[number] }>;
 
 /** Current payload version of each type. Bump it together with a new upcaster. */
 export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
@@ -344,14 +373,26 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   SealCreated: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
-  UserCreated: 1,
+  UserCreated: 2,
   UserTokenRotated: 2,
-  UserRoleChanged: 1,
+  UserRoleChanged: 2,
   UserDisabled: 1,
   UserEnabled: 1,
+  UserPasswordSet: 1,
+  ApiTokenIssued: 1,
+  ApiTokenRevoked: 1,
 };
 
 type Upcaster = (data: unknown) => unknown;
+
+/**
+ * v1 had one staff role, `staff`, which could ingest and edit: that is today's curator. Any
+ * other value is left for the schema to judge.
+ */
+const staffIsCurator: Upcaster = (data) => {
+  const d = data as { role?: unknown };
+  return d.role === 'staff' ? { ...(data as object), role: 'curator' } : data;
+};
 /** upcasters[type][n] lifts a version-n payload to version n+1. */
 export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
   // v2 may name a page (≥ 2) of a multi-page master; every v1 fact is about page 1. The
@@ -360,6 +401,8 @@ export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
   DerivativeCreated: { 1: (data) => data },
   DerivativeFailed: { 1: (data) => data },
   UserTokenRotated: { 1: (data) => ({ ...(data as object), reenables: true }) },
+  UserCreated: { 1: staffIsCurator },
+  UserRoleChanged: { 1: staffIsCurator },
 };
 
 /** PREMIS 3 eventType (id.loc.gov/vocabulary/preservation/eventType) for each event. */
@@ -394,6 +437,9 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   UserRoleChanged: 'policy assignment',
   UserDisabled: 'metadata modification',
   UserEnabled: 'metadata modification',
+  UserPasswordSet: 'metadata modification',
+  ApiTokenIssued: 'metadata modification',
+  ApiTokenRevoked: 'metadata modification',
 };
 
 export function isEventType(type: string): type is EventType {

@@ -1,25 +1,45 @@
 import { DomainError } from './errors.ts';
-import type { Role } from './access-policy.ts';
+import { type Role, roleWithin } from './access-policy.ts';
 import type { UserEvent } from './events.ts';
 
 export type { UserEvent };
 
 /**
- * Staff and reader accounts (`user-<id>` streams). Only a SHA-256 of each API token is
- * ever stored, so the log holds nothing that opens the API by itself.
+ * Accounts (`user-<id>` streams): a role, an argon2id password hash for signing in on the
+ * site, and named API tokens for scripts. Only hashes are ever stored (SHA-256 of a token,
+ * argon2id of a password), so the log holds nothing that opens the repository by itself.
  */
+export interface ApiToken {
+  hash: string;
+  /** What the token may do; absent: whatever the account's role allows at the time. */
+  role?: Role;
+}
+
+/** The token older accounts were created with (and `users rotate` replaces). */
+export const DEFAULT_TOKEN = 'default';
+
 export type UserState =
   | { status: 'absent' }
-  | { status: 'active' | 'disabled'; userId: string; name: string; role: Role; tokenHash: string };
+  | {
+      status: 'active' | 'disabled';
+      userId: string;
+      name: string;
+      role: Role;
+      tokens: Record<string, ApiToken>;
+      passwordHash?: string;
+    };
 
 export const initialUserState: UserState = { status: 'absent' };
 
 export type UserCommand =
-  | { type: 'CreateUser'; userId: string; name: string; role: Role; tokenHash: string }
+  | { type: 'CreateUser'; userId: string; name: string; role: Role; tokenHash?: string; passwordHash?: string }
   | { type: 'RotateToken'; userId: string; tokenHash: string }
   | { type: 'ChangeRole'; userId: string; role: Role }
   | { type: 'DisableUser'; userId: string }
-  | { type: 'EnableUser'; userId: string };
+  | { type: 'EnableUser'; userId: string }
+  | { type: 'SetPassword'; userId: string; passwordHash: string }
+  | { type: 'IssueToken'; userId: string; tokenName: string; tokenHash: string; role?: Role }
+  | { type: 'RevokeToken'; userId: string; tokenName: string };
 
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   if (command.type === 'CreateUser') {
@@ -29,8 +49,10 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         en: `User "${command.userId}" already exists.`,
       });
     }
-    const { type: _t, ...data } = command;
-    return [{ type: 'UserCreated', data }];
+    const { userId, name, role, tokenHash, passwordHash } = command;
+    const events: UserEvent[] = [{ type: 'UserCreated', data: { userId, name, role, ...(tokenHash ? { tokenHash } : {}) } }];
+    if (passwordHash) events.push({ type: 'UserPasswordSet', data: { userId, passwordHash } });
+    return events;
   }
   if (state.status === 'absent') {
     throw new DomainError('not-found', {
@@ -47,22 +69,65 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return state.status === 'disabled' ? [] : [{ type: 'UserDisabled', data: { userId: command.userId } }];
     case 'EnableUser':
       return state.status === 'active' ? [] : [{ type: 'UserEnabled', data: { userId: command.userId } }];
+    case 'SetPassword':
+      return [{ type: 'UserPasswordSet', data: { userId: command.userId, passwordHash: command.passwordHash } }];
+    case 'IssueToken': {
+      if (Object.hasOwn(state.tokens, command.tokenName)) {
+        throw new DomainError('already-exists', {
+          vi: `Tài khoản "${command.userId}" đã có mã truy cập tên "${command.tokenName}"; hãy thu hồi mã đó trước hoặc chọn tên khác.`,
+          en: `Account "${command.userId}" already has a token named "${command.tokenName}"; revoke it first or choose another name.`,
+        });
+      }
+      if (command.role !== undefined && !roleWithin(command.role, state.role)) {
+        throw new DomainError('invalid-input', {
+          vi: `Mã truy cập không được có quyền "${command.role}" vượt quá vai trò "${state.role}" của tài khoản "${command.userId}".`,
+          en: `A token cannot have role "${command.role}", beyond account "${command.userId}"'s role "${state.role}".`,
+        });
+      }
+      const { userId, tokenName, tokenHash, role } = command;
+      return [{ type: 'ApiTokenIssued', data: { userId, tokenName, tokenHash, ...(role !== undefined ? { role } : {}) } }];
+    }
+    case 'RevokeToken':
+      if (!Object.hasOwn(state.tokens, command.tokenName)) {
+        throw new DomainError('not-found', {
+          vi: `Tài khoản "${command.userId}" không có mã truy cập tên "${command.tokenName}" (các mã: ${Object.keys(state.tokens).join(', ') || 'không có'}).`,
+          en: `Account "${command.userId}" has no token named "${command.tokenName}" (its tokens: ${Object.keys(state.tokens).join(', ') || 'none'}).`,
+        });
+      }
+      return [{ type: 'ApiTokenRevoked', data: { userId: command.userId, tokenName: command.tokenName } }];
   }
 }
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
-  if (event.type === 'UserCreated') return { status: 'active', ...event.data };
+  if (event.type === 'UserCreated') {
+    const { userId, name, role, tokenHash } = event.data;
+    return { status: 'active', userId, name, role, tokens: tokenHash ? { [DEFAULT_TOKEN]: { hash: tokenHash } } : {} };
+  }
   if (state.status === 'absent') return state;
   switch (event.type) {
     case 'UserTokenRotated':
       // A new token for a disabled account stays unusable until `users enable`: an operator
       // rotating every token after a leak must not reopen the accounts of people who left.
-      return { ...state, status: event.data.reenables ? 'active' : state.status, tokenHash: event.data.tokenHash };
+      return {
+        ...state,
+        status: event.data.reenables ? 'active' : state.status,
+        tokens: { ...state.tokens, [DEFAULT_TOKEN]: { hash: event.data.tokenHash } },
+      };
     case 'UserRoleChanged':
       return { ...state, role: event.data.role };
     case 'UserDisabled':
       return { ...state, status: 'disabled' };
     case 'UserEnabled':
       return { ...state, status: 'active' };
+    case 'UserPasswordSet':
+      return { ...state, passwordHash: event.data.passwordHash };
+    case 'ApiTokenIssued': {
+      const { tokenName, tokenHash, role } = event.data;
+      return { ...state, tokens: { ...state.tokens, [tokenName]: { hash: tokenHash, ...(role !== undefined ? { role } : {}) } } };
+    }
+    case 'ApiTokenRevoked': {
+      const { [event.data.tokenName]: _revoked, ...tokens } = state.tokens;
+      return { ...state, tokens };
+    }
   }
 }

@@ -27,8 +27,8 @@ export function listCacheControl(viewer: Viewer): string {
 }
 
 const SIGN_IN_MESSAGES: Bilingual = {
-  vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc của thư viện; hãy đăng nhập (Authorization: Bearer …) hoặc đến phòng đọc.',
-  en: 'This material is for registered readers or the library’s reading room; sign in (Authorization: Bearer …) or come to the reading room.',
+  vi: 'Tài liệu này chỉ dành cho bạn đọc đã đăng ký hoặc tại phòng đọc của thư viện; hãy đăng nhập (trang /sign-in, hoặc Authorization: Bearer …) hoặc đến phòng đọc.',
+  en: 'This material is for registered readers or the library’s reading room; sign in (on /sign-in, or Authorization: Bearer …) or come to the reading room.',
 };
 
 /** What to say when the answer is a refusal: the 404 is the surface's own (it names what was asked for). */

@@ -109,7 +109,15 @@ export function createApp(services: AppServices): Koa {
     ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
     await next();
   });
-  app.use(authMiddleware(services.readDb, ipRangeMatcher(services.config.readingRoom)));
+  app.use(
+    authMiddleware({
+      db: services.readDb,
+      sessions: services.accounts.sessions,
+      secret: services.accounts.cookieSecret,
+      logger,
+      inReadingRoom: ipRangeMatcher(services.config.readingRoom),
+    }),
+  );
   app.use(methodProblems);
 
   const root = new Router();

@@ -1,13 +1,24 @@
 import type { Context, Next } from 'koa';
-import { isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
-import { findUserByToken } from '../projections/user-read-model.ts';
+import type { Logger } from 'pino';
+import { canWrite, isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
+import { type Account, findAccount, findUserByToken } from '../projections/user-read-model.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
+import { readForm } from './body.ts';
 import { Problem } from './problem.ts';
+import { credentialStamp, type Session, type SessionStore } from './sessions.ts';
+import { sameSecret, signValue, unsignValue } from './signed-value.ts';
 
 /**
- * Who is asking: `Authorization: Bearer <token>` names a user (tokens come from
- * `thukho users add`); without it the request is anonymous, role `public`. A token that
- * matches nobody is refused rather than treated as anonymous, so that a typo is noticed.
+ * Who is asking. Scripts send `Authorization: Bearer <token>` (tokens come from `thukho users
+ * add|token`); people sign in on the site and carry a session cookie. Without either the
+ * request is anonymous, role `public`. A token that matches nobody is refused rather than
+ * treated as anonymous, so that a typo is noticed; a session cookie that no longer names a
+ * live session (signed out, expired, account disabled or its role changed) is dropped and
+ * the request goes on as anonymous, as a browser expects.
+ *
+ * Every request checks the account's current row in the users read model, so disabling an
+ * account or changing its role ends its sessions and stops its tokens with the next request;
+ * a new password ends the sessions signed in with the old one.
  */
 export interface Actor {
   id: string;
@@ -17,50 +28,157 @@ export interface Actor {
 export interface AuthState {
   actor: Actor;
   viewer: Viewer;
+  /** How the request was authenticated. */
+  via: 'anonymous' | 'token' | 'session';
+  /** The session's id, when signed in on the site (for per-session statistics; never logged). */
+  sessionId?: string;
+  /** The session's CSRF token, for forms rendered into its pages. */
+  csrfToken?: string;
+  /** The signed-in person, for the site's header. */
+  user?: { id: string; name: string };
 }
 
-/** `inReadingRoom`: whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
-export function authMiddleware(db: ReadModelDb, inReadingRoom: (ip: string) => boolean) {
+export const SESSION_COOKIE = 'thukho_session';
+const SESSION_PURPOSE = 'session';
+
+/** Methods that change something: a cookie alone must not be enough for them (CSRF). */
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const CSRF_HEADER = 'x-csrf-token';
+export const CSRF_FIELD = 'csrf';
+
+export interface AuthDeps {
+  db: ReadModelDb;
+  sessions: SessionStore;
+  /** Signs the session cookie. */
+  secret: Buffer;
+  logger: Logger;
+  /** Whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
+  inReadingRoom: (ip: string) => boolean;
+}
+
+export function setSessionCookie(ctx: Context, secret: Buffer, session: Session | null, maxAgeSeconds: number): void {
+  // HttpOnly: no script reads it; SameSite=Lax: not sent on cross-site POSTs; Secure whenever
+  // the request came over TLS (behind a proxy: THUKHO_TRUST_PROXY and X-Forwarded-Proto).
+  ctx.cookies.set(SESSION_COOKIE, session ? signValue(secret, SESSION_PURPOSE, session.id) : null, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.secure,
+    overwrite: true,
+    ...(session ? { maxAge: maxAgeSeconds * 1000 } : {}),
+  });
+}
+
+/** The session id the request's cookie names (signature checked), if any. */
+export function sessionIdOf(ctx: Context, secret: Buffer): string | undefined {
+  return unsignValue(secret, SESSION_PURPOSE, ctx.cookies.get(SESSION_COOKIE));
+}
+
+const invalidToken = () =>
+  new Problem(401, 'invalid-token', {
+    vi: 'Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi.',
+    en: 'The access token is invalid or has been revoked.',
+  });
+
+/** A session lasts while its account is active, with the role and the password it signed in with. */
+function stillValid(session: Session, account: Account): boolean {
+  return account.status === 'active' && account.role === session.role && credentialStamp(account.passwordHash) === session.credential;
+}
+
+export function authMiddleware(deps: AuthDeps) {
+  const { db, sessions, secret, logger, inReadingRoom } = deps;
+
+  async function fromSession(ctx: Context): Promise<AuthState | undefined> {
+    const id = sessionIdOf(ctx, secret);
+    if (!id) return undefined;
+    let session: Session | undefined;
+    try {
+      session = await sessions.get(id);
+    } catch (err) {
+      // Without Redis nobody is signed in; the public site and API tokens still work.
+      logger.warn({ err: (err as Error).message }, 'session store unavailable: request treated as anonymous');
+      return undefined;
+    }
+    const account = session ? findAccount(db, session.userId) : undefined;
+    if (!session || !account || !stillValid(session, account)) {
+      if (session) await sessions.destroy(session.id).catch(() => {});
+      setSessionCookie(ctx, secret, null, 0);
+      return undefined;
+    }
+    const actor: Actor = { id: account.id, role: account.role };
+    return { actor, viewer: { role: actor.role }, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
+  }
+
   return async (ctx: Context, next: Next) => {
-    // What is visible, and whether the request is refused, depends on this header: so does
-    // every answer, and a shared cache must keep one copy per token (anonymous: one for all).
+    // What is visible, and whether the request is refused, depends on these headers: so does
+    // every answer, and a shared cache must keep one copy per token or cookie.
     ctx.vary('Authorization');
+    ctx.vary('Cookie');
     const header = ctx.get('authorization');
-    let actor: Actor = { id: 'anonymous', role: 'public' };
+    let state: AuthState;
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       const user = m ? findUserByToken(db, m[1] as string) : undefined;
       if (!user) {
         ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
-        throw new Problem(401, 'invalid-token', {
-          vi: 'Mã truy cập (token) không hợp lệ hoặc đã bị thu hồi.',
-          en: 'The access token is invalid or has been revoked.',
-        });
+        throw invalidToken();
       }
-      actor = { id: user.id, role: user.role };
+      state = { actor: { id: user.id, role: user.role }, viewer: { role: user.role }, via: 'token' };
+    } else {
+      state = (await fromSession(ctx)) ?? { actor: { id: 'anonymous', role: 'public' }, viewer: { role: 'public' }, via: 'anonymous' };
     }
-    const state: AuthState = { actor, viewer: { role: actor.role, ...(inReadingRoom(ctx.ip) ? { inReadingRoom: true } : {}) } };
+    if (inReadingRoom(ctx.ip)) state.viewer = { ...state.viewer, inReadingRoom: true };
     Object.assign(ctx.state, state);
+    // A browser sends the cookie with any request, including one a hostile page makes it send:
+    // a change made on a cookie's authority must also carry the session's token. (Bearer
+    // requests are exempt: a browser never adds that header by itself.)
+    if (state.via === 'session' && UNSAFE.has(ctx.method)) await requireCsrf(ctx, state.csrfToken);
     await next();
   };
+}
+
+async function requireCsrf(ctx: Context, expected: string | undefined): Promise<void> {
+  let given = ctx.get(CSRF_HEADER) || undefined;
+  if (!given && ctx.is('application/x-www-form-urlencoded')) given = (await readForm(ctx)).get(CSRF_FIELD) ?? undefined;
+  if (sameSecret(given, expected)) return;
+  throw new Problem(403, 'csrf-token-invalid', {
+    vi: 'Thiếu hoặc sai mã chống giả mạo yêu cầu (CSRF): gửi lại biểu mẫu từ trang của thư viện, hoặc gửi tiêu đề X-CSRF-Token.',
+    en: 'The anti-forgery (CSRF) token is missing or wrong: submit the form again from the library’s page, or send the X-CSRF-Token header.',
+  });
 }
 
 export function authOf(ctx: Context): AuthState {
   return ctx.state as AuthState;
 }
 
-export function requireStaff(ctx: Context): Actor {
-  const { actor } = authOf(ctx);
-  if (isStaff(actor)) return actor;
-  if (actor.role === 'public') {
-    ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
-    throw new Problem(401, 'authentication-required', {
-      vi: 'Cần đăng nhập bằng mã truy cập của cán bộ thư viện (Authorization: Bearer …).',
-      en: 'A staff access token is required (Authorization: Bearer …).',
-    });
-  }
-  throw new Problem(403, 'forbidden', {
-    vi: 'Chỉ cán bộ thư viện mới được thực hiện thao tác này.',
-    en: 'Only library staff may do this.',
+function unauthenticated(ctx: Context, what: { vi: string; en: string }): Problem {
+  ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+  return new Problem(401, 'authentication-required', {
+    vi: `Cần đăng nhập (trên trang /sign-in, hoặc mã truy cập Authorization: Bearer …) với tài khoản ${what.vi}.`,
+    en: `Sign in (on /sign-in, or with an access token, Authorization: Bearer …) as ${what.en}.`,
   });
+}
+
+/**
+ * The actor when `allowed` holds for them; otherwise 401 for anonymous requests (sign in)
+ * and 403 for signed-in ones whose role does not allow it.
+ */
+export function requireRole(ctx: Context, allowed: (viewer: Viewer) => boolean, who: { vi: string; en: string }): Actor {
+  const { actor } = authOf(ctx);
+  if (allowed(actor)) return actor;
+  if (actor.role === 'public') throw unauthenticated(ctx, who);
+  throw new Problem(403, 'forbidden', {
+    vi: `Vai trò "${actor.role}" không được làm việc này; cần tài khoản ${who.vi}.`,
+    en: `Role "${actor.role}" may not do this; it needs ${who.en}.`,
+  });
+}
+
+/** Reads for staff (admin, curator, auditor): provenance, fixity, audit reports, event streams. */
+export function requireStaff(ctx: Context): Actor {
+  return requireRole(ctx, isStaff, { vi: 'cán bộ thư viện', en: 'library staff' });
+}
+
+/** Changes to the repository (admin, curator): the actor is recorded on every event written. */
+export function requireWriter(ctx: Context): Actor {
+  return requireRole(ctx, canWrite, { vi: 'cán bộ biên mục (curator) hoặc quản trị (admin)', en: 'a curator or an administrator' });
 }

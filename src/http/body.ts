@@ -12,6 +12,22 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
       en: 'The body must be JSON (Content-Type: application/json).',
     });
   }
+  const text = await readText(ctx, limit);
+  if (text.trim() === '') {
+    throw new Problem(400, 'empty-body', { vi: 'Thiếu nội dung JSON.', en: 'The JSON body is missing.' });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Problem(400, 'malformed-json', {
+      vi: `JSON không hợp lệ: ${(err as Error).message}`,
+      en: `Malformed JSON: ${(err as Error).message}`,
+    });
+  }
+}
+
+/** The body as UTF-8 text, refused past `limit` bytes (by Content-Length, and while streaming). */
+async function readText(ctx: Context, limit: number): Promise<string> {
   const tooLarge = () =>
     new Problem(413, 'body-too-large', {
       vi: `Nội dung quá lớn (tối đa ${limit} byte).`,
@@ -32,16 +48,25 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
     }
     chunks.push(buf);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') {
-    throw new Problem(400, 'empty-body', { vi: 'Thiếu nội dung JSON.', en: 'The JSON body is missing.' });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new Problem(400, 'malformed-json', {
-      vi: `JSON không hợp lệ: ${(err as Error).message}`,
-      en: `Malformed JSON: ${(err as Error).message}`,
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Forms are a few short fields (a name, a password, a CSRF token): a small cap. */
+const FORM_LIMIT = 16 * 1024;
+
+/**
+ * An HTML form's body (application/x-www-form-urlencoded), read once per request: the CSRF
+ * check and the route that handles the form both ask for it.
+ */
+export async function readForm(ctx: Context): Promise<URLSearchParams> {
+  const state = ctx.state as { form?: URLSearchParams };
+  if (state.form) return state.form;
+  if (!ctx.is('application/x-www-form-urlencoded')) {
+    throw new Problem(415, 'unsupported-media-type', {
+      vi: 'Nội dung phải là một biểu mẫu (Content-Type: application/x-www-form-urlencoded).',
+      en: 'The body must be a form (Content-Type: application/x-www-form-urlencoded).',
     });
   }
+  state.form = new URLSearchParams(await readText(ctx, FORM_LIMIT));
+  return state.form;
 }

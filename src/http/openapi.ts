@@ -28,7 +28,10 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     },
     servers: [{ url: serverUrl }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from `thukho users add`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A token from `thukho users add` or `thukho users token`' },
+        session: { type: 'apiKey', in: 'cookie', name: 'thukho_session', description: 'Signed in on /sign-in; writes also need the X-CSRF-Token header (from GET /api/session)' },
+      },
       schemas: {
         Problem: {
           type: 'object',
@@ -72,6 +75,13 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only (`queues`: waiting, active, delayed and failed jobs of each queue). With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages, the last OCR pages that failed (`queues.ocr.recentFailures`: work, page, reason, attempts).',
           security: [{}, ...bearer],
           responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } },
+        },
+      },
+      '/api/session': {
+        get: {
+          summary: 'Who this browser is signed in as, and the CSRF token its scripts send back (X-CSRF-Token) with a write',
+          security: [{}, { session: [] }],
+          responses: { 200: { description: '{ signedIn, role, user?, csrfToken? }' } },
         },
       },
       '/api/search': {

@@ -9,6 +9,8 @@ import type { AuditResult } from '../queue/queues.ts';
 import type { QueueStatus } from '../queue/queue-status.ts';
 import type { ImageService } from '../iiif/image-service.ts';
 import type { Metrics } from './metrics.ts';
+import type { SessionStore } from './sessions.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 
 /** What the HTTP layer is given: ports and read models, never adapters' internals. */
 export interface AppServices {
@@ -31,6 +33,8 @@ export interface AppServices {
   queueStatus: () => Promise<QueueStatus>;
   /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */
   preservationStatus: () => Promise<PreservationStatus>;
+  /** Site sign-in: sessions and failed-attempt counts (both in Redis), and the key that signs session cookies. */
+  accounts: { sessions: SessionStore; throttle: SignInThrottle; cookieSecret: Buffer };
 }
 
 export interface PreservationStatus {

@@ -194,7 +194,7 @@ test.serial('of concurrent edits against one revision exactly one wins', async (
   t.is(lost.length, 5);
   // The loser is told who won (the staff account here), not "someone else".
   for (const r of lost) {
-    t.deepEqual(r.json.changedBy, { id: 'staff', role: 'staff' });
+    t.deepEqual(r.json.changedBy, { id: 'staff', role: 'curator' });
     t.is(r.json.change, 'MetadataEdited');
     t.is(r.json.currentRevision, 1);
   }

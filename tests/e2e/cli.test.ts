@@ -295,7 +295,7 @@ async function seedRepository(dir: string): Promise<{ objectEvents: number; user
   await executeObjectCommand(store, { type: 'ReorderFiles', objectId: 'doc-006', order: ['doc-006-p3', 'doc-006-p1', 'doc-006-p2'] }, ACTOR);
   await executeObjectCommand(store, { type: 'EditMetadata', objectId: 'doc-004', changes: { description: null }, accessLevel: 'restricted' }, ACTOR);
   await executeObjectCommand(store, { type: 'WithdrawObject', objectId: 'doc-007', reason: 'Trùng lặp với doc-001' }, ACTOR);
-  await createUser(store, 'lan', 'Nguyễn Thị Lan', 'staff', ACTOR);
+  await createUser(store, 'lan', 'Nguyễn Thị Lan', 'curator', ACTOR);
   await createUser(store, 'minh', 'Trần Minh', 'reader', ACTOR);
 
   let objectEvents = 0;
@@ -415,24 +415,24 @@ test('rebuild: an unknown projection exits 2 and names the valid ones', async (t
 
 test('users add: prints the new token on stdout; a bad role is refused', async (t) => {
   const dir = tempDir();
-  const r = await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan', '--role', 'staff']);
+  const r = await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan', '--role', 'curator']);
   t.is(r.code, 0, show(r));
   const lines = r.stdout.trim().split('\n');
   t.is(lines.length, 1, 'stdout holds the token and nothing else, for scripts');
   t.regex(lines[0] ?? '', /^thk_[A-Za-z0-9_-]{43}$/);
-  t.regex(r.stderr, /Đã tạo "lan" \(staff\)/);
+  t.regex(r.stderr, /Đã tạo "lan" \(curator\)/);
 
   // The token authenticates once the users projection has seen the event.
   const rebuilt = await thukho(dir, ['rebuild', 'users']);
   t.is(rebuilt.code, 0, show(rebuilt));
   const list = await thukho(dir, ['users', 'list']);
   t.is(list.code, 0, show(list));
-  t.is(list.stdout, 'lan\tstaff\tactive\tNguyễn Thị Lan\n');
+  t.is(list.stdout, 'lan\tcurator\tactive\tNguyễn Thị Lan\n');
 
   const bad = await thukho(dir, ['users', 'add', 'minh', '--name', 'Trần Minh', '--role', 'boss']);
   t.not(bad.code, 0, show(bad));
   t.is(bad.stdout, '');
-  t.regex(bad.stderr, /role must be one of public, reader, staff, admin/);
+  t.regex(bad.stderr, /role must be one of reader, auditor, curator, admin/);
 
   const dup = await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan']);
   t.is(dup.code, 1, show(dup));

@@ -45,7 +45,7 @@ const requestOf = (r: Run) => /request ([0-9a-f-]{36})/.exec(r.stdout)?.[1];
 
 test.serial('while serve runs, thukho ocr queues on its redis; with none running, on its own, kept for the next serve', async (t) => {
   const dir = tempDir();
-  const added = await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan', '--role', 'staff'], EMBEDDED);
+  const added = await thukho(dir, ['users', 'add', 'lan', '--name', 'Nguyễn Thị Lan', '--role', 'curator'], EMBEDDED);
   t.is(added.code, 0, show(added));
   const staffToken = added.stdout.trim();
   const port = await freePort();

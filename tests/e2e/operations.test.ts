@@ -78,12 +78,12 @@ test.serial('users: rotate keeps a disabled account disabled and says so; users 
   t.regex(rotated.stdout, /^thk_[A-Za-z0-9_-]{43}\n$/, 'the token alone on stdout, for scripts');
   t.regex(rotated.stderr, /stays disabled: the new token works only after `thukho users enable lan`/);
   t.regex(rotated.stderr, /vẫn bị khoá/);
-  t.is(await list(), 'lan\tstaff\tdisabled\tNguyễn Thị Lan\n');
+  t.is(await list(), 'lan\treader\tdisabled\tNguyễn Thị Lan\n');
 
   const enabled = await thukho(dir, ['users', 'enable', 'lan']);
   t.is(enabled.code, 0, show(enabled));
   t.regex(enabled.stderr, /account "lan" enabled/);
-  t.is(await list(), 'lan\tstaff\tactive\tNguyễn Thị Lan\n');
+  t.is(await list(), 'lan\treader\tactive\tNguyễn Thị Lan\n');
 
   const again = await thukho(dir, ['users', 'enable', 'lan']);
   t.is(again.code, 0, show(again));
@@ -108,7 +108,7 @@ test.serial('serve never initialises or fills a replica that is an empty or miss
   const usb = join(mounts, 'usb'); // not there at all
   mkdirSync(nas);
   const env = { THUKHO_REPLICAS: `nas=${nas},usb=${usb}`, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1', THUKHO_QUEUE_PREFIX: `ops-${process.pid}-${Date.now()}` };
-  const staff = await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan'], env);
+  const staff = await thukho(dir, ['users', 'add', 'lan', '--name', 'Lan', '--role', 'auditor'], env);
   t.is(staff.code, 0, show(staff));
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...env, THUKHO_PORT: String(port) });

@@ -81,7 +81,7 @@ test('staff get the provenance as JSON by default: PREMIS events, agents, files 
     [['thukho object id', objectId], ['thukho file id', fileId]],
   );
   // The upload was made by the staff user the test server created.
-  t.like((events[1]?.linkingAgentIdentifier as Json[])[0], { value: 'staff', agentType: 'person', actorRole: 'staff' });
+  t.like((events[1]?.linkingAgentIdentifier as Json[])[0], { value: 'staff', agentType: 'person', actorRole: 'curator' });
   const agents = (body.agents as Json[]).map((a) => [(a.agentIdentifier as Json).value, a.agentName, (a.agentType as Json).value]);
   t.deepEqual(agents, [
     ['staff', 'Cán bộ thử', 'person'],

@@ -8,6 +8,7 @@ import { objectProvenance, verifyFixityConsistency } from '../../src/application
 import { verifyLog } from '../../src/eventstore/verify.ts';
 import { DerivativeStore } from '../../src/iiif/derivative-store.ts';
 import type { Json } from '../helpers/api.ts';
+import { findAccount, listTokens } from '../../src/projections/user-read-model.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -87,7 +88,7 @@ test.serial('the edit workflow works on it, and a fixity run afterwards does not
 
   const stale = await call('PATCH', `/api/objects/${ID}`, { 'if-match': '"10"' }, { description: 'Khác' });
   t.is(stale.status, 409);
-  t.deepEqual(stale.body.changedBy, { id: 'staff', role: 'staff' });
+  t.deepEqual(stale.body.changedBy, { id: 'staff', role: 'curator' });
   t.is(stale.body.change, 'MetadataEdited');
   t.is(stale.body.currentRevision, 11);
   t.regex(String(stale.body.detail), /staff/);
@@ -109,6 +110,13 @@ test.serial('the edit workflow works on it, and a fixity run afterwards does not
   const again = await call('PATCH', `/api/objects/${ID}`, { 'if-match': after.etag as string }, { description: 'Sổ địa bạ' });
   t.is(again.status, 200);
   t.is(again.etag, '"12"');
+});
+
+test.serial('its account of the old single staff role reads back as a curator, with its rotated token as "default"', async (t) => {
+  // The server waited for the users read model to pass the accounts it made, which come after fx's.
+  const fx = findAccount(s.readDb, 'fx');
+  t.like(fx, { id: 'fx', role: 'curator', status: 'active' });
+  t.deepEqual(listTokens(s.readDb, 'fx'), [{ name: 'default', role: null }]);
 });
 
 test.serial('provenance, verify and the fixity consistency check read both streams', async (t) => {

@@ -52,7 +52,7 @@ test('kill -9 during a 50-file ingest loses nothing and doubles nothing', async 
   const port = 20000 + Math.floor(Math.random() * 20000);
   try {
     const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
-    const { token } = await createUser(store, 'staff', 'Cán bộ', 'staff', { actor: { id: 'test', role: 'admin' } });
+    const { token } = await createUser(store, 'staff', 'Cán bộ', 'curator', { actor: { id: 'test', role: 'admin' } });
     await executeObjectCommand(store, { type: 'RegisterObject', objectId: 'sach', metadata: { title: 'Sách thử' }, accessLevel: 'open' }, { actor: { id: 'test', role: 'staff' } });
     await store.close();
     const pages = await Promise.all(Array.from({ length: FILES }, (_, i) => page(`Trang ${i + 1} — 第${i + 1}頁`, { width: 900, height: 700 })));

@@ -27,7 +27,7 @@ interface Serving {
 
 async function serve(t: ExecutionContext): Promise<Serving> {
   const dir = tempDir();
-  const added = await thukho(dir, ['users', 'add', 'staff', '--name', 'Cán bộ thử', '--role', 'staff'], EMBEDDED);
+  const added = await thukho(dir, ['users', 'add', 'staff', '--name', 'Cán bộ thử', '--role', 'curator'], EMBEDDED);
   if (added.code !== 0) throw new Error(show(added));
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(port) });

@@ -33,7 +33,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger: 
   });
   const server = await startServer(config, logger);
   const actor = { actor: { id: 'test', role: 'admin' } };
-  const staff = await createUser(server.store, 'staff', 'Cán bộ thử', 'staff', actor);
+  const staff = await createUser(server.store, 'staff', 'Cán bộ thử', 'curator', actor);
   const reader = await createUser(server.store, 'reader', 'Bạn đọc thử', 'reader', actor);
   const users = server.projections.find((p) => p.projection.name === 'users');
   if (users && reader.position !== null) await users.waitForPosition(reader.position, 5000);

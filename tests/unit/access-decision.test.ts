@@ -16,25 +16,26 @@ const VIEWERS: Record<string, Viewer> = {
   'reading room': { role: 'public', inReadingRoom: true },
   reader: { role: 'reader' },
   'reader in the reading room': { role: 'reader', inReadingRoom: true },
-  staff: { role: 'staff' },
+  curator: { role: 'curator' },
+  auditor: { role: 'auditor' },
   admin: { role: 'admin' },
 };
 // `pub-no-download` is in no row: a shared cache must never keep what not everyone may take.
 type Cell = 'pub' | 'pub-no-download' | 'priv' | 'rec' | '401' | '404' | '410';
-//                                         anonymous reading-room reader  reader+room staff   admin
+//                                         anonymous reading-room reader  reader+room curator auditor admin
 const TABLE: Record<string, Cell[]> = {
-  'open active record':                   ['pub',   'pub',       'pub',  'pub',      'pub',  'pub'],
-  'open active content':                  ['pub',   'pub',       'pub',  'pub',      'pub',  'pub'],
-  'open withdrawn record':                ['410',   '410',       '410',  '410',      'priv', 'priv'],
-  'open withdrawn content':               ['410',   '410',       '410',  '410',      'priv', 'priv'],
-  'restricted active record':             ['rec',   'priv',      'priv', 'priv',     'priv', 'priv'],
-  'restricted active content':            ['401',   'priv',      'priv', 'priv',     'priv', 'priv'],
-  'restricted withdrawn record':          ['410',   '410',       '410',  '410',      'priv', 'priv'],
-  'restricted withdrawn content':         ['410',   '410',       '410',  '410',      'priv', 'priv'],
-  'confidential active record':           ['404',   '404',       '404',  '404',      'priv', 'priv'],
-  'confidential active content':          ['404',   '404',       '404',  '404',      'priv', 'priv'],
-  'confidential withdrawn record':        ['404',   '404',       '404',  '404',      'priv', 'priv'],
-  'confidential withdrawn content':       ['404',   '404',       '404',  '404',      'priv', 'priv'],
+  'open active record':                   ['pub', 'pub', 'pub', 'pub', 'pub', 'pub', 'pub'],
+  'open active content':                  ['pub', 'pub', 'pub', 'pub', 'pub', 'pub', 'pub'],
+  'open withdrawn record':                ['410', '410', '410', '410', 'priv', 'priv', 'priv'],
+  'open withdrawn content':               ['410', '410', '410', '410', 'priv', 'priv', 'priv'],
+  'restricted active record':             ['rec', 'priv', 'priv', 'priv', 'priv', 'priv', 'priv'],
+  'restricted active content':            ['401', 'priv', 'priv', 'priv', 'priv', 'priv', 'priv'],
+  'restricted withdrawn record':          ['410', '410', '410', '410', 'priv', 'priv', 'priv'],
+  'restricted withdrawn content':         ['410', '410', '410', '410', 'priv', 'priv', 'priv'],
+  'confidential active record':           ['404', '404', '404', '404', 'priv', 'priv', 'priv'],
+  'confidential active content':          ['404', '404', '404', '404', 'priv', 'priv', 'priv'],
+  'confidential withdrawn record':        ['404', '404', '404', '404', 'priv', 'priv', 'priv'],
+  'confidential withdrawn content':       ['404', '404', '404', '404', 'priv', 'priv', 'priv'],
 };
 
 function cell(d: AccessDecision): Cell {
@@ -70,7 +71,7 @@ test('list filters come from the same decision: records of restricted works are 
   t.deepEqual(allowedLevels({ role: 'public' }, 'content'), ['open']);
   t.deepEqual(allowedLevels({ role: 'public', inReadingRoom: true }, 'content'), ['open', 'restricted']);
   t.deepEqual(allowedLevels({ role: 'reader' }, 'content'), ['open', 'restricted']);
-  t.deepEqual(allowedLevels({ role: 'staff' }, 'record'), ['open', 'restricted', 'confidential']);
+  t.deepEqual(allowedLevels({ role: 'auditor' }, 'record'), ['open', 'restricted', 'confidential']);
   t.false(seesWithdrawn({ role: 'public', inReadingRoom: true }));
   t.false(seesWithdrawn({ role: 'reader' }));
   t.true(seesWithdrawn({ role: 'admin' }));

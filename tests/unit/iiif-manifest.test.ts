@@ -39,7 +39,7 @@ const BASE = 'https://thukho.example.vn';
 const INSTITUTION = 'Thư viện tỉnh Nam Định';
 const PUBLIC: Viewer = { role: 'public' };
 const READER: Viewer = { role: 'reader' };
-const STAFF: Viewer = { role: 'staff' };
+const STAFF: Viewer = { role: 'curator' };
 
 type Json = Record<string, unknown>;
 type Canvas = { id: string; width: number; height: number; label: Json; thumbnail: Array<{ id: string; width: number; height: number }> };

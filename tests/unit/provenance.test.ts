@@ -94,7 +94,7 @@ const preserve = (store: SqliteEventStore, objectId: string, event: Preservation
 
 /** One object's whole life: registered, a master ingested, edited, derived, checked, replicated, damaged, repaired, withdrawn. */
 async function seedLife(store: SqliteEventStore, objectId = 'kieu'): Promise<void> {
-  await createUser(store, 'thu', 'Nguyễn Thị Thư', 'staff', { actor: { id: 'test', role: 'admin' } });
+  await createUser(store, 'thu', 'Nguyễn Thị Thư', 'curator', { actor: { id: 'test', role: 'admin' } });
   await executeObjectCommand(
     store,
     { type: 'RegisterObject', objectId, metadata: { title: 'Truyện Kiều 金雲翹傳' }, accessLevel: 'open' },

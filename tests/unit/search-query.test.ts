@@ -5,12 +5,12 @@ test('visibility comes from the one access policy: the reading room reads restri
   t.deepEqual(visibilityFor({ role: 'public' }), { confidential: false, restrictedText: false });
   t.deepEqual(visibilityFor({ role: 'public', inReadingRoom: true }), { confidential: false, restrictedText: true });
   t.deepEqual(visibilityFor({ role: 'reader' }), { confidential: false, restrictedText: true });
-  t.deepEqual(visibilityFor({ role: 'staff' }), { confidential: true, restrictedText: true });
+  t.deepEqual(visibilityFor({ role: 'curator' }), { confidential: true, restrictedText: true });
   t.deepEqual(visibilityFor({ role: 'admin' }), { confidential: true, restrictedText: true });
   const pub = visibilityFor({ role: 'public' });
   t.deepEqual(findableLevels(pub), ['open', 'restricted']);
   t.deepEqual(readableLevels(pub), ['open']);
-  t.deepEqual(readableLevels(visibilityFor({ role: 'staff' })), ['open', 'restricted', 'confidential']);
+  t.deepEqual(readableLevels(visibilityFor({ role: 'curator' })), ['open', 'restricted', 'confidential']);
 });
 
 test('a search as a query string gives it: defaults, one value or several, numbers and booleans as strings', (t) => {

@@ -4,7 +4,7 @@ import { executeCollectionCommand } from '../../application/object-commands.ts';
 import { Id } from '../../domain/metadata.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, listCollections } from '../../projections/object-read-model.ts';
-import { requireStaff } from '../auth.ts';
+import { requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -31,7 +31,7 @@ export function collectionRoutes(services: AppServices): Router {
   };
 
   router.post('/api/collections', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const body = CreateCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id, ...rest } = body;
     const result = await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest }, { ...commandContext(ctx), actor });
@@ -53,7 +53,7 @@ export function collectionRoutes(services: AppServices): Router {
   });
 
   router.patch('/api/collections/:id', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = requireIfMatch(ctx);
     const body = EditCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));

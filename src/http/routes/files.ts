@@ -10,7 +10,7 @@ import { findObject } from '../../projections/object-read-model.ts';
 import { parseDigestHeader } from '../../storage/digest.ts';
 import type { AccessSubject } from '../../domain/access-decision.ts';
 import { objectAccess } from '../access.ts';
-import { authOf, requireStaff } from '../auth.ts';
+import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { fileFromMultipart } from '../multipart.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
@@ -39,7 +39,7 @@ export function fileRoutes(services: AppServices): Router {
   router.post('/api/objects/:id/files', async (ctx: Context) => {
     // Whatever happens, do not keep reading a body we will not use.
     ctx.set('Connection', 'close');
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const objectId = ctx.params.id as string;
     let source: NodeJS.ReadableStream;
     let options: z.infer<typeof UploadOptions>;

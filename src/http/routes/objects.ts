@@ -8,7 +8,7 @@ import { AccessLevel, Id, Metadata, MetadataChanges } from '../../domain/metadat
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, findObject, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { listCacheControl, objectAccess } from '../access.ts';
-import { authOf, requireStaff } from '../auth.ts';
+import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -65,7 +65,7 @@ export function objectRoutes(services: AppServices): Router {
   };
 
   router.post('/api/objects', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id: requestedId, accessLevel, ...metadata } = body;
     requireCollection(metadata.collectionId);
@@ -108,7 +108,7 @@ export function objectRoutes(services: AppServices): Router {
   });
 
   router.patch('/api/objects/:id', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = requireIfMatch(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
@@ -127,7 +127,7 @@ export function objectRoutes(services: AppServices): Router {
 
   // The page order readers see (manifest canvases): every file id once, in the new order.
   router.put('/api/objects/:id/files/order', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = ifMatchRevision(ctx);
     const { order } = ReorderBody.parse(await readJson(ctx, config.maxJsonBytes));
@@ -138,7 +138,7 @@ export function objectRoutes(services: AppServices): Router {
   });
 
   router.post('/api/objects/:id/withdraw', async (ctx) => {
-    const actor = requireStaff(ctx);
+    const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
     const expected = ifMatchRevision(ctx);
     const { reason } = WithdrawBody.parse(await readJson(ctx, config.maxJsonBytes));

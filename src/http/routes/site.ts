@@ -10,6 +10,7 @@ import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { publicBase } from '../public-base.ts';
 import { nomFontRoute } from './nom-font.ts';
+import { signInRoutes } from './sign-in.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
@@ -117,8 +118,11 @@ export function siteRoutes(services: AppServices): Router {
     }
     const keep: Record<string, string> = {};
     for (const [k, v] of params ?? []) if (k !== 'lang') keep[k] = v;
+    const { user } = authOf(ctx);
     return {
       lang,
+      ...(user ? { user } : {}),
+      here: `${ctx.path}${queryString(keep)}`,
       institution: config.institution,
       assets: assets.pageAssets(),
       switchHref: queryString({ ...keep, lang: other(lang) }),
@@ -264,6 +268,8 @@ export function siteRoutes(services: AppServices): Router {
     // Only an http(s) URL goes into the page; anything else the viewer reads (and reports) itself.
     return viewerPage(page, httpUrl(raw) ? raw : '');
   }));
+
+  signInRoutes(router, services, { pageContext, send });
 
   router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
 

@@ -177,6 +177,42 @@ export const T = {
   },
 } as const satisfies Record<string, Bilingual>;
 
+/** The sign-in and sign-out pages and the header's account links. */
+export const ACCOUNT_TEXT = {
+  signIn: { vi: 'Đăng nhập', en: 'Sign in' },
+  signOut: { vi: 'Đăng xuất', en: 'Sign out' },
+  signedInAs: { vi: 'Đã đăng nhập:', en: 'Signed in as' },
+  signInTitle: { vi: 'Đăng nhập', en: 'Sign in' },
+  signInIntro: {
+    vi: 'Dành cho bạn đọc đã đăng ký và cán bộ thư viện. Tài khoản do thư viện cấp; nếu chưa có, hãy liên hệ phòng đọc.',
+    en: 'For registered readers and library staff. Accounts are issued by the library; if you have none, ask at the reading room.',
+  },
+  account: { vi: 'Tên tài khoản', en: 'Account name' },
+  password: { vi: 'Mật khẩu', en: 'Password' },
+  wrongCredentials: { vi: 'Tên tài khoản hoặc mật khẩu không đúng.', en: 'The account name or the password is wrong.' },
+  formExpired: {
+    vi: 'Biểu mẫu đã hết hạn hoặc không đến từ trang này; hãy đăng nhập lại.',
+    en: 'The form has expired or did not come from this page; please sign in again.',
+  },
+  alreadySignedIn: { vi: 'Bạn đang đăng nhập với tên', en: 'You are signed in as' },
+  signOutTitle: { vi: 'Đăng xuất', en: 'Sign out' },
+  signOutQuestion: { vi: 'Đăng xuất khỏi Thư khố trên trình duyệt này?', en: 'Sign out of Thư khố in this browser?' },
+  notSignedIn: { vi: 'Bạn chưa đăng nhập.', en: 'You are not signed in.' },
+  unavailable: {
+    vi: 'Tạm thời chưa đăng nhập được (máy chủ phiên làm việc không trả lời); hãy thử lại sau ít phút.',
+    en: 'Signing in is unavailable for now (the session server does not answer); try again in a few minutes.',
+  },
+} as const satisfies Record<string, Bilingual>;
+
+/** Too many failed sign-ins: the wait, in whole minutes (at least one). */
+export function tooManyAttempts(seconds: number): Bilingual {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  return {
+    vi: `Đăng nhập sai quá nhiều lần. Hãy thử lại sau ${minutes} phút.`,
+    en: `Too many failed sign-ins. Try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}.`,
+  };
+}
+
 export function resultCount(n: number): Bilingual {
   return { vi: `${formatCount('vi', n)} kết quả`, en: `${formatCount('en', n)} ${n === 1 ? 'result' : 'results'}` };
 }

@@ -1,7 +1,7 @@
 import type { PageAssets } from './assets.ts';
 import type { Segment } from '../../search/port.ts';
 import { SafeHtml, html, queryString } from './html.ts';
-import { type Bilingual, type Lang, T, other, pageOf, tr } from './i18n.ts';
+import { ACCOUNT_TEXT, type Bilingual, type Lang, T, other, pageOf, tr } from './i18n.ts';
 
 /**
  * The page shell every site page shares (landmarks, skip link, header with navigation and
@@ -17,6 +17,10 @@ export interface PageContext {
   base: string;
   /** `@font-face` CSS for the Nôm characters in a page's text ('' for none): see nom-font.ts. */
   fontFaces: (text: string) => string;
+  /** Who is signed in on the site (shown in the header), if anyone. */
+  user?: { name: string };
+  /** This page's path and query, where signing in brings the reader back to. */
+  here: string;
 }
 
 /** What link previews (chat apps, social sites) and IIIF discovery read from the head. */
@@ -64,6 +68,16 @@ export function languageSwitch(ctx: PageContext): SafeHtml {
   return html`<a class="lang-switch" data-lang-switch="${to}" href="${ctx.switchHref}" hreflang="${to}" lang="${to}">${tr(to, T.switchTo)}</a>`;
 }
 
+/** Sign in, or who is signed in and sign out. */
+function accountLinks(ctx: PageContext): SafeHtml {
+  const { lang } = ctx;
+  if (ctx.user) {
+    return html`<li class="signed-in"><span>${tr(lang, ACCOUNT_TEXT.signedInAs)} <strong>${ctx.user.name}</strong></span> · <a href="/sign-out">${tr(lang, ACCOUNT_TEXT.signOut)}</a></li>`;
+  }
+  const back = ctx.here === '/' || ctx.here.startsWith('/sign-') ? '' : queryString({ return: ctx.here });
+  return html`<li><a href="/sign-in${back}">${tr(lang, ACCOUNT_TEXT.signIn)}</a></li>`;
+}
+
 /** A sentence in the page's language, followed by the same in the other one (for errors and notices). */
 export function both(lang: Lang, text: Bilingual): SafeHtml {
   const o = other(lang);
@@ -87,6 +101,7 @@ export function page(ctx: PageContext, shell: Shell): string {
 <li><a href="/">${tr(lang, T.home)}</a></li>
 <li><a href="/search">${tr(lang, T.search)}</a></li>
 <li>${languageSwitch(ctx)}</li>
+${accountLinks(ctx)}
 </ul>
 </nav>
 </div>
