@@ -1,6 +1,7 @@
+import sharp from 'sharp';
 import { createUserWithPassword, issueToken, runUserCommand, setPassword } from '../../src/application/users.ts';
 import type { UserCommand } from '../../src/domain/user.ts';
-import { type Json, staffCall } from '../helpers/api.ts';
+import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 
@@ -14,6 +15,7 @@ const test = testWithServer({ THUKHO_TRUST_PROXY: 'true' });
 const PASSWORD = 'một câu mật khẩu dài đủ';
 const ADMIN = { actor: { id: 'test', role: 'admin' } };
 let restrictedId = '';
+let restrictedContent = '';
 
 /** Waits until the users read model (which every request checks) has seen an account change. */
 async function settle(t: { context: { server: TestServer } }, position: bigint | null) {
@@ -30,6 +32,10 @@ test.serial.before(async (t) => {
   await settle(t, last);
   const created = await staffCall(server, 'POST', '/api/objects', { title: 'Châu bản hạn chế', accessLevel: 'restricted' });
   restrictedId = created.id as string;
+  // The record of a restricted work is public; its content (here the original) is what a sign-in opens.
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#d8c9a3' } }).png().toBuffer();
+  const file = await uploadFile(server, restrictedId, png, 'chau-ban.png');
+  restrictedContent = `/api/objects/${restrictedId}/files/${file.fileId as string}/content`;
 });
 
 const change = async (t: { context: { server: TestServer } }, command: UserCommand) => {
@@ -40,7 +46,7 @@ const change = async (t: { context: { server: TestServer } }, command: UserComma
 test.serial('a reader signs in on the site: back where they came from, an HttpOnly SameSite=Lax cookie, the restricted work opens', async (t) => {
   const { server } = t.context;
   const browser = new CookieBrowser(server.url);
-  t.is((await browser.request(`/api/objects/${restrictedId}`)).status, 401, 'anonymous: sign in first');
+  t.is((await browser.request(restrictedContent)).status, 401, 'anonymous: sign in first');
 
   const signIn = await browser.signIn('lan', PASSWORD, `/objects/${restrictedId}`);
   t.is(signIn.status, 303);
@@ -52,7 +58,7 @@ test.serial('a reader signs in on the site: back where they came from, an HttpOn
   t.regex(cookie ?? '', /path=\//i);
   t.notRegex(cookie ?? '', /secure/i, 'not Secure over plain HTTP');
 
-  t.is((await browser.request(`/api/objects/${restrictedId}`)).status, 200, 'the cookie opens restricted material');
+  t.is((await browser.request(restrictedContent)).status, 200, 'the cookie opens restricted material');
   const home = await (await browser.request('/')).text();
   t.regex(home, /Đã đăng nhập: <strong>Người dùng lan<\/strong>/, 'the header says who is signed in');
   const session = (await (await browser.request('/api/session')).json()) as Json;
@@ -81,7 +87,7 @@ test.serial('signing out ends the session: the same cookie, replayed afterwards 
   const out = await browser.postForm('/sign-out', { csrf });
   t.is(out.status, 303);
   t.false(browser.cookies.has('thukho_session'), 'the browser is told to forget the cookie');
-  const replay = await fetch(`${t.context.server.url}/api/objects/${restrictedId}`, { headers: { cookie: `thukho_session=${stolen}` } });
+  const replay = await fetch(`${t.context.server.url}${restrictedContent}`, { headers: { cookie: `thukho_session=${stolen}` } });
   t.is(replay.status, 401, 'the server forgot the session, whatever the browser keeps');
 });
 
@@ -166,13 +172,13 @@ test.serial('a disabled account: its cookie and its token stop at once', async (
   const { token, position } = await issueToken(server.store, 'minh', 'script', undefined, ADMIN);
   await settle(t, position);
   const bearer = { authorization: `Bearer ${token}` };
-  t.is((await browser.request(`/api/objects/${restrictedId}`)).status, 200);
-  t.is((await fetch(`${server.url}/api/objects/${restrictedId}`, { headers: bearer })).status, 200);
+  t.is((await browser.request(restrictedContent)).status, 200);
+  t.is((await fetch(`${server.url}${restrictedContent}`, { headers: bearer })).status, 200);
 
   await change(t, { type: 'DisableUser', userId: 'minh' });
-  t.is((await browser.request(`/api/objects/${restrictedId}`)).status, 401, 'the cookie is anonymous now');
+  t.is((await browser.request(restrictedContent)).status, 401, 'the cookie is anonymous now');
   t.false(browser.cookies.has('thukho_session'), 'and the browser is told to drop it');
-  const byToken = await fetch(`${server.url}/api/objects/${restrictedId}`, { headers: bearer });
+  const byToken = await fetch(`${server.url}${restrictedContent}`, { headers: bearer });
   t.is(byToken.status, 401);
   t.is(((await byToken.json()) as Json).type, '/problems/invalid-token');
   t.is((await new CookieBrowser(server.url).signIn('minh', PASSWORD)).status, 401, 'nor can it sign in again');
@@ -193,7 +199,7 @@ test.serial('a role taken away: the session ends, a token scoped to the old role
   t.false(((await (await browser.request('/api/session')).json()) as Json).signedIn, 'signed out by the role change');
   t.is((await post(scoped.token)).status, 401, 'the curator-scoped token opens nothing now');
   t.is((await post(plain.token)).status, 403, 'the unscoped token is a reader’s now: no writes');
-  t.is((await fetch(`${server.url}/api/objects/${restrictedId}`, { headers: { authorization: `Bearer ${plain.token}` } })).status, 200);
+  t.is((await fetch(`${server.url}${restrictedContent}`, { headers: { authorization: `Bearer ${plain.token}` } })).status, 200);
 });
 
 test.serial('a new password ends the sessions signed in with the old one', async (t) => {
@@ -219,7 +225,7 @@ test.serial('API tokens: a revoked token is refused; a token scoped to reader ca
   const ro = await post(readOnly.token);
   t.is(ro.status, 403);
   t.regex(((await ro.json()) as Json).detail as string, /reader/);
-  t.is((await fetch(`${server.url}/api/objects/${restrictedId}`, { headers: { authorization: `Bearer ${readOnly.token}` } })).status, 200);
+  t.is((await fetch(`${server.url}${restrictedContent}`, { headers: { authorization: `Bearer ${readOnly.token}` } })).status, 200);
   // Provenance is for staff: a reader-scoped token of a curator does not see it.
   t.is((await fetch(`${server.url}/api/objects/${restrictedId}/events`, { headers: { authorization: `Bearer ${readOnly.token}` } })).status, 403);
 
