@@ -83,7 +83,6 @@ export function imageRoutes(services: AppServices): Router {
     const id = `${base(ctx)}/iiif/3/${file.imageId}`;
     const info = images.info(file, id);
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
-    ctx.set('Access-Control-Allow-Origin', '*');
     if (notModified(ctx, `"${createHash('sha1').update(file.sha512).update(id).digest('base64url')}"`)) return;
     ctx.body = info;
     ctx.type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
