@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   THUKHO_IIIF_RENDERS: z.coerce.number().int().min(1).max(64).default(2),
   THUKHO_IIIF_RENDERS_PER_CLIENT: z.coerce.number().int().min(1).default(24),
   THUKHO_IIIF_RENDER_QUEUE: z.coerce.number().int().min(0).default(256),
+  THUKHO_IIIF_RENDER_MP_PER_MINUTE: z.coerce.number().positive().default(1200),
   THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS: z.coerce.number().int().min(0).default(50_000_000),
   THUKHO_REPLICAS: z
     .string()
@@ -131,6 +132,8 @@ export interface Config {
     rendersPerClient: number;
     /** Renders waiting in all, beyond which the image server answers 503. */
     renderQueue: number;
+    /** Megapixels of rendering one client may ask for per minute (see iiif/render-rate.ts). */
+    renderMegapixelsPerMinute: number;
     /** Masters larger than this are rendered only from their derivative, never per request. */
     masterRenderMaxPixels: number;
   };
@@ -241,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       renders: e.THUKHO_IIIF_RENDERS,
       rendersPerClient: e.THUKHO_IIIF_RENDERS_PER_CLIENT,
       renderQueue: e.THUKHO_IIIF_RENDER_QUEUE,
+      renderMegapixelsPerMinute: e.THUKHO_IIIF_RENDER_MP_PER_MINUTE,
       masterRenderMaxPixels: e.THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS,
     },
     replicas: parseReplicas(e.THUKHO_REPLICAS),

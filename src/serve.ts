@@ -27,6 +27,7 @@ import { DerivativeStore } from './iiif/derivative-store.ts';
 import { isStorageRoot } from './storage/ocfl.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
 import { RenderBudget } from './iiif/render-budget.ts';
+import { RenderRate } from './iiif/render-rate.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
@@ -158,6 +159,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     maxPixels: config.maxPixels,
     masterRenderMaxPixels: config.iiif.masterRenderMaxPixels,
     budget: renderBudget,
+    rate: new RenderRate({ megapixelsPerMinute: config.iiif.renderMegapixelsPerMinute }),
     memory: new MemoryLru<RememberedResponse>(config.iiif.memoryCacheBytes),
     disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
     requestDerivative: (file) => {

@@ -18,7 +18,8 @@ import type { AppServices } from '../services.ts';
  * Errors are problem+json with the Image API's statuses: 400 for a request the spec does
  * not allow, 404 for an unknown or hidden image, 410 for a withdrawn object's image; and,
  * with Retry-After, 503 for an image whose derivative is still being made or when every
- * render queue is full, 429 for a client with too many renders in flight.
+ * render queue is full, 429 for a client with too many renders in flight or over its
+ * rendering allowance (iiif/render-rate.ts).
  */
 const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
 // Open images are content-addressed by the master's digest, so they may be kept long; an
@@ -117,7 +118,12 @@ export function imageRoutes(services: AppServices): Router {
                 vi: `Bạn đang yêu cầu quá nhiều ảnh cần dựng cùng lúc; hãy thử lại sau ${err.retryAfterSeconds} giây. Các ô ảnh (tile) chuẩn không bị giới hạn.`,
                 en: `You have too many image renders in flight; retry in ${err.retryAfterSeconds} seconds. Standard tiles are not limited.`,
               })
-            : new Problem(503, 'renders-busy', {
+            : err.scope === 'rate'
+              ? new Problem(429, 'render-rate-exceeded', {
+                  vi: `Bạn đã yêu cầu dựng quá nhiều ảnh lớn hoặc xoay tự do trong một phút; hãy thử lại sau ${err.retryAfterSeconds} giây. Các ô ảnh (tile) chuẩn và ảnh đã có sẵn không bị giới hạn.`,
+                  en: `You have asked for too many large or freely rotated renders in the last minute; retry in ${err.retryAfterSeconds} seconds. Standard tiles and images already made are not limited.`,
+                })
+              : new Problem(503, 'renders-busy', {
                 vi: `Máy chủ ảnh đang bận; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
                 en: `The image server is busy; retry in ${err.retryAfterSeconds} seconds.`,
               }),
