@@ -36,6 +36,8 @@ const EnvSchema = z.object({
     .regex(/^(redis|rediss|unix|redis\+unix):\/\//, 'use redis://host:port or unix:///path/to/socket')
     .optional(),
   THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  THUKHO_HEADERS_TIMEOUT_S: z.coerce.number().positive().max(600).default(20),
+  THUKHO_IDLE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(120),
   THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
   THUKHO_STORAGE_DIR: z.string().min(1).optional(),
@@ -100,6 +102,12 @@ export interface Config {
   redisUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['THUKHO_LOG_LEVEL'];
   maxJsonBytes: number;
+  http: {
+    /** A request's headers must all be in within this long (slow-loris). */
+    headersTimeoutMs: number;
+    /** A connection that sends and receives nothing for this long is closed. */
+    idleTimeoutMs: number;
+  };
   institution: string;
   readModelPath: string;
   /**
@@ -224,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     logLevel: e.THUKHO_LOG_LEVEL,
     maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
+    http: { headersTimeoutMs: Math.round(e.THUKHO_HEADERS_TIMEOUT_S * 1000), idleTimeoutMs: Math.round(e.THUKHO_IDLE_TIMEOUT_S * 1000) },
     institution: e.THUKHO_INSTITUTION,
     readModelPath: join(dataDir, 'readmodel.sqlite'),
     storageDir,

@@ -6,6 +6,7 @@ import { cors } from './cors.ts';
 import { openApiDocument } from './openapi.ts';
 import { Problem, problemMiddleware, sendProblem } from './problem.ts';
 import { publicBase } from './public-base.ts';
+import { urlLength } from './request-limits.ts';
 import { securityHeaders } from './security-headers.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -96,6 +97,7 @@ export function createApp(services: AppServices): Koa {
   app.use(securityHeaders());
   app.use(problemMiddleware(logger));
   app.use(clientAborts(logger));
+  app.use(urlLength());
   app.use(cors());
   app.use(authMiddleware(services.readDb));
   app.use(methodProblems);
