@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KNOWN_LANGUAGES } from './ocr/languages.ts';
@@ -188,6 +188,39 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Variables that may carry a secret: a Typesense API key (in THUKHO_SEARCH), a Redis or
+ * EventStoreDB password (in their URLs), a webhook's token. Each may instead be read from a
+ * file named by NAME_FILE (as with Docker and systemd credentials), so that the secret is in
+ * no environment listing. A file with a secret (that one, or THUKHO_CONFIG when it holds one)
+ * must be the service user's alone: readable or writable by group or others, it is refused.
+ */
+export const SECRET_VARIABLES = ['THUKHO_SEARCH', 'REDIS_URL', 'THUKHO_EVENTSTORE', 'THUKHO_WEBHOOK_URL'] as const;
+const OPEN_TO_OTHERS = 0o066;
+
+function assertPrivate(variable: string, path: string): void {
+  let mode: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new ConfigError(`${variable}: ${path} is not a file`);
+    mode = st.mode;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if ((mode & OPEN_TO_OTHERS) !== 0) {
+    throw new ConfigError(
+      `${variable}: ${path} holds a secret but group or others may read or write it (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); make it the service user's alone: chmod 600 ${path}`,
+    );
+  }
+}
+
+function secretFromFile(variable: string, path: string): string {
+  assertPrivate(variable, path);
+  // One trailing newline is the editor's, not the secret's.
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
 function fromFile(path: string): Record<string, string> {
   let raw: unknown;
   try {
@@ -202,10 +235,17 @@ function fromFile(path: string): Record<string, string> {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = env.THUKHO_CONFIG ? fromFile(env.THUKHO_CONFIG) : {};
+  if (env.THUKHO_CONFIG && SECRET_VARIABLES.some((name) => file[name] !== undefined)) assertPrivate('THUKHO_CONFIG', env.THUKHO_CONFIG);
   const merged: Record<string, string | undefined> = { ...file };
   for (const key of Object.keys(EnvSchema.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') merged[key] = value;
+  }
+  for (const name of SECRET_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (path === undefined || path === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
+    merged[name] = secretFromFile(`${name}_FILE`, path);
   }
   const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
