@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { Bilingual } from './domain/errors.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { openEventStore } from './eventstore/open.ts';
@@ -87,7 +88,7 @@ function listenFailure(err: NodeJS.ErrnoException, config: Config): Error {
 }
 
 /** Requests node's parser refuses, by its error code; anything else is malformed. */
-const CLIENT_ERRORS: Record<string, { status: number; title: string; code: string; messages: { vi: string; en: string } }> = {
+const CLIENT_ERRORS: Record<string, { status: number; title: string; code: string; messages: Bilingual }> = {
   HPE_HEADER_OVERFLOW: {
     status: 431,
     title: 'Request Header Fields Too Large',
