@@ -6,7 +6,7 @@ import { cors } from './cors.ts';
 import { openApiDocument } from './openapi.ts';
 import { Problem, problemMiddleware, sendProblem } from './problem.ts';
 import { publicBase } from './public-base.ts';
-import { urlLength } from './request-limits.ts';
+import { closeOnUnreadBody, urlLength } from './request-limits.ts';
 import { securityHeaders } from './security-headers.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -95,6 +95,7 @@ export function createApp(services: AppServices): Koa {
   });
   // Before the error handler: problem+json answers carry them too.
   app.use(securityHeaders());
+  app.use(closeOnUnreadBody());
   app.use(problemMiddleware(logger));
   app.use(clientAborts(logger));
   app.use(urlLength());

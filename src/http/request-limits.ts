@@ -20,3 +20,19 @@ export function urlLength() {
     await next();
   };
 }
+
+/**
+ * A request answered before its body is all in (refused for its token, its type, its size,
+ * or sent where no body is read): the connection is closed after the answer. Otherwise node
+ * would keep reading and discarding the rest for as long as the client trickles it in (there
+ * is no whole-request time limit, see serve.ts), one connection held per slow client.
+ */
+export function closeOnUnreadBody() {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } finally {
+      if (!ctx.req.complete && !ctx.headerSent) ctx.set('Connection', 'close');
+    }
+  };
+}

@@ -48,6 +48,28 @@ test('a body that stops moving: the connection is closed; nothing is stored', as
   t.true([200, 503].includes(await stillServes(s)));
 });
 
+test('a body refused before it is all in (no token): the answer closes the connection, so nobody trickles the rest in', async (t) => {
+  const s = t.context.server;
+  const url = new URL(s.url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    socket.on('error', reject);
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // Once the whole answer is in, wait no longer: the server closes, or this test times out.
+      if (/\r\n\r\n[\s\S]*\}$/.test(Buffer.concat(chunks).toString('utf8'))) socket.write('x');
+    });
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('connect', () =>
+      socket.write('POST /api/objects HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"title":'),
+    );
+  });
+  t.regex(answer, /^HTTP\/1\.1 401 /);
+  t.regex(answer, /\r\nConnection: close\r\n/i);
+  t.true([200, 503].includes(await stillServes(s)));
+});
+
 test('an address longer than 8 KiB: 414 problem+json, on the API, IIIF and the site', async (t) => {
   const s = t.context.server;
   const long = 'a'.repeat(9000);
