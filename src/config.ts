@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KNOWN_LANGUAGES } from './ocr/languages.ts';
@@ -49,6 +49,8 @@ const EnvSchema = z.object({
     .regex(/^(redis|rediss|unix|redis\+unix):\/\//, 'use redis://host:port or unix:///path/to/socket')
     .optional(),
   THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  THUKHO_HEADERS_TIMEOUT_S: z.coerce.number().positive().max(600).default(20),
+  THUKHO_IDLE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(120),
   THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
   THUKHO_STORAGE_DIR: z.string().min(1).optional(),
@@ -67,6 +69,7 @@ const EnvSchema = z.object({
   THUKHO_IIIF_RENDERS: z.coerce.number().int().min(1).max(64).default(2),
   THUKHO_IIIF_RENDERS_PER_CLIENT: z.coerce.number().int().min(1).default(24),
   THUKHO_IIIF_RENDER_QUEUE: z.coerce.number().int().min(0).default(256),
+  THUKHO_IIIF_RENDER_MP_PER_MINUTE: z.coerce.number().positive().default(1200),
   THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS: z.coerce.number().int().min(0).default(50_000_000),
   THUKHO_REPLICAS: z
     .string()
@@ -124,6 +127,12 @@ export interface Config {
   redisUrl: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['THUKHO_LOG_LEVEL'];
   maxJsonBytes: number;
+  http: {
+    /** A request's headers must all be in within this long (slow-loris). */
+    headersTimeoutMs: number;
+    /** A connection that sends and receives nothing for this long is closed. */
+    idleTimeoutMs: number;
+  };
   institution: string;
   readModelPath: string;
   /**
@@ -156,6 +165,8 @@ export interface Config {
     rendersPerClient: number;
     /** Renders waiting in all, beyond which the image server answers 503. */
     renderQueue: number;
+    /** Megapixels of rendering one client may ask for per minute (see iiif/render-rate.ts). */
+    renderMegapixelsPerMinute: number;
     /** Masters larger than this are rendered only from their derivative, never per request. */
     masterRenderMaxPixels: number;
   };
@@ -210,6 +221,39 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Variables that may carry a secret: a Typesense API key (in THUKHO_SEARCH), a Redis or
+ * EventStoreDB password (in their URLs), a webhook's token. Each may instead be read from a
+ * file named by NAME_FILE (as with Docker and systemd credentials), so that the secret is in
+ * no environment listing. A file with a secret (that one, or THUKHO_CONFIG when it holds one)
+ * must be the service user's alone: readable or writable by group or others, it is refused.
+ */
+export const SECRET_VARIABLES = ['THUKHO_SEARCH', 'REDIS_URL', 'THUKHO_EVENTSTORE', 'THUKHO_WEBHOOK_URL'] as const;
+const OPEN_TO_OTHERS = 0o066;
+
+function assertPrivate(variable: string, path: string): void {
+  let mode: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new ConfigError(`${variable}: ${path} is not a file`);
+    mode = st.mode;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if ((mode & OPEN_TO_OTHERS) !== 0) {
+    throw new ConfigError(
+      `${variable}: ${path} holds a secret but group or others may read or write it (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); make it the service user's alone: chmod 600 ${path}`,
+    );
+  }
+}
+
+function secretFromFile(variable: string, path: string): string {
+  assertPrivate(variable, path);
+  // One trailing newline is the editor's, not the secret's.
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
 function fromFile(path: string): Record<string, string> {
   let raw: unknown;
   try {
@@ -224,10 +268,17 @@ function fromFile(path: string): Record<string, string> {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = env.THUKHO_CONFIG ? fromFile(env.THUKHO_CONFIG) : {};
+  if (env.THUKHO_CONFIG && SECRET_VARIABLES.some((name) => file[name] !== undefined)) assertPrivate('THUKHO_CONFIG', env.THUKHO_CONFIG);
   const merged: Record<string, string | undefined> = { ...file };
   for (const key of Object.keys(EnvSchema.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') merged[key] = value;
+  }
+  for (const name of SECRET_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (path === undefined || path === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
+    merged[name] = secretFromFile(`${name}_FILE`, path);
   }
   const parsed = EnvSchema.safeParse(merged);
   if (!parsed.success) {
@@ -255,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     logLevel: e.THUKHO_LOG_LEVEL,
     maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
+    http: { headersTimeoutMs: Math.round(e.THUKHO_HEADERS_TIMEOUT_S * 1000), idleTimeoutMs: Math.round(e.THUKHO_IDLE_TIMEOUT_S * 1000) },
     institution: e.THUKHO_INSTITUTION,
     readModelPath: join(dataDir, 'readmodel.sqlite'),
     storageDir,
@@ -275,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       renders: e.THUKHO_IIIF_RENDERS,
       rendersPerClient: e.THUKHO_IIIF_RENDERS_PER_CLIENT,
       renderQueue: e.THUKHO_IIIF_RENDER_QUEUE,
+      renderMegapixelsPerMinute: e.THUKHO_IIIF_RENDER_MP_PER_MINUTE,
       masterRenderMaxPixels: e.THUKHO_IIIF_MASTER_RENDER_MAX_PIXELS,
     },
     replicas: parseReplicas(e.THUKHO_REPLICAS),

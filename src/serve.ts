@@ -1,10 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Config, ConfigError } from './config.ts';
+import type { Bilingual } from './domain/errors.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { openEventStore } from './eventstore/open.ts';
@@ -30,6 +31,7 @@ import { DerivativeStore } from './iiif/derivative-store.ts';
 import { isStorageRoot } from './storage/ocfl.ts';
 import { ImageService, type RememberedResponse } from './iiif/image-service.ts';
 import { RenderBudget } from './iiif/render-budget.ts';
+import { RenderRate } from './iiif/render-rate.ts';
 import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
@@ -87,6 +89,31 @@ function listenFailure(err: NodeJS.ErrnoException, config: Config): Error {
   }
   return err;
 }
+
+/** Requests node's parser refuses, by its error code; anything else is malformed. */
+const CLIENT_ERRORS: Record<string, { status: number; title: string; code: string; messages: Bilingual }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    title: 'Request Header Fields Too Large',
+    code: 'headers-too-large',
+    messages: { vi: 'Tiêu đề của yêu cầu quá lớn (tối đa 16 KiB).', en: 'The request headers are too large (at most 16 KiB).' },
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    title: 'Request Timeout',
+    code: 'request-timeout',
+    messages: { vi: 'Tiêu đề của yêu cầu đến quá chậm; kết nối bị đóng.', en: 'The request headers arrived too slowly; the connection is closed.' },
+  },
+  malformed: {
+    status: 400,
+    title: 'Bad Request',
+    code: 'bad-request',
+    messages: {
+      vi: 'Yêu cầu HTTP không đúng cú pháp (ví dụ: ký tự không phải ASCII chưa được mã hoá trong đường dẫn).',
+      en: 'Malformed HTTP request (for example, non-ASCII characters not percent-encoded in the path).',
+    },
+  },
+};
 
 export async function startServer(config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
   // Workers an earlier server left running (it was killed) would join this one's redis with
@@ -168,6 +195,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     maxPixels: config.maxPixels,
     masterRenderMaxPixels: config.iiif.masterRenderMaxPixels,
     budget: renderBudget,
+    rate: new RenderRate({ megapixelsPerMinute: config.iiif.renderMegapixelsPerMinute }),
     memory: new MemoryLru<RememberedResponse>(config.iiif.memoryCacheBytes),
     disk: new DiskCache(config.iiif.cacheDir, config.iiif.diskCacheBytes),
     requestDerivative: (file) => {
@@ -259,27 +287,34 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await redisClient.ping();
     },
   });
-  const server: Server = app.listen(config.port, config.host);
+  // Slow clients (slow-loris): the headers must be in within headersTimeout (checked every
+  // second, not node's default 30 s), and a connection silent for idleTimeout is closed. A
+  // whole request has no time limit (node's default is 5 minutes): an upload of many
+  // gigabytes takes as long as it takes, so long as it moves. Headers are at most node's
+  // 16 KiB (larger: 431, below), the URL at most MAX_URL_BYTES (414, see request-limits.ts).
+  const server: Server = createServer(
+    { headersTimeout: config.http.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: 1000 },
+    app.callback(),
+  );
+  server.setTimeout(config.http.idleTimeoutMs);
+  server.listen(config.port, config.host);
   // Requests node's parser refuses (raw non-ASCII bytes in the path, oversized headers) never
   // reach koa: answer them as problem+json too, not with a bare status line.
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const refusal = CLIENT_ERRORS[err.code ?? ''] ?? CLIENT_ERRORS.malformed!;
     // A HEAD answer has no body, or the client reads it as the next response.
     const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
     const body = JSON.stringify({
-      type: status === 431 ? '/problems/headers-too-large' : '/problems/bad-request',
-      title: status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
-      status,
-      detail: 'Yêu cầu HTTP không đúng cú pháp (ví dụ: ký tự không phải ASCII chưa được mã hoá trong đường dẫn).',
-      messages: {
-        vi: 'Yêu cầu HTTP không đúng cú pháp (ví dụ: ký tự không phải ASCII chưa được mã hoá trong đường dẫn).',
-        en: 'Malformed HTTP request (for example, non-ASCII characters not percent-encoded in the path).',
-      },
+      type: `/problems/${refusal.code}`,
+      title: refusal.title,
+      status: refusal.status,
+      detail: refusal.messages.vi,
+      messages: refusal.messages,
     });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-        `Content-Type: application/problem+json; charset=utf-8\r\nAccess-Control-Allow-Origin: *\r\n` +
+      `HTTP/1.1 ${refusal.status} ${refusal.title}\r\n` +
+        `Content-Type: application/problem+json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   });

@@ -55,6 +55,9 @@ function env(dataDir: string, queuePrefix: string, extra: Record<string, string>
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('THUKHO_')) out[k] = v;
   return {
     ...out,
+    // The benches load the server from one address: the per-client render allowance would
+    // turn their load into 429s. Measured without it, unless the caller sets it.
+    THUKHO_IIIF_RENDER_MP_PER_MINUTE: '1000000000',
     ...passthroughEnv(),
     THUKHO_DATA_DIR: dataDir,
     THUKHO_HOST: '127.0.0.1',

@@ -2,10 +2,13 @@ import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
 import { authMiddleware } from './auth.ts';
+import { cors } from './cors.ts';
 import { openApiDocument } from './openapi.ts';
 import { ipRangeMatcher } from './ip-ranges.ts';
 import { Problem, problemMiddleware, sendProblem } from './problem.ts';
 import { publicBase } from './public-base.ts';
+import { closeOnUnreadBody, urlLength } from './request-limits.ts';
+import { securityHeaders } from './security-headers.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -20,7 +23,7 @@ import { searchRoutes } from './routes/search.ts';
 import { siteRoutes } from './routes/site.ts';
 import type { AppServices } from './services.ts';
 
-/** Every method some route answers; the CORS preflight allows these. */
+/** Every method some route answers (named in the 501 answer). */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, OPTIONS';
 
 /**
@@ -67,8 +70,8 @@ function clientAborts(logger: Logger) {
 }
 
 /**
- * The koa application: cross-cutting middleware once (timing and access log, problem+json
- * errors, CORS for the public read surface, auth), then thin routes.
+ * The koa application: cross-cutting middleware once (timing and access log, security
+ * headers, problem+json errors, CORS for the IIIF surface, auth), then thin routes.
  */
 export function createApp(services: AppServices): Koa {
   const app = new Koa();
@@ -91,24 +94,13 @@ export function createApp(services: AppServices): Koa {
       logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
+  // Before the error handler: problem+json answers carry them too.
+  app.use(securityHeaders());
+  app.use(closeOnUnreadBody());
   app.use(problemMiddleware(logger));
   app.use(clientAborts(logger));
-  app.use(async (ctx, next) => {
-    // Every answer is exactly the type it says (JSON, problem+json, images, downloads, pages):
-    // a browser must not guess HTML or script from bytes a depositor uploaded.
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    // Reads are public by design (IIIF clients fetch cross-origin); writes need a bearer token, not cookies.
-    ctx.set('Access-Control-Allow-Origin', '*');
-    if (ctx.method === 'OPTIONS') {
-      ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
-      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Content-Digest, Repr-Digest, If-Match, If-None-Match, X-Request-Id');
-      ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
-      ctx.status = 204;
-      return;
-    }
-    ctx.set('Access-Control-Expose-Headers', 'ETag, Location');
-    await next();
-  });
+  app.use(urlLength());
+  app.use(cors());
   app.use(
     authMiddleware({
       db: services.readDb,

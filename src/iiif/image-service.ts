@@ -5,6 +5,7 @@ import { type DerivativeStore, gridScaleFactors, gridSizes, type TilePack } from
 import { type ImageLimits, type ImageRequest, parseImageRequest } from './image-request.ts';
 import { CONTENT_TYPES, type RenderSource, readLevels, renderImage } from './render.ts';
 import type { RenderBudget } from './render-budget.ts';
+import { type RenderRate, renderCost } from './render-rate.ts';
 import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
 
 /**
@@ -19,7 +20,8 @@ import type { CachedResponse, DiskCache, MemoryLru } from './response-cache.ts';
  *      it is requested again) and the master is small enough to render per request. A
  *      larger master is never rendered per request: its derivative is requested and the
  *      client told to come back (ImageNotReadyError, a 503 with Retry-After).
- * Renders (4 and 5) are rationed per client by a RenderBudget; 1–3 never wait for one.
+ * Renders (4 and 5) are rationed per client by a RenderBudget (in flight) and a RenderRate
+ * (over time); 1–3 never wait for either.
  */
 export interface ImageServiceOptions {
   derivatives: DerivativeStore;
@@ -32,6 +34,8 @@ export interface ImageServiceOptions {
   /** Masters larger than this are never rendered per request, only from their derivative. */
   masterRenderMaxPixels: number;
   budget: RenderBudget;
+  /** How much rendering each client may ask for over time. */
+  rate: RenderRate;
   memory: MemoryLru<RememberedResponse>;
   disk: DiskCache;
   /** Ask for the derivatives of a file (again: missing, failed, or not made yet). */
@@ -197,6 +201,7 @@ export class ImageService {
   private async render(file: ImageFile & { width: number; height: number }, req: ImageRequest, client: string): Promise<{ body: Buffer; source: 'pyramid' | 'master' }> {
     // Not made yet (or failed): a large master waits for it without taking a turn.
     if (!file.hasDerivative) this.refuseLargeMaster(file);
+    this.o.rate.take(client, renderCost(req));
     const release = await this.o.budget.acquire(client);
     try {
       if (file.hasDerivative) {

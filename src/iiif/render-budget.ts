@@ -21,11 +21,14 @@ export interface RenderBudgetOptions {
 
 export class RenderBudgetExceededError extends Error {
   constructor(
-    /** 'client': this client has too many renders in flight; 'server': every queue is full. */
-    readonly scope: 'client' | 'server',
+    /**
+     * 'client': this client has too many renders in flight; 'rate': it asked for more
+     * rendering than its allowance (render-rate.ts); 'server': every queue is full.
+     */
+    readonly scope: 'client' | 'rate' | 'server',
     readonly retryAfterSeconds: number,
   ) {
-    super(scope === 'client' ? 'too many renders in flight for this client' : 'the render queue is full');
+    super(scope === 'client' ? 'too many renders in flight for this client' : scope === 'rate' ? 'too much rendering asked for by this client' : 'the render queue is full');
     this.name = 'RenderBudgetExceededError';
   }
 }

@@ -36,6 +36,18 @@ export interface OsdCallbacks {
   onOpenFailed(): void;
 }
 
+/**
+ * OpenSeadragon adds an inline <style data-openseadragon-mobile-css> unless the page has one;
+ * our pages' CSP allows no inline style with content (see src/http/security-headers.ts).
+ * So the page gets an empty one, which the CSP allows, and the rule is in viewer.css.
+ */
+function markOsdStyleInstalled(): void {
+  if (document.querySelector('style[data-openseadragon-mobile-css]')) return;
+  const marker = document.createElement('style');
+  marker.setAttribute('data-openseadragon-mobile-css', 'true');
+  document.head.append(marker);
+}
+
 export class OsdView {
   readonly viewer: OpenSeadragon.Viewer;
   private drawnSinceOpen = false;
@@ -47,6 +59,7 @@ export class OsdView {
   private rehome = false;
 
   constructor(element: HTMLElement, private readonly cb: OsdCallbacks) {
+    markOsdStyleInstalled();
     this.viewer = OpenSeadragon({
       element,
       drawer: 'canvas',

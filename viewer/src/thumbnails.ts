@@ -22,7 +22,9 @@ export function buildThumbnails(
     const b = h('button', { type: 'button', class: 'tv-thumb', 'data-page': n });
     setLabel(b, pickText(canvas.label, lang) || t(lang, 'thumbnail', { page: n }));
     const ratio = canvas.width && canvas.height ? canvas.height / canvas.width : 1.4;
-    const frame = h('span', { class: 'tv-thumb-frame', style: `aspect-ratio: 1 / ${Math.min(2, Math.max(0.5, ratio)).toFixed(3)}` });
+    const frame = h('span', { class: 'tv-thumb-frame' });
+    // Through the CSSOM, not a style attribute: the page's CSP allows no inline style.
+    frame.style.aspectRatio = `1 / ${Math.min(2, Math.max(0.5, ratio)).toFixed(3)}`;
     if (canvas.thumbnail) {
       const img = h('img', { src: canvas.thumbnail, alt: '', loading: 'lazy', decoding: 'async' });
       img.addEventListener('error', () => img.remove(), { once: true });

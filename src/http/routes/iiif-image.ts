@@ -21,7 +21,8 @@ import type { AppServices } from '../services.ts';
  * confidential image, 401 for a restricted one the viewer may not see (sign in or come to the
  * reading room), 410 for a withdrawn object's image; and,
  * with Retry-After, 503 for an image whose derivative is still being made or when every
- * render queue is full, 429 for a client with too many renders in flight.
+ * render queue is full, 429 for a client with too many renders in flight or over its
+ * rendering allowance (iiif/render-rate.ts).
  */
 const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
 
@@ -77,7 +78,6 @@ export function imageRoutes(services: AppServices): Router {
     const id = `${base(ctx)}/iiif/3/${file.imageId}`;
     const info = images.info(file, id);
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
-    ctx.set('Access-Control-Allow-Origin', '*');
     if (notModified(ctx, `"${createHash('sha1').update(file.sha512).update(id).digest('base64url')}"`)) return;
     ctx.body = info;
     ctx.type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
@@ -112,7 +112,12 @@ export function imageRoutes(services: AppServices): Router {
                 vi: `Bạn đang yêu cầu quá nhiều ảnh cần dựng cùng lúc; hãy thử lại sau ${err.retryAfterSeconds} giây. Các ô ảnh (tile) chuẩn không bị giới hạn.`,
                 en: `You have too many image renders in flight; retry in ${err.retryAfterSeconds} seconds. Standard tiles are not limited.`,
               })
-            : new Problem(503, 'renders-busy', {
+            : err.scope === 'rate'
+              ? new Problem(429, 'render-rate-exceeded', {
+                  vi: `Bạn đã yêu cầu dựng quá nhiều ảnh lớn hoặc xoay tự do trong một phút; hãy thử lại sau ${err.retryAfterSeconds} giây. Các ô ảnh (tile) chuẩn và ảnh đã có sẵn không bị giới hạn.`,
+                  en: `You have asked for too many large or freely rotated renders in the last minute; retry in ${err.retryAfterSeconds} seconds. Standard tiles and images already made are not limited.`,
+                })
+              : new Problem(503, 'renders-busy', {
                 vi: `Máy chủ ảnh đang bận; hãy thử lại sau ${err.retryAfterSeconds} giây.`,
                 en: `The image server is busy; retry in ${err.retryAfterSeconds} seconds.`,
               }),

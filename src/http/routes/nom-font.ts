@@ -10,7 +10,6 @@ import { type NomFonts, WOFF2 } from '../site/nom-font.ts';
  */
 export function nomFontRoute(fonts: NomFonts) {
   return async (ctx: Context) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
     const file = ctx.params.file ?? '';
     const key = file.endsWith('.woff2') ? file.slice(0, -'.woff2'.length) : '';
     const list = ctx.query.c;

@@ -14,6 +14,7 @@ import { signInRoutes } from './sign-in.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
+import { cspHash, pageCsp } from '../security-headers.ts';
 import { FACETS, SearchQueryError, SearchUnavailableError, SORTS } from '../../search/port.ts';
 import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
 import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
@@ -27,17 +28,6 @@ import { BadRequest, parsePage, parseQuery, parseSearchQuery, validId } from '..
  * with the reading-room viewer mounted on object pages. Every answer here is an HTML page,
  * errors included (never problem+json), and bad input is a 4xx page, never a 500.
  */
-
-const CSP = [
-  "default-src 'self'",
-  'img-src \'self\' data: https: http:',
-  'connect-src \'self\' https: http:',
-  "style-src 'self' 'unsafe-inline'",
-  "script-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'self'",
-].join('; ');
 
 const RECENT = 12;
 const SEARCH_PAGE_SIZE = 20;
@@ -96,22 +86,26 @@ export function siteRoutes(services: AppServices): Router {
   const assets: AssetStore = assetStore(logger);
   const fonts = nomFonts({ ...config.nomFont, logger });
 
-  function setPageHeaders(ctx: Context): void {
-    ctx.set('Content-Security-Policy', CSP);
-    ctx.set('Referrer-Policy', 'strict-origin-when-cross-origin');
+  const publicOrigin = config.publicUrl ? new URL(config.publicUrl).origin : undefined;
+
+  function setPageHeaders(ctx: Context, styles: readonly string[]): void {
+    ctx.set('Content-Security-Policy', pageCsp({ styleHashes: styles.map(cspHash), anyImageSource: ctx.path === '/viewer', publicOrigin }));
+    // A page that said nothing of caching (the access decision sets it where a work is shown).
+    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-cache');
     // The language comes from the cookie (what is visible, from the bearer token: see auth.ts).
     ctx.vary('Cookie');
   }
 
-  function send(ctx: Context, status: number, body: string): void {
-    setPageHeaders(ctx);
+  function send(ctx: Context, status: number, body: string, styles: readonly string[]): void {
+    setPageHeaders(ctx, styles);
     if (status === 200 && notModified(ctx, `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`)) return;
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = body;
   }
 
-  function pageContext(ctx: Context, params: Map<string, string> | undefined): PageContext {
+  /** `styles` collects the inline `<style>` texts the page is given, for its CSP. */
+  function pageContext(ctx: Context, params: Map<string, string> | undefined, styles: string[]): PageContext {
     const { lang, remember } = chooseLanguage(params?.get('lang'), ctx.cookies.get(LANG_COOKIE));
     if (remember) {
       ctx.cookies.set(LANG_COOKIE, lang, { path: '/', maxAge: LANG_COOKIE_MAX_AGE_MS, sameSite: 'lax', httpOnly: true, secure: ctx.secure, overwrite: true });
@@ -127,7 +121,11 @@ export function siteRoutes(services: AppServices): Router {
       assets: assets.pageAssets(),
       switchHref: queryString({ ...keep, lang: other(lang) }),
       base: publicBase(config.publicUrl, ctx),
-      fontFaces: fonts.fontFaceCss,
+      fontFaces: (text) => {
+        const css = fonts.fontFaceCss(text);
+        if (css) styles.push(css);
+        return css;
+      },
     };
   }
 
@@ -136,24 +134,28 @@ export function siteRoutes(services: AppServices): Router {
     let params: Map<string, string> | undefined;
     let page: PageContext | undefined;
     const { viewer } = authOf(ctx);
+    const styles: string[] = [];
     try {
       params = parseQuery(ctx.querystring);
-      page = pageContext(ctx, params);
+      page = pageContext(ctx, params, styles);
       // Which works, thumbnails and links a page shows depends on who asks (a page about one
       // work sets its own, from that work's decision).
       ctx.set('Cache-Control', listCacheControl(viewer));
-      send(ctx, 200, await render({ ctx, params, page, viewer }));
+      send(ctx, 200, await render({ ctx, params, page, viewer }), styles);
     } catch (err) {
-      page ??= pageContext(ctx, undefined);
+      page ??= pageContext(ctx, undefined, styles);
+      // Only the error page's own styles.
+      styles.length = 0;
       // A refusal or an error is never kept: the same address may answer otherwise next time.
       ctx.set('Cache-Control', 'no-store');
       if (err instanceof PageError) {
-        send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra));
+        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+        send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra), styles);
       } else if (err instanceof BadRequest) {
-        send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages));
+        send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages), styles);
       } else {
         logger.error({ err, path: ctx.path }, 'site page failed');
-        send(ctx, 500, errorPage(page, T.errorTitle, T.errorText));
+        send(ctx, 500, errorPage(page, T.errorTitle, T.errorText), styles);
       }
     }
   };
@@ -269,14 +271,23 @@ export function siteRoutes(services: AppServices): Router {
     return viewerPage(page, httpUrl(raw) ? raw : '');
   }));
 
-  signInRoutes(router, services, { pageContext, send });
+  // The sign-in pages make their page and send it in separate steps: the page's inline styles
+  // (for its CSP) are kept with the request in between.
+  const pageStyles = new WeakMap<Context, string[]>();
+  signInRoutes(router, services, {
+    pageContext: (ctx, params) => {
+      const styles: string[] = [];
+      pageStyles.set(ctx, styles);
+      return pageContext(ctx, params, styles);
+    },
+    send: (ctx, status, body) => send(ctx, status, body, pageStyles.get(ctx) ?? []),
+  });
 
   router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
 
   router.get('/assets/:file', (ctx) => {
     const asset = assets.get(ctx.params.file ?? '');
     ctx.vary('Accept-Encoding');
-    ctx.set('X-Content-Type-Options', 'nosniff');
     if (!asset) {
       ctx.status = 404;
       ctx.type = 'text/plain; charset=utf-8';
