@@ -81,6 +81,9 @@ const EnvSchema = z.object({
   THUKHO_PDF_DPI: z.coerce.number().int().min(36).max(1200).default(300),
   THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
   THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
+  THUKHO_ACCESS_EVENTS: z.enum(['on', 'off']).default('on'),
+  THUKHO_ACCESS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  THUKHO_ACCESS_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 });
 
 export interface Config {
@@ -167,6 +170,14 @@ export interface Config {
     maxEdge: number;
     /** Pages beyond this many are not made (one DerivativeFailed says so). */
     maxPages: number;
+  };
+  /** Access events for usage statistics (ObjectViewed, FileDownloaded, SearchPerformed): see application/access-log.ts. */
+  accessEvents: {
+    enabled: boolean;
+    /** How often the buffer is appended to the log. */
+    flushEveryMs: number;
+    /** Events held in memory at most; more are dropped (and counted) rather than slow a reader. */
+    maxBuffered: number;
   };
 }
 
@@ -264,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
     pdf: { dpi: e.THUKHO_PDF_DPI, maxEdge: e.THUKHO_PDF_MAX_EDGE, maxPages: e.THUKHO_PDF_MAX_PAGES },
+    accessEvents: { enabled: e.THUKHO_ACCESS_EVENTS === 'on', flushEveryMs: e.THUKHO_ACCESS_FLUSH_MS, maxBuffered: e.THUKHO_ACCESS_BUFFER },
   };
 }
 

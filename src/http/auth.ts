@@ -17,6 +17,8 @@ export interface Actor {
 export interface AuthState {
   actor: Actor;
   viewer: Viewer;
+  /** The signed-in session, for requests that have one (access events hash it, never store it). */
+  sessionId?: string;
 }
 
 export function authMiddleware(db: ReadModelDb) {

@@ -13,6 +13,7 @@ import { fileFromMultipart } from '../multipart.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { commandContext } from './objects.ts';
+import { accessRecorder } from '../access-events.ts';
 
 /**
  * File upload and download. Uploads stream straight to staging: `multipart/form-data` with
@@ -33,6 +34,7 @@ function hexToBase64(hex: string): string {
 export function fileRoutes(services: AppServices): Router {
   const router = new Router();
   const { ingest, readDb, objects } = services;
+  const recorder = accessRecorder(services.access, readDb);
 
   router.post('/api/objects/:id/files', async (ctx: Context) => {
     // Whatever happens, do not keep reading a body we will not use.
@@ -80,14 +82,15 @@ export function fileRoutes(services: AppServices): Router {
   const lookup = (ctx: Context) => {
     const objectId = ctx.params.id as string;
     const found = findObject(readDb, objectId, authOf(ctx).viewer);
-    const file = found.found && found.object.status === 'active' ? found.object.files.find((f) => f.fileId === ctx.params.fileId) : undefined;
-    if (!file) {
+    const object = found.found && found.object.status === 'active' ? found.object : undefined;
+    const file = object?.files.find((f) => f.fileId === ctx.params.fileId);
+    if (!object || !file) {
       throw new Problem(404, 'not-found', {
         vi: `Không tìm thấy tệp "${ctx.params.fileId}" trong tài liệu "${objectId}".`,
         en: `File "${ctx.params.fileId}" does not exist in object "${objectId}".`,
       });
     }
-    return { objectId, file };
+    return { objectId, file, accessLevel: object.accessLevel };
   };
 
   router.get('/api/objects/:id/files/:fileId', async (ctx) => {
@@ -96,7 +99,7 @@ export function fileRoutes(services: AppServices): Router {
   });
 
   router.get('/api/objects/:id/files/:fileId/content', async (ctx) => {
-    const { file } = lookup(ctx);
+    const { objectId, file, accessLevel } = lookup(ctx);
     const path = await ingest.ocfl.contentFile(file.storage.ocflObjectId, `${file.fileId}/${file.name}`);
     const facts = await stat(path);
     // RFC 9530: lets the client check what it received against what we preserved.
@@ -104,6 +107,8 @@ export function fileRoutes(services: AppServices): Router {
     ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
     ctx.set('Cache-Control', 'private, max-age=86400, immutable');
     if (notModified(ctx, `"${file.digests.sha256}"`)) return;
+    // A copy handed out (a 304 hands out nothing).
+    recorder.downloaded(ctx, objectId, file.fileId, accessLevel, facts.size);
     ctx.type = file.mediaType;
     ctx.length = facts.size;
     ctx.body = createReadStream(path);

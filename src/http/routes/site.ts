@@ -8,6 +8,7 @@ import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { publicBase } from '../public-base.ts';
 import { nomFontRoute } from './nom-font.ts';
+import { accessRecorder } from '../access-events.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
@@ -91,6 +92,7 @@ export function siteRoutes(services: AppServices): Router {
   const { readDb, config, logger } = services;
   const assets: AssetStore = assetStore(logger);
   const fonts = nomFonts({ ...config.nomFont, logger });
+  const recorder = accessRecorder(services.access, readDb);
 
   function setPageHeaders(ctx: Context): void {
     ctx.set('Content-Security-Policy', CSP);
@@ -164,7 +166,7 @@ export function siteRoutes(services: AppServices): Router {
     return homePage(page, { collections, recent });
   }));
 
-  router.get('/search', route(async ({ page, params, viewer }) => {
+  router.get('/search', route(async ({ ctx, page, params, viewer }) => {
     const q = parseSearchQuery(params.get('q'));
     const pageNumber = parsePage(params.get('page'));
     const shown: SiteSearchParams = { q: q || undefined };
@@ -180,7 +182,9 @@ export function siteRoutes(services: AppServices): Router {
     let result;
     try {
       // Links on the site stay relative to it.
-      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '');
+      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '', (query, found) =>
+        recorder.searched(ctx, query, found.total, 'site'),
+      );
     } catch (err) {
       if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
       if (err instanceof SearchUnavailableError) throw new PageError(503, { vi: 'Tìm kiếm tạm ngừng', en: 'Search unavailable' }, err.messages);
@@ -238,6 +242,8 @@ export function siteRoutes(services: AppServices): Router {
     // Like the manifest's `rendering`: the original PDF is offered where anyone may take a copy.
     const originals = object.accessLevel === 'open' ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
     const shown = hasImages(object);
+    // With images, the reading room on this page fetches the manifest: that is the view.
+    if (!shown) recorder.viewed(ctx, object.id, object.accessLevel, 'page');
     return objectPage(page, {
       object,
       hasImages: shown,
