@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
+import { MAX_REPORT_DAYS, STATS_TABLES } from '../projections/stats-read-model.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
 import { CreateObjectBody, EditObjectBody, ReorderBody, WithdrawBody } from './routes/objects.ts';
 
@@ -72,6 +73,31 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             'Anyone may ask: `status` (ok, degraded, down) and, per part, states and counts only (`queues`: waiting, active, delayed and failed jobs of each queue). With a staff token the same answer also names what is wrong: damaged files (work, file, collection), broken streams, replica labels and paths, seal details, error messages, the last OCR pages that failed (`queues.ocr.recentFailures`: work, page, reason, attempts).',
           security: [{}, ...bearer],
           responses: { 200: { description: 'ok or degraded' }, 503: { description: 'a dependency is down' } },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary: 'Usage statistics for a period (staff): views and downloads per work, collection and day; top searches; searches without results',
+          description:
+            'Folded from the access events (`access-<yyyy-mm-dd>` streams, UTC days). `views` counts every opening of a work (its manifest fetched, or the page of a work without images); `sessions` counts each session once per work and day; staff use is included and also given on its own. Searches are library-wide, counted by their folded text (diacritics and đ folded), first pages only. No person is in the log: only a role and a session hash that changes every day. Events recorded before the request are included.',
+          security: bearer,
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'First day (UTC), YYYY-MM-DD' },
+            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: `Last day (UTC, included); at most ${MAX_REPORT_DAYS} days after from` },
+            { name: 'collection', in: 'query', schema: { type: 'string' }, description: 'Only works that were in this collection when used' },
+            { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
+            { name: 'table', in: 'query', schema: { enum: [...STATS_TABLES], default: 'works' }, description: 'Which table a CSV holds (JSON has them all)' },
+          ],
+          responses: {
+            200: {
+              description:
+                'JSON: `from`, `to`, `collectionId`, `totals`, `days`, `works` (with titles), `collections`, `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
+            },
+            400: problem,
+            401: problem,
+            403: problem,
+            503: problem,
+          },
         },
       },
       '/api/search': {
