@@ -53,7 +53,7 @@ export function sessionHash(salt: Buffer, sessionKey: string): string {
 }
 
 export interface AccessLogCounts {
-  /** Waiting in memory for the next flush. */
+  /** In memory: waiting for the next flush, or being appended. */
   buffered: number;
   /** Appended to the log since the server started. */
   written: number;
@@ -88,6 +88,10 @@ export class AccessLog {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Events taken from the buffer whose append has not answered yet. */
+  private inFlight = 0;
+  /** Set when stop gave up waiting: what answers later was counted as dropped already. */
+  private abandoned = false;
   private last: bigint | null = null;
 
   constructor(private readonly options: AccessLogOptions) {}
@@ -110,7 +114,7 @@ export class AccessLog {
   }
 
   counts(): AccessLogCounts {
-    return { buffered: this.buffer.length, written: this.written, dropped: { ...this.dropped } };
+    return { buffered: this.buffer.length + this.inFlight, written: this.written, dropped: { ...this.dropped } };
   }
 
   /** Position of the last access event appended, or null before the first: what statistics wait for. */
@@ -141,16 +145,24 @@ export class AccessLog {
     const outcome = await Promise.race([done.then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.options.logger.warn({ events: this.buffer.length }, 'access events not written before stop: dropped');
-      this.dropped.failed += this.buffer.length;
+      const lost = this.buffer.length + this.inFlight;
+      this.options.logger.warn({ events: lost }, 'access events not written before stop: dropped');
+      this.dropped.failed += lost;
       this.buffer = [];
+      this.inFlight = 0;
+      this.abandoned = true;
     }
   }
 
   private async drain(): Promise<void> {
-    while (this.buffer.length > 0) {
+    while (this.buffer.length > 0 && !this.abandoned) {
       const batch = this.buffer.splice(0, this.options.batchSize);
-      await this.append(batch);
+      this.inFlight += batch.length;
+      try {
+        await this.append(batch);
+      } finally {
+        if (!this.abandoned) this.inFlight -= batch.length;
+      }
     }
   }
 
@@ -175,9 +187,11 @@ export class AccessLog {
     for (const [day, events] of byDay) {
       try {
         const result = await appendOnce(this.options.store, accessStream(day), events, 'any');
+        if (this.abandoned) return;
         this.written += events.length;
         if (this.last === null || result.position > this.last) this.last = result.position;
       } catch (err) {
+        if (this.abandoned) return;
         this.dropped.failed += events.length;
         this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), events: events.length }, 'access events not written: dropped');
       }
