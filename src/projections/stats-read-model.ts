@@ -18,6 +18,9 @@ import { csvDocument } from './report-csv.ts';
  * - Staff use counts too and is also shown on its own (`staffViews`, `staffDownloads`), so a
  *   report can quote readers' use alone.
  * - Everything here is for staff: it names confidential works.
+ * - Counters are not idempotent by themselves: they rely on the runtime applying a batch in the
+ *   transaction that moves the checkpoint, under compare-and-set (applyBatch), so a batch offered
+ *   twice (a server and an online rebuild) is applied once.
  */
 const ACCESS_TYPES: string[] = [...ACCESS_EVENT_TYPES];
 
