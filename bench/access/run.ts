@@ -18,7 +18,8 @@
  *    searches are, so the on-run exercises the whole events path (buffer, batched appends to
  *    the log, the statistics projection) while tiles are served. Every response must be a 200
  *    with a body, or the run is INVALID.
- *  - Each run: `thukho serve` started fresh with the setting, 3 s of unmeasured warm-up (tile
+ *  - Each run: `thukho serve` started fresh with the setting (and THUKHO_OCR=off: no page is
+ *    being read by OCR in the background of one run and not the other), 3 s of unmeasured warm-up (tile
  *    caches), a wait for a quiet machine, then the measured run. Rounds alternate the order
  *    (on, off / off, on) so that a drift of the shared machine does not favour one side; the
  *    ratio is of the medians. Events/s written: /health's access.written before and after.
@@ -48,6 +49,8 @@ const WARMUP_SECONDS = 3;
 const WIDTH = 3000;
 const HEIGHT = 4000;
 const TARGET = 0.95;
+/** No OCR worker: reading the uploaded pages would take a core from whichever run comes first. */
+const QUIET = { THUKHO_OCR: 'off' };
 
 type Kind = 'tile' | 'manifest' | 'download' | 'search';
 interface Load {
@@ -173,7 +176,7 @@ async function drive(base: string, load: Load, seconds: number): Promise<{ count
 }
 
 async function measure(dataDir: string, queuePrefix: string, workDir: string, mode: RunResult['mode'], load: Load): Promise<RunResult> {
-  const server = await startThukho(dataDir, queuePrefix, workDir, { THUKHO_ACCESS_EVENTS: mode === 'off' ? 'off' : 'on' });
+  const server = await startThukho(dataDir, queuePrefix, workDir, { ...QUIET, THUKHO_ACCESS_EVENTS: mode === 'off' ? 'off' : 'on' });
   try {
     await drive(server.baseUrl, load, WARMUP_SECONDS);
     await waitQuiet();
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
   try {
     log(`bench:access — ${os.cpus().length} cores, ${CONCURRENCY} concurrent, ${SECONDS} s per run, ${ROUNDS} round(s); work dir ${workDir}`);
     const token = createStaffToken(dataDir, queuePrefix);
-    const setupServer = await startThukho(dataDir, queuePrefix, workDir);
+    const setupServer = await startThukho(dataDir, queuePrefix, workDir, QUIET);
     let works;
     try {
       works = await prepare(setupServer, token);
