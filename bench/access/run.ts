@@ -3,7 +3,7 @@
  * (THUKHO_ACCESS_EVENTS=on, the default) and off, under the same load, and the ratio on/off
  * against the target (≥ 0.95×); and how many access events per second reach the log.
  *
- *   npm run bench:access                       2 rounds × (on, off), 20 s each, 16 concurrent
+ *   npm run bench:access                       3 rounds × (on, off), 15 s each, 16 concurrent
  *   npm run bench:access -- --seconds=10 --rounds=1 --concurrency=8
  *
  * Method.
@@ -42,8 +42,8 @@ const arg = (name: string, fallback: number) => {
   const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return raw === undefined ? fallback : Number(raw);
 };
-const SECONDS = arg('seconds', 20);
-const ROUNDS = arg('rounds', 2);
+const SECONDS = arg('seconds', 15);
+const ROUNDS = arg('rounds', 3);
 const CONCURRENCY = arg('concurrency', 16);
 const WARMUP_SECONDS = 3;
 const WIDTH = 3000;
