@@ -82,7 +82,7 @@ const EnvSchema = z.object({
   THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
   THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
   THUKHO_ACCESS_EVENTS: z.enum(['on', 'off']).default('on'),
-  THUKHO_ACCESS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  THUKHO_ACCESS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(5000),
   THUKHO_ACCESS_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 });
 
@@ -174,7 +174,10 @@ export interface Config {
   /** Access events for usage statistics (ObjectViewed, FileDownloaded, SearchPerformed): see application/access-log.ts. */
   accessEvents: {
     enabled: boolean;
-    /** How often the buffer is appended to the log. */
+    /**
+     * How often the buffer is appended to the log. Each append is one fsync of the log on the
+     * server's thread: every 5 s keeps that off the tiles' way (GET /api/stats flushes first).
+     */
     flushEveryMs: number;
     /** Events held in memory at most; more are dropped (and counted) rather than slow a reader. */
     maxBuffered: number;

@@ -188,8 +188,8 @@ async function measure(dataDir: string, queuePrefix: string, workDir: string, mo
     const self = process.cpuUsage(self0);
     const busy = machineBusy() - busy0;
     const serverCpu = groupCpuSeconds(server.group.pgid) - cpu0;
-    // What the server wrote while the load ran (its flush interval is 1 s: the last second's events land after).
-    await sleep(1500);
+    // What the server wrote while the load ran (it appends every 5 s: the last seconds' events land after).
+    await sleep(5500);
     const after = await health(server.baseUrl);
     const othersCpu = Math.max(0, busy - serverCpu - (self.user + self.system) / 1e6);
     const sorted = [...r.tileMs].sort((a, b) => a - b);

@@ -14,7 +14,7 @@ import { requireRepository } from './repository.ts';
  * statistics for the province's periodic reports (see statsReport). The statistics and the
  * object read model (for titles) are brought up to the end of the log first, so that the
  * report is complete whether or not a server is running. Access events a running server
- * still holds in memory (at most a second's worth by default) are not in the log yet.
+ * still holds in memory (at most 5 s worth by default) are not in the log yet.
  */
 export function statsCommand(): Command {
   return new Command('stats')
