@@ -19,6 +19,7 @@ import { SealRefusedError, sealNow } from './eventstore/seal.ts';
 import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
 import { fixityCommand } from './cli/fixity-command.ts';
 import { auditReportCommand } from './cli/audit-report-command.ts';
+import { statsCommand } from './cli/stats-command.ts';
 import { exportLogCommand } from './cli/export-log-command.ts';
 import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
 import { ocrCommand } from './cli/ocr-command.ts';
@@ -140,6 +141,7 @@ program.addCommand(
   }),
 );
 program.addCommand(auditReportCommand());
+program.addCommand(statsCommand());
 program.addCommand(exportLogCommand());
 program.addCommand(replicasCommand());
 program.addCommand(ocrCommand());
@@ -188,7 +190,7 @@ program
 program
   .command('rebuild')
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
-  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, page-text, search, or "all"')
+  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, page-text, stats, search, or "all"')
   .action(async (name: string) => {
     const cfg = config();
     const PROJECTIONS = projectionsFor(cfg);

@@ -104,6 +104,9 @@ const EnvSchema = z.object({
   THUKHO_SIGN_IN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   THUKHO_SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
   THUKHO_SIGN_IN_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  THUKHO_ACCESS_EVENTS: z.enum(['on', 'off']).default('on'),
+  THUKHO_ACCESS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(5000),
+  THUKHO_ACCESS_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 });
 
 export interface Config {
@@ -212,6 +215,17 @@ export interface Config {
   };
   /** Failed sign-ins allowed per account and per client address within the window, before 429. */
   signIn: { perAccount: number; perAddress: number; windowSeconds: number };
+  /** Access events for usage statistics (ObjectViewed, FileDownloaded, SearchPerformed): see application/access-log.ts. */
+  accessEvents: {
+    enabled: boolean;
+    /**
+     * How often the buffer is appended to the log. Each append is one fsync of the log on the
+     * server's thread: every 5 s keeps that off the tiles' way (GET /api/stats flushes first).
+     */
+    flushEveryMs: number;
+    /** Events held in memory at most; more are dropped (and counted) rather than slow a reader. */
+    maxBuffered: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -361,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: e.THUKHO_SIGN_IN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: e.THUKHO_SIGN_IN_WINDOW_MINUTES * 60,
     },
+    accessEvents: { enabled: e.THUKHO_ACCESS_EVENTS === 'on', flushEveryMs: e.THUKHO_ACCESS_FLUSH_MS, maxBuffered: e.THUKHO_ACCESS_BUFFER },
   };
 }
 

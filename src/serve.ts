@@ -40,6 +40,8 @@ import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection
 import { type QueueDepth, readQueueStatus } from './queue/queue-status.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
+import { AccessLog } from './application/access-log.ts';
+import { RedisDailySalts } from './queue/access-salts.ts';
 import type { SearchIndex } from './search/port.ts';
 
 /**
@@ -147,6 +149,18 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   await redisClient.connect().catch(() => {});
 
   const metrics = new Metrics();
+  // Off (THUKHO_ACCESS_EVENTS=off): no access events, no usage statistics (and the bench's baseline).
+  const access = config.accessEvents.enabled
+    ? new AccessLog({
+        store,
+        salts: new RedisDailySalts(redisClient, config.queuePrefix, logger),
+        logger,
+        maxBuffered: config.accessEvents.maxBuffered,
+        flushEveryMs: config.accessEvents.flushEveryMs,
+        batchSize: 500,
+      })
+    : null;
+  access?.start();
   const projections = Object.values(projectionsFor(config)).map((p) => new ProjectionRunner(store, readDb, p, logger));
   // The object read model's runner: writes wait on it (read-your-writes), caches watch it.
   const objects = projections.find((p) => p.projection.name === 'objects')!;
@@ -212,6 +226,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     },
   });
 
+  let accessSeen = { written: 0, full: 0, failed: 0 };
   metrics.onCollect(async () => {
     const head = await store.headPosition().catch(() => null);
     if (head !== null) metrics.set('thukho_eventstore_head_position', 'Global position of the newest event', {}, Number(head));
@@ -239,6 +254,17 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const renders = renderBudget.load;
     metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'running' }, renders.running);
     metrics.set('thukho_iiif_renders', 'Image renders (not pre-cut, not cached) running or waiting for a turn', { state: 'waiting' }, renders.queued);
+    if (access) {
+      const counts = access.counts();
+      metrics.set('thukho_access_events_buffered', 'Access events waiting in memory to be appended', {}, counts.buffered);
+      // Counters kept by the access log; each scrape adds what happened since the last one.
+      const seen = { written: counts.written, full: counts.dropped.full, failed: counts.dropped.failed };
+      metrics.inc('thukho_access_events_written_total', 'Access events appended to the log', {}, seen.written - accessSeen.written);
+      for (const reason of ['full', 'failed'] as const) {
+        metrics.inc('thukho_access_events_dropped_total', 'Access events lost: buffer full (the log was slow) or the append failed', { reason }, seen[reason] - accessSeen[reason]);
+      }
+      accessSeen = seen;
+    }
     const outbox = outboxCounts(readDb);
     for (const state of ['pending', 'enqueued'] as const) {
       metrics.set('thukho_dispatch_jobs', 'Background jobs caused by events and not yet finished, by state', { state }, outbox[state]);
@@ -263,6 +289,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     metrics,
     ingest,
     images,
+    access,
     lastAudit: async () => {
       const raw = await redisClient.get(lastAuditKey(config.queuePrefix)).catch(() => null);
       if (!raw) return null;
@@ -328,6 +355,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       // would break the 10 s stop.
       await Promise.all(children.map((c) => c.stop()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No request can record any more: what is buffered goes to the log before it closes.
+      await access?.stop();
       await pump.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.

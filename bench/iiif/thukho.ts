@@ -81,11 +81,11 @@ export function createStaffToken(dataDir: string, queuePrefix: string): string {
   return token;
 }
 
-/** `thukho serve` (with its workers); resolves when /health answers 200. No image request is sent. */
-export async function startThukho(dataDir: string, queuePrefix: string, workDir: string): Promise<ThukhoServer> {
+/** `thukho serve` (with its workers); resolves when /health answers 200. No image request is sent. `extraEnv`: more THUKHO_* settings. */
+export async function startThukho(dataDir: string, queuePrefix: string, workDir: string, extraEnv: Record<string, string> = {}): Promise<ThukhoServer> {
   const port = await freePort();
   const logPath = join(workDir, 'thukho-serve.log');
-  const group = startGroup('thukho serve', process.execPath, [BIN, 'serve'], { cwd: REPO, env: env(dataDir, queuePrefix, { THUKHO_PORT: String(port) }), logPath });
+  const group = startGroup('thukho serve', process.execPath, [BIN, 'serve'], { cwd: REPO, env: env(dataDir, queuePrefix, { ...extraEnv, THUKHO_PORT: String(port) }), logPath });
   try {
     await waitForPort(port, 60_000, group);
     const baseUrl = `http://127.0.0.1:${port}`;

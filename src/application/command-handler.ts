@@ -84,7 +84,7 @@ export function envelope<E extends DomainEvent>(events: E[], context: CommandCon
  * either wrote them (and recognises the ids: EventStoreDB and our SQLite log are idempotent
  * by event id) or did not, and either way the log ends up with them once.
  */
-export async function appendOnce(store: EventStore, streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+export async function appendOnce(store: Pick<EventStore, 'append'>, streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await store.append(streamId, events, expected);

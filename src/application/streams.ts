@@ -7,3 +7,6 @@ export const preservationStream = (objectId: string) => `preservation-${objectId
 export const collectionStream = (collectionId: string) => `collection-${collectionId}`;
 /** Summaries of a work's machine facts (PreservationSummarized), derived, to start a fold from. */
 export const factsSummaryStream = (objectId: string) => `facts-summary-${objectId}`;
+/** What readers did on one UTC day (ObjectViewed, FileDownloaded, SearchPerformed): `access-2026-12-04`. */
+export const accessStream = (day: string) => `access-${day}`;
+export const ACCESS_STREAM_PREFIX = 'access-';

@@ -80,6 +80,8 @@ export const StorageRootRef = z.object({ label: z.string().min(1).max(100), path
 
 /** A page holds a few thousand characters; a dense newspaper page some tens of thousands. */
 export const PAGE_TEXT_MAX_CHARS = 200_000;
+/** A search query is recorded up to this length: enough for any real search, bounded for a crafted one. */
+export const SEARCH_QUERY_MAX_CHARS = 500;
 
 const WordBox = z
   .object({
@@ -298,6 +300,35 @@ export const eventSchemas = {
    */
   ApiTokenIssued: z.object({ userId: Id, tokenName: TokenName, tokenHash: Sha256, role: z.enum(ROLES).optional() }),
   ApiTokenRevoked: z.object({ userId: Id, tokenName: TokenName }),
+  /**
+   * Access events (`access-<yyyy-mm-dd>` streams, UTC day): what readers used, for the
+   * library's usage statistics. No person in them: the envelope's actor is the role and a
+   * salted session hash whose salt changes every day and is never written down.
+   * A work was opened: its manifest fetched (by our reading room or any IIIF viewer), or the
+   * page of a work with no images to show opened. `collectionId` is the work's collection
+   * when it was opened, so that statistics per collection keep history as it was.
+   */
+  ObjectViewed: z.object({
+    objectId: Id,
+    collectionId: Id.optional(),
+    accessLevel: AccessLevel,
+    via: z.enum(['manifest', 'page']),
+  }),
+  /** An original (a master or a supplement) was downloaded. Tiles and renders are not downloads: too many, and not a copy of the file. */
+  FileDownloaded: z.object({
+    objectId: Id,
+    fileId: Id,
+    collectionId: Id.optional(),
+    accessLevel: AccessLevel,
+    bytes: z.number().int().nonnegative(),
+  }),
+  /** A search was run (its first page; the next pages are the same search). */
+  SearchPerformed: z.object({
+    query: z.string().max(SEARCH_QUERY_MAX_CHARS),
+    filters: z.record(z.string().max(50), z.array(z.string().max(200)).max(20)),
+    results: z.number().int().nonnegative(),
+    surface: z.enum(['site', 'api']),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -351,6 +382,9 @@ export const USER_EVENT_TYPES = [
   'ApiTokenRevoked',
 ] as const satisfies readonly EventType[];
 export type UserEvent = Extract<DomainEvent, { type: (typeof USER_EVENT_TYPES)[number] }>;
+/** What readers did: the `access-<yyyy-mm-dd>` streams, appended in batches off the request path. */
+export const ACCESS_EVENT_TYPES = ['ObjectViewed', 'FileDownloaded', 'SearchPerformed'] as const satisfies readonly EventType[];
+export type AccessEvent = Extract<DomainEvent, { type: (typeof ACCESS_EVENT_TYPES)[number] }>;
 
 /** Current payload version of each type. Bump it together with a new upcaster. */
 export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
@@ -381,6 +415,9 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   UserPasswordSet: 1,
   ApiTokenIssued: 1,
   ApiTokenRevoked: 1,
+  ObjectViewed: 1,
+  FileDownloaded: 1,
+  SearchPerformed: 1,
 };
 
 type Upcaster = (data: unknown) => unknown;
@@ -440,6 +477,11 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   UserPasswordSet: 'metadata modification',
   ApiTokenIssued: 'metadata modification',
   ApiTokenRevoked: 'metadata modification',
+  // PREMIS 3 has terms for use: showing a work to a reader is "displaying", handing out a
+  // copy of a file "dissemination". A search shows records, not a work: the nearest term.
+  ObjectViewed: 'displaying',
+  FileDownloaded: 'dissemination',
+  SearchPerformed: 'displaying',
 };
 
 export function isEventType(type: string): type is EventType {

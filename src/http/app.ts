@@ -21,6 +21,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { searchRoutes } from './routes/search.ts';
 import { siteRoutes } from './routes/site.ts';
+import { statsRoutes } from './routes/stats.ts';
 import type { AppServices } from './services.ts';
 
 /** Every method some route answers (named in the 501 answer). */
@@ -116,7 +117,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
+import { MAX_REPORT_DAYS, STATS_TABLES } from '../projections/stats-read-model.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
 import { CreateObjectBody, EditObjectBody, ReorderBody, WithdrawBody } from './routes/objects.ts';
 
@@ -82,6 +83,31 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           summary: 'Who this browser is signed in as, and the CSRF token its scripts send back (X-CSRF-Token) with a write',
           security: [{}, { session: [] }],
           responses: { 200: { description: '{ signedIn, role, user?, csrfToken? }' } },
+        },
+      },
+      '/api/stats': {
+        get: {
+          summary: 'Usage statistics for a period (staff): views and downloads per work, collection and day; top searches; searches without results',
+          description:
+            'Folded from the access events (`access-<yyyy-mm-dd>` streams, UTC days). `views` counts every opening of a work (its manifest fetched, or the page of a work without images); `sessions` counts each session once per work and day; staff use is included and also given on its own. Searches are library-wide, counted by their folded text (diacritics and đ folded), first pages only. No person is in the log: only a role and a session hash that changes every day. Events recorded before the request are included.',
+          security: bearer,
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'First day (UTC), YYYY-MM-DD' },
+            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: `Last day (UTC, included); at most ${MAX_REPORT_DAYS} days after from` },
+            { name: 'collection', in: 'query', schema: { type: 'string' }, description: 'Only works that were in this collection when used' },
+            { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
+            { name: 'table', in: 'query', schema: { enum: [...STATS_TABLES], default: 'works' }, description: 'Which table a CSV holds (JSON has them all)' },
+          ],
+          responses: {
+            200: {
+              description:
+                'JSON: `from`, `to`, `collectionId`, `totals`, `days`, `works` (with titles), `collections`, `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
+            },
+            400: problem,
+            401: problem,
+            403: problem,
+            503: problem,
+          },
         },
       },
       '/api/search': {

@@ -1,6 +1,6 @@
 import type { Viewer } from '../domain/access-policy.ts';
 import { BASE_PLACEHOLDER } from '../projections/manifest-read-model.ts';
-import { parseSearchQuery, type PageHit, type SearchIndex, type SearchResult, visibilityFor, type WorkHit } from '../search/port.ts';
+import { parseSearchQuery, type PageHit, type SearchIndex, type SearchQuery, type SearchResult, visibilityFor, type WorkHit } from '../search/port.ts';
 
 /**
  * One search as the site and the API ask it: the viewer's visibility from the one access
@@ -25,10 +25,17 @@ export function readerUrl(base: string, workId: string, hit: Pick<PageHit, 'orde
   return `${base}/objects/${workId}?page=${hit.order + 1}${hit.xywh ? `&xywh=${hit.xywh}` : ''}`;
 }
 
-/** Throws SearchQueryError for input the viewer must change. */
-export async function runSearch(index: SearchIndex, input: unknown, viewer: Viewer, base: string): Promise<ShownResult> {
+/** Throws SearchQueryError for input the viewer must change. `searched` hears of each search run (for access events). */
+export async function runSearch(
+  index: SearchIndex,
+  input: unknown,
+  viewer: Viewer,
+  base: string,
+  searched?: (query: SearchQuery, result: SearchResult) => void,
+): Promise<ShownResult> {
   const query = parseSearchQuery(input, visibilityFor(viewer));
   const result = await index.search(query);
+  searched?.(query, result);
   return {
     ...result,
     hits: result.hits.map((h) => ({

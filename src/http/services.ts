@@ -8,6 +8,7 @@ import type { SearchProjectionRunner } from '../projections/search-runner.ts';
 import type { AuditResult } from '../queue/queues.ts';
 import type { QueueStatus } from '../queue/queue-status.ts';
 import type { ImageService } from '../iiif/image-service.ts';
+import type { AccessLog } from '../application/access-log.ts';
 import type { Metrics } from './metrics.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
@@ -29,6 +30,8 @@ export interface AppServices {
   metrics: Metrics;
   ingest: IngestServices;
   images: ImageService;
+  /** Where access events go (null when THUKHO_ACCESS_EVENTS=off). */
+  access: AccessLog | null;
   /** Every queue's depth and the OCR jobs that failed last (throws when redis does not answer). */
   queueStatus: () => Promise<QueueStatus>;
   /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */

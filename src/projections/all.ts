@@ -5,6 +5,7 @@ import { manifestReadModel } from './manifest-read-model.ts';
 import { objectReadModel } from './object-read-model.ts';
 import { pageTextReadModel } from './page-text-read-model.ts';
 import type { Projection } from './projection.ts';
+import { statsReadModel } from './stats-read-model.ts';
 import { userReadModel } from './user-read-model.ts';
 
 /** Every projection a server runs and `thukho rebuild` can replay, by name. */
@@ -16,5 +17,6 @@ export function projectionsFor(config: Config): Record<string, Projection> {
     dispatcher: dispatcher({ replicate: config.replicas.length > 0 }),
     fixity: fixityReadModel,
     'page-text': pageTextReadModel,
+    stats: statsReadModel,
   };
 }

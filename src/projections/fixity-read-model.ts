@@ -4,6 +4,7 @@ import { type EventType, type FixityFailure, type FixityTarget, isEventType, par
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import type { Projection } from './projection.ts';
+import { csvDocument } from './report-csv.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
 /**
@@ -656,11 +657,6 @@ const CSV_COLUMNS: Array<[keyof Omit<AuditRow, 'collectionId'>, string]> = [
   ['bytesVerified', 'Số byte đã xác minh / Bytes verified'],
 ];
 
-const csvField = (v: string | number) => {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 /**
  * The report as CSV: a header row, one row per collection, the total last. UTF-8 with a BOM
  * and CRLF line ends, so that a spreadsheet opened by double-click shows the diacritics.
@@ -673,9 +669,9 @@ export interface ReportSeal {
 }
 
 export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }): string {
-  const lines = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
-  for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => String(row[k]))]);
-  lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => String(report.total[k]))]);
+  const lines: Array<Array<string | number>> = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
+  for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+  lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => report.total[k])]);
   if (report.seal) lines.push(['Niêm phong nhật ký / Log seal', report.seal.merkleRoot, `position ${report.seal.position}`, report.seal.sealedAt]);
-  return `\uFEFF${lines.map((l) => l.map(csvField).join(',')).join('\r\n')}\r\n`;
+  return csvDocument(lines);
 }

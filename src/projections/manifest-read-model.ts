@@ -400,7 +400,7 @@ export function renderStoredJson(stored: string, values: { base: string; institu
 }
 
 export type ManifestLookup =
-  | { status: 'ok'; json: string; etag: string; revision: number; access: AccessAllowed }
+  | { status: 'ok'; json: string; etag: string; revision: number; access: AccessAllowed; accessLevel: AccessLevel }
   /** Registered, allowed, but without any image yet: there is no valid manifest to give. */
   | { status: 'empty'; access: AccessAllowed }
   | { status: 'refused'; refusal: AccessRefusal; withdrawnReason?: string };
@@ -418,7 +418,7 @@ export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, 
     return { status: 'refused', refusal: access.outcome, ...(access.outcome === 'gone' && row.withdrawn_reason ? { withdrawnReason: row.withdrawn_reason } : {}) };
   }
   if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', access };
-  return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, access };
+  return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, access, accessLevel: row.access_level };
 }
 
 /** The page image behind each canvas of a work's manifest, in canvas order. */

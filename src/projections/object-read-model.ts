@@ -360,3 +360,9 @@ export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile
     };
   };
 }
+
+/** A prepared lookup of the collection a work is in now (one indexed read; called for each access event). */
+export function workCollectionLookup(db: ReadModelDb): (objectId: string) => string | undefined {
+  const stmt = db.prepare<[string], { collection_id: string | null }>('SELECT collection_id FROM objects WHERE id = ?');
+  return (objectId) => stmt.get(objectId)?.collection_id ?? undefined;
+}

@@ -23,6 +23,7 @@ const READ_ONLY: string[][] = [
   ['verify', '--json'],
   ['fixity', '--all'],
   ['audit-report', '--from', '2026-01-01', '--to', '2026-06-30'],
+  ['stats', '--from', '2026-01-01', '--to', '2026-06-30'],
   ['seal'],
   ['rebuild', 'all'],
   ['export-bag', 'truyen-kieu', '/nonexistent-out'],

@@ -15,6 +15,7 @@ import { fileFromMultipart } from '../multipart.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { commandContext } from './objects.ts';
+import { accessRecorder } from '../access-events.ts';
 
 /**
  * File upload and download. Uploads stream straight to staging: `multipart/form-data` with
@@ -35,6 +36,7 @@ function hexToBase64(hex: string): string {
 export function fileRoutes(services: AppServices): Router {
   const router = new Router();
   const { ingest, readDb, objects } = services;
+  const recorder = accessRecorder(services.access, readDb);
 
   router.post('/api/objects/:id/files', async (ctx: Context) => {
     // Whatever happens, do not keep reading a body we will not use.
@@ -94,7 +96,7 @@ export function fileRoutes(services: AppServices): Router {
     const { object } = objectAccess(ctx, findObject(readDb, objectId, authOf(ctx).viewer, what), notFound);
     const file = object.files.find((f) => f.fileId === fileId);
     if (!file) throw notFound();
-    return { objectId, file };
+    return { objectId, file, accessLevel: object.accessLevel };
   };
 
   router.get('/api/objects/:id/files/:fileId', async (ctx) => {
@@ -103,13 +105,15 @@ export function fileRoutes(services: AppServices): Router {
   });
 
   router.get('/api/objects/:id/files/:fileId/content', async (ctx) => {
-    const { file } = lookup(ctx, 'content');
+    const { objectId, file, accessLevel } = lookup(ctx, 'content');
     const path = await ingest.ocfl.contentFile(file.storage.ocflObjectId, `${file.fileId}/${file.name}`);
     const facts = await stat(path);
     // RFC 9530: lets the client check what it received against what we preserved.
     ctx.set('Repr-Digest', `sha-512=:${hexToBase64(file.digests.sha512)}:, sha-256=:${hexToBase64(file.digests.sha256)}:`);
     ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
     if (notModified(ctx, `"${file.digests.sha256}"`)) return;
+    // A copy handed out (a 304 hands out nothing).
+    recorder.downloaded(ctx, objectId, file.fileId, accessLevel, facts.size);
     ctx.type = file.mediaType;
     ctx.length = facts.size;
     ctx.body = createReadStream(path);

@@ -156,6 +156,17 @@ const CHECKS: HealthCheck[] = [
     },
   },
   {
+    // Access events for usage statistics: what waits in memory, what reached the log, and what
+    // was dropped rather than slow a reader (the buffer was full, or the log failed). Counts
+    // since the server started; dropping is not a fault of the service, reading goes on.
+    name: 'access',
+    run: (services) => {
+      if (!services.access) return { level: 'ok', summary: { status: 'off' } };
+      const { buffered, written, dropped } = services.access.counts();
+      return { level: 'ok', summary: { status: 'on', buffered, written, dropped: dropped.full + dropped.failed, droppedBecause: dropped } };
+    },
+  },
+  {
     // Background work the log has asked for and whose outcome is not in the log yet.
     name: 'jobs',
     run: (services) => {

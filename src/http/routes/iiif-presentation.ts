@@ -12,6 +12,7 @@ import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import type { ReadModelDb } from '../../projections/read-model-db.ts';
 import type { AppServices } from '../services.ts';
+import { accessRecorder } from '../access-events.ts';
 
 /**
  * IIIF Presentation 3: manifests (built by the manifests projection, served as stored text)
@@ -118,10 +119,13 @@ export function presentationRoutes(services: AppServices): Router {
   const router = new Router();
   const { readDb, config } = services;
   const institution = config.institution;
+  const recorder = accessRecorder(services.access, readDb);
 
   router.get('/iiif/manifest/:objectId', async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const found = allowedManifest(ctx, readDb, objectId, 'record');
+    // A viewer opening the work: our reading room, or any IIIF client (a 304 is a reopening).
+    recorder.viewed(ctx, objectId, found.accessLevel, 'manifest');
     const base = publicBase(services.config.publicUrl, ctx);
     // The stored ETag names the template; base and institution complete the representation.
     const etag = `"${shortHash(found.etag, base, institution)}"`;

@@ -5,6 +5,7 @@ import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import { runSearch } from '../search-results.ts';
 import type { AppServices } from '../services.ts';
+import { accessRecorder } from '../access-events.ts';
 
 /**
  * `GET /api/search?q=&page=&per_page=&sort=&filter[NAME]=VALUE`: the search index as JSON,
@@ -52,10 +53,13 @@ export function searchInput(raw: string): Record<string, unknown> {
 
 export function searchRoutes(services: AppServices): Router {
   const router = new Router();
+  const recorder = accessRecorder(services.access, services.readDb);
   router.get('/api/search', async (ctx) => {
     const input = searchInput(ctx.querystring);
     try {
-      ctx.body = await runSearch(services.search.index, input, authOf(ctx).viewer, publicBase(services.config.publicUrl, ctx));
+      ctx.body = await runSearch(services.search.index, input, authOf(ctx).viewer, publicBase(services.config.publicUrl, ctx), (query, result) =>
+        recorder.searched(ctx, query, result.total, 'api'),
+      );
     } catch (err) {
       if (err instanceof SearchQueryError) throw invalid(err.messages, err.issues);
       throw err;

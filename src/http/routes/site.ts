@@ -11,6 +11,7 @@ import { notModified } from '../etag.ts';
 import { publicBase } from '../public-base.ts';
 import { nomFontRoute } from './nom-font.ts';
 import { signInRoutes } from './sign-in.ts';
+import { accessRecorder } from '../access-events.ts';
 import type { AppServices } from '../services.ts';
 import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
@@ -85,6 +86,7 @@ export function siteRoutes(services: AppServices): Router {
   const { readDb, config, logger } = services;
   const assets: AssetStore = assetStore(logger);
   const fonts = nomFonts({ ...config.nomFont, logger });
+  const recorder = accessRecorder(services.access, readDb);
 
   const publicOrigin = config.publicUrl ? new URL(config.publicUrl).origin : undefined;
 
@@ -177,7 +179,7 @@ export function siteRoutes(services: AppServices): Router {
     return homePage(page, { collections, recent });
   }));
 
-  router.get('/search', route(async ({ page, params, viewer }) => {
+  router.get('/search', route(async ({ ctx, page, params, viewer }) => {
     const q = parseSearchQuery(params.get('q'));
     const pageNumber = parsePage(params.get('page'));
     const shown: SiteSearchParams = { q: q || undefined };
@@ -193,7 +195,9 @@ export function siteRoutes(services: AppServices): Router {
     let result;
     try {
       // Links on the site stay relative to it.
-      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '');
+      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '', (query, found) =>
+        recorder.searched(ctx, query, found.total, 'site'),
+      );
     } catch (err) {
       if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
       if (err instanceof SearchUnavailableError) throw new PageError(503, { vi: 'Tìm kiếm tạm ngừng', en: 'Search unavailable' }, err.messages);
@@ -253,6 +257,8 @@ export function siteRoutes(services: AppServices): Router {
     const pdfs = pdfOriginals(object);
     const originals = access.download ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
     const shown = readable && hasImages(object);
+    // With images shown, the reading room on this page fetches the manifest: that is the view.
+    if (!shown) recorder.viewed(ctx, object.id, object.accessLevel, 'page');
     return objectPage(page, {
       object,
       hasImages: shown,
