@@ -14,6 +14,15 @@ export type Role = (typeof ROLES)[number];
 export const ACCOUNT_ROLES = ['reader', 'auditor', 'curator', 'admin'] as const satisfies readonly Role[];
 export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
+/**
+ * A role as an event's envelope names it: logs written before these roles say `staff` (now
+ * `curator`); anything else unknown is taken for the anonymous visitor, who may least.
+ */
+export function roleFromLog(value: string): Role {
+  if (value === 'staff') return 'curator';
+  return (ROLES as readonly string[]).includes(value) ? (value as Role) : 'public';
+}
+
 export interface Viewer {
   role: Role;
   /** True when the request comes from the reading room's IP ranges. */

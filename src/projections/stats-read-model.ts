@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isStaff, type Role } from '../domain/access-policy.ts';
+import { isStaff, roleFromLog } from '../domain/access-policy.ts';
 import { type AccessEvent, ACCESS_EVENT_TYPES, isEventType, parseEventData } from '../domain/events.ts';
 import { ACCESS_STREAM_PREFIX } from '../application/streams.ts';
 import { indexText, tokenize } from '../search/text-folding.ts';
@@ -89,7 +89,7 @@ export const statsReadModel: Projection = {
       const event = { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as AccessEvent;
       // The stream names the UTC day the event happened on.
       const day = e.streamId.slice(ACCESS_STREAM_PREFIX.length);
-      const staff = isStaff({ role: e.metadata.actor.role as Role }) ? 1 : 0;
+      const staff = isStaff({ role: roleFromLog(e.metadata.actor.role) }) ? 1 : 0;
       switch (event.type) {
         case 'ObjectViewed': {
           const first = newSession.run(day, event.data.objectId, e.metadata.actor.id).changes;

@@ -76,7 +76,7 @@ test('a scripted browsing session: the statistics add up exactly, the log holds 
   const m1 = await get(s, '/iiif/manifest/kieu', anonA);
   t.is(m1.status, 200);
   t.is((await get(s, '/iiif/manifest/kieu', { ...anonA, 'if-none-match': m1.headers.get('etag') ?? '' })).status, 304, 'a reopening is a view too');
-  t.is((await get(s, '/iiif/manifest/dia-ba', anonA)).status, 401, 'refused: no view');
+  t.is((await get(s, `/api/objects/dia-ba/files/${diaBa}/content`, anonA)).status, 401, 'refused: no download');
   t.is((await get(s, '/iiif/manifest/mat', anonA)).status, 404, 'invisible: no view');
   t.is((await get(s, '/iiif/manifest/kieu', anonA, 'HEAD')).status, 200, 'HEAD: no view');
   const original = await get(s, `/api/objects/kieu/files/${kieu}/content`, anonA);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { decideAccess } from '../../src/domain/access-decision.ts';
-import { ACCOUNT_ROLES, canReadStatistics, canWrite, isStaff, type Role, ROLES, roleWithin } from '../../src/domain/access-policy.ts';
+import { ACCOUNT_ROLES, canReadStatistics, canWrite, roleFromLog, isStaff, type Role, ROLES, roleWithin } from '../../src/domain/access-policy.ts';
 
 /** What each role may do, as a table: one row per role, one column per helper. */
 const TABLE: Array<[Role, { staff: boolean; write: boolean; statistics: boolean; restricted: boolean }]> = [
@@ -38,4 +38,11 @@ test('roleWithin: admin holds every role; curator and auditor hold reader but no
   t.false(within('auditor', 'curator'));
   t.false(within('admin', 'curator'));
   t.false(within('reader', 'public'));
+});
+
+test('roles read back from the log: the old `staff` is a curator, an unknown role may nothing', (t) => {
+  t.is(roleFromLog('staff'), 'curator');
+  t.is(roleFromLog('auditor'), 'auditor');
+  t.is(roleFromLog('superuser'), 'public');
+  t.false(isStaff({ role: roleFromLog('superuser') }));
 });
