@@ -57,6 +57,8 @@ export const PREMIS_EVENT_TYPE_CODES: Readonly<Record<string, string>> = {
   accession: 'acc',
   creation: 'cre',
   deaccession: 'dea',
+  displaying: 'dsp',
+  dissemination: 'dis',
   'fixity check': 'fix',
   ingestion: 'ing',
   'message digest calculation': 'mes',
