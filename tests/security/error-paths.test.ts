@@ -3,10 +3,9 @@ import { readdir, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
 import { type TestServer, startTestServer } from '../helpers/server.ts';
 
 /**
@@ -16,16 +15,10 @@ import { type TestServer, startTestServer } from '../helpers/server.ts';
  * frame, a source file, a path of this machine or the error's own text. The log keeps it all.
  */
 const test = anyTest as TestFn<{ server: TestServer }>;
-const lines: Json[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Json);
-    done();
-  },
-});
+const { logger, lines } = capturedLog('error');
 
 test.before(async (t) => {
-  t.context.server = await startTestServer({}, pino({ level: 'error' }, sink));
+  t.context.server = await startTestServer({}, logger);
 });
 test.after.always(async (t) => {
   await t.context.server?.close();

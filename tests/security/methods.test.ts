@@ -3,9 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
 import { type TestServer, startTestServer } from '../helpers/server.ts';
 
 /**
@@ -15,16 +14,10 @@ import { type TestServer, startTestServer } from '../helpers/server.ts';
  * what happened; none is a 500 or an error-level line with a stack trace.
  */
 const test = anyTest as TestFn<{ server: TestServer }>;
-const lines: Json[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Json);
-    done();
-  },
-});
+const { logger, lines } = capturedLog('info');
 
 test.before(async (t) => {
-  t.context.server = await startTestServer({}, pino({ level: 'info' }, sink));
+  t.context.server = await startTestServer({}, logger);
 });
 test.after.always(async (t) => {
   await t.context.server?.close();

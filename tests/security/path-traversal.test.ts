@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import anyTest, { type TestFn } from 'ava';
-import { pino } from 'pino';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
+import { capturedLog } from '../helpers/captured-log.ts';
 import { type TestServer, startTestServer } from '../helpers/server.ts';
 
 /**
@@ -18,16 +17,10 @@ import { type TestServer, startTestServer } from '../helpers/server.ts';
  * nowhere but the store.
  */
 const test = anyTest as TestFn<{ server: TestServer }>;
-const lines: Json[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Json);
-    done();
-  },
-});
+const { logger, lines } = capturedLog('warn');
 
 test.before(async (t) => {
-  t.context.server = await startTestServer({}, pino({ level: 'warn' }, sink));
+  t.context.server = await startTestServer({}, logger);
 });
 test.after.always(async (t) => {
   await t.context.server?.close();
