@@ -15,12 +15,17 @@ export const ACCOUNT_ROLES = ['reader', 'auditor', 'curator', 'admin'] as const 
 export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
 /**
- * A role as an event's envelope names it: logs written before these roles say `staff` (now
- * `curator`); anything else unknown is taken for the anonymous visitor, who may least.
+ * Logs written before these roles name one staff role, `staff`, which could ingest and edit:
+ * today's curator. Any other value is returned as it is.
  */
+export function renamedRole(value: unknown): unknown {
+  return value === 'staff' ? 'curator' : value;
+}
+
+/** A role as an event's envelope names it; an unknown one is taken for the anonymous visitor, who may least. */
 export function roleFromLog(value: string): Role {
-  if (value === 'staff') return 'curator';
-  return (ROLES as readonly string[]).includes(value) ? (value as Role) : 'public';
+  const role = renamedRole(value);
+  return (ROLES as readonly unknown[]).includes(role) ? (role as Role) : 'public';
 }
 
 export interface Viewer {

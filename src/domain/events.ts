@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from './access-policy.ts';
+import { renamedRole, ROLES } from './access-policy.ts';
 import { AccessLevel, Id, LanguageCode, StoredMetadata, StoredMetadataChanges } from './metadata.ts';
 import { MAX_PAGES } from './page-image.ts';
 
@@ -422,13 +422,11 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
 
 type Upcaster = (data: unknown) => unknown;
 
-/**
- * v1 had one staff role, `staff`, which could ingest and edit: that is today's curator. Any
- * other value is left for the schema to judge.
- */
+/** v1 of the user events may name the old `staff` role (see renamedRole); the schema judges the rest. */
 const staffIsCurator: Upcaster = (data) => {
   const d = data as { role?: unknown };
-  return d.role === 'staff' ? { ...(data as object), role: 'curator' } : data;
+  const role = renamedRole(d.role);
+  return role === d.role ? data : { ...(data as object), role };
 };
 /** upcasters[type][n] lifts a version-n payload to version n+1. */
 export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
