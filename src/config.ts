@@ -42,6 +42,24 @@ const EnvSchema = z.object({
       }
     })
     .default([]),
+  // The viewer sites (origins) the IIIF token service gives tokens to; empty: any site.
+  THUKHO_IIIF_AUTH_ORIGINS: z
+    .string()
+    .transform((s, ctx) => {
+      const list = s.split(',').map((o) => o.trim()).filter((o) => o !== '');
+      for (const o of list) {
+        let ok = false;
+        try {
+          const url = new URL(o);
+          ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === o;
+        } catch {
+          ok = false;
+        }
+        if (!ok) ctx.addIssue({ code: 'custom', message: `"${o}" is not an origin (scheme://host[:port], nothing after); give a comma-separated list of origins` });
+      }
+      return list;
+    })
+    .default([]),
   THUKHO_EVENTSTORE: EventStoreUrl.optional(),
   THUKHO_SEARCH: SearchUrl.default('embedded'),
   REDIS_URL: z
@@ -125,6 +143,8 @@ export interface Config {
    * in. The client address is the socket's, or X-Forwarded-For's with trustProxy.
    */
   readingRoom: IpRange[];
+  /** Origins (viewer sites) the IIIF token service gives access tokens to; undefined: any. */
+  iiifAuthOrigins: string[] | undefined;
   eventStore: { kind: 'sqlite'; path: string } | { kind: 'esdb'; connectionString: string; readModelPath: string };
   search: { kind: 'embedded' } | { kind: 'typesense'; url: string };
   redisUrl: string | undefined;
@@ -313,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.THUKHO_PUBLIC_URL?.replace(/\/+$/, ''),
     trustProxy: e.THUKHO_TRUST_PROXY === 'true',
     readingRoom: e.THUKHO_READING_ROOM_CIDRS,
+    iiifAuthOrigins: e.THUKHO_IIIF_AUTH_ORIGINS.length > 0 ? e.THUKHO_IIIF_AUTH_ORIGINS : undefined,
     eventStore: es.startsWith('sqlite:')
       ? { kind: 'sqlite', path: resolve(es.slice('sqlite:'.length)) }
       : { kind: 'esdb', connectionString: es, readModelPath: join(dataDir, 'readmodel.sqlite') },

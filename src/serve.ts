@@ -12,6 +12,7 @@ import { openEventStore } from './eventstore/open.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { createApp } from './http/app.ts';
 import { resolveSessionSecret } from './http/session-secret.ts';
+import { RedisIiifTokenStore } from './http/iiif-tokens.ts';
 import { RedisSessionStore } from './http/sessions.ts';
 import { RedisSignInThrottle } from './http/sign-in-throttle.ts';
 import { Metrics } from './http/metrics.ts';
@@ -279,6 +280,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       sessions: new RedisSessionStore(redisClient, config.queuePrefix, config.sessions),
       throttle: new RedisSignInThrottle(redisClient, config.queuePrefix, config.signIn),
       cookieSecret,
+      // An hour, or the session's idle time if shorter: a viewer asks for another when it runs out.
+      iiifTokens: new RedisIiifTokenStore(redisClient, config.queuePrefix, Math.min(3600, config.sessions.idleSeconds)),
     },
     logger,
     store,

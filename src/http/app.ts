@@ -12,6 +12,7 @@ import { securityHeaders } from './security-headers.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { iiifAuthRoutes } from './routes/iiif-auth.ts';
 import { imageRoutes } from './routes/iiif-image.ts';
 import { presentationRoutes } from './routes/iiif-presentation.ts';
 import { textRoutes } from './routes/iiif-text.ts';
@@ -109,6 +110,7 @@ export function createApp(services: AppServices): Koa {
       secret: services.accounts.cookieSecret,
       logger,
       inReadingRoom: ipRangeMatcher(services.config.readingRoom),
+      iiifTokens: services.accounts.iiifTokens,
     }),
   );
   app.use(methodProblems);
@@ -117,7 +119,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -1,10 +1,11 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { canWrite, isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
+import { canReadRestricted, canWrite, isStaff, type Role, type Viewer } from '../domain/access-policy.ts';
 import { type Account, findAccount, findUserByToken } from '../projections/user-read-model.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import { readForm } from './body.ts';
 import { Problem } from './problem.ts';
+import { type IiifTokenStore, isIiifToken } from './iiif-tokens.ts';
 import { credentialStamp, type Session, type SessionStore } from './sessions.ts';
 import { sameSecret, signValue, unsignValue } from './signed-value.ts';
 
@@ -15,6 +16,13 @@ import { sameSecret, signValue, unsignValue } from './signed-value.ts';
  * treated as anonymous, so that a typo is noticed; a session cookie that no longer names a
  * live session (signed out, expired, account disabled or its role changed) is dropped and
  * the request goes on as anonymous, as a browser expects.
+ *
+ * IIIF viewers on any site (iiif/auth-services.ts) get read access to restricted images, never
+ * more: with an access token from the IIIF token service in `Authorization: Bearer iiif_…`
+ * (info.json, the probe), or with the access cookie the IIIF access service set (tiles, which
+ * a viewer loads as plain images). Both name a session and count as a reader's, whatever the
+ * account's role: a page elsewhere that a curator happens to visit cannot have it show
+ * confidential images. Both serve GET and HEAD only.
  *
  * Every request checks the account's current row in the users read model, so disabling an
  * account or changing its role ends its sessions and stops its tokens with the next request;
@@ -28,9 +36,9 @@ export interface Actor {
 export interface AuthState {
   actor: Actor;
   viewer: Viewer;
-  /** How the request was authenticated. */
-  via: 'anonymous' | 'token' | 'session';
-  /** The session's id, when signed in on the site (for per-session statistics; never logged). */
+  /** How the request was authenticated (`iiif`: an IIIF access token or the IIIF access cookie). */
+  via: 'anonymous' | 'token' | 'session' | 'iiif';
+  /** The session's id, when signed in on the site or through IIIF (for per-session statistics and IIIF tokens; never logged). */
   sessionId?: string;
   /** The session's CSRF token, for forms rendered into its pages. */
   csrfToken?: string;
@@ -40,6 +48,9 @@ export interface AuthState {
 
 export const SESSION_COOKIE = 'thukho_session';
 const SESSION_PURPOSE = 'session';
+export const IIIF_COOKIE = 'thukho_iiif';
+const IIIF_PURPOSE = 'iiif-access';
+const READS = new Set(['GET', 'HEAD']);
 
 /** Methods that change something: a cookie alone must not be enough for them (CSRF). */
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -54,6 +65,7 @@ export interface AuthDeps {
   logger: Logger;
   /** Whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
   inReadingRoom: (ip: string) => boolean;
+  iiifTokens: IiifTokenStore;
 }
 
 export function setSessionCookie(ctx: Context, secret: Buffer, session: Session | null, maxAgeSeconds: number): void {
@@ -69,6 +81,23 @@ export function setSessionCookie(ctx: Context, secret: Buffer, session: Session 
   });
 }
 
+/**
+ * The IIIF access cookie: the session's id again, signed for another purpose so that it never
+ * passes for a session cookie. Viewers on other sites load our tiles as images, which carry
+ * only SameSite=None cookies, and those must be Secure: over plain HTTP it is Lax, and works
+ * for viewers on this site (any port of this host) only.
+ */
+export function setIiifCookie(ctx: Context, secret: Buffer, sessionId: string | null, maxAgeSeconds: number): void {
+  ctx.cookies.set(IIIF_COOKIE, sessionId ? signValue(secret, IIIF_PURPOSE, sessionId) : null, {
+    path: '/',
+    httpOnly: true,
+    sameSite: ctx.secure ? 'none' : 'lax',
+    secure: ctx.secure,
+    overwrite: true,
+    ...(sessionId ? { maxAge: maxAgeSeconds * 1000 } : {}),
+  });
+}
+
 /** The session id the request's cookie names (signature checked), if any. */
 export function sessionIdOf(ctx: Context, secret: Buffer): string | undefined {
   return unsignValue(secret, SESSION_PURPOSE, ctx.cookies.get(SESSION_COOKIE));
@@ -80,17 +109,23 @@ const invalidToken = () =>
     en: 'The access token is invalid or has been revoked.',
   });
 
+const ANONYMOUS: AuthState = { actor: { id: 'anonymous', role: 'public' }, viewer: { role: 'public' }, via: 'anonymous' };
+
 /** A session lasts while its account is active, with the role and the password it signed in with. */
 function stillValid(session: Session, account: Account): boolean {
   return account.status === 'active' && account.role === session.role && credentialStamp(account.passwordHash) === session.credential;
 }
 
-export function authMiddleware(deps: AuthDeps) {
-  const { db, sessions, secret, logger, inReadingRoom } = deps;
+/** What an IIIF token or cookie of an account with `role` may see: a reader's view at most. */
+function iiifViewer(role: Role): Viewer {
+  return { role: canReadRestricted({ role }) ? 'reader' : 'public' };
+}
 
-  async function fromSession(ctx: Context): Promise<AuthState | undefined> {
-    const id = sessionIdOf(ctx, secret);
-    if (!id) return undefined;
+export function authMiddleware(deps: AuthDeps) {
+  const { db, sessions, secret, logger, inReadingRoom, iiifTokens } = deps;
+
+  /** The live session `id` names and its account; a session no longer valid is ended. */
+  async function liveSession(id: string): Promise<{ session: Session; account: Account } | undefined> {
     let session: Session | undefined;
     try {
       session = await sessions.get(id);
@@ -102,11 +137,60 @@ export function authMiddleware(deps: AuthDeps) {
     const account = session ? findAccount(db, session.userId) : undefined;
     if (!session || !account || !stillValid(session, account)) {
       if (session) await sessions.destroy(session.id).catch(() => {});
+      return undefined;
+    }
+    return { session, account };
+  }
+
+  async function fromSession(ctx: Context): Promise<AuthState | undefined> {
+    const id = sessionIdOf(ctx, secret);
+    if (!id) return undefined;
+    const live = await liveSession(id);
+    if (!live) {
       setSessionCookie(ctx, secret, null, 0);
       return undefined;
     }
+    const { session, account } = live;
     const actor: Actor = { id: account.id, role: account.role };
     return { actor, viewer: { role: actor.role }, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
+  }
+
+  /** A reader's view through a session that signed in for an IIIF viewer (see iiifViewer). */
+  async function throughIiif(sessionId: string): Promise<AuthState | undefined> {
+    const live = await liveSession(sessionId);
+    if (!live) return undefined;
+    const viewer = iiifViewer(live.account.role);
+    return { actor: { id: live.account.id, role: viewer.role }, viewer, via: 'iiif', sessionId };
+  }
+
+  async function fromIiifCookie(ctx: Context): Promise<AuthState | undefined> {
+    if (!READS.has(ctx.method)) return undefined;
+    const id = unsignValue(secret, IIIF_PURPOSE, ctx.cookies.get(IIIF_COOKIE));
+    return id ? throughIiif(id) : undefined;
+  }
+
+  /**
+   * An IIIF access token: the view of the session it was issued to, or nobody's (one issued to
+   * the reading room). Unknown, expired or used from another page's origin, it counts as no
+   * token at all: the viewer then sees the 401 and the services that lead to a new one.
+   */
+  async function fromIiifToken(ctx: Context, token: string): Promise<AuthState | undefined> {
+    if (!READS.has(ctx.method)) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+      throw invalidToken();
+    }
+    let grant;
+    try {
+      grant = await iiifTokens.find(token);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'IIIF token store unavailable: request treated as anonymous');
+      return undefined;
+    }
+    if (!grant) return undefined;
+    const origin = ctx.get('origin');
+    if (origin && origin !== grant.origin) return undefined;
+    if (!grant.sessionId) return { ...ANONYMOUS, via: 'iiif' };
+    return throughIiif(grant.sessionId);
   }
 
   return async (ctx: Context, next: Next) => {
@@ -116,16 +200,18 @@ export function authMiddleware(deps: AuthDeps) {
     ctx.vary('Cookie');
     const header = ctx.get('authorization');
     let state: AuthState;
-    if (header) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const user = m ? findUserByToken(db, m[1] as string) : undefined;
+    const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+    if (bearer !== undefined && isIiifToken(bearer)) {
+      state = (await fromIiifToken(ctx, bearer)) ?? { ...ANONYMOUS };
+    } else if (header) {
+      const user = bearer !== undefined ? findUserByToken(db, bearer) : undefined;
       if (!user) {
         ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
         throw invalidToken();
       }
       state = { actor: { id: user.id, role: user.role }, viewer: { role: user.role }, via: 'token' };
     } else {
-      state = (await fromSession(ctx)) ?? { actor: { id: 'anonymous', role: 'public' }, viewer: { role: 'public' }, via: 'anonymous' };
+      state = (await fromSession(ctx)) ?? (await fromIiifCookie(ctx)) ?? { ...ANONYMOUS };
     }
     if (inReadingRoom(ctx.ip)) state.viewer = { ...state.viewer, inReadingRoom: true };
     Object.assign(ctx.state, state);

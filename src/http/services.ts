@@ -10,6 +10,7 @@ import type { QueueStatus } from '../queue/queue-status.ts';
 import type { ImageService } from '../iiif/image-service.ts';
 import type { AccessLog } from '../application/access-log.ts';
 import type { Metrics } from './metrics.ts';
+import type { IiifTokenStore } from './iiif-tokens.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
 
@@ -36,8 +37,8 @@ export interface AppServices {
   queueStatus: () => Promise<QueueStatus>;
   /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */
   preservationStatus: () => Promise<PreservationStatus>;
-  /** Site sign-in: sessions and failed-attempt counts (both in Redis), and the key that signs session cookies. */
-  accounts: { sessions: SessionStore; throttle: SignInThrottle; cookieSecret: Buffer };
+  /** Site sign-in: sessions, failed-attempt counts and IIIF access tokens (all in Redis), and the key that signs cookies. */
+  accounts: { sessions: SessionStore; throttle: SignInThrottle; cookieSecret: Buffer; iiifTokens: IiifTokenStore };
 }
 
 export interface PreservationStatus {

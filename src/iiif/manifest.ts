@@ -7,6 +7,7 @@ import { FIELD_LABELS, type Metadata } from '../domain/metadata.ts';
 import type { DerivativeInfo } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { pageImageId } from '../domain/page-image.ts';
+import { authServicesFor } from './auth-services.ts';
 
 /**
  * IIIF Presentation 3 documents for thukho objects and collections: pure functions, no I/O.
@@ -436,6 +437,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     addDownloads(doc as Record<string, unknown>, base, files);
     addOriginals(doc as Record<string, unknown>, base, objectId, pdfOriginals(state));
   }
+  if (state.accessLevel === 'restricted') addAuthServices(doc as Record<string, unknown>, base, files);
   if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
   if (input.ocrPages?.size) addAlto(doc as Record<string, unknown>, base, objectId, files, input.ocrPages);
   return ordered(
@@ -468,6 +470,24 @@ function addDownloads(doc: Record<string, unknown>, base: string, files: readonl
         label: bilingual('Tải ảnh trang này (JPEG)', 'Download this page (JPEG)'),
       },
     ];
+  });
+}
+
+/**
+ * On each painting image's service, the IIIF authorization services of a restricted work:
+ * where a viewer that is refused the image learns how to get access. Added after the builder,
+ * whose vault would normalise these services (Auth 1.0's `@id` ones included) away.
+ */
+function addAuthServices(doc: Record<string, unknown>, base: string, files: readonly PageImage[]): void {
+  const canvases = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
+  canvases.forEach((canvas, i) => {
+    const file = files[i];
+    const page = (canvas.items as Record<string, unknown>[] | undefined)?.[0];
+    const annotation = (page?.items as Record<string, unknown>[] | undefined)?.[0];
+    const body = annotation?.body as Record<string, unknown> | undefined;
+    const service = (body?.service as Record<string, unknown>[] | undefined)?.[0];
+    if (!file || !service) throw new Error(`manifest canvas ${i + 1} has no image service to protect`);
+    service.service = authServicesFor('restricted', base, file.imageId);
   });
 }
 

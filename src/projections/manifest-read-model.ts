@@ -301,8 +301,9 @@ export const manifestReadModel: Projection = {
   // from canvases, Content Search declared. (Canvases of later pages of a multi-page master
   // needed no rebuild: no log before them has a derivative of a later page.) 5: canvases
   // with an OCR reading link its ALTO (seeAlso). 6: a withdrawn work's manifest is kept, for
-  // the staff, who still see all of it.
-  version: 6,
+  // the staff, who still see all of it. 7: a restricted work's image services declare the IIIF
+  // authorization services.
+  version: 7,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {

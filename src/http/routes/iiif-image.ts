@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { decideAccess } from '../../domain/access-decision.ts';
+import { type AccessDecision, decideAccess } from '../../domain/access-decision.ts';
+import { authServicesFor } from '../../iiif/auth-services.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageNotReadyError, ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
@@ -19,7 +20,9 @@ import type { AppServices } from '../services.ts';
  * info.json and thumbnails alike), then the image service. Errors are problem+json with the
  * Image API's statuses: 400 for a request the spec does not allow, 404 for an unknown or
  * confidential image, 401 for a restricted one the viewer may not see (sign in or come to the
- * reading room), 410 for a withdrawn object's image; and,
+ * reading room; a restricted image's info.json declares the IIIF authorization services that
+ * lead there, iiif/auth-services.ts, and its 401 is the info.json), 410 for a withdrawn
+ * object's image; and,
  * with Retry-After, 503 for an image whose derivative is still being made or when every
  * render queue is full, 429 for a client with too many renders in flight or over its
  * rendering allowance (iiif/render-rate.ts).
@@ -47,24 +50,29 @@ export function imageRoutes(services: AppServices): Router {
   const images = services.images;
   const base = (ctx: Context) => publicBase(services.config.publicUrl, ctx);
 
-  const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
+  const unknown = (fileId: string) => () =>
+    new Problem(404, 'image-not-found', {
+      vi: `Không có ảnh "${fileId.slice(0, 100)}".`,
+      en: `There is no image "${fileId.slice(0, 100)}".`,
+    });
+  const refusalWords = (fileId: string) => ({ absent: unknown(fileId), gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' } });
+
+  /** The image and what the access decision says of it (404 when there is no such image to show anyone). */
+  const find = (ctx: Context): { file: ImageFile & { width: number; height: number }; decision: AccessDecision } => {
     // A file id, or a page of a multi-page master (`<fileId>~p<n>`, see page-image.ts).
     const fileId = ctx.params.fileId as string;
     const file = parsePageImageId(fileId) ? lookup(fileId) : undefined;
-    const viewer = authOf(ctx).viewer;
-    const unknown = () =>
-      new Problem(404, 'image-not-found', {
-        vi: `Không có ảnh "${fileId.slice(0, 100)}".`,
-        en: `There is no image "${fileId.slice(0, 100)}".`,
-      });
-    if (!file || file.width === null || file.height === null) throw unknown();
+    if (!file || file.width === null || file.height === null) throw unknown(fileId)();
+    const decision = decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content');
+    return { file: { ...file, width: file.width, height: file.height }, decision };
+  };
+
+  const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
+    const { file, decision } = find(ctx);
     // Open tiles are cached by anyone, but asked about again (ETag, 304) before each use: a
     // work made confidential is refused at once, not once a year-long cache lets go.
-    requireAccess(ctx, decideAccess(file.accessLevel, file.status, viewer, 'content'), {
-      absent: unknown,
-      gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' },
-    });
-    return { ...file, width: file.width, height: file.height };
+    requireAccess(ctx, decision, refusalWords(file.imageId));
+    return file;
   };
 
   router.get('/iiif/3/:fileId', (ctx) => {
@@ -74,13 +82,26 @@ export function imageRoutes(services: AppServices): Router {
   });
 
   router.get('/iiif/3/:fileId/info.json', (ctx) => {
-    const file = resolve(ctx);
+    const { file, decision } = find(ctx);
     const id = `${base(ctx)}/iiif/3/${file.imageId}`;
-    const info = images.info(file, id);
+    const services = authServicesFor(file.accessLevel, base(ctx), file.imageId);
+    const info = services.length > 0 ? { ...images.info(file, id), service: services } : images.info(file, id);
+    const type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
-    if (notModified(ctx, `"${createHash('sha1').update(file.sha512).update(id).digest('base64url')}"`)) return;
+    if (decision.outcome === 'sign-in') {
+      // IIIF Authentication 1.0 (§3, what Mirador 4 reads): the 401 carries the image
+      // information itself, with the services that lead to access.
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
+      ctx.status = 401;
+      ctx.body = info;
+      ctx.type = type;
+      return;
+    }
+    requireAccess(ctx, decision, refusalWords(file.imageId));
+    if (notModified(ctx, `"${createHash('sha1').update(file.sha512).update(id).update(file.accessLevel).digest('base64url')}"`)) return;
     ctx.body = info;
-    ctx.type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
+    ctx.type = type;
   });
 
   router.get('/iiif/3/:fileId/:region/:size/:rotation/:qualityFormat', async (ctx) => {
