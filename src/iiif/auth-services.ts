@@ -1,8 +1,8 @@
 import type { AccessLevel } from '../domain/metadata.ts';
 
 /**
- * The IIIF authorization services a restricted image service declares, free of HTTP: where a
- * client learns that signing in (or coming to the reading room) would show the image.
+ * The IIIF authorization services a restricted image declares, free of HTTP: where a client
+ * learns that signing in (or coming to the reading room) would show the image.
  *
  * - IIIF Authorization Flow 2.0 (https://iiif.io/api/auth/2.0/): a probe service per image,
  *   whose access services are our sign-in page (`active`) and the reading room's IP ranges
@@ -16,7 +16,6 @@ import type { AccessLevel } from '../domain/metadata.ts';
  * need nothing.
  */
 export const AUTH2_CONTEXT = 'http://iiif.io/api/auth/2/context.json';
-export const AUTH1_CONTEXT = 'http://iiif.io/api/auth/1/context.json';
 
 export const AUTH_PATHS = {
   probe: '/iiif/auth/probe',
@@ -59,54 +58,69 @@ export function probeUrl(base: string, imageId: string): string {
   return `${base}${AUTH_PATHS.probe}/${imageId}`;
 }
 
-export function authServices(base: string, imageId: string): Record<string, unknown>[] {
+/**
+ * The Auth 2.0 probe service of a restricted image, with its access services (sign-in, and the
+ * reading room) and their token and logout services. It goes on the painting image in the
+ * manifest, beside the image service (the resource a viewer is refused), not inside the image
+ * service or its info.json: Mirador 4.0 reads every service there through `profile`, which
+ * Auth 2.0 services (but the access service) do not have, and stops loading the image when it
+ * meets one.
+ */
+export function probeService(base: string, imageId: string): Record<string, unknown> {
   const token = { id: `${base}${AUTH_PATHS.token}`, type: 'AuthAccessTokenService2' };
-  return [
-    {
-      id: probeUrl(base, imageId),
-      type: 'AuthProbeService2',
-      service: [
-        {
-          id: `${base}${AUTH_PATHS.access}`,
-          type: 'AuthAccessService2',
-          profile: 'active',
-          label: AUTH_TEXT.label,
-          heading: AUTH_TEXT.heading,
-          note: AUTH_TEXT.note,
-          confirmLabel: AUTH_TEXT.confirmLabel,
-          service: [token, { id: `${base}${AUTH_PATHS.logout}`, type: 'AuthLogoutService2', label: AUTH_TEXT.logout }],
-        },
-        {
-          id: `${base}${AUTH_PATHS.readingRoom}`,
-          type: 'AuthAccessService2',
-          profile: 'external',
-          label: AUTH_TEXT.readingRoom,
-          service: [token],
-        },
-      ],
-    },
-    {
-      '@context': AUTH1_CONTEXT,
-      '@id': `${base}${AUTH_PATHS.access}`,
-      '@type': 'AuthCookieService1',
-      profile: 'http://iiif.io/api/auth/1/login',
-      label: both(AUTH_TEXT.label),
-      header: both(AUTH_TEXT.heading),
-      description: both(AUTH_TEXT.note),
-      confirmLabel: both(AUTH_TEXT.confirmLabel),
-      failureHeader: both(AUTH_TEXT.missingHeading),
-      failureDescription: both(AUTH_TEXT.missingNote),
-      service: [
-        { '@id': `${base}${AUTH_PATHS.tokenV1}`, '@type': 'AuthTokenService1', profile: 'http://iiif.io/api/auth/1/token' },
-        { '@id': `${base}${AUTH_PATHS.logout}`, '@type': 'AuthLogoutService1', profile: 'http://iiif.io/api/auth/1/logout', label: both(AUTH_TEXT.logout) },
-      ],
-    },
-  ];
+  return {
+    id: probeUrl(base, imageId),
+    type: 'AuthProbeService2',
+    service: [
+      {
+        id: `${base}${AUTH_PATHS.access}`,
+        type: 'AuthAccessService2',
+        profile: 'active',
+        label: AUTH_TEXT.label,
+        heading: AUTH_TEXT.heading,
+        note: AUTH_TEXT.note,
+        confirmLabel: AUTH_TEXT.confirmLabel,
+        errorHeading: AUTH_TEXT.missingHeading,
+        errorNote: AUTH_TEXT.missingNote,
+        service: [token, { id: `${base}${AUTH_PATHS.logout}`, type: 'AuthLogoutService2', label: AUTH_TEXT.logout }],
+      },
+      {
+        id: `${base}${AUTH_PATHS.readingRoom}`,
+        type: 'AuthAccessService2',
+        profile: 'external',
+        label: AUTH_TEXT.readingRoom,
+        service: [token],
+      },
+    ],
+  };
 }
 
-/** The services an image service of a work at `level` declares (none but for restricted works). */
-export function authServicesFor(level: AccessLevel, base: string, imageId: string): Record<string, unknown>[] {
-  return level === 'restricted' ? authServices(base, imageId) : [];
+/**
+ * The Auth 1.0 login service, on the image service (in the manifest and in info.json), where
+ * 1.0 clients look for it. No inline `@context`: Presentation 3 allows one only on the root,
+ * and 1.0 clients know the service by its `profile`.
+ */
+export function loginServiceV1(base: string): Record<string, unknown> {
+  return {
+    '@id': `${base}${AUTH_PATHS.access}`,
+    '@type': 'AuthCookieService1',
+    profile: 'http://iiif.io/api/auth/1/login',
+    label: both(AUTH_TEXT.label),
+    header: both(AUTH_TEXT.heading),
+    description: both(AUTH_TEXT.note),
+    confirmLabel: both(AUTH_TEXT.confirmLabel),
+    failureHeader: both(AUTH_TEXT.missingHeading),
+    failureDescription: both(AUTH_TEXT.missingNote),
+    service: [
+      { '@id': `${base}${AUTH_PATHS.tokenV1}`, '@type': 'AuthTokenService1', profile: 'http://iiif.io/api/auth/1/token' },
+      { '@id': `${base}${AUTH_PATHS.logout}`, '@type': 'AuthLogoutService1', profile: 'http://iiif.io/api/auth/1/logout', label: both(AUTH_TEXT.logout) },
+    ],
+  };
+}
+
+/** Whether a work's images need the services: only restricted ones (open: no need; confidential: they do not exist). */
+export function needsAuthServices(level: AccessLevel): boolean {
+  return level === 'restricted';
 }
 
 export type ProbeStatus = 200 | 401 | 410;

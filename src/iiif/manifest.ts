@@ -7,7 +7,7 @@ import { FIELD_LABELS, type Metadata } from '../domain/metadata.ts';
 import type { DerivativeInfo } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { pageImageId } from '../domain/page-image.ts';
-import { authServicesFor } from './auth-services.ts';
+import { AUTH2_CONTEXT, loginServiceV1, needsAuthServices, probeService } from './auth-services.ts';
 
 /**
  * IIIF Presentation 3 documents for thukho objects and collections: pure functions, no I/O.
@@ -437,13 +437,15 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     addDownloads(doc as Record<string, unknown>, base, files);
     addOriginals(doc as Record<string, unknown>, base, objectId, pdfOriginals(state));
   }
-  if (state.accessLevel === 'restricted') addAuthServices(doc as Record<string, unknown>, base, files);
+  const protectedImages = needsAuthServices(state.accessLevel);
+  if (protectedImages) addAuthServices(doc as Record<string, unknown>, base, files);
   if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
   if (input.ocrPages?.size) addAlto(doc as Record<string, unknown>, base, objectId, files, input.ocrPages);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
-      '@context': PRESENTATION_3_CONTEXT,
+      // Extension contexts first, Presentation's last (Presentation 3 §4.6).
+      '@context': protectedImages ? [AUTH2_CONTEXT, PRESENTATION_3_CONTEXT] : PRESENTATION_3_CONTEXT,
       navDate: navDateOf(metadata),
       provider: providerOf(base, institution),
       partOf: partOfFor(base, collection),
@@ -474,8 +476,9 @@ function addDownloads(doc: Record<string, unknown>, base: string, files: readonl
 }
 
 /**
- * On each painting image's service, the IIIF authorization services of a restricted work:
- * where a viewer that is refused the image learns how to get access. Added after the builder,
+ * On each painting image of a restricted work, the IIIF authorization services: where a
+ * viewer that is refused the image learns how to get access (Auth 2.0's probe beside the image
+ * service, Auth 1.0's login inside it: see iiif/auth-services.ts). Added after the builder,
  * whose vault would normalise these services (Auth 1.0's `@id` ones included) away.
  */
 function addAuthServices(doc: Record<string, unknown>, base: string, files: readonly PageImage[]): void {
@@ -486,8 +489,8 @@ function addAuthServices(doc: Record<string, unknown>, base: string, files: read
     const annotation = (page?.items as Record<string, unknown>[] | undefined)?.[0];
     const body = annotation?.body as Record<string, unknown> | undefined;
     const service = (body?.service as Record<string, unknown>[] | undefined)?.[0];
-    if (!file || !service) throw new Error(`manifest canvas ${i + 1} has no image service to protect`);
-    service.service = authServicesFor('restricted', base, file.imageId);
+    if (!file || !body || !service) throw new Error(`manifest canvas ${i + 1} has no image service to protect`);
+    body.service = [{ ...service, service: [loginServiceV1(base)] }, probeService(base, file.imageId)];
   });
 }
 

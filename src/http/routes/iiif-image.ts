@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { type AccessDecision, decideAccess } from '../../domain/access-decision.ts';
-import { authServicesFor } from '../../iiif/auth-services.ts';
+import { loginServiceV1, needsAuthServices } from '../../iiif/auth-services.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
 import { ImageNotReadyError, ImageUnavailableError, IMAGE_CONTEXT, LEVEL2_PROFILE_URI } from '../../iiif/image-service.ts';
@@ -20,8 +20,8 @@ import type { AppServices } from '../services.ts';
  * info.json and thumbnails alike), then the image service. Errors are problem+json with the
  * Image API's statuses: 400 for a request the spec does not allow, 404 for an unknown or
  * confidential image, 401 for a restricted one the viewer may not see (sign in or come to the
- * reading room; a restricted image's info.json declares the IIIF authorization services that
- * lead there, iiif/auth-services.ts, and its 401 is the info.json), 410 for a withdrawn
+ * reading room; a restricted image's info.json declares the IIIF Authentication 1.0 login
+ * service, iiif/auth-services.ts, and its 401 is the info.json), 410 for a withdrawn
  * object's image; and,
  * with Retry-After, 503 for an image whose derivative is still being made or when every
  * render queue is full, 429 for a client with too many renders in flight or over its
@@ -84,8 +84,9 @@ export function imageRoutes(services: AppServices): Router {
   router.get('/iiif/3/:fileId/info.json', (ctx) => {
     const { file, decision } = find(ctx);
     const id = `${base(ctx)}/iiif/3/${file.imageId}`;
-    const services = authServicesFor(file.accessLevel, base(ctx), file.imageId);
-    const info = services.length > 0 ? { ...images.info(file, id), service: services } : images.info(file, id);
+    // A restricted image's service declares the Auth 1.0 login (the Auth 2.0 probe is in the
+    // manifest, beside the service: iiif/auth-services.ts says why).
+    const info = needsAuthServices(file.accessLevel) ? { ...images.info(file, id), service: [loginServiceV1(base(ctx))] } : images.info(file, id);
     const type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
     if (decision.outcome === 'sign-in') {
