@@ -123,6 +123,8 @@ test.serial('anonymous: a restricted work shows the sign-in prompt in Vietnamese
     const prompt = page.locator('[data-role="auth"]');
     await prompt.waitFor({ state: 'visible', timeout: 30_000 });
     t.is(await authStep(page), 'prompt');
+    t.is(await page.getAttribute('#thukho-viewer', 'data-state'), 'auth', 'not loading any more: waiting for the reader');
+    t.true(await page.locator('[data-action="next"]').isVisible(), 'the tools work while the prompt is up');
     t.is((await page.locator('[data-role="auth-heading"]').textContent())?.trim(), 'Tài liệu hạn chế', 'the access service’s heading, in Vietnamese');
     t.regex((await page.locator('[data-role="auth-note"]').textContent()) ?? '', /bạn đọc.*đăng nhập/i);
     const button = page.locator('[data-action="auth-confirm"]');

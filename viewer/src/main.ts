@@ -228,6 +228,9 @@ class ReadingRoom {
 
     this.prompt = new AuthPrompt(ui.stage, this.root, lang, () => {
       // The prompt stands in for the view: nothing of another page shows through behind it.
+      // Before the first page has opened, the viewer is no longer loading: its tools (pages,
+      // the record) work while the reader decides whether to sign in.
+      if (!this.opened) this.setState('auth');
       this.osd.close();
       this.placements = [];
       this.ui.pageLoading.hidden = true;
@@ -272,7 +275,8 @@ class ReadingRoom {
   // ---------------------------------------------------------------------------------------
   // States, messages, notices
 
-  private setState(state: 'loading' | 'ready' | 'error'): void {
+  /** `auth`: the first view waits for the reader to sign in (the IIIF Auth prompt is up). */
+  private setState(state: 'loading' | 'ready' | 'error' | 'auth'): void {
     this.root.dataset.state = state;
     this.root.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
   }
