@@ -183,6 +183,42 @@ test.serial('anonymous: a restricted work shows the sign-in prompt in Vietnamese
   }
 });
 
+test.serial('in English, and a window closed without signing in: the token service’s reason and a retry, still no image', async (t) => {
+  const s = t.context.server;
+  const work = works.get(s)!;
+  const manifest = `${s.url}/iiif/manifest/${work.id}`;
+  const { page, context, unexpected, images } = await open(`${s.url}/viewer?lang=en&manifest=${encodeURIComponent(manifest)}`);
+  try {
+    const prompt = page.locator('[data-role="auth"]');
+    await prompt.waitFor({ state: 'visible', timeout: 30_000 });
+    t.is((await page.locator('[data-role="auth-heading"]').textContent())?.trim(), 'Restricted material');
+    const button = page.locator('[data-action="auth-confirm"]');
+    t.is((await button.textContent())?.trim(), 'Sign in');
+
+    // The reader closes the window without signing in: the token service says why (missingAspect).
+    const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    await popup.waitForURL(/\/sign-in/);
+    await popup.close();
+    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: 30_000 });
+    t.is((await page.locator('[data-role="auth-heading"]').textContent())?.trim(), 'Not signed in');
+    t.regex((await page.locator('[data-role="auth-note"]').textContent()) ?? '', /not signed in as a reader/);
+    t.is((await button.textContent())?.trim(), 'Try again');
+    t.true(await button.isEnabled());
+    await page.screenshot({ path: join(OUT, 'failed-en.png') });
+
+    // The retry opens the access service again, from the click.
+    const [again] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    await again.waitForURL(/\/sign-in/);
+    t.is(await authStep(page), 'waiting');
+    await again.close();
+    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: 30_000 });
+    t.deepEqual(images, [], 'no image was asked for');
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});
+
 test.serial('reading room: from its addresses the object page opens the restricted work without a prompt or signing in', async (t) => {
   const s = readingRoom!;
   const work = works.get(s)!;

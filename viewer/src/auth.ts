@@ -282,8 +282,8 @@ export class AuthClient {
   private readonly interactions = new Map<string, Promise<TokenReply | 'blocked'>>();
   /** Probe services that said 200: pages already shown are not asked again until a logout. */
   private readonly granted = new Set<string>();
-  /** External services tried once this visit: each page need not wait for a token service again. */
-  private readonly triedExternal = new Set<string>();
+  /** External and kiosk services tried once this visit: each page need not wait for a token service again. */
+  private readonly tried = new Set<string>();
 
   constructor(private readonly origin: string = location.origin) {}
 
@@ -384,9 +384,9 @@ export class AuthClient {
 
     for (const service of probe.access.filter((s) => s.profile === 'external')) {
       const key = flowKey(service);
-      if (this.triedExternal.has(key)) continue;
+      if (this.tried.has(key)) continue;
       const reply = await this.requestToken(service.token);
-      this.triedExternal.add(key);
+      this.tried.add(key);
       if (reply.kind !== 'token') continue;
       result = await this.probe(probe);
       if (result.status !== 401) return result;
@@ -394,8 +394,8 @@ export class AuthClient {
 
     for (const service of probe.access.filter((s) => s.profile === 'kiosk')) {
       const key = flowKey(service);
-      if (this.triedExternal.has(key)) continue;
-      this.triedExternal.add(key);
+      if (this.tried.has(key)) continue;
+      this.tried.add(key);
       const win = this.openAccess(service);
       if (!win) continue;
       await this.waitClosed(win);
@@ -462,7 +462,7 @@ export class AuthClient {
   async logout(service: AccessService): Promise<void> {
     this.tokens.drop(service.token.id);
     this.granted.clear();
-    this.triedExternal.clear();
+    this.tried.clear();
     const win = service.logout ? window.open(service.logout.id, '_blank', 'popup,width=560,height=720') : null;
     if (win) await this.waitClosed(win);
   }
