@@ -1,3 +1,4 @@
+import { probeServiceOf, type ProbeService } from './auth.ts';
 import { infoJsonUrl, isObject, type ImageServiceRef } from './manifest.ts';
 
 /**
@@ -5,6 +6,19 @@ import { infoJsonUrl, isObject, type ImageServiceRef } from './manifest.ts';
  * A page view's fetches carry its AbortController: turning pages quickly cancels what the
  * reader has already left, and a cancelled fetch leaves no entry behind for the next view.
  */
+/**
+ * An info.json refused with 401 whose body names an IIIF Auth 2.0 probe service: an Image
+ * API server answers a 401 with the info.json itself, so that a client learns how to get in.
+ */
+export class InfoRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly probe: ProbeService,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
 interface Entry {
   promise: Promise<object>;
   controller: AbortController | undefined;
@@ -22,6 +36,11 @@ export class InfoCache {
     const entry: Entry = { controller: nav, settled: false, promise: Promise.resolve({}) };
     entry.promise = fetch(url, { signal: nav?.signal ?? null, headers: { Accept: 'application/ld+json, application/json' } })
       .then(async (response) => {
+        if (response.status === 401) {
+          const body: unknown = await response.json().catch(() => undefined);
+          const probe = isObject(body) ? probeServiceOf(body.service) : undefined;
+          if (probe) throw new InfoRefused(response.status, probe);
+        }
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const json: unknown = await response.json();
         if (!isObject(json)) throw new Error('info.json is not an object');

@@ -1,13 +1,16 @@
 import './viewer.css';
+import { AuthClient, probeServiceOf, type AccessService, type ProbeResult, type ProbeService } from './auth.ts';
+import { AuthPrompt } from './auth-ui.ts';
 import { readContentStateParam, parseContentState, encodeShareAnnotation, type ContentState } from './content-state.ts';
 import { bindKeys, bindSwipe, type ViewerActions } from './controls.ts';
 import { h } from './dom.ts';
-import { InfoCache } from './info-cache.ts';
+import { InfoCache, InfoRefused } from './info-cache.ts';
 import { isLang, pickText, t, type Lang, type StringKey } from './language.ts';
 import {
   canvasIndexById,
   imageRendering,
   isObject,
+  type ImageServiceRef,
   parseManifest,
   type ViewerCanvas,
   type ViewerErrorCode,
@@ -18,7 +21,7 @@ import { buildFilters, buildSearch, buildShare, filterCss, renderInfo, type Sear
 import { clampRegion, type Region } from './region.ts';
 import { parseSearchPage, searchUrl, type SearchHit } from './search.ts';
 import { canvasToWorld, groupCanvases, groupOfCanvas, layoutGroup, placementAt, worldToCanvas, type Groups, type Placement } from './spread.ts';
-import { buildThumbnails, markThumbnails } from './thumbnails.ts';
+import { buildThumbnails, markThumbnails, unlockThumbnails } from './thumbnails.ts';
 import { buildUi, setLabel, type PanelName, type Ui } from './ui.ts';
 import { queryString, readUrlState, resolvePage, withLang, writeUrlState, type UrlState } from './url-state.ts';
 
@@ -50,6 +53,19 @@ declare global {
 
 type Fatal = { code: ViewerErrorCode; status?: number };
 
+/** A probe said no, and no access service can change that (withdrawn, or no way in offered). */
+class AccessRefused extends Error {
+  constructor(
+    readonly result: ProbeResult,
+    readonly probe: ProbeService,
+  ) {
+    super(`access refused: ${result.status}`);
+  }
+}
+
+type Settled<T> = { value: T } | { error: unknown };
+const settle = <T,>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+
 // No quotes or colons (a profile="…" parameter): the header must stay CORS-safelisted, or every
 // request to another IIIF server would need a preflight that many of them do not answer.
 const ACCEPT = 'application/ld+json, application/json;q=0.9, */*;q=0.1';
@@ -66,6 +82,10 @@ class ReadingRoom {
   private spread = false;
   private spreadExplicit: boolean;
   private readonly infos = new InfoCache();
+  private readonly auth = new AuthClient();
+  private prompt!: AuthPrompt;
+  /** The access service whose logout the toolbar offers. */
+  private logoutService: AccessService | undefined;
   private nav: AbortController | undefined;
   private navToken = 0;
   private opened = false;
@@ -206,6 +226,16 @@ class ReadingRoom {
       },
     });
 
+    this.prompt = new AuthPrompt(ui.stage, this.root, lang, () => {
+      // The prompt stands in for the view: nothing of another page shows through behind it.
+      // Before the first page has opened, the viewer is no longer loading: its tools (pages,
+      // the record) work while the reader decides whether to sign in.
+      if (!this.opened) this.setState('auth');
+      this.osd.close();
+      this.placements = [];
+      this.ui.pageLoading.hidden = true;
+    });
+
     renderInfo(ui.panelBodies.info, manifest, lang, new URL(this.manifestUrl || manifest.id, location.href).toString());
     buildFilters(ui.panelBodies.filters, lang, (f) => this.osd.setFilter(filterCss(f)));
     this.share = buildShare(ui.panelBodies.share, lang);
@@ -245,7 +275,8 @@ class ReadingRoom {
   // ---------------------------------------------------------------------------------------
   // States, messages, notices
 
-  private setState(state: 'loading' | 'ready' | 'error'): void {
+  /** `auth`: the first view waits for the reader to sign in (the IIIF Auth prompt is up). */
+  private setState(state: 'loading' | 'ready' | 'error' | 'auth'): void {
     this.root.dataset.state = state;
     this.root.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
   }
@@ -334,8 +365,9 @@ class ReadingRoom {
       canvases.map(async (c) => {
         if (!c.service) return { canvas: c, info: undefined, problem: 'page-no-service' as const };
         try {
-          return { canvas: c, info: await this.infos.get(c.service, nav), problem: undefined };
-        } catch {
+          return { canvas: c, info: await this.pageInfo(c.service, nav), problem: undefined };
+        } catch (error) {
+          if (error instanceof AccessRefused) return { canvas: c, info: undefined, problem: 'refused' as const, refusal: error };
           return { canvas: c, info: undefined, problem: nav.signal.aborted ? ('aborted' as const) : ('image-service-failed' as const) };
         }
       }),
@@ -343,6 +375,15 @@ class ReadingRoom {
     if (token !== this.navToken) return;
     for (const code of ['page-no-service', 'image-service-failed'] as const) {
       if (infos.some((r) => r.problem === code)) this.notice(code, t(this.lang, code));
+    }
+    const refusal = infos.find((r) => r.problem === 'refused')?.refusal;
+    if (refusal && !infos.some((r) => r.info)) {
+      const { result, probe } = refusal;
+      const own = Object.keys(result.heading).length > 0;
+      this.prompt.refused(own ? result.heading : probe.errorHeading, own ? result.note : probe.errorNote);
+    } else {
+      // A prompt left from a page the reader has moved away from waits out of sight.
+      this.prompt.park();
     }
 
     const sizes = this.manifest.canvases.map((c) => ({ width: c.width, height: c.height }));
@@ -375,8 +416,61 @@ class ReadingRoom {
     const next = this.groups[this.group + 1] ?? [];
     for (const i of next) {
       const service = this.manifest.canvases[i]?.service;
-      if (service) this.infos.preload(service);
+      // A restricted page's info.json before any sign-in would only be a 401.
+      if (service && (!service.probe || this.auth.anyGranted())) this.infos.preload(service);
     }
+  }
+
+  /**
+   * A page's info.json, through IIIF Auth 2.0 when its image service has a probe service (in
+   * the manifest, or in the info.json its server refused with 401): this may wait for the
+   * reader to sign in. An image service without one costs one fetch and no probe, as before.
+   */
+  private async pageInfo(service: ImageServiceRef, nav: AbortController): Promise<object> {
+    let probe = service.probe;
+    // Until something has been granted, a restricted page's info.json would only be refused:
+    // the probe goes first. After that, both at once, so a page turn costs no extra round trip.
+    const first = !probe || this.auth.isGranted(probe) || this.auth.anyGranted() ? settle(this.infos.get(service, nav)) : undefined;
+    if (!probe) {
+      const got = await first!;
+      if ('value' in got) {
+        // Some servers answer info.json to anyone and guard only the image responses.
+        probe = probeServiceOf((got.value as { service?: unknown }).service);
+        if (!probe) return got.value;
+      } else if (got.error instanceof InfoRefused) {
+        probe = got.error.probe;
+      } else {
+        throw got.error;
+      }
+    }
+    const result = await this.auth.authorize(probe, this.prompt);
+    if (result.status !== 200) throw new AccessRefused(result, probe);
+    this.accessGranted(probe);
+    const got = first ? await first : undefined;
+    if (got && 'value' in got) return got.value;
+    if (got && !(got.error instanceof InfoRefused)) throw got.error;
+    // Refused before the sign-in (or not asked yet): the session opens it now.
+    return this.infos.get(service, nav);
+  }
+
+  private accessGranted(probe: ProbeService): void {
+    unlockThumbnails(this.ui.thumbnails);
+    const offer = this.auth.logoutOffer(probe);
+    if (!offer?.logout) return;
+    this.logoutService = offer;
+    setLabel(this.ui.logout, pickText(offer.logout.label, this.lang) || t(this.lang, 'logout'));
+    this.ui.logout.hidden = false;
+  }
+
+  /** IIIF Auth logout: its page in a window; when that closes, the view asks its probes again. */
+  private async signOut(): Promise<void> {
+    const service = this.logoutService;
+    if (!service) return;
+    this.logoutService = undefined;
+    this.ui.logout.hidden = true;
+    await this.auth.logout(service);
+    const view = this.currentView();
+    this.goTo(view?.canvas ?? this.firstPage(), view?.region);
   }
 
   private openDone(): void {
@@ -627,6 +721,7 @@ class ReadingRoom {
     b['rotate-right'].addEventListener('click', () => this.osd.rotate(90));
     b.fullscreen.addEventListener('click', () => this.toggleFullscreen());
     b.spread.addEventListener('click', () => this.toggleSpread());
+    ui.logout.addEventListener('click', () => void this.signOut());
     for (const name of ['filters', 'info', 'share', 'search'] as const) b[name].addEventListener('click', () => this.togglePanel(name));
     b.more.addEventListener('click', () => {
       const open = !ui.toolbar.classList.contains('tv-more-open');

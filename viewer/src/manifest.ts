@@ -1,4 +1,6 @@
+import { probeServiceOf, type ProbeService } from './auth.ts';
 import type { LanguageMap } from './language.ts';
+import { asArray, contextStrings, idOf, isObject, languageMap, str, typeOf, type Json } from './json.ts';
 import { type Region, splitFragment } from './region.ts';
 
 /**
@@ -16,6 +18,8 @@ export interface ImageServiceRef {
   version: 2 | 3;
   /** Compliance level 0–2 when the profile says so. */
   level?: number;
+  /** IIIF Auth 2.0 probe service, when the images are access-controlled (declared next to the service in the manifest). */
+  probe?: ProbeService;
 }
 
 export interface Rendering {
@@ -91,35 +95,9 @@ export interface ViewerError {
 export type ManifestResult = { ok: true; manifest: ViewerManifest } | { ok: false; error: ViewerError };
 
 // ---------------------------------------------------------------------------------------
-// Guards
+// Guards (in json.ts, shared with auth.ts; re-exported for the modules that import them from here)
 
-type Json = Record<string, unknown>;
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A single value or an array of them, as an array (Presentation 2 habits survive in P3 manifests). */
-export function asArray(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-/** `id`, or the Presentation/Image API 2 `@id`. */
-export function idOf(value: unknown): string | undefined {
-  if (typeof value === 'string') return str(value);
-  if (!isObject(value)) return undefined;
-  return str(value.id) ?? str(value['@id']);
-}
-
-/** `type`, or the Presentation 2 `@type`. */
-export function typeOf(value: Json): string | undefined {
-  return str(value.type) ?? str(value['@type']);
-}
+export { asArray, idOf, isObject, languageMap, typeOf } from './json.ts';
 
 /** The region a SpecificResource's FragmentSelector names (`xywh=…`), if any of its selectors does. */
 export function selectorRegion(resource: Json): Region | undefined {
@@ -134,22 +112,6 @@ export function selectorRegion(resource: Json): Region | undefined {
 
 function positive(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
-}
-
-/** A language map; a bare string (or array of strings) is taken as text with no language. */
-export function languageMap(value: unknown): LanguageMap {
-  if (typeof value === 'string') return { none: [value] };
-  if (Array.isArray(value)) {
-    const values = value.filter((v): v is string => typeof v === 'string');
-    return values.length ? { none: values } : {};
-  }
-  if (!isObject(value)) return {};
-  const map: LanguageMap = {};
-  for (const [lang, v] of Object.entries(value)) {
-    const values = asArray(v).filter((x): x is string => typeof x === 'string');
-    if (values.length) map[lang] = values;
-  }
-  return map;
 }
 
 function isEmptyMap(map: LanguageMap): boolean {
@@ -173,10 +135,6 @@ function linkRefs(value: unknown): LinkRef[] {
 
 // ---------------------------------------------------------------------------------------
 // Image services
-
-function contextStrings(value: unknown): string[] {
-  return asArray(value).filter((v): v is string => typeof v === 'string');
-}
 
 function levelFromProfile(profile: unknown): number | undefined {
   for (const p of asArray(profile)) {
@@ -202,7 +160,10 @@ export function imageServiceOf(value: unknown): ImageServiceRef | undefined {
   if (!version) return undefined;
   const level = levelFromProfile(value.profile);
   const id = rawId.replace(/\/info\.json$/, '').replace(/\/+$/, '');
-  return level === undefined ? { id, version } : { id, version, level };
+  const ref: ImageServiceRef = level === undefined ? { id, version } : { id, version, level };
+  const probe = probeServiceOf(value.service);
+  if (probe) ref.probe = probe;
+  return ref;
 }
 
 export function firstImageService(services: unknown): ImageServiceRef | undefined {

@@ -25,17 +25,30 @@ export function buildThumbnails(
     const frame = h('span', { class: 'tv-thumb-frame' });
     // Through the CSSOM, not a style attribute: the page's CSP allows no inline style.
     frame.style.aspectRatio = `1 / ${Math.min(2, Math.max(0.5, ratio)).toFixed(3)}`;
-    if (canvas.thumbnail) {
-      const img = h('img', { src: canvas.thumbnail, alt: '', loading: 'lazy', decoding: 'async' });
-      img.addEventListener('error', () => img.remove(), { once: true });
-      frame.append(img);
-    }
+    // A restricted page's thumbnail waits for the reader to be let in: before that it is a 401.
+    if (canvas.thumbnail && canvas.service?.probe) frame.dataset.thumb = canvas.thumbnail;
+    else if (canvas.thumbnail) frame.append(thumbImage(canvas.thumbnail));
     frame.append(h('span', { class: 'tv-thumb-placeholder', 'aria-hidden': 'true' }, String(n)));
     b.append(frame, h('span', { class: 'tv-thumb-num', 'aria-hidden': 'true' }, String(n)));
     b.addEventListener('click', () => onPick(canvas.index));
     list.append(h('li', {}, b));
   }
   nav.replaceChildren(list);
+}
+
+function thumbImage(src: string): HTMLImageElement {
+  const img = h('img', { src, alt: '', loading: 'lazy', decoding: 'async' });
+  img.addEventListener('error', () => img.remove(), { once: true });
+  return img;
+}
+
+/** Loads the thumbnails held back for restricted pages, once a sign-in has let the reader in. */
+export function unlockThumbnails(nav: HTMLElement): void {
+  for (const frame of Array.from(nav.querySelectorAll<HTMLElement>('[data-thumb]'))) {
+    const src = frame.dataset.thumb;
+    delete frame.dataset.thumb;
+    if (src) frame.prepend(thumbImage(src));
+  }
 }
 
 /** Marks the shown pages and scrolls the rail (not the window, as scrollIntoView would) to the first. */

@@ -13,6 +13,8 @@ export interface Ui {
   toolbar: HTMLElement;
   buttons: Record<ButtonAction, HTMLButtonElement>;
   download: HTMLAnchorElement;
+  /** IIIF Auth logout: shown while the viewer holds a token from a service that has a logout service. */
+  logout: HTMLButtonElement;
   langSwitch: HTMLAnchorElement | undefined;
   pageInput: HTMLInputElement;
   pageCount: HTMLElement;
@@ -88,6 +90,10 @@ export function buildUi(root: HTMLElement, lang: Lang, options: { langSwitch: bo
   setLabel(download, t(lang, 'download'));
   download.append(icon('download'));
 
+  const logout = h('button', { type: 'button', class: 'tv-btn tv-btn--logout', 'data-action': 'logout', hidden: true });
+  setLabel(logout, t(lang, 'logout'));
+  logout.append(icon('logout'));
+
   let langSwitch: HTMLAnchorElement | undefined;
   if (options.langSwitch) {
     const other: Lang = lang === 'vi' ? 'en' : 'vi';
@@ -127,6 +133,7 @@ export function buildUi(root: HTMLElement, lang: Lang, options: { langSwitch: bo
     buttons.filters,
     buttons.share,
     download,
+    logout,
     langSwitch,
   );
   const primary = h('div', { class: 'tv-group tv-group--tools' }, buttons.search, buttons.info, buttons.fullscreen, buttons.more);
@@ -177,6 +184,7 @@ export function buildUi(root: HTMLElement, lang: Lang, options: { langSwitch: bo
     toolbar,
     buttons,
     download,
+    logout,
     langSwitch,
     pageInput,
     pageCount,
