@@ -75,6 +75,8 @@ export function pageCsp(o: PageCspOptions): string {
     `style-src 'self' ${EMPTY_STYLE}${o.styleHashes.map((h) => ` ${h}`).join('')}`,
     `img-src ${own} data:${remote}`,
     `connect-src ${own}${remote}`,
+    // IIIF token services are loaded in a hidden frame: ours, or (on /viewer) any site's.
+    `frame-src ${own}${remote}`,
     `font-src ${own}`,
     "object-src 'none'",
     "base-uri 'none'",

@@ -273,7 +273,7 @@ test('§3.2 and §4.2: origin and messageId are added to the service’s URL, it
 });
 
 test('a manifest’s image service carries its probe service to the viewer; an open one carries none', (t) => {
-  const canvas = (n: number, imageService: Record<string, unknown>) => ({
+  const canvas = (n: number, imageService: Record<string, unknown>, beside: Record<string, unknown>[] = []) => ({
     id: `https://example.org/canvas/${n}`,
     type: 'Canvas',
     width: 1000,
@@ -288,7 +288,7 @@ test('a manifest’s image service carries its probe service to the viewer; an o
             type: 'Annotation',
             motivation: 'painting',
             target: `https://example.org/canvas/${n}`,
-            body: { id: `https://example.org/iiif/${n}/full/max/0/default.jpg`, type: 'Image', service: [imageService] },
+            body: { id: `https://example.org/iiif/${n}/full/max/0/default.jpg`, type: 'Image', service: [imageService, ...beside] },
           },
         ],
       },
@@ -301,9 +301,12 @@ test('a manifest’s image service carries its probe service to the viewer; an o
     id: 'https://example.org/manifest',
     type: 'Manifest',
     label: { en: ['Test'] },
-    items: [canvas(1, restricted), canvas(2, open)],
+    // The third as thukho declares it: the probe on the image, beside its image service.
+    items: [canvas(1, restricted), canvas(2, open), canvas(3, { ...open, id: 'https://example.org/iiif/3' }, SPEC_RESOURCE.service as Record<string, unknown>[])],
   });
   if (!parsed.ok) return t.fail(JSON.stringify(parsed.error));
   t.is(parsed.manifest.canvases[0]?.service?.probe?.id, 'https://auth.example.org/probe/my-video');
   t.deepEqual(parsed.manifest.canvases[1]?.service, { id: 'https://example.org/iiif/2', version: 3, level: 2 });
+  t.is(parsed.manifest.canvases[2]?.service?.id, 'https://example.org/iiif/3');
+  t.is(parsed.manifest.canvases[2]?.service?.probe?.id, 'https://auth.example.org/probe/my-video');
 });

@@ -169,7 +169,14 @@ export function imageServiceOf(value: unknown): ImageServiceRef | undefined {
 export function firstImageService(services: unknown): ImageServiceRef | undefined {
   // Prefer version 3 when a resource offers both.
   const found = asArray(services).map(imageServiceOf).filter((s): s is ImageServiceRef => s !== undefined);
-  return found.find((s) => s.version === 3) ?? found[0];
+  const chosen = found.find((s) => s.version === 3) ?? found[0];
+  // The probe may be declared on the image itself, beside its image service (Auth 2.0 puts it on
+  // the access-controlled resource; thukho does so because Mirador 4.0 fails on one inside).
+  if (chosen && !chosen.probe) {
+    const probe = probeServiceOf(services);
+    if (probe) return { ...chosen, probe };
+  }
+  return chosen;
 }
 
 export function infoJsonUrl(service: ImageServiceRef): string {
