@@ -27,15 +27,24 @@
  *    (events/s written, and whether any were dropped).
  *  - CPU seconds of the server's process group and of everybody else on this shared machine
  *    are shown; a run where others used more than 15 % of the machine is marked "disturbed".
+ *  - Sign-in: a reader account with a password (`thukho users add --password-stdin`), signed in
+ *    through the site's form (GET /sign-in for the form token, then the timed POST) SIGN_INS
+ *    times, SIGN_IN_CONCURRENCY at once, on an idle server; beside it, the reference: the bare
+ *    argon2id verification (@node-rs/argon2, the same hash and costs) in this process, the same
+ *    number of times at the same concurrency. The ratio of the p95s is what the HTTP path,
+ *    sessions in Redis and throttling add to the hash itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { verify } from '@node-rs/argon2';
 import sharp from 'sharp';
+import { hashPassword } from '../../src/application/passwords.ts';
 import { machineBusy, waitQuiet } from '../machine.ts';
 import { groupCpuSeconds, killAllGroups, sleep } from '../iiif/procs.ts';
-import { createStaffToken, dropQueueKeys, startThukho, stopThukho, type ThukhoServer, waitForDerivative } from '../iiif/thukho.ts';
+import { addReaderWithPassword, createStaffToken, dropQueueKeys, startThukho, stopThukho, type ThukhoServer, waitForDerivative } from '../iiif/thukho.ts';
 import { shuffled, tileGrid } from '../iiif/tiles.ts';
 
 const arg = (name: string, fallback: number) => {
@@ -49,6 +58,10 @@ const WARMUP_SECONDS = 3;
 const WIDTH = 3000;
 const HEIGHT = 4000;
 const TARGET = 0.95;
+const SIGN_INS = arg('sign-ins', 80);
+const SIGN_IN_CONCURRENCY = arg('sign-in-concurrency', 4);
+const READER = 'bench-reader';
+const PASSWORD = 'một câu mật khẩu dài cho phép đo';
 /** No OCR worker: reading the uploaded pages would take a core from whichever run comes first. */
 const QUIET = { THUKHO_OCR: 'off' };
 
@@ -212,6 +225,61 @@ async function measure(dataDir: string, queuePrefix: string, workDir: string, mo
   }
 }
 
+/** `count` runs of `once` (which returns milliseconds), `concurrency` at a time; sorted. */
+async function timed(count: number, concurrency: number, once: () => Promise<number>): Promise<number[]> {
+  const ms: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        ms.push(await once());
+      }
+    }),
+  );
+  return ms.sort((a, b) => a - b);
+}
+
+/** One sign-in through the site's form; the POST's milliseconds. */
+async function signInOnce(base: string): Promise<number> {
+  const form = await fetch(`${base}/sign-in`);
+  const cookie = form.headers.getSetCookie().find((c) => c.startsWith('thukho_csrf='))?.split(';')[0] ?? '';
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+  const started = performance.now();
+  const res = await fetch(`${base}/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ account: READER, password: PASSWORD, csrf, return: '/' }).toString(),
+    redirect: 'manual',
+  });
+  const ms = performance.now() - started;
+  await res.arrayBuffer();
+  if (res.status !== 303 || !res.headers.getSetCookie().some((c) => c.startsWith('thukho_session='))) throw new Error(`sign-in answered ${res.status}`);
+  return ms;
+}
+
+async function measureSignIn(dataDir: string, queuePrefix: string, workDir: string): Promise<void> {
+  const server = await startThukho(dataDir, queuePrefix, workDir, QUIET);
+  try {
+    await signInOnce(server.baseUrl); // the first one warms the page and the session store
+    await waitQuiet();
+    const http = await timed(SIGN_INS, SIGN_IN_CONCURRENCY, () => signInOnce(server.baseUrl));
+    const hash = await hashPassword(PASSWORD);
+    const bare = await timed(SIGN_INS, SIGN_IN_CONCURRENCY, async () => {
+      const started = performance.now();
+      if (!(await verify(hash, PASSWORD.normalize('NFC')))) throw new Error('argon2 verify failed');
+      return performance.now() - started;
+    });
+    const cost = /\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+    log(`sign-in (argon2id m=${cost?.[1]} KiB, t=${cost?.[2]}, p=${cost?.[3]}), ${SIGN_INS} × ${SIGN_IN_CONCURRENCY} at once:`);
+    log(`  thukho POST /sign-in   p50 ${percentile(http, 50).toFixed(1)} ms  p95 ${percentile(http, 95).toFixed(1)} ms`);
+    log(`  bare argon2id verify   p50 ${percentile(bare, 50).toFixed(1)} ms  p95 ${percentile(bare, 95).toFixed(1)} ms`);
+    log(`  p95 ratio thukho / bare: ${(percentile(http, 95) / percentile(bare, 95)).toFixed(2)}×`);
+  } finally {
+    await stopThukho(server);
+  }
+}
+
 function line(r: RunResult): string {
   const events = r.counts.manifest + r.counts.download + r.counts.search;
   return (
@@ -237,6 +305,7 @@ async function main(): Promise<void> {
   try {
     log(`bench:access — ${os.cpus().length} cores, ${CONCURRENCY} concurrent, ${SECONDS} s per run, ${ROUNDS} round(s); work dir ${workDir}`);
     const token = createStaffToken(dataDir, queuePrefix);
+    addReaderWithPassword(dataDir, queuePrefix, READER, PASSWORD);
     const setupServer = await startThukho(dataDir, queuePrefix, workDir, QUIET);
     let works;
     try {
@@ -256,6 +325,7 @@ async function main(): Promise<void> {
     }
     const capacity = await measure(dataDir, queuePrefix, workDir, 'events', buildLoad(works.big, works.small, true));
     log(line(capacity));
+    await measureSignIn(dataDir, queuePrefix, workDir);
 
     const on = median(results.filter((r) => r.mode === 'on').map((r) => r.tileRps));
     const off = median(results.filter((r) => r.mode === 'off').map((r) => r.tileRps));

@@ -81,6 +81,18 @@ export function createStaffToken(dataDir: string, queuePrefix: string): string {
   return token;
 }
 
+/** A reader account that signs in on the site with `password` (`thukho users add --password-stdin`). */
+export function addReaderWithPassword(dataDir: string, queuePrefix: string, id: string, password: string): void {
+  const r = spawnSync(process.execPath, [BIN, 'users', 'add', id, '--name', 'Bench reader', '--role', 'reader', '--password-stdin'], {
+    cwd: REPO,
+    env: env(dataDir, queuePrefix),
+    input: `${password}\n`,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`thukho users add ${id} exited with ${r.status}: ${r.stderr}`);
+}
+
 /** `thukho serve` (with its workers); resolves when /health answers 200. No image request is sent. `extraEnv`: more THUKHO_* settings. */
 export async function startThukho(dataDir: string, queuePrefix: string, workDir: string, extraEnv: Record<string, string> = {}): Promise<ThukhoServer> {
   const port = await freePort();
