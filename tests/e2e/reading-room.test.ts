@@ -383,7 +383,7 @@ test.serial('escaping: a title with <script> shows as text on the page and in th
   }
 });
 
-test.serial('a restricted object tells an anonymous reader why, with no viewer', async (t) => {
+test.serial('a restricted object tells an anonymous reader why, and its viewer asks them to sign in', async (t) => {
   const s = t.context.server;
   const o = await staffCall(s, 'GET', `/api/objects/${LVT}`);
   const res = await fetch(`${s.url}/api/objects/${LVT}`, {
@@ -396,7 +396,8 @@ test.serial('a restricted object tells an anonymous reader why, with no viewer',
   try {
     // The record is public (200); the images are not, and the page says how to get them.
     t.is(status, 200);
-    t.is(await page.locator('#thukho-viewer').count(), 0);
+    await page.locator('[data-role="auth"]').waitFor({ state: 'visible', timeout: 30_000 });
+    t.regex((await page.locator('[data-action="auth-confirm"]').textContent()) ?? '', /Đăng nhập/);
     t.true(((await page.locator('h1').textContent()) ?? '').includes(o.title as string), 'the record');
     t.regex((await page.locator('[data-code="sign-in-needed"]').textContent()) ?? '', /phòng đọc.*đăng nhập|đăng nhập.*phòng đọc/i);
     await page.screenshot({ path: join(OUT, 'restricted.png') });

@@ -251,12 +251,15 @@ export function siteRoutes(services: AppServices): Router {
     ctx.set('Cache-Control', cacheControlFor(access));
     const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
     // The record is public; the images and files only where the decision says so.
-    const readable = isAllowed(decideAccess(object.accessLevel, object.status, viewer, 'content'));
+    const content = decideAccess(object.accessLevel, object.status, viewer, 'content');
+    const readable = isAllowed(content);
     // Link previews are fetched anonymously by others: only what anyone may see goes in them.
     const thumb = access.publicCache ? thumbOf(object, viewer) : undefined;
     const pdfs = pdfOriginals(object);
     const originals = access.download ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
-    const shown = readable && hasImages(object);
+    // A reader who may sign in for the images gets the reading room all the same: its viewer
+    // asks them to sign in (IIIF Authorization Flow 2.0, as any IIIF viewer would) and then reads.
+    const shown = (readable || content.outcome === 'sign-in') && hasImages(object);
     // With images shown, the reading room on this page fetches the manifest: that is the view.
     if (!shown) recorder.viewed(ctx, object.id, object.accessLevel, 'page');
     return objectPage(page, {
