@@ -97,7 +97,10 @@ export function addReaderWithPassword(dataDir: string, queuePrefix: string, id: 
 export async function startThukho(dataDir: string, queuePrefix: string, workDir: string, extraEnv: Record<string, string> = {}): Promise<ThukhoServer> {
   const port = await freePort();
   const logPath = join(workDir, 'thukho-serve.log');
-  const group = startGroup('thukho serve', process.execPath, [BIN, 'serve'], { cwd: REPO, env: env(dataDir, queuePrefix, { ...extraEnv, THUKHO_PORT: String(port) }), logPath });
+  // THUKHO_BENCH_CPU_PROF=DIR: each server writes a V8 CPU profile there when it stops
+  // (NODE_OPTIONS may not carry --cpu-prof).
+  const prof = process.env.THUKHO_BENCH_CPU_PROF;
+  const group = startGroup('thukho serve', process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), BIN, 'serve'], { cwd: REPO, env: env(dataDir, queuePrefix, { ...extraEnv, THUKHO_PORT: String(port) }), logPath });
   try {
     await waitForPort(port, 60_000, group);
     const baseUrl = `http://127.0.0.1:${port}`;
