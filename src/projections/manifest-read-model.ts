@@ -27,7 +27,7 @@ import {
   thumbnailSize,
 } from '../iiif/manifest.ts';
 import type { Projection } from './projection.ts';
-import type { ReadModelDb } from './read-model-db.ts';
+import { type ReadModelDb, statement } from './read-model-db.ts';
 import { WORK_EVENT_TYPES } from '../domain/events.ts';
 import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
@@ -412,7 +412,7 @@ export type ManifestLookup =
  * themselves); page text, OCR files and Content Search are content. An unknown work is absent.
  */
 export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, what: AccessSubject): ManifestLookup {
-  const row = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+  const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
   if (!row) return { status: 'refused', refusal: 'absent' };
   const access = decideAccess(row.access_level, row.status, viewer, what);
   if (access.outcome !== 'allow') {
@@ -448,7 +448,7 @@ const TOP_SUMMARY: LanguageMap = bilingual(
 );
 
 function collectionRow(db: ReadModelDb, id: string): CollectionRow | undefined {
-  return db.prepare<[string], CollectionRow>('SELECT * FROM iiif_collections WHERE collection_id = ?').get(id);
+  return statement<[string], CollectionRow>(db, 'SELECT * FROM iiif_collections WHERE collection_id = ?').get(id);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { parsePageImageId } from '../domain/page-image.ts';
 import type { Projection } from './projection.ts';
-import type { ReadModelDb } from './read-model-db.ts';
+import { type ReadModelDb, statement } from './read-model-db.ts';
 import { WORK_EVENT_TYPES } from '../domain/events.ts';
 import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
@@ -221,7 +221,7 @@ export type ObjectLookup =
 
 /** One object's record or content, as the access decision lets `viewer` have it; an unknown id is `absent`. */
 export function findObject(db: ReadModelDb, id: string, viewer: Viewer, what: AccessSubject): ObjectLookup {
-  const row = db.prepare<[string], ObjectRow>('SELECT * FROM objects WHERE id = ?').get(id);
+  const row = statement<[string], ObjectRow>(db, 'SELECT * FROM objects WHERE id = ?').get(id);
   if (!row) return { found: false, objectId: id, refusal: 'absent' };
   const view = toView(row);
   const access = decideAccess(view.accessLevel, view.status, viewer, what);

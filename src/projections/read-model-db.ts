@@ -26,3 +26,19 @@ export function openReadModelDb(path: string): ReadModelDb {
   `);
   return db;
 }
+
+const statements = new WeakMap<ReadModelDb, Map<string, Database.Statement>>();
+
+/**
+ * `sql` prepared once per database, for lookups on every request (a manifest, a work):
+ * preparing costs more than the lookup itself. SQLite prepares it again by itself should a
+ * projection's rebuild change the tables under it. For `get` and `all`, never `iterate`,
+ * which holds the statement until the loop ends.
+ */
+export function statement<P extends unknown[], R>(db: ReadModelDb, sql: string): Database.Statement<P, R> {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let prepared = cache.get(sql);
+  if (!prepared) cache.set(sql, (prepared = db.prepare(sql)));
+  return prepared as Database.Statement<P, R>;
+}
