@@ -25,8 +25,10 @@
  *    machine's speed drifts by up to half between runs a minute apart with the same CPU time
  *    used, so the figure is the median of each round's own ratio (its two runs are seconds
  *    apart), shown with the spread of the rounds; the ratio of the medians is shown too. Events/s written: /health's access.written before and after.
- *  - Last, with events on: manifests only for the same time, the events path's capacity
+ *  - Then, with events on: manifests only for the same time, the events path's capacity
  *    (events/s written, and whether any were dropped).
+ *  - Side by side (measureSideBySide): both servers at once on two copies of the data, the
+ *    load switching between them every 2 s, so that both see the same machine.
  *  - CPU seconds of the server's process group and of everybody else on this shared machine
  *    are shown; a run where others used more than 15 % of the machine is marked "disturbed".
  *  - Sign-in: a reader account with a password (`thukho users add --password-stdin`), signed in
@@ -36,7 +38,7 @@
  *    number of times at the same concurrency. The ratio of the p95s is what the HTTP path,
  *    sessions in Redis and throttling add to the hash itself.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +62,8 @@ const WARMUP_SECONDS = 3;
 const WIDTH = 3000;
 const HEIGHT = 4000;
 const TARGET = 0.95;
+const SLICES = arg('slices', 20);
+const SLICE_SECONDS = arg('slice-seconds', 2);
 const SIGN_INS = arg('sign-ins', 80);
 const SIGN_IN_CONCURRENCY = arg('sign-in-concurrency', 4);
 const READER = 'bench-reader';
@@ -282,6 +286,49 @@ async function measureSignIn(dataDir: string, queuePrefix: string, workDir: stri
   }
 }
 
+/**
+ * Both servers at once, on two copies of the same data: the load alternates between them every
+ * SLICE_SECONDS, (on, off) then (off, on), so a drift of this shared machine falls on both
+ * alike. The on-server's flushes and statistics run whenever they fall due, also while the
+ * other is loaded: on two cores they mostly take the idle core then, which favours "on" a
+ * little; the sequential rounds above have no such bias.
+ */
+async function measureSideBySide(
+  on: { dataDir: string; queuePrefix: string; workDir: string },
+  off: { dataDir: string; queuePrefix: string; workDir: string },
+  load: Load,
+): Promise<{ ratio: number; pairs: number[]; onRps: number; offRps: number; onP99: number; offP99: number; bad: number }> {
+  const a = await startThukho(on.dataDir, on.queuePrefix, on.workDir, { ...QUIET, THUKHO_ACCESS_EVENTS: 'on' });
+  const b = await startThukho(off.dataDir, off.queuePrefix, off.workDir, { ...QUIET, THUKHO_ACCESS_EVENTS: 'off' });
+  try {
+    await drive(a.baseUrl, load, WARMUP_SECONDS);
+    await drive(b.baseUrl, load, WARMUP_SECONDS);
+    await waitQuiet();
+    const totals = { on: { tiles: 0, seconds: 0, ms: [] as number[] }, off: { tiles: 0, seconds: 0, ms: [] as number[] } };
+    const pairs: number[] = [];
+    let bad = 0;
+    for (let i = 0; i < SLICES; i++) {
+      const rps: Record<'on' | 'off', number> = { on: 0, off: 0 };
+      for (const mode of i % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+        const r = await drive((mode === 'on' ? a : b).baseUrl, load, SLICE_SECONDS);
+        totals[mode].tiles += r.counts.tile;
+        totals[mode].seconds += r.elapsed;
+        totals[mode].ms.push(...r.tileMs);
+        rps[mode] = r.counts.tile / r.elapsed;
+        bad += r.bad;
+      }
+      pairs.push(rps.on / rps.off);
+    }
+    const onRps = totals.on.tiles / totals.on.seconds;
+    const offRps = totals.off.tiles / totals.off.seconds;
+    const p99 = (ms: number[]) => percentile([...ms].sort((x, y) => x - y), 99);
+    return { ratio: onRps / offRps, pairs, onRps, offRps, onP99: p99(totals.on.ms), offP99: p99(totals.off.ms), bad };
+  } finally {
+    await stopThukho(a);
+    await stopThukho(b);
+  }
+}
+
 function line(r: RunResult): string {
   const events = r.counts.manifest + r.counts.download + r.counts.search;
   return (
@@ -327,6 +374,18 @@ async function main(): Promise<void> {
     }
     const capacity = await measure(dataDir, queuePrefix, workDir, 'events', buildLoad(works.big, works.small, true));
     log(line(capacity));
+    const copy = (name: string) => {
+      const dir = join(workDir, name);
+      cpSync(dataDir, join(dir, 'data'), { recursive: true });
+      return { dataDir: join(dir, 'data'), queuePrefix: `${queuePrefix}-${name}`, workDir: dir };
+    };
+    const side = await measureSideBySide(copy('on'), copy('off'), load);
+    log(
+      `side by side, ${SLICES} × 2 slices of ${SLICE_SECONDS} s: on ${side.onRps.toFixed(0)} tiles/s (p99 ${side.onP99.toFixed(1)} ms), ` +
+        `off ${side.offRps.toFixed(0)} tiles/s (p99 ${side.offP99.toFixed(1)} ms) = ${side.ratio.toFixed(3)}×; ` +
+        `pairs: median ${median(side.pairs).toFixed(3)}×, ${Math.min(...side.pairs).toFixed(2)}–${Math.max(...side.pairs).toFixed(2)}`,
+    );
+    if (side.bad > 0) log(`INVALID: ${side.bad} bad answers side by side`);
     await measureSignIn(dataDir, queuePrefix, workDir);
 
     const on = median(results.filter((r) => r.mode === 'on').map((r) => r.tileRps));
@@ -340,7 +399,7 @@ async function main(): Promise<void> {
     }).filter((x) => Number.isFinite(x));
     const ratio = median(paired);
     const written = results.filter((r) => r.mode === 'on');
-    const invalid = [...results, capacity].some((r) => r.bad > 0);
+    const invalid = [...results, capacity].some((r) => r.bad > 0) || side.bad > 0;
     const disturbed = results.some((r) => r.othersShare > 0.15);
     log('');
     log(`tile throughput, events on / off, median of the rounds' ratios: ${ratio.toFixed(3)}× (target ≥ ${TARGET}×) ${ratio >= TARGET ? 'met' : 'NOT met'}${disturbed ? ' (unreliable: a run was disturbed)' : ''}`);
