@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KNOWN_LANGUAGES } from './ocr/languages.ts';
 import { type IpRange, IpRangeError, parseIpRanges } from './http/ip-ranges.ts';
+import { validOrigin } from './http/origin.ts';
 import { redactTypesenseUrl, TypesenseUrl } from './search/typesense-url.ts';
 
 /**
@@ -48,14 +49,7 @@ const EnvSchema = z.object({
     .transform((s, ctx) => {
       const list = s.split(',').map((o) => o.trim()).filter((o) => o !== '');
       for (const o of list) {
-        let ok = false;
-        try {
-          const url = new URL(o);
-          ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === o;
-        } catch {
-          ok = false;
-        }
-        if (!ok) ctx.addIssue({ code: 'custom', message: `"${o}" is not an origin (scheme://host[:port], nothing after); give a comma-separated list of origins` });
+        if (!validOrigin(o)) ctx.addIssue({ code: 'custom', message: `"${o}" is not an origin (scheme://host[:port], nothing after); give a comma-separated list of origins` });
       }
       return list;
     })

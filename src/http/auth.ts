@@ -68,17 +68,22 @@ export interface AuthDeps {
   iiifTokens: IiifTokenStore;
 }
 
+/** A cookie that holds `value` signed for `purpose` (never readable by script); null clears it. */
+function setSignedCookie(ctx: Context, secret: Buffer, name: string, purpose: string, value: string | null, maxAgeSeconds: number, sameSite: 'lax' | 'none'): void {
+  ctx.cookies.set(name, value ? signValue(secret, purpose, value) : null, {
+    path: '/',
+    httpOnly: true,
+    sameSite,
+    secure: ctx.secure,
+    overwrite: true,
+    ...(value ? { maxAge: maxAgeSeconds * 1000 } : {}),
+  });
+}
+
 export function setSessionCookie(ctx: Context, secret: Buffer, session: Session | null, maxAgeSeconds: number): void {
   // HttpOnly: no script reads it; SameSite=Lax: not sent on cross-site POSTs; Secure whenever
   // the request came over TLS (behind a proxy: THUKHO_TRUST_PROXY and X-Forwarded-Proto).
-  ctx.cookies.set(SESSION_COOKIE, session ? signValue(secret, SESSION_PURPOSE, session.id) : null, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.secure,
-    overwrite: true,
-    ...(session ? { maxAge: maxAgeSeconds * 1000 } : {}),
-  });
+  setSignedCookie(ctx, secret, SESSION_COOKIE, SESSION_PURPOSE, session?.id ?? null, maxAgeSeconds, 'lax');
 }
 
 /**
@@ -88,14 +93,7 @@ export function setSessionCookie(ctx: Context, secret: Buffer, session: Session 
  * for viewers on this site (any port of this host) only.
  */
 export function setIiifCookie(ctx: Context, secret: Buffer, sessionId: string | null, maxAgeSeconds: number): void {
-  ctx.cookies.set(IIIF_COOKIE, sessionId ? signValue(secret, IIIF_PURPOSE, sessionId) : null, {
-    path: '/',
-    httpOnly: true,
-    sameSite: ctx.secure ? 'none' : 'lax',
-    secure: ctx.secure,
-    overwrite: true,
-    ...(sessionId ? { maxAge: maxAgeSeconds * 1000 } : {}),
-  });
+  setSignedCookie(ctx, secret, IIIF_COOKIE, IIIF_PURPOSE, sessionId, maxAgeSeconds, ctx.secure ? 'none' : 'lax');
 }
 
 /** The session id the request's cookie names (signature checked), if any. */

@@ -14,8 +14,9 @@ import {
   tokenMessageV1,
 } from '../../iiif/auth-services.ts';
 import { imageFileLookup } from '../../projections/object-read-model.ts';
-import { REFUSAL_STATUS } from '../access.ts';
 import { authOf, setIiifCookie } from '../auth.ts';
+import { imageNotFound } from './iiif-image.ts';
+import { validOrigin } from '../origin.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
@@ -51,17 +52,6 @@ const POST_JS = `(function () {
   window.parent.postMessage(data.message, data.target);
 })();
 `;
-
-/** An origin as a viewer's page has it (`window.location.origin`): scheme, host, port; nothing else. */
-export function validOrigin(raw: string | undefined): string | undefined {
-  if (!raw || raw.length > 300) return undefined;
-  try {
-    const url = new URL(raw);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === raw ? raw : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A messageId as clients make them: short and printable (it goes back into the message). */
 function validMessageId(raw: string | undefined): string | undefined {
@@ -109,12 +99,9 @@ export function iiifAuthRoutes(services: AppServices): Router {
     const decision = file ? decideAccess(file.accessLevel, file.status, viewer, 'content') : undefined;
     if (!file || !decision || decision.outcome === 'absent') {
       ctx.set('Cache-Control', 'no-store');
-      throw new Problem(404, 'image-not-found', {
-        vi: `Không có ảnh "${imageId.slice(0, 100)}".`,
-        en: `There is no image "${imageId.slice(0, 100)}".`,
-      });
+      throw imageNotFound(imageId);
     }
-    const status: ProbeStatus = decision.outcome === 'allow' ? 200 : REFUSAL_STATUS[decision.outcome] === 410 ? 410 : 401;
+    const status: ProbeStatus = decision.outcome === 'allow' ? 200 : decision.outcome === 'gone' ? 410 : 401;
     // The answer is about the credentials sent: no cache may give it to anyone else.
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'application/json';

@@ -29,6 +29,14 @@ import type { AppServices } from '../services.ts';
  */
 const JSON_LD = `application/ld+json;profile="${IMAGE_CONTEXT}"`;
 
+/** Unknown, and confidential to the viewer, alike: the image service and its probe say the same. */
+export function imageNotFound(imageId: string): Problem {
+  return new Problem(404, 'image-not-found', {
+    vi: `Không có ảnh "${imageId.slice(0, 100)}".`,
+    en: `There is no image "${imageId.slice(0, 100)}".`,
+  });
+}
+
 export function imageRoutes(services: AppServices): Router {
   const router = new Router();
   const query = imageFileLookup(services.readDb);
@@ -50,19 +58,14 @@ export function imageRoutes(services: AppServices): Router {
   const images = services.images;
   const base = (ctx: Context) => publicBase(services.config.publicUrl, ctx);
 
-  const unknown = (fileId: string) => () =>
-    new Problem(404, 'image-not-found', {
-      vi: `Không có ảnh "${fileId.slice(0, 100)}".`,
-      en: `There is no image "${fileId.slice(0, 100)}".`,
-    });
-  const refusalWords = (fileId: string) => ({ absent: unknown(fileId), gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' } });
+  const refusalWords = (fileId: string) => ({ absent: () => imageNotFound(fileId), gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' } });
 
   /** The image and what the access decision says of it (404 when there is no such image to show anyone). */
   const find = (ctx: Context): { file: ImageFile & { width: number; height: number }; decision: AccessDecision } => {
     // A file id, or a page of a multi-page master (`<fileId>~p<n>`, see page-image.ts).
     const fileId = ctx.params.fileId as string;
     const file = parsePageImageId(fileId) ? lookup(fileId) : undefined;
-    if (!file || file.width === null || file.height === null) throw unknown(fileId)();
+    if (!file || file.width === null || file.height === null) throw imageNotFound(fileId);
     const decision = decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content');
     return { file: { ...file, width: file.width, height: file.height }, decision };
   };
@@ -83,10 +86,11 @@ export function imageRoutes(services: AppServices): Router {
 
   router.get('/iiif/3/:fileId/info.json', (ctx) => {
     const { file, decision } = find(ctx);
-    const id = `${base(ctx)}/iiif/3/${file.imageId}`;
+    const root = base(ctx);
+    const id = `${root}/iiif/3/${file.imageId}`;
     // A restricted image's service declares the Auth 1.0 login (the Auth 2.0 probe is in the
     // manifest, beside the service: iiif/auth-services.ts says why).
-    const info = needsAuthServices(file.accessLevel) ? { ...images.info(file, id), service: [loginServiceV1(base(ctx))] } : images.info(file, id);
+    const info = needsAuthServices(file.accessLevel) ? { ...images.info(file, id), service: [loginServiceV1(root)] } : images.info(file, id);
     const type = ctx.accepts('application/ld+json') === 'application/ld+json' && ctx.get('accept').includes('ld+json') ? JSON_LD : 'application/json';
     ctx.set('Link', `<${LEVEL2_PROFILE_URI}>;rel="profile"`);
     if (decision.outcome === 'sign-in') {
