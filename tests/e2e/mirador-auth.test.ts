@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { createUserWithPassword } from '../../src/application/users.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { launchChromium, outputDir, pixelStats, watchProblems } from '../helpers/browser.ts';
+import { MIRADOR_NOISE, startMiradorSite } from '../helpers/mirador.ts';
 import { testWithServer } from '../helpers/server.ts';
 
 /**
@@ -25,20 +23,16 @@ import { testWithServer } from '../helpers/server.ts';
  */
 const test = testWithServer();
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MIRADOR_JS = join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js');
 const PASSWORD = 'mật khẩu bạn đọc Mirador';
 const PAPER = { r: 233, g: 220, b: 190 };
-/** Mirador's own noise (see mirador.test.ts), and the refusals this test is about. */
+/** Mirador's own noise, and the refusals this test is about. */
 const EXPECTED_PROBLEMS = [
-  /^console\.error: Accessing element\.ref was removed in React 19\./,
-  /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_ABORTED$/,
+  ...MIRADOR_NOISE,
   // Before signing in: the browser logs each refused resource, blocks the refused tiles'
   // problem+json from an <img> (ORB), and OpenSeadragon reports them.
   /^console\.error: Failed to load resource: the server responded with a status of 401/,
   /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_BLOCKED_BY_ORB$/,
   /^console\.error: Tile %s failed to load: %s - error: %s /,
-  /^console\.error: Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico\)$/,
 ];
 
 let browser: Browser | undefined;
@@ -57,39 +51,6 @@ async function manuscriptPage(columns: number): Promise<Buffer> {
   const lines = Array.from({ length: columns }, (_, i) => `<rect x="${120 + i * 60}" y="120" width="22" height="${900 + (i % 3) * 120}" fill="#2a2118"/>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="960" height="1360"><rect width="100%" height="100%" fill="rgb(${PAPER.r},${PAPER.g},${PAPER.b})"/>${lines}</svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
-}
-
-function viewerHtml(manifestId: string): string {
-  return `<!doctype html>
-<html lang="vi">
-<head><meta charset="utf-8"><title>Mirador — tài liệu hạn chế</title>
-<style>html, body { margin: 0; height: 100%; } #mirador { position: absolute; inset: 0; }</style></head>
-<body><div id="mirador"></div>
-<script src="/mirador.min.js"></script>
-<script>
-  Mirador.viewer({
-    id: 'mirador',
-    windows: [{ manifestId: ${JSON.stringify(manifestId)} }],
-    window: { allowClose: false, sideBarOpen: false },
-    workspaceControlPanel: { enabled: false },
-  });
-</script>
-</body></html>`;
-}
-
-async function startViewerSite(manifestId: string): Promise<string> {
-  const html = viewerHtml(manifestId);
-  const js = readFileSync(MIRADOR_JS);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    else if (path === '/mirador.min.js') res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(js);
-    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  viewerSite = server;
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
 test.serial.before(async (t) => {
@@ -112,7 +73,9 @@ test.serial('Mirador 4 shows the sign-in, the reader signs in in its window, Mir
   t.timeout(120_000);
   const s = t.context.server;
   const OUT = outputDir('mirador-auth');
-  const siteUrl = await startViewerSite(`${s.url}/iiif/manifest/${objectId}`);
+  const site = await startMiradorSite(`${s.url}/iiif/manifest/${objectId}`);
+  viewerSite = site.server;
+  const siteUrl = site.url;
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
   const page: Page = await context.newPage();

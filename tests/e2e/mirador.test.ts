@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { DerivativesWorker } from '../../workers/derivatives.ts';
 import { DEMO_OBJECTS } from '../../src/cli/demo-collection.ts';
 import { seedDemoCollection } from '../helpers/demo.ts';
+import { MIRADOR_NOISE, startMiradorSite } from '../helpers/mirador.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { type Json, poll } from '../helpers/api.ts';
 import { launchChromium, outputDir, pixelStats as screenshotStats, watchProblems } from '../helpers/browser.ts';
@@ -20,20 +18,9 @@ import { launchChromium, outputDir, pixelStats as screenshotStats, watchProblems
  */
 const test = testWithServer();
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MIRADOR_JS = join(ROOT, 'node_modules', 'mirador', 'dist', 'mirador.min.js');
 /** The demo manuscript `npm run demo` serves: Kim Vân Kiều tân truyện, three rendered pages. */
 const DEMO = DEMO_OBJECTS[0]!;
 const TITLE = DEMO.metadata.title;
-/**
- * Console errors that are Mirador's own and not ours: Mirador 4.0.0's bundled dependencies
- * read element.ref, which React 19 reports as an error (ProjectMirador/mirador#4295).
- */
-const EXPECTED_PROBLEMS = [
-  /^console\.error: Accessing element\.ref was removed in React 19\. ref is now a regular prop\./,
-  // OpenSeadragon may cancel a tile it no longer needs; the client's choice, not a failure.
-  /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_ABORTED$/,
-];
 /** The demo pages' paper colour (src/cli/demo-pages.ts). */
 const PAPER = { r: 233, g: 220, b: 190 };
 
@@ -49,50 +36,6 @@ test.after.always(async () => {
   viewerSite?.closeAllConnections();
   await worker?.close();
 });
-
-/** The embedding page of an external site: nothing but Mirador and our manifest's URL. */
-function viewerHtml(manifestId: string): string {
-  return `<!doctype html>
-<html lang="vi">
-<head>
-<meta charset="utf-8">
-<title>Mirador — thử nghiệm</title>
-<style>html, body { margin: 0; height: 100%; } #mirador { position: absolute; inset: 0; }</style>
-</head>
-<body>
-<div id="mirador"></div>
-<script src="/mirador.min.js"></script>
-<script>
-  window.miradorInstance = Mirador.viewer({
-    id: 'mirador',
-    windows: [{ manifestId: ${JSON.stringify(manifestId)} }],
-    window: { allowClose: false, sideBarOpen: false },
-    workspaceControlPanel: { enabled: false },
-  });
-</script>
-</body>
-</html>`;
-}
-
-async function startViewerSite(manifestId: string): Promise<{ server: Server; url: string }> {
-  const html = viewerHtml(manifestId);
-  const js = readFileSync(MIRADOR_JS);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    } else if (path === '/mirador.min.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'content-length': js.length }).end(js);
-    } else if (path === '/favicon.ico') {
-      res.writeHead(204).end();
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
 
 test.serial('the demo manuscript is seeded as `thukho demo` seeds it, its derivatives made and its manifest served', async (t) => {
   const s = t.context.server;
@@ -125,7 +68,7 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
   const s = t.context.server;
   const OUT = outputDir('mirador');
   const manifestUrl = `${s.url}/iiif/manifest/${objectId}`;
-  const site = await startViewerSite(manifestUrl);
+  const site = await startMiradorSite(manifestUrl);
   viewerSite = site.server;
   t.not(new URL(site.url).origin, new URL(s.url).origin, 'the viewer page is on another origin');
 
@@ -133,7 +76,7 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
   const page: Page = await context.newPage();
 
-  const { problems, unexpected: unexpectedProblems } = watchProblems(page, EXPECTED_PROBLEMS);
+  const { problems, unexpected: unexpectedProblems } = watchProblems(page, MIRADOR_NOISE);
   const imageApi: Array<{ url: string; status: number; type: string }> = [];
   const manifestAnswers: number[] = [];
   page.on('response', (r) => {
