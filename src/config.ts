@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   THUKHO_FIXITY_MB_PER_S: z.coerce.number().min(0).default(50),
   THUKHO_WEBHOOK_URL: z.string().url().optional(),
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
+  THUKHO_DESCRIBE_FACTS_MINUTES: z.coerce.number().min(0).max(24 * 60).default(10),
   THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
   THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
   THUKHO_OCR: z.enum(['on', 'off']).default('on'),
@@ -200,6 +201,11 @@ export interface Config {
   /** Called (POST, JSON) when a file is damaged beyond repair. */
   webhookUrl: string | undefined;
   sealEveryMinutes: number;
+  /**
+   * How long after a machine fact (fixity, derivative, OCR) its work's OCFL description is
+   * written: the facts of one run share a version; the most a storage root alone can lack.
+   */
+  describeFactsDelayMs: number;
   /** Below this much free space on any volume we write to, /health says the disk is low. */
   minFreeBytes: number;
   /** HanaMinA.ttf and HanaMinB.ttf (fonts-hanazono), served subset to pages with Nôm; subsets cached in cacheDir. */
@@ -376,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhookUrl: e.THUKHO_WEBHOOK_URL,
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
+    describeFactsDelayMs: Math.round(e.THUKHO_DESCRIBE_FACTS_MINUTES * 60_000),
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },

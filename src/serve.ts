@@ -37,7 +37,9 @@ import { DiskCache, MemoryLru } from './iiif/response-cache.ts';
 import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
-import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection } from './queue/queues.ts';
+import { DescriptionPump } from './projections/description-pump.ts';
+import { Describer } from './application/self-description.ts';
+import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection, type ReplicationJob } from './queue/queues.ts';
 import { type QueueDepth, readQueueStatus } from './queue/queue-status.ts';
 import { SearchProjectionRunner } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
@@ -56,6 +58,11 @@ export interface RunningServer {
   readDb: ReadModelDb;
   projections: ProjectionRunner[];
   search: SearchProjectionRunner;
+  /**
+   * Writes what description-queue.ts says is due. `describeNow()` brings every OCFL
+   * description up to the log as this process sees it (tests, `thukho recover` drills).
+   */
+  describeNow(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -199,6 +206,22 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     logger,
   });
   pump.start();
+  const describer = new Describer(ingest);
+  const descriptionPump = new DescriptionPump({
+    db: readDb,
+    write: (subject) => describer.describe(subject),
+    // A work's new version goes to the replicas at once, like an ingest's; collections and
+    // seals, which have no facts stream to record it in, wait for the replication sweep.
+    written: async (subject, v) => {
+      if (subject.kind !== 'object' || !v.version || !v.lastEventId || config.replicas.length === 0) return;
+      const job: ReplicationJob = { objectId: subject.id, ocflObjectId: v.ocflId, version: v.version, cause: v.lastEventId };
+      await replicationQueue
+        .add('replicate', job, { ...JOB_OPTIONS[QUEUES.replication], jobId: `describe-${subject.id}-${v.version}` })
+        .catch((err: Error) => logger.warn({ err: err.message, objectId: subject.id }, 'could not ask for the replication of a description version; the sweep will copy it'));
+    },
+    logger,
+  });
+  descriptionPump.start();
 
   const derivatives = new DerivativeStore(config.derivativesDir);
   const renderBudget = new RenderBudget({ concurrent: config.iiif.renders, perClient: config.iiif.rendersPerClient, queued: config.iiif.renderQueue });
@@ -291,6 +314,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     search,
     metrics,
     ingest,
+    describe: async (subject) => {
+      // The change is in the log whatever happens here: a version that cannot be written
+      // now is the pump's to retry (the row stays in description_pending).
+      await describer.describe(subject).catch((err: Error) => logger.error({ err: err.message, subject }, 'description version not written now; it will be retried'));
+    },
     images,
     access,
     lastAudit: async () => {
@@ -361,6 +389,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       // No request can record any more: what is buffered goes to the log before it closes.
       await access?.stop();
       await pump.stop();
+      await descriptionPump.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
       const queuesClosed = Promise.all(Object.values(queues).map((q) => q.close())).catch(() => {});
@@ -403,5 +432,11 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
   logger.info({ url, eventStore: store.kind }, 'thukho is serving');
-  return { url, port, store, readDb, projections, search, stop };
+  const describeNow = async () => {
+    const queue = projections.find((p) => p.projection.name === 'description-queue');
+    const head = await store.headPosition();
+    if (queue && head !== null) await queue.waitForPosition(head, 30_000);
+    return descriptionPump.flush(Number.POSITIVE_INFINITY);
+  };
+  return { url, port, store, readDb, projections, search, describeNow, stop };
 }

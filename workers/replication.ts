@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { loadPreservationAt, recordFacts } from '../src/application/machine-facts.ts';
+import { parseOcflId } from '../src/application/ocfl-ids.ts';
 import type { Config } from '../src/config.ts';
 import { DomainError } from '../src/domain/errors.ts';
 import { type EventStore, WrongExpectedVersionError } from '../src/eventstore/port.ts';
@@ -229,10 +230,16 @@ export async function startReplicationWorker(options: {
     const behind = [...new Set(lag.replicas.flatMap((r) => r.behind))];
     for (const [i, ocflObjectId] of behind.entries()) {
       try {
-        // The OCFL object id is the thukho object id (complete-ingest.ts).
-        const r = await replicateAndRecord(ocflObjectId, ocflObjectId);
-        replicated += r.done.length;
-        recorded += r.recorded;
+        const owner = parseOcflId(ocflObjectId);
+        if (owner.kind === 'object') {
+          const r = await replicateAndRecord(owner.id, ocflObjectId);
+          replicated += r.done.length;
+          recorded += r.recorded;
+        } else {
+          // A collection's or the seals' object: copied, with no facts stream to record it in.
+          replicated += (await replicateObject(roots, ocflObjectId)).length;
+          await forget(ocflObjectId, roots.replicas.map((r) => r.label));
+        }
       } catch (err) {
         failed++;
         logger.error({ objectId: ocflObjectId, err: (err as Error).message }, 'sweep could not replicate an object');

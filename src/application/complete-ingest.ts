@@ -7,7 +7,7 @@ export async function completeIntent(services: IngestServices, intent: IngestInt
   const context = { actor: intent.actor, correlationId: intent.correlationId };
   const result = await executeObjectCommand(
     services.store,
-    { type: 'RecordFileIngested', objectId: intent.objectId, file: { ...intent.file, storage: { ocflObjectId: intent.objectId, version, path: contentPath } } },
+    { type: 'RecordFileIngested', objectId: intent.objectId, file: { ...intent.file, storage: { ocflObjectId: intent.ocflObjectId ?? intent.objectId, version, path: contentPath } } },
     context,
   );
   let state = result.state;

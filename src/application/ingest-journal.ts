@@ -15,6 +15,8 @@ import { isAlive } from '../process-alive.ts';
 export const IngestIntent = z.object({
   intentId: z.string().uuid(),
   objectId: z.string(),
+  /** The OCFL object the bytes go to; intents written before ids were URIs used the work's id. */
+  ocflObjectId: z.string().min(1).optional(),
   /** The file as the event will record it, minus the OCFL version (known only after writing). */
   file: IngestedFile.omit({ storage: true }),
   logicalPath: z.string(),

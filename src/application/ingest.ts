@@ -16,6 +16,7 @@ import { reconcileObject } from './reconcile.ts';
 import type { KeyedLock } from './keyed-lock.ts';
 import { isAlive } from '../process-alive.ts';
 import { loadObject, newId } from './object-commands.ts';
+import { objectOcflId, ocflUser } from './ocfl-ids.ts';
 
 /**
  * The write path for bytes. Order is what makes it safe:
@@ -145,6 +146,7 @@ export async function commitStaged(
       const fresh: Array<{ index: number; upload: StagedUpload; intent: IngestIntent }> = [];
       const seen = new Map<string, number>();
       const correlationId = context.correlationId ?? intentCorrelation();
+      const ocflObjectId = objectOcflId(objectId, state);
       for (const [index, upload] of uploads.entries()) {
         const existing = state.files.find((f) => f.digests.sha512 === upload.digests.sha512);
         if (existing) {
@@ -166,6 +168,7 @@ export async function commitStaged(
             ...(upload.facts.image ? { image: upload.facts.image } : {}),
             ...(upload.facts.pdf ? { pdf: upload.facts.pdf } : {}),
           },
+          ocflObjectId,
           logicalPath: `${fileId}/${upload.name}`,
           ...(upload.sequence !== undefined ? { sequence: upload.sequence } : {}),
           actor: context.actor,
@@ -177,17 +180,17 @@ export async function commitStaged(
         let written: Awaited<ReturnType<OcflStorageRoot['addVersion']>>;
         try {
           written = await services.ocfl.addVersion(
-            objectId,
+            ocflObjectId,
             fresh.map(({ upload, intent }) => ({ logicalPath: intent.logicalPath, stagedPath: upload.path, size: upload.size, digests: upload.digests })),
             {
               created: new Date().toISOString(),
               message: `thukho: ${fresh.map(({ intent }) => `${intent.file.role} ${intent.file.fileId} "${intent.file.name}"`).join('; ')}`,
-              user: { name: context.actor.id },
+              user: ocflUser(context.actor),
             },
           );
         } catch (err) {
           // Not committed: undo the partial version and the intents, keep nothing.
-          await services.ocfl.discardIncompleteVersion(objectId).catch(() => {});
+          await services.ocfl.discardIncompleteVersion(ocflObjectId).catch(() => {});
           for (const { intent } of fresh) await services.journal.done(intent);
           throw isNoSpace(err) ? diskFull() : err;
         }

@@ -607,9 +607,13 @@ function provenanceFile(f: StoredFile): ProvenanceFile {
 /** The PREMIS provenance of one object; a DomainError 'not-found' when it has no stream. */
 export async function objectProvenance(store: EventStore, objectId: string): Promise<Provenance> {
   if (!ID_PATTERN.test(objectId)) throw notFound(objectId);
+  return provenanceOfWork(store, objectId, await readWork(store, objectId));
+}
+
+/** The same from a work already read whole (the OCFL description reads it once for everything). */
+export async function provenanceOfWork(store: EventStore, objectId: string, work: Awaited<ReturnType<typeof readWork>>): Promise<Provenance> {
   const streamId = objectStream(objectId);
   const factsStreamId = preservationStream(objectId);
-  const work = await readWork(store, objectId);
   if (work.object.events.length === 0 && !work.object.corrupt) throw notFound(objectId);
   const chain = await chainStatus(streamId, work.object.events, work.object.corrupt);
   const factsChain = await chainStatus(factsStreamId, work.facts.events, work.facts.corrupt);

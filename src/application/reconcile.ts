@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { completeIntent } from './complete-ingest.ts';
 import type { IngestServices } from './ingest.ts';
 import { loadObject } from './object-commands.ts';
+import { objectOcflId } from './ocfl-ids.ts';
 
 /**
  * Start-up repair of interrupted ingests, from the journal's leftover intents:
@@ -37,7 +38,8 @@ export async function reconcileObject(services: IngestServices, objectId: string
   for (const intent of await services.journal.pending()) {
     if (intent.objectId === objectId) await reconcileOne(services, intent, logger);
   }
-  if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
+  const ocflObjectId = objectOcflId(objectId, (await loadObject(services.store, objectId)).state);
+  if (await services.ocfl.incompleteVersion(ocflObjectId)) await services.ocfl.discardIncompleteVersion(ocflObjectId);
 }
 
 async function reconcileOne(
@@ -46,14 +48,15 @@ async function reconcileOne(
   logger: Logger | undefined,
 ): Promise<keyof ReconcileReport> {
   const { objectId } = intent;
-  if (await services.ocfl.incompleteVersion(objectId)) await services.ocfl.discardIncompleteVersion(objectId);
+  const ocflObjectId = intent.ocflObjectId ?? objectId;
+  if (await services.ocfl.incompleteVersion(ocflObjectId)) await services.ocfl.discardIncompleteVersion(ocflObjectId);
   const { state } = await loadObject(services.store, objectId);
   const inEvents = state.status !== 'absent' && state.files.some((f) => f.fileId === intent.file.fileId);
   if (inEvents) {
     await services.journal.done(intent, intent.owner);
     return 'alreadyDone';
   }
-  const committed = await findCommitted(services, intent.objectId, intent.logicalPath, intent.file.digests.sha512);
+  const committed = await findCommitted(services, ocflObjectId, intent.logicalPath, intent.file.digests.sha512);
   if (!committed) {
     logger?.info({ objectId, fileId: intent.file.fileId }, 'reconcile: ingest interrupted before its OCFL version was committed; discarded');
     await services.journal.done(intent, intent.owner);
@@ -65,8 +68,8 @@ async function reconcileOne(
   return 'completed';
 }
 
-async function findCommitted(services: IngestServices, objectId: string, logicalPath: string, sha512: string) {
-  const inventory = await services.ocfl.readInventory(objectId);
+async function findCommitted(services: IngestServices, ocflObjectId: string, logicalPath: string, sha512: string) {
+  const inventory = await services.ocfl.readInventory(ocflObjectId);
   if (!inventory) return undefined;
   const contentPath = inventory.manifest[sha512]?.[0];
   if (!contentPath) return undefined;

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { streamsAbsentByDesign } from '../application/recover.ts';
 import type { Config } from '../config.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
 import { requireRepository } from './repository.ts';
@@ -33,7 +34,7 @@ function describeChange(c: ChangedStream): string {
  * yet is not a failure, only said), and the report for `--json`.
  */
 export async function verifySealsForCli(
-  config: Pick<Config, 'replicas'>,
+  config: Pick<Config, 'replicas' | 'dataDir'>,
   store: EventStore,
   options: {
     /** Print nothing (for `verify --json`, which prints the report itself). */
@@ -51,6 +52,7 @@ export async function verifySealsForCli(
   const bar = options.quiet ? null : progress('kiểm tra niêm phong / seal check', 'events', options.progressStream);
   const report = await verifyAgainstSeals(store, config.replicas, {
     onProgress: (p) => bar?.update(p.events, p.upTo !== null ? Number(p.upTo) : undefined),
+    absentByDesign: await streamsAbsentByDesign(config.dataDir),
   });
   const done = (line: string) => (bar ? bar.finish(line) : undefined);
   if (config.replicas.length === 0) {

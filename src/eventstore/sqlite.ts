@@ -239,6 +239,43 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
   }
 
+  /**
+   * Writes a whole stream as it was in another log, at the global positions it had there
+   * (`thukho recover`): the positions are what seals name, so a log rebuilt from a storage
+   * root verifies against the seals on that root. Every event is chained again here exactly
+   * as an append chains it; an event whose hash does not come out as recorded is refused,
+   * and with it the whole stream (one transaction). The stream must not exist yet, and no
+   * position may be taken: recovery writes into an empty log.
+   */
+  restoreStream(streamId: string, events: ReadonlyArray<Pick<RecordedEvent, 'id' | 'type' | 'data' | 'metadata' | 'position' | 'created'>>): void {
+    if (this.closed) throw new Error('event store is closed');
+    checkStreamId(streamId);
+    if (events.length === 0) return;
+    this.restoreTx(streamId, events);
+  }
+
+  private readonly restoreTx = (streamId: string, events: ReadonlyArray<Pick<RecordedEvent, 'id' | 'type' | 'data' | 'metadata' | 'position' | 'created'>>) =>
+    this.db.transaction(() => {
+      if (this.stmts.head.get(streamId)) throw new WrongExpectedVersionError(streamId, 'no_stream', BigInt(this.stmts.head.get(streamId)?.revision ?? 0));
+      const insert = this.db.prepare('INSERT INTO events (position, stream_id, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const chained = chainEvents(
+        genesisHash(streamId),
+        events.map((e) => {
+          const { prevHash: _p, hash: _h, ...metadata } = e.metadata;
+          return { id: e.id, type: e.type, data: e.data, metadata };
+        }),
+      );
+      chained.forEach((e, revision) => {
+        const original = events[revision] as (typeof events)[number];
+        if (e.metadata.hash !== original.metadata.hash || e.metadata.prevHash !== original.metadata.prevHash) {
+          throw new Error(`${streamId} revision ${revision} (event ${e.id}): its hash does not come out as recorded; the stream is not restored`);
+        }
+        insert.run(Number(original.position), streamId, revision, e.id, e.type, e.dataJson, JSON.stringify(e.metadata), original.created.getTime());
+      });
+      const last = chained.at(-1) as (typeof chained)[number];
+      this.stmts.upsertHead.run(streamId, chained.length - 1, Number((events.at(-1) as (typeof events)[number]).position), last.metadata.hash);
+    }).immediate();
+
   /** A re-sent append: every id must already be in this stream, consecutively. */
   private idempotentResult(
     streamId: string,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { IngestServices } from '../application/ingest.ts';
+import type { DescriptionSubject } from '../application/self-description.ts';
 import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
@@ -30,6 +31,11 @@ export interface AppServices {
   lastAudit: () => Promise<AuditResult | null>;
   metrics: Metrics;
   ingest: IngestServices;
+  /**
+   * Brings the OCFL description of a changed work or collection up to the log (a new
+   * version), so that what a person was told is saved is also on the storage root.
+   */
+  describe: (subject: DescriptionSubject) => Promise<void>;
   images: ImageService;
   /** Where access events go (null when THUKHO_ACCESS_EVENTS=off). */
   access: AccessLog | null;

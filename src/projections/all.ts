@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { descriptionQueue } from './description-queue.ts';
 import { dispatcher } from './dispatcher.ts';
 import { fixityReadModel } from './fixity-read-model.ts';
 import { manifestReadModel } from './manifest-read-model.ts';
@@ -18,5 +19,6 @@ export function projectionsFor(config: Config): Record<string, Projection> {
     fixity: fixityReadModel,
     'page-text': pageTextReadModel,
     stats: statsReadModel,
+    'description-queue': descriptionQueue({ factsDelayMs: config.describeFactsDelayMs }),
   };
 }

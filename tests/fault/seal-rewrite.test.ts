@@ -201,7 +201,7 @@ test('a history rewritten with recomputed hashes, heads and seal stream passes e
   // 4. What `thukho verify` prints, and its exit code.
   const out = sink();
   const err = sink();
-  const cli = await verifySealsForCli({ replicas: [s.replica] }, store, {
+  const cli = await verifySealsForCli({ replicas: [s.replica], dataDir: s.dir }, store, {
     out: out.stream,
     progressStream: err.stream as unknown as NodeJS.WriteStream,
   });

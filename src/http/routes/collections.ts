@@ -21,10 +21,10 @@ export const EditCollectionBody = z.object({ title: Title.optional(), descriptio
 
 export function collectionRoutes(services: AppServices): Router {
   const router = new Router();
-  const { store, readDb, objects, config } = services;
+  const { store, readDb, objects, config, describe } = services;
 
   const view = async (id: string, position: bigint | null) => {
-    if (position !== null) await objects.waitForPosition(position, 5000);
+    if (position !== null) await Promise.all([objects.waitForPosition(position, 5000), describe({ kind: 'collection', id })]);
     const c = findCollection(readDb, id);
     if (!c) throw new Problem(404, 'not-found', { vi: `Không tìm thấy bộ sưu tập "${id}".`, en: `Collection "${id}" does not exist.` });
     return c;

@@ -45,10 +45,10 @@ export function commandContext(ctx: Context) {
 
 export function objectRoutes(services: AppServices): Router {
   const router = new Router();
-  const { store, readDb, objects, config } = services;
+  const { store, readDb, objects, config, describe } = services;
 
   const viewAfterWrite = async (id: string, position: bigint | null, ctx: Context): Promise<ObjectView> => {
-    if (position !== null) await objects.waitForPosition(position, READ_YOUR_WRITES_MS);
+    if (position !== null) await Promise.all([objects.waitForPosition(position, READ_YOUR_WRITES_MS), describe({ kind: 'object', id })]);
     const found = findObject(readDb, id, authOf(ctx).viewer, 'record');
     if (!found.found) throw notFound(id);
     return found.object;
