@@ -32,6 +32,7 @@ import { projectionsFor } from './projections/all.ts';
 import type { Projection } from './projections/projection.ts';
 import { openReadModelDb } from './projections/read-model-db.ts';
 import { rebuildProjection } from './projections/runtime.ts';
+import { recoverCommand } from './cli/recover-command.ts';
 import { rebuildSearchIndex } from './projections/search-runner.ts';
 import { openSearchIndex } from './search/open.ts';
 import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
@@ -146,6 +147,7 @@ program.addCommand(exportLogCommand());
 program.addCommand(replicasCommand());
 program.addCommand(ocrCommand());
 program.addCommand(jobsCommand());
+program.addCommand(recoverCommand());
 
 program
   .command('verify')
