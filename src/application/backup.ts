@@ -15,7 +15,6 @@ import {
   BACKUP_FORMAT,
   type BackupFile,
   type BackupManifest,
-  BackupRefusedError,
   LOG_FILE,
   listFiles,
   MANIFEST_NAME,
@@ -288,4 +287,3 @@ export async function takeBackup(config: Config, options: BackupOptions): Promis
   };
 }
 
-export { BackupRefusedError };

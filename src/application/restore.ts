@@ -141,7 +141,9 @@ export async function restoreBackup(config: Config, options: RestoreOptions): Pr
   try {
     for (const u of units) {
       const tmp = join(dirname(u), `.${u.split(sep).pop() ?? 'data'}.restore-${randomUUID()}`);
-      await mkdir(tmp, { recursive: true, mode: 0o700 });
+      // A unit is a directory, except a log file kept outside the data directory (THUKHO_EVENTSTORE=sqlite:PATH).
+      const isFile = placements.some((p) => p.kind === 'file' && p.to === u);
+      await mkdir(isFile ? dirname(tmp) : tmp, { recursive: true, mode: 0o700 });
       staged.set(u, tmp);
     }
     const stagedPath = (to: string) => {
