@@ -25,6 +25,7 @@ import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts
 import { ocrCommand } from './cli/ocr-command.ts';
 import { jobsCommand } from './cli/jobs-command.ts';
 import { usersCommand } from './cli/users-command.ts';
+import { backupCommand, restoreCommand } from './cli/backup-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -363,6 +364,10 @@ program
   });
 
 program.addCommand(usersCommand());
+
+// Backups that restore (ops/backup, ops/restore call these).
+program.addCommand(backupCommand());
+program.addCommand(restoreCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,8 @@ export interface FixityRunSummary {
   repaired: number;
   damaged: number;
   skipped: number;
+  /** Derivative pyramids that were not there, made again from their masters (not failures). */
+  remadeAbsent: number;
   /** Configured roots that could not be read (not mounted). */
   unavailableRoots: string[];
   /** Why nothing was done, when nothing could be. */
@@ -111,7 +113,7 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
   };
 
   const runOnce = async (now: Date = new Date(), job?: Job): Promise<FixityRunSummary> => {
-    const summary: FixityRunSummary = { due: 0, checked: 0, bytes: 0, passed: 0, failed: 0, repaired: 0, damaged: 0, skipped: 0, unavailableRoots: [] };
+    const summary: FixityRunSummary = { due: 0, checked: 0, bytes: 0, passed: 0, failed: 0, repaired: 0, damaged: 0, skipped: 0, remadeAbsent: 0, unavailableRoots: [] };
     const db = openReadModel();
     if (!db) return { ...summary, idle: 'no read model' };
     if (!hasFixityTables(db)) {
@@ -156,6 +158,10 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
       keys.add(checkKey(d.objectId, d.fileId, d.target, d.root));
     }
     const tally = (r: CheckResult) => {
+      if (r.outcome === 'absent') {
+        if (r.remade) summary.remadeAbsent++;
+        return;
+      }
       summary.checked++;
       summary.bytes += r.bytes;
       if (r.outcome === 'pass') summary.passed++;

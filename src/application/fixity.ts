@@ -261,14 +261,19 @@ export interface CheckResult {
   fileId?: string;
   target: FixityTargetKind;
   root: RootRef;
-  outcome: 'pass' | 'fail';
+  /**
+   * `absent`: a derivative pyramid that is not there at all (derivatives are not backed up, and
+   * may be deleted to free space): work to do, not a fixity failure. Nothing is recorded for
+   * it; it is made again from its master (`remade`) and checked in a later cycle.
+   */
+  outcome: 'pass' | 'fail' | 'absent';
   failure?: FixityFailure;
   bytes: number;
   durationMs: number;
   detail?: string;
   repaired: boolean;
   damaged: boolean;
-  /** A failed pyramid was handed to remakeDerivative. */
+  /** A failed or absent pyramid was handed to remakeDerivative, and made. */
   remade: boolean;
 }
 
@@ -327,6 +332,30 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
   };
 
   const finish = async (c: PlannedCheck, check: Finding, expected: { sha512?: string; sha256?: string }, algorithm: FixityAlgorithm) => {
+    if (c.target === 'derivative' && check.failure === 'missing') {
+      // A pyramid that is simply not there (a restore from backup, a cleared disk) is made
+      // again, quietly: an access copy, reproducible from its master, whose absence says
+      // nothing about the bytes we keep. A pyramid present with other bytes still fails below:
+      // something changed bytes on that disk, which staff must hear of.
+      const result: CheckResult = {
+        key: c.key,
+        objectId,
+        ...(c.fileId ? { fileId: c.fileId } : {}),
+        target: c.target,
+        root: c.root,
+        outcome: 'absent',
+        bytes: 0,
+        durationMs: check.durationMs,
+        repaired: false,
+        damaged: false,
+        remade: false,
+      };
+      logger?.info({ objectId, fileId: c.fileId }, 'derivative pyramid absent; making it again from its master');
+      await remake(c, result);
+      results.push(result);
+      await options.onResult?.(result);
+      return;
+    }
     const result: CheckResult = {
       key: c.key,
       objectId,
@@ -370,11 +399,11 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
     const f = c.file;
     if (plan.status === 'withdrawn') {
       // Nobody is shown a withdrawn object: its access copies are not worth making again.
-      logger?.info({ objectId, fileId: c.fileId }, 'derivative of a withdrawn object failed its fixity check; not made again');
+      logger?.info({ objectId, fileId: c.fileId }, 'derivative of a withdrawn object is absent or failed its fixity check; not made again');
       return;
     }
     if (!services.remakeDerivative || !f) {
-      logger?.warn({ objectId, fileId: c.fileId, path: c.path }, 'derivative pyramid failed its fixity check; nothing is set up to make it again');
+      logger?.warn({ objectId, fileId: c.fileId, path: c.path }, 'derivative pyramid absent or failed its fixity check; nothing is set up to make it again');
       return;
     }
     try {

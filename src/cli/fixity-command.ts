@@ -85,6 +85,10 @@ export interface FixitySummary {
   damaged: number;
   /** Checks left for next time (an inventory under a write right now). */
   skipped: number;
+  /** Derivative pyramids that were not there at all: made again from their masters, not failures. */
+  absentDerivatives: number;
+  /** Of those, made again now (the rest: a withdrawn work's, or the making failed and is logged). */
+  remadeDerivatives: number;
   unavailableRoots: Array<{ label: string; path: string; reason: string }>;
   damagedCopies: Array<{ key: string; failure?: string; detail?: string }>;
 }
@@ -188,7 +192,7 @@ class RunJournal {
   }
 
   /** Records a finished copy. Synced in batches: a line lost to a power cut is found in the log. */
-  finished(result: CheckResult): void {
+  finished(result: CheckResult & { outcome: 'pass' | 'fail' }): void {
     const entry: DoneCheck & { key: string } = { key: result.key, outcome: result.outcome, bytes: result.bytes, repaired: result.repaired, damaged: result.damaged };
     this.done.set(result.key, entry);
     this.fd ??= openSync(`${this.base}.done`, 'a');
@@ -362,6 +366,8 @@ async function runFixity(args: {
     repaired: 0,
     damaged: 0,
     skipped: 0,
+    absentDerivatives: 0,
+    remadeDerivatives: 0,
     unavailableRoots: unavailable,
     damagedCopies: [],
   };
@@ -403,8 +409,14 @@ async function runFixity(args: {
   };
   const limiter = rateLimiter(args.mbPerSecond);
   const onResult = (r: CheckResult) => {
-    journal.finished(r);
-    count(r);
+    if (r.outcome === 'absent') {
+      // Not journalled: a resumed run checks the pyramid made meanwhile.
+      summary.absentDerivatives++;
+      if (r.remade) summary.remadeDerivatives++;
+      return;
+    }
+    journal.finished({ ...r, outcome: r.outcome });
+    count({ ...r, outcome: r.outcome });
     summary.filesNow++;
     summary.bytesNow += r.bytes;
     if (r.damaged) summary.damagedCopies.push({ key: r.key, ...(r.failure ? { failure: r.failure } : {}), ...(r.detail ? { detail: r.detail } : {}) });
@@ -448,6 +460,9 @@ function formatSummary(s: FixitySummary): string {
     `Đã sửa / repaired: ${s.repaired}`,
     `Hỏng không sửa được / damaged: ${s.damaged}`,
     ...s.damagedCopies.map((d) => `  ✗ ${d.key}: ${d.failure ?? ''}${d.detail ? ` — ${d.detail}` : ''}`),
+    ...(s.absentDerivatives > 0
+      ? [`Ảnh phái sinh bị thiếu, đã làm lại / absent derivatives made again from their masters (not failures): ${s.remadeDerivatives} of ${s.absentDerivatives}`]
+      : []),
     ...(s.skipped > 0 ? [`Để lần sau / left for next time: ${s.skipped} (đang được ghi / being written); chạy lại lệnh / run the command again`] : []),
   ];
   return `${lines.join('\n')}\n`;

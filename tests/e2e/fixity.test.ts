@@ -454,6 +454,48 @@ test.serial('thukho fixity --object checks now and prints a summary; exit 1 when
   t.regex(nothing.stderr, /--all, --collection ID or --object ID/);
 });
 
+test.serial('derivatives deleted (as after a restore from backup): fixity reports no failure, records no failed check, and makes them again', async (t) => {
+  const s = t.context.server;
+  const objectId = await newObject(s, 'Lĩnh Nam chích quái');
+  await uploadFile(s, objectId, await page('Hồng Bàng thị truyện', { width: 640, height: 480 }), 'trang_1.tif');
+  await uploadFile(s, objectId, await page('Ngư tinh truyện', { width: 640, height: 480 }), 'trang_2.tif');
+  const files = await filesOf(s, objectId);
+  const primary = await OcflStorageRoot.open(s.config.ocflRoot);
+  const derivatives = new DerivativeStore(s.config.derivativesDir);
+  const pinned = new Map<string, string>();
+  for (const f of files) {
+    const info = await derivatives.build(primary.contentPathOnDisk(f.storage.ocflObjectId, f.storage.path), f.digests.sha512, { tileSize: 256, maxPixels: 1e9 });
+    await recordDerivative(s.store, objectId, f.fileId, info, { actor: { id: 'worker:derivatives', role: 'admin' } });
+    pinned.set(f.fileId, info.pyramid.sha256);
+  }
+  // What a restore leaves: no derivative directory at all.
+  await rm(s.config.derivativesDir, { recursive: true, force: true });
+
+  const run = await thukho(s, ['fixity', '--object', objectId, '--json']);
+  t.is(run.code, 0, show(run));
+  const summary = JSON.parse(run.stdout) as Json;
+  t.like(summary, { failed: 0, damaged: 0, passed: files.length + 1, absentDerivatives: files.length, remadeDerivatives: files.length });
+  const failedChecks = ofType(await events(s, objectId), 'FixityChecked').filter((c) => c.outcome !== 'pass');
+  t.deepEqual(failedChecks, [], 'an absent derivative is work to do, not a failed fixity check');
+  for (const f of files) {
+    const now = await checkFile(derivatives.pyramidPath(f.digests.sha512), {});
+    t.is(now.outcome, 'pass', `the pyramid of ${f.fileId} is there again`);
+  }
+
+  // The next run checks the pyramids made again, and they pass.
+  const again = await thukho(s, ['fixity', '--object', objectId, '--json']);
+  t.is(again.code, 0, show(again));
+  t.like(JSON.parse(again.stdout) as Json, { failed: 0, absentDerivatives: 0, passed: 2 * files.length + 1 });
+  const derivativeChecks = ofType(await events(s, objectId), 'FixityChecked').filter((c) => c.target === 'derivative');
+  t.true(derivativeChecks.length >= files.length && derivativeChecks.every((c) => c.outcome === 'pass'));
+  t.true(files.every((f) => typeof pinned.get(f.fileId) === 'string'));
+
+  // Present with other bytes is still a failure (something changed a disk's bytes), and made again.
+  await flipByte(derivatives.pyramidPath(files[0]!.digests.sha512), 1500);
+  const changed = await thukho(s, ['fixity', '--object', objectId, '--json']);
+  t.like(JSON.parse(changed.stdout) as Json, { failed: 1, damaged: 0, absentDerivatives: 0 });
+});
+
 test.serial('kill -9 mid-run, run again: it resumes, and every copy is checked exactly once over both runs', async (t) => {
   const s = t.context.server;
   const objectId = await newObject(s, 'Ô châu cận lục');

@@ -32,6 +32,7 @@ const READ_ONLY: string[][] = [
   ['users', 'disable', 'lan'],
   ['users', 'enable', 'lan'],
   ['worker', 'seal'],
+  ['backup', '--to', '/nonexistent-backup'],
 ];
 
 for (const args of READ_ONLY) {
