@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { objectOcflIdFor } from '../../src/application/ocfl-ids.ts';
+import { mastersIn } from '../helpers/ocfl.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -83,13 +85,13 @@ test('kill -9 during a 50-file ingest loses nothing and doubles nothing', async 
     t.is(object.files.length, FILES);
     t.is(new Set(object.files.map((f) => f.digests.sha512)).size, FILES);
     const ocfl = await OcflStorageRoot.open(join(dataDir, 'ocfl'));
-    const root = ocfl.objectRoot('sach');
+    const root = ocfl.objectRoot(objectOcflIdFor('sach'));
     for (const f of object.files) {
       const bytes = await readFile(join(dataDir, 'ocfl', root, f.storage.path));
       t.is(createHash('sha512').update(bytes).digest('hex'), f.digests.sha512);
     }
-    const inventory = await ocfl.readInventory('sach');
-    const stored = new Set(Object.keys(inventory?.manifest ?? {}));
+    const inventory = await ocfl.readInventory(objectOcflIdFor('sach'));
+    const stored = new Set(mastersIn(inventory));
     t.deepEqual([...stored].sort(), object.files.map((f) => f.digests.sha512).sort());
     t.deepEqual(await validateStorageRoot(join(dataDir, 'ocfl')), []);
     t.deepEqual(readdirSync(join(dataDir, 'ingest-journal')).filter((n) => !n.startsWith('.')), []);
