@@ -3,6 +3,7 @@ import { writeBag } from '../storage/bagit.ts';
 import { dublinCoreXml } from '../storage/dublin-core-xml.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
 import { loadObject } from './object-commands.ts';
+import { eventJsonLine } from './work-description.ts';
 import { readWork } from './work-history.ts';
 
 /**
@@ -26,12 +27,7 @@ export async function exportBag(
   const work = await readWork(deps.store, objectId);
   const corrupt = work.object.corrupt ?? work.facts.corrupt;
   if (corrupt) throw corrupt;
-  const events: string[] = [];
-  for (const e of work.merged) {
-    events.push(
-      JSON.stringify({ streamId: e.streamId, revision: Number(e.revision), position: String(e.position), id: e.id, type: e.type, data: e.data, metadata: e.metadata }),
-    );
-  }
+  const events = work.merged.map(eventJsonLine);
   const objectJson = {
     id: objectId,
     status: state.status,
