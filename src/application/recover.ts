@@ -93,6 +93,8 @@ export function keptOnlyInLog(streamId: string): boolean {
   return streamId.startsWith('user-') || streamId.startsWith('access-');
 }
 
+const COPY_CONCURRENCY = 8;
+
 type Candidate = RecoveredSubject & { streams: Map<string, RecordedEvent[]> };
 
 const sha512 = (bytes: Buffer) => createHash('sha512').update(bytes).digest('hex');
@@ -221,17 +223,24 @@ export async function recoverFromRoot(options: RecoverOptions): Promise<Recovery
       return [this.primary, ...this.replicas];
     },
   };
-  const accepted: Candidate[] = [];
+  const accepted = new Set<Candidate>();
   const eligible = candidates.filter((c) => !rejected.has(c));
-  for (const [i, c] of eligible.entries()) {
-    try {
-      await replicateObject(roots, c.ocflId);
-      accepted.push(c);
-    } catch (err) {
-      notRecovered.push({ ocflId: c.ocflId, reason: `its files could not be copied intact: ${(err as Error).message}` });
+  // Several objects at once: a copy is mostly waiting for fsyncs, which overlap on the disk.
+  let next = 0;
+  let copied = 0;
+  const copier = async () => {
+    while (next < eligible.length) {
+      const c = eligible[next++] as Candidate;
+      try {
+        await replicateObject(roots, c.ocflId);
+        accepted.add(c);
+      } catch (err) {
+        notRecovered.push({ ocflId: c.ocflId, reason: `its files could not be copied intact: ${(err as Error).message}` });
+      }
+      options.onProgress?.({ phase: 'copy', done: ++copied, total: eligible.length });
     }
-    options.onProgress?.({ phase: 'copy', done: i + 1, total: eligible.length });
-  }
+  };
+  await Promise.all(Array.from({ length: COPY_CONCURRENCY }, copier));
   // Objects without a description (written before descriptions) are still copied: their bytes are kept, nameless.
   for (const u of notRecovered) {
     if (candidates.some((c) => c.ocflId === u.ocflId)) continue;
@@ -240,7 +249,7 @@ export async function recoverFromRoot(options: RecoverOptions): Promise<Recovery
 
   // 3. the streams into the new log, at their original positions
   const streams = new Map<string, RecordedEvent[]>();
-  for (const c of accepted) for (const [s, list] of c.streams) streams.set(s, list);
+  for (const c of eligible) if (accepted.has(c)) for (const [s, list] of c.streams) streams.set(s, list);
   const ordered = [...streams].sort(([, a], [, b]) => (a[0]!.position < b[0]!.position ? -1 : 1));
   let events = 0;
   for (const [i, [streamId, list]] of ordered.entries()) {
@@ -257,7 +266,7 @@ export async function recoverFromRoot(options: RecoverOptions): Promise<Recovery
   return {
     from: source.root,
     objects: ids.length,
-    recovered: accepted.map(({ streams: _s, ...rest }) => rest),
+    recovered: eligible.filter((c) => accepted.has(c)).map(({ streams: _s, ...rest }) => rest),
     notRecovered: notRecovered.sort((a, b) => (a.ocflId < b.ocflId ? -1 : 1)),
     streams: streams.size,
     events,

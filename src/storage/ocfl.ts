@@ -275,6 +275,17 @@ export interface VersionInfo {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/**
+ * Promise.all that waits for every operation to end before it throws the first failure: no
+ * write may still be running (and leave a file behind) once the caller cleans up.
+ */
+async function settled<T>(operations: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(operations);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -653,6 +664,7 @@ export class OcflStorageRoot {
     // ---- 2. content: move the staged bytes in, fsync files and every directory touched
     const copied: string[] = [];
     const dirs = new Set<string>();
+    const moved: string[] = [];
     for (const move of moves) {
       const dest = join(objectDir, ...move.contentPath.split('/'));
       const parent = dirname(dest);
@@ -669,28 +681,30 @@ export class OcflStorageRoot {
         await copyFile(move.from, dest, fsConstants.COPYFILE_EXCL);
         copied.push(move.from);
       }
-      await fsyncFile(dest, this.hook);
+      moved.push(dest);
     }
-    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fsyncDir(d, this.hook);
+    // All at once: what matters is that every one is durable before the inventory is written,
+    // and concurrent fsyncs share the file system's journal commits (a version of several
+    // small files costs about one fsync's latency, not one per file).
+    await settled(moved.map((dest) => fsyncFile(dest, this.hook)));
+    await settled([...dirs].map((d) => fsyncDir(d, this.hook)));
 
     // ---- 3. the version's own inventory + sidecar
     const text = Buffer.from(serializeInventory(inventory), 'utf8');
     const sidecar = `${createHash(algorithm).update(text).digest('hex')} inventory.json\n`;
     const sidecarName = `inventory.json.${algorithm}`;
-    await replaceFile(versionDir, 'inventory.json', text, this.hook);
-    await replaceFile(versionDir, sidecarName, sidecar, this.hook);
-    await fsyncDir(versionDir, this.hook);
-    await fsyncDir(objectDir, this.hook);
+    await settled([replaceFile(versionDir, 'inventory.json', text, this.hook), replaceFile(versionDir, sidecarName, sidecar, this.hook)]);
+    await settled([fsyncDir(versionDir, this.hook), fsyncDir(objectDir, this.hook)]);
 
     // ---- 4. the root inventory: prepare everything, then one rename commits
     const rootInventory = join(objectDir, 'inventory.json');
     const rootSidecar = join(objectDir, sidecarName);
     const temps: string[] = [];
     try {
-      const inventoryTmp = await writeTempFile(objectDir, 'inventory.json', text, this.hook);
-      temps.push(inventoryTmp);
-      const sidecarTmp = await writeTempFile(objectDir, sidecarName, sidecar, this.hook);
-      temps.push(sidecarTmp);
+      const [inventoryTmp, sidecarTmp] = (await settled([
+        writeTempFile(objectDir, 'inventory.json', text, this.hook).then((p) => (temps.push(p), p)),
+        writeTempFile(objectDir, sidecarName, sidecar, this.hook).then((p) => (temps.push(p), p)),
+      ])) as [string, string];
       // The old root files are kept under temp names (a hard link, or a copy where links are
       // not supported) before the commit, so that undoing it needs no free space.
       const undoInventory = previous ? await this.keepForUndo(rootInventory) : null;
