@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
@@ -465,19 +466,30 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
     const root = services.roots.find((r) => r.label === c.root.label);
     if (!root) return;
     const objectDir = join(root.path, ...root.storage.objectRoot(c.ocflObjectId).split('/'));
-    let algorithm: FixityAlgorithm = 'sha512';
-    let sidecar: string | null = null;
-    for (const a of ['sha512', 'sha256'] as const) {
-      sidecar = await readFile(join(objectDir, `inventory.json.${a}`), 'utf8').catch(() => null);
-      if (sidecar !== null) {
-        algorithm = a;
-        break;
+    const readAndHash = async () => {
+      let algorithm: FixityAlgorithm = 'sha512';
+      let sidecar: string | null = null;
+      for (const a of ['sha512', 'sha256'] as const) {
+        sidecar = await readFile(join(objectDir, `inventory.json.${a}`), 'utf8').catch(() => null);
+        if (sidecar !== null) {
+          algorithm = a;
+          break;
+        }
       }
+      const line = sidecar === null ? null : SidecarLine.safeParse(sidecar.trim());
+      const expectedDigest = line?.success ? (line.data.split(/[ \t]/)[0] as string).toLowerCase() : undefined;
+      const expected = expectedDigest ? { [algorithm]: expectedDigest } : {};
+      const check = await hasher.check(c.path, expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms: [algorithm] });
+      return { algorithm, sidecar, expectedDigest, expected, check };
+    };
+    let read = await readAndHash();
+    // A version committed between reading the sidecar and hashing the inventory (its two
+    // renames) looks like a mismatch: read both again once before calling it damage.
+    if (read.check.outcome === 'fail' && read.check.failure === 'changed') {
+      await sleep(200);
+      read = await readAndHash();
     }
-    const line = sidecar === null ? null : SidecarLine.safeParse(sidecar.trim());
-    const expectedDigest = line?.success ? (line.data.split(/[ \t]/)[0] as string).toLowerCase() : undefined;
-    const expected = expectedDigest ? { [algorithm]: expectedDigest } : {};
-    const check = await hasher.check(c.path, expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms: [algorithm] });
+    const { algorithm, sidecar, expectedDigest, expected, check } = read;
     let result: Finding = check;
     if (check.outcome === 'fail') {
       if (check.failure === 'changed') result = { ...check, failure: 'invalid-inventory', detail: `inventory.json does not match its sidecar inventory.json.${algorithm}` };

@@ -186,6 +186,7 @@ test.serial('one flipped byte: FixityChecked "changed", the repair is called, Fi
   const objectId = await newObject(s, 'Lĩnh Nam chích quái');
   await uploadFile(s, objectId, await page('Truyện Hồng Bàng'), 'trang_1.tif');
   await uploadFile(s, objectId, await page('Truyện Ngư Tinh'), 'trang_2.tif');
+  await s.describeNow(); // the work's description versions, written after the uploads, are in
   const [first, second] = await filesOf(s, objectId);
   const ocfl = await OcflStorageRoot.open(s.config.ocflRoot);
   await flipByte(ocfl.contentPathOnDisk(second!.storage.ocflObjectId, second!.storage.path), 1000);
@@ -219,6 +220,7 @@ test.serial('a damaged master and inventory are repaired from a second storage r
   const objectId = await newObject(s, 'Hồng Đức quốc âm thi tập');
   await uploadFile(s, objectId, await page('Bài một'), 'trang_1.tif');
   await uploadFile(s, objectId, await page('Bài hai'), 'trang_2.tif');
+  await s.describeNow(); // the work's description versions, written after the uploads, are in
   const files = await filesOf(s, objectId);
   const ocflId = files[0]!.storage.ocflObjectId;
 

@@ -84,7 +84,15 @@ async function ingestObject(t: Ctx, title: string): Promise<Ingested> {
     const storage = f.storage as { ocflObjectId: string; path: string };
     files.push({ fileId: f.fileId as string, sha512: (f.digests as { sha512: string }).sha512, size: f.size as number, ocflObjectId: storage.ocflObjectId, contentPath: storage.path });
   }
-  await poll('both versions replicated to both replicas', 60_000, async () => ((await streamEvents(s, objectId)).filter((e) => e.type === 'FileReplicated').length === 4 ? true : undefined));
+  // The work's description versions too (written after each upload): then every version up to
+  // the primary's head is on both replicas, and recorded.
+  await s.describeNow();
+  const ocflId = files[0]?.ocflObjectId as string;
+  const head = (await roots.primary.root.readInventory(ocflId))?.head as string;
+  await poll(`${head} replicated to both replicas`, 60_000, async () => {
+    const copies = (await streamEvents(s, objectId)).filter((e) => e.type === 'FileReplicated' && e.data.version === head);
+    return copies.length === 2 ? true : undefined;
+  });
   return { objectId, files };
 }
 
