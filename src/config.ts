@@ -96,6 +96,7 @@ const EnvSchema = z.object({
   THUKHO_WEBHOOK_URL: z.string().url().optional(),
   THUKHO_SEAL_EVERY_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   THUKHO_DESCRIBE_FACTS_MINUTES: z.coerce.number().min(0).max(24 * 60).default(10),
+  THUKHO_DESCRIBE_EDITS: z.enum(['wait', 'after']).default('wait'),
   THUKHO_MIN_FREE_MB: z.coerce.number().min(0).default(512),
   THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
   THUKHO_OCR: z.enum(['on', 'off']).default('on'),
@@ -206,6 +207,12 @@ export interface Config {
    * written: the facts of one run share a version; the most a storage root alone can lack.
    */
   describeFactsDelayMs: number;
+  /**
+   * `wait`: a person's change is answered once its OCFL version is durable; `after`: it is
+   * answered at once and its version follows a moment later (lower latency; a storage root
+   * alone may then lack the edits of the last moment before a disaster).
+   */
+  describeEdits: 'wait' | 'after';
   /** Below this much free space on any volume we write to, /health says the disk is low. */
   minFreeBytes: number;
   /** HanaMinA.ttf and HanaMinB.ttf (fonts-hanazono), served subset to pages with Nôm; subsets cached in cacheDir. */
@@ -383,6 +390,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookUrl: e.THUKHO_WEBHOOK_URL,
     sealEveryMinutes: e.THUKHO_SEAL_EVERY_MINUTES,
     describeFactsDelayMs: Math.round(e.THUKHO_DESCRIBE_FACTS_MINUTES * 60_000),
+    describeEdits: e.THUKHO_DESCRIBE_EDITS,
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },

@@ -317,7 +317,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     describe: async (subject) => {
       // The change is in the log whatever happens here: a version that cannot be written
       // now is the pump's to retry (the row stays in description_pending).
-      await describer.describe(subject).catch((err: Error) => logger.error({ err: err.message, subject }, 'description version not written now; it will be retried'));
+      const written = describer.describe(subject).catch((err: Error) => logger.error({ err: err.message, subject }, 'description version not written now; it will be retried'));
+      if (config.describeEdits === 'wait') await written;
     },
     images,
     access,

@@ -29,6 +29,9 @@ import { KeyedLock } from '../../src/application/keyed-lock.ts';
 import { recordFacts } from '../../src/application/machine-facts.ts';
 import { executeObjectCommand, loadObject } from '../../src/application/object-commands.ts';
 import { recoverFromRoot } from '../../src/application/recover.ts';
+import { createUser } from '../../src/application/users.ts';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningServer, startServer } from '../../src/serve.ts';
 import { Describer } from '../../src/application/self-description.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { verifyLog } from '../../src/eventstore/verify.ts';
@@ -134,6 +137,11 @@ async function main() {
     // Bring the works edited without a version up to date before the batch and the recovery.
     await pool(ids, 8, (id) => describer.describe({ kind: 'object', id }).then(() => {}));
 
+    // ---- 1b. the same through the API, as staff see it: one server answers once the version
+    // is durable (THUKHO_DESCRIBE_EDITS=wait, the default), one at once with the version
+    // following (after: today's request path), taking turns on works of their own.
+    const http = await httpEdits(dir);
+
     // ---- 2. a batch edit of 500 works
     await waitQuiet();
     started = performance.now();
@@ -171,11 +179,15 @@ async function main() {
     }
 
     const p = (xs: number[]) => `p50 ${quantile(xs, 0.5).toFixed(1)} ms, p95 ${quantile(xs, 0.95).toFixed(1)} ms`;
+    const ratio = (a: number[], b: number[]) => `ratio at p95: ${(quantile(a, 0.95) / quantile(b, 0.95)).toFixed(2)}× (target ≤ 3×), at p50: ${(quantile(a, 0.5) / quantile(b, 0.5)).toFixed(2)}×`;
     const lines = [
       `repository: ${WORKS} works, ${events} events (built and described in ${buildSeconds.toFixed(0)} s; log head before the measurements ${head})`,
-      `edit as today:              ${p(plain)}`,
-      `edit + its OCFL version:    ${p(described)}`,
-      `  ratio at p95: ${(quantile(described, 0.95) / quantile(plain, 0.95)).toFixed(2)}× (target ≤ 3×), at p50: ${(quantile(described, 0.5) / quantile(plain, 0.5)).toFixed(2)}×`,
+      `PATCH /api/objects/ID, answered at once (as today):   ${p(http.after)}`,
+      `PATCH /api/objects/ID, answered once its version is durable: ${p(http.wait)}`,
+      `  ${ratio(http.wait, http.after)}`,
+      `in process, the command alone:          ${p(plain)}`,
+      `in process, the command + its version:  ${p(described)}`,
+      `  ${ratio(described, plain)}`,
       `batch edit of ${BATCH} works, each with its version, 16 at a time: ${batchSeconds.toFixed(1)} s (target ≤ 120 s)`,
       `recover: ${recoverSeconds.toFixed(1)} s, ${(works / recoverSeconds).toFixed(0)} works/s, ${(report.events / recoverSeconds).toFixed(0)} events/s (${report.events} events, ${report.streams} streams)`,
       `cp -a + sync of the same root: ${cpSeconds.toFixed(1)} s; recover / cp = ${(recoverSeconds / cpSeconds).toFixed(2)}× the time`,
@@ -184,6 +196,58 @@ async function main() {
   } finally {
     if (!flag('keep')) rmSync(dir, { recursive: true, force: true });
     else log.warn({ dir }, 'kept');
+  }
+}
+
+async function httpEdits(dir: string): Promise<{ wait: number[]; after: number[] }> {
+  const servers: Array<{ mode: 'wait' | 'after'; server: RunningServer; token: string; ids: string[]; etags: Map<string, string> }> = [];
+  for (const mode of ['wait', 'after'] as const) {
+    const config = loadConfig({
+      THUKHO_DATA_DIR: join(dir, `http-${mode}`),
+      THUKHO_PORT: '0',
+      THUKHO_HOST: '127.0.0.1',
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      THUKHO_QUEUE_PREFIX: `bench-recovery-${process.pid}-${mode}`,
+      THUKHO_OCR: 'off',
+      THUKHO_LOG_LEVEL: 'warn',
+      THUKHO_DESCRIBE_EDITS: mode,
+    });
+    const server = await startServer(config, log, { workers: false });
+    const { token } = await createUser(server.store, `bench-${mode}`, 'Bench', 'curator', ACTOR);
+    servers.push({ mode, server, token, ids: [] as string[], etags: new Map<string, string>() });
+  }
+  try {
+    const call = async (s: (typeof servers)[number], method: string, path: string, body: unknown, etag?: string) => {
+      const res = await fetch(`${s.server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json', ...(etag ? { 'if-match': etag } : {}) },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return { etag: res.headers.get('etag') ?? '', json: JSON.parse(text) as { id: string } };
+    };
+    for (const s of servers) {
+      for (let i = 0; i < 50; i++) {
+        const created = await call(s, 'POST', '/api/objects', { title: `Tài liệu ${i}`, accessLevel: 'open' });
+        s.ids.push(created.json.id);
+        s.etags.set(created.json.id, created.etag);
+      }
+    }
+    const out = { wait: [] as number[], after: [] as number[] };
+    for (let i = 0; i < EDIT_SAMPLES; i++) {
+      const order = i % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        const id = s.ids[i % s.ids.length] as string;
+        const t0 = performance.now();
+        const r = await call(s, 'PATCH', `/api/objects/${id}`, { title: `Sửa lần ${i}` }, s.etags.get(id));
+        out[s.mode].push(performance.now() - t0);
+        s.etags.set(id, r.etag);
+      }
+    }
+    return out;
+  } finally {
+    for (const s of servers) await s.server.stop();
   }
 }
 

@@ -261,7 +261,9 @@ export async function digestFile(path: string, options: { md5?: boolean } = {}):
   const handle = await open(path, 'r');
   try {
     const hash = new MultiHash(options.md5 === true);
-    const size = 4 << 20;
+    // No bigger than the file: a 4 MiB pair for each small file (an inventory, a description)
+    // is what the garbage collector then spends its time on.
+    const size = Math.min(4 << 20, Math.max(64 << 10, (await handle.stat()).size + 1));
     const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
     let total = 0;
     let position = 0;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, opendir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Digests } from './digest.ts';
@@ -504,6 +504,12 @@ export class OcflStorageRoot {
   /** durable-file.ts reports each step to the fault hook. */
   private readonly hook: FsFaultHook = (step, path) => this.fault(step, path);
 
+  /** A new file with `data`, not yet fsynced: addVersion fsyncs what it wrote in one round. */
+  private async writeUnsynced(path: string, data: string | Uint8Array): Promise<void> {
+    await this.fault('write', path);
+    await writeFile(path, data, { flag: 'wx', mode: 0o644 });
+  }
+
   private async renameChecked(from: string, to: string): Promise<void> {
     await this.fault('rename', to);
     await rename(from, to);
@@ -661,10 +667,10 @@ export class OcflStorageRoot {
       throw err;
     }
 
-    // ---- 2. content: move the staged bytes in, fsync files and every directory touched
+    // ---- 2. content: move the staged bytes in
     const copied: string[] = [];
-    const dirs = new Set<string>();
-    const moved: string[] = [];
+    const dirs = new Set<string>([versionDir, objectDir]);
+    const written: string[] = [];
     for (const move of moves) {
       const dest = join(objectDir, ...move.contentPath.split('/'));
       const parent = dirname(dest);
@@ -681,30 +687,36 @@ export class OcflStorageRoot {
         await copyFile(move.from, dest, fsConstants.COPYFILE_EXCL);
         copied.push(move.from);
       }
-      moved.push(dest);
+      written.push(dest);
     }
-    // All at once: what matters is that every one is durable before the inventory is written,
-    // and concurrent fsyncs share the file system's journal commits (a version of several
-    // small files costs about one fsync's latency, not one per file).
-    await settled(moved.map((dest) => fsyncFile(dest, this.hook)));
-    await settled([...dirs].map((d) => fsyncDir(d, this.hook)));
 
-    // ---- 3. the version's own inventory + sidecar
+    // ---- 3. the version's own inventory + sidecar, and the root's next ones under temp names
     const text = Buffer.from(serializeInventory(inventory), 'utf8');
     const sidecar = `${createHash(algorithm).update(text).digest('hex')} inventory.json\n`;
     const sidecarName = `inventory.json.${algorithm}`;
-    await settled([replaceFile(versionDir, 'inventory.json', text, this.hook), replaceFile(versionDir, sidecarName, sidecar, this.hook)]);
-    await settled([fsyncDir(versionDir, this.hook), fsyncDir(objectDir, this.hook)]);
-
-    // ---- 4. the root inventory: prepare everything, then one rename commits
     const rootInventory = join(objectDir, 'inventory.json');
     const rootSidecar = join(objectDir, sidecarName);
     const temps: string[] = [];
     try {
-      const [inventoryTmp, sidecarTmp] = (await settled([
-        writeTempFile(objectDir, 'inventory.json', text, this.hook).then((p) => (temps.push(p), p)),
-        writeTempFile(objectDir, sidecarName, sidecar, this.hook).then((p) => (temps.push(p), p)),
-      ])) as [string, string];
+      // Inside the uncommitted vN a file needs no temp name: a crash leaves the whole version to discard.
+      await this.writeUnsynced(join(versionDir, 'inventory.json'), text);
+      await this.writeUnsynced(join(versionDir, sidecarName), sidecar);
+      written.push(join(versionDir, 'inventory.json'), join(versionDir, sidecarName));
+      const inventoryTmp = join(objectDir, `.inventory.json.${randomUUID()}.tmp`);
+      temps.push(inventoryTmp);
+      await this.writeUnsynced(inventoryTmp, text);
+      const sidecarTmp = join(objectDir, `.${sidecarName}.${randomUUID()}.tmp`);
+      temps.push(sidecarTmp);
+      await this.writeUnsynced(sidecarTmp, sidecar);
+      written.push(inventoryTmp, sidecarTmp);
+      // Everything the commit will name is made durable in two rounds, all files at once, then
+      // every directory that got an entry: concurrent fsyncs share the file system's journal
+      // commits, so a version of a few small files costs about two fsyncs' latency, not one
+      // per file and directory.
+      await settled(written.map((f) => fsyncFile(f, this.hook)));
+      await settled([...dirs].map((d) => fsyncDir(d, this.hook)));
+
+      // ---- 4. the root inventory: one rename commits
       // The old root files are kept under temp names (a hard link, or a copy where links are
       // not supported) before the commit, so that undoing it needs no free space.
       const undoInventory = previous ? await this.keepForUndo(rootInventory) : null;

@@ -283,12 +283,14 @@ async function copyHashing(src: string, dest: string, hook: StorageFaultHook | u
       await output.chmod(0o644);
       const h512 = createHash('sha512');
       const h256 = createHash('sha256');
-      const buffer = Buffer.allocUnsafe(CHUNK);
+      // No bigger than the file: a 4 MiB buffer for each small file is garbage-collector work.
+      const length = Math.min(CHUNK, Math.max(64 << 10, ((await input.stat().catch(() => null))?.size ?? CHUNK) + 1));
+      const buffer = Buffer.allocUnsafe(length);
       let size = 0;
       for (;;) {
         let bytesRead: number;
         try {
-          ({ bytesRead } = await input.read(buffer, 0, CHUNK, size));
+          ({ bytesRead } = await input.read(buffer, 0, length, size));
         } catch (err) {
           throw new SourceReadError(src, err);
         }
