@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
+import { Describer } from '../application/self-description.ts';
 import { streamExists } from '../application/command-handler.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
@@ -117,6 +118,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
     rejected,
     seconds: 0,
   };
+  const describer = new Describer(services);
   const bar = progress(options.dryRun ? 'kiểm tra / checking' : 'nhập / ingest', 'B');
   let bytesDone = 0;
   let filesDone = 0;
@@ -196,6 +198,9 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
       filesDone++;
     }
     await commit();
+    // The work's own description in OCFL now, so that the storage root describes it even if no
+    // server runs; should it fail, the server's description queue writes it at its next start.
+    if (!options.dryRun) await describer.describe({ kind: 'object', id: o.objectId }).catch(() => {});
   }
   summary.seconds = (Date.now() - started) / 1000;
   bar.finish(
