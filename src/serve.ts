@@ -38,6 +38,7 @@ import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { DescriptionPump } from './projections/description-pump.ts';
+import { pendingDescriptionCount } from './projections/description-queue.ts';
 import { Describer } from './application/self-description.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection, type ReplicationJob } from './queue/queues.ts';
 import { type QueueDepth, readQueueStatus } from './queue/queue-status.ts';
@@ -260,6 +261,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       if (head !== null) metrics.set('thukho_projection_lag', 'Positions the projection is behind the log', { projection: s.name }, p.lagBehind(head));
       metrics.set('thukho_projection_retrying', '1 while the projection is failing and retrying', { projection: s.name }, s.state === 'retrying' ? 1 : 0);
     }
+    const describing = pendingDescriptionCount(readDb);
+    metrics.set('thukho_description_pending', 'Works, collections and seals whose OCFL description version is still to be written', {}, describing.total);
+    metrics.set('thukho_description_due', 'Of those, the ones due now (a person\'s change, or machine facts past THUKHO_DESCRIBE_FACTS_MINUTES)', {}, describing.due);
     if (hasFixityTables(readDb)) {
       metrics.set('thukho_fixity_damaged_files', 'Stored files damaged on every copy (no good copy left)', {}, damagedFiles(readDb).length);
     }

@@ -303,4 +303,5 @@ test.serial('metrics are Prometheus text', async (t) => {
   const text = await res.text();
   t.regex(text, /# TYPE thukho_http_requests_total counter/);
   t.regex(text, /thukho_projection_lag\{projection="objects"\} \d+/);
+  t.regex(text, /thukho_description_pending \d+/);
 });
