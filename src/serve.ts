@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -207,7 +208,13 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     logger,
   });
   pump.start();
-  const describer = new Describer(ingest);
+  // Description files are staged in a folder of their own, on the storage filesystem: the
+  // uploads' staging stays what tests and operators read it as (uploads in flight). Only this
+  // server writes there, so what a previous run left is swept.
+  const describing = join(config.storageDir, 'describing');
+  await rm(describing, { recursive: true, force: true });
+  await mkdir(describing, { recursive: true });
+  const describer = new Describer({ ...ingest, stagingDir: describing });
   const descriptionPump = new DescriptionPump({
     db: readDb,
     write: (subject) => describer.describe(subject),
