@@ -123,6 +123,13 @@ const EnvSchema = z.object({
   THUKHO_ACCESS_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 });
 
+/**
+ * Every variable EnvSchema reads (REDIS_URL among them), in declaration order. The secret
+ * ones may instead come from NAME_FILE (SECRET_VARIABLES). ops/thukho.env.example documents
+ * each one; tests/deploy/env-template.test.ts fails when one is added here without it.
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   dataDir: string;
   host: string;
