@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import sharp from 'sharp';
 import { ROOT } from '../helpers/cli.ts';
-import { bootTarget, CACHE, missingTools, offlineDebs, sh, tail, type Ran, type Target } from './target.ts';
+import { bootTarget, CACHE, clearLeftovers, missingTools, offlineDebs, sh, tail, type Ran, type Target } from './target.ts';
 
 /**
  * The single-host playbook, really run: a bare Debian 12 server (tests/deploy/target.ts) with
@@ -90,11 +91,12 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   t.deepEqual(missing, [], `the deployment test needs: ${missing.join(', ')}`);
   if (missing.length) return;
 
-  mkdirSync(CACHE, { recursive: true });
+  await clearLeftovers();
   const dir = mkdtempSync(join(CACHE, 'run-'));
   const log = join(dir, 'deploy.log');
   t.log(`log: ${log}`);
   const bundle = await makeBundle(join(dir, 'dist'), log);
+  t.teardown(() => rm(join(dir, 'dist'), { recursive: true, force: true }));
   const debs = await offlineDebs(log);
   const target = await bootTarget(log);
   t.teardown(() => target.stop());

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,16 +33,16 @@ export interface Ran {
 /** Runs a command to completion (no output limit but memory), its output also appended to `log` when given. */
 export function sh(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; log?: string; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const log = options.log ? createWriteStream(options.log, { flags: 'a' }) : undefined;
     log?.write(`\n$ ${file} ${args.join(' ')}\n`);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout?.on('data', (b: Buffer) => {
       stdout += b.toString();
       log?.write(b);
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
       log?.write(b);
     });
@@ -57,7 +57,11 @@ export function sh(file: string, args: string[], options: { env?: NodeJS.Process
       log?.end();
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A command that exits before reading its input is not an error of ours.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
   });
 }
 
@@ -113,6 +117,16 @@ async function nspawnRunDir(log: string): Promise<void> {
   if (mounted.code !== 0) await must('mount', ['-t', 'tmpfs', 'tmpfs', dir], { log });
 }
 
+/** Targets and runs an interrupted test left behind (no nspawn runs on them any more), and all but the newest runs' logs. */
+export async function clearLeftovers(): Promise<void> {
+  mkdirSync(CACHE, { recursive: true });
+  const running = (await sh('ps', ['-eo', 'args'])).stdout;
+  const entries = readdirSync(CACHE).filter((d) => /^(target|run)-/.test(d));
+  const runs = entries.filter((d) => d.startsWith('run-')).map((d) => ({ d, t: statSync(join(CACHE, d)).mtimeMs })).sort((a, b) => b.t - a.t);
+  for (const d of entries.filter((d) => d.startsWith('target-') && !running.includes(join(CACHE, d)))) await rm(join(CACHE, d), { recursive: true, force: true });
+  for (const { d } of runs.slice(3)) await rm(join(CACHE, d), { recursive: true, force: true });
+}
+
 export async function bootTarget(log: string): Promise<Target> {
   const base = await bareRoot(log);
   const top = await mkdtemp(join(CACHE, 'target-'));
@@ -140,7 +154,12 @@ export async function bootTarget(log: string): Promise<Target> {
   if (!pid) throw new Error(`systemd-nspawn did not start the target's systemd (see ${log})`);
   const enter = (args: string[], options: { input?: string } = {}) => sh('nsenter', ['-t', String(pid), '-a', ...args], { log, ...options });
   // `is-system-running --wait` returns once start-up is over: running, or degraded when some unit failed.
-  const state = await enter(['systemctl', 'is-system-running', '--wait']);
+  // Until systemd has opened its bus, systemctl cannot even ask.
+  let state = await enter(['systemctl', 'is-system-running', '--wait']);
+  for (let i = 0; i < 300 && /Failed to connect to bus/.test(state.stderr); i++) {
+    await sleep(200);
+    state = await enter(['systemctl', 'is-system-running', '--wait']);
+  }
   if (!/^(running|degraded)/.test(state.stdout.trim())) throw new Error(`the target did not finish booting: ${tail(state)}`);
 
   return {
@@ -154,10 +173,10 @@ export async function bootTarget(log: string): Promise<Target> {
       return JSON.parse(r.stdout) as { status: number; headers: Record<string, string>; body: string };
     },
     async stop() {
-      // SIGRTMIN+3 asks systemd for a clean halt; nspawn then exits.
+      // nspawn passes SIGTERM on to the target's systemd as a request to power off.
       if (!exited) {
         try {
-          process.kill(pid, 'SIGRTMIN+3' as NodeJS.Signals);
+          nspawn.kill('SIGTERM');
         } catch {
           // already gone
         }
