@@ -1,9 +1,9 @@
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, type Run, run, show } from '../helpers/cli.ts';
+import { freePort, ROOT, type Run, run, type Running, show, signalGroup, waitForHealth } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
@@ -134,6 +134,40 @@ test('make-release builds a bundle that runs with its own Node and nothing else'
   const verified = await run(node, ['bin/thukho.js', 'verify'], env, release);
   t.is(verified.code, 0, show(verified));
   t.regex(`${verified.stdout}${verified.stderr}`, /hash chains intact/);
+
+  // The server from the bundle: the HTTP stack, the projections and the built viewer's assets.
+  // Without REDIS_URL it starts a private redis-server found on PATH (as the demo does).
+  const redisServer = ['/usr/bin/redis-server', '/bin/redis-server'].find((p) => existsSync(p));
+  if (!redisServer) t.log('redis-server is not in /usr/bin or /bin: `thukho serve` from the bundle was not tried (apt-get install redis-server)');
+  else {
+    const port = await freePort();
+    const child = spawn(node, ['bin/thukho.js', 'serve', '--no-workers'], {
+      cwd: release,
+      env: { ...env, THUKHO_HOST: '127.0.0.1', THUKHO_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const exited = new Promise<Run>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
+    const serving: Running = { child, stdout: () => out, stderr: () => err, exited };
+    try {
+      await waitForHealth(serving, port);
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; eventStore: { kind: string } };
+      t.is(health.status, 'ok');
+      t.is(health.eventStore.kind, 'sqlite');
+      const home = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      const asset = /\/assets\/[^"']+\.css/.exec(home)?.[0];
+      t.truthy(asset, 'the site links the built viewer/dist assets');
+      t.is((await fetch(`http://127.0.0.1:${port}${asset ?? '/assets/none.css'}`)).status, 200);
+    } finally {
+      signalGroup(serving, 'SIGTERM');
+    }
+    const end = await exited;
+    t.is(end.code, 0, show(end));
+  }
 
   t.is(gitStatus(), before, 'make-release leaves nothing behind in the repository');
 });
