@@ -169,5 +169,19 @@ test('make-release builds a bundle that runs with its own Node and nothing else'
     t.is(end.code, 0, show(end));
   }
 
+  // ops/backup and ops/restore from the bundle, with no node on PATH: they take node/bin/node.
+  const envFile = join(tmp(), 'thukho.env');
+  writeFileSync(envFile, `THUKHO_DATA_DIR=${data}\nTHUKHO_LOG_LEVEL=silent\n`);
+  const backups = join(tmp(), 'backups');
+  const backup = await run(join(release, 'ops', 'backup'), [backups, '--keep', '1'], bare({ THUKHO_ENV_FILE: envFile }), release);
+  t.is(backup.code, 0, show(backup));
+  const restoredEnv = join(tmp(), 'restored.env');
+  const restored = join(tmp(), 'restored');
+  writeFileSync(restoredEnv, `THUKHO_DATA_DIR=${restored}\nTHUKHO_LOG_LEVEL=silent\n`);
+  const restore = await run(join(release, 'ops', 'restore'), ['--latest', backups, '--force'], bare({ THUKHO_ENV_FILE: restoredEnv }), release);
+  t.is(restore.code, 0, show(restore));
+  const again = await run(node, ['bin/thukho.js', 'verify'], bare({ THUKHO_DATA_DIR: restored, THUKHO_LOG_LEVEL: 'silent' }), release);
+  t.is(again.code, 0, show(again));
+
   t.is(gitStatus(), before, 'make-release leaves nothing behind in the repository');
 });
