@@ -58,7 +58,7 @@ const EnvSchema = z.object({
   THUKHO_SEARCH: SearchUrl.default('embedded'),
   REDIS_URL: z
     .string()
-    .regex(/^(redis|rediss|unix|redis\+unix):\/\//, 'use redis://host:port or unix:///path/to/socket')
+    .regex(/^(redis|rediss|unix|redis\+unix|redis\+sentinel):\/\//, 'use redis://host:port, unix:///path/to/socket or redis+sentinel://[:password@]host:26379[,host:26379]/MASTERNAME')
     .optional(),
   THUKHO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   THUKHO_HEADERS_TIMEOUT_S: z.coerce.number().positive().max(600).default(20),
@@ -333,7 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
     // A URL's user part (a Typesense key, a Redis password) is never echoed.
-    const got = merged[name] === undefined ? null : name === 'THUKHO_SESSION_SECRET' ? '(hidden)' : redactTypesenseUrl(merged[name]);
+    const got = merged[name] === undefined ? null : name === 'THUKHO_SESSION_SECRET' ? '(hidden)' : redactTypesenseUrl(merged[name]).replace(/([?&][A-Za-z]*password=)[^&#]*/gi, '$1***');
     throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`);
   }
   const e = parsed.data;

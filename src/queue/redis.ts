@@ -54,10 +54,16 @@ const MAX_SOCKET_PATH_BYTES = 107;
  * - `unix:///path/to/redis.sock[?db=N&password=…]`, `unix:/path/…`, `redis+unix:///path/…`,
  *   also with credentials: `unix://[user:password@]/path/…`
  * - a bare absolute socket path `/path/to/redis.sock`
+ * - Redis Sentinel: `redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/MASTERNAME[?db=N&sentinelPassword=…]`
+ *   (the hosts are the sentinels, port 26379 by default; the user and password are the
+ *   master's and replicas'; `sentinelPassword` / `sentinelUsername` authenticate to the
+ *   sentinels themselves when they have `requirepass`). ioredis asks the sentinels for the
+ *   current master and follows a failover.
  * Query parameters `db`, `password` and `username` are honoured for every form.
  */
 export function redisConnectionOptions(url: string): RedisOptions {
   const base: RedisOptions = { maxRetriesPerRequest: null };
+  if (/^redis\+sentinel:/i.test(url)) return sentinelOptions(url, base);
   const unix = /^(?:unix|redis\+unix|redis-socket):/i.exec(url);
   if (unix || url.startsWith('/')) {
     let rest = unix ? url.slice(unix[0].length) : url;
@@ -105,7 +111,7 @@ export function redisConnectionOptions(url: string): RedisOptions {
   }
   const protocol = parsed.protocol.toLowerCase();
   if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new RedisUnavailableError(`REDIS_URL: unsupported scheme "${parsed.protocol}" (use redis://, rediss:// or unix://)`);
+    throw new RedisUnavailableError(`REDIS_URL: unsupported scheme "${parsed.protocol}" (use redis://, rediss://, redis+sentinel:// or unix://)`);
   }
   const options: RedisOptions = {
     ...base,
@@ -118,6 +124,47 @@ export function redisConnectionOptions(url: string): RedisOptions {
   if (dbPath) options.db = parseDb(dbPath, url);
   if (protocol === 'rediss:') options.tls = { servername: options.host };
   applyQuery(options, parsed.searchParams, url);
+  return options;
+}
+
+const SENTINEL_HOST = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/;
+
+function sentinelOptions(url: string, base: RedisOptions): RedisOptions {
+  const usage = 'use redis+sentinel://[:password@]host:26379[,host:26379…]/MASTERNAME';
+  const m = /^redis\+sentinel:\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?(?:#.*)?$/i.exec(url);
+  if (!m) throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}" is not a sentinel URL (${usage})`);
+  const [, userinfo, hostList = '', rawName = '', query = ''] = m;
+  const decode = (value: string, what: string): string => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}": the ${what} is not valid percent-encoding`);
+    }
+  };
+  const sentinels: Array<{ host: string; port: number }> = [];
+  for (const part of hostList.split(',')) {
+    const n = SENTINEL_HOST.exec(part.trim());
+    const port = n?.[3] === undefined ? 26379 : Number(n[3]);
+    if (!n || port < 1 || port > 65535) throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}": "${part}" is not a sentinel host:port (${usage})`);
+    sentinels.push({ host: n[1] ?? n[2] ?? '', port });
+  }
+  const name = decode(rawName.replace(/\/+$/, ''), 'master name');
+  if (!name || name.includes('/')) throw new RedisUnavailableError(`REDIS_URL: "${redactUrl(url)}" names no master (${usage})`);
+  const options: RedisOptions = { ...base, sentinels, name };
+  if (userinfo !== undefined && userinfo !== '') {
+    const colon = userinfo.indexOf(':');
+    const user = colon === -1 ? '' : userinfo.slice(0, colon);
+    // redis+sentinel://password@… (no colon) is a password alone, as some tools write it
+    const password = colon === -1 ? userinfo : userinfo.slice(colon + 1);
+    if (user) options.username = decode(user, 'user name');
+    if (password) options.password = decode(password, 'password');
+  }
+  const params = new URLSearchParams(query);
+  applyQuery(options, params, url);
+  const sentinelPassword = params.get('sentinelPassword');
+  if (sentinelPassword !== null && sentinelPassword !== '') options.sentinelPassword = sentinelPassword;
+  const sentinelUsername = params.get('sentinelUsername');
+  if (sentinelUsername !== null && sentinelUsername !== '') options.sentinelUsername = sentinelUsername;
   return options;
 }
 
@@ -137,7 +184,10 @@ function parseDb(value: string, url: string): number {
 
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^/@]*?:)[^/@]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/i, '$1***');
+  return url
+    .replace(/^([a-z+]+:\/\/[^/@]*?:)[^/@]*@/i, '$1***@')
+    .replace(/^(redis\+sentinel:\/\/)([^:/@]+)@/i, '$1***@') // redis+sentinel://password@… (a password alone)
+    .replace(/([?&](?:sentinel)?password=)[^&#]*/gi, '$1***');
 }
 
 /** `unix://` URL for a socket path (characters that would break URL parsing are percent-encoded). */
@@ -157,6 +207,7 @@ export async function pingRedis(options: RedisOptions, timeoutMs: number): Promi
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
     reconnectOnError: null,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,

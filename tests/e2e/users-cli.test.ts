@@ -61,3 +61,14 @@ test('users add --password-stdin, grant, token (scoped, named), tokens, revoke -
   t.not(staff.code, 0);
   t.regex(staff.stderr, /role must be one of reader, auditor, curator, admin/);
 });
+
+test('users list and tokens read the log on a repository no server has run on yet', async (t) => {
+  const dir = tempDir();
+  const added = await withPassword(dir, PASSWORD, ['users', 'add', 'quan-tri', '--name', 'Quản trị', '--role', 'admin', '--password-stdin']);
+  t.is(added.code, 0, show(added));
+  const listed = await thukho(dir, ['users', 'list']);
+  t.is(listed.code, 0, show(listed));
+  t.is(listed.stdout, 'quan-tri\tadmin\tactive\tQuản trị\n');
+  t.is((await thukho(dir, ['users', 'token', 'quan-tri', '--name', 'ansible'])).code, 0);
+  t.is((await thukho(dir, ['users', 'tokens', 'quan-tri'])).stdout, 'ansible\t(account role)\n', 'a token made a moment ago is listed without a rebuild');
+});

@@ -76,3 +76,11 @@ test('THUKHO_CONFIG holding a secret must be private too; one without secrets ma
   const harmless = secretFile('config-harmless.json', JSON.stringify({ THUKHO_INSTITUTION: 'Thư viện tỉnh Bắc Giang' }), 0o644);
   t.is(loadConfig({ ...base, THUKHO_CONFIG: harmless }).institution, 'Thư viện tỉnh Bắc Giang');
 });
+
+test('REDIS_URL accepts a redis+sentinel:// URL; a refused REDIS_URL never shows its passwords', (t) => {
+  const url = `redis+sentinel://:${KEY}@10.0.0.1:26379,10.0.0.2:26379/thukho?sentinelPassword=${KEY}`;
+  t.is(loadConfig({ ...base, REDIS_URL: url }).redisUrl, url);
+  const message = refusal({ ...base, REDIS_URL: `sentinel://:${KEY}@10.0.0.1:26379/thukho?sentinelPassword=${KEY}` });
+  t.regex(message!, /^REDIS_URL: .*redis\+sentinel:\/\//);
+  t.false(message!.includes(KEY));
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { redisConnectionOptions, resolveRedis } from '../../src/queue/redis.ts';
+import { redactUrl, redisConnectionOptions, resolveRedis } from '../../src/queue/redis.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -154,4 +154,39 @@ test('redisConnectionOptions understands redis://, rediss:// and unix socket URL
   t.false('host' in unix);
   t.throws(() => redisConnectionOptions('http://example.org'), { message: /REDIS_URL: unsupported scheme/ });
   t.throws(() => redisConnectionOptions('unix://relative.sock'), { message: /absolute socket path/ });
+});
+
+test('redisConnectionOptions understands redis+sentinel:// URLs (sentinels, master name, passwords, db)', (t) => {
+  t.deepEqual(redisConnectionOptions('redis+sentinel://:p%40ss@10.0.0.1:26379,10.0.0.2:26380,redis3/thukho?db=2&sentinelPassword=s%26p'), {
+    maxRetriesPerRequest: null,
+    sentinels: [
+      { host: '10.0.0.1', port: 26379 },
+      { host: '10.0.0.2', port: 26380 },
+      { host: 'redis3', port: 26379 },
+    ],
+    name: 'thukho',
+    password: 'p@ss',
+    db: 2,
+    sentinelPassword: 's&p',
+  });
+  t.like(redisConnectionOptions('redis+sentinel://app:pw@[::1]:26379/mymaster/'), { sentinels: [{ host: '::1', port: 26379 }], name: 'mymaster', username: 'app', password: 'pw' });
+  t.like(redisConnectionOptions('REDIS+SENTINEL://pw@h:1/m?sentinelUsername=s&sentinelPassword=x'), { password: 'pw', sentinelUsername: 's', sentinelPassword: 'x' });
+  const plain = redisConnectionOptions('redis+sentinel://h1,h2/m');
+  t.deepEqual(plain, { maxRetriesPerRequest: null, sentinels: [{ host: 'h1', port: 26379 }, { host: 'h2', port: 26379 }], name: 'm' });
+  t.throws(() => redisConnectionOptions('redis+sentinel://h1:26379'), { message: /names no master/ });
+  t.throws(() => redisConnectionOptions('redis+sentinel://h1:26379/'), { message: /names no master/ });
+  t.throws(() => redisConnectionOptions('redis+sentinel://h1:99999/m'), { message: /not a sentinel host:port/ });
+  t.throws(() => redisConnectionOptions('redis+sentinel://:pw@/m'), { message: /not a sentinel host:port/ });
+  t.throws(() => redisConnectionOptions('redis+sentinel://h1/m?db=x'), { message: /database "x" is not a number/ });
+  const err = t.throws(() => redisConnectionOptions('redis+sentinel://:secret@h1:bad/m?sentinelPassword=secret2'));
+  t.false(err!.message.includes('secret'));
+});
+
+test('redactUrl hides every password, sentinel ones included', (t) => {
+  t.is(redactUrl('redis://:pw@127.0.0.1:6379/0'), 'redis://:***@127.0.0.1:6379/0');
+  t.is(redactUrl('redis+sentinel://:pw@h1:26379,h2:26379/m?db=1&sentinelPassword=spw'), 'redis+sentinel://:***@h1:26379,h2:26379/m?db=1&sentinelPassword=***');
+  t.is(redactUrl('redis+sentinel://app:pw@h1:26379/m'), 'redis+sentinel://app:***@h1:26379/m');
+  t.is(redactUrl('redis+sentinel://pw@h1:26379/m'), 'redis+sentinel://***@h1:26379/m');
+  t.is(redactUrl('redis+sentinel://h1:26379,h2:26379/m'), 'redis+sentinel://h1:26379,h2:26379/m');
+  t.is(redactUrl('unix:///tmp/r.sock?db=1&password=x&sentinelpassword=y'), 'unix:///tmp/r.sock?db=1&password=***&sentinelpassword=***');
 });
