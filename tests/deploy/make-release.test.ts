@@ -69,7 +69,9 @@ test('make-release builds a bundle that runs with its own Node and nothing else'
   const tarball = built.stdout.trim().split('\n').at(-1) ?? '';
   const arch = process.arch;
   const major = process.versions.node.split('.')[0];
-  t.regex(tarball, new RegExp(`^${out}/thukho-[0-9][^/]*-node${major}-linux-${arch}\\.tar\\.gz$`));
+  // Named by package.json's version, as the Ansible inventories expect it.
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  t.is(tarball, join(out, `thukho-${version}-node${major}-linux-${arch}.tar.gz`));
   t.deepEqual(readdirSync(out).sort(), [tarball.slice(out.length + 1), `${tarball.slice(out.length + 1)}.sha256`].sort(), 'no staging left behind');
   t.log(`bundle: ${(statSync(tarball).size / 1024 / 1024).toFixed(0)} MiB`);
 
@@ -98,7 +100,7 @@ test('make-release builds a bundle that runs with its own Node and nothing else'
   t.regex(String(info.git?.commit ?? ''), /^[0-9a-f]{40}$/);
   t.deepEqual(JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')).allowScripts, pkg.allowScripts, 'package.json as it is');
 
-  for (const f of ['bin/thukho.js', 'src/cli.ts', 'workers/index.ts', 'ops/backup', 'ops/restore', 'ops/alert', 'ops/systemd/thukho-api.service', 'ops/thukho.env.example', 'viewer/dist/.vite/manifest.json', 'package-lock.json', 'docs/runbook.en.md', 'docs/runbook.vi.md', 'node/bin/node']) {
+  for (const f of ['bin/thukho.js', 'src/cli.ts', 'workers/index.ts', 'ops/backup', 'ops/restore', 'ops/alert', 'ops/thukho', 'ops/systemd/thukho-api.service', 'ops/thukho.env.example', 'viewer/dist/.vite/manifest.json', 'package-lock.json', 'docs/runbook.en.md', 'docs/runbook.vi.md', 'node/bin/node']) {
     t.true(existsSync(join(release, f)), `the bundle has ${f}`);
   }
   for (const f of ['tests', 'bench', 'data', 'ansible', 'dist']) t.false(existsSync(join(release, f)), `the bundle has no ${f}/`);
