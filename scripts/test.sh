@@ -13,7 +13,10 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core fonts-hanazono python3 libxml2-utils rsync || exit $?
+# The deployment tests (tests/deploy) also need Ansible, debootstrap and systemd-nspawn (a throw-away
+# Debian 12 server), dpkg-dev (ops/offline-debs), shellcheck and nginx.
+bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core fonts-hanazono python3 libxml2-utils rsync \
+  ansible ansible-lint debootstrap systemd-container dpkg-dev shellcheck nginx || exit $?
 
 # --- Redis on 127.0.0.1:6379 -----------------------------------------------------------------
 redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }

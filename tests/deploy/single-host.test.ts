@@ -127,7 +127,10 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
     t.is((await target.exec(['systemctl', 'is-active', unit])).stdout.trim(), 'active', unit);
   }
   t.is((await target.exec(['systemctl', 'is-enabled', 'thukho-backup.timer'])).stdout.trim(), 'enabled');
-  t.is((await target.exec(['ps', '-o', 'user=', '-C', 'node'])).stdout.trim().split(/\s+/).filter((u) => u !== 'thukho').length, 0, 'every node process runs as thukho');
+  for (const unit of ['thukho-api', 'thukho-worker@ocr']) {
+    const owner = await target.exec(['sh', '-c', `stat -c %U /proc/$(systemctl show -p MainPID --value ${unit})`]);
+    t.is(owner.stdout.trim(), 'thukho', `${unit} runs as the service user`);
+  }
 
   // 2. A work, through the installed CLI and nginx.
   const token = await target.exec(['/usr/local/bin/thukho', 'users', 'token', 'quan-tri', '--name', 'deploy-test']);
