@@ -34,7 +34,7 @@ function inventory(group: string, prefix: string): string {
 
 function playbook(role: string): string {
   const path = join(dir, `${role}-play.yml`);
-  writeFileSync(path, `- name: Exercise the ${role} role\n  hosts: ${role}\n  gather_facts: true\n  roles:\n    - role: ${role}\n`);
+  writeFileSync(path, `- name: Exercise the ${role} role\n  hosts: ${role}\n  gather_facts: false\n  roles:\n    - role: ${role}\n`);
   return path;
 }
 
@@ -84,7 +84,7 @@ test.serial('kurrentdb: certificates made on the controller (CA + one per node, 
     kurrentdb_db_dir: join(tree, 'db'),
     kurrentdb_log_dir: join(tree, 'log'),
     // the dummy package creates no service user
-    kurrentdb_user: 'nobody',
+    kurrentdb_user: 'root',
     kurrentdb_generate_certs: true,
     kurrentdb_certs_local_dir: certs,
     vault_kurrentdb_admin_password: ADMIN_PASSWORD,
