@@ -91,3 +91,26 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Renders templates of a role with the role's defaults (vars_files) and `vars` (extra vars, which
+ * win), with Ansible itself on localhost (connection local), into the given destinations.
+ */
+export async function renderRoleTemplates(role: string, files: Array<{ src: string; dest: string }>, vars: Record<string, unknown>, workDir: string): Promise<void> {
+  const roleDir = join(ANSIBLE_DIR, 'roles', role);
+  mkdirSync(workDir, { recursive: true });
+  const play = join(workDir, `render-${role}.yml`);
+  const tasks = files.flatMap((f, i) => [
+    `    - name: Render ${f.src} (${i})`,
+    '      ansible.builtin.template:',
+    `        src: ${join(roleDir, 'templates', f.src)}`,
+    `        dest: ${f.dest}`,
+    '        mode: "0644"',
+  ]);
+  writeFileSync(
+    play,
+    ['- name: Render templates of the ' + role + ' role', '  hosts: localhost', '  connection: local', '  gather_facts: false', '  vars_files:', `    - ${join(roleDir, 'defaults', 'main.yml')}`, '  tasks:', ...tasks, ''].join('\n'),
+  );
+  const result = await run('ansible-playbook', ['-i', 'localhost,', play, '-e', JSON.stringify(vars)]);
+  if (result.code !== 0) throw new Error(`rendering the ${role} templates failed:\n${result.output}`);
+}
