@@ -109,7 +109,16 @@ export async function renderRoleTemplates(role: string, files: Array<{ src: stri
   ]);
   writeFileSync(
     play,
-    ['- name: Render templates of the ' + role + ' role', '  hosts: localhost', '  connection: local', '  gather_facts: false', '  vars_files:', `    - ${join(roleDir, 'defaults', 'main.yml')}`, '  tasks:', ...tasks, ''].join('\n'),
+    [
+      `- name: Render templates of the ${role} role`,
+      '  hosts: localhost',
+      '  connection: local',
+      '  gather_facts: false',
+      ...(existsSync(join(roleDir, 'defaults', 'main.yml')) ? ['  vars_files:', `    - ${join(roleDir, 'defaults', 'main.yml')}`] : []),
+      '  tasks:',
+      ...tasks,
+      '',
+    ].join('\n'),
   );
   const result = await run('ansible-playbook', ['-i', 'localhost,', play, '-e', JSON.stringify(vars)]);
   if (result.code !== 0) throw new Error(`rendering the ${role} templates failed:\n${result.output}`);
