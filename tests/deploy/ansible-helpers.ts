@@ -36,6 +36,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     });
     child.once('error', reject);
     child.once('close', (code) => resolveRun({ code: code ?? 1, stdout, stderr, output }));
+    child.stdin.on('error', () => {}); // a program that exits without reading its input
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,28 @@ test('the rendered site passes nginx -t: plain HTTP, supplied certificates, and 
     }
     t.notRegex(text, /add_header\s+Access-Control-Allow-Origin/, 'the app sends CORS itself; nginx adds no second copy');
   }
+});
+
+test('the rendered site fits inside Debian\'s own nginx.conf (its http-level gzip, ssl and logs), as sites-enabled/ includes it', async (t) => {
+  t.timeout(20 * 60_000);
+  const debian = '/etc/nginx/nginx.conf';
+  if (!existsSync(debian)) throw new Error(`${debian} is missing: apt-get install -y nginx`);
+  const prefix = join(dir, 't-debian');
+  await selfSignedCert(join(prefix, 'ssl'));
+  const site = await render(prefix, base(prefix, { nginx_tls: true, nginx_ssl_dir: join(prefix, 'ssl') }));
+  wrapper(prefix, site); // the temp directories
+  const conf = readFileSync(debian, 'utf8')
+    .replace(/^\s*include \/etc\/nginx\/sites-enabled\/\*;/m, `include ${site};`)
+    .replace(/^\s*pid [^;]+;/m, `pid ${join(prefix, 'nginx.pid')};`)
+    .replace(/^\s*error_log [^;]+;/gm, `error_log ${join(prefix, 'error.log')};`)
+    .replace(/^\s*access_log [^;]+;/gm, 'access_log off;')
+    .replace(/^\s*include \/etc\/nginx\/conf\.d\/\*\.conf;/m, '');
+  t.true(conf.includes(site), 'Debian\'s nginx.conf includes sites-enabled/*');
+  const path = join(prefix, 'debian-nginx.conf');
+  writeFileSync(path, conf);
+  // Debian's prefix: its modules-enabled/ load modules by paths relative to it.
+  const checked = await run('nginx', ['-t', '-c', path]);
+  t.is(checked.code, 0, checked.output);
 });
 
 // ---------------------------------------------------------------------------------------------
