@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { findRedisServer, pingRedis, redisConnectionOptions } from '../../src/queue/redis.ts';
-import { freePort, renderRoleTemplates, requireBinary } from './ansible-helpers.ts';
+import { ANSIBLE_DIR, freePort, recap, renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
 
 /**
  * The redis role's configuration files, rendered by Ansible from the role's templates and
@@ -146,4 +146,39 @@ test.serial('cluster profile: redis-server and Sentinel from the role\'s files; 
     if (!/sentinel myid /.test(readFileSync(sentinel, 'utf8'))) throw new Error('not yet');
   });
   t.not(readFileSync(sentinel, 'utf8'), before);
+});
+
+/** The whole role in check mode against this machine (nothing is changed), as "hosts" on 127.0.0.x. */
+async function checkRole(profile: 'single' | 'cluster', hosts: number): Promise<string> {
+  const work = join(dir, `check-${profile}`);
+  mkdirSync(work, { recursive: true });
+  const inventory = join(work, 'inventory.yml');
+  const lines = Array.from({ length: hosts }, (_, i) => `        redis${i + 1}: { thukho_cluster_address: 127.0.0.${i + 1} }`);
+  writeFileSync(inventory, ['all:', '  vars:', '    ansible_connection: local', '    ansible_python_interpreter: /usr/bin/python3', '  children:', '    redis:', '      hosts:', ...lines, ''].join('\n'));
+  const play = join(work, 'play.yml');
+  writeFileSync(play, '- name: Exercise the redis role\n  hosts: redis\n  gather_facts: false\n  roles:\n    - role: redis\n');
+  const vars = { thukho_profile: profile, vault_redis_password: 'kiem-tra-mat-khau-redis-0123', vault_redis_sentinel_password: 'kiem-tra-mat-khau-sentinel-01' };
+  const result = await run('ansible-playbook', ['-i', inventory, play, '--check', '--diff', '-e', JSON.stringify(vars)], { env: { ANSIBLE_ROLES_PATH: join(ANSIBLE_DIR, 'roles'), ANSIBLE_STDOUT_CALLBACK: 'default' } });
+  if (result.code !== 0) throw new Error(result.output);
+  for (let i = 1; i <= hosts; i++) if (recap(result.output, `redis${i}`).failed !== 0) throw new Error(result.output);
+  if (result.output.includes(vars.vault_redis_password) || result.output.includes(vars.vault_redis_sentinel_password)) throw new Error(`a password shows in the output:\n${result.output}`);
+  return result.output;
+}
+
+test.serial('the role in check mode, single profile: the drop-in and the include line in the packaged redis.conf', async (t) => {
+  t.timeout(20 * 60_000);
+  const output = await checkRole('single', 1);
+  t.regex(output, /TASK \[redis : Write the thukho Redis drop-in\]/);
+  t.regex(output, /\+include \/etc\/redis\/thukho\.conf/);
+  t.notRegex(output, /TASK \[redis : Ask the local Sentinel/);
+});
+
+test.serial('the role in check mode, cluster profile: a fingerprint per host, full config files, systemd drop-ins for both units', async (t) => {
+  t.timeout(20 * 60_000);
+  const output = await checkRole('cluster', 3);
+  const fingerprints = [...output.matchAll(/^\+([0-9a-f]{64})$/gm)].map((m) => m[1]);
+  t.is(new Set(fingerprints).size, 6, 'server and Sentinel fingerprints differ from host to host (each binds its own address)');
+  t.regex(output, /\+ExecStart=\/usr\/bin\/redis-server \/etc\/redis\/redis-thukho\.conf --supervised systemd --daemonize no/);
+  t.regex(output, /\+ExecStart=\/usr\/bin\/redis-sentinel \/etc\/redis\/sentinel-thukho\.conf --supervised systemd --daemonize no/);
+  t.notRegex(output, /TASK \[redis : Write the thukho Redis drop-in\]/);
 });
