@@ -115,7 +115,6 @@ async function selfSignedCert(into: string): Promise<void> {
 const base = (prefix: string, extra: Record<string, unknown> = {}) => ({
   nginx_iiif_cache_dir: join(prefix, 'cache'),
   nginx_acme_webroot: join(prefix, 'acme'),
-  nginx_listen_ipv6: false,
   nginx_upstream_servers: ['127.0.0.1:9'],
   ...extra,
 });
@@ -135,6 +134,7 @@ test('the rendered site passes nginx -t: plain HTTP, supplied certificates, and 
     const checked = await run('nginx', ['-t', '-c', wrapper(prefix, site), '-p', prefix]);
     t.is(checked.code, 0, `${name}: nginx -t\n${checked.output}\n${text}`);
     t.regex(checked.output, /test is successful/, name);
+    t.notRegex(text, /listen \[::\]/, `${name}: no IPv6 listener without IPv6 facts`);
     if (name === 'tls') {
       t.regex(text, /listen 443 ssl/);
       t.regex(text, /return 301 https:\/\/\$host\$request_uri/);
