@@ -1,0 +1,126 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's ansible/ directory (site.yml, ansible.cfg, roles/, inventories/). */
+export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../ansible');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+/** Runs a command to completion (no time limit), capturing its output. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ANSIBLE_DIR,
+      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', NO_COLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      output += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code: code ?? 1, stdout, stderr, output }));
+    child.stdin.on('error', () => {}); // a program that exits without reading its input
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Fails (with the reason and the fix) when a program the test needs is not installed. */
+export function requireBinary(name: string, install: string): void {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  if (found.status !== 0) throw new Error(`${name} is not installed; this test runs it for real. Install it: ${install}`);
+}
+
+/**
+ * A roles path for syntax checks while other engineers' roles (common, thukho, backup) may not
+ * be merged yet: an empty stand-in for each role of site.yml that has no tasks/main.yml here.
+ * ansible finds the real role in ansible/roles first as soon as it exists.
+ */
+export function rolesPathWithStubs(): string {
+  const stubs = mkdtempSync(join(tmpdir(), 'thukho-role-stubs-'));
+  for (const role of ['common', 'redis', 'kurrentdb', 'typesense', 'thukho', 'nginx', 'backup']) {
+    if (existsSync(join(ANSIBLE_DIR, 'roles', role, 'tasks', 'main.yml'))) continue;
+    mkdirSync(join(stubs, role, 'tasks'), { recursive: true });
+    writeFileSync(join(stubs, role, 'tasks', 'main.yml'), `---\n# stand-in for the ${role} role (not in this branch yet)\n`);
+  }
+  return `${join(ANSIBLE_DIR, 'roles')}:${stubs}`;
+}
+
+/** A dummy Debian package (no files, no scripts) built with dpkg-deb. */
+export async function dummyDeb(dir: string, name: string, fileName: string): Promise<string> {
+  const pkg = join(dir, `${name}-pkg`);
+  mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
+  writeFileSync(join(pkg, 'DEBIAN', 'control'), `Package: ${name}\nVersion: 0.0.1\nArchitecture: all\nMaintainer: thukho tests <tests@example.org>\nDescription: stand-in for the vendor package in check-mode tests\n`);
+  const deb = join(dir, fileName);
+  const built = await run('dpkg-deb', ['--build', '--root-owner-group', pkg, deb]);
+  if (built.code !== 0) throw new Error(`dpkg-deb failed: ${built.output}`);
+  return deb;
+}
+
+/** The PLAY RECAP counters of one host. */
+export function recap(output: string, host: string): { ok: number; changed: number; failed: number; unreachable: number } {
+  const m = new RegExp(`^${host.replace(/\./g, '\\.')}\\s+:\\s+ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`, 'm').exec(output);
+  if (!m) throw new Error(`no PLAY RECAP line for ${host} in:\n${output.slice(-4000)}`);
+  return { ok: Number(m[1]), changed: Number(m[2]), unreachable: Number(m[3]), failed: Number(m[4]) };
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Renders templates of a role with the role's defaults (vars_files) and `vars` (extra vars, which
+ * win), with Ansible itself on localhost (connection local), into the given destinations.
+ */
+export async function renderRoleTemplates(role: string, files: Array<{ src: string; dest: string }>, vars: Record<string, unknown>, workDir: string): Promise<void> {
+  const roleDir = join(ANSIBLE_DIR, 'roles', role);
+  mkdirSync(workDir, { recursive: true });
+  const play = join(workDir, `render-${role}.yml`);
+  const tasks = files.flatMap((f, i) => [
+    `    - name: Render ${f.src} (${i})`,
+    '      ansible.builtin.template:',
+    `        src: ${join(roleDir, 'templates', f.src)}`,
+    `        dest: ${f.dest}`,
+    '        mode: "0644"',
+  ]);
+  writeFileSync(
+    play,
+    [
+      `- name: Render templates of the ${role} role`,
+      '  hosts: localhost',
+      '  connection: local',
+      '  gather_facts: false',
+      ...(existsSync(join(roleDir, 'defaults', 'main.yml')) ? ['  vars_files:', `    - ${join(roleDir, 'defaults', 'main.yml')}`] : []),
+      '  tasks:',
+      ...tasks,
+      '',
+    ].join('\n'),
+  );
+  const result = await run('ansible-playbook', ['-i', 'localhost,', play, '-e', JSON.stringify(vars)]);
+  if (result.code !== 0) throw new Error(`rendering the ${role} templates failed:\n${result.output}`);
+}
