@@ -10,7 +10,7 @@ import { parseTypesenseUrl } from '../../src/search/typesense-url.ts';
 import { requireBinary, run } from './ansible-helpers.ts';
 
 /**
- * What the cluster inventory hands the app hosts (group_vars/all.yml): REDIS_URL, THUKHO_EVENTSTORE
+ * What the cluster inventory hands the app hosts (group_vars/all/main.yml): REDIS_URL, THUKHO_EVENTSTORE
  * and THUKHO_SEARCH, computed by Ansible from the groups and the vault, with secrets full of
  * characters that need escaping, are accepted by the app's configuration and mean what they should.
  */

@@ -73,7 +73,7 @@ test('the *_FILE form of every secret variable is in the template, and nothing u
 
 test('the production values follow CONVENTIONS.md', (t) => {
   const value = (key: string) => active.find((a) => a.key === key)?.value;
-  t.is(value('THUKHO_DATA_DIR'), '/var/lib/thukho');
+  t.is(value('THUKHO_DATA_DIR'), '/var/lib/thukho/data');
   t.is(value('THUKHO_HOST'), '127.0.0.1');
   t.is(value('THUKHO_TRUST_PROXY'), 'true');
   t.is(value('THUKHO_PORT'), '8080');
@@ -135,5 +135,5 @@ test('bash reads the template as systemd does (ops/backup and ops/restore source
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
-  t.is(out, 'Thư viện tỉnh\n/var/lib/thukho\n/etc/thukho/secrets/redis-url\n');
+  t.is(out, 'Thư viện tỉnh\n/var/lib/thukho/data\n/etc/thukho/secrets/redis-url\n');
 });

@@ -113,7 +113,7 @@ for (const name of LONG_RUNNING) {
       else t.is(last(unit, 'Service', key), value, `${name}: ${key}=${value}`);
     }
     const writable = all(unit, 'Service', 'ReadWritePaths');
-    t.true(writable.includes('/var/lib/thukho'), `${name}: ReadWritePaths has the data directory`);
+    t.true(writable.includes('/var/lib/thukho'), `${name}: ReadWritePaths has the service home (the data directory and where a restore assembles it)`);
     // Only the data dirs: replica roots come from drop-ins, the backup adds its destination.
     // The default backup destination is optional ("-"): with another THUKHO_BACKUP_DEST (and its
     // drop-in) /var/backups/thukho may not exist, and a missing path would stop the unit.
