@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,9 +14,18 @@ export interface RunResult {
   output: string;
 }
 
-/** Runs a command to completion (no time limit), capturing its output. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+/**
+ * Runs a command to completion, capturing its output (also appended to `log` when given). No
+ * time limit but `timeoutMs`, a hang guard that kills it (default 45 min).
+ */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; log?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
+    const log = options.log ? createWriteStream(options.log, { flags: 'a' }) : undefined;
+    log?.write(`\n$ ${command} ${args.join(' ')}\n`);
     const child = spawn(command, args, {
       cwd: options.cwd ?? ANSIBLE_DIR,
       env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', NO_COLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ...options.env },
@@ -29,37 +37,35 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       output += chunk.toString();
+      log?.write(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       output += chunk.toString();
+      log?.write(chunk);
     });
-    child.once('error', reject);
-    child.once('close', (code) => resolveRun({ code: code ?? 1, stdout, stderr, output }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45 * 60_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      log?.end();
+      resolveRun({ code: code ?? 1, stdout, stderr, output });
+    });
     child.stdin.on('error', () => {}); // a program that exits without reading its input
     child.stdin.end(options.input ?? '');
   });
 }
 
+/** The last lines of a run's output, for an assertion's message. */
+export const tail = (r: RunResult, n = 60) => `exit ${r.code}\n${r.output.split('\n').slice(-n).join('\n')}`;
+
 /** Fails (with the reason and the fix) when a program the test needs is not installed. */
 export function requireBinary(name: string, install: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   if (found.status !== 0) throw new Error(`${name} is not installed; this test runs it for real. Install it: ${install}`);
-}
-
-/**
- * A roles path for syntax checks while other engineers' roles (common, thukho, backup) may not
- * be merged yet: an empty stand-in for each role of site.yml that has no tasks/main.yml here.
- * ansible finds the real role in ansible/roles first as soon as it exists.
- */
-export function rolesPathWithStubs(): string {
-  const stubs = mkdtempSync(join(tmpdir(), 'thukho-role-stubs-'));
-  for (const role of ['common', 'redis', 'kurrentdb', 'typesense', 'thukho', 'nginx', 'backup']) {
-    if (existsSync(join(ANSIBLE_DIR, 'roles', role, 'tasks', 'main.yml'))) continue;
-    mkdirSync(join(stubs, role, 'tasks'), { recursive: true });
-    writeFileSync(join(stubs, role, 'tasks', 'main.yml'), `---\n# stand-in for the ${role} role (not in this branch yet)\n`);
-  }
-  return `${join(ANSIBLE_DIR, 'roles')}:${stubs}`;
 }
 
 /** A dummy Debian package (no files, no scripts) built with dpkg-deb. */

@@ -2,13 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ANSIBLE_DIR, dummyDeb, recap, requireBinary, rolesPathWithStubs, run } from './ansible-helpers.ts';
+import { ANSIBLE_DIR, dummyDeb, recap, requireBinary, run } from './ansible-helpers.ts';
 
 /**
  * The cluster profile's Ansible, as far as it can be exercised on one machine without the
  * vendors' packages (KurrentDB and Typesense cannot be downloaded here):
- *  - ansible-lint with the production profile on the roles this branch owns and the inventory;
- *  - site.yml passes --syntax-check with the cluster inventory;
+ * (lint and --syntax-check of every playbook with this inventory: playbooks.test.ts)
  *  - the kurrentdb role: certificates made for real on the "controller" (a temp dir), then the
  *    whole role in check mode against three local "nodes" with a dummy local .deb;
  *  - the typesense role in check mode against three local "nodes" with a dummy local .deb.
@@ -42,34 +41,8 @@ const env = { ANSIBLE_ROLES_PATH: join(ANSIBLE_DIR, 'roles'), ANSIBLE_STDOUT_CAL
 
 test.before(() => {
   requireBinary('ansible-playbook', 'apt-get install -y ansible');
-  requireBinary('ansible-lint', 'apt-get install -y ansible-lint');
   requireBinary('dpkg-deb', 'apt-get install -y dpkg');
   requireBinary('openssl', 'apt-get install -y openssl');
-});
-
-test.serial('ansible-lint (production profile) passes on the redis, kurrentdb, typesense and nginx roles, the KurrentDB backup tasks and the cluster inventory', async (t) => {
-  t.timeout(30 * 60_000);
-  const lint = await run('ansible-lint', [
-    '--offline',
-    '--nocolor',
-    '--profile',
-    'production',
-    '-p',
-    'roles/redis',
-    'roles/kurrentdb',
-    'roles/typesense',
-    'roles/nginx',
-    'roles/backup/tasks/kurrentdb.yml',
-    'inventories/cluster',
-  ]);
-  t.is(lint.code, 0, lint.output);
-  t.regex(lint.output, /Passed with production profile/);
-});
-
-test.serial('site.yml passes --syntax-check with the cluster inventory', async (t) => {
-  t.timeout(10 * 60_000);
-  const check = await run('ansible-playbook', ['-i', 'inventories/cluster', 'site.yml', '--syntax-check'], { env: { ANSIBLE_ROLES_PATH: rolesPathWithStubs() } });
-  t.is(check.code, 0, check.output);
 });
 
 test.serial('kurrentdb: certificates made on the controller (CA + one per node, IP and name in the SANs), then the role in check mode with a local .deb', async (t) => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import sharp from 'sharp';
 import { ROOT } from '../helpers/cli.ts';
-import { bootTarget, CACHE, clearLeftovers, missingTools, offlineDebs, sh, tail, type Ran, type Target } from './target.ts';
+import { ANSIBLE_DIR, recap, run, tail, type RunResult } from './ansible-helpers.ts';
+import { bootTarget, CACHE, clearLeftovers, offlineDebs, requireDeploymentTools, type Target } from './target.ts';
 
 /**
  * The single-host playbook, really run: a bare Debian 12 server (tests/deploy/target.ts) with
@@ -17,24 +18,10 @@ import { bootTarget, CACHE, clearLeftovers, missingTools, offlineDebs, sh, tail,
  * THUKHO_TEST_BUNDLE=PATH reuses a bundle already made (while working on the roles).
  */
 
-const ANSIBLE = join(ROOT, 'ansible');
 const WORK = 'sac-phong-lang-an';
 
-interface Recap {
-  ok: number;
-  changed: number;
-  failed: number;
-  unreachable: number;
-}
-
-function recap(r: Ran): Recap {
-  const m = /target\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/.exec(r.stdout);
-  if (!m) throw new Error(`no PLAY RECAP for the target:\n${tail(r)}`);
-  return { ok: Number(m[1]), changed: Number(m[2]), unreachable: Number(m[3]), failed: Number(m[4]) };
-}
-
 /** The tasks a run reported as changed, by name (to say which one broke idempotence). */
-const changedTasks = (r: Ran) =>
+const changedTasks = (r: RunResult) =>
   r.stdout
     .split(/\n(?=TASK \[|RUNNING HANDLER \[)/)
     .filter((block) => /^changed:/m.test(block))
@@ -42,7 +29,7 @@ const changedTasks = (r: Ran) =>
 
 async function makeBundle(out: string, log: string): Promise<string> {
   if (process.env.THUKHO_TEST_BUNDLE) return process.env.THUKHO_TEST_BUNDLE;
-  const made = await sh('bash', [join(ROOT, 'ops/make-release'), '--out', out], { log });
+  const made = await run('bash', [join(ROOT, 'ops/make-release'), '--out', out], { cwd: ROOT, log });
   if (made.code !== 0) throw new Error(`ops/make-release failed:\n${tail(made)}`);
   const bundle = readdirSync(out).find((f) => f.endsWith('.tar.gz'));
   if (!bundle) throw new Error(`ops/make-release made no .tar.gz in ${out}`);
@@ -58,7 +45,7 @@ function inventory(dir: string, target: Target, vars: Record<string, unknown>): 
   const inv = join(dir, 'inventory');
   mkdirSync(join(inv, 'host_vars'), { recursive: true });
   mkdirSync(join(inv, 'group_vars'), { recursive: true });
-  symlinkSync(join(ANSIBLE, 'inventories/single/group_vars/all'), join(inv, 'group_vars/all'));
+  symlinkSync(join(ANSIBLE_DIR, 'inventories/single/group_vars/all'), join(inv, 'group_vars/all'));
   writeFileSync(
     join(inv, 'hosts.yml'),
     JSON.stringify({ all: { children: { thukho_app: { hosts: { target: null } }, redis: { hosts: { target: null } }, web: { hosts: { target: null } } } } }),
@@ -71,7 +58,7 @@ function inventory(dir: string, target: Target, vars: Record<string, unknown>): 
 }
 
 const playbook = (inv: string, book: string, log: string, extra: string[] = []) =>
-  sh('ansible-playbook', ['-i', inv, book, ...extra], { cwd: ANSIBLE, log, env: { ...process.env, ANSIBLE_CONFIG: join(ANSIBLE, 'ansible.cfg'), ANSIBLE_FORCE_COLOR: '0', ANSIBLE_NOCOLOR: '1' } });
+  run('ansible-playbook', ['-i', inv, book, ...extra], { log, env: { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg') } });
 
 async function pagesFolder(root: string): Promise<string> {
   // The ingest folder, inside the target's filesystem: one work, two pages with Vietnamese text.
@@ -87,9 +74,7 @@ async function pagesFolder(root: string): Promise<string> {
 
 test('single-host playbook: bare Debian 12 → thukho from the offline bundle; second run changes nothing; backup, data lost, restore.yml brings it back', async (t) => {
   t.timeout(90 * 60_000, 'a hang guard for installing a whole server; not a speed bound');
-  const missing = await missingTools();
-  t.deepEqual(missing, [], `the deployment test needs: ${missing.join(', ')}`);
-  if (missing.length) return;
+  requireDeploymentTools();
 
   await clearLeftovers();
   const dir = mkdtempSync(join(CACHE, 'run-'));
@@ -117,7 +102,7 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   const firstSeconds = (Date.now() - first0) / 1000;
   t.is(first.code, 0, tail(first, 120));
   if (first.code !== 0) return;
-  t.log(`first run (bare → healthy): ${firstSeconds.toFixed(0)} s, ${recap(first).changed} changed`);
+  t.log(`first run (bare → healthy): ${firstSeconds.toFixed(0)} s, ${recap(first.output, 'target').changed} changed`);
 
   const health = await target.fetchInside('http://127.0.0.1/health');
   t.is(health.status, 200, health.body);
@@ -153,8 +138,8 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   const second = await playbook(inv, 'site.yml', log);
   const secondSeconds = (Date.now() - second0) / 1000;
   t.is(second.code, 0, tail(second, 120));
-  t.is(recap(second).changed, 0, `a second run changed: ${changedTasks(second).join('; ')}`);
-  t.log(`second run: ${secondSeconds.toFixed(0)} s, ${recap(second).changed} changed`);
+  t.is(recap(second.output, 'target').changed, 0, `a second run changed: ${changedTasks(second).join('; ')}`);
+  t.log(`second run: ${secondSeconds.toFixed(0)} s, ${recap(second.output, 'target').changed} changed`);
 
   // 4. Backup by the installed service (what the timer starts), then the data is lost.
   const backup = await target.exec(['systemctl', 'start', 'thukho-backup.service']);

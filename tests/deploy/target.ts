@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from '../helpers/cli.ts';
+import { requireBinary, run, tail, type RunResult } from './ansible-helpers.ts';
 
 /**
  * A throw-away Debian 12 server on this machine for the deployment tests: a root made with
@@ -24,51 +25,8 @@ const MIRROR = 'http://deb.debian.org/debian';
 /** Ansible's own prerequisites on a managed host, and systemd to boot it. */
 const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'python3', 'python3-apt', 'sudo'];
 
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (no output limit but memory), its output also appended to `log` when given. */
-export function sh(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; log?: string; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    const log = options.log ? createWriteStream(options.log, { flags: 'a' }) : undefined;
-    log?.write(`\n$ ${file} ${args.join(' ')}\n`);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      log?.write(b);
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      stderr += b.toString();
-      log?.write(b);
-    });
-    // A hang guard only (the suite has no wall-clock bounds): a stuck install is killed, not waited on forever.
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45 * 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      log?.end();
-      resolve({ code, stdout, stderr });
-    });
-    if (child.stdin) {
-      // A command that exits before reading its input is not an error of ours.
-      child.stdin.on('error', () => {});
-      child.stdin.end(options.input);
-    }
-  });
-}
-
-export const tail = (r: Ran, n = 60) => `exit ${r.code}\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-n).join('\n')}`;
-
-async function must(file: string, args: string[], options: Parameters<typeof sh>[2] = {}): Promise<Ran> {
-  const r = await sh(file, args, options);
+async function must(file: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<RunResult> {
+  const r = await run(file, args, { cwd: ROOT, ...options });
   if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed:\n${tail(r)}`);
   return r;
 }
@@ -103,7 +61,7 @@ export interface Target {
   /** PID (in this machine's namespace) of the target's systemd: Ansible's nsenter_pid. */
   pid: number;
   /** Runs a command inside the target (all its namespaces). */
-  exec(args: string[], options?: { input?: string }): Promise<Ran>;
+  exec(args: string[], options?: { input?: string }): Promise<RunResult>;
   /** Runs a Node.js script of this machine inside the target's network namespace only (to reach its loopback). */
   fetchInside(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   stop(): Promise<void>;
@@ -113,14 +71,14 @@ export interface Target {
 async function nspawnRunDir(log: string): Promise<void> {
   const dir = '/run/systemd/nspawn';
   mkdirSync(dir, { recursive: true });
-  const mounted = await sh('findmnt', ['--mountpoint', dir]);
+  const mounted = await run('findmnt', ['--mountpoint', dir]);
   if (mounted.code !== 0) await must('mount', ['-t', 'tmpfs', 'tmpfs', dir], { log });
 }
 
 /** Targets and runs an interrupted test left behind (no nspawn runs on them any more), and all but the newest runs' logs. */
 export async function clearLeftovers(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
-  const running = (await sh('ps', ['-eo', 'args'])).stdout;
+  const running = (await run('ps', ['-eo', 'args'])).stdout;
   const entries = readdirSync(CACHE).filter((d) => /^(target|run)-/.test(d));
   const runs = entries.filter((d) => d.startsWith('run-')).map((d) => ({ d, t: statSync(join(CACHE, d)).mtimeMs })).sort((a, b) => b.t - a.t);
   for (const d of entries.filter((d) => d.startsWith('target-') && !running.includes(join(CACHE, d)))) await rm(join(CACHE, d), { recursive: true, force: true });
@@ -148,11 +106,11 @@ export async function bootTarget(log: string): Promise<Target> {
   let pid = 0;
   for (let i = 0; i < 300 && !pid && !exited; i++) {
     await sleep(200);
-    const children = await sh('pgrep', ['-P', String(nspawn.pid)]);
+    const children = await run('pgrep', ['-P', String(nspawn.pid)]);
     pid = Number(children.stdout.trim().split('\n')[0] ?? 0) || 0;
   }
   if (!pid) throw new Error(`systemd-nspawn did not start the target's systemd (see ${log})`);
-  const enter = (args: string[], options: { input?: string } = {}) => sh('nsenter', ['-t', String(pid), '-a', ...args], { log, ...options });
+  const enter = (args: string[], options: { input?: string } = {}) => run('nsenter', ['-t', String(pid), '-a', ...args], { log, ...options });
   // `is-system-running --wait` returns once start-up is over: running, or degraded when some unit failed.
   // Until systemd has opened its bus, systemctl cannot even ask.
   let state = await enter(['systemctl', 'is-system-running', '--wait']);
@@ -168,7 +126,7 @@ export async function bootTarget(log: string): Promise<Target> {
     exec: enter,
     async fetchInside(url, init = {}) {
       const script = `const r = await fetch(${JSON.stringify(url)}, ${JSON.stringify(init)}); process.stdout.write(JSON.stringify({ status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() }));`;
-      const r = await sh('nsenter', ['-t', String(pid), '-n', process.execPath, '--input-type=module', '-e', script]);
+      const r = await run('nsenter', ['-t', String(pid), '-n', process.execPath, '--input-type=module', '-e', script]);
       if (r.code !== 0) throw new Error(`fetch ${url} inside the target failed: ${tail(r)}`);
       return JSON.parse(r.stdout) as { status: number; headers: Record<string, string>; body: string };
     },
@@ -188,8 +146,8 @@ export async function bootTarget(log: string): Promise<Target> {
   };
 }
 
-/** Every tool the deployment tests drive: a missing one is a failure with its package name, not a skip. */
-export async function missingTools(): Promise<string[]> {
+/** Every tool the deployment tests drive: a missing one fails the test with its package name, never a skip. */
+export function requireDeploymentTools(): void {
   const tools: Record<string, string> = {
     debootstrap: 'debootstrap',
     'systemd-nspawn': 'systemd-container',
@@ -198,9 +156,5 @@ export async function missingTools(): Promise<string[]> {
     'ansible-lint': 'ansible-lint',
     'dpkg-scanpackages': 'dpkg-dev',
   };
-  const missing: string[] = [];
-  for (const [tool, pkg] of Object.entries(tools)) {
-    if ((await sh('sh', ['-c', `command -v ${tool}`])).code !== 0) missing.push(`${tool} (apt-get install ${pkg})`);
-  }
-  return missing;
+  for (const [tool, pkg] of Object.entries(tools)) requireBinary(tool, `apt-get install -y ${pkg}`);
 }
