@@ -71,7 +71,7 @@ test('the *_FILE form of every secret variable is in the template, and nothing u
   t.false(keys.includes('REDIS_URL'));
 });
 
-test('the production values follow CONVENTIONS.md', (t) => {
+test('the production values match the layout the Ansible roles install', (t) => {
   const value = (key: string) => active.find((a) => a.key === key)?.value;
   t.is(value('THUKHO_DATA_DIR'), '/var/lib/thukho/data');
   t.is(value('THUKHO_HOST'), '127.0.0.1');

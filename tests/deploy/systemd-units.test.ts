@@ -11,7 +11,7 @@ import { ROOT, run, show } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
- * The systemd units in ops/systemd (issue 17): hardened as CONVENTIONS.md and the runbook
+ * The systemd units in ops/systemd (issue 17): hardened as the runbook
  * say, starting commands that exist, and valid for systemd-analyze. A dropped setting fails here.
  */
 const UNITS_DIR = join(ROOT, 'ops', 'systemd');
@@ -94,7 +94,7 @@ const HARDENING: Record<string, string> = {
   WorkingDirectory: '/var/lib/thukho',
 };
 
-test('ops/systemd holds the units CONVENTIONS.md names, and nothing else', (t) => {
+test('ops/systemd holds the units the Ansible role installs (thukho_unit_files), and nothing else', (t) => {
   t.deepEqual(readdirSync(UNITS_DIR).sort(), [
     'thukho-alert@.service',
     'thukho-api.service',
