@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { freePort, renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
+import { freePort } from '../helpers/cli.ts';
+import { renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
 
 /**
  * The KurrentDB backup script (backup role, tasks/kurrentdb.yml), rendered by Ansible and run

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
-import { ANSIBLE_DIR, freePort, requireBinary, run } from './ansible-helpers.ts';
+import { freePort } from '../helpers/cli.ts';
+import { ANSIBLE_DIR, requireBinary, run } from './ansible-helpers.ts';
 
 /**
  * The nginx role's site, rendered by Ansible from the role's template and defaults, then:

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { findRedisServer, pingRedis, redisConnectionOptions } from '../../src/queue/redis.ts';
-import { ANSIBLE_DIR, freePort, recap, renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
+import { freePort } from '../helpers/cli.ts';
+import { ANSIBLE_DIR, recap, renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
 
 /**
  * The redis role's configuration files, rendered by Ansible from the role's templates and

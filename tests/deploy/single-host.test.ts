@@ -125,7 +125,7 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   const collection = await target.fetchInside('http://127.0.0.1/api/collections', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'sac-phong', title: 'Sắc phong' }) });
   t.is(collection.status, 201, collection.body);
   const ingested = await target.exec(['/usr/local/bin/thukho', 'ingest', await pagesFolder(target.root), '--collection', 'sac-phong']);
-  t.is(ingested.code, 0, tail(ingested));
+  t.is(ingested.code, 0, `${tail(ingested)}\n--- the services' journal ---\n${(await target.exec(['journalctl', '-u', 'thukho-*', '--no-pager', '-n', '60', '-o', 'cat'])).stdout}`);
   const manifest = await target.fetchInside(`http://127.0.0.1/iiif/manifest/${WORK}`);
   t.is(manifest.status, 200, manifest.body);
   const items = (JSON.parse(manifest.body) as { items: unknown[] }).items;

@@ -11,8 +11,8 @@ import { ROOT, run, show } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
- * The systemd units in ops/systemd (issue 17): hardened as the runbook
- * say, starting commands that exist, and valid for systemd-analyze. A dropped setting fails here.
+ * The systemd units in ops/systemd (issue 17): hardened as the runbook says,
+ * starting commands that exist, and valid for systemd-analyze. A dropped setting fails here.
  */
 const UNITS_DIR = join(ROOT, 'ops', 'systemd');
 const tmp = tempDirs(test, 'thukho-units-');
