@@ -63,7 +63,8 @@ export interface Target {
   /** Runs a command inside the target (all its namespaces). */
   exec(args: string[], options?: { input?: string }): Promise<RunResult>;
   /** Runs a Node.js script of this machine inside the target's network namespace only (to reach its loopback). */
-  fetchInside(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  /** `bodyFile`: a file of this machine sent as the body (e.g. an image to upload). */
+  fetchInside(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; bodyFile?: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   stop(): Promise<void>;
 }
 
@@ -125,7 +126,9 @@ export async function bootTarget(log: string): Promise<Target> {
     pid,
     exec: enter,
     async fetchInside(url, init = {}) {
-      const script = `const r = await fetch(${JSON.stringify(url)}, ${JSON.stringify(init)}); process.stdout.write(JSON.stringify({ status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() }));`;
+      const { bodyFile, ...rest } = init;
+      const body = bodyFile === undefined ? '' : `init.body = await (await import('node:fs/promises')).readFile(${JSON.stringify(bodyFile)});`;
+      const script = `const init = ${JSON.stringify(rest)}; ${body} const r = await fetch(${JSON.stringify(url)}, init); process.stdout.write(JSON.stringify({ status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() }));`;
       const r = await run('nsenter', ['-t', String(pid), '-n', process.execPath, '--input-type=module', '-e', script]);
       if (r.code !== 0) throw new Error(`fetch ${url} inside the target failed: ${tail(r)}`);
       return JSON.parse(r.stdout) as { status: number; headers: Record<string, string>; body: string };
