@@ -128,7 +128,7 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   const work = await target.fetchInside('http://127.0.0.1/api/objects', {
     method: 'POST',
     headers: auth,
-    body: JSON.stringify({ id: WORK, title: 'Sắc phong làng An', language: 'vie', collectionId: 'sac-phong' }),
+    body: JSON.stringify({ id: WORK, title: 'Sắc phong làng An', language: ['vie'], collectionId: 'sac-phong' }),
   });
   t.is(work.status, 201, work.body);
   for (const file of await pages(dir)) {
