@@ -4,8 +4,8 @@ import { defineConfig } from 'vite';
 const here = (path: string): string => decodeURIComponent(new URL(path, import.meta.url).pathname);
 
 /**
- * Two entries and no index.html: the server renders the pages and reads
- * dist/.vite/manifest.json to link the hashed files (keys `src/main.ts`, `src/site.css`).
+ * Three entries (reading room, site styles, staff workspace) and no index.html: the server renders the pages and reads
+ * dist/.vite/manifest.json to link the hashed files (keys `src/main.ts`, `src/site.css`, `src/staff/main.ts`).
  */
 export default defineConfig({
   root: here('.'),
@@ -22,6 +22,7 @@ export default defineConfig({
       input: {
         main: here('./src/main.ts'),
         site: here('./src/site.css'),
+        staff: here('./src/staff/main.ts'),
       },
     },
   },

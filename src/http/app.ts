@@ -22,6 +22,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { searchRoutes } from './routes/search.ts';
 import { siteRoutes } from './routes/site.ts';
+import { siteKit } from './site/site-route.ts';
+import { staffRoutes } from './staff/routes.ts';
 import { statsRoutes } from './routes/stats.ts';
 import type { AppServices } from './services.ts';
 
@@ -116,10 +118,11 @@ export function createApp(services: AppServices): Koa {
   app.use(methodProblems);
 
   const root = new Router();
+  const kit = siteKit(services);
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -1,28 +1,24 @@
-import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { decideAccess, isAllowed } from '../../domain/access-decision.ts';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { originalFileUrl, pageImages, pdfOriginals, thumbnailFor } from '../../iiif/manifest.ts';
 import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
-import { cacheControlFor, listCacheControl, REFUSAL_STATUS } from '../access.ts';
-import { authOf } from '../auth.ts';
+import { cacheControlFor, REFUSAL_STATUS } from '../access.ts';
 import { notModified } from '../etag.ts';
-import { publicBase } from '../public-base.ts';
 import { nomFontRoute } from './nom-font.ts';
 import { signInRoutes } from './sign-in.ts';
 import { accessRecorder } from '../access-events.ts';
 import type { AppServices } from '../services.ts';
-import { type AssetStore, assetStore } from '../site/assets.ts';
 import { runSearch } from '../search-results.ts';
-import { cspHash, pageCsp } from '../security-headers.ts';
 import { FACETS, SearchQueryError, SearchUnavailableError, SORTS } from '../../search/port.ts';
-import { type SafeHtml, html, httpUrl, queryString } from '../site/html.ts';
-import { type Bilingual, LANG_COOKIE, T, chooseLanguage, other } from '../site/i18n.ts';
+import { html, httpUrl } from '../site/html.ts';
+import { T } from '../site/i18n.ts';
 import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
-import { type CollectionCard, collectionPage, errorPage, homePage, objectPage, pageHitList, searchPage, SITE_FILTERS, type SiteSearchParams, viewerPage } from '../site/pages.ts';
-import { NOM_FONT_PATH, nomFonts } from '../site/nom-font.ts';
-import { BadRequest, parsePage, parseQuery, parseSearchQuery, validId } from '../site/request.ts';
+import { type CollectionCard, collectionPage, homePage, objectPage, pageHitList, searchPage, SITE_FILTERS, type SiteSearchParams, viewerPage } from '../site/pages.ts';
+import { NOM_FONT_PATH } from '../site/nom-font.ts';
+import { PageError, type SiteKit } from '../site/site-route.ts';
+import { BadRequest, parsePage, parseSearchQuery, validId } from '../site/request.ts';
 
 /**
  * The public site: server-rendered pages in Vietnamese or English over the read models,
@@ -33,26 +29,6 @@ import { BadRequest, parsePage, parseQuery, parseSearchQuery, validId } from '..
 const RECENT = 12;
 const SEARCH_PAGE_SIZE = 20;
 const COLLECTION_PAGE_SIZE = 24;
-const LANG_COOKIE_MAX_AGE_MS = 365 * 24 * 3600 * 1000;
-
-/** An error page to answer with. */
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: Bilingual,
-    readonly messages: Bilingual,
-    readonly extra: SafeHtml | string = '',
-  ) {
-    super(messages.en);
-  }
-}
-
-interface Site {
-  ctx: Context;
-  params: Map<string, string>;
-  page: PageContext;
-  viewer: Viewer;
-}
 
 /** The first page's thumbnail, where the viewer may see the work's images. */
 function thumbOf(o: ObjectView, viewer: Viewer): Thumb | undefined {
@@ -81,86 +57,11 @@ function isTopLevel(c: CollectionView, ids: ReadonlySet<string>): boolean {
   return !c.parentId || c.parentId === c.id || !ids.has(c.parentId);
 }
 
-export function siteRoutes(services: AppServices): Router {
+export function siteRoutes(services: AppServices, kit: SiteKit): Router {
   const router = new Router();
   const { readDb, config, logger } = services;
-  const assets: AssetStore = assetStore(logger);
-  const fonts = nomFonts({ ...config.nomFont, logger });
+  const { assets, fonts, route, pageContext, send } = kit;
   const recorder = accessRecorder(services.access, readDb);
-
-  const publicOrigin = config.publicUrl ? new URL(config.publicUrl).origin : undefined;
-
-  function setPageHeaders(ctx: Context, styles: readonly string[]): void {
-    ctx.set('Content-Security-Policy', pageCsp({ styleHashes: styles.map(cspHash), anyImageSource: ctx.path === '/viewer', publicOrigin }));
-    // A page that said nothing of caching (the access decision sets it where a work is shown).
-    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-cache');
-    // The language comes from the cookie (what is visible, from the bearer token: see auth.ts).
-    ctx.vary('Cookie');
-  }
-
-  function send(ctx: Context, status: number, body: string, styles: readonly string[]): void {
-    setPageHeaders(ctx, styles);
-    if (status === 200 && notModified(ctx, `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`)) return;
-    ctx.status = status;
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = body;
-  }
-
-  /** `styles` collects the inline `<style>` texts the page is given, for its CSP. */
-  function pageContext(ctx: Context, params: Map<string, string> | undefined, styles: string[]): PageContext {
-    const { lang, remember } = chooseLanguage(params?.get('lang'), ctx.cookies.get(LANG_COOKIE));
-    if (remember) {
-      ctx.cookies.set(LANG_COOKIE, lang, { path: '/', maxAge: LANG_COOKIE_MAX_AGE_MS, sameSite: 'lax', httpOnly: true, secure: ctx.secure, overwrite: true });
-    }
-    const keep: Record<string, string> = {};
-    for (const [k, v] of params ?? []) if (k !== 'lang') keep[k] = v;
-    const { user } = authOf(ctx);
-    return {
-      lang,
-      ...(user ? { user } : {}),
-      here: `${ctx.path}${queryString(keep)}`,
-      institution: config.institution,
-      assets: assets.pageAssets(),
-      switchHref: queryString({ ...keep, lang: other(lang) }),
-      base: publicBase(config.publicUrl, ctx),
-      fontFaces: (text) => {
-        const css = fonts.fontFaceCss(text);
-        if (css) styles.push(css);
-        return css;
-      },
-    };
-  }
-
-  /** A site route: parses the query strictly and turns every failure into an HTML page. */
-  const route = (render: (site: Site) => string | Promise<string>) => async (ctx: Context) => {
-    let params: Map<string, string> | undefined;
-    let page: PageContext | undefined;
-    const { viewer } = authOf(ctx);
-    const styles: string[] = [];
-    try {
-      params = parseQuery(ctx.querystring);
-      page = pageContext(ctx, params, styles);
-      // Which works, thumbnails and links a page shows depends on who asks (a page about one
-      // work sets its own, from that work's decision).
-      ctx.set('Cache-Control', listCacheControl(viewer));
-      send(ctx, 200, await render({ ctx, params, page, viewer }), styles);
-    } catch (err) {
-      page ??= pageContext(ctx, undefined, styles);
-      // Only the error page's own styles.
-      styles.length = 0;
-      // A refusal or an error is never kept: the same address may answer otherwise next time.
-      ctx.set('Cache-Control', 'no-store');
-      if (err instanceof PageError) {
-        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
-        send(ctx, err.status, errorPage(page, err.title, err.messages, err.extra), styles);
-      } else if (err instanceof BadRequest) {
-        send(ctx, 400, errorPage(page, T.badRequestTitle, err.messages), styles);
-      } else {
-        logger.error({ err, path: ctx.path }, 'site page failed');
-        send(ctx, 500, errorPage(page, T.errorTitle, T.errorText), styles);
-      }
-    }
-  };
 
   function collectionCards(viewer: Viewer, collections: readonly CollectionView[]): CollectionCard[] {
     return collections.map((c) => {

@@ -29,17 +29,21 @@ export interface PageAssets {
   built: boolean;
   siteCss?: string;
   viewer?: { js: string; css: string[]; preload: string[] };
+  /** The staff workspace's script (its pages' modules are loaded by it, per page). */
+  staff?: { js: string; css: string[]; preload: string[] };
 }
 
 const SITE_ENTRY = 'src/site.css';
 const VIEWER_ENTRY = 'src/main.ts';
+const STAFF_ENTRY = 'src/staff/main.ts';
 
 /** Manifest entries name files relative to outDir ("assets/x.js"); they are served under /assets/. */
 const publicUrl = (file: string) => `/assets/${basename(file)}`;
 
-export function pageAssetsFrom(manifest: ViteManifest): PageAssets {
-  const site = manifest[SITE_ENTRY];
-  const main = manifest[VIEWER_ENTRY];
+/** A script entry's file, its stylesheets and the chunks it imports (to preload). */
+function entryAssets(manifest: ViteManifest, entry: string): { js: string; css: string[]; preload: string[] } | undefined {
+  const main = manifest[entry];
+  if (!main) return undefined;
   const preload: string[] = [];
   const seen = new Set<string>();
   const walk = (key: string) => {
@@ -51,13 +55,21 @@ export function pageAssetsFrom(manifest: ViteManifest): PageAssets {
       walk(dep);
     }
   };
-  walk(VIEWER_ENTRY);
-  const viewerCss = new Set<string>(main?.css ?? []);
-  for (const dep of seen) for (const css of manifest[dep]?.css ?? []) viewerCss.add(css);
+  walk(entry);
+  const css = new Set<string>(main.css ?? []);
+  for (const dep of seen) for (const c of manifest[dep]?.css ?? []) css.add(c);
+  return { js: publicUrl(main.file), css: [...css].map(publicUrl), preload };
+}
+
+export function pageAssetsFrom(manifest: ViteManifest): PageAssets {
+  const site = manifest[SITE_ENTRY];
+  const viewer = entryAssets(manifest, VIEWER_ENTRY);
+  const staff = entryAssets(manifest, STAFF_ENTRY);
   return {
     built: true,
     ...(site ? { siteCss: publicUrl(site.file) } : {}),
-    ...(main ? { viewer: { js: publicUrl(main.file), css: [...viewerCss].map(publicUrl), preload } } : {}),
+    ...(viewer ? { viewer } : {}),
+    ...(staff ? { staff } : {}),
   };
 }
 

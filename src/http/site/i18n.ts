@@ -181,6 +181,7 @@ export const T = {
 export const ACCOUNT_TEXT = {
   signIn: { vi: 'Đăng nhập', en: 'Sign in' },
   signOut: { vi: 'Đăng xuất', en: 'Sign out' },
+  workspace: { vi: 'Khu làm việc', en: 'Workspace' },
   signedInAs: { vi: 'Đã đăng nhập:', en: 'Signed in as' },
   signInTitle: { vi: 'Đăng nhập', en: 'Sign in' },
   signInIntro: {

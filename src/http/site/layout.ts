@@ -18,7 +18,7 @@ export interface PageContext {
   /** `@font-face` CSS for the Nôm characters in a page's text ('' for none): see nom-font.ts. */
   fontFaces: (text: string) => string;
   /** Who is signed in on the site (shown in the header), if anyone. */
-  user?: { name: string };
+  user?: { name: string; staff?: boolean };
   /** This page's path and query, where signing in brings the reader back to. */
   here: string;
 }
@@ -72,7 +72,8 @@ export function languageSwitch(ctx: PageContext): SafeHtml {
 function accountLinks(ctx: PageContext): SafeHtml {
   const { lang } = ctx;
   if (ctx.user) {
-    return html`<li class="signed-in"><span>${tr(lang, ACCOUNT_TEXT.signedInAs)} <strong>${ctx.user.name}</strong></span> · <a href="/sign-out">${tr(lang, ACCOUNT_TEXT.signOut)}</a></li>`;
+    const workspace = ctx.user.staff ? html`<a href="/staff">${tr(lang, ACCOUNT_TEXT.workspace)}</a> · ` : '';
+    return html`<li class="signed-in"><span>${tr(lang, ACCOUNT_TEXT.signedInAs)} <strong>${ctx.user.name}</strong></span> · ${workspace}<a href="/sign-out">${tr(lang, ACCOUNT_TEXT.signOut)}</a></li>`;
   }
   const back = ctx.here === '/' || ctx.here.startsWith('/sign-') ? '' : queryString({ return: ctx.here });
   return html`<li><a href="/sign-in${back}">${tr(lang, ACCOUNT_TEXT.signIn)}</a></li>`;

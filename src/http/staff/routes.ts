@@ -1,0 +1,80 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { isStaff, type Role } from '../../domain/access-policy.ts';
+import { authOf } from '../auth.ts';
+import type { AppServices } from '../services.ts';
+import { queryString } from '../site/html.ts';
+import { PageError, type Site, type SiteKit } from '../site/site-route.ts';
+import { STAFF_TEXT, type StaffShell, staffPage, type StaffUser } from './layout.ts';
+
+/**
+ * The staff workspace under /staff: server-rendered pages for signed-in staff. Someone not
+ * signed in is sent to sign in (and brought back); a signed-in reader gets a 403 page, never
+ * a glimpse of a staff page. Each page renders through `staff.route`, which checks the role
+ * before anything is read.
+ */
+export interface StaffSite extends Site {
+  user: StaffUser;
+  /** The session's CSRF token, for the page's script to send with every change. */
+  csrfToken: string | undefined;
+  /** The whole HTML document for a page of the workspace. */
+  render: (shell: StaffShell) => string;
+}
+
+export interface StaffRouteOptions {
+  /** Who may open the page beyond the staff check (e.g. admins only); default any staff. */
+  allow?: (role: Role) => boolean;
+}
+
+export interface StaffKit {
+  services: AppServices;
+  route: (render: (site: StaffSite) => string | Promise<string>, options?: StaffRouteOptions) => Middleware;
+}
+
+export const isAdmin = (role: Role): boolean => role === 'admin';
+
+/** Someone not signed in is sent to sign in, and brought back here after. */
+function toSignIn(ctx: Context): boolean {
+  if (authOf(ctx).actor.role !== 'public') return false;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.redirect(`/sign-in${queryString({ return: ctx.originalUrl })}`);
+  return true;
+}
+
+/** The kit the workspace's pages are made with (also handed to each group of screens). */
+export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
+  const route: StaffKit['route'] = (render, options = {}) => {
+    const page = kit.route(async (site) => {
+      const auth = authOf(site.ctx);
+      if (!isStaff(auth.actor)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.forbiddenText);
+      if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.adminOnlyText);
+      // Staff pages name confidential works: never kept by any cache.
+      site.ctx.set('Cache-Control', 'private, no-store');
+      const user: StaffUser = { id: auth.actor.id, name: auth.user?.name ?? auth.actor.id, role: auth.actor.role };
+      return render({
+        ...site,
+        user,
+        csrfToken: auth.csrfToken,
+        render: (shell) => staffPage(site.page, user, auth.csrfToken, shell),
+      });
+    });
+    return async (ctx: Context, next) => {
+      if (toSignIn(ctx)) return;
+      await page(ctx, next);
+    };
+  };
+  return { services, route };
+}
+
+export function staffRoutes(services: AppServices, kit: SiteKit): Router {
+  const router = new Router();
+  const staff = staffKit(services, kit);
+
+  router.get('/staff', (ctx) => {
+    if (toSignIn(ctx)) return;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect('/staff/objects');
+  });
+
+  return router;
+}

@@ -1,0 +1,19 @@
+import './staff.css';
+
+/**
+ * The staff workspace's script: one entry, and each page's module loaded on demand by the
+ * name the server put in `<body data-staff-page>`, so a page downloads only what it uses.
+ */
+type PageModule = { start: () => void | Promise<void> };
+
+const PAGES: Record<string, () => Promise<PageModule>> = {};
+
+const name = document.body.dataset.staffPage ?? '';
+const load = PAGES[name];
+if (load) {
+  load()
+    .then((m) => m.start())
+    .catch((err: unknown) => {
+      console.error('staff page script failed', err);
+    });
+}
