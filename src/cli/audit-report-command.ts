@@ -1,11 +1,8 @@
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
 import { loadCliConfig } from './cli-config.ts';
-import { requireRepository } from './repository.ts';
-import { openEventStore } from '../eventstore/open.ts';
+import { requireRepository, withCaughtUpReadModels } from './repository.ts';
 import { AuditPeriod, auditReport, auditReportCsv, fixityReadModel } from '../projections/fixity-read-model.ts';
-import { openReadModelDb } from '../projections/read-model-db.ts';
-import { catchUpProjection, prepareProjection } from '../projections/runtime.ts';
 import { latestSeal } from '../eventstore/seal.ts';
 
 /**
@@ -32,16 +29,9 @@ export function auditReportCommand(): Command {
       }
       const config = loadCliConfig();
       await requireRepository(config, 'audit-report');
-      const store = await openEventStore(config.eventStore);
-      const db = openReadModelDb(config.readModelPath);
-      try {
-        prepareProjection(db, fixityReadModel);
-        await catchUpProjection(store, db, fixityReadModel);
+      await withCaughtUpReadModels(config, [fixityReadModel], async (db, store) => {
         const report = { ...auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }), seal: await latestSeal(store) };
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report));
-      } finally {
-        db.close();
-        await store.close();
-      }
+      });
     });
 }

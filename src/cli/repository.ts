@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import { openEventStore } from '../eventstore/open.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { Projection } from '../projections/projection.ts';
+import { openReadModelDb, type ReadModelDb } from '../projections/read-model-db.ts';
+import { catchUpProjection, prepareProjection } from '../projections/runtime.ts';
 import { isStorageRoot, ROOT_NAMASTE } from '../storage/ocfl.ts';
 
 /**
@@ -33,4 +38,27 @@ export async function requireRepository(config: Pick<Config, 'dataDir' | 'eventS
     `no repository at ${config.dataDir}: set THUKHO_DATA_DIR (and THUKHO_STORAGE_DIR if used) to the repository, e.g. THUKHO_DATA_DIR=/var/lib/thukho\n`,
   );
   process.exit(2);
+}
+
+/**
+ * Read models brought up to date from the log before a command reads them: right after a
+ * change, or before the server has ever run, a table may be behind or not exist yet.
+ */
+export async function withCaughtUpReadModels<T>(
+  config: Pick<Config, 'eventStore' | 'readModelPath'>,
+  projections: readonly Projection[],
+  read: (db: ReadModelDb, store: EventStore) => T | Promise<T>,
+): Promise<T> {
+  const store = await openEventStore(config.eventStore);
+  const db = openReadModelDb(config.readModelPath);
+  try {
+    for (const projection of projections) {
+      prepareProjection(db, projection);
+      await catchUpProjection(store, db, projection);
+    }
+    return await read(db, store);
+  } finally {
+    db.close();
+    await store.close();
+  }
 }

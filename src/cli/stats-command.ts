@@ -1,13 +1,10 @@
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
 import { Id } from '../domain/metadata.ts';
-import { openEventStore } from '../eventstore/open.ts';
 import { objectReadModel } from '../projections/object-read-model.ts';
-import { openReadModelDb } from '../projections/read-model-db.ts';
-import { catchUpProjection, prepareProjection } from '../projections/runtime.ts';
 import { STATS_TABLES, type StatsTable, StatsPeriod, statsCsv, statsReport, statsReadModel } from '../projections/stats-read-model.ts';
 import { loadCliConfig } from './cli-config.ts';
-import { requireRepository } from './repository.ts';
+import { requireRepository, withCaughtUpReadModels } from './repository.ts';
 
 /**
  * `thukho stats --from DAY --to DAY [--collection ID] [--format csv|json] [--table …]`: usage
@@ -38,18 +35,9 @@ export function statsCommand(): Command {
       }
       const config = loadCliConfig();
       await requireRepository(config, 'stats');
-      const store = await openEventStore(config.eventStore);
-      const db = openReadModelDb(config.readModelPath);
-      try {
-        for (const projection of [statsReadModel, objectReadModel]) {
-          prepareProjection(db, projection);
-          await catchUpProjection(store, db, projection);
-        }
+      await withCaughtUpReadModels(config, [statsReadModel, objectReadModel], (db) => {
         const report = statsReport(db, { ...period, collectionId });
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : statsCsv(report, opts.table));
-      } finally {
-        db.close();
-        await store.close();
-      }
+      });
     });
 }

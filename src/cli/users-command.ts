@@ -6,12 +6,10 @@ import { TokenName } from '../domain/events.ts';
 import { ID_PATTERN } from '../domain/metadata.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { openEventStore } from '../eventstore/open.ts';
-import { openReadModelDb, type ReadModelDb } from '../projections/read-model-db.ts';
-import { catchUpProjection, prepareProjection } from '../projections/runtime.ts';
 import { listTokens, listUsers, userReadModel } from '../projections/user-read-model.ts';
 import { OcflStorageRoot } from '../storage/ocfl.ts';
 import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
-import { requireRepository } from './repository.ts';
+import { requireRepository, withCaughtUpReadModels } from './repository.ts';
 
 /**
  * `thukho users …`: accounts, roles, passwords and API tokens. Secrets go one way only: a
@@ -158,7 +156,7 @@ export function usersCommand(): Command {
     .action(async (id: string) => {
       const cfg = loadCliConfig();
       await requireRepository(cfg, 'users tokens');
-      await withUsersReadModel(cfg, (db) => {
+      await withCaughtUpReadModels(cfg, [userReadModel], (db) => {
         for (const t of listTokens(db, id)) process.stdout.write(`${t.name}\t${t.role ?? '(account role)'}\n`);
       });
     });
@@ -205,27 +203,10 @@ export function usersCommand(): Command {
     .action(async () => {
       const cfg = loadCliConfig();
       await requireRepository(cfg, 'users list');
-      await withUsersReadModel(cfg, (db) => {
+      await withCaughtUpReadModels(cfg, [userReadModel], (db) => {
         for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}\n`);
       });
     });
 
   return users;
-}
-
-/**
- * The accounts read model brought up to date from the log first: right after `users add`, or
- * before the server has ever run, the table may be behind or not exist yet.
- */
-async function withUsersReadModel(cfg: ReturnType<typeof loadCliConfig>, read: (db: ReadModelDb) => void): Promise<void> {
-  const store = await openEventStore(cfg.eventStore);
-  const db = openReadModelDb(cfg.readModelPath);
-  try {
-    prepareProjection(db, userReadModel);
-    await catchUpProjection(store, db, userReadModel);
-    read(db);
-  } finally {
-    db.close();
-    await store.close();
-  }
 }
