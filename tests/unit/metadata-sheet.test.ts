@@ -1,13 +1,13 @@
 import test from 'ava';
 import { sheetChanges } from '../../src/cli/bulk-ingest.ts';
-import { SHEET_COLUMNS, SheetError, enumValue, fieldOfHeader, parseSheetEntry, readMetadataCsv } from '../../src/cli/metadata-sheet.ts';
+import { SHEET_COLUMNS, SheetError, type SheetField, enumValue, fieldOfHeader, parseSheetEntry, readMetadataCsv } from '../../src/cli/metadata-sheet.ts';
 import { METADATA_FIELDS } from '../../src/domain/metadata.ts';
 
 test('every field of the form has a column, headed in Vietnamese or English, with or without diacritics', (t) => {
   const fields = new Set(SHEET_COLUMNS.map((c) => c.field));
   for (const f of METADATA_FIELDS) t.true(fields.has(f), f);
   for (const f of ['accessLevel', 'pageLabelPattern', 'folder', 'id'] as const) t.true(fields.has(f), f);
-  const cases: Array<[string, string]> = [
+  const cases: Array<[string, SheetField]> = [
     ['Hướng đọc', 'viewingDirection'],
     ['huong doc', 'viewingDirection'],
     ['viewingDirection', 'viewingDirection'],
