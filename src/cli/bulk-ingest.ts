@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { Describer } from '../application/self-description.ts';
-import { streamExists } from '../application/command-handler.ts';
+import { RevisionConflictError, streamExists } from '../application/command-handler.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
@@ -90,6 +90,10 @@ interface PlannedObject {
 
 /** An error as one line for people: both languages when it carries them. */
 export function reasonOf(err: unknown): string {
+  if (err instanceof RevisionConflictError) {
+    const who = err.winner ? ` (${err.winner.actor.id}, ${err.winner.occurredAt})` : '';
+    return `tài liệu vừa được người khác sửa${who}, không ghi đè; hãy chạy lại / someone else changed the work meanwhile${who}; not overwritten, run again`;
+  }
   const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
   if (messages && typeof messages.vi === 'string' && typeof messages.en === 'string') return `${messages.vi} / ${messages.en}`;
   return err instanceof Error ? err.message : String(err);
