@@ -4,26 +4,42 @@ import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { Describer } from '../application/self-description.ts';
-import { streamExists } from '../application/command-handler.ts';
+import { RevisionConflictError, streamExists } from '../application/command-handler.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
 import { progress } from './progress.ts';
 import { idFromName } from '../domain/vietnamese-fold.ts';
-import { SheetEntry, readMetadataCsv } from './metadata-sheet.ts';
+import { type SheetEntry, headerOf, parseSheetEntry, readMetadataCsv } from './metadata-sheet.ts';
+import { type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 
 /**
  * `thukho ingest DIR --collection ID`: DIR holds one folder per object; the files of a
  * folder become the object's pages in natural order (page_2 before page_10). Resumable:
  * an object that exists is not registered again, and a file whose name and size are
  * already in the object is skipped, so a re-run after an interruption finishes the rest.
+ *
+ * A re-run is also how a batch is corrected: a row that now says something else than the
+ * work (a corrected title, a reading direction) becomes an edit by the operator, and what
+ * cannot be applied (a withdrawn work, a value the work refuses) is reported per work,
+ * never dropped. An empty cell leaves its field as it is.
  */
 export interface BulkIngestOptions {
   dir: string;
   collectionId: string;
   dryRun: boolean;
   actor: { id: string; role: string };
+  /**
+   * Sets a work's page labels from the sheet's `Mẫu nhãn trang`/`pageLabelPattern` column.
+   * LEAD: wire this to the page-labels command (PUT /api/objects/:id/page-labels `{ pattern }`,
+   * event PageLabelsSet) when it is merged. It must write nothing and answer 'unchanged' when
+   * the work's labels already are the pattern's (a re-run of an unchanged sheet adds no event).
+   * Without it, a pattern is reported as not applied.
+   */
+  applyPageLabels?: (objectId: string, pattern: string) => Promise<PageLabelsOutcome>;
 }
+
+export type PageLabelsOutcome = 'changed' | 'unchanged';
 
 export interface Rejection {
   folder: string;
@@ -31,11 +47,32 @@ export interface Rejection {
   reason: string;
 }
 
+export type WorkOutcome = 'created' | 'changed' | 'unchanged' | 'refused';
+
+/** What one run did to one work (in a dry run: what it would do). */
+export interface WorkReport {
+  folder: string;
+  objectId?: string;
+  title?: string;
+  outcome: WorkOutcome;
+  /** Fields this run changed on an existing work: metadata fields, `accessLevel`, `pageLabels`. */
+  changed: string[];
+  files: { ingested: number; skipped: number; duplicates: number; rejected: number };
+  /** What the sheet asks for that was not done, and why (the work may still be created or changed). */
+  notApplied: Array<{ field: string; reason: string }>;
+  /** Why nothing was done to the work (outcome `refused`). */
+  reason?: string;
+  withdrawn?: true;
+}
+
 export interface BulkIngestSummary {
+  dryRun: boolean;
   objects: { registered: number; existing: number; total: number };
   files: { ingested: number; skipped: number; duplicates: number; total: number };
   bytes: { ingested: number; total: number };
+  /** Folders refused and files rejected, each with its reason. */
   rejected: Rejection[];
+  works: WorkReport[];
   seconds: number;
 }
 
@@ -46,17 +83,30 @@ interface PlannedObject {
   folder: string;
   objectId: string;
   entry: SheetEntry;
+  /** Where the description came from: the reason recorded with an access change. */
+  source: string;
   files: Array<{ name: string; path: string; size: number }>;
 }
 
 /** An error as one line for people: both languages when it carries them. */
 export function reasonOf(err: unknown): string {
+  if (err instanceof RevisionConflictError) {
+    const who = err.winner ? ` (${err.winner.actor.id}, ${err.winner.occurredAt})` : '';
+    return `tài liệu vừa được người khác sửa${who}, không ghi đè; hãy chạy lại / someone else changed the work meanwhile${who}; not overwritten, run again`;
+  }
   const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
   if (messages && typeof messages.vi === 'string' && typeof messages.en === 'string') return `${messages.vi} / ${messages.en}`;
   return err instanceof Error ? err.message : String(err);
 }
 
-async function plan(dir: string, rejected: Rejection[]): Promise<PlannedObject[]> {
+const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
+
+function refuse(works: WorkReport[], rejected: Rejection[], folder: string, reason: string, objectId?: string): void {
+  rejected.push({ folder, reason });
+  works.push({ folder, ...(objectId ? { objectId } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
+}
+
+async function plan(dir: string, rejected: Rejection[], works: WorkReport[]): Promise<PlannedObject[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   let sheet = new Map<string, Record<string, unknown>>();
   if (entries.some((e) => e.isFile() && e.name === 'metadata.csv')) {
@@ -68,26 +118,29 @@ async function plan(dir: string, rejected: Rejection[]): Promise<PlannedObject[]
     const folderPath = join(dir, folder);
     const inside = await readdir(folderPath, { withFileTypes: true });
     let raw: Record<string, unknown> | undefined = sheet.get(folder.normalize('NFC'));
+    const sources = raw ? ['metadata.csv'] : [];
     if (inside.some((e) => e.isFile() && e.name === 'metadata.json')) {
       try {
         raw = { ...raw, ...(JSON.parse(await readFile(join(folderPath, 'metadata.json'), 'utf8')) as Record<string, unknown>) };
+        sources.push('metadata.json');
       } catch (err) {
-        rejected.push({ folder, reason: `metadata.json: ${(err as Error).message}` });
+        refuse(works, rejected, folder, `metadata.json: ${(err as Error).message}`);
         continue;
       }
     }
     if (!raw) {
-      rejected.push({ folder, reason: 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)' });
+      refuse(works, rejected, folder, 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)');
       continue;
     }
-    const parsed = SheetEntry.safeParse(raw);
-    if (!parsed.success) {
-      rejected.push({ folder, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(metadata)'}: ${i.message}`).join('; ') });
+    const parsed = parseSheetEntry(raw);
+    if (!parsed.ok) {
+      const id = typeof raw.id === 'string' ? raw.id : idFromName(folder);
+      refuse(works, rejected, folder, parsed.reason, id || undefined);
       continue;
     }
-    const objectId = parsed.data.id ?? idFromName(folder);
+    const objectId = parsed.entry.id ?? idFromName(folder);
     if (!objectId) {
-      rejected.push({ folder, reason: 'cannot derive an object id from the folder name; give an "id" column' });
+      refuse(works, rejected, folder, 'không suy ra được mã từ tên thư mục; thêm cột "Mã tài liệu" / cannot derive an object id from the folder name; give an "id" column');
       continue;
     }
     const files: PlannedObject['files'] = [];
@@ -97,25 +150,44 @@ async function plan(dir: string, rejected: Rejection[]): Promise<PlannedObject[]
       files.push({ name: e.name, path, size: (await stat(path)).size });
     }
     files.sort((a, b) => naturalCompare(a.name, b.name));
-    planned.push({ folder, objectId, entry: parsed.data, files });
+    planned.push({ folder, objectId, entry: parsed.entry, source: sources.join(' + '), files });
   }
   return planned;
+}
+
+/**
+ * The edit a sheet entry asks of a work as it is: the fields the entry gives that differ.
+ * Fields the entry leaves out (an empty cell, a missing column) are not touched, and neither
+ * is the collection unless the entry names one.
+ */
+export function sheetChanges(current: Metadata, entry: SheetEntry): MetadataChanges {
+  const { id: _id, accessLevel: _access, pageLabelPattern: _labels, ...given } = entry;
+  return effectiveChanges(current, given);
 }
 
 export async function bulkIngest(services: IngestServices, options: BulkIngestOptions): Promise<BulkIngestSummary> {
   const started = Date.now();
   const rejected: Rejection[] = [];
-  if (!(await streamExists(services.store, collectionStream(options.collectionId)))) {
+  const works: WorkReport[] = [];
+  const collections = new Map<string, boolean>();
+  const collectionExists = async (id: string) => {
+    let known = collections.get(id);
+    if (known === undefined) collections.set(id, (known = await streamExists(services.store, collectionStream(id))));
+    return known;
+  };
+  if (!(await collectionExists(options.collectionId))) {
     throw new Error(
       `không có bộ sưu tập "${options.collectionId}" / there is no collection "${options.collectionId}": create it first (POST /api/collections)`,
     );
   }
-  const planned = await plan(options.dir, rejected);
+  const planned = await plan(options.dir, rejected, works);
   const summary: BulkIngestSummary = {
+    dryRun: options.dryRun,
     objects: { registered: 0, existing: 0, total: planned.length },
     files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
     bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
     rejected,
+    works,
     seconds: 0,
   };
   const describer = new Describer(services);
@@ -127,38 +199,115 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
   const context = { actor: options.actor };
 
   for (const o of planned) {
-    const { id: _id, accessLevel, ...metadata } = o.entry;
+    const { id: _id, accessLevel, pageLabelPattern, ...metadata } = o.entry;
+    const report: WorkReport = { folder: o.folder, objectId: o.objectId, title: metadata.title, outcome: 'unchanged', changed: [], files: emptyFiles(), notApplied: [] };
+    const refused = (reason: string) => {
+      report.outcome = 'refused';
+      report.reason = reason;
+      rejected.push({ folder: o.folder, reason });
+      works.push(report);
+    };
+    const skipFiles = () => {
+      for (const f of o.files) {
+        bytesDone += f.size;
+        filesDone++;
+      }
+    };
+    if (metadata.collectionId && !(await collectionExists(metadata.collectionId))) {
+      refused(`${headerOf('collectionId')}: không có bộ sưu tập "${metadata.collectionId}" / there is no collection "${metadata.collectionId}"`);
+      skipFiles();
+      continue;
+    }
     let existing: Set<string> = new Set();
-    if (options.dryRun) {
-      const { state } = await loadObject(services.store, o.objectId);
-      if (state.status !== 'absent') existing = new Set(state.files.map((f) => `${f.name}\u0000${f.size}`));
-    } else {
-      try {
-        const { state } = await loadObject(services.store, o.objectId);
-        if (state.status === 'absent') {
+    let created = false;
+    try {
+      const { state, revision } = await loadObject(services.store, o.objectId);
+      if (state.status === 'absent') {
+        created = true;
+        if (!options.dryRun) {
           await executeObjectCommand(
             services.store,
-            { type: 'RegisterObject', objectId: o.objectId, metadata: { ...metadata, collectionId: options.collectionId }, accessLevel: accessLevel ?? 'open' },
+            { type: 'RegisterObject', objectId: o.objectId, metadata: { ...metadata, collectionId: metadata.collectionId ?? options.collectionId }, accessLevel: accessLevel ?? 'open' },
             context,
           );
           summary.objects.registered++;
-        } else {
-          summary.objects.existing++;
-          existing = new Set(state.status === 'active' ? state.files.map((f) => `${f.name}\u0000${f.size}`) : []);
-          if (state.status === 'withdrawn') {
-            rejected.push({ folder: o.folder, reason: `object "${o.objectId}" is withdrawn` });
-            continue;
+        }
+      } else {
+        summary.objects.existing++;
+        existing = new Set(state.files.map((f) => `${f.name}\u0000${f.size}`));
+        const changes = sheetChanges(state.metadata, o.entry);
+        const accessChange = accessLevel !== undefined && accessLevel !== state.accessLevel ? accessLevel : undefined;
+        if (state.status === 'withdrawn') {
+          report.withdrawn = true;
+          // A withdrawn work takes no more changes: say which ones the sheet asked for, if any.
+          const wanted = [
+            ...Object.keys(changes).map(headerOf),
+            ...(accessChange ? [headerOf('accessLevel')] : []),
+            ...(o.files.some((f) => !existing.has(`${safeFileNameOrRaw(f.name)}\u0000${f.size}`)) ? ['tệp mới / new files'] : []),
+          ];
+          if (wanted.length) {
+            refused(
+              `tài liệu "${o.objectId}" đã bị rút khỏi kho${state.withdrawnReason ? ` (${state.withdrawnReason})` : ''}; không áp dụng / ` +
+                `object "${o.objectId}" has been withdrawn and takes no more changes; not applied: ${wanted.join(', ')}`,
+            );
+          } else works.push(report);
+          skipFiles();
+          continue;
+        }
+        if (!metadata.collectionId && state.metadata.collectionId !== options.collectionId) {
+          const now = state.metadata.collectionId ?? '—';
+          report.notApplied.push({
+            field: 'collectionId',
+            reason:
+              `tài liệu thuộc bộ sưu tập "${now}", không chuyển sang --collection "${options.collectionId}"; muốn chuyển thì ghi cột "Bộ sưu tập" / ` +
+              `the work is in collection "${now}" and is not moved to --collection "${options.collectionId}"; to move it, fill the collection column`,
+          });
+        }
+        let expected = revision;
+        if (Object.keys(changes).length) {
+          if (options.dryRun) report.changed.push(...Object.keys(changes));
+          else {
+            try {
+              // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
+              // LEAD: once EditMetadata carries a reason (contract item 1), pass `thukho ingest: ${o.source}`.
+              const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes }, context, expected);
+              expected = result.revision;
+              for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
+            } catch (err) {
+              for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
+            }
           }
         }
-      } catch (err) {
-        rejected.push({ folder: o.folder, reason: reasonOf(err) });
-        continue;
+        if (accessChange) {
+          if (options.dryRun) report.changed.push('accessLevel');
+          else {
+            try {
+              const result = await executeObjectCommand(
+                services.store,
+                { type: 'ChangeAccessPolicy', objectId: o.objectId, accessLevel: accessChange, reason: `thukho ingest: ${o.source}` },
+                context,
+                expected,
+              );
+              if (result.events.length) report.changed.push('accessLevel');
+            } catch (err) {
+              report.notApplied.push({ field: 'accessLevel', reason: reasonOf(err) });
+            }
+          }
+        }
       }
+    } catch (err) {
+      refused(reasonOf(err));
+      skipFiles();
+      continue;
     }
     // Files go into OCFL in batches (one version per batch): few versions per object, and
     // an interruption costs at most one batch of staging.
     let batch: Array<{ upload: StagedUpload; file: (typeof o.files)[number] }> = [];
     let batchBytes = 0;
+    const reject = (file: string, reason: string) => {
+      rejected.push({ folder: o.folder, file, reason });
+      report.files.rejected++;
+    };
     const commit = async () => {
       if (!batch.length) return;
       const current = batch;
@@ -169,11 +318,15 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         outcomes.forEach((outcome, i) => {
           if (outcome.status === 'created') {
             summary.files.ingested++;
+            report.files.ingested++;
             summary.bytes.ingested += current[i]?.file.size ?? 0;
-          } else summary.files.duplicates++;
+          } else {
+            summary.files.duplicates++;
+            report.files.duplicates++;
+          }
         });
       } catch (err) {
-        for (const b of current) rejected.push({ folder: o.folder, file: b.file.name, reason: reasonOf(err) });
+        for (const b of current) reject(b.file.name, reasonOf(err));
       }
     };
     for (const f of o.files) {
@@ -182,8 +335,11 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         const name = safeFileName(f.name);
         if (existing.has(`${name}\u0000${f.size}`)) {
           summary.files.skipped++;
+          report.files.skipped++;
         } else if (options.dryRun) {
           await identifyFile(f.path, { maxPixels: services.maxPixels });
+          // What a real run would ingest (duplicates by content are known only when ingesting).
+          report.files.ingested++;
         } else {
           // 1 MiB reads: with Node's default 64 KiB the per-chunk overhead costs a third of the rate.
           const source = createReadStream(f.path, { highWaterMark: 1 << 20 });
@@ -192,12 +348,29 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
           if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
         }
       } catch (err) {
-        rejected.push({ folder: o.folder, file: f.name, reason: reasonOf(err) });
+        reject(f.name, reasonOf(err));
       }
       bytesDone += f.size;
       filesDone++;
     }
     await commit();
+    if (pageLabelPattern !== undefined && !options.dryRun) {
+      if (!options.applyPageLabels) {
+        report.notApplied.push({
+          field: 'pageLabelPattern',
+          reason: 'bản này chưa đặt được nhãn trang khi nhập hàng loạt / this build cannot set page labels in a bulk ingest yet',
+        });
+      } else {
+        try {
+          if ((await options.applyPageLabels(o.objectId, pageLabelPattern)) === 'changed') report.changed.push('pageLabels');
+        } catch (err) {
+          report.notApplied.push({ field: 'pageLabelPattern', reason: reasonOf(err) });
+        }
+      }
+    }
+    report.outcome = created ? 'created' : report.changed.length || report.files.ingested ? 'changed' : 'unchanged';
+    if (created) report.changed = [];
+    works.push(report);
     // The work's own description in OCFL now, so that the storage root describes it even if no
     // server runs; should it fail, the server's description queue writes it at its next start.
     if (!options.dryRun) await describer.describe({ kind: 'object', id: o.objectId }).catch(() => {});
@@ -207,4 +380,60 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
     `${options.dryRun ? 'Kiểm tra xong / checked' : 'Xong / done'}: ${summary.objects.total} tài liệu/objects, ${filesDone} tệp/files, ${(bytesDone / 1e6).toFixed(1)} MB in ${summary.seconds.toFixed(1)} s`,
   );
   return summary;
+}
+
+/** Whether a run left something undone: a refused folder, a rejected file, a change not applied. */
+export function hasProblems(summary: BulkIngestSummary): boolean {
+  return summary.rejected.length > 0 || summary.works.some((w) => w.notApplied.length > 0);
+}
+
+/** How many unchanged works the human summary names before it only counts them. */
+const UNCHANGED_SHOWN = 50;
+
+/** The end-of-run report for people (stdout), labels in both languages like the rest of the CLI. */
+export function formatSummary(s: BulkIngestSummary): string {
+  const by = (outcome: WorkOutcome) => s.works.filter((w) => w.outcome === outcome);
+  const name = (w: WorkReport) => `${w.objectId ?? w.folder}${w.title ? ` «${w.title}»` : ''}`;
+  const filesOf = (w: WorkReport) => (w.files.ingested ? ` +${w.files.ingested} tệp/files` : '');
+  const lines: string[] = [];
+  if (s.dryRun) lines.push('Chạy thử, chưa ghi gì / dry run, nothing written: the lists say what a real run would do');
+  const created = by('created');
+  lines.push(`Đã tạo / created (${created.length}):`, ...created.map((w) => `  + ${name(w)}${filesOf(w)}`));
+  const changed = by('changed');
+  lines.push(
+    `Đã sửa / changed (${changed.length}):`,
+    ...changed.map((w) => `  ~ ${name(w)}: ${[...w.changed.map(headerOf), ...(w.files.ingested ? [`+${w.files.ingested} tệp/files`] : [])].join(', ')}`),
+  );
+  const unchanged = by('unchanged');
+  lines.push(
+    `Không đổi / unchanged (${unchanged.length}):`,
+    ...unchanged.slice(0, UNCHANGED_SHOWN).map((w) => `  = ${name(w)}${w.withdrawn ? ' (đã rút / withdrawn)' : ''}`),
+    ...(unchanged.length > UNCHANGED_SHOWN ? [`  … ${unchanged.length - UNCHANGED_SHOWN} nữa / more (--json lists all)`] : []),
+  );
+  const notApplied = s.works.filter((w) => w.notApplied.length);
+  if (notApplied.length) {
+    lines.push(
+      `Không áp dụng / not applied (${notApplied.reduce((n, w) => n + w.notApplied.length, 0)}):`,
+      ...notApplied.flatMap((w) => w.notApplied.map((n) => `  ! ${w.objectId ?? w.folder} ${headerOf(n.field)}: ${n.reason}`)),
+    );
+  }
+  const refused = by('refused');
+  lines.push(`Bị từ chối / refused (${refused.length}):`, ...refused.map((w) => `  ✗ ${w.folder}: ${w.reason ?? ''}`));
+  const files = s.rejected.filter((r) => r.file);
+  if (files.length) lines.push(`Tệp bị từ chối / files rejected (${files.length}):`, ...files.map((r) => `  ✗ ${r.folder}/${r.file}: ${r.reason}`));
+  lines.push(
+    `Tài liệu / objects: ${s.objects.total} (mới / registered ${s.objects.registered}, đã có / existing ${s.objects.existing})`,
+    `Tệp / files: ${s.files.total} (nhập / ingested ${s.files.ingested}, bỏ qua vì đã có / skipped ${s.files.skipped}, trùng nội dung / duplicates ${s.files.duplicates})`,
+    `Dung lượng / bytes: ${(s.bytes.ingested / 1e6).toFixed(1)} MB nhập / ingested of ${(s.bytes.total / 1e6).toFixed(1)} MB`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** The stored name of a file, or the raw name when it would be refused (then it is new anyway). */
+function safeFileNameOrRaw(name: string): string {
+  try {
+    return safeFileName(name);
+  } catch {
+    return name;
+  }
 }

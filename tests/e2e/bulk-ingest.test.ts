@@ -4,18 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { executeCollectionCommand, loadObject } from '../../src/application/object-commands.ts';
+import { executeCollectionCommand, loadObject, objectStream } from '../../src/application/object-commands.ts';
+import { closeIngest, openIngest } from '../../src/application/open-ingest.ts';
+import { type BulkIngestSummary, bulkIngest } from '../../src/cli/bulk-ingest.ts';
+import { loadConfig } from '../../src/config.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { validateBag } from '../../src/storage/bagit.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { page } from '../helpers/images.ts';
+import { type Json, poll, staffCall } from '../helpers/api.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 
 async function thukho(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // The operator's environment, not the test runner's THUKHO_* settings.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
   try {
     const { stdout, stderr } = await run(process.execPath, ['bin/thukho.js', ...args], {
-      env: { ...process.env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:6379' },
+      env: { ...env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
       timeout: 120_000,
     });
     return { code: 0, stdout, stderr };
@@ -127,6 +135,180 @@ test.serial('bulk ingest: natural page order, Vietnamese CSV headers, dry run, r
     t.is(refused.code, 1);
     t.regex(refused.stdout, /digest-mismatch/);
     t.is(await countEvents(other), 0);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** The decisions on one work's stream (what people and ingest decided), read from the log. */
+async function objectEvents(dataDir: string, objectId: string): Promise<Array<{ type: string; data: Json; actor: string }>> {
+  const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
+  const out: Array<{ type: string; data: Json; actor: string }> = [];
+  for await (const e of store.readStream(objectStream(objectId))) out.push({ type: e.type, data: e.data as Json, actor: e.metadata.actor.id });
+  await store.close();
+  return out;
+}
+
+const manifest = async (s: TestServer, id: string) => (await fetch(`${s.url}/iiif/manifest/${id}`)).json() as Promise<Json>;
+const labelOf = (m: Json) => JSON.stringify(m.label);
+
+test.serial('bulk ingest with every form field: Vietnamese reading direction reaches the manifest; a re-run edits, reports, or changes nothing', async (t) => {
+  t.timeout(300_000);
+  const s = await startTestServer();
+  const batch = mkdtempSync(join(tmpdir(), 'thukho-bulk-fields-'));
+  try {
+    t.is((await staffCall(s, 'POST', '/api/collections', { id: 'han-nom', title: 'Sách Hán Nôm' })).id, 'han-nom');
+    mkdirSync(join(batch, 'Chinh phụ ngâm'));
+    mkdirSync(join(batch, 'Văn tế'));
+    for (const n of [1, 2]) writeFileSync(join(batch, 'Chinh phụ ngâm', `to_${n}.png`), await page(`Chinh phụ ngâm tờ ${n}`, { format: 'png' }));
+    for (const n of [1, 2]) writeFileSync(join(batch, 'Văn tế', `la_${n}.png`), await page(`Văn tế lá ${n}`, { format: 'png' }));
+    const sheet = (kieuTitle: string, vanTe: string) =>
+      `Thư mục,Nhan đề,Ngôn ngữ,Hướng đọc,Cách trình bày,Mức truy cập,Mô tả\n` +
+      `Chinh phụ ngâm,${kieuTitle},vie,phải sang trái,sách,mở,\n` +
+      `Văn tế,Văn tế nghĩa sĩ,vie,,tờ rời,công khai,${vanTe}\n`;
+    writeFileSync(join(batch, 'metadata.csv'), sheet('Chinh phụ ngâm khúc (bản sai)', ''));
+
+    const first = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom', '--json');
+    t.is(first.code, 0, first.stderr + first.stdout);
+    const summary = JSON.parse(first.stdout) as BulkIngestSummary;
+    t.deepEqual(summary.works.map((w) => [w.objectId, w.outcome]), [['chinh-phu-ngam', 'created'], ['van-te', 'created']]);
+
+    // A Nôm book catalogued as `vie` opens right to left because the sheet says so.
+    const m = await poll('the manifest of chinh-phu-ngam', 30_000, async () => {
+      const x = await manifest(s, 'chinh-phu-ngam');
+      return (x.items as unknown[] | undefined)?.length === 2 ? x : undefined;
+    });
+    t.is(m.viewingDirection, 'right-to-left');
+    t.deepEqual(m.behavior, ['paged']);
+    const loose = await poll('the manifest of van-te', 30_000, async () => {
+      const x = await manifest(s, 'van-te');
+      return (x.items as unknown[] | undefined)?.length === 2 ? x : undefined;
+    });
+    t.deepEqual(loose.behavior, ['individuals'], 'tờ rời: loose leaves, though two pages would default to paged');
+    t.not(loose.viewingDirection, 'right-to-left');
+
+    // Unchanged sheet: nothing new on either work, and the summary says so.
+    const eventsBefore = { a: (await objectEvents(s.dataDir, 'chinh-phu-ngam')).length, b: (await objectEvents(s.dataDir, 'van-te')).length };
+    const same = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom');
+    t.is(same.code, 0, same.stderr + same.stdout);
+    t.regex(same.stdout, /Đã tạo \/ created \(0\)/);
+    t.regex(same.stdout, /Đã sửa \/ changed \(0\)/);
+    t.regex(same.stdout, /Không đổi \/ unchanged \(2\):\n {2}= chinh-phu-ngam «Chinh phụ ngâm khúc \(bản sai\)»\n {2}= van-te/);
+    t.is((await objectEvents(s.dataDir, 'chinh-phu-ngam')).length, eventsBefore.a);
+    t.is((await objectEvents(s.dataDir, 'van-te')).length, eventsBefore.b);
+
+    // A corrected title: one MetadataEdited by the operator, and the manifest follows.
+    writeFileSync(join(batch, 'metadata.csv'), sheet('Chinh phụ ngâm khúc', ''));
+    const fixed = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom');
+    t.is(fixed.code, 0, fixed.stderr + fixed.stdout);
+    t.regex(fixed.stdout, /Đã sửa \/ changed \(1\):\n {2}~ chinh-phu-ngam «Chinh phụ ngâm khúc»: Nhan đề\/title\n/);
+    const after = (await objectEvents(s.dataDir, 'chinh-phu-ngam')).slice(eventsBefore.a);
+    t.deepEqual(after.map((e) => e.type), ['MetadataEdited']);
+    t.deepEqual(after[0]?.data.changes, { title: 'Chinh phụ ngâm khúc' });
+    t.regex(after[0]?.actor ?? '', /^cli:/);
+    t.is((await objectEvents(s.dataDir, 'van-te')).length, eventsBefore.b);
+    const corrected = await poll('the corrected title in the manifest', 30_000, async () => {
+      const label = labelOf(await manifest(s, 'chinh-phu-ngam'));
+      return label.includes('bản sai') ? undefined : label;
+    });
+    t.true(corrected.includes('Chinh phụ ngâm khúc'), corrected);
+
+    // An access level from the sheet goes through ChangeAccessPolicy with the sheet as reason.
+    writeFileSync(join(batch, 'metadata.csv'), sheet('Chinh phụ ngâm khúc', '').replace('sách,mở', 'sách,hạn chế'));
+    const restricted = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom', '--json');
+    t.is(restricted.code, 0, restricted.stderr + restricted.stdout);
+    t.deepEqual((JSON.parse(restricted.stdout) as BulkIngestSummary).works.find((w) => w.objectId === 'chinh-phu-ngam')?.changed, ['accessLevel']);
+    const access = (await objectEvents(s.dataDir, 'chinh-phu-ngam')).at(-1);
+    t.is(access?.type, 'AccessPolicyChanged');
+    t.like(access?.data, { from: 'open', to: 'restricted', reason: 'thukho ingest: metadata.csv' });
+
+    // A withdrawn work's changed row is not applied, and the summary says why.
+    const withdrawn = await fetch(`${s.url}/api/objects/van-te/withdraw`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'trùng bản' }),
+    });
+    t.is(withdrawn.status, 200, await withdrawn.text());
+    const vanTeBefore = (await objectEvents(s.dataDir, 'van-te')).length;
+    const cpnBefore = (await objectEvents(s.dataDir, 'chinh-phu-ngam')).length;
+    writeFileSync(join(batch, 'metadata.csv'), sheet('Chinh phụ ngâm khúc', 'Bản in 1902').replace('sách,mở', 'sách,hạn chế'));
+    const refused = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom', '--json');
+    t.is(refused.code, 1, refused.stderr + refused.stdout);
+    const r = JSON.parse(refused.stdout) as BulkIngestSummary;
+    const vanTe = r.works.find((w) => w.objectId === 'van-te');
+    t.is(vanTe?.outcome, 'refused');
+    t.regex(vanTe?.reason ?? '', /đã bị rút khỏi kho \(trùng bản\).*has been withdrawn and takes no more changes; not applied: Mô tả\/description/);
+    t.is(r.works.find((w) => w.objectId === 'chinh-phu-ngam')?.outcome, 'unchanged');
+    t.is((await objectEvents(s.dataDir, 'van-te')).length, vanTeBefore);
+    t.is((await objectEvents(s.dataDir, 'chinh-phu-ngam')).length, cpnBefore);
+    const human = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom');
+    t.regex(human.stdout, /Bị từ chối \/ refused \(1\):\n {2}✗ Văn tế: .*withdrawn/);
+
+    // An unknown column stops the run before anything is written, listing what is accepted.
+    writeFileSync(join(batch, 'metadata.csv'), 'Thư mục,Nhan đề,Màu bìa\nVăn tế,Văn tế,đỏ\n');
+    const unknown = await thukho(s.dataDir, 'ingest', batch, '--collection', 'han-nom');
+    t.is(unknown.code, 2);
+    t.regex(unknown.stderr, /unknown column\(s\) "Màu bìa".*"Hướng đọc"\/"viewingDirection"/);
+  } finally {
+    await s.close();
+    rmSync(batch, { recursive: true, force: true });
+  }
+});
+
+test.serial('the page-label pattern column reaches the page-labels hook, or is reported as not applied', async (t) => {
+  t.timeout(120_000);
+  const work = mkdtempSync(join(tmpdir(), 'thukho-bulk-labels-'));
+  const dataDir = join(work, 'repo');
+  const batch = join(work, 'batch');
+  try {
+    mkdirSync(join(batch, 'Hoa tiên'), { recursive: true });
+    for (const n of [1, 2, 3]) writeFileSync(join(batch, 'Hoa tiên', `${n}.png`), await page(`Hoa tiên ${n}`, { format: 'png' }));
+    writeFileSync(join(batch, 'metadata.csv'), 'Thư mục,Nhan đề,Mẫu nhãn trang\nHoa tiên,Hoa tiên truyện,tờ {f}\n');
+    const config = loadConfig({ THUKHO_DATA_DIR: dataDir, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+    const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
+    const actor = { id: 'cli:test', role: 'admin' };
+    await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'kho', title: 'Kho' }, { actor });
+    const ingest = await openIngest(config, store);
+    try {
+      // Without the page-labels command wired in, the pattern is said to be not applied.
+      const without = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
+      const w = without.works[0];
+      t.is(w?.outcome, 'created');
+      t.is(w?.notApplied[0]?.field, 'pageLabelPattern');
+      t.regex(w?.notApplied[0]?.reason ?? '', /page labels/);
+
+      // With it (as the lead wires the page-labels command), the parsed pattern reaches it once per work.
+      const calls: Array<[string, string]> = [];
+      const withHook = await bulkIngest(ingest, {
+        dir: batch,
+        collectionId: 'kho',
+        dryRun: false,
+        actor,
+        applyPageLabels: async (objectId, pattern) => {
+          calls.push([objectId, pattern]);
+          return calls.length === 1 ? 'changed' : 'unchanged';
+        },
+      });
+      t.deepEqual(calls, [['hoa-tien', 'tờ {f}']]);
+      t.like(withHook.works[0], { outcome: 'changed', changed: ['pageLabels'], notApplied: [] });
+      const again = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor, applyPageLabels: async () => 'unchanged' });
+      t.like(again.works[0], { outcome: 'unchanged', changed: [] });
+
+      // A hook that refuses: the reason is reported against the column.
+      const failing = await bulkIngest(ingest, {
+        dir: batch,
+        collectionId: 'kho',
+        dryRun: false,
+        actor,
+        applyPageLabels: async () => {
+          throw new Error('no pages to label');
+        },
+      });
+      t.deepEqual(failing.works[0]?.notApplied, [{ field: 'pageLabelPattern', reason: 'no pages to label' }]);
+    } finally {
+      await closeIngest(ingest);
+      await store.close();
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

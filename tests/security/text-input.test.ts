@@ -135,5 +135,5 @@ test('the bulk ingest metadata sheet refuses them too, naming the folder and the
   t.is(summary.objects.registered, 1, show(r));
   const refused = summary.rejected.find((x) => x.folder === 'hong');
   t.truthy(refused, show(r));
-  t.regex(refused?.reason ?? '', /^title: .*U\+0000/);
+  t.regex(refused?.reason ?? '', /^Nhan đề\/title: .*U\+0000/);
 });
