@@ -143,9 +143,11 @@ test.serial('PATCH honours If-Match, skips no-op edits, and clears fields with n
   const c = await call(t, 'POST', '/api/objects', { body: { title: 'Lục Vân Tiên', creator: 'Nguyễn Đình Chiểu', date: '1889' } });
   const id = c.json.id as string;
   const stale = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Lục Vân Tiên truyện' }, headers: { 'if-match': '"5"' } });
-  t.is(stale.status, 409);
+  // A failed If-Match is a failed precondition (RFC 9110 §13.1.1), with the record as it is now.
+  t.is(stale.status, 412);
   t.is(stale.json.type, '/problems/revision-conflict');
   t.is(stale.json.currentRevision, 0);
+  t.like(stale.json.current, { id, revision: 0, title: 'Lục Vân Tiên' });
 
   const ok = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Lục Vân Tiên truyện', creator: null }, headers: { 'if-match': '"0"' } });
   t.is(ok.status, 200);
@@ -190,7 +192,7 @@ test.serial('of concurrent edits against one revision exactly one wins', async (
     ),
   );
   t.is(results.filter((r) => r.status === 200).length, 1);
-  const lost = results.filter((r) => r.status === 409);
+  const lost = results.filter((r) => r.status === 412);
   t.is(lost.length, 5);
   // The loser is told who won (the staff account here), not "someone else".
   for (const r of lost) {
