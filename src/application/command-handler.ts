@@ -32,6 +32,8 @@ export interface CommandContext {
   causationId?: string;
   /** The clock is passed in, like ids, so that tests can pin it. */
   now?: () => Date;
+  /** More envelope fields (an Idempotency-Key, say); never the reserved ones. */
+  extra?: Record<string, string>;
 }
 
 export interface CommandResult<S, E extends DomainEvent = DomainEvent> {
@@ -68,6 +70,7 @@ export function envelope<E extends DomainEvent>(events: E[], context: CommandCon
     type: e.type,
     data: e.data,
     metadata: {
+      ...context.extra,
       eventId: e.id,
       schemaVersion: CURRENT_SCHEMA_VERSION[e.type],
       occurredAt: now,

@@ -333,10 +333,11 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
       const changes = event.data.changes as Record<string, unknown>;
       const fields = Object.keys(changes).join(', ');
       const title = typeof changes.title === 'string' ? changes.title : undefined;
+      const reason = event.data.reason;
       return {
         detail: {
-          vi: `Sửa siêu dữ liệu: ${fields}${title !== undefined ? `; nhan đề mới ${q(title)}` : ''}.`,
-          en: `Metadata edited: ${fields}${title !== undefined ? `; new title ${q(title)}` : ''}.`,
+          vi: `Sửa siêu dữ liệu: ${fields}${title !== undefined ? `; nhan đề mới ${q(title)}` : ''}${reason ? `; lý do: ${reason}` : ''}.`,
+          en: `Metadata edited: ${fields}${title !== undefined ? `; new title ${q(title)}` : ''}${reason ? `; reason: ${reason}` : ''}.`,
         },
         outcome: 'success',
         objects: [object('outcome')],
@@ -346,6 +347,23 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
       const n = event.data.order.length;
       return {
         detail: { vi: `Sắp xếp lại thứ tự ${n} tệp (trang).`, en: `Order of ${n} files (pages) changed.` },
+        outcome: 'success',
+        objects: [object('outcome')],
+      };
+    }
+    case 'PageLabelsSet': {
+      const { labels, pattern } = event.data;
+      const how = pattern ? { vi: ` theo mẫu ${q(pattern)}`, en: ` from the pattern ${q(pattern)}` } : { vi: '', en: '' };
+      return {
+        detail: { vi: `Đặt nhãn cho ${labels.length} trang${how.vi}.`, en: `Labels of ${labels.length} pages set${how.en}.` },
+        outcome: 'success',
+        objects: [object('outcome')],
+      };
+    }
+    case 'StructureSet': {
+      const n = event.data.ranges.length;
+      return {
+        detail: n > 0 ? { vi: `Đặt mục lục (${n} mục).`, en: `Table of contents set (${n} entries).` } : { vi: 'Xoá mục lục.', en: 'Table of contents removed.' },
         outcome: 'success',
         objects: [object('outcome')],
       };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { renamedRole, ROLES } from './access-policy.ts';
 import { AccessLevel, Id, LanguageCode, StoredMetadata, StoredMetadataChanges } from './metadata.ts';
 import { MAX_PAGES } from './page-image.ts';
+import { PAGE_LABEL_MAX_CHARS, STRUCTURE_MAX_RANGES } from './page-structure.ts';
 
 /**
  * Every event thukho writes, as zod schemas. Events are read back from a log that may be
@@ -94,6 +95,10 @@ const WordBox = z
   })
   .refine((b) => b.end > b.start, { message: 'a word box ends after it starts' });
 
+const PageNumber = z.number().int().min(2).max(MAX_PAGES).optional();
+const PageLabelEntry = z.object({ fileId: Id, page: PageNumber, label: z.string().max(PAGE_LABEL_MAX_CHARS) });
+const StructureEntry = z.object({ label: z.string().min(1).max(PAGE_LABEL_MAX_CHARS), fileId: Id, page: PageNumber });
+
 const Digests = z.object({ sha512: Sha512.optional(), sha256: Sha256.optional() });
 
 export const eventSchemas = {
@@ -105,11 +110,29 @@ export const eventSchemas = {
   MetadataEdited: z.object({
     objectId: Id,
     changes: StoredMetadataChanges,
+    /** Why the record was edited, as the editor said it (optional; older events have none). */
+    reason: z.string().max(2000).optional(),
   }),
   FileIngested: IngestedFile.extend({ objectId: Id, sequence: z.number().int().nonnegative() }),
   FilesReordered: z.object({
     objectId: Id,
     order: z.array(Id),
+  }),
+  /**
+   * Labels of some pages (a page of a multi-page master by `page`, absent for page 1): the
+   * label each listed page has from now on; an empty label gives the page back its number.
+   * `pattern`/`start` say how the labels were generated, when they were.
+   */
+  PageLabelsSet: z.object({
+    objectId: Id,
+    labels: z.array(PageLabelEntry).max(MAX_PAGES),
+    pattern: z.string().max(PAGE_LABEL_MAX_CHARS).optional(),
+    start: z.number().int().positive().optional(),
+  }),
+  /** The table of contents, whole: each entry starts at its page and runs to the next entry's start. */
+  StructureSet: z.object({
+    objectId: Id,
+    ranges: z.array(StructureEntry).max(STRUCTURE_MAX_RANGES),
   }),
   AccessPolicyChanged: z.object({
     objectId: Id,
@@ -347,6 +370,8 @@ export const OBJECT_DECISION_TYPES = [
   'FilesReordered',
   'AccessPolicyChanged',
   'ObjectWithdrawn',
+  'PageLabelsSet',
+  'StructureSet',
 ] as const satisfies readonly EventType[];
 
 /**
@@ -394,6 +419,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   FilesReordered: 1,
   AccessPolicyChanged: 1,
   ObjectWithdrawn: 1,
+  PageLabelsSet: 1,
+  StructureSet: 1,
   DerivativeCreated: 2,
   DerivativeFailed: 2,
   FixityChecked: 1,
@@ -448,6 +475,9 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   FilesReordered: 'metadata modification',
   AccessPolicyChanged: 'policy assignment',
   ObjectWithdrawn: 'deaccession',
+  // Labels and a table of contents describe the work's pages: metadata, like the page order.
+  PageLabelsSet: 'metadata modification',
+  StructureSet: 'metadata modification',
   // PREMIS has no "derivation"; making access copies is the creation of new files.
   DerivativeCreated: 'creation',
   DerivativeFailed: 'creation',

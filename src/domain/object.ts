@@ -8,6 +8,17 @@ import {
   effectiveChanges,
 } from './metadata.ts';
 import { normaliseYearRange } from './year-range.ts';
+import {
+  addressOf,
+  checkLabel,
+  findPage,
+  labelsFromPattern,
+  type PageLabel,
+  readingPages,
+  STRUCTURE_MAX_RANGES,
+  type StructureRange,
+} from './page-structure.ts';
+import { pageImageId } from './page-image.ts';
 
 /**
  * The object aggregate as a Decider: `decide(command, state)` returns the events a command
@@ -55,17 +66,24 @@ export type ObjectState =
       accessLevel: AccessLevel;
       files: StoredFile[];
       withdrawnReason?: string;
+      /** Page labels by image id (see page-image.ts); a page without one is shown by its number. */
+      pageLabels?: Record<string, string>;
+      /** The table of contents, in reading order. */
+      structure?: StructureRange[];
     };
 
 export const initialObjectState: ObjectState = { status: 'absent' };
 
 export type ObjectCommand =
   | { type: 'RegisterObject'; objectId: string; metadata: Metadata; accessLevel: AccessLevel }
-  | { type: 'EditMetadata'; objectId: string; changes: MetadataChanges; accessLevel?: AccessLevel }
+  | { type: 'EditMetadata'; objectId: string; changes: MetadataChanges; accessLevel?: AccessLevel; reason?: string }
   | { type: 'RecordFileIngested'; objectId: string; file: IngestedFile }
   | { type: 'ReorderFiles'; objectId: string; order: string[] }
   | { type: 'ChangeAccessPolicy'; objectId: string; accessLevel: AccessLevel; reason?: string }
-  | { type: 'WithdrawObject'; objectId: string; reason: string };
+  | { type: 'WithdrawObject'; objectId: string; reason: string }
+  /** Either `labels` (each listed page's label; empty clears it) or `pattern` (every page, from `start`). */
+  | { type: 'SetPageLabels'; objectId: string; labels?: PageLabel[]; pattern?: string; start?: number }
+  | { type: 'SetStructure'; objectId: string; ranges: StructureRange[] };
 
 function notFound(objectId: string): DomainError {
   return new DomainError(
@@ -149,11 +167,12 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       }
       checkYearOrder(applyChanges(current.metadata, changes));
       const events: ObjectEvent[] = [];
+      const reason = command.reason?.trim() ? { reason: command.reason.trim() } : {};
       if (Object.keys(changes).length > 0) {
-        events.push({ type: 'MetadataEdited', data: { objectId: command.objectId, changes } });
+        events.push({ type: 'MetadataEdited', data: { objectId: command.objectId, changes, ...reason } });
       }
       if (command.accessLevel !== undefined) {
-        events.push(...policyChange(command.objectId, current.accessLevel, command.accessLevel));
+        events.push(...policyChange(command.objectId, current.accessLevel, command.accessLevel, reason.reason));
       }
       return events;
     }
@@ -203,7 +222,85 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       requireActive(state, command.objectId);
       return [{ type: 'ObjectWithdrawn', data: { objectId: command.objectId, reason: command.reason } }];
     }
+    case 'SetPageLabels':
+      return decidePageLabels(command, requireActive(state, command.objectId));
+    case 'SetStructure':
+      return decideStructure(command, requireActive(state, command.objectId));
   }
+}
+
+type ActiveState = Exclude<ObjectState, { status: 'absent' }>;
+
+function decidePageLabels(command: Extract<ObjectCommand, { type: 'SetPageLabels' }>, current: ActiveState): ObjectEvent[] {
+  const pages = readingPages(current.files);
+  let wanted: Array<{ imageId: string; address: ReturnType<typeof addressOf>; label: string }>;
+  if (command.pattern !== undefined) {
+    if (pages.length === 0) {
+      throw new DomainError('invalid-input', {
+        vi: 'Tài liệu chưa có trang nào (tệp ảnh hoặc PDF) để gắn nhãn.',
+        en: 'The object has no pages (image or PDF files) to label yet.',
+      }, { field: 'pattern' });
+    }
+    const labels = labelsFromPattern(command.pattern, pages.length, command.start ?? 1);
+    wanted = pages.map((p, i) => ({ imageId: p.imageId, address: addressOf(p), label: labels[i] as string }));
+  } else {
+    const seen = new Set<string>();
+    wanted = (command.labels ?? []).map((l, i) => {
+      const page = findPage(pages, l, `labels.${i}`);
+      if (seen.has(page.imageId)) {
+        throw new DomainError('invalid-input', {
+          vi: `Trang "${page.imageId}" được gắn nhãn hai lần trong cùng một yêu cầu.`,
+          en: `Page "${page.imageId}" is labelled twice in one request.`,
+        }, { field: `labels.${i}` });
+      }
+      seen.add(page.imageId);
+      return { imageId: page.imageId, address: addressOf(page), label: checkLabel(l.label, `labels.${i}.label`, true) };
+    });
+  }
+  const have = current.pageLabels ?? {};
+  const changed = wanted.filter((w) => (have[w.imageId] ?? '') !== w.label);
+  if (changed.length === 0) return [];
+  return [
+    {
+      type: 'PageLabelsSet',
+      data: {
+        objectId: command.objectId,
+        labels: changed.map((w) => ({ ...w.address, label: w.label })),
+        ...(command.pattern !== undefined ? { pattern: command.pattern.trim(), ...(command.start !== undefined ? { start: command.start } : {}) } : {}),
+      },
+    },
+  ];
+}
+
+function decideStructure(command: Extract<ObjectCommand, { type: 'SetStructure' }>, current: ActiveState): ObjectEvent[] {
+  if (command.ranges.length > STRUCTURE_MAX_RANGES) {
+    throw new DomainError('invalid-input', {
+      vi: `Mục lục có quá ${STRUCTURE_MAX_RANGES} mục.`,
+      en: `The table of contents has more than ${STRUCTURE_MAX_RANGES} entries.`,
+    }, { field: 'ranges' });
+  }
+  const pages = readingPages(current.files);
+  const position = new Map(pages.map((p, i) => [p.imageId, i]));
+  let previous = -1;
+  const ranges = command.ranges.map((r, i): StructureRange => {
+    const page = findPage(pages, r, `ranges.${i}`);
+    const at = position.get(page.imageId) as number;
+    if (at <= previous) {
+      throw new DomainError('invalid-order', {
+        vi: `Mục ${i + 1} của mục lục phải bắt đầu sau trang bắt đầu của mục trước (các mục theo thứ tự đọc, mỗi trang mở đầu nhiều nhất một mục).`,
+        en: `Entry ${i + 1} of the table of contents must start after the previous entry's first page (entries in reading order, at most one starting on a page).`,
+      }, { field: `ranges.${i}` });
+    }
+    previous = at;
+    return { label: checkLabel(r.label, `ranges.${i}.label`, false), ...addressOf(page) };
+  });
+  const have = current.structure ?? [];
+  const same = have.length === ranges.length && have.every((h, i) => {
+    const r = ranges[i] as StructureRange;
+    return h.label === r.label && h.fileId === r.fileId && (h.page ?? 1) === (r.page ?? 1);
+  });
+  if (same) return [];
+  return [{ type: 'StructureSet', data: { objectId: command.objectId, ranges } }];
 }
 
 export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): ObjectState {
@@ -237,6 +334,20 @@ export function evolveObject(state: ObjectState, event: ObjectHistoryEvent): Obj
       return { ...state, accessLevel: event.data.to };
     case 'ObjectWithdrawn':
       return { ...state, status: 'withdrawn', withdrawnReason: event.data.reason };
+    case 'PageLabelsSet': {
+      const pageLabels = { ...state.pageLabels };
+      for (const l of event.data.labels) {
+        const imageId = pageImageId(l.fileId, l.page ?? 1);
+        if (l.label) pageLabels[imageId] = l.label;
+        else delete pageLabels[imageId];
+      }
+      const { pageLabels: _old, ...rest } = state;
+      return Object.keys(pageLabels).length > 0 ? { ...rest, pageLabels } : rest;
+    }
+    case 'StructureSet': {
+      const { structure: _old, ...rest } = state;
+      return event.data.ranges.length > 0 ? { ...rest, structure: event.data.ranges } : rest;
+    }
     case 'DerivativeCreated': {
       const { objectId: _o, fileId, ...derivative } = event.data;
       return {

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
 import { MAX_REPORT_DAYS, STATS_TABLES } from '../projections/stats-read-model.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
-import { CreateObjectBody, EditObjectBody, ReorderBody, WithdrawBody } from './routes/objects.ts';
+import { AccessBody, CreateObjectBody, EditObjectBody, ListQuery, PageLabelsBody, ReorderBody, StructureBody, WithdrawBody } from './routes/objects.ts';
+import { UploadCheckBody } from './routes/files.ts';
+import { ProvenanceQuery } from './routes/provenance.ts';
 
 /**
  * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
@@ -17,6 +19,28 @@ const problem = {
 
 const json = (s: unknown) => ({ content: { 'application/json': { schema: s } } });
 const bearer = [{ bearer: [] }];
+/** Staff routes: a token, or a signed-in session (writes then send X-CSRF-Token). */
+const staffAuth = [{ bearer: [] }, { session: [] }];
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const ifMatch = (required: boolean) => ({
+  name: 'If-Match',
+  in: 'header',
+  required,
+  schema: { type: 'string' },
+  description: `The revision (ETag) you read, e.g. "3"${required ? ': required (428 without it)' : ''}; a stale one is 412 with \`current\` (the record as it is now) and who changed it`,
+});
+/** Query parameters of a zod object schema, as OpenAPI parameters. */
+function queryParameters(s: z.ZodObject): Record<string, unknown>[] {
+  const doc = schema(s) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(doc.properties ?? {}).map(([name, p]) => ({
+    name,
+    in: 'query',
+    ...(doc.required?.includes(name) ? { required: true } : {}),
+    schema: p,
+    ...(typeof p.description === 'string' ? { description: p.description } : {}),
+  }));
+}
+const iiifJson = (description: string) => ({ description, content: { 'application/ld+json': { schema: { type: 'object' } }, 'application/json': { schema: { type: 'object' } } } });
 
 export function openApiDocument(serverUrl: string): Record<string, unknown> {
   return {
@@ -50,6 +74,54 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         EditObject: schema(EditObjectBody),
         Withdraw: schema(WithdrawBody),
         Reorder: schema(ReorderBody),
+        ChangeAccess: schema(AccessBody),
+        PageLabels: schema(PageLabelsBody),
+        Structure: schema(StructureBody),
+        UploadCheck: schema(UploadCheckBody),
+        History: {
+          type: 'object',
+          required: ['objectId', 'events'],
+          properties: {
+            objectId: { type: 'string' },
+            events: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['revision', 'position', 'type', 'at', 'actor', 'changes'],
+                properties: {
+                  revision: { type: 'integer' },
+                  position: { type: 'string' },
+                  type: { enum: ['ObjectRegistered', 'MetadataEdited', 'AccessPolicyChanged', 'ObjectWithdrawn', 'FilesReordered', 'PageLabelsSet', 'StructureSet'] },
+                  at: { type: 'string', format: 'date-time' },
+                  actor: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' } } },
+                  reason: { type: 'string' },
+                  changes: { type: 'array', items: { type: 'object', required: ['field', 'before', 'after'], properties: { field: { type: 'string' }, before: {}, after: {} } } },
+                },
+              },
+            },
+          },
+        },
+        UploadCheckResult: {
+          type: 'object',
+          properties: {
+            files: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'accepted', 'duplicate'],
+                properties: {
+                  name: { type: 'string' },
+                  accepted: { type: 'boolean' },
+                  reason: { type: 'string', description: 'Why not, in the language asked for (Accept-Language)' },
+                  code: { enum: ['unsupported-format', 'file-too-large', 'empty-file'] },
+                  messages: { type: 'object', properties: { vi: { type: 'string' }, en: { type: 'string' } } },
+                  duplicate: { type: 'boolean', description: 'The same bytes (SHA-256) are already stored in this object: no need to send them' },
+                  fileId: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
         CreateCollection: schema(CreateCollectionBody),
         EditCollection: schema(EditCollectionBody),
         Object: {
@@ -61,7 +133,34 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             revision: { type: 'integer', description: 'Stream revision; send it back in If-Match' },
             status: { enum: ['active', 'withdrawn'] },
             accessLevel: { enum: ['open', 'restricted', 'confidential'] },
-            files: { type: 'array', items: { type: 'object' } },
+            files: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  status: {
+                    type: 'object',
+                    description: 'Staff only: where the file stands on its way in',
+                    properties: {
+                      stored: { const: true },
+                      derivative: { enum: ['done', 'pending', 'failed', 'none'] },
+                      ocr: { enum: ['done', 'pending', 'failed', 'none'] },
+                      replicated: { type: 'integer', description: 'Replica roots holding a verified copy' },
+                      replicas: { type: 'integer', description: 'Replica roots configured' },
+                    },
+                  },
+                },
+              },
+            },
+            pages: {
+              type: 'array',
+              description: 'Every page in reading order; `label` is empty when the page shows its number',
+              items: { type: 'object', required: ['fileId', 'imageId', 'label'], properties: { fileId: { type: 'string' }, page: { type: 'integer', minimum: 2 }, imageId: { type: 'string' }, label: { type: 'string' } } },
+            },
+            pageCount: { type: 'integer' },
+            hasOcr: { type: 'boolean' },
+            fixity: { enum: ['passed', 'failed', 'repaired', 'damaged', 'overdue', 'unchecked'], description: 'Staff only: the worst state of the work\'s stored copies' },
+            structure: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, fileId: { type: 'string' }, page: { type: 'integer', minimum: 2 } } } },
             createdAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },
           },
@@ -140,20 +239,28 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       },
       '/api/objects': {
         get: {
-          summary: 'List objects visible to the caller, newest first',
-          parameters: [
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-            { name: 'cursor', in: 'query', schema: { type: 'integer' }, description: 'From the previous page’s `next`' },
-            { name: 'collectionId', in: 'query', schema: { type: 'string' } },
-            { name: 'includeWithdrawn', in: 'query', schema: { enum: ['true', 'false'] }, description: 'Staff only' },
-          ],
-          responses: { 200: { description: 'A page of objects' }, 400: problem },
+          summary: 'List objects visible to the caller, newest first, with filters; each item has pageCount, hasOcr and (staff) fixity',
+          security: [{}, ...staffAuth],
+          parameters: queryParameters(ListQuery),
+          responses: { 200: { description: '`items`, `total`, `next` (the next page, filters kept)' }, 400: problem, 401: problem, 403: problem },
         },
         post: {
           summary: 'Register an object (staff)',
-          security: bearer,
+          security: staffAuth,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              schema: { type: 'string', minLength: 1, maxLength: 200 },
+              description: 'The same key from the same account again answers 200 with the object the first request made (same Location, `Idempotent-Replay: true`) instead of registering a second one',
+            },
+          ],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateObject' }) },
-          responses: { 201: { description: 'Created', ...json({ $ref: '#/components/schemas/Object' }) }, 400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem },
+          responses: {
+            201: { description: 'Created', ...json({ $ref: '#/components/schemas/Object' }) },
+            200: { description: 'A repeat of an Idempotency-Key: the object the first request made', ...json({ $ref: '#/components/schemas/Object' }) },
+            400: problem, 401: problem, 403: problem, 409: problem, 413: problem, 415: problem, 422: problem,
+          },
         },
       },
       '/api/objects/{id}': {
@@ -162,18 +269,158 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         patch: {
           summary: 'Edit metadata or access level (staff); `null` clears a field',
           security: bearer,
-          parameters: [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The revision (ETag) you edited, e.g. "3": required (428 without it); 409 names who changed the record if it is stale' }],
+          parameters: [ifMatch(true)],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditObject' }) },
-          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 404: problem, 409: problem, 413: problem, 422: problem, 428: problem },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 404: problem, 409: problem, 412: problem, 413: problem, 422: problem, 428: problem },
         },
+      },
+      '/api/objects/{id}/access': {
+        parameters: [idParam],
+        put: {
+          summary: 'Change the access level (staff), with the reason for it (required)',
+          security: staffAuth,
+          parameters: [ifMatch(false)],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/ChangeAccess' }) },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem },
+        },
+      },
+      '/api/objects/{id}/page-labels': {
+        parameters: [idParam],
+        put: {
+          summary: 'Set page labels (staff): listed pages one by one (an empty label clears), or every page from a pattern',
+          description: 'Pattern placeholders: `{n}` the page number from `start` (default 1), `{f}` the folio with its side from `start`: `tờ {f}` → tờ 1a, tờ 1b, tờ 2a… The manifest\'s canvases are labelled with them.',
+          security: staffAuth,
+          parameters: [ifMatch(false)],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/PageLabels' }) },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 422: problem },
+        },
+      },
+      '/api/objects/{id}/structure': {
+        parameters: [idParam],
+        put: {
+          summary: 'Set the table of contents (staff): each entry from its page to the next entry\'s (the manifest\'s `structures`)',
+          security: staffAuth,
+          parameters: [ifMatch(false)],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/Structure' }) },
+          responses: { 200: json({ $ref: '#/components/schemas/Object' }), 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 422: problem },
+        },
+      },
+      '/api/objects/{id}/history': {
+        parameters: [idParam],
+        get: {
+          summary: 'What people decided about the object (staff): each event with who, when, why and the fields it changed (before, after)',
+          security: staffAuth,
+          responses: { 200: json({ $ref: '#/components/schemas/History' }), 401: problem, 403: problem, 404: problem },
+        },
+      },
+      '/api/objects/{id}/provenance': {
+        parameters: [idParam],
+        get: {
+          summary: 'The object\'s provenance (staff): every event of both streams as PREMIS 3, agents, and each stream\'s hash-chain status',
+          security: staffAuth,
+          parameters: queryParameters(ProvenanceQuery),
+          responses: {
+            200: { description: 'JSON, or PREMIS XML with ?format=xml or Accept: application/xml', content: { 'application/json': { schema: { type: 'object' } }, 'application/xml': { schema: { type: 'string' } } } },
+            401: problem, 403: problem, 404: problem,
+          },
+        },
+      },
+      '/api/objects/{id}/files/check': {
+        parameters: [idParam],
+        post: {
+          summary: 'Before an upload (staff): which files would be taken — format by extension, size against the limit, already stored by SHA-256',
+          security: staffAuth,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/UploadCheck' }) },
+          responses: { 200: json({ $ref: '#/components/schemas/UploadCheckResult' }), 400: problem, 401: problem, 403: problem, 404: problem },
+        },
+      },
+      '/api/audit/report': {
+        get: {
+          summary: 'Fixity audit report for a period (staff): checks, failures, repairs and damage, with the seal covering it',
+          security: staffAuth,
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+            { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
+          ],
+          responses: { 200: { description: 'JSON report, or CSV' }, 400: problem, 401: problem, 403: problem },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (text exposition format): requests, projection lag, queues, render budget',
+          security: [{}],
+          responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/iiif/manifest/{objectId}': {
+        parameters: [{ name: 'objectId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'IIIF Presentation 3 manifest of a work: canvases in reading order with their page labels, `structures` (table of contents), text and search services',
+          security: [{}, ...staffAuth],
+          responses: { 200: iiifJson('The manifest'), 304: { description: 'Not modified (ETag)' }, 401: problem, 404: problem, 410: problem },
+        },
+      },
+      '/iiif/collection/{collectionId}': {
+        parameters: [{ name: 'collectionId', in: 'path', required: true, schema: { type: 'string' }, description: '`top` for the whole repository' }],
+        get: { summary: 'IIIF Presentation 3 collection: child collections, then the works the caller may see (one Collection per page when large)', security: [{}, ...staffAuth], responses: { 200: iiifJson('The collection'), 404: problem } },
+      },
+      '/iiif/collection/{collectionId}/page/{n}': {
+        parameters: [
+          { name: 'collectionId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        ],
+        get: { summary: 'One page of a large IIIF collection', security: [{}, ...staffAuth], responses: { 200: iiifJson('The page'), 404: problem } },
+      },
+      '/iiif/3/{imageId}': {
+        parameters: [{ name: 'imageId', in: 'path', required: true, schema: { type: 'string' }, description: 'A file id (page 1) or `<fileId>~p<n>`' }],
+        get: { summary: 'IIIF Image API 3 base URI: redirects to info.json', responses: { 303: { description: 'See info.json' }, 404: problem } },
+      },
+      '/iiif/3/{imageId}/info.json': {
+        parameters: [{ name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'IIIF Image API 3 image information (level 2), with the authorization services of a restricted work', security: [{}, ...staffAuth], responses: { 200: iiifJson('Image information'), 401: problem, 404: problem, 410: problem } },
+      },
+      '/iiif/3/{imageId}/{region}/{size}/{rotation}/{qualityFormat}': {
+        parameters: [
+          { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'region', in: 'path', required: true, schema: { type: 'string' }, description: 'full, square, x,y,w,h or pct:x,y,w,h' },
+          { name: 'size', in: 'path', required: true, schema: { type: 'string' }, description: 'max, ^max, w,, ,h, pct:n, w,h, !w,h' },
+          { name: 'rotation', in: 'path', required: true, schema: { type: 'string' }, description: '0, 90, 180, 270, optionally mirrored (!)' },
+          { name: 'qualityFormat', in: 'path', required: true, schema: { type: 'string' }, description: 'default.jpg, color.png, gray.webp, …' },
+        ],
+        get: { summary: 'IIIF Image API 3 image request (tiles from the pyramid; other requests rendered within a budget)', security: [{}, ...staffAuth], responses: { 200: { description: 'The image' }, 400: problem, 401: problem, 404: problem, 429: problem, 501: problem } },
+      },
+      '/iiif/text/{objectId}/{imageId}': {
+        parameters: [
+          { name: 'objectId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        get: { summary: 'A page\'s text as a supplementing AnnotationPage (lines and words on the canvas)', security: [{}, ...staffAuth], responses: { 200: iiifJson('AnnotationPage'), 401: problem, 404: problem } },
+      },
+      '/iiif/search/{objectId}': {
+        parameters: [{ name: 'objectId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'IIIF Content Search 2 inside one work',
+          security: [{}, ...staffAuth],
+          parameters: [{ name: 'q', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { 200: iiifJson('AnnotationPage of hits'), 400: problem, 401: problem, 404: problem },
+        },
+      },
+      '/iiif/ocr/{objectId}/{imageId}/{file}': {
+        parameters: [
+          { name: 'objectId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'file', in: 'path', required: true, schema: { enum: ['alto.xml', 'hocr.html', 'text.txt'] } },
+        ],
+        get: { summary: 'A page\'s current OCR reading: ALTO 4, hOCR or plain text', security: [{}, ...staffAuth], responses: { 200: { description: 'The file' }, 401: problem, 404: problem } },
       },
       '/api/objects/{id}/withdraw': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        post: { summary: 'Withdraw an object (staff); it takes no more changes', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/Withdraw' }) }, responses: { 200: { description: 'Withdrawn' }, 404: problem, 409: problem } },
+        post: { summary: 'Withdraw an object (staff) with the reason; it takes no more changes', security: staffAuth, parameters: [ifMatch(false)], requestBody: { required: true, ...json({ $ref: '#/components/schemas/Withdraw' }) }, responses: { 200: { description: 'Withdrawn' }, 404: problem, 409: problem, 412: problem } },
       },
       '/api/objects/{id}/files/order': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        put: { summary: 'Set the page order (staff): every file id of the object once', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/Reorder' }) }, responses: { 200: json({ $ref: '#/components/schemas/Object' }), 404: problem, 409: problem, 422: problem } },
+        put: { summary: 'Set the page order (staff): every file id of the object once', security: staffAuth, parameters: [ifMatch(false)], requestBody: { required: true, ...json({ $ref: '#/components/schemas/Reorder' }) }, responses: { 200: json({ $ref: '#/components/schemas/Object' }), 404: problem, 409: problem, 412: problem, 422: problem } },
       },
       '/api/objects/{id}/events': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
@@ -188,6 +435,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         post: {
           summary: 'Upload a file (staff), streamed: multipart/form-data with a `file` field (fields before it), or a raw body with ?name=',
+          description: 'Refused from the headers, before the body is read: a Content-Length over the per-file limit (413) and, for a raw body, a name whose extension is of no accepted format (415). Idempotent by digest: re-sending a file after a dropped connection stores it once.',
           security: bearer,
           parameters: [
             { name: 'name', in: 'query', schema: { type: 'string' }, description: 'File name (required for a raw body)' },
@@ -206,7 +454,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           responses: {
             201: { description: 'Stored: the file with its digests, format facts and OCFL location' },
             200: { description: 'The same bytes are already in this object (`duplicate: true`)' },
-            400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 422: problem,
+            400: problem, 401: problem, 404: problem, 409: problem, 413: problem, 415: problem, 422: problem,
             507: problem,
           },
         },

@@ -7,6 +7,7 @@ import { FIELD_LABELS, type Metadata } from '../domain/metadata.ts';
 import type { DerivativeInfo } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { pageImageId } from '../domain/page-image.ts';
+import { rangeCanvases, readingPages } from '../domain/page-structure.ts';
 import { AUTH2_CONTEXT, loginServiceV1, needsAuthServices, probeService } from './auth-services.ts';
 
 /**
@@ -332,6 +333,7 @@ export interface ManifestInput {
 const MANIFEST_KEY_ORDER = [
   '@context', 'id', 'type', 'label', 'summary', 'metadata', 'requiredStatement', 'rights', 'navDate', 'provider',
   'thumbnail', 'viewingDirection', 'behavior', 'homepage', 'rendering', 'seeAlso', 'service', 'partOf', 'items',
+  'structures',
 ];
 
 /** Same document, keys in the order people reading the JSON expect (unknown keys last). */
@@ -344,6 +346,30 @@ function ordered(doc: Record<string, unknown>, order: readonly string[]): Record
 
 function pageLabel(n: number): LanguageMap {
   return bilingual(`Trang ${n}`, `Page ${n}`);
+}
+
+/** A canvas's label: the one the cataloguer gave the page ("tờ 1a"), else its number. */
+export function canvasLabel(state: Pick<PresentableObject, 'pageLabels'>, imageId: string, index: number): LanguageMap {
+  const given = state.pageLabels?.[imageId];
+  return given ? textMap(given) : pageLabel(index + 1);
+}
+
+export const rangeUrl = (base: string, objectId: string, n: number): string => `${manifestUrl(base, objectId)}/range/${n}`;
+
+/**
+ * The table of contents as Presentation 3 `structures`: one Range per entry, its items the
+ * canvases from the entry's first page to the next entry's (§3.4: a Range's items reference
+ * Canvases by id and type). Entries whose pages have no canvas yet are left out.
+ */
+export function structuresOf(base: string, objectId: string, state: PresentableObject, files: readonly PageImage[]): Record<string, unknown>[] {
+  if (!state.structure?.length) return [];
+  const ranges = rangeCanvases(state.structure, readingPages(state.files), files.map((f) => f.imageId));
+  return ranges.map((r, i) => ({
+    id: rangeUrl(base, objectId, i + 1),
+    type: 'Range',
+    label: textMap(r.label),
+    items: r.imageIds.map((imageId) => ({ id: canvasUrl(base, objectId, imageId), type: 'Canvas' })),
+  }));
 }
 
 function providerOf(base: string, institution: string): Record<string, unknown>[] {
@@ -405,7 +431,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     files.forEach((file, index) => {
       const canvasId = canvasUrl(base, objectId, file.imageId);
       m.createCanvas(canvasId, (canvas) => {
-        canvas.setLabel(pageLabel(index + 1));
+        canvas.setLabel(canvasLabel(state, file.imageId, index));
         canvas.width = file.width;
         canvas.height = file.height;
         canvas.addThumbnail(thumbnailFor(base, file));
@@ -441,6 +467,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   if (protectedImages) addAuthServices(doc as Record<string, unknown>, base, files);
   if (input.textPages?.size) addText(doc as Record<string, unknown>, base, objectId, files, input.textPages);
   if (input.ocrPages?.size) addAlto(doc as Record<string, unknown>, base, objectId, files, input.ocrPages);
+  const structures = structuresOf(base, objectId, state, files);
   return ordered(
     {
       ...(doc as Record<string, unknown>),
@@ -449,6 +476,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
       navDate: navDateOf(metadata),
       provider: providerOf(base, institution),
       partOf: partOfFor(base, collection),
+      structures: structures.length > 0 ? structures : undefined,
     },
     MANIFEST_KEY_ORDER,
   );

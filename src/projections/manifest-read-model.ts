@@ -177,7 +177,12 @@ function buildInputs(state: PresentableObject, collection: { id: string; title: 
   // Downloads are offered on open objects only, so that part of the access level is an input.
   const download = state.accessLevel === 'open';
   const originals = pdfOriginals(state).map((f) => [f.fileId, f.name]);
-  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download, originals }));
+  // Page labels and the table of contents only when set, so that manifests built before they existed keep their hash.
+  const described = {
+    ...(state.pageLabels ? { labels: state.pageLabels } : {}),
+    ...(state.structure ? { structure: state.structure, order: state.files.map((f) => [f.fileId, f.sequence]) } : {}),
+  };
+  return sha256(JSON.stringify({ metadata: state.metadata, files, collection: collection ?? null, download, originals, ...described }));
 }
 
 /**

@@ -9,6 +9,14 @@ import { type ReadModelDb, statement } from './read-model-db.ts';
 import { WORK_EVENT_TYPES } from '../domain/events.ts';
 import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
+import { foldVietnamese } from '../domain/vietnamese-fold.ts';
+import { addressOf, readingPages } from '../domain/page-structure.ts';
+import type { StructureRange } from '../domain/page-structure.ts';
+
+/** What the staff list's `q` matches: titles and identifier, folded. */
+function searchText(m: Metadata): string {
+  return foldVietnamese([m.title, ...(m.alternativeTitle ?? []), m.identifier ?? ''].join('\n'));
+}
 
 /**
  * The object read model: current metadata, files in order, revision and access level of
@@ -22,6 +30,8 @@ interface ObjectRow {
   seq: number;
   status: string;
   access_level: AccessLevel;
+  page_count: number;
+  has_ocr: number;
   state: string;
   created_at: string;
   updated_at: string;
@@ -42,7 +52,8 @@ export const objectReadModel: Projection = {
   // 4: the revision counts every event of the object stream (machine facts that older logs
   // keep there included), and derivatives come from the preservation stream. (file_pages needs
   // no rebuild: no log before it has a derivative of a later page.)
-  version: 4,
+  // 5: page count, OCR and folded title/identifier columns for the staff list's filters.
+  version: 5,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -55,12 +66,19 @@ export const objectReadModel: Projection = {
         access_level TEXT NOT NULL,
         collection_id TEXT,
         title        TEXT NOT NULL,
+        -- Title, other titles and identifier folded (see foldVietnamese), for the staff list's search.
+        search_text  TEXT NOT NULL DEFAULT '',
+        page_count   INTEGER NOT NULL DEFAULT 0,
+        -- 1 once any page has an OCR reading (OcrCompleted, on either stream).
+        has_ocr      INTEGER NOT NULL DEFAULT 0,
         state        TEXT NOT NULL,
         created_at   TEXT NOT NULL,
         updated_at   TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (seq);
       CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
+      CREATE INDEX IF NOT EXISTS objects_by_access ON objects (access_level, seq);
+      CREATE INDEX IF NOT EXISTS objects_by_ocr ON objects (has_ocr, seq);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       -- Image columns serve the Image API, which looks up a file per tile and must not parse
@@ -105,11 +123,13 @@ export const objectReadModel: Projection = {
     const getCollection = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?');
     const objects = new Map<string, Loaded<ObjectState>>();
     const collections = new Map<string, Loaded<CollectionState>>();
+    const read = new Set<string>();
 
     for (const e of events) {
       const at = e.metadata.occurredAt;
       const work = workStream(e);
       if (work) {
+        if (e.type === 'OcrCompleted') read.add(work.objectId);
         if (!mayChangeWork(e)) continue;
         let cur = objects.get(work.objectId);
         if (!cur) {
@@ -148,10 +168,11 @@ export const objectReadModel: Projection = {
     }
 
     const upsertObject = db.prepare(
-      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, title, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, title, search_text, page_count, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
          access_level = excluded.access_level, collection_id = excluded.collection_id, title = excluded.title,
+         search_text = excluded.search_text, page_count = excluded.page_count,
          state = excluded.state, updated_at = excluded.updated_at`,
     );
     const deleteFiles = db.prepare('DELETE FROM files WHERE object_id = ?');
@@ -164,7 +185,10 @@ export const objectReadModel: Projection = {
     for (const [id, cur] of objects) {
       const s = cur.state;
       if (s.status === 'absent') continue;
-      upsertObject.run(id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title, JSON.stringify(s), cur.createdAt, cur.updatedAt);
+      upsertObject.run(
+        id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title,
+        searchText(s.metadata), readingPages(s.files).length, JSON.stringify(s), cur.createdAt, cur.updatedAt,
+      );
       if (cur.filesChanged) {
         deletePages.run(id);
         deleteFiles.run(id);
@@ -176,6 +200,9 @@ export const objectReadModel: Projection = {
         }
       }
     }
+    // The object stream comes first in the log, so the row exists by the time its OCR does.
+    const markRead = db.prepare('UPDATE objects SET has_ocr = 1 WHERE id = ? AND has_ocr = 0');
+    for (const id of read) markRead.run(id);
     const upsertCollection = db.prepare(
       `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
@@ -195,12 +222,29 @@ export interface ObjectView extends Metadata {
   accessLevel: AccessLevel;
   files: StoredFile[];
   withdrawnReason?: string;
+  /** Every page in reading order with its label ('' when it has none and shows its number). */
+  pages: PageView[];
+  pageCount: number;
+  /** Whether any page has an OCR reading. */
+  hasOcr: boolean;
+  /** The table of contents. */
+  structure: StructureRange[];
   createdAt: string;
   updatedAt: string;
 }
 
+export interface PageView {
+  fileId: string;
+  /** The page of a multi-page master; absent for page 1. */
+  page?: number;
+  /** The page's IIIF image id (and canvas name). */
+  imageId: string;
+  label: string;
+}
+
 function toView(row: ObjectRow): ObjectView {
   const state = JSON.parse(row.state) as Exclude<ObjectState, { status: 'absent' }>;
+  const pages = readingPages(state.files).map((p) => ({ ...addressOf(p), imageId: p.imageId, label: state.pageLabels?.[p.imageId] ?? '' }));
   return {
     id: row.id,
     revision: row.revision,
@@ -209,6 +253,10 @@ function toView(row: ObjectRow): ObjectView {
     accessLevel: state.accessLevel,
     files: state.files,
     ...(state.withdrawnReason ? { withdrawnReason: state.withdrawnReason } : {}),
+    pages,
+    pageCount: pages.length,
+    hasOcr: row.has_ocr === 1,
+    structure: state.structure ?? [],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -241,6 +289,46 @@ export interface ListQuery {
   before?: number;
   /** Skip this many (numbered pages of a listing; the API's cursor is `before`). */
   offset?: number;
+  /** Folded text that the title, another title or the identifier contains. */
+  q?: string;
+  /** Which works by status; `all` and `withdrawn` only for a viewer who sees withdrawn works. Overrides includeWithdrawn. */
+  status?: 'active' | 'withdrawn' | 'all';
+  accessLevel?: AccessLevel;
+  hasOcr?: boolean;
+  /** Works whose fixity state (see FIXITY_STATES) is this one; needs `fixityAt`. */
+  fixity?: FixityState;
+  /** The clock and cycle the fixity state is judged by (overdue = not verified within a cycle). */
+  fixityAt?: { nowMs: number; cycleMs: number };
+}
+
+/** A work's fixity in one word: the worst of its stored copies', worst first. */
+export const FIXITY_STATES = ['damaged', 'failed', 'repaired', 'overdue', 'unchecked', 'passed'] as const;
+export type FixityState = (typeof FIXITY_STATES)[number];
+
+/**
+ * The rank (index in FIXITY_STATES) of a work's worst copy, as SQL over the fixity read
+ * model's items (indexed by object id); `?` is the overdue threshold (ms). A work with no
+ * copies yet is unchecked.
+ */
+const FIXITY_RANK_SQL = `COALESCE((SELECT MIN(CASE
+    WHEN f.state = 'damaged' THEN 0 WHEN f.state = 'failed' THEN 1 WHEN f.state = 'repaired' THEN 2
+    WHEN COALESCE(f.last_checked_ms, f.since_ms) < ? THEN 3 WHEN f.state = 'unchecked' THEN 4 ELSE 5 END)
+  FROM fixity_items f WHERE f.object_id = objects.id), 4)`;
+
+function hasTable(db: ReadModelDb, name: string): boolean {
+  return statement<[string], { n: number }>(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?").get(name)?.n === 1;
+}
+
+/** The fixity state of each listed work (one indexed lookup per work). */
+export function fixityStates(db: ReadModelDb, ids: readonly string[], at: { nowMs: number; cycleMs: number }): Map<string, FixityState> {
+  const out = new Map<string, FixityState>();
+  if (!hasTable(db, 'fixity_items')) {
+    for (const id of ids) out.set(id, 'unchecked');
+    return out;
+  }
+  const stmt = statement<[number, string], { rank: number }>(db, `SELECT ${FIXITY_RANK_SQL} AS rank FROM objects WHERE id = ?`);
+  for (const id of ids) out.set(id, FIXITY_STATES[stmt.get(at.nowMs - at.cycleMs, id)?.rank ?? 4] ?? 'unchecked');
+  return out;
 }
 
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
@@ -248,10 +336,40 @@ export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[
   const levels = allowedLevels(q.viewer, 'record');
   const where = [`access_level IN (${levels.map(() => '?').join(', ')})`];
   const params: unknown[] = [...levels];
-  if (!(q.includeWithdrawn && seesWithdrawn(q.viewer))) where.push("status = 'active'");
+  const status = q.status ?? (q.includeWithdrawn ? 'all' : 'active');
+  if (status === 'active' || !seesWithdrawn(q.viewer)) where.push("status = 'active'");
+  else if (status === 'withdrawn') where.push("status = 'withdrawn'");
   if (q.collectionId) {
     where.push('collection_id = ?');
     params.push(q.collectionId);
+  }
+  if (q.accessLevel) {
+    where.push('access_level = ?');
+    params.push(q.accessLevel);
+  }
+  if (q.hasOcr !== undefined) {
+    where.push('has_ocr = ?');
+    params.push(q.hasOcr ? 1 : 0);
+  }
+  const text = q.q ? foldVietnamese(q.q.trim()) : '';
+  if (text) {
+    // instr, not LIKE: no wildcard in what a person typed means anything but itself.
+    where.push('instr(search_text, ?) > 0');
+    params.push(text);
+  }
+  if (q.fixity && q.fixityAt) {
+    if (!hasTable(db, 'fixity_items')) {
+      if (q.fixity !== 'unchecked') where.push('0');
+    } else {
+      const rank = FIXITY_STATES.indexOf(q.fixity);
+      if (rank <= 2) {
+        // Rare states: the index on the items' state finds the few works first.
+        where.push(`id IN (SELECT object_id FROM fixity_items WHERE state = ?)`);
+        params.push(q.fixity);
+      }
+      where.push(`${FIXITY_RANK_SQL} = ?`);
+      params.push(q.fixityAt.nowMs - q.fixityAt.cycleMs, rank);
+    }
   }
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM objects WHERE ${where.join(' AND ')}`).get(...params) as { n: number }).n;
   if (q.before !== undefined) {
@@ -365,4 +483,53 @@ export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile
 export function workCollectionLookup(db: ReadModelDb): (objectId: string) => string | undefined {
   const stmt = db.prepare<[string], { collection_id: string | null }>('SELECT collection_id FROM objects WHERE id = ?');
   return (objectId) => stmt.get(objectId)?.collection_id ?? undefined;
+}
+
+/** Where each file of a work stands on its way in: what the staff see beside it. */
+export interface FileStatus {
+  stored: true;
+  /** Access copies: made, still to make, or failed ('none' for a file that has none, e.g. a text supplement). */
+  derivative: 'done' | 'pending' | 'failed' | 'none';
+  /** OCR of its pages: read, queued, failed, or not done at all (OCR off, or not a page image). */
+  ocr: 'done' | 'pending' | 'failed' | 'none';
+  /** Replica roots holding a verified copy of it. */
+  replicated: number;
+  /** Replica roots configured. */
+  replicas: number;
+}
+
+/**
+ * Each file's status from the read models of the facts (OCR readings, the dispatcher's
+ * outbox, the fixity items): one indexed lookup per page. A table a smaller deployment has
+ * not set up reads as nothing known.
+ */
+export function fileStatuses(db: ReadModelDb, view: Pick<ObjectView, 'id' | 'files' | 'pages'>, options: { ocr: boolean; replicas: number; ocrQueue: string }): Map<string, FileStatus> {
+  const readings = hasTable(db, 'ocr_readings') ? statement<[string, string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM ocr_readings WHERE object_id = ? AND image_id = ?') : undefined;
+  const texts = hasTable(db, 'iiif_page_texts') ? statement<[string, string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM iiif_page_texts WHERE object_id = ? AND image_id = ?') : undefined;
+  const outbox = hasTable(db, 'dispatch_outbox')
+    ? statement<[string, string], { state: string }>(db, 'SELECT state FROM dispatch_outbox WHERE subject = ? AND queue = ? ORDER BY created_at DESC LIMIT 1')
+    : undefined;
+  const copies = hasTable(db, 'fixity_items')
+    ? statement<[string, string], { n: number }>(db, "SELECT COUNT(*) AS n FROM fixity_items WHERE object_id = ? AND file_id = ? AND target = 'master' AND root <> 'primary'")
+    : undefined;
+  const out = new Map<string, FileStatus>();
+  for (const f of view.files) {
+    const isPage = f.image !== undefined || f.pdf !== undefined;
+    const failed = f.derivativeFailure !== undefined || (f.laterPages ?? []).some((p) => p.derivativeFailure);
+    const derivative: FileStatus['derivative'] = !isPage ? 'none' : failed ? 'failed' : f.derivative ? 'done' : 'pending';
+    let ocr: FileStatus['ocr'] = 'none';
+    if (isPage) {
+      const pageStates = view.pages
+        .filter((p) => p.fileId === f.fileId)
+        .map((p): FileStatus['ocr'] => {
+          if ((readings?.get(view.id, p.imageId)?.n ?? 0) > 0 || (texts?.get(view.id, p.imageId)?.n ?? 0) > 0) return 'done';
+          const job = outbox?.get(`${view.id}/${p.imageId}`, options.ocrQueue);
+          if (job) return job.state === 'done' ? 'failed' : 'pending';
+          return options.ocr && derivative !== 'failed' ? 'pending' : 'none';
+        });
+      ocr = pageStates.includes('failed') ? 'failed' : pageStates.includes('pending') ? 'pending' : pageStates.includes('done') ? 'done' : 'none';
+    }
+    out.set(f.fileId, { stored: true, derivative, ocr, replicated: copies?.get(view.id, f.fileId)?.n ?? 0, replicas: options.replicas });
+  }
+  return out;
 }

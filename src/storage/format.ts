@@ -90,6 +90,17 @@ export class FormatError extends Error {
 }
 
 export const ACCEPTED_FORMATS = 'TIFF, JPEG, JPEG 2000, PNG, PDF';
+/**
+ * File name extensions of the accepted formats. Only a hint, for refusing an upload before
+ * its bytes are sent: what a file is is still decided from its bytes.
+ */
+export const ACCEPTED_EXTENSIONS: readonly string[] = ['tif', 'tiff', 'jpg', 'jpeg', 'jpe', 'jp2', 'j2k', 'jpf', 'jpx', 'png', 'pdf'];
+
+/** Whether a file name's extension is one of an accepted format (case-insensitive). */
+export function acceptedExtension(name: string): boolean {
+  const m = /\.([A-Za-z0-9]{1,8})$/.exec(name.trim());
+  return m !== null && ACCEPTED_EXTENSIONS.includes((m[1] as string).toLowerCase());
+}
 
 const FORMAT_LABEL: Record<FileFormat, string> = {
   tiff: 'TIFF',

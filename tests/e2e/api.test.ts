@@ -143,9 +143,11 @@ test.serial('PATCH honours If-Match, skips no-op edits, and clears fields with n
   const c = await call(t, 'POST', '/api/objects', { body: { title: 'Lục Vân Tiên', creator: 'Nguyễn Đình Chiểu', date: '1889' } });
   const id = c.json.id as string;
   const stale = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Lục Vân Tiên truyện' }, headers: { 'if-match': '"5"' } });
-  t.is(stale.status, 409);
+  // A failed If-Match is a failed precondition (RFC 9110 §13.1.1), with the record as it is now.
+  t.is(stale.status, 412);
   t.is(stale.json.type, '/problems/revision-conflict');
   t.is(stale.json.currentRevision, 0);
+  t.like(stale.json.current, { id, revision: 0, title: 'Lục Vân Tiên' });
 
   const ok = await call(t, 'PATCH', `/api/objects/${id}`, { body: { title: 'Lục Vân Tiên truyện', creator: null }, headers: { 'if-match': '"0"' } });
   t.is(ok.status, 200);
@@ -190,7 +192,7 @@ test.serial('of concurrent edits against one revision exactly one wins', async (
     ),
   );
   t.is(results.filter((r) => r.status === 200).length, 1);
-  const lost = results.filter((r) => r.status === 409);
+  const lost = results.filter((r) => r.status === 412);
   t.is(lost.length, 5);
   // The loser is told who won (the staff account here), not "someone else".
   for (const r of lost) {
@@ -292,7 +294,20 @@ test.serial('openapi.json describes the API from the same schemas', async (t) =>
   t.is(r.status, 200);
   t.is(r.json.openapi, '3.1.0');
   const paths = r.json.paths as Json;
-  for (const p of ['/api/objects', '/api/objects/{id}', '/api/objects/{id}/events', '/api/objects/{id}/files', '/health']) t.truthy(paths[p], p);
+  for (const p of [
+    '/api/objects', '/api/objects/{id}', '/api/objects/{id}/events', '/api/objects/{id}/files', '/health',
+    // The staff workspace's routes.
+    '/api/objects/{id}/access', '/api/objects/{id}/page-labels', '/api/objects/{id}/structure', '/api/objects/{id}/history', '/api/objects/{id}/files/check',
+    // Provenance, audit, IIIF and metrics.
+    '/api/objects/{id}/provenance', '/api/audit/report', '/metrics', '/iiif/manifest/{objectId}', '/iiif/collection/{collectionId}',
+    '/iiif/collection/{collectionId}/page/{n}', '/iiif/3/{imageId}', '/iiif/3/{imageId}/info.json', '/iiif/3/{imageId}/{region}/{size}/{rotation}/{qualityFormat}',
+    '/iiif/text/{objectId}/{imageId}', '/iiif/search/{objectId}', '/iiif/ocr/{objectId}/{imageId}/{file}',
+  ]) t.truthy(paths[p], p);
+  const schemas = (r.json.components as Json).schemas as Json;
+  t.deepEqual(((schemas.ChangeAccess as Json).required as string[]).sort(), ['accessLevel', 'reason']);
+  t.true('reason' in ((schemas.EditObject as Json).properties as Json));
+  const listParams = (((paths['/api/objects'] as Json).get as Json).parameters as Json[]).map((p) => p.name);
+  for (const name of ['q', 'collectionId', 'status', 'accessLevel', 'hasOcr', 'fixity', 'limit', 'cursor']) t.true(listParams.includes(name), name);
   const create = ((r.json.components as Json).schemas as Json).CreateObject as Json;
   t.true((create.required as string[]).includes('title'));
   t.is(create.additionalProperties, false);

@@ -110,7 +110,8 @@ test.serial('bad uploads are refused with a reason and leave nothing behind', as
   const before = await eventCount(t, id);
   const cases: Array<[string, Buffer, string, Record<string, string>, number, string]> = [
     ['wrong digest', good, 'a.tif', { 'content-digest': `sha-256=:${sha('sha256', Buffer.from('khác')).toString('base64')}:` }, 400, 'digest-mismatch'],
-    ['unknown format', Buffer.from('chỉ là văn bản'), 'a.txt', {}, 422, 'unknown-format'],
+    ['unknown format', Buffer.from('chỉ là văn bản'), 'a.tif', {}, 422, 'unknown-format'],
+    ['a name of no accepted format, refused before the body', Buffer.from('chỉ là văn bản'), 'a.txt', {}, 415, 'unsupported-format'],
     ['zero bytes', Buffer.alloc(0), 'a.tif', {}, 422, 'empty-file'],
     ['PDF that is HTML', Buffer.from('<!DOCTYPE html><html><body>%PDF-1.4</body></html>'), 'a.pdf', {}, 422, 'unknown-format'],
     ['decompression bomb', pngBombHeader(100_000, 100_000), 'bomb.png', {}, 422, 'too-many-pixels'],

@@ -493,3 +493,34 @@ test.serial('public site: home, collection and search lead to the reader, in bot
     }
   }
 });
+
+test.serial('table of contents: the record panel lists it, and an entry opens its first page (its canvas label shown beside it)', async (t) => {
+  const s = t.context.server;
+  const [first, , third] = files[KIEU]!;
+  const set = await staffCall(s, 'PUT', `/api/objects/${KIEU}/structure`, { ranges: [{ label: 'Mở đầu', fileId: first }, { label: 'Hồi thứ hai', fileId: third }] });
+  t.is((set.structure as unknown[]).length, 2, JSON.stringify(set));
+  await staffCall(s, 'PUT', `/api/objects/${KIEU}/page-labels`, { labels: [{ fileId: third, label: 'tờ 2a' }] });
+  // The manifest projection runs on its own: wait for the document to carry both.
+  await poll('the manifest with its structures', 15_000, async () => {
+    const m = (await (await fetch(`${s.url}/iiif/manifest/${KIEU}`)).json()) as { structures?: unknown[]; items: Array<{ label: Record<string, string[]> }> };
+    return m.structures?.length === 2 && m.items[2]?.label.vi?.[0] === 'tờ 2a' ? true : undefined;
+  });
+  const { page, context, unexpected } = await open(`${s.url}/objects/${KIEU}?spread=0`);
+  try {
+    t.is(await viewerSettled(page), 'ready');
+    await page.click('[data-action="info"]');
+    const entries = page.locator('nav[data-role="contents"] button');
+    t.is(await entries.count(), 2);
+    t.deepEqual(await entries.allInnerTexts().then((x) => x.map((s2) => s2.replace(/\s+/g, ' ').trim())), ['Mở đầu Trang 1', 'Hồi thứ hai tờ 2a']);
+    t.is(await entries.nth(1).getAttribute('aria-label'), 'Hồi thứ hai, từ trang tờ 2a');
+    await page.screenshot({ path: join(OUT, 'contents.png') });
+    await entries.nth(1).click();
+    await waitPage(page, 3);
+    if (!(await entries.first().isVisible())) await page.click('[data-action="info"]');
+    await entries.first().click();
+    await waitPage(page, 1);
+    t.deepEqual(unexpected(), []);
+  } finally {
+    await context.close();
+  }
+});

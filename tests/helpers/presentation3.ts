@@ -205,6 +205,29 @@ class Checker {
     const items = this.list(`${path}.items`, m.items);
     if (items.length === 0) this.fail(`${path}.items`, 'a Manifest must have at least one Canvas');
     items.forEach((c, i) => this.canvas(`${path}.items[${i}]`, c));
+    if (m.structures !== undefined) {
+      const canvasIds = new Set(items.map((c) => (isObject(c) ? c.id : undefined)));
+      this.list(`${path}.structures`, m.structures).forEach((r, i) => this.range(`${path}.structures[${i}]`, r, canvasIds));
+    }
+  }
+
+  /**
+   * A Range (§3.4, §5.6): id, type, a label to show in a table of contents, and items that
+   * reference the manifest's own Canvases (or nest Ranges); an empty Range navigates nowhere.
+   */
+  range(path: string, r: unknown, canvasIds: ReadonlySet<unknown>): void {
+    if (!this.resource(path, r, ['Range'])) return;
+    if (r.label === undefined) this.fail(path, 'a Range in structures should have a label to show');
+    this.common(path, r);
+    const items = this.list(`${path}.items`, r.items);
+    if (items.length === 0) this.fail(`${path}.items`, 'a Range must have at least one item');
+    items.forEach((item, i) => {
+      const p = `${path}.items[${i}]`;
+      if (isObject(item) && item.type === 'Range') return this.range(p, item, canvasIds);
+      if (!this.resource(p, item, ['Canvas', 'SpecificResource'])) return;
+      if (item.type === 'Canvas' && !canvasIds.has(item.id)) this.fail(`${p}.id`, `references ${String(item.id)}, which is not a Canvas of this Manifest`);
+      if (item.type === 'Canvas' && item.items !== undefined) this.fail(p, 'a Canvas in a Range is a reference: no items');
+    });
   }
 
   canvas(path: string, c: unknown): void {

@@ -527,3 +527,41 @@ test('validatePresentation3 catches broken documents', (t) => {
   expectError(broken((m) => { m.metadata = [{ label: 'Nhan đề', value: { vi: ['x'] } }]; }), /metadata\[0\]\.label: must be a language map/);
   expectError(validatePresentation3({ '@context': 'http://iiif.io/api/presentation/3/context.json', id: `${BASE}/c`, type: 'Collection', label: { vi: ['c'] }, items: [{ id: `${BASE}/m`, type: 'Manifest' }] }), /referenced Manifest must have a label/);
 });
+
+test('page labels name the canvases; the table of contents becomes structures of Ranges over the canvases', (t) => {
+  const state = objectState(hanNom, [stored('p1', 0, 2000, 3000), stored('p2', 1, 2000, 3000), stored('p3', 2, 2000, 3000)], {
+    pageLabels: { p1: 'tờ 1a', p3: '第三' },
+    structure: [{ label: 'Bìa', fileId: 'p1' }, { label: 'Hồi thứ nhất', fileId: 'p2' }],
+  });
+  const m = buildManifest({ base: BASE, objectId: 'hn-0001', state, institution: INSTITUTION });
+  t.deepEqual(validatePresentation3(m), []);
+  t.deepEqual(canvases(m).map((c) => c.label), [{ vi: ['tờ 1a'] }, { vi: ['Trang 2'], en: ['Page 2'] }, { none: ['第三'] }]);
+  const canvas = (id: string) => ({ id: `${BASE}/iiif/manifest/hn-0001/canvas/${id}`, type: 'Canvas' });
+  t.deepEqual(m.structures, [
+    { id: `${BASE}/iiif/manifest/hn-0001/range/1`, type: 'Range', label: { vi: ['Bìa'] }, items: [canvas('p1')] },
+    { id: `${BASE}/iiif/manifest/hn-0001/range/2`, type: 'Range', label: { vi: ['Hồi thứ nhất'] }, items: [canvas('p2'), canvas('p3')] },
+  ]);
+  t.is(Object.keys(m).at(-1), 'structures');
+  // Without a table of contents there is no structures key at all.
+  t.false('structures' in buildManifest({ base: BASE, objectId: 'hn-0001', state: objectState(hanNom, [stored('p1', 0, 10, 10)]), institution: INSTITUTION }));
+  // The validator refuses a Range that points outside the manifest, or an empty one.
+  const broken = { ...m, structures: [{ id: `${BASE}/r`, type: 'Range', label: { vi: ['x'] }, items: [{ id: `${BASE}/elsewhere`, type: 'Canvas' }] }, { id: `${BASE}/r2`, type: 'Range', label: { vi: ['y'] }, items: [] }] };
+  const errors = validatePresentation3(broken);
+  t.true(errors.some((e) => /not a Canvas of this Manifest/.test(e)), JSON.stringify(errors));
+  t.true(errors.some((e) => /at least one item/.test(e)), JSON.stringify(errors));
+});
+
+test('projection: PageLabelsSet and StructureSet rebuild the stored manifest', (t) => {
+  const h = harness();
+  book(h, 'hn-lbl', [[100, 150], [100, 150]]);
+  const before = served(h.db, 'hn-lbl');
+  t.false('structures' in before);
+  h.apply(
+    h.log.event('object-hn-lbl', 'PageLabelsSet', { objectId: 'hn-lbl', labels: [{ fileId: 'hn-lbl-p1', label: 'tờ 1a' }, { fileId: 'hn-lbl-p2', label: 'tờ 1b' }], pattern: 'tờ {f}' }),
+    h.log.event('object-hn-lbl', 'StructureSet', { objectId: 'hn-lbl', ranges: [{ label: 'Quyển thượng', fileId: 'hn-lbl-p2' }] }),
+  );
+  const after = served(h.db, 'hn-lbl');
+  t.deepEqual(validatePresentation3(after), []);
+  t.deepEqual(canvases(after).map((c) => c.label), [{ vi: ['tờ 1a'] }, { vi: ['tờ 1b'] }]);
+  t.deepEqual((after.structures as Json[]).map((r) => (r.items as Json[]).map((c) => c.id)), [[`${BASE}/iiif/manifest/hn-lbl/canvas/hn-lbl-p2`]]);
+});

@@ -178,3 +178,31 @@ test('reads a manifest built by the server (src/iiif/manifest.ts)', async (t) =>
   t.is(m.searchService, undefined);
   t.is(imageRendering(m.canvases[2]!)?.id, 'https://thukho.example.vn/iiif/3/f3/full/max/0/default.jpg');
 });
+
+test('structures: top-level Ranges become the contents, each at its first canvas (nested Ranges and SpecificResources followed)', (t) => {
+  const canvas = (n: number) => ({
+    id: `https://x.example/c${n}`,
+    type: 'Canvas',
+    width: 10,
+    height: 10,
+    items: [{ id: `https://x.example/c${n}/p`, type: 'AnnotationPage', items: [{ id: `https://x.example/c${n}/a`, type: 'Annotation', motivation: 'painting', target: `https://x.example/c${n}`, body: { id: `https://x.example/i${n}/full/max/0/default.jpg`, type: 'Image', service: [{ id: `https://x.example/i${n}`, type: 'ImageService3', profile: 'level2' }] } }] }],
+  });
+  const result = parseManifest({
+    '@context': 'http://iiif.io/api/presentation/3/context.json',
+    id: 'https://x.example/m',
+    type: 'Manifest',
+    label: { vi: ['Sách'] },
+    items: [canvas(1), canvas(2), canvas(3)],
+    structures: [
+      { id: 'https://x.example/r1', type: 'Range', label: { vi: ['Bìa'] }, items: [{ id: 'https://x.example/c1', type: 'Canvas' }] },
+      { id: 'https://x.example/r2', type: 'Range', label: { vi: ['Hồi 1'] }, items: [{ id: 'https://x.example/r2a', type: 'Range', items: [{ type: 'SpecificResource', source: 'https://x.example/c3#xywh=0,0,5,5' }] }] },
+      { id: 'https://x.example/r3', type: 'Range', label: { vi: ['Ngoài'] }, items: [{ id: 'https://elsewhere.example/c9', type: 'Canvas' }] },
+      'rác',
+    ],
+  });
+  if (!result.ok) return t.fail(JSON.stringify(result.error));
+  t.deepEqual(result.manifest.contents, [
+    { label: { vi: ['Bìa'] }, canvas: 0 },
+    { label: { vi: ['Hồi 1'] }, canvas: 2 },
+  ]);
+});

@@ -236,7 +236,7 @@ class ReadingRoom {
       this.ui.pageLoading.hidden = true;
     });
 
-    renderInfo(ui.panelBodies.info, manifest, lang, new URL(this.manifestUrl || manifest.id, location.href).toString());
+    renderInfo(ui.panelBodies.info, manifest, lang, new URL(this.manifestUrl || manifest.id, location.href).toString(), (i) => this.goTo(i));
     buildFilters(ui.panelBodies.filters, lang, (f) => this.osd.setFilter(filterCss(f)));
     this.share = buildShare(ui.panelBodies.share, lang);
     if (manifest.searchService) {

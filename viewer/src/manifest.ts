@@ -69,6 +69,14 @@ export interface ViewerManifest {
   /** Id of a SearchService2, when the manifest offers search inside. */
   searchService?: string;
   canvases: ViewerCanvas[];
+  /** The table of contents (top-level Ranges of `structures`), each with the index of its first canvas. */
+  contents: ContentsEntry[];
+}
+
+export interface ContentsEntry {
+  label: LanguageMap;
+  /** 0-based index of the entry's first canvas. */
+  canvas: number;
 }
 
 export type ViewerErrorCode =
@@ -301,6 +309,7 @@ export function parseManifest(json: unknown): ManifestResult {
     viewingDirection: DIRECTIONS.includes(direction as ViewingDirection) ? (direction as ViewingDirection) : 'left-to-right',
     behavior: asArray(json.behavior).filter((b): b is string => typeof b === 'string'),
     canvases,
+    contents: parseContents(json.structures, canvases),
   };
   const summary = languageMap(json.summary);
   if (!isEmptyMap(summary)) manifest.summary = summary;
@@ -311,6 +320,37 @@ export function parseManifest(json: unknown): ManifestResult {
   const search = searchServiceOf(json.service);
   if (search) manifest.searchService = search;
   return { ok: true, manifest };
+}
+
+/** The first canvas a Range reaches (depth first through nested Ranges), by index, or -1. */
+function firstCanvasOfRange(range: Record<string, unknown>, canvases: readonly ViewerCanvas[], depth = 0): number {
+  if (depth > 10) return -1;
+  for (const item of asArray(range.items)) {
+    if (!isObject(item)) continue;
+    if (typeOf(item) === 'Range') {
+      const found = firstCanvasOfRange(item, canvases, depth + 1);
+      if (found >= 0) return found;
+      continue;
+    }
+    // A Canvas reference, or a SpecificResource whose source is one.
+    const source = isObject(item.source) ? idOf(item.source) : str(item.source);
+    const id = (typeOf(item) === 'SpecificResource' ? source : idOf(item)) ?? '';
+    const bare = id.split('#')[0] ?? id;
+    const index = canvases.findIndex((c) => c.id === bare);
+    if (index >= 0) return index;
+  }
+  return -1;
+}
+
+/** Top-level Ranges of `structures` that lead to a canvas of this manifest; others are left out. */
+export function parseContents(structures: unknown, canvases: readonly ViewerCanvas[]): ContentsEntry[] {
+  const out: ContentsEntry[] = [];
+  for (const range of asArray(structures)) {
+    if (!isObject(range) || typeOf(range) !== 'Range') continue;
+    const canvas = firstCanvasOfRange(range, canvases);
+    if (canvas >= 0) out.push({ label: languageMap(range.label), canvas });
+  }
+  return out;
 }
 
 /** Index of the canvas with this id (fragment ignored), or -1. */

@@ -19,8 +19,32 @@ function link(href: string, text: string): HTMLAnchorElement {
   return h('a', { href, rel: 'noopener' }, text);
 }
 
-export function renderInfo(body: HTMLElement, manifest: ViewerManifest, lang: Lang, manifestUrl: string): void {
+/**
+ * The table of contents: one button per entry, which opens the entry's first page. Placed
+ * first in the record panel, where a reader looks for what the book holds.
+ */
+function contentsList(manifest: ViewerManifest, lang: Lang, goTo: (index: number) => void): HTMLElement | undefined {
+  if (manifest.contents.length === 0) return undefined;
+  const list = h('ol', { class: 'tv-contents-list' });
+  for (const entry of manifest.contents) {
+    const label = pickText(entry.label, lang) || t(lang, 'untitled');
+    const pageLabel = pickText(manifest.canvases[entry.canvas]?.label ?? {}, lang) || String(entry.canvas + 1);
+    const button = h(
+      'button',
+      { type: 'button', class: 'tv-contents-entry', 'data-canvas': String(entry.canvas + 1), 'aria-label': t(lang, 'contentsEntry').replace('{label}', label).replace('{page}', pageLabel) },
+      h('span', { class: 'tv-contents-label' }, label),
+      h('span', { class: 'tv-contents-page' }, pageLabel),
+    );
+    button.addEventListener('click', () => goTo(entry.canvas));
+    list.append(h('li', {}, button));
+  }
+  return h('nav', { class: 'tv-contents', 'data-role': 'contents', 'aria-label': t(lang, 'contents') }, h('h3', { class: 'tv-meta-title' }, t(lang, 'contents')), list);
+}
+
+export function renderInfo(body: HTMLElement, manifest: ViewerManifest, lang: Lang, manifestUrl: string, goTo: (index: number) => void = () => {}): void {
   const box = h('div', { class: 'tv-meta', 'data-role': 'metadata' });
+  const contents = contentsList(manifest, lang, goTo);
+  if (contents) box.append(contents);
   box.append(h('h3', { class: 'tv-meta-title' }, pickText(manifest.label, lang) || t(lang, 'untitled')));
   if (manifest.summary) box.append(h('div', { class: 'tv-meta-summary' }, values(manifest.summary, lang)));
   if (manifest.metadata.length) {

@@ -8,6 +8,10 @@ import { ingestFile } from '../../application/ingest.ts';
 import { FileRole } from '../../domain/events.ts';
 import { findObject } from '../../projections/object-read-model.ts';
 import { parseDigestHeader } from '../../storage/digest.ts';
+import { ACCEPTED_FORMATS, acceptedExtension } from '../../storage/format.ts';
+import type { Bilingual } from '../../domain/errors.ts';
+import { readJson } from '../body.ts';
+import { prefersEnglish } from '../problem.ts';
 import type { AccessSubject } from '../../domain/access-decision.ts';
 import { objectAccess } from '../access.ts';
 import { authOf, requireStaff, requireWriter } from '../auth.ts';
@@ -29,6 +33,30 @@ const UploadOptions = z.object({
   sequence: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 
+export const UploadCheckBody = z
+  .object({
+    files: z
+      .array(z.object({ name: z.string().min(1).max(1024), size: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-fA-F]{64}$/) }).strict())
+      .min(1)
+      .max(10_000),
+  })
+  .strict();
+
+function unsupported(name: string): Bilingual {
+  return {
+    vi: `Tệp "${name}" không thuộc định dạng được nhận (${ACCEPTED_FORMATS}); hãy chuyển đổi trước khi tải lên.`,
+    en: `File "${name}" is not in an accepted format (${ACCEPTED_FORMATS}); convert it before uploading.`,
+  };
+}
+
+function tooLarge(name: string, size: number, max: number): Bilingual {
+  const mb = (n: number) => (n / 1_048_576).toFixed(1);
+  return {
+    vi: `Tệp "${name}" (${mb(size)} MB) vượt quá dung lượng tối đa ${mb(max)} MB cho mỗi tệp.`,
+    en: `File "${name}" (${mb(size)} MB) is larger than the ${mb(max)} MB allowed per file.`,
+  };
+}
+
 function hexToBase64(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64');
 }
@@ -38,11 +66,54 @@ export function fileRoutes(services: AppServices): Router {
   const { ingest, readDb, objects } = services;
   const recorder = accessRecorder(services.access, readDb);
 
+  /**
+   * Before sending bytes: which files the server would take. Refused by extension or size,
+   * and already stored (by SHA-256) — a re-send after a dropped connection skips those.
+   */
+  router.post('/api/objects/:id/files/check', async (ctx: Context) => {
+    requireWriter(ctx);
+    const objectId = ctx.params.id as string;
+    const { files } = UploadCheckBody.parse(await readJson(ctx, services.config.maxJsonBytes));
+    const notFound = () => new Problem(404, 'not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId });
+    const { object } = objectAccess(ctx, findObject(readDb, objectId, authOf(ctx).viewer, 'record'), notFound);
+    const stored = new Map(object.files.map((f) => [f.digests.sha256, f.fileId]));
+    const english = prefersEnglish(ctx);
+    ctx.body = {
+      files: files.map((f) => {
+        const existing = stored.get(f.sha256.toLowerCase());
+        const refusal = !acceptedExtension(f.name)
+          ? { code: 'unsupported-format', messages: unsupported(f.name) }
+          : f.size > ingest.maxFileBytes
+            ? { code: 'file-too-large', messages: tooLarge(f.name, f.size, ingest.maxFileBytes) }
+            : f.size === 0
+              ? { code: 'empty-file', messages: { vi: `Tệp "${f.name}" rỗng.`, en: `File "${f.name}" is empty.` } }
+              : undefined;
+        return {
+          name: f.name,
+          accepted: refusal === undefined,
+          ...(refusal ? { reason: english ? refusal.messages.en : refusal.messages.vi, code: refusal.code, messages: refusal.messages } : {}),
+          duplicate: existing !== undefined,
+          ...(existing ? { fileId: existing } : {}),
+        };
+      }),
+    };
+  });
+
   router.post('/api/objects/:id/files', async (ctx: Context) => {
     // Whatever happens, do not keep reading a body we will not use.
     ctx.set('Connection', 'close');
     const actor = requireWriter(ctx);
     const objectId = ctx.params.id as string;
+    // Refused from the headers alone, before a byte of the body is read: a declared length
+    // over the limit (multipart adds its boundaries, a few hundred bytes), and a raw upload
+    // whose name is not of an accepted format.
+    const declared = Number(ctx.get('content-length') || Number.NaN);
+    if (Number.isFinite(declared) && declared > ingest.maxFileBytes + (ctx.is('multipart/form-data') ? 64 * 1024 : 0)) {
+      throw new Problem(413, 'file-too-large', tooLarge(String(ctx.query.name ?? 'file'), declared, ingest.maxFileBytes), { maxBytes: ingest.maxFileBytes });
+    }
+    if (!ctx.is('multipart/form-data') && typeof ctx.query.name === 'string' && ctx.query.name && !acceptedExtension(ctx.query.name)) {
+      throw new Problem(415, 'unsupported-format', unsupported(ctx.query.name), { accepted: ACCEPTED_FORMATS });
+    }
     let source: NodeJS.ReadableStream;
     let options: z.infer<typeof UploadOptions>;
     let expectedDigests: ReturnType<typeof parseDigestHeader> = [];
