@@ -274,7 +274,6 @@ program
     const reconciled = await reconcileIngests(ingest, logger);
     if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
     try {
-      // LEAD: pass `applyPageLabels` here once the page-labels command is merged (see BulkIngestOptions).
       const summary = await bulkIngest(ingest, { dir, collectionId: opts.collection, dryRun: opts.dryRun === true, actor: CLI_ACTOR });
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
       process.exitCode = hasProblems(summary) ? 1 : 0;

@@ -29,17 +29,7 @@ export interface BulkIngestOptions {
   collectionId: string;
   dryRun: boolean;
   actor: { id: string; role: string };
-  /**
-   * Sets a work's page labels from the sheet's `Mẫu nhãn trang`/`pageLabelPattern` column.
-   * LEAD: wire this to the page-labels command (PUT /api/objects/:id/page-labels `{ pattern }`,
-   * event PageLabelsSet) when it is merged. It must write nothing and answer 'unchanged' when
-   * the work's labels already are the pattern's (a re-run of an unchanged sheet adds no event).
-   * Without it, a pattern is reported as not applied.
-   */
-  applyPageLabels?: (objectId: string, pattern: string) => Promise<PageLabelsOutcome>;
 }
-
-export type PageLabelsOutcome = 'changed' | 'unchanged';
 
 export interface Rejection {
   folder: string;
@@ -269,8 +259,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
           else {
             try {
               // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
-              // LEAD: once EditMetadata carries a reason (contract item 1), pass `thukho ingest: ${o.source}`.
-              const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes }, context, expected);
+              const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, expected);
               expected = result.revision;
               for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
             } catch (err) {
@@ -355,17 +344,12 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
     }
     await commit();
     if (pageLabelPattern !== undefined && !options.dryRun) {
-      if (!options.applyPageLabels) {
-        report.notApplied.push({
-          field: 'pageLabelPattern',
-          reason: 'bản này chưa đặt được nhãn trang khi nhập hàng loạt / this build cannot set page labels in a bulk ingest yet',
-        });
-      } else {
-        try {
-          if ((await options.applyPageLabels(o.objectId, pageLabelPattern)) === 'changed') report.changed.push('pageLabels');
-        } catch (err) {
-          report.notApplied.push({ field: 'pageLabelPattern', reason: reasonOf(err) });
-        }
+      try {
+        // Labels equal to the pattern's already make no event: a re-run changes nothing.
+        const result = await executeObjectCommand(services.store, { type: 'SetPageLabels', objectId: o.objectId, pattern: pageLabelPattern }, context);
+        if (result.events.length > 0) report.changed.push('pageLabels');
+      } catch (err) {
+        report.notApplied.push({ field: 'pageLabelPattern', reason: reasonOf(err) });
       }
     }
     report.outcome = created ? 'created' : report.changed.length || report.files.ingested ? 'changed' : 'unchanged';

@@ -255,7 +255,7 @@ test.serial('bulk ingest with every form field: Vietnamese reading direction rea
   }
 });
 
-test.serial('the page-label pattern column reaches the page-labels hook, or is reported as not applied', async (t) => {
+test.serial('the page-label pattern column labels every page by folio; a re-run adds nothing; a new pattern relabels; no pages is reported', async (t) => {
   t.timeout(120_000);
   const work = mkdtempSync(join(tmpdir(), 'thukho-bulk-labels-'));
   const dataDir = join(work, 'repo');
@@ -270,41 +270,37 @@ test.serial('the page-label pattern column reaches the page-labels hook, or is r
     await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'kho', title: 'Kho' }, { actor });
     const ingest = await openIngest(config, store);
     try {
-      // Without the page-labels command wired in, the pattern is said to be not applied.
-      const without = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
-      const w = without.works[0];
-      t.is(w?.outcome, 'created');
-      t.is(w?.notApplied[0]?.field, 'pageLabelPattern');
-      t.regex(w?.notApplied[0]?.reason ?? '', /page labels/);
+      const labelEvents = async () => {
+        const out: unknown[] = [];
+        for await (const e of store.readStream(objectStream('hoa-tien'))) if (e.type === 'PageLabelsSet') out.push(e.data);
+        return out;
+      };
+      const first = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
+      t.like(first.works[0], { objectId: 'hoa-tien', outcome: 'created', notApplied: [] });
+      const labelled = await loadObject(store, 'hoa-tien');
+      t.deepEqual(Object.values(labelled.state.status === 'absent' ? {} : labelled.state.pageLabels ?? {}), ['tờ 1a', 'tờ 1b', 'tờ 2a']);
+      t.is((await labelEvents()).length, 1);
 
-      // With it (as the lead wires the page-labels command), the parsed pattern reaches it once per work.
-      const calls: Array<[string, string]> = [];
-      const withHook = await bulkIngest(ingest, {
-        dir: batch,
-        collectionId: 'kho',
-        dryRun: false,
-        actor,
-        applyPageLabels: async (objectId, pattern) => {
-          calls.push([objectId, pattern]);
-          return calls.length === 1 ? 'changed' : 'unchanged';
-        },
-      });
-      t.deepEqual(calls, [['hoa-tien', 'tờ {f}']]);
-      t.like(withHook.works[0], { outcome: 'changed', changed: ['pageLabels'], notApplied: [] });
-      const again = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor, applyPageLabels: async () => 'unchanged' });
+      // The same sheet again: the labels already are the pattern's, so nothing is written.
+      const again = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
       t.like(again.works[0], { outcome: 'unchanged', changed: [] });
+      t.is((await labelEvents()).length, 1);
 
-      // A hook that refuses: the reason is reported against the column.
-      const failing = await bulkIngest(ingest, {
-        dir: batch,
-        collectionId: 'kho',
-        dryRun: false,
-        actor,
-        applyPageLabels: async () => {
-          throw new Error('no pages to label');
-        },
-      });
-      t.deepEqual(failing.works[0]?.notApplied, [{ field: 'pageLabelPattern', reason: 'no pages to label' }]);
+      // A corrected pattern relabels every page, as an edit of the work.
+      writeFileSync(join(batch, 'metadata.csv'), 'Thư mục,Nhan đề,Mẫu nhãn trang\nHoa tiên,Hoa tiên truyện,trang {n}\n');
+      const relabelled = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
+      t.like(relabelled.works[0], { outcome: 'changed', changed: ['pageLabels'] });
+      const now = await loadObject(store, 'hoa-tien');
+      t.deepEqual(Object.values(now.state.status === 'absent' ? {} : now.state.pageLabels ?? {}), ['trang 1', 'trang 2', 'trang 3']);
+
+      // A work with no page to label: the pattern is reported as not applied, with the reason.
+      mkdirSync(join(batch, 'Trống'));
+      writeFileSync(join(batch, 'Trống', 'ghi-chu.txt'), 'chỉ có ghi chú\n');
+      writeFileSync(join(batch, 'metadata.csv'), 'Thư mục,Nhan đề,Mẫu nhãn trang\nHoa tiên,Hoa tiên truyện,trang {n}\nTrống,Tập trống,tờ {f}\n');
+      const empty = await bulkIngest(ingest, { dir: batch, collectionId: 'kho', dryRun: false, actor });
+      const blank = empty.works.find((w) => w.folder === 'Trống');
+      t.is(blank?.notApplied[0]?.field, 'pageLabelPattern', JSON.stringify(empty.works));
+      t.regex(blank?.notApplied[0]?.reason ?? '', /no pages/);
     } finally {
       await closeIngest(ingest);
       await store.close();
