@@ -139,7 +139,7 @@ function badge(kind: string, text: string): SafeHtml {
 
 function listPage(lang: Lang, f: StaffListFilters, collections: readonly CollectionView[], result: { items: ListItem[]; total: number; next: number | null }, writer: boolean): SafeHtml {
   const T = OBJECTS_TEXT;
-  const keep = { q: f.q, collectionId: f.collectionId, status: f.status, accessLevel: f.accessLevel, hasOcr: f.hasOcr, fixity: f.fixity };
+  const keep = { q: f.q, collectionId: f.collectionId, status: f.status, accessLevel: f.accessLevel, hasOcr: f.hasOcr, fixity: f.fixity, limit: typeof f.limit === 'number' ? f.limit : undefined };
   const anyOpt = { value: '', label: T.any };
   const collectionName = new Map(collections.map((c) => [c.id, c.title]));
   return html`<div class="staff-heading"><h1>${tr(lang, T.listTitle)}</h1>
