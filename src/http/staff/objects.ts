@@ -107,9 +107,9 @@ type ListItem = ObjectView & { pageCount?: number; hasOcr?: boolean; fixity?: st
  * fixity) ride along under the API's names: the one list function both the API and this
  * screen call applies them.
  */
-type StaffListQuery = ListQuery & { q?: string; status?: 'active' | 'withdrawn' | 'all'; accessLevel?: string; hasOcr?: boolean; fixity?: string };
+type StaffListQuery = ListQuery & { q?: string; status?: 'active' | 'withdrawn' | 'all'; accessLevel?: string; hasOcr?: boolean; fixity?: string; fixityAt?: { nowMs: number; cycleMs: number } };
 
-export function staffListing(site: StaffSite, readDb: Parameters<typeof listObjects>[0], f: StaffListFilters, limit: number) {
+export function staffListing(site: StaffSite, readDb: Parameters<typeof listObjects>[0], f: StaffListFilters, limit: number, fixityCycleDays: number) {
   const status = f.status || 'active';
   const query: StaffListQuery = {
     viewer: site.viewer,
@@ -121,7 +121,8 @@ export function staffListing(site: StaffSite, readDb: Parameters<typeof listObje
     ...(f.q ? { q: f.q } : {}),
     ...(f.accessLevel ? { accessLevel: f.accessLevel } : {}),
     ...(f.hasOcr ? { hasOcr: f.hasOcr === 'true' } : {}),
-    ...(f.fixity ? { fixity: f.fixity } : {}),
+    // The fixity state is judged by the clock and the configured cycle, as the API judges it.
+    ...(f.fixity ? { fixity: f.fixity, fixityAt: { nowMs: Date.now(), cycleMs: fixityCycleDays * 86_400_000 } } : {}),
   };
   return listObjects(readDb, query) as { items: ListItem[]; total: number; next: number | null };
 }
@@ -266,7 +267,7 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const f = parsed.data;
     const limit = typeof f.limit === 'number' ? f.limit : 50;
     const collections = listCollections(readDb);
-    const result = staffListing(site, readDb, f, limit);
+    const result = staffListing(site, readDb, f, limit, staff.services.config.fixity.cycleDays);
     const { lang } = site.page;
     return site.render({ title: tr(lang, OBJECTS_TEXT.listTitle), section: 'objects', main: listPage(lang, f, collections, result, canWrite(site.viewer)) });
   }));
