@@ -6,6 +6,7 @@ import type { AppServices } from '../services.ts';
 import { queryString } from '../site/html.ts';
 import { PageError, type Site, type SiteKit } from '../site/site-route.ts';
 import { STAFF_TEXT, type StaffShell, staffPage, type StaffUser } from './layout.ts';
+import { registerObjectScreens } from './objects.ts';
 
 /**
  * The staff workspace under /staff: server-rendered pages for signed-in staff. Someone not
@@ -75,6 +76,7 @@ export function staffRoutes(services: AppServices, kit: SiteKit): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect('/staff/objects');
   });
+  registerObjectScreens(router, staff);
 
   return router;
 }

@@ -6,7 +6,10 @@ import './staff.css';
  */
 type PageModule = { start: () => void | Promise<void> };
 
-const PAGES: Record<string, () => Promise<PageModule>> = {};
+const PAGES: Record<string, () => Promise<PageModule>> = {
+  'object-new': () => import('./objects-new.ts'),
+  object: () => import('./objects.ts'),
+};
 
 const name = document.body.dataset.staffPage ?? '';
 const load = PAGES[name];
