@@ -13,13 +13,10 @@ import { PAGE_LABEL_MAX_CHARS, STRUCTURE_MAX_RANGES } from '../../domain/page-st
 import { MAX_PAGES } from '../../domain/page-image.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { WrongExpectedVersionError } from '../../eventstore/port.ts';
-import { QUEUES } from '../../queue/queues.ts';
 import {
   FIXITY_STATES,
-  fileStatuses,
   findCollection,
   findObject,
-  fixityStates,
   listObjects,
   type ObjectView,
 } from '../../projections/object-read-model.ts';
@@ -28,6 +25,7 @@ import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem, toProblem } from '../problem.ts';
+import { fixityClock, staffObjectView, withFixity } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 
 export const CreateObjectBody = z
@@ -112,14 +110,7 @@ export function objectRoutes(services: AppServices): Router {
     return undefined;
   };
 
-  /** The view with what only staff see: each file's ingest status and the work's fixity. */
-  const staffView = (ctx: Context, view: ObjectView) => {
-    if (!isStaff(authOf(ctx).viewer)) return view;
-    const statuses = fileStatuses(readDb, view, { ocr: config.ocr.enabled, replicas: config.replicas.length, ocrQueue: QUEUES.ocr });
-    const fixity = fixityStates(readDb, [view.id], fixityClock()).get(view.id);
-    return { ...view, files: view.files.map((f) => ({ ...f, status: statuses.get(f.fileId) })), fixity };
-  };
-  const fixityClock = () => ({ nowMs: Date.now(), cycleMs: config.fixity.cycleDays * 86_400_000 });
+  const staffView = (ctx: Context, view: ObjectView) => staffObjectView(services, authOf(ctx).viewer, view);
 
   /**
    * Runs a command pinned to the If-Match revision. A stale one is RFC 9110's failed
@@ -189,8 +180,7 @@ export function objectRoutes(services: AppServices): Router {
     const q = ListQuery.parse(ctx.query);
     const { viewer } = authOf(ctx);
     if (q.fixity) requireStaff(ctx);
-    const staff = isStaff(viewer);
-    const clock = fixityClock();
+    const clock = fixityClock(services);
     const page = listObjects(readDb, {
       viewer,
       limit: q.limit,
@@ -203,12 +193,11 @@ export function objectRoutes(services: AppServices): Router {
       ...(q.q ? { q: q.q } : {}),
       ...(q.fixity ? { fixity: q.fixity, fixityAt: clock } : {}),
     });
-    const fixity = staff ? fixityStates(readDb, page.items.map((o) => o.id), clock) : undefined;
     const { limit: _limit, cursor: _cursor, ...filters } = q;
     const params = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     ctx.set('Cache-Control', listCacheControl(viewer));
     ctx.body = {
-      items: page.items.map((o) => (fixity ? { ...o, fixity: fixity.get(o.id) } : o)),
+      items: withFixity(services, viewer, page.items, clock),
       total: page.total,
       next: page.next === null ? null : `/api/objects?${new URLSearchParams({ ...params, limit: String(q.limit), cursor: String(page.next) })}`,
     };

@@ -2,7 +2,9 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { canWrite } from '../../domain/access-policy.ts';
 import { ACCESS_LEVELS, Id } from '../../domain/metadata.ts';
-import { type CollectionView, findObject, listCollections, type ListQuery, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
+import { type CollectionView, findObject, listCollections, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
+import { fixityClock, staffObjectView, withFixity } from '../object-views.ts';
+import type { AppServices } from '../services.ts';
 import { pageImages } from '../../iiif/manifest.ts';
 import { type SafeHtml, html, queryString } from '../site/html.ts';
 import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
@@ -99,19 +101,14 @@ export const StaffListFilters = z.object({
 });
 export type StaffListFilters = z.infer<typeof StaffListFilters>;
 
-/** What a list item may carry beyond ObjectView (the API adds these; absent on older read models). */
+/** What a list item carries beyond ObjectView (the read model's page count and OCR flag, and the fixity state). */
 type ListItem = ObjectView & { pageCount?: number; hasOcr?: boolean; fixity?: string };
 
-/**
- * The filters the read model knows beyond `ListQuery` (text, status, access level, OCR,
- * fixity) ride along under the API's names: the one list function both the API and this
- * screen call applies them.
- */
-type StaffListQuery = ListQuery & { q?: string; status?: 'active' | 'withdrawn' | 'all'; accessLevel?: string; hasOcr?: boolean; fixity?: string; fixityAt?: { nowMs: number; cycleMs: number } };
-
-export function staffListing(site: StaffSite, readDb: Parameters<typeof listObjects>[0], f: StaffListFilters, limit: number, fixityCycleDays: number) {
+/** The list the API's `GET /api/objects` gives for the same filters: the one list function, and the fixity state beside each item. */
+export function staffListing(site: StaffSite, services: AppServices, f: StaffListFilters, limit: number): { items: ListItem[]; total: number; next: number | null } {
   const status = f.status || 'active';
-  const query: StaffListQuery = {
+  const clock = fixityClock(services);
+  const page = listObjects(services.readDb, {
     viewer: site.viewer,
     limit,
     includeWithdrawn: status !== 'active',
@@ -121,10 +118,9 @@ export function staffListing(site: StaffSite, readDb: Parameters<typeof listObje
     ...(f.q ? { q: f.q } : {}),
     ...(f.accessLevel ? { accessLevel: f.accessLevel } : {}),
     ...(f.hasOcr ? { hasOcr: f.hasOcr === 'true' } : {}),
-    // The fixity state is judged by the clock and the configured cycle, as the API judges it.
-    ...(f.fixity ? { fixity: f.fixity, fixityAt: { nowMs: Date.now(), cycleMs: fixityCycleDays * 86_400_000 } } : {}),
-  };
-  return listObjects(readDb, query) as { items: ListItem[]; total: number; next: number | null };
+    ...(f.fixity ? { fixity: f.fixity, fixityAt: clock } : {}),
+  });
+  return { ...page, items: withFixity(services, site.viewer, page.items, clock) };
 }
 
 function selectFilter(lang: Lang, name: string, label: Bilingual, value: string, options: ReadonlyArray<{ value: string; label: Bilingual | string }>): SafeHtml {
@@ -267,7 +263,7 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const f = parsed.data;
     const limit = typeof f.limit === 'number' ? f.limit : 50;
     const collections = listCollections(readDb);
-    const result = staffListing(site, readDb, f, limit, staff.services.config.fixity.cycleDays);
+    const result = staffListing(site, staff.services, f, limit);
     const { lang } = site.page;
     return site.render({ title: tr(lang, OBJECTS_TEXT.listTitle), section: 'objects', main: listPage(lang, f, collections, result, canWrite(site.viewer)) });
   }));
@@ -290,7 +286,8 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const { lang } = site.page;
     const writer = canWrite(site.viewer);
     const data: ObjectPageData = {
-      object: found.object,
+      // As GET /api/objects/:id answers staff: with each file's ingest status from the first paint.
+      object: staffObjectView(staff.services, site.viewer, found.object),
       canWrite: writer && found.object.status === 'active',
       labels: fieldLabels(lang),
       accessNames: Object.fromEntries(ACCESS_LEVELS.map((l) => [l, tr(lang, ACCESS_LEVEL_NAMES[l])])),

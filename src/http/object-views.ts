@@ -1,0 +1,29 @@
+import { isStaff, type Viewer } from '../domain/access-policy.ts';
+import { fileStatuses, fixityStates, type ObjectView } from '../projections/object-read-model.ts';
+import { QUEUES } from '../queue/queues.ts';
+import type { AppServices } from './services.ts';
+
+/**
+ * What staff see of a work beyond its record: each file's ingest status and the work's
+ * fixity in one word. One place, so that the API and the staff screens never disagree.
+ */
+
+/** The clock and cycle a fixity state is judged by (overdue = not verified within a cycle). */
+export function fixityClock(services: Pick<AppServices, 'config'>): { nowMs: number; cycleMs: number } {
+  return { nowMs: Date.now(), cycleMs: services.config.fixity.cycleDays * 86_400_000 };
+}
+
+export function staffObjectView(services: Pick<AppServices, 'config' | 'readDb'>, viewer: Viewer, view: ObjectView) {
+  if (!isStaff(viewer)) return view;
+  const { config, readDb } = services;
+  const statuses = fileStatuses(readDb, view, { ocr: config.ocr.enabled, replicas: config.replicas.length, ocrQueue: QUEUES.ocr });
+  const fixity = fixityStates(readDb, [view.id], fixityClock(services)).get(view.id);
+  return { ...view, files: view.files.map((f) => ({ ...f, status: statuses.get(f.fileId) })), fixity };
+}
+
+/** List items with their fixity state, for staff (others get the items as they are). */
+export function withFixity<T extends { id: string }>(services: Pick<AppServices, 'config' | 'readDb'>, viewer: Viewer, items: readonly T[], clock = fixityClock(services)): Array<T & { fixity?: string }> {
+  if (!isStaff(viewer)) return [...items];
+  const states = fixityStates(services.readDb, items.map((o) => o.id), clock);
+  return items.map((o) => ({ ...o, fixity: states.get(o.id) }));
+}
