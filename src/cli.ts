@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamExists } from './application/command-handler.ts';
-import { createUser, userStream } from './application/users.ts';
+import { randomBytes } from 'node:crypto';
+import { createUserWithPassword, issueToken, userStream } from './application/users.ts';
 import { closeIngest, openIngest } from './application/open-ingest.ts';
 import { reconcileIngests } from './application/reconcile.ts';
 import { BagRefusedError, importBag } from './application/bag-import.ts';
@@ -114,8 +115,14 @@ program
     const ingest = await openIngest(cfg, store);
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
     await closeIngest(ingest);
-    let token: string | undefined;
-    if (!(await streamExists(store, userStream('demo')))) token = (await createUser(store, 'demo', 'Cán bộ mẫu (demo staff)', 'curator', { actor: CLI_ACTOR })).token;
+    // One account to try everything with: the workspace signs in with the password, scripts use the token.
+    let demoAccount: { password: string; token: string } | undefined;
+    if (!(await streamExists(store, userStream('demo')))) {
+      const password = randomBytes(9).toString('base64url');
+      await createUserWithPassword(store, 'demo', 'Quản trị mẫu (demo admin)', 'admin', password, { actor: CLI_ACTOR });
+      const { token } = await issueToken(store, 'demo', 'default', undefined, { actor: CLI_ACTOR });
+      demoAccount = { password, token };
+    }
     await store.close();
     await serve(cfg, { workers: true }, async (url) => {
       const lines = [
@@ -125,9 +132,13 @@ program
         `  Bộ sưu tập mẫu / demo collection: "${DEMO_COLLECTION.title}" (${DEMO_OBJECTS.length} tài liệu / objects${seeded.created ? '' : ', đã có sẵn / already present'})`,
         `  API: ${url}/api/objects   ·   ${url}/health   ·   ${url}/api/openapi.json`,
         `  IIIF: ${url}/iiif/collection/top   ·   ${url}/iiif/manifest/${DEMO_OBJECTS[0]?.id ?? ''} (mở bằng Mirador, Universal Viewer… / open in any IIIF viewer)`,
-        token
-          ? `  Mã truy cập cán bộ / staff token (hiển thị một lần / shown once): ${token}`
-          : '  Mã truy cập cán bộ đã tạo trước đó; tạo mới: thukho users rotate demo / staff token made earlier; new one: thukho users rotate demo',
+        `  Khu làm việc của cán bộ / staff workspace: ${url}/staff`,
+        ...(demoAccount
+          ? [
+              `  Tài khoản / account: demo   ·   mật khẩu / password: ${demoAccount.password}   (hiển thị một lần / shown once)`,
+              `  Mã API / API token: ${demoAccount.token}`,
+            ]
+          : ['  Tài khoản demo đã tạo trước đó; đặt mật khẩu mới: thukho users password demo / the demo account exists; new password: thukho users password demo']),
         '  Dừng / stop: Ctrl-C',
         '',
       ];
