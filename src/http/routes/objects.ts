@@ -112,6 +112,13 @@ export function objectRoutes(services: AppServices): Router {
 
   const staffView = (ctx: Context, view: ObjectView) => staffObjectView(services, authOf(ctx).viewer, view);
 
+  /** A write's answer: the work as the next GET will show it, with its revision as the ETag. */
+  const answerWrite = async (ctx: Context, id: string, position: bigint | null) => {
+    const view = await viewAfterWrite(id, position, ctx);
+    setRevisionEtag(ctx, view.revision);
+    ctx.body = staffView(ctx, view);
+  };
+
   /**
    * Runs a command pinned to the If-Match revision. A stale one is RFC 9110's failed
    * precondition (412), carrying the record as it is now, so that a screen can show both
@@ -225,9 +232,7 @@ export function objectRoutes(services: AppServices): Router {
     const { accessLevel, reason, ...changes } = body;
     requireCollection(changes.collectionId);
     const result = await pinned(ctx, { type: 'EditMetadata', objectId: id, changes, ...(accessLevel ? { accessLevel } : {}), ...(reason ? { reason } : {}) }, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   // Access level with the reason for it (required: a change of who may see a work is accounted for).
@@ -237,9 +242,7 @@ export function objectRoutes(services: AppServices): Router {
     const expected = ifMatchRevision(ctx);
     const { accessLevel, reason } = AccessBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'ChangeAccessPolicy', objectId: id, accessLevel, reason }, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   // Page labels: listed pages one by one, or every page from a pattern ("tờ {f}" → tờ 1a, tờ 1b…).
@@ -253,9 +256,7 @@ export function objectRoutes(services: AppServices): Router {
         ? { type: 'SetPageLabels', objectId: id, pattern: body.pattern, ...(body.start !== undefined ? { start: body.start } : {}) }
         : { type: 'SetPageLabels', objectId: id, labels: body.labels.map((l) => ({ fileId: l.fileId, label: l.label, ...(l.page && l.page > 1 ? { page: l.page } : {}) })) };
     const result = await pinned(ctx, command, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   // The table of contents, whole: each entry from its page to the next entry's.
@@ -270,9 +271,7 @@ export function objectRoutes(services: AppServices): Router {
       ranges: ranges.map((r) => ({ label: r.label, fileId: r.fileId, ...(r.page && r.page > 1 ? { page: r.page } : {}) })),
     };
     const result = await pinned(ctx, command, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   // Who changed what, when and why: each decision with the fields it changed, before and after.
@@ -291,9 +290,7 @@ export function objectRoutes(services: AppServices): Router {
     const expected = ifMatchRevision(ctx);
     const { order } = ReorderBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'ReorderFiles', objectId: id, order }, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   router.post('/api/objects/:id/withdraw', async (ctx) => {
@@ -302,9 +299,7 @@ export function objectRoutes(services: AppServices): Router {
     const expected = ifMatchRevision(ctx);
     const { reason } = WithdrawBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'WithdrawObject', objectId: id, reason }, expected, actor);
-    const view = await viewAfterWrite(id, result.position, ctx);
-    setRevisionEtag(ctx, view.revision);
-    ctx.body = staffView(ctx, view);
+    await answerWrite(ctx, id, result.position);
   });
 
   // One of the work's two hash-chained streams: what people decided (default) or, with
