@@ -6,7 +6,11 @@ import './staff.css';
  */
 type PageModule = { start: () => void | Promise<void> };
 
-const PAGES: Record<string, () => Promise<PageModule>> = {};
+const PAGES: Record<string, () => Promise<PageModule>> = {
+  dashboard: () => import('./dashboard.ts'),
+  stats: () => import('./stats.ts'),
+  users: () => import('./users.ts'),
+};
 
 const name = document.body.dataset.staffPage ?? '';
 const load = PAGES[name];
