@@ -187,10 +187,12 @@ test.serial('preservation summary and a re-check: staff only; the damaged copy f
   t.is(again.status, 202);
   t.true(again.json.alreadyQueued, 'one waiting check per work');
 
-  const queue = new Queue(QUEUES.fixity, { connection: queueConnection(s.config.redisUrl ?? 'redis://127.0.0.1:6379'), prefix: s.config.queuePrefix });
+  const connection = queueConnection(s.config.redisUrl ?? 'redis://127.0.0.1:6379');
+  const queue = new Queue(QUEUES.fixity, { connection, prefix: s.config.queuePrefix });
   const job = await queue.getJob(fixityObjectJobId(objectId));
   t.like(job?.data, { kind: 'check-object', objectId, requestedBy: 'kiem-soat' });
   await queue.close();
+  connection.disconnect();
 
   // The fixity worker does it: every copy of the work checked, the flipped one found (no replica to repair from: damaged).
   const { roots } = await openFixityRoots(s.config);

@@ -54,6 +54,8 @@ const TEXT = {
   notMeasured: { vi: 'chưa đo', en: 'not measured yet' },
   inventory: { vi: 'tệp kiểm kê OCFL', en: 'OCFL inventory' },
   derivative: { vi: 'ảnh phái sinh', en: 'derivative' },
+  recheckOne: { vi: 'Kiểm tra lại một tài liệu', en: 'Re-check one object' },
+  objectId: { vi: 'Mã tài liệu', en: 'Object id' },
 } as const satisfies Record<string, Bilingual>;
 
 export const when = (iso: string | null | undefined): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—');
@@ -113,6 +115,13 @@ ${
 <tbody>${summary.problems.map((p) => problemRow(lang, p))}</tbody>
 </table>${summary.moreProblems ? html`<p>+ ${formatCount(lang, summary.moreProblems)} ${tr(lang, TEXT.more)}</p>` : ''}`
 }
+</section>
+<section aria-labelledby="recheck-one">
+<h2 id="recheck-one">${tr(lang, TEXT.recheckOne)}</h2>
+<form class="filters recheck-form" id="recheck-form">
+<div class="field"><label for="recheck-id">${tr(lang, TEXT.objectId)}</label><input type="text" id="recheck-id" name="objectId" required autocomplete="off" spellcheck="false"></div>
+<div class="field"><button type="submit">${tr(lang, TEXT.recheck)}</button></div>
+</form>
 </section>
 <section aria-labelledby="replication">
 <h2 id="replication">${tr(lang, TEXT.replication)}</h2>

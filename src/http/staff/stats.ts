@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { canReadStatistics } from '../../domain/access-policy.ts';
 import { ID_PATTERN } from '../../domain/metadata.ts';
 import { listCollections } from '../../projections/object-read-model.ts';
@@ -6,6 +7,7 @@ import { hasStatsTables, type StatsReport, StatsPeriod, type StatsTable, statsRe
 import { html, queryString, type SafeHtml } from '../site/html.ts';
 import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
 import { BadRequest } from '../site/request.ts';
+import type { AppServices } from '../services.ts';
 import type { StaffKit } from './routes.ts';
 
 /**
@@ -89,11 +91,23 @@ ${
 </section>`;
 }
 
+const CATCH_UP_MS = 2000;
+
+/** As GET /api/stats: what was recorded before the page was asked for is in it (each wait bounded). */
+async function caughtUp(services: AppServices): Promise<void> {
+  const access = services.access;
+  const runner = services.projections.find((p) => p.projection.name === 'stats');
+  if (!access || !runner) return;
+  await Promise.race([access.flush(), sleep(CATCH_UP_MS, undefined, { ref: false })]);
+  const written = access.lastPosition();
+  if (written !== null) await runner.waitForPosition(written, CATCH_UP_MS);
+}
+
 export function registerStatsScreens(router: Router, staff: StaffKit): void {
   router.get(
     '/staff/stats',
     staff.route(
-      (s) => {
+      async (s) => {
         const lang = s.page.lang;
         const today = Date.now();
         const from = s.params.get('from') || isoDay(today - 29 * DAY_MS);
@@ -120,6 +134,7 @@ ${collections.map((c) => (c.id === collection ? html`<option value="${c.id}" sel
         if (!hasStatsTables(services.readDb)) {
           return s.render({ title: tr(lang, TEXT.title), section: 'stats', main: html`<h1>${tr(lang, TEXT.title)}</h1>${form}<p class="notice notice-info">${tr(lang, TEXT.notReady)}</p>` });
         }
+        await caughtUp(services);
         const report = statsReport(services.readDb, { ...parsed.data, collectionId: collection });
         const t = report.totals;
         const n = (x: number) => formatCount(lang, x);
