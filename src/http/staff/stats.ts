@@ -50,8 +50,11 @@ const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 export interface StatsPageData {
+  /** The period (UTC days, `to` included): the chart shows every day of it, days without use as 0. */
+  from: string;
+  to: string;
   days: Array<{ day: string; views: number; downloads: number; searches: number }>;
-  labels: { views: string; downloads: string; searches: string; chart: string };
+  labels: { views: string; downloads: string; searches: string; chart: string; day: string };
 }
 
 function csvLink(lang: Lang, query: { from: string; to: string; collection?: string }, table: StatsTable): SafeHtml {
@@ -151,8 +154,10 @@ ${form}
 </tbody></table></section>
 ${tables(lang, report, query)}`;
         const data: StatsPageData = {
+          from: report.from,
+          to: report.to,
           days: report.days.map((d) => ({ day: d.day, views: d.views, downloads: d.downloads, searches: d.searches })),
-          labels: { views: tr(lang, TEXT.views), downloads: tr(lang, TEXT.downloads), searches: tr(lang, TEXT.searches), chart: tr(lang, TEXT.perDay) },
+          labels: { views: tr(lang, TEXT.views), downloads: tr(lang, TEXT.downloads), searches: tr(lang, TEXT.searches), chart: tr(lang, TEXT.perDay), day: tr(lang, TEXT.day) },
         };
         return s.render({ title: tr(lang, TEXT.title), section: 'stats', main, script: 'stats', data });
       },

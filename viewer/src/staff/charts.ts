@@ -13,7 +13,7 @@ export interface DaySeries {
 
 const dayStart = (day: string): number => Date.parse(`${day}T00:00:00Z`) / 1000;
 
-export function dayChart(container: HTMLElement, days: string[], series: DaySeries[], title: string): uPlot {
+export function dayChart(container: HTMLElement, days: string[], series: DaySeries[], title: string, dayLabel: string): uPlot {
   const width = () => Math.max(320, container.clientWidth || 640);
   const chart = new uPlot(
     {
@@ -23,7 +23,7 @@ export function dayChart(container: HTMLElement, days: string[], series: DaySeri
       // Days are UTC: so are the axis labels.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, points: { show: days.length <= 62 } }))],
+      series: [{ label: dayLabel }, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, points: { show: days.length <= 62 } }))],
       axes: [{}, { size: 50 }],
     },
     [days.map(dayStart), ...series.map((s) => s.values)],
