@@ -340,6 +340,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       return parsed.success ? parsed.data : null;
     },
     queueStatus: () => readQueueStatus(queues, FAILED_OCR_SHOWN),
+    queues,
     preservationStatus: async () => {
       const [replication, sealRaw, readable] = await Promise.all([
         readReplicationLag(redisClient, config.queuePrefix).catch(() => null),

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import {
   type CheckResult,
   checkKey,
   checkObjectFixity,
   type DamagedEvent,
+  type FixityRoot,
   type FixityServices,
   openFixityRoots,
   type RemakeDerivative,
@@ -19,7 +19,7 @@ import type { EventStore } from '../src/eventstore/port.ts';
 import { DerivativeStore } from '../src/iiif/derivative-store.ts';
 import { type DueCheck, dueChecks, hasFixityTables } from '../src/projections/fixity-read-model.ts';
 import type { ReadModelDb } from '../src/projections/read-model-db.ts';
-import { QUEUES, queueConnection } from '../src/queue/queues.ts';
+import { FixityJob, QUEUES, queueConnection } from '../src/queue/queues.ts';
 import { sharedRateLimiter } from '../src/storage/fixity.ts';
 import { FixityPool } from '../src/storage/fixity-pool.ts';
 import { inLanes } from '../src/work-lanes.ts';
@@ -38,7 +38,7 @@ const MAX_PER_RUN = 20_000;
 /** Objects checked at once: enough to keep the pool busy when objects have few files. */
 const OBJECTS_AT_ONCE = 4;
 
-export const FixityJob = z.object({ kind: z.literal('check-due') }).strict();
+export { FixityJob };
 
 export interface FixityRunSummary {
   due: number;
@@ -112,6 +112,26 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
     }
   };
 
+  /** What checking needs, over the roots that could be opened for this run. */
+  const fixityServices = (roots: FixityRoot[]): FixityServices => ({
+    store,
+    roots,
+    derivatives,
+    hasher: pool,
+    repair: options.repair,
+    remakeDerivative:
+      options.remakeDerivative ??
+      remakeDerivativeInProcess({
+        store,
+        derivatives,
+        masterPath: (ocflObjectId, contentPath) => (roots[0] as FixityRoot).storage.contentPathOnDisk(ocflObjectId, contentPath),
+        tileSize: config.iiif.tileSize,
+        maxPixels: config.maxPixels,
+      }),
+    onDamaged: options.onDamaged ?? (() => {}),
+    logger,
+  });
+
   const runOnce = async (now: Date = new Date(), job?: Job): Promise<FixityRunSummary> => {
     const summary: FixityRunSummary = { due: 0, checked: 0, bytes: 0, passed: 0, failed: 0, repaired: 0, damaged: 0, skipped: 0, remadeAbsent: 0, unavailableRoots: [] };
     const db = openReadModel();
@@ -132,24 +152,7 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
     summary.due = due.length;
     if (due.length === 0) return summary;
 
-    const services: FixityServices = {
-      store,
-      roots,
-      derivatives,
-      hasher: pool,
-      repair: options.repair,
-      remakeDerivative:
-        options.remakeDerivative ??
-        remakeDerivativeInProcess({
-          store,
-          derivatives,
-          masterPath: (ocflObjectId, contentPath) => (roots[0] as (typeof roots)[number]).storage.contentPathOnDisk(ocflObjectId, contentPath),
-          tileSize: config.iiif.tileSize,
-          maxPixels: config.maxPixels,
-        }),
-      onDamaged: options.onDamaged ?? (() => {}),
-      logger,
-    };
+    const services = fixityServices(roots);
     // Due copies by object, most overdue object first.
     const byObject = new Map<string, Set<string>>();
     for (const d of due) {
@@ -197,10 +200,41 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
     { every: everyMs },
     { name: 'check-due', data: { kind: 'check-due' }, opts: { attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } } },
   );
+  /**
+   * Every copy of one work, now (staff asked: POST /api/objects/:id/fixity-check), on every root
+   * that can be read, without the read budget: one work is small next to a scheduled run.
+   */
+  const checkOne = async (objectId: string, requestedBy: string, job: Job): Promise<FixityRunSummary> => {
+    const summary: FixityRunSummary = { due: 0, checked: 0, bytes: 0, passed: 0, failed: 0, repaired: 0, damaged: 0, skipped: 0, remadeAbsent: 0, unavailableRoots: [] };
+    const { roots, unavailable } = await openFixityRoots(config);
+    summary.unavailableRoots = unavailable.map((u) => u.label);
+    const result = await checkObjectFixity(fixityServices(roots), objectId, {
+      limiter,
+      onResult: (r) => {
+        if (r.outcome === 'absent') {
+          if (r.remade) summary.remadeAbsent++;
+          return;
+        }
+        summary.checked++;
+        summary.bytes += r.bytes;
+        if (r.outcome === 'pass') summary.passed++;
+        else summary.failed++;
+        if (r.repaired) summary.repaired++;
+        if (r.damaged) summary.damaged++;
+      },
+      correlationId: `fixity-${job.id ?? objectId}`,
+    });
+    summary.due = summary.checked;
+    summary.skipped = result.skipped.length;
+    logger[summary.damaged > 0 ? 'error' : summary.failed > 0 ? 'warn' : 'info']({ ...summary, objectId, requestedBy }, 'fixity: a check asked for by staff is done');
+    return summary;
+  };
+
   const worker = new Worker(
     QUEUES.fixity,
     async (job) => {
-      FixityJob.parse(job.data);
+      const data = FixityJob.parse(job.data);
+      if (data.kind === 'check-object') return checkOne(data.objectId, data.requestedBy, job);
       return runOnce(new Date(), job);
     },
     // One run at a time: a run that outlasts its period delays the next instead of doubling the reads.

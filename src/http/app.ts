@@ -25,6 +25,9 @@ import { siteRoutes } from './routes/site.ts';
 import { siteKit } from './site/site-route.ts';
 import { staffRoutes } from './staff/routes.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { preservationRoutes } from './routes/preservation.ts';
+import { userRoutes } from './routes/users.ts';
 import type { AppServices } from './services.ts';
 
 /** Every method some route answers (named in the 501 answer). */
@@ -122,7 +125,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), preservationRoutes(services), jobRoutes(services), userRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

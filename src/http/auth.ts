@@ -222,7 +222,8 @@ export function authMiddleware(deps: AuthDeps) {
 }
 
 async function requireCsrf(ctx: Context, expected: string | undefined): Promise<void> {
-  let given = ctx.get(CSRF_HEADER) || undefined;
+  // X-XSRF-TOKEN: what axios sends, from the XSRF-TOKEN cookie the queue board is given (staff/jobs.ts).
+  let given = ctx.get(CSRF_HEADER) || ctx.get('x-xsrf-token') || undefined;
   if (!given && ctx.is('application/x-www-form-urlencoded')) given = (await readForm(ctx)).get(CSRF_FIELD) ?? undefined;
   if (sameSecret(given, expected)) return;
   throw new Problem(403, 'csrf-token-invalid', {

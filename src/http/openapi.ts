@@ -5,6 +5,7 @@ import { CreateCollectionBody, EditCollectionBody } from './routes/collections.t
 import { AccessBody, CreateObjectBody, EditObjectBody, ListQuery, PageLabelsBody, ReorderBody, StructureBody, WithdrawBody } from './routes/objects.ts';
 import { UploadCheckBody } from './routes/files.ts';
 import { ProvenanceQuery } from './routes/provenance.ts';
+import { CreateUserBody, IssueTokenBody, RoleBody } from './routes/users.ts';
 
 /**
  * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
@@ -124,6 +125,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         },
         CreateCollection: schema(CreateCollectionBody),
         EditCollection: schema(EditCollectionBody),
+        CreateUser: schema(CreateUserBody),
+        UserRole: schema(RoleBody),
+        IssueToken: schema(IssueTokenBody),
         Object: {
           type: 'object',
           description: 'Metadata fields as in CreateObject, plus:',
@@ -472,6 +476,79 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } },
         ],
         get: { summary: 'The original bytes, with Repr-Digest (RFC 9530); a restricted work’s for signed-in readers and the reading room (401 otherwise)', responses: { 200: { description: 'The file' }, 401: problem, 404: problem, 410: problem } },
+      },
+      // Staff workspace: preservation, jobs, users (h-staffadmin).
+      '/api/preservation/summary': {
+        get: {
+          summary: 'Fixity state of the whole repository (staff): copies passed, failed, repaired, damaged, overdue, never checked; the copies that need a person, failures first; replication lag per replica root',
+          security: bearer,
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 }, description: 'Problem copies listed at most' }],
+          responses: {
+            200: { description: '`counts` {passed, failed, repaired, damaged, overdue, unchecked}, `copies`, `objects`, `problems` [{objectId, title, fileId, path, root, target, state, failure, at}], `moreProblems`, `replication` [{label, path, behind, differs, readable, measuredAt}], `seal`' },
+            400: problem,
+            401: problem,
+            403: problem,
+          },
+        },
+      },
+      '/api/objects/{id}/fixity-check': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          summary: 'Check every stored copy of the object now (staff, auditors included): queued on the fixity queue, results in the provenance timeline',
+          security: bearer,
+          responses: { 202: { description: '`{ objectId, jobId, alreadyQueued }`: one check per object waits at a time' }, 400: problem, 401: problem, 403: problem, 404: problem, 503: problem },
+        },
+      },
+      '/api/jobs': {
+        get: {
+          summary: 'Background queues (staff): depth of each, jobs running now, the last failed jobs with their reasons (retry them on /staff/queues, admins)',
+          security: bearer,
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 }, description: 'Running and failed jobs listed per queue at most' }],
+          responses: { 200: { description: '`queues` [{key, name, waiting, active, delayed, failed}], `running`, `failed` [{queue, jobId, name, data, reason, attempts, failedAt}]' }, 400: problem, 401: problem, 403: problem, 503: problem },
+        },
+      },
+      '/api/users': {
+        get: { summary: 'Every account with its role, status and token names (admins)', security: bearer, responses: { 200: { description: '`{ users: [{ id, name, role, status, hasPassword, tokens: [{ name, role }] }] }`' }, 401: problem, 403: problem } },
+        post: {
+          summary: 'Add an account (admins): with a password it signs in on the site; without one it is a script’s, and its "default" API token is in the answer, once',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateUser' }) },
+          responses: { 201: { description: 'The account (and `token` when made without a password)' }, 400: problem, 401: problem, 403: problem, 409: problem, 422: problem },
+        },
+      },
+      '/api/users/{id}/role': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        put: {
+          summary: 'Change an account’s role (admins); its sessions end. Nobody demotes themselves or the last active admin (409)',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/UserRole' }) },
+          responses: { 200: { description: 'The account' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem },
+        },
+      },
+      '/api/users/{id}/disable': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary: 'Disable an account (admins): its sessions and tokens stop at once. Nobody disables themselves or the last active admin (409)', security: bearer, responses: { 200: { description: 'The account' }, 401: problem, 403: problem, 404: problem, 409: problem } },
+      },
+      '/api/users/{id}/enable': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary: 'Enable a disabled account again (admins)', security: bearer, responses: { 200: { description: 'The account' }, 401: problem, 403: problem, 404: problem } },
+      },
+      '/api/users/{id}/tokens': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'The account’s API tokens, by name and scope (never the tokens themselves) (admins)', security: bearer, responses: { 200: { description: '`{ userId, tokens: [{ name, role }] }`' }, 401: problem, 403: problem, 404: problem } },
+        post: {
+          summary: 'Issue a named API token, optionally scoped to a role no higher than the account’s (admins); the token is in the answer, once',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/IssueToken' }) },
+          responses: { 201: { description: '`{ userId, name, role, token }`' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem },
+        },
+      },
+      '/api/users/{id}/tokens/{name}': {
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        delete: { summary: 'Revoke an API token (admins): refused (401) from the next request on', security: bearer, responses: { 204: { description: 'Revoked' }, 400: problem, 401: problem, 403: problem, 404: problem } },
       },
       '/api/collections': {
         get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },

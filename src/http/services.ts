@@ -6,7 +6,8 @@ import type { EventStore } from '../eventstore/port.ts';
 import type { ReadModelDb } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
 import type { SearchProjectionRunner } from '../projections/search-runner.ts';
-import type { AuditResult } from '../queue/queues.ts';
+import type { Queue } from 'bullmq';
+import type { AuditResult, QueueKey } from '../queue/queues.ts';
 import type { QueueStatus } from '../queue/queue-status.ts';
 import type { ImageService } from '../iiif/image-service.ts';
 import type { AccessLog } from '../application/access-log.ts';
@@ -41,6 +42,11 @@ export interface AppServices {
   access: AccessLog | null;
   /** Every queue's depth and the OCR jobs that failed last (throws when redis does not answer). */
   queueStatus: () => Promise<QueueStatus>;
+  /**
+   * The background queues themselves, for what staff do with jobs: a fixity check asked for
+   * now, the admins' queue board (/staff/queues: retry a failed job). Reads go through queueStatus.
+   */
+  queues: Readonly<Record<QueueKey, Queue>>;
   /** Replication lag and the last seal, as the workers last recorded them (null before the first run). */
   preservationStatus: () => Promise<PreservationStatus>;
   /** Site sign-in: sessions, failed-attempt counts and IIIF access tokens (all in Redis), and the key that signs cookies. */

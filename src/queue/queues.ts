@@ -76,6 +76,25 @@ export const JOB_OPTIONS = {
   },
 } as const;
 
+/**
+ * The fixity queue's jobs: the scheduled run over what is due (workers/fixity.ts), or every copy
+ * of one work checked now, asked for by staff (POST /api/objects/:id/fixity-check). One job per
+ * work at a time (jobId `check-object-<id>`): asking again while it waits adds nothing.
+ */
+export const FixityJob = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('check-due') }).strict(),
+  z
+    .object({
+      kind: z.literal('check-object'),
+      objectId: z.string().min(1).max(64),
+      /** Who asked (the actor's id), for the log line and the correlation id. */
+      requestedBy: z.string().min(1).max(200),
+    })
+    .strict(),
+]);
+export type FixityJob = z.infer<typeof FixityJob>;
+export const fixityObjectJobId = (objectId: string) => `check-object-${objectId}`;
+
 export const AuditJob = z.object({ kind: z.literal('verify-chain') }).strict();
 export type AuditJob = z.infer<typeof AuditJob>;
 

@@ -5,6 +5,7 @@ import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
 import { queryString } from '../site/html.ts';
 import { PageError, type Site, type SiteKit } from '../site/site-route.ts';
+import { registerStaffAdminScreens } from './dashboard.ts';
 import { STAFF_TEXT, type StaffShell, staffPage, type StaffUser } from './layout.ts';
 import { registerObjectScreens } from './objects.ts';
 
@@ -77,6 +78,7 @@ export function staffRoutes(services: AppServices, kit: SiteKit): Router {
     ctx.redirect('/staff/objects');
   });
   registerObjectScreens(router, staff);
+  registerStaffAdminScreens(router, staff);
 
   return router;
 }

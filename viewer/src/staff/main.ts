@@ -9,6 +9,9 @@ type PageModule = { start: () => void | Promise<void> };
 const PAGES: Record<string, () => Promise<PageModule>> = {
   'object-new': () => import('./objects-new.ts'),
   object: () => import('./objects.ts'),
+  dashboard: () => import('./dashboard.ts'),
+  stats: () => import('./stats.ts'),
+  users: () => import('./users.ts'),
 };
 
 const name = document.body.dataset.staffPage ?? '';
