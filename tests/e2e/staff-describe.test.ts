@@ -207,6 +207,11 @@ test.serial('page labels: generated from "tờ {f}", one edited by hand; the man
   await page.locator('#staff-status.notice-ok').waitFor();
   const o = await staffCall(server, 'GET', `/api/objects/${objectId}`);
   t.deepEqual((o.pages as Json[]).map((p) => [p.fileId, p.label]), [[a, 'tờ 1a'], [b, 'tờ 1b'], [c, 'bìa sau']]);
+  // The history names the page as people do (its number), not by its image id.
+  await poll('the hand edit in the history', 15_000, async () => ((await page.locator('#history-list li.history-event[data-type="PageLabelsSet"]').count()) === 2 ? true : undefined));
+  const edit = historyEvent(page, 'PageLabelsSet').locator('tbody tr');
+  t.is(await edit.count(), 1);
+  t.deepEqual((await edit.locator('th, td').allTextContents()).map((x) => x.trim()), ['Nhãn trang 3', 'tờ 2a', 'bìa sau']);
   await page.screenshot({ path: join(OUT, '05-page-labels.png'), fullPage: true });
 
   await poll('the manifest\'s canvas labels', 30_000, async () => {
@@ -246,6 +251,7 @@ test.serial('table of contents: two entries saved from the screen become manifes
   const o = await staffCall(server, 'GET', `/api/objects/${objectId}`);
   t.deepEqual(o.structure, [{ label: 'Quyển thượng', fileId: a }, { label: 'Quyển hạ', fileId: c }]);
   await historyEvent(page, 'StructureSet').waitFor();
+  t.is(await historyEvent(page, 'StructureSet').locator('tr[data-field="structure"] .diff-after').textContent(), 'Quyển thượng (trang 1); Quyển hạ (trang 3)');
   t.deepEqual(await page.locator('#toc-editor input.toc-label').evaluateAll((xs) => xs.map((x) => (x as HTMLInputElement).value)), ['Quyển thượng', 'Quyển hạ'], 'the editor shows what was saved');
   await page.locator('#pages-heading').screenshot({ path: join(OUT, '07-toc-editor.png') });
 
