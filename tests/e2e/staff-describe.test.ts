@@ -189,6 +189,19 @@ test.serial('page labels: generated from "tờ {f}", one edited by hand; the man
   const { server } = t.context;
   const { context, page } = await signedIn(server.url, `/staff/objects/${objectId}`);
   const [a, b, c] = fileIds as [string, string, string];
+  // While OCR is pending (no OCR worker runs here) the screen reads the object again every few
+  // seconds: an order moved but not yet saved must survive those reads.
+  if ((await page.locator('#page-grid .file-status[data-ocr="pending"]').count()) > 0) {
+    await page.click(`li.page-card[data-file="${c}"] button.move-up`);
+    t.deepEqual((await page.getAttribute('#page-grid', 'data-order'))?.split(','), [a, c, b]);
+    await page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `/api/objects/${objectId}`, { timeout: 15_000 });
+    await page.waitForTimeout(200);
+    t.deepEqual((await page.getAttribute('#page-grid', 'data-order'))?.split(','), [a, c, b], 'the unsaved order survives the status poll');
+    t.is(await page.getAttribute('#save-order', 'disabled'), null, 'and can still be saved');
+    await page.click(`li.page-card[data-file="${c}"] button.move-down`);
+    t.deepEqual((await page.getAttribute('#page-grid', 'data-order'))?.split(','), [a, b, c]);
+    t.is(await page.getAttribute('#save-order', 'disabled'), '', 'back to the saved order: nothing to save');
+  } else t.log('no work pending on this object: the screen does not poll, so the unsaved-order check does not apply');
   await page.fill('#label-pattern', 'tờ {f}');
   await page.fill('#label-start', '1');
   await page.click('#generate-labels');
