@@ -69,6 +69,18 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             detail: { type: 'string' },
             instance: { type: 'string' },
             messages: { type: 'object', properties: { vi: { type: 'string' }, en: { type: 'string' } } },
+            errors: {
+              type: 'array',
+              description: 'Invalid input: one entry per field refused (`field` is its path, e.g. `language.0`)',
+              items: {
+                type: 'object',
+                properties: {
+                  field: { type: 'string' },
+                  message: { type: 'string', description: 'Both languages in one string, "vi / en"' },
+                  messages: { type: 'object', properties: { vi: { type: 'string' }, en: { type: 'string' } } },
+                },
+              },
+            },
           },
         },
         CreateObject: schema(CreateObjectBody),

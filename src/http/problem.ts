@@ -64,14 +64,40 @@ export function prefersEnglish(ctx: Context): boolean {
   return ctx.acceptsLanguages('vi', 'en') === 'en';
 }
 
-function zodMessages(err: ZodError): { messages: Bilingual; errors: Array<{ field: string; message: string }> } {
-  const errors = err.issues.map((i) => ({
-    field: i.path.length ? i.path.join('.') : '(body)',
-    message: i.code === 'unrecognized_keys' ? `trường không được hỗ trợ / unknown field(s): ${i.keys.join(', ')}` : i.message,
-  }));
-  const list = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+/**
+ * A field's refusal in plain words, both languages. zod's own defaults ("Invalid input: expected
+ * string, received undefined", "Too small: expected string to have >=1 characters") are English
+ * engineering text: the ones a form meets (a field left out, left empty, too long) are said
+ * plainly here; a schema's own message ("vi / en", the project's form) is split in two.
+ */
+function plainIssue(i: ZodError['issues'][number]): Bilingual {
+  if (i.code === 'unrecognized_keys') {
+    return { vi: `trường không được hỗ trợ: ${i.keys.join(', ')}`, en: `unknown field(s): ${i.keys.join(', ')}` };
+  }
+  if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) {
+    return { vi: 'bắt buộc, chưa được điền', en: 'required, and missing' };
+  }
+  if (i.code === 'too_small' && i.origin === 'string' && Number(i.minimum) === 1) {
+    return { vi: 'không được để trống', en: 'must not be empty' };
+  }
+  if (i.code === 'too_big' && i.origin === 'string') {
+    return { vi: `quá dài: tối đa ${String(i.maximum)} ký tự`, en: `too long: at most ${String(i.maximum)} characters` };
+  }
+  const [vi, en, ...more] = i.message.split(' / ');
+  return more.length === 0 && vi && en ? { vi, en } : { vi: i.message, en: i.message };
+}
+
+function zodMessages(err: ZodError): { messages: Bilingual; errors: Array<{ field: string; message: string; messages: Bilingual }> } {
+  const errors = err.issues.map((i) => {
+    const messages = plainIssue(i);
+    // `message` keeps the one-string form ("vi / en") clients already read; `messages` has each language.
+    return { field: i.path.length ? i.path.join('.') : '(body)', message: messages.vi === messages.en ? messages.vi : `${messages.vi} / ${messages.en}`, messages };
+  });
   return {
-    messages: { vi: `Dữ liệu không hợp lệ — ${list}`, en: `Invalid input — ${list}` },
+    messages: {
+      vi: `Dữ liệu không hợp lệ — ${errors.map((e) => `${e.field}: ${e.messages.vi}`).join('; ')}`,
+      en: `Invalid input — ${errors.map((e) => `${e.field}: ${e.messages.en}`).join('; ')}`,
+    },
     errors,
   };
 }

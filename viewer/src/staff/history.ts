@@ -1,6 +1,6 @@
 import { api, ApiError } from './api.ts';
 import { el, showValue } from './objects-form.ts';
-import { currentObject, onObjectChange } from './objects-state.ts';
+import { currentObject, onObjectChange, pagesOf, type StaffObject } from './objects-state.ts';
 import { pageLang, t } from './page.ts';
 
 /**
@@ -73,7 +73,41 @@ function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(pageLang() === 'vi' ? 'vi-VN' : 'en-GB');
 }
 
+/**
+ * Page labels, the table of contents and the page order are recorded by file and image ids
+ * (`pages.<imageId>.label`, ranges with a fileId): shown as people know them, by page number
+ * and file name in the object's reading order as it is now.
+ */
+function describe(o: StaffObject): { field: (name: string) => string | undefined; value: (name: string, v: unknown) => string } {
+  const pages = pagesOf(o);
+  const pageNo = (fileId: unknown, page: unknown) => {
+    const n = pages.findIndex((p) => p.fileId === fileId && (p.page ?? 1) === (typeof page === 'number' ? page : 1));
+    return n < 0 ? undefined : n + 1;
+  };
+  const names = new Map(o.files.map((f) => [f.fileId, f.name]));
+  return {
+    field: (name) => {
+      const m = /^pages\.(.+)\.label$/.exec(name);
+      if (!m) return undefined;
+      const n = pages.findIndex((p) => p.imageId === m[1]);
+      return `${t({ vi: 'Nhãn trang', en: 'Page label' })} ${n < 0 ? m[1] : n + 1}`;
+    },
+    value: (name, v) => {
+      if (name === 'structure' && Array.isArray(v)) {
+        if (v.length === 0) return '—';
+        return v.map((r: { label?: unknown; fileId?: unknown; page?: unknown }) => {
+          const n = pageNo(r.fileId, r.page);
+          return `${String(r.label ?? '')} (${t({ vi: 'trang', en: 'page' })} ${n ?? '?'})`;
+        }).join('; ');
+      }
+      if (name === 'order' && Array.isArray(v)) return v.map((id) => names.get(String(id)) ?? String(id)).join(', ');
+      return showValue(v);
+    },
+  };
+}
+
 function render(list: HTMLElement, events: HistoryEvent[], labels: Record<string, string>): void {
+  const shown = describe(currentObject());
   if (events.length === 0) {
     list.replaceChildren(el('p', {}, t({ vi: 'Chưa có thay đổi nào.', en: 'No changes yet.' })));
     return;
@@ -94,9 +128,9 @@ function render(list: HTMLElement, events: HistoryEvent[], labels: Record<string
       const body = el('tbody');
       for (const c of e.changes) {
         body.append(el('tr', { 'data-field': c.field },
-          el('th', { scope: 'row' }, labels[c.field] ?? c.field),
-          el('td', { class: 'diff-before' }, el('del', {}, showValue(c.before))),
-          el('td', { class: 'diff-after' }, el('ins', {}, showValue(c.after)))));
+          el('th', { scope: 'row' }, labels[c.field] ?? shown.field(c.field) ?? c.field),
+          el('td', { class: 'diff-before' }, el('del', {}, shown.value(c.field, c.before))),
+          el('td', { class: 'diff-after' }, el('ins', {}, shown.value(c.field, c.after)))));
       }
       table.append(body);
       item.append(table);

@@ -1,5 +1,5 @@
-import { ApiError } from './api.ts';
-import { announce, t } from './page.ts';
+import { ApiError, type Bilingual } from './api.ts';
+import { announce, pageLang, t } from './page.ts';
 
 /**
  * The staff record forms in the browser: reading the Dublin Core inputs back into API values
@@ -88,15 +88,19 @@ export function showProblem(form: HTMLFormElement, err: unknown, fieldPrefix = '
     announce(String(err), 'error');
     return;
   }
-  const errors = Array.isArray(err.body.errors) ? (err.body.errors as Array<{ field?: unknown; message?: unknown }>) : [];
+  const errors = Array.isArray(err.body.errors) ? (err.body.errors as Array<{ field?: unknown; message?: unknown; messages?: Partial<Bilingual> }>) : [];
   let first: HTMLElement | undefined;
   for (const e of errors) {
     const name = typeof e.field === 'string' ? e.field.split('.')[0] ?? '' : '';
     const box = document.getElementById(`${fieldPrefix}${name}-error`);
     const input = document.getElementById(`${fieldPrefix}${name}`);
     if (!box) continue;
+    // The page's language (`messages`); the one-string "vi / en" form from an older server.
+    const own = e.messages?.[pageLang()];
+    const text = typeof own === 'string' ? own : typeof e.message === 'string' ? e.message : '';
     box.hidden = false;
-    box.textContent = [box.textContent, typeof e.message === 'string' ? e.message : ''].filter(Boolean).join(' ');
+    // Two items of one list (language.0, language.1) may say the same: once is enough.
+    if (!box.textContent?.includes(text)) box.textContent = [box.textContent, text].filter(Boolean).join(' ');
     input?.setAttribute('aria-invalid', 'true');
     first ??= input ?? undefined;
   }

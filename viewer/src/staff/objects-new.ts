@@ -1,5 +1,5 @@
 import { api } from './api.ts';
-import { clearErrors, fieldError, readForm, showProblem, uuid } from './objects-form.ts';
+import { clearErrors, readForm, showProblem, uuid } from './objects-form.ts';
 import { announce } from './page.ts';
 
 /**
@@ -17,11 +17,9 @@ export function start(): void {
     event.preventDefault();
     if (inFlight) return;
     clearErrors(form);
+    // Sent even without a title: the server checks every field at once, so that the person
+    // sees all that is wrong (a missing title and a bad language code) in one go, not one by one.
     const body = readForm(form);
-    if (!body.title) {
-      fieldError('f-title', { vi: 'Hãy nhập nhan đề.', en: 'Enter a title.' });
-      return;
-    }
     inFlight = true;
     button.disabled = true;
     form.setAttribute('aria-busy', 'true');

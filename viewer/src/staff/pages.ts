@@ -272,8 +272,15 @@ export function startPages(canEdit: boolean): void {
   if (editable) startDragAndDrop(grid);
   render(currentObject());
   schedulePoll(currentObject());
+  let lastSaved = savedOrder(currentObject());
   onObjectChange((o) => {
-    order = savedOrder(o);
+    // The status poll reads the object again every few seconds while work is pending: an order
+    // the person has dragged but not saved yet stays on screen unless the saved order itself
+    // changed meanwhile (their own save, someone else's, or new files).
+    const saved = savedOrder(o);
+    const same = (a: string[], b: string[]) => a.length === b.length && a.every((id, n) => id === b[n]);
+    if (same(order, lastSaved) || !same(saved, lastSaved)) order = saved;
+    lastSaved = saved;
     render(o);
     schedulePoll(o);
   });
