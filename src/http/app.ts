@@ -31,7 +31,7 @@ import { userRoutes } from './routes/users.ts';
 import type { AppServices } from './services.ts';
 
 /** Every method some route answers (named in the 501 answer). */
-const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, OPTIONS';
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /**
  * A method no route implements (TRACE, PROPFIND, MKCOL…) is 501 (RFC 9110 §15.6.2), one a

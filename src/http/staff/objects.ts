@@ -277,7 +277,10 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
       script: 'object-new',
       data: { labels: fieldLabels(lang) },
     });
-  }, { allow: (role) => role === 'curator' || role === 'admin' }));
+  }, {
+    allow: (role) => role === 'curator' || role === 'admin',
+    refusal: { vi: 'Chỉ cán bộ biên mục và quản trị viên được tạo tài liệu mới.', en: 'Only curators and administrators may create objects.' },
+  }));
 
   router.get('/staff/objects/:id', staff.route((site) => {
     const id = validId(site.ctx.params.id as string | undefined);

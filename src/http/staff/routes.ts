@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { isStaff, type Role } from '../../domain/access-policy.ts';
+import type { Bilingual } from '../site/i18n.ts';
 import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
 import { queryString } from '../site/html.ts';
@@ -26,6 +27,8 @@ export interface StaffSite extends Site {
 export interface StaffRouteOptions {
   /** Who may open the page beyond the staff check (e.g. admins only); default any staff. */
   allow?: (role: Role) => boolean;
+  /** Why the others are refused, naming who may (default: administrators only). */
+  refusal?: Bilingual;
 }
 
 export interface StaffKit {
@@ -49,7 +52,7 @@ export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
     const page = kit.route(async (site) => {
       const auth = authOf(site.ctx);
       if (!isStaff(auth.actor)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.forbiddenText);
-      if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.adminOnlyText);
+      if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
       // Staff pages name confidential works: never kept by any cache.
       site.ctx.set('Cache-Control', 'private, no-store');
       const user: StaffUser = { id: auth.actor.id, name: auth.user?.name ?? auth.actor.id, role: auth.actor.role };
