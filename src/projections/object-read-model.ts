@@ -503,7 +503,7 @@ export interface FileStatus {
  * outbox, the fixity items): one indexed lookup per page. A table a smaller deployment has
  * not set up reads as nothing known.
  */
-export function fileStatuses(db: ReadModelDb, view: Pick<ObjectView, 'id' | 'files' | 'pages'>, options: { ocr: boolean; replicas: number; ocrQueue: string }): Map<string, FileStatus> {
+export function fileStatuses(db: ReadModelDb, view: Pick<ObjectView, 'id' | 'files' | 'pages' | 'status'>, options: { ocr: boolean; replicas: number; ocrQueue: string }): Map<string, FileStatus> {
   const readings = hasTable(db, 'ocr_readings') ? statement<[string, string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM ocr_readings WHERE object_id = ? AND image_id = ?') : undefined;
   const texts = hasTable(db, 'iiif_page_texts') ? statement<[string, string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM iiif_page_texts WHERE object_id = ? AND image_id = ?') : undefined;
   const outbox = hasTable(db, 'dispatch_outbox')
@@ -523,6 +523,8 @@ export function fileStatuses(db: ReadModelDb, view: Pick<ObjectView, 'id' | 'fil
         .filter((p) => p.fileId === f.fileId)
         .map((p): FileStatus['ocr'] => {
           if ((readings?.get(view.id, p.imageId)?.n ?? 0) > 0 || (texts?.get(view.id, p.imageId)?.n ?? 0) > 0) return 'done';
+          // The OCR worker passes over a withdrawn work's pages: nothing to read, nothing failed.
+          if (view.status === 'withdrawn') return 'none';
           const job = outbox?.get(`${view.id}/${p.imageId}`, options.ocrQueue);
           if (job) return job.state === 'done' ? 'failed' : 'pending';
           return options.ocr && derivative !== 'failed' ? 'pending' : 'none';

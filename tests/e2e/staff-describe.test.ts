@@ -336,8 +336,8 @@ test.serial('access level: refused without a reason (in the screen, no request),
   const change = historyEvent(page, 'AccessPolicyChanged');
   await change.waitFor({ timeout: 15_000 });
   t.regex((await change.locator('.history-reason').textContent()) ?? '', /Theo yêu cầu của dòng họ hiến tặng/);
-  t.is(await change.locator('tr[data-field="accessLevel"] .diff-before').textContent(), 'open');
-  t.is(await change.locator('tr[data-field="accessLevel"] .diff-after').textContent(), 'restricted');
+  t.is(await change.locator('tr[data-field="accessLevel"] .diff-before').textContent(), 'Mở (ai cũng xem được)', 'access levels in the words the screen uses');
+  t.is(await change.locator('tr[data-field="accessLevel"] .diff-after').textContent(), 'Hạn chế (bạn đọc đã đăng nhập, phòng đọc)');
   await page.locator('#history').screenshot({ path: join(OUT, '10-access-history.png') });
 
   // An anonymous visitor: the record, but the images only after signing in.

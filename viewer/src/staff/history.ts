@@ -1,7 +1,7 @@
 import { api, ApiError } from './api.ts';
 import { el, showValue } from './objects-form.ts';
 import { currentObject, onObjectChange, pagesOf, type StaffObject } from './objects-state.ts';
-import { pageLang, t } from './page.ts';
+import { pageData, pageLang, t } from './page.ts';
 
 /**
  * The change history of an object (GET /api/objects/:id/history): per decision, who, when,
@@ -68,6 +68,11 @@ async function historyFromEvents(id: string): Promise<HistoryEvent[]> {
   return out;
 }
 
+const STATUS_NAMES: Record<string, { vi: string; en: string }> = {
+  active: { vi: 'đang lưu hành', en: 'active' },
+  withdrawn: { vi: 'đã rút', en: 'withdrawn' },
+};
+
 function when(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(pageLang() === 'vi' ? 'vi-VN' : 'en-GB');
@@ -85,6 +90,7 @@ function describe(o: StaffObject): { field: (name: string) => string | undefined
     return n < 0 ? undefined : n + 1;
   };
   const names = new Map(o.files.map((f) => [f.fileId, f.name]));
+  const accessNames = pageData<{ accessNames?: Record<string, string> }>()?.accessNames ?? {};
   return {
     field: (name) => {
       const m = /^pages\.(.+)\.label$/.exec(name);
@@ -101,6 +107,9 @@ function describe(o: StaffObject): { field: (name: string) => string | undefined
         }).join('; ');
       }
       if (name === 'order' && Array.isArray(v)) return v.map((id) => names.get(String(id)) ?? String(id)).join(', ');
+      // Access levels and statuses in the words the screen uses for them, not their codes.
+      if (name === 'accessLevel' && typeof v === 'string') return accessNames[v] ?? v;
+      if (name === 'status' && typeof v === 'string') return STATUS_NAMES[v] ? t(STATUS_NAMES[v]) : v;
       return showValue(v);
     },
   };
