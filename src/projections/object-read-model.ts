@@ -75,10 +75,16 @@ export const objectReadModel: Projection = {
         created_at   TEXT NOT NULL,
         updated_at   TEXT NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (seq);
-      CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
-      CREATE INDEX IF NOT EXISTS objects_by_access ON objects (access_level, seq);
-      CREATE INDEX IF NOT EXISTS objects_by_ocr ON objects (has_ocr, seq);
+      -- Every list (staff list, API, collection pages) is newest first with filters on these
+      -- columns: one index in that order carrying all of them, so that a page reads the index
+      -- until it has its rows and fetches only those rows (each carries the whole state, some
+      -- 20 KB for a 20-page work), and a count reads the index alone. Narrower indexes on one
+      -- filter (as before) led SQLite to read and sort every matching row for one page.
+      DROP INDEX IF EXISTS objects_by_seq;
+      DROP INDEX IF EXISTS objects_by_collection;
+      DROP INDEX IF EXISTS objects_by_access;
+      DROP INDEX IF EXISTS objects_by_ocr;
+      CREATE INDEX IF NOT EXISTS objects_listing ON objects (seq, status, access_level, collection_id, has_ocr, search_text, id);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       -- Image columns serve the Image API, which looks up a file per tile and must not parse
