@@ -68,7 +68,9 @@ const versionNumber = (v: string | null) => Number(/^v(\d+)$/.exec(v ?? '')?.[1]
 
 export const fixityReadModel: Projection = {
   name: 'fixity',
-  version: 2, // 2: machine facts from the preservation stream, each stream's revision kept apart
+  // 2: machine facts from the preservation stream, each stream's revision kept apart.
+  // 3: fixity_work_states, each work's copies summed up for the staff list's fixity filter.
+  version: 3,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES], eventTypes: TYPES },
 
   setup(db) {
@@ -119,15 +121,26 @@ export const fixityReadModel: Projection = {
       );
       CREATE INDEX IF NOT EXISTS fixity_log_by_time ON fixity_log (occurred_ms);
       CREATE INDEX IF NOT EXISTS fixity_log_by_item ON fixity_log (item_id, position);
+      -- Each work's copies in two numbers, so that a list of 10,000 works filters and counts by
+      -- fixity state with one indexed read per work instead of reading its ~40 items each time.
+      -- worst: the work's worst state that no clock changes (see FIXITY_WORST); oldest_ms: the
+      -- oldest time one of its copies was verified or came to be (overdue once a cycle is past).
+      CREATE TABLE IF NOT EXISTS fixity_work_states (
+        object_id TEXT PRIMARY KEY,
+        worst     INTEGER NOT NULL,
+        oldest_ms INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS fixity_work_states_by_worst ON fixity_work_states (worst, oldest_ms);
     `);
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS fixity_log; DROP TABLE IF EXISTS fixity_items; DROP TABLE IF EXISTS fixity_objects;');
+    db.exec('DROP TABLE IF EXISTS fixity_work_states; DROP TABLE IF EXISTS fixity_log; DROP TABLE IF EXISTS fixity_items; DROP TABLE IF EXISTS fixity_objects;');
   },
 
   apply(db, events) {
     const s = statements(db);
+    const touched = new Set<string>();
     for (const e of events) {
       const work = workStream(e);
       if (!work || !isEventType(e.type) || !TYPES.includes(e.type)) continue;
@@ -144,9 +157,19 @@ export const fixityReadModel: Projection = {
         s.setFactsRevision.run(revision, objectId);
       }
       applyOne(s, e, objectId);
+      touched.add(objectId);
     }
+    for (const objectId of touched) s.workState.run(objectId);
   },
 };
+
+/**
+ * A work's worst state that no clock changes, as fixity_work_states.worst holds it: the
+ * rank of its worst copy in FIXITY_STATES order (damaged 0, failed 1, repaired 2, some copy
+ * never checked 4, every copy passed 5). Rank 3 (overdue) depends on the time: a work whose
+ * worst is 4 or 5 is overdue when its oldest_ms is more than a cycle ago.
+ */
+export const FIXITY_WORST_SQL = `MIN(CASE state WHEN 'damaged' THEN 0 WHEN 'failed' THEN 1 WHEN 'repaired' THEN 2 WHEN 'unchecked' THEN 4 ELSE 5 END)`;
 
 type Statements = ReturnType<typeof statements>;
 
@@ -175,6 +198,10 @@ function statements(db: ReadModelDb) {
       'UPDATE fixity_items SET last_checked_ms = ?, last_outcome = ?, last_failure = ?, state = ?, state_ms = ?, size = COALESCE(?, size) WHERE item_id = ?',
     ),
     setState: db.prepare<[ItemState, number, number]>('UPDATE fixity_items SET state = ?, state_ms = ? WHERE item_id = ?'),
+    workState: db.prepare<[string]>(
+      `INSERT OR REPLACE INTO fixity_work_states (object_id, worst, oldest_ms)
+       SELECT object_id, ${FIXITY_WORST_SQL}, MIN(COALESCE(last_checked_ms, since_ms)) FROM fixity_items WHERE object_id = ? GROUP BY object_id`,
+    ),
     log: db.prepare(
       `INSERT OR IGNORE INTO fixity_log (event_id, position, item_id, kind, outcome, failure, bytes, occurred_ms, occurred_at)
        VALUES (@eventId, @position, @itemId, @kind, @outcome, @failure, @bytes, @occurredMs, @occurredAt)`,

@@ -75,10 +75,16 @@ export const objectReadModel: Projection = {
         created_at   TEXT NOT NULL,
         updated_at   TEXT NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (seq);
-      CREATE INDEX IF NOT EXISTS objects_by_collection ON objects (collection_id, seq);
-      CREATE INDEX IF NOT EXISTS objects_by_access ON objects (access_level, seq);
-      CREATE INDEX IF NOT EXISTS objects_by_ocr ON objects (has_ocr, seq);
+      -- Every list (staff list, API, collection pages) is newest first with filters on these
+      -- columns: one index in that order carrying all of them, so that a page reads the index
+      -- until it has its rows and fetches only those rows (each carries the whole state, some
+      -- 20 KB for a 20-page work), and a count reads the index alone. Narrower indexes on one
+      -- filter (as before) led SQLite to read and sort every matching row for one page.
+      DROP INDEX IF EXISTS objects_by_seq;
+      DROP INDEX IF EXISTS objects_by_collection;
+      DROP INDEX IF EXISTS objects_by_access;
+      DROP INDEX IF EXISTS objects_by_ocr;
+      CREATE INDEX IF NOT EXISTS objects_listing ON objects (seq, status, access_level, collection_id, has_ocr, search_text, id);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       -- Image columns serve the Image API, which looks up a file per tile and must not parse
@@ -306,14 +312,32 @@ export const FIXITY_STATES = ['damaged', 'failed', 'repaired', 'overdue', 'unche
 export type FixityState = (typeof FIXITY_STATES)[number];
 
 /**
- * The rank (index in FIXITY_STATES) of a work's worst copy, as SQL over the fixity read
- * model's items (indexed by object id); `?` is the overdue threshold (ms). A work with no
- * copies yet is unchecked.
+ * The rank (index in FIXITY_STATES) of a work's fixity state, from the fixity read model's
+ * summary of its copies (fixity_work_states, one row per work, by primary key); the first `?`
+ * is the overdue threshold (ms). A work with no copies yet is unchecked.
  */
-const FIXITY_RANK_SQL = `COALESCE((SELECT MIN(CASE
-    WHEN f.state = 'damaged' THEN 0 WHEN f.state = 'failed' THEN 1 WHEN f.state = 'repaired' THEN 2
-    WHEN COALESCE(f.last_checked_ms, f.since_ms) < ? THEN 3 WHEN f.state = 'unchecked' THEN 4 ELSE 5 END)
-  FROM fixity_items f WHERE f.object_id = objects.id), 4)`;
+const FIXITY_RANK_SQL = `COALESCE((SELECT CASE WHEN w.worst <= 2 THEN w.worst WHEN w.oldest_ms < ? THEN 3 ELSE w.worst END
+  FROM fixity_work_states w WHERE w.object_id = objects.id), 4)`;
+
+/**
+ * The works in one fixity state as `id IN (…)` / `id NOT IN (…)` over the summary's index on
+ * (worst, oldest_ms): the set is read once per query, not once per listed work.
+ */
+function fixityCondition(state: FixityState, overdueBeforeMs: number): { sql: string; params: unknown[] } {
+  switch (state) {
+    case 'damaged':
+    case 'failed':
+    case 'repaired':
+      return { sql: 'id IN (SELECT object_id FROM fixity_work_states WHERE worst = ?)', params: [FIXITY_STATES.indexOf(state)] };
+    case 'overdue':
+      return { sql: 'id IN (SELECT object_id FROM fixity_work_states WHERE worst > 2 AND oldest_ms < ?)', params: [overdueBeforeMs] };
+    case 'passed':
+      return { sql: 'id IN (SELECT object_id FROM fixity_work_states WHERE worst = 5 AND oldest_ms >= ?)', params: [overdueBeforeMs] };
+    case 'unchecked':
+      // Works without a row (no copy recorded yet) are unchecked too.
+      return { sql: 'id NOT IN (SELECT object_id FROM fixity_work_states WHERE worst <> 4 OR oldest_ms < ?)', params: [overdueBeforeMs] };
+  }
+}
 
 function hasTable(db: ReadModelDb, name: string): boolean {
   return statement<[string], { n: number }>(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?").get(name)?.n === 1;
@@ -322,7 +346,7 @@ function hasTable(db: ReadModelDb, name: string): boolean {
 /** The fixity state of each listed work (one indexed lookup per work). */
 export function fixityStates(db: ReadModelDb, ids: readonly string[], at: { nowMs: number; cycleMs: number }): Map<string, FixityState> {
   const out = new Map<string, FixityState>();
-  if (!hasTable(db, 'fixity_items')) {
+  if (!hasTable(db, 'fixity_work_states')) {
     for (const id of ids) out.set(id, 'unchecked');
     return out;
   }
@@ -358,27 +382,21 @@ export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[
     params.push(text);
   }
   if (q.fixity && q.fixityAt) {
-    if (!hasTable(db, 'fixity_items')) {
+    if (!hasTable(db, 'fixity_work_states')) {
       if (q.fixity !== 'unchecked') where.push('0');
     } else {
-      const rank = FIXITY_STATES.indexOf(q.fixity);
-      if (rank <= 2) {
-        // Rare states: the index on the items' state finds the few works first.
-        where.push(`id IN (SELECT object_id FROM fixity_items WHERE state = ?)`);
-        params.push(q.fixity);
-      }
-      where.push(`${FIXITY_RANK_SQL} = ?`);
-      params.push(q.fixityAt.nowMs - q.fixityAt.cycleMs, rank);
+      const condition = fixityCondition(q.fixity, q.fixityAt.nowMs - q.fixityAt.cycleMs);
+      where.push(condition.sql);
+      params.push(...condition.params);
     }
   }
-  const total = (db.prepare(`SELECT COUNT(*) AS n FROM objects WHERE ${where.join(' AND ')}`).get(...params) as { n: number }).n;
+  // The filters make a handful of distinct texts: each prepared once (see statement).
+  const total = statement<unknown[], { n: number }>(db, `SELECT COUNT(*) AS n FROM objects WHERE ${where.join(' AND ')}`).get(...params)?.n ?? 0;
   if (q.before !== undefined) {
     where.push('seq < ?');
     params.push(q.before);
   }
-  const rows = db
-    .prepare<unknown[], ObjectRow>(`SELECT * FROM objects WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ? OFFSET ?`)
-    .all(...params, q.limit + 1, q.offset ?? 0);
+  const rows = statement<unknown[], ObjectRow>(db, `SELECT * FROM objects WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...params, q.limit + 1, q.offset ?? 0);
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return { items: page.map(toView), total, next: rows.length > q.limit && last ? last.seq : null };

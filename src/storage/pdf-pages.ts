@@ -2,6 +2,8 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+// Before pdfjs-dist: it captures the engine's JSON, which pdfjs's core-js replaces (see there).
+import { keepNativeJson } from '../native-json.ts';
 import { getDocument, InvalidPDFException, VerbosityLevel, version as pdfjsVersion } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { TextItem, TextStyle } from 'pdfjs-dist/types/src/display/api.js';
@@ -98,6 +100,7 @@ export interface PdfDocument {
   close(): Promise<void>;
 }
 
+keepNativeJson();
 const PDFJS_ROOT = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 const POINTS_PER_INCH = 72;
 
@@ -139,6 +142,9 @@ export async function openPdf(path: string): Promise<PdfDocument> {
   } catch (error) {
     await task.destroy();
     throw openError(path, error);
+  } finally {
+    // The first document loads pdfjs's worker module (in this thread), which polyfills JSON again.
+    keepNativeJson();
   }
   let encrypted: boolean;
   try {

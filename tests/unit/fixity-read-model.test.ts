@@ -3,6 +3,7 @@ import test from 'ava';
 import type { EventData, EventType } from '../../src/domain/events.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { type AuditRow, auditReport, damagedFiles, dueChecks, fixityReadModel, spreadOf } from '../../src/projections/fixity-read-model.ts';
+import { FIXITY_STATES, type FixityState, fixityStates, listObjects, objectReadModel } from '../../src/projections/object-read-model.ts';
 import { openReadModelDb, type ReadModelDb } from '../../src/projections/read-model-db.ts';
 import { applyBatch, prepareProjection } from '../../src/projections/runtime.ts';
 
@@ -403,4 +404,58 @@ test('the scheduled worker takes the most overdue copies that fit in one period\
   // A file larger than the whole budget still goes, alone, rather than blocking the queue.
   t.is(withinBudget(due.filter((d) => d.target === 'master'), 10).length, 1);
   t.is(withinBudget(due, Number.POSITIVE_INFINITY).length, 21);
+});
+
+// ---------------------------------------------------------------------------------------------
+// the staff list's fixity filter (over fixity_work_states)
+
+test('each work\'s fixity state in the staff list follows its worst copy at any clock, filter and label alike', (t) => {
+  const db = freshDb();
+  prepareProjection(db, objectReadModel);
+  const log = new Log();
+  const work = (id: string, files: string[]) => {
+    register(log, id, at(0));
+    files.forEach((f, n) => ingest(log, id, f, at(0), { n: id.length * 100 + n + 1 }));
+  };
+  work('ok', ['f1']);
+  checked(log, 'ok', 'f1', at(10), 'pass');
+  checked(log, 'ok', undefined, at(10), 'pass');
+  work('un', ['f1']);
+  work('bad', ['f1']);
+  checked(log, 'bad', 'f1', at(10), 'fail');
+  work('fix', ['f1']);
+  checked(log, 'fix', 'f1', at(10), 'fail');
+  repaired(log, 'fix', 'f1', at(11));
+  work('dmg', ['f1']);
+  checked(log, 'dmg', 'f1', at(10), 'fail');
+  damaged(log, 'dmg', 'f1', at(11));
+  work('mix', ['f1', 'f2']);
+  checked(log, 'mix', 'f1', at(10), 'pass');
+  checked(log, 'mix', undefined, at(10), 'pass');
+  work('none', []);
+  project(db, log);
+  const objects = applyBatch(db, objectReadModel, null, log.events);
+  t.is(objects.kind, 'applied');
+
+  const viewer = { role: 'curator' } as const;
+  const ids = ['ok', 'un', 'bad', 'fix', 'dmg', 'mix', 'none'];
+  const expect = (days: number, states: Record<string, FixityState>) => {
+    const clock = { nowMs: at(days).getTime(), cycleMs: 90 * DAY };
+    t.deepEqual(Object.fromEntries(fixityStates(db, ids, clock)), states, `labels on day ${days}`);
+    for (const state of FIXITY_STATES) {
+      const listed = listObjects(db, { viewer, limit: 50, fixity: state, fixityAt: clock });
+      const wanted = ids.filter((id) => states[id] === state).sort();
+      t.deepEqual(listed.items.map((o) => o.id).sort(), wanted, `fixity=${state} on day ${days}`);
+      t.is(listed.total, wanted.length);
+    }
+  };
+  expect(20, { ok: 'passed', un: 'unchecked', bad: 'failed', fix: 'repaired', dmg: 'damaged', mix: 'unchecked', none: 'unchecked' });
+  // A cycle after ingest: copies never checked are overdue; the checked work is not yet.
+  expect(95, { ok: 'passed', un: 'overdue', bad: 'failed', fix: 'repaired', dmg: 'damaged', mix: 'overdue', none: 'unchecked' });
+  expect(105, { ok: 'overdue', un: 'overdue', bad: 'failed', fix: 'repaired', dmg: 'damaged', mix: 'overdue', none: 'unchecked' });
+  // A later passing check of the failed copy: the work is sound again.
+  checked(log, 'bad', 'f1', at(106), 'pass');
+  checked(log, 'bad', undefined, at(106), 'pass');
+  project(db, log);
+  t.is(fixityStates(db, ['bad'], { nowMs: at(107).getTime(), cycleMs: 90 * DAY }).get('bad'), 'passed');
 });
