@@ -147,7 +147,8 @@ test('a scripted browsing session: the statistics add up exactly, the log holds 
   ] as const) {
     const bad = await get(s, `/api/stats?${query}`, auditor);
     t.is(bad.status, 400, query);
-    t.regex((JSON.parse(bad.text) as { detail: string }).detail, reason, query);
+    const problem = JSON.parse(bad.text) as { messages: { vi: string; en: string } };
+    t.regex(`${problem.messages.vi} / ${problem.messages.en}`, reason, query);
   }
 
   const csv = await get(s, `${statsPath}&format=csv`, auditor);
