@@ -20,9 +20,10 @@ thukho_load_env() {
 }
 
 # thukho_find_node ROOT: NODE is the release's own node (ROOT/node/bin/node, in an offline
-# bundle) when there is one, else `node` on PATH; a NODE already set wins.
+# bundle) when there is one, else `node` on PATH. A NODE already set wins only if it runs
+# here: `npm run` exports NODE with its own path, which means nothing on another machine
+# (a command run over SSH or nsenter from an npm script carries it along).
 thukho_find_node() {
-  if [ -z "${NODE:-}" ]; then
-    if [ -x "$1/node/bin/node" ]; then NODE="$1/node/bin/node"; else NODE=node; fi
-  fi
+  if [ -n "${NODE:-}" ] && command -v "$NODE" >/dev/null 2>&1; then return; fi
+  if [ -x "$1/node/bin/node" ]; then NODE="$1/node/bin/node"; else NODE=node; fi
 }
