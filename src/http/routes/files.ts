@@ -9,6 +9,7 @@ import { FileRole } from '../../domain/events.ts';
 import { findObject } from '../../projections/object-read-model.ts';
 import { parseDigestHeader } from '../../storage/digest.ts';
 import { ACCEPTED_FORMATS, acceptedExtension } from '../../storage/format.ts';
+import { safeFileName } from '../../storage/file-name.ts';
 import type { Bilingual } from '../../domain/errors.ts';
 import { readJson } from '../body.ts';
 import { prefersEnglish } from '../problem.ts';
@@ -104,15 +105,18 @@ export function fileRoutes(services: AppServices): Router {
     ctx.set('Connection', 'close');
     const actor = requireWriter(ctx);
     const objectId = ctx.params.id as string;
-    // Refused from the headers alone, before a byte of the body is read: a declared length
-    // over the limit (multipart adds its boundaries, a few hundred bytes), and a raw upload
-    // whose name is not of an accepted format.
-    const declared = Number(ctx.get('content-length') || Number.NaN);
-    if (Number.isFinite(declared) && declared > ingest.maxFileBytes + (ctx.is('multipart/form-data') ? 64 * 1024 : 0)) {
-      throw new Problem(413, 'file-too-large', tooLarge(String(ctx.query.name ?? 'file'), declared, ingest.maxFileBytes), { maxBytes: ingest.maxFileBytes });
-    }
-    if (!ctx.is('multipart/form-data') && typeof ctx.query.name === 'string' && ctx.query.name && !acceptedExtension(ctx.query.name)) {
-      throw new Problem(415, 'unsupported-format', unsupported(ctx.query.name), { accepted: ACCEPTED_FORMATS });
+    // A raw upload is refused from its headers alone, before a byte of the body is read: a
+    // declared length over the limit, or a name that is not of an accepted format.
+    // (A form's fields and parts are judged as they stream in, each by its own limit.)
+    if (!ctx.is('multipart/form-data')) {
+      const declared = Number(ctx.get('content-length') || Number.NaN);
+      if (Number.isFinite(declared) && declared > ingest.maxFileBytes) {
+        throw new Problem(413, 'file-too-large', tooLarge(String(ctx.query.name ?? 'file'), declared, ingest.maxFileBytes), { maxBytes: ingest.maxFileBytes });
+      }
+      // A name that is a path is a bad name (400) before it is a wrong format.
+      if (typeof ctx.query.name === 'string' && ctx.query.name && !acceptedExtension(safeFileName(ctx.query.name))) {
+        throw new Problem(415, 'unsupported-format', unsupported(ctx.query.name), { accepted: ACCEPTED_FORMATS });
+      }
     }
     let source: NodeJS.ReadableStream;
     let options: z.infer<typeof UploadOptions>;
