@@ -32,6 +32,7 @@ import { inLanes } from '../src/work-lanes.ts';
  * room stays responsive. Outcomes go to the log (see src/application/fixity.ts); the read model
  * catches up from there, and the next run sees what is due next.
  */
+
 export const FIXITY_PERIOD_MS = 10 * 60_000;
 /** Copies looked at per run at most, whatever the budget (an unlimited budget included). */
 const MAX_PER_RUN = 20_000;
@@ -55,6 +56,22 @@ export interface FixityRunSummary {
   unavailableRoots: string[];
   /** Why nothing was done, when nothing could be. */
   idle?: string;
+}
+
+/** Counts each checked copy into a run's summary (a scheduled run and a check staff asked for alike). */
+function tallyInto(summary: FixityRunSummary): (r: CheckResult) => void {
+  return (r) => {
+    if (r.outcome === 'absent') {
+      if (r.remade) summary.remadeAbsent++;
+      return;
+    }
+    summary.checked++;
+    summary.bytes += r.bytes;
+    if (r.outcome === 'pass') summary.passed++;
+    else summary.failed++;
+    if (r.repaired) summary.repaired++;
+    if (r.damaged) summary.damaged++;
+  };
 }
 
 export interface FixityWorker {
@@ -160,18 +177,7 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
       if (!keys) byObject.set(d.objectId, (keys = new Set()));
       keys.add(checkKey(d.objectId, d.fileId, d.target, d.root));
     }
-    const tally = (r: CheckResult) => {
-      if (r.outcome === 'absent') {
-        if (r.remade) summary.remadeAbsent++;
-        return;
-      }
-      summary.checked++;
-      summary.bytes += r.bytes;
-      if (r.outcome === 'pass') summary.passed++;
-      else summary.failed++;
-      if (r.repaired) summary.repaired++;
-      if (r.damaged) summary.damaged++;
-    };
+    const tally = tallyInto(summary);
     await inLanes([...byObject], OBJECTS_AT_ONCE, async ([objectId, keys]) => {
       try {
         const result = await checkObjectFixity(services, objectId, {
@@ -210,18 +216,7 @@ export async function startFixityWorker(options: FixityWorkerOptions): Promise<F
     summary.unavailableRoots = unavailable.map((u) => u.label);
     const result = await checkObjectFixity(fixityServices(roots), objectId, {
       limiter,
-      onResult: (r) => {
-        if (r.outcome === 'absent') {
-          if (r.remade) summary.remadeAbsent++;
-          return;
-        }
-        summary.checked++;
-        summary.bytes += r.bytes;
-        if (r.outcome === 'pass') summary.passed++;
-        else summary.failed++;
-        if (r.repaired) summary.repaired++;
-        if (r.damaged) summary.damaged++;
-      },
+      onResult: tallyInto(summary),
       correlationId: `fixity-${job.id ?? objectId}`,
     });
     summary.due = summary.checked;
