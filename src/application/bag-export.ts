@@ -1,6 +1,6 @@
 import type { EventStore } from '../eventstore/port.ts';
 import { writeBag } from '../storage/bagit.ts';
-import { dublinCoreXml } from '../storage/dublin-core-xml.ts';
+import { dublinCoreXml } from '../formats/dublin-core.ts';
 import type { OcflStorageRoot } from '../storage/ocfl.ts';
 import { loadObject } from './object-commands.ts';
 import { eventJsonLine } from './work-description.ts';

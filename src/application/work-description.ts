@@ -1,7 +1,7 @@
 import type { ObjectState } from '../domain/object.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
-import { dublinCoreXml } from '../storage/dublin-core-xml.ts';
-import { premisXml } from '../storage/premis-xml.ts';
+import { dublinCoreXml } from '../formats/dublin-core.ts';
+import { premisXml } from '../formats/premis.ts';
 import { collectionDecider, loadObject } from './object-commands.ts';
 import { objectOcflId, SEALS_OCFL_ID, collectionOcflIdFor } from './ocfl-ids.ts';
 import { provenanceOfWork } from './provenance.ts';

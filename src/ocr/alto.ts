@@ -1,4 +1,4 @@
-import { escapeXml } from '../storage/dublin-core-xml.js';
+import { escapeXml } from '../formats/xml.js';
 import { spaceBetween } from './line-text.js';
 import type { Box, EngineInfo, OcrPage, OcrWord } from './port.js';
 

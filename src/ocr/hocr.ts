@@ -1,4 +1,4 @@
-import { escapeXml } from '../storage/dublin-core-xml.js';
+import { escapeXml } from '../formats/xml.js';
 import type { OcrDocumentSource } from './alto.js';
 import { spaceBetween } from './line-text.js';
 import type { Box, OcrPage } from './port.js';

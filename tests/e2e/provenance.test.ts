@@ -1,5 +1,5 @@
 import { executeObjectCommand } from '../../src/application/object-commands.ts';
-import { PREMIS_NS } from '../../src/storage/premis-xml.ts';
+import { PREMIS_NS } from '../../src/formats/premis.ts';
 import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';

@@ -16,7 +16,7 @@ import {
   validateBag,
   writeBag,
 } from '../../src/storage/bagit.ts';
-import { dublinCoreXml } from '../../src/storage/dublin-core-xml.ts';
+import { dublinCoreXml } from '../../src/formats/dublin-core.ts';
 
 const KIEU = 'trang_01 Truyện Kiều.tif';
 const NESTED = 'Hán Nôm/quyển 1/trang 02.tif';

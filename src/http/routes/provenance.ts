@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { objectProvenance } from '../../application/provenance.ts';
-import { premisXml } from '../../storage/premis-xml.ts';
+import { premisXml } from '../../formats/premis.ts';
 import { requireStaff } from '../auth.ts';
 import type { AppServices } from '../services.ts';
 

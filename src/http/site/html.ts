@@ -1,4 +1,4 @@
-import { escapeXml } from '../../storage/dublin-core-xml.ts';
+import { escapeXml } from '../../formats/xml.ts';
 
 /**
  * HTML built with a tagged template that escapes every interpolated value unless it is

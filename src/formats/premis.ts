@@ -7,7 +7,7 @@ import {
   type Provenance,
   type ProvenanceFile,
 } from '../application/provenance.ts';
-import { escapeXml } from './dublin-core-xml.ts';
+import { escapeXml } from './xml.ts';
 
 /**
  * A PREMIS 3.0 document for one object's provenance: the intellectual entity and its files

@@ -7,7 +7,7 @@ import { executeObjectCommand } from '../../src/application/object-commands.ts';
 import { type Provenance, objectProvenance } from '../../src/application/provenance.ts';
 import type { IngestedFile } from '../../src/domain/events.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { PREMIS_NS, premisXml } from '../../src/storage/premis-xml.ts';
+import { PREMIS_NS, premisXml } from '../../src/formats/premis.ts';
 import { type XmlElement, child, findAll, parseXml } from '../helpers/xml.ts';
 import { recordFact } from '../../src/application/machine-facts.ts';
 

@@ -1,3 +1,5 @@
+import { NOT_XML_CHAR, escapeXml } from './xml.ts';
+
 /**
  * Simple Dublin Core as an OAI-PMH `oai_dc:dc` record, for bags (data/metadata/dc.xml) and
  * the OAI-PMH mapping.
@@ -19,21 +21,6 @@ export const OAI_DC_NS = 'http://www.openarchives.org/OAI/2.0/oai_dc/';
 export const DC_NS = 'http://purl.org/dc/elements/1.1/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const OAI_DC_XSD = 'http://www.openarchives.org/OAI/2.0/oai_dc.xsd';
-
-/** Characters outside the XML 1.0 `Char` production (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-
-/**
- * Escapes text for XML element content (also safe in a quoted attribute value, where a line
- * break reads as a space): NFC, characters XML 1.0 does not allow removed, CR and CRLF made LF.
- */
-export function escapeXml(text: string): string {
-  return text
-    .normalize('NFC')
-    .replace(NOT_XML_CHAR, '')
-    .replace(/\r\n?/g, '\n') // what an XML parser would make of them anyway
-    .replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
-}
 
 function values(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];

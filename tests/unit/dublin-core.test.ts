@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { DC_NS, OAI_DC_NS, dublinCoreXml, escapeXml } from '../../src/storage/dublin-core-xml.ts';
+import { DC_NS, OAI_DC_NS, dublinCoreXml } from '../../src/formats/dublin-core.ts';
+import { escapeXml } from '../../src/formats/xml.ts';
 
 /**
  * A small well-formedness check, enough for what dublinCoreXml emits: one XML declaration,
