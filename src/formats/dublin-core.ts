@@ -42,8 +42,18 @@ function yearRange(from: unknown, to: unknown): string[] {
   return [];
 }
 
-/** The `oai_dc:dc` document (with an XML declaration) for one object. */
-export function dublinCoreXml(metadata: Record<string, unknown>, id: string): string {
+/**
+ * Where a record can be seen by a harvester's users. Aggregators link to `dc:identifier` URLs, so
+ * the public page goes there; the IIIF manifest goes in `dc:relation`, the usual place for it in
+ * oai_dc (there is no element for "a machine-readable view of the same work").
+ */
+export interface RecordLinks {
+  page?: string;
+  manifest?: string;
+}
+
+/** The `oai_dc:dc` element for one object (no XML declaration: OAI-PMH embeds it in a record). */
+export function dublinCoreElement(metadata: Record<string, unknown>, id: string, links: RecordLinks = {}): string {
   const m = metadata;
   const dates = values(m.date);
   const elements: Array<[string, string[]]> = [
@@ -54,19 +64,23 @@ export function dublinCoreXml(metadata: Record<string, unknown>, id: string): st
     ['date', dates.length > 0 ? dates : yearRange(m.yearFrom, m.yearTo)],
     ['type', values(m.type)],
     ['format', [...values(m.format), ...values(m.extent)]],
-    ['identifier', [...values(id), ...values(m.identifier)]],
+    ['identifier', [...values(id), ...values(m.identifier), ...values(links.page)]],
     ['source', values(m.source)],
     ['language', values(m.language)],
-    ['relation', values(m.collectionId)],
+    ['relation', [...values(m.collectionId), ...values(links.manifest)]],
     ['rights', values(m.rights)],
   ];
   const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
     `<oai_dc:dc xmlns:oai_dc="${OAI_DC_NS}" xmlns:dc="${DC_NS}" xmlns:xsi="${XSI_NS}" xsi:schemaLocation="${OAI_DC_NS} ${OAI_DC_XSD}">`,
   ];
   for (const [name, texts] of elements) {
     for (const text of new Set(texts)) lines.push(`  <dc:${name}>${escapeXml(text)}</dc:${name}>`);
   }
   lines.push('</oai_dc:dc>');
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
+}
+
+/** The `oai_dc:dc` document (with an XML declaration) for one object. */
+export function dublinCoreXml(metadata: Record<string, unknown>, id: string, links: RecordLinks = {}): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${dublinCoreElement(metadata, id, links)}\n`;
 }
