@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ImageFile } from '../projections/object-read-model.ts';
 import { type DerivativeStore, gridScaleFactors, gridSizes, type TilePack } from './derivative-store.ts';
-import { type ImageLimits, type ImageRequest, parseImageRequest } from './image-request.ts';
+import { FORMATS, type ImageLimits, type ImageRequest, parseImageRequest, QUALITIES } from './image-request.ts';
 import { CONTENT_TYPES, type RenderSource, readLevels, renderImage } from './render.ts';
 import type { RenderBudget } from './render-budget.ts';
 import { type RenderRate, renderCost } from './render-rate.ts';
@@ -84,8 +84,19 @@ const MAX_OPEN_PACKS = 256;
 
 export const IMAGE_CONTEXT = 'http://iiif.io/api/image/3/context.json';
 export const LEVEL2_PROFILE_URI = 'http://iiif.io/api/image/3/level2.json';
-// Level 2 already requires jpg+png, default+color+gray, regions by px/pct/square and every size form.
-const EXTRA_FEATURES = ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader', 'rotationArbitrary', 'sizeUpscaling'];
+// Level 2 already requires regions by px/pct/square and every size form; the features beyond
+// that which the parser and renderer carry out. rotationBy90s is listed although arbitrary
+// rotation covers it: a client checking for the feature by name finds it.
+export const EXTRA_FEATURES: readonly string[] = ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader', 'rotationArbitrary', 'rotationBy90s', 'sizeUpscaling'];
+/**
+ * Image API 3 §5.3 (since 3.0, PR IIIF/api#1809): every quality served beyond `default` is
+ * listed, whatever the profile implies — clients read this list, not the compliance table.
+ * Derived from what the request parser accepts, so a quality added there is announced here.
+ */
+export const EXTRA_QUALITIES: readonly string[] = QUALITIES.filter((q) => q !== 'default');
+/** Formats beyond those level 2 implies (jpg, png): what the parser accepts besides them. */
+const LEVEL2_FORMATS: readonly string[] = ['jpg', 'png'];
+export const EXTRA_FORMATS: readonly string[] = FORMATS.filter((f) => !LEVEL2_FORMATS.includes(f));
 
 export class ImageService {
   private readonly levels = new Map<string, Promise<RenderSource['levels']>>();
@@ -113,9 +124,9 @@ export class ImageService {
       ),
       tiles: [{ width: this.o.tileSize, height: this.o.tileSize, scaleFactors }],
       preferredFormats: ['jpg', 'webp'],
-      extraFormats: ['webp'],
-      extraQualities: ['bitonal'],
-      extraFeatures: EXTRA_FEATURES,
+      extraFormats: [...EXTRA_FORMATS],
+      extraQualities: [...EXTRA_QUALITIES],
+      extraFeatures: [...EXTRA_FEATURES],
     };
   }
 

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 import { derivativeOf as waitForDerivative, type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { FORMATS, QUALITIES } from '../../src/iiif/image-request.ts';
 import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 
@@ -87,6 +88,27 @@ test.serial('info.json describes a level 2 service whose tiles match the pyramid
     { width: 1000, height: 1400 },
   ]);
   t.true((info.extraFeatures as string[]).includes('rotationArbitrary'));
+  // Image API 3 §5.3: every quality served beyond `default` is listed. The golden literal fails
+  // when a quality is dropped from either side; the derived one when parser and list part ways.
+  t.deepEqual(info.extraQualities, ['color', 'gray', 'bitonal']);
+  t.deepEqual(info.extraQualities, QUALITIES.filter((q) => q !== 'default'));
+  t.deepEqual(info.extraFormats, ['webp']);
+  t.deepEqual(info.extraFormats, FORMATS.filter((f) => f !== 'jpg' && f !== 'png'));
+  t.deepEqual(info.extraFeatures, ['canonicalLinkHeader', 'mirroring', 'profileLinkHeader', 'rotationArbitrary', 'rotationBy90s', 'sizeUpscaling']);
+  // What is announced is served: each listed quality and format, and the level 2 ones, answer 200.
+  for (const q of ['default', ...(info.extraQualities as string[])]) {
+    for (const f of ['jpg', 'png', ...(info.extraFormats as string[])]) {
+      const r = await get(t, `/iiif/3/${fileId}/full/100,/0/${q}.${f}`);
+      t.is(r.status, 200, `${q}.${f}`);
+      await r.arrayBuffer();
+    }
+  }
+  const turned = await get(t, `/iiif/3/${fileId}/full/100,/90/default.jpg`);
+  t.is(turned.status, 200, 'rotationBy90s');
+  t.is((await sharp(Buffer.from(await turned.arrayBuffer())).metadata()).width, 140);
+  const upscaled = await get(t, `/iiif/3/${fileId}/0,0,100,100/^200,/0/default.jpg`);
+  t.is(upscaled.status, 200, 'sizeUpscaling');
+  await upscaled.arrayBuffer();
   const ld = await get(t, `/iiif/3/${fileId}/info.json`, { accept: 'application/ld+json' });
   t.regex(ld.headers.get('content-type') ?? '', /^application\/ld\+json;profile="http:\/\/iiif.io\/api\/image\/3\/context.json"/);
   t.is(await conditionalStatus(t, `/iiif/3/${fileId}/info.json`, res.headers.get('etag')!), 304);
