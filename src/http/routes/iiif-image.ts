@@ -10,6 +10,7 @@ import { RenderBudgetExceededError } from '../../iiif/render-budget.ts';
 import { type ImageFile, imageFileLookup } from '../../projections/object-read-model.ts';
 import { requireAccess } from '../access.ts';
 import { authOf } from '../auth.ts';
+import { compress } from '../compress.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
@@ -84,7 +85,7 @@ export function imageRoutes(services: AppServices): Router {
     ctx.redirect(`${base(ctx)}/iiif/3/${ctx.params.fileId as string}/info.json`);
   });
 
-  router.get('/iiif/3/:fileId/info.json', (ctx) => {
+  router.get('/iiif/3/:fileId/info.json', compress(), (ctx) => {
     const { file, decision } = find(ctx);
     const root = base(ctx);
     const id = `${root}/iiif/3/${file.imageId}`;

@@ -7,6 +7,7 @@ import { type ManifestLookup, TOP, collectionDocument, findManifest, renderStore
 import type { AccessSubject } from '../../domain/access-decision.ts';
 import { cacheControlFor, listCacheControl, refuse, withdrawnWork } from '../access.ts';
 import { authOf } from '../auth.ts';
+import { compress, compressedCache } from '../compress.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
@@ -23,6 +24,9 @@ import { accessRecorder } from '../access-events.ts';
  * Authorization Flow probes the image service, not the manifest).
  */
 export const PRESENTATION_3_MEDIA_TYPE = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"';
+
+/** Coded (gzip, br) manifests and collection pages kept in memory. */
+const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024;
 
 const ID_NAMES = {
   object: { vi: 'Mã tài liệu', en: 'object id' },
@@ -120,8 +124,10 @@ export function presentationRoutes(services: AppServices): Router {
   const { readDb, config } = services;
   const institution = config.institution;
   const recorder = accessRecorder(services.access, readDb);
+  // A 500-page manifest is coded once per representation, not once per reader.
+  const coded = compress({ cache: compressedCache(MANIFEST_CACHE_BYTES) });
 
-  router.get('/iiif/manifest/:objectId', async (ctx) => {
+  router.get('/iiif/manifest/:objectId', coded, async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const found = allowedManifest(ctx, readDb, objectId, 'record');
     // A viewer opening the work: our reading room, or any IIIF client (a 304 is a reopening).
@@ -150,11 +156,11 @@ export function presentationRoutes(services: AppServices): Router {
     sendDocument(ctx, body, `"${shortHash(body)}"`);
   };
 
-  router.get('/iiif/collection/:collectionId', async (ctx) => {
+  router.get('/iiif/collection/:collectionId', coded, async (ctx) => {
     collection(ctx, ctx.params.collectionId, undefined);
   });
 
-  router.get('/iiif/collection/:collectionId/page/:n', async (ctx) => {
+  router.get('/iiif/collection/:collectionId/page/:n', coded, async (ctx) => {
     const raw = ctx.params.n ?? '';
     if (!/^[1-9]\d{0,8}$/.test(raw)) {
       throw new Problem(400, 'invalid-page', {

@@ -5,6 +5,7 @@ import { buildTextAnnotationPage } from '../../iiif/text-annotations.ts';
 import { queryTerms } from '../../search/text-folding.ts';
 import { canvasImageIds } from '../../projections/manifest-read-model.ts';
 import { findPageText, workPageTexts } from '../../projections/page-text-read-model.ts';
+import { compress } from '../compress.ts';
 import { Problem } from '../problem.ts';
 import { publicBase } from '../public-base.ts';
 import { MAX_QUERY_CHARS } from '../site/request.ts';
@@ -81,7 +82,9 @@ export function textRoutes(services: AppServices): Router {
   const router = new Router();
   const { readDb, config } = services;
 
-  router.get('/iiif/text/:objectId/:imageId', async (ctx) => {
+  const coded = compress();
+
+  router.get('/iiif/text/:objectId/:imageId', coded, async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const imageId = validPageImageId(ctx.params.imageId);
     allowedManifest(ctx, readDb, objectId, 'content');
@@ -98,7 +101,7 @@ export function textRoutes(services: AppServices): Router {
     send(ctx, page, PRESENTATION_3_MEDIA_TYPE);
   });
 
-  router.get('/iiif/search/:objectId', async (ctx) => {
+  router.get('/iiif/search/:objectId', coded, async (ctx) => {
     const objectId = validId(ctx.params.objectId, 'object');
     const params = contentSearchParams(ctx.querystring);
     allowedManifest(ctx, readDb, objectId, 'content');
