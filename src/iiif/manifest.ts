@@ -91,14 +91,49 @@ function literal(text: string): string {
   return `<span>${t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</span>`;
 }
 
-/** Cataloguers' text as a language map: Vietnamese under `vi`, anything with Han characters under `none`. */
-export function textMap(values: string | readonly string[]): LanguageMap {
-  const map: LanguageMap = {};
+const LATIN = /\p{Script=Latin}/u;
+
+/**
+ * The BCP 47 tag of one catalogued value, from its script and the work's languages (ISO 639-3
+ * codes): Han script is Nôm (`vi-Hani`) in a work catalogued as Vietnamese, else Hán văn
+ * (`lzh`, Literary Chinese, what most Han-script holdings of a Vietnamese library are); text
+ * without Han characters is Vietnamese. A value written in both scripts has no one language:
+ * `none`.
+ */
+export function valueTag(value: string, languages: readonly string[] = []): string {
+  if (!hasHan(value)) return 'vi';
+  if (LATIN.test(value)) return 'none';
+  return languages.includes('vie') ? 'vi-Hani' : 'lzh';
+}
+
+/**
+ * Cataloguers' values as language maps, one per tag, in the order the tags first appear.
+ *
+ * Why not one map with several keys: Presentation 3 §4.4 has a client show the values of ONE
+ * language — the one that best matches its interface language, else `none`, else any one — and
+ * Mirador 4 (manifesto) and our reading room do exactly that. `{"lzh": ["金雲翹新傳"], "vi":
+ * ["Truyện Kiều"]}` shows only the Vietnamese in a Vietnamese interface and only one of them
+ * in an English one. A map with a single key is shown whatever the interface language, so
+ * each script keeps its true tag and every viewer shows every value.
+ */
+export function textMaps(values: string | readonly string[], languages: readonly string[] = []): LanguageMap[] {
+  const groups = new Map<string, string[]>();
   for (const value of typeof values === 'string' ? [values] : values) {
-    const lang = hasHan(value) ? 'none' : 'vi';
-    (map[lang] ??= []).push(literal(value));
+    const tag = valueTag(value, languages);
+    groups.set(tag, [...(groups.get(tag) ?? []), literal(value)]);
   }
-  return map;
+  return [...groups].map(([tag, vs]) => ({ [tag]: vs }));
+}
+
+/**
+ * Cataloguers' text as one language map (see textMaps). Values in more than one language go
+ * under `none` together: §4.4 has every client show all the values of a map whose only key
+ * is `none`, and one tag would be untrue of some of them.
+ */
+export function textMap(values: string | readonly string[], languages: readonly string[] = []): LanguageMap {
+  const maps = textMaps(values, languages);
+  if (maps.length <= 1) return maps[0] ?? {};
+  return { none: maps.flatMap((m) => Object.values(m).flat()) };
 }
 
 /** Values that belong to no language (identifiers, URIs, codes). */
@@ -283,20 +318,33 @@ const TEXT_FIELDS = [
   'type', 'format', 'extent', 'identifier', 'source', 'rights',
 ] as const satisfies ReadonlyArray<TextField | 'alternativeTitle' | 'language' | 'identifier' | 'rights'>;
 
-function entryValue(metadata: Metadata, field: (typeof TEXT_FIELDS)[number]): LanguageMap | undefined {
+/** A field's values: one map per language (alternative titles in two scripts are two pairs, see textMaps). */
+function entryValues(metadata: Metadata, field: (typeof TEXT_FIELDS)[number]): LanguageMap[] {
+  const languages = metadata.language ?? [];
   switch (field) {
     case 'alternativeTitle':
-      return metadata.alternativeTitle?.length ? textMap(metadata.alternativeTitle) : undefined;
+      return metadata.alternativeTitle?.length ? textMaps(metadata.alternativeTitle, languages) : [];
+    case 'language':
+    case 'identifier':
+    case 'rights': {
+      const v = entryValue(metadata, field);
+      return v ? [v] : [];
+    }
+    default: {
+      const v = metadata[field];
+      return v ? [textMap(v, languages)] : [];
+    }
+  }
+}
+
+function entryValue(metadata: Metadata, field: 'language' | 'identifier' | 'rights'): LanguageMap | undefined {
+  switch (field) {
     case 'language':
       return metadata.language?.length ? languageNames(metadata.language) : undefined;
     case 'identifier':
     case 'rights': {
       const v = metadata[field];
       return v ? noneMap(v) : undefined;
-    }
-    default: {
-      const v = metadata[field];
-      return v ? textMap(v) : undefined;
     }
   }
 }
@@ -305,8 +353,7 @@ function entryValue(metadata: Metadata, field: (typeof TEXT_FIELDS)[number]): La
 export function metadataEntries(metadata: Metadata, collectionTitle?: string): MetadataEntry[] {
   const entries: MetadataEntry[] = [];
   for (const field of TEXT_FIELDS) {
-    const value = entryValue(metadata, field);
-    if (value) entries.push({ label: bilingual(FIELD_LABELS[field].vi, FIELD_LABELS[field].en), value });
+    for (const value of entryValues(metadata, field)) entries.push({ label: bilingual(FIELD_LABELS[field].vi, FIELD_LABELS[field].en), value });
   }
   if (collectionTitle) entries.push({ label: bilingual(FIELD_LABELS.collection.vi, FIELD_LABELS.collection.en), value: textMap(collectionTitle) });
   return entries;
@@ -349,9 +396,9 @@ function pageLabel(n: number): LanguageMap {
 }
 
 /** A canvas's label: the one the cataloguer gave the page ("tờ 1a"), else its number. */
-export function canvasLabel(state: Pick<PresentableObject, 'pageLabels'>, imageId: string, index: number): LanguageMap {
+export function canvasLabel(state: Pick<PresentableObject, 'pageLabels' | 'metadata'>, imageId: string, index: number): LanguageMap {
   const given = state.pageLabels?.[imageId];
-  return given ? textMap(given) : pageLabel(index + 1);
+  return given ? textMap(given, state.metadata.language) : pageLabel(index + 1);
 }
 
 export const rangeUrl = (base: string, objectId: string, n: number): string => `${manifestUrl(base, objectId)}/range/${n}`;
@@ -367,7 +414,7 @@ export function structuresOf(base: string, objectId: string, state: PresentableO
   return ranges.map((r, i) => ({
     id: rangeUrl(base, objectId, i + 1),
     type: 'Range',
-    label: textMap(r.label),
+    label: textMap(r.label, state.metadata.language),
     items: r.imageIds.map((imageId) => ({ id: canvasUrl(base, objectId, imageId), type: 'Canvas' })),
   }));
 }
@@ -401,7 +448,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   const { metadata } = state;
   const files = pageImages(state);
   const id = manifestUrl(base, objectId);
-  const label = textMap(metadata.title);
+  const label = textMap(metadata.title, metadata.language);
   const rights = rightsUri(metadata.rights);
   const direction = viewingDirectionOf(metadata);
   const first = files[0];
@@ -419,7 +466,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
   const builder = new IIIFBuilder();
   const made = builder.createManifest(id, (m) => {
     m.setLabel(label);
-    if (metadata.description) m.setSummary(textMap(metadata.description));
+    if (metadata.description) m.setSummary(textMap(metadata.description, metadata.language));
     m.setMetadata(metadataEntries(metadata, collection?.title));
     m.setRequiredStatement({ label: bilingual('Nơi lưu giữ', 'Held by'), value: textMap(institution) });
     if (rights) m.setRights(rights);

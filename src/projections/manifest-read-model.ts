@@ -240,7 +240,7 @@ function manifestColumns(objectId: string, state: PresentableObject, batch: Batc
   const first = files[0];
   const columns = {
     canvases: files.length,
-    label: JSON.stringify(textMap(state.metadata.title)),
+    label: JSON.stringify(textMap(state.metadata.title, state.metadata.language)),
     thumbnail: first ? JSON.stringify([thumbnailFor(BASE_PLACEHOLDER, first)]) : null,
   };
   const collectionId = state.metadata.collectionId;
@@ -307,8 +307,9 @@ export const manifestReadModel: Projection = {
   // needed no rebuild: no log before them has a derivative of a later page.) 5: canvases
   // with an OCR reading link its ALTO (seeAlso). 6: a withdrawn work's manifest is kept, for
   // the staff, who still see all of it. 7: a restricted work's image services declare the IIIF
-  // authorization services.
-  version: 7,
+  // authorization services. 8: Han-script values tagged lzh / vi-Hani, and alternative titles in
+  // two scripts as one metadata pair per language, so every viewer shows both.
+  version: 8,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {

@@ -71,7 +71,7 @@ test.serial('a manifest per object: valid, sized like the images, resolvable, cu
   t.is(m.viewingDirection, 'right-to-left');
   t.is(m.rights, 'http://rightsstatements.org/vocab/NoC-NC/1.0/');
   t.true(JSON.stringify(m.requiredStatement).includes('Thư viện tỉnh Nam Định'));
-  t.true(JSON.stringify(m.metadata).includes('"none":["大南實錄"]'));
+  t.true(JSON.stringify(m.metadata).includes('"lzh":["大南實錄"]'));
   t.deepEqual((m.partOf as Json[])[0]?.id, `${t.context.server.url}/iiif/collection/han-nom`);
   const canvases = m.items as Json[];
   t.deepEqual(canvases.map((c) => [c.width, c.height]), [[640, 900], [660, 910]]);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import type { Viewer } from '../../src/domain/access-policy.ts';
 import type { DerivativeInfo, EventData, EventType, IngestedFile } from '../../src/domain/events.ts';
@@ -220,13 +221,14 @@ test('a PDF: its drawn pages are canvases sized by their derivatives; an open wo
   t.is(canvases(restricted).length, 2);
 });
 
-test('labels and metadata: Vietnamese under vi, Han characters under none, bilingual field labels', (t) => {
+test('labels and metadata: Vietnamese under vi, Han characters tagged lzh (Hán văn) or vi-Hani (Nôm), bilingual field labels', (t) => {
   const m = buildManifest({ base: BASE, objectId: 'hn-0001', state: objectState(hanNom, [stored('p1', 0, 100, 100)]), institution: INSTITUTION });
   t.deepEqual(m.label, { vi: ['Đại Nam thực lục'] });
   t.deepEqual(m.summary, { vi: ['Bộ chính sử triều Nguyễn, khắc in tại Quốc sử quán.'] });
   const metadata = m.metadata as Array<{ label: Json; value: Json }>;
   const field = (en: string) => metadata.find((e) => (e.label.en as string[])[0] === en);
-  t.deepEqual(field('Alternative title')?.value, { none: ['大南實錄'], vi: ['Đại Nam thực lục chính biên'] });
+  // Two scripts, two languages: one pair each, so that every viewer shows both (textMaps says why).
+  t.deepEqual(metadata.filter((e) => (e.label.en as string[])[0] === 'Alternative title').map((e) => e.value), [{ lzh: ['大南實錄'] }, { vi: ['Đại Nam thực lục chính biên'] }]);
   t.deepEqual(field('Creator'), { label: { vi: ['Tác giả'], en: ['Creator'] }, value: { vi: ['Quốc sử quán triều Nguyễn'] } });
   t.deepEqual(field('Date')?.label, { vi: ['Niên đại'], en: ['Date'] });
   t.deepEqual(field('Language')?.value, { vi: ['Hán văn'], en: ['Literary Chinese'] });
@@ -240,7 +242,7 @@ test('labels and metadata: Vietnamese under vi, Han characters under none, bilin
 
   // A title in Han characters is not Vietnamese; text that looks like HTML is shown as typed.
   const han = buildManifest({ base: BASE, objectId: 'x', state: objectState({ title: '嗣德聖製字學解義歌', creator: '<Không rõ>' }, [stored('p1', 0, 10, 10)]), institution: INSTITUTION });
-  t.deepEqual(han.label, { none: ['嗣德聖製字學解義歌'] });
+  t.deepEqual(han.label, { lzh: ['嗣德聖製字學解義歌'] });
   t.deepEqual(textMap('<Không rõ>'), { vi: ['<span>&lt;Không rõ&gt;</span>'] });
   t.deepEqual(validatePresentation3(han), []);
 });
@@ -535,7 +537,7 @@ test('page labels name the canvases; the table of contents becomes structures of
   });
   const m = buildManifest({ base: BASE, objectId: 'hn-0001', state, institution: INSTITUTION });
   t.deepEqual(validatePresentation3(m), []);
-  t.deepEqual(canvases(m).map((c) => c.label), [{ vi: ['tờ 1a'] }, { vi: ['Trang 2'], en: ['Page 2'] }, { none: ['第三'] }]);
+  t.deepEqual(canvases(m).map((c) => c.label), [{ vi: ['tờ 1a'] }, { vi: ['Trang 2'], en: ['Page 2'] }, { lzh: ['第三'] }]);
   const canvas = (id: string) => ({ id: `${BASE}/iiif/manifest/hn-0001/canvas/${id}`, type: 'Canvas' });
   t.deepEqual(m.structures, [
     { id: `${BASE}/iiif/manifest/hn-0001/range/1`, type: 'Range', label: { vi: ['Bìa'] }, items: [canvas('p1')] },
@@ -564,4 +566,34 @@ test('projection: PageLabelsSet and StructureSet rebuild the stored manifest', (
   t.deepEqual(validatePresentation3(after), []);
   t.deepEqual(canvases(after).map((c) => c.label), [{ vi: ['tờ 1a'] }, { vi: ['tờ 1b'] }]);
   t.deepEqual((after.structures as Json[]).map((r) => (r.items as Json[]).map((c) => c.id)), [[`${BASE}/iiif/manifest/hn-lbl/canvas/hn-lbl-p2`]]);
+});
+
+// ---------------------------------------------------------------------------------------
+// Titles in two scripts (issue 19): golden manifest
+
+/** A Nôm work (language vie) whose alternative titles are in Han script and in Vietnamese. */
+const kieu: Metadata = {
+  title: 'Kim Vân Kiều tân truyện',
+  alternativeTitle: ['金雲翹新傳', 'Truyện Kiều'],
+  creator: 'Nguyễn Du',
+  language: ['vie'],
+};
+
+test('golden: Kim Vân Kiều tân truyện — each script under its own tag, one metadata pair per language, as tests/golden/iiif/kim-van-kieu.manifest.json', async (t) => {
+  const state = objectState(kieu, [stored('p1', 0, 2000, 3000), stored('p2', 1, 2000, 3000)], { objectId: 'kim-van-kieu' });
+  const m = buildManifest({ base: BASE, objectId: 'kim-van-kieu', state, institution: INSTITUTION });
+  t.deepEqual(validatePresentation3(m), []);
+  const golden = JSON.parse(await readFile(new URL('../golden/iiif/kim-van-kieu.manifest.json', import.meta.url), 'utf8')) as Json;
+  t.deepEqual(m, golden);
+  // What the golden file says, spelled out: the Nôm title is vi-Hani, the Vietnamese one vi,
+  // each the only key of its map (shown by every viewer in every interface language).
+  const alt = (m.metadata as Array<{ label: Json; value: Json }>).filter((e) => (e.label.vi as string[])[0] === 'Nhan đề khác');
+  t.deepEqual(alt.map((e) => e.value), [{ 'vi-Hani': ['金雲翹新傳'] }, { vi: ['Truyện Kiều'] }]);
+  t.deepEqual(m.label, { vi: ['Kim Vân Kiều tân truyện'] });
+  // The same titles in a work catalogued as Hán văn: the Han title is lzh.
+  const lzh = buildManifest({ base: BASE, objectId: 'x', state: objectState({ ...kieu, language: ['lzh'] }, [stored('p1', 0, 10, 10)]), institution: INSTITUTION });
+  t.deepEqual((lzh.metadata as Array<{ value: Json }>).slice(1, 3).map((e) => e.value), [{ lzh: ['金雲翹新傳'] }, { vi: ['Truyện Kiều'] }]);
+  // One value in both scripts belongs to neither language alone.
+  t.deepEqual(textMap('Truyện Kiều 傳翹', ['vie']), { none: ['Truyện Kiều 傳翹'] });
+  t.deepEqual(textMap(['金雲翹新傳', 'Truyện Kiều'], ['vie']), { none: ['金雲翹新傳', 'Truyện Kiều'] });
 });
