@@ -19,7 +19,14 @@ export const MIRADOR_NOISE = [
   /^request failed: http:\/\/127\.0\.0\.1:\d+\/iiif\/3\/\S+ net::ERR_ABORTED$/,
 ];
 
-function miradorPage(manifestId: string): string {
+/** `language`: Mirador's interface language (config.language); `info`: open the information panel. */
+export interface MiradorPageOptions {
+  language?: string;
+  info?: boolean;
+}
+
+function miradorPage(manifestId: string, options: MiradorPageOptions = {}): string {
+  const windowConfig = options.info ? { allowClose: false, sideBarOpen: true, defaultSideBarPanel: 'info' } : { allowClose: false, sideBarOpen: false };
   return `<!doctype html>
 <html lang="vi">
 <head>
@@ -34,16 +41,16 @@ function miradorPage(manifestId: string): string {
   window.miradorInstance = Mirador.viewer({
     id: 'mirador',
     windows: [{ manifestId: ${JSON.stringify(manifestId)} }],
-    window: { allowClose: false, sideBarOpen: false },
-    workspaceControlPanel: { enabled: false },
+    window: ${JSON.stringify(windowConfig)},
+    workspaceControlPanel: { enabled: false },${options.language ? `\n    language: ${JSON.stringify(options.language)},` : ''}
   });
 </script>
 </body>
 </html>`;
 }
 
-export async function startMiradorSite(manifestId: string): Promise<{ server: Server; url: string }> {
-  const html = miradorPage(manifestId);
+export async function startMiradorSite(manifestId: string, options: MiradorPageOptions = {}): Promise<{ server: Server; url: string }> {
+  const html = miradorPage(manifestId, options);
   const js = readFileSync(MIRADOR_JS);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
