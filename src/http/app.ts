@@ -18,6 +18,7 @@ import { presentationRoutes } from './routes/iiif-presentation.ts';
 import { textRoutes } from './routes/iiif-text.ts';
 import { ocrRoutes } from './routes/iiif-ocr.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
+import { exportRoutes } from './routes/exports.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
 import { searchRoutes } from './routes/search.ts';
@@ -125,7 +126,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), preservationRoutes(services), jobRoutes(services), userRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), exportRoutes(services), auditRoutes(services), statsRoutes(services), preservationRoutes(services), jobRoutes(services), userRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
