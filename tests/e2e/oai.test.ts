@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { encodeResumption, type ResumptionState } from '../../src/application/oai.ts';
@@ -318,5 +318,22 @@ test('a harvest while a second process adds works misses nothing and repeats not
     for (const id of addedIds) t.true(got.has(`oai:thukho.local:${id}`), id);
   } finally {
     await s.close();
+  }
+});
+
+// An independent harvester (Debian libhttp-oai-perl, HTTP::OAI's oai_pmh) follows our tokens to the end.
+const OAI_PMH = spawnSync('sh', ['-c', 'command -v oai_pmh'], { encoding: 'utf8' }).stdout.trim();
+if (!OAI_PMH) console.log('oai.test.ts: the HTTP::OAI harvester test is skipped: oai_pmh is not installed (apt-get install libhttp-oai-perl)');
+(OAI_PMH ? test : test.skip)('an independent harvester (HTTP::OAI oai_pmh) harvests every record through the resumption tokens', async (t) => {
+  const s = t.context.server;
+  for (const verb of ['ListIdentifiers', 'ListRecords']) {
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(OAI_PMH, ['-X', verb, '--metadataPrefix', 'oai_dc', `${s.url}/oai`], { timeout: 120_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    t.is(out.code, 0, out.stderr);
+    for (const id of ['kieu', 'dai-nam', 'them-3', 'rut-lai']) t.true(out.stdout.includes(oaiId(id)), `${verb}: ${id}\n${out.stdout.slice(0, 3000)}\n${out.stderr.slice(0, 2000)}`);
+    t.false(out.stdout.includes(oaiId('bi-mat')));
   }
 });
