@@ -15,7 +15,7 @@ cd "$ROOT"
 
 # The deployment tests (tests/deploy) also need Ansible, debootstrap and systemd-nspawn (a throw-away
 # Debian 12 server), dpkg-dev (ops/offline-debs), shellcheck and nginx.
-bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core fonts-hanazono python3 libxml2-utils rsync \
+bash scripts/ensure-system.sh redis-server chromium fonts-dejavu-core fonts-hanazono python3 libxml2-utils libhttp-oai-perl rsync \
   ansible ansible-lint debootstrap systemd-container dpkg-dev shellcheck nginx || exit $?
 
 # --- Redis on 127.0.0.1:6379 -----------------------------------------------------------------

@@ -333,10 +333,12 @@ program
 
 program
   .command('ingest-bag')
-  .description('Kiểm tra và nhập một gói BagIt / validate a BagIt bag, then ingest it')
+  .description('Kiểm tra và nhập một gói BagIt / validate a BagIt bag, then ingest it as one work')
   .argument('<dir>')
-  .option('--collection <id>', 'collection for the object (default: from the bag)')
-  .action(async (dir: string, opts: { collection?: string }) => {
+  .option('--collection <id>', 'collection for the work (default: from the bag)')
+  .option('--id <objectId>', "the work's id (default: metadata/object.json, else External-Identifier, else the folder name)")
+  .option('--title <title>', "the work's title (default: metadata/object.json, else bag-info.txt Title or External-Description, else the folder name)")
+  .action(async (dir: string, opts: { collection?: string; id?: string; title?: string }) => {
     const cfg = config();
     const logger = createLogger(cfg.logLevel);
     const store = await openEventStore(cfg.eventStore);
@@ -346,14 +348,26 @@ program
     try {
       const result = await importBag(ingest, dir, {
         ...(opts.collection ? { collectionId: opts.collection } : {}),
+        ...(opts.id ? { objectId: opts.id } : {}),
+        ...(opts.title ? { title: opts.title } : {}),
         actor: CLI_ACTOR,
         onProgress: (p) => bar.update(p.bytes, undefined, `${p.files} files`),
       });
-      bar.finish(`Đã nhập / ingested: ${result.objectId} (${result.files} tệp/files)`);
+      bar.finish('kiểm tra xong / checked');
+      if (result.status === 'already-here') {
+        process.stdout.write(
+          `Đã có trong kho, không nhập lại / already here, nothing ingested: ${result.objectId} (${result.files} tệp/files)\n`,
+        );
+      } else {
+        const tags = result.tagVerified.length ? `; tệp thẻ / tag files: ${result.tagVerified.join(', ')}` : '';
+        process.stdout.write(
+          `Đã nhập / ingested: ${result.objectId} (${result.files} tệp/files; đã kiểm tra / verified: ${result.verified.join(', ')}${tags})${result.resumed ? ' — tiếp tục lần nhập bị dừng / resumed an interrupted import' : ''}\n`,
+        );
+      }
     } catch (err) {
       if (err instanceof BagRefusedError) {
-        bar.finish(`Gói không hợp lệ, không nhập / the bag is not valid, nothing ingested (${err.problems.length}):`);
-        for (const p of err.problems) process.stdout.write(`  ✗ ${p.path ?? ''} [${p.code}] ${p.message.vi} / ${p.message.en}\n`);
+        bar.finish(`Gói bị từ chối, không nhập gì / bag refused, nothing ingested (${err.problems.length}):`);
+        for (const p of err.problems) process.stdout.write(`  ✗ ${p.path ?? dir} [${p.code}] ${p.message.vi} / ${p.message.en}\n`);
       } else process.stderr.write(`thukho ingest-bag: ${reasonOf(err)}\n`);
       process.exitCode = 1;
     } finally {

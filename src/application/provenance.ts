@@ -134,7 +134,11 @@ export interface PremisEvent {
   eventType: AuthorityTerm;
   eventDateTime: string;
   /** What happened, as a sentence in Vietnamese and English. */
-  eventDetailInformation: { eventDetail: Bilingual };
+  eventDetailInformation: {
+    eventDetail: Bilingual;
+    /** For a work accessioned from a BagIt bag: the bag's record as the event keeps it (bag-info.txt whole, what was verified). */
+    bag?: NonNullable<EventData<'ObjectRegistered'>['bag']>;
+  };
   eventOutcomeInformation: {
     eventOutcome: AuthorityTerm;
     eventOutcomeDetail?: {
@@ -296,8 +300,22 @@ function digestList(d: Digests): Bilingual {
   return { vi: list, en: list };
 }
 
+/** Where a work that came as a BagIt bag came from, and what of the bag was verified. */
+function bagDetail(bag: NonNullable<EventData<'ObjectRegistered'>['bag']>): Bilingual {
+  const info = Object.entries(bag.info)
+    .filter(([label]) => label.toLowerCase() !== 'payload-oxum')
+    .map(([label, values]) => `${label}: ${values.join(' | ')}`)
+    .join('; ');
+  const tags = bag.tagVerified.length ? bag.tagVerified.join(', ') : null;
+  return {
+    vi: ` Từ gói BagIt ${q(bag.name)} (BagIt ${bag.bagitVersion}, Payload-Oxum ${bag.payloadOxum}); đã kiểm tra mọi tệp dữ liệu theo: ${bag.verified.join(', ')}${tags ? `; tệp thẻ theo: ${tags}` : ''}.${info ? ` bag-info.txt: ${info}.` : ''}`,
+    en: ` From the BagIt bag ${q(bag.name)} (BagIt ${bag.bagitVersion}, Payload-Oxum ${bag.payloadOxum}); every payload file verified: ${bag.verified.join(', ')}${tags ? `; tag files verified: ${tags}` : ''}.${info ? ` bag-info.txt: ${info}.` : ''}`,
+  };
+}
+
 type Described = {
   detail: Bilingual;
+  bag?: NonNullable<EventData<'ObjectRegistered'>['bag']>;
   outcome: keyof typeof OUTCOME;
   outcomeDetail?: NonNullable<PremisEvent['eventOutcomeInformation']['eventOutcomeDetail']>;
   objects: LinkingObject[];
@@ -319,14 +337,16 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
 
   switch (event.type) {
     case 'ObjectRegistered': {
-      const { metadata, accessLevel } = event.data;
+      const { metadata, accessLevel, bag } = event.data;
+      const fromBag = bag ? bagDetail(bag) : { vi: '', en: '' };
       return {
         detail: {
-          vi: `Tiếp nhận tài liệu ${q(metadata.title)} vào kho (mức truy cập: ${LEVEL[accessLevel].vi}).`,
-          en: `Object ${q(metadata.title)} accessioned (access level: ${LEVEL[accessLevel].en}).`,
+          vi: `Tiếp nhận tài liệu ${q(metadata.title)} vào kho (mức truy cập: ${LEVEL[accessLevel].vi}).${fromBag.vi}`,
+          en: `Object ${q(metadata.title)} accessioned (access level: ${LEVEL[accessLevel].en}).${fromBag.en}`,
         },
         outcome: 'success',
         objects: [object('outcome')],
+        ...(bag ? { bag } : {}),
       };
     }
     case 'MetadataEdited': {
@@ -661,7 +681,7 @@ export async function provenanceOfWork(store: EventStore, objectId: string, work
       eventIdentifier: { type: IDENTIFIER_TYPES.event, value: e.id },
       eventType: premisEventType(event.type),
       eventDateTime: e.metadata.occurredAt,
-      eventDetailInformation: { eventDetail: described.detail },
+      eventDetailInformation: { eventDetail: described.detail, ...(described.bag ? { bag: described.bag } : {}) },
       eventOutcomeInformation: {
         eventOutcome: OUTCOME[described.outcome],
         ...(described.outcomeDetail ? { eventOutcomeDetail: described.outcomeDetail } : {}),

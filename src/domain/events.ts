@@ -101,11 +101,36 @@ const StructureEntry = z.object({ label: z.string().min(1).max(PAGE_LABEL_MAX_CH
 
 const Digests = z.object({ sha512: Sha512.optional(), sha256: Sha256.optional() });
 
+/**
+ * The BagIt bag a work came in as (`thukho ingest-bag`): what was verified and what the sender
+ * said about it in bag-info.txt, kept whole (every label, repeated labels as lists) because
+ * that is the sender's own record of the transfer. Optional and additive: a reader that does
+ * not know it loses only this provenance note, never the meaning of the event.
+ */
+export const BagAccession = z.object({
+  /** The bag's folder name as it was read. */
+  name: z.string().max(1024),
+  bagitVersion: z.string().max(20),
+  /** Payload manifest algorithms, every file verified against each, strongest first. */
+  verified: z.array(z.string().min(1).max(40)).min(1).max(30),
+  /** Tag manifest algorithms verified, strongest first (none when the bag has no tag manifest). */
+  tagVerified: z.array(z.string().min(1).max(40)).max(30),
+  /** Of data/ as found (and as bag-info.txt said, when it said). */
+  payloadOxum: z.string().regex(/^\d+\.\d+$/).max(60),
+  /** SHA-256 of the sorted `<sha512>  <path>` lines of every payload file: how a re-import is recognised. */
+  fingerprint: Sha256,
+  /** bag-info.txt: label as written → values in file order. */
+  info: z.record(z.string().min(1).max(200), z.array(z.string().max(10_000)).max(100)).refine((r) => Object.keys(r).length <= 200, 'at most 200 labels'),
+});
+export type BagAccession = z.infer<typeof BagAccession>;
+
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
     metadata: StoredMetadata,
     accessLevel: AccessLevel,
+    /** Present when the work was accessioned from a BagIt bag. */
+    bag: BagAccession.optional(),
   }),
   MetadataEdited: z.object({
     objectId: Id,

@@ -1,5 +1,5 @@
 import { DomainError } from './errors.ts';
-import type { DerivativeInfo, IngestedFile, ObjectEvent, ObjectHistoryEvent } from './events.ts';
+import type { BagAccession, DerivativeInfo, IngestedFile, ObjectEvent, ObjectHistoryEvent } from './events.ts';
 import {
   type AccessLevel,
   type Metadata,
@@ -75,7 +75,7 @@ export type ObjectState =
 export const initialObjectState: ObjectState = { status: 'absent' };
 
 export type ObjectCommand =
-  | { type: 'RegisterObject'; objectId: string; metadata: Metadata; accessLevel: AccessLevel }
+  | { type: 'RegisterObject'; objectId: string; metadata: Metadata; accessLevel: AccessLevel; bag?: BagAccession }
   | { type: 'EditMetadata'; objectId: string; changes: MetadataChanges; accessLevel?: AccessLevel; reason?: string }
   | { type: 'RecordFileIngested'; objectId: string; file: IngestedFile }
   | { type: 'ReorderFiles'; objectId: string; order: string[] }
@@ -149,7 +149,10 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       const metadata = withYearRange(command.metadata);
       checkYearOrder(metadata);
       return [
-        { type: 'ObjectRegistered', data: { objectId: command.objectId, metadata, accessLevel: command.accessLevel } },
+        {
+          type: 'ObjectRegistered',
+          data: { objectId: command.objectId, metadata, accessLevel: command.accessLevel, ...(command.bag ? { bag: command.bag } : {}) },
+        },
       ];
     }
     case 'EditMetadata': {

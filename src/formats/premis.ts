@@ -167,10 +167,9 @@ function chainComment(streamId: string, c: Provenance['chain']): string {
   return `<!-- ${commentText(text)} -->`;
 }
 
-/** The PREMIS 3.0 XML document (with an XML declaration) for one object's provenance. */
-export function premisXml(p: Provenance): string {
+/** The `premis:premis` element for one object's provenance (no XML declaration: METS embeds it). */
+export function premisElement(p: Provenance): string {
   const out: string[] = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
     `<premis:premis xmlns:premis="${PREMIS_NS}" xmlns:xsi="${XSI_NS}" xsi:schemaLocation="${PREMIS_NS} ${PREMIS_XSD}" version="3.0">`,
     `  ${chainComment(p.streamId, p.chain)}`,
     `  ${chainComment(p.factsStreamId, p.factsChain)}`,
@@ -178,5 +177,10 @@ export function premisXml(p: Provenance): string {
   const body: Node[] = [entityObject(p), ...p.object.files.map(fileObject), ...p.events.map(eventNode), ...p.agents.map(agentNode)];
   for (const node of body) serialise(node, '  ', out);
   out.push('</premis:premis>');
-  return `${out.join('\n')}\n`;
+  return out.join('\n');
+}
+
+/** The PREMIS 3.0 XML document (with an XML declaration) for one object's provenance. */
+export function premisXml(p: Provenance): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${premisElement(p)}\n`;
 }

@@ -341,6 +341,39 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           },
         },
       },
+      '/api/objects/{id}/dc.xml': {
+        parameters: [idParam],
+        get: {
+          summary: 'The object\'s record as simple Dublin Core (oai_dc), as OAI-PMH serves it; public for open and restricted works',
+          security: [{}, ...staffAuth],
+          responses: {
+            200: { description: 'An `oai_dc:dc` document; ETag (304 on If-None-Match) and Last-Modified', content: { 'application/xml': { schema: { type: 'string' } } } },
+            304: { description: 'Not modified' }, 400: problem, 404: problem, 410: problem,
+          },
+        },
+      },
+      '/api/objects/{id}/mods.xml': {
+        parameters: [idParam],
+        get: {
+          summary: 'The object\'s record as MODS 3.8 (the LoC Dublin Core to MODS crosswalk); public for open and restricted works',
+          security: [{}, ...staffAuth],
+          responses: {
+            200: { description: 'A `mods:mods` document; ETag (304 on If-None-Match) and Last-Modified', content: { 'application/xml': { schema: { type: 'string' } } } },
+            304: { description: 'Not modified' }, 400: problem, 404: problem, 410: problem,
+          },
+        },
+      },
+      '/api/objects/{id}/mets.xml': {
+        parameters: [idParam],
+        get: {
+          summary: 'The work as METS 1.12: MODS, files with size and checksum (SHA-512 masters, SHA-256 derivatives and ALTO) and where to fetch them, pages in reading order, the table of contents; PREMIS provenance for staff only. The work\'s content: signed-in readers for a restricted work',
+          security: [{}, ...staffAuth],
+          responses: {
+            200: { description: 'A `mets:mets` document; ETag (304 on If-None-Match)', content: { 'application/xml': { schema: { type: 'string' } } } },
+            304: { description: 'Not modified' }, 400: problem, 401: problem, 404: problem, 410: problem,
+          },
+        },
+      },
       '/api/objects/{id}/files/check': {
         parameters: [idParam],
         post: {

@@ -427,7 +427,16 @@ export interface BagValidation {
   info: Record<string, string[]>;
   /** Algorithms of the payload manifests that could be checked, sorted. */
   algorithms: string[];
-  /** Every regular file under data/, sorted by path. */
+  /** Algorithms of the tag manifests that could be checked, sorted. */
+  tagAlgorithms: string[];
+  /** BagIt-Version of bagit.txt (1.0 when it could not be read). */
+  version: string;
+  /** `<octets>.<files>` of data/ as found on disk. */
+  payloadOxum: string;
+  /**
+   * Every regular file under data/, sorted by path. Its digests hold one entry per payload
+   * manifest algorithm and always `sha512` (our storage digest), all from the same read.
+   */
   payload: BagPayloadFile[];
 }
 
@@ -436,20 +445,46 @@ export interface ValidateBagOptions {
   onProgress?: (p: { files: number; bytes: number }) => void;
 }
 
-/** Manifest algorithm names (RFC 8493 §2.4: lower-case; both IANA and stripped spellings). */
-const ALGORITHMS: Record<string, { node: string; hexLength: number }> = {
-  md5: { node: 'md5', hexLength: 32 },
-  sha1: { node: 'sha1', hexLength: 40 },
-  sha224: { node: 'sha224', hexLength: 56 },
-  sha256: { node: 'sha256', hexLength: 64 },
-  sha384: { node: 'sha384', hexLength: 96 },
-  sha512: { node: 'sha512', hexLength: 128 },
-  'sha3-256': { node: 'sha3-256', hexLength: 64 },
-  sha3256: { node: 'sha3-256', hexLength: 64 },
-  'sha3-512': { node: 'sha3-512', hexLength: 128 },
-  sha3512: { node: 'sha3-512', hexLength: 128 },
-  blake2b512: { node: 'blake2b512', hexLength: 128 },
+/**
+ * Manifest algorithm labels we can check, mapped to Node's hash and ranked by strength. RFC 8493
+ * §2.4 registers md5, sha1, sha256 and sha512 and names any other algorithm by its IANA "Named
+ * Information" name, lower-cased with the punctuation removed (sha3256, blake2b512, ...); the
+ * hyphenated spellings and bagit-python's hashlib names (sha3_256, blake2b, blake2s) name the
+ * same digests, so a bag written by either verifies here.
+ */
+const ALGORITHMS: Record<string, { node: string; hexLength: number; strength: number }> = {
+  md5: { node: 'md5', hexLength: 32, strength: 1 },
+  sha1: { node: 'sha1', hexLength: 40, strength: 2 },
+  sha224: { node: 'sha224', hexLength: 56, strength: 3 },
+  sha3224: { node: 'sha3-224', hexLength: 56, strength: 3 },
+  'sha3-224': { node: 'sha3-224', hexLength: 56, strength: 3 },
+  sha3_224: { node: 'sha3-224', hexLength: 56, strength: 3 },
+  sha256: { node: 'sha256', hexLength: 64, strength: 4 },
+  sha3256: { node: 'sha3-256', hexLength: 64, strength: 4 },
+  'sha3-256': { node: 'sha3-256', hexLength: 64, strength: 4 },
+  sha3_256: { node: 'sha3-256', hexLength: 64, strength: 4 },
+  blake2s256: { node: 'blake2s256', hexLength: 64, strength: 4 },
+  blake2s: { node: 'blake2s256', hexLength: 64, strength: 4 },
+  sha384: { node: 'sha384', hexLength: 96, strength: 5 },
+  sha3384: { node: 'sha3-384', hexLength: 96, strength: 5 },
+  'sha3-384': { node: 'sha3-384', hexLength: 96, strength: 5 },
+  sha3_384: { node: 'sha3-384', hexLength: 96, strength: 5 },
+  sha512: { node: 'sha512', hexLength: 128, strength: 6 },
+  sha3512: { node: 'sha3-512', hexLength: 128, strength: 6 },
+  'sha3-512': { node: 'sha3-512', hexLength: 128, strength: 6 },
+  sha3_512: { node: 'sha3-512', hexLength: 128, strength: 6 },
+  blake2b512: { node: 'blake2b512', hexLength: 128, strength: 6 },
+  blake2b: { node: 'blake2b512', hexLength: 128, strength: 6 },
 };
+
+/** The manifest algorithm labels this validator checks (for messages and documentation). */
+export const MANIFEST_ALGORITHMS: readonly string[] = Object.keys(ALGORITHMS);
+const SUPPORTED_LIST = MANIFEST_ALGORITHMS.join(', ');
+
+/** Strongest first; equal strength by name, so the order is stable. */
+export function byStrength(algorithms: Iterable<string>): string[] {
+  return [...new Set(algorithms)].sort((a, b) => (ALGORITHMS[b]?.strength ?? 0) - (ALGORITHMS[a]?.strength ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
+}
 
 const PROGRESS_EVERY = 16 * CHUNK;
 
@@ -503,7 +538,7 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
   const add = (code: BagProblemCode, vi: string, en: string, p?: string) => {
     problems.push(p === undefined ? { code, message: { vi, en } } : { code, message: { vi, en }, path: p });
   };
-  const result: BagValidation = { valid: false, problems, info: {}, algorithms: [], payload: [] };
+  const result: BagValidation = { valid: false, problems, info: {}, algorithms: [], tagAlgorithms: [], version: '1.0', payloadOxum: '0.0', payload: [] };
   const root = path.resolve(dir);
   const abs = (rel: string) => path.join(root, ...rel.split('/'));
 
@@ -613,7 +648,7 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
           );
         }
         if (v) {
-          if (v[1] === '1.0' || v[1] === '0.97') version = v[1];
+          if (v[1] === '1.0' || v[1] === '0.97') version = result.version = v[1];
           else {
             add(
               'bad-bagit-txt',
@@ -670,8 +705,8 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
     if (!alg) {
       add(
         'unsupported-algorithm',
-        `Thuật toán băm "${algorithm}" của ${name} không được hỗ trợ; tệp kê khai này không được kiểm tra.`,
-        `Checksum algorithm "${algorithm}" of ${name} is not supported; that manifest was not checked.`,
+        `Thuật toán băm "${algorithm}" của ${name} không được hỗ trợ nên tệp kê khai này không kiểm tra được; RFC 8493 đòi mọi tệp kê khai phải khớp, vì vậy gói bị từ chối. Các thuật toán được hỗ trợ: ${SUPPORTED_LIST}.`,
+        `Checksum algorithm "${algorithm}" of ${name} is not supported, so that manifest cannot be checked; RFC 8493 requires every manifest to verify, so the bag is refused. Supported algorithms: ${SUPPORTED_LIST}.`,
         name,
       );
       return undefined;
@@ -786,6 +821,7 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
 
   // --- completeness: payload ------------------------------------------------------------------
   const payloadFiles = [...files.keys()].filter((p) => p.startsWith('data/'));
+  result.payloadOxum = `${payloadFiles.reduce((sum, p) => sum + files.get(p)!, 0)}.${payloadFiles.length}`;
   /** disk path → manifest name → expected digest */
   const expectedPayload = new Map<string, Map<string, string>>();
   for (const m of payloadManifests) {
@@ -964,7 +1000,7 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
     [...(expected ?? [])].filter(([name, hex]) => digests[algorithmOf.get(name)!] !== hex).map(([name]) => name);
 
   for (const p of payloadFiles) {
-    const hashed = await hashFile(p, result.algorithms);
+    const hashed = await hashFile(p, [...new Set([...result.algorithms, 'sha512'])]);
     if (!hashed) continue;
     result.payload.push({ path: p.slice('data/'.length), size: hashed.size, digests: hashed.digests });
     const bad = mismatches(expectedPayload.get(p), hashed.digests);
@@ -979,6 +1015,7 @@ export async function validateBag(dir: string, options: ValidateBagOptions = {})
   }
 
   const tagAlgorithms = [...new Set(tagManifests.map((m) => m.algorithm))].sort();
+  result.tagAlgorithms = tagAlgorithms;
   for (const [p, expected] of [...expectedTag].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const hashed = await hashFile(p, tagAlgorithms);
     if (!hashed) continue;

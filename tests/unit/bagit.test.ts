@@ -1,13 +1,14 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   type BagInfoInput,
   BagWriteError,
   type BagWriteErrorCode,
+  byStrength,
   type BagPayloadEntry,
   type BagProblemCode,
   decodeManifestPath,
@@ -401,4 +402,43 @@ test('manifest path encoding and Bag-Size', (t) => {
   t.is(formatBagSize(1_234_567_890), '1.2 GB');
   t.is(formatBagSize(42_600_000_000), '42.6 GB');
   t.is(formatBagSize(999_999_999), '1 GB');
+});
+
+const GOLDEN = path.join(import.meta.dirname, '..', 'fixtures', 'bags');
+
+test('every bag bagit-python 1.8.1 wrote validates: each manifest algorithm checked, SHA-512 always computed', async (t) => {
+  const expected: Record<string, { algorithms: string[]; tags: string[] }> = {
+    'sha256-only': { algorithms: ['sha256'], tags: ['sha256'] },
+    'md5-only': { algorithms: ['md5'], tags: ['md5'] },
+    'sha512-sha256': { algorithms: ['sha256', 'sha512'], tags: ['sha256', 'sha512'] },
+    'sha3-blake2b': { algorithms: ['blake2b', 'sha3_256'], tags: ['blake2b', 'sha3_256'] },
+    'vietnamese-names': { algorithms: ['sha256'], tags: ['sha256'] },
+    'bag-info': { algorithms: ['sha256'], tags: ['sha256'] },
+  };
+  for (const [bag, want] of Object.entries(expected)) {
+    const v = await validateBag(path.join(GOLDEN, bag));
+    t.true(v.valid, `${bag}: ${JSON.stringify(v.problems)}`);
+    t.deepEqual(v.algorithms, want.algorithms, bag);
+    t.deepEqual(v.tagAlgorithms, want.tags, bag);
+    t.is(v.version, '0.97');
+    t.is(v.info['Payload-Oxum']?.[0], v.payloadOxum);
+    t.is(v.payload.length, 2);
+    for (const p of v.payload) {
+      const bytes = await readFile(path.join(GOLDEN, bag, 'data', ...p.path.split('/')));
+      t.is(p.digests.sha512, createHash('sha512').update(bytes).digest('hex'));
+    }
+  }
+});
+
+test('a manifest that names a file in NFD finds it after a copy renamed it to NFC', async (t) => {
+  const dir = path.join(await tempDir(t), 'bag');
+  await cp(path.join(GOLDEN, 'vietnamese-names'), dir, { recursive: true });
+  const folder = path.join(dir, 'data', 'Truyện Kiều'.normalize('NFC'));
+  await rename(path.join(folder, 'trang một.png'.normalize('NFD')), path.join(folder, 'trang một.png'.normalize('NFC')));
+  const v = await validateBag(dir);
+  t.true(v.valid, JSON.stringify(v.problems));
+});
+
+test('strongest algorithm first', (t) => {
+  t.deepEqual(byStrength(['md5', 'sha256', 'sha1', 'sha512', 'sha3_256', 'blake2b']), ['blake2b', 'sha512', 'sha256', 'sha3_256', 'sha1', 'md5']);
 });
