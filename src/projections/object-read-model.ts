@@ -553,3 +553,32 @@ export function fileStatuses(db: ReadModelDb, view: Pick<ObjectView, 'id' | 'fil
   }
   return out;
 }
+
+/** A work's public page as a sitemap names it. */
+export interface PublicRecordRow {
+  id: string;
+  seq: number;
+  updatedAt: string;
+}
+
+/**
+ * Active works at `levels` (what an anonymous reader may find: allowedLevels of the public),
+ * oldest first: `count` of them, and a page of them from a position (`offset` to find where a
+ * sitemap file starts, then `afterSeq` for the rest of it: an offset is read off the listing
+ * index once per file, not once per chunk). New works come last, so the files a crawler has
+ * read keep their contents. The listing index (seq, status, access_level, …) serves both.
+ */
+export function countPublicRecords(db: ReadModelDb, levels: readonly AccessLevel[]): number {
+  if (levels.length === 0) return 0;
+  return statement<unknown[], { n: number }>(db, `SELECT COUNT(*) AS n FROM objects WHERE status = 'active' AND access_level IN (${levels.map(() => '?').join(', ')})`).get(...levels)?.n ?? 0;
+}
+
+export function publicRecords(db: ReadModelDb, levels: readonly AccessLevel[], from: { offset: number } | { afterSeq: number }, limit: number): PublicRecordRow[] {
+  if (levels.length === 0 || limit <= 0) return [];
+  const inLevels = `access_level IN (${levels.map(() => '?').join(', ')})`;
+  const rows =
+    'offset' in from
+      ? statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} ORDER BY seq LIMIT ? OFFSET ?`).all(...levels, limit, from.offset)
+      : statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} AND seq > ? ORDER BY seq LIMIT ?`).all(...levels, from.afterSeq, limit);
+  return rows.map((r) => ({ id: r.id, seq: r.seq, updatedAt: r.updated_at }));
+}

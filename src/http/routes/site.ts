@@ -17,6 +17,7 @@ import { T } from '../site/i18n.ts';
 import type { ObjectCard, PageContext, Thumb } from '../site/layout.ts';
 import { type CollectionCard, collectionPage, homePage, objectPage, pageHitList, searchPage, SITE_FILTERS, type SiteSearchParams, viewerPage } from '../site/pages.ts';
 import { NOM_FONT_PATH } from '../site/nom-font.ts';
+import { sitemapRoutes } from '../site/sitemap.ts';
 import { PageError, type SiteKit } from '../site/site-route.ts';
 import { BadRequest, parsePage, parseSearchQuery, validId } from '../site/request.ts';
 
@@ -194,6 +195,8 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
   });
 
   router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
+
+  sitemapRoutes(services, {}, router);
 
   router.get('/assets/:file', (ctx) => {
     const asset = assets.get(ctx.params.file ?? '');
