@@ -77,6 +77,8 @@ export function identifyElement(i: IdentifyInfo): string {
     `<earliestDatestamp>${i.earliestDatestamp}</earliestDatestamp>\n` +
     '<deletedRecord>persistent</deletedRecord>\n' +
     '<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>\n' +
+    // What /oai codes when asked (Accept-Encoding); the spec's own names, so `br` is not listed.
+    '<compression>gzip</compression>\n' +
     '<description>\n' +
     `<oai-identifier xmlns="${OAI_IDENTIFIER_NS}" xsi:schemaLocation="${OAI_IDENTIFIER_NS} ${OAI_IDENTIFIER_XSD}">\n` +
     '<scheme>oai</scheme>\n' +

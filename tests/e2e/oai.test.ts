@@ -1,5 +1,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { ExecutionContext } from 'ava';
 import { encodeResumption, type ResumptionState } from '../../src/application/oai.ts';
 import { resolveSessionSecret } from '../../src/http/session-secret.ts';
@@ -91,7 +93,7 @@ test('Identify: repository name, base URL, admin e-mail, persistent deletions, s
   t.is(child(id, 'granularity').text, 'YYYY-MM-DDThh:mm:ssZ');
   t.regex(child(id, 'earliestDatestamp').text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   t.is(findAll(doc, 'http://www.openarchives.org/OAI/2.0/oai-identifier', 'repositoryIdentifier')[0]?.text, REPO);
-  t.is(findAll(doc, OAI, 'compression').length, 0, 'no compression is promised');
+  t.deepEqual(childTexts(id, 'compression'), ['gzip']);
   t.deepEqual(findAll(doc, OAI, 'request')[0]?.attributes, { verb: 'Identify' });
   // POST (form-encoded) answers the same.
   const res = await fetch(`${s.url}/oai`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'verb=Identify' });
@@ -138,6 +140,31 @@ test('GetRecord: oai_dc and MODS with the work, its page and its IIIF manifest',
   const gone = await oai(s, { verb: 'GetRecord', identifier: oaiId('rut-lai'), metadataPrefix: 'oai_dc' }, t);
   t.is(findAll(gone.doc, OAI, 'header')[0]?.attributes.status, 'deleted');
   t.is(findAll(gone.doc, OAI, 'metadata').length, 0);
+});
+
+test('a harvester that asks for gzip gets a gzipped, still valid page; one that does not gets plain XML', async (t) => {
+  const s = t.context.server;
+  const get = (encoding: string | undefined) =>
+    new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const req = httpGet(`${s.url}/oai?verb=ListRecords&metadataPrefix=oai_dc`, { headers: encoding ? { 'accept-encoding': encoding } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+  const zipped = await get('gzip');
+  t.is(zipped.headers['content-encoding'], 'gzip');
+  t.regex(String(zipped.headers.vary), /accept-encoding/i);
+  const xml = gunzipSync(zipped.body).toString('utf8');
+  await assertValidXml(t, xml, 'oai-pmh');
+  t.true(findAll(parseXml(xml), OAI, 'record').length > 0);
+  const plain = await get(undefined);
+  t.is(plain.headers['content-encoding'], undefined);
+  // The same page but for the clock: responseDate, and the token's expiry (signed, so the token too).
+  const timeless = (x: string) => x.replace(/<responseDate>[^<]*/, '').replace(/<resumptionToken[^>]*>[^<]*/, '');
+  t.is(timeless(plain.body.toString('utf8')), timeless(xml));
 });
 
 test('ListRecords: every harvestable work once, withdrawn and newly confidential ones as deleted, confidential and restricted never', async (t) => {

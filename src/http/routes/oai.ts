@@ -41,6 +41,7 @@ import {
 } from '../../projections/oai-read-model.ts';
 import type { ReadModelDb } from '../../projections/read-model-db.ts';
 import { readForm } from '../body.ts';
+import { compress } from '../compress.ts';
 import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
 import { signValue, unsignValue } from '../signed-value.ts';
@@ -236,10 +237,12 @@ export function oaiRoutes(services: AppServices): Router {
   };
 
   /** The query's arguments in order, repeats kept (koa's ctx.query folds repeats into arrays). */
-  router.get('/oai', async (ctx) => {
+  // A harvest is megabytes of XML that codes to a tenth of its size; pages stay streamed.
+  const coded = compress();
+  router.get('/oai', coded, async (ctx) => {
     await answer(ctx, [...new URLSearchParams(ctx.querystring).entries()]);
   });
-  router.post('/oai', async (ctx) => {
+  router.post('/oai', coded, async (ctx) => {
     await answer(ctx, [...(await readForm(ctx)).entries()]);
   });
   return router;
