@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KNOWN_LANGUAGES } from './ocr/languages.ts';
@@ -111,6 +112,11 @@ const EnvSchema = z.object({
       message: `a comma-separated list of OCR languages (ISO 639-3), each one of ${KNOWN_LANGUAGES.join(', ')}`,
     })
     .default(['vie']),
+  // Background work yields to readers (see workers/index.ts lowerPriority, ops/systemd/thukho-worker@.service).
+  THUKHO_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  THUKHO_DERIVATIVE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  THUKHO_DERIVATIVES_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  THUKHO_REPLICATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   THUKHO_PDF_DPI: z.coerce.number().int().min(36).max(1200).default(300),
   THUKHO_PDF_MAX_EDGE: z.coerce.number().int().min(256).max(65_000).default(6000),
   THUKHO_PDF_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(5000),
@@ -247,6 +253,17 @@ export interface Config {
     concurrency: number | undefined;
     /** What a work whose record names no language is read as. */
     defaultLanguages: string[];
+  };
+  /**
+   * How the background workers leave the CPU to readers: a worker runs every thread at this
+   * niceness (0–19), builds at most `derivativesConcurrency` masters at once with
+   * `derivativeThreads` libvips threads each, and copies `replicationConcurrency` files at once.
+   */
+  workers: {
+    nice: number;
+    derivativeThreads: number;
+    derivativesConcurrency: number;
+    replicationConcurrency: number;
   };
   /** How the pages of a PDF master become images (see workers/derivatives.ts). */
   pdf: {
@@ -427,6 +444,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
+    workers: {
+      nice: e.THUKHO_WORKER_NICE,
+      // One core left to the server: a pyramid alone would otherwise take every core there is.
+      derivativeThreads: e.THUKHO_DERIVATIVE_THREADS ?? Math.max(1, availableParallelism() - 1),
+      derivativesConcurrency: e.THUKHO_DERIVATIVES_CONCURRENCY,
+      replicationConcurrency: e.THUKHO_REPLICATION_CONCURRENCY,
+    },
     pdf: { dpi: e.THUKHO_PDF_DPI, maxEdge: e.THUKHO_PDF_MAX_EDGE, maxPages: e.THUKHO_PDF_MAX_PAGES },
     sessions: {
       secret: e.THUKHO_SESSION_SECRET ? { value: e.THUKHO_SESSION_SECRET } : e.THUKHO_SESSION_SECRET_FILE ? { file: resolve(e.THUKHO_SESSION_SECRET_FILE) } : undefined,

@@ -439,7 +439,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // Children share our redis (the private one's socket, or REDIS_URL) and our event store;
   // started once the port is ours, so that a refused start leaves none behind.
   if (options.workers) {
-    children = workersToRun(config).map((name) => superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger));
+    children = workersToRun(config).map((name) =>
+      superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger, { nice: config.workers.nice }),
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

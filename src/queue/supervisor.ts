@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
+import { raiseNiceness } from './priority.ts';
 import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
 import { removeWorkerRecord, writeWorkerRecord } from './worker-records.ts';
 
@@ -11,6 +12,10 @@ import { removeWorkerRecord, writeWorkerRecord } from './worker-records.ts';
  *
  * Each worker is told our pid, so that it sees us go (`supervisorGone`), and is recorded under
  * `recordDir`, so that the next start can stop one that did not see it.
+ *
+ * With `nice`, each worker runs at that niceness (THUKHO_WORKER_NICE): set here the moment it
+ * is spawned, so that what it starts with is already below the server, and again by the worker
+ * on every thread it has once started (workers/index.ts), since Linux keeps one per thread.
  */
 export interface SupervisedWorker {
   name: string;
@@ -19,7 +24,15 @@ export interface SupervisedWorker {
   stop(): Promise<void>;
 }
 
-export function superviseWorker(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, recordDir: string, logger: Logger): SupervisedWorker {
+export function superviseWorker(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  recordDir: string,
+  logger: Logger,
+  options: { nice?: number } = {},
+): SupervisedWorker {
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
@@ -31,7 +44,11 @@ export function superviseWorker(name: string, command: string, args: string[], e
     const started = spawn(command, args, { env: { ...env, [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
     child = started;
     if (started.pid !== undefined) writeWorkerRecord(recordDir, name, started.pid);
-    logger.info({ worker: name, pid: started.pid }, 'worker started');
+    if (started.pid !== undefined && options.nice !== undefined) {
+      const r = raiseNiceness(started.pid, options.nice);
+      if (r.failed > 0 && r.raised === 0) logger.warn({ worker: name, nice: options.nice }, 'could not lower the worker\'s priority; it competes with readers');
+    }
+    logger.info({ worker: name, pid: started.pid, nice: options.nice }, 'worker started');
     started.once('exit', (code, signal) => {
       child = undefined;
       if (started.pid !== undefined) removeWorkerRecord(recordDir, name, started.pid);
