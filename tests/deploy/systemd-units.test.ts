@@ -155,6 +155,23 @@ for (const name of ['thukho-api.service', 'thukho-worker@.service']) {
   });
 }
 
+test('background work yields to readers: workers and the backup niced and weighted below the api (issue 20)', (t) => {
+  const api = read('thukho-api.service').unit;
+  const apiCpu = Number(last(api, 'Service', 'CPUWeight') ?? 100);
+  const apiIo = Number(last(api, 'Service', 'IOWeight') ?? 100);
+  t.true(apiCpu >= 100, `api CPUWeight ${apiCpu} at least the default`);
+  t.is(last(api, 'Service', 'Nice'), undefined, 'the api keeps the default niceness');
+  for (const name of ['thukho-worker@.service', 'thukho-backup.service']) {
+    const { unit } = read(name);
+    t.true(Number(last(unit, 'Service', 'Nice')) >= 10, `${name}: Nice= at least 10`);
+    t.true(Number(last(unit, 'Service', 'CPUWeight')) * 5 <= apiCpu, `${name}: CPUWeight at most a fifth of the api's`);
+    t.true(Number(last(unit, 'Service', 'IOWeight')) * 5 <= apiIo, `${name}: IOWeight at most a fifth of the api's`);
+    // idle would starve ingest under a steady stream of readers.
+    t.is(last(unit, 'Service', 'IOSchedulingClass'), 'best-effort', `${name}: IOSchedulingClass`);
+    t.is(last(unit, 'Service', 'IOSchedulingPriority'), '7', `${name}: the lowest best-effort I/O priority`);
+  }
+});
+
 /** ExecStart's program, as a path in this repository (it is a release's copy of it). */
 function programOf(execStart: string | undefined): { file: string; args: string[] } {
   const words = (execStart ?? '').replace(/^[-+@:!]+/, '').split(/\s+/);

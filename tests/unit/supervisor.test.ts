@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { pino } from 'pino';
@@ -47,6 +48,32 @@ test.serial('a worker that exits while this process is stopping (one Ctrl-C for 
     t.is(w.restarts(), 0);
     t.is(w.pid(), undefined);
     t.false(lines.some((l) => l.msg === 'worker exited; restarting'), JSON.stringify(lines));
+  } finally {
+    await w.stop();
+  }
+});
+
+/** Field 19 of /proc/PID/task/TID/stat: the thread's niceness (after the parenthesised name, which may hold spaces). */
+function niceOf(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+}
+
+test.serial('a supervised worker runs below its server from the moment it is spawned (issue 20)', async (t) => {
+  if (process.platform !== 'linux') {
+    t.log('not Linux: no /proc to read niceness from; not checked here');
+    t.pass();
+    return;
+  }
+  const { logger } = capture();
+  const own = niceOf(process.pid, process.pid);
+  const nice = Math.min(19, own + 3);
+  const w = superviseWorker('nice', process.execPath, ['-e', 'setInterval(() => {}, 1000)'], process.env, tempDir(), logger, { nice });
+  try {
+    const pid = w.pid();
+    if (pid === undefined) throw new Error('no worker process');
+    t.is(niceOf(pid, pid), nice, 'the worker\'s main thread');
+    t.is(niceOf(process.pid, process.pid), own, 'the server keeps its priority');
   } finally {
     await w.stop();
   }
