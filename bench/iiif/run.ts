@@ -7,12 +7,19 @@
  *
  *   npm run bench:iiif                 c = 8 and 32, cold then warm, wrk -d10s (≈ 5 min + ingest)
  *   npm run bench:iiif -- --quick      c = 8 only, wrk -d5s, the sharp pyramid time from the cache
+ *   npm run bench:iiif -- --only=mixed readers during ingest only (thukho alone; see below)
  *
  * Options: --keep (keep the run dir: thukho's data dir, logs, path lists; re-use it with
  * --reuse-thukho=DIR to skip the ingest), --only=iip | --only=thukho (one half; the other
- * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration).
- * THUKHO_IIIF_* variables set when the bench starts are passed on to `thukho serve`.
- * Needs: `apt-get install iipimage-server lighttpd wrk`, redis on REDIS_URL (default
+ * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration),
+ * --no-mixed (skip readers during ingest), --mixed-seconds=N (each of its two wrk runs;
+ * default 20, 10 with --quick). THUKHO_BENCH_INGEST_FILES and THUKHO_BENCH_INGEST_MB: the
+ * TIFFs it uploads (default 4 × 100 MB, 4 × 25 MB with --quick).
+ * THUKHO_IIIF_* variables set when the bench starts are passed on to `thukho serve`, and so
+ * are THUKHO_WORKER_NICE, THUKHO_DERIVATIVE_THREADS, THUKHO_DERIVATIVES_CONCURRENCY,
+ * THUKHO_REPLICATION_CONCURRENCY, THUKHO_OCR(_CONCURRENCY) (e.g. THUKHO_WORKER_NICE=0
+ * THUKHO_DERIVATIVE_THREADS=2: the workers as they were before issue 20).
+ * Needs: `apt-get install iipimage-server lighttpd wrk` (wrk alone with --only=thukho|mixed), redis on REDIS_URL (default
  * redis://127.0.0.1:6379); root to drop the page cache (else cold = fresh server only).
  *
  * Method.
@@ -53,6 +60,13 @@
  *    everybody else on this shared machine used during the run ("others"); a run in which
  *    others used more than 15 % of the machine is marked "disturbed", and a ratio built on
  *    one is marked "unreliable": re-run when the machine is quiet.
+ *  - Readers during ingest (bench/iiif/mixed.ts, issue 20), after the load: one fresh thukho
+ *    serve with its workers; a 5 s warm-up walk, then the c=8 walk idle, then the same walk
+ *    while N large TIFFs are uploaded one after another through the API and the embedded
+ *    workers build their derivatives. Prints both, the ratios (targets: throughput ≥ 0.6×,
+ *    p99 ≤ 3× the idle run), the load average at each start, and the ingest's progress:
+ *    uploads and derivatives finished within the loaded window, and when the last derivative
+ *    appeared. Its CPU column counts the server and its workers (one process group).
  *  - Servers are stopped (SIGTERM, then SIGKILL to the process group) on every path,
  *    including errors and Ctrl-C; the bench's BullMQ keys (THUKHO_QUEUE_PREFIX) are deleted
  *    from redis at the end unless --keep.
@@ -81,6 +95,7 @@ import {
 } from './thukho.ts';
 import { sampleTiles, SCALE_FACTORS, SEED, shuffled, tileGrid } from './tiles.ts';
 import { clean, killWrk, runWrk, type WrkResult } from './wrk.ts';
+import { type IngestSpec, type MixedResult, prepareIngestFiles, startIngest, TARGET_MIXED_P99, TARGET_MIXED_RPS, within } from './mixed.ts';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -95,7 +110,7 @@ const numArg = (name: string): number | undefined => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} wants a positive number`);
   return n;
 };
-const known = ['quick', 'keep', 'only', 'reuse-thukho', 'derivative-timeout', 'seconds'];
+const known = ['quick', 'keep', 'only', 'reuse-thukho', 'derivative-timeout', 'seconds', 'no-mixed', 'mixed-seconds'];
 for (const a of args) {
   const name = a.replace(/^--/, '').split('=')[0] ?? '';
   if (!a.startsWith('--') || !known.includes(name)) {
@@ -106,9 +121,21 @@ for (const a of args) {
 const QUICK = flag('quick');
 const KEEP = flag('keep');
 const ONLY = strArg('only');
-if (ONLY !== undefined && ONLY !== 'iip' && ONLY !== 'thukho') throw new Error('--only=iip or --only=thukho');
-const RUN_IIP = ONLY !== 'thukho';
+if (ONLY !== undefined && ONLY !== 'iip' && ONLY !== 'thukho' && ONLY !== 'mixed') throw new Error('--only=iip, --only=thukho or --only=mixed');
+const RUN_IIP = ONLY === undefined || ONLY === 'iip';
 const RUN_THUKHO = ONLY !== 'iip';
+/** --only=mixed: thukho's readers during ingest alone, not the cold/warm comparison. */
+const RUN_LOAD = ONLY !== 'mixed';
+const RUN_MIXED = RUN_THUKHO && !flag('no-mixed');
+const MIXED_SECONDS = Math.max(1, Math.round(numArg('mixed-seconds') ?? (QUICK ? 10 : 20)));
+const envInt = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} wants a positive number`);
+  return n;
+};
+const INGEST: IngestSpec = { files: Math.round(envInt('THUKHO_BENCH_INGEST_FILES', 4)), mb: envInt('THUKHO_BENCH_INGEST_MB', QUICK ? 25 : 100) };
 const REUSE = strArg('reuse-thukho');
 const DERIVATIVE_TIMEOUT_MS = (numArg('derivative-timeout') ?? 10) * 60_000;
 const SECONDS = Math.max(1, Math.round(numArg('seconds') ?? (QUICK ? 5 : 10)));
@@ -151,7 +178,8 @@ interface Started {
 // ---------------------------------------------------------------------------------------
 // Start-up checks and shared state
 
-const missing = missingTools();
+// Without IIPImage, wrk is all the bench needs.
+const missing = missingTools().filter((m) => RUN_IIP || m === 'wrk');
 if (missing.length) {
   log(`missing: ${missing.join(', ')}`);
   log(`install with: ${APT}`);
@@ -161,7 +189,9 @@ if (missing.length) {
 const version = (cmd: string, argv: string[]) => (spawnSync(cmd, argv, { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() ?? '?';
 const pkgVersion = (pkg: string) => spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' }).stdout?.trim() || '?';
 const cpus = os.cpus();
-log(`thukho IIIF bench${QUICK ? ' (--quick)' : ''}: thukho vs IIPImage ${pkgVersion('iipimage-server')} (${cpus.length} × iipsrv.fcgi behind lighttpd ${pkgVersion('lighttpd')}), ${version('wrk', ['-v']).replace(/\s*Copyright.*/, '')}`);
+log(
+  `thukho IIIF bench${QUICK ? ' (--quick)' : ''}${ONLY ? ` (--only=${ONLY})` : ''}: ${RUN_IIP ? `thukho vs IIPImage ${pkgVersion('iipimage-server')} (${cpus.length} × iipsrv.fcgi behind lighttpd ${pkgVersion('lighttpd')})` : 'thukho alone'}, ${version('wrk', ['-v']).replace(/\s*Copyright.*/, '')}`,
+);
 log(`machine: ${cpus[0]?.model ?? '?'} × ${cpus.length}, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, node ${process.version}, ${os.platform()} ${os.release()}`);
 const CAN_DROP = dropCaches();
 log(
@@ -244,6 +274,8 @@ let setup: ThukhoSetup | undefined;
 let thukhoProblem: string | undefined = RUN_THUKHO ? undefined : 'not run (--only=iip)';
 let iipProblem: string | undefined = RUN_IIP ? undefined : 'not run (--only=thukho)';
 const checks = new Map<Side, CheckResult>();
+let mixed: MixedResult | undefined;
+let mixedProblem: string | undefined;
 
 try {
   // ---- source
@@ -354,7 +386,7 @@ try {
     showCheck('IIPImage', c);
     if (!c.ok) iipProblem = `IIPImage failed the like-with-like check: ${c.problems[0]}`;
   }
-  if (RUN_THUKHO && thukhoReady()) {
+  if (RUN_THUKHO && RUN_LOAD && thukhoReady()) {
     const c = await withServer(startThukhoStarted, (s) => checkServer(s.baseUrl, tPaths as Paths, samples, { width: WIDTH, height: HEIGHT }));
     checks.set('thukho', c);
     showCheck('thukho', c);
@@ -372,7 +404,7 @@ try {
   // ---- load
   const sides: Array<{ side: Side; ok: () => boolean; start: () => Promise<Started>; paths: () => Paths }> = [];
   if (RUN_IIP) sides.push({ side: 'IIPImage', ok: () => iipProblem === undefined, start: startIipStarted, paths: () => iipPaths as Paths });
-  if (RUN_THUKHO) sides.push({ side: 'thukho', ok: () => thukhoProblem === undefined && Boolean(setup?.derivative), start: startThukhoStarted, paths: () => tPaths as Paths });
+  if (RUN_THUKHO && RUN_LOAD) sides.push({ side: 'thukho', ok: () => thukhoProblem === undefined && Boolean(setup?.derivative), start: startThukhoStarted, paths: () => tPaths as Paths });
 
   const lastC = CONCURRENCY[CONCURRENCY.length - 1] as number;
   for (const c of CONCURRENCY) {
@@ -410,6 +442,54 @@ try {
       });
       await sleep(500);
     }
+  }
+
+  // ---- readers during ingest (issue 20)
+  if (RUN_MIXED && thukhoReady() && tPaths) {
+    const st = setup as ThukhoSetup;
+    log(`readers during ingest: ${INGEST.files} × ${INGEST.mb} MB uncompressed TIFFs…`);
+    try {
+      const files = await prepareIngestFiles(CACHE, INGEST, log);
+      const pathsFile = writePaths('thukho-mixed-paths.txt', tPaths);
+      await withServer(
+        async () => {
+          const s = await startThukho(st.dataDir, st.queuePrefix, runDir);
+          return { baseUrl: s.baseUrl, pgids: [s.group.pgid], stop: () => stopThukho(s), s } as Started & { s: ThukhoServer };
+        },
+        async (started) => {
+          const s = (started as Started & { s: ThukhoServer }).s;
+          const walk = (seconds: number) =>
+            runWrk({ baseUrl: s.baseUrl, pathsFile, threads: THREADS, connections: 8, seconds, timeoutSeconds: WRK_TIMEOUT_S, serverGroups: s.groups.map((g) => g.pgid), workDir: runDir });
+          // Warm, as the loaded run will be: the idle figure is not a cold one.
+          await walk(Math.min(5, MIXED_SECONDS));
+          const busy = await waitQuiet(15);
+          if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
+          const loadIdle = os.loadavg()[0] ?? NaN;
+          const idle = await walk(MIXED_SECONDS);
+          log(`  idle:          ${fmt(idle.rps, 0)} rps, mean ${fmt(idle.mean, 2)} ms, p99 ${fmt(idle.p99, 2)} ms, max ${fmt(idle.max, 1)} ms (load average ${fmt(loadIdle, 2)})`);
+          const loadDuring = os.loadavg()[0] ?? NaN;
+          const t0 = process.hrtime.bigint();
+          const progress = startIngest(s, st.token, files, DERIVATIVE_TIMEOUT_MS);
+          const during = await walk(MIXED_SECONDS);
+          const windowSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+          log(`  during ingest: ${fmt(during.rps, 0)} rps, mean ${fmt(during.mean, 2)} ms, p99 ${fmt(during.p99, 2)} ms, max ${fmt(during.max, 1)} ms (load average ${fmt(loadDuring, 2)}); waiting for the last derivative…`);
+          let allDerivedSeconds: number | null = null;
+          try {
+            await progress.done;
+            if (progress.derivedAt.length === files.length) allDerivedSeconds = Math.max(...progress.derivedAt);
+          } catch (err) {
+            mixedProblem = `the ingest failed: ${(err as Error).message}`;
+            progress.stop();
+          }
+          mixed = { spec: INGEST, idle, during, loadIdle, loadDuring, windowSeconds, progress, allDerivedSeconds };
+          if (!clean(idle) || !clean(during)) exitCode = 1;
+        },
+      );
+    } catch (err) {
+      mixedProblem = (err as Error).message;
+    }
+    if (mixedProblem) log(`  readers during ingest: ${mixedProblem.split('\n')[0]}`);
+    log();
   }
 } catch (err) {
   exitCode = 1;
@@ -477,12 +557,37 @@ if (setup?.derivativeSeconds != null) {
 } else if (setup?.derivative) log('  thukho: derivative made during an earlier run (--reuse-thukho): time unknown');
 else log(`  thukho: n/a — ${thukhoProblem?.split('\n')[0] ?? 'no derivative'}`);
 log('-'.repeat(118));
+if (RUN_MIXED) {
+  log(`readers during ingest (thukho, c=8, wrk -d${MIXED_SECONDS}s; ${INGEST.files} × ${INGEST.mb} MB TIFFs uploaded through the API, derivatives by the embedded workers)   targets: throughput ≥ ${fmt(TARGET_MIXED_RPS, 1)}×, p99 ≤ ${fmt(TARGET_MIXED_P99, 0)}× idle`);
+  const workersEnv = Object.entries(passthroughEnv()).filter(([k]) => !k.startsWith('THUKHO_IIIF_'));
+  log(`  workers: ${workersEnv.length ? workersEnv.map(([k, v]) => `${k}=${v}`).join(' ') : 'defaults (THUKHO_WORKER_NICE=10, THUKHO_DERIVATIVE_THREADS=cores−1, one derivative build at a time)'}`);
+  if (mixed) {
+    const m = mixed;
+    const line = (label: string, r: WrkResult, load: number) =>
+      `  ${label.padEnd(14)} ${fmt(r.rps, 0).padStart(8)} rps  mean ${fmt(r.mean, 2).padStart(6)} ms  p50 ${fmt(r.p50, 2).padStart(6)} ms  p99 ${fmt(r.p99, 2).padStart(7)} ms  max ${fmt(r.max, 1).padStart(7)} ms  CPU s server+workers ${fmt(r.serverCpu, 1)}, others ${fmt(r.othersCpu, 1)}  load avg ${fmt(load, 2)}${clean(r) ? '' : `  INVALID (${r.non200} non-200, first ${r.firstBad})`}`;
+    log(line('idle', m.idle, m.loadIdle));
+    log(line('during ingest', m.during, m.loadDuring));
+    const rr = m.during.rps / m.idle.rps;
+    const pr = m.during.p99 / m.idle.p99;
+    const noisy = disturbed(m.idle) ? '  — unreliable: the idle run was disturbed by other work on the machine' : '';
+    log(`  ratios during / idle: throughput ${fmt(rr, 2)}× ${verdict(rr >= TARGET_MIXED_RPS)}   p99 ${fmt(pr, 2)}× ${verdict(pr <= TARGET_MIXED_P99)}   mean ${fmt(m.during.mean / m.idle.mean, 2)}×${noisy}`);
+    const p = m.progress;
+    log(
+      `  ingest: within the ${fmt(m.windowSeconds, 1)} s loaded window ${within(p.uploadedAt, m.windowSeconds)}/${m.spec.files} uploads answered and ${within(p.derivedAt, m.windowSeconds)}/${m.spec.files} derivatives built; ` +
+        (m.allDerivedSeconds !== null ? `all ${m.spec.files} derivatives ${fmt(m.allDerivedSeconds, 1)} s after the first upload began` : `${p.derivedAt.length}/${m.spec.files} derivatives before the timeout`) +
+        `${p.failures.length ? `; failures: ${p.failures.join('; ')}` : ''}`,
+    );
+    if (p.uploadedAt.length) log(`  uploads answered at ${p.uploadedAt.map((x) => `${fmt(x, 1)} s`).join(', ')}; derivatives at ${p.derivedAt.map((x) => `${fmt(x, 1)} s`).join(', ') || 'none'}`);
+  } else log(`  n/a — ${mixedProblem?.split('\n')[0] ?? (thukhoProblem ? thukhoProblem.split('\n')[0] : 'not measured')}`);
+  log('-'.repeat(118));
+}
 const ii = infoRuns.get('IIPImage');
 const ti = infoRuns.get('thukho');
 log(
   `info.json p50 (wrk -c8 -d${INFO_SECONDS}s): IIPImage ${ii ? `${fmt(ii.p50, 2)} ms (${fmt(ii.rps, 0)} rps)` : 'n/a'}, thukho ${ti ? `${fmt(ti.p50, 2)} ms (${fmt(ti.rps, 0)} rps)` : 'n/a'}${ii && ti ? `; ratio ${fmt(ti.p50 / ii.p50, 2)}×` : ''}`,
 );
 if (iipProblem) log(`IIPImage: ${iipProblem}`);
+if (mixedProblem) exitCode = 1;
 if (thukhoProblem && RUN_THUKHO) {
   log(`thukho: ${thukhoProblem.split('\n')[0]}`);
   exitCode = 1;

@@ -42,10 +42,15 @@ export const thukhoPaths = (fileId: string) => ({
   infoPath: `/iiif/3/${fileId}/info.json`,
 });
 
-/** Variables passed through from the bench's own environment (to try cache sizes etc.). */
+/**
+ * Variables passed through from the bench's own environment: the image server's (cache sizes
+ * etc.), and how the workers yield to readers (to compare, e.g. THUKHO_WORKER_NICE=0
+ * THUKHO_DERIVATIVE_THREADS=2 for the behaviour before issue 20), and THUKHO_OCR.
+ */
+const PASSED = /^THUKHO_(IIIF_.+|WORKER_NICE|DERIVATIVE_THREADS|DERIVATIVES_CONCURRENCY|REPLICATION_CONCURRENCY|OCR|OCR_CONCURRENCY)$/;
 export function passthroughEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('THUKHO_IIIF_') && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (PASSED.test(k) && v !== undefined) out[k] = v;
   return out;
 }
 
@@ -129,7 +134,7 @@ export async function stopThukho(s: ThukhoServer): Promise<void> {
   await stopGroup(s.group, 30_000);
 }
 
-async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function apiCall(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -196,7 +201,7 @@ export interface Ingested {
 /** Registers an object and uploads the master into it, as a librarian's script would. */
 export async function ingestMaster(server: ThukhoServer, token: string, master: string, log: (s: string) => void): Promise<Ingested> {
   const base = server.baseUrl;
-  const created = await api(base, token, 'POST', '/api/objects', { title: 'Địa bạ làng Phú Xuân (IIIF bench, 10000 × 14000)' });
+  const created = await apiCall(base, token, 'POST', '/api/objects', { title: 'Địa bạ làng Phú Xuân (IIIF bench, 10000 × 14000)' });
   if (created.status !== 201) throw new Error(`POST /api/objects → ${created.status} ${JSON.stringify(created.json).slice(0, 500)}`);
   const objectId = created.json.id as string;
   const digest = await sha256Of(master);
@@ -229,7 +234,7 @@ export async function waitForDerivative(
   let lastFailure = '';
   let nextNote = started + 30_000;
   for (;;) {
-    const got = await api(server.baseUrl, token, 'GET', `/api/objects/${objectId}`).catch((err: Error) => ({ status: 0, json: { error: err.message } as Record<string, unknown> }));
+    const got = await apiCall(server.baseUrl, token, 'GET', `/api/objects/${objectId}`).catch((err: Error) => ({ status: 0, json: { error: err.message } as Record<string, unknown> }));
     const files = (got.json.files as Array<Record<string, unknown>> | undefined) ?? [];
     const file = files.find((f) => f.fileId === fileId) ?? files[0];
     if (file?.derivative) {
