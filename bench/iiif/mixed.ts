@@ -3,9 +3,9 @@
  * `thukho serve` (the embedded profile: its workers started by its supervisor, as in
  * production on one host), first with nothing else to do ("idle"), then while N large TIFFs
  * are uploaded through the API one after another, as a librarian's script sends them, and the
- * real workers build their derivatives ("during ingest"). Prints both runs, the ratios
- * (targets: throughput ≥ 0.6×, p99 ≤ 3× the idle run) and how far the ingest got: uploads and
- * derivatives finished within the loaded window, then the time until the last derivative.
+ * real workers build their derivatives ("during ingest", in windows until the last derivative
+ * is built). Prints the runs, the ratios (targets: throughput ≥ 0.6×, p99 ≤ 3× the idle run)
+ * and how far the ingest got in each window.
  *
  * The TIFFs are uncompressed RGB (what scanners deliver), made once by sharp and cached; each
  * upload appends 16 random bytes after the image (readers of TIFF follow offsets and never see
@@ -147,7 +147,9 @@ export const TARGET_MIXED_P99 = 3;
 export interface MixedResult {
   spec: IngestSpec;
   idle: WrkResult;
+  /** The loaded windows as one (see combine in run.ts), and each of them. */
   during: WrkResult;
+  windows: Array<{ r: WrkResult; from: number; to: number; uploads: number; derived: number; load: number }>;
   /** Load average (1 min) at the start of each run. */
   loadIdle: number;
   loadDuring: number;

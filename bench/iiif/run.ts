@@ -12,8 +12,8 @@
  * Options: --keep (keep the run dir: thukho's data dir, logs, path lists; re-use it with
  * --reuse-thukho=DIR to skip the ingest), --only=iip | --only=thukho (one half; the other
  * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration),
- * --no-mixed (skip readers during ingest), --mixed-seconds=N (each of its two wrk runs;
- * default 20, 10 with --quick). THUKHO_BENCH_INGEST_FILES and THUKHO_BENCH_INGEST_MB: the
+ * --no-mixed (skip readers during ingest), --mixed-seconds=N (each of its wrk windows;
+ * default 10). THUKHO_BENCH_INGEST_FILES and THUKHO_BENCH_INGEST_MB: the
  * TIFFs it uploads (default 4 × 100 MB, 4 × 25 MB with --quick).
  * THUKHO_IIIF_* variables set when the bench starts are passed on to `thukho serve`, and so
  * are THUKHO_WORKER_NICE, THUKHO_DERIVATIVE_THREADS, THUKHO_DERIVATIVES_CONCURRENCY,
@@ -61,12 +61,14 @@
  *    others used more than 15 % of the machine is marked "disturbed", and a ratio built on
  *    one is marked "unreliable": re-run when the machine is quiet.
  *  - Readers during ingest (bench/iiif/mixed.ts, issue 20), after the load: one fresh thukho
- *    serve with its workers; a 5 s warm-up walk, then the c=8 walk idle, then the same walk
- *    while N large TIFFs are uploaded one after another through the API and the embedded
- *    workers build their derivatives. Prints both, the ratios (targets: throughput ≥ 0.6×,
- *    p99 ≤ 3× the idle run), the load average at each start, and the ingest's progress:
- *    uploads and derivatives finished within the loaded window, and when the last derivative
- *    appeared. Its CPU column counts the server and its workers (one process group).
+ *    serve with its workers; a 5 s warm-up walk, then the c=8 walk idle (one window of
+ *    --mixed-seconds), then the same walk in consecutive windows from the moment N large TIFFs
+ *    start to be uploaded one after another through the API until the embedded workers have
+ *    built the last derivative. Prints each window (what the ingest did in it: uploading, or
+ *    only the workers building), the whole loaded time (requests/s over all windows, mean
+ *    weighted by requests, p99 of the worst window), the ratios (targets: throughput ≥ 0.6×,
+ *    p99 ≤ 3× idle), the load average, and when each upload and derivative finished. Its CPU
+ *    column counts the server and its workers (one process group).
  *  - Servers are stopped (SIGTERM, then SIGKILL to the process group) on every path,
  *    including errors and Ctrl-C; the bench's BullMQ keys (THUKHO_QUEUE_PREFIX) are deleted
  *    from redis at the end unless --keep.
@@ -127,7 +129,9 @@ const RUN_THUKHO = ONLY !== 'iip';
 /** --only=mixed: thukho's readers during ingest alone, not the cold/warm comparison. */
 const RUN_LOAD = ONLY !== 'mixed';
 const RUN_MIXED = RUN_THUKHO && !flag('no-mixed');
-const MIXED_SECONDS = Math.max(1, Math.round(numArg('mixed-seconds') ?? (QUICK ? 10 : 20)));
+const MIXED_SECONDS = Math.max(1, Math.round(numArg('mixed-seconds') ?? 10));
+/** Loaded windows at most (the ingest is waited for after them). */
+const MIXED_MAX_WINDOWS = 30;
 const envInt = (name: string, fallback: number): number => {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
@@ -263,6 +267,55 @@ const othersShare = (r: WrkResult) => r.othersCpu / (r.seconds * cpus.length);
 const DISTURBED = 0.15;
 const disturbed = (r: WrkResult) => othersShare(r) > DISTURBED;
 
+interface MixedWindow {
+  r: WrkResult;
+  /** Seconds since the ingest began. */
+  from: number;
+  to: number;
+  /** Uploads answered and derivatives built by the window's end. */
+  uploads: number;
+  derived: number;
+  load: number;
+}
+
+function windowRow(w: MixedWindow, files: number): string {
+  const phase = w.uploads < files ? 'uploading' : w.derived < files ? 'workers building' : 'ingest done';
+  return `${fmt(w.from, 0).padStart(4)}–${fmt(w.to, 0).padEnd(4)} s ${phase.padEnd(16)} ${fmt(w.r.rps, 0).padStart(7)} rps  mean ${fmt(w.r.mean, 2).padStart(6)} ms  p99 ${fmt(w.r.p99, 2).padStart(7)} ms  max ${fmt(w.r.max, 1).padStart(7)} ms  uploads ${w.uploads}/${files}, derivatives ${w.derived}/${files}  load avg ${fmt(w.load, 2)}${clean(w.r) ? '' : '  INVALID'}`;
+}
+
+/** Consecutive wrk runs as one: requests/s over all, mean weighted by requests, p99 and max of the worst run (percentiles do not add up). */
+function combine(rs: WrkResult[]): WrkResult {
+  const sum = (f: (r: WrkResult) => number) => rs.reduce((n, r) => n + f(r), 0);
+  const requests = sum((r) => r.requests);
+  const seconds = sum((r) => r.seconds);
+  const worst = (f: (r: WrkResult) => number) => Math.max(...rs.map(f));
+  const first = rs[0] as WrkResult;
+  return {
+    ...first,
+    requests,
+    seconds,
+    bytes: sum((r) => r.bytes),
+    rps: requests / seconds,
+    mean: sum((r) => r.mean * r.requests) / requests,
+    p50: sum((r) => r.p50 * r.requests) / requests,
+    p90: worst((r) => r.p90),
+    p99: worst((r) => r.p99),
+    max: worst((r) => r.max),
+    non200: sum((r) => r.non200),
+    empty: sum((r) => r.empty),
+    firstBad: rs.find((r) => r.firstBad !== '-')?.firstBad ?? '-',
+    socketErrors: {
+      connect: sum((r) => r.socketErrors.connect),
+      read: sum((r) => r.socketErrors.read),
+      write: sum((r) => r.socketErrors.write),
+      timeout: sum((r) => r.socketErrors.timeout),
+    },
+    serverCpu: sum((r) => r.serverCpu),
+    wrkCpu: sum((r) => r.wrkCpu),
+    othersCpu: sum((r) => r.othersCpu),
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // Main
 
@@ -272,7 +325,7 @@ const infoRuns = new Map<Side, WrkResult>();
 let source: Source | undefined;
 let setup: ThukhoSetup | undefined;
 let thukhoProblem: string | undefined = RUN_THUKHO ? undefined : 'not run (--only=iip)';
-let iipProblem: string | undefined = RUN_IIP ? undefined : 'not run (--only=thukho)';
+let iipProblem: string | undefined = RUN_IIP ? undefined : `not run (--only=${ONLY})`;
 const checks = new Map<Side, CheckResult>();
 let mixed: MixedResult | undefined;
 let mixedProblem: string | undefined;
@@ -469,10 +522,24 @@ try {
           log(`  idle:          ${fmt(idle.rps, 0)} rps, mean ${fmt(idle.mean, 2)} ms, p99 ${fmt(idle.p99, 2)} ms, max ${fmt(idle.max, 1)} ms (load average ${fmt(loadIdle, 2)})`);
           const loadDuring = os.loadavg()[0] ?? NaN;
           const t0 = process.hrtime.bigint();
+          const since = () => Number(process.hrtime.bigint() - t0) / 1e9;
           const progress = startIngest(s, st.token, files, DERIVATIVE_TIMEOUT_MS);
-          const during = await walk(MIXED_SECONDS);
-          const windowSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-          log(`  during ingest: ${fmt(during.rps, 0)} rps, mean ${fmt(during.mean, 2)} ms, p99 ${fmt(during.p99, 2)} ms, max ${fmt(during.max, 1)} ms (load average ${fmt(loadDuring, 2)}); waiting for the last derivative…`);
+          let settled = false;
+          progress.done.then(
+            () => (settled = true),
+            () => (settled = true),
+          );
+          const windows: MixedWindow[] = [];
+          do {
+            const from = since();
+            const r = await walk(MIXED_SECONDS);
+            const to = since();
+            const w: MixedWindow = { r, from, to, uploads: within(progress.uploadedAt, to), derived: within(progress.derivedAt, to), load: os.loadavg()[0] ?? NaN };
+            windows.push(w);
+            log(`  ${windowRow(w, files.length)}`);
+          } while (!settled && windows.length < MIXED_MAX_WINDOWS);
+          const during = combine(windows.map((w) => w.r));
+          const windowSeconds = since();
           let allDerivedSeconds: number | null = null;
           try {
             await progress.done;
@@ -481,7 +548,7 @@ try {
             mixedProblem = `the ingest failed: ${(err as Error).message}`;
             progress.stop();
           }
-          mixed = { spec: INGEST, idle, during, loadIdle, loadDuring, windowSeconds, progress, allDerivedSeconds };
+          mixed = { spec: INGEST, idle, during, windows, loadIdle, loadDuring, windowSeconds, progress, allDerivedSeconds };
           if (!clean(idle) || !clean(during)) exitCode = 1;
         },
       );
@@ -507,8 +574,8 @@ log();
 log('='.repeat(118));
 log(`RESULTS  ${WIDTH.toLocaleString('en-US')} × ${HEIGHT.toLocaleString('en-US')} px source; 2,952 distinct IIIF tiles (scale factors 1…64) shuffled; wrk -t${THREADS} -d${SECONDS}s; cold = ${CAN_DROP ? 'page cache dropped + ' : ''}fresh server process`);
 log('-'.repeat(118));
-log(HEADER);
-for (const c of CONCURRENCY) {
+if (RUN_LOAD) log(HEADER);
+for (const c of RUN_LOAD ? CONCURRENCY : []) {
   for (const side of ['IIPImage', 'thukho'] as const) {
     for (const cache of ['cold', 'warm'] as const) {
       const run = runs.find((x) => x.side === side && x.c === c && x.cache === cache);
@@ -518,8 +585,8 @@ for (const c of CONCURRENCY) {
   }
 }
 log('-'.repeat(118));
-log(`ratios thukho / IIPImage   (targets: throughput ≥ ${fmt(TARGET_RPS, 1)}×, p99 ≤ ${fmt(TARGET_P99, 1)}×)`);
-for (const c of CONCURRENCY) {
+if (RUN_LOAD) log(`ratios thukho / IIPImage   (targets: throughput ≥ ${fmt(TARGET_RPS, 1)}×, p99 ≤ ${fmt(TARGET_P99, 1)}×)`);
+for (const c of RUN_LOAD ? CONCURRENCY : []) {
   for (const cache of ['cold', 'warm'] as const) {
     const i = runs.find((x) => x.side === 'IIPImage' && x.c === c && x.cache === cache);
     const t = runs.find((x) => x.side === 'thukho' && x.c === c && x.cache === cache);
@@ -566,14 +633,16 @@ if (RUN_MIXED) {
     const line = (label: string, r: WrkResult, load: number) =>
       `  ${label.padEnd(14)} ${fmt(r.rps, 0).padStart(8)} rps  mean ${fmt(r.mean, 2).padStart(6)} ms  p50 ${fmt(r.p50, 2).padStart(6)} ms  p99 ${fmt(r.p99, 2).padStart(7)} ms  max ${fmt(r.max, 1).padStart(7)} ms  CPU s server+workers ${fmt(r.serverCpu, 1)}, others ${fmt(r.othersCpu, 1)}  load avg ${fmt(load, 2)}${clean(r) ? '' : `  INVALID (${r.non200} non-200, first ${r.firstBad})`}`;
     log(line('idle', m.idle, m.loadIdle));
+    for (const w of m.windows) log(`    ${windowRow(w, m.spec.files)}`);
     log(line('during ingest', m.during, m.loadDuring));
     const rr = m.during.rps / m.idle.rps;
     const pr = m.during.p99 / m.idle.p99;
     const noisy = disturbed(m.idle) ? '  — unreliable: the idle run was disturbed by other work on the machine' : '';
+    log(`  (during ingest: ${m.windows.length} windows; rps over all of them, mean weighted by requests, p99 and max of the worst window)`);
     log(`  ratios during / idle: throughput ${fmt(rr, 2)}× ${verdict(rr >= TARGET_MIXED_RPS)}   p99 ${fmt(pr, 2)}× ${verdict(pr <= TARGET_MIXED_P99)}   mean ${fmt(m.during.mean / m.idle.mean, 2)}×${noisy}`);
     const p = m.progress;
     log(
-      `  ingest: within the ${fmt(m.windowSeconds, 1)} s loaded window ${within(p.uploadedAt, m.windowSeconds)}/${m.spec.files} uploads answered and ${within(p.derivedAt, m.windowSeconds)}/${m.spec.files} derivatives built; ` +
+      `  ingest: within the ${fmt(m.windowSeconds, 1)} s under load ${within(p.uploadedAt, m.windowSeconds)}/${m.spec.files} uploads answered and ${within(p.derivedAt, m.windowSeconds)}/${m.spec.files} derivatives built; ` +
         (m.allDerivedSeconds !== null ? `all ${m.spec.files} derivatives ${fmt(m.allDerivedSeconds, 1)} s after the first upload began` : `${p.derivedAt.length}/${m.spec.files} derivatives before the timeout`) +
         `${p.failures.length ? `; failures: ${p.failures.join('; ')}` : ''}`,
     );
