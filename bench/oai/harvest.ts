@@ -23,6 +23,8 @@ export interface HarvestResult extends HarvestProgress {
   completeListSize: number | null;
   distinct: number;
   duplicates: number;
+  /** The token (encoded, as sent) that asked for each page; null for the first. */
+  tokens: Array<string | null>;
   /** Milliseconds from sending a page's request to its first byte, and to its last. */
   firstByteMs: number[];
   pageMs: number[];
@@ -32,18 +34,17 @@ export interface HarvestResult extends HarvestProgress {
 export interface HarvestOptions {
   /** e.g. http://127.0.0.1:8080/oai */
   endpoint: string;
-  /** Write each page's bytes to `{saveDir}/{file}` as received, named so that the reference serves them (see pageFileName). */
+  /** Write each page's bytes to `{saveDir}/{pageFileName(i)}` as received (the reference serves them). */
   saveDir?: string;
   /** Called after each page. */
   onPage?: (p: HarvestProgress) => void;
 }
 
-/**
- * The file a page is saved as: the first page `first.xml`, a later one the resumption token
- * that asks for it, URL-encoded exactly as the harvester sends it (nginx looks it up from
- * `$arg_resumptionToken`, which it does not decode).
- */
-export const pageFileName = (token: string | null) => (token === null ? 'first.xml' : `${encodeURIComponent(token)}.xml`);
+/** The file page `i` (from 0) is saved as. */
+export const pageFileName = (i: number) => `page-${String(i).padStart(6, '0')}.xml`;
+
+/** A resumption token as the harvester sends it (and as nginx's $arg_resumptionToken holds it, undecoded). */
+export const encodeToken = (token: string) => encodeURIComponent(token);
 
 const unescapeXml = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e] as string);
 
@@ -58,6 +59,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
   const seen = new Set<string>();
   const firstByteMs: number[] = [];
   const pageMs: number[] = [];
+  const tokens: Array<string | null> = [];
   let records = 0;
   let headers = 0;
   let duplicates = 0;
@@ -69,8 +71,9 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
   const t0 = performance.now();
   try {
     for (;;) {
-      const url = token === null ? `${o.endpoint}?verb=ListRecords&metadataPrefix=oai_dc` : `${o.endpoint}?verb=ListRecords&resumptionToken=${encodeURIComponent(token)}`;
-      const save = o.saveDir ? createWriteStream(join(o.saveDir, pageFileName(token))) : null;
+      const url = token === null ? `${o.endpoint}?verb=ListRecords&metadataPrefix=oai_dc` : `${o.endpoint}?verb=ListRecords&resumptionToken=${encodeToken(token)}`;
+      tokens.push(token === null ? null : encodeToken(token));
+      const save = o.saveDir ? createWriteStream(join(o.saveDir, pageFileName(pages))) : null;
       const sent = performance.now();
       const page = await new Promise<{ tail: string; head: string; firstByte: number }>((resolve, reject) => {
         const req = request(url, { agent }, (res) => {
@@ -142,6 +145,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
     completeListSize,
     distinct: seen.size,
     duplicates,
+    tokens,
     firstByteMs,
     pageMs,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,

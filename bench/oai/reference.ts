@@ -24,23 +24,30 @@ export interface Reference {
 
 const NGINX = '/usr/sbin/nginx';
 
-/** `pagesDir` holds the saved pages; `workDir` is the reference's own (config, logs, pid). */
-export async function startReference(pagesDir: string, workDir: string): Promise<Reference> {
+/**
+ * `pagesDir` holds the saved pages (pageFileName(i)), `tokens[i]` the encoded token that asked
+ * for page i (null for the first); `workDir` is the reference's own (config, logs, pid).
+ */
+export async function startReference(pagesDir: string, tokens: ReadonlyArray<string | null>, workDir: string): Promise<Reference> {
   try {
-    return await startNginx(pagesDir, workDir);
+    return await startNginx(pagesDir, tokens, workDir);
   } catch (err) {
     console.log(`  nginx could not be run (${(err as Error).message.split('\n')[0]}); the reference is a bare Node http server streaming the files`);
-    return startNodeStatic(pagesDir);
+    return startNodeStatic(pagesDir, tokens);
   }
 }
 
-async function startNginx(pagesDir: string, workDir: string): Promise<Reference> {
+async function startNginx(pagesDir: string, tokens: ReadonlyArray<string | null>, workDir: string): Promise<Reference> {
   if (spawnSync(NGINX, ['-v']).status !== 0) throw new Error(`${NGINX} not found (apt-get install -y nginx)`);
   const dir = join(workDir, 'nginx');
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const root = process.getuid?.() === 0;
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
+  // Token → page: a map, looked up in a hash as a file name would be (a token may hold
+  // characters a file name cannot; an encoded one is matched undecoded, as the client sends it).
+  const map = tokens.map((t, i) => (t === null ? '' : `    "${t}" ${pageFileName(i)};\n`)).join('');
+  const longest = Math.max(64, ...tokens.map((t) => t?.length ?? 0));
   writeFileSync(
     conf,
     `# bench/oai: the saved pages as static files; temporary, removed with the run.
@@ -61,13 +68,17 @@ http {
   types { text/xml xml; }
   charset utf-8;
   charset_types text/xml;
+  map_hash_max_size ${Math.max(2048, tokens.length * 2)};
+  map_hash_bucket_size ${2 ** Math.ceil(Math.log2(longest + 32))};
+  map $arg_resumptionToken $page {
+    default missing;
+    "" ${pageFileName(0)};
+${map}  }
   server {
     listen 127.0.0.1:${port};
     root ${pagesDir};
     location = /oai {
-      set $page first;
-      if ($arg_resumptionToken != "") { set $page $arg_resumptionToken; }
-      try_files /$page.xml =404;
+      try_files /$page =404;
     }
   }
 }
@@ -97,11 +108,16 @@ http {
   return { kind: 'nginx', endpoint, pid: Number(children[0] ?? group.pgid), stop: () => stopGroup(group, 5000) };
 }
 
-async function startNodeStatic(pagesDir: string): Promise<Reference> {
+async function startNodeStatic(pagesDir: string, tokens: ReadonlyArray<string | null>): Promise<Reference> {
+  const pages = new Map(tokens.map((t, i) => [t === null ? null : decodeURIComponent(t), i]));
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const token = url.searchParams.get('resumptionToken');
-    const path = join(pagesDir, pageFileName(token));
+    const page = pages.get(url.searchParams.get('resumptionToken'));
+    if (page === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const path = join(pagesDir, pageFileName(page));
     let size: number;
     try {
       size = statSync(path).size;

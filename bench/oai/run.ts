@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const first = await measured('thukho', endpoint, pid, server.group.pgid, sampler, 'thukho (saving)', pagesDir);
     runs.push(first);
-    const ref = await startReference(pagesDir, dir);
+    const ref = await startReference(pagesDir, first.result.tokens, dir);
     referenceKind = ref.kind === 'nginx' ? 'nginx 1 worker, static files' : 'bare Node http server streaming the files (nginx could not run)';
     try {
       for (let round = 1; round <= ROUNDS; round++) {
