@@ -23,6 +23,9 @@ const SearchUrl = z
     message: 'use "embedded", typesense://KEY@host:port[,host:port] or typesenses:// for HTTPS',
   });
 
+/** The oai-identifier XSD's pattern for repositoryIdentifier. */
+const OAI_REPOSITORY_IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+$/;
+
 const Port = z.coerce.number().int().min(0).max(65535);
 
 const EnvSchema = z.object({
@@ -121,6 +124,19 @@ const EnvSchema = z.object({
   THUKHO_ACCESS_EVENTS: z.enum(['on', 'off']).default('on'),
   THUKHO_ACCESS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(5000),
   THUKHO_ACCESS_BUFFER: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  // The oai-identifier scheme's repositoryIdentifier: a domain name (at least one dot, each part starting with a letter).
+  THUKHO_OAI_REPOSITORY_IDENTIFIER: z
+    .string()
+    .regex(OAI_REPOSITORY_IDENTIFIER, 'a domain name such as thuvien.example.vn (each part starts with a letter)')
+    .optional(),
+  THUKHO_OAI_ADMIN_EMAIL: z
+    .string()
+    .transform((s) => s.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+    .refine((list) => list.length > 0 && list.every((a) => z.string().email().safeParse(a).success), 'a comma-separated list of e-mail addresses (at least one)')
+    .optional(),
+  THUKHO_OAI_RESTRICTED: z.enum(['hidden', 'metadata']).default('hidden'),
+  THUKHO_OAI_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  THUKHO_OAI_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
 });
 
 /**
@@ -259,6 +275,16 @@ export interface Config {
     flushEveryMs: number;
     /** Events held in memory at most; more are dropped (and counted) rather than slow a reader. */
     maxBuffered: number;
+  };
+  /** The OAI-PMH 2.0 provider at /oai (see src/http/routes/oai.ts). */
+  oai: {
+    /** `oai:{repositoryIdentifier}:{objectId}` */
+    repositoryIdentifier: string;
+    adminEmails: string[];
+    /** `metadata`: restricted works are harvested (their record only); `hidden`: only what anyone may open. */
+    restricted: 'hidden' | 'metadata';
+    pageSize: number;
+    tokenTtlSeconds: number;
   };
 }
 
@@ -413,6 +439,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: e.THUKHO_SIGN_IN_WINDOW_MINUTES * 60,
     },
     accessEvents: { enabled: e.THUKHO_ACCESS_EVENTS === 'on', flushEveryMs: e.THUKHO_ACCESS_FLUSH_MS, maxBuffered: e.THUKHO_ACCESS_BUFFER },
+    oai: oaiConfig(e),
+  };
+}
+
+/**
+ * The repository identifier defaults to the public URL's host when that is a domain name (an
+ * IP address is not one), else `thukho.local`; the admin address to `admin@` that identifier,
+ * which a library should replace with a real one (Identify requires an address).
+ */
+function oaiConfig(e: z.infer<typeof EnvSchema>): Config['oai'] {
+  const host = e.THUKHO_PUBLIC_URL ? new URL(e.THUKHO_PUBLIC_URL).hostname : '';
+  const repositoryIdentifier = e.THUKHO_OAI_REPOSITORY_IDENTIFIER ?? (OAI_REPOSITORY_IDENTIFIER.test(host) ? host : 'thukho.local');
+  return {
+    repositoryIdentifier,
+    adminEmails: e.THUKHO_OAI_ADMIN_EMAIL ?? [`admin@${repositoryIdentifier}`],
+    restricted: e.THUKHO_OAI_RESTRICTED,
+    pageSize: e.THUKHO_OAI_PAGE_SIZE,
+    tokenTtlSeconds: e.THUKHO_OAI_TOKEN_TTL_SECONDS,
   };
 }
 

@@ -22,7 +22,12 @@ export const DC_NS = 'http://purl.org/dc/elements/1.1/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const OAI_DC_XSD = 'http://www.openarchives.org/OAI/2.0/oai_dc.xsd';
 
-function values(value: unknown): string[] {
+/**
+ * The usable texts of one metadata field: a string, a finite number, or an array of them,
+ * trimmed, without the ones that would be empty once characters XML cannot carry are gone.
+ * Shared by every writer of our metadata (Dublin Core, MODS) so they drop the same values.
+ */
+export function values(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
   const out: string[] = [];
   for (const v of list) {
@@ -34,7 +39,8 @@ function values(value: unknown): string[] {
   return out;
 }
 
-function yearRange(from: unknown, to: unknown): string[] {
+/** yearFrom/yearTo as one DC date: "1820", or the ISO 8601 interval "1820/1830". */
+export function yearRange(from: unknown, to: unknown): string[] {
   const ok = (y: unknown): y is number => typeof y === 'number' && Number.isInteger(y);
   if (ok(from) && ok(to)) return [from === to ? String(from) : `${from}/${to}`];
   if (ok(from)) return [String(from)];

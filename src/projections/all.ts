@@ -4,6 +4,7 @@ import { dispatcher } from './dispatcher.ts';
 import { fixityReadModel } from './fixity-read-model.ts';
 import { manifestReadModel } from './manifest-read-model.ts';
 import { objectReadModel } from './object-read-model.ts';
+import { oaiReadModel } from './oai-read-model.ts';
 import { pageTextReadModel } from './page-text-read-model.ts';
 import type { Projection } from './projection.ts';
 import { statsReadModel } from './stats-read-model.ts';
@@ -19,6 +20,7 @@ export function projectionsFor(config: Config): Record<string, Projection> {
     fixity: fixityReadModel,
     'page-text': pageTextReadModel,
     stats: statsReadModel,
+    oai: oaiReadModel({ restricted: config.oai.restricted }),
     'description-queue': descriptionQueue({ factsDelayMs: config.describeFactsDelayMs }),
   };
 }

@@ -1,0 +1,185 @@
+import { decideAccess, isAllowed, type AccessSubject } from '../domain/access-decision.ts';
+import type { Viewer } from '../domain/access-policy.ts';
+import { evolveCollection, type CollectionState } from '../domain/collection.ts';
+import type { ObjectHistoryEvent } from '../domain/events.ts';
+import type { AccessLevel, Metadata } from '../domain/metadata.ts';
+import { evolveObject, type ObjectState } from '../domain/object.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, decodeWorkEvent } from './decode.ts';
+import type { Projection } from './projection.ts';
+import type { ReadModelDb } from './read-model-db.ts';
+
+/**
+ * The OAI-PMH read model: one row per work that was ever registered, and what a harvester
+ * sees of it.
+ *
+ * - `seq` is the stable order of a harvest: the log position of the event that first made the
+ *   work visible to OAI (never reused, never changed, so a work that appears during a harvest
+ *   sorts after every cursor already handed out). NULL while a work has never been visible:
+ *   such a work never appears, not even as deleted.
+ * - `visible`: visible now under the configured policy (see `oaiVisible`). A row with a `seq`
+ *   that is not visible is a deleted record (withdrawn, or made confidential/hidden after it was
+ *   harvestable): harvesters must drop it, and it stays deleted (deletedRecord: persistent).
+ * - `datestamp` (UTC, seconds): the last change of what is harvested (metadata edit, access
+ *   change, withdrawal, moving to another collection), or the moment it became deleted.
+ *   Changes while a work is hidden leave it alone.
+ * - `set_spec`: the work's collection while visible; kept as it was when the work became deleted.
+ *
+ * Only the four events that change a work's record are read; a work is folded with the
+ * domain's evolveObject over those (its files never matter here).
+ */
+export type OaiRestrictedPolicy = 'hidden' | 'metadata';
+
+const ANONYMOUS: Viewer = { role: 'public' };
+
+/** Whether a work at this level and status is harvestable: the one access decision, asked for an anonymous visitor. */
+export function oaiVisible(level: AccessLevel, status: 'active' | 'withdrawn', policy: OaiRestrictedPolicy): boolean {
+  // `hidden`: what anyone may open; `metadata`: what anyone may find (a restricted work's record).
+  const what: AccessSubject = policy === 'metadata' ? 'record' : 'content';
+  return isAllowed(decideAccess(level, status, ANONYMOUS, what));
+}
+
+const RECORD_EVENT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'AccessPolicyChanged', 'ObjectWithdrawn'] as const;
+
+/** An event time as an OAI datestamp: UTC, seconds. */
+export function toDatestamp(iso: string): string {
+  return new Date(iso).toISOString().slice(0, 19) + 'Z';
+}
+
+/**
+ * A change is stamped when it happened, or when this read model learnt of it if that was later
+ * (an event stamped before its commit and applied after a harvester's responseDate must not
+ * fall before it: the harvester's next `from` would miss it). Only for live events: a rebuild
+ * of old history keeps the times the events carry.
+ */
+const LIVE_WINDOW_MS = 5 * 60_000;
+function changeStamp(occurredAt: string, now: number): string {
+  const t = Date.parse(occurredAt);
+  return toDatestamp(new Date(now > t && now - t < LIVE_WINDOW_MS ? now : t).toISOString());
+}
+
+interface OaiRow {
+  object_id: string;
+  revision: number;
+  seq: number | null;
+  visible: number;
+  status: 'active' | 'withdrawn';
+  access_level: AccessLevel;
+  set_spec: string | null;
+  datestamp: string;
+  metadata: string;
+}
+
+export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Projection {
+  const policy = options.restricted;
+  return {
+    name: 'oai',
+    // Odd with the `metadata` policy: changing THUKHO_OAI_RESTRICTED changes the version and so
+    // rebuilds the table under the new rule (which works were ever visible depends on it).
+    version: 2 + (policy === 'metadata' ? 1 : 0),
+    filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...RECORD_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
+
+    setup(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS oai_records (
+          object_id    TEXT PRIMARY KEY,
+          revision     INTEGER NOT NULL,
+          seq          INTEGER UNIQUE,
+          visible      INTEGER NOT NULL,
+          status       TEXT NOT NULL,
+          access_level TEXT NOT NULL,
+          set_spec     TEXT,
+          datestamp    TEXT NOT NULL,
+          metadata     TEXT NOT NULL
+        );
+        -- A harvest page: rows after the cursor in seq order, optionally of one set.
+        CREATE INDEX IF NOT EXISTS oai_records_by_seq ON oai_records (seq) WHERE seq IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS oai_records_by_set ON oai_records (set_spec, seq) WHERE seq IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS oai_sets (
+          set_spec TEXT PRIMARY KEY,
+          revision INTEGER NOT NULL,
+          title    TEXT NOT NULL
+        );
+      `);
+    },
+
+    reset(db) {
+      db.exec('DROP TABLE IF EXISTS oai_records; DROP TABLE IF EXISTS oai_sets;');
+    },
+
+    apply(db, events) {
+      const now = Date.now();
+      const get = db.prepare<[string], OaiRow>('SELECT * FROM oai_records WHERE object_id = ?');
+      const upsert = db.prepare(
+        `INSERT INTO oai_records (object_id, revision, seq, visible, status, access_level, set_spec, datestamp, metadata)
+         VALUES (@object_id, @revision, @seq, @visible, @status, @access_level, @set_spec, @datestamp, @metadata)
+         ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, seq = excluded.seq, visible = excluded.visible,
+           status = excluded.status, access_level = excluded.access_level, set_spec = excluded.set_spec,
+           datestamp = excluded.datestamp, metadata = excluded.metadata`,
+      );
+      const getSet = db.prepare<[string], { revision: number; title: string }>('SELECT revision, title FROM oai_sets WHERE set_spec = ?');
+      const upsertSet = db.prepare(
+        `INSERT INTO oai_sets (set_spec, revision, title) VALUES (?, ?, ?)
+         ON CONFLICT (set_spec) DO UPDATE SET revision = excluded.revision, title = excluded.title`,
+      );
+
+      for (const e of events) {
+        if (e.streamId.startsWith('object-')) applyWork(e);
+        else if (e.streamId.startsWith('collection-')) applyCollection(e);
+      }
+
+      function applyWork(e: RecordedEvent): void {
+        const objectId = e.streamId.slice('object-'.length);
+        const row = get.get(objectId);
+        const revision = Number(e.revision);
+        // At-least-once delivery: an event already folded in is skipped.
+        if (row && revision <= row.revision) return;
+        if (!(RECORD_EVENT_TYPES as readonly string[]).includes(e.type)) {
+          if (row) upsert.run({ ...row, revision });
+          return;
+        }
+        const event = decodeWorkEvent(e) as ObjectHistoryEvent | undefined;
+        if (!event) return;
+        const before: ObjectState = row
+          ? { status: row.status, objectId, metadata: JSON.parse(row.metadata) as Metadata, accessLevel: row.access_level, files: [] }
+          : { status: 'absent' };
+        const after = evolveObject(before, event);
+        if (after.status === 'absent') return;
+        const wasVisible = row?.visible === 1;
+        const visible = oaiVisible(after.accessLevel, after.status, policy);
+        const seq = row?.seq ?? (visible ? Number(e.position) : null);
+        // What a harvester sees changes when the work is visible now or was until this event.
+        const touched = visible || wasVisible;
+        upsert.run({
+          object_id: objectId,
+          revision,
+          seq,
+          visible: visible ? 1 : 0,
+          status: after.status,
+          access_level: after.accessLevel,
+          set_spec: visible ? (after.metadata.collectionId ?? null) : (row?.set_spec ?? null),
+          datestamp: touched || !row ? changeStamp(e.metadata.occurredAt, now) : row.datestamp,
+          metadata: JSON.stringify(after.metadata),
+        });
+      }
+
+      function applyCollection(e: RecordedEvent): void {
+        const event = decodeCollectionEvent(e);
+        if (!event) return;
+        const setSpec = e.streamId.slice('collection-'.length);
+        const row = getSet.get(setSpec);
+        const revision = Number(e.revision);
+        if (row && revision <= row.revision) return;
+        const before: CollectionState = row ? { status: 'active', collectionId: setSpec, title: row.title } : { status: 'absent' };
+        const after = evolveCollection(before, event);
+        if (after.status === 'absent') return;
+        upsertSet.run(setSpec, revision, after.title);
+      }
+    },
+  };
+}
+
+/** Read back: a table a fresh database has not set up yet reads as empty. */
+export function oaiTablesExist(db: ReadModelDb): boolean {
+  return db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'oai_records'").get()?.n === 1;
+}
