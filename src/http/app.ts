@@ -20,6 +20,7 @@ import { ocrRoutes } from './routes/iiif-ocr.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { objectRoutes } from './routes/objects.ts';
+import { oaiRoutes } from './routes/oai.ts';
 import { searchRoutes } from './routes/search.ts';
 import { siteRoutes } from './routes/site.ts';
 import { siteKit } from './site/site-route.ts';
@@ -125,7 +126,7 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
-  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), preservationRoutes(services), jobRoutes(services), userRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit)]) {
+  for (const router of [root, healthRoutes(services), objectRoutes(services), provenanceRoutes(services), auditRoutes(services), statsRoutes(services), preservationRoutes(services), jobRoutes(services), userRoutes(services), fileRoutes(services), collectionRoutes(services), searchRoutes(services), imageRoutes(services), iiifAuthRoutes(services), presentationRoutes(services), textRoutes(services), ocrRoutes(services), siteRoutes(services, kit), staffRoutes(services, kit), oaiRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -183,3 +183,105 @@ export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Proj
 export function oaiTablesExist(db: ReadModelDb): boolean {
   return db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'oai_records'").get()?.n === 1;
 }
+
+/** One harvested row: what a header and a record are written from. */
+export interface OaiRecordRow {
+  seq: number;
+  objectId: string;
+  datestamp: string;
+  setSpec: string | null;
+  deleted: boolean;
+  /** The work's descriptive metadata (JSON), for the metadata formats' writers. */
+  metadata: string;
+}
+
+interface RawRecordRow {
+  seq: number;
+  object_id: string;
+  datestamp: string;
+  set_spec: string | null;
+  visible: number;
+  metadata: string;
+}
+
+const toRecord = (r: RawRecordRow): OaiRecordRow => ({
+  seq: r.seq,
+  objectId: r.object_id,
+  datestamp: r.datestamp,
+  setSpec: r.set_spec,
+  deleted: r.visible === 0,
+  metadata: r.metadata,
+});
+
+export interface OaiListFilter {
+  set?: string;
+  from?: string;
+  until?: string;
+}
+
+function listWhere(f: OaiListFilter): { sql: string; params: string[] } {
+  const where = ['seq IS NOT NULL'];
+  const params: string[] = [];
+  if (f.set !== undefined) {
+    // Collection ids have no ":", so no set has sub-sets to include.
+    where.push('set_spec = ?');
+    params.push(f.set);
+  }
+  if (f.from !== undefined) {
+    where.push('datestamp >= ?');
+    params.push(f.from);
+  }
+  if (f.until !== undefined) {
+    where.push('datestamp <= ?');
+    params.push(f.until);
+  }
+  return { sql: where.join(' AND '), params };
+}
+
+/** How many records a list has (for completeListSize, once at the start of a harvest). */
+export function countOaiRecords(db: ReadModelDb, f: OaiListFilter): number {
+  if (!oaiTablesExist(db)) return 0;
+  const w = listWhere(f);
+  return db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM oai_records WHERE ${w.sql}`).get(...w.params)?.n ?? 0;
+}
+
+/**
+ * The records after `after` in harvest order, at most `limit`, read one at a time (the caller
+ * streams them out): a statement of its own, since several harvests may be read at once.
+ */
+export function* iterateOaiRecords(db: ReadModelDb, f: OaiListFilter, after: number, limit: number): Generator<OaiRecordRow> {
+  if (!oaiTablesExist(db)) return;
+  const w = listWhere(f);
+  const stmt = db.prepare<unknown[], RawRecordRow>(
+    `SELECT seq, object_id, datestamp, set_spec, visible, metadata FROM oai_records WHERE ${w.sql} AND seq > ? ORDER BY seq LIMIT ?`,
+  );
+  for (const r of stmt.iterate(...w.params, after, limit)) yield toRecord(r);
+}
+
+/** One work's record, if it was ever harvestable. */
+export function findOaiRecord(db: ReadModelDb, objectId: string): OaiRecordRow | undefined {
+  if (!oaiTablesExist(db)) return undefined;
+  const r = db
+    .prepare<[string], RawRecordRow>('SELECT seq, object_id, datestamp, set_spec, visible, metadata FROM oai_records WHERE object_id = ? AND seq IS NOT NULL')
+    .get(objectId);
+  return r ? toRecord(r) : undefined;
+}
+
+/** The sets with at least one visible record (the others, confidential or empty ones, never show). */
+export function listOaiSets(db: ReadModelDb): Array<{ spec: string; name: string }> {
+  if (!oaiTablesExist(db)) return [];
+  return db
+    .prepare<[], { set_spec: string; title: string }>(
+      `SELECT s.set_spec, s.title FROM oai_sets s
+        WHERE EXISTS (SELECT 1 FROM oai_records r WHERE r.set_spec = s.set_spec AND r.visible = 1 AND r.seq IS NOT NULL)
+        ORDER BY s.set_spec`,
+    )
+    .all()
+    .map((r) => ({ spec: r.set_spec, name: r.title }));
+}
+
+/** The oldest datestamp a harvester can be given (undefined while nothing was ever harvestable). */
+export function earliestOaiDatestamp(db: ReadModelDb): string | undefined {
+  if (!oaiTablesExist(db)) return undefined;
+  return db.prepare<[], { d: string | null }>('SELECT MIN(datestamp) AS d FROM oai_records WHERE seq IS NOT NULL').get()?.d ?? undefined;
+}
