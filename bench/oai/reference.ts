@@ -19,6 +19,8 @@ export interface Reference {
   endpoint: string;
   /** The process serving it (nginx's worker), for its RSS. */
   pid: number;
+  /** Its process group (nginx's master and worker), for its CPU time. */
+  pgid: number;
   stop: () => Promise<void>;
 }
 
@@ -105,7 +107,7 @@ ${map}  }
   }
   // The one worker: the process that serves (its master only waits).
   const children = spawnSync('pgrep', ['-P', String(group.pgid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
-  return { kind: 'nginx', endpoint, pid: Number(children[0] ?? group.pgid), stop: () => stopGroup(group, 5000) };
+  return { kind: 'nginx', endpoint, pid: Number(children[0] ?? group.pgid), pgid: group.pgid, stop: () => stopGroup(group, 5000) };
 }
 
 async function startNodeStatic(pagesDir: string, tokens: ReadonlyArray<string | null>): Promise<Reference> {
@@ -131,5 +133,5 @@ async function startNodeStatic(pagesDir: string, tokens: ReadonlyArray<string | 
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
-  return { kind: 'node', endpoint: `http://127.0.0.1:${port}/oai`, pid: process.pid, stop: () => new Promise((r) => server.close(() => r())) };
+  return { kind: 'node', endpoint: `http://127.0.0.1:${port}/oai`, pid: process.pid, pgid: process.pid, stop: () => new Promise((r) => server.close(() => r())) };
 }

@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     referenceKind = ref.kind === 'nginx' ? 'nginx 1 worker, static files' : 'bare Node http server streaming the files (nginx could not run)';
     try {
       for (let round = 1; round <= ROUNDS; round++) {
-        runs.push(await measured('reference', ref.endpoint, ref.pid, ref.pid, null, `reference ${round}`));
+        runs.push(await measured('reference', ref.endpoint, ref.pid, ref.pgid, null, `reference ${round}`));
         runs.push(await measured('thukho', endpoint, pid, server.group.pgid, sampler, `thukho ${round}`));
       }
     } finally {
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
 
   console.log(`\nserver memory during the harvests (VmRSS; sampled every 100 ms, ${sampler?.samples.length ?? 0} samples):`);
   for (const r of runs.filter((x) => x.side === 'thukho')) {
-    const line = r.milestones.map((m) => `${m.records >= 1000 ? `${Math.round(m.records / 1000)}k` : m.records} ${(m.rss / 1024 / 1024).toFixed(0)}`).join(', ');
+    const line = r.milestones.map((m) => `${m.records >= 10_000 ? `${Math.round(m.records / 1000)}k` : m.records} ${(m.rss / 1024 / 1024).toFixed(0)}`).join(', ');
     console.log(`  ${(r === runs[0] ? 'thukho (saving)' : 'thukho').padEnd(16)} start ${(r.start.rss / 1024 / 1024).toFixed(0)}, ${line}, end ${(r.end.rss / 1024 / 1024).toFixed(0)} MiB`);
   }
   const tenth = last.milestones.find((m) => m.records >= Math.min(10_000, WORKS));
