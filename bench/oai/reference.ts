@@ -31,6 +31,7 @@ const NGINX = '/usr/sbin/nginx';
  * for page i (null for the first); `workDir` is the reference's own (config, logs, pid).
  */
 export async function startReference(pagesDir: string, tokens: ReadonlyArray<string | null>, workDir: string): Promise<Reference> {
+  if (process.env.OAI_BENCH_REFERENCE === 'node') return startNodeStatic(pagesDir, tokens);
   try {
     return await startNginx(pagesDir, tokens, workDir);
   } catch (err) {

@@ -18,7 +18,8 @@
  * Env: OAI_BENCH_WORKS (100000), OAI_BENCH_PAGES (pages per work, 1), OAI_BENCH_ROUNDS (2),
  * OAI_BENCH_CACHE (/var/tmp/thukho-bench-oai: the seeded repository, built once per size and
  * projection versions, see bench/seed-works.ts), OAI_BENCH_CPU_PROF=DIR (the server writes a
- * V8 CPU profile there when it stops), THUKHO_OAI_* (passed to the server, e.g. the page size).
+ * V8 CPU profile there when it stops), OAI_BENCH_REFERENCE=node (the bare Node server as the
+ * reference instead of nginx), THUKHO_OAI_* (passed to the server, e.g. the page size).
  * --no-cache builds the repository in the run's directory; --keep leaves the run's directory.
  * Needs redis on REDIS_URL (default 127.0.0.1:6379) and nginx (/usr/sbin/nginx) for the reference.
  */
