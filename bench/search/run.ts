@@ -20,10 +20,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { envelope } from '../../src/application/command-handler.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { DomainEvent, IngestedFile } from '../../src/domain/events.ts';
 import { foldVietnamese } from '../../src/domain/vietnamese-fold.ts';
+import type { EventStore } from '../../src/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { outboxCounts } from '../../src/projections/dispatcher.ts';
 import { rebuildSearchIndex } from '../../src/projections/search-runner.ts';
@@ -32,7 +31,7 @@ import { openSearchIndex, searchIndexPath } from '../../src/search/open.ts';
 import { queryTerms } from '../../src/search/text-folding.ts';
 import { startServer } from '../../src/serve.ts';
 import { mulberry32 } from '../../tests/helpers/prng.ts';
-import { derivativeFact } from '../../tests/helpers/work-history.ts';
+import { seedWorks } from '../seed-works.ts';
 
 const args = process.argv.slice(2);
 const SMALL = args.includes('--small') || process.env.SEARCH_BENCH_SMALL === '1';
@@ -134,57 +133,32 @@ function pageText(): string {
   return lines.join('\n');
 }
 
-const hex = (n: number, len: number) => n.toString(16).padStart(len, '0').slice(-len);
-
-async function generate(store: SqliteEventStore): Promise<number> {
-  const context = { actor: { id: 'bench', role: 'admin' } } as const;
-  let events = 0;
-  for (let w = 0; w < WORKS; w++) {
-    const objectId = `w${w}`;
-    const c = w % COLLECTIONS.length;
-    const decided: DomainEvent[] = [
-      {
-        type: 'ObjectRegistered',
-        data: {
-          objectId,
-          metadata: {
-            title: `${TYPES[c]} ${words(4)}`,
-            description: words(30),
-            subject: words(3),
-            language: [rand() < 0.7 ? 'vie' : 'lzh'],
-            type: TYPES[c] as string,
-            yearFrom: 1700 + Math.floor(rand() * 250),
-            collectionId: COLLECTIONS[c] as string,
-          },
-          accessLevel: rand() < 0.85 ? 'open' : rand() < 0.6 ? 'restricted' : 'confidential',
+/**
+ * A corpus that has been through the pipeline: the derivative exists (so the server's
+ * dispatcher has no 200,000 jobs to hand to redis while the queries run), then the text.
+ */
+function generate(store: EventStore): Promise<number> {
+  return seedWorks(store, {
+    works: WORKS,
+    pagesPerWork: PAGES_PER_WORK,
+    master: { size: 1000, width: 2000, height: 3000 },
+    describe: (w) => {
+      const c = w % COLLECTIONS.length;
+      return {
+        metadata: {
+          title: `${TYPES[c]} ${words(4)}`,
+          description: words(30),
+          subject: words(3),
+          language: [rand() < 0.7 ? 'vie' : 'lzh'],
+          type: TYPES[c] as string,
+          yearFrom: 1700 + Math.floor(rand() * 250),
+          collectionId: COLLECTIONS[c] as string,
         },
-      },
-    ];
-    const facts: DomainEvent[] = [];
-    for (let p = 0; p < PAGES_PER_WORK; p++) {
-      const fileId = `w${w}-p${p}`;
-      const n = w * 1000 + p;
-      const file: IngestedFile = {
-        fileId,
-        name: `${fileId}.tif`,
-        role: 'master',
-        size: 1000,
-        mediaType: 'image/tiff',
-        digests: { sha512: hex(n, 128).padStart(128, 'a'), sha256: hex(n, 64).padStart(64, 'b') },
-        image: { width: 2000, height: 3000 },
-        storage: { ocflObjectId: objectId, version: 'v1', path: `v1/content/${fileId}.tif` },
+        accessLevel: rand() < 0.85 ? 'open' : rand() < 0.6 ? 'restricted' : 'confidential',
       };
-      decided.push({ type: 'FileIngested', data: { objectId, sequence: p, ...file } });
-      // A corpus that has been through the pipeline: the derivative exists (so the server's
-      // dispatcher has no 200,000 jobs to hand to redis while the queries run), then the text.
-      facts.push(derivativeFact(objectId, file));
-      facts.push({ type: 'PageTextRecorded', data: { objectId, fileId, text: pageText(), source: 'ocr', engine: 'bench' } });
-    }
-    await store.append(`object-${objectId}`, envelope(decided as never[], context).newEvents, 'no_stream');
-    await store.append(`preservation-${objectId}`, envelope(facts as never[], context).newEvents, 'no_stream');
-    events += decided.length + facts.length;
-  }
-  return events;
+    },
+    pageFacts: (_w, objectId, file) => [{ type: 'PageTextRecorded', data: { objectId, fileId: file.fileId, text: pageText(), source: 'ocr', engine: 'bench' } }],
+  });
 }
 
 function queries(): Array<{ q: string; collection?: string }> {

@@ -26,29 +26,23 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { envelope } from '../../src/application/command-handler.ts';
 import { createUser, createUserWithPassword } from '../../src/application/users.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import type { DomainEvent, IngestedFile } from '../../src/domain/events.ts';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
-import { projectionsFor } from '../../src/projections/all.ts';
+import type { DomainEvent } from '../../src/domain/events.ts';
+import type { EventStore } from '../../src/eventstore/port.ts';
 import { outboxCounts } from '../../src/projections/dispatcher.ts';
-import { openReadModelDb } from '../../src/projections/read-model-db.ts';
-import { rebuildProjection } from '../../src/projections/runtime.ts';
-import { rebuildSearchIndex } from '../../src/projections/search-runner.ts';
-import { SEARCH_PROJECTION } from '../../src/projections/search.ts';
-import { openSearchIndex } from '../../src/search/open.ts';
 import { startServer } from '../../src/serve.ts';
 import { launchChromium } from '../../tests/helpers/browser.ts';
 import { mulberry32 } from '../../tests/helpers/prng.ts';
-import { DERIVATIVES, derivativeFact, fixityFact, ROOTS } from '../../tests/helpers/work-history.ts';
+import { DERIVATIVES, fixityFact, ROOTS } from '../../tests/helpers/work-history.ts';
+import { provideRepository, repositoryKey, seedWorks } from '../seed-works.ts';
 
 const run = promisify(execFile);
 const int = (name: string, fallback: number) => {
@@ -68,7 +62,6 @@ const PASSWORD = 'mật khẩu của bài đo';
 const COLLECTIONS = ['dia-ba', 'gia-pha', 'huong-uoc', 'sac-phong', 'van-tu'];
 const TYPES = ['Địa bạ', 'Gia phả', 'Hương ước', 'Sắc phong', 'Văn tự'];
 const PLACES = ['Tứ Kỳ', 'Hoàng Long', 'Đông Ngạc', 'Kim Liên', 'Phú Xuyên', 'Thanh Oai', 'Đường Lâm', 'Mộ Trạch', 'Bát Tràng', 'Cổ Loa'];
-const hex = (n: number, len: number) => n.toString(16).padStart(len, '0').slice(-len);
 const sha = (seed: string) => createHash('sha256').update(seed).digest('hex');
 
 /**
@@ -89,156 +82,82 @@ const FAILED_EVERY = 97;
  * job is left for the dispatcher to hand out), one work in ten verified in full, one in 97
  * with a master whose check failed. Only events: the projections make every table from them.
  */
-async function seed(store: SqliteEventStore): Promise<number> {
+function seed(store: EventStore): Promise<number> {
   const rand = mulberry32(18);
-  const context = { actor: { id: 'bench', role: 'admin' } } as const;
-  let events = 0;
-  for (const [i, id] of COLLECTIONS.entries()) {
-    await store.append(`collection-${id}`, envelope([{ type: 'CollectionCreated', data: { collectionId: id, title: TYPES[i] as string } }] as never[], context).newEvents, 'no_stream');
-  }
   const root = ROOTS[0];
-  for (let w = 0; w < WORKS; w++) {
-    const objectId = `w${w}`;
-    const c = w % COLLECTIONS.length;
-    const ocr = w % OCR_EVERY === 0;
-    const decided: DomainEvent[] = [{
-      type: 'ObjectRegistered',
-      data: {
-        objectId,
+  return seedWorks(store, {
+    works: WORKS,
+    pagesPerWork: PAGES_PER_WORK,
+    collections: COLLECTIONS.map((id, i) => ({ id, title: TYPES[i] as string })),
+    master: { size: 60_000_000, width: 4000, height: 6000 },
+    describe: (w) => {
+      const c = w % COLLECTIONS.length;
+      return {
         metadata: {
           title: `${TYPES[c]} xã ${PLACES[w % PLACES.length]} số ${w}`,
           identifier: `HN.${w}`,
-          language: [ocr ? 'vie' : 'lzh'],
+          language: [w % OCR_EVERY === 0 ? 'vie' : 'lzh'],
           collectionId: COLLECTIONS[c] as string,
         },
         accessLevel: rand() < 0.85 ? 'open' : rand() < 0.6 ? 'restricted' : 'confidential',
-      },
-    }];
-    const facts: DomainEvent[] = [];
-    const files: IngestedFile[] = [];
-    for (let p = 0; p < PAGES_PER_WORK; p++) {
-      const fileId = `w${w}-p${p}`;
-      const n = w * 1000 + p;
-      const file: IngestedFile = {
-        fileId,
-        name: `${fileId}.tif`,
-        role: 'master',
-        size: 60_000_000,
-        mediaType: 'image/tiff',
-        digests: { sha512: hex(n, 128).padStart(128, 'a'), sha256: hex(n, 64).padStart(64, 'b') },
-        image: { width: 4000, height: 6000 },
-        storage: { ocflObjectId: objectId, version: 'v1', path: `v1/content/${fileId}.tif` },
       };
-      files.push(file);
-      decided.push({ type: 'FileIngested', data: { objectId, sequence: p, ...file } });
-      // Through the pipeline already: no derivative or OCR job left for the dispatcher.
-      facts.push(derivativeFact(objectId, file));
-      if (ocr) {
-        const text = `${TYPES[c]} trang ${p + 1}`;
-        facts.push({
+    },
+    // Through the pipeline already: no OCR job left for the dispatcher.
+    pageFacts: (w, objectId, file, p, n): DomainEvent[] => {
+      if (w % OCR_EVERY !== 0) return [{ type: 'OcrFailed', data: { objectId, fileId: file.fileId, masterSha512: file.digests.sha512, reason: 'no text recognised', attempts: 3 } }];
+      const text = `${TYPES[w % COLLECTIONS.length]} trang ${p + 1}`;
+      return [
+        {
           type: 'OcrCompleted',
           data: {
-            objectId, fileId, masterSha512: file.digests.sha512,
+            objectId, fileId: file.fileId, masterSha512: file.digests.sha512,
             engine: { name: 'bench', version: '1', models: [{ name: 'vie', sha256: sha('vie') }] },
             languages: ['vie'], meanConfidence: 91, words: 3, textSha256: sha(text),
             outputs: { text: { sha256: sha(`t${n}`), size: 30 }, hocr: { sha256: sha(`h${n}`), size: 900 }, alto: { sha256: sha(`a${n}`), size: 1200 } },
           },
-        });
-        facts.push({ type: 'PageTextRecorded', data: { objectId, fileId, text, source: 'ocr', engine: 'bench 1' } });
-      } else {
-        facts.push({ type: 'OcrFailed', data: { objectId, fileId, masterSha512: file.digests.sha512, reason: 'no text recognised', attempts: 3 } });
-      }
-    }
-    if (w % CHECKED_EVERY === 1) {
-      for (const f of files) {
-        facts.push(fixityFact(objectId, root, f));
-        facts.push(fixityFact(objectId, DERIVATIVES, f));
-      }
-      facts.push(fixityFact(objectId, root));
-    }
-    if (w % FAILED_EVERY === 7 && files[0]) {
-      const f = files[0];
-      facts.push({
-        type: 'FixityChecked',
-        data: {
-          objectId, fileId: f.fileId, target: 'master', path: f.storage.path, storageRoot: { ...root }, outcome: 'fail', failure: 'changed',
-          algorithm: 'sha512', expected: { sha512: f.digests.sha512 }, actual: { sha512: 'f'.repeat(128) }, bytes: f.size, durationMs: 150,
         },
-      });
-    }
-    await store.append(`object-${objectId}`, envelope(decided as never[], context).newEvents, 'no_stream');
-    await store.append(`preservation-${objectId}`, envelope(facts as never[], context).newEvents, 'no_stream');
-    events += decided.length + facts.length;
-  }
-  return events;
+        { type: 'PageTextRecorded', data: { objectId, fileId: file.fileId, text, source: 'ocr', engine: 'bench 1' } },
+      ];
+    },
+    workFacts: (w, objectId, files) => {
+      const facts: DomainEvent[] = [];
+      if (w % CHECKED_EVERY === 1) {
+        for (const f of files) {
+          facts.push(fixityFact(objectId, root, f));
+          facts.push(fixityFact(objectId, DERIVATIVES, f));
+        }
+        facts.push(fixityFact(objectId, root));
+      }
+      if (w % FAILED_EVERY === 7 && files[0]) {
+        const f = files[0];
+        facts.push({
+          type: 'FixityChecked',
+          data: {
+            objectId, fileId: f.fileId, target: 'master', path: f.storage.path, storageRoot: { ...root }, outcome: 'fail', failure: 'changed',
+            algorithm: 'sha512', expected: { sha512: f.digests.sha512 }, actual: { sha512: 'f'.repeat(128) }, bytes: f.size, durationMs: 150,
+          },
+        });
+      }
+      return facts;
+    },
+  });
 }
 
 const CACHE_ROOT = process.env.STAFF_BENCH_CACHE || '/var/tmp/thukho-bench-staff';
 const NO_CACHE = process.argv.includes('--no-cache');
 
-/** What the cached repository depends on: the seed and every projection's version. */
-function repositoryKey(config: Config): string {
-  const versions = Object.values(projectionsFor(config)).map((p) => `${p.name}@${p.version}`).sort();
-  const key = JSON.stringify({ SEED_VERSION, WORKS, PAGES_PER_WORK, OCR_EVERY, CHECKED_EVERY, FAILED_EVERY, versions, search: SEARCH_PROJECTION.version });
-  return `w${WORKS}-p${PAGES_PER_WORK}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
-}
-
-/**
- * Seeds the log and runs every projection over it, offline, with the projections' own code
- * (the `thukho rebuild` path: larger batches than a live server, one projection at a time),
- * into `dir`. The one thing not left as the log says: the description queue, which would
- * have the server write 10,000 OCFL description versions while it is measured; in a running
- * repository each was written when its work was ingested. (The seeded works have no bytes.)
- */
-async function buildRepository(dir: string, config: Config): Promise<{ events: number; seedS: number; projectS: number }> {
-  mkdirSync(dir, { recursive: true });
-  const paths = loadConfig({ THUKHO_DATA_DIR: dir, REDIS_URL, THUKHO_LOG_LEVEL: 'silent' });
-  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
-  let t0 = performance.now();
-  const events = await seed(store);
-  const seedS = (performance.now() - t0) / 1000;
-  t0 = performance.now();
-  const db = openReadModelDb(paths.readModelPath);
-  for (const projection of Object.values(projectionsFor(config))) {
-    const t = performance.now();
-    const { events: n } = await rebuildProjection(store, db, projection);
-    console.log(`  projection ${projection.name}: ${n} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
-  db.exec('DELETE FROM description_pending');
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.close();
-  const index = openSearchIndex(paths);
-  const t = performance.now();
-  const { events: n } = await rebuildSearchIndex(store, index);
-  console.log(`  search index: ${n} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  await index.close();
-  await store.close();
-  return { events, seedS, projectS: (performance.now() - t0) / 1000 };
-}
-
-/** The seeded repository's files in `dataDir`: from the cache, or built (and cached) now. */
-async function provideRepository(dataDir: string, config: Config): Promise<void> {
-  const key = repositoryKey(config);
-  const cached = join(CACHE_ROOT, key);
-  if (!NO_CACHE && existsSync(join(cached, 'complete'))) {
-    console.log(`repository: cached, ${cached} (built by an earlier run with the same sizes, seed and projection versions; --no-cache builds it anew)`);
-  } else {
-    const building = NO_CACHE ? join(dataDir, 'building') : `${cached}.building-${process.pid}`;
-    console.log(`repository: building ${WORKS} works × ${PAGES_PER_WORK} pages into ${NO_CACHE ? 'the data directory' : cached} (once for these sizes)…`);
-    rmSync(building, { recursive: true, force: true });
-    const built = await buildRepository(building, config);
-    console.log(`  ${built.events} events seeded in ${built.seedS.toFixed(1)} s; projections and search index in ${built.projectS.toFixed(1)} s`);
-    if (NO_CACHE) {
-      for (const name of readdirSync(building)) renameSync(join(building, name), join(dataDir, name));
-      rmSync(building, { recursive: true, force: true });
-      return;
-    }
-    writeFileSync(join(building, 'complete'), `${new Date().toISOString()}\n`);
-    rmSync(cached, { recursive: true, force: true });
-    renameSync(building, cached);
-  }
-  // A copy for this run: the server writes to it (users, uploads, access events).
-  for (const name of readdirSync(cached)) if (name !== 'complete') copyFileSync(join(cached, name), join(dataDir, name), fsConstants.COPYFILE_FICLONE);
+/** The seeded repository's files in `dataDir`: from the cache, or built (and cached) now (building takes some 7 minutes on 2 cores). */
+function provide(dataDir: string, config: Config): Promise<void> {
+  return provideRepository({
+    dataDir,
+    config,
+    cacheRoot: CACHE_ROOT,
+    key: repositoryKey(config, `w${WORKS}-p${PAGES_PER_WORK}`, { SEED_VERSION, WORKS, PAGES_PER_WORK, OCR_EVERY, CHECKED_EVERY, FAILED_EVERY }),
+    noCache: NO_CACHE,
+    description: `${WORKS} works × ${PAGES_PER_WORK} pages`,
+    seed,
+    redisUrl: REDIS_URL,
+  });
 }
 
 function percentiles(ms: number[]): { p50: number; p95: number; p99: number } {
@@ -319,7 +238,7 @@ async function main(): Promise<void> {
   let uploadLine: string[] = [];
   let ratio: number | undefined;
   try {
-    await provideRepository(dir, config);
+    await provide(dir, config);
     let t0 = performance.now();
     const server = await startServer(config, pino({ level: 'silent' }));
     try {

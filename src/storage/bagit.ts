@@ -452,30 +452,27 @@ export interface ValidateBagOptions {
  * hyphenated spellings and bagit-python's hashlib names (sha3_256, blake2b, blake2s) name the
  * same digests, so a bag written by either verifies here.
  */
-const ALGORITHMS: Record<string, { node: string; hexLength: number; strength: number }> = {
-  md5: { node: 'md5', hexLength: 32, strength: 1 },
-  sha1: { node: 'sha1', hexLength: 40, strength: 2 },
-  sha224: { node: 'sha224', hexLength: 56, strength: 3 },
-  sha3224: { node: 'sha3-224', hexLength: 56, strength: 3 },
-  'sha3-224': { node: 'sha3-224', hexLength: 56, strength: 3 },
-  sha3_224: { node: 'sha3-224', hexLength: 56, strength: 3 },
-  sha256: { node: 'sha256', hexLength: 64, strength: 4 },
-  sha3256: { node: 'sha3-256', hexLength: 64, strength: 4 },
-  'sha3-256': { node: 'sha3-256', hexLength: 64, strength: 4 },
-  sha3_256: { node: 'sha3-256', hexLength: 64, strength: 4 },
-  blake2s256: { node: 'blake2s256', hexLength: 64, strength: 4 },
-  blake2s: { node: 'blake2s256', hexLength: 64, strength: 4 },
-  sha384: { node: 'sha384', hexLength: 96, strength: 5 },
-  sha3384: { node: 'sha3-384', hexLength: 96, strength: 5 },
-  'sha3-384': { node: 'sha3-384', hexLength: 96, strength: 5 },
-  sha3_384: { node: 'sha3-384', hexLength: 96, strength: 5 },
-  sha512: { node: 'sha512', hexLength: 128, strength: 6 },
-  sha3512: { node: 'sha3-512', hexLength: 128, strength: 6 },
-  'sha3-512': { node: 'sha3-512', hexLength: 128, strength: 6 },
-  sha3_512: { node: 'sha3-512', hexLength: 128, strength: 6 },
-  blake2b512: { node: 'blake2b512', hexLength: 128, strength: 6 },
-  blake2b: { node: 'blake2b512', hexLength: 128, strength: 6 },
-};
+/** Node's name for each digest, its rank, and every label a manifest may give it. */
+const DIGEST_NAMES: ReadonlyArray<[node: string, strength: number, labels: string[]]> = [
+  ['md5', 1, ['md5']],
+  ['sha1', 2, ['sha1']],
+  ['sha224', 3, ['sha224']],
+  ['sha3-224', 3, ['sha3224', 'sha3-224', 'sha3_224']],
+  ['sha256', 4, ['sha256']],
+  ['sha3-256', 4, ['sha3256', 'sha3-256', 'sha3_256']],
+  ['blake2s256', 4, ['blake2s256', 'blake2s']],
+  ['sha384', 5, ['sha384']],
+  ['sha3-384', 5, ['sha3384', 'sha3-384', 'sha3_384']],
+  ['sha512', 6, ['sha512']],
+  ['sha3-512', 6, ['sha3512', 'sha3-512', 'sha3_512']],
+  ['blake2b512', 6, ['blake2b512', 'blake2b']],
+];
+const ALGORITHMS: Record<string, { node: string; hexLength: number; strength: number }> = Object.fromEntries(
+  DIGEST_NAMES.flatMap(([node, strength, labels]) => {
+    const hexLength = createHash(node).digest('hex').length;
+    return labels.map((label) => [label, { node, hexLength, strength }]);
+  }),
+);
 
 /** The manifest algorithm labels this validator checks (for messages and documentation). */
 export const MANIFEST_ALGORITHMS: readonly string[] = Object.keys(ALGORITHMS);

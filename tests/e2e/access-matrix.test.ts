@@ -1,14 +1,8 @@
-import { createHash } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
-import { recordFacts } from '../../src/application/machine-facts.ts';
 import { createUser } from '../../src/application/users.ts';
-import { writeAlto } from '../../src/ocr/alto.ts';
-import { writeHocr } from '../../src/ocr/hocr.ts';
-import { pageText } from '../../src/ocr/line-text.ts';
-import type { OcrPage } from '../../src/ocr/port.ts';
-import { OcrOutputStore } from '../../src/storage/ocr-outputs.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page as scan } from '../helpers/images.ts';
+import { recordOcrReading } from '../helpers/ocr-reading.ts';
 import { type TestServer, startTestServer } from '../helpers/server.ts';
 
 /**
@@ -93,35 +87,6 @@ async function get(t: Ctx, path: string, headers: Record<string, string>) {
   return { status: res.status, headers: res.headers, text: body.toString('utf8') };
 }
 
-/** An OCR reading of the page, stored and recorded as the OCR worker does it. */
-async function recordReading(s: TestServer, objectId: string, fileId: string, sha512: string): Promise<void> {
-  const page: OcrPage = {
-    width: 400,
-    height: 300,
-    blocks: [{ x: 20, y: 120, w: 300, h: 40, lines: [{ x: 20, y: 120, w: 300, h: 40, words: [
-      { x: 20, y: 120, w: 120, h: 40, text: 'Địa', confidence: 93 },
-      { x: 160, y: 120, w: 160, h: 40, text: 'bạ', confidence: 88 },
-    ] }] }],
-  };
-  const store = new OcrOutputStore(s.config.derivativesDir);
-  const engine = { name: 'tesseract.js', version: '5.1.0', models: [{ name: 'vie', sha256: createHash('sha256').update('vie').digest('hex') }] };
-  const text = pageText(page);
-  const outputs = {
-    text: await store.put('text', text),
-    hocr: await store.put('hocr', writeHocr(page, { engine, imageName: `${fileId}.tif` })),
-    alto: await store.put('alto', writeAlto(page, { engine, imageName: `${fileId}.tif` })),
-  };
-  await recordFacts(
-    s.store,
-    objectId,
-    [
-      { type: 'OcrCompleted', data: { objectId, fileId, masterSha512: sha512, engine, languages: ['vie'], meanConfidence: 90.5, words: 2, textSha256: outputs.text.sha256, outputs } },
-      { type: 'PageTextRecorded', data: { objectId, fileId, text, source: 'ocr', engine: 'tesseract.js', language: ['vie'] } },
-    ],
-    { actor: { id: 'worker:ocr', role: 'admin' } },
-  );
-}
-
 test.serial('set-up: six works (three levels, active and withdrawn), a page and its OCR reading each', async (t) => {
   const s = t.context.server;
   for (const w of WORKS) {
@@ -130,7 +95,7 @@ test.serial('set-up: six works (three levels, active and withdrawn), a page and 
     t.is((await staffCall(s, 'POST', '/api/objects', { id, title: titleOf(w), language: ['vie'], accessLevel: level })).id, id);
     const file = await uploadFile(s, id, await scan(`Trang ${w}`), `${id}.tif`);
     fileOf[w] = file.fileId as string;
-    await recordReading(s, id, file.fileId as string, (file.digests as { sha512: string }).sha512);
+    await recordOcrReading(s, id, file.fileId as string, (file.digests as { sha512: string }).sha512, [{ text: 'Địa', confidence: 93 }, { text: 'bạ', confidence: 88 }]);
     if (status === 'withdrawn') t.is((await staffCall(s, 'POST', `/api/objects/${id}/withdraw`, { reason: 'Trùng bản' })).status, 'withdrawn');
   }
   const staff = headersFor(t, 'staff');

@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
-import { recordFacts } from '../../src/application/machine-facts.ts';
 import { MODS_NS } from '../../src/formats/mods.ts';
 import { METS_NS } from '../../src/formats/mets.ts';
 import { DC_NS } from '../../src/formats/dublin-core.ts';
 import { PREMIS_NS } from '../../src/formats/premis.ts';
-import { writeAlto } from '../../src/ocr/alto.ts';
-import { writeHocr } from '../../src/ocr/hocr.ts';
-import { pageText } from '../../src/ocr/line-text.ts';
-import type { OcrPage } from '../../src/ocr/port.ts';
-import { OcrOutputStore } from '../../src/storage/ocr-outputs.ts';
 import { type Json, derivativeOf, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page as scan } from '../helpers/images.ts';
+import { recordOcrReading } from '../helpers/ocr-reading.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { type XmlElement, child, findAll, parseXml } from '../helpers/xml.ts';
 import { assertValidXml } from '../helpers/xml-schema.ts';
@@ -52,32 +47,6 @@ async function get(t: Ctx, path: string, headers: Record<string, string> = {}) {
 const staff = (t: Ctx) => ({ authorization: `Bearer ${t.context.server.staffToken}` });
 const reader = (t: Ctx) => ({ authorization: `Bearer ${t.context.server.readerToken}` });
 
-/** An OCR reading of a page, stored and recorded as the OCR worker does it. */
-async function recordReading(s: TestServer, objectId: string, fileId: string, sha512: string): Promise<void> {
-  const page: OcrPage = {
-    width: 400,
-    height: 300,
-    blocks: [{ x: 20, y: 120, w: 300, h: 40, lines: [{ x: 20, y: 120, w: 300, h: 40, words: [{ x: 20, y: 120, w: 300, h: 40, text: 'Trăm năm', confidence: 93 }] }] }],
-  };
-  const store = new OcrOutputStore(s.config.derivativesDir);
-  const engine = { name: 'tesseract.js', version: '5.1.0', models: [{ name: 'vie', sha256: createHash('sha256').update('vie').digest('hex') }] };
-  const text = pageText(page);
-  const outputs = {
-    text: await store.put('text', text),
-    hocr: await store.put('hocr', writeHocr(page, { engine, imageName: `${fileId}.tif` })),
-    alto: await store.put('alto', writeAlto(page, { engine, imageName: `${fileId}.tif` })),
-  };
-  await recordFacts(
-    s.store,
-    objectId,
-    [
-      { type: 'OcrCompleted', data: { objectId, fileId, masterSha512: sha512, engine, languages: ['vie'], meanConfidence: 93, words: 1, textSha256: outputs.text.sha256, outputs } },
-      { type: 'PageTextRecorded', data: { objectId, fileId, text, source: 'ocr', engine: 'tesseract.js', language: ['vie'] } },
-    ],
-    { actor: { id: 'worker:ocr', role: 'admin' } },
-  );
-}
-
 let worker: DerivativesWorker | undefined;
 test.after.always(async () => {
   await worker?.close();
@@ -104,7 +73,7 @@ test.serial.before(async (t) => {
       { label: 'Kim Trọng gặp Thúy Kiều', fileId: uploaded[1]!.fileId },
     ],
   });
-  await recordReading(s, KIEU, uploaded[0]!.fileId, uploaded[0]!.sha512);
+  await recordOcrReading(s, KIEU, uploaded[0]!.fileId, uploaded[0]!.sha512, [{ text: 'Trăm năm', confidence: 93 }]);
   for (const [level, id] of [['restricted', OTHERS.restricted], ['confidential', OTHERS.confidential], ['open', OTHERS.withdrawn]] as const) {
     t.is((await staffCall(s, 'POST', '/api/objects', { id, title: `Xuất ${level}`, accessLevel: level })).id, id);
   }

@@ -1,7 +1,7 @@
-import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
+import { type RawAnswer, rawRequest } from '../helpers/raw-http.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 
 /**
@@ -13,24 +13,8 @@ import { type TestServer, testWithServer } from '../helpers/server.ts';
 const test = testWithServer();
 type Ctx = { context: { server: TestServer } };
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function raw(t: Ctx, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${t.context.server.url}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+type Raw = RawAnswer;
+const raw = (t: Ctx, path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`${t.context.server.url}${path}`, headers, method);
 
 const header = (r: Raw, name: string) => String(r.headers[name] ?? '');
 const varies = (r: Raw) => header(r, 'vary').split(',').map((v) => v.trim().toLowerCase()).includes('accept-encoding');

@@ -1,5 +1,4 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { ExecutionContext } from 'ava';
@@ -8,6 +7,7 @@ import { resolveSessionSecret } from '../../src/http/session-secret.ts';
 import { signValue } from '../../src/http/signed-value.ts';
 import { poll, staffCall } from '../helpers/api.ts';
 import { ROOT } from '../helpers/cli.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { startTestServer, testWithServer, type TestServer } from '../helpers/server.ts';
 import { child, childTexts, findAll, parseXml, type XmlElement } from '../helpers/xml.ts';
 import { assertValidXml } from '../helpers/xml-schema.ts';
@@ -144,16 +144,7 @@ test('GetRecord: oai_dc and MODS with the work, its page and its IIIF manifest',
 
 test('a harvester that asks for gzip gets a gzipped, still valid page; one that does not gets plain XML', async (t) => {
   const s = t.context.server;
-  const get = (encoding: string | undefined) =>
-    new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      const req = httpGet(`${s.url}/oai?verb=ListRecords&metadataPrefix=oai_dc`, { headers: encoding ? { 'accept-encoding': encoding } : {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
+  const get = (encoding: string | undefined) => rawRequest(`${s.url}/oai?verb=ListRecords&metadataPrefix=oai_dc`, encoding ? { 'accept-encoding': encoding } : {});
   const zipped = await get('gzip');
   t.is(zipped.headers['content-encoding'], 'gzip');
   t.regex(String(zipped.headers.vary), /accept-encoding/i);

@@ -1,10 +1,11 @@
-import { type Server, request } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import Koa from 'koa';
 import { SITEMAP_NS } from '../../src/formats/sitemap.ts';
 import { SITEMAP_PAGE_SIZE, sitemapRoutes } from '../../src/http/site/sitemap.ts';
 import { poll, staffCall } from '../helpers/api.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { assertValidXml } from '../helpers/xml-schema.ts';
 
@@ -17,23 +18,7 @@ import { assertValidXml } from '../helpers/xml-schema.ts';
 const test = testWithServer();
 type Ctx = { context: { server: TestServer } };
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function raw(url: string, headers: Record<string, string> = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const raw = (url: string, headers: Record<string, string> = {}) => rawRequest(url, headers);
 
 /** Every <loc> of a sitemap or index, with its <lastmod> when there is one. */
 function entries(xml: string): Array<{ loc: string; lastmod?: string }> {
