@@ -81,7 +81,7 @@ import { join, resolve } from 'node:path';
 import { checkServer, compareSamples, type CheckResult } from './check.ts';
 import { APT, type IipServer, missingTools, startIip, stopIip } from './iip.ts';
 import { dropCaches, waitQuiet } from '../machine.ts';
-import { killAllGroups, sleep } from './procs.ts';
+import { groupCpuSeconds, killAllGroups, sleep } from './procs.ts';
 import { HEIGHT, prepareSource, type Source, WIDTH } from './source.ts';
 import {
   createStaffToken,
@@ -276,6 +276,19 @@ interface MixedWindow {
   uploads: number;
   derived: number;
   load: number;
+}
+
+/** Waits (up to `maxSeconds`) until the process groups use less than a tenth of a core over 3 s; returns the cores they used last. */
+async function waitGroupQuiet(pgids: number[], maxSeconds: number): Promise<number> {
+  const cpu = () => pgids.reduce((n, g) => n + groupCpuSeconds(g), 0);
+  let used = 1;
+  for (const end = Date.now() + maxSeconds * 1000; Date.now() < end; ) {
+    const c0 = cpu();
+    await sleep(3000);
+    used = (cpu() - c0) / 3;
+    if (used < 0.1) break;
+  }
+  return used;
 }
 
 function windowRow(w: MixedWindow, files: number): string {
@@ -515,6 +528,10 @@ try {
             runWrk({ baseUrl: s.baseUrl, pathsFile, threads: THREADS, connections: 8, seconds, timeoutSeconds: WRK_TIMEOUT_S, serverGroups: s.groups.map((g) => g.pgid), workDir: runDir });
           // Warm, as the loaded run will be: the idle figure is not a cold one.
           await walk(Math.min(5, MIXED_SECONDS));
+          // Idle means our own workers too: jobs left by an earlier run (OCR of its pages, a
+          // re-used data dir's queue) would otherwise be measured as "idle".
+          const own = await waitGroupQuiet(s.groups.map((g) => g.pgid), 180);
+          if (own >= 0.1) log(`    (thukho's workers still use ${fmt(own, 2)} cores after 180 s; measuring anyway: the idle figure includes them)`);
           const busy = await waitQuiet(15);
           if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
           const loadIdle = os.loadavg()[0] ?? NaN;
