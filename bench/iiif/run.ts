@@ -554,7 +554,7 @@ try {
             const w: MixedWindow = { r, from, to, uploads: within(progress.uploadedAt, to), derived: within(progress.derivedAt, to), load: os.loadavg()[0] ?? NaN };
             windows.push(w);
             log(`  ${windowRow(w, files.length)}`);
-            // A window that begins with every derivative built would measure an idle server.
+            // A window that began with every derivative built would measure an idle server.
           } while (!settled && progress.derivedAt.length + progress.failures.length < files.length && windows.length < MIXED_MAX_WINDOWS);
           const during = combine(windows.map((w) => w.r));
           const windowSeconds = since();
