@@ -76,6 +76,7 @@ interface ManifestRow {
   etag: string | null;
   input_hash: string | null;
   withdrawn_reason: string | null;
+  stale_pos: number | null;
 }
 
 interface Loaded<S> {
@@ -99,6 +100,8 @@ class Batch {
   readonly changedCollections = new Set<string>();
   /** Collections whose title is new or different: their objects' partOf and metadata change. */
   readonly retitled = new Set<string>();
+  /** The last event of the batch: what a manifest left stale was changed by, at the latest. */
+  lastPosition = 0;
 
   constructor(readonly db: ReadModelDb) {}
 
@@ -226,37 +229,104 @@ function pageLinksOf(db: ReadModelDb, objectId: string): PageLinks {
   return { textPages: new Set(texts.map((r) => r.image_id)), ocrPages: new Set(readings.map((r) => r.image_id)) };
 }
 
-interface ManifestColumns {
+/** Columns of a manifest row cheap enough to keep current in every batch: the listings read them. */
+interface ListingColumns {
   canvases: number;
   label: string;
   thumbnail: string | null;
-  manifest: string | null;
-  etag: string | null;
-  inputHash: string | null;
 }
 
-function manifestColumns(objectId: string, state: PresentableObject, batch: Batch, previous: ManifestRow | undefined): ManifestColumns {
+interface ManifestColumns {
+  manifest: string | null;
+  etag: string | null;
+  inputHash: string;
+}
+
+function listingColumns(state: PresentableObject): ListingColumns {
   const files = pageImages(state);
   const first = files[0];
-  const columns = {
+  return {
     canvases: files.length,
     label: JSON.stringify(textMap(state.metadata.title, state.metadata.language)),
     thumbnail: first ? JSON.stringify([thumbnailFor(BASE_PLACEHOLDER, first)]) : null,
   };
+}
+
+/**
+ * Pages whose derivative has neither been made nor failed yet. While a work has any, its
+ * derivatives are still arriving (a 500-page book: one event each) and the manifest is only
+ * marked stale; the batch that brings the last one builds it.
+ */
+export function pendingPages(state: PresentableObject): number {
+  let pending = 0;
+  for (const f of state.files) {
+    if (f.image === undefined && f.pdf === undefined) continue;
+    if (!f.derivative && !f.derivativeFailure) pending++;
+    if (f.pdf) pending += Math.max(0, (f.pdf.pages ?? 1) - 1 - (f.laterPages?.length ?? 0));
+  }
+  return pending;
+}
+
+/** Full builds of a manifest document since the process started (tests and benches count them). */
+export const manifestBuilds = { count: 0, ms: 0 };
+
+/**
+ * The document, from the projection's own tables (the work's state, its collection's title,
+ * its pages with text or OCR): the same whether built in a batch, by the background builder
+ * or for a request, so when it is built never changes what it is.
+ */
+function manifestDocument(db: ReadModelDb, objectId: string, state: PresentableObject, previous: Pick<ManifestRow, 'manifest' | 'etag' | 'input_hash'> | undefined): ManifestColumns {
   const collectionId = state.metadata.collectionId;
-  const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
+  const title = collectionId
+    ? statement<[string], { title: string }>(db, 'SELECT title FROM iiif_collections WHERE collection_id = ?').get(collectionId)?.title
+    : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
-  const pages = pageLinksOf(batch.db, objectId);
+  const pages = pageLinksOf(db, objectId);
   const inputHash = buildInputs(state, collection, pages);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
     // Failed derivatives, re-deliveries and access changes that keep downloads as they were
     // (restricted ↔ confidential) do not change the document.
-    return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
+    return { manifest: previous.manifest, etag: previous.etag, inputHash };
   }
+  const started = performance.now();
   const manifest = JSON.stringify(
     buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, ...pages, ...(collection ? { collection } : {}) }),
   );
-  return { ...columns, manifest, etag: sha256(manifest), inputHash };
+  const etag = sha256(manifest);
+  manifestBuilds.count++;
+  manifestBuilds.ms += performance.now() - started;
+  return { manifest, etag, inputHash };
+}
+
+/**
+ * Builds a stale manifest and stores it, in one transaction that reads the state it is built
+ * from, so it never stores a document older than the row says. Returns the row as it is
+ * then (undefined for an unknown work).
+ */
+export function buildStaleManifest(db: ReadModelDb, objectId: string): ManifestRow | undefined {
+  return db
+    .transaction((): ManifestRow | undefined => {
+      const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+      if (!row || row.stale_pos === null) return row;
+      const stateRow = statement<[string], { state: string }>(db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
+      if (!stateRow) return row;
+      const c = manifestDocument(db, objectId, JSON.parse(stateRow.state) as PresentableObject, row);
+      statement(db, 'UPDATE iiif_manifests SET manifest = ?, etag = ?, input_hash = ?, stale_pos = NULL WHERE object_id = ?').run(
+        c.manifest, c.etag, c.inputHash, objectId,
+      );
+      return { ...row, manifest: c.manifest, etag: c.etag, input_hash: c.inputHash, stale_pos: null };
+    })
+    .immediate();
+}
+
+/** Works whose manifest is stale, with the position of the change that made it so. */
+export function staleManifests(db: ReadModelDb, limit: number): Array<{ objectId: string; stalePos: number }> {
+  return statement<[number], { object_id: string; stale_pos: number }>(
+    db,
+    'SELECT object_id, stale_pos FROM iiif_manifests WHERE stale_pos IS NOT NULL ORDER BY stale_pos LIMIT ?',
+  )
+    .all(limit)
+    .map((r) => ({ objectId: r.object_id, stalePos: r.stale_pos }));
 }
 
 function writeCollections(db: ReadModelDb, batch: Batch): void {
@@ -278,23 +348,31 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
      ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, state = excluded.state`,
   );
   const getManifest = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?');
+  // A stale row keeps its last document (never served while stale: findManifest builds it first).
   const upsertManifest = db.prepare(
-    `INSERT INTO iiif_manifests (object_id, revision, status, access_level, collection_id, seq, label, thumbnail, canvases, manifest, etag, input_hash, withdrawn_reason)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO iiif_manifests (object_id, revision, status, access_level, collection_id, seq, label, thumbnail, canvases, manifest, etag, input_hash, withdrawn_reason, stale_pos)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
        access_level = excluded.access_level, collection_id = excluded.collection_id, label = excluded.label,
-       thumbnail = excluded.thumbnail, canvases = excluded.canvases, manifest = excluded.manifest,
-       etag = excluded.etag, input_hash = excluded.input_hash, withdrawn_reason = excluded.withdrawn_reason`,
+       thumbnail = excluded.thumbnail, canvases = excluded.canvases,
+       manifest = CASE WHEN excluded.stale_pos IS NULL THEN excluded.manifest ELSE manifest END,
+       etag = CASE WHEN excluded.stale_pos IS NULL THEN excluded.etag ELSE etag END,
+       input_hash = CASE WHEN excluded.stale_pos IS NULL THEN excluded.input_hash ELSE input_hash END,
+       withdrawn_reason = excluded.withdrawn_reason, stale_pos = excluded.stale_pos`,
   );
   for (const id of [...batch.changedObjects, ...batch.objectsOfRetitled()]) {
     const cur = batch.object(id, 0n);
     const s = cur.state;
     if (s.status === 'absent') continue;
     if (batch.changedObjects.has(id)) upsertState.run(id, cur.revision, cur.seq, JSON.stringify(s));
-    const c = manifestColumns(id, s, batch, getManifest.get(id));
+    const l = listingColumns(s);
+    // Built now once no derivative is awaited (an edit, the last page's derivative); while
+    // they arrive, only marked stale: one build per book instead of one per page.
+    const c = pendingPages(s) === 0 ? manifestDocument(db, id, s, getManifest.get(id)) : undefined;
     upsertManifest.run(
       id, cur.revision, s.status, s.accessLevel, s.metadata.collectionId ?? null, cur.seq,
-      c.label, c.thumbnail, c.canvases, c.manifest, c.etag, c.inputHash, s.withdrawnReason ?? null,
+      l.label, l.thumbnail, l.canvases, c?.manifest ?? null, c?.etag ?? null, c?.inputHash ?? null, s.withdrawnReason ?? null,
+      c ? null : batch.lastPosition,
     );
   }
 }
@@ -308,8 +386,10 @@ export const manifestReadModel: Projection = {
   // with an OCR reading link its ALTO (seeAlso). 6: a withdrawn work's manifest is kept, for
   // the staff, who still see all of it. 7: a restricted work's image services declare the IIIF
   // authorization services. 8: Han-script values tagged lzh / vi-Hani, and alternative titles in
-  // two scripts as one metadata pair per language, so every viewer shows both.
-  version: 8,
+  // two scripts as one metadata pair per language, so every viewer shows both. 9: while a
+  // work's derivatives arrive its manifest is marked stale (stale_pos) instead of rebuilt per
+  // page; the last one, a request or the background builder (manifest-builder.ts) builds it.
+  version: 9,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -342,8 +422,10 @@ export const manifestReadModel: Projection = {
         manifest         TEXT,            -- the document (JSON, placeholders), NULL without pages
         etag             TEXT,
         input_hash       TEXT,
-        withdrawn_reason TEXT
+        withdrawn_reason TEXT,
+        stale_pos        INTEGER          -- set while the document is older than the row: the change's position
       );
+      CREATE INDEX IF NOT EXISTS iiif_manifests_stale ON iiif_manifests (stale_pos) WHERE stale_pos IS NOT NULL;
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_collection ON iiif_manifests (collection_id, seq);
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_seq ON iiif_manifests (seq);
       CREATE TABLE IF NOT EXISTS iiif_text_pages (
@@ -369,6 +451,7 @@ export const manifestReadModel: Projection = {
 
   apply(db, events) {
     const batch = new Batch(db);
+    batch.lastPosition = Number(events[events.length - 1]?.position ?? 0n);
     for (const e of events) {
       const work = workStream(e);
       if (work) {
@@ -418,11 +501,15 @@ export type ManifestLookup =
  * themselves); page text, OCR files and Content Search are content. An unknown work is absent.
  */
 export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, what: AccessSubject): ManifestLookup {
-  const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+  let row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
   if (!row) return { status: 'refused', refusal: 'absent' };
   const access = decideAccess(row.access_level, row.status, viewer, what);
   if (access.outcome !== 'allow') {
     return { status: 'refused', refusal: access.outcome, ...(access.outcome === 'gone' && row.withdrawn_reason ? { withdrawnReason: row.withdrawn_reason } : {}) };
+  }
+  if (row.stale_pos !== null && row.canvases > 0) {
+    // Its derivatives are still arriving: this reader gets the document as the log is now.
+    row = buildStaleManifest(db, objectId) ?? row;
   }
   if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', access };
   return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, access, accessLevel: row.access_level };
