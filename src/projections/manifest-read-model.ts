@@ -50,7 +50,8 @@ interface ObjectStateRow {
   object_id: string;
   revision: number;
   seq: number;
-  state: string;
+  /** Position of the last event folded into the state: equal stamps, equal states. */
+  stamp: number;
 }
 
 interface CollectionRow {
@@ -83,6 +84,30 @@ interface Loaded<S> {
   state: S;
   revision: number;
   seq: number;
+  stamp?: number;
+}
+
+/**
+ * The states this connection last wrote, by work: while a 500-page book's derivatives arrive
+ * one batch each, parsing its stored state again for every page would cost as much as all
+ * the rest of the batch. Used only when the row's stamp is the one written with it (a
+ * rolled-back batch or another runner's write leaves another stamp), so the tables stay the
+ * truth; the states are never mutated (evolveObject makes new ones).
+ */
+const STATE_CACHE_SIZE = 32;
+const stateCache = new WeakMap<ReadModelDb, Map<string, { stamp: number; state: ObjectState }>>();
+
+function cachedState(db: ReadModelDb, id: string, stamp: number): ObjectState | undefined {
+  const hit = stateCache.get(db)?.get(id);
+  return hit && hit.stamp === stamp ? hit.state : undefined;
+}
+
+function rememberState(db: ReadModelDb, id: string, stamp: number, state: ObjectState): void {
+  let cache = stateCache.get(db);
+  if (!cache) stateCache.set(db, (cache = new Map()));
+  cache.delete(id);
+  cache.set(id, { stamp, state });
+  if (cache.size > STATE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
 }
 
 function sha256(text: string): string {
@@ -95,8 +120,10 @@ type ActiveCollection = Extract<CollectionState, { status: 'active' }>;
 class Batch {
   readonly objects = new Map<string, Loaded<ObjectState>>();
   readonly collections = new Map<string, Loaded<CollectionState>>();
-  /** Objects whose state changed in this batch. */
+  /** Objects whose manifest changes in this batch. */
   readonly changedObjects = new Set<string>();
+  /** Objects whose state changed in this batch (not only the text of a page). */
+  readonly changedStates = new Set<string>();
   readonly changedCollections = new Set<string>();
   /** Collections whose title is new or different: their objects' partOf and metadata change. */
   readonly retitled = new Set<string>();
@@ -108,9 +135,13 @@ class Batch {
   object(id: string, position: bigint): Loaded<ObjectState> {
     let cur = this.objects.get(id);
     if (!cur) {
-      const row = this.db.prepare<[string], ObjectStateRow>('SELECT * FROM iiif_object_state WHERE object_id = ?').get(id);
-      cur = row
-        ? { state: JSON.parse(row.state) as ObjectState, revision: row.revision, seq: row.seq }
+      const row = statement<[string], ObjectStateRow>(this.db, 'SELECT object_id, revision, seq, stamp FROM iiif_object_state WHERE object_id = ?').get(id);
+      const state = row
+        ? (cachedState(this.db, id, row.stamp) ??
+          (JSON.parse(statement<[string], { state: string }>(this.db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(id)!.state) as ObjectState))
+        : undefined;
+      cur = row && state
+        ? { state, revision: row.revision, seq: row.seq, stamp: row.stamp }
         : { state: { status: 'absent' }, revision: -1, seq: Number(position) };
       this.objects.set(id, cur);
     }
@@ -141,7 +172,9 @@ class Batch {
     const applied = applyWorkEvent(cur, e);
     if (!applied) return;
     if (applied.event?.type === 'ObjectRegistered') cur.seq = Number(e.position);
+    cur.stamp = Number(e.position);
     this.changedObjects.add(objectId);
+    this.changedStates.add(objectId);
   }
 
   /** A page's text or OCR reading appeared or went: the manifest is rebuilt, the state is as it was. */
@@ -344,8 +377,8 @@ function writeCollections(db: ReadModelDb, batch: Batch): void {
 
 function writeObjects(db: ReadModelDb, batch: Batch): void {
   const upsertState = db.prepare(
-    `INSERT INTO iiif_object_state (object_id, revision, seq, state) VALUES (?, ?, ?, ?)
-     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, state = excluded.state`,
+    `INSERT INTO iiif_object_state (object_id, revision, seq, stamp, state) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, stamp = excluded.stamp, state = excluded.state`,
   );
   const getManifest = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?');
   // A stale row keeps its last document (never served while stale: findManifest builds it first).
@@ -364,7 +397,10 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
     const cur = batch.object(id, 0n);
     const s = cur.state;
     if (s.status === 'absent') continue;
-    if (batch.changedObjects.has(id)) upsertState.run(id, cur.revision, cur.seq, JSON.stringify(s));
+    if (batch.changedStates.has(id) && cur.stamp !== undefined) {
+      upsertState.run(id, cur.revision, cur.seq, cur.stamp, JSON.stringify(s));
+      rememberState(db, id, cur.stamp, s);
+    }
     const l = listingColumns(s);
     // Built now once no derivative is awaited (an edit, the last page's derivative); while
     // they arrive, only marked stale: one build per book instead of one per page.
@@ -398,6 +434,7 @@ export const manifestReadModel: Projection = {
         object_id TEXT PRIMARY KEY,
         revision  INTEGER NOT NULL,
         seq       INTEGER NOT NULL,
+        stamp     INTEGER NOT NULL,
         state     TEXT NOT NULL
       );
       CREATE TABLE IF NOT EXISTS iiif_collections (
