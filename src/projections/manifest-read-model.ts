@@ -5,7 +5,7 @@ import { type CollectionState, evolveCollection } from '../domain/collection.ts'
 import { type CollectionEvent, parseEventData } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
 import { textImageId } from '../domain/page-image.ts';
-import type { ObjectState } from '../domain/object.ts';
+import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import {
   type CollectionItemRef,
@@ -97,6 +97,19 @@ interface Loaded<S> {
 const STATE_CACHE_SIZE = 32;
 const stateCache = new WeakMap<ReadModelDb, Map<string, { stamp: number; state: ObjectState }>>();
 
+/**
+ * A work's state as stored: its files one row each (a derivative rewrites one row, not the
+ * whole book's), the rest in iiif_object_state. Undefined for an unknown work.
+ */
+function loadState(db: ReadModelDb, id: string): ObjectState | undefined {
+  const row = statement<[string], { state: string }>(db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(id);
+  if (!row) return undefined;
+  const state = JSON.parse(row.state) as ObjectState;
+  if (state.status === 'absent') return state;
+  const files = statement<[string], { file: string }>(db, 'SELECT file FROM iiif_object_files WHERE object_id = ? ORDER BY idx').all(id);
+  return { ...state, files: files.map((f) => JSON.parse(f.file) as StoredFile) };
+}
+
 function cachedState(db: ReadModelDb, id: string, stamp: number): ObjectState | undefined {
   const hit = stateCache.get(db)?.get(id);
   return hit && hit.stamp === stamp ? hit.state : undefined;
@@ -124,6 +137,8 @@ class Batch {
   readonly changedObjects = new Set<string>();
   /** Objects whose state changed in this batch (not only the text of a page). */
   readonly changedStates = new Set<string>();
+  /** The files of each object as loaded, as stored (by index): what is written is what differs. */
+  readonly loadedFiles = new Map<string, readonly StoredFile[]>();
   readonly changedCollections = new Set<string>();
   /** Collections whose title is new or different: their objects' partOf and metadata change. */
   readonly retitled = new Set<string>();
@@ -136,13 +151,11 @@ class Batch {
     let cur = this.objects.get(id);
     if (!cur) {
       const row = statement<[string], ObjectStateRow>(this.db, 'SELECT object_id, revision, seq, stamp FROM iiif_object_state WHERE object_id = ?').get(id);
-      const state = row
-        ? (cachedState(this.db, id, row.stamp) ??
-          (JSON.parse(statement<[string], { state: string }>(this.db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(id)!.state) as ObjectState))
-        : undefined;
+      const state = row ? (cachedState(this.db, id, row.stamp) ?? loadState(this.db, id)) : undefined;
       cur = row && state
         ? { state, revision: row.revision, seq: row.seq, stamp: row.stamp }
         : { state: { status: 'absent' }, revision: -1, seq: Number(position) };
+      this.loadedFiles.set(id, cur.state.status === 'absent' ? [] : cur.state.files);
       this.objects.set(id, cur);
     }
     return cur;
@@ -341,9 +354,9 @@ export function buildStaleManifest(db: ReadModelDb, objectId: string): ManifestR
     .transaction((): ManifestRow | undefined => {
       const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
       if (!row || row.stale_pos === null) return row;
-      const stateRow = statement<[string], { state: string }>(db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
-      if (!stateRow) return row;
-      const c = manifestDocument(db, objectId, JSON.parse(stateRow.state) as PresentableObject, row);
+      const state = loadState(db, objectId);
+      if (!state || state.status === 'absent') return row;
+      const c = manifestDocument(db, objectId, state, row);
       statement(db, 'UPDATE iiif_manifests SET manifest = ?, etag = ?, input_hash = ?, stale_pos = NULL WHERE object_id = ?').run(
         c.manifest, c.etag, c.inputHash, objectId,
       );
@@ -380,6 +393,8 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
     `INSERT INTO iiif_object_state (object_id, revision, seq, stamp, state) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, stamp = excluded.stamp, state = excluded.state`,
   );
+  const upsertFile = db.prepare('INSERT INTO iiif_object_files (object_id, idx, file) VALUES (?, ?, ?) ON CONFLICT (object_id, idx) DO UPDATE SET file = excluded.file');
+  const dropFiles = db.prepare('DELETE FROM iiif_object_files WHERE object_id = ? AND idx >= ?');
   const getManifest = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?');
   // A stale row keeps its last document (never served while stale: findManifest builds it first).
   const upsertManifest = db.prepare(
@@ -398,7 +413,14 @@ function writeObjects(db: ReadModelDb, batch: Batch): void {
     const s = cur.state;
     if (s.status === 'absent') continue;
     if (batch.changedStates.has(id) && cur.stamp !== undefined) {
-      upsertState.run(id, cur.revision, cur.seq, cur.stamp, JSON.stringify(s));
+      const { files, ...rest } = s;
+      upsertState.run(id, cur.revision, cur.seq, cur.stamp, JSON.stringify(rest));
+      // Only the files that are not the very objects loaded: evolveObject makes new ones for what it changes.
+      const loaded = batch.loadedFiles.get(id) ?? [];
+      files.forEach((f, i) => {
+        if (loaded[i] !== f) upsertFile.run(id, i, JSON.stringify(f));
+      });
+      if (loaded.length > files.length) dropFiles.run(id, files.length);
       rememberState(db, id, cur.stamp, s);
     }
     const l = listingColumns(s);
@@ -435,7 +457,13 @@ export const manifestReadModel: Projection = {
         revision  INTEGER NOT NULL,
         seq       INTEGER NOT NULL,
         stamp     INTEGER NOT NULL,
-        state     TEXT NOT NULL
+        state     TEXT NOT NULL   -- without its files: iiif_object_files
+      );
+      CREATE TABLE IF NOT EXISTS iiif_object_files (
+        object_id TEXT NOT NULL,
+        idx       INTEGER NOT NULL,  -- the file's place in the state's files
+        file      TEXT NOT NULL,
+        PRIMARY KEY (object_id, idx)
       );
       CREATE TABLE IF NOT EXISTS iiif_collections (
         collection_id TEXT PRIMARY KEY,
@@ -482,7 +510,7 @@ export const manifestReadModel: Projection = {
 
   reset(db) {
     db.exec(
-      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages; DROP TABLE IF EXISTS iiif_ocr_pages;',
+      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_object_files; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages; DROP TABLE IF EXISTS iiif_ocr_pages;',
     );
   },
 
@@ -554,9 +582,9 @@ export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, 
 
 /** The page image behind each canvas of a work's manifest, in canvas order. */
 export function canvasImageIds(db: ReadModelDb, objectId: string): string[] {
-  const row = db.prepare<[string], { state: string }>('SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
-  if (!row) return [];
-  return pageImages(JSON.parse(row.state) as PresentableObject).map((p) => p.imageId);
+  const state = loadState(db, objectId);
+  if (!state || state.status === 'absent') return [];
+  return pageImages(state).map((p) => p.imageId);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import type { Viewer } from '../../src/domain/access-policy.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import type { NewEvent } from '../../src/eventstore/port.ts';
 import { ManifestBuilder } from '../../src/projections/manifest-builder.ts';
-import { findManifest, manifestBuilds, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
+import { canvasImageIds, findManifest, manifestBuilds, manifestReadModel, renderStoredJson } from '../../src/projections/manifest-read-model.ts';
 import { openReadModelDb, type ReadModelDb } from '../../src/projections/read-model-db.ts';
-import { ProjectionRunner, rebuildProjection } from '../../src/projections/runtime.ts';
+import { catchUpProjection, ProjectionRunner, rebuildProjection } from '../../src/projections/runtime.ts';
 import { poll } from '../helpers/api.ts';
 import { testEvent } from '../helpers/events.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
@@ -88,7 +88,7 @@ async function setup() {
     db.close();
     await store.close();
   };
-  return { store, db, runner, append, close };
+  return { dir, store, db, runner, append, close };
 }
 
 function storedRow(db: ReadModelDb, objectId: string) {
@@ -163,7 +163,7 @@ test.serial('a request while the manifest is stale gets it as the log is now, wi
 });
 
 test.serial('a rebuild from the log gives byte-identical manifests and ETags, for finished and half-derived works', async (t) => {
-  const { store, db, append, close } = await setup();
+  const { dir, store, db, runner, append, close } = await setup();
   t.teardown(close);
   await append('object-done', registered('done', 30));
   for (let page = 1; page <= 30; page++) await append('preservation-done', [derivativeCreated('done', page)]);
@@ -178,4 +178,17 @@ test.serial('a rebuild from the log gives byte-identical manifests and ETags, fo
   t.deepEqual(served(db, 'part'), live.part);
   // Rebuilt in one batch: the finished work is stored built, byte for byte as it was served.
   t.is(storedRow(db, 'done')?.manifest, live.done.json);
+
+  // Another connection (an online `thukho rebuild`, another process) has none of the first
+  // one's remembered states: it reads them from the tables, files one row each.
+  await runner.stop();
+  const other = openReadModelDb(join(dir, 'readmodel.sqlite'));
+  t.teardown(() => other.close());
+  await store.append('preservation-part', [derivativeCreated('part', 8)], 'any');
+  await catchUpProjection(store, other, manifestReadModel);
+  const after = served(other, 'part').json;
+  for (const page of [1, 7, 8]) t.true(hasDerivative(after, 'part', page), `page ${page}`);
+  t.false(hasDerivative(after, 'part', 9));
+  t.deepEqual(canvasImageIds(other, 'part'), Array.from({ length: 12 }, (_, i) => fileIdOf('part', i + 1)));
+  t.deepEqual(served(db, 'part').json, after, 'the first connection reads what the other wrote');
 });
