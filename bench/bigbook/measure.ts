@@ -1,3 +1,10 @@
+/**
+ * Big books: a PAGES-page work (default 500) registered in one batch, then its derivatives
+ * applied through the manifests projection one event per batch, as a live server gets them.
+ * Prints the full manifest builds, their time, the projection's total time and the load
+ * average (the machine is shared: figures are noisy). `npx tsx bench/bigbook/measure.ts [pages] [readmodel.sqlite]`
+ * Before coalescing (main at b1d2f9b, same machine, load 23): 500 builds, 109.6 s, 219 ms per derivative.
+ */
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { findManifest, manifestBuilds, manifestReadModel } from '../../src/projections/manifest-read-model.ts';
