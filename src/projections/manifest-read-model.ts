@@ -33,14 +33,17 @@ import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, wo
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 
 /**
- * IIIF Presentation 3 manifests, built once per change by this projection and served as
- * stored text. The projection folds object and collection streams itself (with the domain's
+ * IIIF Presentation 3 manifests, built by this projection and served as stored text. While a
+ * work's derivatives arrive (a 500-page book: 500 events, often one batch each) its manifest
+ * is only marked stale (stale_pos); the batch that brings the last one builds it, and so do a
+ * request finding it stale and the background builder (manifest-builder.ts), all with the same
+ * function of the same tables, so when it is built never changes what it is. The projection folds object and collection streams itself (with the domain's
  * evolve functions) instead of reading the object read model, because projections run and
  * rebuild independently: nothing guarantees the other one is at the same position.
  *
  * Stored documents carry placeholders instead of the public base URL and the institution
  * name, which come from configuration and the request; `renderStoredJson` puts them in at
- * serve time with a plain string replace, so no request ever rebuilds a manifest.
+ * serve time with a plain string replace.
  */
 export const BASE_PLACEHOLDER = 'urn:thukho:base';
 export const INSTITUTION_PLACEHOLDER = 'urn:thukho:institution';
@@ -171,13 +174,6 @@ class Batch {
       this.collections.set(id, cur);
     }
     return cur;
-  }
-
-  /** The title a manifest shows for its collection, with this batch's changes. */
-  collectionTitle(id: string): string | undefined {
-    const cur = this.collections.get(id);
-    if (cur) return cur.state.status === 'active' ? cur.state.title : undefined;
-    return this.db.prepare<[string], { title: string }>('SELECT title FROM iiif_collections WHERE collection_id = ?').get(id)?.title;
   }
 
   applyWork(objectId: string, e: RecordedEvent): void {
