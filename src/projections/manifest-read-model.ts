@@ -37,9 +37,11 @@ import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
  * work's derivatives arrive (a 500-page book: 500 events, often one batch each) its manifest
  * is only marked stale (stale_pos); the batch that brings the last one builds it, and so do a
  * request finding it stale and the background builder (manifest-builder.ts), all with the same
- * function of the same tables, so when it is built never changes what it is. The projection folds object and collection streams itself (with the domain's
- * evolve functions) instead of reading the object read model, because projections run and
- * rebuild independently: nothing guarantees the other one is at the same position.
+ * function of the same tables, so when it is built never changes what it is.
+ *
+ * The projection folds object and collection streams itself (with the domain's evolve
+ * functions) instead of reading the object read model, because projections run and rebuild
+ * independently: nothing guarantees the other one is at the same position.
  *
  * Stored documents carry placeholders instead of the public base URL and the institution
  * name, which come from configuration and the request; `renderStoredJson` puts them in at
