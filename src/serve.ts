@@ -39,6 +39,7 @@ import { projectionsFor } from './projections/all.ts';
 import { outboxCounts } from './projections/dispatcher.ts';
 import { DispatchPump } from './queue/dispatch-pump.ts';
 import { DescriptionPump } from './projections/description-pump.ts';
+import { ManifestBuilder } from './projections/manifest-builder.ts';
 import { pendingDescriptionCount } from './projections/description-queue.ts';
 import { Describer } from './application/self-description.ts';
 import { type DerivativeJob, JOB_OPTIONS, QUEUES, type QueueKey, queueConnection, type ReplicationJob } from './queue/queues.ts';
@@ -230,6 +231,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     logger,
   });
   descriptionPump.start();
+  // Manifests left stale while a work's derivatives arrive and that then went quiet.
+  const manifestBuilder = new ManifestBuilder({ db: readDb, logger });
+  manifestBuilder.start();
 
   const derivatives = new DerivativeStore(config.derivativesDir);
   const renderBudget = new RenderBudget({ concurrent: config.iiif.renders, perClient: config.iiif.rendersPerClient, queued: config.iiif.renderQueue });
@@ -403,6 +407,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await access?.stop();
       await pump.stop();
       await descriptionPump.stop();
+      await manifestBuilder.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.
       const queuesClosed = Promise.all(Object.values(queues).map((q) => q.close())).catch(() => {});

@@ -5,7 +5,7 @@ import { type CollectionState, evolveCollection } from '../domain/collection.ts'
 import { type CollectionEvent, parseEventData } from '../domain/events.ts';
 import type { AccessLevel } from '../domain/metadata.ts';
 import { textImageId } from '../domain/page-image.ts';
-import type { ObjectState } from '../domain/object.ts';
+import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import {
   type CollectionItemRef,
@@ -33,14 +33,19 @@ import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, wo
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 
 /**
- * IIIF Presentation 3 manifests, built once per change by this projection and served as
- * stored text. The projection folds object and collection streams itself (with the domain's
- * evolve functions) instead of reading the object read model, because projections run and
- * rebuild independently: nothing guarantees the other one is at the same position.
+ * IIIF Presentation 3 manifests, built by this projection and served as stored text. While a
+ * work's derivatives arrive (a 500-page book: 500 events, often one batch each) its manifest
+ * is only marked stale (stale_pos); the batch that brings the last one builds it, and so do a
+ * request finding it stale and the background builder (manifest-builder.ts), all with the same
+ * function of the same tables, so when it is built never changes what it is.
+ *
+ * The projection folds object and collection streams itself (with the domain's evolve
+ * functions) instead of reading the object read model, because projections run and rebuild
+ * independently: nothing guarantees the other one is at the same position.
  *
  * Stored documents carry placeholders instead of the public base URL and the institution
  * name, which come from configuration and the request; `renderStoredJson` puts them in at
- * serve time with a plain string replace, so no request ever rebuilds a manifest.
+ * serve time with a plain string replace.
  */
 export const BASE_PLACEHOLDER = 'urn:thukho:base';
 export const INSTITUTION_PLACEHOLDER = 'urn:thukho:institution';
@@ -50,7 +55,8 @@ interface ObjectStateRow {
   object_id: string;
   revision: number;
   seq: number;
-  state: string;
+  /** Position of the last event folded into the state: equal stamps, equal states. */
+  stamp: number;
 }
 
 interface CollectionRow {
@@ -76,12 +82,50 @@ interface ManifestRow {
   etag: string | null;
   input_hash: string | null;
   withdrawn_reason: string | null;
+  stale_pos: number | null;
 }
 
 interface Loaded<S> {
   state: S;
   revision: number;
   seq: number;
+  stamp?: number;
+}
+
+/**
+ * The states this connection last wrote, by work: while a 500-page book's derivatives arrive
+ * one batch each, parsing its stored state again for every page would cost as much as all
+ * the rest of the batch. Used only when the row's stamp is the one written with it (a
+ * rolled-back batch or another runner's write leaves another stamp), so the tables stay the
+ * truth; the states are never mutated (evolveObject makes new ones).
+ */
+const STATE_CACHE_SIZE = 32;
+const stateCache = new WeakMap<ReadModelDb, Map<string, { stamp: number; state: ObjectState }>>();
+
+/**
+ * A work's state as stored: its files one row each (a derivative rewrites one row, not the
+ * whole book's), the rest in iiif_object_state. Undefined for an unknown work.
+ */
+function loadState(db: ReadModelDb, id: string): ObjectState | undefined {
+  const row = statement<[string], { state: string }>(db, 'SELECT state FROM iiif_object_state WHERE object_id = ?').get(id);
+  if (!row) return undefined;
+  const state = JSON.parse(row.state) as ObjectState;
+  if (state.status === 'absent') return state;
+  const files = statement<[string], { file: string }>(db, 'SELECT file FROM iiif_object_files WHERE object_id = ? ORDER BY idx').all(id);
+  return { ...state, files: files.map((f) => JSON.parse(f.file) as StoredFile) };
+}
+
+function cachedState(db: ReadModelDb, id: string, stamp: number): ObjectState | undefined {
+  const hit = stateCache.get(db)?.get(id);
+  return hit && hit.stamp === stamp ? hit.state : undefined;
+}
+
+function rememberState(db: ReadModelDb, id: string, stamp: number, state: ObjectState): void {
+  let cache = stateCache.get(db);
+  if (!cache) stateCache.set(db, (cache = new Map()));
+  cache.delete(id);
+  cache.set(id, { stamp, state });
+  if (cache.size > STATE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
 }
 
 function sha256(text: string): string {
@@ -94,21 +138,29 @@ type ActiveCollection = Extract<CollectionState, { status: 'active' }>;
 class Batch {
   readonly objects = new Map<string, Loaded<ObjectState>>();
   readonly collections = new Map<string, Loaded<CollectionState>>();
-  /** Objects whose state changed in this batch. */
+  /** Objects whose manifest changes in this batch. */
   readonly changedObjects = new Set<string>();
+  /** Objects whose state changed in this batch (not only the text of a page). */
+  readonly changedStates = new Set<string>();
+  /** The files of each object as loaded, as stored (by index): what is written is what differs. */
+  readonly loadedFiles = new Map<string, readonly StoredFile[]>();
   readonly changedCollections = new Set<string>();
   /** Collections whose title is new or different: their objects' partOf and metadata change. */
   readonly retitled = new Set<string>();
+  /** The last event of the batch: what a manifest left stale was changed by, at the latest. */
+  lastPosition = 0;
 
   constructor(readonly db: ReadModelDb) {}
 
   object(id: string, position: bigint): Loaded<ObjectState> {
     let cur = this.objects.get(id);
     if (!cur) {
-      const row = this.db.prepare<[string], ObjectStateRow>('SELECT * FROM iiif_object_state WHERE object_id = ?').get(id);
-      cur = row
-        ? { state: JSON.parse(row.state) as ObjectState, revision: row.revision, seq: row.seq }
+      const row = statement<[string], ObjectStateRow>(this.db, 'SELECT object_id, revision, seq, stamp FROM iiif_object_state WHERE object_id = ?').get(id);
+      const state = row ? (cachedState(this.db, id, row.stamp) ?? loadState(this.db, id)) : undefined;
+      cur = row && state
+        ? { state, revision: row.revision, seq: row.seq, stamp: row.stamp }
         : { state: { status: 'absent' }, revision: -1, seq: Number(position) };
+      this.loadedFiles.set(id, cur.state.status === 'absent' ? [] : cur.state.files);
       this.objects.set(id, cur);
     }
     return cur;
@@ -126,19 +178,14 @@ class Batch {
     return cur;
   }
 
-  /** The title a manifest shows for its collection, with this batch's changes. */
-  collectionTitle(id: string): string | undefined {
-    const cur = this.collections.get(id);
-    if (cur) return cur.state.status === 'active' ? cur.state.title : undefined;
-    return this.db.prepare<[string], { title: string }>('SELECT title FROM iiif_collections WHERE collection_id = ?').get(id)?.title;
-  }
-
   applyWork(objectId: string, e: RecordedEvent): void {
     const cur = this.object(objectId, e.position);
     const applied = applyWorkEvent(cur, e);
     if (!applied) return;
     if (applied.event?.type === 'ObjectRegistered') cur.seq = Number(e.position);
+    cur.stamp = Number(e.position);
     this.changedObjects.add(objectId);
+    this.changedStates.add(objectId);
   }
 
   /** A page's text or OCR reading appeared or went: the manifest is rebuilt, the state is as it was. */
@@ -226,37 +273,104 @@ function pageLinksOf(db: ReadModelDb, objectId: string): PageLinks {
   return { textPages: new Set(texts.map((r) => r.image_id)), ocrPages: new Set(readings.map((r) => r.image_id)) };
 }
 
-interface ManifestColumns {
+/** Columns of a manifest row cheap enough to keep current in every batch: the listings read them. */
+interface ListingColumns {
   canvases: number;
   label: string;
   thumbnail: string | null;
-  manifest: string | null;
-  etag: string | null;
-  inputHash: string | null;
 }
 
-function manifestColumns(objectId: string, state: PresentableObject, batch: Batch, previous: ManifestRow | undefined): ManifestColumns {
+interface ManifestColumns {
+  manifest: string | null;
+  etag: string | null;
+  inputHash: string;
+}
+
+function listingColumns(state: PresentableObject): ListingColumns {
   const files = pageImages(state);
   const first = files[0];
-  const columns = {
+  return {
     canvases: files.length,
     label: JSON.stringify(textMap(state.metadata.title, state.metadata.language)),
     thumbnail: first ? JSON.stringify([thumbnailFor(BASE_PLACEHOLDER, first)]) : null,
   };
+}
+
+/**
+ * Pages whose derivative has neither been made nor failed yet. While a work has any, its
+ * derivatives are still arriving (a 500-page book: one event each) and the manifest is only
+ * marked stale; the batch that brings the last one builds it.
+ */
+export function pendingPages(state: PresentableObject): number {
+  let pending = 0;
+  for (const f of state.files) {
+    if (f.image === undefined && f.pdf === undefined) continue;
+    if (!f.derivative && !f.derivativeFailure) pending++;
+    if (f.pdf) pending += Math.max(0, (f.pdf.pages ?? 1) - 1 - (f.laterPages?.length ?? 0));
+  }
+  return pending;
+}
+
+/** Full builds of a manifest document since the process started (tests and benches count them). */
+export const manifestBuilds = { count: 0, ms: 0 };
+
+/**
+ * The document, from the projection's own tables (the work's state, its collection's title,
+ * its pages with text or OCR): the same whether built in a batch, by the background builder
+ * or for a request, so when it is built never changes what it is.
+ */
+function manifestDocument(db: ReadModelDb, objectId: string, state: PresentableObject, previous: Pick<ManifestRow, 'manifest' | 'etag' | 'input_hash'> | undefined): ManifestColumns {
   const collectionId = state.metadata.collectionId;
-  const title = collectionId ? batch.collectionTitle(collectionId) : undefined;
+  const title = collectionId
+    ? statement<[string], { title: string }>(db, 'SELECT title FROM iiif_collections WHERE collection_id = ?').get(collectionId)?.title
+    : undefined;
   const collection = collectionId && title !== undefined ? { id: collectionId, title } : undefined;
-  const pages = pageLinksOf(batch.db, objectId);
+  const pages = pageLinksOf(db, objectId);
   const inputHash = buildInputs(state, collection, pages);
   if (previous?.manifest && previous.etag && previous.input_hash === inputHash) {
     // Failed derivatives, re-deliveries and access changes that keep downloads as they were
     // (restricted ↔ confidential) do not change the document.
-    return { ...columns, manifest: previous.manifest, etag: previous.etag, inputHash };
+    return { manifest: previous.manifest, etag: previous.etag, inputHash };
   }
+  const started = performance.now();
   const manifest = JSON.stringify(
     buildManifest({ base: BASE_PLACEHOLDER, objectId, state, institution: INSTITUTION_PLACEHOLDER, ...pages, ...(collection ? { collection } : {}) }),
   );
-  return { ...columns, manifest, etag: sha256(manifest), inputHash };
+  const etag = sha256(manifest);
+  manifestBuilds.count++;
+  manifestBuilds.ms += performance.now() - started;
+  return { manifest, etag, inputHash };
+}
+
+/**
+ * Builds a stale manifest and stores it, in one transaction that reads the state it is built
+ * from, so it never stores a document older than the row says. Returns the row as it is
+ * then (undefined for an unknown work).
+ */
+export function buildStaleManifest(db: ReadModelDb, objectId: string): ManifestRow | undefined {
+  return db
+    .transaction((): ManifestRow | undefined => {
+      const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+      if (!row || row.stale_pos === null) return row;
+      const state = loadState(db, objectId);
+      if (!state || state.status === 'absent') return row;
+      const c = manifestDocument(db, objectId, state, row);
+      statement(db, 'UPDATE iiif_manifests SET manifest = ?, etag = ?, input_hash = ?, stale_pos = NULL WHERE object_id = ?').run(
+        c.manifest, c.etag, c.inputHash, objectId,
+      );
+      return { ...row, manifest: c.manifest, etag: c.etag, input_hash: c.inputHash, stale_pos: null };
+    })
+    .immediate();
+}
+
+/** Works whose manifest is stale, with the position of the change that made it so. */
+export function staleManifests(db: ReadModelDb, limit: number): Array<{ objectId: string; stalePos: number }> {
+  return statement<[number], { object_id: string; stale_pos: number }>(
+    db,
+    'SELECT object_id, stale_pos FROM iiif_manifests WHERE stale_pos IS NOT NULL ORDER BY stale_pos LIMIT ?',
+  )
+    .all(limit)
+    .map((r) => ({ objectId: r.object_id, stalePos: r.stale_pos }));
 }
 
 function writeCollections(db: ReadModelDb, batch: Batch): void {
@@ -274,27 +388,47 @@ function writeCollections(db: ReadModelDb, batch: Batch): void {
 
 function writeObjects(db: ReadModelDb, batch: Batch): void {
   const upsertState = db.prepare(
-    `INSERT INTO iiif_object_state (object_id, revision, seq, state) VALUES (?, ?, ?, ?)
-     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, state = excluded.state`,
+    `INSERT INTO iiif_object_state (object_id, revision, seq, stamp, state) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, stamp = excluded.stamp, state = excluded.state`,
   );
+  const upsertFile = db.prepare('INSERT INTO iiif_object_files (object_id, idx, file) VALUES (?, ?, ?) ON CONFLICT (object_id, idx) DO UPDATE SET file = excluded.file');
+  const dropFiles = db.prepare('DELETE FROM iiif_object_files WHERE object_id = ? AND idx >= ?');
   const getManifest = db.prepare<[string], ManifestRow>('SELECT * FROM iiif_manifests WHERE object_id = ?');
+  // A stale row keeps its last document (never served while stale: findManifest builds it first).
   const upsertManifest = db.prepare(
-    `INSERT INTO iiif_manifests (object_id, revision, status, access_level, collection_id, seq, label, thumbnail, canvases, manifest, etag, input_hash, withdrawn_reason)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO iiif_manifests (object_id, revision, status, access_level, collection_id, seq, label, thumbnail, canvases, manifest, etag, input_hash, withdrawn_reason, stale_pos)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (object_id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
        access_level = excluded.access_level, collection_id = excluded.collection_id, label = excluded.label,
-       thumbnail = excluded.thumbnail, canvases = excluded.canvases, manifest = excluded.manifest,
-       etag = excluded.etag, input_hash = excluded.input_hash, withdrawn_reason = excluded.withdrawn_reason`,
+       thumbnail = excluded.thumbnail, canvases = excluded.canvases,
+       manifest = CASE WHEN excluded.stale_pos IS NULL THEN excluded.manifest ELSE manifest END,
+       etag = CASE WHEN excluded.stale_pos IS NULL THEN excluded.etag ELSE etag END,
+       input_hash = CASE WHEN excluded.stale_pos IS NULL THEN excluded.input_hash ELSE input_hash END,
+       withdrawn_reason = excluded.withdrawn_reason, stale_pos = excluded.stale_pos`,
   );
   for (const id of [...batch.changedObjects, ...batch.objectsOfRetitled()]) {
     const cur = batch.object(id, 0n);
     const s = cur.state;
     if (s.status === 'absent') continue;
-    if (batch.changedObjects.has(id)) upsertState.run(id, cur.revision, cur.seq, JSON.stringify(s));
-    const c = manifestColumns(id, s, batch, getManifest.get(id));
+    if (batch.changedStates.has(id) && cur.stamp !== undefined) {
+      const { files, ...rest } = s;
+      upsertState.run(id, cur.revision, cur.seq, cur.stamp, JSON.stringify(rest));
+      // Only the files that are not the very objects loaded: evolveObject makes new ones for what it changes.
+      const loaded = batch.loadedFiles.get(id) ?? [];
+      files.forEach((f, i) => {
+        if (loaded[i] !== f) upsertFile.run(id, i, JSON.stringify(f));
+      });
+      if (loaded.length > files.length) dropFiles.run(id, files.length);
+      rememberState(db, id, cur.stamp, s);
+    }
+    const l = listingColumns(s);
+    // Built now once no derivative is awaited (an edit, the last page's derivative); while
+    // they arrive, only marked stale: one build per book instead of one per page.
+    const c = pendingPages(s) === 0 ? manifestDocument(db, id, s, getManifest.get(id)) : undefined;
     upsertManifest.run(
       id, cur.revision, s.status, s.accessLevel, s.metadata.collectionId ?? null, cur.seq,
-      c.label, c.thumbnail, c.canvases, c.manifest, c.etag, c.inputHash, s.withdrawnReason ?? null,
+      l.label, l.thumbnail, l.canvases, c?.manifest ?? null, c?.etag ?? null, c?.inputHash ?? null, s.withdrawnReason ?? null,
+      c ? null : batch.lastPosition,
     );
   }
 }
@@ -308,8 +442,10 @@ export const manifestReadModel: Projection = {
   // with an OCR reading link its ALTO (seeAlso). 6: a withdrawn work's manifest is kept, for
   // the staff, who still see all of it. 7: a restricted work's image services declare the IIIF
   // authorization services. 8: Han-script values tagged lzh / vi-Hani, and alternative titles in
-  // two scripts as one metadata pair per language, so every viewer shows both.
-  version: 8,
+  // two scripts as one metadata pair per language, so every viewer shows both. 9: while a
+  // work's derivatives arrive its manifest is marked stale (stale_pos) instead of rebuilt per
+  // page; the last one, a request or the background builder (manifest-builder.ts) builds it.
+  version: 9,
   filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
   setup(db) {
@@ -318,7 +454,14 @@ export const manifestReadModel: Projection = {
         object_id TEXT PRIMARY KEY,
         revision  INTEGER NOT NULL,
         seq       INTEGER NOT NULL,
-        state     TEXT NOT NULL
+        stamp     INTEGER NOT NULL,
+        state     TEXT NOT NULL   -- without its files: iiif_object_files
+      );
+      CREATE TABLE IF NOT EXISTS iiif_object_files (
+        object_id TEXT NOT NULL,
+        idx       INTEGER NOT NULL,  -- the file's place in the state's files
+        file      TEXT NOT NULL,
+        PRIMARY KEY (object_id, idx)
       );
       CREATE TABLE IF NOT EXISTS iiif_collections (
         collection_id TEXT PRIMARY KEY,
@@ -342,8 +485,10 @@ export const manifestReadModel: Projection = {
         manifest         TEXT,            -- the document (JSON, placeholders), NULL without pages
         etag             TEXT,
         input_hash       TEXT,
-        withdrawn_reason TEXT
+        withdrawn_reason TEXT,
+        stale_pos        INTEGER          -- set while the document is older than the row: the change's position
       );
+      CREATE INDEX IF NOT EXISTS iiif_manifests_stale ON iiif_manifests (stale_pos) WHERE stale_pos IS NOT NULL;
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_collection ON iiif_manifests (collection_id, seq);
       CREATE INDEX IF NOT EXISTS iiif_manifests_by_seq ON iiif_manifests (seq);
       CREATE TABLE IF NOT EXISTS iiif_text_pages (
@@ -363,12 +508,13 @@ export const manifestReadModel: Projection = {
 
   reset(db) {
     db.exec(
-      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages; DROP TABLE IF EXISTS iiif_ocr_pages;',
+      'DROP TABLE IF EXISTS iiif_manifests; DROP TABLE IF EXISTS iiif_object_state; DROP TABLE IF EXISTS iiif_object_files; DROP TABLE IF EXISTS iiif_collections; DROP TABLE IF EXISTS iiif_text_pages; DROP TABLE IF EXISTS iiif_ocr_pages;',
     );
   },
 
   apply(db, events) {
     const batch = new Batch(db);
+    batch.lastPosition = Number(events[events.length - 1]?.position ?? 0n);
     for (const e of events) {
       const work = workStream(e);
       if (work) {
@@ -418,11 +564,15 @@ export type ManifestLookup =
  * themselves); page text, OCR files and Content Search are content. An unknown work is absent.
  */
 export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, what: AccessSubject): ManifestLookup {
-  const row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
+  let row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
   if (!row) return { status: 'refused', refusal: 'absent' };
   const access = decideAccess(row.access_level, row.status, viewer, what);
   if (access.outcome !== 'allow') {
     return { status: 'refused', refusal: access.outcome, ...(access.outcome === 'gone' && row.withdrawn_reason ? { withdrawnReason: row.withdrawn_reason } : {}) };
+  }
+  if (row.stale_pos !== null && row.canvases > 0) {
+    // Its derivatives are still arriving: this reader gets the document as the log is now.
+    row = buildStaleManifest(db, objectId) ?? row;
   }
   if (row.canvases === 0 || !row.manifest || !row.etag) return { status: 'empty', access };
   return { status: 'ok', json: row.manifest, etag: row.etag, revision: row.revision, access, accessLevel: row.access_level };
@@ -430,9 +580,9 @@ export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, 
 
 /** The page image behind each canvas of a work's manifest, in canvas order. */
 export function canvasImageIds(db: ReadModelDb, objectId: string): string[] {
-  const row = db.prepare<[string], { state: string }>('SELECT state FROM iiif_object_state WHERE object_id = ?').get(objectId);
-  if (!row) return [];
-  return pageImages(JSON.parse(row.state) as PresentableObject).map((p) => p.imageId);
+  const state = loadState(db, objectId);
+  if (!state || state.status === 'absent') return [];
+  return pageImages(state).map((p) => p.imageId);
 }
 
 // ---------------------------------------------------------------------------------------
