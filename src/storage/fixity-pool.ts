@@ -5,11 +5,12 @@ import { type CheckOptions, checkFile, type FileCheck, type FixityAlgorithm, typ
 /**
  * Fixity checks on every core. Node hashes on the thread that calls `update`, so one process
  * checking files one after another uses one core however many it has; this pool runs
- * checkFile in worker threads. Each thread is handed up to two checks: it starts the second
- * as soon as the first has started its last read, so that opening the next file and reading
+ * checkFile in worker threads. A thread tells the pool when its check has started its last
+ * read, and is then handed the next check at once, so that opening the next file and reading
  * its first chunk overlap the hashing of the current file's last chunk (with many small files,
- * that gap is otherwise a large share of a cold run). At most two checks per thread run at
- * once, so memory stays at four chunk buffers per thread.
+ * that gap is otherwise a large share of a cold run). Only then: a check is never queued in a
+ * busy thread while another thread could take it (a small file behind a 2 GB master). At
+ * most two checks per thread run at once, so memory stays at four chunk buffers per thread.
  *
  * The read budget stays on the main thread: before each chunk a thread asks for tokens and
  * waits for the grant, so one RateLimiter holds across all threads (and across everything
@@ -30,6 +31,7 @@ type ToWorker =
 
 type FromWorker =
   | { type: 'take'; id: number; bytes: number }
+  | { type: 'last-read'; id: number }
   | { type: 'done'; id: number; result: FileCheck }
   | { type: 'error'; id: number; message: string; aborted: boolean };
 
@@ -39,7 +41,7 @@ type FromWorker =
  */
 function isFromWorker(msg: unknown): msg is FromWorker {
   const m = msg as { type?: unknown; id?: unknown } | null;
-  return typeof m === 'object' && m !== null && typeof m.id === 'number' && (m.type === 'take' || m.type === 'done' || m.type === 'error');
+  return typeof m === 'object' && m !== null && typeof m.id === 'number' && (m.type === 'take' || m.type === 'last-read' || m.type === 'done' || m.type === 'error');
 }
 
 export interface PoolCheckOptions {
@@ -53,6 +55,8 @@ interface Task {
   path: string;
   expected: FixityExpectation;
   options: PoolCheckOptions;
+  /** The thread has started the check's last read: it may be handed the next one. */
+  lastReadStarted?: boolean;
   resolve: (r: FileCheck) => void;
   reject: (e: unknown) => void;
   onAbort?: () => void;
@@ -155,7 +159,7 @@ export class FixityPool {
       // An idle thread first, then a new one, and only then a second check for a busy one.
       let slot = this.slots.find((s) => s.tasks.length === 0);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
-      slot ??= this.slots.find((s) => s.tasks.length < PER_THREAD);
+      slot ??= this.slots.find((s) => s.tasks.length < PER_THREAD && s.tasks.every((t) => t.lastReadStarted));
       if (!slot) return;
       const task = this.queue.shift() as Task;
       slot.tasks.push(task);
@@ -197,6 +201,10 @@ export class FixityPool {
     const task = slot.tasks.find((t) => t.id === msg.id);
     if (!task) return;
     switch (msg.type) {
+      case 'last-read':
+        task.lastReadStarted = true;
+        this.pump();
+        return;
       case 'take': {
         const limiter = task.options.limiter;
         const grant = limiter ? limiter.take(msg.bytes, task.options.signal) : Promise.resolve();
@@ -232,7 +240,7 @@ export class FixityPool {
 function runWorker(port: MessagePort): void {
   const grants = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   const aborts = new Map<number, AbortController>();
-  /** Handed to this thread, not started yet. */
+  /** Handed to this thread, not started yet (the pool hands a second check only once the first asked for it: rarely waits). */
   const waiting: Array<Extract<ToWorker, { type: 'check' }>> = [];
   /** Started, and whether each has started its last read. */
   const running = new Map<number, { lastReadStarted: boolean }>();
@@ -267,6 +275,7 @@ function runWorker(port: MessagePort): void {
       ...(msg.algorithms ? { algorithms: msg.algorithms } : {}),
       onLastRead: () => {
         state.lastReadStarted = true;
+        port.postMessage({ type: 'last-read', id: msg.id } satisfies FromWorker);
         startNext();
       },
     };

@@ -337,6 +337,23 @@ test('the pool keeps one read budget across its threads', async (t) => {
   t.true(elapsed >= floorMs - 5, `four threads read ${total} bytes in ${elapsed.toFixed(0)} ms; one budget of ${mbPerSecond} MB/s allows no less than ${floorMs.toFixed(0)} ms`);
 });
 
+test('a thread gets its next check only once the current one is at its last read: small files never wait behind a stalled big one', async (t) => {
+  const dir = await tempDir(t);
+  const big = await stored(dir, 'big.bin', randomBytes(3 * CHUNK_BYTES));
+  const small = await Promise.all([0, 1, 2, 3].map((i) => stored(dir, `small${i}.bin`, randomBytes(1000 + i))));
+  const pool = new FixityPool(2);
+  t.teardown(() => pool.close());
+  // The big file's first read waits until we let it: its thread is busy, far from its last read.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const stalled = pool.check(big.path, big.expected, { limiter: { bytesPerSecond: 1, take: () => held } });
+  const quick = Promise.all(small.map((f) => pool.check(f.path, f.expected)));
+  const results = await quick; // would never settle if one of them were queued behind the stalled check
+  t.true(results.every((r) => r.outcome === 'pass'));
+  release();
+  t.is((await stalled).outcome, 'pass');
+});
+
 test('a check waiting in the pool can be aborted; a closed pool refuses work', async (t) => {
   const dir = await tempDir(t);
   const { path, expected } = await stored(dir, 'x.bin', randomBytes(2_000_000));
