@@ -13,7 +13,7 @@
  *   npm run bench:fixity -- --quick      16 × 64 MiB and 250 × 4 MiB (≈ 1 GB each), 1 warm round + 1 cold
  *
  * Options: --keep (keep the run dir: results.json, the control files), --rounds=N (warm
- * rounds), --no-cold, --only=large|many (one dataset), --quiet-wait=S (default 30: how long
+ * rounds), --cold-rounds=N, --sides=ours,pool1,pool (only these beside openssl), --no-cold, --only=large|many (one dataset), --quiet-wait=S (default 30: how long
  * to wait for a quiet machine before each run), --profile / --no-profile (the probes of
  * bench/fixity/probes.ts, warm and cold: by default only when a sha512 target is missed).
  *
@@ -67,7 +67,7 @@ import { line as probeLine, opensslSpeed, type ProbeResult, runColdProbes, runPr
 // Settings
 
 const args = process.argv.slice(2);
-const known = ['quick', 'keep', 'rounds', 'no-cold', 'only', 'profile', 'no-profile', 'quiet-wait'];
+const known = ['quick', 'keep', 'rounds', 'cold-rounds', 'no-cold', 'only', 'sides', 'profile', 'no-profile', 'quiet-wait'];
 for (const a of args) {
   const name = a.replace(/^--/, '').split('=')[0] ?? '';
   if (!a.startsWith('--') || !known.includes(name)) {
@@ -95,7 +95,13 @@ const QUIET_WAIT = (() => {
   return n;
 })();
 /** Cold rounds cost a disk read of the whole dataset per side: fewer of them. */
-const COLD_ROUNDS = QUICK ? 1 : 2;
+const COLD_ROUNDS = (() => {
+  const v = strArg('cold-rounds');
+  if (v === undefined) return QUICK ? 1 : 2;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error('--cold-rounds wants a positive integer');
+  return n;
+})();
 const ONLY = strArg('only');
 if (ONLY !== undefined && ONLY !== 'large' && ONLY !== 'many') throw new Error('--only=large or --only=many');
 const PROFILE: boolean | undefined = flag('profile') ? true : flag('no-profile') ? false : undefined;
@@ -122,7 +128,15 @@ type SideId = 'openssl' | 'opensslN' | 'sha512sum' | 'ours' | 'oursBoth' | 'pool
  * to it, so that a ratio is taken from two runs a few seconds apart. sha512sum is context
  * only: first round of each cache state.
  */
-const ROUND_SIDES: SideId[] = ['openssl', 'ours', 'pool1', 'oursBoth', 'pool', 'poolBoth', 'opensslN'];
+const ALL_ROUND_SIDES: SideId[] = ['openssl', 'ours', 'pool1', 'oursBoth', 'pool', 'poolBoth', 'opensslN'];
+/** --sides=pool1,pool: only these beside openssl (which every ratio needs), for more rounds in the same time. */
+const ROUND_SIDES: SideId[] = (() => {
+  const v = strArg('sides');
+  if (v === undefined) return ALL_ROUND_SIDES;
+  const wanted = v.split(',');
+  for (const w of wanted) if (!ALL_ROUND_SIDES.includes(w as SideId)) throw new Error(`--sides: ${w}? one of ${ALL_ROUND_SIDES.join(',')}`);
+  return ALL_ROUND_SIDES.filter((side) => side === 'openssl' || wanted.includes(side));
+})();
 const SIDES: SideId[] = ['openssl', 'opensslN', 'sha512sum', 'ours', 'oursBoth', 'pool1', 'pool', 'poolBoth'];
 const LABEL: Record<SideId, string> = {
   openssl: 'openssl dgst -sha512',
@@ -428,7 +442,7 @@ try {
       for (let round = 0; round < rounds; round++) {
         log(`${name} (${ds.files.length} × ${ds.shape.size >> 20} MiB), ${cache}, round ${round + 1}/${rounds}:`);
         const order = round % 2 === 0 ? [...ROUND_SIDES] : [...ROUND_SIDES].reverse();
-        if (round === 0) order.push('sha512sum');
+        if (round === 0 && ROUND_SIDES === ALL_ROUND_SIDES) order.push('sha512sum');
         // openssl (one process) first in a round that has no reference digests yet.
         const ordered = reference.size === 0 ? (['openssl', ...order.filter((s) => s !== 'openssl')] as SideId[]) : order;
         for (const side of ordered) {

@@ -5,7 +5,12 @@ import { type CheckOptions, checkFile, type FileCheck, type FixityAlgorithm, typ
 /**
  * Fixity checks on every core. Node hashes on the thread that calls `update`, so one process
  * checking files one after another uses one core however many it has; this pool runs
- * checkFile in worker threads, one check per thread at a time.
+ * checkFile in worker threads. A thread tells the pool when its check has started its last
+ * read, and is then handed the next check at once, so that opening the next file and reading
+ * its first chunk overlap the hashing of the current file's last chunk (with many small files,
+ * that gap is otherwise a large share of a cold run). Only then: a check is never queued in a
+ * busy thread while another thread could take it (a small file behind a 2 GB master). At
+ * most two checks per thread run at once, so memory stays at four chunk buffers per thread.
  *
  * The read budget stays on the main thread: before each chunk a thread asks for tokens and
  * waits for the grant, so one RateLimiter holds across all threads (and across everything
@@ -26,6 +31,7 @@ type ToWorker =
 
 type FromWorker =
   | { type: 'take'; id: number; bytes: number }
+  | { type: 'last-read'; id: number }
   | { type: 'done'; id: number; result: FileCheck }
   | { type: 'error'; id: number; message: string; aborted: boolean };
 
@@ -35,7 +41,7 @@ type FromWorker =
  */
 function isFromWorker(msg: unknown): msg is FromWorker {
   const m = msg as { type?: unknown; id?: unknown } | null;
-  return typeof m === 'object' && m !== null && typeof m.id === 'number' && (m.type === 'take' || m.type === 'done' || m.type === 'error');
+  return typeof m === 'object' && m !== null && typeof m.id === 'number' && (m.type === 'take' || m.type === 'last-read' || m.type === 'done' || m.type === 'error');
 }
 
 export interface PoolCheckOptions {
@@ -49,6 +55,8 @@ interface Task {
   path: string;
   expected: FixityExpectation;
   options: PoolCheckOptions;
+  /** The thread has started the check's last read: it may be handed the next one. */
+  lastReadStarted?: boolean;
   resolve: (r: FileCheck) => void;
   reject: (e: unknown) => void;
   onAbort?: () => void;
@@ -56,8 +64,12 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | null;
+  /** Running in the thread, or waiting there for the running one's last read (at most PER_THREAD). */
+  tasks: Task[];
 }
+
+/** Checks handed to one thread at a time: the one it hashes, and the next, read ahead. */
+const PER_THREAD = 2;
 
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? Object.assign(new Error('the fixity check was aborted'), { name: 'AbortError' });
@@ -112,7 +124,7 @@ export class FixityPool {
 
   /** Checks waiting for a thread, and checks running. */
   pending(): number {
-    return this.queue.length + this.slots.filter((s) => s.task).length;
+    return this.queue.length + this.slots.reduce((n, s) => n + s.tasks.length, 0);
   }
 
   /** Stops every thread; checks still queued or running are rejected. */
@@ -122,7 +134,7 @@ export class FixityPool {
     const error = new Error('the fixity pool was closed');
     for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
     const slots = this.slots.splice(0);
-    for (const slot of slots) if (slot.task) this.settle(slot.task, () => slot.task?.reject(error));
+    for (const slot of slots) for (const task of slot.tasks.splice(0)) this.settle(task, () => task.reject(error));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -138,17 +150,19 @@ export class FixityPool {
       this.settle(task, () => task.reject(abortError(task.options.signal as AbortSignal)));
       return;
     }
-    const slot = this.slots.find((s) => s.task === task);
+    const slot = this.slots.find((s) => s.tasks.includes(task));
     slot?.worker.postMessage({ type: 'abort', id: task.id } satisfies ToWorker);
   }
 
   private pump(): void {
     while (this.queue.length > 0 && !this.closed) {
-      let slot = this.slots.find((s) => s.task === null);
+      // An idle thread first, then a new one, and only then a second check for a busy one.
+      let slot = this.slots.find((s) => s.tasks.length === 0);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
+      slot ??= this.slots.find((s) => s.tasks.length < PER_THREAD && s.tasks.every((t) => t.lastReadStarted));
       if (!slot) return;
       const task = this.queue.shift() as Task;
-      slot.task = task;
+      slot.tasks.push(task);
       // A busy thread keeps the process alive; an idle one does not, so a forgotten pool
       // never holds a finished command open.
       slot.worker.ref();
@@ -165,16 +179,14 @@ export class FixityPool {
 
   private spawn(): Slot {
     const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK } });
-    const slot: Slot = { worker, task: null };
+    const slot: Slot = { worker, tasks: [] };
     this.slots.push(slot);
     worker.on('message', (raw: unknown) => this.onMessage(slot, raw));
     const lost = (why: Error) => {
       const index = this.slots.indexOf(slot);
       if (index < 0) return; // closed on purpose
       this.slots.splice(index, 1);
-      const task = slot.task;
-      slot.task = null;
-      if (task) this.settle(task, () => task.reject(why));
+      for (const task of slot.tasks.splice(0)) this.settle(task, () => task.reject(why));
       this.pump();
     };
     worker.on('error', (err) => lost(err));
@@ -184,27 +196,32 @@ export class FixityPool {
   }
 
   private onMessage(slot: Slot, raw: unknown): void {
-    const task = slot.task;
-    if (!isFromWorker(raw) || !task || raw.id !== task.id) return;
+    if (!isFromWorker(raw)) return;
     const msg = raw;
+    const task = slot.tasks.find((t) => t.id === msg.id);
+    if (!task) return;
     switch (msg.type) {
+      case 'last-read':
+        task.lastReadStarted = true;
+        this.pump();
+        return;
       case 'take': {
         const limiter = task.options.limiter;
         const grant = limiter ? limiter.take(msg.bytes, task.options.signal) : Promise.resolve();
         grant.then(
           () => {
-            if (slot.task === task) slot.worker.postMessage({ type: 'granted', id: task.id } satisfies ToWorker);
+            if (slot.tasks.includes(task)) slot.worker.postMessage({ type: 'granted', id: task.id } satisfies ToWorker);
           },
           (err: unknown) => {
-            if (slot.task === task) slot.worker.postMessage({ type: 'refused', id: task.id, message: String((err as Error)?.message ?? err) } satisfies ToWorker);
+            if (slot.tasks.includes(task)) slot.worker.postMessage({ type: 'refused', id: task.id, message: String((err as Error)?.message ?? err) } satisfies ToWorker);
           },
         );
         return;
       }
       case 'done':
       case 'error': {
-        slot.task = null;
-        slot.worker.unref();
+        slot.tasks.splice(slot.tasks.indexOf(task), 1);
+        if (slot.tasks.length === 0) slot.worker.unref();
         if (msg.type === 'done') this.settle(task, () => task.resolve(msg.result));
         else {
           const signal = task.options.signal;
@@ -223,6 +240,58 @@ export class FixityPool {
 function runWorker(port: MessagePort): void {
   const grants = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   const aborts = new Map<number, AbortController>();
+  /** Handed to this thread, not started yet (the pool hands a second check only once the first asked for it: rarely waits). */
+  const waiting: Array<Extract<ToWorker, { type: 'check' }>> = [];
+  /** Started, and whether each has started its last read. */
+  const running = new Map<number, { lastReadStarted: boolean }>();
+
+  // The next check starts once every running one has started its last read: its open and
+  // first read then run beside their last hashing, never beside their whole file.
+  const startNext = () => {
+    while (waiting.length > 0 && running.size < PER_THREAD && [...running.values()].every((r) => r.lastReadStarted)) {
+      start(waiting.shift() as Extract<ToWorker, { type: 'check' }>);
+    }
+  };
+
+  const start = (msg: Extract<ToWorker, { type: 'check' }>) => {
+    const controller = aborts.get(msg.id) ?? new AbortController();
+    aborts.set(msg.id, controller);
+    const state = { lastReadStarted: false };
+    running.set(msg.id, state);
+    const limiter: RateLimiter | undefined = msg.limited
+      ? {
+          // Only whether to ask matters here; the main thread holds the real rate.
+          bytesPerSecond: 1,
+          take: (bytes) =>
+            new Promise<void>((resolve, reject) => {
+              grants.set(msg.id, { resolve, reject });
+              port.postMessage({ type: 'take', id: msg.id, bytes } satisfies FromWorker);
+            }),
+        }
+      : undefined;
+    const options: CheckOptions = {
+      signal: controller.signal,
+      ...(limiter ? { limiter } : {}),
+      ...(msg.algorithms ? { algorithms: msg.algorithms } : {}),
+      onLastRead: () => {
+        state.lastReadStarted = true;
+        port.postMessage({ type: 'last-read', id: msg.id } satisfies FromWorker);
+        startNext();
+      },
+    };
+    checkFile(msg.path, msg.expected, options)
+      .then(
+        (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
+        (err: unknown) =>
+          port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err), aborted: controller.signal.aborted } satisfies FromWorker),
+      )
+      .finally(() => {
+        aborts.delete(msg.id);
+        grants.delete(msg.id);
+        running.delete(msg.id);
+        startNext();
+      });
+  };
 
   port.on('message', (msg: ToWorker) => {
     switch (msg.type) {
@@ -234,34 +303,20 @@ function runWorker(port: MessagePort): void {
         grants.get(msg.id)?.reject(new Error(msg.message));
         grants.delete(msg.id);
         return;
-      case 'abort':
+      case 'abort': {
+        const index = waiting.findIndex((w) => w.id === msg.id);
+        if (index >= 0) {
+          waiting.splice(index, 1);
+          port.postMessage({ type: 'error', id: msg.id, message: 'the fixity check was aborted', aborted: true } satisfies FromWorker);
+          return;
+        }
         aborts.get(msg.id)?.abort();
         return;
-      case 'check': {
-        const controller = new AbortController();
-        aborts.set(msg.id, controller);
-        const limiter: RateLimiter | undefined = msg.limited
-          ? {
-              // Only whether to ask matters here; the main thread holds the real rate.
-              bytesPerSecond: 1,
-              take: (bytes) =>
-                new Promise<void>((resolve, reject) => {
-                  grants.set(msg.id, { resolve, reject });
-                  port.postMessage({ type: 'take', id: msg.id, bytes } satisfies FromWorker);
-                }),
-            }
-          : undefined;
-        const options: CheckOptions = { signal: controller.signal, ...(limiter ? { limiter } : {}), ...(msg.algorithms ? { algorithms: msg.algorithms } : {}) };
-        checkFile(msg.path, msg.expected, options).then(
-          (result) => port.postMessage({ type: 'done', id: msg.id, result } satisfies FromWorker),
-          (err: unknown) =>
-            port.postMessage({ type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err), aborted: controller.signal.aborted } satisfies FromWorker),
-        ).finally(() => {
-          aborts.delete(msg.id);
-          grants.delete(msg.id);
-        });
-        return;
       }
+      case 'check':
+        waiting.push(msg);
+        startNext();
+        return;
     }
   });
 }

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, truncate, writeFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { CHUNK_BYTES, checkFile, rateLimiter } from '../../src/storage/fixity.ts';
+import { CHUNK_BYTES, checkFile, type FileCheck, type RateLimiter, rateLimiter } from '../../src/storage/fixity.ts';
 import { FixityPool } from '../../src/storage/fixity-pool.ts';
 
 /**
@@ -116,7 +117,7 @@ test('a file that is not there is "missing"; one that cannot be read is "unreada
   t.is((await checkFile(join(dir, 'a-directory'), {}, { syncReads: true })).failure, 'unreadable', 'read synchronously too');
 });
 
-test('synchronous reads (as the pool threads do) find the same', async (t) => {
+test('synchronous reads (syncReads: read and hash in turn) find the same', async (t) => {
   const dir = await tempDir(t);
   const data = randomBytes(CHUNK_BYTES * 17 + 5); // past the point where a sync loop yields
   const { path, expected } = await stored(dir, 'big.bin', data);
@@ -125,6 +126,119 @@ test('synchronous reads (as the pool threads do) find the same', async (t) => {
   t.is(r.bytes, data.length);
   await truncate(path, 100);
   t.is((await checkFile(path, expected, { syncReads: true })).failure, 'truncated');
+});
+
+// ---------------------------------------------------------------------------------------------
+// reading ahead: the next chunk is read while the current one is hashed
+
+// FIPS 180-2 appendix C.1 / B.1: the digests of "abc".
+const ABC_SHA512 = 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f';
+const ABC_SHA256 = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+
+test('golden: "abc" has the FIPS 180-2 digests, read ahead, read in turn and in the pool', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'abc');
+  await writeFile(path, 'abc');
+  const expected = { sha512: ABC_SHA512, sha256: ABC_SHA256, size: 3 };
+  const pool = new FixityPool(1);
+  t.teardown(() => pool.close());
+  for (const r of [await checkFile(path, expected), await checkFile(path, expected, { syncReads: true }), await pool.check(path, expected)]) {
+    t.is(r.outcome, 'pass');
+    t.deepEqual(r.actual, { sha512: ABC_SHA512, sha256: ABC_SHA256 });
+    t.is(r.bytes, 3);
+  }
+});
+
+test('every size around the chunk boundaries gives node:crypto\'s digests of the whole file, and says once when its last read started', async (t) => {
+  const dir = await tempDir(t);
+  for (const n of [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2 * CHUNK_BYTES, 4 * CHUNK_BYTES + 3]) {
+    const { path, expected } = await stored(dir, `s${n}.bin`, randomBytes(n));
+    for (const syncReads of [false, true]) {
+      let signalled = 0;
+      const r = await checkFile(path, expected, { syncReads, onLastRead: () => signalled++ });
+      t.is(r.outcome, 'pass', `${n} bytes, syncReads ${syncReads}`);
+      t.is(r.bytes, n);
+      t.deepEqual(r.actual, { sha512: expected.sha512, sha256: expected.sha256 });
+      t.is(signalled, 1, `${n} bytes: onLastRead once`);
+    }
+  }
+  // A check that cannot even open its file still says so, or a pool thread would wait for it forever.
+  let signalled = 0;
+  t.is((await checkFile(join(dir, 'absent'), {}, { onLastRead: () => signalled++ })).failure, 'missing');
+  t.is(signalled, 1);
+});
+
+/**
+ * A limiter that runs `act` before the `nth` read is let through: the read-ahead loop asks
+ * for read n+1 only after read n has returned, so `act` lands between two reads of the file.
+ */
+function between(nth: number, act: () => void): RateLimiter {
+  let calls = 0;
+  return {
+    bytesPerSecond: 1e12,
+    take: async () => {
+      if (++calls === nth) act();
+    },
+  };
+}
+
+test.serial('a file truncated while it is being read is "truncated", never "pass" (read ahead, and in the pool)', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new FixityPool(1);
+  t.teardown(() => pool.close());
+  for (const [how, check] of [
+    ['checkFile', (path: string, expected: object, limiter: RateLimiter) => checkFile(path, expected, { limiter })],
+    ['FixityPool', (path: string, expected: object, limiter: RateLimiter) => pool.check(path, expected, { limiter })],
+  ] as const) {
+    const { path, expected } = await stored(dir, `${how}.bin`, randomBytes(3 * CHUNK_BYTES + 5));
+    const r: FileCheck = await check(path, expected, between(2, () => truncateSync(path, CHUNK_BYTES + 10)));
+    t.is(r.outcome, 'fail', how);
+    t.is(r.failure, 'truncated', how);
+    t.true(r.bytes < expected.size, how);
+  }
+});
+
+test.serial('a read that fails half-way through a file is "unreadable", never "pass" (read ahead, and in the pool)', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new FixityPool(1);
+  t.teardown(() => pool.close());
+  for (const [how, check] of [
+    ['checkFile', (path: string, expected: object, limiter: RateLimiter) => checkFile(path, expected, { limiter })],
+    ['FixityPool', (path: string, expected: object, limiter: RateLimiter) => pool.check(path, expected, { limiter })],
+  ] as const) {
+    const { path, expected } = await stored(dir, `${how}.bin`, randomBytes(3 * CHUNK_BYTES + 5));
+    await mkdir(join(dir, `${how}-dir`));
+    let swapped = false;
+    // A real error from the kernel in the middle of a file: after the first chunk, the
+    // checker's descriptor is closed and the lowest free number, the same one, opened on a
+    // directory, so its next read fails with EISDIR.
+    const r: FileCheck = await check(
+      path,
+      expected,
+      between(2, () => {
+        const fd = readdirSync('/proc/self/fd')
+          .map(Number)
+          .find((n) => {
+            try {
+              return readlinkSync(`/proc/self/fd/${n}`) === path;
+            } catch {
+              return false;
+            }
+          });
+        if (fd === undefined) return;
+        closeSync(fd);
+        const again = openSync(join(dir, `${how}-dir`), 'r');
+        swapped = again === fd;
+        if (!swapped) closeSync(again);
+      }),
+    );
+    t.true(swapped, `${how}: the descriptor could be swapped (else this test proves nothing)`);
+    t.is(r.outcome, 'fail', how);
+    t.is(r.failure, 'unreadable', how);
+    t.is(r.bytes, CHUNK_BYTES, `${how}: the first chunk was read, the error came on the second`);
+    t.regex(r.detail ?? '', /EISDIR/);
+    t.deepEqual(r.actual, {}, `${how}: no digest of a file that could not be read to its end`);
+  }
 });
 
 test('an aborted check throws instead of reporting a failure', async (t) => {
@@ -221,6 +335,23 @@ test('the pool keeps one read budget across its threads', async (t) => {
   const total = files.length * 1_500_000;
   const floorMs = ((total - burst) / (mbPerSecond * 1e6)) * 1000;
   t.true(elapsed >= floorMs - 5, `four threads read ${total} bytes in ${elapsed.toFixed(0)} ms; one budget of ${mbPerSecond} MB/s allows no less than ${floorMs.toFixed(0)} ms`);
+});
+
+test('a thread gets its next check only once the current one is at its last read: small files never wait behind a stalled big one', async (t) => {
+  const dir = await tempDir(t);
+  const big = await stored(dir, 'big.bin', randomBytes(3 * CHUNK_BYTES));
+  const small = await Promise.all([0, 1, 2, 3].map((i) => stored(dir, `small${i}.bin`, randomBytes(1000 + i))));
+  const pool = new FixityPool(2);
+  t.teardown(() => pool.close());
+  // The big file's first read waits until we let it: its thread is busy, far from its last read.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const stalled = pool.check(big.path, big.expected, { limiter: { bytesPerSecond: 1, take: () => held } });
+  const quick = Promise.all(small.map((f) => pool.check(f.path, f.expected)));
+  const results = await quick; // would never settle if one of them were queued behind the stalled check
+  t.true(results.every((r) => r.outcome === 'pass'));
+  release();
+  t.is((await stalled).outcome, 'pass');
 });
 
 test('a check waiting in the pool can be aborted; a closed pool refuses work', async (t) => {
