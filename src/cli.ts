@@ -204,7 +204,7 @@ program
 program
   .command('rebuild')
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
-  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, page-text, stats, description-queue, search, or "all"')
+  .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, page-text, stats, description-queue, oai, search, or "all"')
   .action(async (name: string) => {
     const cfg = config();
     const PROJECTIONS = projectionsFor(cfg);

@@ -34,7 +34,7 @@ test.serial('health reports event store, redis and projections', async (t) => {
   t.is((r.json.eventStore as Json).status, 'ok');
   t.is((r.json.redis as Json).status, 'ok');
   const names = (r.json.projections as Json[]).map((p) => p.name);
-  t.deepEqual(names.sort(), ['description-queue', 'dispatcher', 'fixity', 'manifests', 'objects', 'page-text', 'stats', 'users']);
+  t.deepEqual(names.sort(), ['description-queue', 'dispatcher', 'fixity', 'manifests', 'oai', 'objects', 'page-text', 'stats', 'users']);
 });
 
 test.serial('create, read, list an object with Vietnamese metadata', async (t) => {
