@@ -13,6 +13,7 @@ import { verifyLog } from '../../src/eventstore/verify.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { page } from '../helpers/images.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /** kill -9 `thukho ingest` at random points of a 50-file batch, three times; then re-run it to the end. */
 function runIngest(dataDir: string, batch: string, killAfterMs?: number): Promise<number | null> {
@@ -30,7 +31,7 @@ function runIngest(dataDir: string, batch: string, killAfterMs?: number): Promis
 }
 
 test('kill -9 of a bulk ingest, then a re-run, leaves every file once with its event', async (t) => {
-  t.timeout(240_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-cli-crash-'));
   const dataDir = join(work, 'repo');
   const batch = join(work, 'batch');

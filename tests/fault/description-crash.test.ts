@@ -11,6 +11,7 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth } from '../helpers/cli.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * kill -9 while edits are being written as OCFL versions: each work's object stays valid
@@ -52,7 +53,7 @@ async function recordTitle(root: OcflStorageRoot, id: string): Promise<string | 
 }
 
 test('kill -9 during edits: every object stays valid, and the descriptions catch up on the next start', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const dataDir = mkdtempSync(join(tmpdir(), 'thukho-describe-crash-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));

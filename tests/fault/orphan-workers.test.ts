@@ -5,6 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth } from '../helpers/cli.ts';
 import { childrenOf, commandLine, isRunning, signalIfRunning } from '../helpers/processes.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Issue 12, item 3: `thukho serve` killed with kill -9 (or crashed) must leave no worker
@@ -52,7 +53,7 @@ function cleanUp(t: ExecutionContext, pids: () => number[]): void {
 }
 
 test.serial('kill -9 of serve: every worker it started exits by itself', async (t) => {
-  t.timeout(180_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = tempDir();
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(port) });
@@ -73,7 +74,7 @@ test.serial('kill -9 of serve: every worker it started exits by itself', async (
 });
 
 test.serial('a worker that could not notice its server die is stopped by the next serve on the data directory', async (t) => {
-  t.timeout(240_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = tempDir();
   const firstPort = await freePort();
   const first = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(firstPort) });

@@ -7,6 +7,7 @@ import { freePort, type Running, show, signalGroup, sleep, startThukho, thukho, 
 import { page } from '../helpers/images.ts';
 import { isRunning, signalIfRunning } from '../helpers/processes.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Issue 12, item 4: the embedded redis-server (REDIS_URL unset) killed under a running
@@ -75,7 +76,7 @@ async function stopsAfterSigterm(t: ExecutionContext, s: Serving): Promise<void>
 }
 
 test.serial('redis-server killed with kill -9: restarted, /health comes back, a new upload gets its derivative', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const s = await serve(t);
   const before = await uploadAndDerive(s, 'Đại Nam nhất thống chí');
   t.truthy(before.derivative.width, JSON.stringify(before.derivative));
@@ -112,7 +113,7 @@ test.serial('redis-server killed with kill -9: restarted, /health comes back, a 
 });
 
 test.serial('SIGTERM right after the redis-server is killed: serve and its workers stop all the same', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const s = await serve(t);
   // Give the workers time to connect and block on their queues.
   await sleep(3000);
