@@ -68,7 +68,8 @@ test('kill -9 during a 50-file ingest loses nothing and doubles nothing', async 
           await Promise.all(pages.slice(i, i + 4).map((b, j) => upload(port, token, 'sach', b, `trang_${i + j + 1}.tif`).catch(() => 0)));
         }
       })();
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 1500));
+      // A random kill point, stretched like the machine so that it still falls inside the ingest when it is busy.
+      await new Promise((r) => setTimeout(r, scaledTimeout(300 + Math.random() * 1500)));
       server.kill('SIGKILL');
       await exited;
       await uploads;
