@@ -75,7 +75,7 @@ test('a live holder in another process keeps the lock; once it is killed (-9) it
   holder.child.kill('SIGKILL');
   await holder.exited;
   t.is(await readFile(lock, 'utf8'), text, 'a killed holder leaves its lock behind');
-  const taken = await acquireProcessLock(lock, { timeoutMs: 10_000 });
+  const taken = await acquireProcessLock(lock, { timeoutMs: scaledTimeout(60_000) });
   t.regex(await readFile(lock, 'utf8'), new RegExp(`^${process.pid}\n`));
   await taken.release();
   t.false(existsSync(lock));

@@ -668,7 +668,8 @@ async function workerSetup(t: ExecutionContext) {
     return out.sort();
   };
   const until = async (what: () => Promise<boolean>, label: string) => {
-    for (let i = 0; i < 300; i++) {
+    const giveUpAt = Date.now() + scaledTimeout(60_000);
+    while (Date.now() < giveUpAt) {
       if (await what()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
