@@ -52,7 +52,8 @@ function start(args: string[]): ChildProcess {
 
 async function until(what: string, check: () => Promise<void>): Promise<void> {
   let last: unknown;
-  for (let i = 0; i < 300; i++) {
+  const giveUpAt = Date.now() + scaledTimeout(60_000); // a hang guard, scaled
+  while (Date.now() < giveUpAt) {
     try {
       await check();
       return;
