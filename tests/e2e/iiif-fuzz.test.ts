@@ -423,7 +423,7 @@ function send(base: URL, c: Case): Promise<Answer> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error('no answer in 30 s')));
+    req.on('timeout', () => req.destroy(new Error('no answer (a hang guard, scaled)')));
     req.on('error', reject);
     req.end();
   });
