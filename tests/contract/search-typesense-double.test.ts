@@ -5,6 +5,7 @@ import { TypesenseSearchIndex } from '../../src/search/typesense.ts';
 import { parseTypesenseUrl } from '../../src/search/typesense-url.ts';
 import { TypesenseDouble } from '../typesense-double/server.ts';
 import { searchContract } from './search.contract.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The same contract suite as on the embedded adapter, through the real `typesense` client and
@@ -20,7 +21,7 @@ test.after.always(async () => {
   if (started) await (await started).stop();
 });
 
-const open = async (url?: string) => new TypesenseSearchIndex(parseTypesenseUrl(url ?? (await double()).url), { prefix: `t${randomUUID().slice(0, 8)}_`, timeoutSeconds: 5 });
+const open = async (url?: string) => new TypesenseSearchIndex(parseTypesenseUrl(url ?? (await double()).url), { prefix: `t${randomUUID().slice(0, 8)}_`, timeoutSeconds: Math.ceil(scaledTimeout(5_000) / 1000) });
 
 searchContract(test, 'typesense double', () => open());
 

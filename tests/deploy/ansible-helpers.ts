@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /** The repository's ansible/ directory (site.yml, ansible.cfg, roles/, inventories/). */
 export const ANSIBLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../ansible');
@@ -15,7 +16,7 @@ export interface RunResult {
 
 /**
  * Runs a command to completion, capturing its output (also appended to `log` when given). No
- * time limit but `timeoutMs`, a hang guard that kills it (default 45 min).
+ * time limit but `timeoutMs`, a hang guard that kills it (default 45 min), scaled to how busy the machine is.
  */
 export function run(
   command: string,
@@ -43,7 +44,7 @@ export function run(
       output += chunk.toString();
       log?.write(chunk);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45 * 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaledTimeout(options.timeoutMs ?? 45 * 60_000));
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { ANSIBLE_DIR, dummyDeb, recap, requireBinary, run } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The cluster profile's Ansible, as far as it can be exercised on one machine without the
@@ -46,7 +47,7 @@ test.before(() => {
 });
 
 test.serial('kurrentdb: certificates made on the controller (CA + one per node, IP and name in the SANs), then the role in check mode with a local .deb', async (t) => {
-  t.timeout(30 * 60_000);
+  t.timeout(scaledTimeout(30 * 60_000));
   const deb = await dummyDeb(dir, 'kurrentdb', 'kurrentdb_0.0.1_all.deb');
   const tree = join(dir, 'kdb');
   const certs = join(dir, 'kdb-certs');
@@ -104,7 +105,7 @@ test.serial('kurrentdb: certificates made on the controller (CA + one per node, 
 });
 
 test.serial('typesense: the role in check mode with a local .deb (nodes file of the group, API key kept out of the output)', async (t) => {
-  t.timeout(30 * 60_000);
+  t.timeout(scaledTimeout(30 * 60_000));
   const deb = await dummyDeb(dir, 'typesense-server', 'typesense-server-0.0.1-amd64.deb');
   const tree = join(dir, 'ts');
   const vars = {

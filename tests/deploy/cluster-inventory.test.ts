@@ -8,6 +8,7 @@ import { clientConnectionString } from '../../src/eventstore/esdb.ts';
 import { redisConnectionOptions } from '../../src/queue/redis.ts';
 import { parseTypesenseUrl } from '../../src/search/typesense-url.ts';
 import { requireBinary, run } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * What the cluster inventory hands the app hosts (group_vars/all/main.yml): REDIS_URL, THUKHO_EVENTSTORE
@@ -25,7 +26,7 @@ const VAULT = {
 };
 
 test('the cluster inventory gives the app URLs it accepts, naming every node and carrying the secrets intact', async (t) => {
-  t.timeout(10 * 60_000);
+  t.timeout(scaledTimeout(10 * 60_000));
   requireBinary('ansible-playbook', 'apt-get install -y ansible');
   requireBinary('openssl', 'apt-get install -y openssl');
   const ca = join(dir, 'kurrentdb-ca.crt');

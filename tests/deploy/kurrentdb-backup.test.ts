@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/cli.ts';
 import { renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The KurrentDB backup script (backup role, tasks/kurrentdb.yml), rendered by Ansible and run
@@ -33,7 +34,7 @@ interface Api {
 }
 
 test('the KurrentDB backup script follows the documented procedure, keeps KEEP copies and alerts on failure', async (t) => {
-  t.timeout(15 * 60_000);
+  t.timeout(scaledTimeout(15 * 60_000));
   for (const [bin, pkg] of [['ansible-playbook', 'ansible'], ['openssl', 'openssl'], ['rsync', 'rsync'], ['curl', 'curl'], ['jq', 'jq']] as const) requireBinary(bin, `apt-get install -y ${pkg}`);
 
   // The node's HTTP API over TLS, with its certificate as the trusted CA.

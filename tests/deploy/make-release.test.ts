@@ -5,6 +5,7 @@ import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFi
 import { join } from 'node:path';
 import { freePort, ROOT, type Run, run, type Running, show, signalGroup, waitForHealth } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * ops/make-release (issue 17): the offline bundle. It is built into a temporary --out, unpacked
@@ -17,7 +18,7 @@ const SCRIPT = join(ROOT, 'ops', 'make-release');
 /** As helpers/cli.ts's run, with room for a slow, busy machine: the build is minutes there. */
 function runLong(file: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, timeout: 14 * 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd: ROOT, timeout: scaledTimeout(14 * 60_000), killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
     });
@@ -57,7 +58,7 @@ test('make-release refuses a Node older than 20, or of another ABI than node_mod
 });
 
 test('make-release builds a bundle that runs with its own Node and nothing else', async (t) => {
-  t.timeout(15 * 60_000, 'the bundle copies and packs some hundred megabytes');
+  t.timeout(scaledTimeout(15 * 60_000), 'the bundle copies and packs some hundred megabytes');
   const before = gitStatus();
   const out = tmp();
   const started = Date.now();

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import test from 'ava';
 import { freePort } from '../helpers/cli.ts';
 import { ANSIBLE_DIR, requireBinary, run } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The nginx role's site, rendered by Ansible from the role's template and defaults, then:
@@ -121,7 +122,7 @@ const base = (prefix: string, extra: Record<string, unknown> = {}) => ({
 });
 
 test('the rendered site passes nginx -t: plain HTTP, supplied certificates, and certbot before its first certificate', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const cases: Array<[string, Record<string, unknown>]> = [
     ['http', { nginx_tls: false }],
     ['tls', { nginx_tls: true, nginx_ssl_dir: join(dir, 't-tls', 'ssl') }],
@@ -148,7 +149,7 @@ test('the rendered site passes nginx -t: plain HTTP, supplied certificates, and 
 });
 
 test('the rendered site fits inside Debian\'s own nginx.conf (its http-level gzip, ssl and logs), as sites-enabled/ includes it', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const debian = '/etc/nginx/nginx.conf';
   if (!existsSync(debian)) throw new Error(`${debian} is missing: apt-get install -y nginx`);
   const prefix = join(dir, 't-debian');
@@ -274,7 +275,7 @@ async function startNginx(prefix: string, conf: string, port: number): Promise<v
 }
 
 test.serial('nginx in front of the app: the IIIF cache honours Cache-Control and credentials, uploads stream, JSON is gzipped, X-Forwarded-* are nginx\'s own', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const seen: Seen = { full: new Map(), notModified: new Map(), forwarded: [] };
   const app = upstream(seen);
   servers.push(app);
@@ -337,7 +338,7 @@ test.serial('nginx in front of the app: the IIIF cache honours Cache-Control and
 });
 
 test.serial('with TLS: plain HTTP redirects to HTTPS, and HTTPS reaches the app', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const seen: Seen = { full: new Map(), notModified: new Map(), forwarded: [] };
   const app = upstream(seen);
   servers.push(app);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { ANSIBLE_DIR, requireBinary, run, tail } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The quality bar of issue 17 for every playbook and role: ansible-lint's `production` profile
@@ -9,7 +10,7 @@ import { ANSIBLE_DIR, requireBinary, run, tail } from './ansible-helpers.ts';
 const env = { ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg') };
 
 test('ansible-lint --profile production passes on every playbook and role', async (t) => {
-  t.timeout(20 * 60_000, 'a hang guard; ansible-lint is slow on a busy machine');
+  t.timeout(scaledTimeout(20 * 60_000), 'a hang guard; ansible-lint is slow on a busy machine');
   requireBinary('ansible-lint', 'apt-get install -y ansible-lint');
   const lint = await run('ansible-lint', ['--offline', '--profile', 'production', '-p'], { env });
   t.is(lint.code, 0, tail(lint, 80));

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { findRedisServer, pingRedis, redisConnectionOptions } from '../../src/queue/redis.ts';
 import { freePort } from '../helpers/cli.ts';
 import { ANSIBLE_DIR, recap, renderRoleTemplates, requireBinary, run } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The redis role's configuration files, rendered by Ansible from the role's templates and
@@ -51,7 +52,8 @@ function start(args: string[]): ChildProcess {
 
 async function until(what: string, check: () => Promise<void>): Promise<void> {
   let last: unknown;
-  for (let i = 0; i < 300; i++) {
+  const giveUpAt = Date.now() + scaledTimeout(60_000); // a hang guard, scaled
+  while (Date.now() < giveUpAt) {
     try {
       await check();
       return;
@@ -64,7 +66,7 @@ async function until(what: string, check: () => Promise<void>): Promise<void> {
 }
 
 test.serial('single profile: the drop-in gives a password-protected unix socket (770), AOF and noeviction', async (t) => {
-  t.timeout(10 * 60_000);
+  t.timeout(scaledTimeout(10 * 60_000));
   const work = join(dir, 'single');
   mkdirSync(work, { recursive: true });
   const socket = join(work, 'redis-server.sock');
@@ -94,7 +96,7 @@ test.serial('single profile: the drop-in gives a password-protected unix socket 
 });
 
 test.serial('cluster profile: redis-server and Sentinel from the role\'s files; the app finds the master through redis+sentinel://', async (t) => {
-  t.timeout(10 * 60_000);
+  t.timeout(scaledTimeout(10 * 60_000));
   const work = join(dir, 'cluster');
   mkdirSync(work, { recursive: true });
   const [port, sentinelPort] = [await freePort(), await freePort()];
@@ -167,7 +169,7 @@ async function checkRole(profile: 'single' | 'cluster', hosts: number): Promise<
 }
 
 test.serial('the role in check mode, single profile: the drop-in and the include line in the packaged redis.conf', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const output = await checkRole('single', 1);
   t.regex(output, /TASK \[redis : Write the thukho Redis drop-in\]/);
   t.regex(output, /\+include \/etc\/redis\/thukho\.conf/);
@@ -175,7 +177,7 @@ test.serial('the role in check mode, single profile: the drop-in and the include
 });
 
 test.serial('the role in check mode, cluster profile: a fingerprint per host, full config files, systemd drop-ins for both units', async (t) => {
-  t.timeout(20 * 60_000);
+  t.timeout(scaledTimeout(20 * 60_000));
   const output = await checkRole('cluster', 3);
   const fingerprints = [...output.matchAll(/^\+([0-9a-f]{64})$/gm)].map((m) => m[1]);
   t.is(new Set(fingerprints).size, 6, 'server and Sentinel fingerprints differ from host to host (each binds its own address)');

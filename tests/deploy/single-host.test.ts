@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { ROOT } from '../helpers/cli.ts';
 import { ANSIBLE_DIR, recap, run, tail, type RunResult } from './ansible-helpers.ts';
 import { bootTarget, CACHE, clearLeftovers, offlineDebs, requireDeploymentTools, type Target } from './target.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The single-host playbook, really run: a bare Debian 12 server (tests/deploy/target.ts) with
@@ -73,7 +74,7 @@ async function pages(dir: string): Promise<string[]> {
 }
 
 test('single-host playbook: bare Debian 12 → thukho from the offline bundle; second run changes nothing; backup, data lost, restore.yml brings it back', async (t) => {
-  t.timeout(90 * 60_000, 'a hang guard for installing a whole server; not a speed bound');
+  t.timeout(scaledTimeout(90 * 60_000), 'a hang guard for installing a whole server; not a speed bound');
   requireDeploymentTools();
 
   await clearLeftovers();
@@ -157,7 +158,8 @@ test('single-host playbook: bare Debian 12 → thukho from the offline bundle; s
   // 4. Once the workers are done with the pages (derivatives, OCR: the manifest then carries
   // each page's text), a backup by the installed service (what the timer starts), then the data is lost.
   let settled = await target.fetchInside(`http://127.0.0.1/iiif/manifest/${WORK}`);
-  for (let i = 0; i < 450 && !(JSON.parse(settled.body) as { items: Array<{ annotations?: unknown }> }).items.every((c) => c.annotations); i++) {
+  const settleBy = Date.now() + scaledTimeout(15 * 60_000); // a hang guard, scaled
+  while (Date.now() < settleBy && !(JSON.parse(settled.body) as { items: Array<{ annotations?: unknown }> }).items.every((c) => c.annotations)) {
     await new Promise((r) => setTimeout(r, 2000));
     settled = await target.fetchInside(`http://127.0.0.1/iiif/manifest/${WORK}`);
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from '../helpers/cli.ts';
 import { requireBinary, run, tail, type RunResult } from './ansible-helpers.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * A throw-away Debian 12 server on this machine for the deployment tests: a root made with
@@ -105,7 +106,8 @@ export async function bootTarget(log: string): Promise<Target> {
   });
 
   let pid = 0;
-  for (let i = 0; i < 300 && !pid && !exited; i++) {
+  const giveUpAt = Date.now() + scaledTimeout(60_000); // hang guards for the boot, scaled
+  while (Date.now() < giveUpAt && !pid && !exited) {
     await sleep(200);
     const children = await run('pgrep', ['-P', String(nspawn.pid)]);
     pid = Number(children.stdout.trim().split('\n')[0] ?? 0) || 0;
@@ -115,7 +117,7 @@ export async function bootTarget(log: string): Promise<Target> {
   // `is-system-running --wait` returns once start-up is over: running, or degraded when some unit failed.
   // Until systemd has opened its bus, systemctl cannot even ask.
   let state = await enter(['systemctl', 'is-system-running', '--wait']);
-  for (let i = 0; i < 300 && /Failed to connect to bus/.test(state.stderr); i++) {
+  while (Date.now() < giveUpAt + scaledTimeout(60_000) && /Failed to connect to bus/.test(state.stderr)) {
     await sleep(200);
     state = await enter(['systemctl', 'is-system-running', '--wait']);
   }

@@ -4,6 +4,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page as scan } from '../helpers/images.ts';
 import { recordOcrReading } from '../helpers/ocr-reading.ts';
 import { type TestServer, startTestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The access matrix on a real server: every surface × viewer × level × status, allow and deny,
@@ -23,7 +24,7 @@ test.serial.before(async (t) => {
   const s = t.context.server;
   const admin = await createUser(s.store, 'quan-tri', 'Quản trị thử', 'admin', { actor: { id: 'test', role: 'admin' } });
   const users = s.projections.find((p) => p.projection.name === 'users');
-  if (users && admin.position !== null) await users.waitForPosition(admin.position, 5000);
+  if (users && admin.position !== null) await users.waitForPosition(admin.position, scaledTimeout(60_000));
   t.context.adminToken = admin.token;
 });
 test.after.always(async (t) => {

@@ -9,6 +9,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { show, thukho } from '../helpers/cli.ts';
 import { page } from '../helpers/images.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * A scripted browsing session over HTTP (readers open manifests and pages, download
@@ -102,7 +103,7 @@ test('a scripted browsing session: the statistics add up exactly, the log holds 
 
   // Statistics are for auditors and administrators: not for readers, nor for curators.
   const auditorAccount = await createUser(s.store, 'kiem-tra', 'Kiểm soát viên', 'auditor', { actor: { id: 'test', role: 'admin' } });
-  await s.projections.find((p) => p.projection.name === 'users')?.waitForPosition(auditorAccount.position as bigint, 10_000);
+  await s.projections.find((p) => p.projection.name === 'users')?.waitForPosition(auditorAccount.position as bigint, scaledTimeout(60_000));
   const auditor = { authorization: `Bearer ${auditorAccount.token}`, 'user-agent': 'Audit/1.0' };
   const { yesterday, today } = days();
   const statsPath = `/api/stats?from=${yesterday}&to=${today}`;

@@ -8,6 +8,7 @@ import test from 'ava';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { objectProvenance } from '../../src/application/provenance.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * `thukho ingest-bag` end to end through the CLI, on bags LoC bagit-python 1.8.1 wrote
@@ -23,7 +24,7 @@ async function thukho(dataDir: string, ...args: string[]): Promise<{ code: numbe
   try {
     const { stdout, stderr } = await run(process.execPath, ['bin/thukho.js', ...args], {
       env: { ...env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      timeout: 120_000,
+      timeout: scaledTimeout(120_000),
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -73,7 +74,7 @@ async function registered(dataDir: string, objectId: string) {
 }
 
 test.serial('bagit-python bags of every algorithm ingest; what was verified and bag-info.txt are on record; a re-import is "already here"', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-bag-in-'));
   const dataDir = join(work, 'repo');
   try {
@@ -209,7 +210,7 @@ function setOxum(bag: string, oxum: string) {
 }
 
 test.serial('a bad bag is refused with the file and the reason in both languages, and leaves no work, no event, no file', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-bag-refused-'));
   const dataDir = join(work, 'repo');
   try {

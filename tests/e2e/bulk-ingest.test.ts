@@ -14,6 +14,7 @@ import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { page } from '../helpers/images.ts';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ async function thukho(dataDir: string, ...args: string[]): Promise<{ code: numbe
   try {
     const { stdout, stderr } = await run(process.execPath, ['bin/thukho.js', ...args], {
       env: { ...env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      timeout: 120_000,
+      timeout: scaledTimeout(120_000),
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -41,7 +42,7 @@ async function countEvents(dataDir: string): Promise<number> {
 }
 
 test.serial('bulk ingest: natural page order, Vietnamese CSV headers, dry run, resumable, then a BagIt round trip', async (t) => {
-  t.timeout(240_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-bulk-'));
   const dataDir = join(work, 'repo');
   const batch = join(work, 'batch');
@@ -153,7 +154,7 @@ const manifest = async (s: TestServer, id: string) => (await fetch(`${s.url}/iii
 const labelOf = (m: Json) => JSON.stringify(m.label);
 
 test.serial('bulk ingest with every form field: Vietnamese reading direction reaches the manifest; a re-run edits, reports, or changes nothing', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const s = await startTestServer();
   const batch = mkdtempSync(join(tmpdir(), 'thukho-bulk-fields-'));
   try {
@@ -256,7 +257,7 @@ test.serial('bulk ingest with every form field: Vietnamese reading direction rea
 });
 
 test.serial('the page-label pattern column labels every page by folio; a re-run adds nothing; a new pattern relabels; no pages is reported', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-bulk-labels-'));
   const dataDir = join(work, 'repo');
   const batch = join(work, 'batch');

@@ -18,6 +18,7 @@ import { userReadModel } from '../../src/projections/user-read-model.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { show, thukho } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The `thukho` command as an operator runs it: a real process (`node bin/thukho.js`), real
@@ -346,8 +347,8 @@ test('rebuild objects: from no read model at all, the CLI rebuilds the same tabl
     if (e.streamId.startsWith('user-')) lastUserPos = e.position;
     else lastObjectPos = e.position;
   }
-  t.true(await runners[0]!.waitForPosition(lastObjectPos, 10_000));
-  t.true(await runners[1]!.waitForPosition(lastUserPos, 10_000));
+  t.true(await runners[0]!.waitForPosition(lastObjectPos, scaledTimeout(60_000)));
+  t.true(await runners[1]!.waitForPosition(lastUserPos, scaledTimeout(60_000)));
   t.is(lastUserPos, head);
   for (const r of runners) await r.stop();
   db.close();

@@ -2,6 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { pino } from 'pino';
 import { guardNetwork } from '../helpers/network-guard.ts';
 import { findAll, parseXml } from '../helpers/xml.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The demo's pages read by the real OCR worker, as `thukho demo` has them read: a Quốc ngữ
@@ -41,7 +42,7 @@ const HAN = 'dai-nam-thuc-luc';
 const TOLERANCE = 8;
 
 test.serial.before(async (t) => {
-  t.timeout(1_800_000);
+  t.timeout(scaledTimeout(1_800_000));
   const m = await modules;
   const server = await m[0].startTestServer();
   // One engine set: the machine's two cores are shared with other tests.

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { ROOT } from '../helpers/cli.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * `scripts/ensure-system.sh` (run by `npm run demo` and `npm test`) on a clone without
@@ -28,7 +29,7 @@ test('before npm ci, ensure-system says what takes long and how long (vi and en)
     execFile(
       'bash',
       [join(clone, 'scripts/ensure-system.sh')],
-      { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ENSURE_SYSTEM_PROGRESS_SECONDS: '1' }, timeout: 60_000 },
+      { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ENSURE_SYSTEM_PROGRESS_SECONDS: '1' }, timeout: scaledTimeout(60_000) },
       (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });

@@ -11,6 +11,7 @@ import { type XmlElement, child, findAll, parseXml } from '../helpers/xml.ts';
 import { assertValidXml } from '../helpers/xml-schema.ts';
 import pino from 'pino';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The exports on a real server: a work of three page scans with folio labels, a table of
@@ -55,7 +56,7 @@ test.after.always(async () => {
 const OTHERS = { restricted: 'xuat-restricted', confidential: 'xuat-confidential', withdrawn: 'xuat-withdrawn' } as const;
 
 test.serial.before(async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = t.context.server;
   // The derivatives worker makes the pyramids the METS lists (as `thukho worker` would).
   worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });

@@ -34,6 +34,7 @@ import { mulberry32 } from '../helpers/prng.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 import { flipByte } from '../helpers/damage.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Fixity end to end: a real server ingests real files into its OCFL root; checkObjectFixity,
@@ -411,7 +412,7 @@ function cliEnv(s: TestServer): NodeJS.ProcessEnv {
 
 function thukho(s: TestServer, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(ROOT, 'bin/thukho.js'), ...args], { cwd: ROOT, env: cliEnv(s), timeout: 90_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(ROOT, 'bin/thukho.js'), ...args], { cwd: ROOT, env: cliEnv(s), timeout: scaledTimeout(90_000), killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) return reject(err);
       const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
       resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });

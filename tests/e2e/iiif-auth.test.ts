@@ -3,6 +3,7 @@ import { createUserWithPassword } from '../../src/application/users.ts';
 import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
 import { startTestServer, type TestServer, testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * IIIF Authorization Flow 2.0 (and Authentication 1.0 beside it, for Mirador 4) over real
@@ -34,7 +35,7 @@ test.serial.before(async (t) => {
     last = (await createUserWithPassword(server.store, id, `Người dùng ${id}`, role, PASSWORD, ADMIN)).position;
   }
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && last !== null) await users.waitForPosition(last, 10_000);
+  if (users && last !== null) await users.waitForPosition(last, scaledTimeout(60_000));
   restricted = await work(server, 'Sắc phong hạn chế', 'restricted');
   confidential = await work(server, 'Hồ sơ mật', 'confidential');
   open = await work(server, 'Sách mở', 'open');

@@ -6,6 +6,7 @@ import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 import { derivativeOf, type Json, staffCall, uploadFile } from '../helpers/api.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Fuzzing the IIIF Image API over a real socket: a few thousand generated request paths
@@ -416,13 +417,13 @@ interface Answer {
 
 function send(base: URL, c: Case): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: base.hostname, port: base.port, method: c.method, path: c.path, agent, timeout: 30_000 }, (res) => {
+    const req = request({ host: base.hostname, port: base.port, method: c.method, path: c.path, agent, timeout: scaledTimeout(30_000) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error('no answer in 30 s')));
+    req.on('timeout', () => req.destroy(new Error('no answer (a hang guard, scaled)')));
     req.on('error', reject);
     req.end();
   });
@@ -569,7 +570,7 @@ async function ingest(s: TestServer): Promise<string> {
 }
 
 test.serial('thousands of generated Image API paths: 200 images or 4xx problems, never a 5xx', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = t.context.server;
   const seedLine = `iiif fuzz seed ${SEED} (replay: THUKHO_FUZZ_SEED=${SEED} npx ava tests/e2e/iiif-fuzz.test.ts)`;
   console.log(seedLine);

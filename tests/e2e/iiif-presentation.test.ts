@@ -2,6 +2,7 @@ import { type Json, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Presentation 3 over real HTTP: manifests and collections kept by the projection, valid by
@@ -35,7 +36,7 @@ const upload = (t: Ctx, objectId: string, bytes: Buffer, name: string) => upload
 
 /** The manifest projection follows the log on its own: poll until `ok` holds. */
 async function manifestWhen(t: Ctx, id: string, ok: (r: { status: number; json: Json }) => boolean, token: string | null = null) {
-  const until = Date.now() + 10_000;
+  const until = Date.now() + scaledTimeout(60_000); // a hang guard, not a speed bound
   for (;;) {
     const r = await call(t, 'GET', `/iiif/manifest/${id}`, undefined, token);
     if (ok(r)) return r;

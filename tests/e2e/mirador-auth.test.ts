@@ -7,6 +7,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { launchChromium, outputDir, pixelStats, watchProblems } from '../helpers/browser.ts';
 import { MIRADOR_NOISE, startMiradorSite } from '../helpers/mirador.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Mirador 4 (its UMD build, embedded by a page of another origin) reaches a restricted image
@@ -57,7 +58,7 @@ test.serial.before(async (t) => {
   const { server } = t.context;
   const made = await createUserWithPassword(server.store, 'nghien-cuu', 'Nhà nghiên cứu', 'reader', PASSWORD, { actor: { id: 'test', role: 'admin' } });
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && made.position !== null) await users.waitForPosition(made.position, 10_000);
+  if (users && made.position !== null) await users.waitForPosition(made.position, scaledTimeout(60_000));
   const created = await staffCall(server, 'POST', '/api/objects', { title: 'Gia phả họ Nguyễn (hạn chế)', accessLevel: 'restricted' });
   objectId = created.id as string;
   for (const [name, columns] of [['to-1a.png', 12], ['to-1b.png', 10]] as const) {
@@ -70,7 +71,7 @@ test.serial.before(async (t) => {
 });
 
 test.serial('Mirador 4 shows the sign-in, the reader signs in in its window, Mirador gets a token, and the restricted pages are drawn', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = t.context.server;
   const OUT = outputDir('mirador-auth');
   const site = await startMiradorSite(`${s.url}/iiif/manifest/${objectId}`);
@@ -94,14 +95,14 @@ test.serial('Mirador 4 shows the sign-in, the reader signs in in its window, Mir
     // Mirador finds the login service on the manifest's image service and offers it: a bar
     // with the service's label; its "continue" shows the header, description and our button.
     const bar = page.getByText('Đăng nhập để xem / Sign in to view');
-    await bar.waitFor({ state: 'visible', timeout: 30_000 }).catch(async (err: Error) => {
+    await bar.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) }).catch(async (err: Error) => {
       await shot('no-login-bar.png');
       throw new Error(`${err.message}; answers ${JSON.stringify(answers)}; problems ${JSON.stringify(problems)}`);
     });
     await page.getByRole('button', { name: /continue/i }).click();
     const button = page.getByRole('button', { name: 'Đăng nhập / Sign in' });
-    await button.waitFor({ state: 'visible', timeout: 10_000 });
-    await page.getByText('Tài liệu hạn chế / Restricted material').waitFor({ state: 'visible', timeout: 10_000 });
+    await button.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
+    await page.getByText('Tài liệu hạn chế / Restricted material').waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     await shot('refused.png');
     t.false(answers.some((a) => isTile(a) && a.status === 200), 'no tile before signing in');
 
@@ -109,10 +110,10 @@ test.serial('Mirador 4 shows the sign-in, the reader signs in in its window, Mir
     await button.click();
     const popup = await popupOpened;
     // Our access service sends the reader to the site's sign-in page, in Vietnamese.
-    await popup.waitForURL(/\/sign-in\?return=/, { timeout: 15_000 });
+    await popup.waitForURL(/\/sign-in\?return=/, { timeout: scaledTimeout(60_000) });
     await popup.locator('input[name="account"]').fill('nghien-cuu');
     await popup.locator('input[name="password"]').fill(PASSWORD);
-    const closed = popup.waitForEvent('close', { timeout: 20_000 });
+    const closed = popup.waitForEvent('close', { timeout: scaledTimeout(60_000) });
     await popup.locator('form[action="/sign-in"] button[type="submit"]').click();
     await closed; // the access service's page closes its own window
 
@@ -124,7 +125,7 @@ test.serial('Mirador 4 shows the sign-in, the reader signs in in its window, Mir
       throw new Error(`${err.message}; answers ${JSON.stringify(answers)}; problems ${JSON.stringify(problems)}`);
     });
     t.true(answers.some((a) => a.url.startsWith('/iiif/auth/v1/token?') && a.status === 200), 'the token came from the 1.0 token service, in an iframe');
-    await page.getByText('Đăng nhập để xem / Sign in to view').waitFor({ state: 'hidden', timeout: 15_000 });
+    await page.getByText('Đăng nhập để xem / Sign in to view').waitFor({ state: 'hidden', timeout: scaledTimeout(60_000) });
 
     // Mirador 4.0 keeps the tiles the page open during sign-in was refused (OpenSeadragon does
     // not ask for a failed tile again): each page it opens from now on is drawn, the first

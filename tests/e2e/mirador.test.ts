@@ -9,6 +9,7 @@ import { MIRADOR_NOISE, startMiradorSite } from '../helpers/mirador.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { type Json, poll } from '../helpers/api.ts';
 import { launchChromium, outputDir, pixelStats as screenshotStats, watchProblems } from '../helpers/browser.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The real-client check: Mirador 4 (its UMD build, as an institution would embed it) in
@@ -63,7 +64,7 @@ test.serial('the demo manuscript is seeded as `thukho demo` seeds it, its deriva
 });
 
 test.serial('Mirador 4 in Chromium, from another origin, shows the first page from our Image API', async (t) => {
-  t.timeout(110_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   t.truthy(objectId, 'the manuscript was ingested');
   const s = t.context.server;
   const OUT = outputDir('mirador');
@@ -99,7 +100,7 @@ test.serial('Mirador 4 in Chromium, from another origin, shows the first page fr
 
     // … and until the canvas shows the page: paper-coloured pixels and ink, not one flat colour.
     const canvas = page.locator('#mirador .openseadragon-canvas canvas').first();
-    await canvas.waitFor({ state: 'visible', timeout: 30_000 });
+    await canvas.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     let stats: Awaited<ReturnType<typeof mirStats>> | undefined;
     let png: Buffer | undefined;
     await poll('the OpenSeadragon canvas to show the page', 30_000, async () => {

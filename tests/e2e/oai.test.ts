@@ -11,6 +11,7 @@ import { rawRequest } from '../helpers/raw-http.ts';
 import { startTestServer, testWithServer, type TestServer } from '../helpers/server.ts';
 import { child, childTexts, findAll, parseXml, type XmlElement } from '../helpers/xml.ts';
 import { assertValidXml } from '../helpers/xml-schema.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The OAI-PMH provider over a real socket: every verb, every response validated against the
@@ -346,7 +347,7 @@ if (!OAI_PMH) console.log('oai.test.ts: the HTTP::OAI harvester test is skipped:
   const s = t.context.server;
   for (const verb of ['ListIdentifiers', 'ListRecords']) {
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(OAI_PMH, ['-X', verb, '--metadataPrefix', 'oai_dc', `${s.url}/oai`], { timeout: 120_000 }, (err, stdout, stderr) =>
+      execFile(OAI_PMH, ['-X', verb, '--metadataPrefix', 'oai_dc', `${s.url}/oai`], { timeout: scaledTimeout(120_000) }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });

@@ -9,6 +9,7 @@ import { characterErrorRate } from '../helpers/character-error-rate.ts';
 import { guardNetwork } from '../helpers/network-guard.ts';
 import { type InkBox, renderWords } from '../helpers/rendered-text.ts';
 import { findAll, parseXml } from '../helpers/xml.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The OCR worker end to end, with the real engines: a Vietnamese page rendered here (every
@@ -118,7 +119,7 @@ const earlierOutputs: Array<['text' | 'hocr' | 'alto', string]> = [];
 const fold = (s: string) => s.normalize('NFC').replace(/[.,;:!?]+$/u, '');
 
 test.serial('a rendered Vietnamese page is read: text, word boxes on the drawn words, ALTO, Content Search and search', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { server: s, m } = t.context;
   const page = await renderWords(LINES, PAGE);
   const objectId = await newWork(t, { title: 'Thơ Hồ Xuân Hương, bản in thử', language: ['vie'] });
@@ -216,7 +217,7 @@ test.serial('a rendered Vietnamese page is read: text, word boxes on the drawn w
 });
 
 test.serial('a page offered again is not read twice; `again` reads it anew; a born-digital text wins over OCR', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { server: s, ocr, m } = t.context;
   const read = firstPage[0];
   if (!read) return t.fail('the first test did not read its page');
@@ -245,7 +246,7 @@ test.serial('a page offered again is not read twice; `again` reads it anew; a bo
 });
 
 test.serial('a page of a withdrawn work is not read', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { server: s, ocr, m } = t.context;
   await ocr.worker.pause();
   const objectId = await newWork(t, { title: 'Sách trả lại', language: ['vie'] });
@@ -263,7 +264,7 @@ test.serial('a page of a withdrawn work is not read', async (t) => {
 });
 
 test.serial('bad input: a bad payload, a language no model reads and a 1 × 20,000 strip fail at once with the reason; the worker then reads a blank page as an empty success', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { ocr } = t.context;
   // A payload no producer would make: failed, not retried, and the worker carries on.
   const bad = await ocr.queue.add('read', { objectId: 'khong-co', page: 0 }, { jobId: 'bad-payload', attempts: 3 });
@@ -305,7 +306,7 @@ test.serial('bad input: a bad payload, a language no model reads and a 1 × 20,0
 });
 
 test.serial('a two-page TIFF: each page is read from its own derivative and recorded as its page', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { server: s } = t.context;
   const size = { width: 1400, height: 400 };
   const pages = [await renderWords(['Sổ điền xã Mộ Trạch'], size), await renderWords(['Trang hai chép thuế ruộng'], size)];
@@ -338,7 +339,7 @@ test.serial('a two-page TIFF: each page is read from its own derivative and reco
 });
 
 test.serial('a Han work is read by the Han engine in vertical columns, right to left, characters boxed in their column', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   // Four columns of five characters (Hanazono Mincho, Debian fonts-hanazono); the first drawn rightmost.
   const columns = ['春眠不覺曉', '處處聞啼鳥', '夜來風雨聲', '花落知多少'];
   const width = 600;
@@ -368,7 +369,7 @@ test.serial('a Han work is read by the Han engine in vertical columns, right to 
 });
 
 test.serial('a damaged derivative: OcrFailed with the reason, and nothing stored is lost', async (t) => {
-  t.timeout(900_000);
+  t.timeout(scaledTimeout(900_000));
   const { server: s, m, ocr } = t.context;
   // Held while the derivative is damaged, so the worker cannot read the page before.
   await ocr.worker.pause();

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort, show, signalGroup, sleep, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
@@ -119,7 +120,8 @@ test.serial('serve never initialises or fills a replica that is an empty or miss
   });
   await waitForHealth(running, port);
   // The replication worker opens the replicas at start (and sweeps): wait until it has looked at both.
-  for (let i = 0; i < 600 && !['"replica":"nas"', '"replica":"usb"'].every((s) => running.stderr().includes(s)); i++) await sleep(200);
+  const giveUpAt = Date.now() + scaledTimeout(2 * 60_000); // a hang guard, scaled
+  while (Date.now() < giveUpAt && !['"replica":"nas"', '"replica":"usb"'].every((s) => running.stderr().includes(s))) await sleep(200);
   t.regex(running.stderr(), /replica skipped, nothing written to it/, running.stderr());
   type Health = { status: string; preservation: { unreadableReplicas: { count: number; replicas?: Array<{ label: string; path: string }> } } };
   const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Health;

@@ -6,6 +6,7 @@ import { firstTilePainted, launchChromium, looksLikeAPage, outputDir, pixelStats
 import { seedDemoCollection } from '../helpers/demo.ts';
 import { testWithServer } from '../helpers/server.ts';
 import type { DerivativesWorker } from '../../workers/derivatives.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The reading room as a researcher meets it: our own server, the demo collection seeded as
@@ -78,7 +79,7 @@ async function paintedPage(page: Page, name: string) {
 type ViewerState = { page: number; pageCount: number; spread: boolean; zoom: number; rotation: number; bounds: { x: number; y: number; w: number; h: number } | null; shown: Array<{ page: number; x: number }> };
 const state = (page: Page) => page.evaluate(() => (window as unknown as { thukhoViewer: { state(): unknown } }).thukhoViewer.state()) as Promise<ViewerState>;
 const attr = async (page: Page, name: string) => (await page.getAttribute('#thukho-viewer', name)) ?? '';
-const waitPage = (page: Page, n: number) => page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n, { timeout: 15_000 });
+const waitPage = (page: Page, n: number) => page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n, { timeout: scaledTimeout(60_000) });
 
 /** Scale factor of a tile request: region width over delivered width (1 = full resolution). */
 function scaleOf(url: string): number | undefined {
@@ -396,7 +397,7 @@ test.serial('a restricted object tells an anonymous reader why, and its viewer a
   try {
     // The record is public (200); the images are not, and the page says how to get them.
     t.is(status, 200);
-    await page.locator('[data-role="auth"]').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator('[data-role="auth"]').waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     t.regex((await page.locator('[data-action="auth-confirm"]').textContent()) ?? '', /Đăng nhập/);
     t.true(((await page.locator('h1').textContent()) ?? '').includes(o.title as string), 'the record');
     t.regex((await page.locator('[data-code="sign-in-needed"]').textContent()) ?? '', /phòng đọc.*đăng nhập|đăng nhập.*phòng đọc/i);
@@ -415,7 +416,7 @@ test.serial('out-of-range pages open page 1 with a notice', async (t) => {
       await firstTilePainted(page);
       t.is(await attr(page, 'data-page'), '1', bad);
       const notice = page.locator('[data-role="notice"][data-code="page-out-of-range"]');
-      await notice.waitFor({ state: 'visible', timeout: 5000 });
+      await notice.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
       t.true(((await notice.textContent()) ?? '').length > 10, bad);
       if (bad === '99') await page.screenshot({ path: join(OUT, 'page-out-of-range.png') });
       t.deepEqual(unexpected(), [], bad);

@@ -9,6 +9,7 @@ import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { flipByte } from '../helpers/damage.ts';
 import { page } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The API under the staff admin screens, over a real socket: accounts and tokens (admins
@@ -29,7 +30,7 @@ test.serial.before(async (t) => {
   tokens.curator = s.staffToken;
   tokens.reader = s.readerToken;
   const users = s.projections.find((p) => p.projection.name === 'users');
-  if (users && auditor.position !== null) await users.waitForPosition(auditor.position, 5000);
+  if (users && auditor.position !== null) await users.waitForPosition(auditor.position, scaledTimeout(60_000));
 });
 
 async function call(token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {

@@ -11,6 +11,7 @@ import { launchChromium, outputDir, watchProblems } from '../helpers/browser.ts'
 import { flipByte } from '../helpers/damage.ts';
 import { page as scan } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The preservation, statistics, users and jobs screens in real Chromium. An auditor signs in,
@@ -34,7 +35,7 @@ test.serial.before(async (t) => {
     last = (await createUserWithPassword(s.store, id, `Người dùng ${id}`, role, PASSWORD, ADMIN_CTX)).position;
   }
   const users = s.projections.find((p) => p.projection.name === 'users');
-  if (users && last !== null) await users.waitForPosition(last, 10_000);
+  if (users && last !== null) await users.waitForPosition(last, scaledTimeout(60_000));
 
   // A work with one page damaged on the only storage root, found by a requested check.
   const o = await staffCall(s, 'POST', '/api/objects', { title: 'Lĩnh Nam chích quái' });
@@ -224,16 +225,19 @@ test.serial('an admin: adds a user, issues a token that works, revokes it (401),
   const board = await page.goto(`${s.url}/staff/queues`);
   t.is(board?.status(), 200);
   t.regex(board?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
-  await page.getByText(QUEUES.seal).first().waitFor({ timeout: 15_000 });
+  await page.getByText(QUEUES.seal).first().waitFor({ timeout: scaledTimeout(60_000) });
   await page.screenshot({ path: join(OUT, '8-admin-queue-board.png'), fullPage: true });
   await page.goto(`${s.url}/staff/queues/queue/${QUEUES.seal}?status=failed`);
-  await page.getByText('lỗi thử nghiệm').first().waitFor({ timeout: 15_000 });
+  await page.getByText('lỗi thử nghiệm').first().waitFor({ timeout: scaledTimeout(60_000) });
   await page.screenshot({ path: join(OUT, '9-admin-queue-failed.png'), fullPage: true });
   // bull-board's own retry (of every failed job of the queue: here the one).
   await page.getByRole('button', { name: /retry all/i }).click();
   const confirm = page.getByRole('button', { name: /^confirm$/i });
-  await confirm.waitFor({ timeout: 2000 }).then(() => confirm.click(), () => {});
-  await poll('the job to be retried', 10_000, async () => ((await job.getState()) !== 'failed' ? true : undefined));
+  // Some bull-board versions ask to confirm: click it whenever it shows, until the job has left "failed".
+  await poll('the job to be retried', 60_000, async () => {
+    if (await confirm.isVisible()) await confirm.click().catch(() => undefined);
+    return (await job.getState()) !== 'failed' ? true : undefined;
+  });
   t.not(await job.getState(), 'failed');
   await queue.close();
   connection.disconnect();

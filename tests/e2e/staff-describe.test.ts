@@ -9,6 +9,7 @@ import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { launchChromium, outputDir, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { page as scanPage } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * What the staff object screens do beyond staff-objects.test.ts, in real headless Chromium
@@ -36,7 +37,7 @@ test.serial.before(async (t) => {
   const { server } = t.context;
   const made = await createUserWithPassword(server.store, 'bien-muc', 'Cán bộ biên mục', 'curator', PASSWORD, ADMIN);
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && made.position !== null) await users.waitForPosition(made.position, 10_000);
+  if (users && made.position !== null) await users.waitForPosition(made.position, scaledTimeout(60_000));
   // The test server runs no worker processes: the derivatives worker runs here, on the same redis queues.
   worker = await startDerivativesWorker({ store: server.store, redisUrl: server.config.redisUrl!, logger: pino({ level: 'silent' }), config: server.config });
   browser = await launchChromium();
@@ -70,7 +71,7 @@ async function signedIn(base: string, path: string): Promise<{ context: BrowserC
 const manifestOf = async (base: string, id: string, token?: string): Promise<Json> =>
   (await (await fetch(`${base}/iiif/manifest/${id}`, token ? { headers: { authorization: `Bearer ${token}` } } : {})).json()) as Json;
 const canvasLabels = (m: Json) => (m.items as Json[]).map((c) => ((c.label as Record<string, string[]> | undefined)?.vi ?? (c.label as Record<string, string[]> | undefined)?.none ?? [])[0]);
-const waitPage = (page: Page, n: number) => page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n, { timeout: 15_000 });
+const waitPage = (page: Page, n: number) => page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n, { timeout: scaledTimeout(60_000) });
 /** The first event of a type in the history panel (newest first). */
 const historyEvent = (page: Page, type: string) => page.locator(`#history-list li.history-event[data-type="${type}"]`).first();
 
@@ -179,7 +180,7 @@ test.serial('an unsupported file is refused in the upload list before its bytes 
   await page.waitForFunction(() => {
     const imgs = [...document.querySelectorAll<HTMLImageElement>('#page-grid img')];
     return imgs.length === 3 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-  }, undefined, { timeout: 15_000 });
+  }, undefined, { timeout: scaledTimeout(15_000) });
   await page.locator('#page-grid').screenshot({ path: join(OUT, '04-file-status.png') });
   t.deepEqual(problems.unexpected(), []);
   await context.close();
@@ -194,7 +195,7 @@ test.serial('page labels: generated from "tờ {f}", one edited by hand; the man
   if ((await page.locator('#page-grid .file-status[data-ocr="pending"]').count()) > 0) {
     await page.click(`li.page-card[data-file="${c}"] button.move-up`);
     t.deepEqual((await page.getAttribute('#page-grid', 'data-order'))?.split(','), [a, c, b]);
-    await page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `/api/objects/${objectId}`, { timeout: 15_000 });
+    await page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `/api/objects/${objectId}`, { timeout: scaledTimeout(60_000) });
     await page.waitForTimeout(200);
     t.deepEqual((await page.getAttribute('#page-grid', 'data-order'))?.split(','), [a, c, b], 'the unsaved order survives the status poll');
     t.is(await page.getAttribute('#save-order', 'disabled'), null, 'and can still be saved');
@@ -334,7 +335,7 @@ test.serial('access level: refused without a reason (in the screen, no request),
   await page.locator('#staff-status.notice-ok').waitFor();
   t.is((await staffCall(server, 'GET', `/api/objects/${objectId}`)).accessLevel, 'restricted');
   const change = historyEvent(page, 'AccessPolicyChanged');
-  await change.waitFor({ timeout: 15_000 });
+  await change.waitFor({ timeout: scaledTimeout(60_000) });
   t.regex((await change.locator('.history-reason').textContent()) ?? '', /Theo yêu cầu của dòng họ hiến tặng/);
   t.is(await change.locator('tr[data-field="accessLevel"] .diff-before').textContent(), 'Mở (ai cũng xem được)', 'access levels in the words the screen uses');
   t.is(await change.locator('tr[data-field="accessLevel"] .diff-after').textContent(), 'Hạn chế (bạn đọc đã đăng nhập, phòng đọc)');
@@ -381,7 +382,7 @@ test.serial('withdraw: a reason and the confirm step; the screen turns read-only
   t.is(await page.getAttribute('#f-title', 'readonly'), '');
   t.is(await page.locator('#page-grid button, #page-grid input').count(), 0, 'no reorder or label controls');
   const withdrawn = historyEvent(page, 'ObjectWithdrawn');
-  await withdrawn.waitFor({ timeout: 15_000 });
+  await withdrawn.waitFor({ timeout: scaledTimeout(60_000) });
   t.regex((await withdrawn.locator('.history-reason').textContent()) ?? '', new RegExp(REASON));
   await page.screenshot({ path: join(OUT, '13-withdrawn.png'), fullPage: true });
 

@@ -7,6 +7,7 @@ import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { launchChromium, outputDir, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { page as scanPage } from '../helpers/images.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The staff objects screens in real headless Chromium (run `npm run build` first): a curator
@@ -35,7 +36,7 @@ test.serial.before(async (t) => {
     last = (await createUserWithPassword(server.store, id, `Người dùng ${id}`, role, PASSWORD, ADMIN)).position;
   }
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && last !== null) await users.waitForPosition(last, 10_000);
+  if (users && last !== null) await users.waitForPosition(last, scaledTimeout(60_000));
   browser = await launchChromium();
   // A scanner's output folder: three pages (and the desktop's bookkeeping file, left out).
   folder = mkdtempSync(join(tmpdir(), 'thukho-staff-upload-'));
@@ -146,7 +147,7 @@ test.serial('a curator creates a work, uploads a folder of pages, reorders them,
 
   // The history: who, when, why, and the title before → after.
   const edit = page.locator('#history-list li.history-event[data-type="MetadataEdited"]').first();
-  await edit.waitFor({ timeout: 15_000 });
+  await edit.waitFor({ timeout: scaledTimeout(60_000) });
   t.is(await edit.locator('tr[data-field="title"] .diff-before').textContent(), TITLE);
   t.is(await edit.locator('tr[data-field="title"] .diff-after').textContent(), NEW_TITLE);
   t.regex((await edit.textContent()) ?? '', /bien-muc/);

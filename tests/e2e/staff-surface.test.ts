@@ -3,6 +3,7 @@ import { createUserWithPassword } from '../../src/application/users.ts';
 import { type Json, staffCall } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Every staff page × every kind of person, over a real socket with real sign-ins: who is sent
@@ -24,7 +25,7 @@ test.before(async (t) => {
     last = (await createUserWithPassword(server.store, `nguoi-${role}`, `Người ${role}`, role, PASSWORD, ADMIN)).position;
   }
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && last !== null) await users.waitForPosition(last, 10_000);
+  if (users && last !== null) await users.waitForPosition(last, scaledTimeout(60_000));
   const created = await staffCall(server, 'POST', '/api/objects', { title: 'Hồ sơ mật về địa bạ', accessLevel: 'confidential' });
   t.context.objectId = String((created as Json).id);
 });

@@ -7,6 +7,7 @@ import { launchChromium, outputDir, viewerSettled, watchProblems } from '../help
 import { seedDemoCollection } from '../helpers/demo.ts';
 import { MIRADOR_NOISE, startMiradorSite } from '../helpers/mirador.ts';
 import { testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Titles in two scripts (issue 19): the demo's Kim Vân Kiều tân truyện has alternative titles in
@@ -26,7 +27,7 @@ let browser: Browser | undefined;
 let worker: DerivativesWorker | undefined;
 
 test.serial.before(async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const seeded = await seedDemoCollection(t.context.server, [KIEU.id]);
   worker = seeded.worker;
   browser = await launchChromium();
@@ -51,7 +52,7 @@ test.serial('the demo work has its titles in both scripts, and its manifest tags
 
 for (const lang of ['vi', 'en'] as const) {
   test.serial(`reading room (${lang}): the information panel shows the Han and the Vietnamese titles`, async (t) => {
-    t.timeout(90_000);
+    t.timeout(scaledTimeout(5 * 60_000));
     const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: lang === 'vi' ? 'vi-VN' : 'en-GB' });
     const page: Page = await context.newPage();
     const { unexpected } = watchProblems(page, [/^request failed: \S+\/iiif\/3\/\S+ net::ERR_ABORTED$/]);
@@ -77,7 +78,7 @@ for (const lang of ['vi', 'en'] as const) {
 
 for (const lang of ['vi', 'en'] as const) {
   test.serial(`Mirador 4 (${lang}): the window shows the title, and its information panel the Han and the Vietnamese titles`, async (t) => {
-    t.timeout(90_000);
+    t.timeout(scaledTimeout(5 * 60_000));
     const manifestUrl = `${t.context.server.url}/iiif/manifest/${KIEU.id}`;
     const site = await startMiradorSite(manifestUrl, { language: lang, info: true });
     const context = await browser!.newContext({ viewport: { width: 1400, height: 900 }, locale: lang === 'vi' ? 'vi-VN' : 'en-GB' });

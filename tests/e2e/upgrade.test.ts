@@ -10,6 +10,7 @@ import { DerivativeStore } from '../../src/iiif/derivative-store.ts';
 import type { Json } from '../helpers/api.ts';
 import { findAccount, listTokens } from '../../src/projections/user-read-model.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * A data directory made by the code of 2026-12-03 (tests/fixtures/datadir-2026-12-03), whose
@@ -32,7 +33,7 @@ test.before(async () => {
   // A filtered projection's checkpoint stays at the last event it handles: "caught up" is
   // its runner idle at the head, not its checkpoint at the head.
   const head = (await s.store.headPosition()) ?? 0n;
-  const until = Date.now() + 120_000;
+  const until = Date.now() + scaledTimeout(120_000); // a hang guard, not a speed bound
   while (s.projections.some((p) => p.lagBehind(head) > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 });
 

@@ -7,6 +7,7 @@ import { launchChromium, looksLikeAPage, outputDir, pixelStats, viewerSettled, w
 import { page as scanPage } from '../helpers/images.ts';
 import { startTestServer, type TestServer, testWithServer } from '../helpers/server.ts';
 import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Our reading room as an IIIF Authorization Flow 2.0 client, in Debian's headless Chromium
@@ -57,7 +58,7 @@ test.serial.before(async (t) => {
   const { server } = t.context;
   const changed = await setPassword(server.store, 'reader', PASSWORD, ADMIN);
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && changed.position !== null) await users.waitForPosition(changed.position, 10_000);
+  if (users && changed.position !== null) await users.waitForPosition(changed.position, scaledTimeout(60_000));
   works.set(server, await restrictedWork(server));
   readingRoom = await startTestServer({ THUKHO_READING_ROOM_CIDRS: '127.0.0.1/32' });
   works.set(readingRoom, await restrictedWork(readingRoom));
@@ -121,7 +122,7 @@ test.serial('anonymous: a restricted work shows the sign-in prompt in Vietnamese
   const { page, context, unexpected, images, auth } = await open(`${s.url}/viewer?manifest=${encodeURIComponent(manifest)}`);
   try {
     const prompt = page.locator('[data-role="auth"]');
-    await prompt.waitFor({ state: 'visible', timeout: 30_000 });
+    await prompt.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     t.is(await authStep(page), 'prompt');
     t.is(await page.getAttribute('#thukho-viewer', 'data-state'), 'auth', 'not loading any more: waiting for the reader');
     t.true(await page.locator('[data-action="next"]').isVisible(), 'the tools work while the prompt is up');
@@ -146,10 +147,10 @@ test.serial('anonymous: a restricted work shows the sign-in prompt in Vietnamese
     t.regex((await page.locator('[data-role="auth-status"]').textContent()) ?? '', /đăng nhập/i);
     await popup.fill('input[name="account"]', 'reader');
     await popup.fill('input[name="password"]', PASSWORD);
-    await Promise.all([popup.waitForEvent('close', { timeout: 30_000 }), popup.click('form button[type="submit"]')]);
+    await Promise.all([popup.waitForEvent('close', { timeout: scaledTimeout(60_000) }), popup.click('form button[type="submit"]')]);
 
     // Token in the hidden frame, probe with it: the pages open.
-    await prompt.waitFor({ state: 'hidden', timeout: 30_000 });
+    await prompt.waitFor({ state: 'hidden', timeout: scaledTimeout(60_000) });
     t.is(await viewerSettled(page), 'ready');
     await poll('tiles answered 200', 30_000, async () => (images.some((i) => i.status === 200 && i.url.includes(`/iiif/3/${work.files[0]}/`)) ? true : undefined));
     const stats = await paintedPage(page, 'signed-in');
@@ -173,7 +174,7 @@ test.serial('anonymous: a restricted work shows the sign-in prompt in Vietnamese
     await bye.waitForURL(/\/sign-out/);
     await Promise.all([bye.waitForURL((u) => u.pathname === '/'), bye.click('form[action="/sign-out"] button[type="submit"]')]);
     await bye.close();
-    await prompt.waitFor({ state: 'visible', timeout: 30_000 });
+    await prompt.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     t.is(await authStep(page), 'prompt');
     t.true(await page.locator('[data-action="logout"]').isHidden());
     await page.screenshot({ path: join(OUT, 'signed-out.png') });
@@ -190,7 +191,7 @@ test.serial('in English, and a window closed without signing in: the token servi
   const { page, context, unexpected, images } = await open(`${s.url}/viewer?lang=en&manifest=${encodeURIComponent(manifest)}`);
   try {
     const prompt = page.locator('[data-role="auth"]');
-    await prompt.waitFor({ state: 'visible', timeout: 30_000 });
+    await prompt.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     t.is((await page.locator('[data-role="auth-heading"]').textContent())?.trim(), 'Restricted material');
     const button = page.locator('[data-action="auth-confirm"]');
     t.is((await button.textContent())?.trim(), 'Sign in');
@@ -199,7 +200,7 @@ test.serial('in English, and a window closed without signing in: the token servi
     const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
     await popup.waitForURL(/\/sign-in/);
     await popup.close();
-    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: scaledTimeout(60_000) });
     t.is((await page.locator('[data-role="auth-heading"]').textContent())?.trim(), 'Not signed in');
     t.regex((await page.locator('[data-role="auth-note"]').textContent()) ?? '', /not signed in as a reader/);
     t.is((await button.textContent())?.trim(), 'Try again');
@@ -211,7 +212,7 @@ test.serial('in English, and a window closed without signing in: the token servi
     await again.waitForURL(/\/sign-in/);
     t.is(await authStep(page), 'waiting');
     await again.close();
-    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-role="auth"]')?.getAttribute('data-auth') === 'failed', undefined, { timeout: scaledTimeout(60_000) });
     t.deepEqual(images, [], 'no image was asked for');
     t.deepEqual(unexpected(), []);
   } finally {

@@ -6,6 +6,7 @@ import { poll } from '../helpers/api.ts';
 import { firstTilePainted, launchChromium, looksLikeAPage, outputDir, pixelStats, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { SEARCH_HITS, type StaticIiifSite, startStaticIiifSite } from '../helpers/static-iiif.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The reading room is not tied to our server: `/viewer?manifest=URL` reads somebody else's
@@ -159,7 +160,7 @@ test.serial('an image service that fails half its tiles: what loads is shown, an
   try {
     t.is(await viewerSettled(page), 'ready');
     const notice = page.locator('[data-role="notice"][data-code="tiles-failed"]');
-    await notice.waitFor({ state: 'visible', timeout: 30_000 });
+    await notice.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
     t.true(((await notice.textContent()) ?? '').length > 10);
     const stats = await pixelStats(await page.locator('[data-role="osd"]').screenshot(), PAPER);
     t.true(stats.inkPixels > 0 || stats.paperShare > 0.01, `some of the page is shown: ${JSON.stringify(stats)}`);
@@ -180,7 +181,7 @@ test.serial('a page without an image service, and one whose service is gone: a n
       await page.click('[data-action="next"]');
       await page.waitForFunction((want) => document.querySelector('#thukho-viewer')?.getAttribute('data-page') === String(want), n);
       const notice = page.locator(`[data-role="notice"][data-code="${code}"]`);
-      await notice.waitFor({ state: 'visible', timeout: 15_000 });
+      await notice.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
       t.true(((await notice.textContent()) ?? '').length > 15, code);
       t.is(await page.getAttribute('#thukho-viewer', 'data-state'), 'ready', `${code} is not fatal`);
       await page.screenshot({ path: join(OUT, `notice-${code}.png`) });
@@ -207,7 +208,7 @@ test.serial('broken manifests: a clear message for each, never a blank page or a
     try {
       t.is(await viewerSettled(page), 'error', path);
       const message = page.locator(`[data-role="message"][data-code="${code}"]`);
-      await message.waitFor({ state: 'visible', timeout: 5000 });
+      await message.waitFor({ state: 'visible', timeout: scaledTimeout(60_000) });
       t.is(await message.getAttribute('role'), 'alert', path);
       const text = ((await message.textContent()) ?? '').trim();
       t.true(text.length > 15, `${path}: "${text}"`);

@@ -10,6 +10,7 @@ import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { verifyLog } from '../../src/eventstore/verify.ts';
 import { collect, testEvent } from '../helpers/events.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Crash safety of the embedded log: a process appending with several concurrent writers
@@ -62,7 +63,8 @@ async function runAndKill(path: string): Promise<Cycle> {
   const outcome = await Promise.race([
     ready.then(() => 'ready' as const),
     exited.then(() => 'exited' as const),
-    sleep(60_000, undefined, { ref: false }).then(() => 'timeout' as const),
+    // A hang guard only: starting node and tsx takes long on a busy machine.
+    sleep(scaledTimeout(3 * 60_000), undefined, { ref: false }).then(() => 'timeout' as const),
   ]);
   if (outcome !== 'ready') {
     child.kill('SIGKILL');

@@ -13,6 +13,7 @@ import { verifyLog } from '../../src/eventstore/verify.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { page } from '../helpers/images.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /** kill -9 `thukho ingest` at random points of a 50-file batch, three times; then re-run it to the end. */
 function runIngest(dataDir: string, batch: string, killAfterMs?: number): Promise<number | null> {
@@ -30,7 +31,7 @@ function runIngest(dataDir: string, batch: string, killAfterMs?: number): Promis
 }
 
 test('kill -9 of a bulk ingest, then a re-run, leaves every file once with its event', async (t) => {
-  t.timeout(240_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const work = mkdtempSync(join(tmpdir(), 'thukho-cli-crash-'));
   const dataDir = join(work, 'repo');
   const batch = join(work, 'batch');
@@ -46,7 +47,8 @@ test('kill -9 of a bulk ingest, then a re-run, leaves every file once with its e
     await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: 'kho', title: 'Kho' }, { actor: { id: 'test', role: 'staff' } });
     await store.close();
 
-    for (let round = 0; round < 3; round++) await runIngest(dataDir, batch, 1200 + Math.random() * 1500);
+    // Random kill points, stretched like the machine so that they still fall inside the batch when it is busy.
+    for (let round = 0; round < 3; round++) await runIngest(dataDir, batch, scaledTimeout(1200 + Math.random() * 1500));
     t.is(await runIngest(dataDir, batch), 0);
 
     const check = new SqliteEventStore(join(dataDir, 'events.sqlite'));

@@ -10,7 +10,9 @@ import { RECORD_PATH } from '../../src/application/work-description.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
+import { poll } from '../helpers/api.ts';
 import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth } from '../helpers/cli.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * kill -9 while edits are being written as OCFL versions: each work's object stays valid
@@ -19,7 +21,7 @@ import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth 
  */
 const WORKS = 6;
 
-async function editLoop(port: number, token: string, ids: string[], acknowledged: Map<string, string>, stop: { now: boolean }) {
+async function editLoop(port: number, token: string, ids: string[], acknowledged: Map<string, string>, stop: { now: boolean; acks: number }) {
   let n = 0;
   while (!stop.now) {
     const id = ids[n % ids.length] as string;
@@ -34,7 +36,10 @@ async function editLoop(port: number, token: string, ids: string[], acknowledged
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'if-match': etag },
         body: JSON.stringify({ title }),
       });
-      if (res.status === 200) acknowledged.set(id, title);
+      if (res.status === 200) {
+        acknowledged.set(id, title);
+        stop.acks++;
+      }
       await res.arrayBuffer();
     } catch {
       return; // the server is gone
@@ -52,7 +57,7 @@ async function recordTitle(root: OcflStorageRoot, id: string): Promise<string | 
 }
 
 test('kill -9 during edits: every object stays valid, and the descriptions catch up on the next start', async (t) => {
-  t.timeout(300_000);
+  t.timeout(scaledTimeout(300_000));
   const dataDir = mkdtempSync(join(tmpdir(), 'thukho-describe-crash-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
@@ -73,9 +78,12 @@ test('kill -9 during edits: every object stays valid, and the descriptions catch
   for (let round = 0; round < 3; round++) {
     running = startThukho(dataDir, ['serve', '--no-workers'], env);
     await waitForHealth(running, port);
-    const stop = { now: false };
+    const stop = { now: false, acks: 0 };
     const loops = [0, 1, 2].map(() => editLoop(port, token, ids, acknowledged, stop));
-    await sleep(400 + Math.floor(Math.random() * 800));
+    // Killed at a random moment once edits are being acknowledged (on a busy machine the first
+    // may take seconds), and the moment stretched like the machine is.
+    await poll(`an acknowledged edit in round ${round + 1}`, 60_000, async () => (stop.acks > 0 ? true : undefined), 20);
+    await sleep(scaledTimeout(400 + Math.floor(Math.random() * 800)));
     signalGroup(running, 'SIGKILL');
     await running.exited;
     stop.now = true;
@@ -94,11 +102,11 @@ test('kill -9 during edits: every object stays valid, and the descriptions catch
     // The log's current title: the newest edit that was committed, acknowledged or not.
     const current = (await (await fetch(`http://127.0.0.1:${port}/api/objects/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { title: string };
     const title = current.title;
-    let seen: string | null = null;
-    for (let i = 0; i < 300 && seen !== title; i++) {
-      seen = await recordTitle(root, id);
-      if (seen !== title) await sleep(100);
-    }
+    // Waited for as long as it takes (a hang guard only): the queue is slow on a busy machine, not wrong.
+    const seen = await poll(`${id}: the head version describing "${title}"`, 60_000, async () => {
+      const now = await recordTitle(root, id);
+      return now === title ? now : undefined;
+    }).catch(async () => recordTitle(root, id));
     t.is(seen, title, `${id}: the head version describes the newest edit in the log`);
   }
   signalGroup(running, 'SIGTERM');

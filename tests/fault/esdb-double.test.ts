@@ -16,6 +16,7 @@ import { ProjectionRunner } from '../../src/projections/runtime.ts';
 import { ProjectedStreamHeads } from '../../src/projections/stream-heads.ts';
 import { type EsdbDoubleOptions, EsdbDouble } from '../esdb-double/server.ts';
 import { collect, testEvent } from '../helpers/events.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * What a real EventStoreDB rarely shows on demand, provoked on the gRPC protocol double
@@ -172,13 +173,13 @@ test('a subscription dropped by the server mid-catch-up resumes from the checkpo
   const runner = new ProjectionRunner(store, db, projection, logger, { batchSize: 10, maxBackoffMs: 50 });
   await runner.start();
   t.teardown(() => runner.stop());
-  t.true(await runner.waitForPosition(last, 60_000));
+  t.true(await runner.waitForPosition(last, scaledTimeout(60_000)));
   t.is(drops, 1);
   // Live events after a second drop, once the runner follows the log live again.
   await until(() => double.liveSubscriptions === 1);
   t.is(double.dropSubscriptions(), 1);
   for (let i = 120; i < 130; i++) last = (await store.append(`count-${i % 5}`, [testEvent('Counted', { i })], 'any')).position;
-  t.true(await runner.waitForPosition(last, 60_000));
+  t.true(await runner.waitForPosition(last, scaledTimeout(60_000)));
   const rows = db.prepare('SELECT COUNT(*) AS n FROM counted').get() as { n: number };
   t.is(rows.n, 130);
   t.is(readCheckpoint(db, 'counter')?.position, last);

@@ -13,6 +13,7 @@ import { flipByte } from '../helpers/damage.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
 import { page } from '../helpers/images.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Fault injection for fixity and repair, end to end on real files: a real server ingests
@@ -192,7 +193,7 @@ for (const [kind, failure, label, damage] of [
   [IS_ROOT ? 'a master unreadable (a directory in its place: root reads through chmod 000)' : 'a master unreadable (chmod 000)', 'unreadable', 'primary', makeUnreadable],
 ] as Array<[string, string, string, (p: string) => Promise<void>]>) {
   test(`${kind} on ${label}: found, FileRepaired, nothing else changed`, async (t) => {
-    t.timeout(120_000);
+    t.timeout(scaledTimeout(5 * 60_000));
     const { o, pristine, found } = await damageAndCheck(t, `Sách ${failure}`, (o) => damage(masterOn(label, o.files[0] as Ingested['files'][number])));
     const f = o.files[0] as Ingested['files'][number];
     t.deepEqual(found.failed, [`${label}:master:${f.fileId}:${failure}`]);
@@ -216,7 +217,7 @@ for (const [kind, failure, label, damage] of [
 }
 
 test('the same master damaged on every root: found on each, FileDamaged with every root tried, nothing written', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const { o, damagedState, found } = await damageAndCheck(t, 'Sách hỏng khắp nơi', async (o) => {
     const f = o.files[1] as Ingested['files'][number];
     await flipByte(masterOn('primary', f), 200);
@@ -250,7 +251,7 @@ test('the same master damaged on every root: found on each, FileDamaged with eve
 });
 
 test('a damaged inventory.json: found as invalid-inventory, repaired from a replica, nothing else changed', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const { o, pristine, found } = await damageAndCheck(t, 'Sách mục lục hỏng', (o) => flipByte(join(objectDirOn('primary', o.files[0]?.ocflObjectId as string), 'inventory.json'), 300));
   t.deepEqual(found.failed, ['primary:inventory::invalid-inventory']);
   t.deepEqual(found.types, ['FileRepaired', 'FixityChecked']);
@@ -262,7 +263,7 @@ test('a damaged inventory.json: found as invalid-inventory, repaired from a repl
 });
 
 test('the disk fills during a repair: the damaged file stays as it was, good copies untouched; repaired once there is space', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   let writes = 0;
   const diskFull: StorageFaultHook = (step) => {
     // The first call comes before the temp file is opened, the second before its first bytes.
@@ -284,7 +285,7 @@ test('the disk fills during a repair: the damaged file stays as it was, good cop
 });
 
 test('kill -9 of the checker in the middle of a repair: the next check repairs it exactly once, nothing else changed', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = t.context.server;
   const o = await ingestObject(t, 'Sách bị ngắt giữa chừng');
   const f = o.files[0] as Ingested['files'][number];

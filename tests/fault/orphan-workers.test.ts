@@ -5,6 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth } from '../helpers/cli.ts';
 import { childrenOf, commandLine, isRunning, signalIfRunning } from '../helpers/processes.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Issue 12, item 3: `thukho serve` killed with kill -9 (or crashed) must leave no worker
@@ -52,7 +53,7 @@ function cleanUp(t: ExecutionContext, pids: () => number[]): void {
 }
 
 test.serial('kill -9 of serve: every worker it started exits by itself', async (t) => {
-  t.timeout(180_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = tempDir();
   const port = await freePort();
   const running = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(port) });
@@ -67,13 +68,14 @@ test.serial('kill -9 of serve: every worker it started exits by itself', async (
   await killServe(running);
   // A hang detector, not a time limit: well within the test's timeout, so that the teardown
   // still runs and kills what is left.
-  for (let i = 0; i < 600 && workers.some(isRunning); i++) await sleep(200);
+  const giveUpAt = Date.now() + scaledTimeout(2 * 60_000);
+  while (Date.now() < giveUpAt && workers.some(isRunning)) await sleep(200);
   const left = workers.filter(isRunning);
-  t.deepEqual(left, [], `workers still running two minutes after their server was killed: ${left.map((p) => commandLine(p).join(' ')).join('; ')}`);
+  t.deepEqual(left, [], `workers still running minutes after their server was killed: ${left.map((p) => commandLine(p).join(' ')).join('; ')}`);
 });
 
 test.serial('a worker that could not notice its server die is stopped by the next serve on the data directory', async (t) => {
-  t.timeout(240_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = tempDir();
   const firstPort = await freePort();
   const first = startThukho(dir, ['serve'], { ...EMBEDDED, THUKHO_PORT: String(firstPort) });

@@ -16,6 +16,7 @@ import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { show, thukho } from '../helpers/cli.ts';
 import { page } from '../helpers/images.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The disaster issue 16 names: the server's data directory and the primary storage root are
@@ -138,7 +139,7 @@ async function recoverInto(from: string, replicas: string): Promise<{ dataDir: s
 }
 
 test.serial('a replica root alone brings back the works, their history and a log that verifies against its seal', async (t) => {
-  t.timeout(600_000);
+  t.timeout(scaledTimeout(600_000));
   const b = await build();
   const { server, replicas } = b;
   const dataDir = server.dataDir;
@@ -174,7 +175,7 @@ test.serial('a replica root alone brings back the works, their history and a log
   const { createUser } = await import('../../src/application/users.ts');
   const staff = await createUser(again.store, 'staff2', 'Cán bộ', 'curator', { actor: { id: 'test', role: 'admin' } });
   const users = again.projections.find((p) => p.projection.name === 'users');
-  if (staff.position !== null) await users?.waitForPosition(staff.position, 5000);
+  if (staff.position !== null) await users?.waitForPosition(staff.position, scaledTimeout(60_000));
   const client = { url: again.url, staffToken: staff.token };
   for (const id of b.ids) {
     const now = await staffCall(client, 'GET', `/api/objects/${id}`);
@@ -192,7 +193,7 @@ test.serial('a replica root alone brings back the works, their history and a log
 });
 
 test.serial('an altered description on the surviving root names that work and recovers the rest', async (t) => {
-  t.timeout(600_000);
+  t.timeout(scaledTimeout(600_000));
   const b = await build();
   const { server, replicas } = b;
   await server.stop();

@@ -10,6 +10,7 @@ import { chainEvents } from '../../src/eventstore/hash-chain.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { verifyLog } from '../../src/eventstore/verify.ts';
 import { testEvent } from '../helpers/events.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * `verify` on a live system: workers keep appending while the log is verified. An append that
@@ -82,7 +83,7 @@ test(`verify run ${RUNS} times while another process appends to 100 streams: no 
   // The attack, under the same load: the data of an event the appenders wrote is edited in the SQLite file.
   const db = new Database(path);
   t.teardown(() => db.close());
-  db.pragma('busy_timeout = 10000');
+  db.pragma(`busy_timeout = ${scaledTimeout(60_000)}`);
   const target = db
     .prepare<[], { position: number; stream_id: string; revision: number; event_id: string }>("SELECT position, stream_id, revision, event_id FROM events WHERE revision >= 40 ORDER BY position DESC LIMIT 1")
     .get();

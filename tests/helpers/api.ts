@@ -1,4 +1,5 @@
 import type { TestServer } from './server.ts';
+import { scaledTimeout } from './time-scale.ts';
 
 /** The few API calls e2e tests make as library staff, written once. */
 export type Json = Record<string, unknown>;
@@ -27,13 +28,21 @@ export async function uploadFile(s: StaffClient, objectId: string, bytes: Buffer
   return (await res.json()) as Json;
 }
 
-/** Polls `probe` until it returns something other than undefined. */
+/** The least a poll waits before it calls the wait a hang, whatever `ms` its caller gave. */
+export const POLL_FLOOR_MS = 60_000;
+
+/**
+ * Polls `probe` until it returns something other than undefined. `ms` is no speed bound: it
+ * turns a wait that never ends into a failure, after at least a minute and scaled to how busy
+ * the machine is (time-scale.ts).
+ */
 export async function poll<T>(what: string, ms: number, probe: () => Promise<T | undefined>, every = 100): Promise<T> {
-  const until = Date.now() + ms;
+  const limit = scaledTimeout(Math.max(ms, POLL_FLOOR_MS));
+  const until = Date.now() + limit;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`gave up after ${(limit / 1000).toFixed(0)} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
+import { scaledTimeout } from './time-scale.ts';
 
 /**
  * Real headless Chromium for browser tests: Debian's `chromium`, driven by playwright-core,
@@ -11,8 +12,27 @@ import sharp from 'sharp';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const TEST_OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+/** Playwright's limits for actions, waits and navigations in every context of `launchChromium` (Playwright's own default is 30 s). */
+export const BROWSER_WAIT_MS = 60_000;
+
+/**
+ * Every context (and so every `browser.newPage()`) gets Playwright limits scaled to how busy the
+ * machine is: they only catch a page that never gets there, see time-scale.ts.
+ */
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    timeout: scaledTimeout(180_000),
+  });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+    const context = await newContext(...args);
+    context.setDefaultTimeout(scaledTimeout(BROWSER_WAIT_MS));
+    context.setDefaultNavigationTimeout(scaledTimeout(BROWSER_WAIT_MS));
+    return context;
+  };
+  return browser;
 }
 
 /** The folder for one test file's screenshots, made if missing. */
@@ -84,12 +104,12 @@ export async function viewerSettled(page: Page): Promise<string> {
   await page.waitForFunction(() => {
     const s = document.querySelector('#thukho-viewer')?.getAttribute('data-state');
     return s === 'ready' || s === 'error';
-  }, undefined, { timeout: 30_000 });
+  }, undefined, { timeout: scaledTimeout(BROWSER_WAIT_MS) });
   return (await page.getAttribute('#thukho-viewer', 'data-state')) ?? '';
 }
 
 /** Waits for the viewer's first drawn tile; ms from navigation start. */
 export async function firstTilePainted(page: Page): Promise<number> {
-  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => performance.getEntriesByName('thukho:first-tile').length > 0, undefined, { timeout: scaledTimeout(BROWSER_WAIT_MS) });
   return page.evaluate(() => performance.getEntriesByName('thukho:first-tile')[0]!.startTime);
 }

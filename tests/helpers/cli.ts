@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaledTimeout } from './time-scale.ts';
 
 /** The repository root, where `bin/thukho.js` and `tools/` are. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -13,14 +14,17 @@ export interface Run {
   stderr: string;
 }
 
+/** How long a command may run before it is taken for hung, on an idle machine; scaled (time-scale.ts). */
+export const RUN_HANG_MS = 5 * 60_000;
+
 /**
  * Runs a program to its end and resolves with its exit code and output (a non-zero exit is
- * a result, not an error). Killed after four minutes (a busy machine is slow, not hung), so a
- * hang fails the test instead of stalling it.
+ * a result, not an error). Killed after RUN_HANG_MS scaled to how busy the machine is (a busy
+ * machine is slow, not hung), so a hang fails the test instead of stalling it.
  */
-export function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<Run> {
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT, hangMs = RUN_HANG_MS): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env, timeout: 240_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd, env, timeout: scaledTimeout(hangMs), killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number' && !(err as { signal?: unknown }).signal) {
         reject(err);
         return;
@@ -100,9 +104,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Until /health answers 200 on 127.0.0.1:`port` (fails at once if the command exits). */
+/**
+ * Until /health answers 200 on 127.0.0.1:`port` (fails at once if the command exits). Gives up
+ * only after a few minutes scaled to how busy the machine is: a hang guard, not a start-up bound.
+ */
 export async function waitForHealth(running: Running, port: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  const limit = scaledTimeout(3 * 60_000);
+  const until = Date.now() + limit;
+  while (Date.now() < until) {
     if (running.child.exitCode !== null) throw new Error(`serve exited before answering:\n${running.stdout()}\n${running.stderr()}`);
     const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
       (r) => r.status === 200,
@@ -111,5 +120,5 @@ export async function waitForHealth(running: Running, port: number): Promise<voi
     if (ok) return;
     await sleep(200);
   }
-  throw new Error(`no /health answer on ${port}:\n${running.stderr()}`);
+  throw new Error(`no /health answer on ${port} in ${(limit / 1000).toFixed(0)} s:\n${running.stderr()}`);
 }

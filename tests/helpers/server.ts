@@ -6,6 +6,7 @@ import { type Logger, pino } from 'pino';
 import { createUser } from '../../src/application/users.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/serve.ts';
+import { scaledTimeout } from './time-scale.ts';
 
 /**
  * A real thukho server on a random loopback port, with its own data directory, the
@@ -36,7 +37,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger: 
   const staff = await createUser(server.store, 'staff', 'Cán bộ thử', 'curator', actor);
   const reader = await createUser(server.store, 'reader', 'Bạn đọc thử', 'reader', actor);
   const users = server.projections.find((p) => p.projection.name === 'users');
-  if (users && reader.position !== null) await users.waitForPosition(reader.position, 5000);
+  if (users && reader.position !== null) await users.waitForPosition(reader.position, scaledTimeout(60_000));
   return {
     ...server,
     staffToken: staff.token,

@@ -4,6 +4,7 @@ import type { UserCommand } from '../../src/domain/user.ts';
 import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * Accounts over real HTTP with real Redis: signing in on the site, the session cookie and
@@ -20,7 +21,7 @@ let restrictedContent = '';
 /** Waits until the users read model (which every request checks) has seen an account change. */
 async function settle(t: { context: { server: TestServer } }, position: bigint | null) {
   const users = t.context.server.projections.find((p) => p.projection.name === 'users');
-  if (users && position !== null) await users.waitForPosition(position, 10_000);
+  if (users && position !== null) await users.waitForPosition(position, scaledTimeout(60_000));
 }
 
 test.serial.before(async (t) => {

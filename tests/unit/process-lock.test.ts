@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { acquireProcessLock, ProcessLockQueue, ProcessLockTimeout, tryProcessLock } from '../../src/storage/process-lock.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 const FIXTURE = 'tests/fault/fixtures/hold-process-lock.ts';
 
@@ -37,7 +38,7 @@ function deadPid(): number {
 }
 
 test('two processes contending for one lock never hold it at once, and both get it every round', async (t) => {
-  t.timeout(120_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = await tempDir(t);
   const lock = join(dir, 'object.lock');
   const log = join(dir, 'log');
@@ -58,7 +59,7 @@ test('two processes contending for one lock never hold it at once, and both get 
 });
 
 test('a live holder in another process keeps the lock; once it is killed (-9) its lock is stale and taken over', async (t) => {
-  t.timeout(60_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const dir = await tempDir(t);
   const lock = join(dir, 'object.lock');
   const holder = runFixture([lock, join(dir, 'log'), '0']);
@@ -74,7 +75,7 @@ test('a live holder in another process keeps the lock; once it is killed (-9) it
   holder.child.kill('SIGKILL');
   await holder.exited;
   t.is(await readFile(lock, 'utf8'), text, 'a killed holder leaves its lock behind');
-  const taken = await acquireProcessLock(lock, { timeoutMs: 10_000 });
+  const taken = await acquireProcessLock(lock, { timeoutMs: scaledTimeout(60_000) });
   t.regex(await readFile(lock, 'utf8'), new RegExp(`^${process.pid}\n`));
   await taken.release();
   t.false(existsSync(lock));

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { queueConnection } from '../../src/queue/queues.ts';
 import { findRedisServer, pingRedis, redisConnectionOptions, resolveRedis } from '../../src/queue/redis.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
  * The cluster profile's REDIS_URL=redis+sentinel://…: a real redis-server (with a password)
@@ -35,7 +36,8 @@ function start(binary: string, args: string[], name: string): ChildProcess {
 
 async function waitFor(what: string, check: () => Promise<void>): Promise<void> {
   let last: unknown;
-  for (let i = 0; i < 200; i++) {
+  const giveUpAt = Date.now() + scaledTimeout(60_000);
+  while (Date.now() < giveUpAt) {
     try {
       await check();
       return;

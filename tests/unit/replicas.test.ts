@@ -28,6 +28,7 @@ import {
 } from '../../src/storage/replicas.ts';
 import { readReplicationLag, recordReplications, startReplicationWorker } from '../../workers/replication.ts';
 import { flipByte } from '../helpers/damage.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 const ID = 'sach-han-nom';
 const PAGE = 'Truyện Kiều/trang 001.tif'.normalize('NFC');
@@ -289,7 +290,7 @@ for (const [step, nth, marker, committed] of [
   ['copy', 2, '', null], // the first version of a new object, half copied
 ] as Array<[string, number, string, string | null]>) {
   test(`kill -9 of a replication at "${step}" #${nth}: a re-run cleans up and completes`, async (t) => {
-    t.timeout(60_000);
+    t.timeout(scaledTimeout(5 * 60_000));
     const { dir, roots } = await setup(t, ['r1']);
     const line = await replicateUntilKilled([join(dir, 'primary'), join(dir, 'r1'), ID, step, String(nth), marker]);
     t.regex(line, new RegExp(`^at ${step} `));
@@ -667,7 +668,8 @@ async function workerSetup(t: ExecutionContext) {
     return out.sort();
   };
   const until = async (what: () => Promise<boolean>, label: string) => {
-    for (let i = 0; i < 300; i++) {
+    const giveUpAt = Date.now() + scaledTimeout(60_000);
+    while (Date.now() < giveUpAt) {
       if (await what()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -677,7 +679,7 @@ async function workerSetup(t: ExecutionContext) {
 }
 
 test.serial('the replication worker catches up at start, records one FileReplicated per replica and version, and keeps the lag', async (t) => {
-  t.timeout(60_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = await workerSetup(t);
   const v1 = await s.ingest('trang 1.txt', 'trang một');
   const v2 = await s.ingest('trang 2.txt', 'trang hai');
@@ -717,7 +719,7 @@ test.serial('the replication worker catches up at start, records one FileReplica
 });
 
 test.serial('a copy made but never recorded (crash before the append) is recorded by the next job, once', async (t) => {
-  t.timeout(60_000);
+  t.timeout(scaledTimeout(5 * 60_000));
   const s = await workerSetup(t);
   const v1 = await s.ingest('trang 1.txt', 'trang một');
   const roots = await openStorageRoots(s.config);

@@ -26,6 +26,7 @@ import { lastSealKey, SealRunResult, startSealWorker } from '../../workers/seal.
 import { QUEUES } from '../../src/queue/queues.ts';
 import { collect, testEvent } from '../helpers/events.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 const ACTOR = { id: 'test', role: 'admin' };
 
@@ -393,8 +394,9 @@ test('the seal worker seals on its schedule, writes to the replicas and keeps th
     redis.disconnect();
   });
   let result: SealRunResult | null = null;
-  // The scheduler's first run comes at once; poll for its outcome (up to 20 s).
-  for (let i = 0; i < 200 && !result; i++) {
+  // The scheduler's first run comes at once; poll for its outcome (a hang guard, scaled).
+  const giveUpAt = Date.now() + scaledTimeout(60_000);
+  while (Date.now() < giveUpAt && !result) {
     const raw = await redis.get(lastSealKey(queuePrefix));
     if (raw) result = SealRunResult.parse(JSON.parse(raw));
     else await new Promise((r) => setTimeout(r, 100));

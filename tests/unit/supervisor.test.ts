@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { markStopping } from '../../src/queue/stopping.ts';
 import { superviseWorker } from '../../src/queue/supervisor.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /** A pino logger whose lines are kept for the test to read. */
 function capture() {
@@ -29,9 +30,11 @@ test.serial('a worker that dies is restarted, and the death is logged as an erro
   const w = superviseWorker('dying', process.execPath, DYING, process.env, tempDir(), logger);
   const first = w.pid();
   try {
-    for (let i = 0; i < 50 && w.restarts() < 1; i++) await sleep(100);
+    // Hang guards only (a busy machine starts node slowly): scaled, see time-scale.ts.
+    const giveUpAt = Date.now() + scaledTimeout(60_000);
+    while (Date.now() < giveUpAt && w.restarts() < 1) await sleep(100);
     t.is(w.restarts(), 1);
-    for (let i = 0; i < 30 && (w.pid() === undefined || w.pid() === first); i++) await sleep(100);
+    while (Date.now() < giveUpAt && (w.pid() === undefined || w.pid() === first)) await sleep(100);
     t.not(w.pid(), first, 'a new process');
     t.like(lines.find((l) => l.msg === 'worker exited; restarting'), { worker: 'dying', code: 3, level: 50 });
   } finally {
