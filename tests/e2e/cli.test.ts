@@ -407,7 +407,7 @@ test('rebuild: an unknown projection exits 2 and names the valid ones', async (t
   const r = await thukho(dir, ['rebuild', 'nope']);
   t.is(r.code, 2, show(r));
   t.regex(r.stderr, /no projection "nope"/);
-  t.regex(r.stderr, /objects, users, manifests, dispatcher, fixity, page-text, stats, description-queue, search, all/);
+  t.regex(r.stderr, /objects, users, manifests, dispatcher, fixity, page-text, stats, oai, description-queue, search, all/);
   t.false(existsSync(join(dir, 'readmodel.sqlite')), 'nothing is created for a bad name');
 });
 
