@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { searchIndexPath } from '../search/open.ts';
 import { fsyncDir, writeNewFile } from '../storage/durable-file.ts';
 import { checkFile } from '../storage/fixity.ts';
-import { OcflStorageRoot } from '../storage/ocfl.ts';
+import { Inventory, OcflStorageRoot } from '../storage/ocfl.ts';
 import { rsyncTree } from '../storage/rsync.ts';
 import { backupSqlite, logHead } from '../storage/sqlite-backup.ts';
 import { inLanes } from '../work-lanes.ts';
@@ -151,10 +151,61 @@ async function trimUncommitted(copyRoot: string): Promise<string[]> {
     }
     const where = await storage.incompleteVersion(id);
     if (where !== null && (await storage.discardIncompleteVersion(id))) trimmed.push(rel);
+    if (await rollBackUncopiedHead(dir)) trimmed.push(rel);
   }
   // The clean-up takes each object's lock file in the copy's root; a backup holds none.
   for (const e of await readdir(copyRoot)) if (e.startsWith('.lock-')) await rm(join(copyRoot, e), { force: true });
   return trimmed;
+}
+
+/**
+ * rsync lists an object's directory before it copies the root inventory: a version committed in
+ * between leaves a copy whose inventory names a version directory the copy lacks, or holds only
+ * in part. Such a version was committed after the log copy was taken (its bytes precede its
+ * event), so the copy goes back to the newest version it holds whole, whose own inventory and
+ * sidecar (every version directory keeps them) become the root's again. Returns whether it did.
+ */
+export async function rollBackUncopiedHead(dir: string): Promise<boolean> {
+  let json: unknown = null;
+  try {
+    json = JSON.parse(await readFile(join(dir, 'inventory.json'), 'utf8'));
+  } catch {
+    // unreadable: left to validation, which reports it
+  }
+  const parsed = Inventory.safeParse(json);
+  if (!parsed.success) return false; // not ours to mend: validation reports it
+  const inventory = parsed.data;
+  const present = async (rel: string) => (await stat(join(dir, ...rel.split('/'))).catch(() => null)) !== null;
+  // The root manifest names every version's content, so it says what each version must hold.
+  const whole = async (version: string) =>
+    (await present(`${version}/inventory.json`)) &&
+    (await present(`${version}/inventory.json.${inventory.digestAlgorithm}`)) &&
+    (await Promise.all(Object.values(inventory.manifest).flat().filter((p) => p.startsWith(`${version}/`)).map(present))).every(Boolean);
+  // Newest first; several versions may have been committed while the object was copied.
+  const versions = Object.keys(inventory.versions).sort((a, b) => Number(b.slice(1)) - Number(a.slice(1)));
+  if (versions[0] === undefined || (await whole(versions[0]))) return false;
+  let keep: string | undefined;
+  for (const v of versions.slice(1)) {
+    if (await whole(v)) {
+      keep = v;
+      break;
+    }
+  }
+  if (keep === undefined) {
+    // No version was copied whole: the object did not exist when the log was copied.
+    await rm(dir, { recursive: true, force: true });
+    return true;
+  }
+  for (const v of versions) {
+    if (v === keep) break;
+    await rm(join(dir, v), { recursive: true, force: true });
+  }
+  const sidecar = `inventory.json.${inventory.digestAlgorithm}`;
+  for (const name of await readdir(dir)) if (name.startsWith('inventory.json.')) await rm(join(dir, name), { force: true });
+  await copyFile(join(dir, keep, 'inventory.json'), join(dir, 'inventory.json'));
+  await copyFile(join(dir, keep, sidecar), join(dir, sidecar));
+  await fsyncDir(dir);
+  return true;
 }
 
 /** The previous backup's manifest, if it is a complete backup whose files can be trusted to be what it says. */
