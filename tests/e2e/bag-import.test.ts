@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { objectProvenance } from '../../src/application/provenance.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
+import { thukho as runThukho } from '../helpers/cli.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
@@ -15,23 +14,10 @@ import { scaledTimeout } from '../helpers/time-scale.ts';
  * (tests/fixtures/bags, golden bytes). A refusal must leave nothing: no event, no OCFL object,
  * no staged bytes.
  */
-const run = promisify(execFile);
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'bags');
 
-async function thukho(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/thukho.js', ...args], {
-      env: { ...env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      timeout: scaledTimeout(120_000),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** `thukho ARGS` as an operator runs it (tests/helpers/cli.ts), with the arguments spread. */
+const thukho = (dataDir: string, ...args: string[]) => runThukho(dataDir, args);
 
 /** A copy of a golden bag under `folder` (default: its own name), safe to damage. */
 function copyBag(work: string, bag: string, folder = bag): string {

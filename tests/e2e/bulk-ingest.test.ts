@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { executeCollectionCommand, loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { closeIngest, openIngest } from '../../src/application/open-ingest.ts';
@@ -14,25 +12,12 @@ import { validateStorageRoot } from '../../src/storage/ocfl-validate.ts';
 import { page } from '../helpers/images.ts';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { thukho as runThukho } from '../helpers/cli.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
 
-const run = promisify(execFile);
 
-async function thukho(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // The operator's environment, not the test runner's THUKHO_* settings.
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('THUKHO_')) delete env[key];
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/thukho.js', ...args], {
-      env: { ...env, THUKHO_DATA_DIR: dataDir, THUKHO_LOG_LEVEL: 'silent', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      timeout: scaledTimeout(120_000),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** `thukho ARGS` as an operator runs it (tests/helpers/cli.ts), with the arguments spread. */
+const thukho = (dataDir: string, ...args: string[]) => runThukho(dataDir, args);
 
 async function countEvents(dataDir: string): Promise<number> {
   const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
