@@ -17,7 +17,7 @@ import { RedisIiifTokenStore } from './http/iiif-tokens.ts';
 import { RedisSessionStore } from './http/sessions.ts';
 import { RedisSignInThrottle } from './http/sign-in-throttle.ts';
 import { Metrics } from './http/metrics.ts';
-import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.ts';
+import { openReadModelDb, type ReadModelDb, readModelReader } from './projections/read-model-db.ts';
 import { ProjectionRunner } from './projections/runtime.ts';
 import { fileURLToPath } from 'node:url';
 import { AuditResult, lastAuditKey } from './queue/queues.ts';
@@ -146,6 +146,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const redis = await resolveRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir, logger });
   const store = await openEventStore(config.eventStore);
   const readDb = openReadModelDb(config.readModelPath);
+  const reader = readModelReader(readDb);
   const searchIndex = openSearchIndex(config);
   const ingest = await openIngest(config, store);
   const reconciled = await reconcileIngests(ingest, logger);
@@ -324,6 +325,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     logger,
     store,
     readDb,
+    readModelReader: reader,
     projections,
     objects,
     search,
@@ -419,6 +421,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       await redis.stop();
       await closeIngest(ingest);
       await store.close();
+      reader.close();
       readDb.close();
     })();
     return stopping;

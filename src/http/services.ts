@@ -3,7 +3,7 @@ import type { IngestServices } from '../application/ingest.ts';
 import type { DescriptionSubject } from '../application/self-description.ts';
 import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import type { ReadModelDb } from '../projections/read-model-db.ts';
+import type { ReadModelDb, ReadModelReader } from '../projections/read-model-db.ts';
 import type { ProjectionRunner } from '../projections/runtime.ts';
 import type { SearchProjectionRunner } from '../projections/search-runner.ts';
 import type { Queue } from 'bullmq';
@@ -22,6 +22,8 @@ export interface AppServices {
   logger: Logger;
   store: EventStore;
   readDb: ReadModelDb;
+  /** A read-only connection of the read model, for answers that stream a long query (closed on stop). */
+  readModelReader: ReadModelReader;
   projections: ProjectionRunner[];
   /** The runner of the object read model, for read-your-writes after a command. */
   objects: ProjectionRunner;

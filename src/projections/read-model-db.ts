@@ -27,6 +27,33 @@ export function openReadModelDb(path: string): ReadModelDb {
   return db;
 }
 
+/**
+ * A read-only connection of the same read model, opened on first use, for answers that iterate a
+ * statement while they stream (OAI-PMH): an iterating statement keeps its connection busy, and
+ * the shared one is where the projections write. An in-memory model has no second connection.
+ */
+export interface ReadModelReader {
+  get(): ReadModelDb;
+  close(): void;
+}
+
+export function readModelReader(db: ReadModelDb): ReadModelReader {
+  let reader: ReadModelDb | undefined;
+  return {
+    get() {
+      if (db.memory) return db;
+      if (reader?.open) return reader;
+      reader = new Database(db.name, { readonly: true, fileMustExist: true });
+      reader.pragma('busy_timeout = 10000');
+      return reader;
+    },
+    close() {
+      if (reader?.open) reader.close();
+      reader = undefined;
+    },
+  };
+}
+
 const statements = new WeakMap<ReadModelDb, Map<string, Database.Statement>>();
 
 /**

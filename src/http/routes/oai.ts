@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
-import Database from 'better-sqlite3';
 import type { Context } from 'koa';
 import {
   decodeResumption,
@@ -39,7 +38,6 @@ import {
   listOaiSets,
   type OaiRecordRow,
 } from '../../projections/oai-read-model.ts';
-import type { ReadModelDb } from '../../projections/read-model-db.ts';
 import { readForm } from '../body.ts';
 import { compress } from '../compress.ts';
 import { publicBase } from '../public-base.ts';
@@ -64,22 +62,11 @@ const RECORDS_PER_CHUNK = 50;
 
 export function oaiRoutes(services: AppServices): Router {
   const router = new Router();
-  const { config, readDb, store } = services;
+  const { config, store } = services;
   const secret = services.accounts.cookieSecret;
   const sign = (v: string) => signValue(secret, TOKEN_PURPOSE, v);
   const unsign = (v: string) => unsignValue(secret, TOKEN_PURPOSE, v);
   const runner = services.projections.find((p) => p.projection.name === 'oai');
-
-  // A connection of our own for reading: a statement being iterated keeps its connection busy,
-  // and the shared one is where the projections write.
-  let reader: ReadModelDb | undefined;
-  const readerDb = (): ReadModelDb => {
-    if (reader?.open) return reader;
-    if (readDb.memory) return readDb;
-    reader = new Database(readDb.name, { readonly: true, fileMustExist: true });
-    reader.pragma('busy_timeout = 10000');
-    return reader;
-  };
 
   const answer = async (ctx: Context, params: Array<[string, string]>) => {
     const responseDate = utcSeconds(Date.now());
@@ -102,7 +89,7 @@ export function oaiRoutes(services: AppServices): Router {
     const fail = (errors: OaiError[]) => {
       ctx.body = head + errorsElement(errors) + RESPONSE_TAIL;
     };
-    const db = readerDb();
+    const db = services.readModelReader.get();
     const links = (id: string): RecordLinks => ({ page: `${base}/objects/${id}`, manifest: manifestUrl(base, id) });
     const record = (row: OaiRecordRow, prefix: MetadataPrefix | null): string => {
       const header = {
