@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type DescribedVersion, type DescriptionSubject, parseSubjectKey } from '../application/self-description.ts';
 import { dueDescriptions, markDescribed, type PendingDescription, postponeDescription } from './description-queue.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { RoundLoop } from './round-loop.ts';
 
 /**
  * Writes the description versions that description-queue.ts says are due. Several works at
@@ -24,34 +24,23 @@ const RETRY_MS = 5_000;
 const MAX_RETRY_MS = 3_600_000;
 
 export class DescriptionPump {
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  private readonly loop: RoundLoop;
   private readonly failures = new Map<string, number>();
   written = 0;
 
-  constructor(private readonly options: DescriptionPumpOptions) {}
+  constructor(private readonly options: DescriptionPumpOptions) {
+    this.loop = new RoundLoop(() => this.once(), {
+      intervalMs: options.intervalMs ?? 250,
+      failed: (err) => options.logger.error({ err: err.message }, 'description pump: round failed'),
+    });
+  }
 
   start(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let did = 0;
-      try {
-        did = await this.once();
-      } catch (err) {
-        this.options.logger.error({ err: (err as Error).message }, 'description pump: round failed');
-      }
-      if (did === 0) await sleep(this.options.intervalMs ?? 250, undefined, { signal: this.abort.signal }).catch(() => {});
-    }
+    await this.loop.stop();
   }
 
   /** One round over what is due now; returns how many subjects were done (not failed). */
@@ -61,7 +50,7 @@ export class DescriptionPump {
     let next = 0;
     let done = 0;
     const worker = async () => {
-      while (!this.stopped && next < rows.length) {
+      while (!this.loop.stopped && next < rows.length) {
         const row = rows[next++] as PendingDescription;
         if (await this.handle(row)) done++;
       }

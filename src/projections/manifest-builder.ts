@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { buildStaleManifest, staleManifests } from './manifest-read-model.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { RoundLoop } from './round-loop.ts';
 
 /**
  * Builds, in the background, the manifests the manifests projection left stale: works whose
@@ -29,37 +29,28 @@ interface Watched {
 }
 
 export class ManifestBuilder {
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  private readonly loop: RoundLoop;
   /** Stale works and since when their stale_pos stayed as it is. */
   private readonly watched = new Map<string, Watched>();
   /** Works this builder built lately: how many times, and when last. */
   private readonly recent = new Map<string, { builds: number; at: number }>();
   built = 0;
 
-  constructor(private readonly options: ManifestBuilderOptions) {}
+  constructor(private readonly options: ManifestBuilderOptions) {
+    // A pause after every look, one that built too: the quiet times pace the builds, not the loop.
+    this.loop = new RoundLoop(() => (this.once(), 0), {
+      intervalMs: options.intervalMs ?? 250,
+      // The tables may not exist yet (the projection not prepared) or be rebuilt under us.
+      failed: (err) => options.logger.debug({ err: err.message }, 'manifest builder: round failed'),
+    });
+  }
 
   start(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        this.once();
-      } catch (err) {
-        // The tables may not exist yet (the projection not prepared) or be rebuilt under us.
-        this.options.logger.debug({ err: (err as Error).message }, 'manifest builder: round failed');
-      }
-      await sleep(this.options.intervalMs ?? 250, undefined, { signal: this.abort.signal }).catch(() => {});
-    }
+    await this.loop.stop();
   }
 
   /** One look at the stale manifests; builds those quiet long enough. Returns how many it built. */
@@ -70,7 +61,7 @@ export class ManifestBuilder {
     const present = new Set<string>();
     let built = 0;
     for (const { objectId, stalePos } of stale) {
-      if (this.stopped) break;
+      if (this.loop.stopped) break;
       present.add(objectId);
       const w = this.watched.get(objectId);
       if (!w || w.stalePos !== stalePos) {
