@@ -304,6 +304,15 @@ export interface CatchUpProgress {
 }
 
 /**
+ * Events per read-model transaction in a catch-up or rebuild. Smaller than one would guess:
+ * measured on a 100,000-event rebuild of the object read model, 1,000 per batch took a fifth
+ * less CPU than 5,000 (and 20,000 a fifth more): a batch's events and the states it folds
+ * outlive the young generation when the batch is large, and the old-generation collections
+ * cost more than the extra commits (synchronous=NORMAL, no fsync per commit).
+ */
+const CATCH_UP_BATCH = 1000;
+
+/**
  * A log that hands out whole pages of $all synchronously: the SQLite adapter (readPage). A
  * catch-up over it costs one call per page instead of an async-iterator step per event,
  * which was a third of a replay's time; every other store is read through the port's readAll.
@@ -356,7 +365,7 @@ export async function catchUpProjection(
   projection: Projection,
   options: { batchSize?: number; onProgress?: (p: CatchUpProgress) => void } = {},
 ): Promise<{ events: number }> {
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? CATCH_UP_BATCH;
   const head = await store.headPosition();
   let events = 0;
   if (head === null) return { events };
@@ -391,7 +400,7 @@ export async function rebuildProjection(
   db: ReadModelDb,
   projection: Projection,
   onProgress?: (p: CatchUpProgress) => void,
-  batchSize = 5000,
+  batchSize = CATCH_UP_BATCH,
 ): Promise<{ events: number }> {
   db.transaction(() => {
     projection.reset(db);
