@@ -314,8 +314,8 @@ const CATCH_UP_BATCH = 1000;
 
 /**
  * A log that hands out whole pages of $all synchronously: the SQLite adapter (readPage). A
- * catch-up over it costs one call per page instead of an async-iterator step per event,
- * which was a third of a replay's time; every other store is read through the port's readAll.
+ * catch-up over it costs one call per page instead of an async-iterator step (and its
+ * promise) per event; every other store is read through the port's readAll.
  */
 interface PagedLog {
   readPage(after: number, limit: number, filter?: EventFilter): RecordedEvent[];
