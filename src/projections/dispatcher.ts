@@ -1,7 +1,7 @@
-import { isEventType, parseEventData } from '../domain/events.ts';
+import { isEventType } from '../domain/events.ts';
 import { pageImageId } from '../domain/page-image.ts';
 import { type DerivativeJob, type OcrJob, QUEUES, type ReplicationJob } from '../queue/queues.ts';
-import { WORK_STREAM_PREFIXES } from './decode.ts';
+import { eventData, WORK_STREAM_PREFIXES } from './decode.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
@@ -84,7 +84,7 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
       if (!isEventType(e.type)) continue;
       switch (e.type) {
         case 'FileIngested': {
-          const f = parseEventData('FileIngested', e.metadata.schemaVersion, e.data);
+          const f = eventData('FileIngested', e);
           if (options.replicate) {
             const job: ReplicationJob = { objectId: f.objectId, ocflObjectId: f.storage.ocflObjectId, version: f.storage.version, cause: e.id };
             insert.run(e.id, QUEUES.replication, 'replicate', JSON.stringify(job), `${f.objectId}/${f.storage.version}`, e.metadata.occurredAt);
@@ -96,12 +96,12 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
           break;
         }
         case 'DerivativeFailed': {
-          const d = parseEventData('DerivativeFailed', e.metadata.schemaVersion, e.data);
+          const d = eventData('DerivativeFailed', e);
           close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
           break;
         }
         case 'DerivativeCreated': {
-          const d = parseEventData('DerivativeCreated', e.metadata.schemaVersion, e.data);
+          const d = eventData('DerivativeCreated', e);
           close.run(`${d.objectId}/${d.fileId}`, QUEUES.derivatives);
           const page = d.page ?? 1;
           const subject = `${d.objectId}/${pageImageId(d.fileId, page)}`;
@@ -112,25 +112,25 @@ export const dispatcher = (options: DispatcherOptions): Projection => ({
         }
         case 'PageTextRecorded':
         case 'OcrCompleted': {
-          const p = parseEventData(e.type, e.metadata.schemaVersion, e.data);
+          const p = eventData(e.type, e);
           const subject = `${p.objectId}/${pageImageId(p.fileId, p.page ?? 1)}`;
           markText.run(subject);
           close.run(subject, QUEUES.ocr);
           break;
         }
         case 'OcrFailed': {
-          const f = parseEventData('OcrFailed', e.metadata.schemaVersion, e.data);
+          const f = eventData('OcrFailed', e);
           close.run(`${f.objectId}/${pageImageId(f.fileId, f.page ?? 1)}`, QUEUES.ocr);
           break;
         }
         case 'FileReplicated': {
           // One per replica; the job copies to every replica at once, so the first one closes it.
-          const r = parseEventData('FileReplicated', e.metadata.schemaVersion, e.data);
+          const r = eventData('FileReplicated', e);
           close.run(`${r.objectId}/${r.version}`, QUEUES.replication);
           break;
         }
         case 'ObjectWithdrawn': {
-          const w = parseEventData('ObjectWithdrawn', e.metadata.schemaVersion, e.data);
+          const w = eventData('ObjectWithdrawn', e);
           // Every subject of the object: "id/" up to (not including) "id0" ('0' follows '/').
           closeObject.run(`${w.objectId}/`, `${w.objectId}0`, QUEUES.derivatives);
           closeObject.run(`${w.objectId}/`, `${w.objectId}0`, QUEUES.ocr);

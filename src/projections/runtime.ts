@@ -304,10 +304,60 @@ export interface CatchUpProgress {
 }
 
 /**
+ * Events per read-model transaction in a catch-up or rebuild. Smaller than one would guess:
+ * measured on a 100,000-event rebuild of the object read model, 1,000 per batch took a fifth
+ * less CPU than 5,000 (and 20,000 a fifth more): a batch's events and the states it folds
+ * outlive the young generation when the batch is large, and the old-generation collections
+ * cost more than the extra commits (synchronous=NORMAL, no fsync per commit).
+ */
+const CATCH_UP_BATCH = 1000;
+
+/**
+ * A log that hands out whole pages of $all synchronously: the SQLite adapter (readPage). A
+ * catch-up over it costs one call per page instead of an async-iterator step (and its
+ * promise) per event; every other store is read through the port's readAll.
+ */
+interface PagedLog {
+  readPage(after: number, limit: number, filter?: EventFilter): RecordedEvent[];
+}
+
+function pagedLog(store: EventStore): PagedLog | undefined {
+  const candidate = store as EventStore & Partial<PagedLog>;
+  return store.kind === 'sqlite' && typeof candidate.readPage === 'function' ? (candidate as PagedLog) : undefined;
+}
+
+/** The log after `after` in pages of up to `size` events, in order. */
+async function* pagesOf(store: EventStore, after: bigint | null, filter: EventFilter, size: number): AsyncIterable<RecordedEvent[]> {
+  const paged = pagedLog(store);
+  if (paged) {
+    let from = after === null ? 0 : Number(after);
+    for (;;) {
+      const page = paged.readPage(from, size, filter);
+      if (page.length > 0) yield page;
+      if (page.length < size) return;
+      from = Number((page[page.length - 1] as RecordedEvent).position);
+    }
+  }
+  let page: RecordedEvent[] = [];
+  for await (const e of store.readAll({ after: after ?? undefined, filter })) {
+    page.push(e);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/**
  * Applies what the projection has not seen, up to the log's head as it is when this starts,
  * in batches, through the same compare-and-set on the checkpoint as a server's runner:
  * whenever another runner moved the checkpoint, this resumes from where that one is, so
  * no batch is applied twice. The projection must be prepared (prepareProjection).
+ *
+ * Each batch is one read-model transaction holding its events' effects and the checkpoint
+ * after its last event: a crash between batches resumes after the last committed one, a
+ * crash inside one loses that batch's effects and its checkpoint together.
  */
 export async function catchUpProjection(
   store: EventStore,
@@ -315,31 +365,28 @@ export async function catchUpProjection(
   projection: Projection,
   options: { batchSize?: number; onProgress?: (p: CatchUpProgress) => void } = {},
 ): Promise<{ events: number }> {
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? CATCH_UP_BATCH;
   const head = await store.headPosition();
   let events = 0;
   if (head === null) return { events };
   for (;;) {
     let applied = readCheckpoint(db, projection.name)?.position ?? null;
-    let batch: RecordedEvent[] = [];
     let moved = false;
-    const flush = (): boolean => {
-      const outcome = applyBatch(db, projection, applied, batch);
-      applied = outcome.position;
-      if (outcome.kind === 'applied') events += batch.length;
-      batch = [];
-      options.onProgress?.({ position: applied ?? 0n, head, events });
-      return outcome.kind === 'applied';
-    };
-    for await (const e of store.readAll({ after: applied ?? undefined, filter: projection.filter })) {
-      if (e.position > head) break;
-      batch.push(e);
-      if (batch.length >= batchSize && !flush()) {
-        moved = true;
-        break;
+    for await (const page of pagesOf(store, applied, projection.filter, batchSize)) {
+      const last = page[page.length - 1] as RecordedEvent;
+      const batch = last.position > head ? page.filter((e) => e.position <= head) : page;
+      if (batch.length > 0) {
+        const outcome = applyBatch(db, projection, applied, batch);
+        applied = outcome.position;
+        if (outcome.kind === 'applied') events += batch.length;
+        options.onProgress?.({ position: applied ?? 0n, head, events });
+        if (outcome.kind !== 'applied') {
+          moved = true;
+          break;
+        }
       }
+      if (batch.length < page.length) break;
     }
-    if (!moved && batch.length > 0 && !flush()) moved = true;
     if (!moved) return { events };
   }
 }
@@ -353,7 +400,7 @@ export async function rebuildProjection(
   db: ReadModelDb,
   projection: Projection,
   onProgress?: (p: CatchUpProgress) => void,
-  batchSize = 5000,
+  batchSize = CATCH_UP_BATCH,
 ): Promise<{ events: number }> {
   db.transaction(() => {
     projection.reset(db);
