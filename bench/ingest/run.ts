@@ -34,6 +34,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executeCollectionCommand } from '../../src/application/object-commands.ts';
+import { objectOcflIdFor } from '../../src/application/ocfl-ids.ts';
 import type { BulkIngestSummary } from '../../src/cli/bulk-ingest.ts';
 import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
@@ -243,7 +244,8 @@ async function runOurs(ds: Dataset, work: string, cache: 'warm' | 'cold', tag: s
   const sample = ds.files[sampleIndex % n] as DatasetFile;
   const want = sha512.get(sample.path) as string;
   const ocfl = await OcflStorageRoot.open(join(dataDir, 'ocfl'));
-  const objectId = idFromName(sample.folder);
+  // OCFL ids are URIs (src/application/ocfl-ids.ts): the work's id alone finds nothing.
+  const objectId = objectOcflIdFor(idFromName(sample.folder));
   const inventory = await ocfl.readInventory(objectId);
   const contentPath = inventory?.manifest[want]?.[0];
   if (!inventory || !contentPath) throw new Error(`OCFL object ${objectId} has no content with the sha512 of ${sample.path}`);
