@@ -109,7 +109,7 @@ async function call(url: string, token: string, method: string, path: string, bo
 }
 
 /** Streams header + pixels with backpressure; resolves with the status and body. */
-function upload(url: string, token: string, objectId: string, header: Buffer, pixelBytes: number): Promise<{ status: number; body: string }> {
+function upload(url: string, token: string, objectId: string, header: Buffer, pixelBytes: number, onSent: (bytes: number) => void): Promise<{ status: number; body: string }> {
   const noise = randomFillSync(Buffer.alloc(1 << 20));
   return new Promise((resolve, reject) => {
     const req = request(`${url}/api/objects/${objectId}/files?name=big.tif`, {
@@ -127,6 +127,7 @@ function upload(url: string, token: string, objectId: string, header: Buffer, pi
       while (left > 0) {
         const n = Math.min(left, noise.length);
         left -= n;
+        onSent(pixelBytes - left);
         const more = req.write(n === noise.length ? noise : noise.subarray(0, n));
         if (!more) return void req.once('drain', pump);
       }
@@ -156,13 +157,27 @@ async function main(): Promise<void> {
     const sampler = new RssSampler(pid);
     sampler.set('upload');
     const t0 = performance.now();
-    const res = await upload(server.url, server.token, objectId, header, WIDTH * height);
+    const pixels = WIDTH * height;
+    let decile = 0;
+    const res = await upload(server.url, server.token, objectId, header, pixels, (sent) => {
+      const d = Math.floor((10 * sent) / pixels);
+      if (d !== decile) sampler.set(d >= 10 ? 'checking' : 'upload', (decile = d));
+    });
     const seconds = (performance.now() - t0) / 1000;
     sampler.set('after');
     await new Promise((r) => setTimeout(r, 2000));
     sampler.stop();
     const after = memoryOf(pid);
-    const during = sampler.of('upload').map((s) => s.rss);
+    // Streaming (by tenths of the bytes sent) apart from what follows the last byte (digest
+    // checks, header checks, the decode check, the OCFL commit).
+    const byTenth: string[] = [];
+    for (let d = 0; d < 10; d++) {
+      const xs = sampler.of('upload').filter((x) => x.records === d).map((x) => x.rss);
+      if (xs.length) byTenth.push(`${d * 10}%: ${(Math.max(...xs) / 2 ** 20).toFixed(0)}`);
+    }
+    const checking = sampler.of('checking').map((x) => x.rss);
+    console.log(`  server RSS (MiB) while streaming, by bytes sent: ${byTenth.join(', ')}; after the last byte until the answer: peak ${checking.length ? (Math.max(...checking) / 2 ** 20).toFixed(0) : 'n/a'}`);
+    const during = [...sampler.of('upload'), ...sampler.of('checking')].map((x) => x.rss);
     const peak = Math.max(...during);
     if (res.status !== 201) console.log(`upload answered ${res.status}: ${res.body.slice(0, 500)}`);
     const [m1] = os.loadavg();
