@@ -7,7 +7,7 @@
  *   npx tsx bench/ingest/run.ts            20 TIFFs of ≈ 100 MB (2 GB), 2 warm rounds + a cold pair
  *   npx tsx bench/ingest/run.ts --quick    4 TIFFs (400 MB), 1 warm round + a cold pair
  *
- * Options: --files=N, --rounds=N (warm pairs; the order alternates), --no-cold, --keep (leave the
+ * Options: --files=N or --size=MB (env THUKHO_BENCH_INGEST_MB), --rounds=N (warm pairs; the order alternates), --no-cold, --keep (leave the
  * work dir), --breakdown / --no-breakdown (per-step timings of the ingest pipeline) and
  * --what-if / --no-what-if (the real stageUpload + commitStaged driven as bulk ingest does, then
  * with 1 MiB reads, then with two files in flight; bench/ingest/what-if.ts): both by default
@@ -34,6 +34,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executeCollectionCommand } from '../../src/application/object-commands.ts';
+import { objectOcflIdFor } from '../../src/application/ocfl-ids.ts';
 import type { BulkIngestSummary } from '../../src/cli/bulk-ingest.ts';
 import { idFromName } from '../../src/domain/vietnamese-fold.ts';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
@@ -61,7 +62,13 @@ const KEEP = flag('keep');
 const COLD = !flag('no-cold');
 const BREAKDOWN: boolean | undefined = flag('breakdown') ? true : flag('no-breakdown') ? false : undefined;
 const WHAT_IF: boolean | undefined = flag('what-if') ? true : flag('no-what-if') ? false : undefined;
-const FILES = numArg('files') ?? (QUICK ? 4 : 20);
+/**
+ * --size=MB (or THUKHO_BENCH_INGEST_MB): the dataset's total size, in ≈ 100 MB files, for a
+ * shorter run on a loaded machine; the default stays the issue's 2 GB.
+ */
+const SIZE_MB = numArg('size') ?? (process.env.THUKHO_BENCH_INGEST_MB ? Number(process.env.THUKHO_BENCH_INGEST_MB) : undefined);
+if (SIZE_MB !== undefined && !(Number.isFinite(SIZE_MB) && SIZE_MB >= 1)) throw new Error('--size / THUKHO_BENCH_INGEST_MB wants a size in MB (≥ 1)');
+const FILES = numArg('files') ?? (SIZE_MB !== undefined ? Math.max(1, Math.round(SIZE_MB / 100)) : QUICK ? 4 : 20);
 const ROUNDS = numArg('rounds') ?? (QUICK ? 1 : 2);
 const TARGET = 0.9;
 const COLLECTION = 'bench';
@@ -188,6 +195,8 @@ interface Result {
   label: string;
   cache: 'warm' | 'cold';
   run: Timed;
+  /** 1-minute load average when the run ended (the machine is shared). */
+  load?: number;
   /** bulk ingest's own seconds (ours only). */
   internal?: number;
 }
@@ -203,7 +212,7 @@ async function runCp(ds: Dataset, work: string, cache: 'warm' | 'cold', tag: str
   checkOk(run, 'cp + sync');
   const copied = ds.files.reduce((n, f) => n + statSync(join(dst, f.folder, f.name)).size, 0);
   if (copied !== ds.bytes) throw new Error(`cp copied ${copied} bytes, expected ${ds.bytes}`);
-  return { label: 'cp -r + sync', cache, run };
+  return { label: 'cp -r + sync', cache, run, load: os.loadavg()[0] ?? 0 };
 }
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -235,7 +244,8 @@ async function runOurs(ds: Dataset, work: string, cache: 'warm' | 'cold', tag: s
   const sample = ds.files[sampleIndex % n] as DatasetFile;
   const want = sha512.get(sample.path) as string;
   const ocfl = await OcflStorageRoot.open(join(dataDir, 'ocfl'));
-  const objectId = idFromName(sample.folder);
+  // OCFL ids are URIs (src/application/ocfl-ids.ts): the work's id alone finds nothing.
+  const objectId = objectOcflIdFor(idFromName(sample.folder));
   const inventory = await ocfl.readInventory(objectId);
   const contentPath = inventory?.manifest[want]?.[0];
   if (!inventory || !contentPath) throw new Error(`OCFL object ${objectId} has no content with the sha512 of ${sample.path}`);
@@ -245,7 +255,7 @@ async function runOurs(ds: Dataset, work: string, cache: 'warm' | 'cold', tag: s
   const got = createHash('sha512').update(readFileSync(stored)).digest('hex');
   if (got !== want) throw new Error(`sha512 of ${stored} is ${got}, the source's is ${want}`);
   log(`    verified: ${summary.files.ingested}/${n} files ingested, 0 rejected; ${sample.folder}/${sample.name} → ${contentPath} sha512 ${got.slice(0, 16)}… matches`);
-  return { label: 'thukho ingest', cache, run, internal: summary.seconds };
+  return { label: 'thukho ingest', cache, run, load: os.loadavg()[0] ?? 0, internal: summary.seconds };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -255,7 +265,7 @@ function line(r: Result, bytes: number): string {
   const cpu = r.run.user + r.run.sys;
   const rss = r.run.maxRss === null ? 'n/a' : `${fmt(r.run.maxRss / 1024, 0)} MB`;
   const internal = r.internal !== undefined ? `  (in-process ${fmt(r.internal, 2)} s = ${fmt(mb(bytes) / r.internal)} MB/s)` : '';
-  return `${`${r.label} [${r.cache}]`.padEnd(26)} ${fmt(mb(bytes) / r.run.wall).padStart(7)} MB/s  ${fmt(r.run.wall, 2).padStart(6)} s  CPU ${fmt(cpu, 2).padStart(6)} s (u ${fmt(r.run.user, 2)} + s ${fmt(r.run.sys, 2)})  peak RSS ${rss}  others' CPU ${fmt(r.run.others, 1)} s${internal}`;
+  return `${`${r.label} [${r.cache}]`.padEnd(26)} ${fmt(mb(bytes) / r.run.wall).padStart(7)} MB/s  ${fmt(r.run.wall, 2).padStart(6)} s  CPU ${fmt(cpu, 2).padStart(6)} s (u ${fmt(r.run.user, 2)} + s ${fmt(r.run.sys, 2)})  peak RSS ${rss}  others' CPU ${fmt(r.run.others, 1)} s  load ${fmt(r.load ?? os.loadavg()[0] ?? 0, 2)}${internal}`;
 }
 
 function verdict(ratio: number): string {

@@ -6,6 +6,7 @@ import type { FileRole } from '../domain/events.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { checkDigests, type parseDigestHeader, stageStream } from '../storage/digest.ts';
+import type { FixityPool } from '../storage/fixity-pool.ts';
 import { isNoSpace } from '../storage/disk-space.ts';
 import { safeFileName } from '../storage/file-name.ts';
 import { identifyFile } from '../storage/format.ts';
@@ -21,7 +22,8 @@ import { objectOcflId, ocflUser } from './ocfl-ids.ts';
 /**
  * The write path for bytes. Order is what makes it safe:
  *   1. stream the upload once to staging, hashing as it goes (nothing is kept on failure);
- *   2. check the client's digest and the real format (magic bytes, pixel limit);
+ *   2. check the client's digest and the real format (magic bytes, pixel limit; the full decode
+ *      unless `verifyDecode` is off, then the derivatives worker is the decode check);
  *   3. record an intent in the ingest journal (fsynced);
  *   4. write the OCFL version (its root inventory is the commit point);
  *   5. append FileIngested; 6. drop the intent.
@@ -37,6 +39,15 @@ export interface IngestServices {
   maxFileBytes: number;
   md5: boolean;
   locks: KeyedLock;
+  /** Threads that digest staged files (bulk ingest); without one, stageStream hashes inline. */
+  hashPool?: FixityPool;
+  /**
+   * Decode every page of an image before storing it (default true). Bulk ingest turns it off:
+   * the header and pixel limits are still checked before anything is stored, and the
+   * derivatives worker decodes every master anyway; one it cannot decode becomes
+   * DerivativeFailed, which staff see on the work (GET /api/objects/:id, derivativeFailure).
+   */
+  verifyDecode?: boolean;
 }
 
 export interface IngestInput {
@@ -104,7 +115,11 @@ export async function stageUpload(services: IngestServices, input: Omit<IngestIn
   try {
     // A client that sends an MD5 gets it checked even when MD5 is not kept by default.
     const md5 = services.md5 || (input.expectedDigests ?? []).some((d) => d.algorithm === 'md5');
-    staged = await stageStream(input.source, services.stagingDir, { md5, maxBytes: services.maxFileBytes });
+    staged = await stageStream(input.source, services.stagingDir, {
+      md5,
+      maxBytes: services.maxFileBytes,
+      ...(services.hashPool ? { pool: services.hashPool } : {}),
+    });
   } catch (err) {
     throw isNoSpace(err) ? diskFull() : err;
   }
@@ -118,7 +133,7 @@ export async function stageUpload(services: IngestServices, input: Omit<IngestIn
         }, { algorithm: check.algorithm, expected: check.expected, actual: check.actual });
       }
     }
-    const facts = await identifyFile(staged.path, { maxPixels: services.maxPixels });
+    const facts = await identifyFile(staged.path, { maxPixels: services.maxPixels, verifyDecode: services.verifyDecode !== false });
     return { ...staged, facts, name, role: input.role, ...(input.sequence !== undefined ? { sequence: input.sequence } : {}) };
   } catch (err) {
     await rm(staged.path, { force: true });

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
@@ -7,6 +8,7 @@ import { Describer } from '../application/self-description.ts';
 import { RevisionConflictError, streamExists } from '../application/command-handler.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
+import { FixityPool } from '../storage/fixity-pool.ts';
 import { naturalCompare, safeFileName } from '../storage/file-name.ts';
 import { progress } from './progress.ts';
 import { idFromName } from '../domain/vietnamese-fold.ts';
@@ -68,6 +70,10 @@ export interface BulkIngestSummary {
 
 const BATCH_FILES = 50;
 const BATCH_BYTES = 8 * 1024 ** 3;
+/** Files staged at once (see the loop): one per digest thread, so that both cores hash. */
+const STAGING_DEPTH = 2;
+/** Digest threads: more than two cores' worth is disk-bound anyway (sha512 ≈ 1 GB/s a core). */
+const HASH_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
 interface PlannedObject {
   folder: string;
@@ -187,183 +193,216 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
   const tick = (file: string) =>
     bar.update(bytesDone, summary.bytes.total, `${filesDone}/${summary.files.total} tệp/files  ${file}`);
   const context = { actor: options.actor };
-
-  for (const o of planned) {
-    const { id: _id, accessLevel, pageLabelPattern, ...metadata } = o.entry;
-    const report: WorkReport = { folder: o.folder, objectId: o.objectId, title: metadata.title, outcome: 'unchanged', changed: [], files: emptyFiles(), notApplied: [] };
-    const refused = (reason: string) => {
-      report.outcome = 'refused';
-      report.reason = reason;
-      rejected.push({ folder: o.folder, reason });
-      works.push(report);
-    };
-    const skipFiles = () => {
-      for (const f of o.files) {
-        bytesDone += f.size;
-        filesDone++;
-      }
-    };
-    if (metadata.collectionId && !(await collectionExists(metadata.collectionId))) {
-      refused(`${headerOf('collectionId')}: không có bộ sưu tập "${metadata.collectionId}" / there is no collection "${metadata.collectionId}"`);
-      skipFiles();
-      continue;
-    }
-    let existing: Set<string> = new Set();
-    let created = false;
-    try {
-      const { state, revision } = await loadObject(services.store, o.objectId);
-      if (state.status === 'absent') {
-        created = true;
-        if (!options.dryRun) {
-          await executeObjectCommand(
-            services.store,
-            { type: 'RegisterObject', objectId: o.objectId, metadata: { ...metadata, collectionId: metadata.collectionId ?? options.collectionId }, accessLevel: accessLevel ?? 'open' },
-            context,
-          );
-          summary.objects.registered++;
-        }
-      } else {
-        summary.objects.existing++;
-        existing = new Set(state.files.map((f) => `${f.name}\u0000${f.size}`));
-        const changes = sheetChanges(state.metadata, o.entry);
-        const accessChange = accessLevel !== undefined && accessLevel !== state.accessLevel ? accessLevel : undefined;
-        if (state.status === 'withdrawn') {
-          report.withdrawn = true;
-          // A withdrawn work takes no more changes: say which ones the sheet asked for, if any.
-          const wanted = [
-            ...Object.keys(changes).map(headerOf),
-            ...(accessChange ? [headerOf('accessLevel')] : []),
-            ...(o.files.some((f) => !existing.has(`${safeFileNameOrRaw(f.name)}\u0000${f.size}`)) ? ['tệp mới / new files'] : []),
-          ];
-          if (wanted.length) {
-            refused(
-              `tài liệu "${o.objectId}" đã bị rút khỏi kho${state.withdrawnReason ? ` (${state.withdrawnReason})` : ''}; không áp dụng / ` +
-                `object "${o.objectId}" has been withdrawn and takes no more changes; not applied: ${wanted.join(', ')}`,
-            );
-          } else works.push(report);
-          skipFiles();
-          continue;
-        }
-        if (!metadata.collectionId && state.metadata.collectionId !== options.collectionId) {
-          const now = state.metadata.collectionId ?? '—';
-          report.notApplied.push({
-            field: 'collectionId',
-            reason:
-              `tài liệu thuộc bộ sưu tập "${now}", không chuyển sang --collection "${options.collectionId}"; muốn chuyển thì ghi cột "Bộ sưu tập" / ` +
-              `the work is in collection "${now}" and is not moved to --collection "${options.collectionId}"; to move it, fill the collection column`,
-          });
-        }
-        let expected = revision;
-        if (Object.keys(changes).length) {
-          if (options.dryRun) report.changed.push(...Object.keys(changes));
-          else {
-            try {
-              // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
-              const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, expected);
-              expected = result.revision;
-              for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-            } catch (err) {
-              for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-            }
-          }
-        }
-        if (accessChange) {
-          if (options.dryRun) report.changed.push('accessLevel');
-          else {
-            try {
-              const result = await executeObjectCommand(
-                services.store,
-                { type: 'ChangeAccessPolicy', objectId: o.objectId, accessLevel: accessChange, reason: `thukho ingest: ${o.source}` },
-                context,
-                expected,
-              );
-              if (result.events.length) report.changed.push('accessLevel');
-            } catch (err) {
-              report.notApplied.push({ field: 'accessLevel', reason: reasonOf(err) });
-            }
-          }
-        }
-      }
-    } catch (err) {
-      refused(reasonOf(err));
-      skipFiles();
-      continue;
-    }
-    // Files go into OCFL in batches (one version per batch): few versions per object, and
-    // an interruption costs at most one batch of staging.
-    let batch: Array<{ upload: StagedUpload; file: (typeof o.files)[number] }> = [];
-    let batchBytes = 0;
-    const reject = (file: string, reason: string) => {
-      rejected.push({ folder: o.folder, file, reason });
-      report.files.rejected++;
-    };
-    const commit = async () => {
-      if (!batch.length) return;
-      const current = batch;
-      batch = [];
-      batchBytes = 0;
-      try {
-        const outcomes = await commitStaged(services, o.objectId, current.map((b) => b.upload), context);
-        outcomes.forEach((outcome, i) => {
-          if (outcome.status === 'created') {
-            summary.files.ingested++;
-            report.files.ingested++;
-            summary.bytes.ingested += current[i]?.file.size ?? 0;
-          } else {
-            summary.files.duplicates++;
-            report.files.duplicates++;
-          }
-        });
-      } catch (err) {
-        for (const b of current) reject(b.file.name, reasonOf(err));
-      }
-    };
-    for (const f of o.files) {
-      tick(f.name);
-      try {
-        const name = safeFileName(f.name);
-        if (existing.has(`${name}\u0000${f.size}`)) {
-          summary.files.skipped++;
-          report.files.skipped++;
-        } else if (options.dryRun) {
-          await identifyFile(f.path, { maxPixels: services.maxPixels });
-          // What a real run would ingest (duplicates by content are known only when ingesting).
-          report.files.ingested++;
-        } else {
-          // 1 MiB reads: with Node's default 64 KiB the per-chunk overhead costs a third of the rate.
-          const source = createReadStream(f.path, { highWaterMark: 1 << 20 });
-          batch.push({ upload: await stageUpload(services, { source, name, role: 'master' }), file: f });
-          batchBytes += f.size;
-          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
-        }
-      } catch (err) {
-        reject(f.name, reasonOf(err));
-      }
-      bytesDone += f.size;
-      filesDone++;
-    }
-    await commit();
-    if (pageLabelPattern !== undefined && !options.dryRun) {
-      try {
-        // Labels equal to the pattern's already make no event: a re-run changes nothing.
-        const result = await executeObjectCommand(services.store, { type: 'SetPageLabels', objectId: o.objectId, pattern: pageLabelPattern }, context);
-        if (result.events.length > 0) report.changed.push('pageLabels');
-      } catch (err) {
-        report.notApplied.push({ field: 'pageLabelPattern', reason: reasonOf(err) });
-      }
-    }
-    report.outcome = created ? 'created' : report.changed.length || report.files.ingested ? 'changed' : 'unchanged';
-    if (created) report.changed = [];
-    works.push(report);
-    // The work's own description in OCFL now, so that the storage root describes it even if no
-    // server runs; should it fail, the server's description queue writes it at its next start.
-    if (!options.dryRun) await describer.describe({ kind: 'object', id: o.objectId }).catch(() => {});
+  // Digests in pool threads and no full decode here: the derivatives worker decodes every
+  // master, and one it cannot decode is DerivativeFailed on the work for staff to see. The
+  // header and pixel limits are still checked before anything is stored.
+  const pool = options.dryRun ? undefined : new FixityPool(HASH_THREADS);
+  const runServices: IngestServices = { ...services, ...(pool ? { hashPool: pool } : {}), verifyDecode: false };
+  try {
+    await ingestPlanned();
+  } finally {
+    await pool?.close();
   }
   summary.seconds = (Date.now() - started) / 1000;
   bar.finish(
     `${options.dryRun ? 'Kiểm tra xong / checked' : 'Xong / done'}: ${summary.objects.total} tài liệu/objects, ${filesDone} tệp/files, ${(bytesDone / 1e6).toFixed(1)} MB in ${summary.seconds.toFixed(1)} s`,
   );
   return summary;
+
+  async function ingestPlanned(): Promise<void> {
+    for (const o of planned) {
+      const { id: _id, accessLevel, pageLabelPattern, ...metadata } = o.entry;
+      const report: WorkReport = { folder: o.folder, objectId: o.objectId, title: metadata.title, outcome: 'unchanged', changed: [], files: emptyFiles(), notApplied: [] };
+      const refused = (reason: string) => {
+        report.outcome = 'refused';
+        report.reason = reason;
+        rejected.push({ folder: o.folder, reason });
+        works.push(report);
+      };
+      const skipFiles = () => {
+        for (const f of o.files) {
+          bytesDone += f.size;
+          filesDone++;
+        }
+      };
+      if (metadata.collectionId && !(await collectionExists(metadata.collectionId))) {
+        refused(`${headerOf('collectionId')}: không có bộ sưu tập "${metadata.collectionId}" / there is no collection "${metadata.collectionId}"`);
+        skipFiles();
+        continue;
+      }
+      let existing: Set<string> = new Set();
+      let created = false;
+      try {
+        const { state, revision } = await loadObject(services.store, o.objectId);
+        if (state.status === 'absent') {
+          created = true;
+          if (!options.dryRun) {
+            await executeObjectCommand(
+              services.store,
+              { type: 'RegisterObject', objectId: o.objectId, metadata: { ...metadata, collectionId: metadata.collectionId ?? options.collectionId }, accessLevel: accessLevel ?? 'open' },
+              context,
+            );
+            summary.objects.registered++;
+          }
+        } else {
+          summary.objects.existing++;
+          existing = new Set(state.files.map((f) => `${f.name}\u0000${f.size}`));
+          const changes = sheetChanges(state.metadata, o.entry);
+          const accessChange = accessLevel !== undefined && accessLevel !== state.accessLevel ? accessLevel : undefined;
+          if (state.status === 'withdrawn') {
+            report.withdrawn = true;
+            // A withdrawn work takes no more changes: say which ones the sheet asked for, if any.
+            const wanted = [
+              ...Object.keys(changes).map(headerOf),
+              ...(accessChange ? [headerOf('accessLevel')] : []),
+              ...(o.files.some((f) => !existing.has(`${safeFileNameOrRaw(f.name)}\u0000${f.size}`)) ? ['tệp mới / new files'] : []),
+            ];
+            if (wanted.length) {
+              refused(
+                `tài liệu "${o.objectId}" đã bị rút khỏi kho${state.withdrawnReason ? ` (${state.withdrawnReason})` : ''}; không áp dụng / ` +
+                  `object "${o.objectId}" has been withdrawn and takes no more changes; not applied: ${wanted.join(', ')}`,
+              );
+            } else works.push(report);
+            skipFiles();
+            continue;
+          }
+          if (!metadata.collectionId && state.metadata.collectionId !== options.collectionId) {
+            const now = state.metadata.collectionId ?? '—';
+            report.notApplied.push({
+              field: 'collectionId',
+              reason:
+                `tài liệu thuộc bộ sưu tập "${now}", không chuyển sang --collection "${options.collectionId}"; muốn chuyển thì ghi cột "Bộ sưu tập" / ` +
+                `the work is in collection "${now}" and is not moved to --collection "${options.collectionId}"; to move it, fill the collection column`,
+            });
+          }
+          let expected = revision;
+          if (Object.keys(changes).length) {
+            if (options.dryRun) report.changed.push(...Object.keys(changes));
+            else {
+              try {
+                // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
+                const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, expected);
+                expected = result.revision;
+                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
+              } catch (err) {
+                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
+              }
+            }
+          }
+          if (accessChange) {
+            if (options.dryRun) report.changed.push('accessLevel');
+            else {
+              try {
+                const result = await executeObjectCommand(
+                  services.store,
+                  { type: 'ChangeAccessPolicy', objectId: o.objectId, accessLevel: accessChange, reason: `thukho ingest: ${o.source}` },
+                  context,
+                  expected,
+                );
+                if (result.events.length) report.changed.push('accessLevel');
+              } catch (err) {
+                report.notApplied.push({ field: 'accessLevel', reason: reasonOf(err) });
+              }
+            }
+          }
+        }
+      } catch (err) {
+        refused(reasonOf(err));
+        skipFiles();
+        continue;
+      }
+      // Files go into OCFL in batches (one version per batch): few versions per object, and
+      // an interruption costs at most one batch of staging.
+      let batch: Array<{ upload: StagedUpload; file: (typeof o.files)[number] }> = [];
+      let batchBytes = 0;
+      const reject = (file: string, reason: string) => {
+        rejected.push({ folder: o.folder, file, reason });
+        report.files.rejected++;
+      };
+      const commit = async () => {
+        if (!batch.length) return;
+        const current = batch;
+        batch = [];
+        batchBytes = 0;
+        try {
+          const outcomes = await commitStaged(runServices, o.objectId, current.map((b) => b.upload), context);
+          outcomes.forEach((outcome, i) => {
+            if (outcome.status === 'created') {
+              summary.files.ingested++;
+              report.files.ingested++;
+              summary.bytes.ingested += current[i]?.file.size ?? 0;
+            } else {
+              summary.files.duplicates++;
+              report.files.duplicates++;
+            }
+          });
+        } catch (err) {
+          for (const b of current) reject(b.file.name, reasonOf(err));
+        }
+      };
+      // Up to STAGING_DEPTH files are staged at once: while a pool thread digests one file, the
+      // next one is read and written, and the batch before may be committing. Outcomes are still
+      // taken in page order.
+      const staging: Array<{ file: (typeof o.files)[number]; upload: Promise<StagedUpload> }> = [];
+      const settle = async (entry: (typeof staging)[number]) => {
+        try {
+          batch.push({ upload: await entry.upload, file: entry.file });
+          batchBytes += entry.file.size;
+          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
+        } catch (err) {
+          reject(entry.file.name, reasonOf(err));
+        }
+        bytesDone += entry.file.size;
+        filesDone++;
+      };
+      for (const f of o.files) {
+        tick(f.name);
+        let staged = false;
+        try {
+          const name = safeFileName(f.name);
+          if (existing.has(`${name}\u0000${f.size}`)) {
+            summary.files.skipped++;
+            report.files.skipped++;
+          } else if (options.dryRun) {
+            await identifyFile(f.path, { maxPixels: services.maxPixels });
+            // What a real run would ingest (duplicates by content are known only when ingesting).
+            report.files.ingested++;
+          } else {
+            // 1 MiB reads: with Node's default 64 KiB the per-chunk overhead costs a third of the rate.
+            const source = createReadStream(f.path, { highWaterMark: 1 << 20 });
+            const upload = stageUpload(runServices, { source, name, role: 'master' });
+            upload.catch(() => {}); // seen by settle(), in order
+            staging.push({ file: f, upload });
+            staged = true;
+            if (staging.length >= STAGING_DEPTH) await settle(staging.shift() as (typeof staging)[number]);
+          }
+        } catch (err) {
+          reject(f.name, reasonOf(err));
+        }
+        if (!staged) {
+          bytesDone += f.size;
+          filesDone++;
+        }
+      }
+      while (staging.length) await settle(staging.shift() as (typeof staging)[number]);
+      await commit();
+      if (pageLabelPattern !== undefined && !options.dryRun) {
+        try {
+          // Labels equal to the pattern's already make no event: a re-run changes nothing.
+          const result = await executeObjectCommand(services.store, { type: 'SetPageLabels', objectId: o.objectId, pattern: pageLabelPattern }, context);
+          if (result.events.length > 0) report.changed.push('pageLabels');
+        } catch (err) {
+          report.notApplied.push({ field: 'pageLabelPattern', reason: reasonOf(err) });
+        }
+      }
+      report.outcome = created ? 'created' : report.changed.length || report.files.ingested ? 'changed' : 'unchanged';
+      if (created) report.changed = [];
+      works.push(report);
+      // The work's own description in OCFL now, so that the storage root describes it even if no
+      // server runs; should it fail, the server's description queue writes it at its next start.
+      if (!options.dryRun) await describer.describe({ kind: 'object', id: o.objectId }).catch(() => {});
+    }
+  }
 }
 
 /** Whether a run left something undone: a refused folder, a rejected file, a change not applied. */

@@ -2,6 +2,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { FixityPool } from './fixity-pool.ts';
 
 /**
  * One-pass multi-digest for the bytes that go into OCFL.
@@ -10,7 +11,8 @@ import { Readable } from 'node:stream';
  * request) synchronously on arrival and handed to the disk as a positioned write that runs in
  * libuv's thread pool, so hashing of the next chunk overlaps the write of the previous ones.
  * At most MAX_IN_FLIGHT write batches are outstanding; beyond that the source is not pulled
- * (backpressure), so memory stays flat whatever the file size.
+ * (backpressure), so memory stays flat whatever the file size. With a `pool` (bulk ingest), the
+ * hashing moves to a pool thread that reads the fsynced file back: see stageStream's options.
  */
 
 /** Lowercase hex digests of one bitstream. */
@@ -124,9 +126,22 @@ function isNodeReadable(source: unknown): source is Readable {
 export async function stageStream(
   source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   stagingDir: string,
-  options: { md5?: boolean; maxBytes?: number; signal?: AbortSignal } = {},
+  options: {
+    md5?: boolean;
+    maxBytes?: number;
+    signal?: AbortSignal;
+    /**
+     * Digest in this pool's threads instead of on the calling thread: the bytes are only
+     * written here, and once the file is fsynced a pool thread reads it back (from the page
+     * cache) and hashes it. The calling thread is then free for the next file's reads and
+     * the previous file's commit, and two files hash on two cores. The digests are of the
+     * bytes as stored, after fsync. Not used for md5 (the pool computes SHA-2 only).
+     */
+    pool?: FixityPool;
+  } = {},
 ): Promise<{ path: string; size: number; digests: Digests }> {
   const { signal } = options;
+  const pool = options.md5 === true ? undefined : options.pool;
   if (typeof (source as Partial<AsyncIterable<unknown>>)?.[Symbol.asyncIterator] !== 'function') {
     throw new TypeError('stageStream needs a readable stream or an async iterable of bytes');
   }
@@ -165,7 +180,7 @@ export async function stageStream(
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     throw err;
   }
-  const hash = new MultiHash(options.md5 === true);
+  const hash = pool ? null : new MultiHash(options.md5 === true);
 
   let size = 0;
   let position = 0;
@@ -223,7 +238,7 @@ export async function stageStream(
       }
       if (value.byteLength > 0) {
         size += value.byteLength;
-        hash.update(value);
+        hash?.update(value);
         batch.push(readable ? value : new Uint8Array(value));
         batchBytes += value.byteLength;
         if (batchBytes >= BATCH_BYTES || batch.length >= MAX_BATCH_BUFFERS) await flush();
@@ -240,7 +255,8 @@ export async function stageStream(
     await handle.sync();
     handleClosed = true;
     await handle.close();
-    return { path, size, digests: hash.digests() };
+    if (hash) return { path, size, digests: hash.digests() };
+    return { path, size, digests: await digestInPool(pool as FixityPool, path, size, signal) };
   } catch (err) {
     if (!iteratorDone) stopSource();
     await Promise.allSettled(inFlight);
@@ -251,6 +267,17 @@ export async function stageStream(
   } finally {
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** sha512 + sha256 of a staged (fsynced) file in a pool thread; the whole file, exactly `size` bytes. */
+async function digestInPool(pool: FixityPool, path: string, size: number, signal: AbortSignal | undefined): Promise<Digests> {
+  const check = await pool.check(path, { size }, { algorithms: ['sha512', 'sha256'], ...(signal ? { signal } : {}) });
+  const { sha512, sha256 } = check.actual;
+  // The file was just written and fsynced by us: anything but a full read of `size` bytes is a disk fault.
+  if (check.outcome !== 'pass' || sha512 === undefined || sha256 === undefined) {
+    throw Object.assign(new Error(`the staged file could not be read back for its digests: ${check.detail ?? check.failure ?? 'unknown'}`), { code: 'EIO' });
+  }
+  return { sha512, sha256 };
 }
 
 /**
