@@ -7,7 +7,8 @@ const { scaledTimeout } = await tsImport('./tests/helpers/time-scale.ts', import
 
 export default {
   extensions: { ts: 'module' },
-  nodeArguments: ['--import=tsx'],
+  // THUKHO_TEST_TIMINGS=FILE: each test process appends its wall time there (tests/helpers/file-timer.mjs).
+  nodeArguments: ['--import=tsx', ...(process.env.THUKHO_TEST_TIMINGS ? ['--import=./tests/helpers/file-timer.mjs'] : [])],
   workerThreads: false,
   files: ['tests/**/*.test.ts'],
   timeout: `${Math.ceil(scaledTimeout(5 * 60_000) / 1000)}s`,

@@ -5,7 +5,8 @@
 # 1. makes sure the system has what the tests need (node 20+, npm deps, redis-server, chromium,
 #    python3 for the independent hash-chain verifier tools/verify-chain.py);
 # 2. starts a throw-away redis-server on 127.0.0.1:6379 when nothing answers there;
-# 3. type-checks (tsc --noEmit, server and viewer), builds the viewer (vite), then runs ava with its normal reporter;
+# 3. type-checks (tsc --noEmit, server and viewer) in the background while it builds the viewer (vite)
+#    and runs ava with its normal reporter; tsc's output follows ava's;
 # 4. prints, as the very last line, "N passed, N failed" (", N skipped" when there are any).
 # Exit code: ava's; if ava passes but the type-check failed, 1.
 set -uo pipefail
@@ -31,25 +32,37 @@ if ! redis_answers; then
   redis_answers || echo "test: warning: nothing answers PING on 127.0.0.1:6379; tests that need it will fail" >&2
 fi
 
-# --- type-check ------------------------------------------------------------------------------
-TSC_STATUS=0
-npx tsc --noEmit -p . || TSC_STATUS=$?
-npx tsc --noEmit -p viewer || TSC_STATUS=$?
-if [ "$TSC_STATUS" -ne 0 ]; then
-  echo "test: type-check failed (npx tsc --noEmit -p . / -p viewer); running the tests anyway" >&2
-fi
+# --- type-check, in the background ---------------------------------------------------------
+# tsc takes about 50 s of one core and nothing of the tests depends on it, so it runs beside ava
+# (whose test files spend much of their time waiting on servers and workers) instead of before
+# it. Its output is printed after ava's, before the summary line.
+TSC_LOG="$(mktemp "${TMPDIR:-/tmp}/thukho-tsc.XXXXXX")"
+( status=0
+  npx tsc --noEmit -p . || status=$?
+  npx tsc --noEmit -p viewer || status=$?
+  exit "$status" ) >"$TSC_LOG" 2>&1 &
+TSC_PID=$!
 
 # --- the reading-room bundle (viewer/dist), which the site and the browser tests serve --------
 npm run --silent build || echo "test: the viewer build failed (npm run build); browser tests will fail" >&2
 
 # --- ava -------------------------------------------------------------------------------------
 LOG="$(mktemp "${TMPDIR:-/tmp}/thukho-ava.XXXXXX")"
-trap 'rm -f "$LOG"' EXIT
+# An interrupted run stops its type-check too (TSC_PID is emptied once it has been waited for).
+trap 'rm -f "$LOG" "$TSC_LOG"; [ -z "$TSC_PID" ] || kill "$TSC_PID" 2>/dev/null' EXIT
 
 AVA_ARGS=()
 [ -t 1 ] && AVA_ARGS+=(--color) # keep colours for people even though the output goes through tee
 npx ava "${AVA_ARGS[@]}" "$@" 2>&1 | tee "$LOG"
 AVA_STATUS=${PIPESTATUS[0]}
+
+TSC_STATUS=0
+wait "$TSC_PID" || TSC_STATUS=$?
+TSC_PID=""
+cat "$TSC_LOG"
+if [ "$TSC_STATUS" -ne 0 ]; then
+  echo "test: type-check failed (npx tsc --noEmit -p . / -p viewer)" >&2
+fi
 
 # --- summary ---------------------------------------------------------------------------------
 # ava prints "N tests passed" only when nothing failed; otherwise count the "✔ title" lines.

@@ -34,7 +34,7 @@ import { mulberry32 } from '../helpers/prng.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
 import { recordDerivative, recordFact } from '../../src/application/machine-facts.ts';
 import { flipByte } from '../helpers/damage.ts';
-import { scaledTimeout } from '../helpers/time-scale.ts';
+import { scaledTimeout, timeScale } from '../helpers/time-scale.ts';
 
 /**
  * Fixity end to end: a real server ingests real files into its OCFL root; checkObjectFixity,
@@ -63,6 +63,15 @@ function noisePage(seed: number, side = 256): Promise<Buffer> {
   const pixels = Buffer.alloc(side * side * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(next() * 256);
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).tiff({ compression: 'none' }).toBuffer();
+}
+
+/**
+ * The read budget (MB/s) of a run that a test interrupts after its first few checks: slow enough
+ * that the run is still going when the interruption lands, which on a busy machine comes late
+ * (this process waits its turn for the CPU while the run reads on at its budget).
+ */
+function slowBudget(): string {
+  return (0.5 / timeScale()).toFixed(3);
 }
 
 async function collectStream(s: TestServer, streamId: string): Promise<RecordedEvent[]> {
@@ -508,8 +517,10 @@ test.serial('kill -9 mid-run, run again: it resumes, and every copy is checked e
   const total = files.length + 1; // and the inventory
   const startedAt = (await s.store.headPosition()) as bigint;
 
-  // A slow budget (1 MB/s over ~4.7 MB) so that the kill lands mid-run.
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/thukho.js'), 'fixity', '--object', objectId, '--mb-per-second', '1', '--threads', '2'], {
+  // A slow budget (0.5 MB/s over ~4.7 MB: about 9 s) so that the kill lands mid-run. The kill
+  // waits for this process to see four checks; on a busy machine that can take seconds while the
+  // run goes on at its budget, so the budget shrinks as the machine gets busier (as limits stretch).
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin/thukho.js'), 'fixity', '--object', objectId, '--mb-per-second', slowBudget(), '--threads', '2'], {
     cwd: ROOT,
     env: cliEnv(s),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -550,7 +561,8 @@ test.serial('Ctrl-C stops a run cleanly (exit 130, "run it again"); --restart st
   const objectId = await newObject(s, 'Gia Định thành thông chí');
   for (let i = 0; i < 12; i++) await uploadFile(s, objectId, await noisePage(200 + i), `trang_${i + 1}.tif`);
   const startedAt = (await s.store.headPosition()) as bigint;
-  const child = spawn(process.execPath, [join(ROOT, 'bin/thukho.js'), 'fixity', '--object', objectId, '--mb-per-second', '1'], { cwd: ROOT, env: cliEnv(s), stdio: ['ignore', 'pipe', 'pipe'] });
+  // About 5 s for the 13 copies at an idle machine's budget: the Ctrl-C must land before the end (see slowBudget).
+  const child = spawn(process.execPath, [join(ROOT, 'bin/thukho.js'), 'fixity', '--object', objectId, '--mb-per-second', slowBudget()], { cwd: ROOT, env: cliEnv(s), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
