@@ -529,6 +529,10 @@ try {
         const pathsFile = writePaths(`${sd.side}-paths.txt`, p);
         for (const cache of ['cold', 'warm'] as const) {
           if (cache === 'cold') {
+            // A fresh thukho starts its workers (five node processes loading their modules):
+            // measured at once, a busy machine would time their start-up, not the tile serving.
+            const own = await waitGroupQuiet(s.pgids, 60);
+            if (own >= 0.1) log(`    (${sd.side} still uses ${fmt(own, 2)} cores after 60 s; measuring anyway)`);
             const busy = await waitQuiet(15);
             if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
           }
