@@ -9,6 +9,12 @@
  *   npm run bench:iiif -- --quick      c = 8 only, wrk -d5s, the sharp pyramid time from the cache
  *   npm run bench:iiif -- --only=mixed readers during ingest only (thukho alone; see below)
  *
+ * Also the machine's limit (issue 20): nginx serving, as static files, the exact bytes thukho
+ * answers for every URL of the walk (bench/iiif/nginx.ts: written once to a tree mirroring the
+ * URLs, beside thukho's data dir; nginx runs as our own process with a generated config, one
+ * worker per core, on 127.0.0.1), walked the same way; thukho is printed as a ratio of it
+ * (target ≥ 0.5× at c=32 warm). --no-nginx leaves it out.
+ *
  * Options: --keep (keep the run dir: thukho's data dir, logs, path lists; re-use it with
  * --reuse-thukho=DIR to skip the ingest), --only=iip | --only=thukho (one half; the other
  * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration),
@@ -19,7 +25,7 @@
  * are THUKHO_WORKER_NICE, THUKHO_DERIVATIVE_THREADS, THUKHO_DERIVATIVES_CONCURRENCY,
  * THUKHO_REPLICATION_CONCURRENCY, THUKHO_OCR(_CONCURRENCY) (e.g. THUKHO_WORKER_NICE=0
  * THUKHO_DERIVATIVE_THREADS=2: the workers as they were before issue 20).
- * Needs: `apt-get install iipimage-server lighttpd wrk` (wrk alone with --only=thukho|mixed), redis on REDIS_URL (default
+ * Needs: `apt-get install iipimage-server lighttpd wrk nginx` (wrk alone with --only=thukho|mixed), redis on REDIS_URL (default
  * redis://127.0.0.1:6379); root to drop the page cache (else cold = fresh server only).
  *
  * Method.
