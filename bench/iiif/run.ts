@@ -9,6 +9,12 @@
  *   npm run bench:iiif -- --quick      c = 8 only, wrk -d5s, the sharp pyramid time from the cache
  *   npm run bench:iiif -- --only=mixed readers during ingest only (thukho alone; see below)
  *
+ * Also the machine's limit (issue 20): nginx serving, as static files, the exact bytes thukho
+ * answers for every URL of the walk (bench/iiif/nginx.ts: written once to a tree mirroring the
+ * URLs, beside thukho's data dir; nginx runs as our own process with a generated config, one
+ * worker per core, on 127.0.0.1), walked the same way; thukho is printed as a ratio of it
+ * (target ≥ 0.5× at c=32 warm). --no-nginx leaves it out.
+ *
  * Options: --keep (keep the run dir: thukho's data dir, logs, path lists; re-use it with
  * --reuse-thukho=DIR to skip the ingest), --only=iip | --only=thukho (one half; the other
  * is not started), --derivative-timeout=MIN (default 10), --seconds=N (wrk duration),
@@ -19,7 +25,7 @@
  * are THUKHO_WORKER_NICE, THUKHO_DERIVATIVE_THREADS, THUKHO_DERIVATIVES_CONCURRENCY,
  * THUKHO_REPLICATION_CONCURRENCY, THUKHO_OCR(_CONCURRENCY) (e.g. THUKHO_WORKER_NICE=0
  * THUKHO_DERIVATIVE_THREADS=2: the workers as they were before issue 20).
- * Needs: `apt-get install iipimage-server lighttpd wrk` (wrk alone with --only=thukho|mixed), redis on REDIS_URL (default
+ * Needs: `apt-get install iipimage-server lighttpd wrk nginx` (wrk alone with --only=thukho|mixed), redis on REDIS_URL (default
  * redis://127.0.0.1:6379); root to drop the page cache (else cold = fresh server only).
  *
  * Method.
@@ -74,10 +80,10 @@
  *    from redis at the end unless --keep.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { checkServer, compareSamples, type CheckResult } from './check.ts';
 import { APT, type IipServer, missingTools, startIip, stopIip } from './iip.ts';
 import { dropCaches, waitQuiet } from '../machine.ts';
@@ -97,6 +103,7 @@ import {
 } from './thukho.ts';
 import { sampleTiles, SCALE_FACTORS, SEED, shuffled, tileGrid } from './tiles.ts';
 import { clean, killWrk, runWrk, type WrkResult } from './wrk.ts';
+import { cutTiles, NGINX, NGINX_APT, nginxVersion, startNginx, stopNginx } from './nginx.ts';
 import { type IngestSpec, type MixedResult, prepareIngestFiles, startIngest, TARGET_MIXED_P99, TARGET_MIXED_RPS, within } from './mixed.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -112,7 +119,7 @@ const numArg = (name: string): number | undefined => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} wants a positive number`);
   return n;
 };
-const known = ['quick', 'keep', 'only', 'reuse-thukho', 'derivative-timeout', 'seconds', 'no-mixed', 'mixed-seconds'];
+const known = ['quick', 'keep', 'only', 'reuse-thukho', 'derivative-timeout', 'seconds', 'no-mixed', 'mixed-seconds', 'no-nginx'];
 for (const a of args) {
   const name = a.replace(/^--/, '').split('=')[0] ?? '';
   if (!a.startsWith('--') || !known.includes(name)) {
@@ -129,6 +136,8 @@ const RUN_THUKHO = ONLY !== 'iip';
 /** --only=mixed: thukho's readers during ingest alone, not the cold/warm comparison. */
 const RUN_LOAD = ONLY !== 'mixed';
 const RUN_MIXED = RUN_THUKHO && !flag('no-mixed');
+/** The machine's limit: nginx serving thukho's own tile bytes as static files (needs thukho's half). */
+const RUN_NGINX = RUN_THUKHO && RUN_LOAD && !flag('no-nginx');
 const MIXED_SECONDS = Math.max(1, Math.round(numArg('mixed-seconds') ?? 10));
 /** Loaded windows at most (the ingest is waited for after them). */
 const MIXED_MAX_WINDOWS = 30;
@@ -149,6 +158,8 @@ const INFO_SECONDS = 5;
 const WRK_TIMEOUT_S = 10;
 const TARGET_RPS = 1.0;
 const TARGET_P99 = 1.0;
+/** thukho / nginx throughput, at c=32 warm (issue 20). */
+const TARGET_NGINX_RPS = 0.5;
 const CACHE = join(os.tmpdir(), 'thukho-bench-iiif');
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -158,7 +169,7 @@ const fmt = (n: number, digits = 1) =>
 // ---------------------------------------------------------------------------------------
 // Types
 
-type Side = 'IIPImage' | 'thukho';
+type Side = 'IIPImage' | 'thukho' | 'nginx';
 type Cache = 'cold' | 'warm';
 
 interface Run {
@@ -184,9 +195,10 @@ interface Started {
 
 // Without IIPImage, wrk is all the bench needs.
 const missing = missingTools().filter((m) => RUN_IIP || m === 'wrk');
+if (RUN_NGINX && !existsSync(NGINX)) missing.push(`nginx (${NGINX}; or skip it with --no-nginx)`);
 if (missing.length) {
   log(`missing: ${missing.join(', ')}`);
-  log(`install with: ${APT}`);
+  log(`install with: ${APT}${RUN_NGINX ? `; ${NGINX_APT}` : ''}`);
   process.exit(2);
 }
 
@@ -196,6 +208,7 @@ const cpus = os.cpus();
 log(
   `thukho IIIF bench${QUICK ? ' (--quick)' : ''}${ONLY ? ` (--only=${ONLY})` : ''}: ${RUN_IIP ? `thukho vs IIPImage ${pkgVersion('iipimage-server')} (${cpus.length} × iipsrv.fcgi behind lighttpd ${pkgVersion('lighttpd')})` : 'thukho alone'}, ${version('wrk', ['-v']).replace(/\s*Copyright.*/, '')}`,
 );
+if (RUN_NGINX) log(`machine's limit: nginx ${nginxVersion()} (${cpus.length} workers, sendfile, open_file_cache) serving thukho's own tile bytes as static files`);
 log(`machine: ${cpus[0]?.model ?? '?'} × ${cpus.length}, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, node ${process.version}, ${os.platform()} ${os.release()}`);
 const CAN_DROP = dropCaches();
 log(
@@ -339,6 +352,7 @@ let source: Source | undefined;
 let setup: ThukhoSetup | undefined;
 let thukhoProblem: string | undefined = RUN_THUKHO ? undefined : 'not run (--only=iip)';
 let iipProblem: string | undefined = RUN_IIP ? undefined : `not run (--only=${ONLY})`;
+let nginxProblem: string | undefined = RUN_NGINX ? undefined : 'not run';
 const checks = new Map<Side, CheckResult>();
 let mixed: MixedResult | undefined;
 let mixedProblem: string | undefined;
@@ -438,6 +452,34 @@ try {
     return { baseUrl: s.baseUrl, pgids: [s.group.pgid], stop: () => stopThukho(s) };
   };
 
+  // ---- the machine's limit: nginx over thukho's own bytes for every URL of the walk
+  let nginxRoot: string | undefined;
+  if (RUN_NGINX && thukhoReady() && tPaths) {
+    // Beside thukho's data dir: a --reuse-thukho run re-uses the tree too.
+    const root = join(dirname((setup as ThukhoSetup).dataDir), 'nginx-root');
+    const done = join(root, '.complete');
+    try {
+      if (existsSync(done)) log(`nginx: reusing the tiles cut earlier in ${root}`);
+      else {
+        rmSync(root, { recursive: true, force: true });
+        const all = [...order.map((t) => tPaths.tilePath(...(t.path.split('/') as [string, string]))), tPaths.infoPath];
+        log(`nginx: writing thukho's answer to each of the ${all.length.toLocaleString('en-US')} URLs of the walk (and info.json) under ${root}…`);
+        const cut = await withServer(startThukhoStarted, (s) => cutTiles(s.baseUrl, all, root));
+        writeFileSync(done, '');
+        log(`  ${cut.files.toLocaleString('en-US')} files, ${fmt(cut.bytes / 1e6, 1)} MB`);
+      }
+      nginxRoot = root;
+    } catch (err) {
+      nginxProblem = (err as Error).message;
+      log(`  nginx half cannot run: ${nginxProblem.split('\n')[0]}`);
+    }
+    log();
+  } else if (RUN_NGINX) nginxProblem = 'thukho is not ready: nothing to cut';
+  const startNginxStarted = async (): Promise<Started> => {
+    const s = await startNginx(nginxRoot as string, runDir);
+    return { baseUrl: s.baseUrl, pgids: s.groups.map((g) => g.pgid), stop: () => stopNginx(s) };
+  };
+
   // ---- like with like
   log('like-with-like check: 20 tiles and info.json from each server (fresh processes, stopped afterwards)…');
   const showCheck = (side: Side, c: CheckResult) => {
@@ -458,6 +500,12 @@ try {
     showCheck('thukho', c);
     if (!c.ok) thukhoProblem = `thukho failed the like-with-like check: ${c.problems[0]}`;
   }
+  if (nginxRoot && tPaths) {
+    const c = await withServer(startNginxStarted, (s) => checkServer(s.baseUrl, tPaths as Paths, samples, { width: WIDTH, height: HEIGHT }));
+    checks.set('nginx', c);
+    showCheck('nginx', c);
+    if (!c.ok) nginxProblem = `nginx failed the like-with-like check: ${c.problems[0]}`;
+  }
   if (checks.size === 0) log('  nothing to check: no server is ready');
   const ci = checks.get('IIPImage');
   const ct = checks.get('thukho');
@@ -470,6 +518,7 @@ try {
   // ---- load
   const sides: Array<{ side: Side; ok: () => boolean; start: () => Promise<Started>; paths: () => Paths }> = [];
   if (RUN_IIP) sides.push({ side: 'IIPImage', ok: () => iipProblem === undefined, start: startIipStarted, paths: () => iipPaths as Paths });
+  if (nginxRoot) sides.push({ side: 'nginx', ok: () => nginxProblem === undefined, start: startNginxStarted, paths: () => tPaths as Paths });
   if (RUN_THUKHO && RUN_LOAD) sides.push({ side: 'thukho', ok: () => thukhoProblem === undefined && Boolean(setup?.derivative), start: startThukhoStarted, paths: () => tPaths as Paths });
 
   const lastC = CONCURRENCY[CONCURRENCY.length - 1] as number;
@@ -486,6 +535,10 @@ try {
         const pathsFile = writePaths(`${sd.side}-paths.txt`, p);
         for (const cache of ['cold', 'warm'] as const) {
           if (cache === 'cold') {
+            // A fresh thukho starts its workers (five node processes loading their modules):
+            // measured at once, a busy machine would time their start-up, not the tile serving.
+            const own = await waitGroupQuiet(s.pgids, 60);
+            if (own >= 0.1) log(`    (${sd.side} still uses ${fmt(own, 2)} cores after 60 s; measuring anyway)`);
             const busy = await waitQuiet(15);
             if (busy >= 0.15) log(`    (machine still ${fmt(100 * busy, 0)} % busy after waiting 15 s; measuring anyway)`);
           }
@@ -594,11 +647,11 @@ log(`RESULTS  ${WIDTH.toLocaleString('en-US')} × ${HEIGHT.toLocaleString('en-US
 log('-'.repeat(118));
 if (RUN_LOAD) log(HEADER);
 for (const c of RUN_LOAD ? CONCURRENCY : []) {
-  for (const side of ['IIPImage', 'thukho'] as const) {
+  for (const side of ['IIPImage', 'nginx', 'thukho'] as const) {
     for (const cache of ['cold', 'warm'] as const) {
       const run = runs.find((x) => x.side === side && x.c === c && x.cache === cache);
       if (run) log(row(run));
-      else if ((side === 'IIPImage' && RUN_IIP) || (side === 'thukho' && RUN_THUKHO)) log(`${side.padEnd(9)} ${String(c).padStart(3)} ${cache.padEnd(5)}   not measured`);
+      else if ((side === 'IIPImage' && RUN_IIP) || (side === 'thukho' && RUN_THUKHO) || (side === 'nginx' && RUN_NGINX)) log(`${side.padEnd(9)} ${String(c).padStart(3)} ${cache.padEnd(5)}   not measured`);
     }
   }
 }
@@ -627,6 +680,33 @@ for (const c of RUN_LOAD ? CONCURRENCY : []) {
         `${noisy.length ? `  — unreliable: ${noisy.join(' and ')} run disturbed by other work on the machine` : ''}`,
     );
   }
+}
+if (RUN_NGINX) {
+  log('-'.repeat(118));
+  log(`ratios thukho / nginx, the machine's limit for the same bytes   (target: throughput ≥ ${fmt(TARGET_NGINX_RPS, 1)}× at c=32 warm; load average now ${os.loadavg().map((x) => fmt(x, 2)).join(' ')})`);
+  for (const c of CONCURRENCY) {
+    for (const cache of ['cold', 'warm'] as const) {
+      const n = runs.find((x) => x.side === 'nginx' && x.c === c && x.cache === cache);
+      const t = runs.find((x) => x.side === 'thukho' && x.c === c && x.cache === cache);
+      const label = `  c=${String(c).padEnd(2)} ${cache}:`;
+      if (!n || !t) {
+        log(`${label} n/a (${!t ? 'thukho' : `nginx: ${nginxProblem ?? 'not measured'}`})`);
+        continue;
+      }
+      if (!clean(n.r) || !clean(t.r)) {
+        log(`${label} INVALID (${!clean(t.r) ? 'thukho' : 'nginx'} answered non-200s or failed sockets)`);
+        continue;
+      }
+      const rr = t.r.rps / n.r.rps;
+      const judged = c === 32 && cache === 'warm';
+      const noisy = [n, t].filter((x) => disturbed(x.r)).map((x) => x.side);
+      log(
+        `${label} throughput ${fmt(rr, 2)}×${judged ? ` ${verdict(rr >= TARGET_NGINX_RPS)}` : ''}   p99 ${fmt(t.r.p99 / n.r.p99, 2)}×   (rps ${fmt(t.r.rps, 0)} vs ${fmt(n.r.rps, 0)}; p99 ${fmt(t.r.p99, 2)} vs ${fmt(n.r.p99, 2)} ms; CPU s ${fmt(t.r.serverCpu, 1)} vs ${fmt(n.r.serverCpu, 1)}; wrk ${fmt(t.r.wrkCpu, 1)} vs ${fmt(n.r.wrkCpu, 1)})` +
+          `${noisy.length ? `  — unreliable: ${noisy.join(' and ')} run disturbed by other work on the machine` : ''}`,
+      );
+    }
+  }
+  if (nginxProblem) log(`  nginx: ${nginxProblem.split('\n')[0]}`);
 }
 log('-'.repeat(118));
 log('pyramid of one 140-megapixel TIFF (10,000 × 14,000, 420 MB uncompressed):');

@@ -79,6 +79,8 @@ export class ImageUnavailableError extends Error {
   }
 }
 
+/** Parsed requests remembered (a few hundred bytes each). */
+const MAX_PARSED = 50_000;
 /** Tile packs kept open (one file descriptor each). */
 const MAX_OPEN_PACKS = 256;
 
@@ -101,6 +103,13 @@ export const EXTRA_FORMATS: readonly string[] = FORMATS.filter((f) => !LEVEL2_FO
 export class ImageService {
   private readonly levels = new Map<string, Promise<RenderSource['levels']>>();
   private readonly packs = new Map<string, Promise<TilePack | null>>();
+  /**
+   * Parsed requests by image size and the URL's own segments: a deep-zoom session asks for the
+   * same few thousand tiles again and again, and parsing is a tenth of a cached tile's cost.
+   * Only successful parses are kept (a 400 is parsed each time); the limits never change in a
+   * process, so size + segments decide the parse.
+   */
+  private readonly parsed = new Map<string, ImageRequest>();
 
   constructor(private readonly o: ImageServiceOptions) {}
 
@@ -139,7 +148,7 @@ export class ImageService {
     segments: { region: string; size: string; rotation: string; qualityFormat: string },
     client: string,
   ): Promise<ImageResponse> {
-    const req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
+    const req = this.parse(file, segments);
     const image = imageKey(file);
     const key = `${image}/${req.canonical}`;
     const contentType = CONTENT_TYPES[req.format];
@@ -163,6 +172,17 @@ export class ImageService {
     // Renders from the master are stop-gaps until the derivative exists: not worth the disk.
     if (source === 'pyramid') await this.o.disk.set(key, { body, contentType });
     return respond(body, source, source === 'pyramid' ? 'p' : 'm');
+  }
+
+  private parse(file: { width: number; height: number }, segments: { region: string; size: string; rotation: string; qualityFormat: string }): ImageRequest {
+    const raw = `${file.width}x${file.height}/${segments.region}/${segments.size}/${segments.rotation}/${segments.qualityFormat}`;
+    let req = this.parsed.get(raw);
+    if (!req) {
+      req = parseImageRequest(segments, { width: file.width, height: file.height }, this.o.limits);
+      if (this.parsed.size >= MAX_PARSED) this.parsed.clear();
+      this.parsed.set(raw, req);
+    }
+    return req;
   }
 
   private async readTile(file: Pick<ImageFile, 'sha512' | 'page'>, req: ImageRequest): Promise<Buffer | undefined> {

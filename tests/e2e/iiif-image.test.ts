@@ -131,6 +131,48 @@ test.serial('a grid tile is the pre-cut file; its canonical link and cache heade
   t.is(await conditionalStatus(t, `/iiif/3/${fileId}/512,1024,512,512/244,/0/default.jpg`, res.headers.get('etag')!), 304);
 });
 
+test.serial('a tile answered from the caches still asks the access decision: refused at once when its work is restricted, the same bytes when open again', async (t) => {
+  const s = t.context.server;
+  // Two spellings of one tile: the second is remembered parsed, and both share the cached bytes.
+  const paths = [`/iiif/3/${fileId}/0,0,256,256/256,/0/default.jpg`, `/iiif/3/${fileId}/0,0,256,256/256,256/0/default.jpg`];
+  const before: Array<{ etag: string; body: Buffer }> = [];
+  for (const p of paths) {
+    await get(t, p);
+    const res = await get(t, p);
+    t.is(res.status, 200, p);
+    before.push({ etag: res.headers.get('etag')!, body: Buffer.from(await res.arrayBuffer()) });
+  }
+  t.is(before[0]!.etag, before[1]!.etag);
+  const setAccess = async (accessLevel: string) => {
+    const record = await fetch(`${s.url}/api/objects/${objectId}`, { headers: { authorization: `Bearer ${s.staffToken}` } });
+    const patched = await fetch(`${s.url}/api/objects/${objectId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${s.staffToken}`, 'content-type': 'application/json', 'if-match': record.headers.get('etag')! },
+      body: JSON.stringify({ accessLevel }),
+    });
+    t.is(patched.status, 200, accessLevel);
+  };
+  await setAccess('restricted');
+  try {
+    for (const p of paths) {
+      const res = await get(t, p);
+      t.is(res.status, 401, `${p} restricted, anonymous`);
+      t.is(res.headers.get('cache-control'), 'no-store', p);
+      t.is(await conditionalStatus(t, p, before[0]!.etag), 401, `${p}: a cached ETag is no way round the decision`);
+      const staff = await get(t, p, { authorization: `Bearer ${s.staffToken}` });
+      t.is(staff.status, 200, `${p} restricted, staff`);
+    }
+  } finally {
+    await setAccess('open');
+  }
+  for (const [i, p] of paths.entries()) {
+    const res = await get(t, p);
+    t.is(res.status, 200, `${p} open again`);
+    t.is(res.headers.get('etag'), before[i]!.etag);
+    t.deepEqual(Buffer.from(await res.arrayBuffer()), before[i]!.body);
+  }
+});
+
 async function pixel(buf: Buffer, x: number, y: number): Promise<number> {
   const { data, info } = await sharp(buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return data[(y * info.width + x) * info.channels]!;

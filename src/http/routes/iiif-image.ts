@@ -43,16 +43,19 @@ export function imageRoutes(services: AppServices): Router {
   const query = imageFileLookup(services.readDb);
   // Every tile needs its file's facts and access level. They change only when the object
   // read model applies events, so a lookup stays good until the runner's position moves.
-  const cache = new Map<string, ImageFile | undefined>();
+  type Sized = ImageFile & { width: number; height: number };
+  // Kept narrowed (an image without a size is no image to serve): a hit allocates nothing.
+  const cache = new Map<string, Sized | undefined>();
   let cachedAt: bigint | null | undefined;
-  const lookup = (imageId: string): ImageFile | undefined => {
+  const lookup = (imageId: string): Sized | undefined => {
     const at = services.objects.appliedPosition();
     if (at !== cachedAt || cache.size > 10_000) {
       cache.clear();
       cachedAt = at;
     }
     if (cache.has(imageId)) return cache.get(imageId);
-    const file = query(imageId);
+    const found = query(imageId);
+    const file = found && found.width !== null && found.height !== null ? { ...found, width: found.width, height: found.height } : undefined;
     cache.set(imageId, file);
     return file;
   };
@@ -62,16 +65,15 @@ export function imageRoutes(services: AppServices): Router {
   const refusalWords = (fileId: string) => ({ absent: () => imageNotFound(fileId), gone: { vi: 'Tài liệu chứa ảnh này', en: 'The object holding this image' } });
 
   /** The image and what the access decision says of it (404 when there is no such image to show anyone). */
-  const find = (ctx: Context): { file: ImageFile & { width: number; height: number }; decision: AccessDecision } => {
+  const find = (ctx: Context): { file: Sized; decision: AccessDecision } => {
     // A file id, or a page of a multi-page master (`<fileId>~p<n>`, see page-image.ts).
     const fileId = ctx.params.fileId as string;
     const file = parsePageImageId(fileId) ? lookup(fileId) : undefined;
-    if (!file || file.width === null || file.height === null) throw imageNotFound(fileId);
-    const decision = decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content');
-    return { file: { ...file, width: file.width, height: file.height }, decision };
+    if (!file) throw imageNotFound(fileId);
+    return { file, decision: decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content') };
   };
 
-  const resolve = (ctx: Context): ImageFile & { width: number; height: number } => {
+  const resolve = (ctx: Context): Sized => {
     const { file, decision } = find(ctx);
     // Open tiles are cached by anyone, but asked about again (ETag, 304) before each use: a
     // work made confidential is refused at once, not once a year-long cache lets go.
