@@ -127,7 +127,11 @@ export function createApp(services: AppServices): Koa {
   root.get('/api/openapi.json', (ctx) => {
     ctx.body = openApiDocument(publicBase(services.config.publicUrl, ctx));
   });
+  // The Image API first: tiles are most of the requests, and every router passed on the way
+  // costs a cached tile its route matching (no other router has paths under /iiif/3/ that the
+  // image routes answer; the presentation routes were already after them).
   const routers = [
+    imageRoutes(services),
     root,
     healthRoutes(services),
     objectRoutes(services),
@@ -141,7 +145,6 @@ export function createApp(services: AppServices): Koa {
     fileRoutes(services),
     collectionRoutes(services),
     searchRoutes(services),
-    imageRoutes(services),
     iiifAuthRoutes(services),
     presentationRoutes(services),
     textRoutes(services),
