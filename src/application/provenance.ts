@@ -313,6 +313,16 @@ function bagDetail(bag: NonNullable<EventData<'ObjectRegistered'>['bag']>): Bili
   };
 }
 
+/** Where a harvested work's record came from: the source's base URL and its own identifier for the record. */
+function harvestDetail(h: NonNullable<EventData<'ObjectRegistered'>['harvest']>): Bilingual {
+  const set = h.set ? `, tập ${q(h.set)}` : '';
+  const setEn = h.set ? `, set ${q(h.set)}` : '';
+  return {
+    vi: ` Thu hoạch qua OAI-PMH từ ${h.baseUrl} (bản ghi ${q(h.identifier)}, ${h.metadataPrefix}${set}, ngày bản ghi ${h.datestamp}).`,
+    en: ` Harvested over OAI-PMH from ${h.baseUrl} (record ${q(h.identifier)}, ${h.metadataPrefix}${setEn}, datestamp ${h.datestamp}).`,
+  };
+}
+
 type Described = {
   detail: Bilingual;
   bag?: NonNullable<EventData<'ObjectRegistered'>['bag']>;
@@ -337,8 +347,8 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
 
   switch (event.type) {
     case 'ObjectRegistered': {
-      const { metadata, accessLevel, bag } = event.data;
-      const fromBag = bag ? bagDetail(bag) : { vi: '', en: '' };
+      const { metadata, accessLevel, bag, harvest } = event.data;
+      const fromBag = bag ? bagDetail(bag) : harvest ? harvestDetail(harvest) : { vi: '', en: '' };
       return {
         detail: {
           vi: `Tiếp nhận tài liệu ${q(metadata.title)} vào kho (mức truy cập: ${LEVEL[accessLevel].vi}).${fromBag.vi}`,

@@ -124,6 +124,23 @@ export const BagAccession = z.object({
 });
 export type BagAccession = z.infer<typeof BagAccession>;
 
+/**
+ * The OAI-PMH record a work was harvested from (`thukho harvest`): the source's own identifier
+ * for it, kept so that a re-harvest finds the same work and a reader can trace the record back.
+ * Optional and additive, like `bag`.
+ */
+export const HarvestSource = z.object({
+  /** The provider's base URL as harvested. */
+  baseUrl: z.string().url().max(2000),
+  /** The record's OAI identifier at the source, e.g. oai:repo.example.org:123456789/42. */
+  identifier: z.string().min(1).max(1000),
+  /** The record's datestamp at the source when it was first harvested. */
+  datestamp: z.string().max(40),
+  metadataPrefix: z.string().min(1).max(100),
+  set: z.string().max(1000).optional(),
+});
+export type HarvestSource = z.infer<typeof HarvestSource>;
+
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
@@ -131,6 +148,8 @@ export const eventSchemas = {
     accessLevel: AccessLevel,
     /** Present when the work was accessioned from a BagIt bag. */
     bag: BagAccession.optional(),
+    /** Present when the work was harvested over OAI-PMH from another repository. */
+    harvest: HarvestSource.optional(),
   }),
   MetadataEdited: z.object({
     objectId: Id,

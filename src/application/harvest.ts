@@ -1,0 +1,543 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { Bilingual } from '../domain/errors.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { HarvestSource } from '../domain/events.ts';
+import { Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { type DcFields, type HarvestedHeader, type OaiPage, OaiResponseError, readOaiResponse } from '../formats/oai-pmh-read.ts';
+import { writeFileDurable } from '../storage/durable-file.ts';
+import { streamExists } from './command-handler.ts';
+import { executeObjectCommand, loadObject, objectStream } from './object-commands.ts';
+import { collectionStream } from './streams.ts';
+
+/**
+ * `thukho harvest URL`: ListRecords from another repository's OAI-PMH provider, each record
+ * becoming (or updating, or withdrawing) one work here. Metadata only.
+ *
+ * - The work's id is derived from the record's OAI identifier (`oai-` + 16 characters of its
+ *   SHA-256), so a re-harvest finds the same work without an index, and the registration keeps
+ *   the identifier, base URL, prefix and set (ObjectRegistered.harvest) for provenance.
+ * - A changed record is a MetadataEdited through the ordinary EditMetadata command (only the
+ *   fields that differ); a deleted one (status="deleted") is withdrawn with WithdrawObject,
+ *   the reason naming the source. Each record is one command: a work is never half-written.
+ * - Incremental and resumable: per source (base URL + set + prefix) a small state file under
+ *   the data dir holds the responseDate of the last complete harvest (the next one asks
+ *   `from` it) and, during a harvest, the resumption token of the next page, written durably
+ *   after each page's records are on the log. A rerun after an interruption continues from that
+ *   token; records of a page fetched twice are recognised and change nothing.
+ */
+
+export const HARVEST_PREFIXES = ['oai_dc', 'mods'] as const;
+export type HarvestPrefix = (typeof HARVEST_PREFIXES)[number];
+
+export interface HarvestOptions {
+  baseUrl: string;
+  metadataPrefix: HarvestPrefix;
+  set?: string;
+  collectionId?: string;
+  /** Overrides the remembered date of the last harvest (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ). */
+  from?: string;
+  /** Where the per-source state files live (the CLI: THUKHO_DATA_DIR/harvest). */
+  stateDir: string;
+  actor: { id: string; role: string };
+  /** Per request; default 60 s. */
+  timeoutMs?: number;
+  /** Retries of one request after a timeout, a network error, 429 or 5xx; default 3. */
+  retries?: number;
+  /** First backoff; doubled each retry; default 1 s. */
+  retryDelayMs?: number;
+  onProgress?: (p: { records: number; pages: number; total?: number }) => void;
+}
+
+export interface HarvestItem {
+  objectId: string;
+  identifier: string;
+  title?: string;
+  /** Fields changed (for a changed work). */
+  fields?: string[];
+  /** What of the source record could not be kept. */
+  notes?: Bilingual[];
+}
+export interface HarvestRefusal {
+  identifier?: string;
+  objectId?: string;
+  reason: Bilingual;
+}
+
+export interface HarvestReport {
+  baseUrl: string;
+  metadataPrefix: HarvestPrefix;
+  set?: string;
+  /** The `from` asked for (absent: the whole list). */
+  from?: string;
+  resumed: boolean;
+  /** True when the list was read to its end (or the source said there was nothing to harvest). */
+  complete: boolean;
+  /** Why the run stopped before the end of the list; a rerun continues from where it stopped. */
+  stopped?: Bilingual;
+  pages: number;
+  records: number;
+  created: HarvestItem[];
+  changed: HarvestItem[];
+  deleted: HarvestItem[];
+  unchanged: number;
+  refused: HarvestRefusal[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// State per source
+
+const HarvestState = z.object({
+  baseUrl: z.string(),
+  metadataPrefix: z.enum(HARVEST_PREFIXES),
+  set: z.string().optional(),
+  /** responseDate of the first page of the last complete harvest: the next one's `from`. */
+  lastResponseDate: z.string().optional(),
+  /** A harvest under way: the token of the next page to fetch. */
+  inProgress: z
+    .object({
+      from: z.string().optional(),
+      responseDate: z.string(),
+      token: z.string().min(1),
+      pages: z.number().int().nonnegative(),
+    })
+    .optional(),
+});
+type HarvestState = z.infer<typeof HarvestState>;
+
+export function harvestSourceId(baseUrl: string, set: string | undefined, prefix: string): string {
+  return createHash('sha256').update(`${baseUrl}\0${set ?? ''}\0${prefix}`).digest('hex').slice(0, 24);
+}
+
+async function loadState(dir: string, name: string, fresh: HarvestState): Promise<HarvestState> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fresh;
+    throw err;
+  }
+  const parsed = HarvestState.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new HarvestError({
+      vi: `Tệp trạng thái thu hoạch ${join(dir, name)} hỏng (${parsed.error.issues[0]?.message}); xoá nó thì lần sau thu hoạch lại từ đầu (không mất gì).`,
+      en: `The harvest state file ${join(dir, name)} is damaged (${parsed.error.issues[0]?.message}); delete it and the next run harvests from the start (nothing is lost).`,
+    });
+  }
+  return parsed.data;
+}
+
+/**
+ * The identifiers of the pages already applied in the harvest under way, one `page<TAB>identifier`
+ * line each, so that a resumed run still recognises an identifier the source repeats on a later
+ * page. Lines of a page the saved token does not yet count (the run stopped between writing
+ * them and saving the token) are ignored: that page is fetched again.
+ */
+async function loadSeen(path: string, pages: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0 && Number(line.slice(0, tab)) <= pages) seen.add(line.slice(tab + 1));
+  }
+  return seen;
+}
+
+async function appendSeen(path: string, page: number, identifiers: string[]): Promise<void> {
+  if (identifiers.length === 0) return;
+  await appendFile(path, identifiers.map((i) => `${page}\t${i.replace(/[\t\n]/g, ' ')}\n`).join(''));
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+const saveState = (dir: string, name: string, state: HarvestState) => writeFileDurable(dir, name, `${JSON.stringify(state, null, 2)}\n`);
+
+/** A failure of the whole run before any record could be read (bad options, unreadable state). */
+export class HarvestError extends Error {
+  constructor(readonly messages: Bilingual) {
+    super(`${messages.vi} / ${messages.en}`);
+    this.name = 'HarvestError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+class PageFailure extends Error {
+  constructor(readonly reason: Bilingual) {
+    super(reason.en);
+  }
+}
+
+async function fetchPage(url: URL, o: Required<Pick<HarvestOptions, 'timeoutMs' | 'retries' | 'retryDelayMs'>>): Promise<OaiPage> {
+  let lastWhy: Bilingual = { vi: '', en: '' };
+  for (let attempt = 0; attempt <= o.retries; attempt++) {
+    if (attempt > 0) await sleep(Math.min(o.retryDelayMs * 2 ** (attempt - 1), 60_000));
+    let res: Response;
+    let body: string;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(o.timeoutMs), headers: { accept: 'text/xml, application/xml' } });
+      body = await res.text();
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      lastWhy = timedOut
+        ? { vi: `nguồn không trả lời trong ${o.timeoutMs / 1000} giây`, en: `the source did not answer within ${o.timeoutMs / 1000} s` }
+        : { vi: `không kết nối được tới nguồn (${(err as Error).message})`, en: `could not reach the source (${(err as Error).message})` };
+      continue;
+    }
+    if (res.status === 429 || res.status >= 500) {
+      lastWhy = { vi: `nguồn trả lời HTTP ${res.status}`, en: `the source answered HTTP ${res.status}` };
+      continue;
+    }
+    try {
+      return readOaiResponse(body);
+    } catch (err) {
+      if (!(err instanceof OaiResponseError)) throw err;
+      const status = res.status === 200 ? '' : ` (HTTP ${res.status})`;
+      throw new PageFailure(
+        err.kind === 'invalid-xml'
+          ? { vi: `nguồn gửi XML không hợp lệ${status}: ${err.message}`, en: `the source sent invalid XML${status}: ${err.message}` }
+          : { vi: `câu trả lời không phải OAI-PMH${status}: ${err.message}`, en: `the answer is not OAI-PMH${status}: ${err.message}` },
+      );
+    }
+  }
+  throw new PageFailure({
+    vi: `${lastWhy.vi} (đã thử ${o.retries + 1} lần)`,
+    en: `${lastWhy.en} (tried ${o.retries + 1} times)`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping a record to our metadata
+
+/** The fields a harvest owns: set from the source, cleared when the source no longer has them. */
+const HARVESTED_FIELDS = ['title', 'alternativeTitle', 'creator', 'subject', 'description', 'date', 'type', 'format', 'identifier', 'source', 'language', 'rights'] as const;
+
+const LANGUAGE_NAMES: Record<string, string> = {
+  vi: 'vie', en: 'eng', fr: 'fra', zh: 'zho', ja: 'jpn', ko: 'kor', de: 'deu', ru: 'rus', la: 'lat', km: 'khm', lo: 'lao', th: 'tha',
+  vietnamese: 'vie', 'tiếng việt': 'vie', english: 'eng', french: 'fra', chinese: 'zho',
+};
+
+/** ISO 639-3 for a language as repositories write it ("vie", "vi", "vi_VN", "en-US", "Vietnamese"), or undefined. */
+export function languageCode(value: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  if (/^[a-z]{3}$/.test(v)) return v;
+  return LANGUAGE_NAMES[v] ?? LANGUAGE_NAMES[v.split(/[-_]/)[0] ?? ''];
+}
+
+const isUrl = (s: string) => /^https?:\/\/\S+$/i.test(s);
+
+interface Mapped {
+  metadata?: Metadata;
+  notes: Bilingual[];
+  refusal?: Bilingual;
+}
+
+function zodReason(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(gốc / root)'}: ${i.message}`).join('; ');
+}
+
+/** Dublin Core (or MODS reduced to it) → our record. See README-harvest.md for the table. */
+export function metadataFromDc(fields: DcFields, collectionId: string | undefined): Mapped {
+  const notes: Bilingual[] = [];
+  const [title, ...alternativeTitle] = fields.title ?? [];
+  if (!title) {
+    return { notes, refusal: { vi: 'bản ghi không có nhan đề (dc:title)', en: 'the record has no title (dc:title)' } };
+  }
+  const join = (k: keyof DcFields, sep = '; ') => (fields[k]?.length ? fields[k]!.join(sep) : undefined);
+  const ids = fields.identifier ?? [];
+  const plainIds = ids.filter((i) => !isUrl(i));
+  let identifier = plainIds.length ? plainIds.join('; ') : ids[0];
+  if (identifier && identifier.length > 200) identifier = plainIds[0] ?? ids[0];
+  const languages: string[] = [];
+  for (const l of fields.language ?? []) {
+    const code = languageCode(l);
+    if (code) {
+      if (!languages.includes(code)) languages.push(code);
+    } else notes.push({ vi: `bỏ ngôn ngữ "${l}" (không phải mã ISO 639)`, en: `language "${l}" dropped (not an ISO 639 code)` });
+  }
+  const rights = (fields.rights ?? []).find(isUrl);
+  // DSpace lists dc.date.accessioned and .available (full timestamps of its own) before
+  // dc.date.issued: the work's date is the first one that is not such a timestamp.
+  const date = (fields.date ?? []).find((d) => !/^\d{4}-\d{2}-\d{2}T/.test(d)) ?? fields.date?.[0];
+  for (const r of fields.rights ?? []) {
+    if (!isUrl(r)) notes.push({ vi: `bỏ dc:rights "${r.slice(0, 80)}" (kho chỉ giữ URI quyền)`, en: `dc:rights "${r.slice(0, 80)}" dropped (only a rights URI is kept)` });
+  }
+  const candidate = {
+    title,
+    ...(alternativeTitle.length ? { alternativeTitle } : {}),
+    ...(join('creator') ? { creator: join('creator') } : {}),
+    ...(join('subject') ? { subject: join('subject') } : {}),
+    ...(join('description', '\n\n') ? { description: join('description', '\n\n') } : {}),
+    ...(date ? { date } : {}),
+    ...(join('type') ? { type: join('type') } : {}),
+    ...(join('format') ? { format: join('format') } : {}),
+    ...(identifier ? { identifier } : {}),
+    ...(join('source') ? { source: join('source') } : {}),
+    ...(languages.length ? { language: languages.slice(0, 20) } : {}),
+    ...(rights ? { rights } : {}),
+    ...(collectionId ? { collectionId } : {}),
+  };
+  const parsed = Metadata.safeParse(candidate);
+  if (!parsed.success) {
+    return { notes, refusal: { vi: `bản ghi không thành được bản mô tả: ${zodReason(parsed.error)}`, en: `the record does not make a valid description: ${zodReason(parsed.error)}` } };
+  }
+  return { metadata: parsed.data, notes };
+}
+
+/** The changes that make `current` say what the source says now (fields it dropped are cleared). */
+function changesFrom(current: Metadata, next: Metadata, collectionId: string | undefined): MetadataChanges {
+  const changes: Record<string, unknown> = {};
+  for (const f of HARVESTED_FIELDS) changes[f] = next[f] ?? (f === 'title' ? undefined : null);
+  if (collectionId) changes.collectionId = collectionId;
+  return effectiveChanges(current, changes as MetadataChanges);
+}
+
+const BASE32 = 'abcdefghijkmnpqrstuvwxyz23456789';
+/** The work a record becomes: `oai-` and 16 characters of the SHA-256 of its OAI identifier. */
+export function workIdFor(identifier: string): string {
+  const digest = createHash('sha256').update(identifier).digest();
+  let id = 'oai-';
+  for (let i = 0; i < 16; i++) id += BASE32[digest[i]! % 32];
+  return id;
+}
+
+const RegisteredHarvest = z.object({ harvest: z.object({ identifier: z.string() }).optional() });
+
+async function registeredIdentifier(store: EventStore, objectId: string): Promise<string | undefined> {
+  for await (const e of store.readStream(objectStream(objectId), { maxCount: 1 })) {
+    const data = RegisteredHarvest.safeParse(e.data);
+    return e.type === 'ObjectRegistered' && data.success ? data.data.harvest?.identifier : undefined;
+  }
+  return undefined;
+}
+
+function messagesOf(err: unknown): Bilingual {
+  if (err instanceof DomainError) return err.messages;
+  const text = err instanceof Error ? err.message : String(err);
+  return { vi: text, en: text };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function listUrl(baseUrl: string, params: Record<string, string>): URL {
+  const url = new URL(baseUrl);
+  url.searchParams.set('verb', 'ListRecords');
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url;
+}
+
+/** A responseDate as a `from` argument: seconds granularity (milliseconds dropped). */
+const asFrom = (date: string) => date.replace(/\.\d+Z$/, 'Z');
+
+export async function harvest(store: EventStore, options: HarvestOptions): Promise<HarvestReport> {
+  let base: URL;
+  try {
+    base = new URL(options.baseUrl);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new HarvestError({ vi: `"${options.baseUrl}" không phải địa chỉ http(s) của một nguồn OAI-PMH.`, en: `"${options.baseUrl}" is not the http(s) address of an OAI-PMH provider.` });
+  }
+  if (options.from !== undefined && !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$/.test(options.from)) {
+    throw new HarvestError({ vi: `--from "${options.from}" phải có dạng YYYY-MM-DD hoặc YYYY-MM-DDThh:mm:ssZ.`, en: `--from "${options.from}" must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ.` });
+  }
+  if (options.collectionId && !(await streamExists(store, collectionStream(options.collectionId)))) {
+    throw new HarvestError({ vi: `Không có bộ sưu tập "${options.collectionId}"; hãy tạo nó trước.`, en: `There is no collection "${options.collectionId}"; create it first.` });
+  }
+  const baseUrl = base.toString();
+  const request = { timeoutMs: options.timeoutMs ?? 60_000, retries: options.retries ?? 3, retryDelayMs: options.retryDelayMs ?? 1000 };
+  const set = options.set;
+  await mkdir(options.stateDir, { recursive: true });
+  const stateName = `${harvestSourceId(baseUrl, set, options.metadataPrefix)}.json`;
+  let state = await loadState(options.stateDir, stateName, { baseUrl, metadataPrefix: options.metadataPrefix, ...(set !== undefined ? { set } : {}) });
+
+  const report: HarvestReport = {
+    baseUrl,
+    metadataPrefix: options.metadataPrefix,
+    ...(set !== undefined ? { set } : {}),
+    resumed: false,
+    complete: false,
+    pages: 0,
+    records: 0,
+    created: [],
+    changed: [],
+    deleted: [],
+    unchanged: 0,
+    refused: [],
+  };
+  const source = (h: HarvestedHeader): HarvestSource => ({
+    baseUrl,
+    identifier: h.identifier,
+    datestamp: h.datestamp,
+    metadataPrefix: options.metadataPrefix,
+    ...(set !== undefined ? { set } : {}),
+  });
+  const context = { actor: options.actor };
+  const seenPath = join(options.stateDir, `${stateName.replace(/\.json$/, '')}.seen`);
+  let seen = state.inProgress && options.from === undefined ? await loadSeen(seenPath, state.inProgress.pages) : new Set<string>();
+  if (seen.size === 0) await writeFileDurable(options.stateDir, `${stateName.replace(/\.json$/, '')}.seen`, '');
+  const where = `${baseUrl}`;
+
+  const applyRecord = async (header: HarvestedHeader, fields: DcFields | undefined): Promise<void> => {
+    const identifier = header.identifier;
+    const objectId = workIdFor(identifier);
+    if (seen.has(identifier)) {
+      report.refused.push({ identifier, objectId, reason: { vi: 'định danh này đã gặp ở trước trong cùng lần thu hoạch; bỏ bản sau', en: 'this identifier came earlier in the same harvest; the later copy is ignored' } });
+      return;
+    }
+    seen.add(identifier);
+    const { state: work } = await loadObject(store, objectId);
+    if (work.status !== 'absent' && (await registeredIdentifier(store, objectId)) !== identifier) {
+      report.refused.push({ identifier, objectId, reason: { vi: `mã tài liệu ${objectId} đã dùng cho một tài liệu khác`, en: `the work id ${objectId} is taken by another work` } });
+      return;
+    }
+    if (header.deleted) {
+      if (work.status === 'active') {
+        await executeObjectCommand(store, {
+          type: 'WithdrawObject',
+          objectId,
+          reason: `Bản ghi đã bị xoá ở nguồn ${where} (${identifier}, ${header.datestamp}) / deleted at the source ${where} (${identifier}, ${header.datestamp})`,
+        }, context);
+        report.deleted.push({ objectId, identifier, title: work.metadata.title });
+      } else report.unchanged++; // never harvested, or withdrawn already
+      return;
+    }
+    const mapped = metadataFromDc(fields ?? {}, options.collectionId);
+    if (!mapped.metadata) {
+      report.refused.push({ identifier, ...(work.status !== 'absent' ? { objectId } : {}), reason: mapped.refusal! });
+      return;
+    }
+    const notes = mapped.notes.length ? { notes: mapped.notes } : {};
+    if (work.status === 'absent') {
+      await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
+      report.created.push({ objectId, identifier, title: mapped.metadata.title, ...notes });
+      return;
+    }
+    if (work.status === 'withdrawn') {
+      report.refused.push({
+        identifier,
+        objectId,
+        reason: { vi: 'tài liệu đã bị rút khỏi kho ở đây; thu hoạch không khôi phục nó', en: 'the work has been withdrawn here; a harvest does not reinstate it' },
+      });
+      return;
+    }
+    const changes = changesFrom(work.metadata, mapped.metadata, options.collectionId);
+    if (Object.keys(changes).length === 0) {
+      report.unchanged++;
+      return;
+    }
+    await executeObjectCommand(store, {
+      type: 'EditMetadata',
+      objectId,
+      changes,
+      reason: `Thu hoạch lại từ ${where} (${identifier}, ${header.datestamp}) / re-harvested from ${where} (${identifier}, ${header.datestamp})`,
+    }, context);
+    report.changed.push({ objectId, identifier, title: mapped.metadata.title, fields: Object.keys(changes), ...notes });
+  };
+
+  const listArgs = (from: string | undefined): Record<string, string> => ({
+    metadataPrefix: options.metadataPrefix,
+    ...(set !== undefined ? { set } : {}),
+    ...(from !== undefined ? { from } : {}),
+  });
+
+  let from = state.inProgress ? state.inProgress.from : (options.from ?? (state.lastResponseDate ? asFrom(state.lastResponseDate) : undefined));
+  if (from !== undefined) report.from = from;
+  let url: URL;
+  let startedAt: string | undefined;
+  let pagesBefore = 0;
+  if (state.inProgress && options.from === undefined) {
+    report.resumed = true;
+    startedAt = state.inProgress.responseDate;
+    pagesBefore = state.inProgress.pages;
+    url = listUrl(baseUrl, { resumptionToken: state.inProgress.token });
+  } else {
+    if (state.inProgress) state = { ...state, inProgress: undefined }; // an explicit --from starts a new list
+    url = listUrl(baseUrl, listArgs(from));
+  }
+
+  for (;;) {
+    let page: OaiPage;
+    try {
+      page = await fetchPage(url, request);
+    } catch (err) {
+      if (!(err instanceof PageFailure)) throw err;
+      report.stopped = {
+        vi: `Dừng ở trang ${pagesBefore + report.pages + 1}: ${err.reason.vi}. Chạy lại lệnh sẽ tiếp tục từ trang này.`,
+        en: `Stopped at page ${pagesBefore + report.pages + 1}: ${err.reason.en}. Running the command again continues from this page.`,
+      };
+      return report;
+    }
+    const codes = page.errors.map((e) => e.code);
+    if (codes.includes('badResumptionToken') && report.resumed && report.pages === 0) {
+      // The saved token expired while we were away: the list starts over (records already here change nothing).
+      report.resumed = false;
+      state = { ...state, inProgress: undefined };
+      seen = new Set();
+      await writeFileDurable(options.stateDir, `${stateName.replace(/\.json$/, '')}.seen`, '');
+      await saveState(options.stateDir, stateName, state);
+      url = listUrl(baseUrl, listArgs(from));
+      continue;
+    }
+    if (codes.includes('badArgument') && from !== undefined && from.includes('T') && report.pages === 0 && url.searchParams.has('from')) {
+      // A provider with day granularity refuses seconds: ask again by day (a day's records repeat and change nothing).
+      from = from.slice(0, 10);
+      report.from = from;
+      url = listUrl(baseUrl, listArgs(from));
+      continue;
+    }
+    startedAt ??= page.responseDate;
+    if (codes.includes('noRecordsMatch')) {
+      report.complete = true;
+      state = { ...state, lastResponseDate: startedAt, inProgress: undefined };
+      await saveState(options.stateDir, stateName, state);
+      return report;
+    }
+    if (page.errors.length > 0) {
+      const list = page.errors.map((e) => `${e.code}${e.message ? ` (${e.message})` : ''}`).join('; ');
+      report.stopped = { vi: `Nguồn báo lỗi OAI-PMH: ${list}.`, en: `The source answered with an OAI-PMH error: ${list}.` };
+      return report;
+    }
+    for (const r of page.records) {
+      report.records++;
+      if (!r.ok) {
+        report.refused.push({ ...(r.identifier ? { identifier: r.identifier, objectId: workIdFor(r.identifier) } : {}), reason: { vi: `bản ghi hỏng: ${r.reason}`, en: `malformed record: ${r.reason}` } });
+        continue;
+      }
+      try {
+        await applyRecord(r.header, r.fields);
+      } catch (err) {
+        report.refused.push({ identifier: r.header.identifier, objectId: workIdFor(r.header.identifier), reason: messagesOf(err) });
+      }
+    }
+    report.pages++;
+    const token = page.resumption?.token;
+    if (token) await appendSeen(seenPath, pagesBefore + report.pages, page.records.flatMap((r) => (r.ok ? [r.header.identifier] : [])));
+    options.onProgress?.({ records: report.records, pages: pagesBefore + report.pages, ...(page.resumption?.completeListSize !== undefined ? { total: page.resumption.completeListSize } : {}) });
+    if (!token) {
+      report.complete = true;
+      state = { ...state, lastResponseDate: startedAt, inProgress: undefined };
+      await saveState(options.stateDir, stateName, state);
+      return report;
+    }
+    state = { ...state, inProgress: { ...(from !== undefined ? { from } : {}), responseDate: startedAt, token, pages: pagesBefore + report.pages } };
+    await saveState(options.stateDir, stateName, state);
+    url = listUrl(baseUrl, { resumptionToken: token });
+  }
+}
+
+/** Whether the run changed anything here. */
+export const changedAnything = (r: HarvestReport) => r.created.length + r.changed.length + r.deleted.length > 0;
