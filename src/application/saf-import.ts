@@ -107,12 +107,14 @@ async function planItem(dir: string, folder: string, collectionId: string | unde
     throw new ItemRefused(both({ vi: 'thiếu tệp dublin_core.xml', en: 'no dublin_core.xml' }));
   }
   const values: DcValue[] = [];
+  let unreadable = false;
   for (const file of ['dublin_core.xml', ...[...names].filter((n) => /^metadata_[A-Za-z0-9_-]+\.xml$/.test(n)).sort()]) {
     try {
       values.push(...readMetadataXml(await readFile(join(itemDir, file), 'utf8'), file).values);
     } catch (err) {
       if (!(err instanceof SafFormatError)) throw err;
       reasons.push(both(err.messages));
+      if (file === 'dublin_core.xml') unreadable = true;
     }
   }
   const handleText = names.has('handle') ? (await readFile(join(itemDir, 'handle'), 'utf8')).trim() : undefined;
@@ -159,7 +161,7 @@ async function planItem(dir: string, folder: string, collectionId: string | unde
   const notApplied: WorkReport['notApplied'] = unmapped
     .filter((u) => u.key !== 'dc.rights')
     .map((u) => ({ field: u.key, reason: `"${u.value}": ${both(u.reason)}` }));
-  if (typeof mapped.title !== 'string' || !mapped.title.trim()) {
+  if (!unreadable && (typeof mapped.title !== 'string' || !mapped.title.trim())) {
     reasons.push(both({ vi: 'không có nhan đề (dc.title)', en: 'no title (dc.title)' }));
   }
   const candidate: Record<string, unknown> = { ...mapped, ...(collectionId ? { collectionId } : {}) };
