@@ -328,7 +328,17 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
           );
           summary.objects.registered++;
           const sizes = staged.map((s) => s.size);
-          if (staged.length) countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+          try {
+            if (staged.length) countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+          } catch (err) {
+            // The work is on record without its pages: the next run finds it as its own and adds them.
+            throw new ItemRefused(
+              `${reasonOf(err)}; ${both({
+                vi: `tài liệu "${item.objectId}" đã đăng ký nhưng chưa lưu được trang; chạy lại lệnh để hoàn tất`,
+                en: `the work "${item.objectId}" is registered but its pages were not stored; run the command again to finish`,
+              })}`,
+            );
+          }
         } else report.files.ingested = staged.length;
       } else {
         const origin = await registeredImport(services, item.objectId);
