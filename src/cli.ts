@@ -28,6 +28,7 @@ import { jobsCommand } from './cli/jobs-command.ts';
 import { usersCommand } from './cli/users-command.ts';
 import { backupCommand, restoreCommand } from './cli/backup-command.ts';
 import { harvestCommand } from './cli/harvest-command.ts';
+import { importSafCommand } from './cli/saf-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -379,6 +380,7 @@ program
 
 program.addCommand(usersCommand());
 program.addCommand(harvestCommand());
+program.addCommand(importSafCommand());
 
 // Backups that restore (ops/backup, ops/restore call these).
 program.addCommand(backupCommand());

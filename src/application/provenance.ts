@@ -138,6 +138,8 @@ export interface PremisEvent {
     eventDetail: Bilingual;
     /** For a work accessioned from a BagIt bag: the bag's record as the event keeps it (bag-info.txt whole, what was verified). */
     bag?: NonNullable<EventData<'ObjectRegistered'>['bag']>;
+    /** For a work brought from another system (DSpace SAF): where from, its identifier there, its record there. */
+    imported?: NonNullable<EventData<'ObjectRegistered'>['imported']>;
   };
   eventOutcomeInformation: {
     eventOutcome: AuthorityTerm;
@@ -323,9 +325,20 @@ function harvestDetail(h: NonNullable<EventData<'ObjectRegistered'>['harvest']>)
   };
 }
 
+/** Where a work brought from another system came from. */
+function importDetail(imported: NonNullable<EventData<'ObjectRegistered'>['imported']>): Bilingual {
+  const id = imported.identifier ? ` (${imported.identifier})` : '';
+  const what = imported.format === 'dspace-saf' ? { vi: 'gói DSpace Simple Archive Format', en: 'the DSpace Simple Archive Format item' } : { vi: imported.format, en: imported.format };
+  return {
+    vi: ` Nhập từ ${what.vi} ${q(imported.location)}${id}.`,
+    en: ` Imported from ${what.en} ${q(imported.location)}${id}.`,
+  };
+}
+
 type Described = {
   detail: Bilingual;
   bag?: NonNullable<EventData<'ObjectRegistered'>['bag']>;
+  imported?: NonNullable<EventData<'ObjectRegistered'>['imported']>;
   outcome: keyof typeof OUTCOME;
   outcomeDetail?: NonNullable<PremisEvent['eventOutcomeInformation']['eventOutcomeDetail']>;
   objects: LinkingObject[];
@@ -347,16 +360,18 @@ function describe(event: ObjectHistoryEvent, before: ObjectState): Described {
 
   switch (event.type) {
     case 'ObjectRegistered': {
-      const { metadata, accessLevel, bag, harvest } = event.data;
+      const { metadata, accessLevel, bag, harvest, imported } = event.data;
       const fromBag = bag ? bagDetail(bag) : harvest ? harvestDetail(harvest) : { vi: '', en: '' };
+      const from = imported ? importDetail(imported) : { vi: '', en: '' };
       return {
         detail: {
-          vi: `Tiếp nhận tài liệu ${q(metadata.title)} vào kho (mức truy cập: ${LEVEL[accessLevel].vi}).${fromBag.vi}`,
-          en: `Object ${q(metadata.title)} accessioned (access level: ${LEVEL[accessLevel].en}).${fromBag.en}`,
+          vi: `Tiếp nhận tài liệu ${q(metadata.title)} vào kho (mức truy cập: ${LEVEL[accessLevel].vi}).${fromBag.vi}${from.vi}`,
+          en: `Object ${q(metadata.title)} accessioned (access level: ${LEVEL[accessLevel].en}).${fromBag.en}${from.en}`,
         },
         outcome: 'success',
         objects: [object('outcome')],
         ...(bag ? { bag } : {}),
+        ...(imported ? { imported } : {}),
       };
     }
     case 'MetadataEdited': {
@@ -691,7 +706,11 @@ export async function provenanceOfWork(store: EventStore, objectId: string, work
       eventIdentifier: { type: IDENTIFIER_TYPES.event, value: e.id },
       eventType: premisEventType(event.type),
       eventDateTime: e.metadata.occurredAt,
-      eventDetailInformation: { eventDetail: described.detail, ...(described.bag ? { bag: described.bag } : {}) },
+      eventDetailInformation: {
+        eventDetail: described.detail,
+        ...(described.bag ? { bag: described.bag } : {}),
+        ...(described.imported ? { imported: described.imported } : {}),
+      },
       eventOutcomeInformation: {
         eventOutcome: OUTCOME[described.outcome],
         ...(described.outcomeDetail ? { eventOutcomeDetail: described.outcomeDetail } : {}),

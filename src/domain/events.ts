@@ -141,6 +141,28 @@ export const HarvestSource = z.object({
 });
 export type HarvestSource = z.infer<typeof HarvestSource>;
 
+/**
+ * The other system a work was brought from (`thukho import-saf`: a DSpace Simple Archive
+ * Format item): where it was read, the source's own identifier (a DSpace handle) by which a
+ * re-import finds the same work, and the source's record whole (every metadata value, also
+ * those with no field of ours). Optional and additive, like `bag`.
+ */
+export const ImportAccession = z.object({
+  /** How it came, e.g. `dspace-saf`. */
+  format: z.string().min(1).max(40),
+  /** Where it was read, e.g. the archive folder and the item folder. */
+  location: z.string().min(1).max(2048),
+  /** The source's identifier of the work (a DSpace handle), when it has one. */
+  identifier: z.string().min(1).max(500).optional(),
+  /** SHA-256 of the sorted `<sha512>  <name>` lines of the files brought in with the work. */
+  fingerprint: Sha256,
+  /** The source's record: key as the source writes it (e.g. `dc.title[vi]`) → values in order. */
+  record: z
+    .record(z.string().min(1).max(200), z.array(z.string().max(20_000)).max(200))
+    .refine((r) => Object.keys(r).length <= 300, 'at most 300 keys'),
+});
+export type ImportAccession = z.infer<typeof ImportAccession>;
+
 export const eventSchemas = {
   ObjectRegistered: z.object({
     objectId: Id,
@@ -150,6 +172,8 @@ export const eventSchemas = {
     bag: BagAccession.optional(),
     /** Present when the work was harvested over OAI-PMH from another repository. */
     harvest: HarvestSource.optional(),
+    /** Present when the work was brought from another system (a DSpace SAF export). */
+    imported: ImportAccession.optional(),
   }),
   MetadataEdited: z.object({
     objectId: Id,

@@ -1,5 +1,5 @@
 import { DomainError } from './errors.ts';
-import type { BagAccession, HarvestSource, DerivativeInfo, IngestedFile, ObjectEvent, ObjectHistoryEvent } from './events.ts';
+import type { BagAccession, DerivativeInfo, HarvestSource, ImportAccession, IngestedFile, ObjectEvent, ObjectHistoryEvent } from './events.ts';
 import {
   type AccessLevel,
   type Metadata,
@@ -75,7 +75,7 @@ export type ObjectState =
 export const initialObjectState: ObjectState = { status: 'absent' };
 
 export type ObjectCommand =
-  | { type: 'RegisterObject'; objectId: string; metadata: Metadata; accessLevel: AccessLevel; bag?: BagAccession; harvest?: HarvestSource }
+  | { type: 'RegisterObject'; objectId: string; metadata: Metadata; accessLevel: AccessLevel; bag?: BagAccession; harvest?: HarvestSource; imported?: ImportAccession }
   | { type: 'EditMetadata'; objectId: string; changes: MetadataChanges; accessLevel?: AccessLevel; reason?: string }
   | { type: 'RecordFileIngested'; objectId: string; file: IngestedFile }
   | { type: 'ReorderFiles'; objectId: string; order: string[] }
@@ -151,7 +151,7 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       return [
         {
           type: 'ObjectRegistered',
-          data: { objectId: command.objectId, metadata, accessLevel: command.accessLevel, ...(command.bag ? { bag: command.bag } : {}), ...(command.harvest ? { harvest: command.harvest } : {}) },
+          data: { objectId: command.objectId, metadata, accessLevel: command.accessLevel, ...(command.bag ? { bag: command.bag } : {}), ...(command.harvest ? { harvest: command.harvest } : {}), ...(command.imported ? { imported: command.imported } : {}) },
         },
       ];
     }

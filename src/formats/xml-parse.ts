@@ -20,9 +20,20 @@ export interface XmlElement {
 }
 
 export class XmlError extends Error {
-  constructor(message: string, readonly offset: number) {
-    super(`${message} (at offset ${offset})`);
+  readonly line: number;
+  readonly column: number;
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    source = '',
+  ) {
+    const before = source.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    super(`${reason} (line ${line}, column ${column})`);
     this.name = 'XmlError';
+    this.line = line;
+    this.column = column;
   }
 }
 
@@ -41,10 +52,12 @@ function isChar(cp: number): boolean {
   return !NOT_CHAR.test(String.fromCodePoint(cp));
 }
 
-export function parseXml(xml: string): XmlElement {
+export function parseXml(input: string): XmlElement {
+  // A byte order mark may lead (Windows tools write one); line ends read as LF (XML 1.0 §2.11).
+  const xml = (input.startsWith('\uFEFF') ? input.slice(1) : input).replace(/\r\n?/g, '\n');
   let i = 0;
   const fail = (message: string, at = i): never => {
-    throw new XmlError(message, at);
+    throw new XmlError(message, at, xml);
   };
   const bad = NOT_CHAR.exec(xml);
   if (bad) fail(`character U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase()} is not allowed in XML 1.0`, bad.index);
