@@ -41,7 +41,10 @@ export function superviseWorker(
 
   const start = () => {
     const startedAt = Date.now();
-    const started = spawn(command, args, { env: { ...env, [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    // glibc gives every thread that allocates its own malloc arena (up to 8 per core), which
+    // libvips' and ONNX Runtime's threads fill and never hand back: two arenas keep a worker
+    // hundreds of MB smaller under ingest at no measurable cost. The operator's value wins.
+    const started = spawn(command, args, { env: { MALLOC_ARENA_MAX: '2', ...env, [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
     child = started;
     if (started.pid !== undefined) writeWorkerRecord(recordDir, name, started.pid);
     if (started.pid !== undefined && options.nice !== undefined) {
