@@ -323,10 +323,13 @@ async function main(): Promise<void> {
     table(`under ingest: per-process peaks over ${samples} samples, ${ingestSeconds.toFixed(0)} s (sum of the peaks; the whole tree's peak was ${peakTotal.toFixed(0)}, mean ${(sum / samples).toFixed(0)})`, [], peaks);
 
     // Once the work is done: what the workers give back (the OCR engines' idle unload, THUKHO_OCR_IDLE_SECONDS).
-    const wait = Number(process.env.THUKHO_BENCH_MEMORY_AFTER_S ?? 20);
+    // Past the OCR engines' idle unload (THUKHO_OCR_IDLE_SECONDS, 120 s by default).
+    const wait = Number(process.env.THUKHO_BENCH_MEMORY_AFTER_S ?? Number(process.env.THUKHO_OCR_IDLE_SECONDS ?? 120) + 15);
     await sleep(wait * 1000);
     const after = await settle(root, 0, 120);
     table(`after the ingest, ${wait} s on`, after);
+    const errors = readFileSync(group.logPath, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l));
+    if (errors.length) process.stdout.write(`\n${errors.length} error lines in serve's log, the first: ${errors.slice(0, 3).map((l) => l.slice(0, 300)).join('\n')}\n`);
     process.stdout.write(
       `\nbench:memory summary (${METRIC}): idle ${idleTotal.toFixed(0)} MB (${(idleTotal / TARGET_MB).toFixed(2)}× the ${TARGET_MB} MB target), ` +
         `under ingest peak ${peakTotal.toFixed(0)} MB, after ${totalMb(after).toFixed(0)} MB; load average ${load()}\n`,
