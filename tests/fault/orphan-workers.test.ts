@@ -105,7 +105,7 @@ test.serial('a worker that could not notice its server die is stopped by the nex
   redisPids.push(redisPidOf(dir));
   const left = workers.filter(isRunning);
   t.deepEqual(left, [], `orphaned workers still running after the next start: ${left.map((p) => `${p} ${commandLine(p).join(' ')}`).join('; ')}`);
-  t.is((await workersOf(second)).length, 6, 'the new server runs its own workers');
+  t.is((await workersOf(second)).length, WORKER_PROCESSES, 'the new server runs its own workers');
 
   signalGroup(second, 'SIGINT');
   const r = await second.exited;
