@@ -105,6 +105,7 @@ const EnvSchema = z.object({
   THUKHO_NOM_FONT_DIR: z.string().min(1).default('/usr/share/fonts/truetype/hanazono'),
   THUKHO_OCR: z.enum(['on', 'off']).default('on'),
   THUKHO_OCR_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  THUKHO_OCR_IDLE_SECONDS: z.coerce.number().min(0).max(7 * 24 * 3600).default(120),
   THUKHO_OCR_LANGUAGES: z
     .string()
     .transform((s) => s.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean))
@@ -114,6 +115,7 @@ const EnvSchema = z.object({
     .default(['vie']),
   // Background work yields to readers (see workers/index.ts lowerPriority, ops/systemd/thukho-worker@.service).
   THUKHO_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  THUKHO_WORKER_PROCESSES: z.enum(['one', 'split', 'each']).default('one'),
   THUKHO_DERIVATIVE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   THUKHO_DERIVATIVES_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   THUKHO_REPLICATION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -253,6 +255,8 @@ export interface Config {
     concurrency: number | undefined;
     /** What a work whose record names no language is read as. */
     defaultLanguages: string[];
+    /** Seconds without a page after which the OCR engines are unloaded (loaded again by the next page); 0: kept. */
+    idleSeconds: number;
   };
   /**
    * How the background workers leave the CPU to readers: a worker runs every thread at this
@@ -261,6 +265,12 @@ export interface Config {
    */
   workers: {
     nice: number;
+    /**
+     * How `thukho serve` groups the workers into child processes (see workers/index.ts
+     * workersToRun): `one` process for all of them, `split` (derivatives and OCR each alone,
+     * the light ones together), or `each` worker alone.
+     */
+    processes: 'one' | 'split' | 'each';
     derivativeThreads: number;
     derivativesConcurrency: number;
     replicationConcurrency: number;
@@ -443,9 +453,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     describeEdits: e.THUKHO_DESCRIBE_EDITS,
     minFreeBytes: Math.round(e.THUKHO_MIN_FREE_MB * 1024 * 1024),
     nomFont: { dir: resolve(e.THUKHO_NOM_FONT_DIR), cacheDir: join(dataDir, 'cache', 'fonts') },
-    ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES },
+    ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES, idleSeconds: e.THUKHO_OCR_IDLE_SECONDS },
     workers: {
       nice: e.THUKHO_WORKER_NICE,
+      processes: e.THUKHO_WORKER_PROCESSES,
       // One core left to the server: a pyramid alone would otherwise take every core there is.
       derivativeThreads: e.THUKHO_DERIVATIVE_THREADS ?? Math.max(1, availableParallelism() - 1),
       derivativesConcurrency: e.THUKHO_DERIVATIVES_CONCURRENCY,

@@ -47,9 +47,70 @@ const STARTS: Record<string, StartWorker> = {
   fixity: (ctx) => startFixityWorker({ ...ctx, repair: repairWith(ctx.config), onDamaged: damageAlert(ctx.config, ctx.logger) }),
 };
 
-export const WORKERS: Record<string, StartWorker> = Object.fromEntries(Object.entries(STARTS).map(([name, start]) => [name, yieldingToReaders(start)]));
+const SINGLE: Record<string, StartWorker> = Object.fromEntries(Object.entries(STARTS).map(([name, start]) => [name, yieldingToReaders(start)]));
 
-/** The workers `thukho serve` starts on this machine: all of them, but OCR only where THUKHO_OCR is on. */
-export function workersToRun(config: Pick<Config, 'ocr'>): string[] {
-  return Object.keys(WORKERS).filter((name) => name !== 'ocr' || config.ocr.enabled);
+/** Several workers in one process: `a+b+c`. */
+const SEPARATOR = '+';
+
+/**
+ * Starts each named worker in this process, one after another; if one cannot start, those
+ * already started are closed again and the error is the caller's. Closing closes them all.
+ */
+function together(names: string[]): StartWorker {
+  return async (ctx) => {
+    const started: Array<{ close(): Promise<void> }> = [];
+    try {
+      for (const name of names) started.push(await SINGLE[name]!(ctx));
+    } catch (err) {
+      await Promise.allSettled(started.map((w) => w.close()));
+      throw err;
+    }
+    return { close: async () => void (await Promise.all(started.map((w) => w.close()))) };
+  };
+}
+
+/**
+ * Every worker `thukho worker NAME` can run. Listing it (Object.keys) gives each worker once;
+ * looking up `a+b+c` (workers joined by "+") gives one start for all of them in one process,
+ * which is how `thukho serve` keeps the embedded profile small (THUKHO_WORKER_PROCESSES), and
+ * how a sysadmin can run several on one systemd instance (thukho-worker@seal+fixity).
+ */
+export const WORKERS: Record<string, StartWorker> = new Proxy(SINGLE, {
+  get(target, key) {
+    if (typeof key !== 'string' || !key.includes(SEPARATOR)) return Reflect.get(target, key);
+    const names = key.split(SEPARATOR);
+    // Each at most once, and each one we know: anything else is "no such worker".
+    if (new Set(names).size !== names.length || !names.every((n) => Object.hasOwn(target, n))) return undefined;
+    return together(names);
+  },
+});
+
+/** The workers that run on this machine: all of them, but OCR only where THUKHO_OCR is on. */
+function enabledWorkers(config: Pick<Config, 'ocr'>): string[] {
+  return Object.keys(SINGLE).filter((name) => name !== 'ocr' || config.ocr.enabled);
+}
+
+/**
+ * The child processes `thukho serve` starts, each named as `thukho worker NAME` takes it:
+ * - `one` (the default): every worker in one process. Each Node process with thukho's modules
+ *   loaded holds about 180 MB however little it does, so six of them were most of the
+ *   embedded profile's memory (bench:memory). A crash in one worker (a hostile image in
+ *   libvips) restarts them all; their jobs are retried, as after any crash.
+ * - `split`: derivatives and OCR, which use native code on untrusted images and the most
+ *   memory, each alone; the light ones (audit, seal, replication, fixity) share one.
+ * - `each`: one process per worker, as before issue 20.
+ */
+export function workersToRun(config: Pick<Config, 'ocr'> & { workers: Pick<Config['workers'], 'processes'> }): string[] {
+  const names = enabledWorkers(config);
+  switch (config.workers.processes) {
+    case 'each':
+      return names;
+    case 'split': {
+      const apart: string[] = names.filter((n) => n === 'derivatives' || n === 'ocr');
+      const light = names.filter((n) => !apart.includes(n));
+      return [...apart, ...(light.length ? [light.join(SEPARATOR)] : [])];
+    }
+    case 'one':
+      return [names.join(SEPARATOR)];
+  }
 }

@@ -6,7 +6,6 @@ import { DomainError } from '../src/domain/errors.ts';
 import type { EventStore } from '../src/eventstore/port.ts';
 import { DerivativeStore } from '../src/iiif/derivative-store.ts';
 import type { Engines } from '../src/ocr/choose-engine.ts';
-import { HanEngine } from '../src/ocr/han-engine.ts';
 import { OcrPool } from '../src/ocr/pool.ts';
 import { TesseractEngine } from '../src/ocr/tesseract-engine.ts';
 import { OcrJob, QUEUES, queueConnection } from '../src/queue/queues.ts';
@@ -20,6 +19,8 @@ import { OcrOutputStore } from '../src/storage/ocr-outputs.ts';
  * OcrFailed at once and a failed job, never retried; anything else is retried with backoff
  * and recorded as OcrFailed only when the attempts run out. A full disk is never recorded:
  * the job stays open in the dispatcher's outbox, which offers it again once there is room.
+ * The engines are loaded by the first page, not at start, and let go after
+ * THUKHO_OCR_IDLE_SECONDS without a page (see OcrPool): an idle worker holds no model.
  */
 export interface OcrWorker {
   queue: Queue;
@@ -41,9 +42,13 @@ export async function startOcrWorker(options: {
   const size = options.concurrency ?? config.ocr.concurrency;
   const pool = new OcrPool({
     ...(size ? { size } : {}),
+    idleMs: config.ocr.idleSeconds * 1000,
     createEngines: async (): Promise<Engines> => {
       const tesseract = await TesseractEngine.create();
       try {
+        // Imported with the first engine set: ONNX Runtime's native library is tens of MB that
+        // a worker which never reads a page (or only Vietnamese ones) need not map.
+        const { HanEngine } = await import('../src/ocr/han-engine.ts');
         return { tesseract, han: await HanEngine.create() };
       } catch (err) {
         // Han pages are then read by tesseract's chi_tra_vert, the fallback (said once per process).

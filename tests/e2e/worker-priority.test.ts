@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { freePort, signalGroup, sleep, startThukho, waitForHealth } from '../helpers/cli.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { loadConfig } from '../../src/config.ts';
+import { workersToRun } from '../../workers/index.ts';
 
 /**
  * Readers while the library ingests (issue 20): `thukho serve` in the embedded profile starts
@@ -47,7 +49,8 @@ test('the embedded profile runs every thread of every worker at THUKHO_WORKER_NI
         .filter((f) => f.endsWith('.json'))
         .map((f) => JSON.parse(readFileSync(join(dir, 'workers', f), 'utf8')) as { name: string; pid: number });
     // Each worker lowers its own threads once it is running ("worker running" in serve's log).
-    const expected = ['audit', 'derivatives', 'fixity', 'replication', 'seal'];
+    // The worker processes serve starts with OCR off (workers/index.ts workersToRun: one by default).
+    const expected = workersToRun(loadConfig({ THUKHO_DATA_DIR: dir, THUKHO_OCR: 'off' })).sort();
     for (let i = 0; i < 1200 && (running.stdout().match(/"worker running"|worker running/g) ?? []).length < expected.length; i++) {
       if (running.child.exitCode !== null) break;
       await sleep(100);

@@ -6,6 +6,8 @@ import { freePort, type Running, signalGroup, sleep, startThukho, waitForHealth 
 import { childrenOf, commandLine, isRunning, signalIfRunning } from '../helpers/processes.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
+import { loadConfig } from '../../src/config.ts';
+import { workersToRun } from '../../workers/index.ts';
 
 /**
  * Issue 12, item 3: `thukho serve` killed with kill -9 (or crashed) must leave no worker
@@ -18,6 +20,8 @@ import { scaledTimeout } from '../helpers/time-scale.ts';
  */
 const tempDir = tempDirs(test, 'thk-orphan-');
 
+const WORKER_PROCESSES = workersToRun(loadConfig({ THUKHO_DATA_DIR: '/nonexistent' })).length;
+
 const EMBEDDED = { REDIS_URL: undefined, THUKHO_LOG_LEVEL: 'warn', THUKHO_HOST: '127.0.0.1' };
 
 /** serve's worker children, once all of them have started (they are `thukho worker NAME`). */
@@ -25,8 +29,8 @@ async function workersOf(running: Running): Promise<number[]> {
   const pid = running.child.pid as number;
   for (;;) {
     const workers = childrenOf(pid).filter((p) => commandLine(p).includes('worker'));
-    // Every worker in workers/index.ts: audit, derivatives, ocr, seal, replication, fixity.
-    if (workers.length >= 6) return workers;
+    // Every worker process serve starts by default (workers/index.ts workersToRun, THUKHO_WORKER_PROCESSES).
+    if (workers.length >= WORKER_PROCESSES) return workers;
     await sleep(200);
   }
 }
@@ -101,7 +105,7 @@ test.serial('a worker that could not notice its server die is stopped by the nex
   redisPids.push(redisPidOf(dir));
   const left = workers.filter(isRunning);
   t.deepEqual(left, [], `orphaned workers still running after the next start: ${left.map((p) => `${p} ${commandLine(p).join(' ')}`).join('; ')}`);
-  t.is((await workersOf(second)).length, 6, 'the new server runs its own workers');
+  t.is((await workersOf(second)).length, WORKER_PROCESSES, 'the new server runs its own workers');
 
   signalGroup(second, 'SIGINT');
   const r = await second.exited;
