@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { pino } from 'pino';
-import { markStopping } from '../../src/queue/stopping.ts';
+import { markStopping, STOP_GRACE_MS } from '../../src/queue/stopping.ts';
 import { superviseWorker } from '../../src/queue/supervisor.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
@@ -47,7 +47,11 @@ test.serial('a worker that exits while this process is stopping (one Ctrl-C for 
   markStopping();
   const w = superviseWorker('dying', process.execPath, DYING, process.env, tempDir(), logger);
   try {
-    await sleep(1500);
+    // First the worker's exit (slow on a busy machine), then past the moment a restart would be decided.
+    const giveUpAt = Date.now() + scaledTimeout(60_000);
+    while (Date.now() < giveUpAt && w.pid() !== undefined) await sleep(50);
+    t.is(w.pid(), undefined, 'the worker exited');
+    await sleep(STOP_GRACE_MS + 1000);
     t.is(w.restarts(), 0);
     t.is(w.pid(), undefined);
     t.false(lines.some((l) => l.msg === 'worker exited; restarting'), JSON.stringify(lines));
