@@ -6,4 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-system.sh redis-server fonts-dejavu-core fonts-hanazono
 echo 'demo: dựng phòng đọc / building the reading room (vite, under a minute)' >&2
 npm run --silent build # the reading room's bundle (viewer/dist)
+# glibc's default of 8 malloc arenas per core keeps memory that a small server never gets back
+# (npm run bench:memory measures it); the workers get the same from serve.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec node --import tsx src/cli.ts demo "$@"
