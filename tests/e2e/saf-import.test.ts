@@ -150,7 +150,7 @@ test.serial('bad SAF items are refused each with its reason, leave no work and n
     t.is(outcome['a-good']?.[0], 'created');
     const reasons: Record<string, RegExp> = {
       'b-missing-file': /contents line 2: the file "page_2\.png" is not in the folder/,
-      'c-not-well-formed': /dublin_core\.xml is not well-formed XML: <\/dublin_core> closes <dcvalue> \(line 4, column 3\)$/,
+      'c-not-well-formed': /dublin_core\.xml is not well-formed XML: <\/dublin_core> does not close <dcvalue> \(line 4, column 1\)$/,
       'd-no-title': /không có nhan đề \(dc\.title\) \/ no title \(dc\.title\)/,
       'e-duplicate': /the same item as "a-good" \(handle 123456789\/100\)/,
       'f-unknown-bundle': /unknown bundle "PRESERVATION"/,
