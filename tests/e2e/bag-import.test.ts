@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { objectProvenance } from '../../src/application/provenance.ts';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { thukho as runThukho } from '../helpers/cli.ts';
+import { countEvents, withEventLog } from '../helpers/events.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
 
 /**
@@ -26,18 +26,6 @@ function copyBag(work: string, bag: string, folder = bag): string {
   return to;
 }
 
-async function withStore<T>(dataDir: string, f: (store: SqliteEventStore) => Promise<T>): Promise<T> {
-  const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const countEvents = (dataDir: string) =>
-  existsSync(join(dataDir, 'events.sqlite')) ? withStore(dataDir, async (s) => Number((await s.headPosition()) ?? 0n)) : Promise.resolve(0);
-
 /** OCFL objects in the storage root (anything beside the root's own declaration files). */
 function ocflObjects(dataDir: string): string[] {
   const root = join(dataDir, 'ocfl');
@@ -53,7 +41,7 @@ function stagedFiles(dataDir: string): string[] {
 }
 
 async function registered(dataDir: string, objectId: string) {
-  return withStore(dataDir, async (store) => {
+  return withEventLog(dataDir, async (store) => {
     for await (const e of store.readStream(objectStream(objectId), { maxCount: 1 })) return e.data as Record<string, unknown>;
     return undefined;
   });
@@ -84,7 +72,7 @@ test.serial('bagit-python bags of every algorithm ingest; what was verified and 
       t.deepEqual(record?.info['Bag-Software-Agent'], ['bagit.py v1.8.1 <https://github.com/LibraryOfCongress/bagit-python>']);
       t.is(record?.payloadOxum, readFileSync(join(FIXTURES, bag, 'bag-info.txt'), 'utf8').match(/Payload-Oxum: (\S+)/)?.[1]);
       // Our own storage digest is SHA-512 whatever the bag carried, computed from the bytes.
-      await withStore(dataDir, async (store) => {
+      await withEventLog(dataDir, async (store) => {
         const { state } = await loadObject(store, id);
         if (state.status !== 'active') return t.fail(`${bag}: no work`);
         t.is(state.files.length, 2);
@@ -94,7 +82,7 @@ test.serial('bagit-python bags of every algorithm ingest; what was verified and 
 
     // Every bag-info.txt element is kept (repeated labels as lists, unknown labels too) and the
     // obvious ones describe the work; provenance shows them.
-    await withStore(dataDir, async (store) => {
+    await withEventLog(dataDir, async (store) => {
       const { state } = await loadObject(store, 'nd-hn-0042');
       if (state.status !== 'active') return t.fail('no work nd-hn-0042');
       t.like(state.metadata, {
@@ -166,7 +154,7 @@ test.serial('bagit-python bags of every algorithm ingest; what was verified and 
     t.is(back.code, 0, back.stdout + back.stderr);
     t.regex(back.stdout, /ingested: nd-hn-0042 \(2 tệp\/files; đã kiểm tra \/ verified: sha512, sha256; tệp thẻ \/ tag files: sha512, sha256\)/);
     const digests = (dir: string) =>
-      withStore(dir, async (s) => {
+      withEventLog(dir, async (s) => {
         const { state } = await loadObject(s, 'nd-hn-0042');
         return state.status === 'absent' ? null : { metadata: state.metadata, files: state.files.map((f) => [f.name, f.digests.sha512]) };
       });

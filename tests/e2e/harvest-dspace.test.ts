@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { workIdFor } from '../../src/application/harvest.ts';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
-import { openEventStore } from '../../src/eventstore/open.ts';
 import { ROOT, show, thukho } from '../helpers/cli.ts';
+import { withEventLog } from '../helpers/events.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 /**
@@ -70,15 +70,6 @@ async function provider(): Promise<Provider> {
 
 const newDir = tempDirs(test, 'thukho-harvest-dspace-');
 
-async function withStore<T>(dataDir: string, f: (store: Awaited<ReturnType<typeof openEventStore>>) => Promise<T>): Promise<T> {
-  const store = await openEventStore({ kind: 'sqlite', path: join(dataDir, 'events.sqlite') });
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
-
 const harvestArgs = (p: Provider, ...more: string[]) => ['harvest', p.url, '--set', SET, '--metadata-prefix', 'oai_dc', '--retries', '0', ...more];
 
 test('a DSpace set over two pages becomes works; bad records are refused with reasons; reruns change nothing; changes and deletions follow', async (t) => {
@@ -109,7 +100,7 @@ test('a DSpace set over two pages becomes works; bad records are refused with re
   const notes = report.created.find((c) => c.identifier === ID(13))?.notes ?? [];
   t.true(notes.some((n) => /dc:rights/.test(n.en)), JSON.stringify(notes));
 
-  await withStore(dir, async (store) => {
+  await withEventLog(dir, async (store) => {
     const { state } = await loadObject(store, workIdFor(ID(11)));
     if (state.status !== 'active') return t.fail(`not active: ${state.status}`);
     t.deepEqual(state.metadata, {
@@ -163,7 +154,7 @@ test('a DSpace set over two pages becomes works; bad records are refused with re
   t.deepEqual(changes.changed, [{ objectId: workIdFor(ID(13)), identifier: ID(13), title: 'Bản đồ tỉnh Nam Định', fields: ['title'] }]);
   t.deepEqual(changes.deleted.map((d) => d.objectId), [workIdFor(ID(14))]);
   t.deepEqual(changes.created, []);
-  await withStore(dir, async (store) => {
+  await withEventLog(dir, async (store) => {
     const types: string[] = [];
     const reasons: string[] = [];
     for await (const e of store.readStream(objectStream(workIdFor(ID(13))))) {
@@ -238,7 +229,7 @@ test('a source that sends invalid XML or does not answer: a clear reason, nothin
   t.regex(silent.stdout, /nguồn không trả lời trong 1 giây/);
   t.regex(silent.stdout, /the source did not answer within 1 s \(tried 2 times\)/);
 
-  await withStore(dir, async (store) => {
+  await withEventLog(dir, async (store) => {
     let events = 0;
     for await (const e of store.readAll()) if (e.streamId.startsWith('object-')) events++;
     t.is(events, 0);

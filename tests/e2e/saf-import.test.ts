@@ -5,9 +5,9 @@ import test from 'ava';
 import { executeObjectCommand, loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { objectProvenance } from '../../src/application/provenance.ts';
 import type { BulkIngestSummary } from '../../src/cli/bulk-ingest.ts';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { thukho as runThukho, show } from '../helpers/cli.ts';
+import { countEvents, withEventLog } from '../helpers/events.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
 
@@ -25,20 +25,8 @@ function copyArchive(work: string, name: string): string {
   return to;
 }
 
-async function withStore<T>(dataDir: string, f: (store: SqliteEventStore) => Promise<T>): Promise<T> {
-  const store = new SqliteEventStore(join(dataDir, 'events.sqlite'));
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
-
-const countEvents = (dataDir: string) =>
-  existsSync(join(dataDir, 'events.sqlite')) ? withStore(dataDir, async (s) => Number((await s.headPosition()) ?? 0n)) : Promise.resolve(0);
-
 async function registration(dataDir: string, objectId: string): Promise<Json | undefined> {
-  return withStore(dataDir, async (store) => {
+  return withEventLog(dataDir, async (store) => {
     for await (const e of store.readStream(objectStream(objectId), { maxCount: 1 })) return e.data as Json;
     return undefined;
   });
@@ -65,7 +53,7 @@ test.serial('a DSpace 7 export imports: DC mapped, files stored with digests, ha
       ['1', 'hdl-123456789-43', 'created', 1],
     ]);
 
-    await withStore(s.dataDir, async (store) => {
+    await withEventLog(s.dataDir, async (store) => {
       const { state } = await loadObject(store, 'hdl-123456789-42');
       if (state.status !== 'active') return t.fail('no work hdl-123456789-42');
       t.deepEqual(state.metadata, {
@@ -125,7 +113,7 @@ test.serial('a DSpace 7 export imports: DC mapped, files stored with digests, ha
     t.regex(again.stdout, /already here, unchanged \(2\):\n {2}= hdl-123456789-42 .*\n {2}= hdl-123456789-43 /);
     t.regex(again.stdout, /Đã tạo \/ created \(0\)/);
     // The server keeps working meanwhile (derivatives, descriptions): the re-run itself must have written nothing.
-    const written = await withStore(s.dataDir, async (store) => {
+    const written = await withEventLog(s.dataDir, async (store) => {
       const out: string[] = [];
       for await (const e of store.readAll({ after: before })) if (e.metadata.actor.id.startsWith('cli:')) out.push(`${e.type} ${e.streamId}`);
       return out;
@@ -165,7 +153,7 @@ test.serial('bad SAF items are refused each with its reason, leave no work and n
       t.is(await registration(dataDir, id), undefined, id);
     }
     t.deepEqual(stagedFiles(dataDir), []);
-    await withStore(dataDir, async (store) => {
+    await withEventLog(dataDir, async (store) => {
       const { state } = await loadObject(store, 'hdl-123456789-100');
       t.true(state.status === 'active' && state.files.length === 1 && state.metadata.title === 'Mục tốt');
     });
@@ -190,7 +178,7 @@ test.serial('an import stopped after registering a work resumes: the next run ad
   try {
     const archive = copyArchive(work, 'dspace7');
     // What a run killed between the registration and the OCFL commit leaves: the work, no pages.
-    await withStore(dataDir, (store) =>
+    await withEventLog(dataDir, (store) =>
       executeObjectCommand(
         store,
         {
@@ -211,14 +199,14 @@ test.serial('an import stopped after registering a work resumes: the next run ad
     t.is(kieu?.files.ingested, 2);
     t.true(kieu?.changed.includes('title'));
     t.is(summary.works.find((w) => w.objectId === 'hdl-123456789-43')?.outcome, 'created');
-    await withStore(dataDir, async (store) => {
+    await withEventLog(dataDir, async (store) => {
       const { state } = await loadObject(store, 'hdl-123456789-42');
       t.true(state.status === 'active' && state.files.length === 2 && state.metadata.title.startsWith('Truyện Kiều <bản'));
     });
 
     // A work of the same id that did not come from this DSpace item is not touched.
     const other = join(work, 'other');
-    await withStore(other, (store) =>
+    await withEventLog(other, (store) =>
       executeObjectCommand(store, { type: 'RegisterObject', objectId: 'hdl-123456789-43', metadata: { title: 'Khác' }, accessLevel: 'open' }, { actor: { id: 'test', role: 'admin' } }),
     );
     const clash = await thukho(other, 'import-saf', archive, '--json');
