@@ -4,7 +4,7 @@ import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { BulkIngestSummary, Rejection, WorkReport } from '../cli/bulk-ingest.ts';
-import { reasonOf } from '../cli/bulk-ingest.ts';
+import { reasonOf, startingSummary } from '../cli/bulk-ingest.ts';
 import { progress } from '../cli/progress.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
 import { type AccessLevel, Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
@@ -251,15 +251,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
     }
   }
 
-  const summary: BulkIngestSummary = {
-    dryRun: options.dryRun,
-    objects: { registered: 0, existing: 0, total: planned.length },
-    files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
-    bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
-    rejected,
-    works,
-    seconds: 0,
-  };
+  const summary = startingSummary(planned, options.dryRun, rejected, works);
   const describer = new Describer(services);
   const bar = progress(options.dryRun ? 'kiểm tra SAF / checking SAF' : 'nhập SAF / SAF import', 'B');
   let bytesDone = 0;

@@ -68,6 +68,24 @@ export interface BulkIngestSummary {
   seconds: number;
 }
 
+/** A run's summary before anything is done: what it will try, from the plan. */
+export function startingSummary(
+  planned: ReadonlyArray<{ files: ReadonlyArray<{ size: number }> }>,
+  dryRun: boolean,
+  rejected: Rejection[],
+  works: WorkReport[],
+): BulkIngestSummary {
+  return {
+    dryRun,
+    objects: { registered: 0, existing: 0, total: planned.length },
+    files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
+    bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
+    rejected,
+    works,
+    seconds: 0,
+  };
+}
+
 const BATCH_FILES = 50;
 const BATCH_BYTES = 8 * 1024 ** 3;
 /** Files staged at once (see the loop): one per digest thread, so that both cores hash. */
@@ -177,15 +195,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
     );
   }
   const planned = await plan(options.dir, rejected, works);
-  const summary: BulkIngestSummary = {
-    dryRun: options.dryRun,
-    objects: { registered: 0, existing: 0, total: planned.length },
-    files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
-    bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
-    rejected,
-    works,
-    seconds: 0,
-  };
+  const summary = startingSummary(planned, options.dryRun, rejected, works);
   const describer = new Describer(services);
   const bar = progress(options.dryRun ? 'kiểm tra / checking' : 'nhập / ingest', 'B');
   let bytesDone = 0;
