@@ -85,7 +85,10 @@ export class HanEngine implements OcrEngine {
     if (!existsSync(binding)) {
       throw new Error(`onnxruntime-node has no CPU binary for ${process.platform}/${process.arch} at ${binding}; the Han OCR engine cannot run here`);
     }
-    const reader = (await Ocr.create({ models })) as LineReader;
+    // No memory arena: ONNX Runtime's CPU arena grows by doubling chunks (512 MB, 1 GB) while a
+    // page is read and never gives them back, and the sessions cannot be released through
+    // @gutenye/ocr-node, so an idle OCR worker kept about 2 GB after a few Han pages.
+    const reader = (await Ocr.create({ models, onnxOptions: { enableCpuMemArena: false } })) as LineReader;
     const files = [models.detectionPath, models.recognitionPath, models.dictionaryPath];
     return new HanEngine(reader, {
       name: 'paddleocr-onnx',
