@@ -73,7 +73,7 @@ function together(names: string[]): StartWorker {
  * Every worker `thukho worker NAME` can run. Listing it (Object.keys) gives each worker once;
  * looking up `a+b+c` (workers joined by "+") gives one start for all of them in one process,
  * which is how `thukho serve` keeps the embedded profile small (THUKHO_WORKER_PROCESSES), and
- * how a sysadmin can run several on one systemd instance (thukho-worker@seal+fixity).
+ * how a sysadmin can run several in one process (`thukho worker seal+fixity`).
  */
 export const WORKERS: Record<string, StartWorker> = new Proxy(SINGLE, {
   get(target, key) {
