@@ -20,7 +20,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
-import { freePort, groupCpuSeconds, type Group, sleep, startGroup, stopGroup, tail, waitForPort } from '../iiif/procs.ts';
+import { freePort, groupCpuSeconds, type Group, sleep, startGroup, stopGroup, waitForPort, waitHealthyAndSettled } from '../iiif/procs.ts';
 import { dropQueueKeys } from '../iiif/thukho.ts';
 import { COLLECTIONS, describeWork } from '../oai/dataset.ts';
 import { mib, RssSampler } from '../oai/rss.ts';
@@ -53,18 +53,7 @@ async function startSource(dataDir: string, queuePrefix: string, workDir: string
   });
   await waitForPort(port, 120_000, group);
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 120_000; ; ) {
-    const status = await fetch(`${url}/health`).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
-    if (status === 200) break;
-    if (group.exited || Date.now() > deadline) throw new Error(`the source did not become healthy; see ${logPath}:\n${tail(logPath)}`);
-    await sleep(250);
-  }
-  // Settled (projections at the head) when it uses under 5% of a core for a second.
-  for (let quiet = 0, i = 0; quiet < 2 && i < 120; i++) {
-    const c = groupCpuSeconds(group.pgid);
-    await sleep(500);
-    quiet = groupCpuSeconds(group.pgid) - c < 0.025 ? quiet + 1 : 0;
-  }
+  await waitHealthyAndSettled(group, url, logPath, 'the source');
   return { group, url: `${url}/oai` };
 }
 

@@ -153,3 +153,21 @@ export function groupCpuSeconds(pgid: number): number {
   }
   return ticks / CLK_TCK;
 }
+
+/**
+ * Waits until a started `thukho serve` answers /health with 200, then until it has settled
+ * (projections at the head, start-up work done): under 5% of a core for a second.
+ */
+export async function waitHealthyAndSettled(group: Group, baseUrl: string, logPath: string, what: string): Promise<void> {
+  for (const deadline = Date.now() + 120_000; ; ) {
+    const status = await fetch(`${baseUrl}/health`).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
+    if (status === 200) break;
+    if (group.exited || Date.now() > deadline) throw new Error(`${what} did not become healthy; see ${logPath}:\n${tail(logPath)}`);
+    await sleep(250);
+  }
+  for (let quiet = 0, i = 0; quiet < 2 && i < 120; i++) {
+    const c = groupCpuSeconds(group.pgid);
+    await sleep(500);
+    quiet = groupCpuSeconds(group.pgid) - c < 0.025 ? quiet + 1 : 0;
+  }
+}

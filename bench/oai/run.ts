@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
 import { waitQuiet } from '../machine.ts';
-import { freePort, groupCpuSeconds, killAllGroups, type Group, sleep, startGroup, stopGroup, tail, waitForPort } from '../iiif/procs.ts';
+import { freePort, groupCpuSeconds, killAllGroups, type Group, sleep, startGroup, stopGroup, waitForPort, waitHealthyAndSettled } from '../iiif/procs.ts';
 import { dropQueueKeys } from '../iiif/thukho.ts';
 import { provideRepository, repositoryKey, seedWorks } from '../seed-works.ts';
 import { COLLECTIONS, describeWork } from './dataset.ts';
@@ -143,19 +143,7 @@ async function startThukhoServe(dataDir: string, queuePrefix: string, workDir: s
   const group = startGroup('thukho serve', process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), join(REPO, 'bin/thukho.js'), 'serve', '--no-workers'], { cwd: REPO, env, logPath });
   await waitForPort(port, 120_000, group);
   const baseUrl = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 120_000; ; ) {
-    const status = await fetch(`${baseUrl}/health`).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
-    if (status === 200) break;
-    if (group.exited || Date.now() > deadline) throw new Error(`thukho serve did not become healthy; see ${logPath}:\n${tail(logPath)}`);
-    await sleep(250);
-  }
-  // Settled: its start-up work done (projections at the head, the outbox empty) when it uses
-  // under 5% of a core for a second.
-  for (let quiet = 0, i = 0; quiet < 2 && i < 120; i++) {
-    const c = groupCpuSeconds(group.pgid);
-    await sleep(500);
-    quiet = groupCpuSeconds(group.pgid) - c < 0.025 ? quiet + 1 : 0;
-  }
+  await waitHealthyAndSettled(group, baseUrl, logPath, 'thukho serve');
   return { group, baseUrl };
 }
 
