@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type CheckOptions, checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from './fixity.ts';
 
@@ -89,16 +89,28 @@ function workerBootstrap(): string {
   return bootstrap;
 }
 
+export interface PoolOptions {
+  /**
+   * Niceness (0–19) each thread gives itself before its first check (Linux: a niceness is a
+   * thread's own, so only the hashing threads yield, not the thread that answers readers).
+   * Only ever raised; not permitted or not supported is not an error (the thread then runs at
+   * the process's priority).
+   */
+  nice?: number;
+}
+
 export class FixityPool {
   readonly size: number;
+  private readonly nice: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
 
-  constructor(size: number = availableParallelism()) {
+  constructor(size: number = availableParallelism(), options: PoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`a fixity pool needs at least one thread, got ${size}`);
     this.size = size;
+    this.nice = options.nice ?? 0;
   }
 
   /** Checks are queued and run as threads become free; same result as checkFile. */
@@ -178,7 +190,7 @@ export class FixityPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK } });
+    const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK, nice: this.nice } });
     const slot: Slot = { worker, tasks: [] };
     this.slots.push(slot);
     worker.on('message', (raw: unknown) => this.onMessage(slot, raw));
@@ -237,7 +249,17 @@ export class FixityPool {
 // ---------------------------------------------------------------------------------------------
 // The thread
 
-function runWorker(port: MessagePort): void {
+/** This thread's niceness (pid 0: on Linux, setpriority of 0 is the calling thread alone). */
+function lowerOwnPriority(nice: number): void {
+  try {
+    if (nice > 0 && getPriority(0) < nice) setPriority(0, nice);
+  } catch {
+    // Not permitted, or no per-thread priorities here: the checks run at the process's priority.
+  }
+}
+
+function runWorker(port: MessagePort, nice: number): void {
+  lowerOwnPriority(nice);
   const grants = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   const aborts = new Map<number, AbortController>();
   /** Handed to this thread, not started yet (the pool hands a second check only once the first asked for it: rarely waits). */
@@ -321,4 +343,5 @@ function runWorker(port: MessagePort): void {
   });
 }
 
-if (!isMainThread && parentPort && (workerData as { kind?: unknown } | null)?.kind === WORKER_MARK) runWorker(parentPort);
+const data = workerData as { kind?: unknown; nice?: unknown } | null;
+if (!isMainThread && parentPort && data?.kind === WORKER_MARK) runWorker(parentPort, typeof data.nice === 'number' ? data.nice : 0);
