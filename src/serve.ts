@@ -153,8 +153,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // SHA-512 + SHA-256 of one 100 MB scan took the event loop about half a second, in 64 KB
   // steps between tile requests (profile in issue 20). The thread runs at the workers'
   // niceness, so readers come first; one thread leaves the other core to the main thread.
-  // An MD5 (THUKHO_MD5, or sent by the client) is still computed inline.
-  const hashPool = new FixityPool(1, { nice: config.workers.nice });
+  // An MD5 (THUKHO_MD5, or sent by the client) is still computed inline. The thread ends after
+  // a minute without uploads: it holds about 37 MB, and a server waits most of its life.
+  const hashPool = new FixityPool(1, { nice: config.workers.nice, idleMs: 60_000 });
   const ingest = { ...(await openIngest(config, store)), hashPool };
   const reconciled = await reconcileIngests(ingest, logger);
   if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');

@@ -66,6 +66,8 @@ interface Slot {
   worker: Worker;
   /** Running in the thread, or waiting there for the running one's last read (at most PER_THREAD). */
   tasks: Task[];
+  /** Set while the thread has nothing to do and the pool ends idle threads (PoolOptions.idleMs). */
+  idleTimer?: NodeJS.Timeout;
 }
 
 /** Checks handed to one thread at a time: the one it hashes, and the next, read ahead. */
@@ -97,11 +99,18 @@ export interface PoolOptions {
    * the process's priority).
    */
   nice?: number;
+  /**
+   * End a thread that has had nothing to do for this long (default: never). For a pool that
+   * waits most of its life (the server's upload hashing): a thread costs tens of MB of memory
+   * and about half a second of CPU to start again.
+   */
+  idleMs?: number;
 }
 
 export class FixityPool {
   readonly size: number;
   private readonly nice: number;
+  private readonly idleMs: number | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
@@ -111,6 +120,7 @@ export class FixityPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`a fixity pool needs at least one thread, got ${size}`);
     this.size = size;
     this.nice = options.nice ?? 0;
+    this.idleMs = options.idleMs;
   }
 
   /** Checks are queued and run as threads become free; same result as checkFile. */
@@ -146,8 +156,21 @@ export class FixityPool {
     const error = new Error('the fixity pool was closed');
     for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
     const slots = this.slots.splice(0);
+    for (const slot of slots) clearTimeout(slot.idleTimer);
     for (const slot of slots) for (const task of slot.tasks.splice(0)) this.settle(task, () => task.reject(error));
     await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private endWhenIdle(slot: Slot): void {
+    if (this.idleMs === undefined) return;
+    slot.idleTimer = setTimeout(() => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0 || slot.tasks.length > 0) return;
+      // Out of the pool first: its exit is then not a lost thread.
+      this.slots.splice(index, 1);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 
   private settle(task: Task, fn: () => void): void {
@@ -177,6 +200,7 @@ export class FixityPool {
       slot.tasks.push(task);
       // A busy thread keeps the process alive; an idle one does not, so a forgotten pool
       // never holds a finished command open.
+      clearTimeout(slot.idleTimer);
       slot.worker.ref();
       slot.worker.postMessage({
         type: 'check',
@@ -233,7 +257,10 @@ export class FixityPool {
       case 'done':
       case 'error': {
         slot.tasks.splice(slot.tasks.indexOf(task), 1);
-        if (slot.tasks.length === 0) slot.worker.unref();
+        if (slot.tasks.length === 0) {
+          slot.worker.unref();
+          this.endWhenIdle(slot);
+        }
         if (msg.type === 'done') this.settle(task, () => task.resolve(msg.result));
         else {
           const signal = task.options.signal;

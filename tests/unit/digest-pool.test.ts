@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { stageStream, StagingError } from '../../src/storage/digest.ts';
 import { FixityPool } from '../../src/storage/fixity-pool.ts';
+import { poll } from '../helpers/api.ts';
 
 /** Bulk ingest digests staged files in pool threads (read back after fsync): same digests, same clean-up. */
 test('stageStream with a pool: the digests of the inline path, and nothing left when it is refused', async (t) => {
@@ -69,6 +70,27 @@ test('a pool with nice: its thread lowers its own priority, the thread that call
     t.deepEqual(pooled.digests, inline.digests);
     t.is(getPriority(0), mine);
     t.is([...threadNiceness().values()].filter((n) => n === 13).length, before + 1);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The server's pool ends its thread when no upload came for a while (memory), and starts it again for the next. */
+test('a pool with idleMs ends an idle thread, and the next check starts one again with the same digests', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'thukho-digest-pool-'));
+  const pool = new FixityPool(1, { idleMs: 100 });
+  try {
+    const bytes = randomBytes((1 << 20) + 5);
+    async function* source() {
+      for (let i = 0; i < bytes.length; i += 65_536) yield bytes.subarray(i, i + 65_536);
+    }
+    const inline = await stageStream(source(), dir);
+    t.deepEqual((await stageStream(source(), dir, { pool })).digests, inline.digests);
+    t.is(pool.threads, 1);
+    await poll('the idle thread ended', 30_000, async () => (pool.threads === 0 ? true : undefined));
+    t.deepEqual((await stageStream(source(), dir, { pool })).digests, inline.digests);
+    t.is(pool.threads, 1);
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });
