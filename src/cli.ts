@@ -1,49 +1,9 @@
 import { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { streamExists } from './application/command-handler.ts';
-import { randomBytes } from 'node:crypto';
-import { createUserWithPassword, issueToken, userStream } from './application/users.ts';
-import { closeIngest, openIngest } from './application/open-ingest.ts';
-import { reconcileIngests } from './application/reconcile.ts';
-import { BagRefusedError, importBag } from './application/bag-import.ts';
-import { exportBag } from './application/bag-export.ts';
-import { bulkIngest, formatSummary, hasProblems, reasonOf } from './cli/bulk-ingest.ts';
-import { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } from './cli/demo-collection.ts';
-import { progress } from './cli/progress.ts';
-import { CLI_ACTOR, loadCliConfig } from './cli/cli-config.ts';
-import { requireRepository } from './cli/repository.ts';
+import { loadCliConfig } from './cli/cli-config.ts';
 import type { Config } from './config.ts';
 import { DomainError } from './domain/errors.ts';
-import { openEventStore } from './eventstore/open.ts';
-import { verifyLog } from './eventstore/verify.ts';
-import { SealRefusedError, sealNow } from './eventstore/seal.ts';
-import { sealCommand, verifySealsForCli } from './cli/seal-command.ts';
-import { fixityCommand } from './cli/fixity-command.ts';
-import { auditReportCommand } from './cli/audit-report-command.ts';
-import { statsCommand } from './cli/stats-command.ts';
-import { exportLogCommand } from './cli/export-log-command.ts';
-import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts';
-import { ocrCommand } from './cli/ocr-command.ts';
-import { jobsCommand } from './cli/jobs-command.ts';
-import { usersCommand } from './cli/users-command.ts';
-import { backupCommand, restoreCommand } from './cli/backup-command.ts';
-import { harvestCommand } from './cli/harvest-command.ts';
-import { importSafCommand } from './cli/saf-command.ts';
-import { damageAlert, repairWith } from './application/preservation.ts';
-import { verifyFixityConsistency } from './application/provenance.ts';
-import { createLogger } from './logger.ts';
-import { projectionsFor } from './projections/all.ts';
-import type { Projection } from './projections/projection.ts';
-import { openReadModelDb } from './projections/read-model-db.ts';
-import { rebuildProjection } from './projections/runtime.ts';
-import { recoverCommand } from './cli/recover-command.ts';
-import { rebuildSearchIndex } from './projections/search-runner.ts';
-import { openSearchIndex } from './search/open.ts';
-import { RedisUnavailableError, resolveRedis } from './queue/redis.ts';
 import { markStopping } from './queue/stopping.ts';
-import { supervisorGone } from './queue/supervisor.ts';
 import type { ServeOptions } from './serve.ts';
-import { WORKERS } from '../workers/index.ts';
 
 /**
  * The `thukho` command. Every subcommand reads the same configuration (environment, see
@@ -67,6 +27,8 @@ function waitForSignal(): Promise<string> {
 }
 
 async function serve(cfg: Config, options: ServeOptions, onReady?: (url: string) => Promise<void>): Promise<void> {
+  const { createLogger } = await import('./logger.ts');
+  const { RedisUnavailableError } = await import('./queue/redis.ts');
   const logger = createLogger(cfg.logLevel);
   // Loaded here, not at the top: the HTTP stack costs a second of start-up to every other command.
   const { StartupError, startServer } = await import('./serve.ts');
@@ -89,6 +51,25 @@ const program = new Command()
   .name('thukho')
   .description('Thư khố — kho lưu trữ số / event-sourced digital preservation repository')
   .showHelpAfterError();
+
+/** The subcommand this run asks for: `thukho NAME …` or `thukho help NAME`. */
+const invoked = process.argv[2] === 'help' ? process.argv[3] : process.argv[2];
+
+/**
+ * A command defined in its own module: that module, and all it imports, loads only when this
+ * run asks for the command (loading every command's modules cost each start seconds of CPU).
+ * Otherwise it is listed by name and description, for `thukho --help`; keep the description
+ * the same as the module's.
+ */
+async function lazyCommand(name: string, description: string, load: () => Promise<Command>): Promise<void> {
+  if (name !== invoked) {
+    program.command(name).description(description);
+    return;
+  }
+  const command = await load();
+  if (command.name() !== name) throw new Error(`lazyCommand: "${name}" loaded a command named "${command.name()}"`);
+  program.addCommand(command);
+}
 
 program
   .command('serve')
@@ -113,6 +94,13 @@ program
       process.exit(2);
     }
     process.stderr.write('thukho demo: chuẩn bị bộ sưu tập mẫu / preparing the demo collection (the first time: under a minute)\n');
+    const { randomBytes } = await import('node:crypto');
+    const { streamExists } = await import('./application/command-handler.ts');
+    const { createUserWithPassword, issueToken, userStream } = await import('./application/users.ts');
+    const { closeIngest, openIngest } = await import('./application/open-ingest.ts');
+    const { DEMO_COLLECTION, DEMO_OBJECTS, seedDemo } = await import('./cli/demo-collection.ts');
+    const { CLI_ACTOR } = await import('./cli/cli-config.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
     const store = await openEventStore(cfg.eventStore);
     const ingest = await openIngest(cfg, store);
     const seeded = await seedDemo(ingest, { actor: CLI_ACTOR });
@@ -148,26 +136,49 @@ program
     });
   });
 
-program.addCommand(sealCommand());
-program.addCommand(
-  fixityCommand({
+await lazyCommand('seal', 'Niêm phong nhật ký ngay và chép lên mọi bản sao / seal the event log now and write the seal to every replica root', async () =>
+  (await import('./cli/seal-command.ts')).sealCommand(),
+);
+await lazyCommand('fixity', 'Kiểm tra tính toàn vẹn ngay / check fixity now (resumable: run the same command again after an interruption)', async () => {
+  const { damageAlert, repairWith } = await import('./application/preservation.ts');
+  const { createLogger } = await import('./logger.ts');
+  return (await import('./cli/fixity-command.ts')).fixityCommand({
     makeRepair: (cfg) => repairWith(cfg),
     onDamaged: (event, cfg) => damageAlert(cfg, createLogger(cfg.logLevel))(event),
-  }),
+  });
+});
+await lazyCommand('audit-report', 'Báo cáo kiểm tra tính toàn vẹn theo bộ sưu tập / fixity audit report per collection', async () =>
+  (await import('./cli/audit-report-command.ts')).auditReportCommand(),
 );
-program.addCommand(auditReportCommand());
-program.addCommand(statsCommand());
-program.addCommand(exportLogCommand());
-program.addCommand(replicasCommand());
-program.addCommand(ocrCommand());
-program.addCommand(jobsCommand());
-program.addCommand(recoverCommand());
+await lazyCommand('stats', 'Thống kê sử dụng (xem, tải, tìm kiếm) / usage statistics: views, downloads, searches', async () =>
+  (await import('./cli/stats-command.ts')).statsCommand(),
+);
+await lazyCommand('export-log', 'Xuất nhật ký sự kiện (JSON Lines) để kiểm toán độc lập / export the event log as JSON Lines, for tools/verify-chain.py', async () =>
+  (await import('./cli/export-log-command.ts')).exportLogCommand(),
+);
+await lazyCommand('replicas', 'Bản sao lưu trữ / replica storage roots (THUKHO_REPLICAS)', async () =>
+  (await import('./cli/replicas-command.ts')).replicasCommand(),
+);
+await lazyCommand('ocr', 'Nhận dạng chữ (OCR) các trang của tài liệu / queue OCR of every page of a work or a collection', async () =>
+  (await import('./cli/ocr-command.ts')).ocrCommand(),
+);
+await lazyCommand('jobs', 'Việc chạy nền / background jobs: what failed and why', async () => (await import('./cli/jobs-command.ts')).jobsCommand());
+await lazyCommand('recover', 'Dựng lại kho từ một gốc lưu trữ OCFL / rebuild the repository from one OCFL storage root alone', async () =>
+  (await import('./cli/recover-command.ts')).recoverCommand(),
+);
 
 program
   .command('verify')
   .description('Kiểm tra chuỗi băm của toàn bộ nhật ký / verify the hash chain of every stream')
   .option('--json', 'report as JSON')
   .action(async (opts: { json?: boolean }) => {
+    const { requireRepository } = await import('./cli/repository.ts');
+    const { progress } = await import('./cli/progress.ts');
+    const { verifySealsForCli } = await import('./cli/seal-command.ts');
+    const { verifyReplicasForCli } = await import('./cli/replicas-command.ts');
+    const { verifyFixityConsistency } = await import('./application/provenance.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
+    const { verifyLog } = await import('./eventstore/verify.ts');
     const cfg = config();
     await requireRepository(cfg, 'verify');
     const store = await openEventStore(cfg.eventStore);
@@ -208,6 +219,7 @@ program
   .description('Xây lại một phép chiếu từ nhật ký / drop and replay one projection')
   .argument('<name>', 'projection: objects, users, manifests, dispatcher, fixity, page-text, stats, description-queue, oai, search, or "all"')
   .action(async (name: string) => {
+    const { projectionsFor } = await import('./projections/all.ts');
     const cfg = config();
     const PROJECTIONS = projectionsFor(cfg);
     const chosen = name === 'all' ? Object.values(PROJECTIONS) : name === 'search' ? [] : [PROJECTIONS[name]];
@@ -215,6 +227,13 @@ program
       process.stderr.write(`thukho rebuild: không có phép chiếu "${name}" / no projection "${name}"; choose one of: ${Object.keys(PROJECTIONS).join(', ')}, search, all\n`);
       process.exit(2);
     }
+    const { requireRepository } = await import('./cli/repository.ts');
+    const { progress } = await import('./cli/progress.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
+    const { openReadModelDb } = await import('./projections/read-model-db.ts');
+    const { rebuildProjection } = await import('./projections/runtime.ts');
+    const { rebuildSearchIndex } = await import('./projections/search-runner.ts');
+    const { openSearchIndex } = await import('./search/open.ts');
     await requireRepository(cfg, 'rebuild');
     const store = await openEventStore(cfg.eventStore);
     const db = openReadModelDb(cfg.readModelPath);
@@ -222,7 +241,7 @@ program
       const secs = (Date.now() - started) / 1000;
       return `rebuild ${label}: ${events} sự kiện / events in ${secs.toFixed(1)} s (${Math.round(events / Math.max(secs, 0.001))}/s)`;
     };
-    for (const projection of chosen as Projection[]) {
+    for (const projection of chosen as Array<NonNullable<(typeof chosen)[number]>>) {
       const bar = progress(`rebuild ${projection.name}`, 'events');
       const started = Date.now();
       const result = await rebuildProjection(store, db, projection, (p) => bar.update(Number(p.position), Number(p.head), `${p.events} applied`));
@@ -244,13 +263,21 @@ program
 program
   .command('worker')
   .description('Chạy một tiến trình xử lý nền / run one background worker alone (cluster profile)')
-  .argument('<name>', `one of: ${Object.keys(WORKERS).join(', ')}`)
+  // Named here, not read from workers/index.ts: that registry loads sharp and every worker.
+  .argument('<name>', 'one of: audit, derivatives, ocr, seal, replication, fixity; several joined by "+" run in one process')
   .action(async (name: string) => {
+    const { WORKERS } = await import('../workers/index.ts');
     const start = WORKERS[name];
     if (!start) {
       process.stderr.write(`thukho worker: không có "${name}" / no worker "${name}"; choose one of: ${Object.keys(WORKERS).join(', ')}\n`);
       process.exit(2);
     }
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const { requireRepository } = await import('./cli/repository.ts');
+    const { createLogger } = await import('./logger.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
+    const { resolveRedis } = await import('./queue/redis.ts');
+    const { supervisorGone } = await import('./queue/supervisor.ts');
     const cfg = config();
     await requireRepository(cfg, 'worker');
     const logger = createLogger(cfg.logLevel, `thukho-worker-${name}`);
@@ -280,6 +307,13 @@ program
   .option('--dry-run', 'check everything, write nothing')
   .option('--json', 'print the summary as JSON (works created, changed, unchanged, refused; files; bytes)')
   .action(async (dir: string, opts: { collection: string; dryRun?: boolean; json?: boolean }) => {
+    const { closeIngest, openIngest } = await import('./application/open-ingest.ts');
+    const { reconcileIngests } = await import('./application/reconcile.ts');
+    const { bulkIngest, formatSummary, hasProblems } = await import('./cli/bulk-ingest.ts');
+    const { CLI_ACTOR } = await import('./cli/cli-config.ts');
+    const { createLogger } = await import('./logger.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
+    const { SealRefusedError, sealNow } = await import('./eventstore/seal.ts');
     const cfg = config();
     const logger = createLogger(cfg.logLevel);
     const store = await openEventStore(cfg.eventStore);
@@ -317,6 +351,11 @@ program
   .argument('<objectId>')
   .argument('<outDir>', 'must not exist or be empty')
   .action(async (objectId: string, outDir: string) => {
+    const { closeIngest, openIngest } = await import('./application/open-ingest.ts');
+    const { exportBag } = await import('./application/bag-export.ts');
+    const { reasonOf } = await import('./cli/bulk-ingest.ts');
+    const { requireRepository } = await import('./cli/repository.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
     const cfg = config();
     await requireRepository(cfg, 'export-bag');
     const store = await openEventStore(cfg.eventStore);
@@ -341,6 +380,14 @@ program
   .option('--id <objectId>', "the work's id (default: metadata/object.json, else External-Identifier, else the folder name)")
   .option('--title <title>', "the work's title (default: metadata/object.json, else bag-info.txt Title or External-Description, else the folder name)")
   .action(async (dir: string, opts: { collection?: string; id?: string; title?: string }) => {
+    const { closeIngest, openIngest } = await import('./application/open-ingest.ts');
+    const { reconcileIngests } = await import('./application/reconcile.ts');
+    const { BagRefusedError, importBag } = await import('./application/bag-import.ts');
+    const { reasonOf } = await import('./cli/bulk-ingest.ts');
+    const { CLI_ACTOR } = await import('./cli/cli-config.ts');
+    const { progress } = await import('./cli/progress.ts');
+    const { createLogger } = await import('./logger.ts');
+    const { openEventStore } = await import('./eventstore/open.ts');
     const cfg = config();
     const logger = createLogger(cfg.logLevel);
     const store = await openEventStore(cfg.eventStore);
@@ -378,13 +425,23 @@ program
     }
   });
 
-program.addCommand(usersCommand());
-program.addCommand(harvestCommand());
-program.addCommand(importSafCommand());
+await lazyCommand('users', 'Quản lý tài khoản / manage accounts, roles, passwords and API tokens', async () =>
+  (await import('./cli/users-command.ts')).usersCommand(),
+);
+await lazyCommand('harvest', 'Thu hoạch bản ghi qua OAI-PMH từ kho khác / harvest records from another repository over OAI-PMH (metadata)', async () =>
+  (await import('./cli/harvest-command.ts')).harvestCommand(),
+);
+await lazyCommand('import-saf', 'Nhập bản xuất DSpace (Simple Archive Format) / import a DSpace Simple Archive Format export', async () =>
+  (await import('./cli/saf-command.ts')).importSafCommand(),
+);
 
 // Backups that restore (ops/backup, ops/restore call these).
-program.addCommand(backupCommand());
-program.addCommand(restoreCommand());
+await lazyCommand('backup', 'Sao lưu nhật ký, mô hình đọc và kho OCFL khi máy chủ vẫn chạy / back up the log, read models and OCFL root while the server runs', async () =>
+  (await import('./cli/backup-command.ts')).backupCommand(),
+);
+await lazyCommand('restore', 'Khôi phục từ bản sao lưu (kiểm tra từng tệp trước) / restore from a backup, every file verified first', async () =>
+  (await import('./cli/backup-command.ts')).restoreCommand(),
+);
 
 try {
   await program.parseAsync(process.argv);

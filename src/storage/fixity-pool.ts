@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type CheckOptions, checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from './fixity.ts';
 
@@ -66,6 +66,8 @@ interface Slot {
   worker: Worker;
   /** Running in the thread, or waiting there for the running one's last read (at most PER_THREAD). */
   tasks: Task[];
+  /** Set while the thread has nothing to do and the pool ends idle threads (PoolOptions.idleMs). */
+  idleTimer?: NodeJS.Timeout;
 }
 
 /** Checks handed to one thread at a time: the one it hashes, and the next, read ahead. */
@@ -89,16 +91,36 @@ function workerBootstrap(): string {
   return bootstrap;
 }
 
+export interface PoolOptions {
+  /**
+   * Niceness (0–19) each thread gives itself before its first check (Linux: a niceness is a
+   * thread's own, so only the hashing threads yield, not the thread that answers readers).
+   * Only ever raised; not permitted or not supported is not an error (the thread then runs at
+   * the process's priority).
+   */
+  nice?: number;
+  /**
+   * End a thread that has had nothing to do for this long (default: never). For a pool that
+   * waits most of its life (the server's upload hashing): a thread costs tens of MB of memory
+   * and about half a second of CPU to start again.
+   */
+  idleMs?: number;
+}
+
 export class FixityPool {
   readonly size: number;
+  private readonly nice: number;
+  private readonly idleMs: number | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
 
-  constructor(size: number = availableParallelism()) {
+  constructor(size: number = availableParallelism(), options: PoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`a fixity pool needs at least one thread, got ${size}`);
     this.size = size;
+    this.nice = options.nice ?? 0;
+    this.idleMs = options.idleMs;
   }
 
   /** Checks are queued and run as threads become free; same result as checkFile. */
@@ -134,8 +156,21 @@ export class FixityPool {
     const error = new Error('the fixity pool was closed');
     for (const task of this.queue.splice(0)) this.settle(task, () => task.reject(error));
     const slots = this.slots.splice(0);
+    for (const slot of slots) clearTimeout(slot.idleTimer);
     for (const slot of slots) for (const task of slot.tasks.splice(0)) this.settle(task, () => task.reject(error));
     await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private endWhenIdle(slot: Slot): void {
+    if (this.idleMs === undefined) return;
+    slot.idleTimer = setTimeout(() => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0 || slot.tasks.length > 0) return;
+      // Out of the pool first: its exit is then not a lost thread.
+      this.slots.splice(index, 1);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 
   private settle(task: Task, fn: () => void): void {
@@ -165,6 +200,7 @@ export class FixityPool {
       slot.tasks.push(task);
       // A busy thread keeps the process alive; an idle one does not, so a forgotten pool
       // never holds a finished command open.
+      clearTimeout(slot.idleTimer);
       slot.worker.ref();
       slot.worker.postMessage({
         type: 'check',
@@ -178,7 +214,7 @@ export class FixityPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK } });
+    const worker = new Worker(workerBootstrap(), { eval: true, workerData: { kind: WORKER_MARK, nice: this.nice } });
     const slot: Slot = { worker, tasks: [] };
     this.slots.push(slot);
     worker.on('message', (raw: unknown) => this.onMessage(slot, raw));
@@ -221,7 +257,10 @@ export class FixityPool {
       case 'done':
       case 'error': {
         slot.tasks.splice(slot.tasks.indexOf(task), 1);
-        if (slot.tasks.length === 0) slot.worker.unref();
+        if (slot.tasks.length === 0) {
+          slot.worker.unref();
+          this.endWhenIdle(slot);
+        }
         if (msg.type === 'done') this.settle(task, () => task.resolve(msg.result));
         else {
           const signal = task.options.signal;
@@ -237,7 +276,17 @@ export class FixityPool {
 // ---------------------------------------------------------------------------------------------
 // The thread
 
-function runWorker(port: MessagePort): void {
+/** This thread's niceness (pid 0: on Linux, setpriority of 0 is the calling thread alone). */
+function lowerOwnPriority(nice: number): void {
+  try {
+    if (nice > 0 && getPriority(0) < nice) setPriority(0, nice);
+  } catch {
+    // Not permitted, or no per-thread priorities here: the checks run at the process's priority.
+  }
+}
+
+function runWorker(port: MessagePort, nice: number): void {
+  lowerOwnPriority(nice);
   const grants = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
   const aborts = new Map<number, AbortController>();
   /** Handed to this thread, not started yet (the pool hands a second check only once the first asked for it: rarely waits). */
@@ -321,4 +370,5 @@ function runWorker(port: MessagePort): void {
   });
 }
 
-if (!isMainThread && parentPort && (workerData as { kind?: unknown } | null)?.kind === WORKER_MARK) runWorker(parentPort);
+const data = workerData as { kind?: unknown; nice?: unknown } | null;
+if (!isMainThread && parentPort && data?.kind === WORKER_MARK) runWorker(parentPort, typeof data.nice === 'number' ? data.nice : 0);
