@@ -29,6 +29,7 @@ import { usersCommand } from './cli/users-command.ts';
 import { backupCommand, restoreCommand } from './cli/backup-command.ts';
 import { harvestCommand } from './cli/harvest-command.ts';
 import { importSafCommand } from './cli/saf-command.ts';
+import { importIiifCommand } from './cli/iiif-import-command.ts';
 import { damageAlert, repairWith } from './application/preservation.ts';
 import { verifyFixityConsistency } from './application/provenance.ts';
 import { createLogger } from './logger.ts';
@@ -381,6 +382,7 @@ program
 program.addCommand(usersCommand());
 program.addCommand(harvestCommand());
 program.addCommand(importSafCommand());
+program.addCommand(importIiifCommand());
 
 // Backups that restore (ops/backup, ops/restore call these).
 program.addCommand(backupCommand());
