@@ -115,7 +115,8 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 function stripHtml(s: string): string {
   const t = s.trim();
-  if (!t.startsWith('<')) return t.normalize('NFC');
+  // 3.0 marks HTML by a leading '<'; 2.x values may hold tags anywhere.
+  if (!/<\/?[a-z][^>]*>/i.test(t)) return t.normalize('NFC');
   return t
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<[^>]*>/g, '')
@@ -206,7 +207,7 @@ const P3Manifest = z
   .object({
     id: Url,
     type: z.literal('Manifest'),
-    label: z.unknown(),
+    label: z.unknown().optional(),
     summary: z.unknown().optional(),
     metadata: z.array(z.object({ label: z.unknown(), value: z.unknown() }).passthrough()).optional().catch([]),
     requiredStatement: z.object({ label: z.unknown(), value: z.unknown() }).passthrough().optional().catch(undefined),
@@ -232,7 +233,7 @@ const P2Manifest = z
   .object({
     '@id': Url,
     '@type': z.literal('sc:Manifest'),
-    label: z.unknown(),
+    label: z.unknown().optional(),
     description: z.unknown().optional(),
     metadata: z.array(z.object({ label: z.unknown(), value: z.unknown() }).passthrough()).optional().catch([]),
     attribution: z.unknown().optional(),
