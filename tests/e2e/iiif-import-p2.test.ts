@@ -49,6 +49,16 @@ test.before(async (t) => {
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(text);
     }
     if (path === '/images/missing.png' && site.repaired) return void res.writeHead(200, { 'content-type': 'image/png' }).end(images['/images/kieu-2.png']?.body);
+    if (path === '/collection.json') {
+      const collection = {
+        '@context': 'http://iiif.io/api/presentation/2/context.json',
+        '@id': `${site.url}/collection.json`,
+        '@type': 'sc:Collection',
+        label: 'Sách Hán Nôm của bảo tàng',
+        manifests: [`${site.url}/manifests/p2-manifest.json`, `${site.url}/manifests/p2-missing-image.json`].map((id) => ({ '@id': id, '@type': 'sc:Manifest' })),
+      };
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(collection));
+    }
     if (path === '/not-a-manifest.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello": "world"}');
     if (path === '/broken.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"@context": ');
     if (path.startsWith('/slow/')) return; // never answers: the importer's timeout must end it
@@ -213,4 +223,16 @@ test.serial('a page that 404s, never answers or is not an image refuses its work
   t.is(again.code, 0, show(again));
   t.like(summaryOf(again.stdout).works[0], { outcome: 'created', files: { ingested: 2 } });
   site.repaired = false;
+});
+
+test.serial('a IIIF Collection imports each of its manifests, each with its own outcome', async (t) => {
+  const { site } = t.context;
+  const dir = newDir();
+  const run = await thukho(dir, ['import-iiif', `${site.url}/collection.json`, '--json']);
+  t.is(run.code, 1, show(run));
+  const works = summaryOf(run.stdout).works.map((w) => [w.folder, w.outcome, w.objectId]);
+  t.deepEqual(works, [
+    [`${site.url}/manifests/p2-manifest.json`, 'created', iiifWorkId(`${site.url}/manifests/p2-manifest.json`)],
+    [`${site.url}/manifests/p2-missing-image.json`, 'refused', iiifWorkId(`${site.url}/manifests/p2-missing-image.json`)],
+  ]);
 });
