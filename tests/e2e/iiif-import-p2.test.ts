@@ -17,7 +17,7 @@ import { tempDirs } from '../helpers/temp-dirs.ts';
  * works are refused with the URL and reason and leave nothing, the run goes on.
  */
 interface Ctx {
-  site: { url: string; server: Server; requests: string[]; label: string; repaired: boolean };
+  site: { url: string; server: Server; requests: string[]; label: string; repaired: boolean; extraPage: boolean };
 }
 const test = anyTest as TestFn<Ctx>;
 const newDir = tempDirs(test as unknown as TestFn<unknown>, 'thukho-iiif-import-');
@@ -28,10 +28,11 @@ test.before(async (t) => {
   const images: Record<string, { type: string; body: Buffer }> = {
     '/iiif/2/kieu-1/full/full/0/default.jpg': { type: 'image/jpeg', body: await page('Trăm năm trong cõi người ta', { width: 600, height: 400, format: 'jpeg' }) },
     '/images/kieu-2.png': { type: 'image/png', body: await page('金雲翹新傳', { width: 500, height: 700, format: 'png' }) },
+    '/images/kieu-3.png': { type: 'image/png', body: await page('Đoạn trường tân thanh', { width: 500, height: 700, format: 'png' }) },
     '/images/not-an-image.png': { type: 'text/html', body: Buffer.from('<!doctype html><title>Not found</title><p>Trang không tồn tại</p>') },
   };
   const requests: string[] = [];
-  const site: Ctx['site'] = { url: '', server: createServer(), requests, label: 'Truyện Kiều', repaired: false };
+  const site: Ctx['site'] = { url: '', server: createServer(), requests, label: 'Truyện Kiều', repaired: false, extraPage: false };
   site.server.on('request', (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     requests.push(path);
@@ -40,6 +41,14 @@ test.before(async (t) => {
       let text = readFileSync(new URL(fixture, FIXTURES), 'utf8').replaceAll(FIXTURE_BASE, site.url);
       // The source's cataloguer corrects a label: the next import is an edit.
       if (fixture === 'p2-manifest.json') text = text.replace('"Truyện Kiều"', JSON.stringify(site.label));
+      if (fixture === 'p2-manifest.json' && site.extraPage) {
+        // The source digitises one more leaf: a third canvas, painted by a plain image.
+        const m = JSON.parse(text) as { sequences: Array<{ canvases: Array<Record<string, unknown>> }> };
+        const canvases = m.sequences[0]!.canvases;
+        const third = JSON.parse(JSON.stringify(canvases[1]).replaceAll('/canvas/2', '/canvas/3').replace('/images/kieu-2.png', '/images/kieu-3.png').replace('tờ 1b', 'tờ 2a')) as Record<string, unknown>;
+        canvases.push(third);
+        text = JSON.stringify(m);
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(text);
       return;
     }
@@ -185,6 +194,18 @@ test.serial('a Presentation 2 manifest becomes one work: record, pages at full s
   const events = await eventsOf(dir, id);
   t.like(events.at(-1), { type: 'MetadataEdited', data: { changes: { title: 'Truyện Kiều (Đoạn trường tân thanh)' }, reason: `thukho import-iiif: ${url}` } });
   site.label = 'Truyện Kiều';
+
+  // A page added at the source: the rerun fetches that page only and adds it after the others.
+  site.extraPage = true;
+  const more = await thukho(dir, ['import-iiif', url, '--json']);
+  site.extraPage = false;
+  t.is(more.code, 0, show(more));
+  t.like(summaryOf(more.stdout).works[0], { outcome: 'changed', files: { ingested: 1, skipped: 2 } });
+  await repository(dir, async (store) => {
+    const { state } = await loadObject(store, id);
+    if (state.status !== 'active') return t.fail(state.status);
+    t.deepEqual(state.files.map((f) => f.name), ['page-0001.jpg', 'page-0002.png', 'page-0003.png']);
+  });
 });
 
 test.serial('a page that 404s, never answers or is not an image refuses its work with the URL and reason; nothing of it is stored; the run goes on', async (t) => {
