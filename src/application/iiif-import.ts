@@ -54,6 +54,11 @@ export const IIIF_FORMAT = 'iiif';
 const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 /** Nested collections followed at most this deep. */
 const MAX_COLLECTION_DEPTH = 4;
+/**
+ * Image requests of one work under way at once: the wait for a remote server overlaps with
+ * digesting and decoding the page before, without hammering another institution's server.
+ */
+const FETCHES_AT_ONCE = 3;
 /** ImportAccession.record allows 200 values a key: image URLs go in keys of 200. */
 const URLS_PER_KEY = 200;
 
@@ -361,38 +366,62 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
     const report: WorkReport = { folder: url, objectId, title: metadata.title, outcome: 'unchanged', changed: [], files: emptyFiles(), notApplied: [...mapped.notApplied] };
     const staged: StagedUpload[] = [];
     const sizes: number[] = [];
-    /** Fetches the listed canvases' images (1-based page numbers); refuses the work on the first failure. */
-    const fetchPages = async (pages: number[]) => {
-      for (const n of pages) {
-        const canvas = manifest.canvases[n - 1];
-        bar.update(filesDone, summary.files.total, `${objectId} ${n}/${manifest.canvases.length}`);
-        const where = `canvas ${n} (${canvas?.id ?? '?'})`;
-        if (!canvas?.image) {
-          throw new ItemRefused(both({ vi: `${where}: không có ảnh (không có dịch vụ ảnh hay body ảnh)`, en: `${where}: no image (no image service and no image body)` }));
-        }
-        const imageUrl = canvas.image.url;
-        try {
-          const { res, body } = await get(imageUrl, request, 'image/*');
-          if (!res.ok) {
-            for await (const _ of body) break;
-            throw new ItemRefused(both({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` }));
-          }
-          const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-          const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,4})$/i.exec(new URL(imageUrl).pathname)?.[1]?.toLowerCase() ?? 'jpg';
-          const upload = await stageUpload(services, { source: body, name: pageName(n, ext), role: 'master', sequence: n });
-          staged.push(upload);
-          sizes.push(upload.size);
-          if (!upload.facts.image) {
-            throw new ItemRefused(both({ vi: `${where}: ${imageUrl} không phải ảnh (${upload.facts.mediaType})`, en: `${where}: ${imageUrl} is not an image (${upload.facts.mediaType})` }));
-          }
-        } catch (err) {
-          if (err instanceof ItemRefused) throw err;
-          const why = err instanceof RequestFailure ? both(err.reason) : reasonOf(err);
-          throw new ItemRefused(`${where}: ${imageUrl}: ${why}`);
-        } finally {
-          filesDone++;
-        }
+    /** One canvas's image, staged, digested and decoded; nothing kept when it fails. */
+    const fetchPage = async (n: number): Promise<StagedUpload> => {
+      const canvas = manifest.canvases[n - 1];
+      const where = `canvas ${n} (${canvas?.id ?? '?'})`;
+      if (!canvas?.image) {
+        throw new ItemRefused(both({ vi: `${where}: không có ảnh (không có dịch vụ ảnh hay body ảnh)`, en: `${where}: no image (no image service and no image body)` }));
       }
+      const imageUrl = canvas.image.url;
+      try {
+        const { res, body } = await get(imageUrl, request, 'image/*');
+        if (!res.ok) {
+          for await (const _ of body) break;
+          throw new ItemRefused(both({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` }));
+        }
+        const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+        const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,4})$/i.exec(new URL(imageUrl).pathname)?.[1]?.toLowerCase() ?? 'jpg';
+        const upload = await stageUpload(services, { source: body, name: pageName(n, ext), role: 'master', sequence: n });
+        if (!upload.facts.image) {
+          await rm(upload.path, { force: true });
+          throw new ItemRefused(both({ vi: `${where}: ${imageUrl} không phải ảnh (${upload.facts.mediaType})`, en: `${where}: ${imageUrl} is not an image (${upload.facts.mediaType})` }));
+        }
+        return upload;
+      } catch (err) {
+        if (err instanceof ItemRefused) throw err;
+        const why = err instanceof RequestFailure ? both(err.reason) : reasonOf(err);
+        throw new ItemRefused(`${where}: ${imageUrl}: ${why}`);
+      } finally {
+        filesDone++;
+        bar.update(filesDone, summary.files.total, `${objectId} ${n}/${manifest.canvases.length}`);
+      }
+    };
+    /**
+     * The listed canvases' images (1-based page numbers), FETCHES_AT_ONCE at a time, kept in page
+     * order; the first failure refuses the work once the requests under way have ended.
+     */
+    const fetchPages = async (pages: number[]) => {
+      const queue = [...pages];
+      const done = new Map<number, StagedUpload>();
+      let failure: unknown;
+      const fetcher = async () => {
+        for (let n = queue.shift(); n !== undefined && failure === undefined; n = queue.shift()) {
+          try {
+            done.set(n, await fetchPage(n));
+          } catch (err) {
+            failure ??= err;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(FETCHES_AT_ONCE, pages.length) }, fetcher));
+      for (const n of pages) {
+        const upload = done.get(n);
+        if (!upload) continue;
+        staged.push(upload); // staged files are removed when the work is done, refused or not
+        sizes.push(upload.size);
+      }
+      if (failure !== undefined) throw failure;
     };
     const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>) =>
       outcomes.forEach((outcome, i) => {
