@@ -112,7 +112,10 @@ async function get(url: string, o: RequestOptions, accept: string): Promise<{ re
       res = await fetch(url, { signal: abort.signal, headers: { accept }, redirect: 'follow' });
     } catch (err) {
       clearTimeout(timer);
-      lastWhy = abort.signal.aborted ? silent : { vi: `không kết nối được (${(err as Error).message})`, en: `could not connect (${(err as Error).message})` };
+      // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause.
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const detail = String(cause?.code ?? cause?.message ?? (err as Error).message);
+      lastWhy = abort.signal.aborted ? silent : { vi: `không kết nối được (${detail})`, en: `could not connect (${detail})` };
       continue;
     }
     if (res.status === 429 || res.status >= 500) {
