@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { iiifWorkId } from '../../src/application/iiif-import.ts';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
+import { objectOcflIdFor } from '../../src/application/ocfl-ids.ts';
+import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { openEventStore } from '../../src/eventstore/open.ts';
 import { show, thukho } from '../helpers/cli.ts';
 import { page } from '../helpers/images.ts';
@@ -109,7 +111,7 @@ const summaryOf = (stdout: string) => JSON.parse(stdout) as Summary;
 
 /** Files left in the repository's staging folders (a refused work must leave none). */
 function staged(dir: string): string[] {
-  const root = join(dir, 'storage', 'staging');
+  const root = join(dir, 'staging');
   let folders: string[] = [];
   try {
     folders = readdirSync(root);
@@ -233,6 +235,9 @@ test.serial('a page that 404s, never answers or is not an image refuses its work
   t.regex(by(html)?.reason ?? '', /canvas 2 .*not-an-image\.png: .*HTML page/);
   for (const u of [missing, slow, html]) t.deepEqual(await eventsOf(dir, iiifWorkId(u)), [], `nothing of ${u} on the log`);
   t.deepEqual(staged(dir), [], 'no staged bytes left behind');
+  const ocfl = await OcflStorageRoot.openExisting(join(dir, 'ocfl'));
+  for (const u of [missing, slow, html]) t.is(await ocfl.readInventory(objectOcflIdFor(iiifWorkId(u))), null, `no OCFL object for ${u}`);
+  t.truthy(await ocfl.readInventory(objectOcflIdFor(iiifWorkId(good))), 'the good work is in OCFL (the check above looks in the right place)');
 
   const human = await thukho(dir, ['import-iiif', missing, '--timeout', '1', '--retries', '0']);
   t.is(human.code, 1, show(human));
