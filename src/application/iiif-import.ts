@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import type { BulkIngestSummary, Rejection, WorkReport } from '../cli/bulk-ingest.ts';
 import { reasonOf, startingSummary } from '../cli/bulk-ingest.ts';
 import { progress } from '../cli/progress.ts';
 import type { Bilingual } from '../domain/errors.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
-import { type AccessLevel, FIELD_LABELS, Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
+import { type AccessLevel, FIELD_LABELS, type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 import { IiifReadError, type LanguageMap, type ReadManifest, readIiifDocument, valuesOf } from '../formats/iiif-manifest-read.ts';
 import { languageNames } from '../iiif/manifest.ts';
 import { streamExists } from './command-handler.ts';
 import { languageCode } from './harvest.ts';
+import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
 import { type IngestServices, type StagedUpload, commitStaged, stageUpload } from './ingest.ts';
-import { collectionStream, executeObjectCommand, loadObject, objectStream } from './object-commands.ts';
+import { collectionStream, executeObjectCommand, loadObject } from './object-commands.ts';
 import { Describer } from './self-description.ts';
 
 /**
@@ -240,19 +240,8 @@ export function metadataOfManifest(m: ReadManifest, collectionId: string | undef
   if (behavior) candidate.behavior = behavior;
   if (collectionId) candidate.collectionId = collectionId;
 
-  let parsed = Metadata.safeParse(candidate);
-  // A value our record refuses (over-long, not a URI) drops that field, said per work, as import-saf does.
-  for (let round = 0; !parsed.success && round < 5; round++) {
-    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
-    if (bad.has('title') || bad.has('') || bad.has('collectionId')) break;
-    for (const field of bad) {
-      notApplied.push({ field, reason: parsed.error.issues.filter((i) => String(i.path[0]) === field).map((i) => i.message).join('; ') });
-      delete candidate[field];
-    }
-    parsed = Metadata.safeParse(candidate);
-  }
-  if (!parsed.success) return { notApplied, refusal: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  return { metadata: parsed.data, notApplied };
+  const fitted = fitMetadata(candidate, notApplied);
+  return 'metadata' in fitted ? { metadata: fitted.metadata, notApplied } : { notApplied, refusal: fitted.refusal };
 }
 
 /** The source's record as it wrote it, for provenance: `label[vi]`, `metadata:Tác giả[none]`, `images`… */
@@ -277,21 +266,6 @@ function recordOf(m: ReadManifest, url: string): ImportAccession['record'] {
     put(`metadata:${valuesOf(p.label)[0] ?? ''}`, p.value);
   }
   return record;
-}
-
-const RegisteredImport = z.object({ imported: z.object({ format: z.string(), location: z.string() }).optional() });
-
-async function registeredImport(services: IngestServices, objectId: string) {
-  for await (const e of services.store.readStream(objectStream(objectId), { maxCount: 1 })) {
-    const data = RegisteredImport.safeParse(e.data);
-    return e.type === 'ObjectRegistered' && data.success ? data.data.imported : undefined;
-  }
-  return undefined;
-}
-
-function fingerprintOf(staged: StagedUpload[]): string {
-  const lines = staged.map((s) => `${s.digests.sha512}  ${s.name}\n`).sort();
-  return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
 const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/tiff': 'tif', 'image/jp2': 'jp2', 'image/webp': 'webp', 'image/gif': 'gif' };
