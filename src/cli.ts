@@ -434,6 +434,9 @@ await lazyCommand('harvest', 'Thu hoạch bản ghi qua OAI-PMH từ kho khác /
 await lazyCommand('import-saf', 'Nhập bản xuất DSpace (Simple Archive Format) / import a DSpace Simple Archive Format export', async () =>
   (await import('./cli/saf-command.ts')).importSafCommand(),
 );
+await lazyCommand('import-iiif', 'Nhập tài liệu từ manifest IIIF của cơ quan khác / import works from IIIF manifests (Presentation 3 or 2) or a IIIF Collection', async () =>
+  (await import('./cli/iiif-import-command.ts')).importIiifCommand(),
+);
 
 // Backups that restore (ops/backup, ops/restore call these).
 await lazyCommand('backup', 'Sao lưu nhật ký, mô hình đọc và kho OCFL khi máy chủ vẫn chạy / back up the log, read models and OCFL root while the server runs', async () =>
