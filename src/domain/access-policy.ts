@@ -32,6 +32,12 @@ export interface Viewer {
   role: Role;
   /** True when the request comes from the reading room's IP ranges. */
   inReadingRoom?: boolean;
+  /**
+   * The library whose staff the account is: its staff rights hold only for that library's
+   * works, collections and figures (see rightsFor). Absent: the whole instance (provincial
+   * staff, and every account made before libraries).
+   */
+  library?: string;
 }
 
 /**

@@ -369,6 +369,11 @@ export const eventSchemas = {
     role: z.enum(ROLES),
     /** The account's first API token (named "default"); accounts made with a password start without one. */
     tokenHash: Sha256.optional(),
+    /**
+     * The library whose staff the account is (its staff rights hold only for that library's
+     * works, collections and figures); absent: the whole instance (provincial staff).
+     */
+    libraryId: Id.optional(),
   }),
   /** A new "default" token in place of the old one (`thukho users rotate`). */
   UserTokenRotated: z.object({
@@ -381,6 +386,8 @@ export const eventSchemas = {
     reenables: z.literal(true).optional(),
   }),
   UserRoleChanged: z.object({ userId: Id, role: z.enum(ROLES) }),
+  /** The account moves to another library's staff, or (null) to the whole instance's. */
+  UserLibraryChanged: z.object({ userId: Id, libraryId: Id.nullable() }),
   UserDisabled: z.object({ userId: Id }),
   UserEnabled: z.object({ userId: Id }),
   /** Only the argon2id hash (PHC string, salt and cost inside) is ever stored: never the password. */
@@ -468,6 +475,7 @@ export const USER_EVENT_TYPES = [
   'UserCreated',
   'UserTokenRotated',
   'UserRoleChanged',
+  'UserLibraryChanged',
   'UserDisabled',
   'UserEnabled',
   'UserPasswordSet',
@@ -505,6 +513,7 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   UserCreated: 2,
   UserTokenRotated: 2,
   UserRoleChanged: 2,
+  UserLibraryChanged: 1,
   UserDisabled: 1,
   UserEnabled: 1,
   UserPasswordSet: 1,
@@ -568,6 +577,7 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   UserCreated: 'creation',
   UserTokenRotated: 'metadata modification',
   UserRoleChanged: 'policy assignment',
+  UserLibraryChanged: 'policy assignment',
   UserDisabled: 'metadata modification',
   UserEnabled: 'metadata modification',
   UserPasswordSet: 'metadata modification',

@@ -150,7 +150,9 @@ export function authMiddleware(deps: AuthDeps) {
     }
     const { session, account } = live;
     const actor: Actor = { id: account.id, role: account.role };
-    return { actor, viewer: { role: actor.role }, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
+    // The library is read from the account's current row: moving an account takes effect with its next request.
+    const viewer: Viewer = { role: actor.role, ...(account.library !== undefined ? { library: account.library } : {}) };
+    return { actor, viewer, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
   }
 
   /** A reader's view through a session that signed in for an IIIF viewer (see iiifViewer). */
@@ -207,7 +209,9 @@ export function authMiddleware(deps: AuthDeps) {
         ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
         throw invalidToken();
       }
-      state = { actor: { id: user.id, role: user.role }, viewer: { role: user.role }, via: 'token' };
+      // A token of a library's account is scoped to that library as the account is.
+      const viewer: Viewer = { role: user.role, ...(user.library !== undefined ? { library: user.library } : {}) };
+      state = { actor: { id: user.id, role: user.role }, viewer, via: 'token' };
     } else {
       state = (await fromSession(ctx)) ?? (await fromIiifCookie(ctx)) ?? { ...ANONYMOUS };
     }

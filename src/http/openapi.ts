@@ -5,7 +5,7 @@ import { CreateCollectionBody, EditCollectionBody } from './routes/collections.t
 import { AccessBody, CreateObjectBody, EditObjectBody, ListQuery, PageLabelsBody, ReorderBody, StructureBody, WithdrawBody } from './routes/objects.ts';
 import { UploadCheckBody } from './routes/files.ts';
 import { ProvenanceQuery } from './routes/provenance.ts';
-import { CreateUserBody, IssueTokenBody, RoleBody } from './routes/users.ts';
+import { CreateUserBody, IssueTokenBody, LibraryBody, RoleBody } from './routes/users.ts';
 
 /**
  * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
@@ -139,6 +139,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         EditCollection: schema(EditCollectionBody),
         CreateUser: schema(CreateUserBody),
         UserRole: schema(RoleBody),
+        UserLibrary: schema(LibraryBody),
         IssueToken: schema(IssueTokenBody),
         Object: {
           type: 'object',
@@ -553,7 +554,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         },
       },
       '/api/users': {
-        get: { summary: 'Every account with its role, status and token names (admins)', security: bearer, responses: { 200: { description: '`{ users: [{ id, name, role, status, hasPassword, tokens: [{ name, role }] }] }`' }, 401: problem, 403: problem } },
+        get: { summary: 'Every account with its role, status and token names (admins)', security: bearer, responses: { 200: { description: '`{ users: [{ id, name, role, status, library, hasPassword, tokens: [{ name, role }] }] }` (`library`: the library whose staff the account is, null for the whole instance)' }, 401: problem, 403: problem } },
         post: {
           summary: 'Add an account (admins): with a password it signs in on the site; without one it is a script’s, and its "default" API token is in the answer, once',
           security: bearer,
@@ -567,6 +568,15 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           summary: 'Change an account’s role (admins); its sessions end. Nobody demotes themselves or the last active admin (409)',
           security: bearer,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/UserRole' }) },
+          responses: { 200: { description: 'The account' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem },
+        },
+      },
+      '/api/users/{id}/library': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        put: {
+          summary: 'Make an account a library’s staff (its staff rights then hold only for that library’s works, collections and figures), or with null the whole instance’s (admins). The last instance-wide admin stays instance-wide (409)',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/UserLibrary' }) },
           responses: { 200: { description: 'The account' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem },
         },
       },
