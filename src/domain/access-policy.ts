@@ -38,6 +38,16 @@ export interface Viewer {
    * staff, and every account made before libraries).
    */
   library?: string;
+  /**
+   * The instance's home library (THUKHO_LIBRARY_ID), given with `library`: works and
+   * collections that name no library are the home library's.
+   */
+  homeLibrary?: string;
+}
+
+/** The library holding material whose record names `libraryId` (none: the home library's). */
+export function holdingLibrary(viewer: Viewer, libraryId: string | null | undefined): string {
+  return libraryId ?? viewer.homeLibrary ?? '';
 }
 
 /**
@@ -93,7 +103,7 @@ export function roleWithin(narrower: Role, role: Role): boolean {
 export function rightsFor(viewer: Viewer, holdingLibrary: string): Viewer {
   if (viewer.library === undefined || viewer.library === holdingLibrary) return viewer;
   if (!RIGHTS[viewer.role].has('read-restricted')) return viewer;
-  return { role: 'reader', library: viewer.library, ...(viewer.inReadingRoom ? { inReadingRoom: true } : {}) };
+  return { role: 'reader', ...(viewer.inReadingRoom ? { inReadingRoom: true } : {}) };
 }
 
 /** Whether the account acts for one library only (its staff rights hold there alone). */

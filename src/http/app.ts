@@ -118,6 +118,7 @@ export function createApp(services: AppServices): Koa {
       logger,
       inReadingRoom: ipRangeMatcher(services.config.readingRoom),
       iiifTokens: services.accounts.iiifTokens,
+      homeLibrary: services.config.libraryId,
     }),
   );
   app.use(methodProblems);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess } from '../domain/access-decision.ts';
+import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels } from '../domain/access-decision.ts';
+import { decideWorkAccess } from './object-read-model.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { type CollectionState, evolveCollection } from '../domain/collection.ts';
 import { type CollectionEvent, parseEventData } from '../domain/events.ts';
@@ -566,7 +567,7 @@ export type ManifestLookup =
 export function findManifest(db: ReadModelDb, objectId: string, viewer: Viewer, what: AccessSubject): ManifestLookup {
   let row = statement<[string], ManifestRow>(db, 'SELECT * FROM iiif_manifests WHERE object_id = ?').get(objectId);
   if (!row) return { status: 'refused', refusal: 'absent' };
-  const access = decideAccess(row.access_level, row.status, viewer, what);
+  const access = decideWorkAccess(db, { id: objectId, accessLevel: row.access_level, status: row.status }, viewer, what);
   if (access.outcome !== 'allow') {
     return { status: 'refused', refusal: access.outcome, ...(access.outcome === 'gone' && row.withdrawn_reason ? { withdrawnReason: row.withdrawn_reason } : {}) };
   }
@@ -644,6 +645,8 @@ function memberFilters(id: string): { collections: [string, string[]]; manifests
  * (a manifest is one) the viewer may have.
  */
 function visibleManifests(viewer: Viewer, id: string): { where: string; params: string[] } {
+  // A library's staff see IIIF collections as a reader does (the levels of any other library's
+  // works): less than they may open, never more. Their own confidential works are in the API's lists.
   const levels = allowedLevels(viewer, 'record');
   const [members, params] = memberFilters(id).manifests;
   return {

@@ -1,4 +1,5 @@
-import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess, seesWithdrawn } from '../domain/access-decision.ts';
+import { type AccessAllowed, type AccessDecision, type AccessRefusal, type AccessSubject, decideAccess, type ListScope, listScope } from '../domain/access-decision.ts';
+import { holdingLibrary, scopedLibrary } from '../domain/access-policy.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import { DEFAULT_LIBRARY_ID, evolveLibrary, type LibraryFields, type LibraryState } from '../domain/library.ts';
@@ -31,6 +32,8 @@ interface ObjectRow {
   seq: number;
   status: string;
   access_level: AccessLevel;
+  /** The holding library (null: the home library). */
+  library_id: string | null;
   page_count: number;
   has_ocr: number;
   state: string;
@@ -369,7 +372,7 @@ export function findObject(db: ReadModelDb, id: string, viewer: Viewer, what: Ac
   const row = statement<[string], ObjectRow>(db, 'SELECT * FROM objects WHERE id = ?').get(id);
   if (!row) return { found: false, objectId: id, refusal: 'absent' };
   const view = toView(row);
-  const access = decideAccess(view.accessLevel, view.status, viewer, what);
+  const access = decideAccess(view.accessLevel, view.status, viewer, what, holdingLibrary(viewer, row.library_id));
   if (access.outcome !== 'allow') {
     return { found: false, objectId: id, refusal: access.outcome, ...(access.outcome === 'gone' && view.withdrawnReason ? { withdrawnReason: view.withdrawnReason } : {}) };
   }
@@ -446,14 +449,40 @@ export function fixityStates(db: ReadModelDb, ids: readonly string[], at: { nowM
   return out;
 }
 
+/**
+ * The SQL condition on `objects` for what a list may show (see listScope): one query, with a
+ * library's staff seeing their own library's works as staff and every other one as a reader.
+ * `status`: which works by status were asked for.
+ */
+export function scopeCondition(scope: ListScope, status: 'active' | 'withdrawn' | 'all', home: string | undefined, table = ''): { sql: string; params: unknown[] } {
+  const part = (levels: readonly string[], withdrawn: boolean) => {
+    const conditions = [`${table}access_level IN (${levels.map(() => '?').join(', ') || 'NULL'})`];
+    if (status === 'active' || !withdrawn) conditions.push(`${table}status = 'active'`);
+    else if (status === 'withdrawn') conditions.push(`${table}status = 'withdrawn'`);
+    return { sql: conditions.join(' AND '), params: [...levels] };
+  };
+  const elsewhere = part(scope.levels, scope.withdrawn);
+  if (!scope.own) return elsewhere;
+  const own = part(scope.own.levels, scope.own.withdrawn);
+  const held = heldByLibrarySql(scope.own.library, home, `${table}library_id`);
+  return { sql: `((${held.sql} AND ${own.sql}) OR (${elsewhere.sql}))`, params: [...held.params, ...own.params, ...elsewhere.params] };
+}
+
+/**
+ * The access decision for a work already read (a list's row, a view): its holding library is
+ * looked up only for a library's staff, for whom it changes the answer.
+ */
+export function decideWorkAccess(db: ReadModelDb, work: { id: string; accessLevel: AccessLevel; status: 'active' | 'withdrawn' }, viewer: Viewer, what: AccessSubject): AccessDecision {
+  const library = scopedLibrary(viewer) === undefined ? null : (statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM objects WHERE id = ?').get(work.id)?.library_id ?? null);
+  return decideAccess(work.accessLevel, work.status, viewer, what, holdingLibrary(viewer, library));
+}
+
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
   // Records: a list shows what a viewer may find, not only what they may open.
-  const levels = allowedLevels(q.viewer, 'record');
-  const where = [`access_level IN (${levels.map(() => '?').join(', ')})`];
-  const params: unknown[] = [...levels];
   const status = q.status ?? (q.includeWithdrawn ? 'all' : 'active');
-  if (status === 'active' || !seesWithdrawn(q.viewer)) where.push("status = 'active'");
-  else if (status === 'withdrawn') where.push("status = 'withdrawn'");
+  const visible = scopeCondition(listScope(q.viewer, 'record'), status, q.viewer.homeLibrary);
+  const where = [visible.sql];
+  const params: unknown[] = [...visible.params];
   if (q.collectionId) {
     where.push('collection_id = ?');
     params.push(q.collectionId);
@@ -530,6 +559,8 @@ export interface ImageFile {
   objectId: string;
   accessLevel: AccessLevel;
   status: 'active' | 'withdrawn';
+  /** The holding library as the row names it (null: the home library's). */
+  libraryId: string | null;
   sha512: string;
   mediaType: string;
   /** Absent for files that are not images (text), and for a PDF's page 1 until it is drawn. */
@@ -545,6 +576,7 @@ interface ImageFileRow {
   object_id: string;
   access_level: AccessLevel;
   status: 'active' | 'withdrawn';
+  library_id: string | null;
   sha512: string;
   media_type: string;
   width: number | null;
@@ -560,7 +592,7 @@ interface ImageFileRow {
  */
 export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile | undefined {
   const stmt = db.prepare<[string], ImageFileRow>(
-    `SELECT f.file_id, f.object_id, o.access_level, o.status, f.sha512, f.media_type, f.width, f.height,
+    `SELECT f.file_id, f.object_id, o.access_level, o.status, o.library_id, f.sha512, f.media_type, f.width, f.height,
             f.ocfl_object_id, f.content_path, f.derivative
        FROM files f JOIN objects o ON o.id = f.object_id WHERE f.file_id = ?`,
   );
@@ -579,6 +611,7 @@ export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile
       objectId: r.object_id,
       accessLevel: r.access_level,
       status: r.status,
+      libraryId: r.library_id,
       sha512: r.sha512,
       mediaType: r.media_type,
       width: later ? later.width : r.width,
