@@ -477,6 +477,18 @@ export function decideWorkAccess(db: ReadModelDb, work: { id: string; accessLeve
   return decideAccess(work.accessLevel, work.status, viewer, what, holdingLibrary(viewer, library));
 }
 
+/** A work's level and holding library as the row names it (null: home), for scoping a change to it; undefined: no such work. */
+export function workScope(db: ReadModelDb, id: string): { accessLevel: AccessLevel; libraryId: string | null } | undefined {
+  const row = statement<[string], { access_level: AccessLevel; library_id: string | null }>(db, 'SELECT access_level, library_id FROM objects WHERE id = ?').get(id);
+  return row ? { accessLevel: row.access_level, libraryId: row.library_id } : undefined;
+}
+
+/** A collection's holding library as its row names it (null: home); undefined: no such collection. */
+export function collectionScope(db: ReadModelDb, id: string): { libraryId: string | null } | undefined {
+  const row = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM collections WHERE id = ?').get(id);
+  return row ? { libraryId: row.library_id } : undefined;
+}
+
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
   // Records: a list shows what a viewer may find, not only what they may open.
   const status = q.status ?? (q.includeWithdrawn ? 'all' : 'active');

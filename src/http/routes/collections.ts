@@ -4,7 +4,9 @@ import { executeCollectionCommand } from '../../application/object-commands.ts';
 import { Id } from '../../domain/metadata.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
 import { findCollection, listCollections } from '../../projections/object-read-model.ts';
-import { requireWriter } from '../auth.ts';
+import { authOf, requireWriter } from '../auth.ts';
+import { requireCollectionRight, requireOwnLibrary } from '../access.ts';
+import { scopedLibrary } from '../../domain/access-policy.ts';
 import { readJson } from '../body.ts';
 import { requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -34,7 +36,15 @@ export function collectionRoutes(services: AppServices): Router {
     const actor = requireWriter(ctx);
     const body = CreateCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id, ...rest } = body;
-    const result = await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest }, { ...commandContext(ctx), actor });
+    // A library's staff make collections in their own library: the one named, else under a
+    // parent of theirs, else theirs by default (not the home library's).
+    const { viewer } = authOf(ctx);
+    const named = (body as { libraryId?: string | null }).libraryId;
+    requireOwnLibrary(viewer, named);
+    if (body.parentId) requireCollectionRight(readDb, viewer, body.parentId, 'write');
+    const mine = scopedLibrary(viewer);
+    const library = mine !== undefined && named === undefined && !body.parentId ? { libraryId: mine } : {};
+    const result = await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest, ...library }, { ...commandContext(ctx), actor });
     const c = await view(id, result.position);
     ctx.status = 201;
     ctx.set('Location', `/api/collections/${id}`);
@@ -57,6 +67,8 @@ export function collectionRoutes(services: AppServices): Router {
     const id = ctx.params.id as string;
     const expected = requireIfMatch(ctx);
     const body = EditCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
+    requireCollectionRight(readDb, authOf(ctx).viewer, id, 'write');
+    requireOwnLibrary(authOf(ctx).viewer, (body as { libraryId?: string | null }).libraryId);
     const result = await executeCollectionCommand(store, { type: 'EditCollection', collectionId: id, ...body }, { ...commandContext(ctx), actor }, expected);
     const c = await view(id, result.position);
     setRevisionEtag(ctx, c.revision);

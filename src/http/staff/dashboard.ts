@@ -133,7 +133,7 @@ ${
 }
 </section>`;
       return s.render({ title: tr(lang, TEXT.title), section: 'preservation', main, script: 'dashboard' });
-    }),
+    }, { instanceFigures: true }),
   );
 }
 
