@@ -619,7 +619,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           security: staffAuth,
           parameters: [ifMatch(true)],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditLibrary' }) },
-          responses: { 200: { description: 'Library' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 428: problem },
+          responses: { 200: { description: 'Library' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 428: problem },
         },
       },
       '/api/collections/{id}': {
