@@ -16,7 +16,7 @@ import { scaledTimeout } from '../helpers/time-scale.ts';
  * CLI does the same on a data directory of its own.
  */
 const test = testWithServer({ THUKHO_INSTITUTION: 'Thư viện tỉnh Hà Tĩnh', THUKHO_LIBRARY_ID: 'tinh' });
-type Ctx = { context: { server: TestServer; adminToken?: string } };
+type Ctx = { context: { server: TestServer } };
 
 async function call(t: Ctx, method: string, path: string, body?: unknown, token: string | null = t.context.server.staffToken, headers: Record<string, string> = {}) {
   const res = await fetch(`${t.context.server.url}${path}`, {
@@ -29,13 +29,15 @@ async function call(t: Ctx, method: string, path: string, body?: unknown, token:
   return { status: res.status, headers: res.headers, json, text };
 }
 
+/** One admin account for the file (ava gives each test its own copy of the context). */
+let adminTokenMade: string | undefined;
 async function adminToken(t: Ctx): Promise<string> {
-  if (t.context.adminToken) return t.context.adminToken;
+  if (adminTokenMade) return adminTokenMade;
   const s = t.context.server;
   const admin = await createUser(s.store, 'boss', 'Quản trị', 'admin', { actor: { id: 'test', role: 'admin' } });
   const users = s.projections.find((p) => p.projection.name === 'users');
   if (users && admin.position !== null) await users.waitForPosition(admin.position, scaledTimeout(60_000));
-  t.context.adminToken = admin.token;
+  adminTokenMade = admin.token;
   return admin.token;
 }
 
@@ -167,6 +169,27 @@ test.serial('a collection names its library; its works carry it in their record 
   // An unknown library on an edit is refused too.
   const c2 = await call(t, 'GET', '/api/collections/sac-phong');
   t.is((await call(t, 'PATCH', '/api/collections/sac-phong', { libraryId: 'khong-co' }, s.staffToken, { 'if-match': c2.headers.get('etag') ?? '' })).status, 422);
+});
+
+test.serial('the staff screen lists libraries; administrators get the forms, in both languages', async (t) => {
+  const admin = await adminToken(t);
+  const vi = await call(t, 'GET', '/staff/libraries', undefined, admin);
+  t.is(vi.status, 200, vi.text.slice(0, 500));
+  t.regex(vi.text, /<h1>Các thư viện<\/h1>/);
+  t.regex(vi.text, /<tr data-library-id="tinh">[\s\S]*thư viện chính[\s\S]*Thư viện tỉnh Hà Tĩnh/);
+  t.regex(vi.text, /<tr data-library-id="cam-xuyen">[\s\S]*VN-HT03/);
+  t.regex(vi.text, /<form class="staff-form library-edit" data-library-id="cam-xuyen" data-revision="1"/);
+  t.regex(vi.text, /id="add-library-form"/);
+  t.regex(vi.text, /data-staff-page="libraries"/);
+  const en = await call(t, 'GET', '/staff/libraries?lang=en', undefined, admin);
+  t.regex(en.text, /<h1>Libraries<\/h1>/);
+  t.regex(en.text, /Cam Xuyen District Library/);
+  // A curator sees the list, not the forms.
+  const curator = await call(t, 'GET', '/staff/libraries', undefined, t.context.server.staffToken);
+  t.is(curator.status, 200);
+  t.regex(curator.text, /data-library-id="cam-xuyen"/);
+  t.notRegex(curator.text, /add-library-form|library-edit/);
+  t.is((await call(t, 'GET', '/staff/libraries', undefined, t.context.server.readerToken)).status, 403);
 });
 
 test('the CLI: libraries add|list|edit, collections --library, and its refusals', async (t) => {
