@@ -26,6 +26,7 @@ import { replicasCommand, verifyReplicasForCli } from './cli/replicas-command.ts
 import { ocrCommand } from './cli/ocr-command.ts';
 import { jobsCommand } from './cli/jobs-command.ts';
 import { usersCommand } from './cli/users-command.ts';
+import { collectionsCommand, librariesCommand } from './cli/libraries-command.ts';
 import { backupCommand, restoreCommand } from './cli/backup-command.ts';
 import { harvestCommand } from './cli/harvest-command.ts';
 import { importSafCommand } from './cli/saf-command.ts';
@@ -379,6 +380,8 @@ program
   });
 
 program.addCommand(usersCommand());
+program.addCommand(librariesCommand());
+program.addCommand(collectionsCommand());
 program.addCommand(harvestCommand());
 program.addCommand(importSafCommand());
 

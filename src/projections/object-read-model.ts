@@ -3,6 +3,7 @@ import { holdingLibrary, scopedLibrary } from '../domain/access-policy.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import { DEFAULT_LIBRARY_ID, evolveLibrary, type LibraryFields, type LibraryState } from '../domain/library.ts';
+export type { LibraryName } from '../domain/library.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { parsePageImageId } from '../domain/page-image.ts';

@@ -25,7 +25,7 @@ import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem, toProblem } from '../problem.ts';
-import { fixityClock, staffFor, staffObjectView, withFixity } from '../object-views.ts';
+import { fixityClock, holdingLibrary, staffFor, staffObjectView, withFixity, withHoldingLibrary } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 
 export const CreateObjectBody = z
@@ -223,8 +223,10 @@ export function objectRoutes(services: AppServices): Router {
       ctx.body = staffView(ctx, view);
       return;
     }
-    if (notModified(ctx, `"${view.revision}"`)) return;
-    ctx.body = view;
+    // The holding library is part of the record: its edits and a collection's move change the ETag too.
+    const library = holdingLibrary(services, view.id);
+    if (notModified(ctx, library.home && library.revision < 0 ? `"${view.revision}"` : `"${view.revision}-${library.id}-${library.revision}"`)) return;
+    ctx.body = withHoldingLibrary(services, view);
   });
 
   router.patch('/api/objects/:id', async (ctx) => {

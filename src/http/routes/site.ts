@@ -11,6 +11,7 @@ import { nomFontRoute } from './nom-font.ts';
 import { signInRoutes } from './sign-in.ts';
 import { accessRecorder } from '../access-events.ts';
 import type { AppServices } from '../services.ts';
+import { withHoldingLibrary } from '../object-views.ts';
 import { runSearch } from '../search-results.ts';
 import { FACETS, SearchQueryError, SearchUnavailableError, SORTS } from '../../search/port.ts';
 import { html, httpUrl } from '../site/html.ts';
@@ -174,6 +175,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
       ...(originals.length > 0 ? { originals } : {}),
       ...(thumb ? { thumb } : {}),
       ...(c ? { collection: { id: c.id, title: c.title } } : {}),
+      library: withHoldingLibrary(services, object).library,
     });
   }));
 
