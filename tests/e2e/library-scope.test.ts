@@ -54,6 +54,10 @@ async function call(t: Ctx, who: Who, method: string, path: string, body?: unkno
 
 test.serial('set-up: the district curator makes its collection (it is the district’s), the admin the province’s; six works with a page each', async (t) => {
   const s = t.context.server;
+  const registered = await call(t, 'admin', 'POST', '/api/libraries', { id: 'huyen', name: { vi: 'Thư viện huyện', en: 'District library' } });
+  t.is(registered.status, 201, registered.text);
+  // Only an admin registers libraries: a library's curator does not.
+  t.is((await call(t, 'curator', 'POST', '/api/libraries', { id: 'khac', name: { vi: 'Khác' } })).status, 403);
   const mine = await call(t, 'curator', 'POST', '/api/collections', { id: collectionOf.huyen, title: 'Sách huyện' });
   t.is(mine.status, 201, mine.text);
   t.is((JSON.parse(mine.text) as Json).libraryId, 'huyen');
