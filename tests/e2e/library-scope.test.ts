@@ -251,6 +251,9 @@ test.serial('accounts: /api/users shows each account’s library; PUT …/librar
   t.is(users.users.find((u) => u.id === 'bien-muc-huyen')?.library, 'huyen');
   t.is(users.users.find((u) => u.id === 'quan-tri')?.library, null);
   t.is((await call(t, 'admin', 'PUT', '/api/users/quan-tri/library', { library: 'huyen' })).status, 409, 'the last instance-wide admin stays so');
+  const unknown = await call(t, 'admin', 'PUT', '/api/users/bien-muc-huyen/library', { library: 'khong-co' });
+  t.is(unknown.status, 422);
+  t.true(unknown.text.includes('Không có thư viện') && unknown.text.includes('There is no library'));
   const screen = await call(t, 'admin', 'GET', '/staff/users');
   t.true(screen.text.includes('data-library="huyen"'));
   const moved = await call(t, 'admin', 'PUT', '/api/users/bien-muc-huyen/library', { library: null });
