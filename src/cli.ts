@@ -428,6 +428,12 @@ program
 await lazyCommand('users', 'Quản lý tài khoản / manage accounts, roles, passwords and API tokens', async () =>
   (await import('./cli/users-command.ts')).usersCommand(),
 );
+await lazyCommand('libraries', 'Các thư viện dùng chung hệ thống / the libraries sharing this instance', async () =>
+  (await import('./cli/libraries-command.ts')).librariesCommand(),
+);
+await lazyCommand('collections', 'Bộ sưu tập / collections', async () =>
+  (await import('./cli/libraries-command.ts')).collectionsCommand(),
+);
 await lazyCommand('harvest', 'Thu hoạch bản ghi qua OAI-PMH từ kho khác / harvest records from another repository over OAI-PMH (metadata)', async () =>
   (await import('./cli/harvest-command.ts')).harvestCommand(),
 );

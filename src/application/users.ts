@@ -21,16 +21,36 @@ export function newToken(): string {
 }
 
 /** A new account for scripts: it gets its "default" API token, returned once. */
-export async function createUser(store: EventStore, userId: string, name: string, role: Role, context: CommandContext) {
+export async function createUser(store: EventStore, userId: string, name: string, role: Role, context: CommandContext, libraryId?: string) {
   const token = newToken();
-  const result = await handleCommand(store, userStream(userId), userDecider, { type: 'CreateUser', userId, name, role, tokenHash: hashToken(token) }, context);
+  const result = await handleCommand(
+    store,
+    userStream(userId),
+    userDecider,
+    { type: 'CreateUser', userId, name, role, tokenHash: hashToken(token), ...(libraryId !== undefined ? { libraryId } : {}) },
+    context,
+  );
   return { token, position: result.position };
 }
 
 /** A new account that signs in on the site with a password; it starts without API tokens (`issueToken`). */
-export async function createUserWithPassword(store: EventStore, userId: string, name: string, role: Role, password: string, context: CommandContext) {
+export async function createUserWithPassword(
+  store: EventStore,
+  userId: string,
+  name: string,
+  role: Role,
+  password: string,
+  context: CommandContext,
+  libraryId?: string,
+) {
   const passwordHash = await hashPassword(password);
-  const result = await handleCommand(store, userStream(userId), userDecider, { type: 'CreateUser', userId, name, role, passwordHash }, context);
+  const result = await handleCommand(
+    store,
+    userStream(userId),
+    userDecider,
+    { type: 'CreateUser', userId, name, role, passwordHash, ...(libraryId !== undefined ? { libraryId } : {}) },
+    context,
+  );
   return { position: result.position };
 }
 

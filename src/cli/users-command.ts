@@ -26,6 +26,9 @@ import { requireRepository, withCaughtUpReadModels } from './repository.ts';
  * - token ID [--role R] [--name LABEL]: a new named token, scoped to R (no higher than the
  *   account's role); tokens ID lists them. rotate ID: a new "default" token.
  * - disable ID / enable ID; list.
+ * - add … --library LIB: the account is that library's staff (its staff rights hold only for
+ *   that library's works, collections and figures); set-library ID LIB|--none moves it, or
+ *   makes it instance-wide (provincial staff).
  */
 const parseRole = (value: string): AccountRole => {
   if (!(ACCOUNT_ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`role must be one of ${ACCOUNT_ROLES.join(', ')}`);
@@ -33,6 +36,10 @@ const parseRole = (value: string): AccountRole => {
 };
 const parseUserId = (value: string): string => {
   if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('user id: lowercase letters, digits, "-" or "_"');
+  return value;
+};
+const parseLibraryId = (value: string): string => {
+  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('library id: lowercase letters, digits, "-" or "_"');
   return value;
 };
 const parseTokenName = (value: string): string => {
@@ -71,11 +78,13 @@ export function usersCommand(): Command {
 
   users
     .command('add')
+    .alias('create')
     .argument('<id>', 'account name, e.g. "lan-nguyen" (lowercase letters, digits, "-" or "_")', parseUserId)
     .option('--name <name>', 'full name (default: the account name)')
     .option('--role <role>', `one of ${ACCOUNT_ROLES.join(', ')}`, parseRole, 'reader' as AccountRole)
     .option('--password-stdin', 'read a password from stdin: the account signs in on the site (no token is made)')
-    .action(async (id: string, opts: { name?: string; role: AccountRole; passwordStdin?: boolean }) => {
+    .option('--library <id>', "the library whose staff the account is (default: the whole instance)", parseLibraryId)
+    .action(async (id: string, opts: { name?: string; role: AccountRole; passwordStdin?: boolean; library?: string }) => {
       const cfg = loadCliConfig();
       // The first command of a new installation may be this one: it makes the whole repository
       // (log and storage root), which the commands that only read then find.
@@ -85,10 +94,10 @@ export function usersCommand(): Command {
       try {
         const name = opts.name ?? id;
         if (password !== undefined) {
-          await createUserWithPassword(store, id, name, opts.role, password, { actor: CLI_ACTOR });
+          await createUserWithPassword(store, id, name, opts.role, password, { actor: CLI_ACTOR }, opts.library);
           say(`Đã tạo "${id}" (${opts.role}); đăng nhập tại /sign-in.`, `created "${id}" (${opts.role}); sign in at /sign-in.`);
         } else {
-          const { token } = await createUser(store, id, name, opts.role, { actor: CLI_ACTOR });
+          const { token } = await createUser(store, id, name, opts.role, { actor: CLI_ACTOR }, opts.library);
           process.stdout.write(`${token}\n`);
           say(`Đã tạo "${id}" (${opts.role}). Mã trên chỉ hiện một lần`, 'the token above is shown once.');
         }
@@ -116,6 +125,25 @@ export function usersCommand(): Command {
       const result = await withStore('users grant', (store) => runUserCommand(store, { type: 'ChangeRole', userId: id, role }, { actor: CLI_ACTOR }));
       if (result.events.length) say(`"${id}" giờ có vai trò ${role}.`, `"${id}" now has role ${role}.`);
       else say(`"${id}" đã có vai trò ${role}; không có gì thay đổi.`, `"${id}" already has role ${role}; nothing changed.`);
+    });
+
+  users
+    .command('set-library')
+    .description("make the account a library's staff, or with --none the whole instance's (its sessions keep going, with the new scope)")
+    .argument('<id>', 'account name', parseUserId)
+    .argument('[library]', 'library id', parseLibraryId)
+    .option('--none', 'no library: the account acts for the whole instance (provincial staff)')
+    .action(async (id: string, library: string | undefined, opts: { none?: boolean }) => {
+      if ((library === undefined) === (opts.none !== true)) {
+        process.stderr.write('Cần đúng một trong hai: mã thư viện hoặc --none / give exactly one of: a library id, or --none\n');
+        process.exitCode = 2;
+        return;
+      }
+      const libraryId = library ?? null;
+      const result = await withStore('users set-library', (store) => runUserCommand(store, { type: 'ChangeLibrary', userId: id, libraryId }, { actor: CLI_ACTOR }));
+      const where = libraryId === null ? { vi: 'toàn hệ thống', en: 'the whole instance' } : { vi: `thư viện "${libraryId}"`, en: `library "${libraryId}"` };
+      if (result.events.length) say(`"${id}" giờ thuộc ${where.vi}.`, `"${id}" now acts for ${where.en}.`);
+      else say(`"${id}" đã thuộc ${where.vi}; không có gì thay đổi.`, `"${id}" already acts for ${where.en}; nothing changed.`);
     });
 
   users
@@ -204,7 +232,8 @@ export function usersCommand(): Command {
       const cfg = loadCliConfig();
       await requireRepository(cfg, 'users list');
       await withCaughtUpReadModels(cfg, [userReadModel], (db) => {
-        for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}\n`);
+        // The library is the last column, so that scripts reading the first four keep working.
+        for (const u of listUsers(db)) process.stdout.write(`${u.id}\t${u.role}\t${u.status}\t${u.name}${u.library !== undefined ? `\t${u.library}` : ''}\n`);
       });
     });
 

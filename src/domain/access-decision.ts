@@ -1,4 +1,4 @@
-import { canReadRestricted, isStaff, type Viewer } from './access-policy.ts';
+import { canReadRestricted, isStaff, rightsFor, scopedLibrary, type Viewer } from './access-policy.ts';
 import { ACCESS_LEVELS, type AccessLevel } from './metadata.ts';
 
 /**
@@ -12,7 +12,8 @@ import { ACCESS_LEVELS, type AccessLevel } from './metadata.ts';
  * - A withdrawn work is gone for everyone but staff, who keep seeing all of it.
  *
  * Whether the viewer may read restricted material is `canReadRestricted`, whether staff `isStaff`:
- * the role list itself is the accounts' business, not this decision's.
+ * the role list itself is the accounts' business, not this decision's. Whose staff they are is
+ * `rightsFor`'s: a library's staff are readers for another library's works.
  */
 
 /** Which part of a work is asked for: its catalogue record, or what it holds. */
@@ -41,7 +42,16 @@ export interface AccessAllowed {
 
 export type AccessDecision = AccessAllowed | { outcome: AccessRefusal };
 
-export function decideAccess(level: AccessLevel, status: WorkStatus, viewer: Viewer, what: AccessSubject): AccessDecision {
+/**
+ * No library's id (ids are never empty): what a list may show of works held by a library that
+ * is not the viewer's, and what anonymous surfaces (OAI-PMH, sitemaps) decide, where the
+ * holding library changes nothing.
+ */
+export const ANOTHER_LIBRARY = '';
+
+/** `holdingLibrary`: the library that holds the work (see holdingLibraryOf in the read model). */
+export function decideAccess(level: AccessLevel, status: WorkStatus, asking: Viewer, what: AccessSubject, holdingLibrary: string): AccessDecision {
+  const viewer = rightsFor(asking, holdingLibrary);
   const staff = isStaff(viewer);
   if (level === 'confidential' && !staff) return { outcome: 'absent' };
   if (status === 'withdrawn' && !staff) return { outcome: 'gone' };
@@ -54,14 +64,39 @@ export function isAllowed(decision: AccessDecision): decision is AccessAllowed {
   return decision.outcome === 'allow';
 }
 
-/** The levels at which `what` of an active work is allowed to `viewer`: for filtering lists in one query. */
-export function allowedLevels(viewer: Viewer, what: AccessSubject): AccessLevel[] {
-  return ACCESS_LEVELS.filter((level) => isAllowed(decideAccess(level, 'active', viewer, what)));
+/**
+ * The levels at which `what` of an active work held by `holdingLibrary` is allowed to `viewer`:
+ * for filtering lists in one query. Without a library: the works of any library not the
+ * viewer's own (for an account without a library, every work).
+ */
+export function allowedLevels(viewer: Viewer, what: AccessSubject, holdingLibrary: string = ANOTHER_LIBRARY): AccessLevel[] {
+  return ACCESS_LEVELS.filter((level) => isAllowed(decideAccess(level, 'active', viewer, what, holdingLibrary)));
 }
 
-/** Whether a list may show `viewer` withdrawn works (at the levels they are allowed). */
-export function seesWithdrawn(viewer: Viewer): boolean {
-  return isAllowed(decideAccess('open', 'withdrawn', viewer, 'record'));
+/** Whether a list may show `viewer` withdrawn works (at the levels they are allowed) held by `holdingLibrary`. */
+export function seesWithdrawn(viewer: Viewer, holdingLibrary: string = ANOTHER_LIBRARY): boolean {
+  return isAllowed(decideAccess('open', 'withdrawn', viewer, 'record', holdingLibrary));
+}
+
+export interface LevelScope {
+  levels: AccessLevel[];
+  withdrawn: boolean;
+}
+
+/**
+ * What a list may show `viewer`, for one query: the levels (and whether withdrawn works) of
+ * any library's works, and for a library's staff, those of their own library's works apart
+ * (`own`). Lists filter `(library is own AND level IN own.levels) OR level IN levels`.
+ */
+export interface ListScope extends LevelScope {
+  own?: LevelScope & { library: string };
+}
+
+export function listScope(viewer: Viewer, what: AccessSubject): ListScope {
+  const elsewhere: LevelScope = { levels: allowedLevels(viewer, what), withdrawn: seesWithdrawn(viewer) };
+  const library = scopedLibrary(viewer);
+  if (library === undefined) return elsewhere;
+  return { ...elsewhere, own: { library, levels: allowedLevels(viewer, what, library), withdrawn: seesWithdrawn(viewer, library) } };
 }
 
 const OUTSIDER: Viewer = { role: 'public' };
@@ -75,8 +110,9 @@ export function decidedLikeEveryone(viewer: Viewer): boolean {
   return ACCESS_LEVELS.every((level) =>
     WORK_STATUSES.every((status) =>
       ACCESS_SUBJECTS.every((what) => {
-        const a = decideAccess(level, status, viewer, what);
-        const b = decideAccess(level, status, OUTSIDER, what);
+        // A library's staff differ from everyone at their own library's works already.
+        const a = decideAccess(level, status, viewer, what, viewer.library ?? ANOTHER_LIBRARY);
+        const b = decideAccess(level, status, OUTSIDER, what, ANOTHER_LIBRARY);
         return a.outcome === b.outcome && (!isAllowed(a) || !isAllowed(b) || (a.publicCache === b.publicCache && a.download === b.download));
       }),
     ),

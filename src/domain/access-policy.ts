@@ -32,6 +32,22 @@ export interface Viewer {
   role: Role;
   /** True when the request comes from the reading room's IP ranges. */
   inReadingRoom?: boolean;
+  /**
+   * The library whose staff the account is: its staff rights hold only for that library's
+   * works, collections and figures (see rightsFor). Absent: the whole instance (provincial
+   * staff, and every account made before libraries).
+   */
+  library?: string;
+  /**
+   * The instance's home library (THUKHO_LIBRARY_ID), given with `library`: works and
+   * collections that name no library are the home library's.
+   */
+  homeLibrary?: string;
+}
+
+/** The library holding material whose record names `libraryId` (none: the home library's). */
+export function holdingLibrary(viewer: Viewer, libraryId: string | null | undefined): string {
+  return libraryId ?? viewer.homeLibrary ?? '';
 }
 
 /**
@@ -75,4 +91,22 @@ export function canReadStatistics(viewer: Viewer): boolean {
 export function roleWithin(narrower: Role, role: Role): boolean {
   for (const right of RIGHTS[narrower]) if (!RIGHTS[role].has(right)) return false;
   return true;
+}
+
+/**
+ * The ONE rule of library scope: what `viewer` may do with material (a work, a collection, a
+ * figure) held by `holdingLibrary`. An account that is one library's staff keeps its staff
+ * rights (see-confidential, write, read-statistics) for that library's material only; for any
+ * other library's it is exactly a registered reader. Accounts without a library (provincial
+ * staff, and every account made before libraries) act for the whole instance, unchanged.
+ */
+export function rightsFor(viewer: Viewer, holdingLibrary: string): Viewer {
+  if (viewer.library === undefined || viewer.library === holdingLibrary) return viewer;
+  if (!RIGHTS[viewer.role].has('read-restricted')) return viewer;
+  return { role: 'reader', ...(viewer.inReadingRoom ? { inReadingRoom: true } : {}) };
+}
+
+/** Whether the account acts for one library only (its staff rights hold there alone). */
+export function scopedLibrary(viewer: Viewer): string | undefined {
+  return viewer.library !== undefined && RIGHTS[viewer.role].size > RIGHTS.reader.size ? viewer.library : undefined;
 }

@@ -27,14 +27,17 @@ export type UserState =
       role: Role;
       tokens: Record<string, ApiToken>;
       passwordHash?: string;
+      /** The library whose staff the account is; absent: the whole instance. */
+      libraryId?: string;
     };
 
 export const initialUserState: UserState = { status: 'absent' };
 
 export type UserCommand =
-  | { type: 'CreateUser'; userId: string; name: string; role: Role; tokenHash?: string; passwordHash?: string }
+  | { type: 'CreateUser'; userId: string; name: string; role: Role; tokenHash?: string; passwordHash?: string; libraryId?: string }
   | { type: 'RotateToken'; userId: string; tokenHash: string }
   | { type: 'ChangeRole'; userId: string; role: Role }
+  | { type: 'ChangeLibrary'; userId: string; libraryId: string | null }
   | { type: 'DisableUser'; userId: string }
   | { type: 'EnableUser'; userId: string }
   | { type: 'SetPassword'; userId: string; passwordHash: string }
@@ -49,8 +52,10 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
         en: `User "${command.userId}" already exists.`,
       });
     }
-    const { userId, name, role, tokenHash, passwordHash } = command;
-    const events: UserEvent[] = [{ type: 'UserCreated', data: { userId, name, role, ...(tokenHash ? { tokenHash } : {}) } }];
+    const { userId, name, role, tokenHash, passwordHash, libraryId } = command;
+    const events: UserEvent[] = [
+      { type: 'UserCreated', data: { userId, name, role, ...(tokenHash ? { tokenHash } : {}), ...(libraryId !== undefined ? { libraryId } : {}) } },
+    ];
     if (passwordHash) events.push({ type: 'UserPasswordSet', data: { userId, passwordHash } });
     return events;
   }
@@ -65,6 +70,10 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return [{ type: 'UserTokenRotated', data: { userId: command.userId, tokenHash: command.tokenHash } }];
     case 'ChangeRole':
       return command.role === state.role ? [] : [{ type: 'UserRoleChanged', data: { userId: command.userId, role: command.role } }];
+    case 'ChangeLibrary':
+      return command.libraryId === (state.libraryId ?? null)
+        ? []
+        : [{ type: 'UserLibraryChanged', data: { userId: command.userId, libraryId: command.libraryId } }];
     case 'DisableUser':
       return state.status === 'disabled' ? [] : [{ type: 'UserDisabled', data: { userId: command.userId } }];
     case 'EnableUser':
@@ -100,8 +109,15 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   if (event.type === 'UserCreated') {
-    const { userId, name, role, tokenHash } = event.data;
-    return { status: 'active', userId, name, role, tokens: tokenHash ? { [DEFAULT_TOKEN]: { hash: tokenHash } } : {} };
+    const { userId, name, role, tokenHash, libraryId } = event.data;
+    return {
+      status: 'active',
+      userId,
+      name,
+      role,
+      tokens: tokenHash ? { [DEFAULT_TOKEN]: { hash: tokenHash } } : {},
+      ...(libraryId !== undefined ? { libraryId } : {}),
+    };
   }
   if (state.status === 'absent') return state;
   switch (event.type) {
@@ -115,6 +131,10 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       };
     case 'UserRoleChanged':
       return { ...state, role: event.data.role };
+    case 'UserLibraryChanged': {
+      const { libraryId: _old, ...rest } = state;
+      return event.data.libraryId === null ? rest : { ...rest, libraryId: event.data.libraryId };
+    }
     case 'UserDisabled':
       return { ...state, status: 'disabled' };
     case 'UserEnabled':

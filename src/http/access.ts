@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { type AccessAllowed, type AccessDecision, type AccessRefusal, decidedLikeEveryone, isAllowed } from '../domain/access-decision.ts';
-import type { Viewer } from '../domain/access-policy.ts';
+import { canReadStatistics, canWrite, holdingLibrary, isStaff, rightsFor, scopedLibrary, type Viewer } from '../domain/access-policy.ts';
 import type { Bilingual } from '../domain/errors.ts';
-import type { ObjectLookup } from '../projections/object-read-model.ts';
+import { collectionScope, type ObjectLookup, workScope } from '../projections/object-read-model.ts';
+import type { ReadModelDb } from '../projections/read-model-db.ts';
 import { Problem } from './problem.ts';
 
 /**
@@ -83,4 +84,75 @@ export function refuse(ctx: Context, refusal: AccessRefusal, words: RefusalWords
       );
     }
   }
+}
+
+/**
+ * Library scope on what a route does to one work, collection or set of figures (see rightsFor
+ * in the domain): a library's staff keep their staff rights for their library's material only.
+ * Accounts without a library pass untouched: these checks read nothing for them.
+ */
+export type StaffRight = 'write' | 'staff' | 'statistics';
+
+const HAS: Record<StaffRight, (viewer: Viewer) => boolean> = { write: canWrite, staff: isStaff, statistics: canReadStatistics };
+
+function otherLibrary(library: string, what: { vi: string; en: string }, right: StaffRight): Problem {
+  const doing = right === 'write' ? { vi: 'thay đổi', en: 'change' } : { vi: 'xem hồ sơ cán bộ của', en: 'read the staff records of' };
+  return new Problem(403, 'other-library', {
+    vi: `Tài khoản của bạn là cán bộ thư viện "${library}": bạn không được ${doing.vi} ${what.vi} của thư viện khác.`,
+    en: `Your account is staff of library "${library}": you may not ${doing.en} ${what.en} of another library.`,
+  });
+}
+
+/**
+ * A library's staff acting on another library's work: 404 when the work is confidential (they
+ * may not learn it exists: exactly what a reader gets), else 403 with the reason. An unknown
+ * work passes: the route answers for it as before.
+ */
+export function requireWorkRight(db: ReadModelDb, viewer: Viewer, objectId: string, right: StaffRight, absent: () => Problem): void {
+  const library = scopedLibrary(viewer);
+  if (library === undefined) return;
+  const work = workScope(db, objectId);
+  if (!work) return;
+  const rights = rightsFor(viewer, holdingLibrary(viewer, work.libraryId));
+  if (HAS[right](rights)) return;
+  if (work.accessLevel === 'confidential' && !isStaff(rights)) throw absent();
+  throw otherLibrary(library, { vi: `tài liệu "${objectId}"`, en: `object "${objectId}"` }, right);
+}
+
+/**
+ * A library's staff may put works and child collections only in their library's collections,
+ * and edit only those. No collection: the home library's (a work without one is the home
+ * library's). An unknown collection passes: the route answers for it as before.
+ */
+export function requireCollectionRight(db: ReadModelDb, viewer: Viewer, collectionId: string | null | undefined, right: StaffRight): void {
+  const library = scopedLibrary(viewer);
+  if (library === undefined) return;
+  const held = collectionId ? collectionScope(db, collectionId) : { libraryId: null };
+  if (!held) return;
+  if (HAS[right](rightsFor(viewer, holdingLibrary(viewer, held.libraryId)))) return;
+  throw otherLibrary(
+    library,
+    collectionId ? { vi: `bộ sưu tập "${collectionId}"`, en: `collection "${collectionId}"` } : { vi: 'tài liệu không thuộc bộ sưu tập nào (của thư viện chính)', en: 'works outside any collection (the home library’s)' },
+    right,
+  );
+}
+
+/** A library's staff may name only their own library (creating or moving a collection). */
+export function requireOwnLibrary(viewer: Viewer, libraryId: string | null | undefined): void {
+  const library = scopedLibrary(viewer);
+  if (library === undefined || libraryId === undefined || holdingLibrary(viewer, libraryId) === library) return;
+  throw otherLibrary(library, { vi: `thư viện "${libraryId ?? viewer.homeLibrary}"`, en: `library "${libraryId ?? viewer.homeLibrary}"` }, 'write');
+}
+
+/**
+ * Figures of the whole instance (audit report, usage statistics, preservation summary) are
+ * for accounts without a library: a library's staff would see every library's in them.
+ */
+export function requireInstanceFigures(viewer: Viewer): void {
+  const library = scopedLibrary(viewer);
+  if (library === undefined) return;
+  throw new Problem(403, 'other-library', {
+    vi: `Tài khoản của bạn là cán bộ thư viện "${library}": số liệu của toàn hệ thống (mọi thư viện) chỉ dành cho cán bộ cấp tỉnh.`,
+    en: `Your account is staff of library "${library}": figures of the whole instance (every library) are for provincial staff only.`,
+  });
 }

@@ -66,6 +66,8 @@ export interface AuthDeps {
   /** Whether a client address (ctx.ip: X-Forwarded-For only with trust proxy) is the reading room's. */
   inReadingRoom: (ip: string) => boolean;
   iiifTokens: IiifTokenStore;
+  /** The home library's id (THUKHO_LIBRARY_ID): what works and collections naming no library belong to. */
+  homeLibrary: string;
 }
 
 /** A cookie that holds `value` signed for `purpose` (never readable by script); null clears it. */
@@ -120,7 +122,8 @@ function iiifViewer(role: Role): Viewer {
 }
 
 export function authMiddleware(deps: AuthDeps) {
-  const { db, sessions, secret, logger, inReadingRoom, iiifTokens } = deps;
+  const { db, sessions, secret, logger, inReadingRoom, iiifTokens, homeLibrary } = deps;
+  const scoped = (library: string | undefined): Pick<Viewer, 'library' | 'homeLibrary'> => (library !== undefined ? { library, homeLibrary } : {});
 
   /** The live session `id` names and its account; a session no longer valid is ended. */
   async function liveSession(id: string): Promise<{ session: Session; account: Account } | undefined> {
@@ -150,7 +153,9 @@ export function authMiddleware(deps: AuthDeps) {
     }
     const { session, account } = live;
     const actor: Actor = { id: account.id, role: account.role };
-    return { actor, viewer: { role: actor.role }, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
+    // The library is read from the account's current row: moving an account takes effect with its next request.
+    const viewer: Viewer = { role: actor.role, ...scoped(account.library) };
+    return { actor, viewer, via: 'session', sessionId: session.id, csrfToken: session.csrf, user: { id: account.id, name: account.name } };
   }
 
   /** A reader's view through a session that signed in for an IIIF viewer (see iiifViewer). */
@@ -207,7 +212,9 @@ export function authMiddleware(deps: AuthDeps) {
         ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
         throw invalidToken();
       }
-      state = { actor: { id: user.id, role: user.role }, viewer: { role: user.role }, via: 'token' };
+      // A token of a library's account is scoped to that library as the account is.
+      const viewer: Viewer = { role: user.role, ...scoped(user.library) };
+      state = { actor: { id: user.id, role: user.role }, viewer, via: 'token' };
     } else {
       state = (await fromSession(ctx)) ?? (await fromIiifCookie(ctx)) ?? { ...ANONYMOUS };
     }

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
 import { MAX_REPORT_DAYS, STATS_TABLES } from '../projections/stats-read-model.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
+import { CreateLibraryBody, EditLibraryBody } from './routes/libraries.ts';
 import { AccessBody, CreateObjectBody, EditObjectBody, ListQuery, PageLabelsBody, ReorderBody, StructureBody, WithdrawBody } from './routes/objects.ts';
 import { UploadCheckBody } from './routes/files.ts';
 import { ProvenanceQuery } from './routes/provenance.ts';
-import { CreateUserBody, IssueTokenBody, RoleBody } from './routes/users.ts';
+import { CreateUserBody, IssueTokenBody, LibraryBody, RoleBody } from './routes/users.ts';
 
 /**
  * The OpenAPI 3.1 description of /api, with request bodies generated from the same zod
@@ -136,9 +137,12 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           },
         },
         CreateCollection: schema(CreateCollectionBody),
+        CreateLibrary: schema(CreateLibraryBody),
+        EditLibrary: schema(EditLibraryBody),
         EditCollection: schema(EditCollectionBody),
         CreateUser: schema(CreateUserBody),
         UserRole: schema(RoleBody),
+        UserLibrary: schema(LibraryBody),
         IssueToken: schema(IssueTokenBody),
         Object: {
           type: 'object',
@@ -553,7 +557,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         },
       },
       '/api/users': {
-        get: { summary: 'Every account with its role, status and token names (admins)', security: bearer, responses: { 200: { description: '`{ users: [{ id, name, role, status, hasPassword, tokens: [{ name, role }] }] }`' }, 401: problem, 403: problem } },
+        get: { summary: 'Every account with its role, status and token names (admins)', security: bearer, responses: { 200: { description: '`{ users: [{ id, name, role, status, library, hasPassword, tokens: [{ name, role }] }] }` (`library`: the library whose staff the account is, null for the whole instance)' }, 401: problem, 403: problem } },
         post: {
           summary: 'Add an account (admins): with a password it signs in on the site; without one it is a script’s, and its "default" API token is in the answer, once',
           security: bearer,
@@ -567,6 +571,15 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           summary: 'Change an account’s role (admins); its sessions end. Nobody demotes themselves or the last active admin (409)',
           security: bearer,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/UserRole' }) },
+          responses: { 200: { description: 'The account' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem },
+        },
+      },
+      '/api/users/{id}/library': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        put: {
+          summary: 'Make an account a library’s staff (its staff rights then hold only for that library’s works, collections and figures), or with null the whole instance’s (admins). The last instance-wide admin stays instance-wide (409)',
+          security: bearer,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/UserLibrary' }) },
           responses: { 200: { description: 'The account' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem },
         },
       },
@@ -598,6 +611,26 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/api/collections': {
         get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },
         post: { summary: 'Create a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateCollection' }) }, responses: { 201: { description: 'Created' }, 400: problem, 409: problem } },
+      },
+      '/api/libraries': {
+        get: { summary: 'The libraries sharing this instance, the home library (THUKHO_LIBRARY_ID) first', responses: { 200: { description: 'Libraries' } } },
+        post: {
+          summary: 'Register a library (admins): a name in Vietnamese (and English), an ISIL-style code, address, contact, logo',
+          security: staffAuth,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateLibrary' }) },
+          responses: { 201: { description: 'Registered' }, 400: problem, 401: problem, 403: problem, 409: problem },
+        },
+      },
+      '/api/libraries/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One library', responses: { 200: { description: 'Library' }, 404: problem } },
+        patch: {
+          summary: 'Edit a library (admins): fields left out stay, null clears one',
+          security: staffAuth,
+          parameters: [ifMatch(true)],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditLibrary' }) },
+          responses: { 200: { description: 'Library' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 428: problem },
+        },
       },
       '/api/collections/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],

@@ -1,4 +1,4 @@
-import { decideAccess, isAllowed, type AccessSubject } from '../domain/access-decision.ts';
+import { ANOTHER_LIBRARY, decideAccess, isAllowed, type AccessSubject } from '../domain/access-decision.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
 import type { ObjectHistoryEvent } from '../domain/events.ts';
@@ -36,7 +36,7 @@ const ANONYMOUS: Viewer = { role: 'public' };
 export function oaiVisible(level: AccessLevel, status: 'active' | 'withdrawn', policy: OaiRestrictedPolicy): boolean {
   // `hidden`: what anyone may open; `metadata`: what anyone may find (a restricted work's record).
   const what: AccessSubject = policy === 'metadata' ? 'record' : 'content';
-  return isAllowed(decideAccess(level, status, ANONYMOUS, what));
+  return isAllowed(decideAccess(level, status, ANONYMOUS, what, ANOTHER_LIBRARY));
 }
 
 const RECORD_EVENT_TYPES = ['ObjectRegistered', 'MetadataEdited', 'AccessPolicyChanged', 'ObjectWithdrawn'] as const;

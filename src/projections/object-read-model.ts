@@ -1,13 +1,16 @@
-import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess, seesWithdrawn } from '../domain/access-decision.ts';
+import { type AccessAllowed, type AccessDecision, type AccessRefusal, type AccessSubject, decideAccess, type ListScope, listScope } from '../domain/access-decision.ts';
+import { holdingLibrary, scopedLibrary } from '../domain/access-policy.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
+import { DEFAULT_LIBRARY_ID, evolveLibrary, type LibraryFields, type LibraryState } from '../domain/library.ts';
+export type { LibraryName } from '../domain/library.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { parsePageImageId } from '../domain/page-image.ts';
 import type { Projection } from './projection.ts';
 import { type ReadModelDb, statement } from './read-model-db.ts';
-import { WORK_EVENT_TYPES } from '../domain/events.ts';
-import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import { LIBRARY_EVENT_TYPES, WORK_EVENT_TYPES } from '../domain/events.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, decodeLibraryEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 import { foldVietnamese } from '../domain/vietnamese-fold.ts';
 import { addressOf, readingPages } from '../domain/page-structure.ts';
@@ -30,6 +33,8 @@ interface ObjectRow {
   seq: number;
   status: string;
   access_level: AccessLevel;
+  /** The holding library (null: the home library). */
+  library_id: string | null;
   page_count: number;
   has_ocr: number;
   state: string;
@@ -38,6 +43,16 @@ interface ObjectRow {
 }
 
 interface CollectionRow {
+  id: string;
+  revision: number;
+  state: string;
+  /** The library holding its works (its own, else its parent's); NULL: the home library. */
+  library_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface LibraryRow {
   id: string;
   revision: number;
   state: string;
@@ -53,8 +68,12 @@ export const objectReadModel: Projection = {
   // keep there included), and derivatives come from the preservation stream. (file_pages needs
   // no rebuild: no log before it has a derivative of a later page.)
   // 5: page count, OCR and folded title/identifier columns for the staff list's filters.
-  version: 5,
-  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
+  // 6: libraries; the holding library of collections and works (objects.library_id).
+  version: 6,
+  filter: {
+    streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-', 'library-'],
+    eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES, ...LIBRARY_EVENT_TYPES],
+  },
 
   setup(db) {
     db.exec(`
@@ -65,6 +84,9 @@ export const objectReadModel: Projection = {
         status       TEXT NOT NULL,
         access_level TEXT NOT NULL,
         collection_id TEXT,
+        -- The holding library: its collection's (see collections.library_id); NULL is the home
+        -- library (THUKHO_LIBRARY_ID), so that renaming the home id needs no rebuild.
+        library_id   TEXT,
         title        TEXT NOT NULL,
         -- Title, other titles and identifier folded (see foldVietnamese), for the staff list's search.
         search_text  TEXT NOT NULL DEFAULT '',
@@ -85,6 +107,8 @@ export const objectReadModel: Projection = {
       DROP INDEX IF EXISTS objects_by_access;
       DROP INDEX IF EXISTS objects_by_ocr;
       CREATE INDEX IF NOT EXISTS objects_listing ON objects (seq, status, access_level, collection_id, has_ocr, search_text, id);
+      -- A collection moving to another library moves its works: found by collection.
+      CREATE INDEX IF NOT EXISTS objects_by_collection_library ON objects (collection_id, library_id);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       -- Image columns serve the Image API, which looks up a file per tile and must not parse
@@ -114,6 +138,15 @@ export const objectReadModel: Projection = {
         id         TEXT PRIMARY KEY,
         revision   INTEGER NOT NULL,
         state      TEXT NOT NULL,
+        -- Its own libraryId, else its parent's (recursively); NULL is the home library.
+        library_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS libraries (
+        id         TEXT PRIMARY KEY,
+        revision   INTEGER NOT NULL,
+        state      TEXT NOT NULL,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       );
@@ -121,7 +154,7 @@ export const objectReadModel: Projection = {
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS file_pages; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections;');
+    db.exec('DROP TABLE IF EXISTS file_pages; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections; DROP TABLE IF EXISTS libraries;');
   },
 
   apply(db, events) {
@@ -129,6 +162,8 @@ export const objectReadModel: Projection = {
     const getCollection = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?');
     const objects = new Map<string, Loaded<ObjectState>>();
     const collections = new Map<string, Loaded<CollectionState>>();
+    const getLibraryRow = db.prepare<[string], LibraryRow>('SELECT * FROM libraries WHERE id = ?');
+    const libraries = new Map<string, Loaded<LibraryState>>();
     const read = new Set<string>();
 
     for (const e of events) {
@@ -170,14 +205,50 @@ export const objectReadModel: Projection = {
         cur.state = evolveCollection(cur.state, event);
         cur.revision = Number(e.revision);
         cur.updatedAt = at;
+      } else if (e.streamId.startsWith('library-')) {
+        const event = decodeLibraryEvent(e);
+        if (!event) continue;
+        const id = e.streamId.slice('library-'.length);
+        let cur = libraries.get(id);
+        if (!cur) {
+          const row = getLibraryRow.get(id);
+          cur = row
+            ? { state: JSON.parse(row.state) as LibraryState, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
+            : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
+          libraries.set(id, cur);
+        }
+        if (Number(e.revision) <= cur.revision) continue;
+        cur.state = evolveLibrary(cur.state, event);
+        cur.revision = Number(e.revision);
+        cur.updatedAt = at;
       }
     }
 
+    const upsertLibrary = db.prepare(
+      `INSERT INTO libraries (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    for (const [id, cur] of libraries) {
+      if (cur.state.status === 'absent') continue;
+      upsertLibrary.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+    }
+    // Collections before works: a work takes its collection's library as it stands after this batch.
+    const upsertCollection = db.prepare(
+      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    for (const [id, cur] of collections) {
+      if (cur.state.status === 'absent') continue;
+      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+    }
+    if (collections.size > 0) settleCollectionLibraries(db);
+    const collectionLibrary = db.prepare<[string], { library_id: string | null }>('SELECT library_id FROM collections WHERE id = ?');
+
     const upsertObject = db.prepare(
-      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, title, search_text, page_count, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, library_id, title, search_text, page_count, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
-         access_level = excluded.access_level, collection_id = excluded.collection_id, title = excluded.title,
+         access_level = excluded.access_level, collection_id = excluded.collection_id, library_id = excluded.library_id, title = excluded.title,
          search_text = excluded.search_text, page_count = excluded.page_count,
          state = excluded.state, updated_at = excluded.updated_at`,
     );
@@ -191,8 +262,10 @@ export const objectReadModel: Projection = {
     for (const [id, cur] of objects) {
       const s = cur.state;
       if (s.status === 'absent') continue;
+      const collectionId = s.metadata.collectionId ?? null;
       upsertObject.run(
-        id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title,
+        id, cur.revision, cur.seq, s.status, s.accessLevel, collectionId,
+        collectionId === null ? null : (collectionLibrary.get(collectionId)?.library_id ?? null), s.metadata.title,
         searchText(s.metadata), readingPages(s.files).length, JSON.stringify(s), cur.createdAt, cur.updatedAt,
       );
       if (cur.filesChanged) {
@@ -209,16 +282,38 @@ export const objectReadModel: Projection = {
     // The object stream comes first in the log, so the row exists by the time its OCR does.
     const markRead = db.prepare('UPDATE objects SET has_ocr = 1 WHERE id = ? AND has_ocr = 0');
     for (const id of read) markRead.run(id);
-    const upsertCollection = db.prepare(
-      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
-    );
-    for (const [id, cur] of collections) {
-      if (cur.state.status === 'absent') continue;
-      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
-    }
   },
 };
+
+/**
+ * Each collection's holding library (its own libraryId, else its parent's, up the tree) and
+ * its works' with it, wherever one changed. Collections are few (hundreds), so the whole tree
+ * is read again whenever a batch touches any: simpler than following edits down subtrees, and
+ * a parent created after its child is handled the same way.
+ */
+function settleCollectionLibraries(db: ReadModelDb): void {
+  const rows = db.prepare<[], { id: string; state: string; library_id: string | null }>('SELECT id, state, library_id FROM collections').all();
+  const byId = new Map(rows.map((r) => [r.id, { row: r, state: JSON.parse(r.state) as CollectionState }]));
+  const resolved = new Map<string, string | null>();
+  const resolve = (id: string, depth: number): string | null => {
+    const known = resolved.get(id);
+    if (known !== undefined) return known;
+    const c = byId.get(id);
+    // A parent that is not (yet) in the log, or a loop no command can make: the home library.
+    if (!c || c.state.status !== 'active' || depth > 64) return null;
+    const library = c.state.libraryId ?? (c.state.parentId ? resolve(c.state.parentId, depth + 1) : null);
+    resolved.set(id, library);
+    return library;
+  };
+  const setCollection = db.prepare('UPDATE collections SET library_id = ? WHERE id = ?');
+  const moveWorks = db.prepare('UPDATE objects SET library_id = ? WHERE collection_id = ? AND library_id IS NOT ?');
+  for (const [id, c] of byId) {
+    const library = resolve(id, 0);
+    if (library === c.row.library_id) continue;
+    setCollection.run(library, id);
+    moveWorks.run(library, id, library);
+  }
+}
 
 /** An object as the API shows it: metadata flattened beside id, revision and files. */
 export interface ObjectView extends Metadata {
@@ -278,7 +373,7 @@ export function findObject(db: ReadModelDb, id: string, viewer: Viewer, what: Ac
   const row = statement<[string], ObjectRow>(db, 'SELECT * FROM objects WHERE id = ?').get(id);
   if (!row) return { found: false, objectId: id, refusal: 'absent' };
   const view = toView(row);
-  const access = decideAccess(view.accessLevel, view.status, viewer, what);
+  const access = decideAccess(view.accessLevel, view.status, viewer, what, holdingLibrary(viewer, row.library_id));
   if (access.outcome !== 'allow') {
     return { found: false, objectId: id, refusal: access.outcome, ...(access.outcome === 'gone' && view.withdrawnReason ? { withdrawnReason: view.withdrawnReason } : {}) };
   }
@@ -355,14 +450,52 @@ export function fixityStates(db: ReadModelDb, ids: readonly string[], at: { nowM
   return out;
 }
 
+/**
+ * The SQL condition on `objects` for what a list may show (see listScope): one query, with a
+ * library's staff seeing their own library's works as staff and every other one as a reader.
+ * `status`: which works by status were asked for.
+ */
+export function scopeCondition(scope: ListScope, status: 'active' | 'withdrawn' | 'all', home: string | undefined, table = ''): { sql: string; params: unknown[] } {
+  const part = (levels: readonly string[], withdrawn: boolean) => {
+    const conditions = [`${table}access_level IN (${levels.map(() => '?').join(', ') || 'NULL'})`];
+    if (status === 'active' || !withdrawn) conditions.push(`${table}status = 'active'`);
+    else if (status === 'withdrawn') conditions.push(`${table}status = 'withdrawn'`);
+    return { sql: conditions.join(' AND '), params: [...levels] };
+  };
+  const elsewhere = part(scope.levels, scope.withdrawn);
+  if (!scope.own) return elsewhere;
+  const own = part(scope.own.levels, scope.own.withdrawn);
+  const held = heldByLibrarySql(scope.own.library, home, `${table}library_id`);
+  return { sql: `((${held.sql} AND ${own.sql}) OR (${elsewhere.sql}))`, params: [...held.params, ...own.params, ...elsewhere.params] };
+}
+
+/**
+ * The access decision for a work already read (a list's row, a view): its holding library is
+ * looked up only for a library's staff, for whom it changes the answer.
+ */
+export function decideWorkAccess(db: ReadModelDb, work: { id: string; accessLevel: AccessLevel; status: 'active' | 'withdrawn' }, viewer: Viewer, what: AccessSubject): AccessDecision {
+  const library = scopedLibrary(viewer) === undefined ? null : (statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM objects WHERE id = ?').get(work.id)?.library_id ?? null);
+  return decideAccess(work.accessLevel, work.status, viewer, what, holdingLibrary(viewer, library));
+}
+
+/** A work's level and holding library as the row names it (null: home), for scoping a change to it; undefined: no such work. */
+export function workScope(db: ReadModelDb, id: string): { accessLevel: AccessLevel; libraryId: string | null } | undefined {
+  const row = statement<[string], { access_level: AccessLevel; library_id: string | null }>(db, 'SELECT access_level, library_id FROM objects WHERE id = ?').get(id);
+  return row ? { accessLevel: row.access_level, libraryId: row.library_id } : undefined;
+}
+
+/** A collection's holding library as its row names it (null: home); undefined: no such collection. */
+export function collectionScope(db: ReadModelDb, id: string): { libraryId: string | null } | undefined {
+  const row = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM collections WHERE id = ?').get(id);
+  return row ? { libraryId: row.library_id } : undefined;
+}
+
 export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[]; total: number; next: number | null } {
   // Records: a list shows what a viewer may find, not only what they may open.
-  const levels = allowedLevels(q.viewer, 'record');
-  const where = [`access_level IN (${levels.map(() => '?').join(', ')})`];
-  const params: unknown[] = [...levels];
   const status = q.status ?? (q.includeWithdrawn ? 'all' : 'active');
-  if (status === 'active' || !seesWithdrawn(q.viewer)) where.push("status = 'active'");
-  else if (status === 'withdrawn') where.push("status = 'withdrawn'");
+  const visible = scopeCondition(listScope(q.viewer, 'record'), status, q.viewer.homeLibrary);
+  const where = [visible.sql];
+  const params: unknown[] = [...visible.params];
   if (q.collectionId) {
     where.push('collection_id = ?');
     params.push(q.collectionId);
@@ -408,6 +541,8 @@ export interface CollectionView {
   title: string;
   description?: string;
   parentId?: string;
+  /** The library set on this collection itself; absent: its parent's, else the home library. */
+  libraryId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -437,6 +572,8 @@ export interface ImageFile {
   objectId: string;
   accessLevel: AccessLevel;
   status: 'active' | 'withdrawn';
+  /** The holding library as the row names it (null: the home library's). */
+  libraryId: string | null;
   sha512: string;
   mediaType: string;
   /** Absent for files that are not images (text), and for a PDF's page 1 until it is drawn. */
@@ -452,6 +589,7 @@ interface ImageFileRow {
   object_id: string;
   access_level: AccessLevel;
   status: 'active' | 'withdrawn';
+  library_id: string | null;
   sha512: string;
   media_type: string;
   width: number | null;
@@ -467,7 +605,7 @@ interface ImageFileRow {
  */
 export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile | undefined {
   const stmt = db.prepare<[string], ImageFileRow>(
-    `SELECT f.file_id, f.object_id, o.access_level, o.status, f.sha512, f.media_type, f.width, f.height,
+    `SELECT f.file_id, f.object_id, o.access_level, o.status, o.library_id, f.sha512, f.media_type, f.width, f.height,
             f.ocfl_object_id, f.content_path, f.derivative
        FROM files f JOIN objects o ON o.id = f.object_id WHERE f.file_id = ?`,
   );
@@ -486,6 +624,7 @@ export function imageFileLookup(db: ReadModelDb): (imageId: string) => ImageFile
       objectId: r.object_id,
       accessLevel: r.access_level,
       status: r.status,
+      libraryId: r.library_id,
       sha512: r.sha512,
       mediaType: r.media_type,
       width: later ? later.width : r.width,
@@ -581,4 +720,74 @@ export function publicRecords(db: ReadModelDb, levels: readonly AccessLevel[], f
       ? statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} ORDER BY seq LIMIT ? OFFSET ?`).all(...levels, limit, from.offset)
       : statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} AND seq > ? ORDER BY seq LIMIT ?`).all(...levels, from.afterSeq, limit);
   return rows.map((r) => ({ id: r.id, seq: r.seq, updatedAt: r.updated_at }));
+}
+
+/** The home library as config names it (THUKHO_LIBRARY_ID, THUKHO_INSTITUTION). */
+export interface HomeLibrary {
+  id: string;
+  /** THUKHO_INSTITUTION: its Vietnamese name unless the library is registered with a record of its own. */
+  name: string;
+}
+
+/** A library as the API, the staff and the site show it. */
+export interface LibraryView extends LibraryFields {
+  id: string;
+  /** Stream revision (the ETag); -1 for the home library while it has no record of its own. */
+  revision: number;
+  /** Whether this is the home library (config THUKHO_LIBRARY_ID). */
+  home: boolean;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+function toLibraryView(row: LibraryRow, home: HomeLibrary | undefined): LibraryView {
+  const s = JSON.parse(row.state) as Extract<LibraryState, { status: 'active' }>;
+  const { status: _status, libraryId: _lid, ...fields } = s;
+  return { id: row.id, revision: row.revision, ...fields, home: row.id === (home?.id ?? DEFAULT_LIBRARY_ID), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function implicitHome(home: HomeLibrary): LibraryView {
+  return { id: home.id, revision: -1, name: { vi: home.name }, home: true };
+}
+
+/**
+ * One library by id. With `home`, the home library is found even unregistered (named by
+ * THUKHO_INSTITUTION); a registered record of the home id takes its place.
+ */
+export function getLibrary(db: ReadModelDb, id: string, home?: HomeLibrary): LibraryView | undefined {
+  const row = statement<[string], LibraryRow>(db, 'SELECT * FROM libraries WHERE id = ?').get(id);
+  if (row) return toLibraryView(row, home);
+  return home && id === home.id ? implicitHome(home) : undefined;
+}
+
+/** Every library, the home library first (with `home`, also when unregistered), then by id. */
+export function listLibraries(db: ReadModelDb, home?: HomeLibrary): LibraryView[] {
+  const rows = statement<[], LibraryRow>(db, 'SELECT * FROM libraries ORDER BY id').all().map((r) => toLibraryView(r, home));
+  const homeId = home?.id ?? DEFAULT_LIBRARY_ID;
+  const first = rows.find((l) => l.id === homeId) ?? (home ? implicitHome(home) : undefined);
+  return [...(first ? [first] : []), ...rows.filter((l) => l.id !== homeId)];
+}
+
+/**
+ * A prepared lookup of the library holding a work now (one indexed read): its collection's
+ * library, else the home library (`home`, the config's THUKHO_LIBRARY_ID). An unknown work: home.
+ */
+export function holdingLibraryOf(db: ReadModelDb, home: string = DEFAULT_LIBRARY_ID): (objectId: string) => string {
+  const stmt = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM objects WHERE id = ?');
+  return (objectId) => stmt.get(objectId)?.library_id ?? home;
+}
+
+/** A prepared lookup of the library holding a collection's works (its own, else up its parents, else home). */
+export function collectionLibraryOf(db: ReadModelDb, home: string = DEFAULT_LIBRARY_ID): (collectionId: string) => string {
+  const stmt = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM collections WHERE id = ?');
+  return (collectionId) => stmt.get(collectionId)?.library_id ?? home;
+}
+
+/**
+ * The SQL condition "held by library `libraryId`" on a table with a `library_id` column
+ * (objects, collections), where NULL is the home library: use this rather than
+ * `library_id = ?`, which misses every home-library row.
+ */
+export function heldByLibrarySql(libraryId: string, home: string = DEFAULT_LIBRARY_ID, column = 'library_id'): { sql: string; params: string[] } {
+  return libraryId === home ? { sql: `(${column} IS NULL OR ${column} = ?)`, params: [libraryId] } : { sql: `${column} = ?`, params: [libraryId] };
 }

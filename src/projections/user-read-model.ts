@@ -15,7 +15,8 @@ const USER_TYPES: readonly string[] = USER_EVENT_TYPES;
 export const userReadModel: Projection = {
   name: 'users',
   // v2: several named, scoped tokens per account (api_tokens) and password hashes.
-  version: 2,
+  // v3: the library whose staff the account is (library_id).
+  version: 3,
   filter: { streamPrefixes: ['user-'], eventTypes: [...USER_EVENT_TYPES] },
   setup(db) {
     db.exec(`
@@ -26,6 +27,7 @@ export const userReadModel: Projection = {
         role          TEXT NOT NULL,
         status        TEXT NOT NULL,
         password_hash TEXT,
+        library_id    TEXT,
         state         TEXT NOT NULL
       );
       CREATE TABLE IF NOT EXISTS api_tokens (
@@ -43,9 +45,9 @@ export const userReadModel: Projection = {
   apply(db, events) {
     const get = db.prepare<[string], { revision: number; state: string }>('SELECT revision, state FROM users WHERE id = ?');
     const put = db.prepare(
-      `INSERT INTO users (id, revision, name, role, status, password_hash, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO users (id, revision, name, role, status, password_hash, library_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, name = excluded.name, role = excluded.role,
-         status = excluded.status, password_hash = excluded.password_hash, state = excluded.state`,
+         status = excluded.status, password_hash = excluded.password_hash, library_id = excluded.library_id, state = excluded.state`,
     );
     const dropTokens = db.prepare('DELETE FROM api_tokens WHERE user_id = ?');
     const putToken = db.prepare('INSERT OR REPLACE INTO api_tokens (token_hash, user_id, name, role) VALUES (?, ?, ?, ?)');
@@ -57,7 +59,7 @@ export const userReadModel: Projection = {
       const event = { type: e.type, data: parseEventData(e.type, e.metadata.schemaVersion, e.data) } as UserEvent;
       const state = evolveUser(row ? (JSON.parse(row.state) as UserState) : { status: 'absent' }, event);
       if (state.status === 'absent') continue;
-      put.run(id, Number(e.revision), state.name, state.role, state.status, state.passwordHash ?? null, JSON.stringify(state));
+      put.run(id, Number(e.revision), state.name, state.role, state.status, state.passwordHash ?? null, state.libraryId ?? null, JSON.stringify(state));
       dropTokens.run(id);
       for (const [name, token] of Object.entries(state.tokens)) putToken.run(token.hash, id, name, token.role ?? null);
     }
@@ -73,7 +75,14 @@ export interface AuthenticatedUser {
   name: string;
   /** What this request may do: the token's scope, or the account's role. */
   role: Role;
+  /** The library whose staff the account is (its tokens are scoped to it too); absent: the whole instance. */
+  library?: string;
 }
+
+const withLibrary = <T extends { library: string | null }>(row: T): Omit<T, 'library'> & { library?: string } => {
+  const { library, ...rest } = row;
+  return library === null ? rest : { ...rest, library };
+};
 
 /**
  * The active account a token belongs to, acting with the token's scope. A token scoped
@@ -81,14 +90,14 @@ export interface AuthenticatedUser {
  */
 export function findUserByToken(db: ReadModelDb, token: string): (AuthenticatedUser & { tokenName: string }) | undefined {
   const row = db
-    .prepare<[string], { id: string; name: string; role: Role; scope: Role | null; tokenName: string }>(
-      `SELECT u.id, u.name, u.role, t.role AS scope, t.name AS tokenName FROM api_tokens t JOIN users u ON u.id = t.user_id
+    .prepare<[string], { id: string; name: string; role: Role; scope: Role | null; tokenName: string; library: string | null }>(
+      `SELECT u.id, u.name, u.role, t.role AS scope, t.name AS tokenName, u.library_id AS library FROM api_tokens t JOIN users u ON u.id = t.user_id
        WHERE t.token_hash = ? AND u.status = 'active'`,
     )
     .get(hashToken(token));
   if (!row) return undefined;
   if (row.scope !== null && !roleWithin(row.scope, row.role)) return undefined;
-  return { id: row.id, name: row.name, role: row.scope ?? row.role, tokenName: row.tokenName };
+  return { id: row.id, name: row.name, role: row.scope ?? row.role, tokenName: row.tokenName, ...(row.library !== null ? { library: row.library } : {}) };
 }
 
 export interface Account extends AuthenticatedUser {
@@ -98,15 +107,18 @@ export interface Account extends AuthenticatedUser {
 
 export function findAccount(db: ReadModelDb, id: string): Account | undefined {
   const row = db
-    .prepare<[string], { id: string; name: string; role: Role; status: 'active' | 'disabled'; passwordHash: string | null }>(
-      'SELECT id, name, role, status, password_hash AS passwordHash FROM users WHERE id = ?',
+    .prepare<[string], { id: string; name: string; role: Role; status: 'active' | 'disabled'; passwordHash: string | null; library: string | null }>(
+      'SELECT id, name, role, status, password_hash AS passwordHash, library_id AS library FROM users WHERE id = ?',
     )
     .get(id);
-  return row ? { ...row, passwordHash: row.passwordHash ?? undefined } : undefined;
+  return row ? { ...withLibrary(row), passwordHash: row.passwordHash ?? undefined } : undefined;
 }
 
 export function listUsers(db: ReadModelDb): Array<AuthenticatedUser & { status: string }> {
-  return db.prepare<[], AuthenticatedUser & { status: string }>('SELECT id, name, role, status FROM users ORDER BY id').all();
+  return db
+    .prepare<[], { id: string; name: string; role: Role; status: string; library: string | null }>('SELECT id, name, role, status, library_id AS library FROM users ORDER BY id')
+    .all()
+    .map(withLibrary);
 }
 
 export function listTokens(db: ReadModelDb, userId: string): Array<{ name: string; role: Role | null }> {

@@ -72,3 +72,20 @@ test('users list and tokens read the log on a repository no server has run on ye
   t.is((await thukho(dir, ['users', 'token', 'quan-tri', '--name', 'ansible'])).code, 0);
   t.is((await thukho(dir, ['users', 'tokens', 'quan-tri'])).stdout, 'ansible\t(account role)\n', 'a token made a moment ago is listed without a rebuild');
 });
+
+test('users create --library, set-library ID LIB, set-library ID --none: the account is one library’s staff, then the whole instance’s', async (t) => {
+  const dir = tempDir();
+  const made = await thukho(dir, ['users', 'create', 'huong', '--role', 'curator', '--library', 'huyen-a']);
+  t.is(made.code, 0, show(made));
+  t.is((await thukho(dir, ['users', 'list'])).stdout, 'huong\tcurator\tactive\thuong\thuyen-a\n');
+  const moved = await thukho(dir, ['users', 'set-library', 'huong', 'huyen-b']);
+  t.is(moved.code, 0, show(moved));
+  t.regex(moved.stderr, /now acts for library "huyen-b"/);
+  t.regex((await thukho(dir, ['users', 'set-library', 'huong', 'huyen-b'])).stderr, /nothing changed/);
+  const both = await thukho(dir, ['users', 'set-library', 'huong', 'huyen-c', '--none']);
+  t.is(both.code, 2, show(both));
+  t.regex(both.stderr, /exactly one of/);
+  t.is((await thukho(dir, ['users', 'set-library', 'huong', '--none'])).code, 0);
+  t.is((await thukho(dir, ['users', 'list'])).stdout, 'huong\tcurator\tactive\thuong\n');
+  t.is((await thukho(dir, ['users', 'set-library', 'huong', 'Sai Mã'])).code === 0, false, 'a bad library id is refused');
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ACCESS_SUBJECTS, type AccessDecision, WORK_STATUSES, allowedLevels, decideAccess, seesWithdrawn } from '../../src/domain/access-decision.ts';
+import { ACCESS_SUBJECTS, type AccessDecision, ANOTHER_LIBRARY, WORK_STATUSES, allowedLevels, decideAccess, listScope, seesWithdrawn } from '../../src/domain/access-decision.ts';
 import type { Viewer } from '../../src/domain/access-policy.ts';
 import { ACCESS_LEVELS } from '../../src/domain/metadata.ts';
 
@@ -61,7 +61,7 @@ test('the table covers every level × status × subject, and each row every view
 for (const [key, expected] of Object.entries(TABLE)) {
   const [level, status, what] = key.split(' ') as [(typeof ACCESS_LEVELS)[number], (typeof WORK_STATUSES)[number], (typeof ACCESS_SUBJECTS)[number]];
   test(`decideAccess: ${key}`, (t) => {
-    const got = Object.values(VIEWERS).map((v) => cell(decideAccess(level, status, v, what)));
+    const got = Object.values(VIEWERS).map((v) => cell(decideAccess(level, status, v, what, ANOTHER_LIBRARY)));
     t.deepEqual(Object.fromEntries(Object.keys(VIEWERS).map((name, i) => [name, got[i]])), Object.fromEntries(Object.keys(VIEWERS).map((name, i) => [name, expected[i]])));
   });
 }
@@ -75,4 +75,22 @@ test('list filters come from the same decision: records of restricted works are 
   t.false(seesWithdrawn({ role: 'public', inReadingRoom: true }));
   t.false(seesWithdrawn({ role: 'reader' }));
   t.true(seesWithdrawn({ role: 'admin' }));
+});
+
+test('library scope: a library’s staff are staff for its works and readers for every other library’s; accounts without a library are unchanged', (t) => {
+  const district = { role: 'curator', library: 'huyen', homeLibrary: 'tinh' } as const;
+  const auditor = { role: 'auditor', library: 'huyen', homeLibrary: 'tinh' } as const;
+  t.is(decideAccess('confidential', 'active', district, 'record', 'huyen').outcome, 'allow');
+  t.is(decideAccess('confidential', 'active', district, 'record', 'tinh').outcome, 'absent');
+  t.is(decideAccess('open', 'withdrawn', district, 'record', 'tinh').outcome, 'gone');
+  t.is(decideAccess('restricted', 'active', district, 'content', 'tinh').outcome, 'allow');
+  t.is(decideAccess('confidential', 'active', auditor, 'record', 'tinh').outcome, 'absent');
+  t.is(decideAccess('confidential', 'active', { role: 'admin' }, 'record', 'huyen').outcome, 'allow');
+  t.deepEqual(listScope(district, 'record'), {
+    levels: ['open', 'restricted'],
+    withdrawn: false,
+    own: { library: 'huyen', levels: ['open', 'restricted', 'confidential'], withdrawn: true },
+  });
+  t.deepEqual(listScope({ role: 'curator' }, 'record'), { levels: ['open', 'restricted', 'confidential'], withdrawn: true });
+  t.deepEqual(listScope({ role: 'reader', library: 'huyen' }, 'record'), { levels: ['open', 'restricted'], withdrawn: false });
 });

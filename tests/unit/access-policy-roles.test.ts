@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decideAccess } from '../../src/domain/access-decision.ts';
+import { ANOTHER_LIBRARY, decideAccess } from '../../src/domain/access-decision.ts';
 import { ACCOUNT_ROLES, canReadStatistics, canWrite, roleFromLog, isStaff, type Role, ROLES, roleWithin } from '../../src/domain/access-policy.ts';
 
 /** What each role may do, as a table: one row per role, one column per helper. */
@@ -16,11 +16,11 @@ test('roles: staff, writers and statistics readers', (t) => {
   for (const [role, want] of TABLE) {
     const viewer = { role };
     t.deepEqual(
-      { staff: isStaff(viewer), write: canWrite(viewer), statistics: canReadStatistics(viewer), restricted: decideAccess('restricted', 'active', viewer, 'content').outcome === 'allow' },
+      { staff: isStaff(viewer), write: canWrite(viewer), statistics: canReadStatistics(viewer), restricted: decideAccess('restricted', 'active', viewer, 'content', ANOTHER_LIBRARY).outcome === 'allow' },
       want,
       role,
     );
-    t.is(decideAccess('confidential', 'active', viewer, 'record').outcome === 'allow', want.staff, `${role} sees confidential only as staff`);
+    t.is(decideAccess('confidential', 'active', viewer, 'record', ANOTHER_LIBRARY).outcome === 'allow', want.staff, `${role} sees confidential only as staff`);
   }
   t.false((ACCOUNT_ROLES as readonly string[]).includes('public'));
 });

@@ -101,3 +101,21 @@ test('a token is scoped no higher than its account: a curator cannot issue an ad
     t.is(decide({ type: 'IssueToken', userId: ID, tokenName: 'x', tokenHash: HASH_B, role }, [created]).length, 1);
   }
 });
+
+test('library: an account made for a district library keeps it; ChangeLibrary moves it or (null) makes it instance-wide, and repeats nothing', (t) => {
+  const district: UserEvent = { type: 'UserCreated', data: { userId: ID, name: 'Lan', role: 'curator', libraryId: 'quan-1' } };
+  t.deepEqual(decideUser({ type: 'CreateUser', userId: ID, name: 'Lan', role: 'curator', libraryId: 'quan-1' }, initialUserState), [district]);
+  const state = fold([district]);
+  t.is(state.status !== 'absent' ? state.libraryId : 'absent', 'quan-1');
+  t.deepEqual(decideUser({ type: 'ChangeLibrary', userId: ID, libraryId: 'quan-1' }, state), []);
+  const moved: UserEvent = { type: 'UserLibraryChanged', data: { userId: ID, libraryId: 'quan-2' } };
+  t.deepEqual(decideUser({ type: 'ChangeLibrary', userId: ID, libraryId: 'quan-2' }, state), [moved]);
+  const cleared: UserEvent = { type: 'UserLibraryChanged', data: { userId: ID, libraryId: null } };
+  t.deepEqual(decideUser({ type: 'ChangeLibrary', userId: ID, libraryId: null }, fold([district, moved])), [cleared]);
+  const wide = fold([district, moved, cleared]);
+  t.false(wide.status !== 'absent' && 'libraryId' in wide);
+  t.deepEqual(decideUser({ type: 'ChangeLibrary', userId: ID, libraryId: null }, fold([created])), []);
+  // Accounts made before libraries read back instance-wide.
+  t.false('libraryId' in (parseEventData('UserCreated', 2, created.data) as object));
+  t.deepEqual(parseEventData('UserLibraryChanged', 1, { userId: ID, libraryId: null }), { userId: ID, libraryId: null });
+});

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
 import { latestSeal } from '../../eventstore/seal.ts';
-import { requireStaff } from '../auth.ts';
+import { authOf, requireStaff } from '../auth.ts';
+import { requireInstanceFigures } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
@@ -17,6 +18,7 @@ export function auditRoutes(services: AppServices): Router {
   const router = new Router();
   router.get('/api/audit/report', async (ctx) => {
     requireStaff(ctx);
+    requireInstanceFigures(authOf(ctx).viewer);
     const query = ReportQuery.parse(ctx.query);
     const period = AuditPeriod.parse({ from: query.from, to: query.to });
     if (!hasFixityTables(services.readDb)) {

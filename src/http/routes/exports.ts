@@ -15,6 +15,7 @@ import { type ObjectView, findObject } from '../../projections/object-read-model
 import { findOcrReading } from '../../projections/page-text-read-model.ts';
 import { OCR_MEDIA_TYPE } from '../../storage/ocr-outputs.ts';
 import { objectAccess } from '../access.ts';
+import { staffFor } from '../object-views.ts';
 import { authOf } from '../auth.ts';
 import { notModified } from '../etag.ts';
 import { Problem } from '../problem.ts';
@@ -72,7 +73,7 @@ export function exportRoutes(services: AppServices): Router {
   router.get('/api/objects/:id/mets.xml', async (ctx) => {
     const view = lookup(ctx, 'content');
     const { base, links } = linksOf(ctx, view);
-    const premis = isStaff(authOf(ctx).viewer) ? premisElement(await objectProvenance(store, view.id)) : undefined;
+    const premis = staffFor(readDb, authOf(ctx).viewer, view.id) ? premisElement(await objectProvenance(store, view.id)) : undefined;
     const xml = metsXml({
       objectId: view.id,
       metadata: metadataOf(view),

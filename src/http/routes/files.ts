@@ -14,7 +14,7 @@ import type { Bilingual } from '../../domain/errors.ts';
 import { readJson } from '../body.ts';
 import { prefersEnglish } from '../problem.ts';
 import type { AccessSubject } from '../../domain/access-decision.ts';
-import { objectAccess } from '../access.ts';
+import { objectAccess, requireWorkRight } from '../access.ts';
 import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { fileFromMultipart } from '../multipart.ts';
 import { Problem } from '../problem.ts';
@@ -74,6 +74,7 @@ export function fileRoutes(services: AppServices): Router {
   router.post('/api/objects/:id/files/check', async (ctx: Context) => {
     requireWriter(ctx);
     const objectId = ctx.params.id as string;
+    requireWorkRight(readDb, authOf(ctx).viewer, objectId, 'write', () => new Problem(404, 'not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId }));
     const { files } = UploadCheckBody.parse(await readJson(ctx, services.config.maxJsonBytes));
     const notFound = () => new Problem(404, 'not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId });
     const { object } = objectAccess(ctx, findObject(readDb, objectId, authOf(ctx).viewer, 'record'), notFound);
@@ -105,6 +106,7 @@ export function fileRoutes(services: AppServices): Router {
     ctx.set('Connection', 'close');
     const actor = requireWriter(ctx);
     const objectId = ctx.params.id as string;
+    requireWorkRight(readDb, authOf(ctx).viewer, objectId, 'write', () => new Problem(404, 'not-found', { vi: `Không tìm thấy tài liệu "${objectId}".`, en: `Object "${objectId}" does not exist.` }, { objectId }));
     // A raw upload is refused from its headers alone, before a byte of the body is read: a
     // declared length over the limit, or a name that is not of an accepted format.
     // (A form's fields and parts are judged as they stream in, each by its own limit.)

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { decideAccess } from '../../domain/access-decision.ts';
+import { holdingLibrary } from '../../domain/access-policy.ts';
 import { canReadRestricted } from '../../domain/access-policy.ts';
 import {
   AUTH_PATHS,
@@ -96,7 +97,7 @@ export function iiifAuthRoutes(services: AppServices): Router {
     const imageId = ctx.params.imageId as string;
     const file = lookup(imageId);
     const { viewer } = authOf(ctx);
-    const decision = file ? decideAccess(file.accessLevel, file.status, viewer, 'content') : undefined;
+    const decision = file ? decideAccess(file.accessLevel, file.status, viewer, 'content', holdingLibrary(viewer, file.libraryId)) : undefined;
     if (!file || !decision || decision.outcome === 'absent') {
       ctx.set('Cache-Control', 'no-store');
       throw imageNotFound(imageId);

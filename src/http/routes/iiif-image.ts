@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { type AccessDecision, decideAccess } from '../../domain/access-decision.ts';
+import { holdingLibrary } from '../../domain/access-policy.ts';
 import { loginServiceV1, needsAuthServices } from '../../iiif/auth-services.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
 import { ImageRequestError } from '../../iiif/image-request.ts';
@@ -70,7 +71,7 @@ export function imageRoutes(services: AppServices): Router {
     const fileId = ctx.params.fileId as string;
     const file = parsePageImageId(fileId) ? lookup(fileId) : undefined;
     if (!file) throw imageNotFound(fileId);
-    return { file, decision: decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content') };
+    return { file, decision: decideAccess(file.accessLevel, file.status, authOf(ctx).viewer, 'content', holdingLibrary(authOf(ctx).viewer, file.libraryId)) };
   };
 
   const resolve = (ctx: Context): Sized => {

@@ -20,12 +20,12 @@ import {
   listObjects,
   type ObjectView,
 } from '../../projections/object-read-model.ts';
-import { listCacheControl, objectAccess } from '../access.ts';
+import { listCacheControl, objectAccess, requireCollectionRight, requireWorkRight, type StaffRight } from '../access.ts';
 import { authOf, requireStaff, requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem, toProblem } from '../problem.ts';
-import { fixityClock, staffObjectView, withFixity } from '../object-views.ts';
+import { fixityClock, holdingLibrary, staffFor, staffObjectView, withFixity, withHoldingLibrary } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 
 export const CreateObjectBody = z
@@ -110,6 +110,8 @@ export function objectRoutes(services: AppServices): Router {
     return undefined;
   };
 
+  // A library's staff acting on another library's work: see requireWorkRight.
+  const scoped = (ctx: Context, id: string, right: StaffRight) => requireWorkRight(readDb, authOf(ctx).viewer, id, right, () => notFound(id));
   const staffView = (ctx: Context, view: ObjectView) => staffObjectView(services, authOf(ctx).viewer, view);
 
   /** A write's answer: the work as the next GET will show it, with its revision as the ETag. */
@@ -153,6 +155,7 @@ export function objectRoutes(services: AppServices): Router {
     const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id: requestedId, accessLevel, ...metadata } = body;
     requireCollection(metadata.collectionId);
+    requireCollectionRight(readDb, authOf(ctx).viewer, metadata.collectionId, 'write');
     const rawKey = ctx.get('idempotency-key');
     const key = rawKey ? IdempotencyKey.parse(rawKey) : undefined;
     // With a key the id is derived from it: two identical requests racing name the same
@@ -214,23 +217,27 @@ export function objectRoutes(services: AppServices): Router {
     const id = ctx.params.id as string;
     const view = objectAccess(ctx, findObject(readDb, id, authOf(ctx).viewer, 'record'), () => notFound(id)).object;
     // Staff see ingest status that changes without a new revision: no 304 for them.
-    if (isStaff(authOf(ctx).viewer)) {
+    if (staffFor(readDb, authOf(ctx).viewer, view.id)) {
       setRevisionEtag(ctx, view.revision);
       ctx.set('Cache-Control', 'private, no-cache');
       ctx.body = staffView(ctx, view);
       return;
     }
-    if (notModified(ctx, `"${view.revision}"`)) return;
-    ctx.body = view;
+    // The holding library is part of the record: its edits and a collection's move change the ETag too.
+    const library = holdingLibrary(services, view.id);
+    if (notModified(ctx, library.home && library.revision < 0 ? `"${view.revision}"` : `"${view.revision}-${library.id}-${library.revision}"`)) return;
+    ctx.body = withHoldingLibrary(services, view);
   });
 
   router.patch('/api/objects/:id', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = requireIfMatch(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { accessLevel, reason, ...changes } = body;
     requireCollection(changes.collectionId);
+    if (changes.collectionId !== undefined) requireCollectionRight(readDb, authOf(ctx).viewer, changes.collectionId, 'write');
     const result = await pinned(ctx, { type: 'EditMetadata', objectId: id, changes, ...(accessLevel ? { accessLevel } : {}), ...(reason ? { reason } : {}) }, expected, actor);
     await answerWrite(ctx, id, result.position);
   });
@@ -239,6 +246,7 @@ export function objectRoutes(services: AppServices): Router {
   router.put('/api/objects/:id/access', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = ifMatchRevision(ctx);
     const { accessLevel, reason } = AccessBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'ChangeAccessPolicy', objectId: id, accessLevel, reason }, expected, actor);
@@ -249,6 +257,7 @@ export function objectRoutes(services: AppServices): Router {
   router.put('/api/objects/:id/page-labels', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = ifMatchRevision(ctx);
     const body = PageLabelsBody.parse(await readJson(ctx, config.maxJsonBytes));
     const command: ObjectCommand =
@@ -263,6 +272,7 @@ export function objectRoutes(services: AppServices): Router {
   router.put('/api/objects/:id/structure', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = ifMatchRevision(ctx);
     const { ranges } = StructureBody.parse(await readJson(ctx, config.maxJsonBytes));
     const command: ObjectCommand = {
@@ -278,6 +288,7 @@ export function objectRoutes(services: AppServices): Router {
   router.get('/api/objects/:id/history', async (ctx) => {
     requireStaff(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'staff');
     if (!(await streamExists(store, objectStream(id)))) throw notFound(id);
     ctx.set('Cache-Control', 'private, no-cache');
     ctx.body = await objectHistory(store, id);
@@ -287,6 +298,7 @@ export function objectRoutes(services: AppServices): Router {
   router.put('/api/objects/:id/files/order', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = ifMatchRevision(ctx);
     const { order } = ReorderBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'ReorderFiles', objectId: id, order }, expected, actor);
@@ -296,6 +308,7 @@ export function objectRoutes(services: AppServices): Router {
   router.post('/api/objects/:id/withdraw', async (ctx) => {
     const actor = requireWriter(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'write');
     const expected = ifMatchRevision(ctx);
     const { reason } = WithdrawBody.parse(await readJson(ctx, config.maxJsonBytes));
     const result = await pinned(ctx, { type: 'WithdrawObject', objectId: id, reason }, expected, actor);
@@ -307,6 +320,7 @@ export function objectRoutes(services: AppServices): Router {
   router.get('/api/objects/:id/events', async (ctx) => {
     requireStaff(ctx);
     const id = ctx.params.id as string;
+    scoped(ctx, id, 'staff');
     const { stream } = EventsQuery.parse(ctx.query);
     if (!(await streamExists(store, objectStream(id)))) throw notFound(id);
     const streamId = stream === 'preservation' ? preservationStream(id) : objectStream(id);

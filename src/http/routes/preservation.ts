@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { Id } from '../../domain/metadata.ts';
 import { FIXITY_STATES, fixitySummary } from '../../projections/fixity-summary.ts';
 import { fixityObjectJobId, type FixityJob } from '../../queue/queues.ts';
-import { requireStaff } from '../auth.ts';
+import { authOf, requireStaff } from '../auth.ts';
+import { requireInstanceFigures, requireWorkRight } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices, PreservationStatus } from '../services.ts';
 
@@ -92,6 +93,7 @@ export function preservationRoutes(services: AppServices): Router {
 
   router.get('/api/preservation/summary', async (ctx) => {
     requireStaff(ctx);
+    requireInstanceFigures(authOf(ctx).viewer);
     const { limit } = SummaryQuery.parse(ctx.query);
     ctx.set('Cache-Control', 'private, no-store');
     ctx.body = await preservationSummary(services, limit);
@@ -100,9 +102,9 @@ export function preservationRoutes(services: AppServices): Router {
   router.post('/api/objects/:id/fixity-check', async (ctx) => {
     const actor = requireStaff(ctx);
     const objectId = Id.parse(ctx.params.id);
-    if (!objectExists(services, objectId)) {
-      throw new Problem(404, 'not-found', { vi: `Không có tài liệu "${objectId}".`, en: `There is no object "${objectId}".` });
-    }
+    const absent = () => new Problem(404, 'not-found', { vi: `Không có tài liệu "${objectId}".`, en: `There is no object "${objectId}".` });
+    if (!objectExists(services, objectId)) throw absent();
+    requireWorkRight(services.readDb, authOf(ctx).viewer, objectId, 'staff', absent);
     const queued = await bounded(requestObjectFixity(services.queues.fixity, objectId, actor.id));
     services.logger.info({ objectId, by: actor.id, ...queued }, 'fixity check of one work asked for');
     ctx.status = 202;

@@ -2,7 +2,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { objectProvenance } from '../../application/provenance.ts';
 import { premisXml } from '../../formats/premis.ts';
-import { requireStaff } from '../auth.ts';
+import { authOf, requireStaff } from '../auth.ts';
+import { requireWorkRight } from '../access.ts';
+import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
 export const ProvenanceQuery = z.object({ format: z.enum(['json', 'xml']).optional() });
@@ -19,6 +21,8 @@ export function provenanceRoutes(services: AppServices): Router {
   router.get('/api/objects/:id/provenance', async (ctx) => {
     // Staff first: whether an object exists is itself not for everyone to learn.
     requireStaff(ctx);
+    const objectId = ctx.params.id as string;
+    requireWorkRight(services.readDb, authOf(ctx).viewer, objectId, 'staff', () => new Problem(404, 'not-found', { vi: `Không có tài liệu "${objectId}".`, en: `There is no object "${objectId}".` }));
     const { format } = ProvenanceQuery.parse(ctx.query);
     const provenance = await objectProvenance(store, ctx.params.id as string);
     ctx.vary('Accept');

@@ -1,15 +1,17 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { decideAccess, isAllowed } from '../../domain/access-decision.ts';
+import { isAllowed } from '../../domain/access-decision.ts';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { originalFileUrl, pageImages, pdfOriginals, thumbnailFor } from '../../iiif/manifest.ts';
-import { type CollectionView, type ObjectView, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
+import { type CollectionView, type ObjectView, decideWorkAccess, findCollection, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
+import type { ReadModelDb } from '../../projections/read-model-db.ts';
 import { cacheControlFor, REFUSAL_STATUS } from '../access.ts';
 import { notModified } from '../etag.ts';
 import { nomFontRoute } from './nom-font.ts';
 import { signInRoutes } from './sign-in.ts';
 import { accessRecorder } from '../access-events.ts';
 import type { AppServices } from '../services.ts';
+import { withHoldingLibrary } from '../object-views.ts';
 import { runSearch } from '../search-results.ts';
 import { FACETS, SearchQueryError, SearchUnavailableError, SORTS } from '../../search/port.ts';
 import { html, httpUrl } from '../site/html.ts';
@@ -32,9 +34,9 @@ const SEARCH_PAGE_SIZE = 20;
 const COLLECTION_PAGE_SIZE = 24;
 
 /** The first page's thumbnail, where the viewer may see the work's images. */
-function thumbOf(o: ObjectView, viewer: Viewer): Thumb | undefined {
+function thumbOf(db: ReadModelDb, o: ObjectView, viewer: Viewer): Thumb | undefined {
   const first = pageImages(o)[0];
-  if (!first || !isAllowed(decideAccess(o.accessLevel, o.status, viewer, 'content'))) return undefined;
+  if (!first || !isAllowed(decideWorkAccess(db, o, viewer, 'content'))) return undefined;
   // Relative to this site: the thumbnail is the pre-cut size the Image API serves from cache.
   const t = thumbnailFor('', first);
   return { src: t.id, width: t.width, height: t.height };
@@ -43,8 +45,8 @@ function thumbOf(o: ObjectView, viewer: Viewer): Thumb | undefined {
 /** Whether a work has a page to show: an image master, or a PDF page already drawn. */
 const hasImages = (o: ObjectView) => pageImages(o).length > 0;
 
-function card(o: ObjectView, viewer: Viewer): ObjectCard {
-  const thumb = thumbOf(o, viewer);
+function card(db: ReadModelDb, o: ObjectView, viewer: Viewer): ObjectCard {
+  const thumb = thumbOf(db, o, viewer);
   return {
     id: o.id,
     title: o.title,
@@ -68,7 +70,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     return collections.map((c) => {
       const { items, total } = listObjects(readDb, { viewer, collectionId: c.id, limit: 8 });
       const withImage = items.find(hasImages);
-      const thumb = withImage ? thumbOf(withImage, viewer) : undefined;
+      const thumb = withImage ? thumbOf(readDb, withImage, viewer) : undefined;
       return { id: c.id, title: c.title, ...(c.description ? { description: c.description } : {}), count: total, ...(thumb ? { thumb } : {}) };
     });
   }
@@ -77,7 +79,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     const all = listCollections(readDb);
     const ids = new Set(all.map((c) => c.id));
     const collections = collectionCards(viewer, all.filter((c) => isTopLevel(c, ids)));
-    const recent = listObjects(readDb, { viewer, limit: RECENT }).items.map((o) => card(o, viewer));
+    const recent = listObjects(readDb, { viewer, limit: RECENT }).items.map((o) => card(readDb, o, viewer));
     return homePage(page, { collections, recent });
   }));
 
@@ -110,7 +112,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     const cards = result.hits.map((h): ObjectCard => {
       // The thumbnail only where the viewer may see the images.
       const found = findObject(readDb, h.work.id, viewer, 'content');
-      const thumb = found.found ? thumbOf(found.object, viewer) : undefined;
+      const thumb = found.found ? thumbOf(readDb, found.object, viewer) : undefined;
       const m = h.work.metadata;
       return {
         id: h.work.id,
@@ -134,7 +136,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     const pageCount = Math.max(1, Math.ceil(total / COLLECTION_PAGE_SIZE));
     if (pageNumber > pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const children = collectionCards(viewer, listCollections(readDb).filter((c) => c.parentId === id && c.id !== id));
-    const cards = items.map((o) => card(o, viewer));
+    const cards = items.map((o) => card(readDb, o, viewer));
     return collectionPage(page, { collection, children, cards, total, page: pageNumber, pageCount });
   }));
 
@@ -153,10 +155,10 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     ctx.set('Cache-Control', cacheControlFor(access));
     const c = object.collectionId ? findCollection(readDb, object.collectionId) : undefined;
     // The record is public; the images and files only where the decision says so.
-    const content = decideAccess(object.accessLevel, object.status, viewer, 'content');
+    const content = decideWorkAccess(readDb, object, viewer, 'content');
     const readable = isAllowed(content);
     // Link previews are fetched anonymously by others: only what anyone may see goes in them.
-    const thumb = access.publicCache ? thumbOf(object, viewer) : undefined;
+    const thumb = access.publicCache ? thumbOf(readDb, object, viewer) : undefined;
     const pdfs = pdfOriginals(object);
     const originals = access.download ? pdfs.map((f) => ({ href: originalFileUrl('', object.id, f.fileId), name: f.name })) : [];
     // A reader who may sign in for the images gets the reading room all the same: its viewer
@@ -173,6 +175,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
       ...(originals.length > 0 ? { originals } : {}),
       ...(thumb ? { thumb } : {}),
       ...(c ? { collection: { id: c.id, title: c.title } } : {}),
+      library: withHoldingLibrary(services, object).library,
     });
   }));
 

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { Id } from '../../domain/metadata.ts';
 import { hasStatsTables, STATS_TABLES, StatsPeriod, statsCsv, statsReport } from '../../projections/stats-read-model.ts';
 import { canReadStatistics } from '../../domain/access-policy.ts';
-import { requireRole } from '../auth.ts';
+import { authOf, requireRole } from '../auth.ts';
+import { requireInstanceFigures } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
@@ -32,6 +33,7 @@ export function statsRoutes(services: AppServices): Router {
   const runner = services.projections.find((p) => p.projection.name === 'stats');
   router.get('/api/stats', async (ctx) => {
     requireRole(ctx, canReadStatistics, { vi: 'kiểm soát viên (auditor) hoặc quản trị (admin)', en: 'an auditor or an administrator' });
+    requireInstanceFigures(authOf(ctx).viewer);
     const query = StatsQuery.parse(ctx.query);
     const period = StatsPeriod.parse({ from: query.from, to: query.to });
     if (!runner || !hasStatsTables(services.readDb)) {

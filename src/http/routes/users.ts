@@ -8,6 +8,7 @@ import { Id } from '../../domain/metadata.ts';
 import { PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../../application/passwords.ts';
 import { createUser, createUserWithPassword, issueToken, runUserCommand } from '../../application/users.ts';
 import { findAccount, listTokens, listUsers } from '../../projections/user-read-model.ts';
+import { getLibrary } from '../../projections/object-read-model.ts';
 import { type Actor, requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { Problem } from '../problem.ts';
@@ -29,9 +30,13 @@ export const CreateUserBody = z
     name: z.string().trim().min(1).max(200),
     role: z.enum(ACCOUNT_ROLES),
     password: z.string().min(PASSWORD_MIN_CHARS).max(PASSWORD_MAX_CHARS).optional(),
+    /** The library whose staff the account is; absent: the whole instance (provincial staff). */
+    library: Id.optional(),
   })
   .strict();
 export const RoleBody = z.object({ role: z.enum(ACCOUNT_ROLES) }).strict();
+/** null: the whole instance. */
+export const LibraryBody = z.object({ library: Id.nullable() }).strict();
 export const IssueTokenBody = z.object({ name: TokenName, role: z.enum(ACCOUNT_ROLES).optional() }).strict();
 
 const ADMINS = { vi: 'quản trị viên (admin)', en: 'an administrator' };
@@ -54,6 +59,8 @@ export interface UserRow {
   name: string;
   role: Role;
   status: string;
+  /** The library whose staff the account is; null: the whole instance. */
+  library: string | null;
   hasPassword: boolean;
   tokens: Array<{ name: string; role: Role | null }>;
 }
@@ -64,6 +71,7 @@ export function userRows(services: AppServices): UserRow[] {
     name: u.name,
     role: u.role,
     status: u.status,
+    library: u.library ?? null,
     hasPassword: findAccount(services.readDb, u.id)?.passwordHash !== undefined,
     tokens: listTokens(services.readDb, u.id),
   }));
@@ -83,6 +91,15 @@ export function userRoutes(services: AppServices): Router {
   };
   const activeAdmins = () => listUsers(services.readDb).filter((u) => u.role === 'admin' && u.status === 'active').length;
   const view = (id: string) => userRows(services).find((u) => u.id === id);
+  // An account scoped to a library that is not registered would see nothing as staff: a typo, usually.
+  const requireLibrary = (library: string | null | undefined) => {
+    if (library === null || library === undefined) return;
+    if (getLibrary(services.readDb, library, { id: services.config.libraryId, name: services.config.institution })) return;
+    throw new Problem(422, 'unknown-library', {
+      vi: `Không có thư viện "${library}"; hãy đăng ký thư viện trước (thukho libraries add ${library}) hoặc sửa mã.`,
+      en: `There is no library "${library}"; register it first (thukho libraries add ${library}) or correct the id.`,
+    }, { library });
+  };
 
   router.get('/api/users', (ctx) => {
     requireAdmin(ctx);
@@ -93,13 +110,14 @@ export function userRoutes(services: AppServices): Router {
   router.post('/api/users', async (ctx) => {
     const actor = requireAdmin(ctx);
     const body = CreateUserBody.parse(await readJson(ctx, services.config.maxJsonBytes));
+    requireLibrary(body.library);
     const c = context(actor, ctx);
     let token: string | undefined;
     let position: bigint | null;
     if (body.password !== undefined) {
-      position = (await createUserWithPassword(services.store, body.id, body.name, body.role, body.password, c)).position;
+      position = (await createUserWithPassword(services.store, body.id, body.name, body.role, body.password, c, body.library)).position;
     } else {
-      const made = await createUser(services.store, body.id, body.name, body.role, c);
+      const made = await createUser(services.store, body.id, body.name, body.role, c, body.library);
       position = made.position;
       token = made.token;
     }
@@ -130,6 +148,30 @@ export function userRoutes(services: AppServices): Router {
       }
     }
     const result = await runUserCommand(services.store, { type: 'ChangeRole', userId: account.id, role }, context(actor, ctx));
+    await caughtUp(result.position);
+    ctx.body = view(account.id);
+  });
+
+  router.put('/api/users/:id/library', async (ctx) => {
+    const actor = requireAdmin(ctx);
+    const account = existing(ctx.params.id as string);
+    const { library } = LibraryBody.parse(await readJson(ctx, services.config.maxJsonBytes));
+    requireLibrary(library);
+    if (account.id === actor.id && library !== null && account.library === undefined) {
+      // An administrator who scopes themselves could no longer see the other libraries, nor undo it.
+      throw keepOneAdmin('own-library', {
+        vi: 'Bạn không thể tự giới hạn tài khoản của mình vào một thư viện; hãy nhờ một quản trị viên khác làm việc này.',
+        en: 'You cannot limit your own account to one library; ask another administrator to do it.',
+      });
+    }
+    const wideAdmins = listUsers(services.readDb).filter((u) => u.role === 'admin' && u.status === 'active' && u.library === undefined).length;
+    if (library !== null && account.role === 'admin' && account.status === 'active' && account.library === undefined && wideAdmins <= 1) {
+      throw keepOneAdmin('last-admin', {
+        vi: `"${account.id}" là quản trị viên duy nhất của toàn hệ thống; kho cần ít nhất một quản trị viên không giới hạn vào một thư viện.`,
+        en: `"${account.id}" is the only administrator of the whole instance; the repository needs at least one not limited to a library.`,
+      });
+    }
+    const result = await runUserCommand(services.store, { type: 'ChangeLibrary', userId: account.id, libraryId: library }, context(actor, ctx));
     await caughtUp(result.position);
     ctx.body = view(account.id);
   });

@@ -256,6 +256,8 @@ function fieldValue(lang: Lang, o: ObjectView, field: Field): SafeHtml | undefin
 export interface ObjectPageData {
   object: ObjectView;
   collection?: { id: string; title: string };
+  /** The library holding the work (issue 21): on every record, the home library's too. */
+  library?: { id: string; name: { vi: string; en?: string }; code?: string };
   hasImages: boolean;
   /** The record is shown but its images and files are not for this viewer: the notice says how to get them. */
   contentRefused?: boolean;
@@ -267,6 +269,8 @@ export interface ObjectPageData {
   thumb?: Thumb;
 }
 
+const HELD_BY = { vi: 'Nơi lưu giữ', en: 'Held by' };
+
 function objectRecord(lang: Lang, data: ObjectPageData): SafeHtml {
   const o = data.object;
   const rows = RECORD_FIELDS.flatMap((f) => {
@@ -275,6 +279,11 @@ function objectRecord(lang: Lang, data: ObjectPageData): SafeHtml {
   });
   if (data.collection) {
     rows.push(html`<div class="field" data-field="collection"><dt>${tr(lang, FIELD_LABELS.collection)}</dt><dd><a href="/collections/${data.collection.id}">${data.collection.title}</a></dd></div>`);
+  }
+  if (data.library) {
+    const l = data.library;
+    const name = lang === 'en' && l.name.en ? l.name.en : l.name.vi;
+    rows.push(html`<div class="field" data-field="library"><dt>${tr(lang, HELD_BY)}</dt><dd><a href="/libraries/${l.id}" data-library="${l.id}">${name}</a>${l.code ? html` <span class="library-code">(${l.code})</span>` : ''}</dd></div>`);
   }
   rows.push(html`<div class="field" data-field="access"><dt>${tr(lang, FIELD_LABELS.access)}</dt><dd class="access-note" data-access="${o.accessLevel}">${tr(lang, ACCESS_NOTES[o.accessLevel])}</dd></div>`);
   return html`<section class="object-record container" aria-labelledby="h-title">

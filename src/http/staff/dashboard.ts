@@ -8,6 +8,7 @@ import { registerProvenanceScreens } from './provenance.ts';
 import type { StaffKit } from './routes.ts';
 import { registerStatsScreens } from './stats.ts';
 import { registerUserScreens } from './users.ts';
+import { registerLibraryScreens } from './libraries.ts';
 
 /**
  * The preservation dashboard (/staff/preservation): how many stored copies are in each fixity
@@ -133,7 +134,7 @@ ${
 }
 </section>`;
       return s.render({ title: tr(lang, TEXT.title), section: 'preservation', main, script: 'dashboard' });
-    }),
+    }, { instanceFigures: true }),
   );
 }
 
@@ -144,4 +145,5 @@ export function registerStaffAdminScreens(router: Router, staff: StaffKit): void
   registerJobScreens(router, staff);
   registerStatsScreens(router, staff);
   registerUserScreens(router, staff);
+  registerLibraryScreens(router, staff);
 }

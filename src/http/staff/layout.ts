@@ -9,7 +9,7 @@ import { both, languageSwitch, notBuiltNotice, type PageContext } from '../site/
  * in the browser (uploads, drag and drop, charts). The server renders what can be read
  * without the script; every change goes through the documented /api routes.
  */
-export type StaffSection = 'objects' | 'preservation' | 'jobs' | 'stats' | 'users';
+export type StaffSection = 'objects' | 'preservation' | 'jobs' | 'stats' | 'users' | 'libraries';
 
 export const STAFF_TEXT = {
   workspace: { vi: 'Khu làm việc của cán bộ', en: 'Staff workspace' },
@@ -19,6 +19,7 @@ export const STAFF_TEXT = {
   jobs: { vi: 'Hàng đợi', en: 'Jobs' },
   stats: { vi: 'Thống kê', en: 'Statistics' },
   users: { vi: 'Người dùng', en: 'Users' },
+  libraries: { vi: 'Thư viện', en: 'Libraries' },
   publicSite: { vi: 'Trang công khai', en: 'Public site' },
   signedInAs: { vi: 'Đã đăng nhập:', en: 'Signed in as' },
   signOut: { vi: 'Đăng xuất', en: 'Sign out' },
@@ -79,6 +80,7 @@ const NAV: readonly NavItem[] = [
   { section: 'jobs', href: '/staff/jobs', text: STAFF_TEXT.jobs, visible: () => true },
   { section: 'stats', href: '/staff/stats', text: STAFF_TEXT.stats, visible: (r) => r === 'auditor' || r === 'admin' },
   { section: 'users', href: '/staff/users', text: STAFF_TEXT.users, visible: (r) => r === 'admin' },
+  { section: 'libraries', href: '/staff/libraries', text: STAFF_TEXT.libraries, visible: () => true },
 ];
 
 /** JSON inside a `<script type="application/json">`: `<` escaped so no text can close the element. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canWrite } from '../../domain/access-policy.ts';
 import { ACCESS_LEVELS, Id } from '../../domain/metadata.ts';
 import { type CollectionView, findObject, listCollections, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
-import { fixityClock, staffObjectView, withFixity } from '../object-views.ts';
+import { fixityClock, staffFor, staffObjectView, withFixity } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 import { pageImages } from '../../iiif/manifest.ts';
 import { type SafeHtml, html, queryString } from '../site/html.ts';
@@ -287,7 +287,8 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const found = findObject(readDb, id, site.viewer, 'record');
     if (!found.found) throw new PageError(404, OBJECTS_TEXT.notFoundTitle, OBJECTS_TEXT.notFound);
     const { lang } = site.page;
-    const writer = canWrite(site.viewer);
+    // A library's staff edit their library's works only (the API refuses the rest too).
+    const writer = canWrite(site.viewer) && staffFor(readDb, site.viewer, id);
     const data: ObjectPageData = {
       // As GET /api/objects/:id answers staff: with each file's ingest status from the first paint.
       object: staffObjectView(staff.services, site.viewer, found.object),

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { isStaff, type Role } from '../../domain/access-policy.ts';
+import { isStaff, type Role, scopedLibrary } from '../../domain/access-policy.ts';
 import type { Bilingual } from '../site/i18n.ts';
 import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
@@ -29,6 +29,8 @@ export interface StaffRouteOptions {
   allow?: (role: Role) => boolean;
   /** Why the others are refused, naming who may (default: administrators only). */
   refusal?: Bilingual;
+  /** The page shows figures of the whole instance: not for a library's staff (see requireInstanceFigures). */
+  instanceFigures?: boolean;
 }
 
 export interface StaffKit {
@@ -53,6 +55,13 @@ export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
       const auth = authOf(site.ctx);
       if (!isStaff(auth.actor)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.forbiddenText);
       if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
+      const library = scopedLibrary(auth.viewer);
+      if (options.instanceFigures && library !== undefined) {
+        throw new PageError(403, STAFF_TEXT.forbiddenTitle, {
+          vi: `Tài khoản của bạn là cán bộ thư viện "${library}": số liệu của toàn hệ thống (mọi thư viện) chỉ dành cho cán bộ cấp tỉnh.`,
+          en: `Your account is staff of library "${library}": figures of the whole instance (every library) are for provincial staff only.`,
+        });
+      }
       // Staff pages name confidential works: never kept by any cache.
       site.ctx.set('Cache-Control', 'private, no-store');
       const user: StaffUser = { id: auth.actor.id, name: auth.user?.name ?? auth.actor.id, role: auth.actor.role };

@@ -163,6 +163,7 @@ ${tables(lang, report, query)}`;
       },
       {
         allow: (role) => canReadStatistics({ role }),
+        instanceFigures: true,
         refusal: { vi: 'Thống kê sử dụng dành cho kiểm soát viên và quản trị viên.', en: 'Usage statistics are for auditors and administrators.' },
       },
     ),

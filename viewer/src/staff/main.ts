@@ -12,6 +12,7 @@ const PAGES: Record<string, () => Promise<PageModule>> = {
   dashboard: () => import('./dashboard.ts'),
   stats: () => import('./stats.ts'),
   users: () => import('./users.ts'),
+  libraries: () => import('./libraries.ts'),
 };
 
 const name = document.body.dataset.staffPage ?? '';

@@ -11,6 +11,7 @@ const NEXT_MESSAGE = 'thukho-staff-message';
 const TEXT = {
   created: { vi: 'Đã tạo tài khoản.', en: 'Account created.' },
   roleChanged: { vi: 'Đã đổi vai trò.', en: 'Role changed.' },
+  libraryChanged: { vi: 'Đã đổi thư viện.', en: 'Library changed.' },
   disabled: { vi: 'Đã khoá tài khoản.', en: 'Account disabled.' },
   enabled: { vi: 'Đã mở khoá tài khoản.', en: 'Account enabled.' },
   revoked: { vi: 'Đã thu hồi mã truy cập.', en: 'Token revoked.' },
@@ -79,10 +80,11 @@ function onAddUser(form: HTMLFormElement): void {
     const id = String(data.get('id') ?? '').trim();
     const name = String(data.get('name') ?? '').trim();
     const password = String(data.get('password') ?? '');
+    const library = String(data.get('library') ?? '').trim();
     if (!id || !name) return announce(TEXT.required, 'error');
     const button = form.querySelector<HTMLButtonElement>('button[type="submit"]');
     if (button) button.disabled = true;
-    api<{ token?: string }>('POST', '/api/users', { json: { id, name, role: String(data.get('role')), ...(password ? { password } : {}) } })
+    api<{ token?: string }>('POST', '/api/users', { json: { id, name, role: String(data.get('role')), ...(password ? { password } : {}), ...(library ? { library } : {}) } })
       .then((res) => (res.data.token ? showOnce(res.data.token, TEXT.created) : reloadWith(TEXT.created)))
       .catch((err: unknown) => {
         if (button) button.disabled = false;
@@ -109,6 +111,9 @@ export function start(): void {
     const path = `/api/users/${encodeURIComponent(userId)}`;
     if (form.classList.contains('user-role')) {
       api('PUT', `${path}/role`, { json: { role: String(data.get('role')) } }).then(() => reloadWith(TEXT.roleChanged), fail);
+    } else if (form.classList.contains('user-library')) {
+      const library = String(data.get('library') ?? '').trim();
+      api('PUT', `${path}/library`, { json: { library: library || null } }).then(() => reloadWith(TEXT.libraryChanged), fail);
     } else if (form.classList.contains('token-issue')) {
       const role = String(data.get('role') ?? '');
       api<{ token: string }>('POST', `${path}/tokens`, { json: { name: String(data.get('name') ?? '').trim(), ...(role ? { role } : {}) } }).then(
