@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -11,12 +11,15 @@ import type { EventStore } from '../eventstore/port.ts';
 import { type DcFields, type HarvestedHeader, type OaiPage, OaiResponseError, readOaiResponse } from '../formats/oai-pmh-read.ts';
 import { writeFileDurable } from '../storage/durable-file.ts';
 import { streamExists } from './command-handler.ts';
+import { FileRefused, type FetchedFile, appendFetched, fetchFile, linksOf, loadFetched } from './harvest-files.ts';
+import { type IngestServices, type StagedUpload, commitStaged } from './ingest.ts';
 import { executeObjectCommand, loadObject, objectStream } from './object-commands.ts';
 import { collectionStream } from './streams.ts';
 
 /**
  * `thukho harvest URL`: ListRecords from another repository's OAI-PMH provider, each record
- * becoming (or updating, or withdrawing) one work here. Metadata only.
+ * becoming (or updating, or withdrawing) one work here, with the files the record links to
+ * (harvest-files.ts) when `ingest` is given.
  *
  * - The work's id is derived from the record's OAI identifier (`oai-` + 16 characters of its
  *   SHA-256), so a re-harvest finds the same work without an index, and the registration keeps
@@ -51,6 +54,11 @@ export interface HarvestOptions {
   /** First backoff; doubled each retry; default 1 s. */
   retryDelayMs?: number;
   onProgress?: (p: { records: number; pages: number; total?: number }) => void;
+  /**
+   * Fetch and keep the files records link to (DSpace bitstreams), through the ordinary ingest
+   * path; absent: metadata only.
+   */
+  ingest?: IngestServices;
 }
 
 export interface HarvestItem {
@@ -59,6 +67,8 @@ export interface HarvestItem {
   title?: string;
   /** Fields changed (for a changed work). */
   fields?: string[];
+  /** Names of the linked files added to the work in this run. */
+  files?: string[];
   /** What of the source record could not be kept. */
   notes?: Bilingual[];
 }
@@ -86,6 +96,12 @@ export interface HarvestReport {
   deleted: HarvestItem[];
   unchanged: number;
   refused: HarvestRefusal[];
+  /** Linked files: fetched and kept, already here from an earlier run (not fetched again), and their bytes. */
+  files: { added: number; skipped: number; bytes: number };
+  /** IIIF manifests records link to: recorded, not imported (that is `thukho import-iiif`). */
+  manifests: Array<{ objectId: string; identifier: string; url: string }>;
+  /** Records refused earlier for a reason a rerun may cure (a file that could not be fetched), asked for again with GetRecord. */
+  retried: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,6 +122,12 @@ const HarvestState = z.object({
       pages: z.number().int().nonnegative(),
     })
     .optional(),
+  /**
+   * Identifiers refused for a reason a rerun may cure (a linked file 404, timed out, or did not
+   * match its digest): an incremental harvest would not see them again, so the next complete
+   * run asks for each with GetRecord.
+   */
+  retry: z.array(z.string()).max(1_000_000).optional(),
 });
 type HarvestState = z.infer<typeof HarvestState>;
 
@@ -333,9 +355,9 @@ function messagesOf(err: unknown): Bilingual {
 
 // ---------------------------------------------------------------------------------------------
 
-function listUrl(baseUrl: string, params: Record<string, string>): URL {
+function listUrl(baseUrl: string, params: Record<string, string>, verb = 'ListRecords'): URL {
   const url = new URL(baseUrl);
-  url.searchParams.set('verb', 'ListRecords');
+  url.searchParams.set('verb', verb);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url;
 }
@@ -377,6 +399,9 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     deleted: [],
     unchanged: 0,
     refused: [],
+    files: { added: 0, skipped: 0, bytes: 0 },
+    manifests: [],
+    retried: 0,
   };
   const source = (h: HarvestedHeader): HarvestSource => ({
     baseUrl,
@@ -391,6 +416,59 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
   if (seen.size === 0) await writeFileDurable(options.stateDir, `${stateName.replace(/\.json$/, '')}.seen`, '');
   const where = `${baseUrl}`;
 
+  const filesPath = join(options.stateDir, `${stateName.replace(/\.json$/, '')}.files`);
+  const fetched = options.ingest ? await loadFetched(filesPath) : new Map<string, FetchedFile>();
+  /** Refused in this run for a reason a rerun may cure; applied records leave it. */
+  const retry = new Set(state.retry ?? []);
+  const unstage = async (staged: StagedUpload[]) => {
+    for (const s of staged) await rm(s.path, { force: true });
+  };
+
+  /**
+   * The record's linked files not yet kept for this work, fetched into staging with their
+   * digests checked. All or nothing: a file that cannot be fetched or does not match refuses
+   * the record, and what was staged for it is dropped.
+   */
+  const stageLinkedFiles = async (objectId: string, fields: DcFields, notes: Bilingual[]) => {
+    const staged: Array<{ upload: StagedUpload; url: string }> = [];
+    const ingest = options.ingest;
+    if (!ingest) return staged;
+    try {
+      for (const link of linksOf(fields).files) {
+        if (fetched.has(`${objectId}\u0000${link.url}`)) {
+          report.files.skipped++;
+          continue;
+        }
+        const got = await fetchFile(ingest, link, request);
+        if ('notKept' in got) notes.push(got.notKept);
+        else staged.push({ upload: got, url: link.url });
+      }
+    } catch (err) {
+      await unstage(staged.map((s) => s.upload));
+      throw err;
+    }
+    return staged;
+  };
+
+  /** One OCFL version with the staged files; remembers their URLs so that a re-harvest does not fetch them again. */
+  const commitFiles = async (objectId: string, staged: Array<{ upload: StagedUpload; url: string }>): Promise<string[]> => {
+    if (!options.ingest || staged.length === 0) return [];
+    const outcomes = await commitStaged(options.ingest, objectId, staged.map((s) => s.upload), context);
+    const added: string[] = [];
+    const lines: FetchedFile[] = [];
+    outcomes.forEach((o, i) => {
+      lines.push({ url: staged[i]!.url, objectId, sha512: o.file.digests.sha512 });
+      if (o.status === 'created') {
+        added.push(o.file.name);
+        report.files.added++;
+        report.files.bytes += o.file.size;
+      } else report.files.skipped++;
+    });
+    await appendFetched(filesPath, lines);
+    for (const l of lines) fetched.set(`${objectId}\u0000${l.url}`, l);
+    return added;
+  };
+
   const applyRecord = async (header: HarvestedHeader, fields: DcFields | undefined): Promise<void> => {
     const identifier = header.identifier;
     const objectId = workIdFor(identifier);
@@ -399,6 +477,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       return;
     }
     seen.add(identifier);
+    retry.delete(identifier);
     const { state: work } = await loadObject(store, objectId);
     if (work.status !== 'absent' && (await registeredIdentifier(store, objectId)) !== identifier) {
       report.refused.push({ identifier, objectId, reason: { vi: `mã tài liệu ${objectId} đã dùng cho một tài liệu khác`, en: `the work id ${objectId} is taken by another work` } });
@@ -420,12 +499,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       report.refused.push({ identifier, ...(work.status !== 'absent' ? { objectId } : {}), reason: mapped.refusal! });
       return;
     }
-    const notes = mapped.notes.length ? { notes: mapped.notes } : {};
-    if (work.status === 'absent') {
-      await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
-      report.created.push({ objectId, identifier, title: mapped.metadata.title, ...notes });
-      return;
-    }
+    for (const url of linksOf(fields ?? {}).manifests) report.manifests.push({ objectId, identifier, url });
     if (work.status === 'withdrawn') {
       report.refused.push({
         identifier,
@@ -434,18 +508,93 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       });
       return;
     }
-    const changes = changesFrom(work.metadata, mapped.metadata, options.collectionId);
-    if (Object.keys(changes).length === 0) {
-      report.unchanged++;
+    const notes = mapped.notes;
+    let staged: Array<{ upload: StagedUpload; url: string }>;
+    try {
+      staged = await stageLinkedFiles(objectId, fields ?? {}, notes);
+    } catch (err) {
+      if (!(err instanceof FileRefused)) throw err;
+      retry.add(identifier);
+      report.refused.push({ identifier, ...(work.status !== 'absent' ? { objectId } : {}), reason: err.reason });
       return;
     }
-    await executeObjectCommand(store, {
-      type: 'EditMetadata',
-      objectId,
-      changes,
-      reason: `Thu hoạch lại từ ${where} (${identifier}, ${header.datestamp}) / re-harvested from ${where} (${identifier}, ${header.datestamp})`,
-    }, context);
-    report.changed.push({ objectId, identifier, title: mapped.metadata.title, fields: Object.keys(changes), ...notes });
+    const withNotes = () => (notes.length ? { notes } : {});
+    try {
+      if (work.status === 'absent') {
+        await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
+        const files = await commitFiles(objectId, staged.splice(0)).catch((err: unknown) => {
+          // The work is on record without its files: the next run asks for the record again and adds them.
+          retry.add(identifier);
+          throw err;
+        });
+        report.created.push({ objectId, identifier, title: mapped.metadata.title, ...(files.length ? { files } : {}), ...withNotes() });
+        return;
+      }
+      const changes = changesFrom(work.metadata, mapped.metadata, options.collectionId);
+      if (Object.keys(changes).length === 0 && staged.length === 0) {
+        report.unchanged++;
+        return;
+      }
+      if (Object.keys(changes).length) {
+        await executeObjectCommand(store, {
+          type: 'EditMetadata',
+          objectId,
+          changes,
+          reason: `Thu hoạch lại từ ${where} (${identifier}, ${header.datestamp}) / re-harvested from ${where} (${identifier}, ${header.datestamp})`,
+        }, context);
+      }
+      const files = await commitFiles(objectId, staged.splice(0));
+      if (Object.keys(changes).length === 0 && files.length === 0) {
+        report.unchanged++; // the bytes were already the work's own (a lost .files list)
+        return;
+      }
+      report.changed.push({ objectId, identifier, title: mapped.metadata.title, fields: Object.keys(changes), ...(files.length ? { files } : {}), ...withNotes() });
+    } finally {
+      await unstage(staged.map((s) => s.upload));
+    }
+  };
+
+  const applyOne = async (r: OaiPage['records'][number]) => {
+    if (!r.ok) {
+      report.refused.push({ ...(r.identifier ? { identifier: r.identifier, objectId: workIdFor(r.identifier) } : {}), reason: { vi: `bản ghi hỏng: ${r.reason}`, en: `malformed record: ${r.reason}` } });
+      return;
+    }
+    try {
+      await applyRecord(r.header, r.fields);
+    } catch (err) {
+      report.refused.push({ identifier: r.header.identifier, objectId: workIdFor(r.header.identifier), reason: messagesOf(err) });
+    }
+  };
+  const retryState = () => ({ retry: [...retry] });
+
+  /**
+   * The list is read to its end: records refused before for a reason a rerun may cure, and not
+   * in this run's list, are asked for one by one (GetRecord); then the state remembers this
+   * harvest's start as the next one's `from`.
+   */
+  const finish = async (startedAt: string): Promise<HarvestReport> => {
+    for (const identifier of [...retry]) {
+      if (seen.has(identifier)) continue;
+      report.retried++;
+      let page: OaiPage;
+      try {
+        page = await fetchPage(listUrl(baseUrl, { identifier, metadataPrefix: options.metadataPrefix }, 'GetRecord'), request);
+      } catch (err) {
+        if (!(err instanceof PageFailure)) throw err;
+        report.refused.push({ identifier, objectId: workIdFor(identifier), reason: err.reason });
+        continue;
+      }
+      if (page.errors.some((e) => e.code === 'idDoesNotExist')) {
+        retry.delete(identifier); // gone from the source without a trace: nothing left to try
+        continue;
+      }
+      for (const r of page.records) await applyOne(r);
+    }
+    report.complete = true;
+    state = { ...state, lastResponseDate: startedAt, inProgress: undefined, ...retryState() };
+    if (retry.size === 0) delete state.retry;
+    await saveState(options.stateDir, stateName, state);
+    return report;
   };
 
   const listArgs = (from: string | undefined): Record<string, string> => ({
@@ -500,12 +649,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       continue;
     }
     startedAt ??= page.responseDate;
-    if (codes.includes('noRecordsMatch')) {
-      report.complete = true;
-      state = { ...state, lastResponseDate: startedAt, inProgress: undefined };
-      await saveState(options.stateDir, stateName, state);
-      return report;
-    }
+    if (codes.includes('noRecordsMatch')) return finish(startedAt);
     if (page.errors.length > 0) {
       const list = page.errors.map((e) => `${e.code}${e.message ? ` (${e.message})` : ''}`).join('; ');
       report.stopped = { vi: `Nguồn báo lỗi OAI-PMH: ${list}.`, en: `The source answered with an OAI-PMH error: ${list}.` };
@@ -513,27 +657,14 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     }
     for (const r of page.records) {
       report.records++;
-      if (!r.ok) {
-        report.refused.push({ ...(r.identifier ? { identifier: r.identifier, objectId: workIdFor(r.identifier) } : {}), reason: { vi: `bản ghi hỏng: ${r.reason}`, en: `malformed record: ${r.reason}` } });
-        continue;
-      }
-      try {
-        await applyRecord(r.header, r.fields);
-      } catch (err) {
-        report.refused.push({ identifier: r.header.identifier, objectId: workIdFor(r.header.identifier), reason: messagesOf(err) });
-      }
+      await applyOne(r);
     }
     report.pages++;
     const token = page.resumption?.token;
     if (token) await appendSeen(seenPath, pagesBefore + report.pages, page.records.flatMap((r) => (r.ok ? [r.header.identifier] : [])));
     options.onProgress?.({ records: report.records, pages: pagesBefore + report.pages, ...(page.resumption?.completeListSize !== undefined ? { total: page.resumption.completeListSize } : {}) });
-    if (!token) {
-      report.complete = true;
-      state = { ...state, lastResponseDate: startedAt, inProgress: undefined };
-      await saveState(options.stateDir, stateName, state);
-      return report;
-    }
-    state = { ...state, inProgress: { ...(from !== undefined ? { from } : {}), responseDate: startedAt, token, pages: pagesBefore + report.pages } };
+    if (!token) return finish(startedAt);
+    state = { ...state, inProgress: { ...(from !== undefined ? { from } : {}), responseDate: startedAt, token, pages: pagesBefore + report.pages }, ...retryState() };
     await saveState(options.stateDir, stateName, state);
     url = listUrl(baseUrl, { resumptionToken: token });
   }
