@@ -247,6 +247,13 @@ export async function fetchFile(
       if (err instanceof FormatError && err.code === 'unknown-format') {
         return { notKept: both(`${link.url}: ${err.messages.vi} Không lưu tệp này.`, `${link.url}: ${err.messages.en} This file is not kept.`) };
       }
+      if (err instanceof IngestError && err.code === 'digest-mismatch') {
+        const d = err.detail as { algorithm?: string; expected?: string; actual?: string };
+        throw new FileRefused(both(
+          `${link.url}: giá trị băm ${d.algorithm} không khớp với giá trị nguồn cho (nguồn ${d.expected}, nhận được ${d.actual}); tệp không được lưu`,
+          `${link.url}: the ${d.algorithm} digest does not match the one the source gives (source ${d.expected}, received ${d.actual}); the file is not kept`,
+        ));
+      }
       if (err instanceof IngestError || err instanceof FileNameError || err instanceof FormatError) {
         throw new FileRefused(both(`${link.url}: ${err.messages.vi}`, `${link.url}: ${err.messages.en}`));
       }

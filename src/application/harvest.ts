@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
 import type { Bilingual } from '../domain/errors.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -240,6 +242,44 @@ async function fetchPage(url: URL, o: Required<Pick<HarvestOptions, 'timeoutMs' 
     vi: `${lastWhy.vi} (đã thử ${o.retries + 1} lần)`,
     en: `${lastWhy.en} (tried ${o.retries + 1} times)`,
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/**
+ * Keeps a long harvest's memory flat. Measured (10,000 records, heap snapshots at 1,000 and
+ * 3,000 records): nothing is retained, the live heap stays ~90 MB, but each page's response
+ * text, XML tree and field strings live for the whole page (about a second of appends), so
+ * they survive two scavenges and are promoted, ~1.8 MB a page; V8 then lets the old space grow
+ * to ~2.5 times the live heap before a full collection, and RSS climbs by 150-300 MB in
+ * steps. A full collection when the heap has grown by HEADROOM since the last one bounds it, at
+ * ~100-200 ms every ~20 pages. `gc` comes from a fresh context once --expose-gc is set, so the
+ * harvester needs no node flag; where it cannot be had, nothing changes but the memory curve.
+ */
+const HEADROOM = 48 * 1024 * 1024;
+function pageCollector(): () => void {
+  let gc: (() => void) | undefined;
+  try {
+    const exposed = (globalThis as { gc?: unknown }).gc;
+    if (typeof exposed === 'function') gc = exposed as () => void;
+    else {
+      setFlagsFromString('--expose-gc');
+      const fromContext = runInNewContext('gc') as unknown;
+      if (typeof fromContext === 'function') gc = fromContext as () => void;
+    }
+  } catch {
+    gc = undefined;
+  }
+  let floor = getHeapStatistics().used_heap_size;
+  return () => {
+    if (!gc) return;
+    const used = getHeapStatistics().used_heap_size;
+    if (used < floor) floor = used; // V8 collected on its own
+    if (used - floor < HEADROOM) return;
+    gc();
+    floor = getHeapStatistics().used_heap_size;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,6 +637,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     return report;
   };
 
+  const collect = pageCollector();
   const listArgs = (from: string | undefined): Record<string, string> => ({
     metadataPrefix: options.metadataPrefix,
     ...(set !== undefined ? { set } : {}),
@@ -659,6 +700,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       report.records++;
       await applyOne(r);
     }
+    collect();
     report.pages++;
     const token = page.resumption?.token;
     if (token) await appendSeen(seenPath, pagesBefore + report.pages, page.records.flatMap((r) => (r.ok ? [r.header.identifier] : [])));
