@@ -95,9 +95,11 @@ async function harvestOnce(label: string, source: string, targetDir: string, wor
   sampler.set(label, 0);
   while (!group.exited) {
     cpu = Math.max(cpu, groupCpuSeconds(group.pgid));
-    const counts = [...readLog(logPath).matchAll(/harvesting: ([\d,]+)/g)];
-    const last = counts.at(-1)?.[1];
-    if (last) sampler.set(label, Number(last.replace(/,/g, '')));
+    const log = readLog(logPath);
+    const last = [...log.matchAll(/harvesting: ([\d,]+)/g)].at(-1)?.[1];
+    // "xong / done": the list is read to its end (the last count may fall between two progress lines).
+    if (/xong \/ done/.test(log)) sampler.set(label, Number.MAX_SAFE_INTEGER);
+    else if (last) sampler.set(label, Number(last.replace(/,/g, '')));
     await sleep(200);
   }
   sampler.stop();
@@ -106,8 +108,7 @@ async function harvestOnce(label: string, source: string, targetDir: string, wor
   const samples = sampler.samples.filter((s) => s.rss > 0);
   for (let i = 1; i <= 10; i++) {
     const at = Math.ceil((i / 10) * report.records);
-    // 100 %: the last sample before the harvester exited (its final count may fall between two progress lines).
-    const s = i === 10 ? samples.at(-1) : samples.find((x) => x.records >= at);
+    const s = samples.find((x) => x.records >= at) ?? samples.at(-1);
     if (s) milestones.push({ records: at, rss: s.rss });
   }
   const peakRss = Math.max(...samples.map((s) => s.hwm));

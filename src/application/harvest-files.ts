@@ -279,11 +279,11 @@ function timeoutOrNetwork(err: unknown, url: string, timeoutMs: number): Bilingu
 // Files already fetched, per source
 
 /**
- * `<source>.files`: one JSON line per linked file kept (URL, work, SHA-512), appended after
- * its OCFL commit and event, so that a re-harvest of the record does not fetch it again. Losing
+ * `<source>.files`: one JSON line per linked file kept (URL, work, SHA-512; null for a link
+ * that is not a file we keep), appended after its OCFL commit and event, so that a re-harvest of the record does not fetch it again. Losing
  * it costs only a refetch: the bytes are then recognised as the work's own (a duplicate).
  */
-const FetchedLine = z.object({ url: z.string(), objectId: z.string(), sha512: z.string() });
+const FetchedLine = z.object({ url: z.string(), objectId: z.string(), sha512: z.string().nullable() });
 export type FetchedFile = z.infer<typeof FetchedLine>;
 
 export async function loadFetched(path: string): Promise<Map<string, FetchedFile>> {

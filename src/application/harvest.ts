@@ -472,7 +472,8 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
   const stageLinkedFiles = async (objectId: string, fields: DcFields, notes: Bilingual[]) => {
     const staged: Array<{ upload: StagedUpload; url: string }> = [];
     const ingest = options.ingest;
-    if (!ingest) return staged;
+    if (!ingest) return { staged, notKept: [] };
+    const notKept: string[] = [];
     try {
       for (const link of linksOf(fields).files) {
         if (fetched.has(`${objectId}\u0000${link.url}`)) {
@@ -480,22 +481,25 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
           continue;
         }
         const got = await fetchFile(ingest, link, request);
-        if ('notKept' in got) notes.push(got.notKept);
-        else staged.push({ upload: got, url: link.url });
+        if ('notKept' in got) {
+          notes.push(got.notKept);
+          notKept.push(link.url);
+        } else staged.push({ upload: got, url: link.url });
       }
     } catch (err) {
       await unstage(staged.map((s) => s.upload));
       throw err;
     }
-    return staged;
+    return { staged, notKept };
   };
 
   /** One OCFL version with the staged files; remembers their URLs so that a re-harvest does not fetch them again. */
-  const commitFiles = async (objectId: string, staged: Array<{ upload: StagedUpload; url: string }>): Promise<string[]> => {
-    if (!options.ingest || staged.length === 0) return [];
-    const outcomes = await commitStaged(options.ingest, objectId, staged.map((s) => s.upload), context);
+  const commitFiles = async (objectId: string, staged: Array<{ upload: StagedUpload; url: string }>, notKept: string[]): Promise<string[]> => {
+    if (!options.ingest) return [];
+    // A web page or a kind of file we do not keep (a DSpace license.txt) is not asked for again either.
+    const lines: FetchedFile[] = notKept.map((url) => ({ url, objectId, sha512: null }));
+    const outcomes = staged.length ? await commitStaged(options.ingest, objectId, staged.map((s) => s.upload), context) : [];
     const added: string[] = [];
-    const lines: FetchedFile[] = [];
     outcomes.forEach((o, i) => {
       lines.push({ url: staged[i]!.url, objectId, sha512: o.file.digests.sha512 });
       if (o.status === 'created') {
@@ -550,8 +554,9 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     }
     const notes = mapped.notes;
     let staged: Array<{ upload: StagedUpload; url: string }>;
+    let notKept: string[];
     try {
-      staged = await stageLinkedFiles(objectId, fields ?? {}, notes);
+      ({ staged, notKept } = await stageLinkedFiles(objectId, fields ?? {}, notes));
     } catch (err) {
       if (!(err instanceof FileRefused)) throw err;
       retry.add(identifier);
@@ -562,7 +567,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     try {
       if (work.status === 'absent') {
         await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
-        const files = await commitFiles(objectId, staged.splice(0)).catch((err: unknown) => {
+        const files = await commitFiles(objectId, staged.splice(0), notKept).catch((err: unknown) => {
           // The work is on record without its files: the next run asks for the record again and adds them.
           retry.add(identifier);
           throw err;
@@ -572,6 +577,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       }
       const changes = changesFrom(work.metadata, mapped.metadata, options.collectionId);
       if (Object.keys(changes).length === 0 && staged.length === 0) {
+        await commitFiles(objectId, [], notKept);
         report.unchanged++;
         return;
       }
@@ -583,7 +589,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
           reason: `Thu hoạch lại từ ${where} (${identifier}, ${header.datestamp}) / re-harvested from ${where} (${identifier}, ${header.datestamp})`,
         }, context);
       }
-      const files = await commitFiles(objectId, staged.splice(0));
+      const files = await commitFiles(objectId, staged.splice(0), notKept);
       if (Object.keys(changes).length === 0 && files.length === 0) {
         report.unchanged++; // the bytes were already the work's own (a lost .files list)
         return;
