@@ -567,11 +567,8 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     try {
       if (work.status === 'absent') {
         await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
-        const files = await commitFiles(objectId, staged.splice(0), notKept).catch((err: unknown) => {
-          // The work is on record without its files: the next run asks for the record again and adds them.
-          retry.add(identifier);
-          throw err;
-        });
+        // Should the commit fail, the work is on record without its files: the next run asks for the record again and adds them.
+        const files = await commitFiles(objectId, staged.splice(0), notKept);
         report.created.push({ objectId, identifier, title: mapped.metadata.title, ...(files.length ? { files } : {}), ...withNotes() });
         return;
       }
@@ -595,6 +592,10 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
         return;
       }
       report.changed.push({ objectId, identifier, title: mapped.metadata.title, fields: Object.keys(changes), ...(files.length ? { files } : {}), ...withNotes() });
+    } catch (err) {
+      // E.g. the files' commit failed on a full disk after the edit: the next run asks for the record again.
+      retry.add(identifier);
+      throw err;
     } finally {
       await unstage(staged.map((s) => s.upload));
     }
