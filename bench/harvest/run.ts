@@ -4,8 +4,10 @@
  * works with catalogue-sized Vietnamese metadata, cached under /var/tmp, shared with
  * bench:oai) into a new, empty repository. Figures: records/s end to end (requests, parsing,
  * one ObjectRegistered per record appended to the target's log) and the harvester's memory
- * (VmRSS sampled every 100 ms: at every tenth of the list and its peak), then a second run
- * (`from` the first one's responseDate: nothing changes) and its time.
+ * (VmRSS sampled every 100 ms, each sample labelled with the records the harvester's progress
+ * line reported by then: RSS at 10 % and at 100 % of the records, their ratio, every tenth and
+ * the peak), then a second run (`from` the first one's responseDate: nothing changes) and its
+ * time. The bench repository's records link no files (--no-files changes nothing here).
  *
  *   npm run bench:harvest                         (10,000 records)
  *   HARVEST_BENCH_WORKS=1000 npm run bench:harvest (a quick run)
@@ -25,6 +27,15 @@ import { dropQueueKeys } from '../iiif/thukho.ts';
 import { COLLECTIONS, describeWork } from '../oai/dataset.ts';
 import { mib, RssSampler } from '../oai/rss.ts';
 import { provideRepository, repositoryKey, seedWorks } from '../seed-works.ts';
+
+/** The harvester's log so far (its progress lines), or nothing before it exists. */
+const readLog = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKS = Math.max(1, Math.floor(Number(process.env.HARVEST_BENCH_WORKS || 10_000)));
@@ -79,19 +90,26 @@ async function harvestOnce(label: string, source: string, targetDir: string, wor
   const sampler = new RssSampler(group.pgid);
   const milestones: HarvestRun['milestones'] = [];
   let cpu = 0;
-  const step = Math.max(1, Math.ceil(WORKS / 10));
-  // The harvester prints a progress line every 5 s on a log file: a memory figure per tenth comes from the samples.
+  // The harvester prints a progress line every 5 s to its log file ("harvesting: 1,000 / 10,000 records"):
+  // each RSS sample is labelled with the count it last reported, so a figure is "at N records", not "at t s".
+  sampler.set(label, 0);
   while (!group.exited) {
     cpu = Math.max(cpu, groupCpuSeconds(group.pgid));
+    const log = readLog(logPath);
+    const last = [...log.matchAll(/harvesting: ([\d,]+)/g)].at(-1)?.[1];
+    // "xong / done": the list is read to its end (the last count may fall between two progress lines).
+    if (/xong \/ done/.test(log)) sampler.set(label, Number.MAX_SAFE_INTEGER);
+    else if (last) sampler.set(label, Number(last.replace(/,/g, '')));
     await sleep(200);
   }
   sampler.stop();
   const seconds = (performance.now() - t0) / 1000;
   const report = JSON.parse(readFileSync(out, 'utf8')) as HarvestRun['report'];
-  const samples = sampler.samples;
+  const samples = sampler.samples.filter((s) => s.rss > 0);
   for (let i = 1; i <= 10; i++) {
-    const s = samples[Math.min(samples.length - 1, Math.floor((i / 10) * samples.length) - 1)];
-    if (s) milestones.push({ records: Math.min(WORKS, i * step), rss: s.rss });
+    const at = Math.ceil((i / 10) * report.records);
+    const s = samples.find((x) => x.records >= at) ?? samples.at(-1);
+    if (s) milestones.push({ records: at, rss: s.rss });
   }
   const peakRss = Math.max(...samples.map((s) => s.hwm));
   return { seconds, cpuSeconds: cpu, peakRss, milestones, report };
@@ -130,14 +148,18 @@ async function main(): Promise<void> {
     }
     const [l1] = os.loadavg();
     console.log(`first harvest: ${r.records} records in ${r.pages} pages, ${first.seconds.toFixed(1)} s = ${Math.round(r.records / first.seconds)} records/s end to end; harvester CPU ${first.cpuSeconds.toFixed(1)} s; load ${l1?.toFixed(2)}`);
-    console.log(`  harvester RSS by tenth of the run: ${first.milestones.map((m) => (m.rss / 1024 / 1024).toFixed(0)).join(', ')} MiB; peak ${mib(first.peakRss)}`);
+    const at10 = first.milestones[0]?.rss ?? Number.NaN;
+    const at100 = first.milestones.at(-1)?.rss ?? Number.NaN;
+    console.log(`  harvester RSS at 10 % of the records ${mib(at10)}, at 100 % ${mib(at100)} (ratio ${(at100 / at10).toFixed(2)}); peak ${mib(first.peakRss)}`);
+    console.log(`  harvester RSS by tenth of the records: ${first.milestones.map((m) => (m.rss / 1024 / 1024).toFixed(0)).join(', ')} MiB`);
 
     const second = await harvestOnce('second', source.url, targetDir, dir);
     const s = second.report;
     const nothing = s.created.length + s.changed.length + s.deleted.length === 0;
     const [l2] = os.loadavg();
     console.log(`second harvest (from the first's responseDate): ${s.records} records, ${s.unchanged} unchanged, ${nothing ? 'nothing changed: ok' : 'CHANGED SOMETHING'}; ${second.seconds.toFixed(1)} s; load ${l2?.toFixed(2)}`);
-    console.log(`\n== harvest bench: ${WORKS} records, ${Math.round(r.records / first.seconds)} records/s end to end, harvester peak RSS ${mib(first.peakRss)}, load before ${load1?.toFixed(2)} ==`);
+    const ratio = (first.milestones.at(-1)?.rss ?? Number.NaN) / (first.milestones[0]?.rss ?? Number.NaN);
+    console.log(`\n== harvest bench: ${WORKS} records, ${Math.round(r.records / first.seconds)} records/s end to end, harvester RSS 10 % → 100 % ${mib(first.milestones[0]?.rss ?? Number.NaN)} → ${mib(first.milestones.at(-1)?.rss ?? Number.NaN)} (×${ratio.toFixed(2)}), peak ${mib(first.peakRss)}; load ${load1?.toFixed(2)} before, ${os.loadavg()[0]?.toFixed(2)} after ==`);
   } finally {
     if (source) await stopGroup(source.group, 30_000);
     await dropQueueKeys(queuePrefix).catch(() => 0);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HARVEST_PREFIXES, type HarvestPrefix, type HarvestReport, HarvestError, changedAnything, harvest } from '../application/harvest.ts';
+import { closeIngest, openIngest } from '../application/open-ingest.ts';
 import { openEventStore } from '../eventstore/open.ts';
 import { sealNow } from '../eventstore/seal.ts';
 import { createLogger } from '../logger.ts';
@@ -22,15 +23,21 @@ export function formatHarvestReport(r: HarvestReport): string {
   const lines: string[] = [];
   const scope = [r.metadataPrefix, r.set !== undefined ? `set ${r.set}` : undefined, r.from ? `from ${r.from}` : undefined].filter(Boolean).join(', ');
   lines.push(`Thu hoạch / harvest ${r.baseUrl} (${scope})${r.resumed ? ' — tiếp tục lần trước / resumed' : ''}: ${r.records} bản ghi / records, ${r.pages} trang / pages`);
-  for (const i of r.created) lines.push(`  + ${i.objectId}${q(i.title)} ← ${i.identifier}`);
-  for (const i of r.changed) lines.push(`  ~ ${i.objectId}${q(i.title)} ← ${i.identifier}: ${i.fields?.join(', ')}`);
+  const files = (i: HarvestReport['created'][number]) => (i.files?.length ? ` + ${i.files.length} tệp / files (${i.files.slice(0, 3).join(', ')}${i.files.length > 3 ? ', …' : ''})` : '');
+  for (const i of r.created) lines.push(`  + ${i.objectId}${q(i.title)} ← ${i.identifier}${files(i)}`);
+  for (const i of r.changed) lines.push(`  ~ ${i.objectId}${q(i.title)} ← ${i.identifier}: ${(i.fields ?? []).join(', ')}${files(i)}`);
   for (const i of r.deleted) lines.push(`  − ${i.objectId}${q(i.title)} ← ${i.identifier}: rút vì đã xoá ở nguồn / withdrawn, deleted at the source`);
   for (const i of [...r.created, ...r.changed]) for (const n of i.notes ?? []) lines.push(`  ! ${i.objectId}: ${n.vi} / ${n.en}`);
+  for (const m of r.manifests) lines.push(`  ⧉ ${m.objectId} ← ${m.identifier}: IIIF manifest ${m.url} chưa nhập (dùng thukho import-iiif) / not imported (use thukho import-iiif)`);
   for (const f of r.refused) lines.push(`  ✗ ${f.identifier ?? '(không định danh / no identifier)'}${f.objectId ? ` (${f.objectId})` : ''}: ${f.reason.vi} / ${f.reason.en}`);
   lines.push(
     `Tạo mới / created ${r.created.length} · sửa / changed ${r.changed.length} · rút / deleted ${r.deleted.length} · ` +
       `không đổi / unchanged ${r.unchanged} · từ chối / refused ${r.refused.length}`,
   );
+  if (r.files.added + r.files.skipped > 0) {
+    lines.push(`Tệp / files: thêm / added ${r.files.added} (${(r.files.bytes / 1048576).toFixed(1)} MiB) · đã có, không tải lại / already here, not fetched again ${r.files.skipped}`);
+  }
+  if (r.retried) lines.push(`Hỏi lại bản ghi bị từ chối lần trước / records refused last time asked again: ${r.retried}`);
   if (!changedAnything(r) && r.complete) lines.push('Không có gì thay đổi / nothing changed');
   if (r.stopped) lines.push(`Chưa xong / not finished: ${r.stopped.vi} / ${r.stopped.en}`);
   return `${lines.join('\n')}\n`;
@@ -38,7 +45,7 @@ export function formatHarvestReport(r: HarvestReport): string {
 
 export function harvestCommand(): Command {
   return new Command('harvest')
-    .description('Thu hoạch bản ghi qua OAI-PMH từ kho khác / harvest records from another repository over OAI-PMH (metadata)')
+    .description('Thu hoạch bản ghi (và tệp) qua OAI-PMH từ kho khác / harvest records and their files from another repository over OAI-PMH')
     .argument('<url>', "the provider's OAI-PMH base URL, e.g. https://dspace.example.org/server/oai/request")
     .option('--set <spec>', 'only this OAI set (setSpec)')
     .addOption(new Option('--metadata-prefix <prefix>', 'metadata format to ask for').choices([...HARVEST_PREFIXES]).default('oai_dc'))
@@ -46,13 +53,15 @@ export function harvestCommand(): Command {
     .option('--from <date>', 'only records changed since (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ); default: since the last complete harvest of this source')
     .option('--timeout <seconds>', 'per request', positiveNumber('--timeout'), 60)
     .option('--retries <n>', 'retries of a request that times out or gets 429/5xx', positiveNumber('--retries'), 3)
+    .option('--no-files', 'metadata only: do not fetch the files records link to (DSpace bitstreams)')
     .option('--json', 'print the report as JSON')
-    .action(async (url: string, opts: { set?: string; metadataPrefix: HarvestPrefix; collection?: string; from?: string; timeout: number; retries: number; json?: boolean }) => {
+    .action(async (url: string, opts: { set?: string; metadataPrefix: HarvestPrefix; collection?: string; from?: string; timeout: number; retries: number; files: boolean; json?: boolean }) => {
       const cfg = loadCliConfig();
       const logger = createLogger(cfg.logLevel);
       const store = await openEventStore(cfg.eventStore);
       // A harvest may be what starts a repository: make its storage root, as ingest does.
       await OcflStorageRoot.open(cfg.ocflRoot);
+      const ingest = opts.files ? await openIngest(cfg, store) : undefined;
       const bar = progress('thu hoạch / harvesting', 'records');
       try {
         const report = await harvest(store, {
@@ -66,6 +75,7 @@ export function harvestCommand(): Command {
           timeoutMs: opts.timeout * 1000,
           retries: Math.floor(opts.retries),
           onProgress: (p) => bar.update(p.records, p.total, `${p.pages} pages`),
+          ...(ingest ? { ingest } : {}),
         });
         bar.finish(report.complete ? 'xong / done' : 'dừng / stopped');
         logger.info({ created: report.created.length, changed: report.changed.length, deleted: report.deleted.length, unchanged: report.unchanged, refused: report.refused.length, complete: report.complete }, 'harvest finished');
@@ -85,6 +95,7 @@ export function harvestCommand(): Command {
           process.exitCode = 1;
         }
       } finally {
+        if (ingest) await closeIngest(ingest);
         await store.close();
       }
     });

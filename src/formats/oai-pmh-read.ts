@@ -162,9 +162,10 @@ export function readOaiResponse(xml: string): OaiPage {
   if (!responseDate.success) throw new OaiResponseError('not-oai', responseDate.error.issues[0]?.message ?? 'no responseDate');
   const errors = children(root, OAI_NS, 'error').map((e) => OaiErrorSchema.parse({ code: e.attributes.code ?? '?', message: cleanText(e.text) }));
   const page: OaiPage = { responseDate: responseDate.data, errors, records: [] };
-  const [list] = children(root, OAI_NS, 'ListRecords');
+  // GetRecord (one record, asked again by the harvester) reads as a one-record list without a token.
+  const [list] = [...children(root, OAI_NS, 'ListRecords'), ...children(root, OAI_NS, 'GetRecord')];
   if (!list) {
-    if (errors.length === 0) throw new OaiResponseError('not-oai', 'neither ListRecords nor an error in the response');
+    if (errors.length === 0) throw new OaiResponseError('not-oai', 'neither ListRecords, GetRecord nor an error in the response');
     return page;
   }
   page.records = children(list, OAI_NS, 'record').map(recordOf);
