@@ -63,13 +63,26 @@ const FETCHES_AT_ONCE = 3;
 const URLS_PER_KEY = 200;
 
 const both = (m: Bilingual) => `${m.vi} / ${m.en}`;
+/** An error's reason in both languages (the same text twice when it has only one). */
+function messagesOf(err: unknown): Bilingual {
+  const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
+  if (messages && typeof messages.vi === 'string' && typeof messages.en === 'string') return { vi: messages.vi, en: messages.en };
+  const text = reasonOf(err);
+  return { vi: text, en: text };
+}
 const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
 class ItemRefused extends Error {
-  constructor(readonly reason: string) {
+  /** `messages`: the reason in each language, when it was made in both. */
+  constructor(
+    readonly reason: string,
+    readonly messages?: Bilingual,
+  ) {
     super(reason);
   }
 }
+/** Why a manifest or its pages could not be brought in (bilingual, `vi / en`). */
+export { ItemRefused as IiifPagesRefused };
 
 /** The work an import of this manifest URL makes: the URL alone decides it. */
 export function iiifWorkId(manifestUrl: string): string {
@@ -79,7 +92,7 @@ export function iiifWorkId(manifestUrl: string): string {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-interface RequestOptions {
+export interface RequestOptions {
   timeoutMs: number;
   retries: number;
   retryDelayMs: number;
@@ -245,7 +258,7 @@ export function metadataOfManifest(m: ReadManifest, collectionId: string | undef
 }
 
 /** The source's record as it wrote it, for provenance: `label[vi]`, `metadata:Tác giả[none]`, `images`… */
-function recordOf(m: ReadManifest, url: string): ImportAccession['record'] {
+export function recordOf(m: ReadManifest, url: string): ImportAccession['record'] {
   const record: Record<string, string[]> = { manifest: [url], ...(m.id !== url ? { 'manifest.id': [m.id] } : {}), presentation: [String(m.version)] };
   const cut = (s: string) => s.slice(0, 20_000);
   const put = (prefix: string, map: LanguageMap | undefined) => {
@@ -271,6 +284,94 @@ function recordOf(m: ReadManifest, url: string): ImportAccession['record'] {
 const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/tiff': 'tif', 'image/jp2': 'jp2', 'image/webp': 'webp', 'image/gif': 'gif' };
 const pageName = (n: number, ext: string) => `page-${String(n).padStart(4, '0')}.${ext}`;
 const pageStem = (name: string) => name.replace(/\.[^.]+$/, '');
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+/** One canvas's image, staged, digested and decoded; nothing kept when it fails. */
+async function fetchCanvasImage(services: IngestServices, manifest: ReadManifest, n: number, request: RequestOptions): Promise<StagedUpload> {
+  const canvas = manifest.canvases[n - 1];
+  const where = `canvas ${n} (${canvas?.id ?? '?'})`;
+  const refused = (m: Bilingual) => new ItemRefused(both(m), m);
+  if (!canvas?.image) {
+    throw refused({ vi: `${where}: không có ảnh (không có dịch vụ ảnh hay body ảnh)`, en: `${where}: no image (no image service and no image body)` });
+  }
+  const imageUrl = canvas.image.url;
+  try {
+    const { res, body } = await get(imageUrl, request, 'image/*');
+    if (!res.ok) {
+      for await (const _ of body) break;
+      throw refused({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` });
+    }
+    const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,4})$/i.exec(new URL(imageUrl).pathname)?.[1]?.toLowerCase() ?? 'jpg';
+    const upload = await stageUpload(services, { source: body, name: pageName(n, ext), role: 'master', sequence: n });
+    if (!upload.facts.image) {
+      await rm(upload.path, { force: true });
+      throw refused({ vi: `${where}: ${imageUrl} không phải ảnh (${upload.facts.mediaType})`, en: `${where}: ${imageUrl} is not an image (${upload.facts.mediaType})` });
+    }
+    return upload;
+  } catch (err) {
+    if (err instanceof ItemRefused) throw err;
+    const m = err instanceof RequestFailure ? err.reason : messagesOf(err);
+    throw refused({ vi: `${where}: ${imageUrl}: ${m.vi}`, en: `${where}: ${imageUrl}: ${m.en}` });
+  }
+}
+
+/**
+ * The listed canvases' images (1-based page numbers) at full size, FETCHES_AT_ONCE at a time,
+ * staged (digested, fully decoded) and returned in page order: what `import-iiif` and a harvest
+ * of a record that links a manifest both bring in. All or nothing: the first failure throws
+ * IiifPagesRefused (with the canvas, the URL and the reason) once the requests under way have
+ * ended, and everything staged for these pages is removed. `onPage` is told of each page done.
+ */
+export async function fetchManifestPages(
+  services: IngestServices,
+  manifest: ReadManifest,
+  pages: number[],
+  request: RequestOptions,
+  onPage?: (n: number) => void,
+): Promise<StagedUpload[]> {
+  const queue = [...pages];
+  const done = new Map<number, StagedUpload>();
+  let failure: unknown;
+  const fetcher = async () => {
+    for (let n = queue.shift(); n !== undefined && failure === undefined; n = queue.shift()) {
+      try {
+        done.set(n, await fetchCanvasImage(services, manifest, n, request));
+      } catch (err) {
+        failure ??= err;
+      } finally {
+        onPage?.(n);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCHES_AT_ONCE, pages.length) }, fetcher));
+  if (failure !== undefined) {
+    for (const u of done.values()) await rm(u.path, { force: true });
+    throw failure;
+  }
+  return pages.map((n) => done.get(n)!);
+}
+
+/** A manifest (not a collection) read from its URL; throws IiifPagesRefused with the reason. */
+export async function readManifestAt(url: string, request: RequestOptions): Promise<ReadManifest> {
+  let doc: ReturnType<typeof readIiifDocument>;
+  try {
+    doc = readIiifDocument(await readJson(url, request));
+  } catch (err) {
+    if (err instanceof RequestFailure || err instanceof IiifReadError) {
+      const m = err instanceof RequestFailure ? err.reason : err.messages;
+      throw new ItemRefused(both(m), { vi: `manifest ${url}: ${m.vi}`, en: `manifest ${url}: ${m.en}` });
+    }
+    throw err;
+  }
+  if (doc.kind !== 'manifest') {
+    const m = { vi: `${url} là IIIF Collection, không phải manifest`, en: `${url} is a IIIF Collection, not a manifest` };
+    throw new ItemRefused(both(m), m);
+  }
+  return doc;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -343,62 +444,13 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
     const report: WorkReport = { folder: url, objectId, title: metadata.title, outcome: 'unchanged', changed: [], files: emptyFiles(), notApplied: [...mapped.notApplied] };
     const staged: StagedUpload[] = [];
     const sizes: number[] = [];
-    /** One canvas's image, staged, digested and decoded; nothing kept when it fails. */
-    const fetchPage = async (n: number): Promise<StagedUpload> => {
-      const canvas = manifest.canvases[n - 1];
-      const where = `canvas ${n} (${canvas?.id ?? '?'})`;
-      if (!canvas?.image) {
-        throw new ItemRefused(both({ vi: `${where}: không có ảnh (không có dịch vụ ảnh hay body ảnh)`, en: `${where}: no image (no image service and no image body)` }));
-      }
-      const imageUrl = canvas.image.url;
-      try {
-        const { res, body } = await get(imageUrl, request, 'image/*');
-        if (!res.ok) {
-          for await (const _ of body) break;
-          throw new ItemRefused(both({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` }));
-        }
-        const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-        const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,4})$/i.exec(new URL(imageUrl).pathname)?.[1]?.toLowerCase() ?? 'jpg';
-        const upload = await stageUpload(services, { source: body, name: pageName(n, ext), role: 'master', sequence: n });
-        if (!upload.facts.image) {
-          await rm(upload.path, { force: true });
-          throw new ItemRefused(both({ vi: `${where}: ${imageUrl} không phải ảnh (${upload.facts.mediaType})`, en: `${where}: ${imageUrl} is not an image (${upload.facts.mediaType})` }));
-        }
-        return upload;
-      } catch (err) {
-        if (err instanceof ItemRefused) throw err;
-        const why = err instanceof RequestFailure ? both(err.reason) : reasonOf(err);
-        throw new ItemRefused(`${where}: ${imageUrl}: ${why}`);
-      } finally {
+    const fetchPages = async (pages: number[]) => {
+      const got = await fetchManifestPages(services, manifest, pages, request, (n) => {
         filesDone++;
         bar.update(filesDone, summary.files.total, `${objectId} ${n}/${manifest.canvases.length}`);
-      }
-    };
-    /**
-     * The listed canvases' images (1-based page numbers), FETCHES_AT_ONCE at a time, kept in page
-     * order; the first failure refuses the work once the requests under way have ended.
-     */
-    const fetchPages = async (pages: number[]) => {
-      const queue = [...pages];
-      const done = new Map<number, StagedUpload>();
-      let failure: unknown;
-      const fetcher = async () => {
-        for (let n = queue.shift(); n !== undefined && failure === undefined; n = queue.shift()) {
-          try {
-            done.set(n, await fetchPage(n));
-          } catch (err) {
-            failure ??= err;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(FETCHES_AT_ONCE, pages.length) }, fetcher));
-      for (const n of pages) {
-        const upload = done.get(n);
-        if (!upload) continue;
-        staged.push(upload); // staged files are removed when the work is done, refused or not
-        sizes.push(upload.size);
-      }
-      if (failure !== undefined) throw failure;
+      });
+      staged.push(...got); // staged files are removed when the work is done, refused or not
+      sizes.push(...got.map((u) => u.size));
     };
     const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>) =>
       outcomes.forEach((outcome, i) => {
