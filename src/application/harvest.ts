@@ -7,13 +7,15 @@ import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
 import type { Bilingual } from '../domain/errors.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { HarvestSource } from '../domain/events.ts';
+import { type HarvestSource, ImportAccession } from '../domain/events.ts';
 import { Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { type DcFields, type HarvestedHeader, type OaiPage, OaiResponseError, readOaiResponse } from '../formats/oai-pmh-read.ts';
 import { writeFileDurable } from '../storage/durable-file.ts';
 import { streamExists } from './command-handler.ts';
 import { FileRefused, type FetchedFile, appendFetched, fetchFile, linksOf, loadFetched } from './harvest-files.ts';
+import { IIIF_FORMAT, IiifPagesRefused, fetchManifestPages, readManifestAt, recordOf } from './iiif-import.ts';
+import { fingerprintOf } from './import-common.ts';
 import { type IngestServices, type StagedUpload, commitStaged } from './ingest.ts';
 import { executeObjectCommand, loadObject, objectStream } from './object-commands.ts';
 import { collectionStream } from './streams.ts';
@@ -74,6 +76,15 @@ export interface HarvestItem {
   /** What of the source record could not be kept. */
   notes?: Bilingual[];
 }
+export interface HarvestManifest {
+  objectId: string;
+  identifier: string;
+  url: string;
+  imported: boolean;
+  pages?: number;
+  already?: boolean;
+  why?: Bilingual;
+}
 export interface HarvestRefusal {
   identifier?: string;
   objectId?: string;
@@ -100,8 +111,11 @@ export interface HarvestReport {
   refused: HarvestRefusal[];
   /** Linked files: fetched and kept, already here from an earlier run (not fetched again), and their bytes. */
   files: { added: number; skipped: number; bytes: number };
-  /** IIIF manifests records link to: recorded, not imported (that is `thukho import-iiif`). */
-  manifests: Array<{ objectId: string; identifier: string; url: string }>;
+  /**
+   * IIIF manifests records link to. `imported`: its pages are the work's (`pages` fetched in this
+   * run; `already` when an earlier run brought them); otherwise `why` they were not brought.
+   */
+  manifests: HarvestManifest[];
   /** Records refused earlier for a reason a rerun may cure (a file that could not be fetched), asked for again with GetRecord. */
   retried: number;
 }
@@ -469,10 +483,10 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
    * digests checked. All or nothing: a file that cannot be fetched or does not match refuses
    * the record, and what was staged for it is dropped.
    */
-  const stageLinkedFiles = async (objectId: string, fields: DcFields, notes: Bilingual[]) => {
+  const stageLinkedFiles = async (objectId: string, identifier: string, fields: DcFields, notes: Bilingual[]) => {
     const staged: Array<{ upload: StagedUpload; url: string }> = [];
     const ingest = options.ingest;
-    if (!ingest) return { staged, notKept: [] };
+    if (!ingest) return { staged, notKept: [], ...(await stageManifestPages(objectId, identifier, fields, staged)) };
     const notKept: string[] = [];
     try {
       for (const link of linksOf(fields).files) {
@@ -486,18 +500,75 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
           notKept.push(link.url);
         } else staged.push({ upload: got, url: link.url });
       }
+      return { staged, notKept, ...(await stageManifestPages(objectId, identifier, fields, staged)) };
     } catch (err) {
       await unstage(staged.map((s) => s.upload));
       throw err;
     }
-    return { staged, notKept };
+  };
+
+  /**
+   * A record that links a IIIF manifest (our own provider puts each work's there) and took no
+   * file from its links: the manifest's pages at full size, through import-iiif's own fetching,
+   * staged in canvas order. The first manifest only; the others, and every manifest in a
+   * metadata-only run, are listed as not imported. A manifest whose pages are all here already
+   * (its URL is in `.files`) is not fetched again; one with no pages brings nothing. A page that
+   * cannot be had refuses the record (FileRefused), nothing of it kept.
+   */
+  const stageManifestPages = async (
+    objectId: string,
+    identifier: string,
+    fields: DcFields,
+    staged: Array<{ upload: StagedUpload; url: string }>,
+  ): Promise<{ imported?: ImportAccession; manifestUrl?: string }> => {
+    const links = linksOf(fields);
+    const ingest = options.ingest;
+    const tookFiles = staged.length > 0 || links.files.some((l) => fetched.get(`${objectId}\u0000${l.url}`)?.sha512);
+    const listed = (url: string, why: Bilingual) => report.manifests.push({ objectId, identifier, url, imported: false, why });
+    let taken: string | undefined;
+    for (const url of links.manifests) {
+      if (!ingest) listed(url, { vi: 'chỉ thu hoạch bản ghi (--no-files)', en: 'metadata only (--no-files)' });
+      else if (tookFiles) listed(url, { vi: 'bản ghi đã có tệp từ các liên kết tệp', en: 'the record brought files from its file links' });
+      else if (taken) listed(url, { vi: `đã lấy trang từ manifest ${taken}`, en: `pages taken from the manifest ${taken}` });
+      else taken = url;
+    }
+    if (!ingest || !taken) return {};
+    if (fetched.has(`${objectId}\u0000${taken}`)) {
+      report.manifests.push({ objectId, identifier, url: taken, imported: true, already: true });
+      return {};
+    }
+    let manifest: Awaited<ReturnType<typeof readManifestAt>>;
+    let pages: StagedUpload[];
+    try {
+      manifest = await readManifestAt(taken, request);
+      pages = await fetchManifestPages(ingest, manifest, manifest.canvases.map((_, i) => i + 1), request);
+    } catch (err) {
+      if (!(err instanceof IiifPagesRefused)) throw err;
+      const m = err.messages ?? { vi: err.reason, en: err.reason };
+      throw new FileRefused({ vi: `IIIF manifest ${taken}: ${m.vi}`, en: `IIIF manifest ${taken}: ${m.en}` });
+    }
+    if (pages.length === 0) {
+      listed(taken, { vi: 'manifest không có trang nào', en: 'the manifest has no pages' });
+      return {};
+    }
+    pages.forEach((upload, i) => staged.push({ upload, url: manifest.canvases[i]?.image?.url ?? `${taken}#${i + 1}` }));
+    report.manifests.push({ objectId, identifier, url: taken, imported: true, pages: pages.length });
+    const imported = ImportAccession.parse({
+      format: IIIF_FORMAT,
+      location: taken,
+      identifier: manifest.id.slice(0, 500),
+      fingerprint: fingerprintOf(pages),
+      record: recordOf(manifest, taken),
+    });
+    return { imported, manifestUrl: taken };
   };
 
   /** One OCFL version with the staged files; remembers their URLs so that a re-harvest does not fetch them again. */
-  const commitFiles = async (objectId: string, staged: Array<{ upload: StagedUpload; url: string }>, notKept: string[]): Promise<string[]> => {
+  const commitFiles = async (objectId: string, staged: Array<{ upload: StagedUpload; url: string }>, notKept: string[], manifestUrl?: string): Promise<string[]> => {
     if (!options.ingest) return [];
-    // A web page or a kind of file we do not keep (a DSpace license.txt) is not asked for again either.
-    const lines: FetchedFile[] = notKept.map((url) => ({ url, objectId, sha512: null }));
+    // A web page or a kind of file we do not keep (a DSpace license.txt) is not asked for again either;
+    // a manifest whose pages are all committed (its images' own lines follow) is not read again.
+    const lines: FetchedFile[] = [...notKept, ...(manifestUrl ? [manifestUrl] : [])].map((url) => ({ url, objectId, sha512: null }));
     const outcomes = staged.length ? await commitStaged(options.ingest, objectId, staged.map((s) => s.upload), context) : [];
     const added: string[] = [];
     outcomes.forEach((o, i) => {
@@ -543,7 +614,6 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       report.refused.push({ identifier, ...(work.status !== 'absent' ? { objectId } : {}), reason: mapped.refusal! });
       return;
     }
-    for (const url of linksOf(fields ?? {}).manifests) report.manifests.push({ objectId, identifier, url });
     if (work.status === 'withdrawn') {
       report.refused.push({
         identifier,
@@ -555,8 +625,10 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     const notes = mapped.notes;
     let staged: Array<{ upload: StagedUpload; url: string }>;
     let notKept: string[];
+    let imported: ImportAccession | undefined;
+    let manifestUrl: string | undefined;
     try {
-      ({ staged, notKept } = await stageLinkedFiles(objectId, fields ?? {}, notes));
+      ({ staged, notKept, imported, manifestUrl } = await stageLinkedFiles(objectId, identifier, fields ?? {}, notes));
     } catch (err) {
       if (!(err instanceof FileRefused)) throw err;
       retry.add(identifier);
@@ -566,15 +638,16 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     const withNotes = () => (notes.length ? { notes } : {});
     try {
       if (work.status === 'absent') {
-        await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header) }, context);
+        // A manifest's pages: the registration names it (with its record and image URLs) beside the OAI record.
+        await executeObjectCommand(store, { type: 'RegisterObject', objectId, metadata: mapped.metadata, accessLevel: 'open', harvest: source(header), ...(imported ? { imported } : {}) }, context);
         // Should the commit fail, the work is on record without its files: the next run asks for the record again and adds them.
-        const files = await commitFiles(objectId, staged.splice(0), notKept);
+        const files = await commitFiles(objectId, staged.splice(0), notKept, manifestUrl);
         report.created.push({ objectId, identifier, title: mapped.metadata.title, ...(files.length ? { files } : {}), ...withNotes() });
         return;
       }
       const changes = changesFrom(work.metadata, mapped.metadata, options.collectionId);
       if (Object.keys(changes).length === 0 && staged.length === 0) {
-        await commitFiles(objectId, [], notKept);
+        await commitFiles(objectId, [], notKept, manifestUrl);
         report.unchanged++;
         return;
       }
@@ -586,7 +659,7 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
           reason: `Thu hoạch lại từ ${where} (${identifier}, ${header.datestamp}) / re-harvested from ${where} (${identifier}, ${header.datestamp})`,
         }, context);
       }
-      const files = await commitFiles(objectId, staged.splice(0), notKept);
+      const files = await commitFiles(objectId, staged.splice(0), notKept, manifestUrl);
       if (Object.keys(changes).length === 0 && files.length === 0) {
         report.unchanged++; // the bytes were already the work's own (a lost .files list)
         return;

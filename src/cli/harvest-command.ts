@@ -28,7 +28,14 @@ export function formatHarvestReport(r: HarvestReport): string {
   for (const i of r.changed) lines.push(`  ~ ${i.objectId}${q(i.title)} ← ${i.identifier}: ${(i.fields ?? []).join(', ')}${files(i)}`);
   for (const i of r.deleted) lines.push(`  − ${i.objectId}${q(i.title)} ← ${i.identifier}: rút vì đã xoá ở nguồn / withdrawn, deleted at the source`);
   for (const i of [...r.created, ...r.changed]) for (const n of i.notes ?? []) lines.push(`  ! ${i.objectId}: ${n.vi} / ${n.en}`);
-  for (const m of r.manifests) lines.push(`  ⧉ ${m.objectId} ← ${m.identifier}: IIIF manifest ${m.url} chưa nhập (dùng thukho import-iiif) / not imported (use thukho import-iiif)`);
+  for (const m of r.manifests) {
+    const what = m.already
+      ? 'đã nhập trang ở lần trước, không tải lại / pages imported earlier, not fetched again'
+      : m.imported
+        ? `đã nhập ${m.pages ?? 0} trang / imported, ${m.pages ?? 0} pages`
+        : `chưa nhập / not imported${m.why ? `: ${m.why.vi} / ${m.why.en}` : ''}`;
+    lines.push(`  ⧉ ${m.objectId} ← ${m.identifier}: IIIF manifest ${m.url}: ${what}`);
+  }
   for (const f of r.refused) lines.push(`  ✗ ${f.identifier ?? '(không định danh / no identifier)'}${f.objectId ? ` (${f.objectId})` : ''}: ${f.reason.vi} / ${f.reason.en}`);
   lines.push(
     `Tạo mới / created ${r.created.length} · sửa / changed ${r.changed.length} · rút / deleted ${r.deleted.length} · ` +
@@ -53,7 +60,7 @@ export function harvestCommand(): Command {
     .option('--from <date>', 'only records changed since (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ); default: since the last complete harvest of this source')
     .option('--timeout <seconds>', 'per request', positiveNumber('--timeout'), 60)
     .option('--retries <n>', 'retries of a request that times out or gets 429/5xx', positiveNumber('--retries'), 3)
-    .option('--no-files', 'metadata only: do not fetch the files records link to (DSpace bitstreams)')
+    .option('--no-files', 'metadata only: do not fetch the files records link to (DSpace bitstreams) nor the pages of the IIIF manifests they link to')
     .option('--json', 'print the report as JSON')
     .action(async (url: string, opts: { set?: string; metadataPrefix: HarvestPrefix; collection?: string; from?: string; timeout: number; retries: number; files: boolean; json?: boolean }) => {
       const cfg = loadCliConfig();

@@ -136,7 +136,7 @@ interface Report {
   refused: Array<{ identifier?: string; reason: { vi: string; en: string } }>;
   unchanged: number;
   files: { added: number; skipped: number; bytes: number };
-  manifests: Array<{ identifier: string; url: string }>;
+  manifests: Array<{ identifier: string; url: string; imported: boolean; why?: { vi: string; en: string } }>;
   retried: number;
 }
 
@@ -163,13 +163,16 @@ test('linked files are fetched with their digests checked; a bad file refuses on
   t.regex(reason(26)?.en ?? '', /van-te\.jpg\?sequence=1 did not answer within 1 s \(tried 1 times\)/);
   t.regex(reason(27)?.en ?? '', /than-tich\.jpg\?sequence=1: the sha-256 digest does not match/);
   t.is(r1.refused.length, 4);
-  t.deepEqual(r1.manifests, [{ objectId: workIdFor(ID(22)), identifier: ID(22), url: `${s.base}/iiif/123456789-22/manifest` }]);
+  // The record's bitstream is its file: the manifest it also links is not fetched for pages.
+  t.deepEqual(r1.manifests, [
+    { objectId: workIdFor(ID(22)), identifier: ID(22), url: `${s.base}/iiif/123456789-22/manifest`, imported: false, why: { vi: 'bản ghi đã có tệp từ các liên kết tệp', en: 'the record brought files from its file links' } },
+  ]);
   t.true(r1.created[0]?.notes?.some((n) => /license\.txt/.test(n.en) && /not kept/.test(n.en)), JSON.stringify(r1.created[0]?.notes));
   t.is(r1.files.added, 4);
   t.false(s.fetched.some((p) => p.startsWith('/handle/') || p.startsWith('/iiif/')), 'the landing page and the manifest are not fetched');
 
   const text = await thukho(dir, args(s, '--from', '2000-01-01'));
-  t.regex(text.stdout, /⧉ .*IIIF manifest .*manifest chưa nhập .* not imported \(use thukho import-iiif\)/);
+  t.regex(text.stdout, /⧉ .*IIIF manifest .*manifest: chưa nhập \/ not imported: .*the record brought files from its file links/);
   t.regex(text.stdout, /✗ .*123456789\/23: .*md5 digest does not match/);
 
   await withEventLog(dir, async (store) => {
@@ -239,7 +242,7 @@ test('--no-files harvests the metadata only', async (t) => {
   t.is(r.created.length, 7);
   t.is(r.files.added, 0);
   t.deepEqual(s.fetched, []);
-  t.is(r.manifests.length, 1, 'a linked IIIF manifest is still reported');
+  t.like(r.manifests, [{ imported: false, why: { en: 'metadata only (--no-files)' } }], 'a linked IIIF manifest is still reported');
 });
 
 test('a harvest killed mid-list resumes from its saved resumption token', async (t) => {
