@@ -545,6 +545,11 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
     } catch (err) {
       if (!(err instanceof IiifPagesRefused)) throw err;
       const m = err.messages ?? { vi: err.reason, en: err.reason };
+      if (err.status === 401 || err.status === 403) {
+        // A restricted work's pages are for the source's own readers: its record is still harvested.
+        listed(taken, { vi: `nguồn yêu cầu đăng nhập để xem ảnh (${m.vi})`, en: `the source requires signing in for the images (${m.en})` });
+        return {};
+      }
       throw new FileRefused({ vi: `IIIF manifest ${taken}: ${m.vi}`, en: `IIIF manifest ${taken}: ${m.en}` });
     }
     if (pages.length === 0) {

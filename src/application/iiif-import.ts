@@ -73,10 +73,11 @@ function messagesOf(err: unknown): Bilingual {
 const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
 class ItemRefused extends Error {
-  /** `messages`: the reason in each language, when it was made in both. */
+  /** `messages`: the reason in each language, when it was made in both; `status`: the source's HTTP answer, when it refused. */
   constructor(
     readonly reason: string,
     readonly messages?: Bilingual,
+    readonly status?: number,
   ) {
     super(reason);
   }
@@ -292,7 +293,7 @@ const pageStem = (name: string) => name.replace(/\.[^.]+$/, '');
 async function fetchCanvasImage(services: IngestServices, manifest: ReadManifest, n: number, request: RequestOptions): Promise<StagedUpload> {
   const canvas = manifest.canvases[n - 1];
   const where = `canvas ${n} (${canvas?.id ?? '?'})`;
-  const refused = (m: Bilingual) => new ItemRefused(both(m), m);
+  const refused = (m: Bilingual, status?: number) => new ItemRefused(both(m), m, status);
   if (!canvas?.image) {
     throw refused({ vi: `${where}: không có ảnh (không có dịch vụ ảnh hay body ảnh)`, en: `${where}: no image (no image service and no image body)` });
   }
@@ -301,7 +302,7 @@ async function fetchCanvasImage(services: IngestServices, manifest: ReadManifest
     const { res, body } = await get(imageUrl, request, 'image/*');
     if (!res.ok) {
       for await (const _ of body) break;
-      throw refused({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` });
+      throw refused({ vi: `${where}: ảnh ${imageUrl} trả lời HTTP ${res.status}`, en: `${where}: the image ${imageUrl} answered HTTP ${res.status}` }, res.status);
     }
     const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const ext = EXTENSIONS[type] ?? /\.([a-z0-9]{2,4})$/i.exec(new URL(imageUrl).pathname)?.[1]?.toLowerCase() ?? 'jpg';
