@@ -23,7 +23,8 @@ import { type IngestServices, IngestError, type StagedUpload, stageUpload } from
 
 const FILE_EXTENSIONS = /\.(jpe?g|png|tiff?|jp2|jpx|gif|webp|pdf)$/i;
 const BITSTREAM_PATH = /\/bitstreams?\//i;
-const MANIFEST_PATH = /(^|\/)manifest(\.json)?\/?$/i;
+/** `…/manifest`, `…/manifest.json` (DSpace 7, most IIIF servers), `/iiif/manifest/<id>` (thukho's own). */
+const MANIFEST_PATH = /(^|\/)manifest(\.json)?\/?$|\/iiif\/manifests?\/[^/]+\/?$/i;
 
 export interface FileLink {
   url: string;

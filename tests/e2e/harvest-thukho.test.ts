@@ -1,12 +1,16 @@
 import { join } from 'node:path';
 import type { TestFn } from 'ava';
+import { pino } from 'pino';
+import sharp from 'sharp';
 import { workIdFor } from '../../src/application/harvest.ts';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { openEventStore } from '../../src/eventstore/open.ts';
-import { poll, staffCall } from '../helpers/api.ts';
-import { show, thukho } from '../helpers/cli.ts';
+import { type Json, derivativeOf, poll, staffCall, uploadFile } from '../helpers/api.ts';
+import { type Running, freePort, show, signalGroup, startThukho, thukho, waitForHealth } from '../helpers/cli.ts';
+import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { testWithServer, type TestServer } from '../helpers/server.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
+import { type DerivativesWorker, startDerivativesWorker } from '../../workers/derivatives.ts';
 
 /**
  * One thukho harvests another: the source is a real server (its OAI-PMH provider, pages of 2),
@@ -114,4 +118,72 @@ test.serial('works harvested from another thukho keep their metadata and source;
   const last = await thukho(dir, ['harvest', url]);
   t.is(last.code, 0, show(last));
   t.regex(last.stdout, /nothing changed/);
+});
+
+let worker: DerivativesWorker | undefined;
+let harvester: Running | undefined;
+test.after.always(async () => {
+  await worker?.close();
+  if (harvester) {
+    signalGroup(harvester, 'SIGTERM');
+    await harvester.exited;
+  }
+});
+
+type Canvas = { width: number; height: number };
+
+async function manifestOf(url: string, canvases: number): Promise<Json> {
+  return poll(`the manifest ${url} with ${canvases} canvases`, 60_000, async () => {
+    const res = await fetch(url);
+    if (res.status !== 200) return undefined;
+    const m = (await res.json()) as Json;
+    return (m.items as unknown[] | undefined)?.length === canvases ? m : undefined;
+  });
+}
+
+const page = (width: number, height: number, hue: string) =>
+  sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${hue}"/><circle cx="${width / 2}" cy="${height / 2}" r="${height / 4}" fill="#222"/></svg>`)).png().toBuffer();
+
+test.serial('a harvested work brings the pages of the IIIF manifest its record links, at full size; its manifest here validates; a rerun fetches nothing', async (t) => {
+  const s = t.context.server;
+  worker = await startDerivativesWorker({ store: s.store, redisUrl: s.config.redisUrl!, logger: pino({ level: 'silent' }), config: s.config });
+  await makeWork(s, 'sac-phong', { title: 'Sắc phong làng Đông Ngạc', creator: 'Triều Nguyễn', date: '1850' });
+  const files = [await uploadFile(s, 'sac-phong', await page(640, 480, '#d9c9a3'), 'to-1.png'), await uploadFile(s, 'sac-phong', await page(500, 700, '#c8b08a'), 'to-2.png')];
+  for (const f of files) t.truthy((await derivativeOf(s, 'sac-phong', String(f.fileId))).pyramid, 'the source can serve the page');
+  const sourceManifest = await manifestOf(`${s.url}/iiif/manifest/sac-phong`, 2);
+  await oaiRecord(s, 'sac-phong', (x) => x.includes('/iiif/manifest/sac-phong'));
+
+  const dir = newDir();
+  const url = `${s.url}/oai`;
+  const first = await thukho(dir, ['harvest', url, '--json']);
+  t.is(first.code, 0, show(first));
+  const objectId = workIdFor(oaiId('sac-phong'));
+  const report = JSON.parse(first.stdout) as { created: Array<{ objectId: string; files?: string[] }>; manifests: Array<{ objectId: string; imported: boolean; pages?: number; url: string }>; files: { added: number } };
+  t.deepEqual(report.created.find((c) => c.objectId === objectId)?.files, ['page-0001.jpg', 'page-0002.jpg'], first.stdout);
+  t.like(report.manifests.find((m) => m.objectId === objectId), { imported: true, pages: 2, url: `${s.url}/iiif/manifest/sac-phong` });
+  t.is(report.files.added, 2);
+
+  await target(dir, async (store) => {
+    const { state } = await loadObject(store, objectId);
+    t.like(state, { status: 'active', metadata: { title: 'Sắc phong làng Đông Ngạc', creator: 'Triều Nguyễn', date: '1850' } });
+    for await (const e of store.readStream(objectStream(objectId), { maxCount: 1 })) {
+      // Provenance: the OAI record and the manifest the pages came from, side by side.
+      t.like(e.data, { harvest: { identifier: oaiId('sac-phong') }, imported: { format: 'iiif', location: `${s.url}/iiif/manifest/sac-phong` } });
+    }
+  });
+
+  const text = await thukho(dir, ['harvest', url, '--from', '2000-01-01']);
+  t.is(text.code, 0, show(text));
+  t.regex(text.stdout, new RegExp(`⧉ ${objectId} .*IIIF manifest .*sac-phong: .*pages imported earlier, not fetched again`));
+  t.regex(text.stdout, /nothing changed/);
+  t.notRegex(text.stdout, /Tệp \/ files: thêm \/ added [1-9]/);
+
+  // The harvesting instance serves the work: a valid manifest, the source's pages at their full size.
+  const port = await freePort();
+  harvester = startThukho(dir, ['serve', '--no-workers'], { THUKHO_PORT: String(port), THUKHO_HOST: '127.0.0.1', THUKHO_OCR: 'off', THUKHO_QUEUE_PREFIX: `harvest-target-${process.pid}` });
+  await waitForHealth(harvester, port);
+  const here = await manifestOf(`http://127.0.0.1:${port}/iiif/manifest/${objectId}`, 2);
+  t.deepEqual(validatePresentation3(here), []);
+  t.deepEqual((here.items as Canvas[]).map((c) => [c.width, c.height]), (sourceManifest.items as Canvas[]).map((c) => [c.width, c.height]));
+  t.deepEqual((here.items as Canvas[]).map((c) => [c.width, c.height]), [[640, 480], [500, 700]]);
 });

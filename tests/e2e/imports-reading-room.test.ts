@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { firstTilePainted, launchChromium, viewerSettled, watchProblems } from '../helpers/browser.ts';
-import { thukho as runThukho, show } from '../helpers/cli.ts';
+import { type Running, freePort, thukho as runThukho, show, signalGroup, startThukho, waitForHealth } from '../helpers/cli.ts';
+import { workIdFor } from '../../src/application/harvest.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
@@ -21,6 +22,7 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'saf');
 let browser: Browser | undefined;
 let worker: DerivativesWorker | undefined;
 let work = '';
+let source: Running | undefined;
 
 test.serial.before(async (t) => {
   const s = t.context.server;
@@ -30,6 +32,10 @@ test.serial.before(async (t) => {
 });
 
 test.after.always(async () => {
+  if (source) {
+    signalGroup(source, 'SIGTERM');
+    await source.exited;
+  }
   await browser?.close();
   await worker?.close();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -80,6 +86,58 @@ test.serial('a DSpace SAF import validates as IIIF and reads in the reading room
   const manifest = await waitForPages(s, 'hdl-123456789-42', 2);
   t.deepEqual(validatePresentation3(manifest), []);
   const opened = await readsInTheReadingRoom(s.url, 'hdl-123456789-42');
+  t.is(opened.state, 'ready');
+  t.deepEqual(opened.problems, []);
+});
+
+test.serial('a work harvested from another thukho (its pages through the manifest its record links) validates as IIIF and reads in the reading room', async (t) => {
+  t.timeout(scaledTimeout(600_000));
+  const s = t.context.server;
+  // The source: `thukho demo` in a second process on its own data dir, its OAI-PMH and IIIF.
+  const port = await freePort();
+  const sourceDir = join(work, 'source');
+  source = startThukho(sourceDir, ['demo'], { THUKHO_PORT: String(port), THUKHO_HOST: '127.0.0.1', THUKHO_OCR: 'off', THUKHO_QUEUE_PREFIX: `harvest-src-${process.pid}`, THUKHO_OAI_REPOSITORY_IDENTIFIER: 'demo.example.vn' });
+  await waitForHealth(source, port);
+  const base = `http://127.0.0.1:${port}`;
+  const WORK = 'truyen-kieu-1871';
+  const original = await poll(`the demo manifest of ${WORK} with every page served`, 180_000, async () => {
+    const o = await fetch(`${base}/api/objects/${WORK}`);
+    if (o.status !== 200) return undefined;
+    const pages = ((await o.json()) as { files: unknown[] }).files.length;
+    const r = await fetch(`${base}/iiif/manifest/${WORK}`);
+    if (r.status !== 200) return undefined;
+    const m = (await r.json()) as Json;
+    const canvases = (m.items as Array<{ items: Array<{ items: Array<{ body: { service?: Array<{ id: string }> } }> }> }> | undefined) ?? [];
+    if (!pages || canvases.length !== pages) return undefined;
+    for (const c of canvases) {
+      const info = await fetch(`${c.items[0]!.items[0]!.body.service![0]!.id}/info.json`);
+      await info.body?.cancel();
+      if (info.status !== 200) return undefined; // its derivative is still being made
+    }
+    return m;
+  }, 500);
+  const canvases = (original.items as unknown[]).length;
+  const oaiId = `oai:demo.example.vn:${WORK}`;
+  await poll(`the OAI record of ${WORK}`, 60_000, async () => {
+    const r = await fetch(`${base}/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=${encodeURIComponent(oaiId)}`);
+    return (await r.text()).includes(`/iiif/manifest/${WORK}`) ? true : undefined;
+  });
+
+  const run = await runThukho(s.dataDir, ['harvest', `${base}/oai`, '--json'], { THUKHO_QUEUE_PREFIX: s.config.queuePrefix });
+  const report = JSON.parse(run.stdout) as { manifests: Array<{ objectId: string; imported: boolean; pages?: number }> };
+  t.is(run.code, 0, show(run));
+  const objectId = workIdFor(oaiId);
+  const ours = report.manifests.find((m) => m.objectId === objectId);
+  t.like(ours, { imported: true, pages: canvases }, show(run));
+
+  const manifest = await waitForPages(s, objectId, canvases);
+  t.deepEqual(validatePresentation3(manifest), []);
+  t.deepEqual(
+    (manifest.items as Array<{ width: number; height: number }>).map((c) => [c.width, c.height]),
+    (original.items as Array<{ width: number; height: number }>).map((c) => [c.width, c.height]),
+    'the source’s pages at full size',
+  );
+  const opened = await readsInTheReadingRoom(s.url, objectId);
   t.is(opened.state, 'ready');
   t.deepEqual(opened.problems, []);
 });
