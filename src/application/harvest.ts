@@ -538,9 +538,20 @@ export async function harvest(store: EventStore, options: HarvestOptions): Promi
       return {};
     }
     let manifest: Awaited<ReturnType<typeof readManifestAt>>;
-    let pages: StagedUpload[];
     try {
       manifest = await readManifestAt(taken, request);
+    } catch (err) {
+      if (!(err instanceof IiifPagesRefused)) throw err;
+      const m = err.messages ?? { vi: err.reason, en: err.reason };
+      // The source answered (thukho answers 404 for a work without pages): the record without pages.
+      if (err.status !== undefined) {
+        listed(taken, { vi: `không đọc được manifest (${m.vi})`, en: `the manifest could not be read (${m.en})` });
+        return {};
+      }
+      throw new FileRefused({ vi: `IIIF manifest: ${m.vi}`, en: `IIIF manifest: ${m.en}` });
+    }
+    let pages: StagedUpload[];
+    try {
       pages = await fetchManifestPages(ingest, manifest, manifest.canvases.map((_, i) => i + 1), request);
     } catch (err) {
       if (!(err instanceof IiifPagesRefused)) throw err;

@@ -100,7 +100,11 @@ export interface RequestOptions {
 }
 
 class RequestFailure extends Error {
-  constructor(readonly reason: Bilingual) {
+  /** `status`: the source's HTTP answer, when it answered and refused. */
+  constructor(
+    readonly reason: Bilingual,
+    readonly status?: number,
+  ) {
     super(reason.en);
   }
 }
@@ -168,7 +172,7 @@ async function readJson(url: string, o: RequestOptions): Promise<unknown> {
     }
     chunks.push(Buffer.from(chunk));
   }
-  if (!res.ok) throw new RequestFailure({ vi: `${url}: HTTP ${res.status}`, en: `${url}: HTTP ${res.status}` });
+  if (!res.ok) throw new RequestFailure({ vi: `${url}: HTTP ${res.status}`, en: `${url}: HTTP ${res.status}` }, res.status);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   } catch (err) {
@@ -355,21 +359,29 @@ export async function fetchManifestPages(
   return pages.map((n) => done.get(n)!);
 }
 
-/** A manifest (not a collection) read from its URL; throws IiifPagesRefused with the reason. */
+/**
+ * A manifest (not a collection) read from its URL; throws IiifPagesRefused with the reason, and
+ * with `status` when the source did answer (4xx, or 200 with something not a manifest): a
+ * request that failed for good is told from one a rerun may cure (no status).
+ */
 export async function readManifestAt(url: string, request: RequestOptions): Promise<ReadManifest> {
   let doc: ReturnType<typeof readIiifDocument>;
   try {
     doc = readIiifDocument(await readJson(url, request));
   } catch (err) {
-    if (err instanceof RequestFailure || err instanceof IiifReadError) {
-      const m = err instanceof RequestFailure ? err.reason : err.messages;
-      throw new ItemRefused(both(m), { vi: `manifest ${url}: ${m.vi}`, en: `manifest ${url}: ${m.en}` });
+    if (err instanceof RequestFailure) {
+      const m = err.status !== undefined ? err.reason : { vi: `${url}: ${err.reason.vi}`, en: `${url}: ${err.reason.en}` };
+      throw new ItemRefused(both(m), m, err.status);
+    }
+    if (err instanceof IiifReadError) {
+      const m = { vi: `${url}: ${err.messages.vi}`, en: `${url}: ${err.messages.en}` };
+      throw new ItemRefused(both(m), m, 200);
     }
     throw err;
   }
   if (doc.kind !== 'manifest') {
     const m = { vi: `${url} là IIIF Collection, không phải manifest`, en: `${url} is a IIIF Collection, not a manifest` };
-    throw new ItemRefused(both(m), m);
+    throw new ItemRefused(both(m), m, 200);
   }
   return doc;
 }
