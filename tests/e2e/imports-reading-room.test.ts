@@ -7,6 +7,7 @@ import { type Json, poll, staffCall } from '../helpers/api.ts';
 import { firstTilePainted, launchChromium, viewerSettled, watchProblems } from '../helpers/browser.ts';
 import { type Running, freePort, thukho as runThukho, show, signalGroup, startThukho, waitForHealth } from '../helpers/cli.ts';
 import { workIdFor } from '../../src/application/harvest.ts';
+import { iiifWorkId } from '../../src/application/iiif-import.ts';
 import { validatePresentation3 } from '../helpers/presentation3.ts';
 import { testWithServer } from '../helpers/server.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
@@ -23,6 +24,8 @@ let browser: Browser | undefined;
 let worker: DerivativesWorker | undefined;
 let work = '';
 let source: Running | undefined;
+/** The demo source's base URL and its work's manifest, once the harvest test has started it. */
+let demo: { base: string; work: string; manifest: Json } | undefined;
 
 test.serial.before(async (t) => {
   const s = t.context.server;
@@ -117,6 +120,7 @@ test.serial('a work harvested from another thukho (its pages through the manifes
     return m;
   }, 500);
   const canvases = (original.items as unknown[]).length;
+  demo = { base, work: WORK, manifest: original };
   const oaiId = `oai:demo.example.vn:${WORK}`;
   await poll(`the OAI record of ${WORK}`, 60_000, async () => {
     const r = await fetch(`${base}/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=${encodeURIComponent(oaiId)}`);
@@ -137,6 +141,22 @@ test.serial('a work harvested from another thukho (its pages through the manifes
     (original.items as Array<{ width: number; height: number }>).map((c) => [c.width, c.height]),
     'the source’s pages at full size',
   );
+  const opened = await readsInTheReadingRoom(s.url, objectId);
+  t.is(opened.state, 'ready');
+  t.deepEqual(opened.problems, []);
+});
+
+test.serial('a work imported by `thukho import-iiif` from another thukho validates as IIIF and reads in the reading room', async (t) => {
+  t.timeout(scaledTimeout(300_000));
+  const s = t.context.server;
+  if (!demo) return t.fail('the demo source did not start in the harvest test before this one');
+  const manifestUrl = `${demo.base}/iiif/manifest/${demo.work}`;
+  const run = await runThukho(s.dataDir, ['import-iiif', manifestUrl], { THUKHO_QUEUE_PREFIX: s.config.queuePrefix });
+  t.is(run.code, 0, show(run));
+  const canvases = (demo.manifest.items as unknown[]).length;
+  const objectId = iiifWorkId(manifestUrl);
+  const manifest = await waitForPages(s, objectId, canvases);
+  t.deepEqual(validatePresentation3(manifest), []);
   const opened = await readsInTheReadingRoom(s.url, objectId);
   t.is(opened.state, 'ready');
   t.deepEqual(opened.problems, []);
