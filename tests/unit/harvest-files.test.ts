@@ -17,10 +17,11 @@ test('file links: bitstream paths and file extensions are files; landing pages a
       `${B}/files/scan.tif`,
       `${B}/bitstream/handle/123456789/11/trang%201.jpg?sequence=1`, // twice: once
     ],
-    relation: [`${B}/iiif/123456789-11/manifest`, `${B}/iiif/x/manifest.json`],
+    // The last: thukho's own, as its OAI provider writes it in dc:relation.
+    relation: [`${B}/iiif/123456789-11/manifest`, `${B}/iiif/x/manifest.json`, 'https://thuvien-huyen.example.vn/iiif/manifest/truyen-kieu-1871'],
   });
   t.deepEqual(links.files.map((f) => f.name), ['trang 1.jpg', '4f1c9a2e-7d6b-4c1e-9a57-3b2f0c8d1e65', 'scan.tif']);
-  t.deepEqual(links.manifests, [`${B}/iiif/123456789-11/manifest`, `${B}/iiif/x/manifest.json`]);
+  t.deepEqual(links.manifests, [`${B}/iiif/123456789-11/manifest`, `${B}/iiif/x/manifest.json`, 'https://thuvien-huyen.example.vn/iiif/manifest/truyen-kieu-1871']);
 });
 
 test('digests a record gives: DSpace provenance text by name, a value right after the URL, RFC 6920 ni: URIs', (t) => {
