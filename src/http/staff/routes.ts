@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { isStaff, type Role, scopedLibrary } from '../../domain/access-policy.ts';
+import { isInstanceAdmin, isStaff, scopedLibrary, type Viewer } from '../../domain/access-policy.ts';
 import type { Bilingual } from '../site/i18n.ts';
 import { authOf } from '../auth.ts';
 import type { AppServices } from '../services.ts';
@@ -26,7 +26,7 @@ export interface StaffSite extends Site {
 
 export interface StaffRouteOptions {
   /** Who may open the page beyond the staff check (e.g. admins only); default any staff. */
-  allow?: (role: Role) => boolean;
+  allow?: (viewer: Viewer) => boolean;
   /** Why the others are refused, naming who may (default: administrators only). */
   refusal?: Bilingual;
   /** The page shows figures of the whole instance: not for a library's staff (see requireInstanceFigures). */
@@ -38,7 +38,8 @@ export interface StaffKit {
   route: (render: (site: StaffSite) => string | Promise<string>, options?: StaffRouteOptions) => Middleware;
 }
 
-export const isAdmin = (role: Role): boolean => role === 'admin';
+/** The instance's own screens (accounts, libraries, the job queues of every library). */
+export const isAdmin = (viewer: Viewer): boolean => isInstanceAdmin(viewer);
 
 /** Someone not signed in is sent to sign in, and brought back here after. */
 function toSignIn(ctx: Context): boolean {
@@ -54,7 +55,7 @@ export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
     const page = kit.route(async (site) => {
       const auth = authOf(site.ctx);
       if (!isStaff(auth.actor)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.forbiddenText);
-      if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
+      if (options.allow && !options.allow(auth.viewer)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
       const library = scopedLibrary(auth.viewer);
       if (options.instanceFigures && library !== undefined) {
         throw new PageError(403, STAFF_TEXT.forbiddenTitle, {

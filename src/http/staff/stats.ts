@@ -162,7 +162,7 @@ ${tables(lang, report, query)}`;
         return s.render({ title: tr(lang, TEXT.title), section: 'stats', main, script: 'stats', data });
       },
       {
-        allow: (role) => canReadStatistics({ role }),
+        allow: canReadStatistics,
         instanceFigures: true,
         refusal: { vi: 'Thống kê sử dụng dành cho kiểm soát viên và quản trị viên.', en: 'Usage statistics are for auditors and administrators.' },
       },
