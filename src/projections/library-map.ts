@@ -49,3 +49,8 @@ function registeredLibraries(_db: ReadModelDb): PublicLibrary[] {
 
 /** A library's name in one language; the Vietnamese one when it has no English name. */
 export const nameIn = (lang: 'vi' | 'en', l: Pick<PublicLibrary, 'name'>): string => (lang === 'en' ? (l.name.en ?? l.name.vi) : l.name.vi);
+
+/** The map and the Vietnamese names, as the reports take them. */
+export function reportLibraries(db: ReadModelDb, config: Pick<Config, 'libraryId' | 'institution'>): { map: LibraryMap; names: Map<string, string> } {
+  return { map: libraryMap(db, config.libraryId), names: new Map(publicLibraries(db, config).map((l) => [l.id, nameIn('vi', l)])) };
+}
