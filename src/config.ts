@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   THUKHO_IDLE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(120),
   THUKHO_MAX_JSON_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   THUKHO_INSTITUTION: z.string().min(1).default('Thư viện tỉnh'),
+  /** The id of this instance's own library (named THUKHO_INSTITUTION): works in no other library's collection are its. */
+  THUKHO_LIBRARY_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, "-" or "_" (64 at most)').default('home'),
   THUKHO_STORAGE_DIR: z.string().min(1).optional(),
   THUKHO_MAX_PIXELS: z.coerce.number().int().min(1_000_000).default(1_000_000_000),
   THUKHO_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 ** 3),
@@ -184,6 +186,8 @@ export interface Config {
     idleTimeoutMs: number;
   };
   institution: string;
+  /** The home library's id (THUKHO_LIBRARY_ID): it exists without being registered, named `institution`. */
+  libraryId: string;
   readModelPath: string;
   /**
    * Where the masters live: `ocfl/` (the OCFL storage root) and `staging/` beside it, on
@@ -410,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonBytes: e.THUKHO_MAX_JSON_BYTES,
     http: { headersTimeoutMs: Math.round(e.THUKHO_HEADERS_TIMEOUT_S * 1000), idleTimeoutMs: Math.round(e.THUKHO_IDLE_TIMEOUT_S * 1000) },
     institution: e.THUKHO_INSTITUTION,
+    libraryId: e.THUKHO_LIBRARY_ID,
     readModelPath: join(dataDir, 'readmodel.sqlite'),
     storageDir,
     ocflRoot: join(storageDir, 'ocfl'),

@@ -1,16 +1,19 @@
 import { DomainError } from './errors.ts';
 import type { CollectionEvent } from './events.ts';
 
-/** The collection aggregate: a titled grouping that objects name in `collectionId`. */
+/**
+ * The collection aggregate: a titled grouping that objects name in `collectionId`. `libraryId`:
+ * the library holding its works when set here; else its parent's, else the home library.
+ */
 export type CollectionState =
   | { status: 'absent' }
-  | { status: 'active'; collectionId: string; title: string; description?: string; parentId?: string };
+  | { status: 'active'; collectionId: string; title: string; description?: string; parentId?: string; libraryId?: string };
 
 export const initialCollectionState: CollectionState = { status: 'absent' };
 
 export type CollectionCommand =
-  | { type: 'CreateCollection'; collectionId: string; title: string; description?: string; parentId?: string }
-  | { type: 'EditCollection'; collectionId: string; title?: string; description?: string | null };
+  | { type: 'CreateCollection'; collectionId: string; title: string; description?: string; parentId?: string; libraryId?: string }
+  | { type: 'EditCollection'; collectionId: string; title?: string; description?: string | null; libraryId?: string | null };
 
 export const RESERVED_COLLECTION_IDS: readonly string[] = ['top'];
 
@@ -52,13 +55,14 @@ export function decideCollection(command: CollectionCommand, state: CollectionSt
           { collectionId: command.collectionId },
         );
       }
-      const data: { collectionId: string; title?: string; description?: string | null } = {
+      const data: { collectionId: string; title?: string; description?: string | null; libraryId?: string | null } = {
         collectionId: command.collectionId,
       };
       if (command.title !== undefined && command.title !== state.title) data.title = command.title;
       if (command.description !== undefined && command.description !== (state.description ?? null)) {
         data.description = command.description;
       }
+      if (command.libraryId !== undefined && command.libraryId !== (state.libraryId ?? null)) data.libraryId = command.libraryId;
       if (Object.keys(data).length === 1) return [];
       return [{ type: 'CollectionEdited', data }];
     }
@@ -75,6 +79,8 @@ export function evolveCollection(state: CollectionState, event: CollectionEvent)
       if (event.data.title !== undefined) next.title = event.data.title;
       if (event.data.description === null) delete next.description;
       else if (event.data.description !== undefined) next.description = event.data.description;
+      if (event.data.libraryId === null) delete next.libraryId;
+      else if (event.data.libraryId !== undefined) next.libraryId = event.data.libraryId;
       return next;
     }
   }

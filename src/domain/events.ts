@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { renamedRole, ROLES } from './access-policy.ts';
 import { AccessLevel, Id, LanguageCode, StoredMetadata, StoredMetadataChanges } from './metadata.ts';
+import { StoredLibraryFields } from './library.ts';
 import { MAX_PAGES } from './page-image.ts';
 import { PAGE_LABEL_MAX_CHARS, STRUCTURE_MAX_RANGES } from './page-structure.ts';
 
@@ -352,16 +353,41 @@ export const eventSchemas = {
     /** Replica roots the seal was written to. */
     writtenTo: z.array(StorageRootRef).max(100),
   }),
+  /**
+   * `libraryId`: the library holding the collection's works. Absent (every log before
+   * libraries): its parent's library, and for a top collection the home library.
+   */
   CollectionCreated: z.object({
     collectionId: Id,
     title: z.string().min(1).max(2000),
     description: z.string().max(20000).optional(),
     parentId: Id.optional(),
+    libraryId: Id.optional(),
   }),
+  /** `libraryId: null`: back to the parent's (or the home) library. */
   CollectionEdited: z.object({
     collectionId: Id,
     title: z.string().min(1).max(2000).optional(),
     description: z.string().max(20000).nullable().optional(),
+    libraryId: Id.nullable().optional(),
+  }),
+  /** A library sharing this instance (`library-<id>` streams); the home library needs none. */
+  LibraryRegistered: z.object({
+    libraryId: Id,
+    name: StoredLibraryFields.name,
+    code: StoredLibraryFields.code.optional(),
+    address: StoredLibraryFields.address.optional(),
+    contact: StoredLibraryFields.contact.optional(),
+    logo: StoredLibraryFields.logo.optional(),
+  }),
+  /** Fields given replace the old ones; `null` clears an optional one. `name` is replaced whole. */
+  LibraryEdited: z.object({
+    libraryId: Id,
+    name: StoredLibraryFields.name.optional(),
+    code: StoredLibraryFields.code.nullable().optional(),
+    address: StoredLibraryFields.address.nullable().optional(),
+    contact: StoredLibraryFields.contact.nullable().optional(),
+    logo: StoredLibraryFields.logo.nullable().optional(),
   }),
   UserCreated: z.object({
     userId: Id,
@@ -464,6 +490,8 @@ export type PreservationEvent = Extract<DomainEvent, { type: (typeof PRESERVATIO
 export type ObjectHistoryEvent = ObjectEvent | PreservationEvent;
 export const WORK_EVENT_TYPES: readonly ObjectHistoryEvent['type'][] = [...OBJECT_DECISION_TYPES, ...PRESERVATION_EVENT_TYPES];
 export type CollectionEvent = Extract<DomainEvent, { type: 'CollectionCreated' | 'CollectionEdited' }>;
+export const LIBRARY_EVENT_TYPES = ['LibraryRegistered', 'LibraryEdited'] as const satisfies readonly EventType[];
+export type LibraryEvent = Extract<DomainEvent, { type: (typeof LIBRARY_EVENT_TYPES)[number] }>;
 export const USER_EVENT_TYPES = [
   'UserCreated',
   'UserTokenRotated',
@@ -502,6 +530,8 @@ export const CURRENT_SCHEMA_VERSION: Record<EventType, number> = {
   SealCreated: 1,
   CollectionCreated: 1,
   CollectionEdited: 1,
+  LibraryRegistered: 1,
+  LibraryEdited: 1,
   UserCreated: 2,
   UserTokenRotated: 2,
   UserRoleChanged: 2,
@@ -564,6 +594,9 @@ export const PREMIS_EVENT_TYPE: Record<EventType, string> = {
   SealCreated: 'message digest calculation',
   CollectionCreated: 'creation',
   CollectionEdited: 'metadata modification',
+  // A library's record is not a preservation event about a work; as for collections.
+  LibraryRegistered: 'creation',
+  LibraryEdited: 'metadata modification',
   // Account changes are not preservation events; PREMIS has no closer term than this.
   UserCreated: 'creation',
   UserTokenRotated: 'metadata modification',

@@ -4,6 +4,8 @@ import {
   type EventData,
   type EventType,
   isEventType,
+  LIBRARY_EVENT_TYPES,
+  type LibraryEvent,
   type ObjectHistoryEvent,
   parseEventData,
   WORK_EVENT_TYPES,
@@ -54,6 +56,11 @@ export function eventData<T extends EventType>(type: T, e: Pick<RecordedEvent, '
 export function decodeWorkEvent(e: RecordedEvent): ObjectHistoryEvent | undefined {
   if (!isEventType(e.type) || !(WORK_EVENT_TYPES as readonly string[]).includes(e.type)) return undefined;
   return { type: e.type, data: eventData(e.type, e) } as ObjectHistoryEvent;
+}
+
+export function decodeLibraryEvent(e: RecordedEvent): LibraryEvent | undefined {
+  if (!isEventType(e.type) || !(LIBRARY_EVENT_TYPES as readonly string[]).includes(e.type)) return undefined;
+  return { type: e.type, data: eventData(e.type, e) } as LibraryEvent;
 }
 
 export function decodeCollectionEvent(e: RecordedEvent): CollectionEvent | undefined {

@@ -1,13 +1,14 @@
 import { type AccessAllowed, type AccessRefusal, type AccessSubject, allowedLevels, decideAccess, seesWithdrawn } from '../domain/access-decision.ts';
 import type { Viewer } from '../domain/access-policy.ts';
 import { evolveCollection, type CollectionState } from '../domain/collection.ts';
+import { DEFAULT_LIBRARY_ID, evolveLibrary, type LibraryFields, type LibraryState } from '../domain/library.ts';
 import type { AccessLevel, Metadata } from '../domain/metadata.ts';
 import type { ObjectState, StoredFile } from '../domain/object.ts';
 import { parsePageImageId } from '../domain/page-image.ts';
 import type { Projection } from './projection.ts';
 import { type ReadModelDb, statement } from './read-model-db.ts';
-import { WORK_EVENT_TYPES } from '../domain/events.ts';
-import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
+import { LIBRARY_EVENT_TYPES, WORK_EVENT_TYPES } from '../domain/events.ts';
+import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, decodeLibraryEvent, WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import { applyWorkEvent, mayChangeWork } from './work-fold.ts';
 import { foldVietnamese } from '../domain/vietnamese-fold.ts';
 import { addressOf, readingPages } from '../domain/page-structure.ts';
@@ -41,6 +42,16 @@ interface CollectionRow {
   id: string;
   revision: number;
   state: string;
+  /** The library holding its works (its own, else its parent's); NULL: the home library. */
+  library_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface LibraryRow {
+  id: string;
+  revision: number;
+  state: string;
   created_at: string;
   updated_at: string;
 }
@@ -53,8 +64,12 @@ export const objectReadModel: Projection = {
   // keep there included), and derivatives come from the preservation stream. (file_pages needs
   // no rebuild: no log before it has a derivative of a later page.)
   // 5: page count, OCR and folded title/identifier columns for the staff list's filters.
-  version: 5,
-  filter: { streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-'], eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
+  // 6: libraries; the holding library of collections and works (objects.library_id).
+  version: 6,
+  filter: {
+    streamPrefixes: [...WORK_STREAM_PREFIXES, 'collection-', 'library-'],
+    eventTypes: [...WORK_EVENT_TYPES, ...COLLECTION_EVENT_TYPES, ...LIBRARY_EVENT_TYPES],
+  },
 
   setup(db) {
     db.exec(`
@@ -65,6 +80,9 @@ export const objectReadModel: Projection = {
         status       TEXT NOT NULL,
         access_level TEXT NOT NULL,
         collection_id TEXT,
+        -- The holding library: its collection's (see collections.library_id); NULL is the home
+        -- library (THUKHO_LIBRARY_ID), so that renaming the home id needs no rebuild.
+        library_id   TEXT,
         title        TEXT NOT NULL,
         -- Title, other titles and identifier folded (see foldVietnamese), for the staff list's search.
         search_text  TEXT NOT NULL DEFAULT '',
@@ -85,6 +103,8 @@ export const objectReadModel: Projection = {
       DROP INDEX IF EXISTS objects_by_access;
       DROP INDEX IF EXISTS objects_by_ocr;
       CREATE INDEX IF NOT EXISTS objects_listing ON objects (seq, status, access_level, collection_id, has_ocr, search_text, id);
+      -- A collection moving to another library moves its works: found by collection.
+      CREATE INDEX IF NOT EXISTS objects_by_collection_library ON objects (collection_id, library_id);
       -- A lookup index only (file id → object): the file's facts live once, in objects.state.
       -- File ids are minted by ingest and unique across the repository (IIIF addresses images by them).
       -- Image columns serve the Image API, which looks up a file per tile and must not parse
@@ -114,6 +134,15 @@ export const objectReadModel: Projection = {
         id         TEXT PRIMARY KEY,
         revision   INTEGER NOT NULL,
         state      TEXT NOT NULL,
+        -- Its own libraryId, else its parent's (recursively); NULL is the home library.
+        library_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS libraries (
+        id         TEXT PRIMARY KEY,
+        revision   INTEGER NOT NULL,
+        state      TEXT NOT NULL,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
       );
@@ -121,7 +150,7 @@ export const objectReadModel: Projection = {
   },
 
   reset(db) {
-    db.exec('DROP TABLE IF EXISTS file_pages; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections;');
+    db.exec('DROP TABLE IF EXISTS file_pages; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS collections; DROP TABLE IF EXISTS libraries;');
   },
 
   apply(db, events) {
@@ -129,6 +158,8 @@ export const objectReadModel: Projection = {
     const getCollection = db.prepare<[string], CollectionRow>('SELECT * FROM collections WHERE id = ?');
     const objects = new Map<string, Loaded<ObjectState>>();
     const collections = new Map<string, Loaded<CollectionState>>();
+    const getLibraryRow = db.prepare<[string], LibraryRow>('SELECT * FROM libraries WHERE id = ?');
+    const libraries = new Map<string, Loaded<LibraryState>>();
     const read = new Set<string>();
 
     for (const e of events) {
@@ -170,14 +201,50 @@ export const objectReadModel: Projection = {
         cur.state = evolveCollection(cur.state, event);
         cur.revision = Number(e.revision);
         cur.updatedAt = at;
+      } else if (e.streamId.startsWith('library-')) {
+        const event = decodeLibraryEvent(e);
+        if (!event) continue;
+        const id = e.streamId.slice('library-'.length);
+        let cur = libraries.get(id);
+        if (!cur) {
+          const row = getLibraryRow.get(id);
+          cur = row
+            ? { state: JSON.parse(row.state) as LibraryState, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
+            : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
+          libraries.set(id, cur);
+        }
+        if (Number(e.revision) <= cur.revision) continue;
+        cur.state = evolveLibrary(cur.state, event);
+        cur.revision = Number(e.revision);
+        cur.updatedAt = at;
       }
     }
 
+    const upsertLibrary = db.prepare(
+      `INSERT INTO libraries (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    for (const [id, cur] of libraries) {
+      if (cur.state.status === 'absent') continue;
+      upsertLibrary.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+    }
+    // Collections before works: a work takes its collection's library as it stands after this batch.
+    const upsertCollection = db.prepare(
+      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    for (const [id, cur] of collections) {
+      if (cur.state.status === 'absent') continue;
+      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+    }
+    if (collections.size > 0) settleCollectionLibraries(db);
+    const collectionLibrary = db.prepare<[string], { library_id: string | null }>('SELECT library_id FROM collections WHERE id = ?');
+
     const upsertObject = db.prepare(
-      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, title, search_text, page_count, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO objects (id, revision, seq, status, access_level, collection_id, library_id, title, search_text, page_count, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, status = excluded.status,
-         access_level = excluded.access_level, collection_id = excluded.collection_id, title = excluded.title,
+         access_level = excluded.access_level, collection_id = excluded.collection_id, library_id = excluded.library_id, title = excluded.title,
          search_text = excluded.search_text, page_count = excluded.page_count,
          state = excluded.state, updated_at = excluded.updated_at`,
     );
@@ -191,8 +258,10 @@ export const objectReadModel: Projection = {
     for (const [id, cur] of objects) {
       const s = cur.state;
       if (s.status === 'absent') continue;
+      const collectionId = s.metadata.collectionId ?? null;
       upsertObject.run(
-        id, cur.revision, cur.seq, s.status, s.accessLevel, s.metadata.collectionId ?? null, s.metadata.title,
+        id, cur.revision, cur.seq, s.status, s.accessLevel, collectionId,
+        collectionId === null ? null : (collectionLibrary.get(collectionId)?.library_id ?? null), s.metadata.title,
         searchText(s.metadata), readingPages(s.files).length, JSON.stringify(s), cur.createdAt, cur.updatedAt,
       );
       if (cur.filesChanged) {
@@ -209,16 +278,38 @@ export const objectReadModel: Projection = {
     // The object stream comes first in the log, so the row exists by the time its OCR does.
     const markRead = db.prepare('UPDATE objects SET has_ocr = 1 WHERE id = ? AND has_ocr = 0');
     for (const id of read) markRead.run(id);
-    const upsertCollection = db.prepare(
-      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
-    );
-    for (const [id, cur] of collections) {
-      if (cur.state.status === 'absent') continue;
-      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
-    }
   },
 };
+
+/**
+ * Each collection's holding library (its own libraryId, else its parent's, up the tree) and
+ * its works' with it, wherever one changed. Collections are few (hundreds), so the whole tree
+ * is read again whenever a batch touches any: simpler than following edits down subtrees, and
+ * a parent created after its child is handled the same way.
+ */
+function settleCollectionLibraries(db: ReadModelDb): void {
+  const rows = db.prepare<[], { id: string; state: string; library_id: string | null }>('SELECT id, state, library_id FROM collections').all();
+  const byId = new Map(rows.map((r) => [r.id, { row: r, state: JSON.parse(r.state) as CollectionState }]));
+  const resolved = new Map<string, string | null>();
+  const resolve = (id: string, depth: number): string | null => {
+    const known = resolved.get(id);
+    if (known !== undefined) return known;
+    const c = byId.get(id);
+    // A parent that is not (yet) in the log, or a loop no command can make: the home library.
+    if (!c || c.state.status !== 'active' || depth > 64) return null;
+    const library = c.state.libraryId ?? (c.state.parentId ? resolve(c.state.parentId, depth + 1) : null);
+    resolved.set(id, library);
+    return library;
+  };
+  const setCollection = db.prepare('UPDATE collections SET library_id = ? WHERE id = ?');
+  const moveWorks = db.prepare('UPDATE objects SET library_id = ? WHERE collection_id = ? AND library_id IS NOT ?');
+  for (const [id, c] of byId) {
+    const library = resolve(id, 0);
+    if (library === c.row.library_id) continue;
+    setCollection.run(library, id);
+    moveWorks.run(library, id, library);
+  }
+}
 
 /** An object as the API shows it: metadata flattened beside id, revision and files. */
 export interface ObjectView extends Metadata {
@@ -408,6 +499,8 @@ export interface CollectionView {
   title: string;
   description?: string;
   parentId?: string;
+  /** The library set on this collection itself; absent: its parent's, else the home library. */
+  libraryId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -581,4 +674,74 @@ export function publicRecords(db: ReadModelDb, levels: readonly AccessLevel[], f
       ? statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} ORDER BY seq LIMIT ? OFFSET ?`).all(...levels, limit, from.offset)
       : statement<unknown[], { id: string; seq: number; updated_at: string }>(db, `SELECT id, seq, updated_at FROM objects WHERE status = 'active' AND ${inLevels} AND seq > ? ORDER BY seq LIMIT ?`).all(...levels, from.afterSeq, limit);
   return rows.map((r) => ({ id: r.id, seq: r.seq, updatedAt: r.updated_at }));
+}
+
+/** The home library as config names it (THUKHO_LIBRARY_ID, THUKHO_INSTITUTION). */
+export interface HomeLibrary {
+  id: string;
+  /** THUKHO_INSTITUTION: its Vietnamese name unless the library is registered with a record of its own. */
+  name: string;
+}
+
+/** A library as the API, the staff and the site show it. */
+export interface LibraryView extends LibraryFields {
+  id: string;
+  /** Stream revision (the ETag); -1 for the home library while it has no record of its own. */
+  revision: number;
+  /** Whether this is the home library (config THUKHO_LIBRARY_ID). */
+  home: boolean;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+function toLibraryView(row: LibraryRow, home: HomeLibrary | undefined): LibraryView {
+  const s = JSON.parse(row.state) as Extract<LibraryState, { status: 'active' }>;
+  const { status: _status, libraryId: _lid, ...fields } = s;
+  return { id: row.id, revision: row.revision, ...fields, home: row.id === (home?.id ?? DEFAULT_LIBRARY_ID), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function implicitHome(home: HomeLibrary): LibraryView {
+  return { id: home.id, revision: -1, name: { vi: home.name }, home: true };
+}
+
+/**
+ * One library by id. With `home`, the home library is found even unregistered (named by
+ * THUKHO_INSTITUTION); a registered record of the home id takes its place.
+ */
+export function getLibrary(db: ReadModelDb, id: string, home?: HomeLibrary): LibraryView | undefined {
+  const row = statement<[string], LibraryRow>(db, 'SELECT * FROM libraries WHERE id = ?').get(id);
+  if (row) return toLibraryView(row, home);
+  return home && id === home.id ? implicitHome(home) : undefined;
+}
+
+/** Every library, the home library first (with `home`, also when unregistered), then by id. */
+export function listLibraries(db: ReadModelDb, home?: HomeLibrary): LibraryView[] {
+  const rows = statement<[], LibraryRow>(db, 'SELECT * FROM libraries ORDER BY id').all().map((r) => toLibraryView(r, home));
+  const homeId = home?.id ?? DEFAULT_LIBRARY_ID;
+  const first = rows.find((l) => l.id === homeId) ?? (home ? implicitHome(home) : undefined);
+  return [...(first ? [first] : []), ...rows.filter((l) => l.id !== homeId)];
+}
+
+/**
+ * A prepared lookup of the library holding a work now (one indexed read): its collection's
+ * library, else the home library (`home`, the config's THUKHO_LIBRARY_ID). An unknown work: home.
+ */
+export function holdingLibraryOf(db: ReadModelDb, home: string = DEFAULT_LIBRARY_ID): (objectId: string) => string {
+  const stmt = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM objects WHERE id = ?');
+  return (objectId) => stmt.get(objectId)?.library_id ?? home;
+}
+
+/** A prepared lookup of the library holding a collection's works (its own, else up its parents, else home). */
+export function collectionLibraryOf(db: ReadModelDb, home: string = DEFAULT_LIBRARY_ID): (collectionId: string) => string {
+  const stmt = statement<[string], { library_id: string | null }>(db, 'SELECT library_id FROM collections WHERE id = ?');
+  return (collectionId) => stmt.get(collectionId)?.library_id ?? home;
+}
+
+/**
+ * The SQL condition "held by library `libraryId`" on a table with a `library_id` column
+ * (objects, collections), where NULL is the home library: use this rather than
+ * `library_id = ?`, which misses every home-library row.
+ */
+export function heldByLibrarySql(libraryId: string, home: string = DEFAULT_LIBRARY_ID, column = 'library_id'): { sql: string; params: string[] } {
+  return libraryId === home ? { sql: `(${column} IS NULL OR ${column} = ?)`, params: [libraryId] } : { sql: `${column} = ?`, params: [libraryId] };
 }
