@@ -1,6 +1,7 @@
 import type { LibraryMap } from '../search/port.ts';
 import type { Config } from '../config.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { listLibraries, type LibraryView } from './object-read-model.ts';
 
 /**
  * Which library holds each collection's works, from the object read model (its
@@ -23,28 +24,19 @@ export function collectionsOf(map: LibraryMap, libraryId: string): string[] {
 }
 
 /** A library as the public site, OAI and reports name it. */
-export interface PublicLibrary {
-  id: string;
-  name: { vi: string; en?: string | undefined };
-  code?: string | undefined;
-  address?: string | undefined;
-  contact?: { email?: string | undefined; phone?: string | undefined; url?: string | undefined } | undefined;
-  logo?: string | undefined;
-}
+export type PublicLibrary = LibraryView;
 
 /**
  * The home library (THUKHO_LIBRARY_ID, named THUKHO_INSTITUTION unless it was registered
- * with a record of its own) first, then every registered one by Vietnamese name.
+ * with a record of its own) first, then every registered one by Vietnamese name. A read
+ * model not set up yet (a fresh database) has the home library alone.
  */
 export function publicLibraries(db: ReadModelDb, config: Pick<Config, 'libraryId' | 'institution'>): PublicLibrary[] {
-  const registered = registeredLibraries(db);
-  const home = registered.find((l) => l.id === config.libraryId) ?? { id: config.libraryId, name: { vi: config.institution } };
-  const others = registered.filter((l) => l.id !== config.libraryId).sort((a, b) => a.name.vi.localeCompare(b.name.vi, 'vi'));
-  return [home, ...others];
-}
-
-function registeredLibraries(_db: ReadModelDb): PublicLibrary[] {
-  return [];
+  const home = { id: config.libraryId, name: config.institution };
+  const hasTable = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'libraries'").get()?.n === 1;
+  if (!hasTable) return [{ id: home.id, revision: -1, name: { vi: home.name }, home: true }];
+  const [first, ...others] = listLibraries(db, home);
+  return [...(first ? [first] : []), ...others.sort((a, b) => a.name.vi.localeCompare(b.name.vi, 'vi'))];
 }
 
 /** A library's name in one language; the Vietnamese one when it has no English name. */
