@@ -304,12 +304,12 @@ export function findOaiRecord(db: ReadModelDb, objectId: string): OaiRecordRow |
 
 /**
  * The sets with at least one visible record (the others, confidential or empty ones, never
- * show): each collection's, then each library's (`library:<id>`, named from `libraryNames`).
+ * show): each collection's, then, with `libraryNames`, each library's (`library:<id>`).
  */
 export function listOaiSets(
   db: ReadModelDb,
   libraries: LibraryMap = NO_LIBRARIES,
-  libraryNames: ReadonlyMap<string, string> = new Map(),
+  libraryNames?: ReadonlyMap<string, string>,
 ): Array<{ spec: string; name: string }> {
   if (!oaiTablesExist(db)) return [];
   const collections = db
@@ -320,6 +320,7 @@ export function listOaiSets(
     )
     .all()
     .map((r) => ({ spec: r.set_spec, name: r.title }));
+  if (!libraryNames) return collections;
   const held = new Set(
     db
       .prepare<[], { set_spec: string | null }>('SELECT DISTINCT set_spec FROM oai_records WHERE visible = 1 AND seq IS NOT NULL')

@@ -93,9 +93,11 @@ export function oaiRoutes(services: AppServices): Router {
       ctx.body = head + errorsElement(errors) + RESPONSE_TAIL;
     };
     const db = services.readModelReader.get();
-    // Each record is in its collection's set and its library's (read once per request).
+    // Each record is in its collection's set and, once the instance has more than one library,
+    // its library's (with one library, that set would be the whole repository again).
     const libraries = libraryMap(db, config.libraryId);
     const holders = new Map(publicLibraries(db, config).map((l) => [l.id, { name: nameIn('vi', l), ...(l.code ? { code: l.code } : {}) }]));
+    const librarySetsOn = holders.size > 1;
     const links = (id: string, library: string): RecordLinks => ({
       page: `${base}/objects/${id}`,
       manifest: manifestUrl(base, id),
@@ -106,13 +108,13 @@ export function oaiRoutes(services: AppServices): Router {
       const header = {
         identifier: oaiIdentifier(config.oai.repositoryIdentifier, row.objectId),
         datestamp: row.datestamp,
-        setSpecs: [...(row.setSpec ? [row.setSpec] : []), `${LIBRARY_SET_PREFIX}${library}`],
+        setSpecs: [...(row.setSpec ? [row.setSpec] : []), ...(librarySetsOn ? [`${LIBRARY_SET_PREFIX}${library}`] : [])],
         deleted: row.deleted,
       };
       if (prefix === null) return `${headerElement(header)}\n`;
       return recordElement(header, row.deleted ? undefined : FORMATS[prefix].element(JSON.parse(row.metadata) as Record<string, unknown>, row.objectId, links(row.objectId, library)));
     };
-    const librarySets = () => listOaiSets(db, libraries, new Map([...holders].map(([id, h]) => [id, h.name])));
+    const librarySets = () => listOaiSets(db, libraries, librarySetsOn ? new Map([...holders].map(([id, h]) => [id, h.name])) : undefined);
     const request: OaiRequest = parsed.request;
 
     switch (request.verb) {
