@@ -10,6 +10,7 @@ import { publicBase } from './public-base.ts';
 import { closeOnUnreadBody, urlLength } from './request-limits.ts';
 import { securityHeaders } from './security-headers.ts';
 import { collectionRoutes } from './routes/collections.ts';
+import { libraryRoutes } from './routes/libraries.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { iiifAuthRoutes } from './routes/iiif-auth.ts';
@@ -144,6 +145,7 @@ export function createApp(services: AppServices): Koa {
     userRoutes(services),
     fileRoutes(services),
     collectionRoutes(services),
+    libraryRoutes(services),
     searchRoutes(services),
     iiifAuthRoutes(services),
     presentationRoutes(services),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FACETS, MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS } from '../search/port.ts';
 import { MAX_REPORT_DAYS, STATS_TABLES } from '../projections/stats-read-model.ts';
 import { CreateCollectionBody, EditCollectionBody } from './routes/collections.ts';
+import { CreateLibraryBody, EditLibraryBody } from './routes/libraries.ts';
 import { AccessBody, CreateObjectBody, EditObjectBody, ListQuery, PageLabelsBody, ReorderBody, StructureBody, WithdrawBody } from './routes/objects.ts';
 import { UploadCheckBody } from './routes/files.ts';
 import { ProvenanceQuery } from './routes/provenance.ts';
@@ -136,6 +137,8 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           },
         },
         CreateCollection: schema(CreateCollectionBody),
+        CreateLibrary: schema(CreateLibraryBody),
+        EditLibrary: schema(EditLibraryBody),
         EditCollection: schema(EditCollectionBody),
         CreateUser: schema(CreateUserBody),
         UserRole: schema(RoleBody),
@@ -599,6 +602,26 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/api/collections': {
         get: { summary: 'All collections', responses: { 200: { description: 'Collections' } } },
         post: { summary: 'Create a collection (staff)', security: bearer, requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateCollection' }) }, responses: { 201: { description: 'Created' }, 400: problem, 409: problem } },
+      },
+      '/api/libraries': {
+        get: { summary: 'The libraries sharing this instance, the home library (THUKHO_LIBRARY_ID) first', responses: { 200: { description: 'Libraries' } } },
+        post: {
+          summary: 'Register a library (admins): a name in Vietnamese (and English), an ISIL-style code, address, contact, logo',
+          security: staffAuth,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateLibrary' }) },
+          responses: { 201: { description: 'Registered' }, 400: problem, 401: problem, 403: problem, 409: problem },
+        },
+      },
+      '/api/libraries/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One library', responses: { 200: { description: 'Library' }, 404: problem } },
+        patch: {
+          summary: 'Edit a library (admins): fields left out stay, null clears one',
+          security: staffAuth,
+          parameters: [ifMatch(true)],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/EditLibrary' }) },
+          responses: { 200: { description: 'Library' }, 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 412: problem, 428: problem },
+        },
       },
       '/api/collections/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],

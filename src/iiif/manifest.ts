@@ -371,6 +371,8 @@ export interface ManifestInput {
   state: PresentableObject;
   collection?: { id: string; title: string };
   institution: string;
+  /** The library holding the work, when it has a record; else the institution is. */
+  holder?: ManifestHolder;
   /** Page images with text: their canvases link it, and the work offers Content Search. */
   textPages?: ReadonlySet<string>;
   /** Page images with a current OCR reading: their canvases link its ALTO. */
@@ -419,7 +421,55 @@ export function structuresOf(base: string, objectId: string, state: PresentableO
   }));
 }
 
-function providerOf(base: string, institution: string): Record<string, unknown>[] {
+/**
+ * A registered library holding a work, as its manifest names it: `homepage` is its own web
+ * site (its contact URL), `logo` an absolute URL (a site path is made absolute by the caller).
+ */
+export interface ManifestHolder {
+  id: string;
+  name: { vi: string; en?: string };
+  code?: string;
+  homepage?: string;
+  logo?: string;
+}
+
+function holderName(holder: ManifestHolder): LanguageMap {
+  return holder.name.en ? { vi: [literal(holder.name.vi)], en: [literal(holder.name.en)] } : { vi: [literal(holder.name.vi)] };
+}
+
+const LOGO_FORMATS: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', webp: 'image/webp' };
+
+/** `requiredStatement`: who holds the work ("Held by"), with the library's code when it has one. */
+export function heldByStatement(holder: string | ManifestHolder): Record<string, unknown> {
+  const label = bilingual('Nơi lưu giữ', 'Held by');
+  if (typeof holder === 'string') return { label, value: textMap(holder) };
+  const name = holderName(holder);
+  const value = holder.code
+    ? Object.fromEntries(Object.entries(name).map(([tag, [v = '']]) => [tag, [`${v} (${literal(holder.code ?? '')})`]]))
+    : name;
+  return { label, value };
+}
+
+/**
+ * `provider`: the institution (this site) for the home library without a record of its own;
+ * else the holding library as an Agent named by its page on this site, with its own homepage
+ * and logo when it has them.
+ */
+export function providerOf(base: string, holder: string | ManifestHolder): Record<string, unknown>[] {
+  if (typeof holder !== 'string') {
+    const label = holderName(holder);
+    const format = holder.logo ? LOGO_FORMATS[/\.([a-z0-9]+)(?:[?#].*)?$/i.exec(holder.logo)?.[1]?.toLowerCase() ?? ''] : undefined;
+    return [
+      {
+        id: `${base}/libraries/${holder.id}`,
+        type: 'Agent',
+        label,
+        ...(holder.homepage ? { homepage: [{ id: holder.homepage, type: 'Text', label, format: 'text/html' }] } : {}),
+        ...(holder.logo ? { logo: [{ id: holder.logo, type: 'Image', ...(format ? { format } : {}) }] } : {}),
+      },
+    ];
+  }
+  const institution = holder;
   const name = textMap(institution);
   return [
     {
@@ -445,6 +495,7 @@ function partOfFor(base: string, collection: ManifestInput['collection']): Recor
  */
 export function buildManifest(input: ManifestInput): Record<string, unknown> {
   const { base, objectId, state, collection, institution } = input;
+  const holder = input.holder ?? institution;
   const { metadata } = state;
   const files = pageImages(state);
   const id = manifestUrl(base, objectId);
@@ -468,7 +519,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
     m.setLabel(label);
     if (metadata.description) m.setSummary(textMap(metadata.description, metadata.language));
     m.setMetadata(metadataEntries(metadata, collection?.title));
-    m.setRequiredStatement({ label: bilingual('Nơi lưu giữ', 'Held by'), value: textMap(institution) });
+    m.setRequiredStatement(heldByStatement(holder) as Parameters<typeof m.setRequiredStatement>[0]);
     if (rights) m.setRights(rights);
     if (first) m.addThumbnail(thumbnailFor(base, first));
     if (direction) m.setViewingDirection(direction);
@@ -521,7 +572,7 @@ export function buildManifest(input: ManifestInput): Record<string, unknown> {
       // Extension contexts first, Presentation's last (Presentation 3 §4.6).
       '@context': protectedImages ? [AUTH2_CONTEXT, PRESENTATION_3_CONTEXT] : PRESENTATION_3_CONTEXT,
       navDate: navDateOf(metadata),
-      provider: providerOf(base, institution),
+      provider: providerOf(base, holder),
       partOf: partOfFor(base, collection),
       structures: structures.length > 0 ? structures : undefined,
     },

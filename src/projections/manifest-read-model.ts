@@ -20,12 +20,16 @@ import {
   TOP_COLLECTION_LABEL,
   bilingual,
   buildManifest,
+  heldByStatement,
+  type ManifestHolder,
   pageImages,
   pdfOriginals,
+  providerOf,
   textMap,
   thumbnailFor,
   thumbnailSize,
 } from '../iiif/manifest.ts';
+import { getLibrary, holdingLibraryOf } from './object-read-model.ts';
 import type { Projection } from './projection.ts';
 import { type ReadModelDb, statement } from './read-model-db.ts';
 import { WORK_EVENT_TYPES } from '../domain/events.ts';
@@ -544,12 +548,52 @@ function jsonStringContent(text: string): string {
  * A stored document with the real base URL and institution name put in. Both are escaped
  * as JSON string content, so a strange Host header cannot break out of the JSON.
  */
-export function renderStoredJson(stored: string, values: { base: string; institution: string }): string {
-  return stored
+export function renderStoredJson(stored: string, values: { base: string; institution: string; holder?: ManifestHolder }): string {
+  return (values.holder ? withHolder(stored, values.holder) : stored)
     .split(BASE_PLACEHOLDER)
     .join(jsonStringContent(values.base))
     .split(INSTITUTION_PLACEHOLDER)
     .join(jsonStringContent(values.institution));
+}
+
+/** How a stored manifest names its holder: the institution placeholder, as buildManifest writes it. */
+const STORED_PROVIDER = `"provider":${JSON.stringify(providerOf(BASE_PLACEHOLDER, INSTITUTION_PLACEHOLDER))}`;
+const STORED_HELD_BY = `"requiredStatement":${JSON.stringify(heldByStatement(INSTITUTION_PLACEHOLDER))}`;
+
+/**
+ * A stored manifest naming `holder` (a registered library) instead of the institution. The
+ * stored document is the same for every library, so that a library's edit or a collection
+ * moving library needs no rebuild: the two members are swapped at serve time, as text when
+ * they are as buildManifest writes them (always, unless a later builder orders them
+ * otherwise: then through a parse).
+ */
+function withHolder(stored: string, holder: ManifestHolder): string {
+  const provider = `"provider":${JSON.stringify(providerOf(BASE_PLACEHOLDER, holder))}`;
+  const heldBy = `"requiredStatement":${JSON.stringify(heldByStatement(holder))}`;
+  if (stored.includes(STORED_PROVIDER) && stored.includes(STORED_HELD_BY)) {
+    return stored.replace(STORED_PROVIDER, () => provider).replace(STORED_HELD_BY, () => heldBy);
+  }
+  const doc = JSON.parse(stored) as Record<string, unknown>;
+  if (doc.provider !== undefined) doc.provider = providerOf(BASE_PLACEHOLDER, holder);
+  if (doc.requiredStatement !== undefined) doc.requiredStatement = heldByStatement(holder);
+  return JSON.stringify(doc);
+}
+
+/**
+ * The holder a work's manifest names: the registered record of the library holding it, or
+ * undefined (the institution, as before libraries) for the home library without a record.
+ */
+export function manifestHolderFor(db: ReadModelDb, objectId: string, homeLibraryId: string): ManifestHolder | undefined {
+  const library = getLibrary(db, holdingLibraryOf(db, homeLibraryId)(objectId));
+  if (!library) return undefined;
+  const logo = library.logo?.startsWith('/') ? `${BASE_PLACEHOLDER}${library.logo}` : library.logo;
+  return {
+    id: library.id,
+    name: library.name,
+    ...(library.code ? { code: library.code } : {}),
+    ...(library.contact?.url ? { homepage: library.contact.url } : {}),
+    ...(logo ? { logo } : {}),
+  };
 }
 
 export type ManifestLookup =

@@ -1,40 +1,60 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { executeCollectionCommand } from '../../application/object-commands.ts';
+import { executeCheckedCollectionCommand } from '../../application/libraries.ts';
 import { Id } from '../../domain/metadata.ts';
 import { wellFormedText } from '../../domain/well-formed-text.ts';
-import { findCollection, listCollections } from '../../projections/object-read-model.ts';
+import { collectionLibraryOf, type CollectionView, findCollection, getLibrary, listCollections } from '../../projections/object-read-model.ts';
 import { requireWriter } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
+import { homeLibraryOf } from './libraries.ts';
 import { commandContext } from './objects.ts';
 
 const Title = z.string().superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim()).pipe(z.string().min(1).max(2000));
 const Description = z.string().max(20000).superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim());
 
 export const CreateCollectionBody = z
-  .object({ id: Id, title: Title, description: Description.optional(), parentId: Id.optional() })
+  .object({
+    id: Id,
+    title: Title,
+    description: Description.optional(),
+    parentId: Id.optional(),
+    /** The library holding its works; absent: its parent's, else the home library. */
+    libraryId: Id.optional(),
+  })
   .strict();
-export const EditCollectionBody = z.object({ title: Title.optional(), description: Description.nullable().optional() }).strict();
+export const EditCollectionBody = z
+  .object({ title: Title.optional(), description: Description.nullable().optional(), libraryId: Id.nullable().optional() })
+  .strict();
+
+/** A collection with the library holding its works (set on it, or inherited). */
+export type CollectionWithLibrary = CollectionView & { library: { id: string; name: { vi: string; en?: string }; code?: string } };
 
 export function collectionRoutes(services: AppServices): Router {
   const router = new Router();
   const { store, readDb, objects, config, describe } = services;
+  const home = homeLibraryOf(config);
+  const libraryOf = collectionLibraryOf(readDb, config.libraryId);
+  const withLibrary = (c: CollectionView): CollectionWithLibrary => {
+    const id = libraryOf(c.id);
+    const l = getLibrary(readDb, id, home);
+    return { ...c, library: { id, name: l?.name ?? { vi: id }, ...(l?.code ? { code: l.code } : {}) } };
+  };
 
   const view = async (id: string, position: bigint | null) => {
     if (position !== null) await Promise.all([objects.waitForPosition(position, 5000), describe({ kind: 'collection', id })]);
     const c = findCollection(readDb, id);
     if (!c) throw new Problem(404, 'not-found', { vi: `Không tìm thấy bộ sưu tập "${id}".`, en: `Collection "${id}" does not exist.` });
-    return c;
+    return withLibrary(c);
   };
 
   router.post('/api/collections', async (ctx) => {
     const actor = requireWriter(ctx);
     const body = CreateCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id, ...rest } = body;
-    const result = await executeCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest }, { ...commandContext(ctx), actor });
+    const result = await executeCheckedCollectionCommand(store, { type: 'CreateCollection', collectionId: id, ...rest }, { ...commandContext(ctx), actor }, config.libraryId);
     const c = await view(id, result.position);
     ctx.status = 201;
     ctx.set('Location', `/api/collections/${id}`);
@@ -43,7 +63,7 @@ export function collectionRoutes(services: AppServices): Router {
   });
 
   router.get('/api/collections', async (ctx) => {
-    ctx.body = { items: listCollections(readDb) };
+    ctx.body = { items: listCollections(readDb).map(withLibrary) };
   });
 
   router.get('/api/collections/:id', async (ctx) => {
@@ -57,7 +77,7 @@ export function collectionRoutes(services: AppServices): Router {
     const id = ctx.params.id as string;
     const expected = requireIfMatch(ctx);
     const body = EditCollectionBody.parse(await readJson(ctx, config.maxJsonBytes));
-    const result = await executeCollectionCommand(store, { type: 'EditCollection', collectionId: id, ...body }, { ...commandContext(ctx), actor }, expected);
+    const result = await executeCheckedCollectionCommand(store, { type: 'EditCollection', collectionId: id, ...body }, { ...commandContext(ctx), actor }, config.libraryId, expected);
     const c = await view(id, result.position);
     setRevisionEtag(ctx, c.revision);
     ctx.body = c;

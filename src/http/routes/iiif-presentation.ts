@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { Id } from '../../domain/metadata.ts';
 import { parsePageImageId } from '../../domain/page-image.ts';
-import { type ManifestLookup, TOP, collectionDocument, findManifest, renderStoredJson } from '../../projections/manifest-read-model.ts';
+import { type ManifestLookup, TOP, collectionDocument, findManifest, manifestHolderFor, renderStoredJson } from '../../projections/manifest-read-model.ts';
 import type { AccessSubject } from '../../domain/access-decision.ts';
 import { cacheControlFor, listCacheControl, refuse, withdrawnWork } from '../access.ts';
 import { authOf } from '../auth.ts';
@@ -133,9 +133,10 @@ export function presentationRoutes(services: AppServices): Router {
     // A viewer opening the work: our reading room, or any IIIF client (a 304 is a reopening).
     recorder.viewed(ctx, objectId, found.accessLevel, 'manifest');
     const base = publicBase(services.config.publicUrl, ctx);
-    // The stored ETag names the template; base and institution complete the representation.
-    const etag = `"${shortHash(found.etag, base, institution)}"`;
-    const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution });
+    // The stored ETag names the template; base, institution and the holding library complete the representation.
+    const holder = manifestHolderFor(readDb, objectId, config.libraryId);
+    const etag = `"${shortHash(found.etag, base, institution, holder ? JSON.stringify(holder) : '')}"`;
+    const body = notModified(ctx, etag) ? '' : renderStoredJson(found.json, { base, institution, ...(holder ? { holder } : {}) });
     sendDocument(ctx, body, etag);
   });
 
