@@ -19,7 +19,8 @@ export function auditReportCommand(): Command {
     .requiredOption('--from <date>', 'first day (YYYY-MM-DD) or an ISO 8601 date-time')
     .requiredOption('--to <date>', 'last day (YYYY-MM-DD, included) or an ISO 8601 date-time')
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
-    .action(async (opts: { from: string; to: string; format: 'csv' | 'json' }) => {
+    .addOption(new Option('--by <rows>', 'CSV rows per collection or per library (JSON has both)').choices(['collection', 'library']).default('collection'))
+    .action(async (opts: { from: string; to: string; format: 'csv' | 'json'; by: 'collection' | 'library' }) => {
       let period: { from: Date; to: Date };
       try {
         period = AuditPeriod.parse({ from: opts.from, to: opts.to });
@@ -35,7 +36,7 @@ export function auditReportCommand(): Command {
       await withCaughtUpReadModels(config, [fixityReadModel, objectReadModel], async (db, store) => {
         const figures = auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays });
         const report = { ...withLibraryRows(figures, reportLibraries(db, config)), seal: await latestSeal(store) };
-        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report));
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report, opts.by));
       });
     });
 }

@@ -722,11 +722,14 @@ export interface ReportSeal {
   sealedAt: string;
 }
 
-export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }): string {
-  const lines: Array<Array<string | number>> = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
-  for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
-  // Per library after the collections: the same columns, each row naming its library.
-  for (const row of report.libraries ?? []) lines.push([`Thư viện / Library: ${row.libraryId}${row.name ? ` (${row.name})` : ''}`, ...CSV_COLUMNS.map(([k]) => row[k])]);
+/** `by`: one row per collection (the default), or per library (the rows of withLibraryRows); either way the rows add up to the total. */
+export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }, by: 'collection' | 'library' = 'collection'): string {
+  const lines: Array<Array<string | number>> = [[by === 'library' ? 'Thư viện / Library' : 'Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
+  if (by === 'library') {
+    for (const row of report.libraries ?? []) lines.push([`${row.libraryId}${row.name ? ` (${row.name})` : ''}`, ...CSV_COLUMNS.map(([k]) => row[k])]);
+  } else {
+    for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+  }
   lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => report.total[k])]);
   if (report.seal) lines.push(['Niêm phong nhật ký / Log seal', report.seal.merkleRoot, `position ${report.seal.position}`, report.seal.sealedAt]);
   return csvDocument(lines);
