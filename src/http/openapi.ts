@@ -214,13 +214,14 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'First day (UTC), YYYY-MM-DD' },
             { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: `Last day (UTC, included); at most ${MAX_REPORT_DAYS} days after from` },
             { name: 'collection', in: 'query', schema: { type: 'string' }, description: 'Only works that were in this collection when used' },
+            { name: 'library', in: 'query', schema: { type: 'string' }, description: "Only works of this library's collections (as they are held now); searches stay instance-wide" },
             { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
             { name: 'table', in: 'query', schema: { enum: [...STATS_TABLES], default: 'works' }, description: 'Which table a CSV holds (JSON has them all)' },
           ],
           responses: {
             200: {
               description:
-                'JSON: `from`, `to`, `collectionId`, `totals`, `days`, `works` (with titles), `collections`, `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
+                'JSON: `from`, `to`, `collectionId`, `libraryId`, `totals`, `days`, `works` (with titles), `collections` (each with its `libraryId`), `libraries` (one row per holding library), `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
             },
             400: problem,
             401: problem,

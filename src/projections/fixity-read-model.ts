@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type LibraryMap, libraryOfCollection } from '../search/port.ts';
 import { z } from 'zod';
 import { type EventType, type FixityFailure, type FixityTarget, isEventType, parseEventData } from '../domain/events.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
@@ -545,6 +546,32 @@ export interface AuditReport {
   cycleDays: number;
   collections: AuditRow[];
   total: Omit<AuditRow, 'collectionId'>;
+  /** The same figures per holding library (see withLibraryRows), when asked for. */
+  libraries?: AuditLibraryRow[];
+}
+
+export interface AuditLibraryRow extends Omit<AuditRow, 'collectionId'> {
+  libraryId: string;
+  name: string | null;
+}
+
+/**
+ * The report's collection rows summed per library holding the collection now (a work in no
+ * collection is the home library's): a district library's line in the province's report.
+ */
+export function withLibraryRows<R extends AuditReport>(report: R, libraries: { map: LibraryMap; names?: ReadonlyMap<string, string> }): R {
+  const rows = new Map<string, AuditLibraryRow>();
+  for (const c of report.collections) {
+    const libraryId = libraryOfCollection(libraries.map, c.collectionId);
+    let row = rows.get(libraryId);
+    if (!row) {
+      const { collectionId: _none, ...zero } = emptyRow(null);
+      row = { libraryId, name: libraries.names?.get(libraryId) ?? null, ...zero };
+      rows.set(libraryId, row);
+    }
+    for (const k of COUNTS) row[k] += c[k];
+  }
+  return { ...report, libraries: [...rows.values()].sort((a, b) => (a.libraryId < b.libraryId ? -1 : a.libraryId > b.libraryId ? 1 : 0)) };
 }
 
 const COUNTS = ['files', 'checked', 'passed', 'failed', 'repaired', 'damaged', 'checkedBefore', 'neverChecked', 'overdue', 'checks', 'bytesVerified'] as const;
@@ -695,9 +722,14 @@ export interface ReportSeal {
   sealedAt: string;
 }
 
-export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }): string {
-  const lines: Array<Array<string | number>> = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
-  for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+/** `by`: one row per collection (the default), or per library (the rows of withLibraryRows); either way the rows add up to the total. */
+export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }, by: 'collection' | 'library' = 'collection'): string {
+  const lines: Array<Array<string | number>> = [[by === 'library' ? 'Thư viện / Library' : 'Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
+  if (by === 'library') {
+    for (const row of report.libraries ?? []) lines.push([`${row.libraryId}${row.name ? ` (${row.name})` : ''}`, ...CSV_COLUMNS.map(([k]) => row[k])]);
+  } else {
+    for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+  }
   lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => report.total[k])]);
   if (report.seal) lines.push(['Niêm phong nhật ký / Log seal', report.seal.merkleRoot, `position ${report.seal.position}`, report.seal.sealedAt]);
   return csvDocument(lines);

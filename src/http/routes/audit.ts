@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables, withLibraryRows } from '../../projections/fixity-read-model.ts';
+import { reportLibraries } from '../../projections/library-map.ts';
 import { latestSeal } from '../../eventstore/seal.ts';
 import { authOf, requireStaff } from '../auth.ts';
 import { requireInstanceFigures } from '../access.ts';
@@ -29,7 +30,10 @@ export function auditRoutes(services: AppServices): Router {
     }
     const { config } = services;
     const report = {
-      ...auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }),
+      ...withLibraryRows(
+        auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }),
+        reportLibraries(services.readDb, config),
+      ),
       seal: await latestSeal(services.store),
     };
     ctx.set('Cache-Control', 'no-store');

@@ -8,9 +8,10 @@ import { authOf, requireRole } from '../auth.ts';
 import { requireInstanceFigures } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
+import { reportLibraries } from '../../projections/library-map.ts';
 
 /**
- * GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD[&collection=][&format=json|csv][&table=]:
+ * GET /api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD[&collection=][&library=][&format=json|csv][&table=]:
  * usage statistics for library staff (they name confidential works). Days are UTC, `to`
  * included. What was recorded before the request is in the answer: the access log's buffer
  * is flushed and the statistics projection waited for (each for a bounded time: a slow log
@@ -21,6 +22,7 @@ const StatsQuery = z
     from: z.string({ error: '"from" là bắt buộc (YYYY-MM-DD) / "from" is required (YYYY-MM-DD)' }),
     to: z.string({ error: '"to" là bắt buộc (YYYY-MM-DD) / "to" is required (YYYY-MM-DD)' }),
     collection: Id.optional(),
+    library: Id.optional(),
     format: z.enum(['json', 'csv']).default('json'),
     table: z.enum(STATS_TABLES).default('works'),
   })
@@ -48,11 +50,16 @@ export function statsRoutes(services: AppServices): Router {
       const written = access.lastPosition();
       if (written !== null) await runner.waitForPosition(written, CATCH_UP_MS);
     }
-    const report = statsReport(services.readDb, { ...period, collectionId: query.collection });
+    const report = statsReport(services.readDb, {
+      ...period,
+      collectionId: query.collection,
+      libraryId: query.library,
+      libraries: reportLibraries(services.readDb, services.config),
+    });
     ctx.set('Cache-Control', 'no-store');
     if (query.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
-      const name = `thukho-stats-${query.table}-${period.from}-${period.to}${query.collection ? `-${query.collection}` : ''}.csv`;
+      const name = `thukho-stats-${query.table}-${period.from}-${period.to}${query.library ? `-${query.library}` : ''}${query.collection ? `-${query.collection}` : ''}.csv`;
       ctx.set('Content-Disposition', `attachment; filename="${name}"`);
       ctx.body = statsCsv(report, query.table);
     } else {
