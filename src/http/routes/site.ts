@@ -208,7 +208,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
 
   router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
 
-  libraryRoutes(router, services, kit, { card, thumbOf, hasImages });
+  libraryRoutes(router, services, kit, { card: (o, v) => card(services.readDb, o, v), thumbOf: (o, v) => thumbOf(services.readDb, o, v), hasImages });
 
   sitemapRoutes(services, {}, router);
 
