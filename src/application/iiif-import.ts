@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BulkIngestSummary, Rejection, WorkReport } from '../cli/bulk-ingest.ts';
-import { reasonOf, startingSummary } from '../cli/bulk-ingest.ts';
-import { progress } from '../cli/progress.ts';
 import type { Bilingual } from '../domain/errors.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
 import { type AccessLevel, FIELD_LABELS, type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
@@ -12,6 +9,17 @@ import { languageNames } from '../iiif/manifest.ts';
 import { streamExists } from './command-handler.ts';
 import { languageCode } from './harvest.ts';
 import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import {
+  type BulkIngestSummary,
+  type ImportProgressFactory,
+  type Rejection,
+  type WorkReport,
+  both,
+  emptyFiles,
+  reasonOf,
+  silentProgress,
+  startingSummary,
+} from './import-report.ts';
 import { type IngestServices, type StagedUpload, commitStaged, stageUpload } from './ingest.ts';
 import { collectionStream, executeObjectCommand, loadObject } from './object-commands.ts';
 import { Describer } from './self-description.ts';
@@ -47,6 +55,8 @@ export interface IiifImportOptions {
   /** Retries of one request after a timeout, a network error, 429 or 5xx; default 2. */
   retries?: number;
   retryDelayMs?: number;
+  /** The CLI's progress line; without it the run is silent. */
+  progress?: ImportProgressFactory;
 }
 
 export const IIIF_FORMAT = 'iiif';
@@ -62,8 +72,6 @@ const FETCHES_AT_ONCE = 3;
 /** ImportAccession.record allows 200 values a key: image URLs go in keys of 200. */
 const URLS_PER_KEY = 200;
 
-const both = (m: Bilingual) => `${m.vi} / ${m.en}`;
-const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
 class ItemRefused extends Error {
   constructor(readonly reason: string) {
@@ -327,7 +335,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
     works,
   );
   const describer = new Describer(services);
-  const bar = progress(options.dryRun ? 'kiểm tra IIIF / checking IIIF' : 'nhập IIIF / IIIF import', 'tệp/files');
+  const bar = (options.progress ?? silentProgress)(options.dryRun ? 'kiểm tra IIIF / checking IIIF' : 'nhập IIIF / IIIF import', 'tệp/files');
   let filesDone = 0;
   const context = { actor: options.actor };
 

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { WorkReport } from '../cli/bulk-ingest.ts';
 import { Metadata } from '../domain/metadata.ts';
+import type { WorkReport } from './import-report.ts';
 import type { IngestServices, StagedUpload } from './ingest.ts';
 import { objectStream } from './object-commands.ts';
 
 /**
- * What imports from other systems share (import-iiif now; import-saf has its own copies of the
- * same three and can switch to these): the registration's import record, the fingerprint of
- * the files brought in, and fitting a foreign record into ours field by field.
+ * What imports from other systems share (import-saf, import-iiif): the registration's import
+ * record, the fingerprint of the files brought in, and fitting a foreign record into ours field
+ * by field.
  */
 
 const RegisteredImport = z.object({

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { Describer } from '../application/self-description.ts';
-import { RevisionConflictError, streamExists } from '../application/command-handler.ts';
+import { streamExists } from '../application/command-handler.ts';
+import {
+  type BulkIngestSummary,
+  type Rejection,
+  type WorkOutcome,
+  type WorkReport,
+  emptyFiles,
+  reasonOf,
+  startingSummary,
+} from '../application/import-report.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { FixityPool } from '../storage/fixity-pool.ts';
@@ -14,6 +23,9 @@ import { progress } from './progress.ts';
 import { idFromName } from '../domain/vietnamese-fold.ts';
 import { type SheetEntry, headerOf, parseSheetEntry, readMetadataCsv } from './metadata-sheet.ts';
 import { type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
+
+// The run report moved to the application layer; tests, bench and cli.ts still import it from here.
+export { type BulkIngestSummary, type Rejection, type WorkOutcome, type WorkReport, reasonOf, startingSummary };
 
 /**
  * `thukho ingest DIR --collection ID`: DIR holds one folder per object; the files of a
@@ -33,59 +45,6 @@ export interface BulkIngestOptions {
   actor: { id: string; role: string };
 }
 
-export interface Rejection {
-  folder: string;
-  file?: string;
-  reason: string;
-}
-
-export type WorkOutcome = 'created' | 'changed' | 'unchanged' | 'refused';
-
-/** What one run did to one work (in a dry run: what it would do). */
-export interface WorkReport {
-  folder: string;
-  objectId?: string;
-  title?: string;
-  outcome: WorkOutcome;
-  /** Fields this run changed on an existing work: metadata fields, `accessLevel`, `pageLabels`. */
-  changed: string[];
-  files: { ingested: number; skipped: number; duplicates: number; rejected: number };
-  /** What the sheet asks for that was not done, and why (the work may still be created or changed). */
-  notApplied: Array<{ field: string; reason: string }>;
-  /** Why nothing was done to the work (outcome `refused`). */
-  reason?: string;
-  withdrawn?: true;
-}
-
-export interface BulkIngestSummary {
-  dryRun: boolean;
-  objects: { registered: number; existing: number; total: number };
-  files: { ingested: number; skipped: number; duplicates: number; total: number };
-  bytes: { ingested: number; total: number };
-  /** Folders refused and files rejected, each with its reason. */
-  rejected: Rejection[];
-  works: WorkReport[];
-  seconds: number;
-}
-
-/** A run's summary before anything is done: what it will try, from the plan. */
-export function startingSummary(
-  planned: ReadonlyArray<{ files: ReadonlyArray<{ size: number }> }>,
-  dryRun: boolean,
-  rejected: Rejection[],
-  works: WorkReport[],
-): BulkIngestSummary {
-  return {
-    dryRun,
-    objects: { registered: 0, existing: 0, total: planned.length },
-    files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
-    bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
-    rejected,
-    works,
-    seconds: 0,
-  };
-}
-
 const BATCH_FILES = 50;
 const BATCH_BYTES = 8 * 1024 ** 3;
 /** Files staged at once (see the loop): one per digest thread, so that both cores hash. */
@@ -101,19 +60,6 @@ interface PlannedObject {
   source: string;
   files: Array<{ name: string; path: string; size: number }>;
 }
-
-/** An error as one line for people: both languages when it carries them. */
-export function reasonOf(err: unknown): string {
-  if (err instanceof RevisionConflictError) {
-    const who = err.winner ? ` (${err.winner.actor.id}, ${err.winner.occurredAt})` : '';
-    return `tài liệu vừa được người khác sửa${who}, không ghi đè; hãy chạy lại / someone else changed the work meanwhile${who}; not overwritten, run again`;
-  }
-  const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
-  if (messages && typeof messages.vi === 'string' && typeof messages.en === 'string') return `${messages.vi} / ${messages.en}`;
-  return err instanceof Error ? err.message : String(err);
-}
-
-const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
 function refuse(works: WorkReport[], rejected: Rejection[], folder: string, reason: string, objectId?: string): void {
   rejected.push({ folder, reason });
