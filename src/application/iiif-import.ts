@@ -5,7 +5,7 @@ import type { Bilingual } from '../domain/errors.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
 import { type AccessLevel, FIELD_LABELS, type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 import { IiifReadError, type LanguageMap, type ReadManifest, readIiifDocument, valuesOf } from '../formats/iiif-manifest-read.ts';
-import { languageNames } from '../iiif/manifest.ts';
+import { languageOfName } from '../iiif/manifest.ts';
 import { streamExists } from './command-handler.ts';
 import { languageCode } from './harvest.ts';
 import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
@@ -173,16 +173,9 @@ async function readJson(url: string, o: RequestOptions): Promise<unknown> {
 // ---------------------------------------------------------------------------------------------
 // Record
 
-/** Codes whose names our own manifests write (src/iiif/manifest.ts), so that they map back. */
-const KNOWN_LANGUAGES = ['vie', 'lzh', 'zho', 'cmn', 'yue', 'fra', 'eng', 'lat', 'por', 'jpn', 'kor', 'khm', 'lao', 'tha', 'cja'];
-
+/** A language as a record names it: as our own manifests name it (src/iiif/manifest.ts), else as repositories write it. */
 function languageFromName(value: string): string | undefined {
-  const v = value.trim().toLowerCase();
-  for (const code of KNOWN_LANGUAGES) {
-    const names = languageNames([code]);
-    if ([...(names.vi ?? []), ...(names.en ?? [])].some((n) => n.toLowerCase() === v)) return code;
-  }
-  return languageCode(value);
+  return languageOfName(value) ?? languageCode(value);
 }
 
 type LabelledField = keyof typeof FIELD_LABELS;
