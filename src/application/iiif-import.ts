@@ -15,6 +15,7 @@ import {
   type Rejection,
   type WorkReport,
   both,
+  countCommitted,
   emptyFiles,
   reasonOf,
   silentProgress,
@@ -401,17 +402,6 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
       }
       if (failure !== undefined) throw failure;
     };
-    const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>) =>
-      outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'created') {
-          summary.files.ingested++;
-          report.files.ingested++;
-          summary.bytes.ingested += sizes[i] ?? 0;
-        } else {
-          summary.files.duplicates++;
-          report.files.duplicates++;
-        }
-      });
     const allPages = manifest.canvases.map((_, i) => i + 1);
     try {
       const { state, revision } = await loadObject(services.store, objectId);
@@ -432,7 +422,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
           await executeObjectCommand(services.store, { type: 'RegisterObject', objectId, metadata, accessLevel: options.accessLevel, imported }, context);
           summary.objects.registered++;
           try {
-            countCommitted(await commitStaged(services, objectId, staged.splice(0).map(({ sequence: _s, ...u }) => u), context));
+            countCommitted(summary, report, await commitStaged(services, objectId, staged.splice(0).map(({ sequence: _s, ...u }) => u), context), sizes);
           } catch (err) {
             throw new ItemRefused(
               `${reasonOf(err)}; ${both({
@@ -482,7 +472,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
           if (options.dryRun) report.files.ingested = staged.length;
           else if (staged.length) {
             // Each page at its canvas position: pages before it are held, the ones after not yet.
-            countCommitted(await commitStaged(services, objectId, staged.splice(0), context));
+            countCommitted(summary, report, await commitStaged(services, objectId, staged.splice(0), context), sizes);
           }
           report.outcome = report.changed.length || report.files.ingested ? 'changed' : 'unchanged';
         }

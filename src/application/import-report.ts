@@ -1,5 +1,6 @@
 import type { Bilingual } from '../domain/errors.ts';
 import { RevisionConflictError } from './command-handler.ts';
+import type { IngestOutcome } from './ingest.ts';
 
 /**
  * The report every import run makes (`thukho ingest`, `import-saf`, `import-iiif`): what it did
@@ -72,6 +73,23 @@ export function startingSummary(
 }
 
 export const emptyFiles = (): WorkReport['files'] => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
+
+/**
+ * A commit's outcomes counted into the run and the work: a file new to the work is ingested
+ * (with its size, `sizes` in the same order), one whose content the work already held is a duplicate.
+ */
+export function countCommitted(summary: BulkIngestSummary, report: WorkReport, outcomes: readonly IngestOutcome[], sizes: readonly number[]): void {
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'created') {
+      summary.files.ingested++;
+      report.files.ingested++;
+      summary.bytes.ingested += sizes[i] ?? 0;
+    } else {
+      summary.files.duplicates++;
+      report.files.duplicates++;
+    }
+  });
+}
 
 /** A bilingual message as one line of a report. */
 export const both = (m: Bilingual): string => `${m.vi} / ${m.en}`;

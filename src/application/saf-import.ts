@@ -25,6 +25,7 @@ import {
   type Rejection,
   type WorkReport,
   both,
+  countCommitted,
   emptyFiles,
   reasonOf,
   silentProgress,
@@ -254,17 +255,6 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
       filesDone++;
       return upload;
     };
-    const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>, sizes: number[]) =>
-      outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'created') {
-          summary.files.ingested++;
-          report.files.ingested++;
-          summary.bytes.ingested += sizes[i] ?? 0;
-        } else {
-          summary.files.duplicates++;
-          report.files.duplicates++;
-        }
-      });
     try {
       const { state, revision } = await loadObject(services.store, item.objectId);
       if (state.status === 'absent') {
@@ -297,7 +287,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
           summary.objects.registered++;
           const sizes = staged.map((s) => s.size);
           try {
-            if (staged.length) countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+            if (staged.length) countCommitted(summary, report, await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
           } catch (err) {
             // The work is on record without its pages: the next run finds it as its own and adds them.
             throw new ItemRefused(
@@ -380,7 +370,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
           else if (staged.length) {
             const sizes = staged.map((s) => s.size);
             try {
-              countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+              countCommitted(summary, report, await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
             } catch (err) {
               report.files.rejected += sizes.length;
               rejected.push({ folder: item.folder, reason: reasonOf(err) });

@@ -11,6 +11,7 @@ import {
   type Rejection,
   type WorkOutcome,
   type WorkReport,
+  countCommitted,
   emptyFiles,
   reasonOf,
   startingSummary,
@@ -282,16 +283,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         batchBytes = 0;
         try {
           const outcomes = await commitStaged(runServices, o.objectId, current.map((b) => b.upload), context);
-          outcomes.forEach((outcome, i) => {
-            if (outcome.status === 'created') {
-              summary.files.ingested++;
-              report.files.ingested++;
-              summary.bytes.ingested += current[i]?.file.size ?? 0;
-            } else {
-              summary.files.duplicates++;
-              report.files.duplicates++;
-            }
-          });
+          countCommitted(summary, report, outcomes, current.map((b) => b.file.size));
         } catch (err) {
           for (const b of current) reject(b.file.name, reasonOf(err));
         }
