@@ -18,6 +18,7 @@ import {
   countCommitted,
   emptyFiles,
   reasonOf,
+  refuseWork,
   silentProgress,
   startingSummary,
 } from './import-report.ts';
@@ -290,10 +291,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
   }
   const rejected: Rejection[] = [];
   const works: WorkReport[] = [];
-  const refuse = (url: string, reason: string, objectId?: string, title?: string) => {
-    rejected.push({ folder: url, reason });
-    works.push({ folder: url, ...(objectId ? { objectId } : {}), ...(title ? { title } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
-  };
+  const refuse = (url: string, reason: string, objectId?: string, title?: string) => refuseWork(rejected, works, { folder: url, reason, objectId, title });
 
   // Manifests first (collections expanded), so that the progress line knows the pages to come.
   const planned: PlannedWork[] = [];

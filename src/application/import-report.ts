@@ -74,6 +74,17 @@ export function startingSummary(
 
 export const emptyFiles = (): WorkReport['files'] => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
+/** A work refused before anything was done to it: said in the work list and among the rejections. */
+export function refuseWork(
+  rejected: Rejection[],
+  works: WorkReport[],
+  refused: { folder: string; reason: string; objectId?: string | undefined; title?: string | undefined },
+): void {
+  const { folder, reason, objectId, title } = refused;
+  rejected.push({ folder, reason });
+  works.push({ folder, ...(objectId ? { objectId } : {}), ...(title ? { title } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
+}
+
 /**
  * A commit's outcomes counted into the run and the work: a file new to the work is ingested
  * (with its size, `sizes` in the same order), one whose content the work already held is a duplicate.

@@ -28,6 +28,7 @@ import {
   countCommitted,
   emptyFiles,
   reasonOf,
+  refuseWork,
   silentProgress,
   startingSummary,
 } from './import-report.ts';
@@ -193,10 +194,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
   }
   const rejected: Rejection[] = [];
   const works: WorkReport[] = [];
-  const refuse = (folder: string, reason: string, objectId?: string, title?: string) => {
-    rejected.push({ folder, reason });
-    works.push({ folder, ...(objectId ? { objectId } : {}), ...(title ? { title } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
-  };
+  const refuse = (folder: string, reason: string, objectId?: string, title?: string) => refuseWork(rejected, works, { folder, reason, objectId, title });
 
   const entries = await readdir(options.dir, { withFileTypes: true });
   const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(naturalCompare);

@@ -14,6 +14,7 @@ import {
   countCommitted,
   emptyFiles,
   reasonOf,
+  refuseWork,
   startingSummary,
 } from '../application/import-report.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
@@ -62,11 +63,6 @@ interface PlannedObject {
   files: Array<{ name: string; path: string; size: number }>;
 }
 
-function refuse(works: WorkReport[], rejected: Rejection[], folder: string, reason: string, objectId?: string): void {
-  rejected.push({ folder, reason });
-  works.push({ folder, ...(objectId ? { objectId } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
-}
-
 async function plan(dir: string, rejected: Rejection[], works: WorkReport[]): Promise<PlannedObject[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   let sheet = new Map<string, Record<string, unknown>>();
@@ -85,23 +81,23 @@ async function plan(dir: string, rejected: Rejection[], works: WorkReport[]): Pr
         raw = { ...raw, ...(JSON.parse(await readFile(join(folderPath, 'metadata.json'), 'utf8')) as Record<string, unknown>) };
         sources.push('metadata.json');
       } catch (err) {
-        refuse(works, rejected, folder, `metadata.json: ${(err as Error).message}`);
+        refuseWork(rejected, works, { folder, reason: `metadata.json: ${(err as Error).message}` });
         continue;
       }
     }
     if (!raw) {
-      refuse(works, rejected, folder, 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)');
+      refuseWork(rejected, works, { folder, reason: 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)' });
       continue;
     }
     const parsed = parseSheetEntry(raw);
     if (!parsed.ok) {
       const id = typeof raw.id === 'string' ? raw.id : idFromName(folder);
-      refuse(works, rejected, folder, parsed.reason, id || undefined);
+      refuseWork(rejected, works, { folder, reason: parsed.reason, objectId: id || undefined });
       continue;
     }
     const objectId = parsed.entry.id ?? idFromName(folder);
     if (!objectId) {
-      refuse(works, rejected, folder, 'không suy ra được mã từ tên thư mục; thêm cột "Mã tài liệu" / cannot derive an object id from the folder name; give an "id" column');
+      refuseWork(rejected, works, { folder, reason: 'không suy ra được mã từ tên thư mục; thêm cột "Mã tài liệu" / cannot derive an object id from the folder name; give an "id" column' });
       continue;
     }
     const files: PlannedObject['files'] = [];
