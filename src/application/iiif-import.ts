@@ -8,7 +8,7 @@ import { IiifReadError, type LanguageMap, type ReadManifest, readIiifDocument, v
 import { languageOfName } from '../iiif/manifest.ts';
 import { streamExists } from './command-handler.ts';
 import { languageCode } from './harvest.ts';
-import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import { editFromImport, fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
 import {
   type BulkIngestSummary,
   type ImportProgressFactory,
@@ -456,17 +456,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
           report.files.skipped = allPages.length - missing.length;
           summary.files.skipped += report.files.skipped;
           filesDone += report.files.skipped;
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId, changes, reason: `thukho import-iiif: ${url}` }, context, revision);
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          await editFromImport(services, report, { objectId, changes, reason: `thukho import-iiif: ${url}` }, context, revision, options.dryRun);
           if (options.dryRun) report.files.ingested = staged.length;
           else if (staged.length) {
             // Each page at its canvas position: pages before it are held, the ones after not yet.

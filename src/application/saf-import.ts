@@ -18,7 +18,7 @@ import {
 } from '../formats/dspace-saf.ts';
 import { naturalCompare } from '../storage/file-name.ts';
 import { streamExists } from './command-handler.ts';
-import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import { editFromImport, fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
 import {
   type BulkIngestSummary,
   type ImportProgressFactory,
@@ -331,22 +331,8 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
               }),
             });
           }
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                const result = await executeObjectCommand(
-                  services.store,
-                  { type: 'EditMetadata', objectId: item.objectId, changes, reason: `thukho import-saf: ${item.location}${item.handle ? ` (${item.handle})` : ''}` },
-                  context,
-                  revision,
-                );
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          const reason = `thukho import-saf: ${item.location}${item.handle ? ` (${item.handle})` : ''}`;
+          await editFromImport(services, report, { objectId: item.objectId, changes, reason }, context, revision, options.dryRun);
           for (const f of item.files) {
             if (!missing.includes(f)) {
               summary.files.skipped++;

@@ -6,6 +6,7 @@ import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { Describer } from '../application/self-description.ts';
 import { streamExists } from '../application/command-handler.ts';
+import { editFromImport } from '../application/import-common.ts';
 import {
   type BulkIngestSummary,
   type Rejection,
@@ -228,20 +229,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
                 `the work is in collection "${now}" and is not moved to --collection "${options.collectionId}"; to move it, fill the collection column`,
             });
           }
-          let expected = revision;
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
-                const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, expected);
-                expected = result.revision;
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          const expected = await editFromImport(services, report, { objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, revision, options.dryRun);
           if (accessChange) {
             if (options.dryRun) report.changed.push('accessLevel');
             else {
