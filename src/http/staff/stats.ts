@@ -60,6 +60,7 @@ export function figuresNotice(lang: Lang, library: string | undefined, libraries
   const found = libraries.find((l) => l.id === library);
   return html`<p class="notice notice-info figures-library" data-library="${library}">${tr(lang, TEXT.figuresOf)}: ${found ? nameIn(lang, found) : library} <small>${library}</small></p>`;
 }
+
 const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 
