@@ -7,6 +7,7 @@ import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import type { Projection } from './projection.ts';
 import { csvDocument } from './report-csv.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { heldByLibrarySql } from './object-read-model.ts';
 
 /**
  * The fixity read model: every stored copy that fixity checking looks after, and what the log
@@ -514,6 +515,25 @@ export function hasFixityTables(db: ReadModelDb): boolean {
 export interface AuditReportOptions extends Partial<CyclePolicy> {
   from: Date;
   to: Date;
+  /** Only the works this library holds (a library's staff see their library's figures alone). */
+  heldBy?: HeldBy | undefined;
+}
+
+/** A library, and the instance's home library (whose works the read model stores with no library). */
+export interface HeldBy {
+  libraryId: string;
+  home: string;
+}
+
+/**
+ * "The work of fixity_objects row `alias` is held by the library" (always true without one), as
+ * the object read model keeps the holding library: through heldByLibrarySql, never
+ * `library_id = ?`, which would miss every home-library work.
+ */
+export function heldBySql(heldBy: HeldBy | undefined, alias = 'o'): { sql: string; params: string[] } {
+  if (!heldBy) return { sql: '1', params: [] };
+  const held = heldByLibrarySql(heldBy.libraryId, heldBy.home, 'ob.library_id');
+  return { sql: `EXISTS (SELECT 1 FROM objects ob WHERE ob.id = ${alias}.object_id AND ${held.sql})`, params: held.params };
 }
 
 /**
@@ -600,8 +620,9 @@ export function auditReport(db: ReadModelDb, options: AuditReportOptions): Audit
   const cycles = options.collectionCycleDays ?? {};
   // Every copy that existed by the end of the period, with the facts of the period: one
   // scan of the items, three grouped lookups in the log.
+  const held = heldBySql(options.heldBy);
   const rows = db
-    .prepare<{ from: number; to: number }, ReportItemRow>(
+    .prepare<[...string[], { from: number; to: number }], ReportItemRow>(
       `WITH period AS (
          SELECT item_id, kind, outcome, bytes, position FROM fixity_log WHERE occurred_ms >= @from AND occurred_ms <= @to
        ),
@@ -625,9 +646,9 @@ export function auditReport(db: ReadModelDb, options: AuditReportOptions): Audit
          LEFT JOIN checked_by_end e ON e.item_id = i.item_id
          LEFT JOIN period_checks pc ON pc.item_id = i.item_id
          LEFT JOIN period_last pl ON pl.item_id = i.item_id
-        WHERE i.since_ms <= @to OR e.item_id IS NOT NULL`,
+        WHERE (i.since_ms <= @to OR e.item_id IS NOT NULL) AND ${held.sql}`,
     )
-    .all({ from, to });
+    .all(...held.params, { from, to });
 
   const byCollection = new Map<string | null, AuditRow>();
   for (const r of rows) {

@@ -5,7 +5,7 @@ import { Id } from '../../domain/metadata.ts';
 import { hasStatsTables, STATS_TABLES, StatsPeriod, statsCsv, statsReport } from '../../projections/stats-read-model.ts';
 import { canReadStatistics } from '../../domain/access-policy.ts';
 import { authOf, requireRole } from '../auth.ts';
-import { requireInstanceFigures } from '../access.ts';
+import { figuresScope } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { reportLibraries } from '../../projections/library-map.ts';
@@ -35,8 +35,9 @@ export function statsRoutes(services: AppServices): Router {
   const runner = services.projections.find((p) => p.projection.name === 'stats');
   router.get('/api/stats', async (ctx) => {
     requireRole(ctx, canReadStatistics, { vi: 'kiểm soát viên (auditor) hoặc quản trị (admin)', en: 'an auditor or an administrator' });
-    requireInstanceFigures(authOf(ctx).viewer);
     const query = StatsQuery.parse(ctx.query);
+    // A library's staff: their library's figures, whatever (or whoever) they ask for.
+    const library = figuresScope(authOf(ctx).viewer, query.library);
     const period = StatsPeriod.parse({ from: query.from, to: query.to });
     if (!runner || !hasStatsTables(services.readDb)) {
       throw new Problem(503, 'stats-not-ready', {
@@ -53,13 +54,13 @@ export function statsRoutes(services: AppServices): Router {
     const report = statsReport(services.readDb, {
       ...period,
       collectionId: query.collection,
-      libraryId: query.library,
+      libraryId: library,
       libraries: reportLibraries(services.readDb, services.config),
     });
     ctx.set('Cache-Control', 'no-store');
     if (query.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
-      const name = `thukho-stats-${query.table}-${period.from}-${period.to}${query.library ? `-${query.library}` : ''}${query.collection ? `-${query.collection}` : ''}.csv`;
+      const name = `thukho-stats-${query.table}-${period.from}-${period.to}${library ? `-${library}` : ''}${query.collection ? `-${query.collection}` : ''}.csv`;
       ctx.set('Content-Disposition', `attachment; filename="${name}"`);
       ctx.body = statsCsv(report, query.table);
     } else {
