@@ -1,17 +1,27 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BulkIngestSummary, Rejection, WorkReport } from '../cli/bulk-ingest.ts';
-import { reasonOf, startingSummary } from '../cli/bulk-ingest.ts';
-import { progress } from '../cli/progress.ts';
 import type { Bilingual } from '../domain/errors.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
 import { type AccessLevel, FIELD_LABELS, type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 import { IiifReadError, type LanguageMap, type ReadManifest, readIiifDocument, valuesOf } from '../formats/iiif-manifest-read.ts';
-import { languageNames } from '../iiif/manifest.ts';
+import { languageOfName } from '../iiif/manifest.ts';
 import { streamExists } from './command-handler.ts';
 import { languageCode } from './harvest.ts';
-import { fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import { editFromImport, fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import {
+  type BulkIngestSummary,
+  type ImportProgressFactory,
+  type Rejection,
+  type WorkReport,
+  both,
+  countCommitted,
+  emptyFiles,
+  reasonOf,
+  refuseWork,
+  silentProgress,
+  startingSummary,
+} from './import-report.ts';
 import { type IngestServices, type StagedUpload, commitStaged, stageUpload } from './ingest.ts';
 import { collectionStream, executeObjectCommand, loadObject } from './object-commands.ts';
 import { Describer } from './self-description.ts';
@@ -47,6 +57,8 @@ export interface IiifImportOptions {
   /** Retries of one request after a timeout, a network error, 429 or 5xx; default 2. */
   retries?: number;
   retryDelayMs?: number;
+  /** The CLI's progress line; without it the run is silent. */
+  progress?: ImportProgressFactory;
 }
 
 export const IIIF_FORMAT = 'iiif';
@@ -62,7 +74,6 @@ const FETCHES_AT_ONCE = 3;
 /** ImportAccession.record allows 200 values a key: image URLs go in keys of 200. */
 const URLS_PER_KEY = 200;
 
-const both = (m: Bilingual) => `${m.vi} / ${m.en}`;
 /** An error's reason in both languages (the same text twice when it has only one). */
 function messagesOf(err: unknown): Bilingual {
   const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
@@ -70,7 +81,6 @@ function messagesOf(err: unknown): Bilingual {
   const text = reasonOf(err);
   return { vi: text, en: text };
 }
-const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
 
 class ItemRefused extends Error {
   /** `messages`: the reason in each language, when it was made in both; `status`: the source's HTTP answer, when it refused. */
@@ -183,16 +193,9 @@ async function readJson(url: string, o: RequestOptions): Promise<unknown> {
 // ---------------------------------------------------------------------------------------------
 // Record
 
-/** Codes whose names our own manifests write (src/iiif/manifest.ts), so that they map back. */
-const KNOWN_LANGUAGES = ['vie', 'lzh', 'zho', 'cmn', 'yue', 'fra', 'eng', 'lat', 'por', 'jpn', 'kor', 'khm', 'lao', 'tha', 'cja'];
-
+/** A language as a record names it: as our own manifests name it (src/iiif/manifest.ts), else as repositories write it. */
 function languageFromName(value: string): string | undefined {
-  const v = value.trim().toLowerCase();
-  for (const code of KNOWN_LANGUAGES) {
-    const names = languageNames([code]);
-    if ([...(names.vi ?? []), ...(names.en ?? [])].some((n) => n.toLowerCase() === v)) return code;
-  }
-  return languageCode(value);
+  return languageOfName(value) ?? languageCode(value);
 }
 
 type LabelledField = keyof typeof FIELD_LABELS;
@@ -402,10 +405,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
   }
   const rejected: Rejection[] = [];
   const works: WorkReport[] = [];
-  const refuse = (url: string, reason: string, objectId?: string, title?: string) => {
-    rejected.push({ folder: url, reason });
-    works.push({ folder: url, ...(objectId ? { objectId } : {}), ...(title ? { title } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
-  };
+  const refuse = (url: string, reason: string, objectId?: string, title?: string) => refuseWork(rejected, works, { folder: url, reason, objectId, title });
 
   // Manifests first (collections expanded), so that the progress line knows the pages to come.
   const planned: PlannedWork[] = [];
@@ -441,7 +441,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
     works,
   );
   const describer = new Describer(services);
-  const bar = progress(options.dryRun ? 'kiểm tra IIIF / checking IIIF' : 'nhập IIIF / IIIF import', 'tệp/files');
+  const bar = (options.progress ?? silentProgress)(options.dryRun ? 'kiểm tra IIIF / checking IIIF' : 'nhập IIIF / IIIF import', 'tệp/files');
   let filesDone = 0;
   const context = { actor: options.actor };
 
@@ -465,17 +465,6 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
       staged.push(...got); // staged files are removed when the work is done, refused or not
       sizes.push(...got.map((u) => u.size));
     };
-    const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>) =>
-      outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'created') {
-          summary.files.ingested++;
-          report.files.ingested++;
-          summary.bytes.ingested += sizes[i] ?? 0;
-        } else {
-          summary.files.duplicates++;
-          report.files.duplicates++;
-        }
-      });
     const allPages = manifest.canvases.map((_, i) => i + 1);
     try {
       const { state, revision } = await loadObject(services.store, objectId);
@@ -496,7 +485,7 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
           await executeObjectCommand(services.store, { type: 'RegisterObject', objectId, metadata, accessLevel: options.accessLevel, imported }, context);
           summary.objects.registered++;
           try {
-            countCommitted(await commitStaged(services, objectId, staged.splice(0).map(({ sequence: _s, ...u }) => u), context));
+            countCommitted(summary, report, await commitStaged(services, objectId, staged.splice(0).map(({ sequence: _s, ...u }) => u), context), sizes);
           } catch (err) {
             throw new ItemRefused(
               `${reasonOf(err)}; ${both({
@@ -532,21 +521,11 @@ export async function importIiif(services: IngestServices, options: IiifImportOp
           report.files.skipped = allPages.length - missing.length;
           summary.files.skipped += report.files.skipped;
           filesDone += report.files.skipped;
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId, changes, reason: `thukho import-iiif: ${url}` }, context, revision);
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          await editFromImport(services, report, { objectId, changes, reason: `thukho import-iiif: ${url}` }, context, revision, options.dryRun);
           if (options.dryRun) report.files.ingested = staged.length;
           else if (staged.length) {
             // Each page at its canvas position: pages before it are held, the ones after not yet.
-            countCommitted(await commitStaged(services, objectId, staged.splice(0), context));
+            countCommitted(summary, report, await commitStaged(services, objectId, staged.splice(0), context), sizes);
           }
           report.outcome = report.changed.length || report.files.ingested ? 'changed' : 'unchanged';
         }

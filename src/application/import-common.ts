@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { WorkReport } from '../cli/bulk-ingest.ts';
-import { Metadata } from '../domain/metadata.ts';
+import { Metadata, type MetadataChanges } from '../domain/metadata.ts';
+import type { CommandContext } from './command-handler.ts';
+import { type WorkReport, reasonOf } from './import-report.ts';
 import type { IngestServices, StagedUpload } from './ingest.ts';
-import { objectStream } from './object-commands.ts';
+import { executeObjectCommand, objectStream } from './object-commands.ts';
 
 /**
- * What imports from other systems share (import-iiif now; import-saf has its own copies of the
- * same three and can switch to these): the registration's import record, the fingerprint of
- * the files brought in, and fitting a foreign record into ours field by field.
+ * What imports from other systems share (import-saf, import-iiif): the registration's import
+ * record, the fingerprint of the files brought in, and fitting a foreign record into ours field
+ * by field.
  */
 
 const RegisteredImport = z.object({
@@ -48,4 +49,34 @@ export function fitMetadata(candidate: Record<string, unknown>, notApplied: Work
     parsed = Metadata.safeParse(fields);
   }
   return parsed.success ? { metadata: parsed.data } : { refusal: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+}
+
+/**
+ * The record changes a run asks of a work already here, as one edit pinned to the revision the
+ * run read: a curator's edit meanwhile is a conflict, not overwritten. The fields changed, or
+ * not applied and why, go into the work's report; a dry run only says what would change.
+ * Returns the work's revision after the edit.
+ */
+export async function editFromImport(
+  services: Pick<IngestServices, 'store'>,
+  report: WorkReport,
+  edit: { objectId: string; changes: MetadataChanges; reason: string },
+  context: CommandContext,
+  revision: bigint,
+  dryRun: boolean,
+): Promise<bigint> {
+  const fields = Object.keys(edit.changes);
+  if (!fields.length) return revision;
+  if (dryRun) {
+    report.changed.push(...fields);
+    return revision;
+  }
+  try {
+    const result = await executeObjectCommand(services.store, { type: 'EditMetadata', ...edit }, context, revision);
+    for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
+    return result.revision;
+  } catch (err) {
+    for (const field of fields) report.notApplied.push({ field, reason: reasonOf(err) });
+    return revision;
+  }
 }

@@ -1,13 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { z } from 'zod';
-import type { BulkIngestSummary, Rejection, WorkReport } from '../cli/bulk-ingest.ts';
-import { reasonOf, startingSummary } from '../cli/bulk-ingest.ts';
-import { progress } from '../cli/progress.ts';
 import { type ImportAccession, ImportAccession as ImportAccessionSchema } from '../domain/events.ts';
-import { type AccessLevel, Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
+import { type AccessLevel, type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
 import { idFromName } from '../domain/vietnamese-fold.ts';
 import {
   type ContentsLine,
@@ -23,8 +18,22 @@ import {
 } from '../formats/dspace-saf.ts';
 import { naturalCompare } from '../storage/file-name.ts';
 import { streamExists } from './command-handler.ts';
+import { editFromImport, fingerprintOf, fitMetadata, registeredImport } from './import-common.ts';
+import {
+  type BulkIngestSummary,
+  type ImportProgressFactory,
+  type Rejection,
+  type WorkReport,
+  both,
+  countCommitted,
+  emptyFiles,
+  reasonOf,
+  refuseWork,
+  silentProgress,
+  startingSummary,
+} from './import-report.ts';
 import { type IngestServices, type StagedUpload, commitStaged, stageUpload } from './ingest.ts';
-import { collectionStream, executeObjectCommand, loadObject, objectStream } from './object-commands.ts';
+import { collectionStream, executeObjectCommand, loadObject } from './object-commands.ts';
 import { Describer } from './self-description.ts';
 
 /**
@@ -48,6 +57,8 @@ export interface SafImportOptions {
   collectionId?: string;
   dryRun: boolean;
   actor: { id: string; role: string };
+  /** The CLI's progress line; without it the run is silent. */
+  progress?: ImportProgressFactory;
 }
 
 export const SAF_FORMAT = 'dspace-saf';
@@ -64,9 +75,6 @@ interface PlannedItem {
   notApplied: WorkReport['notApplied'];
 }
 
-const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
-const both = (m: { vi: string; en: string }) => `${m.vi} / ${m.en}`;
-
 class ItemRefused extends Error {
   constructor(
     readonly reason: string,
@@ -74,17 +82,6 @@ class ItemRefused extends Error {
   ) {
     super(reason);
   }
-}
-
-const RegisteredImport = z.object({ objectId: z.string(), imported: z.object({ format: z.string(), location: z.string(), identifier: z.string().optional() }).optional() });
-
-/** The import record on a work's registration, if it came from another system. */
-async function registeredImport(services: IngestServices, objectId: string) {
-  for await (const e of services.store.readStream(objectStream(objectId), { maxCount: 1 })) {
-    const data = RegisteredImport.safeParse(e.data);
-    return e.type === 'ObjectRegistered' && data.success ? data.data.imported : undefined;
-  }
-  return undefined;
 }
 
 /** A value per DSpace key with its language, as DSpace wrote them: the import record. */
@@ -164,41 +161,22 @@ async function planItem(dir: string, folder: string, collectionId: string | unde
   if (!unreadable && (typeof mapped.title !== 'string' || !mapped.title.trim())) {
     reasons.push(both({ vi: 'không có nhan đề (dc.title)', en: 'no title (dc.title)' }));
   }
-  const candidate: Record<string, unknown> = { ...mapped, ...(collectionId ? { collectionId } : {}) };
-  let parsed = Metadata.safeParse(candidate);
-  // A value our record refuses (a year out of range, an over-long field) drops that field, said per work.
-  for (let round = 0; !parsed.success && round < 5; round++) {
-    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
-    if (bad.has('title') || bad.has('') || bad.has('collectionId')) break;
-    for (const field of bad) {
-      notApplied.push({ field, reason: parsed.error.issues.filter((i) => String(i.path[0]) === field).map((i) => i.message).join('; ') });
-      delete candidate[field];
-    }
-    parsed = Metadata.safeParse(candidate);
-  }
-  if (!parsed.success && !reasons.length) {
-    reasons.push(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
+  const fitted = fitMetadata({ ...mapped, ...(collectionId ? { collectionId } : {}) }, notApplied);
+  if ('refusal' in fitted && !reasons.length) reasons.push(fitted.refusal);
 
   const objectId = handle ? idFromName(`hdl-${handle}`) : idFromName(`saf-${folder}`);
-  if (reasons.length || !parsed.success) throw new ItemRefused(reasons.join('; '), objectId || undefined);
+  if (reasons.length || !('metadata' in fitted)) throw new ItemRefused(reasons.join('; '), objectId || undefined);
   return {
     folder,
     objectId,
     ...(handle ? { handle } : {}),
     location: `${basename(resolve(dir))}/${folder}`,
-    metadata: parsed.data,
+    metadata: fitted.metadata,
     accessLevel: restricted ? 'restricted' : 'open',
     files,
     record: recordOf(values, collections),
     notApplied,
   };
-}
-
-/** SHA-256 over the sorted `<sha512>  <name>` lines: the files as brought in. */
-function fingerprintOf(staged: StagedUpload[]): string {
-  const lines = staged.map((s) => `${s.digests.sha512}  ${s.name}\n`).sort();
-  return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
 /** The fields DSpace now gives that differ from the work; fields DSpace leaves out are not touched. */
@@ -216,10 +194,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
   }
   const rejected: Rejection[] = [];
   const works: WorkReport[] = [];
-  const refuse = (folder: string, reason: string, objectId?: string, title?: string) => {
-    rejected.push({ folder, reason });
-    works.push({ folder, ...(objectId ? { objectId } : {}), ...(title ? { title } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
-  };
+  const refuse = (folder: string, reason: string, objectId?: string, title?: string) => refuseWork(rejected, works, { folder, reason, objectId, title });
 
   const entries = await readdir(options.dir, { withFileTypes: true });
   const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(naturalCompare);
@@ -253,7 +228,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
 
   const summary = startingSummary(planned, options.dryRun, rejected, works);
   const describer = new Describer(services);
-  const bar = progress(options.dryRun ? 'kiểm tra SAF / checking SAF' : 'nhập SAF / SAF import', 'B');
+  const bar = (options.progress ?? silentProgress)(options.dryRun ? 'kiểm tra SAF / checking SAF' : 'nhập SAF / SAF import', 'B');
   let bytesDone = 0;
   let filesDone = 0;
   const context = { actor: options.actor };
@@ -278,17 +253,6 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
       filesDone++;
       return upload;
     };
-    const countCommitted = (outcomes: Awaited<ReturnType<typeof commitStaged>>, sizes: number[]) =>
-      outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'created') {
-          summary.files.ingested++;
-          report.files.ingested++;
-          summary.bytes.ingested += sizes[i] ?? 0;
-        } else {
-          summary.files.duplicates++;
-          report.files.duplicates++;
-        }
-      });
     try {
       const { state, revision } = await loadObject(services.store, item.objectId);
       if (state.status === 'absent') {
@@ -321,7 +285,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
           summary.objects.registered++;
           const sizes = staged.map((s) => s.size);
           try {
-            if (staged.length) countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+            if (staged.length) countCommitted(summary, report, await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
           } catch (err) {
             // The work is on record without its pages: the next run finds it as its own and adds them.
             throw new ItemRefused(
@@ -367,22 +331,8 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
               }),
             });
           }
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                const result = await executeObjectCommand(
-                  services.store,
-                  { type: 'EditMetadata', objectId: item.objectId, changes, reason: `thukho import-saf: ${item.location}${item.handle ? ` (${item.handle})` : ''}` },
-                  context,
-                  revision,
-                );
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          const reason = `thukho import-saf: ${item.location}${item.handle ? ` (${item.handle})` : ''}`;
+          await editFromImport(services, report, { objectId: item.objectId, changes, reason }, context, revision, options.dryRun);
           for (const f of item.files) {
             if (!missing.includes(f)) {
               summary.files.skipped++;
@@ -404,7 +354,7 @@ export async function importSaf(services: IngestServices, options: SafImportOpti
           else if (staged.length) {
             const sizes = staged.map((s) => s.size);
             try {
-              countCommitted(await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
+              countCommitted(summary, report, await commitStaged(services, item.objectId, staged.splice(0), context), sizes);
             } catch (err) {
               report.files.rejected += sizes.length;
               rejected.push({ folder: item.folder, reason: reasonOf(err) });

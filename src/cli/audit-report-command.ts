@@ -2,22 +2,25 @@ import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
 import { loadCliConfig } from './cli-config.ts';
 import { requireRepository, withCaughtUpReadModels } from './repository.ts';
-import { AuditPeriod, auditReport, auditReportCsv, fixityReadModel } from '../projections/fixity-read-model.ts';
+import { AuditPeriod, auditReport, auditReportCsv, fixityReadModel, withLibraryRows } from '../projections/fixity-read-model.ts';
+import { objectReadModel } from '../projections/object-read-model.ts';
+import { reportLibraries } from '../projections/library-map.ts';
 import { latestSeal } from '../eventstore/seal.ts';
 
 /**
- * `thukho audit-report --from DATE --to DATE [--format csv|json]`: per collection, what fixity
+ * `thukho audit-report --from DATE --to DATE [--format csv|json]`: per collection and per library, what fixity
  * checking did in a period (see auditReport). The fixity read model is brought up to the end
  * of the log first, so that the report is complete whether or not a server is running.
  */
 
 export function auditReportCommand(): Command {
   return new Command('audit-report')
-    .description('Báo cáo kiểm tra tính toàn vẹn theo bộ sưu tập / fixity audit report per collection')
+    .description('Báo cáo kiểm tra tính toàn vẹn theo bộ sưu tập và thư viện / fixity audit report per collection and library')
     .requiredOption('--from <date>', 'first day (YYYY-MM-DD) or an ISO 8601 date-time')
     .requiredOption('--to <date>', 'last day (YYYY-MM-DD, included) or an ISO 8601 date-time')
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
-    .action(async (opts: { from: string; to: string; format: 'csv' | 'json' }) => {
+    .addOption(new Option('--by <rows>', 'CSV rows per collection or per library (JSON has both)').choices(['collection', 'library']).default('collection'))
+    .action(async (opts: { from: string; to: string; format: 'csv' | 'json'; by: 'collection' | 'library' }) => {
       let period: { from: Date; to: Date };
       try {
         period = AuditPeriod.parse({ from: opts.from, to: opts.to });
@@ -29,9 +32,11 @@ export function auditReportCommand(): Command {
       }
       const config = loadCliConfig();
       await requireRepository(config, 'audit-report');
-      await withCaughtUpReadModels(config, [fixityReadModel], async (db, store) => {
-        const report = { ...auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }), seal: await latestSeal(store) };
-        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report));
+      // The object read model too: it says which library holds each collection.
+      await withCaughtUpReadModels(config, [fixityReadModel, objectReadModel], async (db, store) => {
+        const figures = auditReport(db, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays });
+        const report = { ...withLibraryRows(figures, reportLibraries(db, config)), seal: await latestSeal(store) };
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : auditReportCsv(report, opts.by));
       });
     });
 }

@@ -5,7 +5,19 @@ import { join } from 'node:path';
 import type { IngestServices } from '../application/ingest.ts';
 import { commitStaged, type StagedUpload, stageUpload } from '../application/ingest.ts';
 import { Describer } from '../application/self-description.ts';
-import { RevisionConflictError, streamExists } from '../application/command-handler.ts';
+import { streamExists } from '../application/command-handler.ts';
+import { editFromImport } from '../application/import-common.ts';
+import {
+  type BulkIngestSummary,
+  type Rejection,
+  type WorkOutcome,
+  type WorkReport,
+  countCommitted,
+  emptyFiles,
+  reasonOf,
+  refuseWork,
+  startingSummary,
+} from '../application/import-report.ts';
 import { collectionStream, executeObjectCommand, loadObject } from '../application/object-commands.ts';
 import { identifyFile } from '../storage/format.ts';
 import { FixityPool } from '../storage/fixity-pool.ts';
@@ -14,6 +26,9 @@ import { progress } from './progress.ts';
 import { idFromName } from '../domain/vietnamese-fold.ts';
 import { type SheetEntry, headerOf, parseSheetEntry, readMetadataCsv } from './metadata-sheet.ts';
 import { type Metadata, type MetadataChanges, effectiveChanges } from '../domain/metadata.ts';
+
+// The run report moved to the application layer; tests, bench and cli.ts still import it from here.
+export { type BulkIngestSummary, type Rejection, type WorkOutcome, type WorkReport, reasonOf, startingSummary };
 
 /**
  * `thukho ingest DIR --collection ID`: DIR holds one folder per object; the files of a
@@ -33,59 +48,6 @@ export interface BulkIngestOptions {
   actor: { id: string; role: string };
 }
 
-export interface Rejection {
-  folder: string;
-  file?: string;
-  reason: string;
-}
-
-export type WorkOutcome = 'created' | 'changed' | 'unchanged' | 'refused';
-
-/** What one run did to one work (in a dry run: what it would do). */
-export interface WorkReport {
-  folder: string;
-  objectId?: string;
-  title?: string;
-  outcome: WorkOutcome;
-  /** Fields this run changed on an existing work: metadata fields, `accessLevel`, `pageLabels`. */
-  changed: string[];
-  files: { ingested: number; skipped: number; duplicates: number; rejected: number };
-  /** What the sheet asks for that was not done, and why (the work may still be created or changed). */
-  notApplied: Array<{ field: string; reason: string }>;
-  /** Why nothing was done to the work (outcome `refused`). */
-  reason?: string;
-  withdrawn?: true;
-}
-
-export interface BulkIngestSummary {
-  dryRun: boolean;
-  objects: { registered: number; existing: number; total: number };
-  files: { ingested: number; skipped: number; duplicates: number; total: number };
-  bytes: { ingested: number; total: number };
-  /** Folders refused and files rejected, each with its reason. */
-  rejected: Rejection[];
-  works: WorkReport[];
-  seconds: number;
-}
-
-/** A run's summary before anything is done: what it will try, from the plan. */
-export function startingSummary(
-  planned: ReadonlyArray<{ files: ReadonlyArray<{ size: number }> }>,
-  dryRun: boolean,
-  rejected: Rejection[],
-  works: WorkReport[],
-): BulkIngestSummary {
-  return {
-    dryRun,
-    objects: { registered: 0, existing: 0, total: planned.length },
-    files: { ingested: 0, skipped: 0, duplicates: 0, total: planned.reduce((n, o) => n + o.files.length, 0) },
-    bytes: { ingested: 0, total: planned.reduce((n, o) => n + o.files.reduce((m, f) => m + f.size, 0), 0) },
-    rejected,
-    works,
-    seconds: 0,
-  };
-}
-
 const BATCH_FILES = 50;
 const BATCH_BYTES = 8 * 1024 ** 3;
 /** Files staged at once (see the loop): one per digest thread, so that both cores hash. */
@@ -100,24 +62,6 @@ interface PlannedObject {
   /** Where the description came from: the reason recorded with an access change. */
   source: string;
   files: Array<{ name: string; path: string; size: number }>;
-}
-
-/** An error as one line for people: both languages when it carries them. */
-export function reasonOf(err: unknown): string {
-  if (err instanceof RevisionConflictError) {
-    const who = err.winner ? ` (${err.winner.actor.id}, ${err.winner.occurredAt})` : '';
-    return `tài liệu vừa được người khác sửa${who}, không ghi đè; hãy chạy lại / someone else changed the work meanwhile${who}; not overwritten, run again`;
-  }
-  const messages = (err as { messages?: { vi?: unknown; en?: unknown } }).messages;
-  if (messages && typeof messages.vi === 'string' && typeof messages.en === 'string') return `${messages.vi} / ${messages.en}`;
-  return err instanceof Error ? err.message : String(err);
-}
-
-const emptyFiles = () => ({ ingested: 0, skipped: 0, duplicates: 0, rejected: 0 });
-
-function refuse(works: WorkReport[], rejected: Rejection[], folder: string, reason: string, objectId?: string): void {
-  rejected.push({ folder, reason });
-  works.push({ folder, ...(objectId ? { objectId } : {}), outcome: 'refused', changed: [], files: emptyFiles(), notApplied: [], reason });
 }
 
 async function plan(dir: string, rejected: Rejection[], works: WorkReport[]): Promise<PlannedObject[]> {
@@ -138,23 +82,23 @@ async function plan(dir: string, rejected: Rejection[], works: WorkReport[]): Pr
         raw = { ...raw, ...(JSON.parse(await readFile(join(folderPath, 'metadata.json'), 'utf8')) as Record<string, unknown>) };
         sources.push('metadata.json');
       } catch (err) {
-        refuse(works, rejected, folder, `metadata.json: ${(err as Error).message}`);
+        refuseWork(rejected, works, { folder, reason: `metadata.json: ${(err as Error).message}` });
         continue;
       }
     }
     if (!raw) {
-      refuse(works, rejected, folder, 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)');
+      refuseWork(rejected, works, { folder, reason: 'không có siêu dữ liệu (metadata.csv hoặc metadata.json) / no metadata (metadata.csv row or metadata.json)' });
       continue;
     }
     const parsed = parseSheetEntry(raw);
     if (!parsed.ok) {
       const id = typeof raw.id === 'string' ? raw.id : idFromName(folder);
-      refuse(works, rejected, folder, parsed.reason, id || undefined);
+      refuseWork(rejected, works, { folder, reason: parsed.reason, objectId: id || undefined });
       continue;
     }
     const objectId = parsed.entry.id ?? idFromName(folder);
     if (!objectId) {
-      refuse(works, rejected, folder, 'không suy ra được mã từ tên thư mục; thêm cột "Mã tài liệu" / cannot derive an object id from the folder name; give an "id" column');
+      refuseWork(rejected, works, { folder, reason: 'không suy ra được mã từ tên thư mục; thêm cột "Mã tài liệu" / cannot derive an object id from the folder name; give an "id" column' });
       continue;
     }
     const files: PlannedObject['files'] = [];
@@ -285,20 +229,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
                 `the work is in collection "${now}" and is not moved to --collection "${options.collectionId}"; to move it, fill the collection column`,
             });
           }
-          let expected = revision;
-          if (Object.keys(changes).length) {
-            if (options.dryRun) report.changed.push(...Object.keys(changes));
-            else {
-              try {
-                // Pinned to the revision read: a curator's edit meanwhile is a conflict, not overwritten.
-                const result = await executeObjectCommand(services.store, { type: 'EditMetadata', objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, expected);
-                expected = result.revision;
-                for (const e of result.events) if (e.type === 'MetadataEdited') report.changed.push(...Object.keys(e.data.changes));
-              } catch (err) {
-                for (const field of Object.keys(changes)) report.notApplied.push({ field, reason: reasonOf(err) });
-              }
-            }
-          }
+          const expected = await editFromImport(services, report, { objectId: o.objectId, changes, reason: `thukho ingest: ${o.source}` }, context, revision, options.dryRun);
           if (accessChange) {
             if (options.dryRun) report.changed.push('accessLevel');
             else {
@@ -336,16 +267,7 @@ export async function bulkIngest(services: IngestServices, options: BulkIngestOp
         batchBytes = 0;
         try {
           const outcomes = await commitStaged(runServices, o.objectId, current.map((b) => b.upload), context);
-          outcomes.forEach((outcome, i) => {
-            if (outcome.status === 'created') {
-              summary.files.ingested++;
-              report.files.ingested++;
-              summary.bytes.ingested += current[i]?.file.size ?? 0;
-            } else {
-              summary.files.duplicates++;
-              report.files.duplicates++;
-            }
-          });
+          countCommitted(summary, report, outcomes, current.map((b) => b.file.size));
         } catch (err) {
           for (const b of current) reject(b.file.name, reasonOf(err));
         }

@@ -1,14 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { importIiif } from '../application/iiif-import.ts';
-import { closeIngest, openIngest } from '../application/open-ingest.ts';
-import { reconcileIngests } from '../application/reconcile.ts';
-import { ACCESS_LEVELS, type AccessLevel, ID_PATTERN } from '../domain/metadata.ts';
-import { openEventStore } from '../eventstore/open.ts';
-import { SealRefusedError, sealNow } from '../eventstore/seal.ts';
-import { createLogger } from '../logger.ts';
-import { hasProblems } from './bulk-ingest.ts';
-import { CLI_ACTOR, loadCliConfig } from './cli-config.ts';
-import { formatSafSummary } from './saf-command.ts';
+import { ACCESS_LEVELS, type AccessLevel } from '../domain/metadata.ts';
+import { CLI_ACTOR } from './cli-config.ts';
+import { progress } from './progress.ts';
+import { parseCollection, runImport } from './run-import.ts';
 
 /**
  * `thukho import-iiif URL… [--collection ID] [--access LEVEL] [--dry-run] [--timeout S] [--json]`:
@@ -16,10 +11,6 @@ import { formatSafSummary } from './saf-command.ts';
  * src/application/iiif-import.ts. Exit 0 when every work is in, 1 when one was refused or a
  * value not applied, 2 when the run could not start.
  */
-const parseCollection = (value: string): string => {
-  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError('collection id: lowercase letters, digits, "-" or "_"');
-  return value;
-};
 const parseAccess = (value: string): AccessLevel => {
   if (!(ACCESS_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${ACCESS_LEVELS.join(', ')}`);
   return value as AccessLevel;
@@ -64,14 +55,8 @@ export function importIiifCommand(): Command {
         process.exitCode = 2;
         return;
       }
-      const cfg = loadCliConfig();
-      const logger = createLogger(cfg.logLevel);
-      const store = await openEventStore(cfg.eventStore);
-      const ingest = await openIngest(cfg, store);
-      try {
-        const reconciled = await reconcileIngests(ingest, logger);
-        if (reconciled.completed || reconciled.discarded) logger.warn({ ...reconciled }, 'reconciled interrupted ingests');
-        const summary = await importIiif(ingest, {
+      await runImport('import-iiif', { dryRun: opts.dryRun === true, json: opts.json === true }, (ingest) =>
+        importIiif(ingest, {
           urls,
           ...(opts.collection ? { collectionId: opts.collection } : {}),
           accessLevel: opts.access,
@@ -79,19 +64,8 @@ export function importIiifCommand(): Command {
           actor: CLI_ACTOR,
           timeoutMs: opts.timeout * 1000,
           retries: opts.retries,
-        });
-        process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSafSummary(summary));
-        process.exitCode = hasProblems(summary) ? 1 : 0;
-        if (!opts.dryRun && summary.files.ingested > 0) {
-          const sealed = await sealNow(store, cfg.replicas, CLI_ACTOR);
-          if (sealed.status === 'sealed') process.stderr.write(`niêm phong / sealed: ${sealed.seal.merkleRoot} @ ${sealed.seal.position}\n`);
-        }
-      } catch (err) {
-        process.stderr.write(`thukho import-iiif: ${(err as Error).message}\n`);
-        process.exitCode = err instanceof SealRefusedError ? 1 : 2;
-      } finally {
-        await closeIngest(ingest);
-        await store.close();
-      }
+          progress,
+        }),
+      );
     });
 }

@@ -110,3 +110,12 @@ export function rightsFor(viewer: Viewer, holdingLibrary: string): Viewer {
 export function scopedLibrary(viewer: Viewer): string | undefined {
   return viewer.library !== undefined && RIGHTS[viewer.role].size > RIGHTS.reader.size ? viewer.library : undefined;
 }
+
+/**
+ * Manages the instance itself (accounts, the libraries sharing it): an administrator with no
+ * library. One library's administrator would otherwise be able to give itself, or anyone, the
+ * whole instance.
+ */
+export function isInstanceAdmin(viewer: Viewer): boolean {
+  return viewer.role === 'admin' && viewer.library === undefined;
+}

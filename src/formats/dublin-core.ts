@@ -10,7 +10,7 @@ import { NOT_XML_CHAR, escapeXml } from './xml.ts';
  *   creator → dc:creator     subject → dc:subject        description → dc:description
  *   date → dc:date (when absent, yearFrom/yearTo as "1820" or "1820/1830")
  *   type → dc:type           format, extent → dc:format (DCMI: extent is a refinement of format)
- *   identifier and the object id → dc:identifier        source → dc:source
+ *   identifier and the object id → dc:identifier        source, links.holder → dc:source
  *   language → dc:language (ISO 639-3 codes as given)  collectionId → dc:relation
  *   rights → dc:rights
  * Unknown fields are ignored. A string or an array of strings is accepted for every field.
@@ -56,6 +56,11 @@ export function yearRange(from: unknown, to: unknown): string[] {
 export interface RecordLinks {
   page?: string;
   manifest?: string;
+  /**
+   * The library holding the work (its original and this record): dc:source in oai_dc (the
+   * original the digitised work derives from is that library's), MODS location/physicalLocation.
+   */
+  holder?: { name: string; code?: string | undefined };
 }
 
 /** The `oai_dc:dc` element for one object (no XML declaration: OAI-PMH embeds it in a record). */
@@ -71,7 +76,7 @@ export function dublinCoreElement(metadata: Record<string, unknown>, id: string,
     ['type', values(m.type)],
     ['format', [...values(m.format), ...values(m.extent)]],
     ['identifier', [...values(id), ...values(m.identifier), ...values(links.page)]],
-    ['source', values(m.source)],
+    ['source', [...values(m.source), ...values(links.holder?.name)]],
     ['language', values(m.language)],
     ['relation', [...values(m.collectionId), ...values(links.manifest)]],
     ['rights', values(m.rights)],

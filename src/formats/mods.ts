@@ -36,6 +36,7 @@ import { type XmlNode, serialiseXml, xmlNode } from './xml-tree.ts';
  *   links.page       → location/url usage="primary" access="object in context"
  *                      (3.8 deprecates usage="primary display" in favour of "primary")
  *   links.manifest   → location/url access="raw object" note="IIIF Presentation 3 manifest"
+ *   links.holder     → location/physicalLocation (the holding library's name; its code with type="code")
  *   viewingDirection, behavior: IIIF presentation hints, nothing in MODS; left out.
  */
 
@@ -133,6 +134,9 @@ function modsNode(metadata: Record<string, unknown>, id: string, links: RecordLi
     return r ? m('typeOfResource', r.term, { collection: r.collection ? 'yes' : undefined }) : m('genre', t);
   });
   const urls = [
+    // physicalLocation comes before url in a MODS location.
+    ...values(links.holder?.name).map((n) => m('physicalLocation', n)),
+    ...values(links.holder?.code).map((c) => m('physicalLocation', c, { type: 'code' })),
     ...values(links.page).map((u) => m('url', u, { usage: 'primary', access: 'object in context' })),
     ...values(links.manifest).map((u) => m('url', u, { access: 'raw object', note: 'IIIF Presentation 3 manifest' })),
   ];

@@ -145,14 +145,21 @@ export function requireOwnLibrary(viewer: Viewer, libraryId: string | null | und
 }
 
 /**
- * Figures of the whole instance (audit report, usage statistics, preservation summary) are
- * for accounts without a library: a library's staff would see every library's in them.
+ * The ONE rule of figures (usage statistics, the fixity audit report, the preservation
+ * summary, the staff screens showing them): the library whose figures `viewer` gets, given the
+ * library it asked for (`library=`). An account without a library gets what it asked for
+ * (undefined: every library's). A library's staff get their library's and no other's: the
+ * filter is forced, so rows and totals are that library's alone; naming another library is a
+ * 403 with the reason, never an empty answer that would look like "no use".
  */
-export function requireInstanceFigures(viewer: Viewer): void {
+export function figuresScope(viewer: Viewer, asked?: string): string | undefined {
   const library = scopedLibrary(viewer);
-  if (library === undefined) return;
-  throw new Problem(403, 'other-library', {
-    vi: `Tài khoản của bạn là cán bộ thư viện "${library}": số liệu của toàn hệ thống (mọi thư viện) chỉ dành cho cán bộ cấp tỉnh.`,
-    en: `Your account is staff of library "${library}": figures of the whole instance (every library) are for provincial staff only.`,
-  });
+  if (library === undefined) return asked;
+  if (asked !== undefined && asked !== library) {
+    throw new Problem(403, 'other-library', {
+      vi: `Tài khoản của bạn là cán bộ thư viện "${library}": bạn chỉ xem được số liệu của thư viện mình, không xem được số liệu của thư viện "${asked}" (thư viện khác).`,
+      en: `Your account is staff of library "${library}": you see your library’s figures only, not those of library "${asked}" (another library).`,
+    });
+  }
+  return library;
 }

@@ -214,13 +214,14 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
             { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: 'First day (UTC), YYYY-MM-DD' },
             { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' }, description: `Last day (UTC, included); at most ${MAX_REPORT_DAYS} days after from` },
             { name: 'collection', in: 'query', schema: { type: 'string' }, description: 'Only works that were in this collection when used' },
+            { name: 'library', in: 'query', schema: { type: 'string' }, description: "Only works of this library's collections (as they are held now); searches stay instance-wide. A library’s staff (an account with a library) always get their library’s figures; naming another library is 403" },
             { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
             { name: 'table', in: 'query', schema: { enum: [...STATS_TABLES], default: 'works' }, description: 'Which table a CSV holds (JSON has them all)' },
           ],
           responses: {
             200: {
               description:
-                'JSON: `from`, `to`, `collectionId`, `totals`, `days`, `works` (with titles), `collections`, `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
+                'JSON: `from`, `to`, `collectionId`, `libraryId`, `totals`, `days`, `works` (with titles), `collections` (each with its `libraryId`), `libraries` (one row per holding library), `topSearches`, `searchesWithoutResults`; or CSV (UTF-8, header row) of one table',
             },
             400: problem,
             401: problem,
@@ -394,6 +395,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           parameters: [
             { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
             { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+            { name: 'library', in: 'query', schema: { type: 'string' }, description: 'Only the works this library holds. A library’s staff (an account with a library) always get their library’s figures; naming another library is 403' },
             { name: 'format', in: 'query', schema: { enum: ['json', 'csv'], default: 'json' } },
           ],
           responses: { 200: { description: 'JSON report, or CSV' }, 400: problem, 401: problem, 403: problem },
@@ -531,7 +533,10 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         get: {
           summary: 'Fixity state of the whole repository (staff): copies passed, failed, repaired, damaged, overdue, never checked; the copies that need a person, failures first; replication lag per replica root',
           security: bearer,
-          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 }, description: 'Problem copies listed at most' }],
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 }, description: 'Problem copies listed at most' },
+            { name: 'library', in: 'query', schema: { type: 'string' }, description: 'Only the works this library holds. A library’s staff (an account with a library) always get their library’s figures; naming another library is 403' },
+          ],
           responses: {
             200: { description: '`counts` {passed, failed, repaired, damaged, overdue, unchecked}, `copies`, `objects`, `problems` [{objectId, title, fileId, path, root, target, state, failure, at}], `moreProblems`, `replication` [{label, path, behind, differs, readable, measuredAt}], `seal`' },
             400: problem,

@@ -1,6 +1,6 @@
 import type { Viewer } from '../domain/access-policy.ts';
 import { BASE_PLACEHOLDER } from '../projections/manifest-read-model.ts';
-import { parseSearchQuery, type PageHit, type SearchIndex, type SearchQuery, type SearchResult, visibilityFor, type WorkHit } from '../search/port.ts';
+import { type LibraryMap, parseSearchQuery, type PageHit, type SearchIndex, type SearchQuery, type SearchResult, visibilityFor, type WorkHit } from '../search/port.ts';
 
 /**
  * One search as the site and the API ask it: the viewer's visibility from the one access
@@ -32,8 +32,10 @@ export async function runSearch(
   viewer: Viewer,
   base: string,
   searched?: (query: SearchQuery, result: SearchResult) => void,
+  /** Each collection's library, for the library facet and filter (see libraryMap). */
+  libraries?: LibraryMap,
 ): Promise<ShownResult> {
-  const query = parseSearchQuery(input, visibilityFor(viewer));
+  const query = parseSearchQuery(input, visibilityFor(viewer), libraries);
   const result = await index.search(query);
   searched?.(query, result);
   return {

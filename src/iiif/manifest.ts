@@ -145,8 +145,11 @@ export function bilingual(vi: string, en: string): LanguageMap {
   return { vi: [vi], en: [en] };
 }
 
-/** ISO 639-3 codes the library's catalogue uses, named in both interface languages. */
-const LANGUAGE_NAMES: Record<string, { vi: string; en: string }> = {
+/**
+ * ISO 639-3 codes the library's catalogue uses, named in both interface languages: the one
+ * table for showing a code (languageNames) and reading a name back (languageOfName, import-iiif).
+ */
+export const LANGUAGE_NAMES: Readonly<Record<string, { readonly vi: string; readonly en: string }>> = {
   vie: { vi: 'Tiếng Việt', en: 'Vietnamese' },
   lzh: { vi: 'Hán văn', en: 'Literary Chinese' },
   zho: { vi: 'Tiếng Trung', en: 'Chinese' },
@@ -170,6 +173,12 @@ export function languageNames(codes: readonly string[]): LanguageMap {
     vi: codes.map((c) => LANGUAGE_NAMES[c]?.vi ?? c),
     en: codes.map((c) => LANGUAGE_NAMES[c]?.en ?? c),
   };
+}
+
+/** The code of a language named as languageNames names it, in either language and any case. */
+export function languageOfName(name: string): string | undefined {
+  const v = name.trim().toLowerCase();
+  return Object.entries(LANGUAGE_NAMES).find(([, n]) => n.vi.toLowerCase() === v || n.en.toLowerCase() === v)?.[0];
 }
 
 // ---------------------------------------------------------------------------------------

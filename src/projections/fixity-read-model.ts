@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type LibraryMap, libraryOfCollection } from '../search/port.ts';
 import { z } from 'zod';
 import { type EventType, type FixityFailure, type FixityTarget, isEventType, parseEventData } from '../domain/events.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
@@ -6,6 +7,7 @@ import { WORK_STREAM_PREFIXES, workStream } from './decode.ts';
 import type { Projection } from './projection.ts';
 import { csvDocument } from './report-csv.ts';
 import type { ReadModelDb } from './read-model-db.ts';
+import { heldByLibrarySql } from './object-read-model.ts';
 
 /**
  * The fixity read model: every stored copy that fixity checking looks after, and what the log
@@ -513,6 +515,25 @@ export function hasFixityTables(db: ReadModelDb): boolean {
 export interface AuditReportOptions extends Partial<CyclePolicy> {
   from: Date;
   to: Date;
+  /** Only the works this library holds (a library's staff see their library's figures alone). */
+  heldBy?: HeldBy | undefined;
+}
+
+/** A library, and the instance's home library (whose works the read model stores with no library). */
+export interface HeldBy {
+  libraryId: string;
+  home: string;
+}
+
+/**
+ * "The work of fixity_objects row `alias` is held by the library" (always true without one), as
+ * the object read model keeps the holding library: through heldByLibrarySql, never
+ * `library_id = ?`, which would miss every home-library work.
+ */
+export function heldBySql(heldBy: HeldBy | undefined, alias = 'o'): { sql: string; params: string[] } {
+  if (!heldBy) return { sql: '1', params: [] };
+  const held = heldByLibrarySql(heldBy.libraryId, heldBy.home, 'ob.library_id');
+  return { sql: `EXISTS (SELECT 1 FROM objects ob WHERE ob.id = ${alias}.object_id AND ${held.sql})`, params: held.params };
 }
 
 /**
@@ -545,6 +566,32 @@ export interface AuditReport {
   cycleDays: number;
   collections: AuditRow[];
   total: Omit<AuditRow, 'collectionId'>;
+  /** The same figures per holding library (see withLibraryRows), when asked for. */
+  libraries?: AuditLibraryRow[];
+}
+
+export interface AuditLibraryRow extends Omit<AuditRow, 'collectionId'> {
+  libraryId: string;
+  name: string | null;
+}
+
+/**
+ * The report's collection rows summed per library holding the collection now (a work in no
+ * collection is the home library's): a district library's line in the province's report.
+ */
+export function withLibraryRows<R extends AuditReport>(report: R, libraries: { map: LibraryMap; names?: ReadonlyMap<string, string> }): R {
+  const rows = new Map<string, AuditLibraryRow>();
+  for (const c of report.collections) {
+    const libraryId = libraryOfCollection(libraries.map, c.collectionId);
+    let row = rows.get(libraryId);
+    if (!row) {
+      const { collectionId: _none, ...zero } = emptyRow(null);
+      row = { libraryId, name: libraries.names?.get(libraryId) ?? null, ...zero };
+      rows.set(libraryId, row);
+    }
+    for (const k of COUNTS) row[k] += c[k];
+  }
+  return { ...report, libraries: [...rows.values()].sort((a, b) => (a.libraryId < b.libraryId ? -1 : a.libraryId > b.libraryId ? 1 : 0)) };
 }
 
 const COUNTS = ['files', 'checked', 'passed', 'failed', 'repaired', 'damaged', 'checkedBefore', 'neverChecked', 'overdue', 'checks', 'bytesVerified'] as const;
@@ -573,8 +620,9 @@ export function auditReport(db: ReadModelDb, options: AuditReportOptions): Audit
   const cycles = options.collectionCycleDays ?? {};
   // Every copy that existed by the end of the period, with the facts of the period: one
   // scan of the items, three grouped lookups in the log.
+  const held = heldBySql(options.heldBy);
   const rows = db
-    .prepare<{ from: number; to: number }, ReportItemRow>(
+    .prepare<[...string[], { from: number; to: number }], ReportItemRow>(
       `WITH period AS (
          SELECT item_id, kind, outcome, bytes, position FROM fixity_log WHERE occurred_ms >= @from AND occurred_ms <= @to
        ),
@@ -598,9 +646,9 @@ export function auditReport(db: ReadModelDb, options: AuditReportOptions): Audit
          LEFT JOIN checked_by_end e ON e.item_id = i.item_id
          LEFT JOIN period_checks pc ON pc.item_id = i.item_id
          LEFT JOIN period_last pl ON pl.item_id = i.item_id
-        WHERE i.since_ms <= @to OR e.item_id IS NOT NULL`,
+        WHERE (i.since_ms <= @to OR e.item_id IS NOT NULL) AND ${held.sql}`,
     )
-    .all({ from, to });
+    .all(...held.params, { from, to });
 
   const byCollection = new Map<string | null, AuditRow>();
   for (const r of rows) {
@@ -695,9 +743,14 @@ export interface ReportSeal {
   sealedAt: string;
 }
 
-export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }): string {
-  const lines: Array<Array<string | number>> = [['Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
-  for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+/** `by`: one row per collection (the default), or per library (the rows of withLibraryRows); either way the rows add up to the total. */
+export function auditReportCsv(report: AuditReport & { seal?: ReportSeal | null }, by: 'collection' | 'library' = 'collection'): string {
+  const lines: Array<Array<string | number>> = [[by === 'library' ? 'Thư viện / Library' : 'Bộ sưu tập / Collection', ...CSV_COLUMNS.map(([, title]) => title)]];
+  if (by === 'library') {
+    for (const row of report.libraries ?? []) lines.push([`${row.libraryId}${row.name ? ` (${row.name})` : ''}`, ...CSV_COLUMNS.map(([k]) => row[k])]);
+  } else {
+    for (const row of report.collections) lines.push([row.collectionId ?? '(không thuộc bộ sưu tập / none)', ...CSV_COLUMNS.map(([k]) => row[k])]);
+  }
   lines.push(['Tổng cộng / Total', ...CSV_COLUMNS.map(([k]) => report.total[k])]);
   if (report.seal) lines.push(['Niêm phong nhật ký / Log seal', report.seal.merkleRoot, `position ${report.seal.position}`, report.seal.sealedAt]);
   return csvDocument(lines);

@@ -1,5 +1,5 @@
 import type { FixityFailure, FixityTarget } from '../domain/events.ts';
-import { type CyclePolicy, hasFixityTables } from './fixity-read-model.ts';
+import { type CyclePolicy, hasFixityTables, type HeldBy, heldBySql } from './fixity-read-model.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
 /**
@@ -55,9 +55,11 @@ interface Row {
   rank: number;
 }
 
-export function fixitySummary(db: ReadModelDb, now: Date, policy: CyclePolicy & { limit: number }): FixitySummary {
+/** `heldBy`: only the works one library holds (a library's staff see their library's figures alone). */
+export function fixitySummary(db: ReadModelDb, now: Date, policy: CyclePolicy & { limit: number; heldBy?: HeldBy | undefined }): FixitySummary {
   const counts: Record<FixityStateWord, number> = { passed: 0, failed: 0, repaired: 0, damaged: 0, overdue: 0, unchecked: 0 };
   if (!hasFixityTables(db)) return { counts, copies: 0, objects: 0, problems: [], moreProblems: 0 };
+  const held = heldBySql(policy.heldBy);
   const params = { cycles: JSON.stringify(policy.collectionCycleDays), cycleDays: policy.cycleDays, now: now.getTime(), repairedSince: now.getTime() - REPAIRED_SHOWN_MS };
   // The same due date as dueChecks, less the day's re-look after a failure (a failed copy is a
   // failure here whatever its due date).
@@ -67,32 +69,33 @@ export function fixitySummary(db: ReadModelDb, now: Date, policy: CyclePolicy & 
              ELSE i.last_checked_ms + CAST(COALESCE(c.value, @cycleDays) * ${DAY_MS} AS INTEGER) END AS due_ms
       FROM fixity_items i
       JOIN fixity_objects o ON o.object_id = i.object_id
-      LEFT JOIN json_each(@cycles) c ON c.key = o.collection_id`;
+      LEFT JOIN json_each(@cycles) c ON c.key = o.collection_id
+     WHERE ${held.sql}`;
   const grouped = db
-    .prepare<typeof params, { state: Row['state']; n: number; overdue: number }>(
+    .prepare<[...string[], typeof params], { state: Row['state']; n: number; overdue: number }>(
       `SELECT state, COUNT(*) AS n, SUM(due_ms < @now) AS overdue FROM (${items}) GROUP BY state`,
     )
-    .all(params);
+    .all(...held.params, params);
   let copies = 0;
   for (const g of grouped) {
     copies += g.n;
     counts[g.state === 'ok' ? 'passed' : g.state] += g.n;
     counts.overdue += g.overdue ?? 0;
   }
-  const objects = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM fixity_objects').get()?.n ?? 0;
+  const objects = db.prepare<string[], { n: number }>(`SELECT COUNT(*) AS n FROM fixity_objects o WHERE ${held.sql}`).get(...held.params)?.n ?? 0;
   const hasObjects = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'objects'").get() !== undefined;
   const problemSql = `FROM (
         SELECT x.*, CASE WHEN x.state = 'damaged' THEN 0 WHEN x.state = 'failed' THEN 1 WHEN x.due_ms < @now THEN 2 ELSE 3 END AS rank
           FROM (${items}) x
          WHERE x.state IN ('damaged', 'failed') OR x.due_ms < @now OR (x.state = 'repaired' AND x.state_ms >= @repairedSince)
       ) p ${hasObjects ? 'LEFT JOIN objects ob ON ob.id = p.object_id' : ''}`;
-  const total = db.prepare<typeof params, { n: number }>(`SELECT COUNT(*) AS n ${problemSql}`).get(params)?.n ?? 0;
+  const total = db.prepare<[...string[], typeof params], { n: number }>(`SELECT COUNT(*) AS n ${problemSql}`).get(...held.params, params)?.n ?? 0;
   const rows = db
-    .prepare<typeof params & { limit: number }, Row>(
+    .prepare<[...string[], typeof params & { limit: number }], Row>(
       `SELECT p.object_id, ${hasObjects ? 'ob.title' : 'NULL'} AS title, p.file_id, p.target, p.root, p.content_path, p.state, p.state_ms, p.last_failure, p.due_ms, p.rank
        ${problemSql} ORDER BY p.rank, COALESCE(p.state_ms, p.due_ms), p.item_id LIMIT @limit`,
     )
-    .all({ ...params, limit: policy.limit });
+    .all(...held.params, { ...params, limit: policy.limit });
   const problems = rows.map((r): FixityProblemItem => {
     const state = r.rank === 0 ? 'damaged' : r.rank === 1 ? 'failed' : r.rank === 2 ? 'overdue' : 'repaired';
     const at = state === 'overdue' ? r.due_ms : (r.state_ms ?? r.due_ms);

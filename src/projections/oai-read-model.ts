@@ -7,6 +7,7 @@ import { evolveObject, type ObjectState } from '../domain/object.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { COLLECTION_EVENT_TYPES, decodeCollectionEvent, decodeWorkEvent } from './decode.ts';
 import type { Projection } from './projection.ts';
+import { type LibraryMap, libraryCollections, libraryOfCollection } from '../search/port.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 
 /**
@@ -24,6 +25,11 @@ import type { ReadModelDb } from './read-model-db.ts';
  *   change, withdrawal, moving to another collection), or the moment it became deleted.
  *   Changes while a work is hidden leave it alone.
  * - `set_spec`: the work's collection while visible; kept as it was when the work became deleted.
+ * - Each library is a set too, `library:<id>`: its works are those of its collections (see
+ *   libraryMap), read at request time, so a header names the library the work is in now. A
+ *   collection moved to another library changes the set of its works: their datestamps move
+ *   (and those of its sub-collections, which follow it), so an incremental harvest of either
+ *   library's set sees them arrive or leave.
  *
  * Only the four events that change a work's record are read; a work is folded with the
  * domain's evolveObject over those (its files never matter here).
@@ -76,7 +82,8 @@ export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Proj
     name: 'oai',
     // Odd with the `metadata` policy: changing THUKHO_OAI_RESTRICTED changes the version and so
     // rebuilds the table under the new rule (which works were ever visible depends on it).
-    version: 2 + (policy === 'metadata' ? 1 : 0),
+    // 4: oai_sets.parent_id (a library move reaches sub-collections).
+    version: 4 + (policy === 'metadata' ? 1 : 0),
     filter: { streamPrefixes: ['object-', 'collection-'], eventTypes: [...RECORD_EVENT_TYPES, ...COLLECTION_EVENT_TYPES] },
 
     setup(db) {
@@ -96,9 +103,10 @@ export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Proj
         CREATE INDEX IF NOT EXISTS oai_records_by_seq ON oai_records (seq) WHERE seq IS NOT NULL;
         CREATE INDEX IF NOT EXISTS oai_records_by_set ON oai_records (set_spec, seq) WHERE seq IS NOT NULL;
         CREATE TABLE IF NOT EXISTS oai_sets (
-          set_spec TEXT PRIMARY KEY,
-          revision INTEGER NOT NULL,
-          title    TEXT NOT NULL
+          set_spec  TEXT PRIMARY KEY,
+          revision  INTEGER NOT NULL,
+          title     TEXT NOT NULL,
+          parent_id TEXT
         );
       `);
     },
@@ -118,9 +126,15 @@ export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Proj
            datestamp = excluded.datestamp, metadata = excluded.metadata`,
       );
       const getSet = db.prepare<[string], { revision: number; title: string }>('SELECT revision, title FROM oai_sets WHERE set_spec = ?');
+      const getParent = db.prepare<[string], { parent_id: string | null }>('SELECT parent_id FROM oai_sets WHERE set_spec = ?');
       const upsertSet = db.prepare(
-        `INSERT INTO oai_sets (set_spec, revision, title) VALUES (?, ?, ?)
-         ON CONFLICT (set_spec) DO UPDATE SET revision = excluded.revision, title = excluded.title`,
+        `INSERT INTO oai_sets (set_spec, revision, title, parent_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT (set_spec) DO UPDATE SET revision = excluded.revision, title = excluded.title, parent_id = excluded.parent_id`,
+      );
+      // The collection and every sub-collection below it (a cycle in old data stops at UNION).
+      const restampTree = db.prepare<[string, string]>(
+        `WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.set_spec FROM oai_sets s JOIN tree ON s.parent_id = tree.id)
+         UPDATE oai_records SET datestamp = ? WHERE visible = 1 AND seq IS NOT NULL AND set_spec IN (SELECT id FROM tree)`,
       );
 
       for (const e of events) {
@@ -170,10 +184,13 @@ export function oaiReadModel(options: { restricted: OaiRestrictedPolicy }): Proj
         const row = getSet.get(setSpec);
         const revision = Number(e.revision);
         if (row && revision <= row.revision) return;
-        const before: CollectionState = row ? { status: 'active', collectionId: setSpec, title: row.title } : { status: 'absent' };
+        const parent = row ? getParent.get(setSpec)?.parent_id ?? undefined : undefined;
+        const before: CollectionState = row ? { status: 'active', collectionId: setSpec, title: row.title, ...(parent ? { parentId: parent } : {}) } : { status: 'absent' };
         const after = evolveCollection(before, event);
         if (after.status === 'absent') return;
-        upsertSet.run(setSpec, revision, after.title);
+        upsertSet.run(setSpec, revision, after.title, after.parentId ?? null);
+        // Another library: the works' library set changed, which is a change a harvester must see.
+        if (event.type === 'CollectionEdited' && event.data.libraryId !== undefined) restampTree.run(setSpec, changeStamp(e.metadata.occurredAt, now));
       }
     },
   };
@@ -217,13 +234,31 @@ export interface OaiListFilter {
   set?: string;
   from?: string;
   until?: string;
+  /** Each collection's library, for the `library:<id>` sets. */
+  libraries?: LibraryMap;
 }
+
+export const LIBRARY_SET_PREFIX = 'library:';
+
+/** The library a `library:<id>` set names, or undefined for a collection's set. */
+export function librarySetId(set: string): string | undefined {
+  return set.startsWith(LIBRARY_SET_PREFIX) ? set.slice(LIBRARY_SET_PREFIX.length) : undefined;
+}
+
+const NO_LIBRARIES: LibraryMap = { home: 'home', byCollection: new Map() };
 
 function listWhere(f: OaiListFilter): { sql: string; params: string[] } {
   const where = ['seq IS NOT NULL'];
   const params: string[] = [];
-  if (f.set !== undefined) {
-    // Collection ids have no ":", so no set has sub-sets to include.
+  const library = f.set === undefined ? undefined : librarySetId(f.set);
+  if (library !== undefined) {
+    const { mode, collections } = libraryCollections(f.libraries ?? NO_LIBRARIES, [library]);
+    const marks = collections.map(() => '?').join(', ');
+    if (mode === 'in') where.push(collections.length ? `set_spec IN (${marks})` : '0');
+    else if (collections.length) where.push(`(set_spec IS NULL OR set_spec NOT IN (${marks}))`);
+    params.push(...collections);
+  } else if (f.set !== undefined) {
+    // Collection ids have no ":", so no collection set has sub-sets to include.
     where.push('set_spec = ?');
     params.push(f.set);
   }
@@ -267,10 +302,17 @@ export function findOaiRecord(db: ReadModelDb, objectId: string): OaiRecordRow |
   return r ? toRecord(r) : undefined;
 }
 
-/** The sets with at least one visible record (the others, confidential or empty ones, never show). */
-export function listOaiSets(db: ReadModelDb): Array<{ spec: string; name: string }> {
+/**
+ * The sets with at least one visible record (the others, confidential or empty ones, never
+ * show): each collection's, then, with `libraryNames`, each library's (`library:<id>`).
+ */
+export function listOaiSets(
+  db: ReadModelDb,
+  libraries: LibraryMap = NO_LIBRARIES,
+  libraryNames?: ReadonlyMap<string, string>,
+): Array<{ spec: string; name: string }> {
   if (!oaiTablesExist(db)) return [];
-  return db
+  const collections = db
     .prepare<[], { set_spec: string; title: string }>(
       `SELECT s.set_spec, s.title FROM oai_sets s
         WHERE EXISTS (SELECT 1 FROM oai_records r WHERE r.set_spec = s.set_spec AND r.visible = 1 AND r.seq IS NOT NULL)
@@ -278,6 +320,15 @@ export function listOaiSets(db: ReadModelDb): Array<{ spec: string; name: string
     )
     .all()
     .map((r) => ({ spec: r.set_spec, name: r.title }));
+  if (!libraryNames) return collections;
+  const held = new Set(
+    db
+      .prepare<[], { set_spec: string | null }>('SELECT DISTINCT set_spec FROM oai_records WHERE visible = 1 AND seq IS NOT NULL')
+      .all()
+      .map((r) => libraryOfCollection(libraries, r.set_spec)),
+  );
+  const librarySets = [...held].sort().map((id) => ({ spec: `${LIBRARY_SET_PREFIX}${id}`, name: libraryNames.get(id) ?? id }));
+  return [...collections, ...librarySets];
 }
 
 /** The oldest datestamp a harvester can be given (undefined while nothing was ever harvestable). */

@@ -62,6 +62,32 @@ interface LibraryRow {
 
 type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; updatedAt: string; filesChanged: boolean };
 
+/**
+ * One event of a record kept whole as JSON (a collection, a library): its state is read from
+ * its row the first time a batch meets it, and an event at or below the revision held is skipped.
+ */
+function foldRecord<S>(
+  batch: Map<string, Loaded<S | { status: 'absent' }>>,
+  id: string,
+  getRow: { get(id: string): { state: string; revision: number; created_at: string; updated_at: string } | undefined },
+  revision: number,
+  at: string,
+  evolve: (state: S | { status: 'absent' }) => S | { status: 'absent' },
+): void {
+  let cur = batch.get(id);
+  if (!cur) {
+    const row = getRow.get(id);
+    cur = row
+      ? { state: JSON.parse(row.state) as S, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
+      : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
+    batch.set(id, cur);
+  }
+  if (revision <= cur.revision) return;
+  cur.state = evolve(cur.state);
+  cur.revision = revision;
+  cur.updatedAt = at;
+}
+
 export const objectReadModel: Projection = {
   name: 'objects',
   // 4: the revision counts every event of the object stream (machine facts that older logs
@@ -192,35 +218,11 @@ export const objectReadModel: Projection = {
       } else if (e.streamId.startsWith('collection-')) {
         const event = decodeCollectionEvent(e);
         if (!event) continue;
-        const id = e.streamId.slice('collection-'.length);
-        let cur = collections.get(id);
-        if (!cur) {
-          const row = getCollection.get(id);
-          cur = row
-            ? { state: JSON.parse(row.state) as CollectionState, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
-            : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
-          collections.set(id, cur);
-        }
-        if (Number(e.revision) <= cur.revision) continue;
-        cur.state = evolveCollection(cur.state, event);
-        cur.revision = Number(e.revision);
-        cur.updatedAt = at;
+        foldRecord(collections, e.streamId.slice('collection-'.length), getCollection, Number(e.revision), at, (state) => evolveCollection(state, event));
       } else if (e.streamId.startsWith('library-')) {
         const event = decodeLibraryEvent(e);
         if (!event) continue;
-        const id = e.streamId.slice('library-'.length);
-        let cur = libraries.get(id);
-        if (!cur) {
-          const row = getLibraryRow.get(id);
-          cur = row
-            ? { state: JSON.parse(row.state) as LibraryState, revision: row.revision, seq: 0, createdAt: row.created_at, updatedAt: row.updated_at, filesChanged: false }
-            : { state: { status: 'absent' }, revision: -1, seq: 0, createdAt: at, updatedAt: at, filesChanged: false };
-          libraries.set(id, cur);
-        }
-        if (Number(e.revision) <= cur.revision) continue;
-        cur.state = evolveLibrary(cur.state, event);
-        cur.revision = Number(e.revision);
-        cur.updatedAt = at;
+        foldRecord(libraries, e.streamId.slice('library-'.length), getLibraryRow, Number(e.revision), at, (state) => evolveLibrary(state, event));
       }
     }
 

@@ -6,6 +6,8 @@ import { indexText, tokenize } from '../search/text-folding.ts';
 import type { Projection } from './projection.ts';
 import type { ReadModelDb } from './read-model-db.ts';
 import { csvDocument } from './report-csv.ts';
+import { type LibraryMap, libraryCollections, libraryOfCollection } from '../search/port.ts';
+import { libraryMap } from './library-map.ts';
 
 /**
  * Usage statistics, folded from the `access-<day>` streams: views and downloads per work and
@@ -155,6 +157,13 @@ export interface WorkUse extends UseCounts {
 export interface CollectionUse extends UseCounts {
   collectionId: string | null;
   title: string | null;
+  /** The library holding the collection now (a work in no collection: the home library). */
+  libraryId: string;
+}
+
+export interface LibraryUse extends UseCounts {
+  libraryId: string;
+  name: string | null;
 }
 
 export interface DayUse extends UseCounts {
@@ -176,11 +185,15 @@ export interface StatsReport {
   to: string;
   /** The collection the work figures are limited to, when one was asked for. */
   collectionId: string | null;
+  /** The library the work figures are limited to, when one was asked for. */
+  libraryId: string | null;
   totals: UseCounts & { searches: number; searchesWithoutResults: number; staffSearches: number };
   days: DayUse[];
   works: WorkUse[];
   collections: CollectionUse[];
-  /** Library-wide (a search is not about one collection), most asked first. */
+  /** Per holding library (as its collections are held now), most viewed first. */
+  libraries: LibraryUse[];
+  /** Instance-wide (a search is not about one collection), most asked first. */
   topSearches: SearchUse[];
   /** Searches that found nothing, most asked first: what readers look for and the library lacks. */
   searchesWithoutResults: SearchUse[];
@@ -198,6 +211,7 @@ interface UseRow {
 }
 
 const USE_SUMS = 'SUM(views) AS views, SUM(sessions) AS sessions, SUM(downloads) AS downloads, SUM(staff_views) AS staff_views, SUM(staff_downloads) AS staff_downloads';
+const USE_KEYS = ['views', 'sessions', 'downloads', 'staffViews', 'staffDownloads'] as const satisfies ReadonlyArray<keyof UseCounts>;
 const use = (r: UseRow | undefined): UseCounts => ({
   views: r?.views ?? 0,
   sessions: r?.sessions ?? 0,
@@ -214,11 +228,33 @@ export function hasStatsTables(db: ReadModelDb): boolean {
   return tableExists(db, 'stats_work_days');
 }
 
-export function statsReport(db: ReadModelDb, period: StatsPeriod & { collectionId?: string | undefined }): StatsReport {
+export interface StatsReportOptions extends StatsPeriod {
+  collectionId?: string | undefined;
+  /** Only the works of this library's collections (searches stay instance-wide: a search is of no library). */
+  libraryId?: string | undefined;
+  /** Each collection's library and each library's name; read from the object read model when not given. */
+  libraries?: { map: LibraryMap; names?: ReadonlyMap<string, string> } | undefined;
+}
+
+export function statsReport(db: ReadModelDb, period: StatsReportOptions): StatsReport {
   const { from, to } = period;
   const collection = period.collectionId;
-  const where = `day BETWEEN ? AND ?${collection === undefined ? '' : ' AND collection_id = ?'}`;
-  const params: string[] = collection === undefined ? [from, to] : [from, to, collection];
+  const map = period.libraries?.map ?? (tableExists(db, 'collections') ? libraryMap(db, 'home') : { home: 'home', byCollection: new Map<string, string>() });
+  const conditions = ['day BETWEEN ? AND ?'];
+  const params: string[] = [from, to];
+  if (collection !== undefined) {
+    conditions.push('collection_id = ?');
+    params.push(collection);
+  }
+  if (period.libraryId !== undefined) {
+    // '' (no collection) is never in the list: it is in the home library's and no other's.
+    const { mode, collections } = libraryCollections(map, [period.libraryId]);
+    const marks = collections.map(() => '?').join(', ');
+    if (mode === 'in') conditions.push(collections.length ? `collection_id IN (${marks})` : '0');
+    else if (collections.length) conditions.push(`collection_id NOT IN (${marks})`);
+    params.push(...collections);
+  }
+  const where = conditions.join(' AND ');
   // Titles are the works' and collections' current ones, from the object read model.
   const titles = tableExists(db, 'objects');
   const workTitle = titles ? db.prepare<[string], { title: string }>('SELECT title FROM objects WHERE id = ?') : undefined;
@@ -240,8 +276,19 @@ export function statsReport(db: ReadModelDb, period: StatsPeriod & { collectionI
     .map((r): CollectionUse => {
       const state = r.collection_id ? collectionTitle?.get(r.collection_id)?.state : undefined;
       const title = state ? ((JSON.parse(state) as { title?: string }).title ?? null) : null;
-      return { collectionId: r.collection_id || null, title, ...use(r) };
+      return { collectionId: r.collection_id || null, title, libraryId: libraryOfCollection(map, r.collection_id || null), ...use(r) };
     });
+
+  const byLibrary = new Map<string, LibraryUse>();
+  for (const c of collections) {
+    let row = byLibrary.get(c.libraryId);
+    if (!row) {
+      row = { libraryId: c.libraryId, name: period.libraries?.names?.get(c.libraryId) ?? null, ...use(undefined) };
+      byLibrary.set(c.libraryId, row);
+    }
+    for (const k of USE_KEYS) row[k] += c[k];
+  }
+  const libraries = [...byLibrary.values()].sort((a, b) => b.views - a.views || b.downloads - a.downloads || (a.libraryId < b.libraryId ? -1 : 1));
 
   const workDays = new Map(
     db
@@ -285,6 +332,7 @@ export function statsReport(db: ReadModelDb, period: StatsPeriod & { collectionI
     from,
     to,
     collectionId: collection ?? null,
+    libraryId: period.libraryId ?? null,
     totals: {
       views: sum('views'),
       sessions: sum('sessions'),
@@ -298,13 +346,14 @@ export function statsReport(db: ReadModelDb, period: StatsPeriod & { collectionI
     days,
     works,
     collections,
+    libraries,
     topSearches: searchList(false),
     searchesWithoutResults: searchList(true),
   };
 }
 
 /** The tables of a report that CSV can hold, one per file (a CSV has one header row). */
-export const STATS_TABLES = ['works', 'collections', 'days', 'searches', 'no-results'] as const;
+export const STATS_TABLES = ['works', 'collections', 'libraries', 'days', 'searches', 'no-results'] as const;
 export type StatsTable = (typeof STATS_TABLES)[number];
 
 const USE_HEADERS = [
@@ -329,8 +378,14 @@ export function statsCsv(report: StatsReport, table: StatsTable): string {
       ]);
     case 'collections':
       return csvDocument([
-        ['Bộ sưu tập / Collection', 'Tên / Title', ...USE_HEADERS],
-        ...report.collections.map((c) => [c.collectionId ?? NONE, c.title ?? '', ...useCells(c)]),
+        ['Bộ sưu tập / Collection', 'Tên / Title', 'Thư viện / Library', ...USE_HEADERS],
+        ...report.collections.map((c) => [c.collectionId ?? NONE, c.title ?? '', c.libraryId, ...useCells(c)]),
+        ['Tổng cộng / Total', '', report.libraryId ?? '', ...total],
+      ]);
+    case 'libraries':
+      return csvDocument([
+        ['Thư viện / Library', 'Tên / Name', ...USE_HEADERS],
+        ...report.libraries.map((l) => [l.libraryId, l.name ?? '', ...useCells(l)]),
         ['Tổng cộng / Total', '', ...total],
       ]);
     case 'days':

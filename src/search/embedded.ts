@@ -9,7 +9,9 @@ import {
   type FacetName,
   type FacetValue,
   findableLevels,
+  HOME_ONLY,
   type IndexCheckpoint,
+  libraryCollections,
   MAX_QUERY_TERMS,
   type PageDocument,
   type PageHit,
@@ -489,6 +491,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       ).run();
     }
     const from = match ? 'temp.matched w' : 'works w';
+    const libraries = query.libraries ?? HOME_ONLY;
     const base = `w.access IN (${findable})`;
 
     const filterSql = (): { where: string; params: Params } => {
@@ -502,6 +505,11 @@ export class EmbeddedSearchIndex implements SearchIndex {
             return `@${name}${i}`;
           })
           .join(', ');
+      if (f.library) {
+        const { mode, collections } = libraryCollections(libraries, f.library);
+        if (mode === 'in') parts.push(collections.length ? `w.collection IN (${inList('libcol', collections)})` : '0');
+        else if (collections.length) parts.push(`(w.collection IS NULL OR w.collection NOT IN (${inList('libcol', collections)}))`);
+      }
       if (f.collection) parts.push(`w.collection IN (${inList('collection', f.collection)})`);
       if (f.type) parts.push(`w.type IN (${inList('type', f.type)})`);
       if (f.century) parts.push(`w.century IN (${inList('century', f.century)})`);
@@ -531,7 +539,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
         languages: r.langs === '' ? [] : r.langs.split(' '),
         works: r.n,
       }));
-    const { total, counts } = countFacets(combos, query.filters);
+    const { total, counts } = countFacets(combos, query.filters, libraries);
     const order =
       query.sort === 'title' || (query.sort === 'relevance' && !match)
         ? 'w.title_key'

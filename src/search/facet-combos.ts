@@ -1,5 +1,5 @@
 import type { AccessLevel } from '../domain/metadata.ts';
-import { FACETS, type FacetName, type SearchFilters } from './port.ts';
+import { FACETS, type FacetName, HOME_ONLY, type LibraryMap, libraryOfCollection, type SearchFilters } from './port.ts';
 
 /**
  * Works that share every facet value, counted once: an engine that cannot count facets itself
@@ -18,8 +18,10 @@ export interface FacetCombo {
 }
 
 /** The combo's values for one facet, as the port shows them (strings). */
-function valuesOf(c: FacetCombo, name: FacetName): string[] {
+function valuesOf(c: FacetCombo, name: FacetName, libraries: LibraryMap): string[] {
   switch (name) {
+    case 'library':
+      return [libraryOfCollection(libraries, c.collection)];
     case 'collection':
       return c.collection === null ? [] : [c.collection];
     case 'type':
@@ -41,19 +43,23 @@ function chosenOf(filters: SearchFilters, name: FacetName): ReadonlySet<string> 
   return chosen === undefined ? undefined : new Set(chosen.map(String));
 }
 
-export function countFacets(combos: readonly FacetCombo[], filters: SearchFilters): { total: number; counts: Record<FacetName, Map<string, number>> } {
+export function countFacets(
+  combos: readonly FacetCombo[],
+  filters: SearchFilters,
+  libraries: LibraryMap = HOME_ONLY,
+): { total: number; counts: Record<FacetName, Map<string, number>> } {
   const chosen = FACETS.map((name) => [name, chosenOf(filters, name)] as const);
   const counts = Object.fromEntries(FACETS.map((f) => [f, new Map<string, number>()])) as Record<FacetName, Map<string, number>>;
   let total = 0;
   for (const combo of combos) {
     // The facets whose filter this combo fails: none, it counts everywhere; one, it counts
     // only in that facet (whose own filter is left out); more, nowhere.
-    const failed = chosen.filter(([name, set]) => set !== undefined && !valuesOf(combo, name).some((v) => set.has(v)));
+    const failed = chosen.filter(([name, set]) => set !== undefined && !valuesOf(combo, name, libraries).some((v) => set.has(v)));
     if (failed.length > 1) continue;
     if (failed.length === 0) total += combo.works;
     for (const name of failed.length === 1 ? [(failed[0] as (typeof failed)[number])[0]] : FACETS) {
       const map = counts[name];
-      for (const v of valuesOf(combo, name)) map.set(v, (map.get(v) ?? 0) + combo.works);
+      for (const v of valuesOf(combo, name, libraries)) map.set(v, (map.get(v) ?? 0) + combo.works);
     }
   }
   return { total, counts };

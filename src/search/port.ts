@@ -85,7 +85,7 @@ export function readableLevels(v: Visibility): AccessLevel[] {
   return ACCESS_LEVELS.filter((l) => l === 'open' || (l === 'restricted' && v.restrictedText) || (l === 'confidential' && v.confidential));
 }
 
-export const FACETS = ['collection', 'language', 'type', 'century', 'hasText', 'accessLevel'] as const;
+export const FACETS = ['library', 'collection', 'language', 'type', 'century', 'hasText', 'accessLevel'] as const;
 export type FacetName = (typeof FACETS)[number];
 
 export const SORTS = ['relevance', 'title', 'date', 'date-desc'] as const;
@@ -105,6 +105,7 @@ const Bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s 
 
 const Filters = z
   .object({
+    library: oneOrMany(Id),
     collection: oneOrMany(Id),
     language: oneOrMany(LanguageCode),
     // Stored types are NFC (metadata.ts); a URL may carry the same words decomposed.
@@ -130,7 +131,40 @@ export const SearchQueryInput = z
   .strict();
 
 export type SearchFilters = z.output<typeof Filters>;
-export type SearchQuery = z.output<typeof SearchQueryInput> & { visibility: Visibility };
+export type SearchQuery = z.output<typeof SearchQueryInput> & { visibility: Visibility; libraries?: LibraryMap };
+
+/**
+ * Which library holds the works of each collection, as the object read model has it now.
+ * The index keeps only a work's collection: a work's library is read through this map at
+ * query time, so moving a collection to another library needs no reindexing and the facet
+ * never lags the library records. A work in no collection, or in a collection the map does
+ * not name, is the home library's (as the read model's holding library is).
+ */
+export interface LibraryMap {
+  home: string;
+  /** Collections of libraries other than the home one (home entries may be present too). */
+  byCollection: ReadonlyMap<string, string>;
+}
+
+/** Every work in the home library `home`: what a query made without the read model gets. */
+export const HOME_ONLY: LibraryMap = { home: 'home', byCollection: new Map() };
+
+export function libraryOfCollection(map: LibraryMap, collection: string | null | undefined): string {
+  return (collection ? map.byCollection.get(collection) : undefined) ?? map.home;
+}
+
+/**
+ * A library filter as a condition on the work's collection: with the home library chosen,
+ * every collection except those of libraries not chosen (works in no collection included);
+ * without it, only the collections of the chosen libraries.
+ */
+export function libraryCollections(map: LibraryMap, chosen: readonly string[]): { mode: 'in' | 'not-in'; collections: string[] } {
+  const wanted = new Set(chosen);
+  if (wanted.has(map.home)) {
+    return { mode: 'not-in', collections: [...map.byCollection].filter(([, lib]) => !wanted.has(lib)).map(([c]) => c).sort() };
+  }
+  return { mode: 'in', collections: [...map.byCollection].filter(([, lib]) => wanted.has(lib)).map(([c]) => c).sort() };
+}
 
 /** A search the viewer typed wrongly: the HTTP layer answers 400 with these messages. */
 export class SearchQueryError extends Error {
@@ -146,7 +180,7 @@ export class SearchQueryError extends Error {
 }
 
 /** Validate untrusted search input (unknown filters, bad values, too long) into a query. */
-export function parseSearchQuery(input: unknown, visibility: Visibility): SearchQuery {
+export function parseSearchQuery(input: unknown, visibility: Visibility, libraries?: LibraryMap): SearchQuery {
   const parsed = SearchQueryInput.safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
@@ -159,7 +193,7 @@ export function parseSearchQuery(input: unknown, visibility: Visibility): Search
     const list = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
     throw new SearchQueryError({ vi: `Yêu cầu tìm kiếm không hợp lệ: ${list}`, en: `Invalid search: ${list}` }, issues);
   }
-  return { ...parsed.data, visibility };
+  return { ...parsed.data, visibility, ...(libraries ? { libraries } : {}) };
 }
 
 /**

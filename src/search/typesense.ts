@@ -9,7 +9,11 @@ import {
   type FacetName,
   type FacetValue,
   findableLevels,
+  HOME_ONLY,
   type IndexCheckpoint,
+  type LibraryMap,
+  libraryCollections,
+  libraryOfCollection,
   MAX_QUERY_TERMS,
   type PageDocument,
   type PageHit,
@@ -63,10 +67,13 @@ import { recordSnippet, workFieldText } from './work-record.ts';
  */
 
 // A change drops every collection, and the projection rebuilds them.
-const SCHEMA_VERSION = 1;
+// 2: `collection_key` (the library facet reads it).
+const SCHEMA_VERSION = 2;
 
 /** Works matched by words are ranked in memory up to this many; beyond, the least relevant drop out of the total. */
 export const MATCH_CAP = 2000;
+/** Collections counted for the library facet; an instance with more would undercount the last ones. */
+const MAX_COLLECTIONS = 10_000;
 // Typesense's largest page of results.
 const BATCH = 250;
 
@@ -98,6 +105,9 @@ function schemas(prefix: string) {
         { name: 'exact', type: 'string[]' as const },
         { name: 'access', type: 'string' as const, facet: true },
         { name: 'collection', type: 'string' as const, facet: true, optional: true },
+        // The collection or NO_COLLECTION, always there: a library filter is a condition on it
+        // (including or excluding works in no collection), which an optional field cannot carry.
+        { name: 'collection_key', type: 'string' as const, facet: true },
         { name: 'language', type: 'string[]' as const, facet: true, optional: true },
         { name: 'type', type: 'string' as const, facet: true, optional: true },
         { name: 'type_key', type: 'string' as const, optional: true },
@@ -144,8 +154,17 @@ export function typesenseQuery(terms: readonly QueryTerm[]): string {
   return terms.map((t) => (t.folded.length > 1 ? `"${t.folded.join(' ')}"` : t.folded[0])).join(' ');
 }
 
-function filterClauses(f: SearchFilters, except?: FacetName): string[] {
+/** `collection_key` of a work in no collection: not an id (ids start with a letter or digit). */
+const NO_COLLECTION = '-';
+
+function filterClauses(f: SearchFilters, libraries: LibraryMap, except?: FacetName): string[] {
   const parts: string[] = [];
+  if (f.library && except !== 'library') {
+    const { mode, collections } = libraryCollections(libraries, f.library);
+    // No collection of the chosen libraries: a key no work has, so nothing matches.
+    if (mode === 'in') parts.push(inList('collection_key', collections.length ? collections : ['~']));
+    else if (collections.length) parts.push(`collection_key:!=[${collections.map(quoted).join(',')}]`);
+  }
   if (f.collection && except !== 'collection') parts.push(inList('collection', f.collection));
   if (f.language && except !== 'language') parts.push(inList('language', f.language));
   if (f.type && except !== 'type') parts.push(inList('type_key', f.type.map(hex)));
@@ -156,6 +175,8 @@ function filterClauses(f: SearchFilters, except?: FacetName): string[] {
 }
 
 const FACET_FIELD: Record<FacetName, string> = {
+  // Counted by collection, then summed by library (see libraryCounts).
+  library: 'collection_key',
   collection: 'collection',
   language: 'language',
   type: 'type',
@@ -439,6 +460,7 @@ export class TypesenseSearchIndex implements SearchIndex {
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
     const findable = inList('access', findableLevels(query.visibility));
     const readable = readableLevels(query.visibility);
+    const libraries = query.libraries ?? HOME_ONLY;
 
     let matched: Matched | undefined;
     if (terms.length > 0) {
@@ -449,12 +471,13 @@ export class TypesenseSearchIndex implements SearchIndex {
     const facetSearches: Search[] = FACETS.map((f) => ({
       collection: this.names.works.name,
       q: '*',
-      filter_by: and([scope, ...filterClauses(query.filters, f)]),
+      filter_by: and([scope, ...filterClauses(query.filters, libraries, f)]),
       facet_by: FACET_FIELD[f],
-      max_facet_values: BATCH,
+      // Every collection, for the library facet to sum them all.
+      max_facet_values: f === 'library' ? MAX_COLLECTIONS : BATCH,
       per_page: 0,
     }));
-    const filtered = and([scope, ...filterClauses(query.filters)]);
+    const filtered = and([scope, ...filterClauses(query.filters, libraries)]);
 
     let total: number;
     let pageWorks: WorkDocument[];
@@ -487,7 +510,10 @@ export class TypesenseSearchIndex implements SearchIndex {
     }
 
     const facets = Object.fromEntries(
-      FACETS.map((f, i) => [f, facetValues(f, (facetResults[i]?.facet_counts?.[0]?.counts ?? []).map((c) => [c.value, c.count]), query.filters)]),
+      FACETS.map((f, i) => {
+        const counts = (facetResults[i]?.facet_counts?.[0]?.counts ?? []).map((c) => [c.value, c.count] as const);
+        return [f, facetValues(f, f === 'library' ? libraryCounts(counts, libraries) : counts, query.filters)];
+      }),
     ) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
     const readableSet = new Set<string>(readable);
@@ -616,6 +642,7 @@ function workRecord(doc: WorkDocument, hasText: boolean): Record<string, unknown
     exact: [...new Set(all.map((t) => hex(t.exact)))],
     access: doc.accessLevel,
     ...(m.collectionId ? { collection: m.collectionId } : {}),
+    collection_key: m.collectionId ?? NO_COLLECTION,
     ...(m.language?.length ? { language: m.language } : {}),
     ...(m.type ? { type: m.type, type_key: hex(m.type) } : {}),
     ...(m.yearFrom === undefined ? {} : { century: centuryOf(m.yearFrom) }),
@@ -625,6 +652,16 @@ function workRecord(doc: WorkDocument, hasText: boolean): Record<string, unknown
     year_desc: m.yearFrom ?? -2_147_483_648,
     doc: JSON.stringify(doc),
   };
+}
+
+/** Works per collection summed into works per library. */
+function libraryCounts(byCollection: ReadonlyArray<readonly [string, number]>, libraries: LibraryMap): Array<[string, number]> {
+  const out = new Map<string, number>();
+  for (const [key, n] of byCollection) {
+    const library = libraryOfCollection(libraries, key === NO_COLLECTION ? null : key);
+    out.set(library, (out.get(library) ?? 0) + n);
+  }
+  return [...out];
 }
 
 function parseWork(document: Record<string, unknown>): WorkDocument {

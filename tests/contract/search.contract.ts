@@ -1,6 +1,7 @@
 import type { TestFn } from 'ava';
 import type { AccessLevel, Metadata } from '../../src/domain/metadata.ts';
 import {
+  type LibraryMap,
   type PageDocument,
   parseSearchQuery,
   type SearchIndex,
@@ -374,6 +375,39 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     const none = await search(index, { q: 'kim', filters: { collection: 'han-nom' } });
     t.is(none.total, 0);
     t.deepEqual(none.facets.collection, [{ value: 'han-nom', count: 0, selected: true }]);
+  });
+
+  test(`${name}: the library facet counts works by their collection's library (multi-select); the filter narrows to it, works in no collection are the home library's`, async (t) => {
+    const index = await fresh();
+    // dia-ba and dia-chi are a district library's; han-nom named as the home one's; the rest unnamed (home).
+    const libraries: LibraryMap = { home: 'tinh', byCollection: new Map([['dia-ba', 'huyen'], ['dia-chi', 'huyen'], ['han-nom', 'tinh']]) };
+    const lib = (input: Record<string, unknown>, visibility: Visibility = PUBLIC) => index.search(parseSearchQuery(input, visibility, libraries));
+    const counts = (r: SearchResult) => r.facets.library.map((f) => [f.value, f.count, f.selected]);
+
+    const all = await lib({ q: '' });
+    t.deepEqual(counts(all), [['tinh', 4, false], ['huyen', 2, false]]);
+    const huyen = await lib({ q: '', filters: { library: 'huyen' } });
+    t.deepEqual(sorted(ids(huyen)), ['dia-ba-bac-giang', 'phong-tho-bac-giang']);
+    t.deepEqual(counts(huyen), [['tinh', 4, false], ['huyen', 2, true]]);
+    t.deepEqual(huyen.facets.collection.map((f) => f.value).sort(), ['dia-ba', 'dia-chi']);
+    const tinh = await lib({ q: '', filters: { library: 'tinh' } });
+    t.deepEqual(sorted(ids(tinh)), sorted(['truyen-ky', 'huong-uoc', 'kim-van-kieu', 'kim-chi']));
+    t.is((await lib({ q: '', filters: { library: ['tinh', 'huyen'] } })).total, 6);
+    // With words and another filter: each facet over the other filters.
+    t.deepEqual(ids(await lib({ q: 'bac giang', filters: { library: 'huyen', hasText: 'true' } })), ['dia-ba-bac-giang']);
+    const lzh = await lib({ q: '', filters: { language: 'lzh' } });
+    t.deepEqual(counts(lzh), [['huyen', 1, false], ['tinh', 1, false]]);
+    const lzhHuyen = await lib({ q: '', filters: { language: 'lzh', library: 'huyen' } });
+    t.deepEqual(ids(lzhHuyen), ['dia-ba-bac-giang']);
+    t.deepEqual(lzhHuyen.facets.language.map((f) => [f.value, f.count]), [['vie', 2], ['lzh', 1]]);
+    // A library with no collection: nothing, and the chosen value stays to be removed.
+    const none = await lib({ q: '', filters: { library: 'xa' } });
+    t.is(none.total, 0);
+    t.deepEqual(counts(none), [['tinh', 4, false], ['huyen', 2, false], ['xa', 0, true]]);
+    // Staff count the confidential work too, in the home library (its collection is unnamed).
+    t.deepEqual(counts(await lib({ q: '' }, STAFF)), [['tinh', 5, false], ['huyen', 2, false]]);
+    // Asked without a map, every work is the home library's.
+    t.deepEqual((await search(index, { q: '' })).facets.library, [{ value: 'home', count: PUBLIC_WORKS.length, selected: false }]);
   });
 
   test(`${name}: paging walks every hit once; a page past the end is empty with the same total`, async (t) => {

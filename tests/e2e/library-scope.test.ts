@@ -14,7 +14,7 @@ import { scaledTimeout } from '../helpers/time-scale.ts';
  * (no library) sees and changes everything, as before. Expectations are written out by hand.
  */
 const test = anyTest as TestFn<{ server: TestServer; tokens: Record<Who, string> }>;
-type Who = 'curator' | 'auditor' | 'admin';
+type Who = 'curator' | 'auditor' | 'admin' | 'tinhAuditor';
 const LIBS = ['tinh', 'huyen'] as const;
 const LEVELS = ['open', 'restricted', 'confidential'] as const;
 type Lib = (typeof LIBS)[number];
@@ -32,9 +32,11 @@ test.serial.before(async (t) => {
   const admin = await createUser(s.store, 'quan-tri', 'Quản trị tỉnh', 'admin', actor);
   const curator = await createUser(s.store, 'bien-muc-huyen', 'Biên mục huyện', 'curator', actor, 'huyen');
   const auditor = await createUser(s.store, 'kiem-soat-huyen', 'Kiểm soát huyện', 'auditor', actor, 'huyen');
+  // The province's own auditor: its library is the home one, whose works the read model stores with no library.
+  const tinhAuditor = await createUser(s.store, 'kiem-soat-tinh', 'Kiểm soát tỉnh', 'auditor', actor, 'tinh');
   const users = s.projections.find((p) => p.projection.name === 'users');
-  if (users && auditor.position !== null) await users.waitForPosition(auditor.position, scaledTimeout(60_000));
-  t.context.tokens = { admin: admin.token, curator: curator.token, auditor: auditor.token };
+  if (users && tinhAuditor.position !== null) await users.waitForPosition(tinhAuditor.position, scaledTimeout(60_000));
+  t.context.tokens = { admin: admin.token, curator: curator.token, auditor: auditor.token, tinhAuditor: tinhAuditor.token };
 });
 test.after.always(async (t) => {
   await t.context.server?.close();
@@ -236,14 +238,119 @@ test.serial('lists: API list, staff list, search: the district’s staff find al
   }
 });
 
-test.serial('figures: the whole instance’s statistics, audit report and preservation summary are refused to a library’s auditor, with the reason; the admin has them', async (t) => {
-  for (const path of ['/api/stats?from=2026-01-01&to=2026-12-31', '/api/audit/report?from=2026-01-01&to=2026-12-31', '/api/preservation/summary', '/staff/stats', '/staff/preservation']) {
-    const r = await call(t, 'auditor', 'GET', path);
-    t.is(r.status, 403, path);
-    t.true(r.text.includes('toàn hệ thống') && r.text.includes('whole instance'), path);
-    const admin = await call(t, 'admin', 'GET', path);
-    t.not(admin.status, 403, path);
+type UseTotals = { views: number; sessions: number; downloads: number; staffViews: number };
+type StatsJson = { libraryId: string | null; totals: UseTotals; works: Array<{ objectId: string; views: number }>; libraries: Array<{ libraryId: string; views: number }> };
+type AuditJson = { libraryId: string | null; total: { files: number; checks: number }; collections: Array<{ collectionId: string | null; files: number }>; libraries: Array<{ libraryId: string; files: number }> };
+type SummaryJson = { libraryId: string | null; copies: number; objects: number; problems: Array<{ objectId: string }> };
+
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+const PERIOD = () => `from=${day(-1)}&to=${day(1)}`;
+
+async function json<T>(t: Ctx, who: Who, path: string): Promise<T> {
+  const r = await call(t, who, 'GET', path);
+  if (r.status !== 200) throw new Error(`${path} as ${who}: ${r.status} ${r.text}`);
+  return JSON.parse(r.text) as T;
+}
+
+test.serial('figures: usage statistics: a library’s auditor gets its library’s rows and totals only (the filter forced); another library’s is refused; the admin gets all', async (t) => {
+  // Readers open the province's open work three times and the district's once: each library's figures grow by its own views alone.
+  const before = { huyen: (await json<StatsJson>(t, 'auditor', `/api/stats?${PERIOD()}`)).totals.views, tinh: (await json<StatsJson>(t, 'tinhAuditor', `/api/stats?${PERIOD()}`)).totals.views };
+  for (const w of ['tinh-open', 'tinh-open', 'tinh-open', 'huyen-open'] as Work[]) {
+    t.is((await fetch(`${t.context.server.url}/iiif/manifest/${idOf(w)}`)).status, 200);
   }
+  const all = await json<StatsJson>(t, 'admin', `/api/stats?${PERIOD()}`);
+  const district = await json<StatsJson>(t, 'admin', `/api/stats?${PERIOD()}&library=huyen`);
+  const mine = await json<StatsJson>(t, 'auditor', `/api/stats?${PERIOD()}`);
+  const province = await json<StatsJson>(t, 'tinhAuditor', `/api/stats?${PERIOD()}`);
+  t.is(mine.libraryId, 'huyen');
+  t.deepEqual(mine.totals, district.totals, 'the district auditor’s totals are the district’s');
+  t.deepEqual(mine.works, district.works);
+  t.deepEqual(mine.libraries.map((l) => l.libraryId), ['huyen']);
+  t.true(mine.works.length > 0 && mine.works.every((w) => w.objectId.startsWith('pham-vi-huyen-') || w.objectId === 'vao-huyen'), JSON.stringify(mine.works));
+  t.deepEqual(province.libraries.map((l) => l.libraryId), ['tinh']);
+  t.true(province.works.every((w) => w.objectId.startsWith('pham-vi-tinh-')), JSON.stringify(province.works));
+  // The admin sees both libraries, and the two libraries' figures add up to its totals.
+  t.deepEqual(all.libraries.map((l) => l.libraryId).sort(), ['huyen', 'tinh']);
+  t.is(mine.totals.views + province.totals.views, all.totals.views);
+  t.is(mine.totals.views - before.huyen, 1, 'the district’s figures count the district’s view only');
+  t.is(province.totals.views - before.tinh, 3, 'the province’s figures count the province’s views only');
+  t.true(mine.totals.views < all.totals.views);
+  // Asking for its own library is the same answer; another library's is refused, with the reason in both languages.
+  t.deepEqual((await json<StatsJson>(t, 'auditor', `/api/stats?${PERIOD()}&library=huyen`)).totals, mine.totals);
+  const other = await call(t, 'auditor', 'GET', `/api/stats?${PERIOD()}&library=tinh`);
+  t.is(other.status, 403);
+  t.true(other.text.includes('thư viện khác') && other.text.includes('another library'), other.text);
+  // The CSV is the district's as well.
+  const csv = await call(t, 'auditor', 'GET', `/api/stats?${PERIOD()}&format=csv&table=libraries`);
+  t.is(csv.status, 200);
+  t.true(csv.text.includes('huyen') && !csv.text.includes('tinh'), csv.text);
+});
+
+test.serial('figures: the fixity audit report and the preservation summary count only the works the auditor’s library holds; the admin gets all', async (t) => {
+  const path = `/api/audit/report?${PERIOD()}`;
+  // Every work's copies are registered for fixity by now? Poll for the admin's report naming both libraries' copies.
+  const all = await poll('both libraries’ copies in the audit report', 20_000, async () => {
+    const r = await json<AuditJson>(t, 'admin', path);
+    const files = (id: string) => r.libraries.find((l) => l.libraryId === id)?.files ?? 0;
+    return files('tinh') > 0 && files('huyen') > 0 ? r : undefined;
+  });
+  const mine = await json<AuditJson>(t, 'auditor', path);
+  const province = await json<AuditJson>(t, 'tinhAuditor', path);
+  t.is(mine.libraryId, 'huyen');
+  t.deepEqual(mine.libraries.map((l) => l.libraryId), ['huyen']);
+  t.deepEqual(province.libraries.map((l) => l.libraryId), ['tinh']);
+  t.is(mine.total.files, all.libraries.find((l) => l.libraryId === 'huyen')?.files ?? -1);
+  t.is(province.total.files, all.libraries.find((l) => l.libraryId === 'tinh')?.files ?? -1);
+  t.is(mine.total.files + province.total.files, all.total.files);
+  t.true(mine.total.files < all.total.files);
+  t.false(mine.collections.some((c) => c.collectionId === collectionOf.tinh), JSON.stringify(mine.collections));
+  t.is((await call(t, 'auditor', 'GET', `${path}&library=tinh`)).status, 403);
+  t.is((await call(t, 'auditor', 'GET', `${path}&library=huyen`)).status, 200);
+  const allSummary = await json<SummaryJson>(t, 'admin', '/api/preservation/summary');
+  const summary = await json<SummaryJson>(t, 'auditor', '/api/preservation/summary');
+  const provinceSummary = await json<SummaryJson>(t, 'tinhAuditor', '/api/preservation/summary');
+  t.is(summary.libraryId, 'huyen');
+  t.is(allSummary.libraryId, null);
+  // The province holds its three works (its curator made none more); the district's add up to the rest.
+  t.is(provinceSummary.objects, 3);
+  t.is(summary.objects + provinceSummary.objects, allSummary.objects);
+  t.is(summary.copies, mine.total.files);
+  t.is(summary.copies + provinceSummary.copies, allSummary.copies);
+  t.true(summary.problems.every((p) => !p.objectId.startsWith('pham-vi-tinh-')), JSON.stringify(summary.problems));
+  const refused = await call(t, 'auditor', 'GET', '/api/preservation/summary?library=tinh');
+  t.is(refused.status, 403);
+  t.true(refused.text.includes('thư viện khác') && refused.text.includes('another library'), refused.text);
+});
+
+test.serial('figures: the staff statistics and preservation screens show a library’s auditor its library’s figures, the selector its library alone; the admin all', async (t) => {
+  const stats = await call(t, 'auditor', 'GET', `/staff/stats?${PERIOD()}`);
+  t.is(stats.status, 200, stats.text);
+  t.true(stats.text.includes('figures-library" data-library="huyen"'), 'the page says whose figures it shows');
+  t.true(stats.text.includes('<tr data-library="huyen">'));
+  t.false(stats.text.includes('data-library="tinh"'), 'no row of the province');
+  t.false(stats.text.includes('pham-vi-tinh-'), 'no work of the province');
+  const selector = /<select id="stats-library"[^>]*>([\s\S]*?)<\/select>/.exec(stats.text)?.[1] ?? '';
+  t.deepEqual([...selector.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]), ['huyen']);
+  const collections = /<select id="stats-collection"[^>]*>([\s\S]*?)<\/select>/.exec(stats.text)?.[1] ?? '';
+  t.false(collections.includes(`value="${collectionOf.tinh}"`), collections);
+  const other = await call(t, 'auditor', 'GET', `/staff/stats?${PERIOD()}&library=tinh`);
+  t.is(other.status, 403);
+  t.true(other.text.includes('thư viện khác') && other.text.includes('another library'), other.text);
+  const dashboard = await call(t, 'auditor', 'GET', '/staff/preservation');
+  t.is(dashboard.status, 200, dashboard.text);
+  t.true(dashboard.text.includes('figures-library" data-library="huyen"'));
+  const summary = await json<SummaryJson>(t, 'auditor', '/api/preservation/summary');
+  t.true(dashboard.text.includes(`${summary.copies} `), 'the district’s copies are counted on the page');
+
+  const adminStats = await call(t, 'admin', 'GET', `/staff/stats?${PERIOD()}`);
+  t.is(adminStats.status, 200);
+  t.false(adminStats.text.includes('figures-library'));
+  t.true(adminStats.text.includes('<tr data-library="huyen">') && adminStats.text.includes('<tr data-library="tinh">'));
+  const adminSelector = /<select id="stats-library"[^>]*>([\s\S]*?)<\/select>/.exec(adminStats.text)?.[1] ?? '';
+  t.deepEqual([...adminSelector.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]).sort(), ['', 'huyen', 'tinh']);
+  const adminDashboard = await call(t, 'admin', 'GET', '/staff/preservation');
+  t.is(adminDashboard.status, 200);
+  t.false(adminDashboard.text.includes('figures-library'));
 });
 
 test.serial('accounts: /api/users shows each account’s library; PUT …/library moves one, and the change takes effect with its next request', async (t) => {

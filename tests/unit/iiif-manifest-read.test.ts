@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { iiifWorkId, metadataOfManifest } from '../../src/application/iiif-import.ts';
 import { IiifReadError, fullImageUrl, readIiifDocument } from '../../src/formats/iiif-manifest-read.ts';
+import { LANGUAGE_NAMES, languageNames } from '../../src/iiif/manifest.ts';
 
 /**
  * The IIIF reader of `thukho import-iiif` on golden fixtures: a hand-made Presentation 2.1
@@ -103,4 +104,17 @@ test('a value the record refuses is dropped and said; the work id depends on the
   t.is(iiifWorkId('https://a.example/m'), iiifWorkId('https://a.example/m'));
   t.not(iiifWorkId('https://a.example/m'), iiifWorkId('https://a.example/m2'));
   t.regex(iiifWorkId('https://a.example/m'), /^iiif-[0-9a-f]{16}$/);
+});
+
+test('every language our manifests name reads back as its code, in either interface language', (t) => {
+  const read = readIiifDocument(json('p3-manifest.json'));
+  if (read.kind !== 'manifest') return t.fail();
+  const codes = Object.keys(LANGUAGE_NAMES);
+  const names = languageNames(codes);
+  for (const lang of ['vi', 'en'] as const) {
+    const language = { label: { en: ['Language'] }, value: { [lang]: [(names[lang] ?? []).join('; ')] } };
+    const mapped = metadataOfManifest({ ...read, metadata: [...read.metadata.filter((m) => !JSON.stringify(m.label).includes('Language')), language] }, undefined);
+    t.deepEqual(mapped.metadata?.language, codes, lang);
+    t.deepEqual(mapped.notApplied.filter((n) => n.field === 'language'), [], lang);
+  }
 });

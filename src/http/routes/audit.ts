@@ -1,25 +1,28 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
+import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables, withLibraryRows } from '../../projections/fixity-read-model.ts';
+import { reportLibraries } from '../../projections/library-map.ts';
 import { latestSeal } from '../../eventstore/seal.ts';
 import { authOf, requireStaff } from '../auth.ts';
-import { requireInstanceFigures } from '../access.ts';
+import { figuresScope } from '../access.ts';
+import { Id } from '../../domain/metadata.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 
 /**
  * GET /api/audit/report?from=&to=&format=json|csv — the fixity audit report for staff (see
  * auditReport in the fixity read model). Dates are days (YYYY-MM-DD, in the server's time
- * zone, `to` included) or ISO 8601 date-times.
+ * zone, `to` included) or ISO 8601 date-times. `library=`: only the works that library holds;
+ * a library's staff always get their library's (see figuresScope).
  */
-const ReportQuery = z.object({ from: z.string(), to: z.string(), format: z.enum(['json', 'csv']).default('json') });
+const ReportQuery = z.object({ from: z.string(), to: z.string(), library: Id.optional(), format: z.enum(['json', 'csv']).default('json') });
 
 export function auditRoutes(services: AppServices): Router {
   const router = new Router();
   router.get('/api/audit/report', async (ctx) => {
     requireStaff(ctx);
-    requireInstanceFigures(authOf(ctx).viewer);
     const query = ReportQuery.parse(ctx.query);
+    const library = figuresScope(authOf(ctx).viewer, query.library);
     const period = AuditPeriod.parse({ from: query.from, to: query.to });
     if (!hasFixityTables(services.readDb)) {
       throw new Problem(503, 'fixity-not-ready', {
@@ -29,17 +32,25 @@ export function auditRoutes(services: AppServices): Router {
     }
     const { config } = services;
     const report = {
-      ...auditReport(services.readDb, { ...period, cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays }),
+      ...withLibraryRows(
+        auditReport(services.readDb, {
+          ...period,
+          cycleDays: config.fixity.cycleDays,
+          collectionCycleDays: config.fixity.collectionCycleDays,
+          heldBy: library === undefined ? undefined : { libraryId: library, home: config.libraryId },
+        }),
+        reportLibraries(services.readDb, config),
+      ),
       seal: await latestSeal(services.store),
     };
     ctx.set('Cache-Control', 'no-store');
     if (query.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
-      const name = `fixity-audit-${query.from.slice(0, 10)}-${query.to.slice(0, 10)}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+      const name = `fixity-audit-${query.from.slice(0, 10)}-${query.to.slice(0, 10)}${library ? `-${library}` : ''}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
       ctx.set('Content-Disposition', `attachment; filename="${name}"`);
       ctx.body = auditReportCsv(report);
     } else {
-      ctx.body = report;
+      ctx.body = { ...report, libraryId: library ?? null };
     }
   });
   return router;

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { executeLibraryCommand } from '../../application/libraries.ts';
 import { LibraryChangesInput, LibraryInput } from '../../domain/library.ts';
+import { isInstanceAdmin } from '../../domain/access-policy.ts';
 import { Id } from '../../domain/metadata.ts';
 import { getLibrary, type HomeLibrary, type LibraryView, listLibraries } from '../../projections/object-read-model.ts';
 import { type Actor, requireRole } from '../auth.ts';
@@ -19,11 +20,11 @@ import { commandContext } from './objects.ts';
 export const CreateLibraryBody = z.object({ id: Id }).extend(LibraryInput.shape).strict();
 export const EditLibraryBody = LibraryChangesInput;
 
-const ADMINS = { vi: 'quản trị viên (admin)', en: 'an administrator' };
+const ADMINS = { vi: 'quản trị viên toàn hệ thống (admin không gắn với một thư viện)', en: 'an instance-wide administrator (an admin of no single library)' };
 const CATCH_UP_MS = 5000;
 
 export function requireLibraryAdmin(ctx: Context): Actor {
-  return requireRole(ctx, (v) => v.role === 'admin', ADMINS);
+  return requireRole(ctx, isInstanceAdmin, ADMINS);
 }
 
 export function homeLibraryOf(config: { libraryId: string; institution: string }): HomeLibrary {

@@ -36,9 +36,12 @@ import {
   findOaiRecord,
   iterateOaiRecords,
   listOaiSets,
+  LIBRARY_SET_PREFIX,
   type OaiRecordRow,
 } from '../../projections/oai-read-model.ts';
 import { readForm } from '../body.ts';
+import { libraryMap, nameIn, publicLibraries } from '../../projections/library-map.ts';
+import { libraryOfCollection } from '../../search/port.ts';
 import { compress } from '../compress.ts';
 import { publicBase } from '../public-base.ts';
 import type { AppServices } from '../services.ts';
@@ -46,7 +49,7 @@ import { signValue, unsignValue } from '../signed-value.ts';
 
 /**
  * The OAI-PMH 2.0 provider: GET and POST (form) /oai, six verbs, oai_dc and MODS, sets =
- * collections, persistent deleted records, signed resumption tokens over the read model's
+ * collections and libraries (`library:<id>`), persistent deleted records, signed resumption tokens over the read model's
  * stable order (see projections/oai-read-model.ts). OAI errors are HTTP 200 with <error>, as
  * the spec demands. A list page is streamed record by record from its own read-only
  * connection, so the page is never one string and the projections keep writing meanwhile.
@@ -90,17 +93,28 @@ export function oaiRoutes(services: AppServices): Router {
       ctx.body = head + errorsElement(errors) + RESPONSE_TAIL;
     };
     const db = services.readModelReader.get();
-    const links = (id: string): RecordLinks => ({ page: `${base}/objects/${id}`, manifest: manifestUrl(base, id) });
+    // Each record is in its collection's set and, once the instance has more than one library,
+    // its library's (with one library, that set would be the whole repository again).
+    const libraries = libraryMap(db, config.libraryId);
+    const holders = new Map(publicLibraries(db, config).map((l) => [l.id, { name: nameIn('vi', l), ...(l.code ? { code: l.code } : {}) }]));
+    const librarySetsOn = holders.size > 1;
+    const links = (id: string, library: string): RecordLinks => ({
+      page: `${base}/objects/${id}`,
+      manifest: manifestUrl(base, id),
+      holder: holders.get(library) ?? { name: library },
+    });
     const record = (row: OaiRecordRow, prefix: MetadataPrefix | null): string => {
+      const library = libraryOfCollection(libraries, row.setSpec);
       const header = {
         identifier: oaiIdentifier(config.oai.repositoryIdentifier, row.objectId),
         datestamp: row.datestamp,
-        setSpecs: row.setSpec ? [row.setSpec] : [],
+        setSpecs: [...(row.setSpec ? [row.setSpec] : []), ...(librarySetsOn ? [`${LIBRARY_SET_PREFIX}${library}`] : [])],
         deleted: row.deleted,
       };
       if (prefix === null) return `${headerElement(header)}\n`;
-      return recordElement(header, row.deleted ? undefined : FORMATS[prefix].element(JSON.parse(row.metadata) as Record<string, unknown>, row.objectId, links(row.objectId)));
+      return recordElement(header, row.deleted ? undefined : FORMATS[prefix].element(JSON.parse(row.metadata) as Record<string, unknown>, row.objectId, links(row.objectId, library)));
     };
+    const librarySets = () => listOaiSets(db, libraries, librarySetsOn ? new Map([...holders].map(([id, h]) => [id, h.name])) : undefined);
     const request: OaiRequest = parsed.request;
 
     switch (request.verb) {
@@ -136,7 +150,7 @@ export function oaiRoutes(services: AppServices): Router {
           // The set list is always whole in one answer: no token for it was ever issued.
           return fail([{ code: 'badResumptionToken', message: 'This repository issues no resumptionToken for ListSets.' }]);
         }
-        const sets = listOaiSets(db);
+        const sets = librarySets();
         if (sets.length === 0) return fail([{ code: 'noSetHierarchy', message: 'This repository has no sets to show.' }]);
         ctx.body = head + setsElement(sets) + RESPONSE_TAIL;
         return;
@@ -163,13 +177,13 @@ export function oaiRoutes(services: AppServices): Router {
           const list: ListArguments = request;
           const errors: OaiError[] = [];
           if (!isPrefix(list.metadataPrefix)) errors.push({ code: 'cannotDisseminateFormat', message: `The metadata format ${list.metadataPrefix} is not served; use oai_dc or mods.` });
-          if (list.set !== undefined && listOaiSets(db).length === 0) errors.push({ code: 'noSetHierarchy', message: 'This repository has no sets to show.' });
+          if (list.set !== undefined && librarySets().length === 0) errors.push({ code: 'noSetHierarchy', message: 'This repository has no sets to show.' });
           if (errors.length > 0) return fail(errors);
           const filter = { ...(list.set !== undefined ? { set: list.set } : {}), ...(list.from ? { from: list.from } : {}), ...(list.until ? { until: list.until } : {}) };
-          state = { v: 1, verb: request.verb, prefix: list.metadataPrefix, ...filter, after: 0, cursor: 0, size: countOaiRecords(db, filter), expires: 0 };
+          state = { v: 1, verb: request.verb, prefix: list.metadataPrefix, ...filter, after: 0, cursor: 0, size: countOaiRecords(db, { ...filter, libraries }), expires: 0 };
         }
         const prefix = state.prefix as MetadataPrefix;
-        const filter = { ...(state.set !== undefined ? { set: state.set } : {}), ...(state.from ? { from: state.from } : {}), ...(state.until ? { until: state.until } : {}) };
+        const filter = { ...(state.set !== undefined ? { set: state.set } : {}), ...(state.from ? { from: state.from } : {}), ...(state.until ? { until: state.until } : {}), libraries };
         const pageSize = config.oai.pageSize;
         const rows = iterateOaiRecords(db, filter, state.after, pageSize + 1);
         const first = rows.next();

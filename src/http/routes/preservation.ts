@@ -6,7 +6,7 @@ import { Id } from '../../domain/metadata.ts';
 import { FIXITY_STATES, fixitySummary } from '../../projections/fixity-summary.ts';
 import { fixityObjectJobId, type FixityJob } from '../../queue/queues.ts';
 import { authOf, requireStaff } from '../auth.ts';
-import { requireInstanceFigures, requireWorkRight } from '../access.ts';
+import { figuresScope, requireWorkRight } from '../access.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices, PreservationStatus } from '../services.ts';
 
@@ -19,7 +19,7 @@ import type { AppServices, PreservationStatus } from '../services.ts';
  * a person decided; it only reads the bytes and writes what it found to the preservation
  * stream, which is exactly what an auditor is there to ask for.
  */
-export const SummaryQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict();
+export const SummaryQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200), library: Id.optional() }).strict();
 
 /** Replication lag per configured replica root, as the replication worker last measured it. */
 export interface RootLag {
@@ -41,11 +41,18 @@ export function rootLags(status: PreservationStatus, replicas: ReadonlyArray<{ l
   });
 }
 
-export async function preservationSummary(services: AppServices, limit: number) {
+/** `library`: only the works it holds (see figuresScope); undefined: the whole repository. */
+export async function preservationSummary(services: AppServices, limit: number, library?: string) {
   const { config } = services;
-  const fixity = fixitySummary(services.readDb, new Date(), { cycleDays: config.fixity.cycleDays, collectionCycleDays: config.fixity.collectionCycleDays, limit });
+  const fixity = fixitySummary(services.readDb, new Date(), {
+    cycleDays: config.fixity.cycleDays,
+    collectionCycleDays: config.fixity.collectionCycleDays,
+    limit,
+    heldBy: library === undefined ? undefined : { libraryId: library, home: config.libraryId },
+  });
   const status = await services.preservationStatus();
   return {
+    libraryId: library ?? null,
     states: FIXITY_STATES,
     ...fixity,
     replication: rootLags(status, config.replicas),
@@ -93,10 +100,10 @@ export function preservationRoutes(services: AppServices): Router {
 
   router.get('/api/preservation/summary', async (ctx) => {
     requireStaff(ctx);
-    requireInstanceFigures(authOf(ctx).viewer);
-    const { limit } = SummaryQuery.parse(ctx.query);
+    const { limit, library } = SummaryQuery.parse(ctx.query);
+    const scope = figuresScope(authOf(ctx).viewer, library);
     ctx.set('Cache-Control', 'private, no-store');
-    ctx.body = await preservationSummary(services, limit);
+    ctx.body = await preservationSummary(services, limit, scope);
   });
 
   router.post('/api/objects/:id/fixity-check', async (ctx) => {

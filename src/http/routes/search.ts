@@ -6,6 +6,7 @@ import { publicBase } from '../public-base.ts';
 import { runSearch } from '../search-results.ts';
 import type { AppServices } from '../services.ts';
 import { accessRecorder } from '../access-events.ts';
+import { libraryMap } from '../../projections/library-map.ts';
 
 /**
  * `GET /api/search?q=&page=&per_page=&sort=&filter[NAME]=VALUE`: the search index as JSON,
@@ -59,6 +60,7 @@ export function searchRoutes(services: AppServices): Router {
     try {
       ctx.body = await runSearch(services.search.index, input, authOf(ctx).viewer, publicBase(services.config.publicUrl, ctx), (query, result) =>
         recorder.searched(ctx, query, result.total, 'api'),
+        libraryMap(services.readDb, services.config.libraryId),
       );
     } catch (err) {
       if (err instanceof SearchQueryError) throw invalid(err.messages, err.issues);

@@ -22,6 +22,9 @@ import { NOM_FONT_PATH } from '../site/nom-font.ts';
 import { sitemapRoutes } from '../site/sitemap.ts';
 import { PageError, type SiteKit } from '../site/site-route.ts';
 import { BadRequest, parsePage, parseSearchQuery, validId } from '../site/request.ts';
+import { libraryMap, publicLibraries } from '../../projections/library-map.ts';
+import { libraryName } from '../site/library-pages.ts';
+import { libraryRoutes } from './libraries-site.ts';
 
 /**
  * The public site: server-rendered pages in Vietnamese or English over the read models,
@@ -99,8 +102,13 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
     let result;
     try {
       // Links on the site stay relative to it.
-      result = await runSearch(services.search.index, { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) }, viewer, '', (query, found) =>
-        recorder.searched(ctx, query, found.total, 'site'),
+      result = await runSearch(
+        services.search.index,
+        { q, filters, page: pageNumber, perPage: SEARCH_PAGE_SIZE, ...(sort ? { sort } : {}) },
+        viewer,
+        '',
+        (query, found) => recorder.searched(ctx, query, found.total, 'site'),
+        libraryMap(readDb, config.libraryId),
       );
     } catch (err) {
       if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
@@ -124,7 +132,8 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
         after: pageHitList(page.lang, h),
       };
     });
-    return searchPage(page, { q, params: shown, sort: SORTS.find((s) => s === sort) ?? 'relevance', result, cards, collectionTitles });
+    const libraryNames = new Map(publicLibraries(readDb, config).map((l) => [l.id, libraryName(page.lang, l)]));
+    return searchPage(page, { q, params: shown, sort: SORTS.find((s) => s === sort) ?? 'relevance', result, cards, collectionTitles, libraryNames });
   }));
 
   router.get('/collections/:id', route(({ ctx, page, params, viewer }) => {
@@ -198,6 +207,8 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
   });
 
   router.get(`${NOM_FONT_PATH}:file`, nomFontRoute(fonts));
+
+  libraryRoutes(router, services, kit, { card: (o, v) => card(services.readDb, o, v), thumbOf: (o, v) => thumbOf(services.readDb, o, v), hasImages });
 
   sitemapRoutes(services, {}, router);
 

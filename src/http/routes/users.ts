@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { ACCOUNT_ROLES, type Role } from '../../domain/access-policy.ts';
+import { ACCOUNT_ROLES, isInstanceAdmin, type Role } from '../../domain/access-policy.ts';
 import { TokenName } from '../../domain/events.ts';
 import { Id } from '../../domain/metadata.ts';
 import { PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../../application/passwords.ts';
@@ -39,11 +39,11 @@ export const RoleBody = z.object({ role: z.enum(ACCOUNT_ROLES) }).strict();
 export const LibraryBody = z.object({ library: Id.nullable() }).strict();
 export const IssueTokenBody = z.object({ name: TokenName, role: z.enum(ACCOUNT_ROLES).optional() }).strict();
 
-const ADMINS = { vi: 'quản trị viên (admin)', en: 'an administrator' };
+const ADMINS = { vi: 'quản trị viên toàn hệ thống (admin không gắn với một thư viện)', en: 'an instance-wide administrator (an admin of no single library)' };
 const USERS_CATCH_UP_MS = 5000;
 
 function requireAdmin(ctx: Context): Actor {
-  return requireRole(ctx, (v) => v.role === 'admin', ADMINS);
+  return requireRole(ctx, isInstanceAdmin, ADMINS);
 }
 
 function notFound(id: string): Problem {

@@ -83,6 +83,7 @@ export const T = {
   searchPlaceholder: { vi: 'Nhan đề, tác giả, chủ đề… (có dấu hoặc không dấu)', en: 'Title, creator, subject… (with or without diacritics)' },
   searchButton: { vi: 'Tìm', en: 'Search' },
   collections: { vi: 'Bộ sưu tập', en: 'Collections' },
+  libraries: { vi: 'Thư viện', en: 'Libraries' },
   noCollections: { vi: 'Chưa có bộ sưu tập nào.', en: 'There are no collections yet.' },
   recent: { vi: 'Mới bổ sung', en: 'Recent additions' },
   noObjects: { vi: 'Chưa có tài liệu nào.', en: 'There are no documents yet.' },

@@ -101,6 +101,7 @@ export function page(ctx: PageContext, shell: Shell): string {
 <ul>
 <li><a href="/">${tr(lang, T.home)}</a></li>
 <li><a href="/search">${tr(lang, T.search)}</a></li>
+<li><a href="/libraries">${tr(lang, T.libraries)}</a></li>
 <li>${languageSwitch(ctx)}</li>
 ${accountLinks(ctx)}
 </ul>

@@ -3,6 +3,7 @@ import { languageNames } from '../../iiif/manifest.ts';
 import type { CollectionView, ObjectView } from '../../projections/object-read-model.ts';
 import { FACETS, type FacetName, type Sort, SORTS } from '../../search/port.ts';
 import type { ShownResult, ShownWorkHit } from '../search-results.ts';
+import { LIBRARY_TEXT } from './library-pages.ts';
 import { type SafeHtml, html, httpUrl, queryString } from './html.ts';
 import { type Bilingual, FIELD_LABELS, type Lang, T, centuryLabel, formatCount, morePages, objectCount, other, pageLabel, resultCount, tr } from './i18n.ts';
 import {
@@ -76,7 +77,7 @@ ${data.recent.length ? objectGrid(lang, data.recent) : html`<p class="empty">${t
 // Search
 
 /** The site's search parameters, as they go into links (`lang` is not one: the cookie keeps it). */
-export const SITE_FILTERS = { collection: 'collection', language: 'language', type: 'type', century: 'century', hasText: 'has_text', accessLevel: 'access' } as const satisfies Record<FacetName, string>;
+export const SITE_FILTERS = { library: 'library', collection: 'collection', language: 'language', type: 'type', century: 'century', hasText: 'has_text', accessLevel: 'access' } as const satisfies Record<FacetName, string>;
 export type SiteSearchParams = { q?: string; sort?: string } & { [K in (typeof SITE_FILTERS)[FacetName]]?: string };
 
 /** Parameters in one order whatever was clicked, so that one search has one address. */
@@ -95,9 +96,12 @@ export interface SearchPageData {
   /** Cards for the hits, in order (thumbnails resolved by the route). */
   cards: ObjectCard[];
   collectionTitles: ReadonlyMap<string, string>;
+  /** Each library's name in the page's language (the home library's is the institution's). */
+  libraryNames: ReadonlyMap<string, string>;
 }
 
 const FACET_LABELS: Record<FacetName, Bilingual> = {
+  library: LIBRARY_TEXT.facetLibrary,
   collection: T.facetCollection,
   language: T.facetLanguage,
   type: T.facetType,
@@ -110,10 +114,12 @@ const LEVEL_LABELS: Record<AccessLevel, Bilingual> = { open: T.levelOpen, restri
 
 const SORT_LABELS: Record<Sort, Bilingual> = { relevance: T.sortRelevance, title: T.sortTitle, date: T.sortDate, 'date-desc': T.sortDateDesc };
 
-function facetLabel(lang: Lang, facet: FacetName, value: string, titles: ReadonlyMap<string, string>): string {
+function facetLabel(lang: Lang, facet: FacetName, value: string, data: SearchPageData): string {
   switch (facet) {
+    case 'library':
+      return data.libraryNames.get(value) ?? value;
     case 'collection':
-      return titles.get(value) ?? value;
+      return data.collectionTitles.get(value) ?? value;
     case 'language':
       return languageNames([value])[lang]?.[0] ?? value;
     case 'century':
@@ -139,7 +145,7 @@ function facetBlock(lang: Lang, data: SearchPageData, facet: FacetName): SafeHtm
 <ul>
 ${shown.map((v) => {
   const href = searchHref(data.params, { [name]: v.selected ? undefined : v.value });
-  return html`<li><a class="facet-link${v.selected ? ' selected' : ''}" href="${href}" data-value="${v.value}" data-selected="${v.selected ? 'true' : 'false'}"><span class="facet-box" aria-hidden="true"></span><span class="facet-name">${facetLabel(lang, facet, v.value, data.collectionTitles)}</span>${v.selected ? html`<span class="visually-hidden"> (${tr(lang, T.selected)})</span>` : ''} <span class="facet-count" data-count="${v.count}">${formatCount(lang, v.count)}</span></a></li>`;
+  return html`<li><a class="facet-link${v.selected ? ' selected' : ''}" href="${href}" data-value="${v.value}" data-selected="${v.selected ? 'true' : 'false'}"><span class="facet-box" aria-hidden="true"></span><span class="facet-name">${facetLabel(lang, facet, v.value, data)}</span>${v.selected ? html`<span class="visually-hidden"> (${tr(lang, T.selected)})</span>` : ''} <span class="facet-count" data-count="${v.count}">${formatCount(lang, v.count)}</span></a></li>`;
 })}
 </ul>
 </section>`;

@@ -6,7 +6,8 @@ import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
 import { registerJobScreens } from './jobs.ts';
 import { registerProvenanceScreens } from './provenance.ts';
 import type { StaffKit } from './routes.ts';
-import { registerStatsScreens } from './stats.ts';
+import { figuresNotice, registerStatsScreens } from './stats.ts';
+import { publicLibraries } from '../../projections/library-map.ts';
 import { registerUserScreens } from './users.ts';
 import { registerLibraryScreens } from './libraries.ts';
 
@@ -96,8 +97,10 @@ function registerPreservationScreens(router: Router, staff: StaffKit): void {
     '/staff/preservation',
     staff.route(async (s) => {
       const lang = s.page.lang;
-      const summary = await preservationSummary(staff.services, 200);
+      const library = s.figuresLibrary();
+      const summary = await preservationSummary(staff.services, 200, library);
       const main = html`<h1>${tr(lang, TEXT.title)}</h1>
+${figuresNotice(lang, library, library === undefined ? [] : publicLibraries(staff.services.readDb, staff.services.config))}
 <p>${tr(lang, TEXT.intro)}</p>
 <section aria-labelledby="fixity-counts">
 <h2 id="fixity-counts">${tr(lang, TEXT.counts)}</h2>
@@ -134,7 +137,7 @@ ${
 }
 </section>`;
       return s.render({ title: tr(lang, TEXT.title), section: 'preservation', main, script: 'dashboard' });
-    }, { instanceFigures: true }),
+    }),
   );
 }
 

@@ -136,7 +136,7 @@ export function registerJobScreens(router: Router, staff: StaffKit): void {
     '/staff/jobs',
     staff.route(async (s) => {
       const lang = s.page.lang;
-      return s.render({ title: tr(lang, TEXT.title), section: 'jobs', main: await jobsMain(lang, staff.services, isAdmin(s.user.role)) });
+      return s.render({ title: tr(lang, TEXT.title), section: 'jobs', main: await jobsMain(lang, staff.services, isAdmin(authOf(s.ctx).viewer)) });
     }),
   );
 
@@ -146,9 +146,9 @@ export function registerJobScreens(router: Router, staff: StaffKit): void {
   const refuse = staff.route(() => '', { allow: isAdmin });
   const gate = async (ctx: Context, next: Next): Promise<void> => {
     const { actor, csrfToken } = authOf(ctx);
-    if (actor.role !== 'admin') {
+    if (!isAdmin(authOf(ctx).viewer)) {
       // Its API answers scripts: a problem (401/403), not a page.
-      if (ctx.path.startsWith(`${QUEUE_BOARD_PATH}/api/`)) requireRole(ctx, (v) => v.role === 'admin', { vi: 'quản trị viên (admin)', en: 'an administrator' });
+      if (ctx.path.startsWith(`${QUEUE_BOARD_PATH}/api/`)) requireRole(ctx, isAdmin, { vi: 'quản trị viên toàn hệ thống', en: 'an instance-wide administrator' });
       await refuse(ctx, next);
       return;
     }

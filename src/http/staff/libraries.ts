@@ -3,6 +3,7 @@ import { type LibraryView, listLibraries } from '../../projections/object-read-m
 import { homeLibraryOf } from '../routes/libraries.ts';
 import { html, type SafeHtml } from '../site/html.ts';
 import { type Bilingual, type Lang, tr } from '../site/i18n.ts';
+import { authOf } from '../auth.ts';
 import { isAdmin, type StaffKit } from './routes.ts';
 
 /**
@@ -85,7 +86,7 @@ export function registerLibraryScreens(router: Router, staff: StaffKit): void {
     staff.route((s) => {
       const lang = s.page.lang;
       const { readDb, config } = staff.services;
-      const admin = isAdmin(s.user.role);
+      const admin = isAdmin(authOf(s.ctx).viewer);
       const libraries = listLibraries(readDb, homeLibraryOf(config));
       const main = html`<h1>${tr(lang, TEXT.title)}</h1>
 <p>${tr(lang, TEXT.intro)}</p>

@@ -278,7 +278,7 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
       data: { labels: fieldLabels(lang) },
     });
   }, {
-    allow: (role) => role === 'curator' || role === 'admin',
+    allow: (viewer) => viewer.role === 'curator' || viewer.role === 'admin',
     refusal: { vi: 'Chỉ cán bộ biên mục và quản trị viên được tạo tài liệu mới.', en: 'Only curators and administrators may create objects.' },
   }));
 

@@ -1,8 +1,10 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { isStaff, type Role, scopedLibrary } from '../../domain/access-policy.ts';
+import { isInstanceAdmin, isStaff, type Viewer } from '../../domain/access-policy.ts';
 import type { Bilingual } from '../site/i18n.ts';
 import { authOf } from '../auth.ts';
+import { figuresScope } from '../access.ts';
+import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { queryString } from '../site/html.ts';
 import { PageError, type Site, type SiteKit } from '../site/site-route.ts';
@@ -20,17 +22,20 @@ export interface StaffSite extends Site {
   user: StaffUser;
   /** The session's CSRF token, for the page's script to send with every change. */
   csrfToken: string | undefined;
+  /**
+   * The library whose figures the page shows, given the one asked for (see figuresScope): a
+   * library's staff get their own library's; another library's is a 403 page.
+   */
+  figuresLibrary: (asked?: string) => string | undefined;
   /** The whole HTML document for a page of the workspace. */
   render: (shell: StaffShell) => string;
 }
 
 export interface StaffRouteOptions {
   /** Who may open the page beyond the staff check (e.g. admins only); default any staff. */
-  allow?: (role: Role) => boolean;
+  allow?: (viewer: Viewer) => boolean;
   /** Why the others are refused, naming who may (default: administrators only). */
   refusal?: Bilingual;
-  /** The page shows figures of the whole instance: not for a library's staff (see requireInstanceFigures). */
-  instanceFigures?: boolean;
 }
 
 export interface StaffKit {
@@ -38,7 +43,8 @@ export interface StaffKit {
   route: (render: (site: StaffSite) => string | Promise<string>, options?: StaffRouteOptions) => Middleware;
 }
 
-export const isAdmin = (role: Role): boolean => role === 'admin';
+/** The instance's own screens (accounts, libraries, the job queues of every library). */
+export const isAdmin = (viewer: Viewer): boolean => isInstanceAdmin(viewer);
 
 /** Someone not signed in is sent to sign in, and brought back here after. */
 function toSignIn(ctx: Context): boolean {
@@ -54,14 +60,7 @@ export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
     const page = kit.route(async (site) => {
       const auth = authOf(site.ctx);
       if (!isStaff(auth.actor)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, STAFF_TEXT.forbiddenText);
-      if (options.allow && !options.allow(auth.actor.role)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
-      const library = scopedLibrary(auth.viewer);
-      if (options.instanceFigures && library !== undefined) {
-        throw new PageError(403, STAFF_TEXT.forbiddenTitle, {
-          vi: `Tài khoản của bạn là cán bộ thư viện "${library}": số liệu của toàn hệ thống (mọi thư viện) chỉ dành cho cán bộ cấp tỉnh.`,
-          en: `Your account is staff of library "${library}": figures of the whole instance (every library) are for provincial staff only.`,
-        });
-      }
+      if (options.allow && !options.allow(auth.viewer)) throw new PageError(403, STAFF_TEXT.forbiddenTitle, options.refusal ?? STAFF_TEXT.adminOnlyText);
       // Staff pages name confidential works: never kept by any cache.
       site.ctx.set('Cache-Control', 'private, no-store');
       const user: StaffUser = { id: auth.actor.id, name: auth.user?.name ?? auth.actor.id, role: auth.actor.role };
@@ -69,6 +68,14 @@ export function staffKit(services: AppServices, kit: SiteKit): StaffKit {
         ...site,
         user,
         csrfToken: auth.csrfToken,
+        figuresLibrary: (asked) => {
+          try {
+            return figuresScope(auth.viewer, asked);
+          } catch (err) {
+            if (err instanceof Problem) throw new PageError(err.status, STAFF_TEXT.forbiddenTitle, err.messages);
+            throw err;
+          }
+        },
         render: (shell) => staffPage(site.page, user, auth.csrfToken, shell),
       });
     });

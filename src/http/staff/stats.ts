@@ -3,11 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { canReadStatistics } from '../../domain/access-policy.ts';
 import { ID_PATTERN } from '../../domain/metadata.ts';
 import { listCollections } from '../../projections/object-read-model.ts';
+import { nameIn, type PublicLibrary, publicLibraries, reportLibraries } from '../../projections/library-map.ts';
 import { hasStatsTables, type StatsReport, StatsPeriod, type StatsTable, statsReport } from '../../projections/stats-read-model.ts';
 import { html, queryString, type SafeHtml } from '../site/html.ts';
 import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
 import { BadRequest } from '../site/request.ts';
 import type { AppServices } from '../services.ts';
+import { libraryOfCollection } from '../../search/port.ts';
 import type { StaffKit } from './routes.ts';
 
 /**
@@ -43,9 +45,22 @@ const TEXT = {
   nothing: { vi: 'Không có dữ liệu trong khoảng này.', en: 'Nothing recorded in this period.' },
   notReady: { vi: 'Thống kê sử dụng chưa được xây dựng; hãy thử lại sau.', en: 'Usage statistics have not been built yet; try again later.' },
   badCollection: { vi: 'Mã bộ sưu tập không hợp lệ.', en: 'Not a collection id.' },
+  library: { vi: 'Thư viện', en: 'Library' },
+  allLibraries: { vi: 'Tất cả', en: 'All' },
+  perLibrary: { vi: 'Lượt dùng theo thư viện', en: 'Use per library' },
+  badLibrary: { vi: 'Mã thư viện không hợp lệ.', en: 'Not a library id.' },
+  figuresOf: { vi: 'Số liệu của thư viện', en: 'Figures of the library' },
 } as const satisfies Record<string, Bilingual>;
 
 const TOP = 20;
+
+/** The line that says whose figures a page shows, for a library's staff (nothing for the others). */
+export function figuresNotice(lang: Lang, library: string | undefined, libraries: PublicLibrary[]): SafeHtml | '' {
+  if (library === undefined) return '';
+  const found = libraries.find((l) => l.id === library);
+  return html`<p class="notice notice-info figures-library" data-library="${library}">${tr(lang, TEXT.figuresOf)}: ${found ? nameIn(lang, found) : library} <small>${library}</small></p>`;
+}
+
 const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 
@@ -57,13 +72,23 @@ export interface StatsPageData {
   labels: { views: string; downloads: string; searches: string; chart: string; day: string };
 }
 
-function csvLink(lang: Lang, query: { from: string; to: string; collection?: string }, table: StatsTable): SafeHtml {
+type ReportQuery = { from: string; to: string; collection?: string; library?: string };
+
+function csvLink(lang: Lang, query: ReportQuery, table: StatsTable): SafeHtml {
   return html`<a class="csv" href="/api/stats${queryString({ ...query, format: 'csv', table })}" download>${tr(lang, TEXT.csv)}</a>`;
 }
 
-function tables(lang: Lang, r: StatsReport, query: { from: string; to: string; collection?: string }): SafeHtml {
+function tables(lang: Lang, r: StatsReport, query: ReportQuery): SafeHtml {
   const n = (x: number) => formatCount(lang, x);
-  return html`<section aria-labelledby="per-day"><h2 id="per-day">${tr(lang, TEXT.perDay)} ${csvLink(lang, query, 'days')}</h2>
+  return html`<section aria-labelledby="per-library"><h2 id="per-library">${tr(lang, TEXT.perLibrary)} ${csvLink(lang, query, 'libraries')}</h2>
+${
+  r.libraries.length === 0
+    ? html`<p>${tr(lang, TEXT.nothing)}</p>`
+    : html`<table class="stats-libraries"><thead><tr><th>${tr(lang, TEXT.library)}</th><th>${tr(lang, TEXT.views)}</th><th>${tr(lang, TEXT.sessions)}</th><th>${tr(lang, TEXT.downloads)}</th><th>${tr(lang, TEXT.staffViews)}</th></tr></thead>
+<tbody>${r.libraries.map((l) => html`<tr data-library="${l.libraryId}"><td>${l.name ?? l.libraryId} <small>${l.libraryId}</small></td><td>${n(l.views)}</td><td>${n(l.sessions)}</td><td>${n(l.downloads)}</td><td>${n(l.staffViews)}</td></tr>`)}</tbody></table>`
+}
+</section>
+<section aria-labelledby="per-day"><h2 id="per-day">${tr(lang, TEXT.perDay)} ${csvLink(lang, query, 'days')}</h2>
 <figure class="stats-chart"><div id="views-chart" role="img" aria-label="${tr(lang, TEXT.chartLabel)}"></div></figure>
 <table class="stats-days"><thead><tr><th>${tr(lang, TEXT.day)}</th><th>${tr(lang, TEXT.views)}</th><th>${tr(lang, TEXT.sessions)}</th><th>${tr(lang, TEXT.downloads)}</th><th>${tr(lang, TEXT.searches)}</th><th>${tr(lang, TEXT.noResults)}</th></tr></thead>
 <tbody>${r.days.map((d) => html`<tr><td>${d.day}</td><td>${n(d.views)}</td><td>${n(d.sessions)}</td><td>${n(d.downloads)}</td><td>${n(d.searches)}</td><td>${n(d.searchesWithoutResults)}</td></tr>`)}</tbody></table>
@@ -116,15 +141,24 @@ export function registerStatsScreens(router: Router, staff: StaffKit): void {
         const from = s.params.get('from') || isoDay(today - 29 * DAY_MS);
         const to = s.params.get('to') || isoDay(today);
         const collection = s.params.get('collection') || undefined;
+        const asked = s.params.get('library') || undefined;
         const parsed = StatsPeriod.safeParse({ from, to });
         if (!parsed.success) {
           const why = parsed.error.issues.map((i) => i.message).join('; ');
           throw new BadRequest({ vi: `Khoảng thời gian không hợp lệ: ${why}`, en: `Not a valid period: ${why}` });
         }
         if (collection !== undefined && !ID_PATTERN.test(collection)) throw new BadRequest(TEXT.badCollection);
+        if (asked !== undefined && !ID_PATTERN.test(asked)) throw new BadRequest(TEXT.badLibrary);
+        // A library's staff: their library's figures, and the selector offers it alone.
+        const library = s.figuresLibrary(asked);
+        const own = s.figuresLibrary() !== undefined;
         const { services } = staff;
-        const query = { from, to, ...(collection ? { collection } : {}) };
-        const collections = listCollections(services.readDb);
+        const query = { from, to, ...(collection ? { collection } : {}), ...(library ? { library } : {}) };
+        const allLibraries = publicLibraries(services.readDb, services.config);
+        const libraries = allLibraries.filter((l) => !own || l.id === library);
+        const held = reportLibraries(services.readDb, services.config);
+        const collections = listCollections(services.readDb).filter((c) => !own || libraryOfCollection(held.map, c.id) === library);
+        const notice = own ? figuresNotice(lang, library, allLibraries) : '';
         const form = html`<form class="filters" method="get" action="/staff/stats">
 <div class="field"><label for="stats-from">${tr(lang, TEXT.from)}</label><input type="date" id="stats-from" name="from" value="${from}" required></div>
 <div class="field"><label for="stats-to">${tr(lang, TEXT.to)}</label><input type="date" id="stats-to" name="to" value="${to}" required></div>
@@ -132,16 +166,21 @@ export function registerStatsScreens(router: Router, staff: StaffKit): void {
 <option value="">${tr(lang, TEXT.allCollections)}</option>
 ${collections.map((c) => (c.id === collection ? html`<option value="${c.id}" selected>${c.title}</option>` : html`<option value="${c.id}">${c.title}</option>`))}
 </select></div>
+<div class="field"><label for="stats-library">${tr(lang, TEXT.library)}</label><select id="stats-library" name="library">
+${own ? '' : html`<option value="">${tr(lang, TEXT.allLibraries)}</option>`}
+${libraries.map((l) => html`<option value="${l.id}"${l.id === library ? html` selected` : ''}>${nameIn(lang, l)}</option>`)}
+</select></div>
 <div class="field"><button type="submit">${tr(lang, TEXT.show)}</button></div>
 </form>`;
         if (!hasStatsTables(services.readDb)) {
-          return s.render({ title: tr(lang, TEXT.title), section: 'stats', main: html`<h1>${tr(lang, TEXT.title)}</h1>${form}<p class="notice notice-info">${tr(lang, TEXT.notReady)}</p>` });
+          return s.render({ title: tr(lang, TEXT.title), section: 'stats', main: html`<h1>${tr(lang, TEXT.title)}</h1>${notice}${form}<p class="notice notice-info">${tr(lang, TEXT.notReady)}</p>` });
         }
         await caughtUp(services);
-        const report = statsReport(services.readDb, { ...parsed.data, collectionId: collection });
+        const report = statsReport(services.readDb, { ...parsed.data, collectionId: collection, libraryId: library, libraries: held });
         const t = report.totals;
         const n = (x: number) => formatCount(lang, x);
         const main = html`<h1>${tr(lang, TEXT.title)}</h1>
+${notice}
 ${form}
 <section aria-labelledby="stats-totals"><h2 id="stats-totals">${tr(lang, TEXT.totals)} (${report.from} – ${report.to})</h2>
 <table class="stats-totals"><tbody>
@@ -162,8 +201,7 @@ ${tables(lang, report, query)}`;
         return s.render({ title: tr(lang, TEXT.title), section: 'stats', main, script: 'stats', data });
       },
       {
-        allow: (role) => canReadStatistics({ role }),
-        instanceFigures: true,
+        allow: canReadStatistics,
         refusal: { vi: 'Thống kê sử dụng dành cho kiểm soát viên và quản trị viên.', en: 'Usage statistics are for auditors and administrators.' },
       },
     ),
