@@ -326,9 +326,15 @@ function harvestDetail(h: NonNullable<EventData<'ObjectRegistered'>['harvest']>)
 }
 
 /** Where a work brought from another system came from. */
+/** The ways in that `imported` names, in words (an unknown one is named as it is written). */
+const IMPORT_FORMATS: Record<string, Bilingual> = {
+  'dspace-saf': { vi: 'gói DSpace Simple Archive Format', en: 'the DSpace Simple Archive Format item' },
+  iiif: { vi: 'manifest IIIF', en: 'the IIIF manifest' },
+};
+
 function importDetail(imported: NonNullable<EventData<'ObjectRegistered'>['imported']>): Bilingual {
   const id = imported.identifier ? ` (${imported.identifier})` : '';
-  const what = imported.format === 'dspace-saf' ? { vi: 'gói DSpace Simple Archive Format', en: 'the DSpace Simple Archive Format item' } : { vi: imported.format, en: imported.format };
+  const what = IMPORT_FORMATS[imported.format] ?? { vi: imported.format, en: imported.format };
   return {
     vi: ` Nhập từ ${what.vi} ${q(imported.location)}${id}.`,
     en: ` Imported from ${what.en} ${q(imported.location)}${id}.`,

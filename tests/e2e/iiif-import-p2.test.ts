@@ -6,6 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { iiifWorkId } from '../../src/application/iiif-import.ts';
 import { loadObject, objectStream } from '../../src/application/object-commands.ts';
 import { objectOcflIdFor } from '../../src/application/ocfl-ids.ts';
+import { objectProvenance } from '../../src/application/provenance.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { openEventStore } from '../../src/eventstore/open.ts';
 import { show, thukho } from '../helpers/cli.ts';
@@ -180,6 +181,10 @@ test.serial('a Presentation 2 manifest becomes one work: record, pages at full s
       },
     },
   });
+
+  const accession = await repository(dir, async (store) => (await objectProvenance(store, id)).events[0]);
+  t.regex(accession?.eventDetailInformation.eventDetail.en ?? '', /Imported from the IIIF manifest “[^”]+\/manifests\//);
+  t.regex(accession?.eventDetailInformation.eventDetail.vi ?? '', /Nhập từ manifest IIIF “/);
 
   const imagesAsked = site.requests.filter((r) => !r.startsWith('/manifests/')).length;
   const eventCount = (await eventsOf(dir, id)).length;
