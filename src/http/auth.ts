@@ -256,8 +256,9 @@ function unauthenticated(ctx: Context, what: { vi: string; en: string }): Proble
  * and 403 for signed-in ones whose role does not allow it.
  */
 export function requireRole(ctx: Context, allowed: (viewer: Viewer) => boolean, who: { vi: string; en: string }): Actor {
-  const { actor } = authOf(ctx);
-  if (allowed(actor)) return actor;
+  // The viewer, not the bare actor: a rule may depend on the account's library (isInstanceAdmin).
+  const { actor, viewer } = authOf(ctx);
+  if (allowed(viewer)) return actor;
   if (actor.role === 'public') throw unauthenticated(ctx, who);
   throw new Problem(403, 'forbidden', {
     vi: `Vai trò "${actor.role}" không được làm việc này; cần tài khoản ${who.vi}.`,

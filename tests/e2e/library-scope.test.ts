@@ -370,3 +370,33 @@ test.serial('accounts: /api/users shows each account’s library; PUT …/librar
   t.is((await call(t, 'admin', 'PUT', '/api/users/bien-muc-huyen/library', { library: 'huyen' })).status, 200);
   t.is((await call(t, 'curator', 'GET', `/api/objects/${idOf('tinh-confidential')}`)).status, 404);
 });
+
+test.serial('accounts: a district library’s admin cannot manage accounts, libraries or the job queues (it could give itself the whole instance)', async (t) => {
+  const s = t.context.server;
+  const made = await createUser(s.store, 'quan-tri-huyen', 'Quản trị huyện', 'admin', { actor: { id: 'test', role: 'admin' } }, 'huyen');
+  const users = s.projections.find((p) => p.projection.name === 'users');
+  if (users && made.position !== null) await users.waitForPosition(made.position, scaledTimeout(60_000));
+  const as = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${s.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${made.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  // Its own library's works are its to change: it is staff there.
+  t.is((await as('GET', `/api/objects/${idOf('huyen-confidential')}`)).status, 200);
+  const widen = await as('PUT', '/api/users/quan-tri-huyen/library', { library: null });
+  t.is(widen.status, 403, widen.text);
+  t.true(widen.text.includes('toàn hệ thống') && widen.text.includes('instance-wide'));
+  t.is((await as('POST', '/api/users', { id: 'ke-la', name: 'Kẻ lạ', role: 'admin' })).status, 403);
+  t.is((await as('GET', '/api/users')).status, 403);
+  t.is((await as('POST', '/api/libraries', { id: 'xa-moi', name: { vi: 'Thư viện xã' } })).status, 403);
+  t.is((await as('GET', '/staff/users')).status, 403);
+  t.is((await as('GET', '/staff/queues')).status, 403);
+  t.is((await as('GET', '/staff/queues/api/queues')).status, 403);
+  // Still the district's, still a reader of the province's confidential work.
+  t.is((await as('GET', `/api/objects/${idOf('tinh-confidential')}`)).status, 404);
+  const listed = JSON.parse((await call(t, 'admin', 'GET', '/api/users')).text) as { users: Array<{ id: string; library: string | null }> };
+  t.is(listed.users.find((u) => u.id === 'quan-tri-huyen')?.library, 'huyen');
+});
