@@ -47,7 +47,10 @@ export function collectionRoutes(services: AppServices): Router {
 
   const view = async (id: string, position: bigint | null) => {
     if (position !== null) await Promise.all([objects.waitForPosition(position, 5000), describe({ kind: 'collection', id })]);
-    const c = findCollection(readDb, id);
+    let c = findCollection(readDb, id);
+    // Written, but the read model lags (a loaded machine): wait longer rather than answer 404
+    // for what this request has just made.
+    if (!c && position !== null && (await objects.waitForPosition(position, 30_000))) c = findCollection(readDb, id);
     if (!c) throw new Problem(404, 'not-found', { vi: `Không tìm thấy bộ sưu tập "${id}".`, en: `Collection "${id}" does not exist.` });
     return withLibrary(c);
   };

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { streamExists } from '../../application/command-handler.ts';
-import { executeObjectCommand, newId, objectStream, preservationStream } from '../../application/object-commands.ts';
+import { collectionStream, executeObjectCommand, newId, objectStream, preservationStream } from '../../application/object-commands.ts';
 import { objectHistory } from '../../application/object-history.ts';
 import { isStaff } from '../../domain/access-policy.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -142,8 +142,11 @@ export function objectRoutes(services: AppServices): Router {
 
   // Collections live in their own streams, so the object decider cannot see them: a
   // collection id that names nothing (a typo, usually) is caught here.
-  const requireCollection = (collectionId: string | null | undefined) => {
+  // The read model first; the log when it does not know the id: a collection created a moment
+  // ago may not have reached a read model that lags under load, and is no typo.
+  const requireCollection = async (collectionId: string | null | undefined) => {
     if (!collectionId || findCollection(readDb, collectionId)) return;
+    if (await streamExists(store, collectionStream(collectionId))) return;
     throw new Problem(422, 'unknown-collection', {
       vi: `Không có bộ sưu tập "${collectionId}"; hãy tạo nó trước (POST /api/collections) hoặc sửa mã.`,
       en: `There is no collection "${collectionId}"; create it first (POST /api/collections) or correct the id.`,
@@ -154,7 +157,7 @@ export function objectRoutes(services: AppServices): Router {
     const actor = requireWriter(ctx);
     const body = CreateObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { id: requestedId, accessLevel, ...metadata } = body;
-    requireCollection(metadata.collectionId);
+    await requireCollection(metadata.collectionId);
     requireCollectionRight(readDb, authOf(ctx).viewer, metadata.collectionId, 'write');
     const rawKey = ctx.get('idempotency-key');
     const key = rawKey ? IdempotencyKey.parse(rawKey) : undefined;
@@ -236,7 +239,7 @@ export function objectRoutes(services: AppServices): Router {
     const expected = requireIfMatch(ctx);
     const body = EditObjectBody.parse(await readJson(ctx, config.maxJsonBytes));
     const { accessLevel, reason, ...changes } = body;
-    requireCollection(changes.collectionId);
+    await requireCollection(changes.collectionId);
     if (changes.collectionId !== undefined) requireCollectionRight(readDb, authOf(ctx).viewer, changes.collectionId, 'write');
     const result = await pinned(ctx, { type: 'EditMetadata', objectId: id, changes, ...(accessLevel ? { accessLevel } : {}), ...(reason ? { reason } : {}) }, expected, actor);
     await answerWrite(ctx, id, result.position);
