@@ -78,6 +78,8 @@ export const EventsQuery = z.object({ stream: z.enum(['object', 'preservation'])
 
 /** How long a write waits for the read model, so that the next GET sees it. */
 const READ_YOUR_WRITES_MS = 5000;
+/** How long past that a write's own answer waits before it gives up on seeing what it wrote. */
+export const READ_YOUR_WRITES_LAG_MS = 30_000;
 
 function notFound(id: string): Problem {
   return new Problem(404, 'not-found', {
@@ -97,7 +99,12 @@ export function objectRoutes(services: AppServices): Router {
 
   const viewAfterWrite = async (id: string, position: bigint | null, ctx: Context): Promise<ObjectView> => {
     if (position !== null) await Promise.all([objects.waitForPosition(position, READ_YOUR_WRITES_MS), describe({ kind: 'object', id })]);
-    const found = findObject(readDb, id, authOf(ctx).viewer, 'record');
+    let found = findObject(readDb, id, authOf(ctx).viewer, 'record');
+    // Written, but the read model lags (a loaded machine): wait longer rather than answer 404
+    // for what this request has just made.
+    if (!found.found && position !== null && (await objects.waitForPosition(position, READ_YOUR_WRITES_LAG_MS))) {
+      found = findObject(readDb, id, authOf(ctx).viewer, 'record');
+    }
     if (!found.found) throw notFound(id);
     return found.object;
   };
