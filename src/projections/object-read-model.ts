@@ -62,6 +62,18 @@ interface LibraryRow {
 
 type Loaded<S> = { state: S; revision: number; seq: number; createdAt: string; updatedAt: string; filesChanged: boolean };
 
+/** The records of a batch folded by foldRecord, written back (absent ones never had a row). */
+function writeRecords<S extends { status: string }>(db: ReadModelDb, table: 'libraries' | 'collections', batch: Map<string, Loaded<S>>): void {
+  const upsert = db.prepare(
+    `INSERT INTO ${table} (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
+  );
+  for (const [id, cur] of batch) {
+    if (cur.state.status === 'absent') continue;
+    upsert.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
+  }
+}
+
 /**
  * One event of a record kept whole as JSON (a collection, a library): its state is read from
  * its row the first time a batch meets it, and an event at or below the revision held is skipped.
@@ -226,23 +238,9 @@ export const objectReadModel: Projection = {
       }
     }
 
-    const upsertLibrary = db.prepare(
-      `INSERT INTO libraries (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
-    );
-    for (const [id, cur] of libraries) {
-      if (cur.state.status === 'absent') continue;
-      upsertLibrary.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
-    }
+    writeRecords(db, 'libraries', libraries);
     // Collections before works: a work takes its collection's library as it stands after this batch.
-    const upsertCollection = db.prepare(
-      `INSERT INTO collections (id, revision, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`,
-    );
-    for (const [id, cur] of collections) {
-      if (cur.state.status === 'absent') continue;
-      upsertCollection.run(id, cur.revision, JSON.stringify(cur.state), cur.createdAt, cur.updatedAt);
-    }
+    writeRecords(db, 'collections', collections);
     if (collections.size > 0) settleCollectionLibraries(db);
     const collectionLibrary = db.prepare<[string], { library_id: string | null }>('SELECT library_id FROM collections WHERE id = ?');
 
