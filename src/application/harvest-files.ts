@@ -287,14 +287,19 @@ function timeoutOrNetwork(err: unknown, url: string, timeoutMs: number): Bilingu
 const FetchedLine = z.object({ url: z.string(), objectId: z.string(), sha512: z.string().nullable() });
 export type FetchedFile = z.infer<typeof FetchedLine>;
 
-export async function loadFetched(path: string): Promise<Map<string, FetchedFile>> {
-  const out = new Map<string, FetchedFile>();
-  let text = '';
+/** A harvest list file's text; none yet (a first run) reads as empty. */
+export async function readLinesFile(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return '';
   }
+}
+
+export async function loadFetched(path: string): Promise<Map<string, FetchedFile>> {
+  const out = new Map<string, FetchedFile>();
+  const text = await readLinesFile(path);
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {

@@ -13,7 +13,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import { type DcFields, type HarvestedHeader, type OaiPage, OaiResponseError, readOaiResponse } from '../formats/oai-pmh-read.ts';
 import { writeFileDurable } from '../storage/durable-file.ts';
 import { streamExists } from './command-handler.ts';
-import { FileRefused, type FetchedFile, appendFetched, fetchFile, linksOf, loadFetched } from './harvest-files.ts';
+import { FileRefused, type FetchedFile, appendFetched, fetchFile, linksOf, loadFetched, readLinesFile } from './harvest-files.ts';
 import { IIIF_FORMAT, IiifPagesRefused, fetchManifestPages, readManifestAt, recordOf } from './iiif-import.ts';
 import { fingerprintOf } from './import-common.ts';
 import { type IngestServices, type StagedUpload, commitStaged } from './ingest.ts';
@@ -177,12 +177,7 @@ async function loadState(dir: string, name: string, fresh: HarvestState): Promis
  */
 async function loadSeen(path: string, pages: number): Promise<Set<string>> {
   const seen = new Set<string>();
-  let text = '';
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const text = await readLinesFile(path);
   for (const line of text.split('\n')) {
     const tab = line.indexOf('\t');
     if (tab > 0 && Number(line.slice(0, tab)) <= pages) seen.add(line.slice(tab + 1));
