@@ -78,6 +78,8 @@ export interface ServeOptions {
 const BIN = fileURLToPath(new URL('../bin/thukho.js', import.meta.url));
 /** Failed OCR jobs staff see on /health; `thukho jobs failed` lists them all. */
 const FAILED_OCR_SHOWN = 20;
+/** How long a request (and the stop) waits for a description version before going on without it. */
+const DESCRIBE_WAIT_MS = 60_000;
 
 /**
  * A start-up failure the operator can act on (the port is taken, another thukho uses the data
@@ -342,8 +344,20 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     describe: async (subject) => {
       // The change is in the log whatever happens here: a version that cannot be written
       // now is the pump's to retry (the row stays in description_pending).
-      const written = describer.describe(subject).catch((err: Error) => logger.error({ err: err.message, subject }, 'description version not written now; it will be retried'));
-      if (config.describeEdits === 'wait') await written;
+      const written = describer.describe(subject).then(
+        () => false,
+        (err: Error) => {
+          logger.error({ err: err.message, subject }, 'description version not written now; it will be retried');
+          return false;
+        },
+      );
+      if (config.describeEdits !== 'wait') return;
+      // Bounded: the edit is durable in the log, so a version that does not come is no reason
+      // for a request to hang; what it was doing goes to the log for whoever looks.
+      const late = await Promise.race([written, sleep(DESCRIBE_WAIT_MS, true, { ref: false })]);
+      if (late) {
+        logger.error({ subject, waitedMs: DESCRIBE_WAIT_MS, ocflSteps: ingest.ocfl.recentSteps() }, 'description version not written in time; answered without it (it stays pending)');
+      }
     },
     images,
     access,
@@ -416,7 +430,9 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       // No request can record any more: what is buffered goes to the log before it closes.
       await access?.stop();
       await pump.stop();
-      await descriptionPump.stop();
+      if (await Promise.race([descriptionPump.stop().then(() => false), sleep(DESCRIBE_WAIT_MS, true, { ref: false })])) {
+        logger.error({ waitedMs: DESCRIBE_WAIT_MS, ocflSteps: ingest.ocfl.recentSteps() }, 'a description version was still being written at stop; left to the next start (it stays pending)');
+      }
       await manifestBuilder.stop();
       for (const p of projections) await p.stop();
       // A queue's close waits on its connection, for ever when redis is gone: bounded.

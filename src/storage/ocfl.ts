@@ -497,7 +497,19 @@ export class OcflStorageRoot {
   // -------------------------------------------------------------------------------------------
   // Writing
 
+  /**
+   * The last file-system steps this root began, newest last: what a write that never ends
+   * was doing (a CI run once saw a description version stop between its temp files and their
+   * rename, and nothing said where). Kept small; read by whoever reports the stall.
+   */
+  private readonly steps: Array<{ step: OcflFsStep; path: string; at: string }> = [];
+
+  recentSteps(): ReadonlyArray<{ step: OcflFsStep; path: string; at: string }> {
+    return [...this.steps];
+  }
+
   private async fault(step: OcflFsStep, path: string): Promise<void> {
+    if (this.steps.push({ step, path, at: new Date().toISOString() }) > 16) this.steps.shift();
     if (this.options.faults) await this.options.faults({ step, path });
   }
 

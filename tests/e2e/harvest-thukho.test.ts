@@ -18,6 +18,17 @@ import { type DerivativesWorker, startDerivativesWorker } from '../../workers/de
  */
 const REPO = 'thuvien-huyen.example.vn';
 const test = testWithServer({ THUKHO_OAI_PAGE_SIZE: '2', THUKHO_OAI_REPOSITORY_IDENTIFIER: REPO });
+let worker: DerivativesWorker | undefined;
+let harvester: Running | undefined;
+// Declared before tempDirs: ava runs after-hooks in order, and the harvesting server must stop
+// before its data dir is removed under it (a CI run failed on ENOTEMPTY when it did not).
+test.after.always(async () => {
+  await worker?.close();
+  if (harvester) {
+    signalGroup(harvester, 'SIGTERM');
+    await harvester.exited;
+  }
+});
 const newDir = tempDirs(test as unknown as TestFn<unknown>, 'thukho-harvest-target-');
 const oaiId = (id: string) => `oai:${REPO}:${id}`;
 
@@ -118,16 +129,6 @@ test.serial('works harvested from another thukho keep their metadata and source;
   const last = await thukho(dir, ['harvest', url]);
   t.is(last.code, 0, show(last));
   t.regex(last.stdout, /nothing changed/);
-});
-
-let worker: DerivativesWorker | undefined;
-let harvester: Running | undefined;
-test.after.always(async () => {
-  await worker?.close();
-  if (harvester) {
-    signalGroup(harvester, 'SIGTERM');
-    await harvester.exited;
-  }
 });
 
 type Canvas = { width: number; height: number };

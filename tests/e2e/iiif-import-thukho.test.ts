@@ -13,15 +13,16 @@ import { tempDirs } from '../helpers/temp-dirs.ts';
  * manifest of the imported work must then be valid and sized like the source's pages.
  */
 const test = testWithServer();
-const newDir = tempDirs(test as unknown as TestFn<unknown>, 'thukho-iiif-source-');
 const WORK = 'truyen-kieu-1871';
 let source: { running: Running; url: string } | undefined;
 
+// Declared before tempDirs: ava runs after-hooks in order, and the source must stop before its dir goes.
 test.after.always(async () => {
   if (!source) return;
   signalGroup(source.running, 'SIGTERM');
   await source.running.exited;
 });
+const newDir = tempDirs(test as unknown as TestFn<unknown>, 'thukho-iiif-source-');
 
 type Json = Record<string, unknown>;
 type Canvas = { width: number; height: number; items: Array<{ items: Array<{ body: { id: string; service?: Array<{ id: string }> } }> }> };

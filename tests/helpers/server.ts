@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import anyTest, { type TestFn } from 'ava';
 import { type Logger, pino } from 'pino';
 import { createUser } from '../../src/application/users.ts';
@@ -45,7 +46,10 @@ export async function startTestServer(env: Record<string, string> = {}, logger: 
     dataDir,
     config,
     async close() {
-      await server.stop();
+      // Bounded: a stop that never ends would keep ava's worker (and the whole run) waiting.
+      const limit = scaledTimeout(120_000);
+      const stopped = await Promise.race([server.stop().then(() => true), sleep(limit, false, { ref: false })]);
+      if (!stopped) throw new Error(`the test server did not stop within ${limit} ms; its data is kept in ${dataDir}`);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
