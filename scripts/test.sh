@@ -45,6 +45,9 @@ TSC_PID=$!
 
 # --- the reading-room bundle (viewer/dist), which the site and the browser tests serve --------
 npm run --silent build || echo "test: the viewer build failed (npm run build); browser tests will fail" >&2
+# --- the server compiled for bin/thukho.js (every CLI run and worker starts faster; without it
+# they run the sources through tsx, so a failed build slows the tests but changes no result)
+npm run --silent build:server || echo "test: the server build failed (npm run build:server); thukho runs its sources through tsx" >&2
 
 # --- ava -------------------------------------------------------------------------------------
 LOG="$(mktemp "${TMPDIR:-/tmp}/thukho-ava.XXXXXX")"

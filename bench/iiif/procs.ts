@@ -135,8 +135,11 @@ export function tail(path: string, chars = 3000): string {
 }
 
 
-/** CPU seconds (user + system) used so far by the live processes of a process group. */
-export function groupCpuSeconds(pgid: number): number {
+/**
+ * CPU seconds (user + system) used so far by the live processes of a process group; with
+ * `only`, just those whose command line matches it (e.g. the `thukho worker` children).
+ */
+export function groupCpuSeconds(pgid: number, only?: RegExp): number {
   let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -149,6 +152,15 @@ export function groupCpuSeconds(pgid: number): number {
     // Fields after "(comm)": state ppid pgrp … utime(14) stime(15), numbered from 1 overall.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(f[2]) !== pgid) continue;
+    if (only) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        continue;
+      }
+      if (!only.test(cmdline)) continue;
+    }
     ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / CLK_TCK;

@@ -104,7 +104,7 @@ import {
 import { sampleTiles, SCALE_FACTORS, SEED, shuffled, tileGrid } from './tiles.ts';
 import { clean, killWrk, runWrk, type WrkResult } from './wrk.ts';
 import { cutTiles, NGINX, NGINX_APT, nginxVersion, startNginx, stopNginx } from './nginx.ts';
-import { type IngestSpec, type MixedResult, prepareIngestFiles, startIngest, TARGET_MIXED_P99, TARGET_MIXED_RPS, within } from './mixed.ts';
+import { hashIngestFiles, type IngestSpec, type MixedResult, prepareIngestFiles, startIngest, TARGET_MIXED_P99, TARGET_MIXED_RPS, within } from './mixed.ts';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -306,7 +306,7 @@ async function waitGroupQuiet(pgids: number[], maxSeconds: number): Promise<numb
 
 function windowRow(w: MixedWindow, files: number): string {
   const phase = w.uploads < files ? 'uploading' : w.derived < files ? 'workers building' : 'ingest done';
-  return `${fmt(w.from, 0).padStart(4)}–${fmt(w.to, 0).padEnd(4)} s ${phase.padEnd(16)} ${fmt(w.r.rps, 0).padStart(7)} rps  mean ${fmt(w.r.mean, 2).padStart(6)} ms  p99 ${fmt(w.r.p99, 2).padStart(7)} ms  max ${fmt(w.r.max, 1).padStart(7)} ms  uploads ${w.uploads}/${files}, derivatives ${w.derived}/${files}  load avg ${fmt(w.load, 2)}${clean(w.r) ? '' : '  INVALID'}`;
+  return `${fmt(w.from, 0).padStart(4)}–${fmt(w.to, 0).padEnd(4)} s ${phase.padEnd(16)} ${fmt(w.r.rps, 0).padStart(7)} rps  mean ${fmt(w.r.mean, 2).padStart(6)} ms  p99 ${fmt(w.r.p99, 2).padStart(7)} ms  max ${fmt(w.r.max, 1).padStart(7)} ms  uploads ${w.uploads}/${files}, derivatives ${w.derived}/${files}  cores: server ${fmt((w.r.serverCpu - w.r.workersCpu) / w.r.seconds, 2)}, workers ${fmt(w.r.workersCpu / w.r.seconds, 2)}, wrk ${fmt(w.r.wrkCpu / w.r.seconds, 2)}, others ${fmt(w.r.othersCpu / w.r.seconds, 2)}  load avg ${fmt(w.load, 2)}${clean(w.r) ? '' : '  INVALID'}`;
 }
 
 /** Consecutive wrk runs as one: requests/s over all, mean weighted by requests, p99 and max of the worst run (percentiles do not add up). */
@@ -338,6 +338,7 @@ function combine(rs: WrkResult[]): WrkResult {
     },
     serverCpu: sum((r) => r.serverCpu),
     wrkCpu: sum((r) => r.wrkCpu),
+    workersCpu: sum((r) => r.workersCpu),
     othersCpu: sum((r) => r.othersCpu),
   };
 }
@@ -569,6 +570,7 @@ try {
     log(`readers during ingest: ${INGEST.files} × ${INGEST.mb} MB uncompressed TIFFs…`);
     try {
       const files = await prepareIngestFiles(CACHE, INGEST, log);
+      await hashIngestFiles(files);
       const pathsFile = writePaths('thukho-mixed-paths.txt', tPaths);
       await withServer(
         async () => {

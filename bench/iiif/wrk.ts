@@ -27,6 +27,8 @@ export function killWrk(): void {
   running.clear();
 }
 const TIME_BIN = '/usr/bin/time';
+/** The supervisor's children: `node … bin/thukho.js worker NAMES`. */
+const WORKER_CMD = /thukho\.js worker /;
 
 export interface WrkResult {
   requests: number;
@@ -45,6 +47,8 @@ export interface WrkResult {
   socketErrors: { connect: number; read: number; write: number; timeout: number };
   /** CPU seconds during the run: the server (all its processes), wrk, everybody else. */
   serverCpu: number;
+  /** The part of serverCpu used by the server's `thukho worker` children (derivatives, OCR, …). */
+  workersCpu: number;
   wrkCpu: number;
   othersCpu: number;
   raw: string;
@@ -70,6 +74,7 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
   const [cmd, args] = haveTime ? [TIME_BIN, ['-f', '%U %S', '-o', timeReport, 'wrk', ...wrkArgs]] : ['wrk', wrkArgs];
   return new Promise((resolve, reject) => {
     const server0 = o.serverGroups.reduce((n, g) => n + groupCpuSeconds(g), 0);
+    const workers0 = o.serverGroups.reduce((n, g) => n + groupCpuSeconds(g, WORKER_CMD), 0);
     const busy0 = machineBusy();
     const child = spawn(cmd as string, args as string[], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const pgid = child.pid;
@@ -83,6 +88,7 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
       if (pgid !== undefined) running.delete(pgid);
       const busy = machineBusy() - busy0;
       const serverCpu = o.serverGroups.reduce((n, g) => n + groupCpuSeconds(g), 0) - server0;
+      const workersCpu = o.serverGroups.reduce((n, g) => n + groupCpuSeconds(g, WORKER_CMD), 0) - workers0;
       let wrkCpu = NaN;
       if (haveTime) {
         try {
@@ -116,6 +122,7 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
         firstBad: kv.get('first_bad') ?? '-',
         socketErrors: { connect: num('connect'), read: num('read'), write: num('write'), timeout: num('timeout') },
         serverCpu,
+        workersCpu,
         wrkCpu,
         othersCpu: Math.max(0, busy - serverCpu - (Number.isNaN(wrkCpu) ? 0 : wrkCpu)),
         raw: line,

@@ -104,6 +104,15 @@ test('make-release builds a bundle that runs with its own Node and nothing else'
   for (const f of ['bin/thukho.js', 'src/cli.ts', 'workers/index.ts', 'ops/backup', 'ops/restore', 'ops/alert', 'ops/thukho', 'ops/systemd/thukho-api.service', 'ops/thukho.env.example', 'viewer/dist/.vite/manifest.json', 'package-lock.json', 'docs/runbook.en.md', 'docs/runbook.vi.md', 'node/bin/node']) {
     t.true(existsSync(join(release, f)), `the bundle has ${f}`);
   }
+  // The compiled server is current for the unpacked sources (tar keeps mtimes to the second),
+  // so bin/thukho.js runs it rather than the sources through tsx.
+  const build = JSON.parse(readFileSync(join(release, '.build', 'inputs.json'), 'utf8')) as { inputs: Array<[string, number, number]> };
+  t.true(build.inputs.some(([p]) => p === 'src/cli.ts') && existsSync(join(release, '.build', 'cli.js')));
+  const stale = build.inputs.filter(([p, size, mtime]) => {
+    const s = statSync(join(release, p));
+    return s.size !== size || Math.floor(s.mtimeMs / 1000) !== mtime;
+  });
+  t.deepEqual(stale, [], 'every source the build was made from is unchanged in the bundle');
   for (const f of ['tests', 'bench', 'data', 'ansible', 'dist']) t.false(existsSync(join(release, f)), `the bundle has no ${f}/`);
   const modules = join(release, 'node_modules');
   for (const prod of ['tsx', 'better-sqlite3', 'sharp', 'koa', 'bullmq', 'onnxruntime-node']) t.true(existsSync(join(modules, prod, 'package.json')), `node_modules/${prod}`);
