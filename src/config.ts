@@ -117,6 +117,7 @@ const EnvSchema = z.object({
     .default(['vie']),
   // Background work yields to readers (see workers/index.ts lowerPriority, ops/systemd/thukho-worker@.service).
   THUKHO_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  THUKHO_WORKER_SCHEDULING: z.enum(['idle', 'normal']).default('idle'),
   THUKHO_WORKER_PROCESSES: z.enum(['one', 'split', 'each']).default('one'),
   THUKHO_DERIVATIVE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   THUKHO_DERIVATIVES_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
@@ -269,6 +270,12 @@ export interface Config {
    */
   workers: {
     nice: number;
+    /**
+     * `idle`: `thukho serve` starts its workers under Linux's SCHED_IDLE policy (through
+     * `chrt`), so that they run only on CPU time that readers leave; niceness alone still
+     * gives a busy worker a share while tiles wait. `normal`: niceness only.
+     */
+    scheduling: 'idle' | 'normal';
     /**
      * How `thukho serve` groups the workers into child processes (see workers/index.ts
      * workersToRun): `one` process for all of them, `split` (derivatives and OCR each alone,
@@ -461,6 +468,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ocr: { enabled: e.THUKHO_OCR === 'on', concurrency: e.THUKHO_OCR_CONCURRENCY, defaultLanguages: e.THUKHO_OCR_LANGUAGES, idleSeconds: e.THUKHO_OCR_IDLE_SECONDS },
     workers: {
       nice: e.THUKHO_WORKER_NICE,
+      scheduling: e.THUKHO_WORKER_SCHEDULING,
       processes: e.THUKHO_WORKER_PROCESSES,
       // One core left to the server: a pyramid alone would otherwise take every core there is.
       derivativeThreads: e.THUKHO_DERIVATIVE_THREADS ?? Math.max(1, availableParallelism() - 1),

@@ -473,7 +473,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   // started once the port is ours, so that a refused start leaves none behind.
   if (options.workers) {
     children = workersToRun(config).map((name) =>
-      superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger, { nice: config.workers.nice }),
+      superviseWorker(name, process.execPath, [BIN, 'worker', name], { ...process.env, REDIS_URL: redis.url }, workerRecords, logger, { nice: config.workers.nice, scheduling: config.workers.scheduling }),
     );
   }
   const port = (server.address() as AddressInfo).port;

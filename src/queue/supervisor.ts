@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import type { Logger } from 'pino';
 import { raiseNiceness } from './priority.ts';
 import { STOP_GRACE_MS, stopRequested } from './stopping.ts';
@@ -16,6 +17,11 @@ import { removeWorkerRecord, writeWorkerRecord } from './worker-records.ts';
  * With `nice`, each worker runs at that niceness (THUKHO_WORKER_NICE): set here the moment it
  * is spawned, so that what it starts with is already below the server, and again by the worker
  * on every thread it has once started (workers/index.ts), since Linux keeps one per thread.
+ *
+ * With `scheduling: 'idle'`, each worker is started through util-linux's `chrt --idle 0`, so
+ * that its first thread already runs under SCHED_IDLE and every thread it starts inherits it:
+ * a reader's request then takes the CPU from a pyramid build at once, and the build gets
+ * what readers leave. Where `chrt` is missing, the worker runs with its niceness alone.
  */
 export interface SupervisedWorker {
   name: string;
@@ -31,8 +37,11 @@ export function superviseWorker(
   env: NodeJS.ProcessEnv,
   recordDir: string,
   logger: Logger,
-  options: { nice?: number } = {},
+  options: { nice?: number; scheduling?: 'idle' | 'normal' } = {},
 ): SupervisedWorker {
+  const chrt = options.scheduling === 'idle' ? chrtPath() : null;
+  if (options.scheduling === 'idle' && !chrt) logger.warn({ worker: name }, 'chrt (util-linux) not found: the worker runs at its niceness only, not SCHED_IDLE');
+  const [file, argv] = chrt ? [chrt, ['--idle', '0', command, ...args]] : [command, args];
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
@@ -41,14 +50,14 @@ export function superviseWorker(
 
   const start = () => {
     const startedAt = Date.now();
-    const started = spawn(command, args, { env: { ...workerMemoryEnv(env), [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const started = spawn(file, argv, { env: { ...workerMemoryEnv(env), [SUPERVISOR_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit'] });
     child = started;
     if (started.pid !== undefined) writeWorkerRecord(recordDir, name, started.pid);
     if (started.pid !== undefined && options.nice !== undefined) {
       const r = raiseNiceness(started.pid, options.nice);
       if (r.failed > 0 && r.raised === 0) logger.warn({ worker: name, nice: options.nice }, 'could not lower the worker\'s priority; it competes with readers');
     }
-    logger.info({ worker: name, pid: started.pid, nice: options.nice }, 'worker started');
+    logger.info({ worker: name, pid: started.pid, nice: options.nice, scheduling: chrt ? 'idle' : 'normal' }, 'worker started');
     started.once('exit', (code, signal) => {
       child = undefined;
       if (started.pid !== undefined) removeWorkerRecord(recordDir, name, started.pid);
@@ -127,4 +136,18 @@ export function supervisorGone(): { gone: Promise<'supervisor gone'>; release():
     }, 1000).unref();
   });
   return { gone, release: () => clearInterval(timer) };
+}
+
+/** util-linux's chrt, where Linux has it (it execs the command: the pid is the worker's). */
+function chrtPath(): string | null {
+  if (process.platform !== 'linux') return null;
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    try {
+      accessSync(`${dir}/chrt`, fsConstants.X_OK);
+      return `${dir}/chrt`;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
 }

@@ -14,24 +14,29 @@ import { workersToRun } from '../../workers/index.ts';
  */
 const tempDir = tempDirs(test, 'thk-nice-');
 
-/** Field 19 of /proc/PID/task/TID/stat (counted after the parenthesised name, which may hold spaces); NaN when the thread is gone. */
-function niceOf(pid: number, tid: number): number {
+/** Field N of /proc/PID/task/TID/stat (counted after the parenthesised name, which may hold spaces); NaN when the thread is gone. */
+function statField(pid: number, tid: number, n: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
   } catch {
     return NaN;
   }
 }
-const threadNices = (pid: number): number[] => {
+const niceOf = (pid: number, tid: number) => statField(pid, tid, 19);
+/** Field 41: the scheduling policy (0 SCHED_OTHER, 5 SCHED_IDLE). */
+const SCHED_IDLE = 5;
+const policyOf = (pid: number, tid: number) => statField(pid, tid, 41);
+const perThread = (pid: number, f: (pid: number, tid: number) => number): number[] => {
   try {
-    return readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(pid, Number(tid))).filter((n) => !Number.isNaN(n));
+    return readdirSync(`/proc/${pid}/task`).map((tid) => f(pid, Number(tid))).filter((n) => !Number.isNaN(n));
   } catch {
     return [];
   }
 };
+const threadNices = (pid: number) => perThread(pid, niceOf);
 
-test('the embedded profile runs every thread of every worker at THUKHO_WORKER_NICE, and the server at its own', async (t) => {
+test('the embedded profile runs every thread of every worker at THUKHO_WORKER_NICE and under SCHED_IDLE, and the server at its own', async (t) => {
   if (process.platform !== 'linux') {
     t.log('not Linux: no /proc to read niceness from; not checked here');
     t.pass();
@@ -61,9 +66,13 @@ test('the embedded profile runs every thread of every worker at THUKHO_WORKER_NI
       const nices = threadNices(w.pid);
       t.true(nices.length > 1, `${w.name}: several threads (${nices.length})`);
       t.deepEqual(nices, nices.map(() => nice), `${w.name} (pid ${w.pid}): every thread at ${nice}`);
+      // THUKHO_WORKER_SCHEDULING=idle (the default): started under SCHED_IDLE, so every thread has it.
+      const policies = perThread(w.pid, policyOf);
+      t.deepEqual(policies, policies.map(() => SCHED_IDLE), `${w.name} (pid ${w.pid}): every thread under SCHED_IDLE`);
     }
     const serve = running.child.pid as number;
     t.is(niceOf(serve, serve), own, 'the server keeps the priority it was started with');
+    t.deepEqual([...new Set(perThread(serve, policyOf))], [0], 'and the normal policy on every thread');
   } finally {
     signalGroup(running, 'SIGINT');
     if ((await Promise.race([running.exited, sleep(60_000).then(() => 'late' as const)])) === 'late') signalGroup(running, 'SIGKILL');
