@@ -727,7 +727,7 @@ log('-'.repeat(118));
 if (RUN_MIXED) {
   log(`readers during ingest (thukho, c=8, wrk -d${MIXED_SECONDS}s; ${INGEST.files} × ${INGEST.mb} MB TIFFs uploaded through the API, derivatives by the embedded workers)   targets: throughput ≥ ${fmt(TARGET_MIXED_RPS, 1)}×, p99 ≤ ${fmt(TARGET_MIXED_P99, 0)}× idle`);
   const workersEnv = Object.entries(passthroughEnv()).filter(([k]) => !k.startsWith('THUKHO_IIIF_'));
-  log(`  workers: ${workersEnv.length ? workersEnv.map(([k, v]) => `${k}=${v}`).join(' ') : 'defaults (THUKHO_WORKER_NICE=10, THUKHO_DERIVATIVE_THREADS=cores−1, one derivative build at a time)'}`);
+  log(`  workers: ${workersEnv.length ? workersEnv.map(([k, v]) => `${k}=${v}`).join(' ') : 'defaults (THUKHO_WORKER_NICE=10, THUKHO_WORKER_SCHEDULING=idle, THUKHO_DERIVATIVE_THREADS=cores−1, one derivative build at a time)'}`);
   if (mixed) {
     const m = mixed;
     const line = (label: string, r: WrkResult, load: number) =>

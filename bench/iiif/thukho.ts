@@ -47,7 +47,7 @@ export const thukhoPaths = (fileId: string) => ({
  * etc.), and how the workers yield to readers (to compare, e.g. THUKHO_WORKER_NICE=0
  * THUKHO_DERIVATIVE_THREADS=2 for the behaviour before issue 20), and THUKHO_OCR.
  */
-const PASSED = /^THUKHO_(IIIF_.+|WORKER_NICE|DERIVATIVE_THREADS|DERIVATIVES_CONCURRENCY|REPLICATION_CONCURRENCY|OCR|OCR_CONCURRENCY)$/;
+const PASSED = /^THUKHO_(IIIF_.+|WORKER_NICE|WORKER_SCHEDULING|DERIVATIVE_THREADS|DERIVATIVES_CONCURRENCY|REPLICATION_CONCURRENCY|OCR|OCR_CONCURRENCY)$/;
 export function passthroughEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (PASSED.test(k) && v !== undefined) out[k] = v;
