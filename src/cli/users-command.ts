@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
+import { requireKnownLibrary } from '../application/libraries.ts';
 import { createUser, createUserWithPassword, issueToken, rotateToken, runUserCommand, setPassword } from '../application/users.ts';
 import { ACCOUNT_ROLES, type AccountRole } from '../domain/access-policy.ts';
 import { TokenName } from '../domain/events.ts';
@@ -60,12 +61,12 @@ async function passwordFromStdin(): Promise<string> {
 }
 
 /** Open the log (after checking a repository is there), run, close. */
-async function withStore<T>(command: string, run: (store: EventStore) => Promise<T>): Promise<T> {
+async function withStore<T>(command: string, run: (store: EventStore, homeLibraryId: string) => Promise<T>): Promise<T> {
   const cfg = loadCliConfig();
   await requireRepository(cfg, command);
   const store = await openEventStore(cfg.eventStore);
   try {
-    return await run(store);
+    return await run(store, cfg.libraryId);
   } finally {
     await store.close();
   }
@@ -92,6 +93,8 @@ export function usersCommand(): Command {
       const password = opts.passwordStdin ? await passwordFromStdin() : undefined;
       const store = await openEventStore(cfg.eventStore);
       try {
+        // An account scoped to a library that is not registered would see nothing as staff: a typo, usually.
+        if (opts.library !== undefined) await requireKnownLibrary(store, opts.library, cfg.libraryId);
         const name = opts.name ?? id;
         if (password !== undefined) {
           await createUserWithPassword(store, id, name, opts.role, password, { actor: CLI_ACTOR }, opts.library);
@@ -140,7 +143,10 @@ export function usersCommand(): Command {
         return;
       }
       const libraryId = library ?? null;
-      const result = await withStore('users set-library', (store) => runUserCommand(store, { type: 'ChangeLibrary', userId: id, libraryId }, { actor: CLI_ACTOR }));
+      const result = await withStore('users set-library', async (store, home) => {
+        if (libraryId !== null) await requireKnownLibrary(store, libraryId, home);
+        return runUserCommand(store, { type: 'ChangeLibrary', userId: id, libraryId }, { actor: CLI_ACTOR });
+      });
       const where = libraryId === null ? { vi: 'toàn hệ thống', en: 'the whole instance' } : { vi: `thư viện "${libraryId}"`, en: `library "${libraryId}"` };
       if (result.events.length) say(`"${id}" giờ thuộc ${where.vi}.`, `"${id}" now acts for ${where.en}.`);
       else say(`"${id}" đã thuộc ${where.vi}; không có gì thay đổi.`, `"${id}" already acts for ${where.en}; nothing changed.`);

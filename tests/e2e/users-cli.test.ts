@@ -75,6 +75,13 @@ test('users list and tokens read the log on a repository no server has run on ye
 
 test('users create --library, set-library ID LIB, set-library ID --none: the account is one library’s staff, then the whole instance’s', async (t) => {
   const dir = tempDir();
+  // A library that is not registered is refused (a typo, usually), and no account is made.
+  const typo = await thukho(dir, ['users', 'create', 'huong', '--role', 'curator', '--library', 'huyen-a']);
+  t.is(typo.code, 1, show(typo));
+  t.regex(typo.stderr, /Không có thư viện "huyen-a".*thukho libraries add huyen-a/);
+  t.regex(typo.stderr, /There is no library "huyen-a"; register it first/);
+  t.is((await thukho(dir, ['users', 'list'])).stdout, '');
+  for (const lib of ['huyen-a', 'huyen-b']) t.is((await thukho(dir, ['libraries', 'add', lib, '--name-vi', `Thư viện ${lib}`])).code, 0);
   const made = await thukho(dir, ['users', 'create', 'huong', '--role', 'curator', '--library', 'huyen-a']);
   t.is(made.code, 0, show(made));
   t.is((await thukho(dir, ['users', 'list'])).stdout, 'huong\tcurator\tactive\thuong\thuyen-a\n');
@@ -82,6 +89,10 @@ test('users create --library, set-library ID LIB, set-library ID --none: the acc
   t.is(moved.code, 0, show(moved));
   t.regex(moved.stderr, /now acts for library "huyen-b"/);
   t.regex((await thukho(dir, ['users', 'set-library', 'huong', 'huyen-b'])).stderr, /nothing changed/);
+  const unknown = await thukho(dir, ['users', 'set-library', 'huong', 'huyen-x']);
+  t.is(unknown.code, 1, show(unknown));
+  t.regex(unknown.stderr, /There is no library "huyen-x"/);
+  t.is((await thukho(dir, ['users', 'list'])).stdout, 'huong\tcurator\tactive\thuong\thuyen-b\n', 'unchanged');
   const both = await thukho(dir, ['users', 'set-library', 'huong', 'huyen-c', '--none']);
   t.is(both.code, 2, show(both));
   t.regex(both.stderr, /exactly one of/);

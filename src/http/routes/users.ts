@@ -6,9 +6,9 @@ import { ACCOUNT_ROLES, isInstanceAdmin, type Role } from '../../domain/access-p
 import { TokenName } from '../../domain/events.ts';
 import { Id } from '../../domain/metadata.ts';
 import { PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../../application/passwords.ts';
+import { requireKnownLibrary } from '../../application/libraries.ts';
 import { createUser, createUserWithPassword, issueToken, runUserCommand } from '../../application/users.ts';
 import { findAccount, listTokens, listUsers } from '../../projections/user-read-model.ts';
-import { getLibrary } from '../../projections/object-read-model.ts';
 import { type Actor, requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import { Problem } from '../problem.ts';
@@ -92,13 +92,8 @@ export function userRoutes(services: AppServices): Router {
   const activeAdmins = () => listUsers(services.readDb).filter((u) => u.role === 'admin' && u.status === 'active').length;
   const view = (id: string) => userRows(services).find((u) => u.id === id);
   // An account scoped to a library that is not registered would see nothing as staff: a typo, usually.
-  const requireLibrary = (library: string | null | undefined) => {
-    if (library === null || library === undefined) return;
-    if (getLibrary(services.readDb, library, { id: services.config.libraryId, name: services.config.institution })) return;
-    throw new Problem(422, 'unknown-library', {
-      vi: `Không có thư viện "${library}"; hãy đăng ký thư viện trước (thukho libraries add ${library}) hoặc sửa mã.`,
-      en: `There is no library "${library}"; register it first (thukho libraries add ${library}) or correct the id.`,
-    }, { library });
+  const requireLibrary = async (library: string | null | undefined) => {
+    if (library !== null && library !== undefined) await requireKnownLibrary(services.store, library, services.config.libraryId);
   };
 
   router.get('/api/users', (ctx) => {
@@ -110,7 +105,7 @@ export function userRoutes(services: AppServices): Router {
   router.post('/api/users', async (ctx) => {
     const actor = requireAdmin(ctx);
     const body = CreateUserBody.parse(await readJson(ctx, services.config.maxJsonBytes));
-    requireLibrary(body.library);
+    await requireLibrary(body.library);
     const c = context(actor, ctx);
     let token: string | undefined;
     let position: bigint | null;
@@ -156,7 +151,7 @@ export function userRoutes(services: AppServices): Router {
     const actor = requireAdmin(ctx);
     const account = existing(ctx.params.id as string);
     const { library } = LibraryBody.parse(await readJson(ctx, services.config.maxJsonBytes));
-    requireLibrary(library);
+    await requireLibrary(library);
     if (account.id === actor.id && library !== null && account.library === undefined) {
       // An administrator who scopes themselves could no longer see the other libraries, nor undo it.
       throw keepOneAdmin('own-library', {
