@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { createUser } from '../../src/application/users.ts';
 import { type Json, poll, staffCall } from '../helpers/api.ts';
+import { show, thukho } from '../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { scaledTimeout } from '../helpers/time-scale.ts';
 import { child, findAll, parseXml, type XmlElement } from '../helpers/xml.ts';
@@ -174,6 +175,14 @@ test('two libraries: facet, /libraries pages, OAI set per library, per-library s
   const audit = await call(s, admin.token, 'GET', `/api/audit/report?from=${day}&to=${day}`);
   t.is(audit.status, 200, JSON.stringify(audit.json));
   t.true(Array.isArray(audit.json.libraries));
+  // The CLI gives the same report, and with --library the same one as the API's `library=`.
+  const heldByHuyen = await call(s, admin.token, 'GET', `/api/audit/report?from=${day}&to=${day}&library=huyen`);
+  t.is(heldByHuyen.status, 200, JSON.stringify(heldByHuyen.json));
+  const cli = await thukho(s.dataDir, ['audit-report', '--from', day, '--to', day, '--library', 'huyen', '--format', 'json']);
+  t.is(cli.code, 0, show(cli));
+  t.deepEqual(JSON.parse(cli.stdout), heldByHuyen.json);
+  const badId = await thukho(s.dataDir, ['audit-report', '--from', day, '--to', day, '--library', 'Sai Mã']);
+  t.is(badId.code, 2, show(badId));
 
   // --- the collection moves to the home library: its works follow in the facet and the OAI sets.
   const before = await call(s, s.staffToken, 'GET', '/api/collections/dia-ba');

@@ -1,8 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { AuditPeriod, auditReport, auditReportCsv, hasFixityTables, withLibraryRows } from '../../projections/fixity-read-model.ts';
-import { reportLibraries } from '../../projections/library-map.ts';
-import { latestSeal } from '../../eventstore/seal.ts';
+import { fixityAuditReport } from '../../application/audit-report.ts';
+import { AuditPeriod, auditReportCsv, hasFixityTables } from '../../projections/fixity-read-model.ts';
 import { authOf, requireStaff } from '../auth.ts';
 import { figuresScope } from '../access.ts';
 import { Id } from '../../domain/metadata.ts';
@@ -30,19 +29,7 @@ export function auditRoutes(services: AppServices): Router {
         en: 'The fixity read model has not been built yet; try again later.',
       });
     }
-    const { config } = services;
-    const report = {
-      ...withLibraryRows(
-        auditReport(services.readDb, {
-          ...period,
-          cycleDays: config.fixity.cycleDays,
-          collectionCycleDays: config.fixity.collectionCycleDays,
-          heldBy: library === undefined ? undefined : { libraryId: library, home: config.libraryId },
-        }),
-        reportLibraries(services.readDb, config),
-      ),
-      seal: await latestSeal(services.store),
-    };
+    const report = await fixityAuditReport(services.readDb, services.store, services.config, period, library);
     ctx.set('Cache-Control', 'no-store');
     if (query.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
