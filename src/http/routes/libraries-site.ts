@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Viewer } from '../../domain/access-policy.ts';
 import { type ObjectView, findObject, listCollections, listObjects } from '../../projections/object-read-model.ts';
 import { collectionsOf, libraryMap, publicLibraries } from '../../projections/library-map.ts';
-import { SearchQueryError, SearchUnavailableError } from '../../search/port.ts';
+import { type LibraryMap, SearchQueryError, SearchUnavailableError } from '../../search/port.ts';
 import { runSearch } from '../search-results.ts';
 import type { AppServices } from '../services.ts';
 import { T } from '../site/i18n.ts';
@@ -31,9 +31,9 @@ export function libraryRoutes(router: Router, services: AppServices, kit: SiteKi
   const { route } = kit;
 
   /** One search of the index, as the site asks it; its failures become the site's error pages. */
-  async function search(viewer: Viewer, input: Record<string, unknown>) {
+  async function search(viewer: Viewer, input: Record<string, unknown>, map: LibraryMap) {
     try {
-      return await runSearch(services.search.index, input, viewer, '', undefined, libraryMap(readDb, config.libraryId));
+      return await runSearch(services.search.index, input, viewer, '', undefined, map);
     } catch (err) {
       if (err instanceof SearchQueryError) throw new BadRequest(err.messages);
       if (err instanceof SearchUnavailableError) throw new PageError(503, { vi: 'Tìm kiếm tạm ngừng', en: 'Search unavailable' }, err.messages);
@@ -45,7 +45,7 @@ export function libraryRoutes(router: Router, services: AppServices, kit: SiteKi
     const libraries = publicLibraries(readDb, config);
     const map = libraryMap(readDb, config.libraryId);
     // The library facet of an empty search: every library's count of works this viewer may find.
-    const found = await search(viewer, { perPage: 1, pageHitsPerWork: 0 });
+    const found = await search(viewer, { perPage: 1, pageHitsPerWork: 0 }, map);
     const counts = new Map(found.facets.library.map((v) => [v.value, v.count]));
     const cards = libraries.map((library) => ({
       library,
@@ -72,7 +72,7 @@ export function libraryRoutes(router: Router, services: AppServices, kit: SiteKi
         const thumb = withImage ? helpers.thumbOf(withImage, viewer) : undefined;
         return { id: c.id, title: c.title, count: total, ...(thumb ? { thumb } : {}) };
       });
-    const found = await search(viewer, { filters: { library: id }, sort: 'title', page: pageNumber, perPage: WORKS_PAGE_SIZE, pageHitsPerWork: 0 });
+    const found = await search(viewer, { filters: { library: id }, sort: 'title', page: pageNumber, perPage: WORKS_PAGE_SIZE, pageHitsPerWork: 0 }, map);
     if (pageNumber > found.pageCount) throw new PageError(404, T.notFoundTitle, T.noSuchPage);
     const cards = found.hits.flatMap((h): ObjectCard[] => {
       const o = findObject(readDb, h.work.id, viewer, 'record');

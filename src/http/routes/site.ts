@@ -22,8 +22,7 @@ import { NOM_FONT_PATH } from '../site/nom-font.ts';
 import { sitemapRoutes } from '../site/sitemap.ts';
 import { PageError, type SiteKit } from '../site/site-route.ts';
 import { BadRequest, parsePage, parseSearchQuery, validId } from '../site/request.ts';
-import { libraryMap, publicLibraries } from '../../projections/library-map.ts';
-import { libraryName } from '../site/library-pages.ts';
+import { libraryMap, nameIn, publicLibraries } from '../../projections/library-map.ts';
 import { libraryRoutes } from './libraries-site.ts';
 
 /**
@@ -132,7 +131,7 @@ export function siteRoutes(services: AppServices, kit: SiteKit): Router {
         after: pageHitList(page.lang, h),
       };
     });
-    const libraryNames = new Map(publicLibraries(readDb, config).map((l) => [l.id, libraryName(page.lang, l)]));
+    const libraryNames = new Map(publicLibraries(readDb, config).map((l) => [l.id, nameIn(page.lang, l)]));
     return searchPage(page, { q, params: shown, sort: SORTS.find((s) => s === sort) ?? 'relevance', result, cards, collectionTitles, libraryNames });
   }));
 

@@ -27,13 +27,8 @@ export const LIBRARY_TEXT = {
   oaiSet: { vi: 'Tập OAI-PMH', en: 'OAI-PMH set' },
 } as const satisfies Record<string, Bilingual>;
 
-type LibraryPageRecord = PublicLibrary;
-
-/** A library's name in the page's language; the Vietnamese one when it has no English name. */
-export const libraryName = (lang: Lang, l: Pick<PublicLibrary, 'name'>): string => nameIn(lang, l);
-
 export interface LibraryCard {
-  library: LibraryPageRecord;
+  library: PublicLibrary;
   /** Works the viewer may find in it. */
   works: number;
   collections: number;
@@ -46,9 +41,9 @@ function logoSrc(logo: string | undefined): string | undefined {
   return httpUrl(logo) ? logo : undefined;
 }
 
-function logo(lang: Lang, l: LibraryPageRecord): SafeHtml | '' {
+function logo(lang: Lang, l: PublicLibrary): SafeHtml | '' {
   const src = logoSrc(l.logo);
-  return src ? html`<img class="library-logo" src="${src}" alt="${libraryName(lang, l)}" loading="lazy">` : '';
+  return src ? html`<img class="library-logo" src="${src}" alt="${nameIn(lang, l)}" loading="lazy">` : '';
 }
 
 export function librariesPage(ctx: PageContext, cards: readonly LibraryCard[]): string {
@@ -63,7 +58,7 @@ ${cards.map(
 <a class="card-link" href="/libraries/${c.library.id}">
 ${logo(lang, c.library)}
 <div class="card-body">
-<h2 class="card-title">${libraryName(lang, c.library)}</h2>
+<h2 class="card-title">${nameIn(lang, c.library)}</h2>
 ${c.library.code ? html`<p class="card-meta library-code">${c.library.code}</p>` : ''}
 <p class="card-meta" data-works="${c.works}">${tr(lang, objectCount(c.works))}</p>
 </div>
@@ -84,7 +79,7 @@ export interface LibraryCollectionCard {
 }
 
 export interface LibraryPageData {
-  library: LibraryPageRecord;
+  library: PublicLibrary;
   collections: LibraryCollectionCard[];
   cards: ObjectCard[];
   total: number;
@@ -92,7 +87,7 @@ export interface LibraryPageData {
   pageCount: number;
 }
 
-function recordRows(lang: Lang, l: LibraryPageRecord): SafeHtml[] {
+function recordRows(lang: Lang, l: PublicLibrary): SafeHtml[] {
   const rows: SafeHtml[] = [];
   const row = (field: string, label: Bilingual, value: SafeHtml | string) => rows.push(html`<div class="field" data-field="${field}"><dt>${tr(lang, label)}</dt><dd>${value}</dd></div>`);
   if (l.code) row('code', LIBRARY_TEXT.code, l.code);
@@ -108,7 +103,7 @@ function recordRows(lang: Lang, l: LibraryPageRecord): SafeHtml[] {
 export function libraryPage(ctx: PageContext, data: LibraryPageData): string {
   const { lang } = ctx;
   const l = data.library;
-  const name = libraryName(lang, l);
+  const name = nameIn(lang, l);
   const rows = recordRows(lang, l);
   const main = html`<div class="container">
 <nav class="breadcrumb" aria-label="${tr(lang, T.breadcrumb)}"><a href="/">${tr(lang, T.home)}</a> › <a href="/libraries">${tr(lang, LIBRARY_TEXT.libraries)}</a></nav>
