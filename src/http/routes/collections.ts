@@ -12,7 +12,7 @@ import { requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem } from '../problem.ts';
 import type { AppServices } from '../services.ts';
 import { homeLibraryOf } from './libraries.ts';
-import { commandContext, READ_YOUR_WRITES_LAG_MS } from './objects.ts';
+import { commandContext, readOwnWrite } from './objects.ts';
 
 const Title = z.string().superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim()).pipe(z.string().min(1).max(2000));
 const Description = z.string().max(20000).superRefine(wellFormedText).transform((s) => s.normalize('NFC').trim());
@@ -46,11 +46,7 @@ export function collectionRoutes(services: AppServices): Router {
   };
 
   const view = async (id: string, position: bigint | null) => {
-    if (position !== null) await Promise.all([objects.waitForPosition(position, 5000), describe({ kind: 'collection', id })]);
-    let c = findCollection(readDb, id);
-    // Written, but the read model lags (a loaded machine): wait longer rather than answer 404
-    // for what this request has just made.
-    if (!c && position !== null && (await objects.waitForPosition(position, READ_YOUR_WRITES_LAG_MS))) c = findCollection(readDb, id);
+    const c = await readOwnWrite(objects, position, () => describe({ kind: 'collection', id }), () => findCollection(readDb, id) ?? undefined);
     if (!c) throw new Problem(404, 'not-found', { vi: `Không tìm thấy bộ sưu tập "${id}".`, en: `Collection "${id}" does not exist.` });
     return withLibrary(c);
   };

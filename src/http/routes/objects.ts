@@ -26,6 +26,7 @@ import { readJson } from '../body.ts';
 import { ifMatchRevision, notModified, requireIfMatch, setRevisionEtag } from '../etag.ts';
 import { Problem, toProblem } from '../problem.ts';
 import { fixityClock, holdingLibrary, staffFor, staffObjectView, withFixity, withHoldingLibrary } from '../object-views.ts';
+import type { ProjectionRunner } from '../../projections/runtime.ts';
 import type { AppServices } from '../services.ts';
 
 export const CreateObjectBody = z
@@ -79,7 +80,20 @@ export const EventsQuery = z.object({ stream: z.enum(['object', 'preservation'])
 /** How long a write waits for the read model, so that the next GET sees it. */
 const READ_YOUR_WRITES_MS = 5000;
 /** How long past that a write's own answer waits before it gives up on seeing what it wrote. */
-export const READ_YOUR_WRITES_LAG_MS = 30_000;
+const READ_YOUR_WRITES_LAG_MS = 30_000;
+
+/**
+ * What `find` reads for a write's own answer: once the read model has reached the write at
+ * `position` (READ_YOUR_WRITES_MS) and `described` (its self-description) is done. Written,
+ * but still not in a read model that lags (a loaded machine): it waits longer, up to
+ * READ_YOUR_WRITES_LAG_MS, rather than answer 404 for what the request has just made.
+ */
+export async function readOwnWrite<T>(objects: ProjectionRunner, position: bigint | null, described: () => Promise<void>, find: () => T | undefined): Promise<T | undefined> {
+  if (position !== null) await Promise.all([objects.waitForPosition(position, READ_YOUR_WRITES_MS), described()]);
+  const found = find();
+  if (found !== undefined || position === null || !(await objects.waitForPosition(position, READ_YOUR_WRITES_LAG_MS))) return found;
+  return find();
+}
 
 function notFound(id: string): Problem {
   return new Problem(404, 'not-found', {
@@ -98,15 +112,12 @@ export function objectRoutes(services: AppServices): Router {
   const { store, readDb, objects, config, describe } = services;
 
   const viewAfterWrite = async (id: string, position: bigint | null, ctx: Context): Promise<ObjectView> => {
-    if (position !== null) await Promise.all([objects.waitForPosition(position, READ_YOUR_WRITES_MS), describe({ kind: 'object', id })]);
-    let found = findObject(readDb, id, authOf(ctx).viewer, 'record');
-    // Written, but the read model lags (a loaded machine): wait longer rather than answer 404
-    // for what this request has just made.
-    if (!found.found && position !== null && (await objects.waitForPosition(position, READ_YOUR_WRITES_LAG_MS))) {
-      found = findObject(readDb, id, authOf(ctx).viewer, 'record');
-    }
-    if (!found.found) throw notFound(id);
-    return found.object;
+    const view = await readOwnWrite(objects, position, () => describe({ kind: 'object', id }), () => {
+      const found = findObject(readDb, id, authOf(ctx).viewer, 'record');
+      return found.found ? found.object : undefined;
+    });
+    if (!view) throw notFound(id);
+    return view;
   };
 
   /** The position of an object's registration when `actorId` made it with `key`; otherwise undefined. */
