@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
@@ -11,7 +10,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import type { DerivativeStore } from '../iiif/derivative-store.ts';
 import { DERIVATIVES_ROOT } from '../projections/fixity-read-model.ts';
 import { checkFile, type FileCheck, type FixityAlgorithm, type FixityExpectation, type RateLimiter } from '../storage/fixity.ts';
-import { OcflStorageRoot } from '../storage/ocfl.ts';
+import { OcflError, OcflStorageRoot } from '../storage/ocfl.ts';
 import { validateObject } from '../storage/ocfl-validate.ts';
 import { redactPaths } from '../storage/redact-paths.ts';
 import { inLanes } from '../work-lanes.ts';
@@ -293,7 +292,7 @@ export interface FixityRunOptions {
 export interface ObjectFixityResult {
   objectId: string;
   results: CheckResult[];
-  /** Copies skipped this time (an inventory being written by an ingest right now). */
+  /** Copies skipped this time (an inventory with a version being written, or left unfinished by a crash). */
   skipped: Array<{ key: string; reason: string }>;
 }
 
@@ -304,6 +303,13 @@ export async function checkObjectFixity(services: FixityServices, objectId: stri
 }
 
 const SidecarLine = z.string().regex(/^([0-9a-fA-F]{64}|[0-9a-fA-F]{128})[ \t]+inventory\.json\s*$/);
+
+/** Thrown out of an inventory's second look: a crashed writer's version is not damage. */
+class UnfinishedVersion extends Error {
+  constructor(readonly path: string) {
+    super(`unfinished version at ${path}`);
+  }
+}
 
 /** A check's finding; an inventory may also be 'invalid-inventory'. */
 type Finding = Omit<FileCheck, 'failure'> & { failure?: FixityFailure };
@@ -482,12 +488,38 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
       const check = await hasher.check(c.path, expected, { ...(options.limiter ? { limiter: options.limiter } : {}), ...(options.signal ? { signal: options.signal } : {}), algorithms: [algorithm] });
       return { algorithm, sidecar, expectedDigest, expected, check };
     };
-    let read = await readAndHash();
-    // A version committed between reading the sidecar and hashing the inventory (its two
-    // renames) looks like a mismatch: read both again once before calling it damage.
-    if (read.check.outcome === 'fail' && read.check.failure === 'changed') {
-      await sleep(200);
-      read = await readAndHash();
+    const look = async () => {
+      const read = await readAndHash();
+      const ok = read.check.outcome === 'pass' && read.expectedDigest !== undefined;
+      return { read, issues: ok ? await validateObject(objectDir, { checkDigests: false }) : [] };
+    };
+    let { read, issues } = await look();
+    if (read.check.outcome === 'fail' || read.expectedDigest === undefined || issues.length > 0) {
+      // A writer between the two renames of its commit, or in the middle of a version, looks
+      // like damage: look again while no writer holds the object (the slow path only, so that
+      // checks never hold up ingest).
+      try {
+        ({ read, issues } = await root.storage.whileNoWriter(c.ocflObjectId, async () => {
+          const again = await look();
+          if (again.issues.length > 0) {
+            // Under the lock, an unfinished version is what a crashed writer left; reconcile
+            // cleans it up. Not damage: looked at again next time.
+            const writing = await root.storage.incompleteVersion(c.ocflObjectId).catch(() => null);
+            if (writing !== null) throw new UnfinishedVersion(writing);
+          }
+          return again;
+        }));
+      } catch (err) {
+        if (err instanceof UnfinishedVersion) {
+          skipped.push({ key: c.key, reason: `a version was left unfinished: ${err.path}` });
+          return;
+        }
+        if (err instanceof OcflError && err.code === 'locked') {
+          skipped.push({ key: c.key, reason: 'a version is being written' });
+          return;
+        }
+        throw err;
+      }
     }
     const { algorithm, sidecar, expectedDigest, expected, check } = read;
     let result: Finding = check;
@@ -495,19 +527,9 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
       if (check.failure === 'changed') result = { ...check, failure: 'invalid-inventory', detail: `inventory.json does not match its sidecar inventory.json.${algorithm}` };
     } else if (!expectedDigest) {
       result = { ...check, outcome: 'fail', failure: 'invalid-inventory', detail: sidecar === null ? 'the inventory has no sidecar digest file' : 'the sidecar digest file is malformed' };
-    } else {
-      const issues = await validateObject(objectDir, { checkDigests: false });
-      if (issues.length > 0) {
-        const writing = await root.storage.incompleteVersion(c.ocflObjectId).catch(() => null);
-        if (writing !== null) {
-          // An ingest is adding a version right now (or crashed doing so, which reconcile
-          // cleans up): not damage. Looked at again next time.
-          skipped.push({ key: c.key, reason: `a version is being written: ${writing}` });
-          return;
-        }
-        const detail = issues.map((i) => `${i.code} ${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ');
-        result = { ...check, outcome: 'fail', failure: 'invalid-inventory', detail: detail.slice(0, 2000) };
-      }
+    } else if (issues.length > 0) {
+      const detail = issues.map((i) => `${i.code} ${i.path ? `${i.path}: ` : ''}${i.message}`).join('; ');
+      result = { ...check, outcome: 'fail', failure: 'invalid-inventory', detail: detail.slice(0, 2000) };
     }
     await serially(() => finish(c, result, expected, algorithm));
   };

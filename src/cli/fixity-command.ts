@@ -463,7 +463,7 @@ function formatSummary(s: FixitySummary): string {
     ...(s.absentDerivatives > 0
       ? [`Ảnh phái sinh bị thiếu, đã làm lại / absent derivatives made again from their masters (not failures): ${s.remadeDerivatives} of ${s.absentDerivatives}`]
       : []),
-    ...(s.skipped > 0 ? [`Để lần sau / left for next time: ${s.skipped} (đang được ghi / being written); chạy lại lệnh / run the command again`] : []),
+    ...(s.skipped > 0 ? [`Để lần sau / left for next time: ${s.skipped} (một phiên bản đang được ghi hoặc còn dở / a version being written or left unfinished); chạy lại lệnh / run the command again`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -483,6 +483,15 @@ export class OcflStorageRoot {
   // -------------------------------------------------------------------------------------------
   // Locking
 
+  /**
+   * `fn` while no writer (of this or another process) changes the object: for a reader that
+   * found the object inconsistent and must tell a commit in progress from damage.
+   */
+  async whileNoWriter<T>(ocflId: string, fn: () => Promise<T>): Promise<T> {
+    validateId(ocflId);
+    return this.withObjectLock(ocflId, fn);
+  }
+
   /** Serialises work on one object: in this process, then with other processes through the lock file. */
   private async withObjectLock<T>(ocflId: string, fn: () => Promise<T>): Promise<T> {
     const path = objectLockPath(this.root, ocflId);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -26,6 +27,7 @@ import { damagedFiles, fixityReadModel } from '../../src/projections/fixity-read
 import { ProjectionRunner } from '../../src/projections/runtime.ts';
 import { checkFile } from '../../src/storage/fixity.ts';
 import { FixityPool } from '../../src/storage/fixity-pool.ts';
+import { stageStream } from '../../src/storage/digest.ts';
 import { OcflStorageRoot } from '../../src/storage/ocfl.ts';
 import { startFixityWorker } from '../../workers/fixity.ts';
 import { type Json, poll, staffCall, uploadFile } from '../helpers/api.ts';
@@ -314,6 +316,53 @@ test.serial('a changed derivative pyramid is made again from its master, not rep
   // Made again, it matches what the log pinned.
   const now = await checkFile(pyramid, { sha256: info.pyramid.sha256, size: info.pyramid.size });
   t.is(now.outcome, 'pass');
+});
+
+test.serial('an inventory checked while a writer is between the two renames of its commit passes once the commit ends: no repair, no damage', async (t) => {
+  const s = t.context.server;
+  const objectId = await newObject(s, 'Lĩnh Nam chích quái');
+  await uploadFile(s, objectId, await page('Truyện họ Hồng Bàng'), 'trang_1.tif');
+  await s.describeNow(); // no description version of the server's own in the way
+  const [file] = await filesOf(s, objectId);
+  const ocflId = file!.storage.ocflObjectId;
+
+  // A second writer of the object, held after it renamed the new inventory.json into place and
+  // before the sidecar follows: the root's inventory and its sidecar disagree meanwhile. Held
+  // well past the check's start, as a busy machine can hold a real writer.
+  let reached!: () => void;
+  const atCommit = new Promise<void>((r) => (reached = r));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const writer = await OcflStorageRoot.open(s.config.ocflRoot, {
+    faults: async ({ step, path }) => {
+      if (step === 'rename' && path === join(s.config.ocflRoot, writer.objectRoot(ocflId), 'inventory.json.sha512')) {
+        reached();
+        await held;
+      }
+    },
+  });
+  const staging = await mkdtemp(join(s.config.ocflRoot, '..', 'staging-'));
+  cleanup.push(staging);
+  const staged = await stageStream(Readable.from([Buffer.from('ghi chú của người số hoá')]), staging, {});
+  const writing = writer.addVersion(ocflId, [{ logicalPath: 'ghi-chu.txt', stagedPath: staged.path, size: staged.size, digests: staged.digests }], {
+    created: new Date().toISOString(),
+    message: 'ghi chú',
+    user: { name: 'thủ thư' },
+  });
+  await atCommit;
+  const { repair, calls } = fakeRepair({ repaired: false, tried: [] });
+  const checking = checkObjectFixity(await services(s, { repair }), objectId);
+  await new Promise((r) => setTimeout(r, 1500));
+  release();
+  await writing;
+  const result = await checking;
+
+  t.is(calls.length, 0, 'a commit in progress is not damage');
+  const inventory = result.results.find((r) => r.target === 'inventory');
+  t.like(inventory, { outcome: 'pass' });
+  const log = await events(s, objectId);
+  t.deepEqual(ofType(log, 'FileDamaged'), []);
+  t.deepEqual(ofType(log, 'FixityChecked').filter((c) => c.outcome !== 'pass'), []);
 });
 
 // ---------------------------------------------------------------------------------------------
