@@ -35,7 +35,7 @@ export async function runSearch(
   /** Each collection's library, for the library facet and filter (see libraryMap). */
   libraries?: LibraryMap,
 ): Promise<ShownResult> {
-  const query = parseSearchQuery(input, visibilityFor(viewer), libraries);
+  const query = parseSearchQuery(input, visibilityFor(viewer, libraries), libraries);
   const result = await index.search(query);
   searched?.(query, result);
   return {

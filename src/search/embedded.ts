@@ -13,6 +13,7 @@ import {
   type IndexCheckpoint,
   libraryCollections,
   MAX_QUERY_TERMS,
+  mayRead,
   type PageDocument,
   type PageHit,
   readableLevels,
@@ -23,6 +24,7 @@ import {
   type SearchQuery,
   type SearchResult,
   tooManyTerms,
+  type Visibility,
   type WordBox,
   type WorkDocument,
   type WorkHit,
@@ -80,6 +82,24 @@ const WORK_WEIGHTS = WORK_FIELDS.flatMap(([, w]) => [w, w]).join(', ');
 
 
 const sqlList = (levels: readonly AccessLevel[]) => levels.map((l) => `'${l}'`).join(', ');
+const sqlText = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/** Conditions on a work row `w` (its access and collection): the viewer may find it; may read its pages. */
+function visibleSql(v: Visibility): { findable: string; readable: string } {
+  const at = (levels: readonly AccessLevel[]) => `w.access IN (${sqlList(levels)})`;
+  const findable = at(findableLevels(v));
+  const readable = at(readableLevels(v));
+  if (!v.own) return { findable, readable };
+  const listed = v.own.works.collections.map(sqlText).join(', ');
+  const own =
+    v.own.works.mode === 'in'
+      ? listed ? `w.collection IN (${listed})` : '0'
+      : listed ? `(w.collection IS NULL OR w.collection NOT IN (${listed}))` : '1';
+  return {
+    findable: `(${findable} OR (${own} AND ${at(findableLevels(v.own))}))`,
+    readable: `(${readable} OR (${own} AND ${at(readableLevels(v.own))}))`,
+  };
+}
 
 const quote = (tokens: readonly string[]) => `"${tokens.join(' ').replace(/"/g, '""')}"`;
 
@@ -453,8 +473,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
     const terms = queryTerms(query.q);
     const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
-    const findable = sqlList(findableLevels(query.visibility));
-    const readable = sqlList(readableLevels(query.visibility));
+    const visible = visibleSql(query.visibility);
     const match = terms.length ? matchExpression(terms) : undefined;
 
     // Whether each matching page gets its bm25: see EXACT_PAGE_LIMIT.
@@ -485,14 +504,14 @@ export class EmbeddedSearchIndex implements SearchIndex {
          SELECT w.rid, r.s, p.s, coalesce(p.n, 0), w.access, w.collection, w.type, w.century, w.year_from, w.title_key, w.has_text, w.langs
            FROM works w
            LEFT JOIN temp.record_scores r ON r.wrid = w.rid
-           LEFT JOIN temp.page_works p ON p.wrid = w.rid AND w.access IN (${readable})
+           LEFT JOIN temp.page_works p ON p.wrid = w.rid AND ${visible.readable}
           WHERE w.rid IN (SELECT wrid FROM temp.record_scores UNION SELECT wrid FROM temp.page_works)
-            AND w.access IN (${findable}) AND (r.wrid IS NOT NULL OR p.wrid IS NOT NULL)`,
+            AND ${visible.findable} AND (r.wrid IS NOT NULL OR p.wrid IS NOT NULL)`,
       ).run();
     }
     const from = match ? 'temp.matched w' : 'works w';
     const libraries = query.libraries ?? HOME_ONLY;
-    const base = `w.access IN (${findable})`;
+    const base = visible.findable;
 
     const filterSql = (): { where: string; params: Params } => {
       const parts = [base];
@@ -601,7 +620,6 @@ export class EmbeddedSearchIndex implements SearchIndex {
    * exact all the same).
    */
   private pageHits(terms: readonly QueryTerm[], folded: ReadonlySet<string>, found: readonly Found[], query: SearchQuery, exact: boolean): Map<string, PageHit[]> {
-    const readable = new Set(readableLevels(query.visibility));
     const out = new Map<string, PageHit[]>();
     const hit = (p: PageRow): PageHit => {
       const cut = snippet(p.text, folded);
@@ -609,7 +627,7 @@ export class EmbeddedSearchIndex implements SearchIndex {
       const xywh = boxOf(words, cut.firstMatch);
       return { pageId: p.id, canvasId: p.canvas_id, label: p.label, order: p.ord, snippet: cut.segments, ...(xywh ? { xywh } : {}) };
     };
-    const shown = found.filter(({ work, pages }) => pages > 0 && readable.has(work.accessLevel));
+    const shown = found.filter(({ work, pages }) => pages > 0 && mayRead(query.visibility, work.accessLevel, work.metadata.collectionId));
     if (exact) {
       const firstPages = this.statement<{ from: number; to: number; n: number }, PageRow>(
         `WITH shown AS (

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { allowedLevels } from '../domain/access-decision.ts';
-import type { Viewer } from '../domain/access-policy.ts';
+import { scopedLibrary, type Viewer } from '../domain/access-policy.ts';
 import type { Bilingual } from '../domain/errors.ts';
 import { type AccessLevel, ACCESS_LEVELS, Id, LanguageCode, type Metadata } from '../domain/metadata.ts';
 
@@ -65,24 +65,59 @@ export interface Visibility {
   confidential: boolean;
   /** May read the page text of restricted works (signed-in readers, the reading room). */
   restrictedText: boolean;
+  /**
+   * A library's own staff, who may see more of that library's works than of the others'
+   * (whose works they see as a reader does): the same two rights for the works of `works`.
+   */
+  own?: { works: CollectionCondition; confidential: boolean; restrictedText: boolean };
 }
 
-/** Withdrawn works are not in the index, so the decision for active works is the whole answer. */
-export function visibilityFor(viewer: Viewer): Visibility {
+/** Works by their collection: in these collections, or (works in no collection included) in none of them. */
+export interface CollectionCondition {
+  mode: 'in' | 'not-in';
+  collections: string[];
+}
+
+export function meetsCondition(c: CollectionCondition, collection: string | null | undefined): boolean {
+  const listed = collection !== null && collection !== undefined && c.collections.includes(collection);
+  return c.mode === 'in' ? listed : !listed;
+}
+
+function rightsOver(viewer: Viewer, holdingLibrary?: string): Pick<Visibility, 'confidential' | 'restrictedText'> {
   return {
-    confidential: allowedLevels(viewer, 'record').includes('confidential'),
-    restrictedText: allowedLevels(viewer, 'content').includes('restricted'),
+    confidential: allowedLevels(viewer, 'record', holdingLibrary).includes('confidential'),
+    restrictedText: allowedLevels(viewer, 'content', holdingLibrary).includes('restricted'),
   };
 }
 
-/** Levels whose catalogue records the viewer may find. */
-export function findableLevels(v: Visibility): AccessLevel[] {
+/**
+ * Withdrawn works are not in the index, so the decision for active works is the whole answer.
+ * `libraries` says which works are a library's own (see LibraryMap); without it a library's
+ * staff see every work as they see other libraries' (less than they may open, never more).
+ */
+export function visibilityFor(viewer: Viewer, libraries?: LibraryMap): Visibility {
+  const elsewhere = rightsOver(viewer);
+  const library = scopedLibrary(viewer);
+  if (library === undefined || libraries === undefined) return elsewhere;
+  const own = rightsOver(viewer, library);
+  if (own.confidential === elsewhere.confidential && own.restrictedText === elsewhere.restrictedText) return elsewhere;
+  return { ...elsewhere, own: { works: libraryCollections(libraries, [library]), ...own } };
+}
+
+/** Levels whose catalogue records the viewer may find (of another library's works, when `own` is set). */
+export function findableLevels(v: Pick<Visibility, 'confidential'>): AccessLevel[] {
   return v.confidential ? [...ACCESS_LEVELS] : ['open', 'restricted'];
 }
 
-/** Levels whose page text the viewer may search and read. */
-export function readableLevels(v: Visibility): AccessLevel[] {
+/** Levels whose page text the viewer may search and read (of another library's works, when `own` is set). */
+export function readableLevels(v: Pick<Visibility, 'confidential' | 'restrictedText'>): AccessLevel[] {
   return ACCESS_LEVELS.filter((l) => l === 'open' || (l === 'restricted' && v.restrictedText) || (l === 'confidential' && v.confidential));
+}
+
+/** Whether the viewer may search and read the page text of a work at `level` in `collection`. */
+export function mayRead(v: Visibility, level: AccessLevel, collection: string | null | undefined): boolean {
+  const rights = v.own && meetsCondition(v.own.works, collection) ? v.own : v;
+  return readableLevels(rights).includes(level);
 }
 
 export const FACETS = ['library', 'collection', 'language', 'type', 'century', 'hasText', 'accessLevel'] as const;
@@ -158,7 +193,7 @@ export function libraryOfCollection(map: LibraryMap, collection: string | null |
  * every collection except those of libraries not chosen (works in no collection included);
  * without it, only the collections of the chosen libraries.
  */
-export function libraryCollections(map: LibraryMap, chosen: readonly string[]): { mode: 'in' | 'not-in'; collections: string[] } {
+export function libraryCollections(map: LibraryMap, chosen: readonly string[]): CollectionCondition {
   const wanted = new Set(chosen);
   if (wanted.has(map.home)) {
     return { mode: 'not-in', collections: [...map.byCollection].filter(([, lib]) => !wanted.has(lib)).map(([c]) => c).sort() };

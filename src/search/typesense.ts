@@ -1,12 +1,13 @@
 import Typesense from 'typesense';
 import { z } from 'zod';
 import { centuryOf } from '../domain/year-range.ts';
-import type { AccessLevel, Metadata } from '../domain/metadata.ts';
+import { ACCESS_LEVELS, type AccessLevel, type Metadata } from '../domain/metadata.ts';
 import { facetValues } from './facet-values.ts';
 import {
   type DocumentRef,
   FACETS,
   type FacetName,
+  type CollectionCondition,
   type FacetValue,
   findableLevels,
   HOME_ONLY,
@@ -15,6 +16,7 @@ import {
   libraryCollections,
   libraryOfCollection,
   MAX_QUERY_TERMS,
+  mayRead,
   type PageDocument,
   type PageHit,
   readableLevels,
@@ -26,6 +28,7 @@ import {
   type SearchResult,
   SearchUnavailableError,
   tooManyTerms,
+  type Visibility,
   type WordBox,
   type WorkDocument,
   type WorkHit,
@@ -157,13 +160,35 @@ export function typesenseQuery(terms: readonly QueryTerm[]): string {
 /** `collection_key` of a work in no collection: not an id (ids start with a letter or digit). */
 const NO_COLLECTION = '-';
 
+/** `collection_key` meeting a condition; undefined when every work does. */
+function collectionKeyFilter(c: CollectionCondition): string | undefined {
+  // No collection listed: a key no work has, so nothing matches.
+  if (c.mode === 'in') return inList('collection_key', c.collections.length ? c.collections : ['~']);
+  return c.collections.length ? `collection_key:!=[${c.collections.map(quoted).join(',')}]` : undefined;
+}
+
+/** Works the viewer may find: at the levels of any library's, or of their own library's works. */
+function findableFilter(v: Visibility): string {
+  const anywhere = inList('access', findableLevels(v));
+  if (!v.own) return anywhere;
+  return `(${anywhere}) || (${and([collectionKeyFilter(v.own.works), inList('access', findableLevels(v.own))])})`;
+}
+
+/**
+ * Levels of the pages a text search may match: pages carry their work's level, not its
+ * collection, so a library's staff match at their own library's levels too, and matches in
+ * works they may not read are dropped once the works are known (see readableMatches).
+ */
+function pageLevels(v: Visibility): AccessLevel[] {
+  const levels = new Set([...readableLevels(v), ...(v.own ? readableLevels(v.own) : [])]);
+  return [...levels];
+}
+
 function filterClauses(f: SearchFilters, libraries: LibraryMap, except?: FacetName): string[] {
   const parts: string[] = [];
   if (f.library && except !== 'library') {
-    const { mode, collections } = libraryCollections(libraries, f.library);
-    // No collection of the chosen libraries: a key no work has, so nothing matches.
-    if (mode === 'in') parts.push(inList('collection_key', collections.length ? collections : ['~']));
-    else if (collections.length) parts.push(`collection_key:!=[${collections.map(quoted).join(',')}]`);
+    const byLibrary = collectionKeyFilter(libraryCollections(libraries, f.library));
+    if (byLibrary) parts.push(byLibrary);
   }
   if (f.collection && except !== 'collection') parts.push(inList('collection', f.collection));
   if (f.language && except !== 'language') parts.push(inList('language', f.language));
@@ -200,6 +225,7 @@ const MultiSearchResponse = z.object({
   results: z.array(z.union([z.object({ error: z.string(), code: z.number().optional() }), SearchResponse])),
 });
 const StoredWork = z.object({ id: z.string(), doc: z.string() });
+const MatchedWork = z.object({ id: z.string(), access: z.enum(ACCESS_LEVELS), collection: z.string().optional() });
 const StoredPage = z.object({
   id: z.string(),
   work_id: z.string(),
@@ -458,13 +484,14 @@ export class TypesenseSearchIndex implements SearchIndex {
     const terms = queryTerms(query.q);
     const termCount = terms.reduce((n, t) => n + t.folded.length, 0);
     if (termCount > MAX_QUERY_TERMS) throw tooManyTerms(termCount);
-    const findable = inList('access', findableLevels(query.visibility));
-    const readable = readableLevels(query.visibility);
+    const findable = findableFilter(query.visibility);
+    const readable = pageLevels(query.visibility);
     const libraries = query.libraries ?? HOME_ONLY;
 
     let matched: Matched | undefined;
     if (terms.length > 0) {
       matched = await this.matchedWorks(terms, findable, readable);
+      if (query.visibility.own) matched = await this.readableMatches(matched, query.visibility);
       if (matched.order.length === 0) return emptyResult(query);
     }
     const scope = and([findable, matched ? inList('id', matched.order) : undefined]);
@@ -516,9 +543,8 @@ export class TypesenseSearchIndex implements SearchIndex {
       }),
     ) as Record<FacetName, FacetValue[]>;
     const folded = new Set(terms.flatMap((t) => t.folded));
-    const readableSet = new Set<string>(readable);
     const withPages = matched
-      ? pageWorks.filter((w) => (matched.pageMatches.get(w.id) ?? 0) > 0 && readableSet.has(w.accessLevel)).map((w) => w.id)
+      ? pageWorks.filter((w) => (matched.pageMatches.get(w.id) ?? 0) > 0 && mayRead(query.visibility, w.accessLevel, w.metadata.collectionId)).map((w) => w.id)
       : [];
     const pageHits = query.pageHitsPerWork > 0 && withPages.length > 0 ? await this.pageHits(terms, withPages, readable, folded, query.pageHitsPerWork) : new Map<string, PageHit[]>();
     const hits: WorkHit[] = pageWorks.map((work) => ({
@@ -575,8 +601,31 @@ export class TypesenseSearchIndex implements SearchIndex {
       }
       if (recordHits.length < BATCH && groups.length < BATCH) break;
     }
+    const recordMatched = new Set(seen);
     for (const id of pageMatches.keys()) if (!seen.has(id)) (seen.add(id), order.push(id));
-    return { order: order.slice(0, MATCH_CAP), pageMatches };
+    return { order: order.slice(0, MATCH_CAP), recordMatched, pageMatches };
+  }
+
+  /**
+   * Step 1 for a library's staff: page matches only in works whose text they may read, now
+   * that the works' collections are known (a work found by its record alone stays).
+   */
+  private async readableMatches(matched: Matched, v: Visibility): Promise<Matched> {
+    const ids = [...matched.pageMatches.keys()];
+    const readable = new Set<string>();
+    for (const chunk of chunks(ids, BATCH)) {
+      const [found] = await this.multiSearch([
+        { collection: this.names.works.name, q: '*', filter_by: inList('id', chunk), include_fields: 'id,access,collection', per_page: BATCH },
+      ]);
+      for (const h of found?.hits ?? []) {
+        const w = MatchedWork.parse(h.document);
+        if (mayRead(v, w.access, w.collection)) readable.add(w.id);
+      }
+    }
+    const pageMatches = new Map([...matched.pageMatches].filter(([id]) => readable.has(id)));
+    // A work matched by its record keeps its place; one matched only by pages it may not read goes.
+    const order = matched.order.filter((id) => matched.recordMatched.has(id) || readable.has(id));
+    return { order, pageMatches, recordMatched: matched.recordMatched };
   }
 
   private async worksByIds(ids: readonly string[]): Promise<WorkDocument[]> {
@@ -626,6 +675,8 @@ export class TypesenseSearchIndex implements SearchIndex {
 interface Matched {
   /** Work ids in rank order. */
   order: string[];
+  /** Those found by their record. */
+  recordMatched: ReadonlySet<string>;
   /** How many readable pages of each work matched. */
   pageMatches: Map<string, number>;
 }

@@ -8,6 +8,7 @@ import {
   SearchQueryError,
   type SearchResult,
   type Visibility,
+  visibilityFor,
   type WorkDocument,
 } from '../../src/search/port.ts';
 import { mulberry32 } from '../helpers/prng.ts';
@@ -408,6 +409,40 @@ export function searchContract(test: TestFn, name: string, open: () => Promise<S
     t.deepEqual(counts(await lib({ q: '' }, STAFF)), [['tinh', 5, false], ['huyen', 2, false]]);
     // Asked without a map, every work is the home library's.
     t.deepEqual((await search(index, { q: '' })).facets.library, [{ value: 'home', count: PUBLIC_WORKS.length, selected: false }]);
+  });
+
+  test(`${name}: a library's staff find their own library's confidential works, record and page text, never another library's`, async (t) => {
+    const index = await fresh([
+      ...CORPUS,
+      work('mat-huyen', 'confidential', { title: 'Bắc Giang mật lục của huyện', language: ['vie'], type: 'mật', collectionId: 'dia-ba', yearFrom: 1935 }),
+      page('mat-huyen', 1, `Sổ mật plughmat ${NOM} của huyện`),
+    ]);
+    // dia-ba and dia-chi are the district library's; mat (where mat-ban is) is unnamed, so the home library's.
+    const libraries: LibraryMap = { home: 'tinh', byCollection: new Map([['dia-ba', 'huyen'], ['dia-chi', 'huyen']]) };
+    const districtCurator = visibilityFor({ role: 'curator', library: 'huyen' }, libraries);
+    const homeCurator = visibilityFor({ role: 'curator', library: 'tinh' }, libraries);
+    const lib = (input: Record<string, unknown>, visibility: Visibility) => index.search(parseSearchQuery(input, visibility, libraries));
+
+    const all = await lib({ q: '' }, districtCurator);
+    t.deepEqual(sorted(ids(all)), sorted([...PUBLIC_WORKS, 'mat-huyen']));
+    t.is(all.facets.accessLevel.find((f) => f.value === 'confidential')?.count, 1);
+    t.deepEqual(all.facets.library.map((f) => [f.value, f.count]), [['tinh', 4], ['huyen', 3]]);
+    t.deepEqual(sorted(ids(await lib({ q: 'bac giang' }, districtCurator))), sorted(['dia-ba-bac-giang', 'phong-tho-bac-giang', 'huong-uoc', 'mat-huyen']));
+    // Their own confidential work's page text: found, counted and shown.
+    const text = await lib({ q: 'plughmat' }, districtCurator);
+    t.deepEqual(ids(text), ['mat-huyen']);
+    t.is(text.hits[0]?.pageMatches, 1);
+    t.deepEqual(text.hits[0]?.pageHits.map((h) => h.pageId), ['mat-huyen-p1']);
+    // Both confidential works have the Nôm character on a page: each library's staff find their own only.
+    t.deepEqual(sorted(ids(await lib({ q: NOM }, districtCurator))), sorted(['dia-ba-bac-giang', 'mat-huyen']));
+    t.deepEqual(sorted(ids(await lib({ q: NOM }, homeCurator))), sorted(['dia-ba-bac-giang', 'mat-ban']));
+    t.deepEqual(sorted(ids(await lib({ q: '', filters: { accessLevel: 'confidential' } }, homeCurator))), ['mat-ban']);
+    t.false(JSON.stringify(await lib({ q: 'mat' }, districtCurator)).includes('mật bản'), 'nothing of the other library\'s confidential record leaks');
+    // The public, and staff asked about without the map, find neither.
+    for (const v of [PUBLIC, visibilityFor({ role: 'curator', library: 'huyen' })]) {
+      t.is((await lib({ q: 'plughmat' }, v)).total, 0);
+      t.false(ids(await lib({ q: '' }, v)).some((id) => id.startsWith('mat-')));
+    }
   });
 
   test(`${name}: paging walks every hit once; a page past the end is empty with the same total`, async (t) => {
