@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
-import { authMiddleware } from './auth.ts';
+import { type AuthDeps, authMiddleware } from './auth.ts';
 import { cors } from './cors.ts';
 import { openApiDocument } from './openapi.ts';
 import { ipRangeMatcher } from './ip-ranges.ts';
@@ -83,6 +83,13 @@ function clientAborts(logger: Logger) {
  * The koa application: cross-cutting middleware once (timing and access log, security
  * headers, problem+json errors, CORS for the IIIF surface, auth), then thin routes.
  */
+/** The users read model's next apply, for the auth middleware (absent where this process runs no users projection). */
+function usersApplied(services: AppServices): AuthDeps['usersApplied'] {
+  const users = services.projections.find((p) => p.projection.name === 'users');
+  if (!users) return undefined;
+  return (timeoutMs) => users.waitForPosition((users.appliedPosition() ?? -1n) + 1n, timeoutMs);
+}
+
 export function createApp(services: AppServices): Koa {
   const app = new Koa();
   // X-Forwarded-* are believed only when an operator says a proxy sets them (THUKHO_TRUST_PROXY).
@@ -120,6 +127,7 @@ export function createApp(services: AppServices): Koa {
       inReadingRoom: ipRangeMatcher(services.config.readingRoom),
       iiifTokens: services.accounts.iiifTokens,
       homeLibrary: services.config.libraryId,
+      usersApplied: usersApplied(services),
     }),
   );
   app.use(methodProblems);

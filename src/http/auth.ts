@@ -68,7 +68,22 @@ export interface AuthDeps {
   iiifTokens: IiifTokenStore;
   /** The home library's id (THUKHO_LIBRARY_ID): what works and collections naming no library belong to. */
   homeLibrary: string;
+  /**
+   * Resolves true when the users read model has applied something new, false at the timeout
+   * (or when it applies nothing more). A token that matches nobody is looked at again as it
+   * catches up: see TOKEN_GRACE_MS.
+   */
+  usersApplied?: (timeoutMs: number) => Promise<boolean>;
 }
+
+/**
+ * How long an unknown token waits for the users read model before it is refused. `thukho
+ * users token` writes to the log from another process, which this server's read model takes
+ * in within a poll of the log (200 ms on the embedded profile); a script that makes a token
+ * and uses it at once (an Ansible play, a test) must not get a 401 meanwhile. A wrong token
+ * costs its sender this long, which also slows guessing.
+ */
+const TOKEN_GRACE_MS = 3000;
 
 /** A cookie that holds `value` signed for `purpose` (never readable by script); null clears it. */
 function setSignedCookie(ctx: Context, secret: Buffer, name: string, purpose: string, value: string | null, maxAgeSeconds: number, sameSite: 'lax' | 'none'): void {
@@ -207,7 +222,11 @@ export function authMiddleware(deps: AuthDeps) {
     if (bearer !== undefined && isIiifToken(bearer)) {
       state = (await fromIiifToken(ctx, bearer)) ?? { ...ANONYMOUS };
     } else if (header) {
-      const user = bearer !== undefined ? findUserByToken(db, bearer) : undefined;
+      let user = bearer !== undefined ? findUserByToken(db, bearer) : undefined;
+      if (!user && bearer !== undefined && deps.usersApplied) {
+        const deadline = Date.now() + TOKEN_GRACE_MS;
+        while (!user && Date.now() < deadline && (await deps.usersApplied(deadline - Date.now()))) user = findUserByToken(db, bearer);
+      }
       if (!user) {
         ctx.set('WWW-Authenticate', 'Bearer realm="thukho"');
         throw invalidToken();

@@ -383,6 +383,8 @@ export function findObject(db: ReadModelDb, id: string, viewer: Viewer, what: Ac
 export interface ListQuery {
   viewer: Viewer;
   collectionId?: string;
+  /** Works held by library `id`; `home` is the home library (THUKHO_LIBRARY_ID), whose works have no library in their rows. */
+  library?: { id: string; home: string };
   /** Withdrawn works too, for a viewer the access decision lets see them. */
   includeWithdrawn?: boolean;
   limit: number;
@@ -499,6 +501,11 @@ export function listObjects(db: ReadModelDb, q: ListQuery): { items: ObjectView[
   if (q.collectionId) {
     where.push('collection_id = ?');
     params.push(q.collectionId);
+  }
+  if (q.library) {
+    const held = heldByLibrarySql(q.library.id, q.library.home);
+    where.push(held.sql);
+    params.push(...held.params);
   }
   if (q.accessLevel) {
     where.push('access_level = ?');

@@ -135,7 +135,12 @@ test.serial('zoom: zooming in asks the Image API for higher-resolution tiles', a
     const after = Math.min(...scales());
     t.log(`finest tile scale before ${before}, after ${after}; ${images.length - seen} new requests`);
     t.true(after < before, `no finer tiles requested (scale factor ${before} → ${after})`);
-    t.true((await state(page)).zoom > zoomBefore * 2);
+    // The state gives the zoom shown now, which follows the clicks' animation.
+    const zoomAfter = await poll('the zoom animation to end', 15_000, async () => {
+      const z = (await state(page)).zoom;
+      return z > zoomBefore * 2 ? z : undefined;
+    }, 100).catch(async () => (await state(page)).zoom);
+    t.true(zoomAfter > zoomBefore * 2, `zoom ${zoomBefore} → ${zoomAfter}`);
     await paintedPage(page, 'zoom-after');
     await page.click('[data-action="home"]');
     await poll('the home view', 5000, async () => ((await state(page)).zoom < zoomBefore * 1.5 ? true : undefined), 100);
@@ -274,17 +279,25 @@ test.serial('filters, rotation, full screen and download of the page image', asy
     await page.click('[data-action="rotate-left"]');
     await poll('back upright', 5000, async () => ((await state(page)).rotation % 360 === 0 ? true : undefined), 100);
 
+    // The button says what it will do: "full screen", then "leave full screen", then "full screen" again.
+    const fullscreenLabel = async () => (await page.getAttribute('[data-action="fullscreen"]', 'aria-label')) ?? '';
+    const enter = await fullscreenLabel();
     await page.click('[data-action="fullscreen"]');
     await poll('full screen', 5000, async () => ((await page.evaluate(() => document.fullscreenElement?.id ?? null)) === 'thukho-viewer' ? true : undefined), 100);
-    const label = (await page.getAttribute('[data-action="fullscreen"]', 'aria-label')) ?? '';
+    // The label follows the fullscreenchange event, which may come a moment after the element is set.
+    const leave = await poll('the button to say "leave full screen"', 5000, async () => {
+      const now = await fullscreenLabel();
+      return now !== enter ? now : undefined;
+    }, 100).catch(() => enter);
+    t.not(leave, enter, 'in full screen the button offers to leave it');
     await page.keyboard.press('Escape');
     await page.evaluate(() => (document.fullscreenElement ? document.exitFullscreen() : undefined));
     await poll('back from full screen', 5000, async () => ((await page.evaluate(() => document.fullscreenElement)) === null ? true : undefined), 100);
     const after = await poll('the button to say "full screen" again', 5000, async () => {
-      const now = (await page.getAttribute('[data-action="fullscreen"]', 'aria-label')) ?? '';
-      return now !== label ? now : undefined;
-    }, 100).catch(() => label);
-    t.not(after, label, 'the button says what it will do');
+      const now = await fullscreenLabel();
+      return now === enter ? now : undefined;
+    }, 100).catch(() => leave);
+    t.is(after, enter, 'back from full screen the button offers it again');
 
     const download = page.locator('a[data-action="download"]');
     t.false(await download.isHidden(), 'an open object offers its page image');

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { createUserWithPassword, issueToken, runUserCommand, setPassword } from '../../src/application/users.ts';
 import type { UserCommand } from '../../src/domain/user.ts';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.ts';
 import { type Json, staffCall, uploadFile } from '../helpers/api.ts';
 import { CookieBrowser } from '../helpers/browser-session.ts';
 import { type TestServer, testWithServer } from '../helpers/server.ts';
@@ -235,6 +236,22 @@ test.serial('API tokens: a revoked token is refused; a token scoped to reader ca
   t.is(revoked.status, 401);
   t.is(((await revoked.json()) as Json).type, '/problems/invalid-token');
   t.is((await post(readOnly.token)).status, 403, 'the other token is untouched');
+});
+
+test.serial('a token written to the log by another process (`thukho users token`) works at once, before this server\'s read model has polled for it; a wrong one is still refused', async (t) => {
+  const { server } = t.context;
+  // A second connection to the log, as the CLI has: its appends do not wake this server's
+  // subscriptions, which find them on their next poll.
+  const cli = new SqliteEventStore((server.config.eventStore as { path: string }).path);
+  t.teardown(() => cli.close());
+  for (const name of ['ansible-1', 'ansible-2', 'ansible-3']) {
+    const issued = await issueToken(cli, 'hoa', name, undefined, ADMIN);
+    const res = await fetch(`${server.url}/api/objects?limit=1`, { headers: { authorization: `Bearer ${issued.token}` } });
+    t.is(res.status, 200, `${name}: ${await res.text()}`);
+  }
+  const wrong = await fetch(`${server.url}/api/objects?limit=1`, { headers: { authorization: 'Bearer thk_khongcomatnaonhuthe' } });
+  t.is(wrong.status, 401);
+  t.is(((await wrong.json()) as Json).type, '/problems/invalid-token');
 });
 
 test.serial('an auditor reads provenance and the event streams but changes nothing', async (t) => {

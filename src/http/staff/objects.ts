@@ -6,6 +6,8 @@ import { type CollectionView, findObject, listCollections, listObjects, type Obj
 import { fixityClock, staffFor, staffObjectView, withFixity } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 import { pageImages } from '../../iiif/manifest.ts';
+import { libraryMap, nameIn, type PublicLibrary, publicLibraries } from '../../projections/library-map.ts';
+import { type LibraryMap, libraryOfCollection } from '../../search/port.ts';
 import { type SafeHtml, html, queryString } from '../site/html.ts';
 import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
 import { PageError } from '../site/site-route.ts';
@@ -30,6 +32,8 @@ export const OBJECTS_TEXT = {
   q: { vi: 'Tìm theo nhan đề hoặc ký hiệu', en: 'Search title or identifier' },
   collection: { vi: 'Bộ sưu tập', en: 'Collection' },
   anyCollection: { vi: 'Mọi bộ sưu tập', en: 'Any collection' },
+  library: { vi: 'Thư viện', en: 'Library' },
+  anyLibrary: { vi: 'Mọi thư viện', en: 'Any library' },
   status: { vi: 'Trạng thái', en: 'Status' },
   statusActive: { vi: 'Đang lưu giữ', en: 'Active' },
   statusWithdrawn: { vi: 'Đã rút', en: 'Withdrawn' },
@@ -91,6 +95,7 @@ export const FIXITY_NAMES: Record<(typeof FIXITY_STATES)[number], Bilingual> = {
 export const StaffListFilters = z.object({
   q: z.string().trim().max(500).optional(),
   collectionId: z.union([z.literal(''), Id]).optional(),
+  library: z.union([z.literal(''), Id]).optional(),
   status: z.enum(['active', 'withdrawn', 'all', '']).optional(),
   accessLevel: z.enum([...ACCESS_LEVELS, '']).optional(),
   hasOcr: z.enum(['true', 'false', '']).optional(),
@@ -115,6 +120,7 @@ export function staffListing(site: StaffSite, services: AppServices, f: StaffLis
     status,
     ...(typeof f.cursor === 'number' ? { before: f.cursor } : {}),
     ...(f.collectionId ? { collectionId: f.collectionId } : {}),
+    ...(f.library ? { library: { id: f.library, home: services.config.libraryId } } : {}),
     ...(f.q ? { q: f.q } : {}),
     ...(f.accessLevel ? { accessLevel: f.accessLevel } : {}),
     ...(f.hasOcr ? { hasOcr: f.hasOcr === 'true' } : {}),
@@ -134,9 +140,17 @@ function badge(kind: string, text: string): SafeHtml {
   return html`<span class="badge badge-${kind}">${text}</span>`;
 }
 
-function listPage(lang: Lang, f: StaffListFilters, collections: readonly CollectionView[], result: { items: ListItem[]; total: number; next: number | null }, writer: boolean): SafeHtml {
+/** The libraries sharing the instance, and which holds each collection: shown only when there are several. */
+interface ListLibraries {
+  all: readonly PublicLibrary[];
+  map: LibraryMap;
+}
+
+function listPage(lang: Lang, f: StaffListFilters, collections: readonly CollectionView[], libraries: ListLibraries, result: { items: ListItem[]; total: number; next: number | null }, writer: boolean): SafeHtml {
   const T = OBJECTS_TEXT;
-  const keep = { q: f.q, collectionId: f.collectionId, status: f.status, accessLevel: f.accessLevel, hasOcr: f.hasOcr, fixity: f.fixity, limit: typeof f.limit === 'number' ? f.limit : undefined };
+  const several = libraries.all.length > 1;
+  const libraryName = new Map(libraries.all.map((l) => [l.id, nameIn(lang, l)]));
+  const keep = { q: f.q, collectionId: f.collectionId, library: f.library, status: f.status, accessLevel: f.accessLevel, hasOcr: f.hasOcr, fixity: f.fixity, limit: typeof f.limit === 'number' ? f.limit : undefined };
   const anyOpt = { value: '', label: T.any };
   const collectionName = new Map(collections.map((c) => [c.id, c.title]));
   return html`<div class="staff-heading"><h1>${tr(lang, T.listTitle)}</h1>
@@ -144,6 +158,7 @@ ${writer ? html`<p><a class="button" href="/staff/objects/new" id="new-object">$
 <form class="filters" method="get" action="/staff/objects" role="search" aria-label="${tr(lang, T.filters)}">
 <div class="field"><label for="filter-q">${tr(lang, T.q)}</label><input type="search" id="filter-q" name="q" value="${f.q ?? ''}" maxlength="500"></div>
 ${selectFilter(lang, 'collectionId', T.collection, f.collectionId ?? '', [{ value: '', label: T.anyCollection }, ...collections.map((c) => ({ value: c.id, label: `${c.title} (${c.id})` }))])}
+${several ? selectFilter(lang, 'library', T.library, f.library ?? '', [{ value: '', label: T.anyLibrary }, ...libraries.all.map((l) => ({ value: l.id, label: nameIn(lang, l) }))]) : ''}
 ${selectFilter(lang, 'status', T.status, f.status || 'active', [{ value: 'active', label: T.statusActive }, { value: 'withdrawn', label: T.statusWithdrawn }, { value: 'all', label: T.statusAll }])}
 ${selectFilter(lang, 'accessLevel', T.accessLevel, f.accessLevel ?? '', [anyOpt, ...ACCESS_LEVELS.map((l) => ({ value: l, label: ACCESS_LEVEL_NAMES[l] }))])}
 ${selectFilter(lang, 'hasOcr', T.hasOcr, f.hasOcr ?? '', [anyOpt, { value: 'true', label: T.yes }, { value: 'false', label: T.no }])}
@@ -154,14 +169,16 @@ ${selectFilter(lang, 'fixity', T.fixity, f.fixity ?? '', [anyOpt, ...FIXITY_STAT
 ${result.items.length === 0
   ? html`<p class="notice notice-info">${tr(lang, T.none)}</p>`
   : html`<table class="objects-table">
-<thead><tr><th scope="col">${tr(lang, T.title)}</th><th scope="col">${tr(lang, T.identifier)}</th><th scope="col">${tr(lang, T.collection)}</th><th scope="col">${tr(lang, T.accessLevel)}</th><th scope="col">${tr(lang, T.status)}</th><th scope="col">${tr(lang, T.pages)}</th><th scope="col">${tr(lang, T.ocr)}</th><th scope="col">${tr(lang, T.fixity)}</th><th scope="col">${tr(lang, T.updated)}</th></tr></thead>
+<thead><tr><th scope="col">${tr(lang, T.title)}</th><th scope="col">${tr(lang, T.identifier)}</th><th scope="col">${tr(lang, T.collection)}</th>${several ? html`<th scope="col">${tr(lang, T.library)}</th>` : ''}<th scope="col">${tr(lang, T.accessLevel)}</th><th scope="col">${tr(lang, T.status)}</th><th scope="col">${tr(lang, T.pages)}</th><th scope="col">${tr(lang, T.ocr)}</th><th scope="col">${tr(lang, T.fixity)}</th><th scope="col">${tr(lang, T.updated)}</th></tr></thead>
 <tbody>
 ${result.items.map((o) => {
   const fixity = (FIXITY_STATES as readonly string[]).includes(o.fixity ?? '') ? (o.fixity as (typeof FIXITY_STATES)[number]) : undefined;
+  const holder = libraryOfCollection(libraries.map, o.collectionId);
   return html`<tr data-object="${o.id}">
 <td><a href="/staff/objects/${o.id}">${o.title}</a><br><small>${o.id}</small></td>
 <td>${o.identifier ?? ''}</td>
 <td>${o.collectionId ? collectionName.get(o.collectionId) ?? o.collectionId : ''}</td>
+${several ? html`<td data-library="${holder}">${libraryName.get(holder) ?? holder}</td>` : ''}
 <td>${badge(o.accessLevel, tr(lang, ACCESS_LEVEL_NAMES[o.accessLevel]).split(' (')[0] ?? o.accessLevel)}</td>
 <td>${o.status === 'withdrawn' ? badge('failed', tr(lang, T.statusWithdrawn)) : tr(lang, T.statusActive)}</td>
 <td>${formatCount(lang, o.pageCount ?? pageImages(o).length)}</td>
@@ -264,8 +281,10 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const limit = typeof f.limit === 'number' ? f.limit : 50;
     const collections = listCollections(readDb);
     const result = staffListing(site, staff.services, f, limit);
+    const { config } = staff.services;
+    const libraries = { all: publicLibraries(readDb, config), map: libraryMap(readDb, config.libraryId) };
     const { lang } = site.page;
-    return site.render({ title: tr(lang, OBJECTS_TEXT.listTitle), section: 'objects', main: listPage(lang, f, collections, result, canWrite(site.viewer)) });
+    return site.render({ title: tr(lang, OBJECTS_TEXT.listTitle), section: 'objects', main: listPage(lang, f, collections, libraries, result, canWrite(site.viewer)) });
   }));
 
   router.get('/staff/objects/new', staff.route((site) => {
