@@ -79,10 +79,6 @@ function clientAborts(logger: Logger) {
   };
 }
 
-/**
- * The koa application: cross-cutting middleware once (timing and access log, security
- * headers, problem+json errors, CORS for the IIIF surface, auth), then thin routes.
- */
 /** The users read model's next apply, for the auth middleware (absent where this process runs no users projection). */
 function usersApplied(services: AppServices): AuthDeps['usersApplied'] {
   const users = services.projections.find((p) => p.projection.name === 'users');
@@ -90,6 +86,10 @@ function usersApplied(services: AppServices): AuthDeps['usersApplied'] {
   return (timeoutMs) => users.waitForPosition((users.appliedPosition() ?? -1n) + 1n, timeoutMs);
 }
 
+/**
+ * The koa application: cross-cutting middleware once (timing and access log, security
+ * headers, problem+json errors, CORS for the IIIF surface, auth), then thin routes.
+ */
 export function createApp(services: AppServices): Koa {
   const app = new Koa();
   // X-Forwarded-* are believed only when an operator says a proxy sets them (THUKHO_TRUST_PROXY).
