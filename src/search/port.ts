@@ -78,7 +78,7 @@ export interface CollectionCondition {
   collections: string[];
 }
 
-export function meetsCondition(c: CollectionCondition, collection: string | null | undefined): boolean {
+function meetsCondition(c: CollectionCondition, collection: string | null | undefined): boolean {
   const listed = collection !== null && collection !== undefined && c.collections.includes(collection);
   return c.mode === 'in' ? listed : !listed;
 }
