@@ -53,10 +53,11 @@ test('the embedded profile runs every thread of every worker at THUKHO_WORKER_NI
       readdirSync(join(dir, 'workers'))
         .filter((f) => f.endsWith('.json'))
         .map((f) => JSON.parse(readFileSync(join(dir, 'workers', f), 'utf8')) as { name: string; pid: number });
-    // Each worker lowers its own threads once it is running ("worker running" in serve's log).
+    // Each worker lowers its own threads once it is running ("worker running" in serve's log,
+    // which pino writes to stderr: waiting on stdout waited out the whole 120 s every run).
     // The worker processes serve starts with OCR off (workers/index.ts workersToRun: one by default).
     const expected = workersToRun(loadConfig({ THUKHO_DATA_DIR: dir, THUKHO_OCR: 'off' })).sort();
-    for (let i = 0; i < 1200 && (running.stdout().match(/"worker running"|worker running/g) ?? []).length < expected.length; i++) {
+    for (let i = 0; i < 1200 && (running.stderr().match(/"msg":"worker running"/g) ?? []).length < expected.length; i++) {
       if (running.child.exitCode !== null) break;
       await sleep(100);
     }
