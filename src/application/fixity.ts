@@ -304,13 +304,6 @@ export async function checkObjectFixity(services: FixityServices, objectId: stri
 
 const SidecarLine = z.string().regex(/^([0-9a-fA-F]{64}|[0-9a-fA-F]{128})[ \t]+inventory\.json\s*$/);
 
-/** Thrown out of an inventory's second look: a crashed writer's version is not damage. */
-class UnfinishedVersion extends Error {
-  constructor(readonly path: string) {
-    super(`unfinished version at ${path}`);
-  }
-}
-
 /** A check's finding; an inventory may also be 'invalid-inventory'. */
 type Finding = Omit<FileCheck, 'failure'> & { failure?: FixityFailure };
 
@@ -498,28 +491,23 @@ export async function runObjectFixity(services: FixityServices, plan: ObjectPlan
       // A writer between the two renames of its commit, or in the middle of a version, looks
       // like damage: look again while no writer holds the object (the slow path only, so that
       // checks never hold up ingest).
-      try {
-        ({ read, issues } = await root.storage.whileNoWriter(c.ocflObjectId, async () => {
-          const again = await look();
-          if (again.issues.length > 0) {
-            // Under the lock, an unfinished version is what a crashed writer left; reconcile
-            // cleans it up. Not damage: looked at again next time.
-            const writing = await root.storage.incompleteVersion(c.ocflObjectId).catch(() => null);
-            if (writing !== null) throw new UnfinishedVersion(writing);
-          }
-          return again;
-        }));
-      } catch (err) {
-        if (err instanceof UnfinishedVersion) {
-          skipped.push({ key: c.key, reason: `a version was left unfinished: ${err.path}` });
-          return;
-        }
-        if (err instanceof OcflError && err.code === 'locked') {
-          skipped.push({ key: c.key, reason: 'a version is being written' });
-          return;
-        }
-        throw err;
+      const again = await root.storage
+        .whileNoWriter(c.ocflObjectId, async () => {
+          const second = await look();
+          // Under the lock, an unfinished version is what a crashed writer left; reconcile
+          // cleans it up. Not damage: looked at again next time.
+          const unfinished = second.issues.length > 0 ? await root.storage.incompleteVersion(c.ocflObjectId).catch(() => null) : null;
+          return { ...second, unfinished };
+        })
+        .catch((err: unknown) => {
+          if (err instanceof OcflError && err.code === 'locked') return null;
+          throw err;
+        });
+      if (again === null || again.unfinished !== null) {
+        skipped.push({ key: c.key, reason: again === null ? 'a version is being written' : `a version was left unfinished: ${again.unfinished}` });
+        return;
       }
+      ({ read, issues } = again);
     }
     const { algorithm, sidecar, expectedDigest, expected, check } = read;
     let result: Finding = check;
