@@ -2,12 +2,11 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { canWrite } from '../../domain/access-policy.ts';
 import { ACCESS_LEVELS, Id } from '../../domain/metadata.ts';
-import { type CollectionView, findObject, listCollections, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
+import { type CollectionView, findObject, holdingLibraryOf, listCollections, listObjects, type ObjectView } from '../../projections/object-read-model.ts';
 import { fixityClock, staffFor, staffObjectView, withFixity } from '../object-views.ts';
 import type { AppServices } from '../services.ts';
 import { pageImages } from '../../iiif/manifest.ts';
-import { libraryMap, nameIn, type PublicLibrary, publicLibraries } from '../../projections/library-map.ts';
-import { type LibraryMap, libraryOfCollection } from '../../search/port.ts';
+import { nameIn, type PublicLibrary, publicLibraries } from '../../projections/library-map.ts';
 import { type SafeHtml, html, queryString } from '../site/html.ts';
 import { type Bilingual, type Lang, formatCount, tr } from '../site/i18n.ts';
 import { PageError } from '../site/site-route.ts';
@@ -140,10 +139,10 @@ function badge(kind: string, text: string): SafeHtml {
   return html`<span class="badge badge-${kind}">${text}</span>`;
 }
 
-/** The libraries sharing the instance, and which holds each collection: shown only when there are several. */
+/** The libraries sharing the instance, and which holds each work (the row the library filter reads): shown only when there are several. */
 interface ListLibraries {
   all: readonly PublicLibrary[];
-  map: LibraryMap;
+  holder: (objectId: string) => string;
 }
 
 function listPage(lang: Lang, f: StaffListFilters, collections: readonly CollectionView[], libraries: ListLibraries, result: { items: ListItem[]; total: number; next: number | null }, writer: boolean): SafeHtml {
@@ -173,7 +172,7 @@ ${result.items.length === 0
 <tbody>
 ${result.items.map((o) => {
   const fixity = (FIXITY_STATES as readonly string[]).includes(o.fixity ?? '') ? (o.fixity as (typeof FIXITY_STATES)[number]) : undefined;
-  const holder = libraryOfCollection(libraries.map, o.collectionId);
+  const holder = libraries.holder(o.id);
   return html`<tr data-object="${o.id}">
 <td><a href="/staff/objects/${o.id}">${o.title}</a><br><small>${o.id}</small></td>
 <td>${o.identifier ?? ''}</td>
@@ -282,7 +281,7 @@ export function registerObjectScreens(router: Router, staff: StaffKit): void {
     const collections = listCollections(readDb);
     const result = staffListing(site, staff.services, f, limit);
     const { config } = staff.services;
-    const libraries = { all: publicLibraries(readDb, config), map: libraryMap(readDb, config.libraryId) };
+    const libraries = { all: publicLibraries(readDb, config), holder: holdingLibraryOf(readDb, config.libraryId) };
     const { lang } = site.page;
     return site.render({ title: tr(lang, OBJECTS_TEXT.listTitle), section: 'objects', main: listPage(lang, f, collections, libraries, result, canWrite(site.viewer)) });
   }));
